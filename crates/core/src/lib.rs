@@ -1,0 +1,13 @@
+//! Gongji's rules as pure functions: no I/O, no clock, no async.
+//!
+//! Everything here takes facts and a policy and returns a decision. The store and the
+//! server gather the facts and keep the decisions.
+
+pub mod codes;
+pub mod domain;
+pub mod idcard;
+pub mod money;
+pub mod pii;
+pub mod policy;
+
+pub use money::{BasisPoints, Fen};
