@@ -11,3 +11,12 @@ pub mod pii;
 pub mod policy;
 
 pub use money::{BasisPoints, Fen};
+pub mod allocation;
+pub mod binding_rules;
+pub mod ledger;
+pub mod pooling;
+pub mod premium;
+pub mod refusal;
+pub mod settlement;
+
+pub use refusal::Refusal;

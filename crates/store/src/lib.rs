@@ -1,1 +1,103 @@
-//! TODO
+//! The durable ledger. The database is the truth: the engine loads a [`Snapshot`] at start,
+//! decides in memory, and hands back a [`WriteBatch`] that a backend commits in one
+//! transaction before anyone is told it happened.
+
+pub mod batch;
+mod codec;
+pub mod sqlite;
+pub mod verify;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::pooling::PoolUsage;
+use gongji_core::Fen;
+
+pub use batch::{
+    AuditRow, BindingUsageDelta, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
+    SettlementRow, Write, WriteBatch,
+};
+pub use sqlite::SqliteStore;
+pub use verify::{VerifyReport, Violation};
+
+/// A storage failure. One code per kind.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database could not be opened, read or written.
+    Io(String),
+    /// A stored row does not decode: the database was changed behind our back.
+    Corrupt(String),
+    /// A uniqueness rule of the schema refused a write (e.g. a msgid seen before).
+    Conflict(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Io(_) => "GJ-STORE-IO",
+            StoreError::Corrupt(_) => "GJ-STORE-CORRUPT",
+            StoreError::Conflict(_) => "GJ-STORE-CONFLICT",
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let detail = match self {
+            StoreError::Io(m) | StoreError::Corrupt(m) | StoreError::Conflict(m) => m,
+        };
+        write!(f, "{}: {detail}", self.code())
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Everything the engine keeps in memory, as loaded from the database.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub persons: Vec<Person>,
+    /// account_key → balance.
+    pub balances: HashMap<String, Fen>,
+    pub bindings: Vec<Binding>,
+    pub institutions: Vec<Institution>,
+    pub catalog: Vec<CatalogItem>,
+    /// (psn_no, period) → cap_group → usage; period is a year (`2025`) or a day (`2025-03-01`).
+    pub pool_usage: HashMap<(String, String), HashMap<String, PoolUsage>>,
+    /// (binding_id, `YYYY-MM`) → amount drawn.
+    pub binding_usage: HashMap<(i64, String), Fen>,
+    /// (relative psn_no, year) of premiums paid.
+    pub premiums_paid: Vec<(String, i32)>,
+    /// (holder psn_no, `YYYY-MM`) → bind/unbind operations.
+    pub binding_changes: HashMap<(String, String), u32>,
+    pub max_entry_id: i64,
+    pub max_binding_id: i64,
+    pub max_audit_id: i64,
+}
+
+/// A stored answer to a msgid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub entry_id: i64,
+    pub request_hash: Option<String>,
+    pub response: Option<String>,
+}
+
+/// A stored settlement with everything a cancel must take back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSettlement {
+    pub row: SettlementRow,
+    pub entry: JournalEntry,
+    pub pool_usage: Vec<batch::PoolUsageDelta>,
+    pub binding_usage: Vec<batch::BindingUsageDelta>,
+}
+
+/// A backend. Only the engine's single writer calls `commit`; reads may come from anywhere.
+pub trait Store: Send {
+    fn load_snapshot(&mut self) -> Result<Snapshot, StoreError>;
+    /// Writes the batch in one transaction, durably, or nothing.
+    fn commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError>;
+    fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError>;
+    fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError>;
+    fn verify(&mut self) -> Result<VerifyReport, StoreError>;
+}

@@ -1,0 +1,82 @@
+//! `gongji`: the command line. Glue only: every rule lives in the library crates.
+
+mod bench;
+mod demo;
+mod registry;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "gongji",
+    version,
+    about = "共济 Gongji: 职工医保个人账户家庭共济结算平台 / settlement platform for personal-account family mutual aid"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build a demo population across the five seed regions (10,000 persons) and say what it made.
+    Demo {
+        /// The SQLite file to build (reused if it exists, unless --fresh).
+        #[arg(long, default_value = "gongji-demo.db")]
+        db: PathBuf,
+        /// Rebuild even if the file exists.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Import registry CSV files (persons, accounts, institutions, catalog, bindings) from DIR.
+    Import {
+        #[arg(long, default_value = "gongji.db")]
+        db: PathBuf,
+        dir: PathBuf,
+    },
+    /// Export the registry to DIR in the import format.
+    Export {
+        #[arg(long, default_value = "gongji.db")]
+        db: PathBuf,
+        dir: PathBuf,
+    },
+    /// Policy files.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCmd,
+    },
+    /// Check a whole database: balanced postings, balances, floors, cancels.
+    Verify {
+        #[arg(long, default_value = "gongji.db")]
+        db: PathBuf,
+    },
+    /// Run N settlements of a realistic mix through the engine and report speed.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Validate policy files and summarise them.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Cmd::Demo { db, fresh } => demo::run(&db, fresh),
+        Cmd::Import { db, dir } => registry::import(&db, &dir),
+        Cmd::Export { db, dir } => registry::export(&db, &dir),
+        Cmd::Policy {
+            command: PolicyCmd::Check { files },
+        } => registry::policy_check(&files),
+        Cmd::Verify { db } => registry::verify(&db),
+        Cmd::Bench(args) => bench::run(&args),
+    };
+    ExitCode::from(code)
+}

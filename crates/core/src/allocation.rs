@@ -1,0 +1,248 @@
+//! Who pays the personal burden: the patient's own account first (R-S4, R-Z6), then bound
+//! holders in policy order (R-N2) within each holder's reserve (R-S2) and limits (R-S3),
+//! then cash.
+
+use chrono::NaiveDate;
+
+use crate::binding_rules::binding_usable_on;
+use crate::codes::{AccountUse, InsuStatus, MutualAidUse};
+use crate::domain::{Binding, Institution, Person};
+use crate::money::Fen;
+use crate::pii::mask_name;
+use crate::policy::{HolderOrder, Policy};
+
+/// A holder who could pay for this patient, with what the store knows about him.
+#[derive(Clone, Debug)]
+pub struct HolderFacts<'a> {
+    pub holder: &'a Person,
+    pub balance: Fen,
+    pub binding: &'a Binding,
+    /// The reserve of the holder's own region (R-S2).
+    pub reserve: Fen,
+    /// Drawn through this binding so far this calendar month (R-S3 monthly limit).
+    pub used_this_month: Fen,
+}
+
+#[derive(Clone, Debug)]
+pub struct AllocationFacts<'a> {
+    pub patient: &'a Person,
+    pub own_balance: Fen,
+    /// The personal burden to cover.
+    pub amount: Fen,
+    pub account_use: AccountUse,
+    pub holders: Vec<HolderFacts<'a>>,
+    pub date: NaiveDate,
+    /// The pooled fund pays something in this settlement (R-Z6).
+    pub pooled_fund_paid: bool,
+    /// Where the money is spent; `None` for a premium.
+    pub institution: Option<&'a Institution>,
+    /// The owner of the credential presented, when it is not the patient's own (R-S12).
+    pub presented_holder: Option<&'a str>,
+    pub purpose: MutualAidUse,
+}
+
+/// One holder's share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HolderDraw {
+    pub holder: String,
+    pub holder_name_masked: String,
+    pub binding_id: i64,
+    pub amount: Fen,
+    pub reserve: Fen,
+    pub balance_after: Fen,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Allocation {
+    pub own: Fen,
+    pub own_balance_after: Fen,
+    pub draws: Vec<HolderDraw>,
+    pub cash: Fen,
+    /// Lines saying which rule decided what, in Chinese.
+    pub notes: Vec<String>,
+}
+
+impl Allocation {
+    pub fn mutual_aid_total(&self) -> Fen {
+        Fen::from_fen(self.draws.iter().map(|d| d.amount.fen()).sum())
+    }
+}
+
+/// Splits `facts.amount` between the own account, holders and cash.
+pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Allocation {
+    let mut out = Allocation {
+        own_balance_after: facts.own_balance,
+        ..Allocation::default()
+    };
+    let mut remaining = facts.amount.max(Fen::ZERO);
+    if facts.account_use == AccountUse::CashOnly {
+        out.notes
+            .push("未使用个人账户（acct_used_flag=0），个人负担全部现金支付".into());
+        out.cash = remaining;
+        return out;
+    }
+    let own = remaining.min(facts.own_balance.max(Fen::ZERO));
+    if own.is_positive() {
+        out.own = own;
+        out.own_balance_after = Fen::from_fen(facts.own_balance.fen() - own.fen());
+        remaining = Fen::from_fen(remaining.fen() - own.fen());
+        out.notes.push(format!(
+            "本人个人账户优先支付{own}元（R-S4），余额{}元",
+            out.own_balance_after
+        ));
+    }
+    if remaining.is_positive() {
+        match mutual_aid_blocker(facts, policy) {
+            Some(reason) => out.notes.push(reason),
+            None => draw_from_holders(facts, policy, &mut remaining, &mut out),
+        }
+    }
+    out.cash = remaining;
+    if remaining.is_positive() {
+        out.notes.push(format!("其余{remaining}元由现金支付"));
+    }
+    out
+}
+
+/// Why mutual aid does not apply to this payment at all, if it does not.
+fn mutual_aid_blocker(facts: &AllocationFacts<'_>, policy: &Policy) -> Option<String> {
+    let wants = match facts.account_use {
+        AccountUse::CashOnly => false,
+        AccountUse::OwnThenMutualAid => true,
+        AccountUse::OwnAccount => {
+            policy.payment.mutual_aid_follows_own_account || facts.presented_holder.is_some()
+        }
+    };
+    if !wants {
+        return Some("本地共济不自动跟随本人账户，未申请共济支付（acct_used_flag=1）".into());
+    }
+    if !policy.payment.mutual_aid_uses.contains(&facts.purpose) {
+        return Some(format!(
+            "本地政策不允许共济资金用于{}",
+            facts.purpose.name_zh()
+        ));
+    }
+    if let Some(inst) = facts.institution {
+        if !inst.mutual_aid {
+            return Some("该定点机构未开通家庭共济支付".into());
+        }
+        if !inst.admdvs.same_province(facts.patient.admdvs) {
+            return Some("共济仅限省内：就医机构与参保地不在同一省份（R-Y3/R-S5）".into());
+        }
+    }
+    if policy.payment.mutual_aid_excludes_pooled_settlements && facts.pooled_fund_paid {
+        return Some(
+            "本次结算有统筹基金支付，暂不支持与医保统筹待遇相关联的消费使用共济（R-Z6）".into(),
+        );
+    }
+    if policy.payment.holder_credential_authorises && facts.presented_holder.is_none() {
+        return Some("本地须出示户主的社保卡或医保电子凭证才能使用共济（R-S12）".into());
+    }
+    if facts.holders.is_empty() {
+        return Some("没有为本人绑定共济的户主".into());
+    }
+    None
+}
+
+fn draw_from_holders(
+    facts: &AllocationFacts<'_>,
+    policy: &Policy,
+    remaining: &mut Fen,
+    out: &mut Allocation,
+) {
+    let mut candidates: Vec<(&HolderFacts<'_>, Fen)> = Vec::new();
+    for h in &facts.holders {
+        let name = mask_name(h.holder.name.reveal());
+        if let Some(presented) = facts.presented_holder {
+            if h.holder.psn_no != presented {
+                continue;
+            }
+        }
+        if !binding_usable_on(
+            h.binding,
+            h.holder,
+            facts.patient,
+            facts.date,
+            &policy.binding,
+        ) {
+            out.notes
+                .push(format!("户主{name}的共济绑定在本日无效，未使用"));
+            continue;
+        }
+        if h.holder.insu_status != InsuStatus::Normal {
+            out.notes.push(format!(
+                "户主{name}参保暂停或终止（减员），其账户暂不能共济（R-Z4）"
+            ));
+            continue;
+        }
+        if !h.holder.admdvs.same_province(facts.patient.admdvs) {
+            out.notes.push(format!(
+                "户主{name}与本人不在同一省份参保，不能共济（R-Y3）"
+            ));
+            continue;
+        }
+        let available = h.balance.saturating_sub_floor0(h.reserve);
+        if available.is_zero() {
+            out.notes.push(format!(
+                "户主{name}账户余额{}元未超过保留额{}元，无可共济金额（R-S2）",
+                h.balance, h.reserve
+            ));
+            continue;
+        }
+        candidates.push((h, available));
+    }
+    match policy.payment.holder_order {
+        HolderOrder::ByBindingDate => {
+            candidates.sort_by_key(|(h, _)| (h.binding.begin, h.binding.id));
+        }
+        HolderOrder::ByAvailableDesc => {
+            candidates.sort_by_key(|(h, available)| (std::cmp::Reverse(*available), h.binding.id));
+        }
+    }
+    for (h, available) in candidates {
+        if !remaining.is_positive() {
+            break;
+        }
+        let name = mask_name(h.holder.name.reveal());
+        let mut draw = (*remaining).min(available);
+        let mut limited = Vec::new();
+        if let Some(limit) = h.binding.limit_per_payment {
+            if draw > limit {
+                draw = limit;
+                limited.push(format!("单笔限额{limit}元（R-S3）"));
+            }
+        }
+        if let Some(limit) = h.binding.limit_per_month {
+            let left = limit.saturating_sub_floor0(h.used_this_month);
+            if draw > left {
+                draw = left;
+                limited.push(format!(
+                    "月度限额{limit}元，本月已用{}元（R-S3）",
+                    h.used_this_month
+                ));
+            }
+        }
+        if !draw.is_positive() {
+            out.notes.push(format!("户主{name}的共济限额已用完"));
+            continue;
+        }
+        let balance_after = Fen::from_fen(h.balance.fen() - draw.fen());
+        *remaining = Fen::from_fen(remaining.fen() - draw.fen());
+        let mut note = format!(
+            "家庭共济：户主{name}账户支付{draw}元（可共济{available}元 = 余额{} − 保留{}）",
+            h.balance, h.reserve
+        );
+        if !limited.is_empty() {
+            note.push_str(&format!("，受{}限制", limited.join("、")));
+        }
+        out.notes.push(note);
+        out.draws.push(HolderDraw {
+            holder: h.holder.psn_no.clone(),
+            holder_name_masked: name,
+            binding_id: h.binding.id,
+            amount: draw,
+            reserve: h.reserve,
+            balance_after,
+        });
+    }
+}

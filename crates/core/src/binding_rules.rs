@@ -1,0 +1,218 @@
+//! Who may bind whom (R-Y1, R-Y3, R-S1, R-S5, R-S8, R-S9, R-S10, R-Z2, R-Z3, R-Z4, R-N2, R-N4).
+//!
+//! A binding request is judged against the policy in force on its begin date.
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::codes::{InsuStatus, ParentRole, RelationClass};
+use crate::domain::{Binding, BindingStatus, Person};
+use crate::policy::BindingPolicy;
+use crate::refusal::Refusal;
+
+/// A request to bind `relative` to `holder`'s account.
+#[derive(Clone, Debug)]
+pub struct BindingRequest<'a> {
+    pub holder: &'a Person,
+    pub relative: &'a Person,
+    pub relationship: crate::codes::Relationship,
+    pub begin: NaiveDate,
+    pub end: Option<NaiveDate>,
+    /// The face verifier accepted the holder (R-Z5); batch imports pass `true`.
+    pub face_verified: bool,
+}
+
+/// What the store knows around the request.
+#[derive(Clone, Debug, Default)]
+pub struct BindingContext<'a> {
+    /// Every binding in which the holder or the relative takes part, on either side.
+    pub related: &'a [Binding],
+    /// Bind and unbind operations the holder made in the begin date's month (R-N4).
+    pub holder_changes_this_month: u32,
+}
+
+/// Judges a new binding. `Ok(())` means the binding may be created as requested.
+pub fn judge_binding(
+    req: &BindingRequest<'_>,
+    ctx: &BindingContext<'_>,
+    policy: &BindingPolicy,
+) -> Result<(), Refusal> {
+    let holder = req.holder;
+    let relative = req.relative;
+    if holder.psn_no == relative.psn_no {
+        return Err(Refusal::BindSelf);
+    }
+    if req.end.is_some_and(|end| end < req.begin) {
+        return Err(Refusal::EndBeforeBegin);
+    }
+    check_holder(holder, policy)?;
+    check_relative(relative, policy)?;
+    if policy.same_province_only && !holder.admdvs.same_province(relative.admdvs) {
+        return Err(Refusal::DifferentProvince);
+    }
+    let allowed = policy.scope_on(req.begin);
+    let class = req.relationship.class();
+    if !allowed.contains(&class) {
+        return Err(Refusal::RelationshipOutOfScope {
+            class,
+            date: req.begin,
+            allowed: allowed.to_vec(),
+        });
+    }
+    if policy.face_verification && !req.face_verified {
+        return Err(Refusal::FaceVerificationRequired);
+    }
+    check_existing(req, ctx.related, policy)?;
+    if let Some(max) = policy.max_changes_per_month {
+        if ctx.holder_changes_this_month >= max {
+            return Err(Refusal::TooManyChanges { max });
+        }
+    }
+    Ok(())
+}
+
+fn check_holder(holder: &Person, policy: &BindingPolicy) -> Result<(), Refusal> {
+    if !policy.holder_insutypes.contains(&holder.insutype) {
+        return Err(Refusal::HolderNotEmployee);
+    }
+    if policy.exclude_public_medical && holder.public_medical {
+        return Err(Refusal::HolderPublicMedical);
+    }
+    let interrupted = match holder.insu_status {
+        InsuStatus::Normal => false,
+        InsuStatus::Paused => policy.holder_must_be_insured_normally,
+        InsuStatus::Terminated => true,
+    };
+    if interrupted {
+        return Err(Refusal::HolderInsuranceInterrupted);
+    }
+    Ok(())
+}
+
+fn check_relative(relative: &Person, policy: &BindingPolicy) -> Result<(), Refusal> {
+    if relative.insu_status != InsuStatus::Normal {
+        return Err(Refusal::RelativeNotInsured);
+    }
+    if !policy.relative_insutypes.contains(&relative.insutype) {
+        return Err(Refusal::RelativeInsutypeNotAllowed);
+    }
+    if policy.exclude_public_medical && relative.public_medical {
+        return Err(Refusal::RelativePublicMedical);
+    }
+    Ok(())
+}
+
+fn check_existing(
+    req: &BindingRequest<'_>,
+    related: &[Binding],
+    policy: &BindingPolicy,
+) -> Result<(), Refusal> {
+    let holder = &req.holder.psn_no;
+    let relative = &req.relative.psn_no;
+    // Bindings that still count on the new binding's begin date.
+    let live = || {
+        related
+            .iter()
+            .filter(|b| b.is_current_or_future_on(req.begin))
+    };
+
+    if live().any(|b| &b.holder == holder && &b.relative == relative) {
+        return Err(Refusal::DuplicateBinding);
+    }
+    if policy.one_way {
+        if live().any(|b| &b.holder == relative) {
+            return Err(Refusal::RelativeIsHolder);
+        }
+        if live().any(|b| &b.relative == holder) {
+            return Err(Refusal::HolderIsRelative);
+        }
+    }
+    let holders_of_relative = live().filter(|b| &b.relative == relative).count();
+    if let Some(max) = policy.max_holders_per_relative {
+        if holders_of_relative >= max as usize {
+            return Err(if max == 1 {
+                Refusal::RelativeAlreadyBound
+            } else {
+                Refusal::TooManyHolders { max }
+            });
+        }
+    }
+    let mine: Vec<&Binding> = live().filter(|b| &b.holder == holder).collect();
+    if policy.one_spouse_two_parents {
+        match req.relationship.class() {
+            RelationClass::Spouse
+                if mine
+                    .iter()
+                    .any(|b| b.relationship.class() == RelationClass::Spouse) =>
+            {
+                return Err(Refusal::SpouseAlreadyBound);
+            }
+            RelationClass::Parent => {
+                let roles: Vec<ParentRole> = mine
+                    .iter()
+                    .filter_map(|b| b.relationship.parent_role())
+                    .collect();
+                if !parent_fits(&roles, req.relationship.parent_role()) {
+                    return Err(Refusal::ParentAlreadyBound);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(max) = policy.max_relatives_per_holder {
+        if mine.len() >= max as usize {
+            return Err(Refusal::TooManyRelatives { max });
+        }
+    }
+    Ok(())
+}
+
+/// At most one father and one mother, two parents in all; a generic parent code (50)
+/// takes whichever place is free.
+fn parent_fits(existing: &[ParentRole], new: Option<ParentRole>) -> bool {
+    if existing.len() >= 2 {
+        return false;
+    }
+    match new {
+        Some(role @ (ParentRole::Father | ParentRole::Mother)) => !existing.contains(&role),
+        Some(ParentRole::Either) | None => true,
+    }
+}
+
+/// A holder moves a binding's end date (R-S9). Returns the new end date.
+pub fn judge_end_date_change(
+    binding: &Binding,
+    new_end: NaiveDate,
+    policy: &BindingPolicy,
+) -> Result<NaiveDate, Refusal> {
+    if binding.status == BindingStatus::Ended {
+        return Err(Refusal::BindingNotActive);
+    }
+    if new_end < binding.begin {
+        return Err(Refusal::EndBeforeBegin);
+    }
+    if policy.end_date_only_earlier && binding.end.is_some_and(|old| new_end > old) {
+        return Err(Refusal::EndOnlyEarlier);
+    }
+    Ok(new_end)
+}
+
+/// Whether a binding can carry payments on `date`: valid by time and status, and, where the
+/// policy ends bindings with insurance (R-S10), both sides still insured.
+pub fn binding_usable_on(
+    binding: &Binding,
+    holder: &Person,
+    relative: &Person,
+    date: NaiveDate,
+    policy: &BindingPolicy,
+) -> bool {
+    if !binding.is_valid_on(date) {
+        return false;
+    }
+    let ended = |p: &Person| p.insu_status == InsuStatus::Terminated;
+    !(policy.auto_end_with_insurance && (ended(holder) || ended(relative)))
+}
+
+/// The first day of the month of `date`, for counting changes per month.
+pub fn month_start(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).unwrap_or(date)
+}

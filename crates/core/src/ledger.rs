@@ -1,0 +1,254 @@
+//! Double entry: every movement of money is a set of postings that sums to zero.
+//!
+//! Sign convention: a posting adds its amount to the account's balance. A personal
+//! account that pays has a negative posting; the institution that is paid has a positive
+//! one. External sources (pooled fund, cash, opening funding) go negative as they pay out.
+
+use std::fmt;
+
+use crate::codes::Admdvs;
+use crate::money::Fen;
+
+/// A ledger account, with a stable text key (`psn:...`, `fund:...`, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LedgerAccount {
+    /// A person's own personal account (个人账户). Floor: zero.
+    Personal(String),
+    /// A pooled fund of a region and fund type (e.g. 390102 resident outpatient pooling).
+    PoolFund {
+        admdvs: Admdvs,
+        fund_pay_type: String,
+    },
+    /// What the system owes an institution for its settlements (清算).
+    Institution(String),
+    /// Cash paid by patients at the window.
+    Cash,
+    /// Premiums collected for a region and insurance type.
+    PremiumIncome { admdvs: Admdvs, insutype: String },
+    /// Money entering personal accounts from outside (opening balances, employer transfers).
+    Funding,
+    /// Improper payments being recovered (追回).
+    Recovery,
+}
+
+impl LedgerAccount {
+    pub fn key(&self) -> String {
+        match self {
+            LedgerAccount::Personal(psn_no) => format!("psn:{psn_no}"),
+            LedgerAccount::PoolFund {
+                admdvs,
+                fund_pay_type,
+            } => format!("fund:{admdvs}:{fund_pay_type}"),
+            LedgerAccount::Institution(code) => format!("inst:{code}"),
+            LedgerAccount::Cash => "cash".into(),
+            LedgerAccount::PremiumIncome { admdvs, insutype } => {
+                format!("premium:{admdvs}:{insutype}")
+            }
+            LedgerAccount::Funding => "funding".into(),
+            LedgerAccount::Recovery => "recovery".into(),
+        }
+    }
+
+    pub fn parse_key(key: &str) -> Option<LedgerAccount> {
+        let mut parts = key.splitn(3, ':');
+        let kind = parts.next()?;
+        let a = parts.next();
+        let b = parts.next();
+        match (kind, a, b) {
+            ("psn", Some(p), None) => Some(LedgerAccount::Personal(p.to_string())),
+            ("fund", Some(ad), Some(t)) => Some(LedgerAccount::PoolFund {
+                admdvs: Admdvs::parse(ad)?,
+                fund_pay_type: t.to_string(),
+            }),
+            ("inst", Some(c), None) => Some(LedgerAccount::Institution(c.to_string())),
+            ("cash", None, None) => Some(LedgerAccount::Cash),
+            ("premium", Some(ad), Some(t)) => Some(LedgerAccount::PremiumIncome {
+                admdvs: Admdvs::parse(ad)?,
+                insutype: t.to_string(),
+            }),
+            ("funding", None, None) => Some(LedgerAccount::Funding),
+            ("recovery", None, None) => Some(LedgerAccount::Recovery),
+            _ => None,
+        }
+    }
+
+    /// Personal accounts may never go below zero; others have no floor.
+    pub fn has_zero_floor(&self) -> bool {
+        matches!(self, LedgerAccount::Personal(_))
+    }
+
+    pub fn personal_psn_no(&self) -> Option<&str> {
+        match self {
+            LedgerAccount::Personal(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LedgerAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// The rule that produced a posting; kept with it so every fen can be explained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PostingRule {
+    PooledFund,
+    SecondReimbursement,
+    OwnAccount,
+    MutualAid,
+    Cash,
+    InstitutionReceivable,
+    Premium,
+    Opening,
+    Reversal,
+    Recovery,
+}
+
+impl PostingRule {
+    pub fn code(self) -> &'static str {
+        match self {
+            PostingRule::PooledFund => "pooled_fund",
+            PostingRule::SecondReimbursement => "second_reimbursement",
+            PostingRule::OwnAccount => "own_account",
+            PostingRule::MutualAid => "mutual_aid",
+            PostingRule::Cash => "cash",
+            PostingRule::InstitutionReceivable => "institution",
+            PostingRule::Premium => "premium",
+            PostingRule::Opening => "opening",
+            PostingRule::Reversal => "reversal",
+            PostingRule::Recovery => "recovery",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PostingRule> {
+        [
+            PostingRule::PooledFund,
+            PostingRule::SecondReimbursement,
+            PostingRule::OwnAccount,
+            PostingRule::MutualAid,
+            PostingRule::Cash,
+            PostingRule::InstitutionReceivable,
+            PostingRule::Premium,
+            PostingRule::Opening,
+            PostingRule::Reversal,
+            PostingRule::Recovery,
+        ]
+        .into_iter()
+        .find(|r| r.code() == s)
+    }
+}
+
+/// One line of a posting set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posting {
+    pub account: LedgerAccount,
+    pub amount: Fen,
+    pub rule: PostingRule,
+    /// The lowest balance this posting may leave the account at: zero for a person's own
+    /// spending, the reserve for mutual aid; `None` for accounts without a floor and for
+    /// reversals (returning money never breaches one).
+    pub floor: Option<Fen>,
+    /// Why, in Chinese, for the person and the clerk.
+    pub explanation: String,
+}
+
+/// Postings that sum to zero; the only way to build one checks it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PostingSet(Vec<Posting>);
+
+/// The postings did not sum to zero: a bug, never written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unbalanced {
+    pub sum: Option<Fen>,
+}
+
+impl PostingSet {
+    pub fn new(postings: Vec<Posting>) -> Result<PostingSet, Unbalanced> {
+        let postings: Vec<Posting> = postings
+            .into_iter()
+            .filter(|p| !p.amount.is_zero())
+            .collect();
+        match Fen::checked_sum(postings.iter().map(|p| p.amount)) {
+            Some(sum) if sum.is_zero() => Ok(PostingSet(postings)),
+            sum => Err(Unbalanced { sum }),
+        }
+    }
+
+    pub fn postings(&self) -> &[Posting] {
+        &self.0
+    }
+
+    /// The exact reverse: every amount negated.
+    pub fn reversed(&self, explanation: &str) -> PostingSet {
+        PostingSet(
+            self.0
+                .iter()
+                .map(|p| Posting {
+                    account: p.account.clone(),
+                    amount: Fen::from_fen(-p.amount.fen()),
+                    rule: PostingRule::Reversal,
+                    floor: None,
+                    explanation: format!("{explanation}：{}", p.explanation),
+                })
+                .collect(),
+        )
+    }
+
+    /// The net change this set makes to `account`.
+    pub fn net_for(&self, account: &LedgerAccount) -> Fen {
+        Fen::from_fen(
+            self.0
+                .iter()
+                .filter(|p| &p.account == account)
+                .map(|p| p.amount.fen())
+                .sum(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        let accounts = [
+            LedgerAccount::Personal("37030000000001".into()),
+            LedgerAccount::PoolFund {
+                admdvs: Admdvs::parse("140800").unwrap(),
+                fund_pay_type: "390102".into(),
+            },
+            LedgerAccount::Institution("H37030000001".into()),
+            LedgerAccount::Cash,
+            LedgerAccount::PremiumIncome {
+                admdvs: Admdvs::parse("140800").unwrap(),
+                insutype: "390".into(),
+            },
+            LedgerAccount::Funding,
+            LedgerAccount::Recovery,
+        ];
+        for a in accounts {
+            assert_eq!(LedgerAccount::parse_key(&a.key()), Some(a));
+        }
+    }
+
+    #[test]
+    fn unbalanced_sets_are_refused() {
+        let p = |a: i64| Posting {
+            account: LedgerAccount::Cash,
+            amount: Fen::from_fen(a),
+            rule: PostingRule::Cash,
+            floor: None,
+            explanation: String::new(),
+        };
+        assert!(PostingSet::new(vec![p(5), p(-5)]).is_ok());
+        assert_eq!(
+            PostingSet::new(vec![p(5), p(-4)]),
+            Err(Unbalanced {
+                sum: Some(Fen::from_fen(1))
+            })
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! Every way the rules can say no. One stable code per variant, a Chinese message that
+//! says why and what to do next (R-N5), and an English one.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+
+use crate::codes::RelationClass;
+use crate::money::Fen;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    // --- binding (共济绑定) ---
+    BindSelf,
+    EndBeforeBegin,
+    HolderNotEmployee,
+    HolderPublicMedical,
+    HolderInsuranceInterrupted,
+    RelativeNotInsured,
+    RelativeInsutypeNotAllowed,
+    RelativePublicMedical,
+    DifferentProvince,
+    RelationshipOutOfScope {
+        class: RelationClass,
+        date: NaiveDate,
+        allowed: Vec<RelationClass>,
+    },
+    FaceVerificationRequired,
+    DuplicateBinding,
+    RelativeAlreadyBound,
+    RelativeIsHolder,
+    HolderIsRelative,
+    SpouseAlreadyBound,
+    ParentAlreadyBound,
+    TooManyHolders {
+        max: u32,
+    },
+    TooManyRelatives {
+        max: u32,
+    },
+    TooManyChanges {
+        max: u32,
+    },
+    EndOnlyEarlier,
+    BindingNotActive,
+    LimitsNotAllowed,
+    NoPolicy,
+    // --- settlement and payment ---
+    PersonNotInsured,
+    InvalidAmount,
+    FeeTotalMismatch {
+        declared: Fen,
+        computed: Fen,
+    },
+    UnknownCatalogItem {
+        code: String,
+    },
+    AmountOverflow,
+    // --- premium (缴费) ---
+    PremiumUseNotAllowed,
+    PremiumNotBound,
+    PremiumYearUnknown {
+        year: i32,
+    },
+    PremiumCategoryUnknown,
+    PremiumOutsideWindow,
+    PremiumAlreadyPaid {
+        year: i32,
+    },
+    PremiumInsufficientBalance {
+        available: Fen,
+        needed: Fen,
+    },
+    PremiumRelativeNotResident,
+    // --- invariants ---
+    /// Postings that do not sum to zero: a bug; nothing is written.
+    InternalUnbalanced,
+}
+
+impl Refusal {
+    /// The stable code; tests, clients and docs rely on it.
+    pub fn code(&self) -> &'static str {
+        use Refusal::*;
+        match self {
+            BindSelf => "GJ-BIND-SELF",
+            EndBeforeBegin => "GJ-BIND-END-BEFORE-BEGIN",
+            HolderNotEmployee => "GJ-BIND-HOLDER-NOT-EMPLOYEE",
+            HolderPublicMedical => "GJ-BIND-HOLDER-PUBLIC-MEDICAL",
+            HolderInsuranceInterrupted => "GJ-BIND-HOLDER-INSURANCE-INTERRUPTED",
+            RelativeNotInsured => "GJ-BIND-RELATIVE-NOT-INSURED",
+            RelativeInsutypeNotAllowed => "GJ-BIND-RELATIVE-INSUTYPE",
+            RelativePublicMedical => "GJ-BIND-RELATIVE-PUBLIC-MEDICAL",
+            DifferentProvince => "GJ-BIND-DIFFERENT-PROVINCE",
+            RelationshipOutOfScope { .. } => "GJ-BIND-RELATIONSHIP-OUT-OF-SCOPE",
+            FaceVerificationRequired => "GJ-BIND-FACE-REQUIRED",
+            DuplicateBinding => "GJ-BIND-DUPLICATE",
+            RelativeAlreadyBound => "GJ-BIND-RELATIVE-ALREADY-BOUND",
+            RelativeIsHolder => "GJ-BIND-RELATIVE-IS-HOLDER",
+            HolderIsRelative => "GJ-BIND-HOLDER-IS-RELATIVE",
+            SpouseAlreadyBound => "GJ-BIND-SPOUSE-LIMIT",
+            ParentAlreadyBound => "GJ-BIND-PARENT-LIMIT",
+            TooManyHolders { .. } => "GJ-BIND-TOO-MANY-HOLDERS",
+            TooManyRelatives { .. } => "GJ-BIND-TOO-MANY-RELATIVES",
+            TooManyChanges { .. } => "GJ-BIND-TOO-MANY-CHANGES",
+            EndOnlyEarlier => "GJ-BIND-END-ONLY-EARLIER",
+            BindingNotActive => "GJ-BIND-NOT-ACTIVE",
+            LimitsNotAllowed => "GJ-BIND-LIMITS-NOT-ALLOWED",
+            NoPolicy => "GJ-POLICY-NOT-FOUND",
+            PersonNotInsured => "GJ-SETL-PERSON-NOT-INSURED",
+            InvalidAmount => "GJ-SETL-INVALID-AMOUNT",
+            FeeTotalMismatch { .. } => "GJ-SETL-FEE-MISMATCH",
+            UnknownCatalogItem { .. } => "GJ-SETL-UNKNOWN-ITEM",
+            AmountOverflow => "GJ-SETL-AMOUNT-OVERFLOW",
+            PremiumUseNotAllowed => "GJ-PREMIUM-USE-NOT-ALLOWED",
+            PremiumNotBound => "GJ-PREMIUM-NOT-BOUND",
+            PremiumYearUnknown { .. } => "GJ-PREMIUM-YEAR-UNKNOWN",
+            PremiumCategoryUnknown => "GJ-PREMIUM-CATEGORY-UNKNOWN",
+            PremiumOutsideWindow => "GJ-PREMIUM-OUTSIDE-WINDOW",
+            PremiumAlreadyPaid { .. } => "GJ-PREMIUM-ALREADY-PAID",
+            PremiumInsufficientBalance { .. } => "GJ-PREMIUM-INSUFFICIENT-BALANCE",
+            PremiumRelativeNotResident => "GJ-PREMIUM-RELATIVE-NOT-RESIDENT",
+            InternalUnbalanced => "GJ-INTERNAL-UNBALANCED",
+        }
+    }
+
+    /// Plain Chinese: why, and what to do next.
+    pub fn message_zh(&self) -> String {
+        use Refusal::*;
+        match self {
+            BindSelf => "不能把自己绑定为共济关系人。".into(),
+            EndBeforeBegin => "结束日期早于开始日期，请重新选择日期。".into(),
+            HolderNotEmployee => "只有参加职工基本医疗保险的人员才能把个人账户共济给家人。居民医保参保人没有可共济的个人账户。".into(),
+            HolderPublicMedical => "享受公费医疗的人员不能开通个人账户家庭共济。".into(),
+            HolderInsuranceInterrupted => "您的职工医保处于暂停或终止状态（减员），暂不能绑定或使用家庭共济。恢复参保后即可办理，请咨询单位或医保经办机构。".into(),
+            RelativeNotInsured => "这位亲属目前不是正常参保状态。请先为其办理参保（例如缴纳城乡居民医保），再来绑定。".into(),
+            RelativeInsutypeNotAllowed => "这位亲属的参保险种不在本地共济范围内，请咨询医保经办机构。".into(),
+            RelativePublicMedical => "这位亲属享受公费医疗，不能作为共济关系人。".into(),
+            DifferentProvince => "家庭共济仅限省内：您和这位亲属须在同一省份参保。若亲属在外省参保，暂不能绑定。".into(),
+            RelationshipOutOfScope { class, date, allowed } => {
+                let names: Vec<&str> = allowed.iter().map(|c| c.name_zh()).collect();
+                format!(
+                    "按本地{}起执行的政策，“{}”不在共济范围内。可以绑定的是：{}。",
+                    date.format("%Y年%m月%d日"),
+                    class.name_zh(),
+                    names.join("、")
+                )
+            }
+            FaceVerificationRequired => "本地要求户主本人刷脸验证后才能绑定或解绑，请完成人脸识别后再提交。".into(),
+            DuplicateBinding => "您已经绑定了这位亲属，无需重复绑定。".into(),
+            RelativeAlreadyBound => "这位亲属已被其他职工绑定为共济关系人，本地规定一位亲属只能由一位户主绑定。如需更换，请先由原户主解绑。".into(),
+            RelativeIsHolder => "这位亲属本人已开通共济并绑定了其他家人，本地规定共济关系为单向，不能再被绑定。".into(),
+            HolderIsRelative => "您已作为关系人被他人绑定，本地规定共济关系为单向，您不能再绑定其他亲属。".into(),
+            SpouseAlreadyBound => "您已绑定一位配偶，配偶只能绑定一位。".into(),
+            ParentAlreadyBound => "父亲、母亲各只能绑定一位（父母合计不超过两位），您已绑定的父母已达上限。".into(),
+            TooManyHolders { max } => format!("这位亲属已被{max}位户主绑定，达到本地上限。"),
+            TooManyRelatives { max } => format!("您已绑定{max}位亲属，达到本地上限。如需绑定新亲属，请先解绑一位。"),
+            TooManyChanges { max } => format!("本月绑定、解绑已达{max}次上限，请下月再办理。"),
+            EndOnlyEarlier => "共济结束日期只能提前，不能延后。如需延长，请到期后重新绑定。".into(),
+            BindingNotActive => "该共济绑定已失效或被暂停，无法办理此项业务。".into(),
+            LimitsNotAllowed => "本地政策不支持为亲属设置使用限额。".into(),
+            NoPolicy => "您所在地区尚未配置家庭共济政策，请咨询当地医保经办机构。".into(),
+            PersonNotInsured => "该人员当前不是正常参保状态，不能医保结算，请按自费处理或咨询医保经办机构。".into(),
+            InvalidAmount => "金额无效（不能为负数或超出范围）。".into(),
+            FeeTotalMismatch { declared, computed } => format!("医疗费总额{declared}元与明细合计{computed}元不一致，请核对费用明细。"),
+            UnknownCatalogItem { code } => format!("医保目录中没有编码为{code}的项目，请核对目录编码。"),
+            AmountOverflow => "金额超出系统可处理的范围。".into(),
+            PremiumUseNotAllowed => "本地政策不允许用共济资金缴纳该项保费。".into(),
+            PremiumNotBound => "您与这位亲属之间没有有效的共济绑定，请先绑定后再代缴保费。".into(),
+            PremiumYearUnknown { year } => format!("{year}年度的缴费标准尚未公布，请稍后再试。"),
+            PremiumCategoryUnknown => "缴费档次不存在，请重新选择缴费人群类别。".into(),
+            PremiumOutsideWindow => "当前不在集中缴费期内（每年9月1日至12月25日，每月1日至25日可缴），请在缴费期内办理。".into(),
+            PremiumAlreadyPaid { year } => format!("这位亲属{year}年度的居民医保已经缴费，无需重复缴纳。"),
+            PremiumInsufficientBalance { available, needed } => format!("个人账户可共济余额{available}元，不足以缴纳{needed}元。可以改用微信、支付宝等方式缴费。"),
+            PremiumRelativeNotResident => "只有参加城乡居民医保的亲属才需要缴纳居民医保保费。".into(),
+            InternalUnbalanced => "系统内部校验未通过，本笔业务未执行，请稍后重试或联系医保经办机构。".into(),
+        }
+    }
+
+    pub fn message_en(&self) -> String {
+        use Refusal::*;
+        match self {
+            BindSelf => "A person cannot bind themself.".into(),
+            EndBeforeBegin => "The end date is before the begin date.".into(),
+            HolderNotEmployee => "Only employee-insured persons have a personal account to share.".into(),
+            HolderPublicMedical => "Public-medical (公费医疗) persons cannot share their account.".into(),
+            HolderInsuranceInterrupted => "The holder's employee insurance is paused or terminated; mutual aid is unavailable until it resumes.".into(),
+            RelativeNotInsured => "The relative is not currently insured.".into(),
+            RelativeInsutypeNotAllowed => "The relative's insurance type is not covered by mutual aid here.".into(),
+            RelativePublicMedical => "Public-medical (公费医疗) persons cannot be bound.".into(),
+            DifferentProvince => "Mutual aid is provincial: holder and relative must be insured in the same province.".into(),
+            RelationshipOutOfScope { class, date, .. } => format!("Relationship '{}' is outside the scope of the policy in force on {date}.", class.key()),
+            FaceVerificationRequired => "The holder's face verification is required.".into(),
+            DuplicateBinding => "This relative is already bound by you.".into(),
+            RelativeAlreadyBound => "The relative is already bound by another holder; only one holder per relative here.".into(),
+            RelativeIsHolder => "The relative is a holder already; bindings here are one-way.".into(),
+            HolderIsRelative => "You are already someone's relative; bindings here are one-way.".into(),
+            SpouseAlreadyBound => "A spouse is already bound.".into(),
+            ParentAlreadyBound => "At most one father and one mother (two parents in all) may be bound.".into(),
+            TooManyHolders { max } => format!("The relative already has {max} holders, the regional maximum."),
+            TooManyRelatives { max } => format!("You have bound {max} relatives, the regional maximum."),
+            TooManyChanges { max } => format!("At most {max} bind/unbind operations per month."),
+            EndOnlyEarlier => "An end date may only be moved earlier.".into(),
+            BindingNotActive => "The binding is not active.".into(),
+            LimitsNotAllowed => "The regional policy does not allow per-relative limits.".into(),
+            NoPolicy => "No mutual-aid policy is configured for this region.".into(),
+            PersonNotInsured => "The person is not currently insured.".into(),
+            InvalidAmount => "Invalid amount.".into(),
+            FeeTotalMismatch { declared, computed } => format!("medfee_sumamt {declared} differs from the sum of fee details {computed}."),
+            UnknownCatalogItem { code } => format!("Unknown catalog item {code}."),
+            AmountOverflow => "Amount out of range.".into(),
+            PremiumUseNotAllowed => "The policy does not allow paying this premium from mutual aid.".into(),
+            PremiumNotBound => "No valid binding between holder and relative.".into(),
+            PremiumYearUnknown { year } => format!("No contribution standard for {year}."),
+            PremiumCategoryUnknown => "Unknown contribution category.".into(),
+            PremiumOutsideWindow => "Outside the collection window.".into(),
+            PremiumAlreadyPaid { year } => format!("The premium for {year} is already paid."),
+            PremiumInsufficientBalance { available, needed } => format!("Shareable balance {available} is less than {needed}."),
+            PremiumRelativeNotResident => "Only resident-insured relatives pay the resident premium.".into(),
+            InternalUnbalanced => "Internal check failed: postings do not balance; nothing was done.".into(),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message_zh())
+    }
+}
+
+impl std::error::Error for Refusal {}

@@ -1,0 +1,313 @@
+//! What callers ask the engine to do, and what it answers.
+
+use std::fmt;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use gongji_core::codes::{AccountUse, CertType, Channel, MedType, Relationship};
+use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::pooling::FeeLine;
+use gongji_core::settlement::SettlementDecision;
+use gongji_core::{Fen, Refusal};
+use gongji_store::StoreError;
+
+/// A credential presented at an institution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub cert_type: CertType,
+    pub number: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SettleCommand {
+    pub institution: String,
+    pub psn_no: String,
+    /// The credential presented; its owner may be a holder of the patient (R-S12).
+    pub credential: Option<Credential>,
+    pub med_type: MedType,
+    pub account_use: AccountUse,
+    pub lines: Vec<FeeLine>,
+    pub declared_total: Option<Fen>,
+    /// The visit; generated when empty (pharmacy purchases have none).
+    pub mdtrt_id: Option<String>,
+    pub channel: Channel,
+    pub at: NaiveDateTime,
+    /// Pre-settlement: decide and answer, move nothing.
+    pub dry_run: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct CancelCommand {
+    pub institution: String,
+    pub setl_id: String,
+    pub psn_no: String,
+    pub channel: Channel,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct PremiumCommand {
+    pub holder: String,
+    pub relative: String,
+    pub year: i32,
+    pub category: String,
+    pub channel: Channel,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct BindCommand {
+    pub holder: String,
+    pub relative: String,
+    pub relationship: Relationship,
+    pub begin: NaiveDate,
+    pub end: Option<NaiveDate>,
+    pub limit_per_payment: Option<Fen>,
+    pub limit_per_month: Option<Fen>,
+    pub face_verified: bool,
+    pub channel: Channel,
+    pub actor: String,
+    pub at: NaiveDateTime,
+}
+
+/// Changes to an existing binding.
+#[derive(Clone, Debug)]
+pub enum BindingChange {
+    /// Move the end date (only earlier where the policy says so, R-S9).
+    EndOn(NaiveDate),
+    /// Per-relative limits (R-S3); `None` removes a limit.
+    Limits {
+        per_payment: Option<Fen>,
+        per_month: Option<Fen>,
+    },
+    /// The holder unbinds (face verification where the policy asks, R-Z5).
+    Unbind {
+        face_verified: bool,
+    },
+    /// Staff suspend mutual aid (R-S7).
+    Suspend {
+        reason: String,
+    },
+    Lift {
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct ChangeBindingCommand {
+    pub binding_id: i64,
+    pub change: BindingChange,
+    pub channel: Channel,
+    pub actor: String,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub enum Command {
+    Settle(SettleCommand),
+    Cancel(CancelCommand),
+    Premium(PremiumCommand),
+    Bind(BindCommand),
+    ChangeBinding(ChangeBindingCommand),
+    RegisterPerson(Person),
+    RegisterInstitution(Institution),
+    RegisterCatalogItem(CatalogItem),
+    /// Money entering a personal account from outside (import, employer transfer).
+    Fund {
+        psn_no: String,
+        amount: Fen,
+        at: NaiveDateTime,
+    },
+}
+
+/// A settlement decided (and, unless a dry run, committed).
+#[derive(Clone, Debug)]
+pub struct Settled {
+    pub setl_id: String,
+    pub mdtrt_id: String,
+    pub entry_id: i64,
+    pub patient: Person,
+    pub institution: Institution,
+    pub decision: SettlementDecision,
+    pub at: NaiveDateTime,
+    pub dry_run: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cancelled {
+    pub setl_id: String,
+    pub mdtrt_id: String,
+    pub entry_id: i64,
+    pub original_entry_id: i64,
+    pub patient: Person,
+    pub medfee_sumamt: Fen,
+    pub fund_pay_sumamt: Fen,
+    pub acct_pay: Fen,
+    pub acct_mulaid_pay: Fen,
+    pub psn_cash_pay: Fen,
+    /// The patient's own balance after the money came back.
+    pub balc: Fen,
+    /// (account key, amount returned) for every posting reversed.
+    pub returned: Vec<(String, Fen)>,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct PremiumPaid {
+    pub entry_id: i64,
+    pub holder: String,
+    pub relative: String,
+    pub year: i32,
+    pub category: String,
+    pub category_name: String,
+    pub amount: Fen,
+    pub holder_balance_after: Fen,
+    pub explanation: String,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Settled(Box<Settled>),
+    Cancelled(Box<Cancelled>),
+    PremiumPaid(Box<PremiumPaid>),
+    Binding(Box<Binding>),
+    Registered,
+    Funded {
+        entry_id: i64,
+        balance: Fen,
+    },
+    /// The same msgid and request as before: the first answer, as stored.
+    Replayed {
+        response: String,
+    },
+}
+
+/// Renders the answer to store with a money-moving entry, so a replay returns it unchanged.
+pub type Render = Box<dyn FnOnce(&Outcome) -> String + Send>;
+
+/// A command with its idempotency key.
+pub struct Request {
+    pub msgid: Option<String>,
+    /// A hash of the request's meaning; the same msgid with another hash is refused.
+    pub request_hash: Option<String>,
+    pub command: Command,
+    pub render: Option<Render>,
+}
+
+impl Request {
+    pub fn new(command: Command) -> Request {
+        Request {
+            msgid: None,
+            request_hash: None,
+            command,
+            render: None,
+        }
+    }
+
+    pub fn with_msgid(
+        mut self,
+        msgid: impl Into<String>,
+        request_hash: impl Into<String>,
+    ) -> Request {
+        self.msgid = Some(msgid.into());
+        self.request_hash = Some(request_hash.into());
+        self
+    }
+
+    pub fn with_render(mut self, render: Render) -> Request {
+        self.render = Some(render);
+        self
+    }
+}
+
+/// Why the engine did not do what was asked. Nothing was changed.
+#[derive(Debug)]
+pub enum EngineError {
+    Refused(Refusal),
+    UnknownPerson(String),
+    UnknownInstitution(String),
+    UnknownSettlement(String),
+    UnknownBinding(i64),
+    CredentialMismatch,
+    AlreadyCancelled(String),
+    SettlementOfOtherInstitution,
+    MsgidReused,
+    DuplicateRegistration(String),
+    Store(StoreError),
+}
+
+impl EngineError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::Refused(r) => r.code(),
+            EngineError::UnknownPerson(_) => "GJ-UNKNOWN-PERSON",
+            EngineError::UnknownInstitution(_) => "GJ-UNKNOWN-INSTITUTION",
+            EngineError::UnknownSettlement(_) => "GJ-UNKNOWN-SETTLEMENT",
+            EngineError::UnknownBinding(_) => "GJ-UNKNOWN-BINDING",
+            EngineError::CredentialMismatch => "GJ-SETL-CREDENTIAL-MISMATCH",
+            EngineError::AlreadyCancelled(_) => "GJ-SETL-ALREADY-CANCELLED",
+            EngineError::SettlementOfOtherInstitution => "GJ-SETL-OTHER-INSTITUTION",
+            EngineError::MsgidReused => "GJ-IDEMPOTENCY-MSGID-REUSED",
+            EngineError::DuplicateRegistration(_) => "GJ-IMPORT-DUPLICATE",
+            EngineError::Store(e) => e.code(),
+        }
+    }
+
+    pub fn message_zh(&self) -> String {
+        match self {
+            EngineError::Refused(r) => r.message_zh(),
+            EngineError::UnknownPerson(_) => "查无此参保人员，请核对人员编号或证件号码。".into(),
+            EngineError::UnknownInstitution(_) => "查无此定点医药机构，请核对机构编码。".into(),
+            EngineError::UnknownSettlement(_) => "查无此结算记录，请核对结算ID。".into(),
+            EngineError::UnknownBinding(_) => "查无此共济绑定。".into(),
+            EngineError::CredentialMismatch => {
+                "出示的凭证既不是患者本人的，也不属于为其绑定共济的户主，请核对凭证。".into()
+            }
+            EngineError::AlreadyCancelled(_) => "该笔结算已经撤销，不能重复撤销。".into(),
+            EngineError::SettlementOfOtherInstitution => {
+                "该笔结算不属于本机构或不属于该人员，不能撤销。".into()
+            }
+            EngineError::MsgidReused => {
+                "报文ID已使用过且内容不同，请为新交易生成新的报文ID。".into()
+            }
+            EngineError::DuplicateRegistration(what) => format!("重复的记录：{what}"),
+            EngineError::Store(_) => "系统暂时无法保存，本笔业务未执行，请稍后重试。".into(),
+        }
+    }
+
+    pub fn message_en(&self) -> String {
+        match self {
+            EngineError::Refused(r) => r.message_en(),
+            EngineError::UnknownPerson(p) => format!("Unknown person {p}."),
+            EngineError::UnknownInstitution(i) => format!("Unknown institution {i}."),
+            EngineError::UnknownSettlement(s) => format!("Unknown settlement {s}."),
+            EngineError::UnknownBinding(b) => format!("Unknown binding {b}."),
+            EngineError::CredentialMismatch => "The credential belongs neither to the patient nor to a holder bound to the patient.".into(),
+            EngineError::AlreadyCancelled(s) => format!("Settlement {s} is already cancelled."),
+            EngineError::SettlementOfOtherInstitution => "The settlement belongs to another institution or person.".into(),
+            EngineError::MsgidReused => "The msgid was used before with a different request.".into(),
+            EngineError::DuplicateRegistration(what) => format!("Duplicate record: {what}"),
+            EngineError::Store(e) => format!("Storage failure: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message_zh())
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<Refusal> for EngineError {
+    fn from(r: Refusal) -> EngineError {
+        EngineError::Refused(r)
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> EngineError {
+        EngineError::Store(e)
+    }
+}

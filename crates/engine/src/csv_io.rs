@@ -1,0 +1,586 @@
+//! The registry files: `gongji import` and `gongji export` (CSV, UTF-8, header row,
+//! amounts in yuan). Every row goes through the same commands and rules as a request
+//! would; a refused row is reported with its file, line and code, and the others load.
+
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use gongji_core::codes::{
+    Admdvs, Channel, ChargeLevel, Gender, HospitalLevel, InstitutionKind, InsuStatus, Insutype,
+    Relationship,
+};
+use gongji_core::domain::{BindingStatus, CatalogItem, Institution, Person};
+use gongji_core::idcard;
+use gongji_core::ledger::LedgerAccount;
+use gongji_core::pii::{CertNo, PersonName, Phone};
+use gongji_core::{BasisPoints, Fen};
+use gongji_store::Store;
+
+use crate::command::{BindCommand, Command, EngineError, Request};
+use crate::engine::{Engine, BATCH_SIZE_MAX};
+
+pub const PERSONS: (&str, &[&str]) = (
+    "persons.csv",
+    &[
+        "psn_no",
+        "certno",
+        "psn_name",
+        "gend",
+        "brdy",
+        "insutype",
+        "psn_type",
+        "admdvs",
+        "psn_insu_stas",
+        "cvlserv_flag",
+        "public_medical",
+        "emp_name",
+        "phone",
+    ],
+);
+pub const ACCOUNTS: (&str, &[&str]) = ("accounts.csv", &["psn_no", "balance"]);
+pub const INSTITUTIONS: (&str, &[&str]) = (
+    "institutions.csv",
+    &[
+        "fixmedins_code",
+        "fixmedins_name",
+        "fixmedins_type",
+        "hosp_lv",
+        "admdvs",
+        "lat",
+        "lon",
+        "mutual_aid",
+        "paasid",
+        "token",
+    ],
+);
+pub const BINDINGS: (&str, &[&str]) = (
+    "bindings.csv",
+    &[
+        "holder_psn_no",
+        "relative_psn_no",
+        "relationship",
+        "begin_date",
+        "end_date",
+        "limit_per_payment",
+    ],
+);
+pub const CATALOG: (&str, &[&str]) = (
+    "catalog.csv",
+    &[
+        "med_list_codg",
+        "med_list_name",
+        "chrgitm_lv",
+        "pric_uplmt_amt",
+        "selfpay_prop",
+    ],
+);
+
+/// A whole file could not be read or is not in the expected shape (exit 2).
+#[derive(Debug)]
+pub struct FileError {
+    pub file: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: GJ-IMPORT-FILE {}",
+            self.file.display(),
+            self.message
+        )
+    }
+}
+
+/// One refused row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowRefusal {
+    pub file: String,
+    pub line: u64,
+    pub code: String,
+    pub message: String,
+}
+
+impl fmt::Display for RowRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {} {}",
+            self.file, self.line, self.code, self.message
+        )
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    /// (file, rows loaded) in the order read.
+    pub loaded: Vec<(String, usize)>,
+    pub refused: Vec<RowRefusal>,
+}
+
+impl ImportReport {
+    pub fn exit_code(&self) -> i32 {
+        if self.refused.is_empty() {
+            0
+        } else {
+            3
+        }
+    }
+}
+
+struct BadField {
+    code: &'static str,
+    message: String,
+}
+
+fn bad(field: &str, value: &str, why: &str) -> BadField {
+    BadField {
+        code: "GJ-IMPORT-BAD-FIELD",
+        message: format!("{field}={value:?}: {why}"),
+    }
+}
+
+fn date(field: &str, v: &str) -> Result<NaiveDate, BadField> {
+    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .map_err(|_| bad(field, v, "日期应为 yyyy-MM-dd"))
+}
+
+fn flag(field: &str, v: &str) -> Result<bool, BadField> {
+    match v.trim() {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(bad(field, v, "应为 0 或 1")),
+    }
+}
+
+fn money(field: &str, v: &str) -> Result<Fen, BadField> {
+    let f = Fen::parse_yuan(v).map_err(|e| bad(field, v, &e.to_string()))?;
+    if f.is_negative() || f > Fen::INPUT_MAX {
+        return Err(bad(field, v, "金额不能为负或过大"));
+    }
+    Ok(f)
+}
+
+fn code<T>(field: &str, v: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, BadField> {
+    parse(v).ok_or_else(|| bad(field, v, "代码无效"))
+}
+
+fn nonempty<'a>(field: &str, v: &'a str) -> Result<&'a str, BadField> {
+    let t = v.trim();
+    if t.is_empty() {
+        Err(bad(field, v, "不能为空"))
+    } else {
+        Ok(t)
+    }
+}
+
+fn parse_person(r: &csv::StringRecord) -> Result<Person, BadField> {
+    let g = |i: usize| r.get(i).unwrap_or("");
+    let certno = nonempty("certno", g(1))?.to_ascii_uppercase();
+    let birth_from_id = idcard::validate(&certno).map_err(|e| {
+        bad(
+            "certno",
+            &gongji_core::pii::mask_certno(&certno),
+            match e {
+                idcard::IdNumberError::Shape => "身份证号应为18位",
+                idcard::IdNumberError::BirthDate => "身份证号中的出生日期无效",
+                idcard::IdNumberError::CheckDigit => "身份证号校验位错误",
+            },
+        )
+    })?;
+    let brdy = date("brdy", g(4))?;
+    if brdy != birth_from_id {
+        return Err(bad("brdy", g(4), "与身份证号中的出生日期不一致"));
+    }
+    let phone = g(12).trim();
+    if !(phone.is_empty() || (phone.len() == 11 && phone.bytes().all(|b| b.is_ascii_digit()))) {
+        return Err(bad(
+            "phone",
+            &gongji_core::pii::mask_phone(phone),
+            "手机号应为11位数字",
+        ));
+    }
+    Ok(Person {
+        psn_no: nonempty("psn_no", g(0))?.to_string(),
+        certno: CertNo::new(certno),
+        name: PersonName::new(nonempty("psn_name", g(2))?),
+        gender: code("gend", g(3), Gender::parse)?,
+        birth_date: brdy,
+        insutype: code("insutype", g(5), Insutype::parse)?,
+        psn_type: g(6).trim().to_string(),
+        admdvs: code("admdvs", g(7), Admdvs::parse)?,
+        insu_status: code("psn_insu_stas", g(8), InsuStatus::parse)?,
+        civil_servant: flag("cvlserv_flag", g(9))?,
+        public_medical: flag("public_medical", g(10))?,
+        employer_name: g(11).trim().to_string(),
+        phone: Phone::new(phone),
+    })
+}
+
+fn parse_institution(r: &csv::StringRecord) -> Result<Institution, BadField> {
+    let g = |i: usize| r.get(i).unwrap_or("");
+    let coord = |field: &str, v: &str, max: f64| -> Result<f64, BadField> {
+        v.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && x.abs() <= max)
+            .ok_or_else(|| bad(field, v, "坐标无效"))
+    };
+    let code_ = nonempty("fixmedins_code", g(0))?;
+    if code_.len() != 12 {
+        return Err(bad("fixmedins_code", g(0), "机构编码应为12位"));
+    }
+    Ok(Institution {
+        code: code_.to_string(),
+        name: nonempty("fixmedins_name", g(1))?.to_string(),
+        kind: code("fixmedins_type", g(2), InstitutionKind::parse)?,
+        level: code("hosp_lv", g(3), HospitalLevel::parse)?,
+        admdvs: code("admdvs", g(4), Admdvs::parse)?,
+        lat: coord("lat", g(5), 90.0)?,
+        lon: coord("lon", g(6), 180.0)?,
+        mutual_aid: flag("mutual_aid", g(7))?,
+        paasid: nonempty("paasid", g(8))?.to_string(),
+        token: nonempty("token", g(9))?.to_string(),
+    })
+}
+
+fn parse_catalog(r: &csv::StringRecord) -> Result<CatalogItem, BadField> {
+    let g = |i: usize| r.get(i).unwrap_or("");
+    let cap = g(3).trim();
+    Ok(CatalogItem {
+        code: nonempty("med_list_codg", g(0))?.to_string(),
+        name: nonempty("med_list_name", g(1))?.to_string(),
+        level: code("chrgitm_lv", g(2), ChargeLevel::parse)?,
+        price_cap: if cap.is_empty() {
+            None
+        } else {
+            Some(money("pric_uplmt_amt", cap)?)
+        },
+        selfpay_prop: BasisPoints::parse_fraction(if g(4).trim().is_empty() { "0" } else { g(4) })
+            .map_err(|e| bad("selfpay_prop", g(4), &e.to_string()))?,
+    })
+}
+
+fn open_csv(dir: &Path, spec: (&str, &[&str])) -> Result<Option<csv::Reader<File>>, FileError> {
+    let path = dir.join(spec.0);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let err = |message: String| FileError {
+        file: path.clone(),
+        message,
+    };
+    let file = File::open(&path).map_err(|e| err(format!("无法读取 / cannot read: {e}")))?;
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
+    let headers = reader
+        .headers()
+        .map_err(|e| err(format!("无法解析表头 / bad header: {e}")))?;
+    let got: Vec<&str> = headers
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim())
+        .collect();
+    if got != spec.1 {
+        return Err(err(format!(
+            "表头应为 / header must be: {}",
+            spec.1.join(",")
+        )));
+    }
+    Ok(Some(reader))
+}
+
+/// A file's name and its header.
+type FileSpec = (&'static str, &'static [&'static str]);
+type RowParser<S> = fn(&Engine<S>, &csv::StringRecord) -> Result<Command, BadField>;
+
+/// A row that parsed into a request, remembered by its line.
+struct Parsed {
+    line: u64,
+    request: Request,
+}
+
+/// Reads the CSV files in `dir` that exist, in dependency order.
+pub fn import_dir<S: Store>(
+    engine: &mut Engine<S>,
+    dir: &Path,
+    progress: &mut dyn FnMut(&str, usize),
+) -> Result<ImportReport, FileError> {
+    let mut report = ImportReport::default();
+    let steps: [(FileSpec, RowParser<S>); 5] = [
+        (PERSONS, |_, r| parse_person(r).map(Command::RegisterPerson)),
+        (INSTITUTIONS, |_, r| {
+            parse_institution(r).map(Command::RegisterInstitution)
+        }),
+        (CATALOG, |_, r| {
+            parse_catalog(r).map(Command::RegisterCatalogItem)
+        }),
+        (ACCOUNTS, account_command),
+        (BINDINGS, binding_command),
+    ];
+    for (spec, parse) in steps {
+        let Some(mut reader) = open_csv(dir, spec)? else {
+            continue;
+        };
+        let mut loaded = 0usize;
+        let mut batch: Vec<Parsed> = Vec::new();
+        let mut record = csv::StringRecord::new();
+        loop {
+            let more = reader.read_record(&mut record).map_err(|e| FileError {
+                file: dir.join(spec.0),
+                message: format!("CSV 格式错误 / malformed CSV: {e}"),
+            })?;
+            if !more {
+                break;
+            }
+            let line = record.position().map_or(0, |p| p.line());
+            // Rows depend on earlier rows of the same file only through the engine state,
+            // which the batch updates in order, so batching keeps the file's semantics.
+            match parse(engine, &record) {
+                Ok(command) => batch.push(Parsed {
+                    line,
+                    request: Request::new(command),
+                }),
+                Err(b) => report.refused.push(RowRefusal {
+                    file: spec.0.to_string(),
+                    line,
+                    code: b.code.to_string(),
+                    message: b.message,
+                }),
+            }
+            if batch.len() >= BATCH_SIZE_MAX {
+                loaded += run_batch(engine, spec.0, &mut batch, &mut report);
+                progress(spec.0, loaded);
+            }
+        }
+        loaded += run_batch(engine, spec.0, &mut batch, &mut report);
+        progress(spec.0, loaded);
+        report.loaded.push((spec.0.to_string(), loaded));
+    }
+    report
+        .refused
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    Ok(report)
+}
+
+fn run_batch<S: Store>(
+    engine: &mut Engine<S>,
+    file: &str,
+    batch: &mut Vec<Parsed>,
+    report: &mut ImportReport,
+) -> usize {
+    let lines: Vec<u64> = batch.iter().map(|p| p.line).collect();
+    let requests = batch.drain(..).map(|p| p.request).collect();
+    let mut loaded = 0;
+    for (line, result) in lines.into_iter().zip(engine.execute_batch(requests)) {
+        match result {
+            Ok(_) => loaded += 1,
+            Err(e) => report.refused.push(refusal_row(file, line, &e)),
+        }
+    }
+    loaded
+}
+
+fn refusal_row(file: &str, line: u64, e: &EngineError) -> RowRefusal {
+    RowRefusal {
+        file: file.to_string(),
+        line,
+        code: e.code().to_string(),
+        message: e.message_zh(),
+    }
+}
+
+fn start_of(d: NaiveDate) -> NaiveDateTime {
+    d.and_time(NaiveTime::MIN)
+}
+
+fn account_command<S: Store>(
+    engine: &Engine<S>,
+    r: &csv::StringRecord,
+) -> Result<Command, BadField> {
+    let psn_no = nonempty("psn_no", r.get(0).unwrap_or(""))?.to_string();
+    let target = money("balance", r.get(1).unwrap_or(""))?;
+    let person = engine
+        .state()
+        .persons
+        .get(&psn_no)
+        .ok_or_else(|| BadField {
+            code: "GJ-UNKNOWN-PERSON",
+            message: format!("psn_no={psn_no:?}: 人员不存在，请先导入 persons.csv"),
+        })?;
+    if !person.is_employee() && target.is_positive() {
+        return Err(bad(
+            "balance",
+            r.get(1).unwrap_or(""),
+            "只有职工医保参保人有个人账户",
+        ));
+    }
+    // The file states the balance; the ledger moves only the difference, so importing the
+    // same file twice changes nothing.
+    let current = engine
+        .state()
+        .balance(&LedgerAccount::Personal(psn_no.clone()).key());
+    Ok(Command::Fund {
+        psn_no,
+        amount: Fen::from_fen(target.fen() - current.fen()),
+        at: start_of(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()),
+    })
+}
+
+fn binding_command<S: Store>(_: &Engine<S>, r: &csv::StringRecord) -> Result<Command, BadField> {
+    let g = |i: usize| r.get(i).unwrap_or("");
+    let begin = date("begin_date", g(3))?;
+    let end = if g(4).trim().is_empty() {
+        None
+    } else {
+        Some(date("end_date", g(4))?)
+    };
+    let limit = if g(5).trim().is_empty() {
+        None
+    } else {
+        Some(money("limit_per_payment", g(5))?)
+    };
+    Ok(Command::Bind(BindCommand {
+        holder: nonempty("holder_psn_no", g(0))?.to_string(),
+        relative: nonempty("relative_psn_no", g(1))?.to_string(),
+        relationship: code("relationship", g(2), Relationship::parse)?,
+        begin,
+        end,
+        limit_per_payment: limit,
+        limit_per_month: None,
+        face_verified: true,
+        channel: Channel::BatchImport,
+        actor: "import".into(),
+        at: start_of(begin),
+    }))
+}
+
+/// Writes the registry back in the import format.
+pub fn export_dir<S: Store>(engine: &Engine<S>, dir: &Path) -> Result<(), FileError> {
+    std::fs::create_dir_all(dir).map_err(|e| FileError {
+        file: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let state = engine.state();
+    let write = |spec: (&str, &[&str]), rows: Vec<Vec<String>>| -> Result<(), FileError> {
+        let path = dir.join(spec.0);
+        let err = |e: csv::Error| FileError {
+            file: path.clone(),
+            message: e.to_string(),
+        };
+        let mut w = csv::Writer::from_path(&path).map_err(err)?;
+        w.write_record(spec.1).map_err(err)?;
+        for row in rows {
+            w.write_record(&row).map_err(err)?;
+        }
+        w.flush().map_err(|e| FileError {
+            file: path.clone(),
+            message: e.to_string(),
+        })
+    };
+    let mut persons: Vec<&Person> = state.persons.values().collect();
+    persons.sort_by(|a, b| a.psn_no.cmp(&b.psn_no));
+    let b01 = |b: bool| if b { "1" } else { "0" }.to_string();
+    write(
+        PERSONS,
+        persons
+            .iter()
+            .map(|p| {
+                vec![
+                    p.psn_no.clone(),
+                    p.certno.reveal().to_string(),
+                    p.name.reveal().to_string(),
+                    p.gender.code().into(),
+                    p.birth_date.format("%Y-%m-%d").to_string(),
+                    p.insutype.code().into(),
+                    p.psn_type.clone(),
+                    p.admdvs.to_string(),
+                    p.insu_status.code().into(),
+                    b01(p.civil_servant),
+                    b01(p.public_medical),
+                    p.employer_name.clone(),
+                    p.phone.reveal().to_string(),
+                ]
+            })
+            .collect(),
+    )?;
+    write(
+        ACCOUNTS,
+        persons
+            .iter()
+            .filter_map(|p| {
+                let key = LedgerAccount::Personal(p.psn_no.clone()).key();
+                state
+                    .balances
+                    .get(&key)
+                    .map(|b| vec![p.psn_no.clone(), b.to_string()])
+            })
+            .collect(),
+    )?;
+    let mut insts: Vec<&Institution> = state.institutions.values().collect();
+    insts.sort_by(|a, b| a.code.cmp(&b.code));
+    write(
+        INSTITUTIONS,
+        insts
+            .iter()
+            .map(|i| {
+                vec![
+                    i.code.clone(),
+                    i.name.clone(),
+                    i.kind.code().into(),
+                    i.level.code().into(),
+                    i.admdvs.to_string(),
+                    format!("{:.6}", i.lat),
+                    format!("{:.6}", i.lon),
+                    b01(i.mutual_aid),
+                    i.paasid.clone(),
+                    i.token.clone(),
+                ]
+            })
+            .collect(),
+    )?;
+    let mut cat: Vec<&CatalogItem> = state.catalog.values().collect();
+    cat.sort_by(|a, b| a.code.cmp(&b.code));
+    write(
+        CATALOG,
+        cat.iter()
+            .map(|c| {
+                vec![
+                    c.code.clone(),
+                    c.name.clone(),
+                    c.level.code().into(),
+                    c.price_cap.map(|f| f.to_string()).unwrap_or_default(),
+                    c.selfpay_prop.to_string(),
+                ]
+            })
+            .collect(),
+    )?;
+    let mut bindings: Vec<_> = state
+        .bindings
+        .values()
+        .filter(|b| b.status != BindingStatus::Ended)
+        .collect();
+    bindings.sort_by_key(|b| b.id);
+    write(
+        BINDINGS,
+        bindings
+            .iter()
+            .map(|b| {
+                vec![
+                    b.holder.clone(),
+                    b.relative.clone(),
+                    b.relationship.to_string(),
+                    b.begin.format("%Y-%m-%d").to_string(),
+                    b.end
+                        .map(|d| d.format("%Y-%m-%d").to_string())
+                        .unwrap_or_default(),
+                    b.limit_per_payment
+                        .map(|f| f.to_string())
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,1049 @@
+//! The single writer. `execute_batch` decides every request against the in-memory state
+//! (each one sees the effects of those before it), then commits all writes in one storage
+//! transaction. Only after the commit are the answers released; if it fails, the state is
+//! reloaded from the store and every request in the batch gets the error.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDateTime};
+use gongji_core::allocation::HolderFacts;
+use gongji_core::binding_rules::{
+    judge_binding, judge_end_date_change, BindingContext, BindingRequest,
+};
+use gongji_core::codes::Channel;
+use gongji_core::domain::{Binding, BindingStatus, Person};
+use gongji_core::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
+use gongji_core::policy::{Policy, PolicySet};
+use gongji_core::premium::{decide_premium, PremiumFacts};
+use gongji_core::settlement::{decide_settlement, SettlementFacts};
+use gongji_core::{Fen, Refusal};
+use gongji_store::{
+    AuditRow, BindingUsageDelta, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
+    SettlementRow, Store, StoredSettlement, Write, WriteBatch,
+};
+
+use crate::command::*;
+use crate::state::State;
+
+/// Most requests one storage transaction carries.
+pub const BATCH_SIZE_MAX: usize = 4096;
+
+pub struct Engine<S: Store> {
+    store: S,
+    policies: PolicySet,
+    state: State,
+}
+
+/// Writes and bookkeeping of the batch being built.
+#[derive(Default)]
+struct Pending {
+    writes: WriteBatch,
+    /// msgid → (request hash, stored response) of entries in this batch.
+    msgids: HashMap<String, (Option<String>, Option<String>)>,
+    /// Settlements made in this batch, for a cancel in the same batch.
+    settlements: HashMap<String, StoredSettlement>,
+    /// Settlements cancelled in this batch.
+    cancelled: Vec<String>,
+}
+
+fn fmt_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn fen_add(a: Fen, b: Fen) -> Fen {
+    Fen::from_fen(a.fen() + b.fen())
+}
+
+impl<S: Store> Engine<S> {
+    pub fn open(mut store: S, policies: PolicySet) -> Result<Engine<S>, EngineError> {
+        let state = State::from_snapshot(store.load_snapshot()?);
+        Ok(Engine {
+            store,
+            policies,
+            state,
+        })
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    pub fn policy_for(&self, person: &Person) -> Result<&Policy, EngineError> {
+        self.policies
+            .for_admdvs(person.admdvs)
+            .ok_or(EngineError::Refused(Refusal::NoPolicy))
+    }
+
+    /// One request in its own batch.
+    pub fn execute(&mut self, request: Request) -> Result<Outcome, EngineError> {
+        self.execute_batch(vec![request])
+            .pop()
+            .unwrap_or(Err(EngineError::Refused(Refusal::InternalUnbalanced)))
+    }
+
+    /// Decides every request in order, then commits once.
+    pub fn execute_batch(&mut self, requests: Vec<Request>) -> Vec<Result<Outcome, EngineError>> {
+        let mut pending = Pending::default();
+        let mut results = Vec::with_capacity(requests.len());
+        let checkpoint_needed = requests.iter().any(|r| !is_read_only(&r.command));
+        for request in requests {
+            results.push(self.decide_one(request, &mut pending));
+        }
+        if !checkpoint_needed || pending.writes.is_empty() {
+            return results;
+        }
+        if let Err(e) = self.store.commit(&pending.writes) {
+            // The state ran ahead of the store; the store is the truth.
+            let reload = self.store.load_snapshot().map(State::from_snapshot);
+            if let Ok(state) = reload {
+                self.state = state;
+            }
+            let code = e.to_string();
+            return results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(Outcome::Replayed { response }) => Ok(Outcome::Replayed { response }),
+                    Ok(_) => Err(EngineError::Store(gongji_store::StoreError::Io(
+                        code.clone(),
+                    ))),
+                    Err(e) => Err(e),
+                })
+                .collect();
+        }
+        results
+    }
+
+    fn decide_one(
+        &mut self,
+        request: Request,
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
+        if let Some(msgid) = &request.msgid {
+            if let Some((hash, response)) = pending.msgids.get(msgid) {
+                return replay(hash, response, &request.request_hash);
+            }
+            if let Some(answer) = self.store.answer_for_msgid(msgid)? {
+                return replay(
+                    &answer.request_hash,
+                    &answer.response,
+                    &request.request_hash,
+                );
+            }
+        }
+        let Request {
+            msgid,
+            request_hash,
+            command,
+            render,
+        } = request;
+        let entry_response = |outcome: &Outcome| render.map(|r| r(outcome));
+        match command {
+            Command::Settle(cmd) => {
+                let dry_run = cmd.dry_run;
+                let (outcome, entry, row, usage) = self.settle(cmd)?;
+                let outcome = Outcome::Settled(Box::new(outcome));
+                if dry_run {
+                    // Nothing moves, nothing is stored; the answer is rendered by the caller.
+                    return Ok(outcome);
+                }
+                let response = entry_response(&outcome);
+                let mut entry = entry;
+                entry.msgid = msgid.clone();
+                entry.request_hash = request_hash.clone();
+                entry.response = response.clone();
+                self.apply_entry(&entry);
+                for u in &usage.0 {
+                    self.state.add_usage(
+                        &u.psn_no,
+                        &u.period,
+                        &u.cap_group,
+                        u.deductible,
+                        u.fund,
+                        u.burden,
+                    );
+                }
+                for u in &usage.1 {
+                    let key = (u.binding_id, u.month.clone());
+                    let v = self.state.binding_usage.entry(key).or_insert(Fen::ZERO);
+                    *v = fen_add(*v, u.amount);
+                }
+                let mut row = row;
+                row.detail = response.clone().unwrap_or_default();
+                pending.settlements.insert(
+                    row.setl_id.clone(),
+                    StoredSettlement {
+                        row: row.clone(),
+                        entry: entry.clone(),
+                        pool_usage: usage.0.clone(),
+                        binding_usage: usage.1.clone(),
+                    },
+                );
+                pending.writes.push(Write::Entry(entry));
+                pending.writes.push(Write::Settlement(row));
+                for u in usage.0 {
+                    pending.writes.push(Write::PoolUsage(u));
+                }
+                for u in usage.1 {
+                    pending.writes.push(Write::BindingUsage(u));
+                }
+                if let Some(m) = msgid {
+                    pending.msgids.insert(m, (request_hash, response));
+                }
+                Ok(outcome)
+            }
+            Command::Cancel(cmd) => {
+                let stored = match pending.settlements.get(&cmd.setl_id) {
+                    Some(s) => s.clone(),
+                    None => self
+                        .store
+                        .settlement(&cmd.setl_id)?
+                        .ok_or_else(|| EngineError::UnknownSettlement(cmd.setl_id.clone()))?,
+                };
+                if stored.row.cancelled || pending.cancelled.contains(&cmd.setl_id) {
+                    return Err(EngineError::AlreadyCancelled(cmd.setl_id));
+                }
+                if stored.row.fixmedins_code != cmd.institution || stored.row.psn_no != cmd.psn_no {
+                    return Err(EngineError::SettlementOfOtherInstitution);
+                }
+                let (outcome, mut entry) = self.cancel(&cmd, &stored)?;
+                let outcome = Outcome::Cancelled(Box::new(outcome));
+                let response = entry_response(&outcome);
+                entry.msgid = msgid.clone();
+                entry.request_hash = request_hash.clone();
+                entry.response = response.clone();
+                self.apply_entry(&entry);
+                for u in &stored.pool_usage {
+                    let neg = |f: Fen| Fen::from_fen(-f.fen());
+                    self.state.add_usage(
+                        &u.psn_no,
+                        &u.period,
+                        &u.cap_group,
+                        neg(u.deductible),
+                        neg(u.fund),
+                        neg(u.burden),
+                    );
+                    pending.writes.push(Write::PoolUsage(PoolUsageDelta {
+                        entry_id: entry.entry_id,
+                        deductible: neg(u.deductible),
+                        fund: neg(u.fund),
+                        burden: neg(u.burden),
+                        ..u.clone()
+                    }));
+                }
+                for u in &stored.binding_usage {
+                    let key = (u.binding_id, u.month.clone());
+                    let v = self.state.binding_usage.entry(key).or_insert(Fen::ZERO);
+                    *v = Fen::from_fen(v.fen() - u.amount.fen());
+                    pending.writes.push(Write::BindingUsage(BindingUsageDelta {
+                        entry_id: entry.entry_id,
+                        amount: Fen::from_fen(-u.amount.fen()),
+                        ..u.clone()
+                    }));
+                }
+                pending.writes.push(Write::MarkReversed {
+                    entry_id: stored.entry.entry_id,
+                    reversed_by: entry.entry_id,
+                });
+                pending.writes.push(Write::Entry(entry));
+                pending.writes.push(Write::SettlementCancelled {
+                    setl_id: cmd.setl_id.clone(),
+                });
+                pending.cancelled.push(cmd.setl_id);
+                if let Some(m) = msgid {
+                    pending.msgids.insert(m, (request_hash, response));
+                }
+                Ok(outcome)
+            }
+            Command::Premium(cmd) => {
+                let (paid, mut entry, row) = self.premium(&cmd)?;
+                let outcome = Outcome::PremiumPaid(Box::new(paid));
+                let response = entry_response(&outcome);
+                entry.msgid = msgid.clone();
+                entry.request_hash = request_hash.clone();
+                entry.response = response.clone();
+                self.apply_entry(&entry);
+                self.state
+                    .premiums_paid
+                    .insert((row.relative_psn_no.clone(), row.year));
+                pending.writes.push(Write::Entry(entry));
+                pending.writes.push(Write::Premium(row));
+                if let Some(m) = msgid {
+                    pending.msgids.insert(m, (request_hash, response));
+                }
+                Ok(outcome)
+            }
+            Command::Bind(cmd) => self.bind(cmd, pending),
+            Command::ChangeBinding(cmd) => self.change_binding(cmd, pending),
+            Command::RegisterPerson(p) => {
+                pending.writes.push(Write::Person(p.clone()));
+                self.state.put_person(p);
+                Ok(Outcome::Registered)
+            }
+            Command::RegisterInstitution(i) => {
+                if let Some(other) = self.state.by_paasid.get(&i.paasid) {
+                    if other != &i.code {
+                        return Err(EngineError::DuplicateRegistration(format!(
+                            "paasid {} 已属于机构 {other}",
+                            i.paasid
+                        )));
+                    }
+                }
+                pending.writes.push(Write::Institution(i.clone()));
+                self.state.put_institution(i);
+                Ok(Outcome::Registered)
+            }
+            Command::RegisterCatalogItem(c) => {
+                pending.writes.push(Write::CatalogItem(c.clone()));
+                self.state.catalog.insert(c.code.clone(), c);
+                Ok(Outcome::Registered)
+            }
+            Command::Fund { psn_no, amount, at } => {
+                let person = self
+                    .state
+                    .persons
+                    .get(&psn_no)
+                    .ok_or_else(|| EngineError::UnknownPerson(psn_no.clone()))?;
+                if amount.is_negative() || amount > Fen::INPUT_MAX {
+                    return Err(Refusal::InvalidAmount.into());
+                }
+                let admdvs = person.admdvs.to_string();
+                let set = PostingSet::new(vec![
+                    Posting {
+                        account: LedgerAccount::Personal(psn_no.clone()),
+                        amount,
+                        rule: PostingRule::Opening,
+                        floor: None,
+                        explanation: format!("个人账户划入{amount}元"),
+                    },
+                    Posting {
+                        account: LedgerAccount::Funding,
+                        amount: Fen::from_fen(-amount.fen()),
+                        rule: PostingRule::Opening,
+                        floor: None,
+                        explanation: format!("个人账户划入{amount}元"),
+                    },
+                ])
+                .map_err(|_| Refusal::InternalUnbalanced)?;
+                let entry = self.new_entry(
+                    "opening",
+                    &admdvs,
+                    Some(&psn_no),
+                    None,
+                    Channel::BatchImport,
+                    at,
+                    &set,
+                    "个人账户划入".into(),
+                );
+                let balance = entry.postings[0].balance_after;
+                let entry_id = entry.entry_id;
+                self.apply_entry(&entry);
+                pending.writes.push(Write::Entry(entry));
+                Ok(Outcome::Funded { entry_id, balance })
+            }
+        }
+    }
+
+    /// Builds a journal entry for a posting set, computing each balance after.
+    #[allow(clippy::too_many_arguments)]
+    fn new_entry(
+        &mut self,
+        kind: &str,
+        admdvs: &str,
+        psn_no: Option<&str>,
+        institution: Option<&str>,
+        channel: Channel,
+        at: NaiveDateTime,
+        set: &PostingSet,
+        summary: String,
+    ) -> JournalEntry {
+        let entry_id = self.state.next_entry_id;
+        self.state.next_entry_id += 1;
+        let mut running: HashMap<String, Fen> = HashMap::new();
+        let postings = set
+            .postings()
+            .iter()
+            .map(|p| {
+                let key = p.account.key();
+                let before = *running
+                    .entry(key.clone())
+                    .or_insert_with(|| self.state.balance(&key));
+                let after = fen_add(before, p.amount);
+                running.insert(key.clone(), after);
+                PostingRow {
+                    psn_no: p.account.personal_psn_no().map(str::to_string),
+                    account_key: key,
+                    amount: p.amount,
+                    rule: p.rule.code().to_string(),
+                    floor: p.floor,
+                    balance_after: after,
+                    explanation: p.explanation.clone(),
+                }
+            })
+            .collect();
+        JournalEntry {
+            entry_id,
+            msgid: None,
+            kind: kind.to_string(),
+            admdvs: admdvs.to_string(),
+            psn_no: psn_no.map(str::to_string),
+            fixmedins_code: institution.map(str::to_string),
+            channel: channel.code().to_string(),
+            occurred_at: fmt_time(at),
+            reverses_entry: None,
+            request_hash: None,
+            response: None,
+            summary,
+            postings,
+        }
+    }
+
+    fn apply_entry(&mut self, entry: &JournalEntry) {
+        for p in &entry.postings {
+            self.state.add_to_balance(&p.account_key, p.amount);
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn settle(
+        &mut self,
+        cmd: SettleCommand,
+    ) -> Result<
+        (
+            Settled,
+            JournalEntry,
+            SettlementRow,
+            (Vec<PoolUsageDelta>, Vec<BindingUsageDelta>),
+        ),
+        EngineError,
+    > {
+        let state = &self.state;
+        let institution = state
+            .institutions
+            .get(&cmd.institution)
+            .ok_or_else(|| EngineError::UnknownInstitution(cmd.institution.clone()))?;
+        let patient = state
+            .persons
+            .get(&cmd.psn_no)
+            .ok_or_else(|| EngineError::UnknownPerson(cmd.psn_no.clone()))?;
+        let policy = self
+            .policies
+            .for_admdvs(patient.admdvs)
+            .ok_or(EngineError::Refused(Refusal::NoPolicy))?;
+        let date = cmd.at.date();
+        let presented_holder = match &cmd.credential {
+            None => None,
+            Some(cred) => {
+                let owner = self.credential_owner(cred);
+                match owner {
+                    Some(o) if o == patient.psn_no => None,
+                    Some(o)
+                        if policy.payment.holder_credential_authorises
+                            && state
+                                .holders_of(&patient.psn_no)
+                                .any(|b| b.holder == o && b.is_valid_on(date)) =>
+                    {
+                        Some(o)
+                    }
+                    _ => return Err(EngineError::CredentialMismatch),
+                }
+            }
+        };
+        let month = format!("{:04}-{:02}", date.year(), date.month());
+        let bindings: Vec<&Binding> = state.holders_of(&patient.psn_no).collect();
+        let mut holders = Vec::with_capacity(bindings.len());
+        for b in bindings {
+            let Some(holder) = state.persons.get(&b.holder) else {
+                continue;
+            };
+            let reserve = self
+                .policies
+                .for_admdvs(holder.admdvs)
+                .map_or(Fen::ZERO, |p| p.payment.reserve);
+            holders.push(HolderFacts {
+                holder,
+                balance: state.balance(&LedgerAccount::Personal(holder.psn_no.clone()).key()),
+                binding: b,
+                reserve,
+                used_this_month: state
+                    .binding_usage
+                    .get(&(b.id, month.clone()))
+                    .copied()
+                    .unwrap_or(Fen::ZERO),
+            });
+        }
+        let year = date.year().to_string();
+        let day = date.format("%Y-%m-%d").to_string();
+        let usage = state.usage_for(&patient.psn_no, &year, &day);
+        let own_key = LedgerAccount::Personal(patient.psn_no.clone()).key();
+        let catalog = |code: &str| state.catalog.get(code).cloned();
+        let decision = decide_settlement(
+            &SettlementFacts {
+                patient,
+                own_balance: state.balance(&own_key),
+                institution,
+                med_type: cmd.med_type,
+                account_use: cmd.account_use,
+                lines: &cmd.lines,
+                declared_total: cmd.declared_total,
+                date,
+                usage: &usage,
+                holders,
+                presented_holder: presented_holder.as_deref(),
+            },
+            &catalog,
+            policy,
+        )?;
+        let second_reimbursement_applies = policy.second_reimbursement.as_ref().is_some_and(|sr| {
+            sr.insutype == patient.insutype && sr.med_types.contains(&cmd.med_type)
+        });
+        let patient = patient.clone();
+        let institution = institution.clone();
+        let entry_id_preview = self.state.next_entry_id;
+        let setl_id = format!("{}{:012}", patient.admdvs, entry_id_preview);
+        let mdtrt_id = cmd
+            .mdtrt_id
+            .clone()
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| format!("M{}{:012}", patient.admdvs, entry_id_preview));
+        let summary = format!(
+            "{}结算 医疗费{}元：统筹{}元，本人账户{}元，家庭共济{}元，现金{}元",
+            institution.name,
+            decision.totals.medfee_sumamt,
+            decision.totals.fund_pay_sumamt,
+            decision.allocation.own,
+            decision.totals.acct_mulaid_pay,
+            decision.totals.psn_cash_pay
+        );
+        let entry = if cmd.dry_run {
+            JournalEntry {
+                entry_id: 0,
+                msgid: None,
+                kind: "presettle".into(),
+                admdvs: String::new(),
+                psn_no: None,
+                fixmedins_code: None,
+                channel: String::new(),
+                occurred_at: String::new(),
+                reverses_entry: None,
+                request_hash: None,
+                response: None,
+                summary: String::new(),
+                postings: Vec::new(),
+            }
+        } else {
+            self.new_entry(
+                "settle",
+                &patient.admdvs.to_string(),
+                Some(&patient.psn_no),
+                Some(&institution.code),
+                cmd.channel,
+                cmd.at,
+                &decision.postings,
+                summary,
+            )
+        };
+        let entry_id = entry.entry_id;
+        let mut pool = Vec::new();
+        for line in &decision.split.fund_lines {
+            for period in [&year, &day] {
+                pool.push(PoolUsageDelta {
+                    entry_id,
+                    psn_no: patient.psn_no.clone(),
+                    period: period.clone(),
+                    cap_group: line.cap_group.clone(),
+                    deductible: if period == &year {
+                        decision.split.deductible_applied
+                    } else {
+                        Fen::ZERO
+                    },
+                    fund: line.amount,
+                    burden: if period == &year
+                        && line.cap_group == gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP
+                    {
+                        decision.split.burden
+                    } else {
+                        Fen::ZERO
+                    },
+                });
+            }
+        }
+        if second_reimbursement_applies
+            && !decision
+                .split
+                .fund_lines
+                .iter()
+                .any(|l| l.cap_group == gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP)
+        {
+            pool.push(PoolUsageDelta {
+                entry_id,
+                psn_no: patient.psn_no.clone(),
+                period: year.clone(),
+                cap_group: gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP.into(),
+                deductible: Fen::ZERO,
+                fund: Fen::ZERO,
+                burden: decision.split.burden,
+            });
+        }
+        let binding_usage = decision
+            .allocation
+            .draws
+            .iter()
+            .map(|d| BindingUsageDelta {
+                entry_id,
+                binding_id: d.binding_id,
+                month: month.clone(),
+                amount: d.amount,
+            })
+            .collect();
+        let t = &decision.totals;
+        let row = SettlementRow {
+            setl_id: setl_id.clone(),
+            entry_id,
+            mdtrt_id: mdtrt_id.clone(),
+            psn_no: patient.psn_no.clone(),
+            fixmedins_code: institution.code.clone(),
+            admdvs: patient.admdvs.to_string(),
+            insutype: patient.insutype.code().to_string(),
+            med_type: cmd.med_type.code().to_string(),
+            setl_date: day.clone(),
+            medfee_sumamt: t.medfee_sumamt,
+            fund_pay_sumamt: t.fund_pay_sumamt,
+            acct_pay: t.acct_pay,
+            acct_mulaid_pay: t.acct_mulaid_pay,
+            psn_cash_pay: t.psn_cash_pay,
+            cancelled: false,
+            detail: String::new(),
+        };
+        Ok((
+            Settled {
+                setl_id,
+                mdtrt_id,
+                entry_id,
+                patient,
+                institution,
+                decision,
+                at: cmd.at,
+                dry_run: cmd.dry_run,
+            },
+            entry,
+            row,
+            (pool, binding_usage),
+        ))
+    }
+
+    /// Whose credential this is: 02/03 carry the ID number; 01 (e-voucher) carries a token
+    /// which in this system is the person's psn_no or ID number.
+    pub fn credential_owner(&self, cred: &Credential) -> Option<String> {
+        let n = cred.number.trim();
+        self.state
+            .by_certno
+            .get(n)
+            .cloned()
+            .or_else(|| self.state.persons.contains_key(n).then(|| n.to_string()))
+    }
+
+    fn cancel(
+        &mut self,
+        cmd: &CancelCommand,
+        stored: &StoredSettlement,
+    ) -> Result<(Cancelled, JournalEntry), EngineError> {
+        let patient = self
+            .state
+            .persons
+            .get(&stored.row.psn_no)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownPerson(stored.row.psn_no.clone()))?;
+        let postings: Vec<Posting> = stored
+            .entry
+            .postings
+            .iter()
+            .map(|p| {
+                Ok(Posting {
+                    account: LedgerAccount::parse_key(&p.account_key).ok_or_else(|| {
+                        gongji_store::StoreError::Corrupt(format!("account key {}", p.account_key))
+                    })?,
+                    amount: Fen::from_fen(-p.amount.fen()),
+                    rule: PostingRule::Reversal,
+                    floor: None,
+                    explanation: format!("撤销结算{}：{}", stored.row.setl_id, p.explanation),
+                })
+            })
+            .collect::<Result<_, gongji_store::StoreError>>()?;
+        let set = PostingSet::new(postings).map_err(|_| Refusal::InternalUnbalanced)?;
+        let summary = format!(
+            "撤销结算{}，医疗费{}元原路退回",
+            stored.row.setl_id, stored.row.medfee_sumamt
+        );
+        let mut entry = self.new_entry(
+            "cancel",
+            &stored.row.admdvs,
+            Some(&stored.row.psn_no),
+            Some(&cmd.institution),
+            cmd.channel,
+            cmd.at,
+            &set,
+            summary,
+        );
+        entry.reverses_entry = Some(stored.entry.entry_id);
+        let own_key = LedgerAccount::Personal(patient.psn_no.clone()).key();
+        let balc = entry
+            .postings
+            .iter()
+            .rev()
+            .find(|p| p.account_key == own_key)
+            .map(|p| p.balance_after)
+            .unwrap_or_else(|| self.state.balance(&own_key));
+        let r = &stored.row;
+        Ok((
+            Cancelled {
+                setl_id: r.setl_id.clone(),
+                mdtrt_id: r.mdtrt_id.clone(),
+                entry_id: entry.entry_id,
+                original_entry_id: stored.entry.entry_id,
+                patient,
+                medfee_sumamt: r.medfee_sumamt,
+                fund_pay_sumamt: r.fund_pay_sumamt,
+                acct_pay: r.acct_pay,
+                acct_mulaid_pay: r.acct_mulaid_pay,
+                psn_cash_pay: r.psn_cash_pay,
+                balc,
+                returned: entry
+                    .postings
+                    .iter()
+                    .map(|p| (p.account_key.clone(), p.amount))
+                    .collect(),
+                at: cmd.at,
+            },
+            entry,
+        ))
+    }
+
+    fn premium(
+        &mut self,
+        cmd: &PremiumCommand,
+    ) -> Result<(PremiumPaid, JournalEntry, PremiumRow), EngineError> {
+        let state = &self.state;
+        let holder = state
+            .persons
+            .get(&cmd.holder)
+            .ok_or_else(|| EngineError::UnknownPerson(cmd.holder.clone()))?;
+        let relative = state
+            .persons
+            .get(&cmd.relative)
+            .ok_or_else(|| EngineError::UnknownPerson(cmd.relative.clone()))?;
+        let holder_policy = self.policy_for(holder)?;
+        let relative_policy = self.policy_for(relative)?;
+        let date = cmd.at.date();
+        let binding = state
+            .by_holder
+            .get(&holder.psn_no)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.bindings.get(id))
+            .find(|b| b.relative == relative.psn_no && b.is_valid_on(date));
+        let decision = decide_premium(
+            &PremiumFacts {
+                holder,
+                holder_balance: state
+                    .balance(&LedgerAccount::Personal(holder.psn_no.clone()).key()),
+                relative,
+                binding,
+                year: cmd.year,
+                category_code: &cmd.category,
+                date,
+                already_paid: state
+                    .premiums_paid
+                    .contains(&(relative.psn_no.clone(), cmd.year)),
+            },
+            holder_policy,
+            relative_policy,
+        )?;
+        let admdvs = relative.admdvs.to_string();
+        let (holder_no, relative_no) = (holder.psn_no.clone(), relative.psn_no.clone());
+        let entry = self.new_entry(
+            "premium",
+            &admdvs,
+            Some(&holder_no),
+            None,
+            cmd.channel,
+            cmd.at,
+            &decision.postings,
+            decision.explanation.clone(),
+        );
+        let row = PremiumRow {
+            relative_psn_no: relative_no.clone(),
+            year: cmd.year,
+            entry_id: entry.entry_id,
+            holder_psn_no: holder_no.clone(),
+            category: cmd.category.clone(),
+            amount: decision.amount,
+        };
+        Ok((
+            PremiumPaid {
+                entry_id: entry.entry_id,
+                holder: holder_no,
+                relative: relative_no,
+                year: cmd.year,
+                category: cmd.category.clone(),
+                category_name: decision.category_name,
+                amount: decision.amount,
+                holder_balance_after: decision.holder_balance_after,
+                explanation: decision.explanation,
+                at: cmd.at,
+            },
+            entry,
+            row,
+        ))
+    }
+
+    fn bind(&mut self, cmd: BindCommand, pending: &mut Pending) -> Result<Outcome, EngineError> {
+        let state = &self.state;
+        let holder = state
+            .persons
+            .get(&cmd.holder)
+            .ok_or_else(|| EngineError::UnknownPerson(cmd.holder.clone()))?;
+        let relative = state
+            .persons
+            .get(&cmd.relative)
+            .ok_or_else(|| EngineError::UnknownPerson(cmd.relative.clone()))?;
+        let policy = self.policy_for(holder)?;
+        let related: Vec<Binding> = state
+            .bindings_of(&holder.psn_no)
+            .chain(state.bindings_of(&relative.psn_no))
+            .cloned()
+            .collect();
+        let month = format!("{:04}-{:02}", cmd.at.year(), cmd.at.month());
+        let changes = state
+            .binding_changes
+            .get(&(holder.psn_no.clone(), month.clone()))
+            .copied()
+            .unwrap_or(0);
+        judge_binding(
+            &BindingRequest {
+                holder,
+                relative,
+                relationship: cmd.relationship,
+                begin: cmd.begin,
+                end: cmd.end,
+                face_verified: cmd.face_verified,
+            },
+            &BindingContext {
+                related: &related,
+                holder_changes_this_month: changes,
+            },
+            &policy.binding,
+        )?;
+        if (cmd.limit_per_payment.is_some() || cmd.limit_per_month.is_some())
+            && !policy.payment.per_relative_limits
+        {
+            return Err(Refusal::LimitsNotAllowed.into());
+        }
+        for limit in [cmd.limit_per_payment, cmd.limit_per_month]
+            .into_iter()
+            .flatten()
+        {
+            if limit.is_negative() || limit > Fen::INPUT_MAX {
+                return Err(Refusal::InvalidAmount.into());
+            }
+        }
+        let admdvs = holder.admdvs.to_string();
+        let binding = Binding {
+            id: self.state.next_binding_id,
+            holder: cmd.holder.clone(),
+            relative: cmd.relative.clone(),
+            relationship: cmd.relationship,
+            begin: cmd.begin,
+            end: cmd.end,
+            limit_per_payment: cmd.limit_per_payment,
+            limit_per_month: cmd.limit_per_month,
+            status: BindingStatus::Active,
+            channel: cmd.channel,
+        };
+        self.state.next_binding_id += 1;
+        if cmd.channel != Channel::BatchImport {
+            *self
+                .state
+                .binding_changes
+                .entry((cmd.holder.clone(), month.clone()))
+                .or_insert(0) += 1;
+            pending.writes.push(Write::BindingChange {
+                holder_psn_no: cmd.holder.clone(),
+                month,
+            });
+        }
+        pending.writes.push(Write::Binding {
+            binding: binding.clone(),
+            admdvs,
+        });
+        pending.writes.push(Write::Audit(AuditRow {
+            at: fmt_time(cmd.at),
+            actor: cmd.actor,
+            channel: cmd.channel.code().into(),
+            action: "bind".into(),
+            subject: format!("binding:{}", binding.id),
+            before_state: None,
+            after_state: Some(describe(&binding)),
+        }));
+        self.state.put_binding(binding.clone());
+        Ok(Outcome::Binding(Box::new(binding)))
+    }
+
+    fn change_binding(
+        &mut self,
+        cmd: ChangeBindingCommand,
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
+        let before = self
+            .state
+            .bindings
+            .get(&cmd.binding_id)
+            .cloned()
+            .ok_or(EngineError::UnknownBinding(cmd.binding_id))?;
+        let holder = self
+            .state
+            .persons
+            .get(&before.holder)
+            .ok_or_else(|| EngineError::UnknownPerson(before.holder.clone()))?;
+        let policy = self.policy_for(holder)?;
+        let mut after = before.clone();
+        let month = format!("{:04}-{:02}", cmd.at.year(), cmd.at.month());
+        let mut counts_as_change = false;
+        let action = match &cmd.change {
+            BindingChange::EndOn(date) => {
+                after.end = Some(judge_end_date_change(&before, *date, &policy.binding)?);
+                "change_end"
+            }
+            BindingChange::Limits {
+                per_payment,
+                per_month,
+            } => {
+                if before.status == BindingStatus::Ended {
+                    return Err(Refusal::BindingNotActive.into());
+                }
+                if !policy.payment.per_relative_limits {
+                    return Err(Refusal::LimitsNotAllowed.into());
+                }
+                for l in [per_payment, per_month].into_iter().flatten() {
+                    if l.is_negative() || *l > Fen::INPUT_MAX {
+                        return Err(Refusal::InvalidAmount.into());
+                    }
+                }
+                after.limit_per_payment = *per_payment;
+                after.limit_per_month = *per_month;
+                "set_limits"
+            }
+            BindingChange::Unbind { face_verified } => {
+                if before.status == BindingStatus::Ended {
+                    return Err(Refusal::BindingNotActive.into());
+                }
+                if policy.binding.face_verification && !face_verified {
+                    return Err(Refusal::FaceVerificationRequired.into());
+                }
+                if let Some(max) = policy.binding.max_changes_per_month {
+                    let n = self
+                        .state
+                        .binding_changes
+                        .get(&(before.holder.clone(), month.clone()))
+                        .copied()
+                        .unwrap_or(0);
+                    if n >= max {
+                        return Err(Refusal::TooManyChanges { max }.into());
+                    }
+                }
+                counts_as_change = true;
+                after.status = BindingStatus::Ended;
+                let today = cmd.at.date();
+                if after.end.is_none_or(|e| e > today) {
+                    after.end = Some(today.max(after.begin));
+                }
+                "unbind"
+            }
+            BindingChange::Suspend { .. } => {
+                if before.status != BindingStatus::Active {
+                    return Err(Refusal::BindingNotActive.into());
+                }
+                after.status = BindingStatus::Suspended;
+                "suspend"
+            }
+            BindingChange::Lift { .. } => {
+                if before.status != BindingStatus::Suspended {
+                    return Err(Refusal::BindingNotActive.into());
+                }
+                after.status = BindingStatus::Active;
+                "lift"
+            }
+        };
+        let admdvs = holder.admdvs.to_string();
+        if counts_as_change {
+            *self
+                .state
+                .binding_changes
+                .entry((before.holder.clone(), month.clone()))
+                .or_insert(0) += 1;
+            pending.writes.push(Write::BindingChange {
+                holder_psn_no: before.holder.clone(),
+                month,
+            });
+        }
+        let reason = match &cmd.change {
+            BindingChange::Suspend { reason } | BindingChange::Lift { reason } => {
+                format!(" 原因：{reason}")
+            }
+            _ => String::new(),
+        };
+        pending.writes.push(Write::Binding {
+            binding: after.clone(),
+            admdvs,
+        });
+        pending.writes.push(Write::Audit(AuditRow {
+            at: fmt_time(cmd.at),
+            actor: cmd.actor,
+            channel: cmd.channel.code().into(),
+            action: action.into(),
+            subject: format!("binding:{}", after.id),
+            before_state: Some(describe(&before)),
+            after_state: Some(format!("{}{reason}", describe(&after))),
+        }));
+        self.state.put_binding(after.clone());
+        Ok(Outcome::Binding(Box::new(after)))
+    }
+}
+
+fn describe(b: &Binding) -> String {
+    format!(
+        "holder={} relative={} relationship={} begin={} end={} limit_per_payment={} limit_per_month={} status={}",
+        b.holder,
+        b.relative,
+        b.relationship,
+        b.begin,
+        b.end.map_or("-".to_string(), |d| d.to_string()),
+        b.limit_per_payment.map_or("-".to_string(), |f| f.to_string()),
+        b.limit_per_month.map_or("-".to_string(), |f| f.to_string()),
+        b.status.code()
+    )
+}
+
+fn is_read_only(c: &Command) -> bool {
+    matches!(c, Command::Settle(s) if s.dry_run)
+}
+
+fn replay(
+    stored_hash: &Option<String>,
+    stored_response: &Option<String>,
+    request_hash: &Option<String>,
+) -> Result<Outcome, EngineError> {
+    if stored_hash != request_hash {
+        return Err(EngineError::MsgidReused);
+    }
+    Ok(Outcome::Replayed {
+        response: stored_response.clone().unwrap_or_default(),
+    })
+}

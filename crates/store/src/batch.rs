@@ -1,0 +1,164 @@
+//! What a batch writes. Built by the engine after it decided; written by a backend in one
+//! storage transaction (group commit), so many requests share one durable commit.
+
+use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::Fen;
+
+/// One line of a journal entry's postings, with the balance it leaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostingRow {
+    pub account_key: String,
+    /// The person owning the account, for personal accounts.
+    pub psn_no: Option<String>,
+    pub amount: Fen,
+    pub rule: String,
+    pub floor: Option<Fen>,
+    pub balance_after: Fen,
+    pub explanation: String,
+}
+
+/// A money-moving request and its postings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub entry_id: i64,
+    pub msgid: Option<String>,
+    /// `settle`, `cancel`, `premium`, `opening`, `recovery`.
+    pub kind: String,
+    pub admdvs: String,
+    pub psn_no: Option<String>,
+    pub fixmedins_code: Option<String>,
+    pub channel: String,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub occurred_at: String,
+    pub reverses_entry: Option<i64>,
+    pub request_hash: Option<String>,
+    /// The answer given, replayed byte for byte for a repeated msgid.
+    pub response: Option<String>,
+    /// One line for records pages, in Chinese.
+    pub summary: String,
+    pub postings: Vec<PostingRow>,
+}
+
+/// The settlement facts kept for reports and reconciliation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementRow {
+    pub setl_id: String,
+    pub entry_id: i64,
+    pub mdtrt_id: String,
+    pub psn_no: String,
+    pub fixmedins_code: String,
+    pub admdvs: String,
+    pub insutype: String,
+    pub med_type: String,
+    /// `yyyy-MM-dd`.
+    pub setl_date: String,
+    pub medfee_sumamt: Fen,
+    pub fund_pay_sumamt: Fen,
+    pub acct_pay: Fen,
+    pub acct_mulaid_pay: Fen,
+    pub psn_cash_pay: Fen,
+    pub cancelled: bool,
+    /// The decision's detail as JSON text (setlinfo and setldetail), for replies and receipts.
+    pub detail: String,
+}
+
+/// Usage counters move with settlements and their cancels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolUsageDelta {
+    /// The journal entry that caused it, so a cancel can take it back exactly.
+    pub entry_id: i64,
+    pub psn_no: String,
+    /// `2025` for the year, `2025-03-01` for a day.
+    pub period: String,
+    pub cap_group: String,
+    pub deductible: Fen,
+    pub fund: Fen,
+    pub burden: Fen,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindingUsageDelta {
+    pub entry_id: i64,
+    pub binding_id: i64,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub amount: Fen,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PremiumRow {
+    pub relative_psn_no: String,
+    pub year: i32,
+    pub entry_id: i64,
+    pub holder_psn_no: String,
+    pub category: String,
+    pub amount: Fen,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub channel: String,
+    pub action: String,
+    pub subject: String,
+    pub before_state: Option<String>,
+    pub after_state: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    Person(Person),
+    Institution(Institution),
+    CatalogItem(CatalogItem),
+    /// Insert or replace a binding (the id is the engine's).
+    Binding {
+        binding: Binding,
+        admdvs: String,
+    },
+    BindingChange {
+        holder_psn_no: String,
+        month: String,
+    },
+    Entry(JournalEntry),
+    Settlement(SettlementRow),
+    SettlementCancelled {
+        setl_id: String,
+    },
+    MarkReversed {
+        entry_id: i64,
+        reversed_by: i64,
+    },
+    PoolUsage(PoolUsageDelta),
+    BindingUsage(BindingUsageDelta),
+    Premium(PremiumRow),
+    PremiumRefund {
+        relative_psn_no: String,
+        year: i32,
+    },
+    Audit(AuditRow),
+}
+
+/// Writes committed together, or not at all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WriteBatch {
+    pub writes: Vec<Write>,
+}
+
+impl WriteBatch {
+    pub fn push(&mut self, w: Write) {
+        self.writes.push(w);
+    }
+
+    pub fn extend(&mut self, other: WriteBatch) {
+        self.writes.extend(other.writes);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+}

@@ -1,0 +1,983 @@
+//! The embedded default backend: one SQLite file, WAL, `synchronous=FULL`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::ledger::LedgerAccount;
+use gongji_core::pooling::PoolUsage;
+use gongji_core::Fen;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::batch::{
+    BindingUsageDelta, JournalEntry, PoolUsageDelta, PostingRow, SettlementRow, Write, WriteBatch,
+};
+use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
+use crate::verify::{VerifyReport, Violation};
+use crate::{Snapshot, Store, StoreError, StoredAnswer, StoredSettlement};
+
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("migrations/0001_init.sql"))];
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn io(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, ref m)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(m.clone().unwrap_or_else(|| e.to_string()))
+        }
+        other => StoreError::Io(other.to_string()),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path).map_err(io)?;
+        SqliteStore::setup(conn)
+    }
+
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        SqliteStore::setup(Connection::open_in_memory().map_err(io)?)
+    }
+
+    fn setup(conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
+             PRAGMA busy_timeout=5000; PRAGMA cache_size=-65536;",
+        )
+        .map_err(io)?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )
+            .map_err(io)?;
+        for (name, sql) in MIGRATIONS {
+            let done: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT name FROM schema_migrations WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(io)?;
+            if done.is_none() {
+                let tx = self.conn.transaction().map_err(io)?;
+                tx.execute_batch(sql).map_err(io)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?1, datetime('now'))",
+                    [name],
+                )
+                .map_err(io)?;
+                tx.commit().map_err(io)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Raw access for tests and tools that must reach behind the ledger (e.g. to prove
+    /// that `verify` notices a balance changed with SQL).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn persons(&self) -> Result<Vec<Person>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT psn_no, certno, psn_name, gend, brdy, insutype, psn_type, admdvs,
+                        psn_insu_stas, cvlserv_flag, public_medical, emp_name, phone
+                 FROM persons ORDER BY psn_no",
+            )
+            .map_err(io)?;
+        let mut rows = stmt.query([]).map_err(io)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(io)? {
+            let s = |i: usize| r.get::<_, String>(i).map_err(io);
+            out.push(codec::person_from_cols(PersonCols {
+                psn_no: &s(0)?,
+                certno: &s(1)?,
+                name: &s(2)?,
+                gend: &s(3)?,
+                brdy: &s(4)?,
+                insutype: &s(5)?,
+                psn_type: &s(6)?,
+                admdvs: &s(7)?,
+                insu_status: &s(8)?,
+                civil_servant: r.get::<_, i64>(9).map_err(io)? != 0,
+                public_medical: r.get::<_, i64>(10).map_err(io)? != 0,
+                emp_name: &s(11)?,
+                phone: &s(12)?,
+            })?);
+        }
+        Ok(out)
+    }
+
+    pub fn institutions(&self) -> Result<Vec<Institution>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT fixmedins_code, fixmedins_name, fixmedins_type, hosp_lv, admdvs, lat, lon,
+                        mutual_aid, paasid, token FROM institutions ORDER BY fixmedins_code",
+            )
+            .map_err(io)?;
+        let mut rows = stmt.query([]).map_err(io)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(io)? {
+            let s = |i: usize| r.get::<_, String>(i).map_err(io);
+            out.push(codec::institution_from_cols(InstitutionCols {
+                code: &s(0)?,
+                name: &s(1)?,
+                kind: &s(2)?,
+                level: &s(3)?,
+                admdvs: &s(4)?,
+                lat: &s(5)?,
+                lon: &s(6)?,
+                mutual_aid: r.get::<_, i64>(7).map_err(io)? != 0,
+                paasid: &s(8)?,
+                token: &s(9)?,
+            })?);
+        }
+        Ok(out)
+    }
+
+    pub fn catalog(&self) -> Result<Vec<CatalogItem>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT med_list_codg, med_list_name, chrgitm_lv, pric_uplmt_fen, selfpay_prop_bp
+                 FROM catalog ORDER BY med_list_codg",
+            )
+            .map_err(io)?;
+        let mut rows = stmt.query([]).map_err(io)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(io)? {
+            out.push(codec::catalog_from_cols(
+                &r.get::<_, String>(0).map_err(io)?,
+                &r.get::<_, String>(1).map_err(io)?,
+                &r.get::<_, String>(2).map_err(io)?,
+                r.get::<_, Option<i64>>(3).map_err(io)?,
+                r.get::<_, i64>(4).map_err(io)?,
+            )?);
+        }
+        Ok(out)
+    }
+
+    pub fn bindings(&self) -> Result<Vec<Binding>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT binding_id, holder_psn_no, relative_psn_no, relationship, begin_date, end_date,
+                        limit_per_payment_fen, limit_per_month_fen, status, channel
+                 FROM bindings ORDER BY binding_id",
+            )
+            .map_err(io)?;
+        let mut rows = stmt.query([]).map_err(io)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(io)? {
+            let s = |i: usize| r.get::<_, String>(i).map_err(io);
+            let end: Option<String> = r.get(5).map_err(io)?;
+            out.push(codec::binding_from_cols(BindingCols {
+                id: r.get(0).map_err(io)?,
+                holder: &s(1)?,
+                relative: &s(2)?,
+                relationship: &s(3)?,
+                begin: &s(4)?,
+                end: end.as_deref(),
+                limit_per_payment: r.get(6).map_err(io)?,
+                limit_per_month: r.get(7).map_err(io)?,
+                status: &s(8)?,
+                channel: &s(9)?,
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Balances of every ledger account.
+    pub fn balances(&self) -> Result<HashMap<String, Fen>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT account_key, balance_fen FROM accounts")
+            .map_err(io)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, Fen::from_fen(r.get(1)?)))
+            })
+            .map_err(io)?;
+        rows.collect::<Result<HashMap<_, _>, _>>().map_err(io)
+    }
+
+    fn max_id(&self, sql: &str) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+            .map(|v| v.unwrap_or(0))
+            .map_err(io)
+    }
+
+    fn entry(&self, entry_id: i64) -> Result<Option<JournalEntry>, StoreError> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
+                        reverses_entry, request_hash, response, summary
+                 FROM journal WHERE entry_id = ?1",
+                [entry_id],
+                |r| {
+                    Ok(JournalEntry {
+                        entry_id: r.get(0)?,
+                        msgid: r.get(1)?,
+                        kind: r.get(2)?,
+                        admdvs: r.get(3)?,
+                        psn_no: r.get(4)?,
+                        fixmedins_code: r.get(5)?,
+                        channel: r.get(6)?,
+                        occurred_at: r.get(7)?,
+                        reverses_entry: r.get(8)?,
+                        request_hash: r.get(9)?,
+                        response: r.get(10)?,
+                        summary: r.get(11)?,
+                        postings: Vec::new(),
+                    })
+                },
+            )
+            .optional()
+            .map_err(io)?;
+        let Some(mut entry) = head else {
+            return Ok(None);
+        };
+        entry.postings = self.postings_of(entry_id)?;
+        Ok(Some(entry))
+    }
+
+    fn postings_of(&self, entry_id: i64) -> Result<Vec<PostingRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT account_key, amount_fen, rule, floor_fen, balance_after_fen, explanation
+                 FROM postings WHERE entry_id = ?1 ORDER BY seq",
+            )
+            .map_err(io)?;
+        let rows = stmt
+            .query_map([entry_id], |r| {
+                let key: String = r.get(0)?;
+                Ok(PostingRow {
+                    psn_no: LedgerAccount::parse_key(&key)
+                        .and_then(|a| a.personal_psn_no().map(str::to_string)),
+                    account_key: key,
+                    amount: Fen::from_fen(r.get(1)?),
+                    rule: r.get(2)?,
+                    floor: r.get::<_, Option<i64>>(3)?.map(Fen::from_fen),
+                    balance_after: Fen::from_fen(r.get(4)?),
+                    explanation: r.get(5)?,
+                })
+            })
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn usage_of(
+        &self,
+        entry_id: i64,
+    ) -> Result<(Vec<PoolUsageDelta>, Vec<BindingUsageDelta>), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT kind, psn_no, period, cap_group, binding_id, deductible_fen, fund_fen,
+                        burden_fen, amount_fen FROM usage_log WHERE entry_id = ?1",
+            )
+            .map_err(io)?;
+        let mut rows = stmt.query([entry_id]).map_err(io)?;
+        let (mut pool, mut binding) = (Vec::new(), Vec::new());
+        while let Some(r) = rows.next().map_err(io)? {
+            let kind: String = r.get(0).map_err(io)?;
+            if kind == "pool" {
+                pool.push(PoolUsageDelta {
+                    entry_id,
+                    psn_no: r
+                        .get::<_, Option<String>>(1)
+                        .map_err(io)?
+                        .unwrap_or_default(),
+                    period: r.get(2).map_err(io)?,
+                    cap_group: r
+                        .get::<_, Option<String>>(3)
+                        .map_err(io)?
+                        .unwrap_or_default(),
+                    deductible: Fen::from_fen(r.get(5).map_err(io)?),
+                    fund: Fen::from_fen(r.get(6).map_err(io)?),
+                    burden: Fen::from_fen(r.get(7).map_err(io)?),
+                });
+            } else {
+                binding.push(BindingUsageDelta {
+                    entry_id,
+                    binding_id: r.get::<_, Option<i64>>(4).map_err(io)?.unwrap_or_default(),
+                    month: r.get(2).map_err(io)?,
+                    amount: Fen::from_fen(r.get(8).map_err(io)?),
+                });
+            }
+        }
+        Ok((pool, binding))
+    }
+
+    fn settlement_row(&self, setl_id: &str) -> Result<Option<SettlementRow>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type,
+                        setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay,
+                        psn_cash_pay, cancelled, detail
+                 FROM settlements WHERE setl_id = ?1",
+                [setl_id],
+                |r| {
+                    Ok(SettlementRow {
+                        setl_id: r.get(0)?,
+                        entry_id: r.get(1)?,
+                        mdtrt_id: r.get(2)?,
+                        psn_no: r.get(3)?,
+                        fixmedins_code: r.get(4)?,
+                        admdvs: r.get(5)?,
+                        insutype: r.get(6)?,
+                        med_type: r.get(7)?,
+                        setl_date: r.get(8)?,
+                        medfee_sumamt: Fen::from_fen(r.get(9)?),
+                        fund_pay_sumamt: Fen::from_fen(r.get(10)?),
+                        acct_pay: Fen::from_fen(r.get(11)?),
+                        acct_mulaid_pay: Fen::from_fen(r.get(12)?),
+                        psn_cash_pay: Fen::from_fen(r.get(13)?),
+                        cancelled: r.get::<_, i64>(14)? != 0,
+                        detail: r.get(15)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(io)
+    }
+}
+
+fn write_one(tx: &Transaction<'_>, w: &Write) -> Result<(), StoreError> {
+    match w {
+        Write::Person(p) => {
+            tx.prepare_cached(
+                "INSERT INTO persons (psn_no, certno, psn_name, gend, brdy, insutype, psn_type, admdvs,
+                     psn_insu_stas, cvlserv_flag, public_medical, emp_name, phone)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT (psn_no) DO UPDATE SET certno = excluded.certno, psn_name = excluded.psn_name,
+                     gend = excluded.gend, brdy = excluded.brdy, insutype = excluded.insutype,
+                     psn_type = excluded.psn_type, admdvs = excluded.admdvs,
+                     psn_insu_stas = excluded.psn_insu_stas, cvlserv_flag = excluded.cvlserv_flag,
+                     public_medical = excluded.public_medical, emp_name = excluded.emp_name,
+                     phone = excluded.phone",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    p.psn_no,
+                    p.certno.reveal(),
+                    p.name.reveal(),
+                    p.gender.code(),
+                    codec::fmt_date(p.birth_date),
+                    p.insutype.code(),
+                    p.psn_type,
+                    p.admdvs.to_string(),
+                    p.insu_status.code(),
+                    i64::from(p.civil_servant),
+                    i64::from(p.public_medical),
+                    p.employer_name,
+                    p.phone.reveal(),
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::Institution(i) => {
+            tx.prepare_cached(
+                "INSERT INTO institutions (fixmedins_code, fixmedins_name, fixmedins_type, hosp_lv, admdvs,
+                     lat, lon, mutual_aid, paasid, token)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (fixmedins_code) DO UPDATE SET fixmedins_name = excluded.fixmedins_name,
+                     fixmedins_type = excluded.fixmedins_type, hosp_lv = excluded.hosp_lv,
+                     admdvs = excluded.admdvs, lat = excluded.lat, lon = excluded.lon,
+                     mutual_aid = excluded.mutual_aid, paasid = excluded.paasid, token = excluded.token",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    i.code,
+                    i.name,
+                    i.kind.code(),
+                    i.level.code(),
+                    i.admdvs.to_string(),
+                    format!("{:.6}", i.lat),
+                    format!("{:.6}", i.lon),
+                    i64::from(i.mutual_aid),
+                    i.paasid,
+                    i.token,
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::CatalogItem(c) => {
+            tx.prepare_cached(
+                "INSERT INTO catalog (med_list_codg, med_list_name, chrgitm_lv, pric_uplmt_fen, selfpay_prop_bp)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (med_list_codg) DO UPDATE SET med_list_name = excluded.med_list_name,
+                     chrgitm_lv = excluded.chrgitm_lv, pric_uplmt_fen = excluded.pric_uplmt_fen,
+                     selfpay_prop_bp = excluded.selfpay_prop_bp",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    c.code,
+                    c.name,
+                    c.level.code(),
+                    c.price_cap.map(Fen::fen),
+                    i64::from(c.selfpay_prop.get()),
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::Binding { binding: b, admdvs } => {
+            tx.prepare_cached(
+                "INSERT INTO bindings (binding_id, holder_psn_no, relative_psn_no, relationship, begin_date,
+                     end_date, limit_per_payment_fen, limit_per_month_fen, status, channel, admdvs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (binding_id) DO UPDATE SET end_date = excluded.end_date,
+                     limit_per_payment_fen = excluded.limit_per_payment_fen,
+                     limit_per_month_fen = excluded.limit_per_month_fen, status = excluded.status",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    b.id,
+                    b.holder,
+                    b.relative,
+                    b.relationship.to_string(),
+                    codec::fmt_date(b.begin),
+                    b.end.map(codec::fmt_date),
+                    b.limit_per_payment.map(Fen::fen),
+                    b.limit_per_month.map(Fen::fen),
+                    b.status.code(),
+                    b.channel.code(),
+                    admdvs,
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::BindingChange {
+            holder_psn_no,
+            month,
+        } => {
+            tx.prepare_cached(
+                "INSERT INTO binding_changes (holder_psn_no, month, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (holder_psn_no, month) DO UPDATE SET count = binding_changes.count + 1",
+            )
+            .and_then(|mut s| s.execute(params![holder_psn_no, month]))
+            .map_err(io)?;
+        }
+        Write::Entry(e) => write_entry(tx, e)?,
+        Write::Settlement(s) => {
+            tx.prepare_cached(
+                "INSERT INTO settlements (setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs,
+                     insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
+                     acct_mulaid_pay, psn_cash_pay, cancelled, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    s.setl_id,
+                    s.entry_id,
+                    s.mdtrt_id,
+                    s.psn_no,
+                    s.fixmedins_code,
+                    s.admdvs,
+                    s.insutype,
+                    s.med_type,
+                    s.setl_date,
+                    s.medfee_sumamt.fen(),
+                    s.fund_pay_sumamt.fen(),
+                    s.acct_pay.fen(),
+                    s.acct_mulaid_pay.fen(),
+                    s.psn_cash_pay.fen(),
+                    i64::from(s.cancelled),
+                    s.detail,
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::SettlementCancelled { setl_id } => {
+            tx.prepare_cached("UPDATE settlements SET cancelled = 1 WHERE setl_id = ?1")
+                .and_then(|mut s| s.execute([setl_id]))
+                .map_err(io)?;
+        }
+        Write::MarkReversed {
+            entry_id,
+            reversed_by,
+        } => {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE journal SET reversed_by = ?2 WHERE entry_id = ?1 AND reversed_by IS NULL",
+                )
+                .and_then(|mut s| s.execute(params![entry_id, reversed_by]))
+                .map_err(io)?;
+            if n != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "entry {entry_id} is already reversed"
+                )));
+            }
+        }
+        Write::PoolUsage(u) => {
+            tx.prepare_cached(
+                "INSERT INTO pool_usage (psn_no, period, cap_group, deductible_fen, fund_fen, burden_fen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (psn_no, period, cap_group) DO UPDATE SET
+                     deductible_fen = pool_usage.deductible_fen + excluded.deductible_fen,
+                     fund_fen = pool_usage.fund_fen + excluded.fund_fen,
+                     burden_fen = pool_usage.burden_fen + excluded.burden_fen",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    u.psn_no,
+                    u.period,
+                    u.cap_group,
+                    u.deductible.fen(),
+                    u.fund.fen(),
+                    u.burden.fen()
+                ])
+            })
+            .map_err(io)?;
+            tx.prepare_cached(
+                "INSERT INTO usage_log (entry_id, kind, psn_no, period, cap_group, binding_id,
+                     deductible_fen, fund_fen, burden_fen, amount_fen)
+                 VALUES (?1, 'pool', ?2, ?3, ?4, NULL, ?5, ?6, ?7, 0)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    u.entry_id,
+                    u.psn_no,
+                    u.period,
+                    u.cap_group,
+                    u.deductible.fen(),
+                    u.fund.fen(),
+                    u.burden.fen()
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::BindingUsage(u) => {
+            tx.prepare_cached(
+                "INSERT INTO binding_usage (binding_id, month, amount_fen) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (binding_id, month) DO UPDATE SET
+                     amount_fen = binding_usage.amount_fen + excluded.amount_fen",
+            )
+            .and_then(|mut s| s.execute(params![u.binding_id, u.month, u.amount.fen()]))
+            .map_err(io)?;
+            tx.prepare_cached(
+                "INSERT INTO usage_log (entry_id, kind, psn_no, period, cap_group, binding_id,
+                     deductible_fen, fund_fen, burden_fen, amount_fen)
+                 VALUES (?1, 'binding', NULL, ?2, NULL, ?3, 0, 0, 0, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![u.entry_id, u.month, u.binding_id, u.amount.fen()]))
+            .map_err(io)?;
+        }
+        Write::Premium(p) => {
+            tx.prepare_cached(
+                "INSERT INTO premiums (relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    p.relative_psn_no,
+                    p.year,
+                    p.entry_id,
+                    p.holder_psn_no,
+                    p.category,
+                    p.amount.fen()
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::PremiumRefund {
+            relative_psn_no,
+            year,
+        } => {
+            tx.prepare_cached("DELETE FROM premiums WHERE relative_psn_no = ?1 AND year = ?2")
+                .and_then(|mut s| s.execute(params![relative_psn_no, year]))
+                .map_err(io)?;
+        }
+        Write::Audit(a) => {
+            tx.prepare_cached(
+                "INSERT INTO audit_log (audit_id, at, actor, channel, action, subject, before_state, after_state)
+                 VALUES ((SELECT COALESCE(MAX(audit_id), 0) + 1 FROM audit_log), ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    a.at,
+                    a.actor,
+                    a.channel,
+                    a.action,
+                    a.subject,
+                    a.before_state,
+                    a.after_state
+                ])
+            })
+            .map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_entry(tx: &Transaction<'_>, e: &JournalEntry) -> Result<(), StoreError> {
+    // Refuse an unbalanced entry here too: the second of the two balance checks.
+    let sum: i64 = e.postings.iter().map(|p| p.amount.fen()).sum();
+    if sum != 0 {
+        return Err(StoreError::Conflict(format!(
+            "entry {} does not balance: {}",
+            e.entry_id,
+            Fen::from_fen(sum)
+        )));
+    }
+    tx.prepare_cached(
+        "INSERT INTO journal (entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
+             reverses_entry, reversed_by, request_hash, response, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            e.entry_id,
+            e.msgid,
+            e.kind,
+            e.admdvs,
+            e.psn_no,
+            e.fixmedins_code,
+            e.channel,
+            e.occurred_at,
+            e.reverses_entry,
+            e.request_hash,
+            e.response,
+            e.summary,
+        ])
+    })
+    .map_err(io)?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO postings (entry_id, seq, account_key, amount_fen, rule, floor_fen,
+                 balance_after_fen, explanation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(io)?;
+    let mut update = tx
+        .prepare_cached(
+            "INSERT INTO accounts (account_key, psn_no, balance_fen) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account_key) DO UPDATE SET balance_fen = accounts.balance_fen + excluded.balance_fen",
+        )
+        .map_err(io)?;
+    for (seq, p) in e.postings.iter().enumerate() {
+        insert
+            .execute(params![
+                e.entry_id,
+                seq as i64,
+                p.account_key,
+                p.amount.fen(),
+                p.rule,
+                p.floor.map(Fen::fen),
+                p.balance_after.fen(),
+                p.explanation,
+            ])
+            .map_err(io)?;
+        update
+            .execute(params![p.account_key, p.psn_no, p.amount.fen()])
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn load_snapshot(&mut self) -> Result<Snapshot, StoreError> {
+        let mut snap = Snapshot {
+            persons: self.persons()?,
+            balances: self.balances()?,
+            bindings: self.bindings()?,
+            institutions: self.institutions()?,
+            catalog: self.catalog()?,
+            max_entry_id: self.max_id("SELECT MAX(entry_id) FROM journal")?,
+            max_binding_id: self.max_id("SELECT MAX(binding_id) FROM bindings")?,
+            max_audit_id: self.max_id("SELECT MAX(audit_id) FROM audit_log")?,
+            ..Snapshot::default()
+        };
+        {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT psn_no, period, cap_group, deductible_fen, fund_fen, burden_fen FROM pool_usage",
+                )
+                .map_err(io)?;
+            let mut rows = stmt.query([]).map_err(io)?;
+            while let Some(r) = rows.next().map_err(io)? {
+                let key = (r.get(0).map_err(io)?, r.get(1).map_err(io)?);
+                let group: String = r.get(2).map_err(io)?;
+                let period: &String = &key.1;
+                let is_day = period.len() > 4;
+                let deductible = Fen::from_fen(r.get(3).map_err(io)?);
+                let fund = Fen::from_fen(r.get(4).map_err(io)?);
+                let burden = Fen::from_fen(r.get(5).map_err(io)?);
+                let usage = PoolUsage {
+                    deductible_used_year: if is_day { Fen::ZERO } else { deductible },
+                    fund_paid_year: if is_day { Fen::ZERO } else { fund },
+                    fund_paid_today: if is_day { fund } else { Fen::ZERO },
+                    burden_year: if is_day { Fen::ZERO } else { burden },
+                };
+                snap.pool_usage.entry(key).or_default().insert(group, usage);
+            }
+        }
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT binding_id, month, amount_fen FROM binding_usage")
+                .map_err(io)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(((r.get(0)?, r.get(1)?), Fen::from_fen(r.get(2)?)))
+                })
+                .map_err(io)?;
+            snap.binding_usage = rows.collect::<Result<_, _>>().map_err(io)?;
+        }
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT relative_psn_no, year FROM premiums")
+                .map_err(io)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(io)?;
+            snap.premiums_paid = rows.collect::<Result<_, _>>().map_err(io)?;
+        }
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT holder_psn_no, month, count FROM binding_changes")
+                .map_err(io)?;
+            let rows = stmt
+                .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+                .map_err(io)?;
+            snap.binding_changes = rows.collect::<Result<_, _>>().map_err(io)?;
+        }
+        Ok(snap)
+    }
+
+    fn commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(io)?;
+        for w in &batch.writes {
+            write_one(&tx, w)?;
+        }
+        tx.commit().map_err(io)
+    }
+
+    fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT entry_id, request_hash, response FROM journal WHERE msgid = ?1")
+            .and_then(|mut s| {
+                s.query_row([msgid], |r| {
+                    Ok(StoredAnswer {
+                        entry_id: r.get(0)?,
+                        request_hash: r.get(1)?,
+                        response: r.get(2)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(io)
+    }
+
+    fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
+        let Some(row) = self.settlement_row(setl_id)? else {
+            return Ok(None);
+        };
+        let entry = self.entry(row.entry_id)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("settlement {setl_id} has no journal entry"))
+        })?;
+        let (pool, binding) = self.usage_of(row.entry_id)?;
+        Ok(Some(StoredSettlement {
+            row,
+            entry,
+            pool_usage: pool,
+            binding_usage: binding,
+        }))
+    }
+
+    fn verify(&mut self) -> Result<VerifyReport, StoreError> {
+        verify_sqlite(&self.conn)
+    }
+}
+
+fn count(conn: &Connection, sql: &str) -> Result<u64, StoreError> {
+    conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+        .map(|n| n.max(0) as u64)
+        .map_err(io)
+}
+
+fn verify_sqlite(conn: &Connection) -> Result<VerifyReport, StoreError> {
+    let mut report = VerifyReport {
+        entries: count(conn, "SELECT COUNT(*) FROM journal")?,
+        postings: count(conn, "SELECT COUNT(*) FROM postings")?,
+        accounts: count(conn, "SELECT COUNT(*) FROM accounts")?,
+        settlements: count(conn, "SELECT COUNT(*) FROM settlements")?,
+        cancels: count(
+            conn,
+            "SELECT COUNT(*) FROM journal WHERE reverses_entry IS NOT NULL",
+        )?,
+        ..VerifyReport::default()
+    };
+    let v = &mut report.violations;
+    let q = |sql: &str, f: &mut dyn FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>| {
+        let mut stmt = conn.prepare(sql).map_err(io)?;
+        let mut rows = stmt.query([]).map_err(io)?;
+        while let Some(r) = rows.next().map_err(io)? {
+            f(r).map_err(io)?;
+        }
+        Ok::<(), StoreError>(())
+    };
+    q(
+        "SELECT entry_id, SUM(amount_fen) FROM postings GROUP BY entry_id HAVING SUM(amount_fen) <> 0",
+        &mut |r| {
+            v.push(Violation::EntryUnbalanced {
+                entry_id: r.get(0)?,
+                sum: Fen::from_fen(r.get(1)?),
+            });
+            Ok(())
+        },
+    )?;
+    q(
+        "SELECT k, COALESCE(stored, 0), COALESCE(posted, 0) FROM (
+             SELECT a.account_key AS k, a.balance_fen AS stored,
+                    (SELECT SUM(p.amount_fen) FROM postings p WHERE p.account_key = a.account_key) AS posted
+             FROM accounts a
+             UNION ALL
+             SELECT p.account_key, NULL, SUM(p.amount_fen) FROM postings p
+             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_key = p.account_key)
+             GROUP BY p.account_key)
+         WHERE COALESCE(stored, 0) <> COALESCE(posted, 0) ORDER BY k",
+        &mut |r| {
+            v.push(Violation::BalanceMismatch {
+                account: r.get(0)?,
+                stored: Fen::from_fen(r.get(1)?),
+                postings: Fen::from_fen(r.get(2)?),
+            });
+            Ok(())
+        },
+    )?;
+    q(
+        "SELECT account_key, balance_fen FROM accounts
+         WHERE account_key LIKE 'psn:%' AND balance_fen < 0 ORDER BY account_key",
+        &mut |r| {
+            v.push(Violation::BelowZero {
+                account: r.get(0)?,
+                balance: Fen::from_fen(r.get(1)?),
+            });
+            Ok(())
+        },
+    )?;
+    q(
+        "SELECT account_key, entry_id, balance_after_fen, floor_fen FROM postings
+         WHERE floor_fen IS NOT NULL AND balance_after_fen < floor_fen ORDER BY entry_id",
+        &mut |r| {
+            v.push(Violation::BelowFloor {
+                account: r.get(0)?,
+                entry_id: r.get(1)?,
+                balance_after: Fen::from_fen(r.get(2)?),
+                floor: Fen::from_fen(r.get(3)?),
+            });
+            Ok(())
+        },
+    )?;
+    q(
+        "SELECT account_key, entry_id, balance_after_fen, running FROM (
+             SELECT account_key, entry_id, balance_after_fen,
+                    SUM(amount_fen) OVER (PARTITION BY account_key ORDER BY entry_id, seq
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+             FROM postings WHERE account_key LIKE 'psn:%')
+         WHERE running <> balance_after_fen ORDER BY account_key, entry_id",
+        &mut |r| {
+            v.push(Violation::RunningBalance {
+                account: r.get(0)?,
+                entry_id: r.get(1)?,
+                recorded: Fen::from_fen(r.get(2)?),
+                computed: Fen::from_fen(r.get(3)?),
+            });
+            Ok(())
+        },
+    )?;
+    // Every cancel is the exact negation of its original, and the flags agree.
+    q(
+        "SELECT c.entry_id, c.reverses_entry, o.reversed_by FROM journal c
+         LEFT JOIN journal o ON o.entry_id = c.reverses_entry
+         WHERE c.reverses_entry IS NOT NULL",
+        &mut |r| {
+            let cancel: i64 = r.get(0)?;
+            let original: i64 = r.get(1)?;
+            let flag: Option<i64> = r.get(2)?;
+            if flag != Some(cancel) {
+                v.push(Violation::CancelFlag {
+                    entry_id: original,
+                    detail: format!("reversed_by is {flag:?}, expected {cancel}"),
+                });
+            }
+            Ok(())
+        },
+    )?;
+    q(
+        "SELECT c.entry_id, c.reverses_entry, COALESCE(cp.account_key, op.account_key),
+                COALESCE(cp.total, 0), COALESCE(op.total, 0)
+         FROM journal c
+         JOIN (SELECT entry_id, account_key, SUM(amount_fen) AS total FROM postings
+               GROUP BY entry_id, account_key) op ON op.entry_id = c.reverses_entry
+         LEFT JOIN (SELECT entry_id, account_key, SUM(amount_fen) AS total FROM postings
+               GROUP BY entry_id, account_key) cp
+              ON cp.entry_id = c.entry_id AND cp.account_key = op.account_key
+         WHERE c.reverses_entry IS NOT NULL AND COALESCE(cp.total, 0) <> -op.total",
+        &mut |r| {
+            v.push(Violation::CancelMismatch {
+                cancel_entry: r.get(0)?,
+                original_entry: r.get(1)?,
+                detail: format!(
+                    "account {} moved {} but the original moved {}",
+                    r.get::<_, String>(2)?,
+                    Fen::from_fen(r.get(3)?),
+                    Fen::from_fen(r.get(4)?)
+                ),
+            });
+            Ok(())
+        },
+    )?;
+    q(
+        "SELECT s.entry_id, s.cancelled, j.reversed_by FROM settlements s
+         JOIN journal j ON j.entry_id = s.entry_id
+         WHERE (s.cancelled = 1) <> (j.reversed_by IS NOT NULL)",
+        &mut |r| {
+            v.push(Violation::CancelFlag {
+                entry_id: r.get(0)?,
+                detail: format!(
+                    "settlement cancelled={} but journal reversed_by={:?}",
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?
+                ),
+            });
+            Ok(())
+        },
+    )?;
+    q(
+        "SELECT CASE WHEN instr(account_key, ':') > 0
+                     THEN substr(account_key, 1, instr(account_key, ':') - 1)
+                     ELSE account_key END AS kind,
+                SUM(balance_fen) FROM accounts GROUP BY kind",
+        &mut |r| {
+            report
+                .totals_by_kind
+                .insert(r.get(0)?, Fen::from_fen(r.get(1)?));
+            Ok(())
+        },
+    )?;
+    Ok(report)
+}

@@ -1,0 +1,127 @@
+//! The audit of a whole database: what `gongji verify` prints.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use gongji_core::Fen;
+
+/// One broken invariant, naming what is wrong where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    EntryUnbalanced {
+        entry_id: i64,
+        sum: Fen,
+    },
+    BalanceMismatch {
+        account: String,
+        stored: Fen,
+        postings: Fen,
+    },
+    BelowZero {
+        account: String,
+        balance: Fen,
+    },
+    BelowFloor {
+        account: String,
+        entry_id: i64,
+        balance_after: Fen,
+        floor: Fen,
+    },
+    RunningBalance {
+        account: String,
+        entry_id: i64,
+        recorded: Fen,
+        computed: Fen,
+    },
+    CancelMismatch {
+        cancel_entry: i64,
+        original_entry: i64,
+        detail: String,
+    },
+    CancelFlag {
+        entry_id: i64,
+        detail: String,
+    },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::EntryUnbalanced { entry_id, sum } => {
+                write!(f, "entry {entry_id}: postings sum to {sum}, not 0.00 (分录不平衡)")
+            }
+            Violation::BalanceMismatch { account, stored, postings } => write!(
+                f,
+                "account {account}: stored balance {stored} but postings sum to {postings} (余额与分录不符)"
+            ),
+            Violation::BelowZero { account, balance } => {
+                write!(f, "account {account}: balance {balance} is below zero (账户透支)")
+            }
+            Violation::BelowFloor { account, entry_id, balance_after, floor } => write!(
+                f,
+                "account {account}: entry {entry_id} left {balance_after}, below its floor {floor} (低于保留额)"
+            ),
+            Violation::RunningBalance { account, entry_id, recorded, computed } => write!(
+                f,
+                "account {account}: entry {entry_id} recorded balance {recorded}, postings give {computed} (流水余额不连续)"
+            ),
+            Violation::CancelMismatch { cancel_entry, original_entry, detail } => write!(
+                f,
+                "cancel {cancel_entry} of entry {original_entry}: {detail} (撤销与原交易不符)"
+            ),
+            Violation::CancelFlag { entry_id, detail } => {
+                write!(f, "entry {entry_id}: {detail} (撤销标记不一致)")
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct VerifyReport {
+    pub entries: u64,
+    pub postings: u64,
+    pub accounts: u64,
+    pub settlements: u64,
+    pub cancels: u64,
+    /// Sum of balances by account kind (`psn`, `fund`, `inst`, `cash`, ...): the trial balance.
+    pub totals_by_kind: BTreeMap<String, Fen>,
+    pub violations: Vec<Violation>,
+}
+
+impl VerifyReport {
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The trial balance: all balances together sum to zero.
+    pub fn trial_balance(&self) -> Fen {
+        Fen::from_fen(self.totals_by_kind.values().map(|f| f.fen()).sum())
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "检查了 {} 笔分录、{} 条记账、{} 个账户、{} 笔结算（其中撤销 {} 笔）",
+            self.entries, self.postings, self.accounts, self.settlements, self.cancels
+        )?;
+        writeln!(f, "试算平衡 trial balance: {}", self.trial_balance())?;
+        for (kind, total) in &self.totals_by_kind {
+            writeln!(f, "  {kind:<10} {total:>18}")?;
+        }
+        if self.violations.is_empty() {
+            writeln!(f, "结果：全部通过 / OK")
+        } else {
+            writeln!(
+                f,
+                "结果：发现 {} 处问题 / violations:",
+                self.violations.len()
+            )?;
+            for v in &self.violations {
+                writeln!(f, "  - {v}")?;
+            }
+            Ok(())
+        }
+    }
+}

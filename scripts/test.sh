@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The project's test command (README). CI runs exactly this on a clean clone.
+# It installs what the tests need and cannot assume (see the comments below), then runs
+# formatting, lints and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace --locked
