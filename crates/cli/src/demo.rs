@@ -6,15 +6,92 @@ use gongji_demo::{demo_spec, generate, write_csv_dir};
 
 use crate::registry::{import_into, open_engine, EXIT_OK, EXIT_UNUSABLE};
 
-/// Builds the demo database (unless it exists and `fresh` is off). Returns the exit code.
-pub fn run(db: &Path, fresh: bool) -> u8 {
-    match build(db, fresh) {
-        Ok(()) => EXIT_OK,
+/// Builds the demo database (unless it exists and `fresh` is off), then serves it on
+/// `addr` when given. Returns the exit code.
+pub fn run(db: &Path, fresh: bool, addr: Option<&str>) -> u8 {
+    if let Err(e) = build(db, fresh) {
+        eprintln!("{e}");
+        return EXIT_UNUSABLE;
+    }
+    let Some(addr) = addr else {
+        return EXIT_OK;
+    };
+    let banner = match guide(db, addr) {
+        Ok(b) => b,
         Err(e) => {
             eprintln!("{e}");
-            EXIT_UNUSABLE
+            return EXIT_UNUSABLE;
+        }
+    };
+    crate::serve::run(&crate::serve::ServeOptions {
+        db,
+        addr,
+        now: None,
+        banner: Some(banner),
+    })
+}
+
+/// What a newcomer needs to settle a bill within a minute.
+fn guide(db: &Path, addr: &str) -> Result<String, String> {
+    let engine = open_engine(db)?;
+    let state = engine.state();
+    let mut out = String::new();
+    let mut insts: Vec<_> = state
+        .institutions
+        .values()
+        .filter(|i| i.mutual_aid && i.admdvs.code() == 370300)
+        .collect();
+    insts.sort_by(|a, b| a.code.cmp(&b.code));
+    out.push_str(&format!(
+        "\n== 演示指南 / demo guide ==\n网址 / URL: http://{addr}/\n"
+    ));
+    out.push_str(&format!(
+        "机构接口 / institution interface: POST http://{addr}/fsi/api/rsfComIfsService/callService\n"
+    ));
+    for i in insts.iter().take(2) {
+        out.push_str(&format!(
+            "  机构 {} {}  paasid={}  token={}\n",
+            i.code, i.name, i.paasid, i.token
+        ));
+    }
+    let mut bindings: Vec<_> = state
+        .bindings
+        .values()
+        .filter(|b| b.status == gongji_core::domain::BindingStatus::Active && b.end.is_none())
+        .collect();
+    bindings.sort_by_key(|b| b.id);
+    out.push_str("演示人员（身份证号可用于 1101/2207 的 mdtrt_cert_no） / demo persons:\n");
+    let mut shown = 0;
+    for b in bindings {
+        let (Some(h), Some(r)) = (state.persons.get(&b.holder), state.persons.get(&b.relative))
+        else {
+            continue;
+        };
+        if h.admdvs.code() != 370300 || !h.is_insured_normally() || !r.is_insured_normally() {
+            continue;
+        }
+        let bal = |p: &str| {
+            state.balance(&gongji_core::ledger::LedgerAccount::Personal(p.to_string()).key())
+        };
+        out.push_str(&format!(
+            "  户主 {} {} 证件号 {} 余额 {} 元 → 关系人({}) {} {} 证件号 {} 余额 {} 元\n",
+            h.psn_no,
+            h.name.reveal(),
+            h.certno.reveal(),
+            bal(&h.psn_no),
+            b.relationship.name_zh(),
+            r.psn_no,
+            r.name.reveal(),
+            r.certno.reveal(),
+            bal(&r.psn_no)
+        ));
+        shown += 1;
+        if shown == 3 {
+            break;
         }
     }
+    out.push_str("按 Ctrl-C 停止 / Ctrl-C to stop");
+    Ok(out)
 }
 
 pub fn build(db: &Path, fresh: bool) -> Result<(), String> {

@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod registry;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build a demo population across the five seed regions (10,000 persons) and say what it made.
+    /// Build a demo population across the five seed regions (10,000 persons), say what it
+    /// made, and serve it on localhost.
     Demo {
         /// The SQLite file to build (reused if it exists, unless --fresh).
         #[arg(long, default_value = "gongji-demo.db")]
@@ -30,6 +32,21 @@ enum Cmd {
         /// Rebuild even if the file exists.
         #[arg(long)]
         fresh: bool,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Build only; do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Serve the institution interface, API and pages.
+    Serve {
+        #[arg(long, default_value = "gongji.db")]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Pin the clock to this time at start (yyyy-MM-dd HH:mm:ss), for tests and demos.
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Import registry CSV files (persons, accounts, institutions, catalog, bindings) from DIR.
     Import {
@@ -69,7 +86,18 @@ enum PolicyCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Cmd::Demo { db, fresh } => demo::run(&db, fresh),
+        Cmd::Demo {
+            db,
+            fresh,
+            addr,
+            no_serve,
+        } => demo::run(&db, fresh, (!no_serve).then_some(addr.as_str())),
+        Cmd::Serve { db, addr, now } => serve::run(&serve::ServeOptions {
+            db: &db,
+            addr: &addr,
+            now: now.as_deref(),
+            banner: None,
+        }),
         Cmd::Import { db, dir } => registry::import(&db, &dir),
         Cmd::Export { db, dir } => registry::export(&db, &dir),
         Cmd::Policy {

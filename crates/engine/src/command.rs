@@ -3,12 +3,12 @@
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use gongji_core::codes::{AccountUse, CertType, Channel, MedType, Relationship};
+use gongji_core::codes::{AccountUse, CertType, Channel, Insutype, MedType, Relationship};
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
-use gongji_core::pooling::FeeLine;
+use gongji_core::pooling::{FeeLine, PricedLine};
 use gongji_core::settlement::SettlementDecision;
 use gongji_core::{Fen, Refusal};
-use gongji_store::StoreError;
+use gongji_store::{StoreError, VisitRow};
 
 /// A credential presented at an institution.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +101,42 @@ pub struct ChangeBindingCommand {
     pub at: NaiveDateTime,
 }
 
+/// 2201: a visit opens.
+#[derive(Clone, Debug)]
+pub struct OpenVisitCommand {
+    pub institution: String,
+    pub psn_no: String,
+    pub insutype: Insutype,
+    pub med_type: MedType,
+    pub begntime: NaiveDateTime,
+    pub at: NaiveDateTime,
+}
+
+/// Changes to an open visit (2202, 2203, 2204, 2205).
+#[derive(Clone, Debug)]
+pub enum VisitChange {
+    Cancel,
+    Info {
+        med_type: Option<MedType>,
+        diagnosis: String,
+    },
+    /// (chrg_bchno, line)
+    UploadFees(Vec<(String, FeeLine)>),
+    /// `None` = every unsettled line ("0000").
+    CancelFees {
+        chrg_bchno: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct VisitCommand {
+    pub institution: String,
+    pub mdtrt_id: String,
+    pub psn_no: String,
+    pub change: VisitChange,
+    pub at: NaiveDateTime,
+}
+
 #[derive(Clone, Debug)]
 pub enum Command {
     Settle(SettleCommand),
@@ -108,6 +144,8 @@ pub enum Command {
     Premium(PremiumCommand),
     Bind(BindCommand),
     ChangeBinding(ChangeBindingCommand),
+    OpenVisit(OpenVisitCommand),
+    Visit(VisitCommand),
     RegisterPerson(Person),
     RegisterInstitution(Institution),
     RegisterCatalogItem(CatalogItem),
@@ -128,6 +166,7 @@ pub struct Settled {
     pub patient: Person,
     pub institution: Institution,
     pub decision: SettlementDecision,
+    pub med_type: MedType,
     pub at: NaiveDateTime,
     pub dry_run: bool,
 }
@@ -148,6 +187,7 @@ pub struct Cancelled {
     pub balc: Fen,
     /// (account key, amount returned) for every posting reversed.
     pub returned: Vec<(String, Fen)>,
+    pub med_type: MedType,
     pub at: NaiveDateTime,
 }
 
@@ -172,6 +212,12 @@ pub enum Outcome {
     PremiumPaid(Box<PremiumPaid>),
     Binding(Box<Binding>),
     Registered,
+    Visit(Box<VisitRow>),
+    /// 2204: each uploaded line as the catalog prices it.
+    FeesUploaded(Vec<PricedLine>),
+    FeesCancelled {
+        lines: usize,
+    },
     Funded {
         entry_id: i64,
         balance: Fen,
@@ -232,6 +278,9 @@ pub enum EngineError {
     AlreadyCancelled(String),
     SettlementOfOtherInstitution,
     MsgidReused,
+    UnknownVisit(String),
+    VisitMismatch,
+    NoFees,
     DuplicateRegistration(String),
     Store(StoreError),
 }
@@ -248,6 +297,9 @@ impl EngineError {
             EngineError::AlreadyCancelled(_) => "GJ-SETL-ALREADY-CANCELLED",
             EngineError::SettlementOfOtherInstitution => "GJ-SETL-OTHER-INSTITUTION",
             EngineError::MsgidReused => "GJ-IDEMPOTENCY-MSGID-REUSED",
+            EngineError::UnknownVisit(_) => "GJ-UNKNOWN-VISIT",
+            EngineError::VisitMismatch => "GJ-VISIT-MISMATCH",
+            EngineError::NoFees => "GJ-SETL-NO-FEES",
             EngineError::DuplicateRegistration(_) => "GJ-IMPORT-DUPLICATE",
             EngineError::Store(e) => e.code(),
         }
@@ -270,6 +322,9 @@ impl EngineError {
             EngineError::MsgidReused => {
                 "报文ID已使用过且内容不同，请为新交易生成新的报文ID。".into()
             }
+            EngineError::UnknownVisit(_) => "查无此就诊记录（mdtrt_id），或该就诊已撤销。".into(),
+            EngineError::VisitMismatch => "就诊记录不属于本机构或该人员，或已结算不能修改。".into(),
+            EngineError::NoFees => "该就诊没有待结算的费用明细，请先上传费用明细（2204）。".into(),
             EngineError::DuplicateRegistration(what) => format!("重复的记录：{what}"),
             EngineError::Store(_) => "系统暂时无法保存，本笔业务未执行，请稍后重试。".into(),
         }
@@ -286,6 +341,9 @@ impl EngineError {
             EngineError::AlreadyCancelled(s) => format!("Settlement {s} is already cancelled."),
             EngineError::SettlementOfOtherInstitution => "The settlement belongs to another institution or person.".into(),
             EngineError::MsgidReused => "The msgid was used before with a different request.".into(),
+            EngineError::UnknownVisit(m) => format!("Unknown or cancelled visit {m}."),
+            EngineError::VisitMismatch => "The visit belongs to another institution or person.".into(),
+            EngineError::NoFees => "The visit has no unsettled fee details.".into(),
             EngineError::DuplicateRegistration(what) => format!("Duplicate record: {what}"),
             EngineError::Store(e) => format!("Storage failure: {e}"),
         }

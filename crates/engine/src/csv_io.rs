@@ -319,6 +319,11 @@ pub fn import_dir<S: Store>(
         (ACCOUNTS, account_command),
         (BINDINGS, binding_command),
     ];
+    // Every file's header is checked before any row is imported, so a file error leaves
+    // the registry as it was.
+    for (spec, _) in &steps {
+        open_csv(dir, *spec)?;
+    }
     for (spec, parse) in steps {
         let Some(mut reader) = open_csv(dir, spec)? else {
             continue;

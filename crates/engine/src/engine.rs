@@ -14,12 +14,13 @@ use gongji_core::codes::Channel;
 use gongji_core::domain::{Binding, BindingStatus, Person};
 use gongji_core::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
 use gongji_core::policy::{Policy, PolicySet};
+use gongji_core::pooling::FeeLine;
 use gongji_core::premium::{decide_premium, PremiumFacts};
 use gongji_core::settlement::{decide_settlement, SettlementFacts};
 use gongji_core::{Fen, Refusal};
 use gongji_store::{
-    AuditRow, BindingUsageDelta, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
-    SettlementRow, Store, StoredSettlement, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
+    SettlementRow, Store, StoredSettlement, VisitRow, Write, WriteBatch,
 };
 
 use crate::command::*;
@@ -146,8 +147,10 @@ impl<S: Store> Engine<S> {
         } = request;
         let entry_response = |outcome: &Outcome| render.map(|r| r(outcome));
         match command {
-            Command::Settle(cmd) => {
+            Command::Settle(mut cmd) => {
                 let dry_run = cmd.dry_run;
+                let visit_fees = self.attach_visit_fees(&mut cmd)?;
+                let visit_id = cmd.mdtrt_id.clone();
                 let (outcome, entry, row, usage) = self.settle(cmd)?;
                 let outcome = Outcome::Settled(Box::new(outcome));
                 if dry_run {
@@ -186,6 +189,15 @@ impl<S: Store> Engine<S> {
                         binding_usage: usage.1.clone(),
                     },
                 );
+                if let Some((_, fees)) = visit_id.and_then(|m| self.state.visits.get_mut(&m)) {
+                    for f in fees
+                        .iter_mut()
+                        .filter(|f| visit_fees.contains(&f.feedetl_sn))
+                    {
+                        f.setl_id = Some(row.setl_id.clone());
+                        pending.writes.push(Write::Fee(f.clone()));
+                    }
+                }
                 pending.writes.push(Write::Entry(entry));
                 pending.writes.push(Write::Settlement(row));
                 for u in usage.0 {
@@ -256,6 +268,15 @@ impl<S: Store> Engine<S> {
                 pending.writes.push(Write::SettlementCancelled {
                     setl_id: cmd.setl_id.clone(),
                 });
+                for (_, fees) in self.state.visits.values_mut() {
+                    for f in fees
+                        .iter_mut()
+                        .filter(|f| f.setl_id.as_deref() == Some(cmd.setl_id.as_str()))
+                    {
+                        f.setl_id = None;
+                        pending.writes.push(Write::Fee(f.clone()));
+                    }
+                }
                 pending.cancelled.push(cmd.setl_id);
                 if let Some(m) = msgid {
                     pending.msgids.insert(m, (request_hash, response));
@@ -280,30 +301,24 @@ impl<S: Store> Engine<S> {
                 }
                 Ok(outcome)
             }
-            Command::Bind(cmd) => self.bind(cmd, pending),
-            Command::ChangeBinding(cmd) => self.change_binding(cmd, pending),
-            Command::RegisterPerson(p) => {
-                pending.writes.push(Write::Person(p.clone()));
-                self.state.put_person(p);
-                Ok(Outcome::Registered)
-            }
-            Command::RegisterInstitution(i) => {
-                if let Some(other) = self.state.by_paasid.get(&i.paasid) {
-                    if other != &i.code {
-                        return Err(EngineError::DuplicateRegistration(format!(
-                            "paasid {} 已属于机构 {other}",
-                            i.paasid
-                        )));
-                    }
+            Command::Bind(_)
+            | Command::ChangeBinding(_)
+            | Command::OpenVisit(_)
+            | Command::Visit(_)
+            | Command::RegisterPerson(_)
+            | Command::RegisterInstitution(_)
+            | Command::RegisterCatalogItem(_) => {
+                let outcome = self.decide_plain(command, pending)?;
+                if let Some(m) = msgid {
+                    let response = entry_response(&outcome);
+                    pending.writes.push(Write::Message {
+                        msgid: m.clone(),
+                        request_hash: request_hash.clone(),
+                        response: response.clone(),
+                    });
+                    pending.msgids.insert(m, (request_hash, response));
                 }
-                pending.writes.push(Write::Institution(i.clone()));
-                self.state.put_institution(i);
-                Ok(Outcome::Registered)
-            }
-            Command::RegisterCatalogItem(c) => {
-                pending.writes.push(Write::CatalogItem(c.clone()));
-                self.state.catalog.insert(c.code.clone(), c);
-                Ok(Outcome::Registered)
+                Ok(outcome)
             }
             Command::Fund { psn_no, amount, at } => {
                 let person = self
@@ -342,11 +357,238 @@ impl<S: Store> Engine<S> {
                     &set,
                     "个人账户划入".into(),
                 );
-                let balance = entry.postings[0].balance_after;
+                // A zero amount (a registry row restating the balance) has no postings.
                 let entry_id = entry.entry_id;
                 self.apply_entry(&entry);
+                let balance = self
+                    .state
+                    .balance(&LedgerAccount::Personal(psn_no.clone()).key());
                 pending.writes.push(Write::Entry(entry));
                 Ok(Outcome::Funded { entry_id, balance })
+            }
+        }
+    }
+
+    /// A settlement of a visit takes the visit's unsettled fee lines (2204) when the
+    /// request carries none. Returns the fee serial numbers it settles.
+    fn attach_visit_fees(&self, cmd: &mut SettleCommand) -> Result<Vec<String>, EngineError> {
+        let Some(mdtrt_id) = cmd.mdtrt_id.as_ref().filter(|m| !m.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        let Some((visit, fees)) = self.state.visits.get(mdtrt_id) else {
+            return if cmd.lines.is_empty() {
+                Err(EngineError::UnknownVisit(mdtrt_id.clone()))
+            } else {
+                Ok(Vec::new())
+            };
+        };
+        if visit.fixmedins_code != cmd.institution || visit.psn_no != cmd.psn_no {
+            return Err(EngineError::VisitMismatch);
+        }
+        if !cmd.lines.is_empty() {
+            return Ok(Vec::new());
+        }
+        let open: Vec<&FeeRow> = fees.iter().filter(|f| f.setl_id.is_none()).collect();
+        if open.is_empty() {
+            return Err(EngineError::NoFees);
+        }
+        cmd.lines = open
+            .iter()
+            .map(|f| FeeLine {
+                sn: f.feedetl_sn.clone(),
+                item_code: f.med_list_codg.clone(),
+                amount: f.amount,
+                count_e4: f.count_e4,
+                price: f.price,
+            })
+            .collect();
+        Ok(open.iter().map(|f| f.feedetl_sn.clone()).collect())
+    }
+
+    /// Commands that move no money.
+    fn decide_plain(
+        &mut self,
+        command: Command,
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
+        match command {
+            Command::Bind(cmd) => self.bind(cmd, pending),
+            Command::ChangeBinding(cmd) => self.change_binding(cmd, pending),
+            Command::OpenVisit(cmd) => self.open_visit(cmd, pending),
+            Command::Visit(cmd) => self.change_visit(cmd, pending),
+            Command::RegisterPerson(p) => {
+                if let Some(other) = self.state.by_certno.get(p.certno.reveal()) {
+                    if other != &p.psn_no {
+                        return Err(EngineError::DuplicateRegistration(format!(
+                            "证件号码 {} 已属于人员 {other}",
+                            p.certno
+                        )));
+                    }
+                }
+                pending.writes.push(Write::Person(p.clone()));
+                self.state.put_person(p);
+                Ok(Outcome::Registered)
+            }
+            Command::RegisterInstitution(i) => {
+                if let Some(other) = self.state.by_paasid.get(&i.paasid) {
+                    if other != &i.code {
+                        return Err(EngineError::DuplicateRegistration(format!(
+                            "paasid {} 已属于机构 {other}",
+                            i.paasid
+                        )));
+                    }
+                }
+                pending.writes.push(Write::Institution(i.clone()));
+                self.state.put_institution(i);
+                Ok(Outcome::Registered)
+            }
+            Command::RegisterCatalogItem(c) => {
+                pending.writes.push(Write::CatalogItem(c.clone()));
+                self.state.catalog.insert(c.code.clone(), c);
+                Ok(Outcome::Registered)
+            }
+            Command::Settle(_)
+            | Command::Cancel(_)
+            | Command::Premium(_)
+            | Command::Fund { .. } => Err(Refusal::InternalUnbalanced.into()),
+        }
+    }
+
+    fn open_visit(
+        &mut self,
+        cmd: OpenVisitCommand,
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
+        if !self.state.institutions.contains_key(&cmd.institution) {
+            return Err(EngineError::UnknownInstitution(cmd.institution));
+        }
+        let person = self
+            .state
+            .persons
+            .get(&cmd.psn_no)
+            .ok_or_else(|| EngineError::UnknownPerson(cmd.psn_no.clone()))?;
+        if !person.is_insured_normally() {
+            return Err(Refusal::PersonNotInsured.into());
+        }
+        let seq = self.state.next_entry_id + self.state.visits.len() as i64;
+        let mdtrt_id = format!(
+            "{}{}{:06}",
+            person.admdvs,
+            cmd.at.format("%Y%m%d%H%M%S"),
+            seq % 1_000_000
+        );
+        let mdtrt_id = if self.state.visits.contains_key(&mdtrt_id) {
+            format!("{mdtrt_id}{}", self.state.visits.len())
+        } else {
+            mdtrt_id
+        };
+        let row = VisitRow {
+            mdtrt_id: mdtrt_id.clone(),
+            psn_no: cmd.psn_no.clone(),
+            fixmedins_code: cmd.institution.clone(),
+            admdvs: person.admdvs.to_string(),
+            insutype: cmd.insutype.code().to_string(),
+            med_type: cmd.med_type.code().to_string(),
+            begntime: fmt_time(cmd.begntime),
+            status: "open".into(),
+            diagnosis: String::new(),
+        };
+        pending.writes.push(Write::Visit(row.clone()));
+        self.state
+            .visits
+            .insert(mdtrt_id, (row.clone(), Vec::new()));
+        Ok(Outcome::Visit(Box::new(row)))
+    }
+
+    fn change_visit(
+        &mut self,
+        cmd: VisitCommand,
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
+        let catalog = &self.state.catalog;
+        let (visit, fees) = self
+            .state
+            .visits
+            .get_mut(&cmd.mdtrt_id)
+            .ok_or_else(|| EngineError::UnknownVisit(cmd.mdtrt_id.clone()))?;
+        if visit.fixmedins_code != cmd.institution || visit.psn_no != cmd.psn_no {
+            return Err(EngineError::VisitMismatch);
+        }
+        match cmd.change {
+            VisitChange::Cancel => {
+                if fees.iter().any(|f| f.setl_id.is_some()) {
+                    return Err(EngineError::VisitMismatch);
+                }
+                visit.status = "cancelled".into();
+                let row = visit.clone();
+                pending.writes.push(Write::Visit(row.clone()));
+                self.state.visits.remove(&cmd.mdtrt_id);
+                Ok(Outcome::Visit(Box::new(row)))
+            }
+            VisitChange::Info {
+                med_type,
+                diagnosis,
+            } => {
+                if let Some(m) = med_type {
+                    visit.med_type = m.code().to_string();
+                }
+                visit.diagnosis = diagnosis;
+                pending.writes.push(Write::Visit(visit.clone()));
+                Ok(Outcome::Visit(Box::new(visit.clone())))
+            }
+            VisitChange::UploadFees(lines) => {
+                let mut priced = Vec::with_capacity(lines.len());
+                for (_, line) in &lines {
+                    let item = catalog.get(&line.item_code).ok_or_else(|| {
+                        Refusal::UnknownCatalogItem {
+                            code: line.item_code.clone(),
+                        }
+                    })?;
+                    if fees
+                        .iter()
+                        .any(|f| f.feedetl_sn == line.sn && f.setl_id.is_some())
+                    {
+                        return Err(EngineError::VisitMismatch);
+                    }
+                    priced.push(gongji_core::pooling::price_line(line, item));
+                }
+                for (chrg_bchno, line) in lines {
+                    let row = FeeRow {
+                        mdtrt_id: cmd.mdtrt_id.clone(),
+                        feedetl_sn: line.sn.clone(),
+                        chrg_bchno,
+                        med_list_codg: line.item_code.clone(),
+                        amount: line.amount,
+                        count_e4: line.count_e4,
+                        price: line.price,
+                        setl_id: None,
+                    };
+                    fees.retain(|f| f.feedetl_sn != row.feedetl_sn);
+                    fees.push(row.clone());
+                    pending.writes.push(Write::Fee(row));
+                }
+                Ok(Outcome::FeesUploaded(priced))
+            }
+            VisitChange::CancelFees { chrg_bchno } => {
+                let before = fees.len();
+                let mut removed = Vec::new();
+                fees.retain(|f| {
+                    let hit = f.setl_id.is_none()
+                        && chrg_bchno.as_ref().is_none_or(|b| &f.chrg_bchno == b);
+                    if hit {
+                        removed.push(f.feedetl_sn.clone());
+                    }
+                    !hit
+                });
+                for sn in removed {
+                    pending.writes.push(Write::FeeDelete {
+                        mdtrt_id: cmd.mdtrt_id.clone(),
+                        feedetl_sn: sn,
+                    });
+                }
+                Ok(Outcome::FeesCancelled {
+                    lines: before - fees.len(),
+                })
             }
         }
     }
@@ -630,6 +872,7 @@ impl<S: Store> Engine<S> {
                 patient,
                 institution,
                 decision,
+                med_type: cmd.med_type,
                 at: cmd.at,
                 dry_run: cmd.dry_run,
             },
@@ -720,6 +963,8 @@ impl<S: Store> Engine<S> {
                     .iter()
                     .map(|p| (p.account_key.clone(), p.amount))
                     .collect(),
+                med_type: gongji_core::codes::MedType::parse(&r.med_type)
+                    .unwrap_or(gongji_core::codes::MedType::GeneralOutpatient),
                 at: cmd.at,
             },
             entry,

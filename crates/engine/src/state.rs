@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
 use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
-use gongji_store::Snapshot;
+use gongji_store::{FeeRow, Snapshot, VisitRow};
 
 #[derive(Debug, Default, Clone)]
 pub struct State {
@@ -25,6 +25,8 @@ pub struct State {
     pub binding_usage: HashMap<(i64, String), Fen>,
     pub premiums_paid: HashSet<(String, i32)>,
     pub binding_changes: HashMap<(String, String), u32>,
+    /// Open visits by mdtrt_id, with their fee lines.
+    pub visits: HashMap<String, (VisitRow, Vec<FeeRow>)>,
     pub next_entry_id: i64,
     pub next_binding_id: i64,
 }
@@ -49,6 +51,14 @@ impl State {
         }
         for i in snap.institutions {
             s.put_institution(i);
+        }
+        for v in snap.visits {
+            s.visits.insert(v.mdtrt_id.clone(), (v, Vec::new()));
+        }
+        for f in snap.fees {
+            if let Some((_, fees)) = s.visits.get_mut(&f.mdtrt_id) {
+                fees.push(f);
+            }
         }
         for c in snap.catalog {
             s.catalog.insert(c.code.clone(), c);

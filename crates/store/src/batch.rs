@@ -106,6 +106,35 @@ pub struct AuditRow {
     pub after_state: Option<String>,
 }
 
+/// A visit (就诊) opened by 2201.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisitRow {
+    pub mdtrt_id: String,
+    pub psn_no: String,
+    pub fixmedins_code: String,
+    pub admdvs: String,
+    pub insutype: String,
+    pub med_type: String,
+    pub begntime: String,
+    /// `open`, `cancelled`.
+    pub status: String,
+    pub diagnosis: String,
+}
+
+/// A fee line uploaded by 2204.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeeRow {
+    pub mdtrt_id: String,
+    pub feedetl_sn: String,
+    pub chrg_bchno: String,
+    pub med_list_codg: String,
+    pub amount: Fen,
+    pub count_e4: i64,
+    pub price: Fen,
+    /// The settlement that paid it; `None` while unsettled.
+    pub setl_id: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Write {
     Person(Person),
@@ -137,6 +166,19 @@ pub enum Write {
         year: i32,
     },
     Audit(AuditRow),
+    Visit(VisitRow),
+    /// Insert or replace a fee line.
+    Fee(FeeRow),
+    FeeDelete {
+        mdtrt_id: String,
+        feedetl_sn: String,
+    },
+    /// The answer to a message that moved no money.
+    Message {
+        msgid: String,
+        request_hash: Option<String>,
+        response: Option<String>,
+    },
 }
 
 /// Writes committed together, or not at all.

@@ -15,8 +15,8 @@ use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
 
 pub use batch::{
-    AuditRow, BindingUsageDelta, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
-    SettlementRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
+    SettlementRow, VisitRow, Write, WriteBatch,
 };
 pub use sqlite::SqliteStore;
 pub use verify::{VerifyReport, Violation};
@@ -70,6 +70,9 @@ pub struct Snapshot {
     pub premiums_paid: Vec<(String, i32)>,
     /// (holder psn_no, `YYYY-MM`) → bind/unbind operations.
     pub binding_changes: HashMap<(String, String), u32>,
+    /// Open visits and their fee lines.
+    pub visits: Vec<VisitRow>,
+    pub fees: Vec<FeeRow>,
     pub max_entry_id: i64,
     pub max_binding_id: i64,
     pub max_audit_id: i64,
@@ -78,9 +81,30 @@ pub struct Snapshot {
 /// A stored answer to a msgid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredAnswer {
-    pub entry_id: i64,
+    /// The journal entry, when the message moved money.
+    pub entry_id: Option<i64>,
     pub request_hash: Option<String>,
     pub response: Option<String>,
+}
+
+/// What 3201 compares: an institution's settlements over a date range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReconcileQuery {
+    pub fixmedins_code: String,
+    pub insutype: String,
+    /// `yyyy-MM-dd`, inclusive.
+    pub begin: String,
+    pub end: String,
+    /// Count settlements that were later cancelled too (refd_setl_flag 1).
+    pub include_cancelled: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReconcileTotals {
+    pub medfee_sumamt: Fen,
+    pub fund_pay_sumamt: Fen,
+    pub acct_pay: Fen,
+    pub count: i64,
 }
 
 /// A stored settlement with everything a cancel must take back.
@@ -100,4 +124,26 @@ pub trait Store: Send {
     fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError>;
     fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError>;
     fn verify(&mut self) -> Result<VerifyReport, StoreError>;
+    fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError>;
+}
+
+impl<T: Store + ?Sized> Store for Box<T> {
+    fn load_snapshot(&mut self) -> Result<Snapshot, StoreError> {
+        (**self).load_snapshot()
+    }
+    fn commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
+        (**self).commit(batch)
+    }
+    fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError> {
+        (**self).answer_for_msgid(msgid)
+    }
+    fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
+        (**self).settlement(setl_id)
+    }
+    fn verify(&mut self) -> Result<VerifyReport, StoreError> {
+        (**self).verify()
+    }
+    fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
+        (**self).reconcile(q)
+    }
 }

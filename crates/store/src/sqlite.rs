@@ -10,13 +10,20 @@ use gongji_core::Fen;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::batch::{
-    BindingUsageDelta, JournalEntry, PoolUsageDelta, PostingRow, SettlementRow, Write, WriteBatch,
+    BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, SettlementRow, VisitRow,
+    Write, WriteBatch,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
 use crate::verify::{VerifyReport, Violation};
-use crate::{Snapshot, Store, StoreError, StoredAnswer, StoredSettlement};
+use crate::{
+    ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
+};
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("migrations/0001_init.sql"))];
+/// Migrations, in order; the PostgreSQL backend runs the same files.
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("migrations/0001_init.sql")),
+    ("0002_visits", include_str!("migrations/0002_visits.sql")),
+];
 
 pub struct SqliteStore {
     conn: Connection,
@@ -478,6 +485,72 @@ fn write_one(tx: &Transaction<'_>, w: &Write) -> Result<(), StoreError> {
             .map_err(io)?;
         }
         Write::Entry(e) => write_entry(tx, e)?,
+        Write::Visit(v) => {
+            tx.prepare_cached(
+                "INSERT INTO visits (mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type,
+                     begntime, status, diagnosis)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (mdtrt_id) DO UPDATE SET med_type = excluded.med_type,
+                     status = excluded.status, diagnosis = excluded.diagnosis",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    v.mdtrt_id,
+                    v.psn_no,
+                    v.fixmedins_code,
+                    v.admdvs,
+                    v.insutype,
+                    v.med_type,
+                    v.begntime,
+                    v.status,
+                    v.diagnosis
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::Fee(f) => {
+            tx.prepare_cached(
+                "INSERT INTO fee_details (mdtrt_id, feedetl_sn, chrg_bchno, med_list_codg, amount_fen,
+                     count_e4, price_fen, setl_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (mdtrt_id, feedetl_sn) DO UPDATE SET chrg_bchno = excluded.chrg_bchno,
+                     med_list_codg = excluded.med_list_codg, amount_fen = excluded.amount_fen,
+                     count_e4 = excluded.count_e4, price_fen = excluded.price_fen,
+                     setl_id = excluded.setl_id",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    f.mdtrt_id,
+                    f.feedetl_sn,
+                    f.chrg_bchno,
+                    f.med_list_codg,
+                    f.amount.fen(),
+                    f.count_e4,
+                    f.price.fen(),
+                    f.setl_id
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::FeeDelete {
+            mdtrt_id,
+            feedetl_sn,
+        } => {
+            tx.prepare_cached("DELETE FROM fee_details WHERE mdtrt_id = ?1 AND feedetl_sn = ?2")
+                .and_then(|mut s| s.execute(params![mdtrt_id, feedetl_sn]))
+                .map_err(io)?;
+        }
+        Write::Message {
+            msgid,
+            request_hash,
+            response,
+        } => {
+            tx.prepare_cached(
+                "INSERT INTO messages (msgid, request_hash, response) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![msgid, request_hash, response]))
+            .map_err(io)?;
+        }
         Write::Settlement(s) => {
             tx.prepare_cached(
                 "INSERT INTO settlements (setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs,
@@ -757,6 +830,57 @@ impl Store for SqliteStore {
         {
             let mut stmt = self
                 .conn
+                .prepare(
+                    "SELECT mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type, begntime,
+                            status, diagnosis FROM visits WHERE status = 'open'",
+                )
+                .map_err(io)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(VisitRow {
+                        mdtrt_id: r.get(0)?,
+                        psn_no: r.get(1)?,
+                        fixmedins_code: r.get(2)?,
+                        admdvs: r.get(3)?,
+                        insutype: r.get(4)?,
+                        med_type: r.get(5)?,
+                        begntime: r.get(6)?,
+                        status: r.get(7)?,
+                        diagnosis: r.get(8)?,
+                    })
+                })
+                .map_err(io)?;
+            snap.visits = rows.collect::<Result<_, _>>().map_err(io)?;
+        }
+        {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen,
+                            f.count_e4, f.price_fen, f.setl_id
+                     FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
+                     WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn",
+                )
+                .map_err(io)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(FeeRow {
+                        mdtrt_id: r.get(0)?,
+                        feedetl_sn: r.get(1)?,
+                        chrg_bchno: r.get(2)?,
+                        med_list_codg: r.get(3)?,
+                        amount: Fen::from_fen(r.get(4)?),
+                        count_e4: r.get(5)?,
+                        price: Fen::from_fen(r.get(6)?),
+                        setl_id: r.get(7)?,
+                    })
+                })
+                .map_err(io)?;
+            snap.fees = rows.collect::<Result<_, _>>().map_err(io)?;
+        }
+        {
+            let mut stmt = self
+                .conn
                 .prepare("SELECT holder_psn_no, month, count FROM binding_changes")
                 .map_err(io)?;
             let rows = stmt
@@ -776,14 +900,31 @@ impl Store for SqliteStore {
     }
 
     fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError> {
-        self.conn
+        let journal = self
+            .conn
             .prepare_cached("SELECT entry_id, request_hash, response FROM journal WHERE msgid = ?1")
             .and_then(|mut s| {
                 s.query_row([msgid], |r| {
                     Ok(StoredAnswer {
-                        entry_id: r.get(0)?,
+                        entry_id: Some(r.get(0)?),
                         request_hash: r.get(1)?,
                         response: r.get(2)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(io)?;
+        if journal.is_some() {
+            return Ok(journal);
+        }
+        self.conn
+            .prepare_cached("SELECT request_hash, response FROM messages WHERE msgid = ?1")
+            .and_then(|mut s| {
+                s.query_row([msgid], |r| {
+                    Ok(StoredAnswer {
+                        entry_id: None,
+                        request_hash: r.get(0)?,
+                        response: r.get(1)?,
                     })
                 })
                 .optional()
@@ -809,6 +950,37 @@ impl Store for SqliteStore {
 
     fn verify(&mut self) -> Result<VerifyReport, StoreError> {
         verify_sqlite(&self.conn)
+    }
+
+    fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(medfee_sumamt), 0), COALESCE(SUM(fund_pay_sumamt), 0),
+                        COALESCE(SUM(acct_pay), 0), COUNT(*)
+                 FROM settlements
+                 WHERE fixmedins_code = ?1 AND insutype = ?2 AND setl_date >= ?3 AND setl_date <= ?4
+                   AND (?5 = 1 OR cancelled = 0)",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![
+                        q.fixmedins_code,
+                        q.insutype,
+                        q.begin,
+                        q.end,
+                        i64::from(q.include_cancelled)
+                    ],
+                    |r| {
+                        Ok(ReconcileTotals {
+                            medfee_sumamt: Fen::from_fen(r.get(0)?),
+                            fund_pay_sumamt: Fen::from_fen(r.get(1)?),
+                            acct_pay: Fen::from_fen(r.get(2)?),
+                            count: r.get(3)?,
+                        })
+                    },
+                )
+            })
+            .map_err(io)
     }
 }
 

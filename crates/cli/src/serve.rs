@@ -1,0 +1,92 @@
+//! `gongji serve`: the server on the embedded default (SQLite) or a given database.
+
+use std::path::Path;
+
+use chrono::NaiveDateTime;
+use gongji_engine::{Engine, EngineHandle};
+use gongji_server::app::DynStore;
+use gongji_server::{App, Clock};
+use gongji_store::{SqliteStore, Store};
+
+use crate::registry::{EXIT_OK, EXIT_UNUSABLE};
+
+pub struct ServeOptions<'a> {
+    pub db: &'a Path,
+    pub addr: &'a str,
+    /// Pin the server's clock (tests and demos of a given day): `yyyy-MM-dd HH:mm:ss`.
+    pub now: Option<&'a str>,
+    /// Printed after the server listens (the demo's guide).
+    pub banner: Option<String>,
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+pub fn run(opts: &ServeOptions<'_>) -> u8 {
+    init_logging();
+    match run_inner(opts) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_UNUSABLE
+        }
+    }
+}
+
+fn run_inner(opts: &ServeOptions<'_>) -> Result<(), String> {
+    let clock = match opts.now {
+        None => Clock::System,
+        Some(t) => Clock::starting_at(
+            NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+                .map_err(|_| format!("--now {t:?}: 应为 yyyy-MM-dd HH:mm:ss"))?,
+        ),
+    };
+    let store = SqliteStore::open(opts.db).map_err(|e| format!("{}: {e}", opts.db.display()))?;
+    let store: DynStore = Box::new(store);
+    serve_store(store, opts.addr, clock, opts.banner.clone())
+}
+
+pub fn serve_store(
+    store: Box<dyn Store>,
+    addr: &str,
+    clock: Clock,
+    banner: Option<String>,
+) -> Result<(), String> {
+    let policies = gongji_policy::try_presets().map_err(|e| {
+        e.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let engine = Engine::open(store, policies).map_err(|e| e.to_string())?;
+    let (handle, writer) = EngineHandle::spawn(engine);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = runtime.block_on(async move {
+        let app = App::new(handle, clock).map_err(|e| e.to_string())?;
+        let n = app.load_gateways().await.map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("{addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("Gongji 已启动 / listening on http://{local}  ({n} 家机构可接入)");
+        if let Some(b) = banner {
+            println!("{b}");
+        }
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("正在停止 / shutting down ...");
+        };
+        gongji_server::serve(app, listener, shutdown)
+            .await
+            .map_err(|e| e.to_string())
+    });
+    drop(runtime);
+    writer.join();
+    result
+}

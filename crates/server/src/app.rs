@@ -1,0 +1,151 @@
+//! What every handler shares: the engine handle, the gateway credentials, the nonce cache,
+//! the clock and the metrics.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{NaiveDateTime, TimeDelta};
+use gongji_engine::{Engine, EngineError, EngineHandle, Outcome, Request};
+use gongji_nhsa::auth::NonceCache;
+use gongji_store::Store;
+use tokio::sync::oneshot;
+
+use crate::metrics::Metrics;
+
+pub type DynStore = Box<dyn Store>;
+
+/// The time the server works in. Tests pin it; production follows the system clock.
+#[derive(Clone, Debug)]
+pub enum Clock {
+    System,
+    /// The system clock shifted so that it read `at` when the server started.
+    StartingAt {
+        at: NaiveDateTime,
+        offset: TimeDelta,
+    },
+}
+
+impl Clock {
+    pub fn starting_at(at: NaiveDateTime) -> Clock {
+        Clock::StartingAt {
+            at,
+            offset: at - chrono::Local::now().naive_local(),
+        }
+    }
+
+    pub fn now(&self) -> NaiveDateTime {
+        let system = chrono::Local::now().naive_local();
+        match self {
+            Clock::System => system,
+            Clock::StartingAt { offset, .. } => system + *offset,
+        }
+    }
+
+    /// Unix seconds, for the gateway timestamp window (always the real clock).
+    pub fn unix_now(&self) -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+}
+
+/// An institution's gateway credentials.
+#[derive(Clone, Debug)]
+pub struct Gateway {
+    pub fixmedins_code: String,
+    /// The institution's division, for answers to requests whose envelope does not parse.
+    pub admdvs: gongji_core::codes::Admdvs,
+    pub token: String,
+}
+
+#[derive(Clone)]
+pub struct App {
+    pub engine: EngineHandle<DynStore>,
+    pub gateways: Arc<RwLock<HashMap<String, Gateway>>>,
+    pub nonces: Arc<Mutex<NonceCache>>,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+    sequence: Arc<AtomicU64>,
+}
+
+/// How far a gateway timestamp may be from now, in seconds.
+pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
+const NONCES_MAX: usize = 1_000_000;
+
+impl App {
+    pub fn new(engine: EngineHandle<DynStore>, clock: Clock) -> prometheus::Result<App> {
+        Ok(App {
+            engine,
+            gateways: Arc::new(RwLock::new(HashMap::new())),
+            nonces: Arc::new(Mutex::new(NonceCache::new(
+                TIMESTAMP_WINDOW_SECS,
+                NONCES_MAX,
+            ))),
+            clock,
+            metrics: Arc::new(Metrics::new()?),
+            sequence: Arc::new(AtomicU64::new(1)),
+        })
+    }
+
+    /// Loads the gateway credentials of every institution from the engine.
+    pub async fn load_gateways(&self) -> Result<usize, EngineError> {
+        let gateways = self
+            .read(|engine| {
+                engine
+                    .state()
+                    .institutions
+                    .values()
+                    .map(|i| {
+                        (
+                            i.paasid.clone(),
+                            Gateway {
+                                fixmedins_code: i.code.clone(),
+                                admdvs: i.admdvs,
+                                token: i.token.clone(),
+                            },
+                        )
+                    })
+                    .collect::<HashMap<_, _>>()
+            })
+            .await?;
+        let n = gateways.len();
+        if let Ok(mut g) = self.gateways.write() {
+            *g = gateways;
+        }
+        Ok(n)
+    }
+
+    pub fn next_sequence(&self) -> u64 {
+        self.sequence.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Submits a request and waits for its durable answer.
+    pub async fn submit(&self, request: Request) -> Result<Outcome, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.engine.submit(
+            request,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        rx.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    /// Runs a read on the writer thread, between batches.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Engine<DynStore>) -> T + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.engine.read(Box::new(move |engine| {
+            let _ = tx.send(f(engine));
+        }));
+        if !sent {
+            return Err(writer_gone());
+        }
+        rx.await.map_err(|_| writer_gone())
+    }
+}
+
+fn writer_gone() -> EngineError {
+    EngineError::Store(gongji_store::StoreError::Io("writer stopped".into()))
+}
