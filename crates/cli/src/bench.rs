@@ -38,6 +38,12 @@ pub struct BenchArgs {
     pub db: Option<PathBuf>,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Skip the conventional baseline (one transaction per settlement).
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Write the figures as JSON to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// The facts the workload draws from.
@@ -98,7 +104,7 @@ fn run_inner(args: &BenchArgs) -> Result<(), String> {
         println!("复用数据库 / reusing {}", db.display());
     }
     let engine = open_engine(&db)?;
-    let workload = workload(&engine);
+    let workload = Arc::new(workload(&engine));
     if workload.own_payers.is_empty()
         || workload.pharmacies.is_empty()
         || workload.catalog.is_empty()
@@ -106,7 +112,99 @@ fn run_inner(args: &BenchArgs) -> Result<(), String> {
         return Err("人群中没有可结算的人员或药店 / population has nothing to settle".into());
     }
     let (handle, writer) = EngineHandle::<SqliteStore>::spawn(engine);
-    let workload = Arc::new(workload);
+    let handle_for_clients = handle.clone();
+    let group = run_mix(args, &workload, "G", move |request| {
+        handle_for_clients.call(request)
+    });
+    drop(handle);
+    writer.join();
+    report("engine, group commit", args, &group);
+
+    let baseline = if args.no_baseline {
+        None
+    } else {
+        // The conventional way: one transaction per settlement, balances read from the
+        // database inside it, the database's write lock serialising writers.
+        let engine = Arc::new(Mutex::new(open_engine(&db)?));
+        let stats = run_mix(args, &workload, "B", move |request| {
+            conventional(&engine, request)
+        });
+        report("baseline, one transaction per settlement", args, &stats);
+        Some(stats)
+    };
+    if let Some(b) = &baseline {
+        println!(
+            "  ratio to baseline: {:.1}x throughput",
+            group.per_sec() / b.per_sec().max(1e-9)
+        );
+    }
+    if let Some(out) = &args.out {
+        let json = figures_json(args, &group, baseline.as_ref());
+        std::fs::write(out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+        println!("  written to {}", out.display());
+    }
+    Ok(())
+}
+
+/// One request as a conventional implementation runs it: lock, re-read the balances it
+/// touches from the database, decide, write and commit its own transaction.
+fn conventional(
+    engine: &Mutex<gongji_engine::Engine<SqliteStore>>,
+    request: Request,
+) -> Result<Outcome, EngineError> {
+    let Ok(mut engine) = engine.lock() else {
+        return Err(EngineError::Store(gongji_store::StoreError::Io(
+            "lock poisoned".into(),
+        )));
+    };
+    let mut keys = Vec::new();
+    match &request.command {
+        Command::Settle(s) => {
+            keys.push(LedgerAccount::Personal(s.psn_no.clone()).key());
+            for b in engine.state().holders_of(&s.psn_no) {
+                keys.push(LedgerAccount::Personal(b.holder.clone()).key());
+            }
+        }
+        Command::Premium(p) => keys.push(LedgerAccount::Personal(p.holder.clone()).key()),
+        _ => {}
+    }
+    for key in keys {
+        let stored: Option<i64> = engine
+            .store_mut()
+            .connection()
+            .query_row(
+                "SELECT balance_fen FROM accounts WHERE account_key = ?1",
+                [&key],
+                |r| r.get(0),
+            )
+            .ok();
+        if let Some(b) = stored {
+            engine.refresh_balance(&key, Fen::from_fen(b));
+        }
+    }
+    engine.execute(request)
+}
+
+struct RunStats {
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+    counts: Counts,
+}
+
+impl RunStats {
+    fn per_sec(&self) -> f64 {
+        self.latencies_us.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Runs `args.settlements` operations of the mix from `args.clients` threads through `call`.
+fn run_mix(
+    args: &BenchArgs,
+    workload: &Arc<Workload>,
+    msgid_prefix: &'static str,
+    call: impl Fn(Request) -> Result<Outcome, EngineError> + Send + Sync + 'static,
+) -> RunStats {
+    let call = Arc::new(call);
     let next_op = Arc::new(AtomicUsize::new(0));
     let settled: Arc<Mutex<Vec<(String, String, String)>>> = Arc::new(Mutex::new(Vec::new()));
     let latencies: Arc<Mutex<Vec<u64>>> =
@@ -116,8 +214,8 @@ fn run_inner(args: &BenchArgs) -> Result<(), String> {
     let started = Instant::now();
     let mut threads = Vec::new();
     for client in 0..args.clients.max(1) {
-        let (handle, workload, next_op, settled, latencies, counts, bar) = (
-            handle.clone(),
+        let (call, workload, next_op, settled, latencies, counts, bar) = (
+            call.clone(),
             workload.clone(),
             next_op.clone(),
             settled.clone(),
@@ -135,9 +233,9 @@ fn run_inner(args: &BenchArgs) -> Result<(), String> {
                 if op >= total {
                     break;
                 }
-                let (kind, request) = next_request(op, &mut rng, &workload, &settled);
+                let (kind, request) = next_request(op, msgid_prefix, &mut rng, &workload, &settled);
                 let t0 = Instant::now();
-                let result = handle.call(request);
+                let result = call(request);
                 local.push(t0.elapsed().as_micros() as u64);
                 record(kind, &result, &settled, &counts);
                 bar.inc(1);
@@ -152,13 +250,14 @@ fn run_inner(args: &BenchArgs) -> Result<(), String> {
     }
     let elapsed = started.elapsed();
     bar.finish_and_clear();
-    drop(handle);
-    writer.join();
-    let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
-    lat.sort_unstable();
+    let mut latencies_us = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    latencies_us.sort_unstable();
     let counts = counts.lock().map(|c| c.clone()).unwrap_or_default();
-    report(args, elapsed, &lat, &counts);
-    Ok(())
+    RunStats {
+        elapsed,
+        latencies_us,
+        counts,
+    }
 }
 
 #[derive(Clone, Default)]
@@ -259,13 +358,14 @@ fn pick<'a, T>(rng: &mut SmallRng, v: &'a [T]) -> Option<&'a T> {
 
 fn next_request(
     op: usize,
+    msgid_prefix: &str,
     rng: &mut SmallRng,
     w: &Workload,
     settled: &Mutex<Vec<(String, String, String)>>,
 ) -> (Kind, Request) {
     let roll = rng.gen_range(0..100);
     let at = bench_time(op);
-    let msgid = format!("BENCH{op:012}");
+    let msgid = format!("BENCH{msgid_prefix}{op:012}");
     if roll >= 95 {
         if let Some((holder, relative)) = pick(rng, &w.premium_pairs) {
             let cmd = Command::Premium(PremiumCommand {
@@ -386,24 +486,55 @@ fn percentile(sorted: &[u64], p: f64) -> Duration {
     Duration::from_micros(sorted[idx.min(sorted.len() - 1)])
 }
 
-fn report(args: &BenchArgs, elapsed: Duration, lat: &[u64], c: &Counts) {
-    let n = lat.len();
-    let per_sec = n as f64 / elapsed.as_secs_f64().max(1e-9);
-    println!("gongji bench — engine, SQLite (WAL, synchronous=FULL), group commit");
+fn report(title: &str, args: &BenchArgs, run: &RunStats) {
+    let lat = &run.latencies_us;
+    let c = &run.counts;
+    println!("gongji bench — {title} (SQLite WAL, synchronous=FULL)");
     println!(
-        "  operations {n}  clients {}  elapsed {:.2}s",
+        "  operations {}  clients {}  elapsed {:.2}s",
+        lat.len(),
         args.clients,
-        elapsed.as_secs_f64()
+        run.elapsed.as_secs_f64()
     );
     println!(
         "  mix: own-account {}  mutual-aid {}  cancels {}  premiums {}  refused {}  failed {}",
         c.own, c.mutual_aid, c.cancel, c.premium, c.refused, c.failed
     );
-    println!("  throughput {per_sec:.0} ops/s");
+    println!("  throughput {:.0} ops/s", run.per_sec());
     println!(
         "  latency p50 {:?}  p99 {:?}  p999 {:?}",
         percentile(lat, 0.50),
         percentile(lat, 0.99),
         percentile(lat, 0.999)
     );
+}
+
+fn stats_json(run: &RunStats) -> String {
+    let us = |p: f64| percentile(&run.latencies_us, p).as_micros();
+    format!(
+        "{{\"operations\":{},\"elapsed_s\":{:.3},\"ops_per_s\":{:.1},\"p50_us\":{},\"p99_us\":{},\"p999_us\":{},\"refused\":{},\"failed\":{}}}",
+        run.latencies_us.len(),
+        run.elapsed.as_secs_f64(),
+        run.per_sec(),
+        us(0.50),
+        us(0.99),
+        us(0.999),
+        run.counts.refused,
+        run.counts.failed
+    )
+}
+
+fn figures_json(args: &BenchArgs, group: &RunStats, baseline: Option<&RunStats>) -> String {
+    let base = baseline.map_or("null".to_string(), stats_json);
+    let ratio = baseline.map_or("null".to_string(), |b| {
+        format!("{:.2}", group.per_sec() / b.per_sec().max(1e-9))
+    });
+    format!(
+        "{{\"store\":\"sqlite\",\"persons\":{},\"clients\":{},\"engine\":{},\"baseline\":{},\"ratio\":{}}}\n",
+        args.persons,
+        args.clients,
+        stats_json(group),
+        base,
+        ratio
+    )
 }

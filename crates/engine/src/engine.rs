@@ -69,6 +69,13 @@ impl<S: Store> Engine<S> {
         &self.state
     }
 
+    /// Sets a balance in the hot set from a value read from the store. For tools that
+    /// deliberately re-read the database before each request (the conventional baseline of
+    /// `gongji bench`); the engine itself never needs it.
+    pub fn refresh_balance(&mut self, account_key: &str, balance: Fen) {
+        self.state.balances.insert(account_key.to_string(), balance);
+    }
+
     pub fn policies(&self) -> &PolicySet {
         &self.policies
     }

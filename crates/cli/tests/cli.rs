@@ -1,0 +1,184 @@
+//! The `gongji` binary as a user runs it: demo, verify, import, export, policy check, bench.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use gongji_store::SqliteStore;
+
+fn gongji(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_gongji"))
+        .args(args)
+        .output();
+    match out {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run gongji: {e}"),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn demo_db(dir: &Path) -> String {
+    let db = dir.join("demo.db");
+    let db = db.to_string_lossy().into_owned();
+    let out = gongji(&["demo", "--db", &db, "--no-serve"]);
+    assert!(out.status.success(), "demo failed: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("参保人 10000 人"), "demo summary: {stdout}");
+    db
+}
+
+#[test]
+fn verify_passes_on_the_demo_and_names_a_tampered_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+
+    let clean = gongji(&["verify", "--db", &db]);
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean.stdout));
+    assert!(text(&clean.stdout).contains("全部通过"));
+
+    // Change one balance behind the ledger's back.
+    let account: String = {
+        let store = SqliteStore::open(Path::new(&db)).unwrap();
+        let conn = store.connection();
+        let key: String = conn
+            .query_row(
+                "SELECT account_key FROM accounts WHERE account_key LIKE 'psn:%' ORDER BY account_key LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        conn.execute(
+            "UPDATE accounts SET balance_fen = balance_fen + 1 WHERE account_key = ?1",
+            [&key],
+        )
+        .unwrap();
+        key
+    };
+    let dirty = gongji(&["verify", "--db", &db]);
+    assert_eq!(dirty.status.code(), Some(1));
+    let report = text(&dirty.stdout);
+    assert!(
+        report.contains(&account),
+        "report must name {account}: {report}"
+    );
+    assert!(report.contains("余额与分录不符"), "{report}");
+}
+
+#[test]
+fn verify_of_a_missing_database_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("none.db");
+    let out = gongji(&["verify", "--db", &db.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn export_then_import_is_the_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let first = dir.path().join("first");
+    let second = dir.path().join("second");
+    let out = gongji(&["export", "--db", &db, &first.to_string_lossy()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let copy = dir.path().join("copy.db");
+    let copy = copy.to_string_lossy();
+    let out = gongji(&["import", "--db", &copy, &first.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = gongji(&["export", "--db", &copy, &second.to_string_lossy()]);
+    assert!(out.status.success());
+    for file in [
+        "persons.csv",
+        "accounts.csv",
+        "institutions.csv",
+        "catalog.csv",
+        "bindings.csv",
+    ] {
+        let a = std::fs::read(first.join(file)).unwrap();
+        let b = std::fs::read(second.join(file)).unwrap();
+        assert!(a == b, "{file} differs after export → import → export");
+        assert!(a.len() > 40, "{file} is empty");
+    }
+}
+
+#[test]
+fn import_reports_refused_rows_with_file_line_and_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("in");
+    std::fs::create_dir_all(&csv).unwrap();
+    // The second row's ID number has a wrong check digit (the right one is X).
+    std::fs::write(
+        csv.join("persons.csv"),
+        "psn_no,certno,psn_name,gend,brdy,insutype,psn_type,admdvs,psn_insu_stas,cvlserv_flag,public_medical,emp_name,phone\n\
+         P1,11010519491231002X,张建国,1,1949-12-31,310,21,370300,1,0,0,淄博某厂,13800000001\n\
+         P2,110105194912310021,李四,1,1949-12-31,310,21,370300,1,0,0,淄博某厂,13800000002\n",
+    )
+    .unwrap();
+    std::fs::write(
+        csv.join("accounts.csv"),
+        "psn_no,balance\nP1,100.5\nP9,1.00\n",
+    )
+    .unwrap();
+    let db = dir.path().join("x.db");
+    let out = gongji(&[
+        "import",
+        "--db",
+        &db.to_string_lossy(),
+        &csv.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("persons.csv:3: GJ-IMPORT-BAD-FIELD"), "{err}");
+    assert!(err.contains("accounts.csv:3: GJ-UNKNOWN-PERSON"), "{err}");
+    // The good rows loaded: P1 has 100.50 yuan and the ledger is sound.
+    let v = gongji(&["verify", "--db", &db.to_string_lossy()]);
+    assert_eq!(v.status.code(), Some(0));
+    assert!(text(&v.stdout).contains("100.50"), "{}", text(&v.stdout));
+
+    // A file with the wrong header cannot be imported at all.
+    std::fs::write(csv.join("catalog.csv"), "code,name\nA,B\n").unwrap();
+    let out = gongji(&[
+        "import",
+        "--db",
+        &db.to_string_lossy(),
+        &csv.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("catalog.csv"));
+}
+
+#[test]
+fn policy_check_accepts_the_presets_and_names_file_line_field_of_an_error() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let zibo = root.join("shandong-zibo.toml");
+    let out = gongji(&["policy", "check", &zibo.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("370300"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let original = std::fs::read_to_string(&zibo).unwrap();
+    std::fs::write(
+        &bad,
+        original.replace("reserve = \"0.00\"", "reserve = \"0.001\""),
+    )
+    .unwrap();
+    let out = gongji(&["policy", "check", &bad.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad.toml:") && err.contains("payment.reserve"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bench_runs_a_small_mix_and_reports_speed() {
+    let out = gongji(&["bench", "-n", "300", "--persons", "1500", "--clients", "8"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("ops/s"), "{report}");
+    assert!(report.contains("p99"), "{report}");
+    assert!(report.contains("failed 0"), "{report}");
+}
