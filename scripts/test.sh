@@ -12,4 +12,5 @@ echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
 echo "== cargo test"
+bash scripts/ensure-postgres.sh
 cargo test --workspace --locked

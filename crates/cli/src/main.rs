@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod registry;
 mod serve;
+mod staff;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +73,28 @@ enum Cmd {
     },
     /// Run N settlements of a realistic mix through the engine and report speed.
     Bench(bench::BenchArgs),
+    /// Bureau staff accounts for the console and the staff API.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCmd {
+    /// Create a staff account, or replace its password and role. The password is read from
+    /// standard input (one line) unless --password is given.
+    Add {
+        #[arg(long, default_value = "gongji.db")]
+        db: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// clerk (经办员), auditor (稽核员) or admin (管理员).
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,6 +128,15 @@ fn main() -> ExitCode {
         } => registry::policy_check(&files),
         Cmd::Verify { db } => registry::verify(&db),
         Cmd::Bench(args) => bench::run(&args),
+        Cmd::Staff {
+            command:
+                StaffCmd::Add {
+                    db,
+                    username,
+                    role,
+                    password,
+                },
+        } => staff::add(&db, &username, &role, password.as_deref()),
     };
     ExitCode::from(code)
 }

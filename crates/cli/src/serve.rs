@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use gongji_engine::{Engine, EngineHandle};
 use gongji_server::app::DynStore;
 use gongji_server::{App, Clock};
-use gongji_store::{SqliteStore, Store};
+use gongji_store::SqliteStore;
 
 use crate::registry::{EXIT_OK, EXIT_UNUSABLE};
 
@@ -50,7 +50,7 @@ fn run_inner(opts: &ServeOptions<'_>) -> Result<(), String> {
 }
 
 pub fn serve_store(
-    store: Box<dyn Store>,
+    store: DynStore,
     addr: &str,
     clock: Clock,
     banner: Option<String>,

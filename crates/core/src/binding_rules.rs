@@ -212,6 +212,17 @@ pub fn binding_usable_on(
     !(policy.auto_end_with_insurance && (ended(holder) || ended(relative)))
 }
 
+/// The name a holder typed must be the name registered with the ID number he typed (R-N5).
+/// Spaces around and inside the name are ignored; nothing else is.
+pub fn check_relative_identity(relative: &Person, typed_name: &str) -> Result<(), Refusal> {
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    if squeeze(relative.name.reveal()) == squeeze(typed_name) && !typed_name.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::RelativeIdentityMismatch)
+    }
+}
+
 /// The first day of the month of `date`, for counting changes per month.
 pub fn month_start(date: NaiveDate) -> NaiveDate {
     date.with_day(1).unwrap_or(date)

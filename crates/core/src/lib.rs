@@ -13,9 +13,11 @@ pub mod policy;
 pub use money::{BasisPoints, Fen};
 pub mod allocation;
 pub mod binding_rules;
+pub mod commitment;
 pub mod ledger;
 pub mod pooling;
 pub mod premium;
+pub mod recovery;
 pub mod refusal;
 pub mod settlement;
 

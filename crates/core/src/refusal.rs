@@ -45,6 +45,12 @@ pub enum Refusal {
     BindingNotActive,
     LimitsNotAllowed,
     NoPolicy,
+    /// The holder did not tick that he read the notice (告知书) (R-S7).
+    NoticeNotAcknowledged,
+    /// The commitment letter (承诺书) is not signed (R-S7).
+    CommitmentNotSigned,
+    /// The name given does not belong to the ID number given (R-N5).
+    RelativeIdentityMismatch,
     // --- settlement and payment ---
     PersonNotInsured,
     InvalidAmount,
@@ -72,6 +78,19 @@ pub enum Refusal {
         needed: Fen,
     },
     PremiumRelativeNotResident,
+    // --- recovery (追回, R-S7) ---
+    /// A recovery amount must be positive and within range.
+    RecoveryInvalidAmount,
+    /// The settlement is not a mutual-aid payment from this binding's holder for its relative.
+    RecoveryNotMutualAid,
+    /// The settlement was cancelled: its money went back already.
+    RecoverySettlementCancelled,
+    /// More than the mutual-aid payment (less what other cases claim) would be recovered.
+    RecoveryExceedsPayment {
+        available: Fen,
+    },
+    /// The case is not open (already repaid).
+    RecoveryNotOpen,
     // --- invariants ---
     /// Postings that do not sum to zero: a bug; nothing is written.
     InternalUnbalanced,
@@ -106,6 +125,9 @@ impl Refusal {
             BindingNotActive => "GJ-BIND-NOT-ACTIVE",
             LimitsNotAllowed => "GJ-BIND-LIMITS-NOT-ALLOWED",
             NoPolicy => "GJ-POLICY-NOT-FOUND",
+            NoticeNotAcknowledged => "GJ-BIND-NOTICE-NOT-ACKNOWLEDGED",
+            CommitmentNotSigned => "GJ-BIND-COMMITMENT-NOT-SIGNED",
+            RelativeIdentityMismatch => "GJ-BIND-IDENTITY-MISMATCH",
             PersonNotInsured => "GJ-SETL-PERSON-NOT-INSURED",
             InvalidAmount => "GJ-SETL-INVALID-AMOUNT",
             FeeTotalMismatch { .. } => "GJ-SETL-FEE-MISMATCH",
@@ -119,6 +141,11 @@ impl Refusal {
             PremiumAlreadyPaid { .. } => "GJ-PREMIUM-ALREADY-PAID",
             PremiumInsufficientBalance { .. } => "GJ-PREMIUM-INSUFFICIENT-BALANCE",
             PremiumRelativeNotResident => "GJ-PREMIUM-RELATIVE-NOT-RESIDENT",
+            RecoveryInvalidAmount => "GJ-RECOVERY-INVALID-AMOUNT",
+            RecoveryNotMutualAid => "GJ-RECOVERY-NOT-MUTUAL-AID",
+            RecoverySettlementCancelled => "GJ-RECOVERY-SETTLEMENT-CANCELLED",
+            RecoveryExceedsPayment { .. } => "GJ-RECOVERY-EXCEEDS-PAYMENT",
+            RecoveryNotOpen => "GJ-RECOVERY-NOT-OPEN",
             InternalUnbalanced => "GJ-INTERNAL-UNBALANCED",
         }
     }
@@ -159,6 +186,9 @@ impl Refusal {
             BindingNotActive => "该共济绑定已失效或被暂停，无法办理此项业务。".into(),
             LimitsNotAllowed => "本地政策不支持为亲属设置使用限额。".into(),
             NoPolicy => "您所在地区尚未配置家庭共济政策，请咨询当地医保经办机构。".into(),
+            NoticeNotAcknowledged => "请先阅读《个人账户家庭共济告知书》并勾选“已阅读并知晓”，再提交绑定。".into(),
+            CommitmentNotSigned => "请在《家庭共济关系承诺书》上签名后再提交绑定。".into(),
+            RelativeIdentityMismatch => "亲属的姓名与身份证号不一致，请核对后重新输入（姓名须与身份证上完全一致）。".into(),
             PersonNotInsured => "该人员当前不是正常参保状态，不能医保结算，请按自费处理或咨询医保经办机构。".into(),
             InvalidAmount => "金额无效（不能为负数或超出范围）。".into(),
             FeeTotalMismatch { declared, computed } => format!("医疗费总额{declared}元与明细合计{computed}元不一致，请核对费用明细。"),
@@ -172,6 +202,11 @@ impl Refusal {
             PremiumAlreadyPaid { year } => format!("这位亲属{year}年度的居民医保已经缴费，无需重复缴纳。"),
             PremiumInsufficientBalance { available, needed } => format!("个人账户可共济余额{available}元，不足以缴纳{needed}元。可以改用微信、支付宝等方式缴费。"),
             PremiumRelativeNotResident => "只有参加城乡居民医保的亲属才需要缴纳居民医保保费。".into(),
+            RecoveryInvalidAmount => "追回金额须大于0且不超过系统上限，请核对金额。".into(),
+            RecoveryNotMutualAid => "该笔结算没有从这一共济绑定的户主账户支付，不能按家庭共济追回，请核对结算号和绑定。".into(),
+            RecoverySettlementCancelled => "该笔结算已经撤销，资金已原路退回，无需追回。".into(),
+            RecoveryExceedsPayment { available } => format!("追回金额超过该笔共济支付尚可追回的{available}元，请核对金额。"),
+            RecoveryNotOpen => "该追回案件不是待追回状态（可能已经追回到账），不能重复办理。".into(),
             InternalUnbalanced => "系统内部校验未通过，本笔业务未执行，请稍后重试或联系医保经办机构。".into(),
         }
     }
@@ -203,6 +238,9 @@ impl Refusal {
             BindingNotActive => "The binding is not active.".into(),
             LimitsNotAllowed => "The regional policy does not allow per-relative limits.".into(),
             NoPolicy => "No mutual-aid policy is configured for this region.".into(),
+            NoticeNotAcknowledged => "The holder must acknowledge the mutual-aid notice before binding.".into(),
+            CommitmentNotSigned => "The commitment letter must be signed before binding.".into(),
+            RelativeIdentityMismatch => "The name does not match the ID number.".into(),
             PersonNotInsured => "The person is not currently insured.".into(),
             InvalidAmount => "Invalid amount.".into(),
             FeeTotalMismatch { declared, computed } => format!("medfee_sumamt {declared} differs from the sum of fee details {computed}."),
@@ -216,6 +254,11 @@ impl Refusal {
             PremiumAlreadyPaid { year } => format!("The premium for {year} is already paid."),
             PremiumInsufficientBalance { available, needed } => format!("Shareable balance {available} is less than {needed}."),
             PremiumRelativeNotResident => "Only resident-insured relatives pay the resident premium.".into(),
+            RecoveryInvalidAmount => "A recovery amount must be positive and within range.".into(),
+            RecoveryNotMutualAid => "The settlement is not a mutual-aid payment from this binding's holder.".into(),
+            RecoverySettlementCancelled => "The settlement was cancelled; its money was returned already.".into(),
+            RecoveryExceedsPayment { available } => format!("At most {available} of this payment can still be recovered."),
+            RecoveryNotOpen => "The recovery case is not open.".into(),
             InternalUnbalanced => "Internal check failed: postings do not balance; nothing was done.".into(),
         }
     }

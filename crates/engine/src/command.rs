@@ -8,7 +8,7 @@ use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
 use gongji_core::pooling::{FeeLine, PricedLine};
 use gongji_core::settlement::SettlementDecision;
 use gongji_core::{Fen, Refusal};
-use gongji_store::{StoreError, VisitRow};
+use gongji_store::{AuditRow, RecoveryCaseRow, StoreError, VisitRow};
 
 /// A credential presented at an institution.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +101,39 @@ pub struct ChangeBindingCommand {
     pub at: NaiveDateTime,
 }
 
+/// The commitment letter (承诺书) a holder signed for the binding he asks for (R-S7).
+#[derive(Clone, Debug)]
+pub struct SignedCommitment {
+    pub notice_version: String,
+    /// The letter exactly as shown to the holder.
+    pub letter: String,
+    /// SHA-256 of the letter's UTF-8 bytes, lowercase hex.
+    pub sha256: String,
+    pub signature: String,
+}
+
+/// Recovery (追回) of an improper mutual-aid payment (R-S7).
+#[derive(Clone, Debug)]
+pub enum RecoveryAction {
+    /// Open a case for (part of) what `setl_id` drew from the binding's holder.
+    Open {
+        binding_id: i64,
+        setl_id: String,
+        amount: Fen,
+        reason: String,
+    },
+    /// The money was repaid: it returns to the holder's account by postings.
+    Repaid { case_id: i64 },
+}
+
+#[derive(Clone, Debug)]
+pub struct RecoveryCommand {
+    pub action: RecoveryAction,
+    pub channel: Channel,
+    pub actor: String,
+    pub at: NaiveDateTime,
+}
+
 /// 2201: a visit opens.
 #[derive(Clone, Debug)]
 pub struct OpenVisitCommand {
@@ -146,6 +179,12 @@ pub enum Command {
     ChangeBinding(ChangeBindingCommand),
     OpenVisit(OpenVisitCommand),
     Visit(VisitCommand),
+    /// A binding and its signed commitment letter, kept together or not at all (R-S7).
+    BindWithCommitment(BindCommand, SignedCommitment),
+    Recovery(RecoveryCommand),
+    /// Records an audit row that goes with no other change (a staff read of a person's
+    /// record, a sign-in).
+    Audit(AuditRow),
     RegisterPerson(Person),
     RegisterInstitution(Institution),
     RegisterCatalogItem(CatalogItem),
@@ -180,6 +219,9 @@ pub struct Cancelled {
     pub patient: Person,
     pub medfee_sumamt: Fen,
     pub fund_pay_sumamt: Fen,
+    /// The part of `fund_pay_sumamt` that was the second reimbursement (R-J9), which the
+    /// settlement answered as `oth_pay`; the rest was the pooled fund (`hifp_pay`).
+    pub oth_pay: Fen,
     pub acct_pay: Fen,
     pub acct_mulaid_pay: Fen,
     pub psn_cash_pay: Fen,
@@ -211,6 +253,8 @@ pub enum Outcome {
     Cancelled(Box<Cancelled>),
     PremiumPaid(Box<PremiumPaid>),
     Binding(Box<Binding>),
+    Recovery(Box<RecoveryCaseRow>),
+    Audited,
     Registered,
     Visit(Box<VisitRow>),
     /// 2204: each uploaded line as the catalog prices it.
@@ -274,6 +318,7 @@ pub enum EngineError {
     UnknownInstitution(String),
     UnknownSettlement(String),
     UnknownBinding(i64),
+    UnknownRecoveryCase(i64),
     CredentialMismatch,
     AlreadyCancelled(String),
     SettlementOfOtherInstitution,
@@ -293,6 +338,7 @@ impl EngineError {
             EngineError::UnknownInstitution(_) => "GJ-UNKNOWN-INSTITUTION",
             EngineError::UnknownSettlement(_) => "GJ-UNKNOWN-SETTLEMENT",
             EngineError::UnknownBinding(_) => "GJ-UNKNOWN-BINDING",
+            EngineError::UnknownRecoveryCase(_) => "GJ-UNKNOWN-RECOVERY-CASE",
             EngineError::CredentialMismatch => "GJ-SETL-CREDENTIAL-MISMATCH",
             EngineError::AlreadyCancelled(_) => "GJ-SETL-ALREADY-CANCELLED",
             EngineError::SettlementOfOtherInstitution => "GJ-SETL-OTHER-INSTITUTION",
@@ -312,6 +358,7 @@ impl EngineError {
             EngineError::UnknownInstitution(_) => "查无此定点医药机构，请核对机构编码。".into(),
             EngineError::UnknownSettlement(_) => "查无此结算记录，请核对结算ID。".into(),
             EngineError::UnknownBinding(_) => "查无此共济绑定。".into(),
+            EngineError::UnknownRecoveryCase(_) => "查无此追回案件，请核对案件编号。".into(),
             EngineError::CredentialMismatch => {
                 "出示的凭证既不是患者本人的，也不属于为其绑定共济的户主，请核对凭证。".into()
             }
@@ -337,6 +384,7 @@ impl EngineError {
             EngineError::UnknownInstitution(i) => format!("Unknown institution {i}."),
             EngineError::UnknownSettlement(s) => format!("Unknown settlement {s}."),
             EngineError::UnknownBinding(b) => format!("Unknown binding {b}."),
+            EngineError::UnknownRecoveryCase(c) => format!("Unknown recovery case {c}."),
             EngineError::CredentialMismatch => "The credential belongs neither to the patient nor to a holder bound to the patient.".into(),
             EngineError::AlreadyCancelled(s) => format!("Settlement {s} is already cancelled."),
             EngineError::SettlementOfOtherInstitution => "The settlement belongs to another institution or person.".into(),

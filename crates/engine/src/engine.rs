@@ -16,11 +16,13 @@ use gongji_core::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
 use gongji_core::policy::{Policy, PolicySet};
 use gongji_core::pooling::FeeLine;
 use gongji_core::premium::{decide_premium, PremiumFacts};
+use gongji_core::recovery::{judge_recovery, repayment_postings, RecoveryFacts};
 use gongji_core::settlement::{decide_settlement, SettlementFacts};
 use gongji_core::{Fen, Refusal};
 use gongji_store::{
-    AuditRow, BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
-    SettlementRow, Store, StoredSettlement, VisitRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
+    PremiumRow, RecoveryCaseRow, SettlementRow, Store, StoredSettlement, VisitRow, Write,
+    WriteBatch,
 };
 
 use crate::command::*;
@@ -308,7 +310,38 @@ impl<S: Store> Engine<S> {
                 }
                 Ok(outcome)
             }
+            Command::Recovery(cmd) => {
+                let (outcome, entry, writes) = self.recovery(cmd, pending)?;
+                let response = entry_response(&outcome);
+                match entry {
+                    Some(mut entry) => {
+                        entry.msgid = msgid.clone();
+                        entry.request_hash = request_hash.clone();
+                        entry.response = response.clone();
+                        self.apply_entry(&entry);
+                        pending.writes.push(Write::Entry(entry));
+                    }
+                    None => {
+                        if let Some(m) = &msgid {
+                            pending.writes.push(Write::Message {
+                                msgid: m.clone(),
+                                request_hash: request_hash.clone(),
+                                response: response.clone(),
+                            });
+                        }
+                    }
+                }
+                for w in writes {
+                    pending.writes.push(w);
+                }
+                if let Some(m) = msgid {
+                    pending.msgids.insert(m, (request_hash, response));
+                }
+                Ok(outcome)
+            }
             Command::Bind(_)
+            | Command::BindWithCommitment(..)
+            | Command::Audit(_)
             | Command::ChangeBinding(_)
             | Command::OpenVisit(_)
             | Command::Visit(_)
@@ -354,7 +387,7 @@ impl<S: Store> Engine<S> {
                     },
                 ])
                 .map_err(|_| Refusal::InternalUnbalanced)?;
-                let entry = self.new_entry(
+                let mut entry = self.new_entry(
                     "opening",
                     &admdvs,
                     Some(&psn_no),
@@ -370,8 +403,17 @@ impl<S: Store> Engine<S> {
                 let balance = self
                     .state
                     .balance(&LedgerAccount::Personal(psn_no.clone()).key());
+                let outcome = Outcome::Funded { entry_id, balance };
+                // Money moved: a retry under the same msgid is answered, never credited twice.
+                let response = entry_response(&outcome);
+                entry.msgid = msgid.clone();
+                entry.request_hash = request_hash.clone();
+                entry.response = response.clone();
                 pending.writes.push(Write::Entry(entry));
-                Ok(Outcome::Funded { entry_id, balance })
+                if let Some(m) = msgid {
+                    pending.msgids.insert(m, (request_hash, response));
+                }
+                Ok(outcome)
             }
         }
     }
@@ -420,6 +462,35 @@ impl<S: Store> Engine<S> {
     ) -> Result<Outcome, EngineError> {
         match command {
             Command::Bind(cmd) => self.bind(cmd, pending),
+            Command::BindWithCommitment(cmd, letter) => {
+                let channel = cmd.channel;
+                let at = cmd.at;
+                let outcome = self.bind(cmd, pending)?;
+                if let Outcome::Binding(b) = &outcome {
+                    let admdvs = self
+                        .state
+                        .persons
+                        .get(&b.holder)
+                        .map(|p| p.admdvs.to_string())
+                        .unwrap_or_default();
+                    pending.writes.push(Write::Commitment(CommitmentRow {
+                        binding_id: b.id,
+                        holder_psn_no: b.holder.clone(),
+                        admdvs,
+                        notice_version: letter.notice_version,
+                        letter: letter.letter,
+                        sha256: letter.sha256,
+                        signature: letter.signature,
+                        signed_at: fmt_time(at),
+                        channel: channel.code().to_string(),
+                    }));
+                }
+                Ok(outcome)
+            }
+            Command::Audit(row) => {
+                pending.writes.push(Write::Audit(row));
+                Ok(Outcome::Audited)
+            }
             Command::ChangeBinding(cmd) => self.change_binding(cmd, pending),
             Command::OpenVisit(cmd) => self.open_visit(cmd, pending),
             Command::Visit(cmd) => self.change_visit(cmd, pending),
@@ -457,6 +528,7 @@ impl<S: Store> Engine<S> {
             Command::Settle(_)
             | Command::Cancel(_)
             | Command::Premium(_)
+            | Command::Recovery(_)
             | Command::Fund { .. } => Err(Refusal::InternalUnbalanced.into()),
         }
     }
@@ -952,6 +1024,16 @@ impl<S: Store> Engine<S> {
             .map(|p| p.balance_after)
             .unwrap_or_else(|| self.state.balance(&own_key));
         let r = &stored.row;
+        let second_reimbursement = PostingRule::SecondReimbursement.code();
+        let oth_pay = Fen::from_fen(
+            stored
+                .entry
+                .postings
+                .iter()
+                .filter(|p| p.rule == second_reimbursement)
+                .map(|p| -p.amount.fen())
+                .sum(),
+        );
         Ok((
             Cancelled {
                 setl_id: r.setl_id.clone(),
@@ -961,6 +1043,7 @@ impl<S: Store> Engine<S> {
                 patient,
                 medfee_sumamt: r.medfee_sumamt,
                 fund_pay_sumamt: r.fund_pay_sumamt,
+                oth_pay,
                 acct_pay: r.acct_pay,
                 acct_mulaid_pay: r.acct_mulaid_pay,
                 psn_cash_pay: r.psn_cash_pay,
@@ -1056,7 +1139,9 @@ impl<S: Store> Engine<S> {
         ))
     }
 
-    fn bind(&mut self, cmd: BindCommand, pending: &mut Pending) -> Result<Outcome, EngineError> {
+    /// Judges a bind request against the current state without changing anything: the
+    /// eligibility check people can run before they start (R-N5), and the first step of a bind.
+    pub fn check_binding(&self, cmd: &BindCommand) -> Result<(), EngineError> {
         let state = &self.state;
         let holder = state
             .persons
@@ -1075,7 +1160,7 @@ impl<S: Store> Engine<S> {
         let month = format!("{:04}-{:02}", cmd.at.year(), cmd.at.month());
         let changes = state
             .binding_changes
-            .get(&(holder.psn_no.clone(), month.clone()))
+            .get(&(holder.psn_no.clone(), month))
             .copied()
             .unwrap_or(0);
         judge_binding(
@@ -1106,6 +1191,17 @@ impl<S: Store> Engine<S> {
                 return Err(Refusal::InvalidAmount.into());
             }
         }
+        Ok(())
+    }
+
+    fn bind(&mut self, cmd: BindCommand, pending: &mut Pending) -> Result<Outcome, EngineError> {
+        self.check_binding(&cmd)?;
+        let holder = self
+            .state
+            .persons
+            .get(&cmd.holder)
+            .ok_or_else(|| EngineError::UnknownPerson(cmd.holder.clone()))?;
+        let month = format!("{:04}-{:02}", cmd.at.year(), cmd.at.month());
         let admdvs = holder.admdvs.to_string();
         let binding = Binding {
             id: self.state.next_binding_id,
@@ -1267,6 +1363,159 @@ impl<S: Store> Engine<S> {
         self.state.put_binding(after.clone());
         Ok(Outcome::Binding(Box::new(after)))
     }
+}
+
+impl<S: Store> Engine<S> {
+    /// Opens a recovery case, or returns a repaid case's money to the holder. Returns the
+    /// journal entry when money moves, and the writes that follow it.
+    #[allow(clippy::type_complexity)]
+    fn recovery(
+        &mut self,
+        cmd: RecoveryCommand,
+        pending: &Pending,
+    ) -> Result<(Outcome, Option<JournalEntry>, Vec<Write>), EngineError> {
+        match cmd.action {
+            RecoveryAction::Open {
+                binding_id,
+                setl_id,
+                amount,
+                reason,
+            } => {
+                let binding = self
+                    .state
+                    .bindings
+                    .get(&binding_id)
+                    .cloned()
+                    .ok_or(EngineError::UnknownBinding(binding_id))?;
+                let stored = match pending.settlements.get(&setl_id) {
+                    Some(s) => s.clone(),
+                    None => self
+                        .store
+                        .settlement(&setl_id)?
+                        .ok_or_else(|| EngineError::UnknownSettlement(setl_id.clone()))?,
+                };
+                let drawn = if stored.row.psn_no == binding.relative {
+                    Fen::from_fen(
+                        stored
+                            .binding_usage
+                            .iter()
+                            .filter(|u| u.binding_id == binding.id)
+                            .map(|u| u.amount.fen())
+                            .sum(),
+                    )
+                } else {
+                    Fen::ZERO
+                };
+                let claimed = Fen::from_fen(
+                    self.state
+                        .recovery_cases
+                        .values()
+                        .filter(|c| c.setl_id == setl_id && c.binding_id == binding.id)
+                        .map(|c| c.amount.fen())
+                        .sum(),
+                );
+                judge_recovery(&RecoveryFacts {
+                    amount,
+                    drawn,
+                    claimed,
+                    settlement_cancelled: stored.row.cancelled
+                        || pending.cancelled.contains(&setl_id),
+                })?;
+                let row = RecoveryCaseRow {
+                    case_id: self.state.next_recovery_id,
+                    binding_id,
+                    holder_psn_no: binding.holder.clone(),
+                    relative_psn_no: binding.relative.clone(),
+                    setl_id,
+                    admdvs: stored.row.admdvs.clone(),
+                    amount,
+                    reason,
+                    status: "open".into(),
+                    opened_by: cmd.actor.clone(),
+                    opened_at: fmt_time(cmd.at),
+                    repaid_by: None,
+                    repaid_at: None,
+                    repaid_entry_id: None,
+                };
+                self.state.next_recovery_id += 1;
+                let writes = vec![
+                    Write::RecoveryCase(row.clone()),
+                    Write::Audit(AuditRow {
+                        at: fmt_time(cmd.at),
+                        actor: cmd.actor,
+                        channel: cmd.channel.code().into(),
+                        action: "recovery_open".into(),
+                        subject: format!("recovery:{}", row.case_id),
+                        before_state: None,
+                        after_state: Some(describe_case(&row)),
+                    }),
+                ];
+                self.state.recovery_cases.insert(row.case_id, row.clone());
+                Ok((Outcome::Recovery(Box::new(row)), None, writes))
+            }
+            RecoveryAction::Repaid { case_id } => {
+                let before = self
+                    .state
+                    .recovery_cases
+                    .get(&case_id)
+                    .cloned()
+                    .ok_or(EngineError::UnknownRecoveryCase(case_id))?;
+                if before.status != "open" {
+                    return Err(Refusal::RecoveryNotOpen.into());
+                }
+                let holder = self
+                    .state
+                    .persons
+                    .get(&before.holder_psn_no)
+                    .ok_or_else(|| EngineError::UnknownPerson(before.holder_psn_no.clone()))?;
+                let admdvs = holder.admdvs.to_string();
+                let set = repayment_postings(&before.holder_psn_no, before.amount, case_id)?;
+                let entry = self.new_entry(
+                    "recovery",
+                    &admdvs,
+                    Some(&before.holder_psn_no),
+                    None,
+                    cmd.channel,
+                    cmd.at,
+                    &set,
+                    format!("追回案件{case_id}：{}元退回户主个人账户", before.amount),
+                );
+                let mut after = before.clone();
+                after.status = "repaid".into();
+                after.repaid_by = Some(cmd.actor.clone());
+                after.repaid_at = Some(fmt_time(cmd.at));
+                after.repaid_entry_id = Some(entry.entry_id);
+                let writes = vec![
+                    Write::RecoveryCase(after.clone()),
+                    Write::Audit(AuditRow {
+                        at: fmt_time(cmd.at),
+                        actor: cmd.actor,
+                        channel: cmd.channel.code().into(),
+                        action: "recovery_repaid".into(),
+                        subject: format!("recovery:{case_id}"),
+                        before_state: Some(describe_case(&before)),
+                        after_state: Some(describe_case(&after)),
+                    }),
+                ];
+                self.state.recovery_cases.insert(case_id, after.clone());
+                Ok((Outcome::Recovery(Box::new(after)), Some(entry), writes))
+            }
+        }
+    }
+}
+
+fn describe_case(c: &RecoveryCaseRow) -> String {
+    format!(
+        "binding={} holder={} relative={} setl_id={} amount={} status={} repaid_entry={} reason={}",
+        c.binding_id,
+        c.holder_psn_no,
+        c.relative_psn_no,
+        c.setl_id,
+        c.amount,
+        c.status,
+        c.repaid_entry_id.map_or("-".to_string(), |e| e.to_string()),
+        c.reason
+    )
 }
 
 fn describe(b: &Binding) -> String {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
 use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
-use gongji_store::{FeeRow, Snapshot, VisitRow};
+use gongji_store::{FeeRow, RecoveryCaseRow, Snapshot, VisitRow};
 
 #[derive(Debug, Default, Clone)]
 pub struct State {
@@ -27,8 +27,11 @@ pub struct State {
     pub binding_changes: HashMap<(String, String), u32>,
     /// Open visits by mdtrt_id, with their fee lines.
     pub visits: HashMap<String, (VisitRow, Vec<FeeRow>)>,
+    /// Recovery cases (追回) by case id, open and repaid.
+    pub recovery_cases: HashMap<i64, RecoveryCaseRow>,
     pub next_entry_id: i64,
     pub next_binding_id: i64,
+    pub next_recovery_id: i64,
 }
 
 impl State {
@@ -41,8 +44,18 @@ impl State {
             binding_changes: snap.binding_changes,
             next_entry_id: snap.max_entry_id + 1,
             next_binding_id: snap.max_binding_id + 1,
+            next_recovery_id: snap
+                .recovery_cases
+                .iter()
+                .map(|c| c.case_id)
+                .max()
+                .unwrap_or(0)
+                + 1,
             ..State::default()
         };
+        for c in snap.recovery_cases {
+            s.recovery_cases.insert(c.case_id, c);
+        }
         for p in snap.persons {
             s.put_person(p);
         }

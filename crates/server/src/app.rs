@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use chrono::{NaiveDateTime, TimeDelta};
 use gongji_engine::{Engine, EngineError, EngineHandle, Outcome, Request};
 use gongji_nhsa::auth::NonceCache;
-use gongji_store::Store;
+use gongji_store::FullStore;
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
+use crate::service::auth::{AuthContext, FaceVerifier, SmsSender};
 
-pub type DynStore = Box<dyn Store>;
+/// The store the server runs on: the engine's writes and the API's reads.
+pub type DynStore = Box<dyn FullStore>;
 
 /// The time the server works in. Tests pin it; production follows the system clock.
 #[derive(Clone, Debug)]
@@ -24,6 +26,8 @@ pub enum Clock {
         at: NaiveDateTime,
         offset: TimeDelta,
     },
+    /// Stands still until moved (tests of expiry and of collection windows).
+    Manual(Arc<Mutex<NaiveDateTime>>),
 }
 
 impl Clock {
@@ -34,11 +38,25 @@ impl Clock {
         }
     }
 
+    pub fn manual(at: NaiveDateTime) -> Clock {
+        Clock::Manual(Arc::new(Mutex::new(at)))
+    }
+
+    /// Moves a manual clock; other clocks ignore it.
+    pub fn set(&self, at: NaiveDateTime) {
+        if let Clock::Manual(t) = self {
+            if let Ok(mut t) = t.lock() {
+                *t = at;
+            }
+        }
+    }
+
     pub fn now(&self) -> NaiveDateTime {
         let system = chrono::Local::now().naive_local();
         match self {
             Clock::System => system,
             Clock::StartingAt { offset, .. } => system + *offset,
+            Clock::Manual(t) => t.lock().map(|t| *t).unwrap_or(system),
         }
     }
 
@@ -64,6 +82,8 @@ pub struct App {
     pub nonces: Arc<Mutex<NonceCache>>,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
+    /// Sign-in providers, sessions and rate limits of the REST API and pages.
+    pub auth: Arc<AuthContext>,
     sequence: Arc<AtomicU64>,
 }
 
@@ -82,8 +102,16 @@ impl App {
             ))),
             clock,
             metrics: Arc::new(Metrics::new()?),
+            auth: Arc::new(AuthContext::development()),
             sequence: Arc::new(AtomicU64::new(1)),
         })
+    }
+
+    /// Replaces the SMS sender and the face verifier (production providers); call before
+    /// serving, as it starts a fresh set of sessions.
+    pub fn with_providers(mut self, sms: Arc<dyn SmsSender>, face: Arc<dyn FaceVerifier>) -> App {
+        self.auth = Arc::new(AuthContext::new(sms, face));
+        self
     }
 
     /// Loads the gateway credentials of every institution from the engine.

@@ -19,7 +19,7 @@ use gongji_engine::{
     CancelCommand, Command, Credential, EngineError, OpenVisitCommand, Outcome, Render, Request,
     SettleCommand, VisitChange, VisitCommand,
 };
-use gongji_nhsa::auth::{verify_signature, GatewayHeaders};
+use gongji_nhsa::auth::{verify_signature, AuthError, GatewayHeaders};
 use gongji_nhsa::input::{self as wire, TxInput};
 use gongji_nhsa::output::{
     DrugSettlementOutput, FeeUploadOutput, ReconcileOutput, RegistrationOut, RegistrationOutput,
@@ -67,6 +67,32 @@ fn auth_failure(message: &str) -> String {
     serde_json::json!({ "code": 401, "message": message }).to_string()
 }
 
+/// The metrics label for a client-sent infno: one we serve, or "-". Labels must not grow
+/// with whatever text clients send (each distinct value is a new time series).
+fn infno_label(infno: &str) -> &'static str {
+    gongji_nhsa::input::Infno::parse(infno).map_or("-", |i| i.code())
+}
+
+/// Counts and logs a gateway refusal, then answers it with HTTP 401. The log names the
+/// paasid and the reason, never the token, nonce or signature.
+fn refuse_gateway(app: &App, infno: &str, paasid: Option<&str>, body: String) -> HttpResponse {
+    app.metrics
+        .requests
+        .with_label_values(&[infno_label(infno), "unauthorized"])
+        .inc();
+    // Debug-quoted and bounded: the paasid is whatever the client sent.
+    let paasid = paasid
+        .filter(|p| p.len() <= gongji_nhsa::auth::PAASID_BYTES_MAX)
+        .unwrap_or("-");
+    tracing::warn!(
+        paasid = ?paasid,
+        infno = infno_label(infno),
+        refusal = %body,
+        "gateway authentication refused"
+    );
+    unauthorized(body)
+}
+
 async fn handle(
     app: App,
     path_infno: Option<String>,
@@ -82,13 +108,12 @@ async fn handle(
         .as_ref()
         .and_then(|p| app.gateways.read().ok().and_then(|g| g.get(p).cloned()));
     let Some(gateway) = gateway else {
-        app.metrics
-            .requests
-            .with_label_values(&["-", "unauthorized"])
-            .inc();
-        return unauthorized(auth_failure(
-            "GJ-AUTH-UNKNOWN-PAASID: 未知的 paasid / unknown paasid",
-        ));
+        return refuse_gateway(
+            &app,
+            "-",
+            gw.paasid.as_deref(),
+            AuthError::UnknownPaasid.body_json(),
+        );
     };
     if let Err(e) = verify_signature(
         &gw,
@@ -96,11 +121,7 @@ async fn handle(
         app.clock.unix_now(),
         crate::app::TIMESTAMP_WINDOW_SECS,
     ) {
-        app.metrics
-            .requests
-            .with_label_values(&["-", "unauthorized"])
-            .inc();
-        return unauthorized(e.body_json());
+        return refuse_gateway(&app, "-", gw.paasid.as_deref(), e.body_json());
     }
     let fresh = match (
         &gw.paasid,
@@ -117,13 +138,12 @@ async fn handle(
         _ => false,
     };
     if !fresh {
-        app.metrics
-            .requests
-            .with_label_values(&["-", "unauthorized"])
-            .inc();
-        return unauthorized(auth_failure(
-            "GJ-AUTH-NONCE-REUSED: nonce 已使用过 / nonce seen before",
-        ));
+        return refuse_gateway(
+            &app,
+            "-",
+            gw.paasid.as_deref(),
+            AuthError::NonceReplayed.body_json(),
+        );
     }
     // 2. Envelope and input.
     let env = match Envelope::parse(&body) {
@@ -146,13 +166,14 @@ async fn handle(
         }
     };
     if env.fixmedins_code != gateway.fixmedins_code {
-        app.metrics
-            .requests
-            .with_label_values(&[env.infno.as_str(), "unauthorized"])
-            .inc();
-        return unauthorized(auth_failure(
-            "GJ-AUTH-INSTITUTION-MISMATCH: fixmedins_code 与 paasid 绑定的机构不符 / fixmedins_code is not the paasid's institution",
-        ));
+        return refuse_gateway(
+            &app,
+            env.infno.as_str(),
+            gw.paasid.as_deref(),
+            auth_failure(
+                "GJ-AUTH-INSTITUTION-MISMATCH: fixmedins_code 与 paasid 绑定的机构不符 / fixmedins_code is not the paasid's institution",
+            ),
+        );
     }
     let ids = RefIds::new(
         env.mdtrtarea_admvs,
@@ -168,7 +189,7 @@ async fn handle(
         Err(e) => {
             app.metrics
                 .requests
-                .with_label_values(&[env.infno.as_str(), "bad_request"])
+                .with_label_values(&[infno_label(&env.infno), "bad_request"])
                 .inc();
             return json(render::to_bytes(
                 &Response::<TxOutput>::wire_failure(ids.clone(), &e),
@@ -177,16 +198,16 @@ async fn handle(
         }
     };
     // 3. The transaction.
-    let infno = env.infno.clone();
+    let infno = infno_label(&env.infno);
     let bytes = dispatch(&app, &env, input, ids, received_at).await;
     let outcome = if bytes.1 { "ok" } else { "refused" };
     app.metrics
         .requests
-        .with_label_values(&[infno.as_str(), outcome])
+        .with_label_values(&[infno, outcome])
         .inc();
     app.metrics
         .latency
-        .with_label_values(&[infno.as_str()])
+        .with_label_values(&[infno])
         .observe(started.elapsed().as_secs_f64());
     json(bytes.0)
 }

@@ -1,10 +1,13 @@
 //! The HTTP face of Gongji. Handlers translate between the wire and engine commands; they
 //! decide nothing. Every write goes through the engine's writer thread (group commit).
 
+pub mod api;
 pub mod app;
 mod institution;
 mod metrics;
 mod render;
+pub mod service;
+mod web;
 
 use std::net::SocketAddr;
 
@@ -26,6 +29,8 @@ pub fn router(app: App) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::render))
+        .nest(api::PREFIX, api::router())
+        .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::max(
             gongji_nhsa::BODY_BYTES_MAX,
         ))

@@ -106,6 +106,48 @@ pub struct AuditRow {
     pub after_state: Option<String>,
 }
 
+/// A recovery case (追回, R-S7): an improper mutual-aid payment claimed back for the holder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveryCaseRow {
+    pub case_id: i64,
+    pub binding_id: i64,
+    pub holder_psn_no: String,
+    pub relative_psn_no: String,
+    /// The improper payment.
+    pub setl_id: String,
+    /// The relative's division (where the money was spent).
+    pub admdvs: String,
+    pub amount: Fen,
+    pub reason: String,
+    /// `open`, `repaid`.
+    pub status: String,
+    pub opened_by: String,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub opened_at: String,
+    pub repaid_by: Option<String>,
+    pub repaid_at: Option<String>,
+    /// The journal entry that returned the money to the holder.
+    pub repaid_entry_id: Option<i64>,
+}
+
+/// A signed commitment letter (承诺书, R-S7), kept with the binding it was signed for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitmentRow {
+    pub binding_id: i64,
+    pub holder_psn_no: String,
+    pub admdvs: String,
+    pub notice_version: String,
+    /// The letter exactly as shown and signed.
+    pub letter: String,
+    /// SHA-256 of `letter`'s UTF-8 bytes, lowercase hex.
+    pub sha256: String,
+    /// The holder's signature as the channel captured it.
+    pub signature: String,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub signed_at: String,
+    pub channel: String,
+}
+
 /// A visit (就诊) opened by 2201.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VisitRow {
@@ -173,6 +215,10 @@ pub enum Write {
         mdtrt_id: String,
         feedetl_sn: String,
     },
+    /// Insert or replace a recovery case (追回).
+    RecoveryCase(RecoveryCaseRow),
+    /// A signed commitment letter (承诺书); insert only.
+    Commitment(CommitmentRow),
     /// The answer to a message that moved no money.
     Message {
         msgid: String,

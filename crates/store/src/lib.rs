@@ -4,7 +4,11 @@
 
 pub mod batch;
 mod codec;
+pub mod postgres;
+pub mod read;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -14,10 +18,12 @@ use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
 use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
 
+pub use self::postgres::PgStore;
 pub use batch::{
-    AuditRow, BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
-    SettlementRow, VisitRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
+    PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
 };
+pub use read::{FullStore, ReadStore};
 pub use sqlite::SqliteStore;
 pub use verify::{VerifyReport, Violation};
 
@@ -76,6 +82,8 @@ pub struct Snapshot {
     pub max_entry_id: i64,
     pub max_binding_id: i64,
     pub max_audit_id: i64,
+    /// Every recovery case (追回), open and repaid.
+    pub recovery_cases: Vec<RecoveryCaseRow>,
 }
 
 /// A stored answer to a msgid.

@@ -23,13 +23,14 @@ use crate::{
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("migrations/0001_init.sql")),
     ("0002_visits", include_str!("migrations/0002_visits.sql")),
+    ("0003_people", include_str!("migrations/0003_people.sql")),
 ];
 
 pub struct SqliteStore {
     conn: Connection,
 }
 
-fn io(e: rusqlite::Error) -> StoreError {
+pub(crate) fn io(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, ref m)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -680,6 +681,57 @@ fn write_one(tx: &Transaction<'_>, w: &Write) -> Result<(), StoreError> {
                 .and_then(|mut s| s.execute(params![relative_psn_no, year]))
                 .map_err(io)?;
         }
+        Write::RecoveryCase(c) => {
+            tx.prepare_cached(
+                "INSERT INTO recovery_cases (case_id, binding_id, holder_psn_no, relative_psn_no, setl_id,
+                     admdvs, amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
+                     repaid_entry_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT (case_id) DO UPDATE SET status = excluded.status,
+                     repaid_by = excluded.repaid_by, repaid_at = excluded.repaid_at,
+                     repaid_entry_id = excluded.repaid_entry_id",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    c.case_id,
+                    c.binding_id,
+                    c.holder_psn_no,
+                    c.relative_psn_no,
+                    c.setl_id,
+                    c.admdvs,
+                    c.amount.fen(),
+                    c.reason,
+                    c.status,
+                    c.opened_by,
+                    c.opened_at,
+                    c.repaid_by,
+                    c.repaid_at,
+                    c.repaid_entry_id,
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::Commitment(c) => {
+            tx.prepare_cached(
+                "INSERT INTO commitments (binding_id, holder_psn_no, admdvs, notice_version, letter,
+                     sha256, signature, signed_at, channel)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    c.binding_id,
+                    c.holder_psn_no,
+                    c.admdvs,
+                    c.notice_version,
+                    c.letter,
+                    c.sha256,
+                    c.signature,
+                    c.signed_at,
+                    c.channel,
+                ])
+            })
+            .map_err(io)?;
+        }
         Write::Audit(a) => {
             tx.prepare_cached(
                 "INSERT INTO audit_log (audit_id, at, actor, channel, action, subject, before_state, after_state)
@@ -888,6 +940,7 @@ impl Store for SqliteStore {
                 .map_err(io)?;
             snap.binding_changes = rows.collect::<Result<_, _>>().map_err(io)?;
         }
+        snap.recovery_cases = self.recovery_case_rows("ORDER BY case_id", &[])?;
         Ok(snap)
     }
 

@@ -1,0 +1,72 @@
+//! `gongji staff add`: bureau staff accounts (argon2id password hashes) for the console and
+//! the staff API. The role model is in ARCHITECTURE.md.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use gongji_server::service::auth::{hash_password, Role};
+use gongji_store::read::StaffRow;
+use gongji_store::SqliteStore;
+
+use crate::registry::{EXIT_OK, EXIT_UNUSABLE};
+
+/// Shortest password accepted.
+const PASSWORD_CHARS_MIN: usize = 8;
+
+pub fn add(db: &Path, username: &str, role: &str, password: Option<&str>) -> u8 {
+    match add_inner(db, username, role, password) {
+        Ok(()) => {
+            println!("已保存经办人员账户 / staff account saved: {username} ({role})");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_UNUSABLE
+        }
+    }
+}
+
+fn add_inner(db: &Path, username: &str, role: &str, password: Option<&str>) -> Result<(), String> {
+    let role = Role::parse(role)
+        .ok_or_else(|| format!("--role {role:?}: 应为 clerk、auditor 或 admin"))?;
+    let username = username.trim();
+    let valid_name = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !valid_name {
+        return Err(format!(
+            "--username {username:?}: 应为1到64位字母、数字、点、下划线或连字符"
+        ));
+    }
+    let password = match password {
+        Some(p) => p.to_string(),
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| format!("读取密码失败 / cannot read the password: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    if password.chars().count() < PASSWORD_CHARS_MIN {
+        return Err(format!(
+            "密码至少{PASSWORD_CHARS_MIN}位 / the password needs at least {PASSWORD_CHARS_MIN} characters"
+        ));
+    }
+    let hash = hash_password(&password)?;
+    let mut store = SqliteStore::open(db).map_err(|e| format!("{}: {e}", db.display()))?;
+    store
+        .add_staff(&StaffRow {
+            username: username.to_string(),
+            password_hash: hash,
+            role: role.code().to_string(),
+            created_at: chrono::Local::now()
+                .naive_local()
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        })
+        .map_err(|e| format!("{}: {e}", db.display()))
+}

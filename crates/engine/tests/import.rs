@@ -1,0 +1,333 @@
+//! The registry files through `import_dir` and back out through `export_dir`: good rows load,
+//! each bad row is refused with its FILE:LINE and stable code, a wrong header refuses the
+//! whole import, and export → import → export is byte for byte the same.
+
+mod common;
+
+use std::path::Path;
+
+use common::World;
+use gongji_core::codes::{ChargeLevel, Relationship};
+use gongji_core::idcard::check_char;
+use gongji_core::Fen;
+use gongji_engine::csv_io::{export_dir, import_dir, ImportReport, BINDINGS, PERSONS};
+
+const FILES: [&str; 5] = [
+    "persons.csv",
+    "accounts.csv",
+    "institutions.csv",
+    "catalog.csv",
+    "bindings.csv",
+];
+
+/// A valid ID number: address, birth date, sequence and the GB 11643 check character.
+fn certno(address: &str, birth: &str, seq: &str) -> String {
+    let first17 = format!("{address}{birth}{seq}");
+    format!("{first17}{}", check_char(&first17).unwrap())
+}
+
+/// The same with the wrong check character.
+fn bad_certno(address: &str, birth: &str, seq: &str) -> String {
+    let good = certno(address, birth, seq);
+    let last = if good.ends_with('1') { '2' } else { '1' };
+    format!("{}{last}", &good[..17])
+}
+
+fn person_row(psn_no: &str, address: &str, birth: &str, insutype: &str, admdvs: &str) -> String {
+    let brdy = format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..]);
+    let seq = &psn_no[psn_no.len() - 3..];
+    format!(
+        "{psn_no},{},测试{seq},1,{brdy},{insutype},11,{admdvs},1,0,0,某单位,13800000{seq}",
+        certno(address, birth, seq)
+    )
+}
+
+/// The registry of the test, with good and bad rows; line numbers in comments.
+fn write_registry(dir: &Path) -> String {
+    let bad_id = bad_certno("370303", "19800101", "009");
+    let persons = [
+        PERSONS.1.join(","),
+        person_row("37030300000001", "370303", "19700101", "310", "370303"), // 2 ZH1
+        person_row("37030300000002", "370303", "19710101", "310", "370303"), // 3 ZH2
+        person_row("37030300000003", "370303", "20100101", "390", "370303"), // 4 ZR
+        person_row("37060200000004", "370602", "19720101", "310", "370602"), // 5 YH
+        person_row("37060200000005", "370602", "19750101", "390", "370602"), // 6 YS
+        person_row("37060200000006", "370602", "20120101", "390", "370602"), // 7 YC
+        person_row("14010500000007", "140105", "19730101", "310", "140105"), // 8 TH
+        person_row("14010500000008", "140105", "20150101", "390", "140105"), // 9 TC
+        // 10: bad check digit
+        format!("37030300000009,{bad_id},坏号,1,1980-01-01,310,11,370303,1,0,0,,"),
+        // 11: unknown insutype code
+        person_row("37030300000010", "370303", "19810101", "999", "370303"),
+    ];
+    let accounts = [
+        "psn_no,balance",
+        "37030300000001,1000.00", // 2
+        "37030300000002,500.50",  // 3
+        "37060200000004,2000.00", // 4
+        "14010500000007,3000.00", // 5
+        "37030300000003,0.00",    // 6 a resident's empty account
+        "99999900000000,10.00",   // 7 unknown person
+        "37060200000005,10.00",   // 8 a resident has no personal account
+    ];
+    let institutions = [
+        "fixmedins_code,fixmedins_name,fixmedins_type,hosp_lv,admdvs,lat,lon,mutual_aid,paasid,token",
+        "H37030300001,淄博市第一医院,1,3,370303,36.800000,118.050000,1,paas-zb1,tok-zb1", // 2
+        "P37060200001,烟台大药房,2,1,370602,37.460000,121.440000,1,paas-yt1,tok-yt1",     // 3
+        "H3703,编码太短,1,1,370303,36.8,118.0,1,paas-x,tok-x",                            // 4
+        "H37030300002,等级未知,1,9,370303,36.8,118.0,1,paas-y,tok-y",                     // 5
+    ];
+    let catalog = [
+        "med_list_codg,med_list_name,chrgitm_lv,pric_uplmt_amt,selfpay_prop",
+        "X01,阿莫西林胶囊,01,12.50,0", // 2
+        "X02,某乙类药,02,,0.1",        // 3
+        "X03,等级未知,04,,0",          // 4
+    ];
+    let bindings = [
+        BINDINGS.1.join(","),
+        "37030300000001,37030300000003,21,2024-01-01,,".into(), // 2 Zibo child
+        "37030300000002,37030300000003,21,2024-02-01,,".into(), // 3 the same child again
+        "37060200000004,37060200000005,73,2025-08-01,,".into(), // 4 Yantai sibling too early
+        "37060200000004,37060200000006,21,2025-08-01,2026-12-31,".into(), // 5
+        "37060200000004,37060200000005,73,2025-09-01,,".into(), // 6 the sibling in time
+        "14010500000007,14010500000008,21,2024-01-01,,200.00".into(), // 7 Shanxi, with a limit
+        "37060200000004,37060200000006,01,2025-09-01,,".into(), // 8 not a relation code
+    ];
+    let write = |name: &str, lines: Vec<String>| {
+        std::fs::write(dir.join(name), lines.join("\n") + "\n").unwrap();
+    };
+    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    write("persons.csv", persons.to_vec());
+    write("accounts.csv", own(&accounts));
+    write("institutions.csv", own(&institutions));
+    write("catalog.csv", own(&catalog));
+    write("bindings.csv", bindings.to_vec());
+    bad_id
+}
+
+fn import(w: &mut World, dir: &Path) -> ImportReport {
+    let report = import_dir(&mut w.engine, dir, &mut |_, _| {}).expect("files readable");
+    w.verify();
+    report
+}
+
+fn refusals(report: &ImportReport) -> Vec<String> {
+    report
+        .refused
+        .iter()
+        .map(|r| format!("{}:{}: {}", r.file, r.line, r.code))
+        .collect()
+}
+
+#[test]
+fn import_loads_good_rows_and_refuses_bad_ones_by_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_id = write_registry(dir.path());
+    let mut w = World::new();
+    let report = import(&mut w, dir.path());
+
+    assert_eq!(
+        refusals(&report),
+        [
+            "accounts.csv:7: GJ-UNKNOWN-PERSON",
+            "accounts.csv:8: GJ-IMPORT-BAD-FIELD",
+            "bindings.csv:3: GJ-BIND-RELATIVE-ALREADY-BOUND",
+            "bindings.csv:4: GJ-BIND-RELATIONSHIP-OUT-OF-SCOPE",
+            "bindings.csv:8: GJ-IMPORT-BAD-FIELD",
+            "catalog.csv:4: GJ-IMPORT-BAD-FIELD",
+            "institutions.csv:4: GJ-IMPORT-BAD-FIELD",
+            "institutions.csv:5: GJ-IMPORT-BAD-FIELD",
+            "persons.csv:10: GJ-IMPORT-BAD-FIELD",
+            "persons.csv:11: GJ-IMPORT-BAD-FIELD",
+        ]
+    );
+    assert_eq!(report.exit_code(), 3);
+    let id_refusal = report.refused.iter().find(|r| r.line == 10).unwrap();
+    assert!(
+        id_refusal.message.contains("校验位"),
+        "{}",
+        id_refusal.message
+    );
+    assert!(
+        !id_refusal.message.contains(&bad_id),
+        "the ID number is masked"
+    );
+    let loaded: Vec<(&str, usize)> = report
+        .loaded
+        .iter()
+        .map(|(f, n)| (f.as_str(), *n))
+        .collect();
+    assert_eq!(
+        loaded,
+        [
+            ("persons.csv", 8),
+            ("institutions.csv", 2),
+            ("catalog.csv", 2),
+            ("accounts.csv", 5),
+            ("bindings.csv", 4),
+        ]
+    );
+
+    // The good rows are there, and only they.
+    let state = w.engine.state();
+    let mut persons: Vec<&String> = state.persons.keys().collect();
+    persons.sort();
+    assert_eq!(
+        persons,
+        [
+            "14010500000007",
+            "14010500000008",
+            "37030300000001",
+            "37030300000002",
+            "37030300000003",
+            "37060200000004",
+            "37060200000005",
+            "37060200000006",
+        ]
+    );
+    assert_eq!(w.balance("37030300000001"), 100_000);
+    assert_eq!(w.balance("37030300000002"), 50_050);
+    assert_eq!(w.balance("37060200000004"), 200_000);
+    assert_eq!(w.balance("14010500000007"), 300_000);
+    assert_eq!(w.balance("37030300000003"), 0);
+    assert_eq!(w.account("funding"), -650_050);
+    let mut bindings: Vec<_> = state
+        .bindings
+        .values()
+        .map(|b| {
+            (
+                b.holder.as_str(),
+                b.relative.as_str(),
+                b.relationship,
+                b.limit_per_payment,
+            )
+        })
+        .collect();
+    bindings.sort();
+    let rel = |c| Relationship::from_code(c).unwrap();
+    assert_eq!(
+        bindings,
+        [
+            (
+                "14010500000007",
+                "14010500000008",
+                rel(21),
+                Some(Fen::from_fen(20_000))
+            ),
+            ("37030300000001", "37030300000003", rel(21), None),
+            ("37060200000004", "37060200000005", rel(73), None),
+            ("37060200000004", "37060200000006", rel(21), None),
+        ]
+    );
+    let mut institutions: Vec<&String> = state.institutions.keys().collect();
+    institutions.sort();
+    assert_eq!(institutions, ["H37030300001", "P37060200001"]);
+    assert_eq!(state.catalog.len(), 2);
+    assert_eq!(state.catalog["X01"].price_cap, Some(Fen::from_fen(1_250)));
+    assert_eq!(state.catalog["X02"].level, ChargeLevel::ClassB);
+    assert_eq!(state.catalog["X02"].selfpay_prop.get(), 1_000);
+}
+
+#[test]
+fn importing_the_same_balances_again_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_registry(dir.path());
+    let mut w = World::new();
+    import(&mut w, dir.path());
+    let before = w.balances();
+
+    let again = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir.path().join("accounts.csv"),
+        again.path().join("accounts.csv"),
+    )
+    .unwrap();
+    let report = import(&mut w, again.path());
+    assert_eq!(
+        refusals(&report),
+        [
+            "accounts.csv:7: GJ-UNKNOWN-PERSON",
+            "accounts.csv:8: GJ-IMPORT-BAD-FIELD"
+        ]
+    );
+    assert_eq!(w.balances(), before);
+
+    // A new balance moves only the difference.
+    std::fs::write(
+        again.path().join("accounts.csv"),
+        "psn_no,balance\n37030300000002,600.00\n",
+    )
+    .unwrap();
+    assert!(import(&mut w, again.path()).refused.is_empty());
+    assert_eq!(w.balance("37030300000002"), 60_000);
+    assert_eq!(w.account("funding"), -660_000);
+}
+
+#[test]
+fn a_wrong_header_is_a_file_error_and_nothing_is_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    write_registry(dir.path());
+    // persons.csv is fine; bindings.csv, read last, has a wrong header.
+    let text = std::fs::read_to_string(dir.path().join("bindings.csv")).unwrap();
+    let wrong = text.replacen("holder_psn_no", "holder", 1);
+    std::fs::write(dir.path().join("bindings.csv"), wrong).unwrap();
+
+    let mut w = World::new();
+    let err = import_dir(&mut w.engine, dir.path(), &mut |_, _| {}).unwrap_err();
+    assert!(err.file.ends_with("bindings.csv"), "{err}");
+    assert!(err.to_string().contains("GJ-IMPORT-FILE"), "{err}");
+    assert!(err.message.contains(&BINDINGS.1.join(",")), "{err}");
+    assert!(w.engine.state().persons.is_empty(), "nothing was imported");
+    assert!(w.balances().is_empty());
+    w.verify();
+
+    // A wrong header in the first file read, too.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("persons.csv"), "psn_no,name\n1,张三\n").unwrap();
+    let err = import_dir(&mut w.engine, dir.path(), &mut |_, _| {}).unwrap_err();
+    assert!(err.file.ends_with("persons.csv"), "{err}");
+}
+
+#[test]
+fn export_then_import_into_a_fresh_engine_gives_the_same_files() {
+    let src = tempfile::tempdir().unwrap();
+    write_registry(src.path());
+    let mut first = World::new();
+    import(&mut first, src.path());
+
+    let out1 = tempfile::tempdir().unwrap();
+    export_dir(&first.engine, out1.path()).unwrap();
+    let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+    assert_eq!(
+        String::from_utf8(read(out1.path(), "accounts.csv")).unwrap(),
+        "psn_no,balance\n\
+         14010500000007,3000.00\n\
+         37030300000001,1000.00\n\
+         37030300000002,500.50\n\
+         37060200000004,2000.00\n"
+    );
+    assert_eq!(
+        String::from_utf8(read(out1.path(), "bindings.csv")).unwrap(),
+        "holder_psn_no,relative_psn_no,relationship,begin_date,end_date,limit_per_payment\n\
+         37030300000001,37030300000003,21,2024-01-01,,\n\
+         37060200000004,37060200000006,21,2025-08-01,2026-12-31,\n\
+         37060200000004,37060200000005,73,2025-09-01,,\n\
+         14010500000007,14010500000008,21,2024-01-01,,200.00\n"
+    );
+
+    let mut second = World::new();
+    let report = import(&mut second, out1.path());
+    assert!(report.refused.is_empty(), "{:?}", refusals(&report));
+    let out2 = tempfile::tempdir().unwrap();
+    export_dir(&second.engine, out2.path()).unwrap();
+    for name in FILES {
+        assert_eq!(
+            read(out1.path(), name),
+            read(out2.path(), name),
+            "{name} differs after a round trip"
+        );
+    }
+    assert_eq!(first.balances(), second.balances());
+    let persons_csv = String::from_utf8(read(out1.path(), "persons.csv")).unwrap();
+    assert_eq!(persons_csv.lines().count(), 1 + 8);
+}

@@ -1,0 +1,146 @@
+//! Paying a relative's resident premium from my account, with a receipt.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::PersonAuth;
+use super::errors::{ApiError, ApiJson, ApiQuery, ApiResult, ErrorBody};
+use super::wire::{yuan, PersonRefOut};
+use crate::app::App;
+use crate::service::premiums::{self, PremiumOrder};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PremiumIn {
+    /// A relative I hold a binding for.
+    pub relative_psn_no: String,
+    /// The benefit year paid for (2026 = covered in 2026).
+    pub year: i32,
+    /// The contribution category code of the relative's region, e.g. `general`.
+    pub category: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptOut {
+    pub receipt_no: i64,
+    pub holder: PersonRefOut,
+    pub relative: PersonRefOut,
+    pub year: i32,
+    pub category: String,
+    pub category_name: String,
+    pub amount: String,
+    pub holder_balance_after: String,
+    pub paid_at: String,
+    /// What was paid for whom, in Chinese.
+    pub explanation: String,
+    /// This answer repeats the first one given for the same `Idempotency-Key`.
+    pub replayed: bool,
+}
+
+/// Pays a relative's resident premium from my account (R-Y2, R-S6, R-R1, R-R2, R-R4). Send an
+/// `Idempotency-Key` header to make retries safe.
+#[utoipa::path(post, path = "/api/v1/me/premiums", tag = "premiums",
+    request_body = PremiumIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the first receipt")),
+    responses(
+        (status = 201, body = ReceiptOut),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "GJ-UNKNOWN-PERSON", body = ErrorBody),
+        (status = 409, description = "GJ-IDEMPOTENCY-MSGID-REUSED", body = ErrorBody),
+        (status = 422, description = "GJ-PREMIUM-...", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn pay(
+    State(app): State<App>,
+    who: PersonAuth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PremiumIn>,
+) -> ApiResult<(StatusCode, Json<ReceiptOut>)> {
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) => Some(k.trim().to_string()),
+        Some(Err(_)) => return Err(ApiError::bad_request("Idempotency-Key 无效".into())),
+    };
+    let r = premiums::pay_premium(
+        &app,
+        &who.psn_no,
+        PremiumOrder {
+            relative_psn_no: body.relative_psn_no,
+            year: body.year,
+            category: body.category,
+            idempotency_key: key,
+        },
+        who.channel,
+    )
+    .await?;
+    Ok((
+        if r.replayed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        Json(ReceiptOut {
+            receipt_no: r.receipt_no,
+            holder: (&r.holder).into(),
+            relative: (&r.relative).into(),
+            year: r.year,
+            category: r.category,
+            category_name: r.category_name,
+            amount: yuan(r.amount),
+            holder_balance_after: yuan(r.holder_balance_after),
+            paid_at: r.paid_at,
+            explanation: r.explanation,
+            replayed: r.replayed,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OptionsParams {
+    pub relative_psn_no: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PremiumOptionOut {
+    pub year: i32,
+    pub category: String,
+    pub category_name: String,
+    pub amount: String,
+    pub already_paid: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PremiumOptionsOut {
+    pub options: Vec<PremiumOptionOut>,
+}
+
+/// What I could pay for a bound relative today: the categories of the relative's region
+/// whose collection window is open (R-R1, R-R2).
+#[utoipa::path(get, path = "/api/v1/me/premium-options", tag = "premiums",
+    params(OptionsParams),
+    responses((status = 200, body = PremiumOptionsOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn options(
+    State(app): State<App>,
+    who: PersonAuth,
+    ApiQuery(q): ApiQuery<OptionsParams>,
+) -> ApiResult<Json<PremiumOptionsOut>> {
+    let opts = premiums::premium_options(&app, &who.psn_no, &q.relative_psn_no).await?;
+    Ok(Json(PremiumOptionsOut {
+        options: opts
+            .into_iter()
+            .map(|o| PremiumOptionOut {
+                year: o.year,
+                category: o.category,
+                category_name: o.category_name,
+                amount: yuan(o.amount),
+                already_paid: o.already_paid,
+            })
+            .collect(),
+    }))
+}

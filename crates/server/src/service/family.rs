@@ -1,0 +1,471 @@
+//! My family: bindings as holder and as relative, valid or invalid by time (R-S9); binding a
+//! relative with the notice, the commitment letter and face verification (R-S7, R-Z5);
+//! moving the end date (R-S9), limits (R-S3) and unbinding.
+//!
+//! Who may touch a binding: only its two persons see it; only its holder changes it. The
+//! engine's commands decide everything else.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use gongji_core::binding_rules::{binding_usable_on, check_relative_identity};
+use gongji_core::codes::{Channel, RelationClass, Relationship};
+use gongji_core::commitment::{
+    check_commitment, commitment_letter, LetterFacts, NOTICE_VERSION, NOTICE_ZH,
+};
+use gongji_core::domain::{Binding, BindingStatus};
+use gongji_core::Fen;
+use gongji_engine::{
+    BindCommand, BindingChange, ChangeBindingCommand, Command, Engine, EngineError, Outcome,
+    Request, SignedCommitment,
+};
+use gongji_store::{CommitmentRow, ReadStore};
+use sha2::{Digest, Sha256};
+
+use super::{PersonRef, ServiceError, ServiceResult};
+use crate::app::{App, DynStore};
+
+/// Longest signature the API keeps (a typed name or a small image as data URL).
+pub const SIGNATURE_BYTES_MAX: usize = 16 * 1024;
+
+/// A binding's standing on a day (R-S9, R-S10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validity {
+    Valid,
+    NotYetValid,
+    Expired,
+    Suspended,
+    Ended,
+    /// Either side's insurance ended (R-S10).
+    InsuranceEnded,
+}
+
+impl Validity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Validity::Valid => "valid",
+            Validity::NotYetValid => "not_yet_valid",
+            Validity::Expired => "expired",
+            Validity::Suspended => "suspended",
+            Validity::Ended => "ended",
+            Validity::InsuranceEnded => "insurance_ended",
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Validity::Valid => "有效",
+            Validity::NotYetValid => "未到开始日期",
+            Validity::Expired => "已过结束日期",
+            Validity::Suspended => "已暂停",
+            Validity::Ended => "已解除",
+            Validity::InsuranceEnded => "参保终止，已失效",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct BindingView {
+    pub binding: Binding,
+    pub holder: PersonRef,
+    pub relative: PersonRef,
+    pub validity: Validity,
+    /// Drawn through this binding in the current month.
+    pub used_this_month: Fen,
+}
+
+#[derive(Clone, Debug)]
+pub struct MyFamily {
+    pub as_holder: Vec<BindingView>,
+    pub as_relative: Vec<BindingView>,
+    /// The holder's region asks for face verification to bind and unbind (R-Z5).
+    pub face_verification_required: bool,
+    pub limits_allowed: bool,
+    /// The relationship classes a new binding may have today (R-Y1).
+    pub scope_today: Vec<RelationClass>,
+    pub end_date_only_earlier: bool,
+}
+
+fn validity(engine: &Engine<DynStore>, b: &Binding, today: NaiveDate) -> Validity {
+    match b.status {
+        BindingStatus::Ended => return Validity::Ended,
+        BindingStatus::Suspended => return Validity::Suspended,
+        BindingStatus::Active => {}
+    }
+    if b.begin > today {
+        return Validity::NotYetValid;
+    }
+    if b.end.is_some_and(|e| e < today) {
+        return Validity::Expired;
+    }
+    let state = engine.state();
+    let (Some(h), Some(r)) = (state.persons.get(&b.holder), state.persons.get(&b.relative)) else {
+        return Validity::InsuranceEnded;
+    };
+    match engine.policies().for_admdvs(h.admdvs) {
+        Some(p) if !binding_usable_on(b, h, r, today, &p.binding) => Validity::InsuranceEnded,
+        _ => Validity::Valid,
+    }
+}
+
+/// The view of one binding, as its persons and staff see it.
+pub(crate) fn view(engine: &Engine<DynStore>, b: &Binding, now: NaiveDateTime) -> BindingView {
+    let state = engine.state();
+    let person = |p: &str| {
+        state
+            .persons
+            .get(p)
+            .map(PersonRef::of)
+            .unwrap_or_else(|| PersonRef::unknown(p))
+    };
+    let month = format!("{:04}-{:02}", now.year(), now.month());
+    BindingView {
+        binding: b.clone(),
+        holder: person(&b.holder),
+        relative: person(&b.relative),
+        validity: validity(engine, b, now.date()),
+        used_this_month: state
+            .binding_usage
+            .get(&(b.id, month))
+            .copied()
+            .unwrap_or(Fen::ZERO),
+    }
+}
+
+pub async fn my_family(app: &App, psn_no: &str) -> ServiceResult<MyFamily> {
+    let psn_no = psn_no.to_string();
+    let now = app.clock.now();
+    app.read(move |engine| -> ServiceResult<MyFamily> {
+        let state = engine.state();
+        let me = state
+            .persons
+            .get(&psn_no)
+            .ok_or(ServiceError::NotFound("参保人"))?;
+        let policy = engine.policies().for_admdvs(me.admdvs);
+        let mut as_holder: Vec<BindingView> = state
+            .by_holder
+            .get(&psn_no)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.bindings.get(id))
+            .map(|b| view(engine, b, now))
+            .collect();
+        let mut as_relative: Vec<BindingView> = state
+            .holders_of(&psn_no)
+            .map(|b| view(engine, b, now))
+            .collect();
+        as_holder.sort_by_key(|v| std::cmp::Reverse(v.binding.id));
+        as_relative.sort_by_key(|v| std::cmp::Reverse(v.binding.id));
+        Ok(MyFamily {
+            as_holder,
+            as_relative,
+            face_verification_required: policy.is_some_and(|p| p.binding.face_verification),
+            limits_allowed: policy.is_some_and(|p| p.payment.per_relative_limits),
+            scope_today: policy
+                .map(|p| p.binding.scope_on(now.date()).to_vec())
+                .unwrap_or_default(),
+            end_date_only_earlier: policy.is_some_and(|p| p.binding.end_date_only_earlier),
+        })
+    })
+    .await?
+}
+
+/// What a holder fills in to bind a relative.
+#[derive(Clone, Debug)]
+pub struct BindRequest {
+    pub relative_certno: String,
+    pub relative_name: String,
+    pub relationship: Relationship,
+    /// Default: today.
+    pub begin: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+    pub limit_per_payment: Option<Fen>,
+    pub limit_per_month: Option<Fen>,
+}
+
+/// The notice and the commitment letter to sign, after the eligibility check passed.
+#[derive(Clone, Debug)]
+pub struct CommitmentPreview {
+    pub notice_version: &'static str,
+    pub notice: &'static str,
+    pub letter: String,
+    pub sha256: String,
+    pub relative: PersonRef,
+    pub face_verification_required: bool,
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Resolves the relative, checks name and ID, runs the binding rules as a dry run and makes
+/// the letter. Runs on the writer thread.
+fn prepare(
+    engine: &Engine<DynStore>,
+    holder: &str,
+    req: &BindRequest,
+    now: NaiveDateTime,
+    channel: Channel,
+) -> ServiceResult<(BindCommand, CommitmentPreview)> {
+    let state = engine.state();
+    let certno = req.relative_certno.trim().to_ascii_uppercase();
+    let relative_no = state
+        .by_certno
+        .get(&certno)
+        .cloned()
+        .ok_or_else(|| EngineError::UnknownPerson(gongji_core::pii::mask_certno(&certno)))?;
+    let relative = state
+        .persons
+        .get(&relative_no)
+        .ok_or_else(|| EngineError::UnknownPerson(relative_no.clone()))?;
+    check_relative_identity(relative, &req.relative_name)?;
+    let holder_person = state
+        .persons
+        .get(holder)
+        .ok_or_else(|| EngineError::UnknownPerson(holder.to_string()))?;
+    let policy = engine.policy_for(holder_person)?;
+    let cmd = BindCommand {
+        holder: holder.to_string(),
+        relative: relative_no.clone(),
+        relationship: req.relationship,
+        begin: req.begin.unwrap_or(now.date()),
+        end: req.end,
+        limit_per_payment: req.limit_per_payment,
+        limit_per_month: req.limit_per_month,
+        face_verified: true,
+        channel,
+        actor: holder.to_string(),
+        at: now,
+    };
+    // Eligibility as the rules see it now; the face check comes when the holder submits.
+    engine.check_binding(&cmd)?;
+    let letter = commitment_letter(&LetterFacts {
+        holder_name: holder_person.name.reveal(),
+        holder_certno: holder_person.certno.reveal(),
+        relative_name: relative.name.reveal(),
+        relative_certno: relative.certno.reveal(),
+        relationship: req.relationship,
+        begin: cmd.begin,
+        end: cmd.end,
+        policy: &format!("{} {}", policy.name_zh, policy.version),
+        date: now.date(),
+    });
+    let preview = CommitmentPreview {
+        notice_version: NOTICE_VERSION,
+        notice: NOTICE_ZH,
+        sha256: sha256_hex(&letter),
+        letter,
+        relative: PersonRef::of(relative),
+        face_verification_required: policy.binding.face_verification,
+    };
+    Ok((cmd, preview))
+}
+
+/// Checks a relative's eligibility and returns the letter to sign (R-N5: the check before
+/// the journey starts).
+pub async fn commitment_preview(
+    app: &App,
+    holder: &str,
+    req: BindRequest,
+    channel: Channel,
+) -> ServiceResult<CommitmentPreview> {
+    let holder = holder.to_string();
+    let now = app.clock.now();
+    app.read(move |engine| prepare(engine, &holder, &req, now, channel).map(|(_, p)| p))
+        .await?
+}
+
+/// A holder's signed bind request.
+#[derive(Clone, Debug)]
+pub struct SignedBind {
+    pub request: BindRequest,
+    pub notice_acknowledged: bool,
+    /// The hash of the letter the holder was shown and signed.
+    pub commitment_sha256: String,
+    pub signature: String,
+    pub face_token: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Bound {
+    pub view: BindingView,
+    pub commitment_sha256: String,
+}
+
+pub async fn bind(
+    app: &App,
+    holder: &str,
+    signed: SignedBind,
+    channel: Channel,
+) -> ServiceResult<Bound> {
+    check_commitment(signed.notice_acknowledged, &signed.signature)?;
+    if signed.signature.len() > SIGNATURE_BYTES_MAX {
+        return Err(ServiceError::BadRequest(format!(
+            "签名过大（最多{SIGNATURE_BYTES_MAX}字节）/ signature too large"
+        )));
+    }
+    let now = app.clock.now();
+    let face_verified = match &signed.face_token {
+        Some(token) => {
+            if !app.auth.face.verify(holder, token) {
+                return Err(ServiceError::FaceRejected);
+            }
+            true
+        }
+        None => false,
+    };
+    let holder_no = holder.to_string();
+    let request = signed.request.clone();
+    let (mut cmd, preview) = app
+        .read(move |engine| prepare(engine, &holder_no, &request, now, channel))
+        .await??;
+    if preview.sha256 != signed.commitment_sha256.trim().to_ascii_lowercase() {
+        return Err(ServiceError::CommitmentMismatch);
+    }
+    cmd.face_verified = face_verified;
+    let letter = SignedCommitment {
+        notice_version: NOTICE_VERSION.to_string(),
+        letter: preview.letter,
+        sha256: preview.sha256.clone(),
+        signature: signed.signature,
+    };
+    let outcome = app
+        .submit(Request::new(Command::BindWithCommitment(cmd, letter)))
+        .await?;
+    let Outcome::Binding(b) = outcome else {
+        return Err(ServiceError::Engine(EngineError::Refused(
+            gongji_core::Refusal::InternalUnbalanced,
+        )));
+    };
+    let view = app.read(move |engine| view(engine, &b, now)).await?;
+    Ok(Bound {
+        view,
+        commitment_sha256: preview.sha256,
+    })
+}
+
+/// The binding `id` if `psn_no` is one of its persons; `Forbidden` when the change needs the
+/// holder and `psn_no` is the relative.
+pub(crate) async fn binding_of(
+    app: &App,
+    psn_no: &str,
+    id: i64,
+    need_holder: bool,
+) -> ServiceResult<Binding> {
+    let psn_no = psn_no.to_string();
+    app.read(move |engine| -> ServiceResult<Binding> {
+        let b = engine
+            .state()
+            .bindings
+            .get(&id)
+            .filter(|b| b.holder == psn_no || b.relative == psn_no)
+            .cloned()
+            .ok_or(ServiceError::NotFound("共济绑定"))?;
+        if need_holder && b.holder != psn_no {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok(b)
+    })
+    .await?
+}
+
+pub(crate) async fn change(
+    app: &App,
+    binding_id: i64,
+    change: BindingChange,
+    actor: String,
+    channel: Channel,
+) -> ServiceResult<BindingView> {
+    let now = app.clock.now();
+    let outcome = app
+        .submit(Request::new(Command::ChangeBinding(ChangeBindingCommand {
+            binding_id,
+            change,
+            channel,
+            actor,
+            at: now,
+        })))
+        .await?;
+    let Outcome::Binding(b) = outcome else {
+        return Err(ServiceError::Engine(EngineError::UnknownBinding(
+            binding_id,
+        )));
+    };
+    Ok(app.read(move |engine| view(engine, &b, now)).await?)
+}
+
+/// The holder moves the end date (only earlier where the policy says so, R-S9).
+pub async fn change_end(
+    app: &App,
+    holder: &str,
+    binding_id: i64,
+    end: NaiveDate,
+    channel: Channel,
+) -> ServiceResult<BindingView> {
+    binding_of(app, holder, binding_id, true).await?;
+    change(
+        app,
+        binding_id,
+        BindingChange::EndOn(end),
+        holder.to_string(),
+        channel,
+    )
+    .await
+}
+
+/// The holder sets per-relative limits (R-S3); `None` removes one.
+pub async fn set_limits(
+    app: &App,
+    holder: &str,
+    binding_id: i64,
+    per_payment: Option<Fen>,
+    per_month: Option<Fen>,
+    channel: Channel,
+) -> ServiceResult<BindingView> {
+    binding_of(app, holder, binding_id, true).await?;
+    change(
+        app,
+        binding_id,
+        BindingChange::Limits {
+            per_payment,
+            per_month,
+        },
+        holder.to_string(),
+        channel,
+    )
+    .await
+}
+
+/// The holder unbinds, with face verification where the policy asks (R-Z5).
+pub async fn unbind(
+    app: &App,
+    holder: &str,
+    binding_id: i64,
+    face_token: Option<&str>,
+    channel: Channel,
+) -> ServiceResult<BindingView> {
+    binding_of(app, holder, binding_id, true).await?;
+    let face_verified = match face_token {
+        Some(t) if !app.auth.face.verify(holder, t) => return Err(ServiceError::FaceRejected),
+        Some(_) => true,
+        None => false,
+    };
+    change(
+        app,
+        binding_id,
+        BindingChange::Unbind { face_verified },
+        holder.to_string(),
+        channel,
+    )
+    .await
+}
+
+/// The signed commitment letter of a binding, for either of its persons.
+pub async fn commitment_of(
+    app: &App,
+    psn_no: &str,
+    binding_id: i64,
+) -> ServiceResult<CommitmentRow> {
+    binding_of(app, psn_no, binding_id, false).await?;
+    app.read(move |engine| engine.store_mut().commitment(binding_id))
+        .await??
+        .ok_or(ServiceError::NotFound("承诺书"))
+}

@@ -1,0 +1,191 @@
+//! The operations behind the REST API and the pages, as plain async functions over [`App`]
+//! returning domain results. No HTTP here: no extractors, status codes or JSON. The pages
+//! call these functions as the API handlers do.
+//!
+//! A service gathers facts (from the engine's state and the store, on the writer thread),
+//! checks who may do what, and hands decisions to the engine (`App::submit`), whose commands
+//! apply the rules of `gongji-core`. Nothing here decides a binding, a payment or a refusal
+//! of its own: the codes it adds are about identity and access (sign-in, sessions, roles,
+//! face verification, signed letters).
+//!
+//! [`App`]: crate::app::App
+
+pub mod auth;
+pub mod family;
+pub mod institutions;
+pub mod people;
+pub mod premiums;
+pub mod records;
+pub mod reports;
+pub mod staff;
+
+use std::fmt;
+
+use gongji_core::codes::Relationship;
+use gongji_core::domain::Person;
+use gongji_core::Refusal;
+use gongji_engine::EngineError;
+use gongji_store::StoreError;
+
+pub use auth::{Role, Subject};
+
+/// Why a service did not do what was asked. Nothing was changed.
+#[derive(Debug)]
+pub enum ServiceError {
+    /// The rules, the engine or the store said no; its stable code is reused.
+    Engine(EngineError),
+    /// No valid session.
+    Unauthenticated,
+    /// Signed in, but not allowed.
+    Forbidden,
+    /// No such thing, or not one the caller may see.
+    NotFound(&'static str),
+    /// The input is not what the operation takes.
+    BadRequest(String),
+    RateLimited {
+        retry_after_secs: i64,
+    },
+    /// Real-name check: no registry person has this phone number.
+    PhoneUnknown,
+    /// Several registry persons share the phone: the ID number is needed too.
+    PhoneShared,
+    /// Wrong, expired or used-up SMS code.
+    CodeInvalid,
+    /// Wrong staff username or password.
+    BadCredentials,
+    /// The face verifier did not accept the holder.
+    FaceRejected,
+    /// The commitment letter signed is not the one the facts give (facts or day changed).
+    CommitmentMismatch,
+    /// The SMS provider failed.
+    SmsUnavailable,
+}
+
+impl ServiceError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Engine(e) => e.code(),
+            ServiceError::Unauthenticated => "GJ-API-UNAUTHENTICATED",
+            ServiceError::Forbidden => "GJ-API-FORBIDDEN",
+            ServiceError::NotFound(_) => "GJ-API-NOT-FOUND",
+            ServiceError::BadRequest(_) => "GJ-API-BAD-REQUEST",
+            ServiceError::RateLimited { .. } => "GJ-API-RATE-LIMITED",
+            ServiceError::PhoneUnknown => "GJ-AUTH-PHONE-UNKNOWN",
+            ServiceError::PhoneShared => "GJ-AUTH-PHONE-SHARED",
+            ServiceError::CodeInvalid => "GJ-AUTH-CODE-INVALID",
+            ServiceError::BadCredentials => "GJ-AUTH-BAD-CREDENTIALS",
+            ServiceError::FaceRejected => "GJ-FACE-REJECTED",
+            ServiceError::CommitmentMismatch => "GJ-BIND-COMMITMENT-MISMATCH",
+            ServiceError::SmsUnavailable => "GJ-SMS-UNAVAILABLE",
+        }
+    }
+
+    pub fn message_zh(&self) -> String {
+        match self {
+            ServiceError::Engine(e) => e.message_zh(),
+            ServiceError::Unauthenticated => "请先登录（登录已过期或未登录）。".into(),
+            ServiceError::Forbidden => "您没有办理此项业务的权限。".into(),
+            ServiceError::NotFound(what) => format!("未找到{what}，或您无权查看。"),
+            ServiceError::BadRequest(detail) => format!("请求内容有误：{detail}"),
+            ServiceError::RateLimited { retry_after_secs } => {
+                format!("操作过于频繁，请{retry_after_secs}秒后再试。")
+            }
+            ServiceError::PhoneUnknown => "该手机号未登记在参保人员信息中，无法完成实名登录。请使用参保登记的手机号，或到医保经办机构更新手机号。".into(),
+            ServiceError::PhoneShared => "该手机号登记在多位参保人名下，请同时输入本人身份证号。".into(),
+            ServiceError::CodeInvalid => "验证码错误或已过期，请重新获取验证码。".into(),
+            ServiceError::BadCredentials => "用户名或密码错误。".into(),
+            ServiceError::FaceRejected => "人脸核验未通过，请本人在光线充足处重新刷脸。".into(),
+            ServiceError::CommitmentMismatch => "承诺书内容已变化（绑定信息或日期不同），请重新生成承诺书并签名。".into(),
+            ServiceError::SmsUnavailable => "短信发送失败，请稍后再试。".into(),
+        }
+    }
+
+    pub fn message_en(&self) -> String {
+        match self {
+            ServiceError::Engine(e) => e.message_en(),
+            ServiceError::Unauthenticated => "Sign in first (no session, or it expired).".into(),
+            ServiceError::Forbidden => "You may not do this.".into(),
+            ServiceError::NotFound(what) => format!("No such {what}, or not yours to see."),
+            ServiceError::BadRequest(detail) => format!("Bad request: {detail}"),
+            ServiceError::RateLimited { retry_after_secs } => {
+                format!("Too many requests; try again in {retry_after_secs} s.")
+            }
+            ServiceError::PhoneUnknown => {
+                "No insured person is registered with this phone number.".into()
+            }
+            ServiceError::PhoneShared => {
+                "Several insured persons share this phone number; give your ID number too.".into()
+            }
+            ServiceError::CodeInvalid => "Wrong or expired code.".into(),
+            ServiceError::BadCredentials => "Wrong username or password.".into(),
+            ServiceError::FaceRejected => "Face verification failed.".into(),
+            ServiceError::CommitmentMismatch => {
+                "The signed commitment letter is not the current one; generate it again.".into()
+            }
+            ServiceError::SmsUnavailable => "The SMS could not be sent.".into(),
+        }
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message_en())
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+impl From<EngineError> for ServiceError {
+    fn from(e: EngineError) -> ServiceError {
+        ServiceError::Engine(e)
+    }
+}
+
+impl From<Refusal> for ServiceError {
+    fn from(r: Refusal) -> ServiceError {
+        ServiceError::Engine(EngineError::Refused(r))
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> ServiceError {
+        ServiceError::Engine(EngineError::Store(e))
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// A person as others see them in lists: masked personal data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonRef {
+    pub psn_no: String,
+    pub name_masked: String,
+    pub certno_masked: String,
+    pub admdvs: String,
+}
+
+impl PersonRef {
+    pub fn of(p: &Person) -> PersonRef {
+        PersonRef {
+            psn_no: p.psn_no.clone(),
+            name_masked: p.name.masked(),
+            certno_masked: p.certno.masked(),
+            admdvs: p.admdvs.to_string(),
+        }
+    }
+
+    /// A psn_no the registry does not know (never expected; shown as is).
+    pub fn unknown(psn_no: &str) -> PersonRef {
+        PersonRef {
+            psn_no: psn_no.to_string(),
+            name_masked: String::new(),
+            certno_masked: String::new(),
+            admdvs: String::new(),
+        }
+    }
+}
+
+/// A relationship code with its Chinese name.
+pub fn relationship_name(r: Relationship) -> &'static str {
+    r.name_zh()
+}

@@ -1,0 +1,67 @@
+//! My insurance (R-J1): what the signed-in person sees about themself.
+
+use chrono::Datelike;
+use gongji_core::domain::Person;
+use gongji_core::ledger::LedgerAccount;
+use gongji_core::Fen;
+use gongji_store::read::YearTotals;
+use gongji_store::ReadStore;
+
+use super::{ServiceError, ServiceResult};
+use crate::app::App;
+
+#[derive(Clone, Debug)]
+pub struct PolicyRef {
+    pub id: String,
+    pub name_zh: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct MyInsurance {
+    /// The person themself: full values, shown only to them.
+    pub person: Person,
+    pub balance: Fen,
+    /// What a holder may share: the balance above the region's reserve (R-S2).
+    pub shareable: Fen,
+    pub policy: Option<PolicyRef>,
+    pub year: i32,
+    pub totals: YearTotals,
+}
+
+pub async fn my_insurance(app: &App, psn_no: &str) -> ServiceResult<MyInsurance> {
+    let psn_no = psn_no.to_string();
+    let year = app.clock.now().year();
+    app.read(move |engine| -> ServiceResult<MyInsurance> {
+        let person = engine
+            .state()
+            .persons
+            .get(&psn_no)
+            .cloned()
+            .ok_or(ServiceError::NotFound("参保人"))?;
+        let balance = engine
+            .state()
+            .balance(&LedgerAccount::Personal(psn_no.clone()).key());
+        let policy = engine.policies().for_admdvs(person.admdvs);
+        let reserve = policy.map_or(Fen::ZERO, |p| p.payment.reserve);
+        let policy = policy.map(|p| PolicyRef {
+            id: p.id.clone(),
+            name_zh: p.name_zh.clone(),
+            version: p.version.clone(),
+        });
+        let totals = engine.store_mut().year_totals(&psn_no, year)?;
+        Ok(MyInsurance {
+            shareable: if person.is_employee() {
+                balance.saturating_sub_floor0(reserve)
+            } else {
+                Fen::ZERO
+            },
+            person,
+            balance,
+            policy,
+            year,
+            totals,
+        })
+    })
+    .await?
+}

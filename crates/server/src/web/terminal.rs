@@ -1,0 +1,1473 @@
+//! `/terminal`: a charging window or self-service terminal of a designated institution.
+//!
+//! The clerk chooses the institution, reads the person (1101), adds catalog items,
+//! pre-settles (2101, or 2201 + 2203 + 2204 then 2206 at a hospital), settles (2102 / 2207),
+//! cancels (2103 / 2208) and prints the receipt. Every step is a message of the institution
+//! interface sent by [`terminal_wire`](super::terminal_wire), exactly as a HIS sends it; the
+//! receipt's numbers are the answer's numbers.
+//!
+//! No JavaScript is needed: each step is a form posted to `/terminal`, and the terminal's
+//! state (institution, person, cart, visit, settlement) travels in hidden fields. The form
+//! that settles carries the msgid it will use, so a form sent twice (a reload, a double click)
+//! sends the same message twice and the interface answers the first settlement again instead
+//! of charging twice.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use chrono::NaiveDateTime;
+use gongji_core::codes::{
+    AccountUse, Admdvs, CertType, Gender, InsuStatus, InstitutionKind, Insutype,
+    MedType,
+};
+use gongji_core::domain::{CatalogItem, Institution as CoreInstitution};
+use gongji_core::pii::mask_certno;
+use gongji_core::Fen;
+use gongji_nhsa::number::Count;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::i18n::{self, fill, Dict, Lang};
+use super::terminal_wire::{
+    amount, new_msgid, msgid_time, CallError, Exchange, Institution, PersonInfo, Registered,
+    Sender, Settlement,
+};
+use super::{lang_of, render_page, LangQuery, Page};
+use crate::app::App;
+
+/// At most this many lines in one bill.
+const CART_LINES_MAX: usize = 50;
+const COUNT_MAX: i64 = 9_999;
+/// 1,000,000 yuan: no single unit price above this.
+const PRICE_MAX_FEN: i64 = 100_000_000;
+
+/// Everything the terminal's forms may post. Unknown fields are ignored; every value is
+/// checked before use.
+#[derive(Deserialize, Default, Debug)]
+pub struct TerminalForm {
+    op: Option<String>,
+    inst: Option<String>,
+    inst_code: Option<String>,
+    channel: Option<String>,
+    cert_type: Option<String>,
+    cert_no: Option<String>,
+    holder_cert: Option<String>,
+    psn_no: Option<String>,
+    psn_name: Option<String>,
+    gend: Option<String>,
+    age: Option<String>,
+    insutype: Option<String>,
+    insu_stas: Option<String>,
+    insuplc: Option<String>,
+    balc: Option<String>,
+    emp: Option<String>,
+    cart: Option<String>,
+    item: Option<String>,
+    count: Option<String>,
+    price: Option<String>,
+    med_type: Option<String>,
+    acct: Option<String>,
+    mdtrt_id: Option<String>,
+    visit_med: Option<String>,
+    chrg_bchno: Option<String>,
+    uploaded: Option<String>,
+    settle_msgid: Option<String>,
+    cancel_msgid: Option<String>,
+    setl_id: Option<String>,
+    setl_mdtrt_id: Option<String>,
+}
+
+fn text(v: &Option<String>) -> String {
+    v.as_deref().map(str::trim).unwrap_or_default().to_string()
+}
+
+/// The person read by 1101, carried in hidden fields.
+#[derive(Clone, Default)]
+struct Person {
+    psn_no: String,
+    name: String,
+    gend: String,
+    age: String,
+    insutype: String,
+    insu_stas: String,
+    insuplc: String,
+    balc: String,
+    emp: String,
+}
+
+#[derive(Clone)]
+struct CartLine {
+    code: String,
+    count: i64,
+    price: Fen,
+}
+
+impl CartLine {
+    fn amount(&self) -> Fen {
+        self.price.checked_mul(self.count).unwrap_or(Fen::ZERO)
+    }
+}
+
+/// The terminal between two requests.
+#[derive(Clone, Default)]
+struct Term {
+    inst: Option<CoreInstitution>,
+    channel: String,
+    cert_type: String,
+    cert_no: String,
+    holder_cert: String,
+    person: Option<Person>,
+    cart: Vec<CartLine>,
+    med_type: String,
+    acct: String,
+    mdtrt_id: String,
+    visit_med: String,
+    chrg_bchno: String,
+    uploaded: String,
+    setl_id: String,
+    setl_mdtrt_id: String,
+}
+
+fn encode_cart(cart: &[CartLine]) -> String {
+    cart.iter()
+        .map(|l| format!("{}:{}:{}", l.code, l.count, l.price.fen()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Reads the hidden cart; `None` when it was tampered with or is out of bounds.
+fn decode_cart(s: &str, catalog: &[CatalogItem]) -> Option<Vec<CartLine>> {
+    if s.is_empty() {
+        return Some(Vec::new());
+    }
+    let lines: Option<Vec<CartLine>> = s
+        .split(',')
+        .map(|part| {
+            let mut it = part.split(':');
+            let code = it.next()?.to_string();
+            let count: i64 = it.next()?.parse().ok()?;
+            let price: i64 = it.next()?.parse().ok()?;
+            let ok = it.next().is_none()
+                && catalog.iter().any(|c| c.code == code)
+                && (1..=COUNT_MAX).contains(&count)
+                && (1..=PRICE_MAX_FEN).contains(&price);
+            ok.then(|| CartLine {
+                code,
+                count,
+                price: Fen::from_fen(price),
+            })
+        })
+        .collect();
+    lines.filter(|l| l.len() <= CART_LINES_MAX)
+}
+
+struct Loaded {
+    institutions: Vec<CoreInstitution>,
+    catalog: Vec<CatalogItem>,
+}
+
+async fn load(app: &App) -> Loaded {
+    let read = app
+        .read(|e| {
+            let s = e.state();
+            let mut institutions: Vec<CoreInstitution> = s.institutions.values().cloned().collect();
+            institutions.sort_by(|a, b| a.admdvs.cmp(&b.admdvs).then(a.code.cmp(&b.code)));
+            let mut catalog: Vec<CatalogItem> = s.catalog.values().cloned().collect();
+            catalog.sort_by(|a, b| a.code.cmp(&b.code));
+            (institutions, catalog)
+        })
+        .await;
+    match read {
+        Ok((institutions, catalog)) => Loaded {
+            institutions,
+            catalog,
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "terminal: engine read failed");
+            Loaded {
+                institutions: Vec::new(),
+                catalog: Vec::new(),
+            }
+        }
+    }
+}
+
+fn find_inst(loaded: &Loaded, code: &str) -> Option<CoreInstitution> {
+    let code = code.trim().to_ascii_uppercase();
+    loaded.institutions.iter().find(|i| i.code == code).cloned()
+}
+
+fn is_pharmacy(term: &Term) -> bool {
+    term.inst
+        .as_ref()
+        .is_some_and(|i| i.kind == InstitutionKind::Pharmacy)
+}
+
+/// The state the form says, checked. A broken cart gives an error and an empty cart.
+fn term_from(form: &TerminalForm, loaded: &Loaded) -> (Term, bool) {
+    let inst = find_inst(loaded, &text(&form.inst));
+    let person = {
+        let psn_no = text(&form.psn_no);
+        (!psn_no.is_empty()).then(|| Person {
+            psn_no,
+            name: text(&form.psn_name),
+            gend: text(&form.gend),
+            age: text(&form.age),
+            insutype: text(&form.insutype),
+            insu_stas: text(&form.insu_stas),
+            insuplc: text(&form.insuplc),
+            balc: text(&form.balc),
+            emp: text(&form.emp),
+        })
+    };
+    let cart = decode_cart(&text(&form.cart), &loaded.catalog);
+    let broken = cart.is_none();
+    let channel = match text(&form.channel).as_str() {
+        "2" => "2",
+        _ => "1",
+    };
+    let term = Term {
+        inst,
+        channel: channel.to_string(),
+        cert_type: CertType::parse(&text(&form.cert_type))
+            .unwrap_or(CertType::IdCard)
+            .code()
+            .to_string(),
+        cert_no: text(&form.cert_no),
+        holder_cert: text(&form.holder_cert),
+        person,
+        cart: cart.unwrap_or_default(),
+        med_type: MedType::parse(&text(&form.med_type))
+            .unwrap_or(MedType::GeneralOutpatient)
+            .code()
+            .to_string(),
+        acct: AccountUse::parse(&text(&form.acct))
+            .unwrap_or(AccountUse::OwnAccount)
+            .code()
+            .to_string(),
+        mdtrt_id: text(&form.mdtrt_id),
+        visit_med: text(&form.visit_med),
+        chrg_bchno: text(&form.chrg_bchno),
+        uploaded: text(&form.uploaded),
+        setl_id: text(&form.setl_id),
+        setl_mdtrt_id: text(&form.setl_mdtrt_id),
+    };
+    (term, broken)
+}
+
+// ---- messages ----
+
+#[derive(Serialize)]
+struct PersonQueryData<'a> {
+    mdtrt_cert_type: &'a str,
+    mdtrt_cert_no: &'a str,
+    card_sn: &'a str,
+    begntime: String,
+    psn_cert_type: &'a str,
+    certno: &'a str,
+    psn_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct DataInput<T: Serialize> {
+    data: T,
+}
+
+#[derive(Serialize)]
+struct RegistrationData<'a> {
+    psn_no: &'a str,
+    insutype: &'a str,
+    begntime: String,
+    mdtrt_cert_type: &'a str,
+    mdtrt_cert_no: &'a str,
+    ipt_otp_no: String,
+    atddr_no: &'a str,
+    dr_name: &'a str,
+    dept_code: &'a str,
+    dept_name: &'a str,
+    caty: &'a str,
+}
+
+#[derive(Serialize)]
+struct VisitInput<'a> {
+    mdtrtinfo: MdtrtInfo<'a>,
+    diseinfo: Vec<()>,
+}
+
+#[derive(Serialize)]
+struct MdtrtInfo<'a> {
+    mdtrt_id: &'a str,
+    psn_no: &'a str,
+    med_type: &'a str,
+    begntime: String,
+}
+
+#[derive(Serialize)]
+struct FeeUploadInput {
+    feedetail: Vec<FeeDetail>,
+}
+
+#[derive(Serialize)]
+struct FeeDetail {
+    feedetl_sn: String,
+    mdtrt_id: String,
+    psn_no: String,
+    chrg_bchno: String,
+    rxno: String,
+    rx_circ_flag: &'static str,
+    fee_ocur_time: String,
+    med_list_codg: String,
+    medins_list_codg: String,
+    det_item_fee_sumamt: Box<RawValue>,
+    cnt: Count,
+    pric: Box<RawValue>,
+    bilg_dept_codg: &'static str,
+    bilg_dept_name: &'static str,
+    bilg_dr_codg: &'static str,
+    bilg_dr_name: &'static str,
+}
+
+#[derive(Serialize)]
+struct FeeCancelData<'a> {
+    mdtrt_id: &'a str,
+    chrg_bchno: &'a str,
+    psn_no: &'a str,
+}
+
+#[derive(Serialize)]
+struct SettleData<'a> {
+    psn_no: &'a str,
+    mdtrt_cert_type: &'a str,
+    mdtrt_cert_no: &'a str,
+    med_type: &'a str,
+    medfee_sumamt: Box<RawValue>,
+    psn_setlway: &'a str,
+    mdtrt_id: &'a str,
+    chrg_bchno: &'a str,
+    acct_used_flag: &'a str,
+    insutype: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invono: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DrugInput<'a> {
+    druginfo: DrugInfo<'a>,
+    drugdetail: Vec<DrugDetail>,
+}
+
+#[derive(Serialize)]
+struct DrugInfo<'a> {
+    psn_no: &'a str,
+    mdtrt_cert_type: &'a str,
+    mdtrt_cert_no: &'a str,
+    begntime: String,
+    medfee_sumamt: Box<RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invono: Option<String>,
+    insutype: &'a str,
+    acct_used_flag: &'a str,
+    med_type: &'a str,
+}
+
+#[derive(Serialize)]
+struct DrugDetail {
+    feedetl_sn: String,
+    rxno: String,
+    rx_circ_flag: &'static str,
+    fee_ocur_time: String,
+    med_list_codg: String,
+    medins_list_codg: String,
+    det_item_fee_sumamt: Box<RawValue>,
+    cnt: Count,
+    pric: Box<RawValue>,
+}
+
+#[derive(Serialize)]
+struct CancelData<'a> {
+    setl_id: &'a str,
+    mdtrt_id: &'a str,
+    psn_no: &'a str,
+}
+
+fn wire_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn cart_total(cart: &[CartLine]) -> Fen {
+    Fen::checked_sum(cart.iter().map(CartLine::amount)).unwrap_or(Fen::ZERO)
+}
+
+fn drug_lines(cart: &[CartLine], at: NaiveDateTime) -> Vec<DrugDetail> {
+    cart.iter()
+        .enumerate()
+        .map(|(i, l)| DrugDetail {
+            feedetl_sn: format!("{}", i + 1),
+            rxno: String::new(),
+            rx_circ_flag: "0",
+            fee_ocur_time: wire_time(at),
+            med_list_codg: l.code.clone(),
+            medins_list_codg: l.code.clone(),
+            det_item_fee_sumamt: amount(l.amount()),
+            cnt: Count::from_units(l.count),
+            pric: amount(l.price),
+        })
+        .collect()
+}
+
+/// What one step did: the exchanges, and an error to show if it stopped.
+#[derive(Default)]
+struct Outcome {
+    log: Vec<Exchange>,
+    error: Option<String>,
+    notice: Option<String>,
+    preview: Option<Settlement>,
+    receipt: Option<Settlement>,
+    cancelled: Option<Settlement>,
+    receipt_infno: String,
+}
+
+impl Outcome {
+    fn fail(&mut self, t: &Dict, e: CallError) {
+        self.error = Some(match e {
+            CallError::Gateway(m) => format!("{} {m}", t.term_err_gateway),
+            CallError::Internal(m) => {
+                tracing::error!(error = %m, "terminal");
+                t.term_err_internal.to_string()
+            }
+        });
+    }
+
+    /// Keeps the exchange; `Some` when it succeeded.
+    fn keep(&mut self, t: &Dict, r: Result<Exchange, CallError>) -> Option<Exchange> {
+        match r {
+            Ok(ex) => {
+                self.log.push(ex.clone());
+                if ex.ok {
+                    Some(ex)
+                } else {
+                    self.error = Some(format!("{} {}", t.term_err_prefix, ex.err_msg));
+                    None
+                }
+            }
+            Err(e) => {
+                self.fail(t, e);
+                None
+            }
+        }
+    }
+}
+
+fn creds(i: &CoreInstitution) -> Institution {
+    Institution {
+        code: i.code.clone(),
+        name: i.name.clone(),
+        admdvs: i.admdvs.to_string(),
+        paasid: i.paasid.clone(),
+        token: i.token.clone(),
+    }
+}
+
+/// 1101 with the credential typed in.
+async fn read_person(s: &Sender<'_>, term: &mut Term, out: &mut Outcome, t: &Dict) {
+    let input = DataInput {
+        data: PersonQueryData {
+            mdtrt_cert_type: &term.cert_type,
+            mdtrt_cert_no: &term.cert_no,
+            card_sn: "",
+            begntime: wire_time(s.now),
+            psn_cert_type: "01",
+            certno: if term.cert_type == "02" {
+                &term.cert_no
+            } else {
+                ""
+            },
+            psn_name: "",
+        },
+    };
+    let Some(ex) = out.keep(t, s.call("1101", None, &input).await) else {
+        return;
+    };
+    match ex.output::<PersonInfo>() {
+        Ok(info) => {
+            let insu = info.insuinfo.first();
+            term.person = Some(Person {
+                psn_no: info.baseinfo.psn_no,
+                name: info.baseinfo.psn_name,
+                gend: info.baseinfo.gend,
+                age: info.baseinfo.age.to_string(),
+                insutype: insu.map(|i| i.insutype.clone()).unwrap_or_default(),
+                insu_stas: insu.map(|i| i.psn_insu_stas.clone()).unwrap_or_default(),
+                insuplc: insu.map(|i| i.insuplc_admdvs.clone()).unwrap_or_default(),
+                balc: insu.map(|i| i.balc.0.to_string()).unwrap_or_default(),
+                emp: insu.map(|i| i.emp_name.clone()).unwrap_or_default(),
+            });
+            if term.cert_type == "02" && term.cert_no.is_empty() {
+                term.cert_no = info.baseinfo.certno;
+            }
+            out.notice = Some(t.term_notice_read.to_string());
+        }
+        Err(e) => out.fail(t, e),
+    }
+}
+
+/// The credential sent with a settlement: the holder's where one was given (R-S12), else the
+/// patient's own.
+fn settle_credential(term: &Term) -> (&str, &str) {
+    if term.holder_cert.is_empty() {
+        (&term.cert_type, &term.cert_no)
+    } else {
+        ("02", &term.holder_cert)
+    }
+}
+
+/// A hospital visit ready to (pre-)settle: registered (2201), its medical type known (2203)
+/// and the current cart uploaded (2205 of an older upload, then 2204).
+async fn prepare_visit(
+    s: &Sender<'_>,
+    term: &mut Term,
+    p: &Person,
+    out: &mut Outcome,
+    t: &Dict,
+) -> bool {
+    if term.mdtrt_id.is_empty() {
+        let reg = DataInput {
+            data: RegistrationData {
+                psn_no: &p.psn_no,
+                insutype: &p.insutype,
+                begntime: wire_time(s.now),
+                mdtrt_cert_type: &term.cert_type,
+                mdtrt_cert_no: &term.cert_no,
+                ipt_otp_no: format!("MZ{}", s.now.format("%Y%m%d%H%M%S")),
+                atddr_no: "D001",
+                dr_name: "门诊医师",
+                dept_code: "A03",
+                dept_name: "内科",
+                caty: "A03",
+            },
+        };
+        let Some(ex) = out.keep(t, s.call("2201", None, &reg).await) else {
+            return false;
+        };
+        match ex.output::<Registered>() {
+            Ok(r) => term.mdtrt_id = r.data.mdtrt_id,
+            Err(e) => {
+                out.fail(t, e);
+                return false;
+            }
+        }
+        term.visit_med.clear();
+        term.uploaded.clear();
+    }
+    if term.visit_med != term.med_type {
+        let visit = VisitInput {
+            mdtrtinfo: MdtrtInfo {
+                mdtrt_id: &term.mdtrt_id,
+                psn_no: &p.psn_no,
+                med_type: &term.med_type,
+                begntime: wire_time(s.now),
+            },
+            diseinfo: Vec::new(),
+        };
+        if out.keep(t, s.call("2203", None, &visit).await).is_none() {
+            return false;
+        }
+        term.visit_med = term.med_type.clone();
+    }
+    let cart = encode_cart(&term.cart);
+    if term.uploaded != cart {
+        if !term.uploaded.is_empty() {
+            let cancel = DataInput {
+                data: FeeCancelData {
+                    mdtrt_id: &term.mdtrt_id,
+                    chrg_bchno: "0000",
+                    psn_no: &p.psn_no,
+                },
+            };
+            if out.keep(t, s.call("2205", None, &cancel).await).is_none() {
+                return false;
+            }
+        }
+        let batch = format!("B{}", new_msgid("", s.now).get(8..).unwrap_or_default());
+        let lines = term
+            .cart
+            .iter()
+            .enumerate()
+            .map(|(i, l)| FeeDetail {
+                feedetl_sn: format!("{batch}-{}", i + 1),
+                mdtrt_id: term.mdtrt_id.clone(),
+                psn_no: p.psn_no.clone(),
+                chrg_bchno: batch.clone(),
+                rxno: String::new(),
+                rx_circ_flag: "0",
+                fee_ocur_time: wire_time(s.now),
+                med_list_codg: l.code.clone(),
+                medins_list_codg: l.code.clone(),
+                det_item_fee_sumamt: amount(l.amount()),
+                cnt: Count::from_units(l.count),
+                pric: amount(l.price),
+                bilg_dept_codg: "A03",
+                bilg_dept_name: "内科",
+                bilg_dr_codg: "D001",
+                bilg_dr_name: "门诊医师",
+            })
+            .collect();
+        let upload = FeeUploadInput { feedetail: lines };
+        if out.keep(t, s.call("2204", None, &upload).await).is_none() {
+            return false;
+        }
+        term.uploaded = cart;
+        term.chrg_bchno = batch;
+    }
+    true
+}
+
+/// 2101 / 2206 (dry run) or 2102 / 2207 (with the form's msgid).
+async fn settle(
+    s: &Sender<'_>,
+    term: &mut Term,
+    out: &mut Outcome,
+    t: &Dict,
+    settle_msgid: Option<&str>,
+) {
+    let Some(p) = term.person.clone() else {
+        out.error = Some(t.term_err_no_person.to_string());
+        return;
+    };
+    if term.cart.is_empty() {
+        out.error = Some(t.term_err_cart_empty.to_string());
+        return;
+    }
+    let dry = settle_msgid.is_none();
+    let total = cart_total(&term.cart);
+    let (cert_type, cert_no) = settle_credential(term);
+    let (cert_type, cert_no) = (cert_type.to_string(), cert_no.to_string());
+    let ex = if is_pharmacy(term) {
+        // The times of a settlement come from its msgid, so that the same form sent twice
+        // is the same request.
+        let at = settle_msgid.and_then(msgid_time).unwrap_or(s.now);
+        let input = DrugInput {
+            druginfo: DrugInfo {
+                psn_no: &p.psn_no,
+                mdtrt_cert_type: &cert_type,
+                mdtrt_cert_no: &cert_no,
+                begntime: wire_time(at),
+                medfee_sumamt: amount(total),
+                invono: settle_msgid.map(|m| format!("FP{}", m.get(12..).unwrap_or_default())),
+                insutype: &p.insutype,
+                acct_used_flag: &term.acct,
+                med_type: MedType::PharmacyPurchase.code(),
+            },
+            drugdetail: drug_lines(&term.cart, at),
+        };
+        let infno = if dry { "2101" } else { "2102" };
+        out.receipt_infno = "2103".into();
+        out.keep(t, s.call(infno, settle_msgid, &input).await)
+    } else {
+        if !prepare_visit(s, term, &p, out, t).await {
+            return;
+        }
+        let input = DataInput {
+            data: SettleData {
+                psn_no: &p.psn_no,
+                mdtrt_cert_type: &cert_type,
+                mdtrt_cert_no: &cert_no,
+                med_type: &term.med_type,
+                medfee_sumamt: amount(total),
+                psn_setlway: "01",
+                mdtrt_id: &term.mdtrt_id,
+                chrg_bchno: &term.chrg_bchno,
+                acct_used_flag: &term.acct,
+                insutype: &p.insutype,
+                invono: settle_msgid.map(|m| format!("FP{}", m.get(12..).unwrap_or_default())),
+            },
+        };
+        let infno = if dry { "2206" } else { "2207" };
+        out.receipt_infno = "2208".into();
+        out.keep(t, s.call(infno, settle_msgid, &input).await)
+    };
+    let Some(ex) = ex else {
+        return;
+    };
+    match ex.output::<Settlement>() {
+        Ok(st) => {
+            if dry {
+                out.preview = Some(st);
+            } else {
+                term.setl_id = st.setlinfo.setl_id.clone().unwrap_or_default();
+                term.setl_mdtrt_id = st.setlinfo.mdtrt_id.clone();
+                out.notice = Some(t.term_notice_settled.to_string());
+                out.receipt = Some(st);
+            }
+        }
+        Err(e) => out.fail(t, e),
+    }
+}
+
+async fn cancel(
+    s: &Sender<'_>,
+    term: &mut Term,
+    out: &mut Outcome,
+    t: &Dict,
+    msgid: Option<&str>,
+) {
+    let Some(p) = term.person.clone() else {
+        out.error = Some(t.term_err_no_person.to_string());
+        return;
+    };
+    if term.setl_id.is_empty() {
+        out.error = Some(t.term_err_state.to_string());
+        return;
+    }
+    let input = DataInput {
+        data: CancelData {
+            setl_id: &term.setl_id,
+            mdtrt_id: &term.setl_mdtrt_id,
+            psn_no: &p.psn_no,
+        },
+    };
+    let infno = if is_pharmacy(term) { "2103" } else { "2208" };
+    let Some(ex) = out.keep(t, s.call(infno, msgid, &input).await) else {
+        return;
+    };
+    match ex.output::<Settlement>() {
+        Ok(st) => {
+            out.cancelled = Some(st);
+            out.notice = Some(t.term_notice_cancelled.to_string());
+            term.setl_id.clear();
+            term.setl_mdtrt_id.clear();
+            // A new visit for whatever is charged next.
+            term.mdtrt_id.clear();
+            term.visit_med.clear();
+            term.uploaded.clear();
+            term.chrg_bchno.clear();
+        }
+        Err(e) => out.fail(t, e),
+    }
+}
+
+/// Adds the item the add form names, or says what is wrong with it.
+fn add_item(form: &TerminalForm, term: &mut Term, loaded: &Loaded, t: &Dict) -> Option<String> {
+    let code = text(&form.item);
+    let Some(item) = loaded.catalog.iter().find(|c| c.code == code) else {
+        return Some(t.term_err_item.to_string());
+    };
+    let count = match text(&form.count).parse::<i64>() {
+        Ok(n) if (1..=COUNT_MAX).contains(&n) => n,
+        _ => return Some(t.term_err_count.to_string()),
+    };
+    let price_text = text(&form.price);
+    let price = if price_text.is_empty() {
+        item.price_cap
+    } else {
+        Fen::parse_yuan(&price_text).ok()
+    };
+    let Some(price) = price.filter(|p| (1..=PRICE_MAX_FEN).contains(&p.fen())) else {
+        return Some(t.term_err_price.to_string());
+    };
+    if term.cart.len() >= CART_LINES_MAX {
+        return Some(t.term_err_cart_full.to_string());
+    }
+    term.cart.push(CartLine {
+        code: item.code.clone(),
+        count,
+        price,
+    });
+    None
+}
+
+// ---- handlers ----
+
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    lang: Option<String>,
+    inst: Option<String>,
+}
+
+pub async fn show(
+    State(app): State<App>,
+    Query(q): Query<ShowQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let loaded = load(&app).await;
+    let term = Term {
+        inst: q.inst.as_deref().and_then(|c| find_inst(&loaded, c)),
+        channel: "1".into(),
+        cert_type: CertType::IdCard.code().into(),
+        med_type: MedType::GeneralOutpatient.code().into(),
+        acct: AccountUse::OwnAccount.code().into(),
+        ..Term::default()
+    };
+    let now = app.clock.now();
+    page(lang, remember, &loaded, &term, Outcome::default(), now)
+}
+
+pub async fn act(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<TerminalForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let t = lang.t();
+    let loaded = load(&app).await;
+    let (mut term, broken) = term_from(&form, &loaded);
+    let mut out = Outcome::default();
+    if broken {
+        out.error = Some(t.term_err_state.to_string());
+    }
+    let now = app.clock.now();
+    let op = text(&form.op);
+    match op.as_str() {
+        "inst" => {
+            let typed = text(&form.inst_code);
+            let code = if typed.is_empty() {
+                text(&form.inst)
+            } else {
+                typed
+            };
+            let channel = term.channel.clone();
+            term = Term {
+                inst: find_inst(&loaded, &code),
+                channel,
+                ..fresh_term()
+            };
+            if term.inst.is_none() {
+                out.error = Some(if code.is_empty() {
+                    t.term_err_no_inst.to_string()
+                } else {
+                    t.term_err_unknown_inst.to_string()
+                });
+            }
+        }
+        "change_inst" => {
+            term = Term {
+                channel: term.channel.clone(),
+                ..fresh_term()
+            };
+        }
+        "next" => {
+            term = Term {
+                inst: term.inst.clone(),
+                channel: term.channel.clone(),
+                ..fresh_term()
+            };
+        }
+        _ => {
+            if let Some(inst) = term.inst.clone() {
+                let creds = creds(&inst);
+                let insuplc = term
+                    .person
+                    .as_ref()
+                    .map(|p| p.insuplc.clone())
+                    .unwrap_or_default();
+                let channel = term.channel.clone();
+                let sender = Sender {
+                    app: &app,
+                    inst: &creds,
+                    opter_type: &channel,
+                    insuplc_admdvs: &insuplc,
+                    now,
+                };
+                run_op(&op, &form, &sender, &mut term, &loaded, &mut out, t).await;
+            } else {
+                out.error = Some(t.term_err_no_inst.to_string());
+            }
+        }
+    }
+    page(lang, remember, &loaded, &term, out, now)
+}
+
+fn fresh_term() -> Term {
+    Term {
+        channel: "1".into(),
+        cert_type: CertType::IdCard.code().into(),
+        med_type: MedType::GeneralOutpatient.code().into(),
+        acct: AccountUse::OwnAccount.code().into(),
+        ..Term::default()
+    }
+}
+
+async fn run_op(
+    op: &str,
+    form: &TerminalForm,
+    sender: &Sender<'_>,
+    term: &mut Term,
+    loaded: &Loaded,
+    out: &mut Outcome,
+    t: &Dict,
+) {
+    match op {
+        "read" => {
+            if term.cert_no.is_empty() {
+                out.error = Some(t.term_err_no_cert.to_string());
+                return;
+            }
+            let keep = Term {
+                inst: term.inst.clone(),
+                channel: term.channel.clone(),
+                cert_type: term.cert_type.clone(),
+                cert_no: term.cert_no.clone(),
+                ..fresh_term()
+            };
+            *term = keep;
+            // The person's division is known only after 1101 answers.
+            read_person(sender, term, out, t).await;
+        }
+        "add" => {
+            if term.person.is_none() {
+                out.error = Some(t.term_err_no_person.to_string());
+            } else if let Some(e) = add_item(form, term, loaded, t) {
+                out.error = Some(e);
+            }
+        }
+        "presettle" => settle(sender, term, out, t, None).await,
+        "settle" => {
+            let msgid = text(&form.settle_msgid);
+            let inst_code = term.inst.as_ref().map(|i| i.code.clone()).unwrap_or_default();
+            let valid = msgid.len() == 30 && msgid.starts_with(&inst_code);
+            let msgid = if valid {
+                msgid
+            } else {
+                new_msgid(&inst_code, sender.now)
+            };
+            settle(sender, term, out, t, Some(&msgid)).await;
+        }
+        "cancel" => {
+            let msgid = text(&form.cancel_msgid);
+            let inst_code = term.inst.as_ref().map(|i| i.code.clone()).unwrap_or_default();
+            let valid = msgid.len() == 30 && msgid.starts_with(&inst_code);
+            cancel(sender, term, out, t, valid.then_some(msgid.as_str())).await;
+        }
+        other => {
+            if let Some(n) = other
+                .strip_prefix("remove:")
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                if n < term.cart.len() {
+                    term.cart.remove(n);
+                }
+            }
+        }
+    }
+}
+
+// ---- the page ----
+
+pub struct InstOption {
+    pub code: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct InstGroup {
+    pub label: String,
+    pub options: Vec<InstOption>,
+}
+
+pub struct InstView {
+    pub code: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub region: String,
+    pub mutual_aid: bool,
+    pub pharmacy: bool,
+}
+
+pub struct PersonView {
+    pub name: String,
+    pub gender_age: String,
+    pub insutype: String,
+    pub insu_place: String,
+    pub insu_status: String,
+    pub status_ok: bool,
+    pub balance: String,
+    pub employer: String,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct CartView {
+    pub index: usize,
+    pub name: String,
+    pub class: String,
+    pub price: String,
+    pub count: i64,
+    pub amount: String,
+}
+
+pub struct MutualView {
+    pub holder: String,
+    pub amount: String,
+}
+
+pub struct DetailView {
+    pub name: String,
+    pub amount: String,
+    pub info: String,
+}
+
+/// A settlement's split as the answer says it.
+pub struct SplitView {
+    pub setl_id: String,
+    pub msgid: String,
+    pub time: String,
+    pub patient: String,
+    pub certno: String,
+    pub med_type: String,
+    pub medfee: String,
+    pub fund: String,
+    pub acct: String,
+    pub own: String,
+    pub mutual_total: String,
+    pub mutual: Vec<MutualView>,
+    pub cash: String,
+    pub hosp_part: String,
+    pub has_hosp_part: bool,
+    pub balc: String,
+    pub fulamt: String,
+    pub overlmt: String,
+    pub preselfpay: String,
+    pub inscp: String,
+    pub details: Vec<DetailView>,
+}
+
+/// The holder's masked name inside `家庭共济：户主张*国账户支付…` (see `render.rs`).
+fn holder_of(info: &str) -> Option<String> {
+    let rest = info.split_once("户主")?.1;
+    let name = rest.split_once("账户")?.0;
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+fn split_view(lang: Lang, st: &Settlement) -> SplitView {
+    let t = lang.t();
+    let s = &st.setlinfo;
+    let own = s
+        .acct_pay
+        .0
+        .checked_sub(s.acct_mulaid_pay.0)
+        .unwrap_or(Fen::ZERO);
+    let mutual = st
+        .setldetail
+        .iter()
+        .filter(|d| d.fund_pay_type_name.contains("共济") && d.fund_payamt.0 != Fen::ZERO)
+        .map(|d| MutualView {
+            holder: fill(
+                t.term_mutual_from,
+                &[&holder_of(&d.setl_proc_info).unwrap_or_else(|| "—".into())],
+            ),
+            amount: d.fund_payamt.0.to_string(),
+        })
+        .collect();
+    SplitView {
+        setl_id: s.setl_id.clone().unwrap_or_default(),
+        msgid: s.medins_setl_id.clone(),
+        time: s.setl_time.clone(),
+        patient: s.psn_name.clone(),
+        certno: mask_certno(&s.certno),
+        med_type: MedType::parse(&s.med_type)
+            .map(|m| i18n::med_type(lang, m).to_string())
+            .unwrap_or_else(|| s.med_type.clone()),
+        medfee: s.medfee_sumamt.0.to_string(),
+        fund: s.fund_pay_sumamt.0.to_string(),
+        acct: s.acct_pay.0.to_string(),
+        own: own.to_string(),
+        mutual_total: s.acct_mulaid_pay.0.to_string(),
+        mutual,
+        cash: s.psn_cash_pay.0.to_string(),
+        hosp_part: s.hosp_part_amt.0.to_string(),
+        has_hosp_part: s.hosp_part_amt.0 != Fen::ZERO,
+        balc: s.balc.0.to_string(),
+        fulamt: s.fulamt_ownpay_amt.0.to_string(),
+        overlmt: s.overlmt_selfpay.0.to_string(),
+        preselfpay: s.preselfpay_amt.0.to_string(),
+        inscp: s.inscp_scp_amt.0.to_string(),
+        details: st
+            .setldetail
+            .iter()
+            .map(|d| DetailView {
+                name: format!("{} {}", d.fund_pay_type, d.fund_pay_type_name),
+                amount: d.fund_payamt.0.to_string(),
+                info: d.setl_proc_info.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub struct LogView {
+    pub infno: String,
+    pub name: String,
+    pub msgid: String,
+    pub ok: bool,
+    pub err_msg: String,
+    pub request: String,
+    pub response: String,
+}
+
+fn infno_name(lang: Lang, infno: &str) -> String {
+    match gongji_nhsa::Infno::parse(infno) {
+        Some(i) if !lang.is_en() => i.name_zh().to_string(),
+        Some(i) => match i {
+            gongji_nhsa::Infno::PersonInfo => "person info",
+            gongji_nhsa::Infno::Register => "outpatient registration",
+            gongji_nhsa::Infno::VisitInfo => "visit info",
+            gongji_nhsa::Infno::FeeUpload => "fee details upload",
+            gongji_nhsa::Infno::CancelFees => "fee details cancel",
+            gongji_nhsa::Infno::PreSettle => "outpatient pre-settlement",
+            gongji_nhsa::Infno::Settle => "outpatient settlement",
+            gongji_nhsa::Infno::CancelSettle => "outpatient settlement cancel",
+            gongji_nhsa::Infno::DrugPreSettle => "pharmacy pre-settlement",
+            gongji_nhsa::Infno::DrugSettle => "pharmacy settlement",
+            gongji_nhsa::Infno::DrugCancel => "pharmacy settlement cancel",
+            gongji_nhsa::Infno::SignIn => "sign-in",
+            gongji_nhsa::Infno::CancelRegister => "registration cancel",
+            gongji_nhsa::Infno::Reconcile => "reconciliation",
+        }
+        .to_string(),
+        None => infno.to_string(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "terminal.html")]
+struct TerminalTemplate {
+    p: Page,
+    groups: Vec<InstGroup>,
+    inst: Option<InstView>,
+    channels: Vec<Choice>,
+    cert_types: Vec<Choice>,
+    cert_no: String,
+    holder_cert: String,
+    person: Option<PersonView>,
+    catalog: Vec<Choice>,
+    cart: Vec<CartView>,
+    total: String,
+    med_types: Vec<Choice>,
+    accts: Vec<Choice>,
+    settled: bool,
+    preview: Option<SplitView>,
+    receipt: Option<SplitView>,
+    cancelled: Option<SplitView>,
+    inst_name: String,
+    notice: Option<String>,
+    error: Option<String>,
+    log: Vec<LogView>,
+    /// Hidden fields of each form: the state minus what the form shows.
+    h_read: Vec<(String, String)>,
+    h_add: Vec<(String, String)>,
+    h_cart: Vec<(String, String)>,
+    h_settle: Vec<(String, String)>,
+    h_receipt: Vec<(String, String)>,
+    h_confirm: Vec<(String, String)>,
+    form_action: String,
+}
+
+/// The state as hidden fields, less the names in `except`.
+fn hidden(term: &Term, except: &[&str], extra: &[(&str, String)]) -> Vec<(String, String)> {
+    let mut v: Vec<(&str, String)> = vec![
+        (
+            "inst",
+            term.inst.as_ref().map(|i| i.code.clone()).unwrap_or_default(),
+        ),
+        ("channel", term.channel.clone()),
+        ("cert_type", term.cert_type.clone()),
+        ("cert_no", term.cert_no.clone()),
+        ("holder_cert", term.holder_cert.clone()),
+        ("cart", encode_cart(&term.cart)),
+        ("med_type", term.med_type.clone()),
+        ("acct", term.acct.clone()),
+        ("mdtrt_id", term.mdtrt_id.clone()),
+        ("visit_med", term.visit_med.clone()),
+        ("chrg_bchno", term.chrg_bchno.clone()),
+        ("uploaded", term.uploaded.clone()),
+        ("setl_id", term.setl_id.clone()),
+        ("setl_mdtrt_id", term.setl_mdtrt_id.clone()),
+    ];
+    if let Some(p) = &term.person {
+        v.extend([
+            ("psn_no", p.psn_no.clone()),
+            ("psn_name", p.name.clone()),
+            ("gend", p.gend.clone()),
+            ("age", p.age.clone()),
+            ("insutype", p.insutype.clone()),
+            ("insu_stas", p.insu_stas.clone()),
+            ("insuplc", p.insuplc.clone()),
+            ("balc", p.balc.clone()),
+            ("emp", p.emp.clone()),
+        ]);
+    }
+    v.extend(extra.iter().cloned());
+    v.into_iter()
+        .filter(|(k, val)| !except.contains(k) && !val.is_empty())
+        .map(|(k, val)| (k.to_string(), val))
+        .collect()
+}
+
+fn page(
+    lang: Lang,
+    remember: bool,
+    loaded: &Loaded,
+    term: &Term,
+    out: Outcome,
+    now: NaiveDateTime,
+) -> Response {
+    let t = lang.t();
+    let current = term.inst.as_ref().map(|i| i.code.as_str()).unwrap_or("");
+    let mut groups: Vec<InstGroup> = Vec::new();
+    for i in &loaded.institutions {
+        let region = i18n::region_name(lang, i.admdvs.city_admdvs(), &i.admdvs.to_string());
+        let label = format!(
+            "{}（{}）· {}{}",
+            i.name,
+            i.code,
+            i18n::institution_kind(lang, i.kind),
+            if i.mutual_aid {
+                format!(" · {}", t.term_inst_aid_yes)
+            } else {
+                String::new()
+            }
+        );
+        let option = InstOption {
+            code: i.code.clone(),
+            label,
+            selected: i.code == current,
+        };
+        match groups.last_mut() {
+            Some(g) if g.label == region => g.options.push(option),
+            _ => groups.push(InstGroup {
+                label: region,
+                options: vec![option],
+            }),
+        }
+    }
+    let inst = term.inst.as_ref().map(|i| InstView {
+        code: i.code.clone(),
+        name: i.name.clone(),
+        kind: i18n::institution_kind(lang, i.kind),
+        region: i18n::region_name(lang, i.admdvs.city_admdvs(), &i.admdvs.to_string()),
+        mutual_aid: i.mutual_aid,
+        pharmacy: i.kind == InstitutionKind::Pharmacy,
+    });
+    let choice = |value: &str, label: String, selected: &str| Choice {
+        value: value.to_string(),
+        label,
+        selected: value == selected,
+    };
+    let channels = vec![
+        choice("1", t.term_channel_window.to_string(), &term.channel),
+        choice("2", t.term_channel_self.to_string(), &term.channel),
+    ];
+    let cert_types = [CertType::IdCard, CertType::SocialSecurityCard, CertType::EVoucher]
+        .iter()
+        .map(|c| {
+            choice(
+                c.code(),
+                format!("{}（{}）", i18n::cert_type(lang, *c), c.code()),
+                &term.cert_type,
+            )
+        })
+        .collect();
+    let person = term.person.as_ref().map(|p| {
+        let gender = Gender::parse(&p.gend)
+            .map(|g| i18n::gender(lang, g))
+            .unwrap_or("");
+        let status = InsuStatus::parse(&p.insu_stas);
+        PersonView {
+            name: p.name.clone(),
+            gender_age: format!("{gender} / {}", fill(t.term_age, &[&p.age])),
+            insutype: Insutype::parse(&p.insutype)
+                .map(|x| format!("{}（{}）", i18n::insutype(lang, x), x.code()))
+                .unwrap_or_else(|| p.insutype.clone()),
+            insu_place: Admdvs::parse(&p.insuplc)
+                .map(|a| format!("{}（{a}）", i18n::region_name(lang, a.city_admdvs(), "")))
+                .unwrap_or_else(|| p.insuplc.clone()),
+            insu_status: status
+                .map(|s| i18n::insu_status(lang, s).to_string())
+                .unwrap_or_else(|| p.insu_stas.clone()),
+            status_ok: status == Some(InsuStatus::Normal),
+            balance: p.balc.clone(),
+            employer: p.emp.clone(),
+        }
+    });
+    let catalog = loaded
+        .catalog
+        .iter()
+        .map(|c| {
+            let cap = c
+                .price_cap
+                .map(|p| format!(" · ≤{p}"))
+                .unwrap_or_default();
+            Choice {
+                value: c.code.clone(),
+                label: format!("{} · {}{cap}", c.name, i18n::charge_level(lang, c.level)),
+                selected: false,
+            }
+        })
+        .collect();
+    let cart = term
+        .cart
+        .iter()
+        .enumerate()
+        .map(|(index, l)| {
+            let item = loaded.catalog.iter().find(|c| c.code == l.code);
+            CartView {
+                index,
+                name: item.map(|c| c.name.clone()).unwrap_or_else(|| l.code.clone()),
+                class: item
+                    .map(|c| i18n::charge_level(lang, c.level).to_string())
+                    .unwrap_or_default(),
+                price: l.price.to_string(),
+                count: l.count,
+                amount: l.amount().to_string(),
+            }
+        })
+        .collect();
+    let med_types = [
+        MedType::GeneralOutpatient,
+        MedType::Emergency,
+        MedType::ChronicSpecialOutpatient,
+    ]
+    .iter()
+    .map(|m| {
+        choice(
+            m.code(),
+            format!("{}（{}）", i18n::med_type(lang, *m), m.code()),
+            &term.med_type,
+        )
+    })
+    .collect();
+    let accts = [
+        AccountUse::OwnAccount,
+        AccountUse::OwnThenMutualAid,
+        AccountUse::CashOnly,
+    ]
+    .iter()
+    .map(|a| choice(a.code(), i18n::account_use(lang, *a).to_string(), &term.acct))
+    .collect();
+    let settled = !term.setl_id.is_empty();
+    let inst_code = current.to_string();
+    // Fresh msgids for the forms that move money: sent again as they are if the form is.
+    let settle_msgid = if term.person.is_some() && !term.cart.is_empty() && !settled {
+        new_msgid(&inst_code, now)
+    } else {
+        String::new()
+    };
+    let cancel_msgid = if settled {
+        new_msgid(&inst_code, now)
+    } else {
+        String::new()
+    };
+    let log = out
+        .log
+        .iter()
+        .map(|e| LogView {
+            infno: e.infno.clone(),
+            name: infno_name(lang, &e.infno),
+            msgid: e.msgid.clone(),
+            ok: e.ok,
+            err_msg: e.err_msg.clone(),
+            request: e.request.clone(),
+            response: e.response.clone(),
+        })
+        .collect();
+    let page_data = Page::new(lang, remember, t.term_title, "terminal", "/terminal");
+    let form_action = if remember {
+        format!("/terminal?lang={}", lang.code())
+    } else {
+        "/terminal".to_string()
+    };
+    let template = TerminalTemplate {
+        p: page_data.clone(),
+        groups,
+        inst,
+        channels,
+        cert_types,
+        cert_no: term.cert_no.clone(),
+        holder_cert: term.holder_cert.clone(),
+        person,
+        catalog,
+        cart,
+        total: cart_total(&term.cart).to_string(),
+        med_types,
+        accts,
+        settled,
+        preview: out.preview.as_ref().map(|s| split_view(lang, s)),
+        receipt: out.receipt.as_ref().map(|s| split_view(lang, s)),
+        cancelled: out.cancelled.as_ref().map(|s| split_view(lang, s)),
+        inst_name: term.inst.as_ref().map(|i| i.name.clone()).unwrap_or_default(),
+        notice: out.notice,
+        error: out.error,
+        log,
+        h_read: hidden(term, &["cert_type", "cert_no"], &[]),
+        h_add: hidden(term, &[], &[]),
+        h_cart: hidden(term, &[], &[]),
+        h_settle: hidden(
+            term,
+            &["med_type", "acct", "holder_cert"],
+            &[("settle_msgid", settle_msgid.clone())],
+        ),
+        // The pre-settlement's own button settles exactly what was pre-settled, with the
+        // same msgid as the form below it: whichever is pressed, it is one settlement.
+        h_confirm: hidden(term, &[], &[("settle_msgid", settle_msgid)]),
+        h_receipt: hidden(term, &[], &[("cancel_msgid", cancel_msgid)]),
+        form_action,
+    };
+    render_page(&page_data, StatusCode::OK, &template)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gongji_core::codes::ChargeLevel;
+    use gongji_core::pii::mask_name;
+
+    #[test]
+    fn holder_name_is_read_from_the_explanation() {
+        assert_eq!(
+            holder_of("家庭共济：户主张*国账户支付12.00元（保留0.00元，支付后余额1.00元）")
+                .as_deref(),
+            Some("张*国")
+        );
+        assert_eq!(holder_of("本人账户"), None);
+    }
+
+    #[test]
+    fn a_tampered_cart_is_refused() {
+        let catalog = vec![CatalogItem {
+            code: "X1".into(),
+            name: "药".into(),
+            level: ChargeLevel::ClassA,
+            price_cap: None,
+            selfpay_prop: gongji_core::BasisPoints::ZERO,
+        }];
+        assert_eq!(decode_cart("X1:2:1000", &catalog).map(|c| c.len()), Some(1));
+        assert!(decode_cart("X1:0:1000", &catalog).is_none());
+        assert!(decode_cart("X2:1:1000", &catalog).is_none());
+        assert!(decode_cart("X1:1:-5", &catalog).is_none());
+        assert!(decode_cart("X1:1", &catalog).is_none());
+        let line = CartLine {
+            code: "X1".into(),
+            count: 3,
+            price: Fen::from_fen(1234),
+        };
+        assert_eq!(encode_cart(&[line.clone()]), "X1:3:1234");
+        assert_eq!(line.amount(), Fen::from_fen(3702));
+    }
+
+    #[test]
+    fn names_are_masked_where_shown() {
+        assert_eq!(mask_name("张建国"), "张*国");
+    }
+}

@@ -1,0 +1,396 @@
+//! The terminal's side of the institution interface: what a hospital HIS or pharmacy POS
+//! sends and how it reads the answers.
+//!
+//! Messages are the national envelope (msgid = institution code + `yyyyMMddHHmmss` + 4-digit
+//! sequence), signed with the institution's own paasid and token in the `x-tif-*` headers, and
+//! sent through the server's real router in-process (`tower::ServiceExt::oneshot`): the same
+//! gateway check, envelope parser, engine command and renderer as a request from outside, with
+//! no socket. Amounts are written and read as exact decimal text, never through `f64`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use chrono::NaiveDateTime;
+use gongji_core::Fen;
+use gongji_nhsa::auth::{sign, HEADER_NONCE, HEADER_PAASID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use gongji_nhsa::number::parse_amount;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use tower::ServiceExt;
+
+use crate::app::App;
+
+/// The path every HIS posts to.
+pub const CALL_SERVICE: &str = "/fsi/api/rsfComIfsService/callService";
+/// The largest answer read back (a 500-line fee result is far below).
+const ANSWER_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// How often a fresh msgid is tried again when the interface says it was used before.
+const MSGID_TRIES: usize = 3;
+/// The stable code of a reused msgid (see the engine).
+const MSGID_REUSED: &str = "GJ-IDEMPOTENCY-MSGID-REUSED";
+
+/// The institution the terminal speaks for, with its gateway credentials.
+#[derive(Clone, Debug)]
+pub struct Institution {
+    pub code: String,
+    pub name: String,
+    pub admdvs: String,
+    pub paasid: String,
+    pub token: String,
+}
+
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+fn next_sequence() -> u64 {
+    // Start somewhere different in every process, so that a restarted server with a pinned
+    // clock does not reuse the msgids of the last run.
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos()))
+        .unwrap_or(0);
+    let _ = SEQUENCE.compare_exchange(0, seed % 9_000 + 1, Ordering::Relaxed, Ordering::Relaxed);
+    SEQUENCE.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A new msgid at `at`: institution code (12) + `yyyyMMddHHmmss` + 4-digit sequence.
+pub fn new_msgid(code: &str, at: NaiveDateTime) -> String {
+    format!(
+        "{code}{}{:04}",
+        at.format("%Y%m%d%H%M%S"),
+        next_sequence() % 10_000
+    )
+}
+
+/// The time inside a msgid, for the times of a message that must be the same when it is
+/// sent again (a resubmitted settlement must be the same request).
+pub fn msgid_time(msgid: &str) -> Option<NaiveDateTime> {
+    let t = msgid.get(12..26)?;
+    NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M%S").ok()
+}
+
+fn nonce() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("web{nanos:x}{:x}", next_sequence())
+}
+
+/// An amount on the wire: a JSON number with exactly two decimals.
+pub fn amount(f: Fen) -> Box<RawValue> {
+    RawValue::from_string(f.to_string()).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct RequestEnvelope<'a, I: Serialize> {
+    infno: &'a str,
+    msgid: &'a str,
+    mdtrtarea_admvs: &'a str,
+    insuplc_admdvs: &'a str,
+    recer_sys_code: &'a str,
+    dev_no: &'a str,
+    dev_safe_info: &'a str,
+    cainfo: &'a str,
+    signtype: &'a str,
+    infver: &'a str,
+    opter_type: &'a str,
+    opter: &'a str,
+    opter_name: &'a str,
+    inf_time: String,
+    fixmedins_code: &'a str,
+    fixmedins_name: &'a str,
+    input: &'a I,
+}
+
+/// One message sent and its answer, as shown in the page's message log.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub infno: String,
+    pub msgid: String,
+    pub request: String,
+    pub response: String,
+    /// `infcode` 0.
+    pub ok: bool,
+    pub err_msg: String,
+}
+
+#[derive(Deserialize)]
+struct Answer<'a> {
+    infcode: i32,
+    #[serde(default)]
+    err_msg: Option<String>,
+    #[serde(borrow, default)]
+    output: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct GatewayRefusal {
+    #[serde(default)]
+    message: String,
+}
+
+/// Who sends: the institution, the channel (`opter_type` 1 window, 2 self-service) and the
+/// patient's insurance division (`insuplc_admdvs`, empty before 1101).
+pub struct Sender<'a> {
+    pub app: &'a App,
+    pub inst: &'a Institution,
+    pub opter_type: &'a str,
+    pub insuplc_admdvs: &'a str,
+    pub now: NaiveDateTime,
+}
+
+/// Why a message got no usable answer.
+#[derive(Debug)]
+pub enum CallError {
+    /// The gateway refused (HTTP 401): the message.
+    Gateway(String),
+    /// Something that should not happen: the request could not be built or the answer read.
+    Internal(String),
+}
+
+impl Sender<'_> {
+    /// Sends `input` as transaction `infno` under `msgid` (a new one when `None`) and returns
+    /// the exchange. A new msgid that the interface says was used before is replaced and the
+    /// message sent again; a given msgid is sent as it is (that is what makes a resubmitted
+    /// form idempotent).
+    pub async fn call<I: Serialize>(
+        &self,
+        infno: &str,
+        msgid: Option<&str>,
+        input: &I,
+    ) -> Result<Exchange, CallError> {
+        let mut last = None;
+        for _ in 0..MSGID_TRIES {
+            let id = match msgid {
+                Some(m) => m.to_string(),
+                None => new_msgid(&self.inst.code, self.now),
+            };
+            let ex = self.send(infno, &id, input).await?;
+            let reused = !ex.ok && ex.err_msg.starts_with(MSGID_REUSED);
+            if msgid.is_some() || !reused {
+                return Ok(ex);
+            }
+            last = Some(ex);
+        }
+        last.ok_or_else(|| CallError::Internal("no answer".into()))
+    }
+
+    async fn send<I: Serialize>(
+        &self,
+        infno: &str,
+        msgid: &str,
+        input: &I,
+    ) -> Result<Exchange, CallError> {
+        let at = msgid_time(msgid).unwrap_or(self.now);
+        let opter_name = if self.opter_type == "2" {
+            "自助终端"
+        } else {
+            "收费员"
+        };
+        let envelope = RequestEnvelope {
+            infno,
+            msgid,
+            mdtrtarea_admvs: &self.inst.admdvs,
+            insuplc_admdvs: self.insuplc_admdvs,
+            recer_sys_code: "GONGJI",
+            dev_no: "WEB-TERMINAL",
+            dev_safe_info: "",
+            cainfo: "",
+            signtype: "",
+            infver: "V1.0",
+            opter_type: self.opter_type,
+            opter: if self.opter_type == "2" { "SELF01" } else { "0001" },
+            opter_name,
+            inf_time: at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            fixmedins_code: &self.inst.code,
+            fixmedins_name: &self.inst.name,
+            input,
+        };
+        let body = serde_json::to_string(&envelope)
+            .map_err(|e| CallError::Internal(format!("request: {e}")))?;
+        let timestamp = self.app.clock.unix_now().to_string();
+        let nonce = nonce();
+        let signature = sign(&timestamp, &self.inst.token, &nonce);
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(CALL_SERVICE)
+            .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+            .header(HEADER_PAASID, self.inst.paasid.as_str())
+            .header(HEADER_TIMESTAMP, timestamp.as_str())
+            .header(HEADER_NONCE, nonce.as_str())
+            .header(HEADER_SIGNATURE, signature.as_str())
+            .body(Body::from(body.clone()))
+            .map_err(|e| CallError::Internal(format!("request: {e}")))?;
+        let response = crate::router(self.app.clone())
+            .oneshot(request)
+            .await
+            .map_err(|e| CallError::Internal(format!("router: {e}")))?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), ANSWER_BYTES_MAX)
+            .await
+            .map_err(|e| CallError::Internal(format!("answer: {e}")))?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if status == StatusCode::UNAUTHORIZED {
+            let msg = serde_json::from_str::<GatewayRefusal>(&text)
+                .map(|r| r.message)
+                .unwrap_or_else(|_| text.clone());
+            return Err(CallError::Gateway(msg));
+        }
+        let answer: Answer<'_> = serde_json::from_str(&text)
+            .map_err(|e| CallError::Internal(format!("answer: {e}")))?;
+        Ok(Exchange {
+            infno: infno.to_string(),
+            msgid: msgid.to_string(),
+            request: body,
+            ok: answer.infcode == 0,
+            err_msg: answer.err_msg.unwrap_or_default(),
+            response: text,
+        })
+    }
+}
+
+impl Exchange {
+    /// The `output` object read as `T`.
+    pub fn output<'a, T: Deserialize<'a>>(&'a self) -> Result<T, CallError> {
+        let answer: Answer<'a> = serde_json::from_str(&self.response)
+            .map_err(|e| CallError::Internal(format!("answer: {e}")))?;
+        let raw = answer
+            .output
+            .ok_or_else(|| CallError::Internal("answer without output".into()))?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| CallError::Internal(format!("{} output: {e}", self.infno)))
+    }
+}
+
+// ---- reading answers exactly ----
+
+/// An amount read from its JSON text, exactly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Amount(pub Fen);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        let raw: Box<RawValue> = Deserialize::deserialize(d)?;
+        let text = raw.get().trim().trim_matches('"');
+        if text.is_empty() {
+            return Ok(Amount(Fen::ZERO));
+        }
+        parse_amount(text)
+            .map(Amount)
+            .map_err(|e| serde::de::Error::custom(format!("amount {text}: {e}")))
+    }
+}
+
+/// 1101 output.
+#[derive(Deserialize)]
+pub struct PersonInfo {
+    pub baseinfo: BaseInfo,
+    #[serde(default)]
+    pub insuinfo: Vec<InsuInfo>,
+}
+
+#[derive(Deserialize)]
+pub struct BaseInfo {
+    pub psn_no: String,
+    pub certno: String,
+    pub psn_name: String,
+    pub gend: String,
+    pub age: u32,
+}
+
+#[derive(Deserialize)]
+pub struct InsuInfo {
+    pub balc: Amount,
+    pub insutype: String,
+    pub psn_insu_stas: String,
+    pub insuplc_admdvs: String,
+    #[serde(default)]
+    pub emp_name: String,
+}
+
+/// 2201 output.
+#[derive(Deserialize)]
+pub struct Registered {
+    pub data: RegisteredData,
+}
+
+#[derive(Deserialize)]
+pub struct RegisteredData {
+    pub mdtrt_id: String,
+}
+
+/// 2101, 2102, 2206, 2207, 2208, 2103 output.
+#[derive(Deserialize)]
+pub struct Settlement {
+    pub setlinfo: SetlInfo,
+    #[serde(default)]
+    pub setldetail: Vec<SetlDetail>,
+}
+
+#[derive(Deserialize)]
+pub struct SetlInfo {
+    #[serde(default)]
+    pub mdtrt_id: String,
+    #[serde(default)]
+    pub setl_id: Option<String>,
+    pub psn_name: String,
+    pub certno: String,
+    pub setl_time: String,
+    pub med_type: String,
+    pub medfee_sumamt: Amount,
+    #[serde(default)]
+    pub fulamt_ownpay_amt: Amount,
+    #[serde(default)]
+    pub overlmt_selfpay: Amount,
+    #[serde(default)]
+    pub preselfpay_amt: Amount,
+    #[serde(default)]
+    pub inscp_scp_amt: Amount,
+    pub fund_pay_sumamt: Amount,
+    pub acct_pay: Amount,
+    #[serde(alias = "pdn_cash_pay")]
+    pub psn_cash_pay: Amount,
+    #[serde(default)]
+    pub hosp_part_amt: Amount,
+    pub balc: Amount,
+    #[serde(default)]
+    pub acct_mulaid_pay: Amount,
+    #[serde(default)]
+    pub medins_setl_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct SetlDetail {
+    pub fund_pay_type: String,
+    pub fund_payamt: Amount,
+    pub fund_pay_type_name: String,
+    #[serde(default)]
+    pub setl_proc_info: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msgids_have_the_national_shape() {
+        let at = NaiveDateTime::parse_from_str("2026-03-10 09:00:05", "%Y-%m-%d %H:%M:%S")
+            .unwrap_or_default();
+        let m = new_msgid("P37030000001", at);
+        assert_eq!(m.len(), 30);
+        assert!(m.starts_with("P3703000000120260310090005"));
+        assert_eq!(msgid_time(&m), Some(at));
+        assert_ne!(new_msgid("P37030000001", at), m);
+    }
+
+    #[test]
+    fn amounts_are_read_exactly() {
+        let a: Amount = serde_json::from_str("12345678.99").unwrap_or_default();
+        assert_eq!(a.0, Fen::from_fen(1_234_567_899));
+        let b: Amount = serde_json::from_str("\"-0.10\"").unwrap_or_default();
+        assert_eq!(b.0, Fen::from_fen(-10));
+        assert!(serde_json::from_str::<Amount>("1.234").is_err());
+    }
+}

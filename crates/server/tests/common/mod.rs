@@ -1,0 +1,668 @@
+//! The REST API's test harness: a registry built through the engine's own commands on a
+//! SQLite file, a real server on 127.0.0.1:0 with a manual clock, an HTTP client, and the
+//! ledger check (`verify`) after every test.
+
+#![allow(dead_code)]
+
+use chrono::{NaiveDate, NaiveDateTime};
+use gongji_core::codes::{
+    AccountUse, Admdvs, Channel, ChargeLevel, Gender, HospitalLevel, InstitutionKind, InsuStatus,
+    Insutype, MedType, Relationship,
+};
+use gongji_core::domain::{CatalogItem, Institution, Person};
+use gongji_core::idcard::check_char;
+use gongji_core::pii::{CertNo, PersonName, Phone};
+use gongji_core::policy::{Policy, PolicySet};
+use gongji_core::pooling::FeeLine;
+use gongji_core::{BasisPoints, Fen};
+use gongji_engine::{
+    BindCommand, CancelCommand, Command, Engine, EngineHandle, Outcome, Request, SettleCommand,
+};
+use gongji_server::app::DynStore;
+use gongji_server::service::auth::hash_password;
+use gongji_server::{App, Clock};
+use gongji_store::read::StaffRow;
+use gongji_store::{ReadStore, SqliteStore, Store};
+use reqwest::Method;
+use serde_json::Value;
+
+pub const JINAN: &str = "370102";
+pub const ZIBO: &str = "370303";
+pub const TAIYUAN: &str = "140105";
+pub const YUNCHENG: &str = "140802";
+
+/// The server's clock at start: inside Yuncheng's 2026 collection window.
+pub const NOW: &str = "2025-10-10 10:00:00";
+pub const STAFF_PASSWORD: &str = "correct horse";
+
+pub fn time(t: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").expect("test time")
+}
+
+pub fn day(t: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(t, "%Y-%m-%d").expect("test day")
+}
+
+/// The seed presets with some policies changed.
+pub fn presets_with(edit: impl Fn(&mut Policy)) -> PolicySet {
+    let mut policies = gongji_policy::presets().policies().to_vec();
+    for p in &mut policies {
+        edit(p);
+    }
+    PolicySet::new(policies)
+}
+
+/// A registered person as a test drives them.
+#[derive(Clone, Debug)]
+pub struct P {
+    pub psn_no: String,
+    pub certno: String,
+    pub name: String,
+    pub phone: String,
+}
+
+pub struct Fixture {
+    engine: Engine<DynStore>,
+    seq: u32,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        Fixture::with_policies(gongji_policy::presets())
+    }
+
+    /// A fresh database with three staff accounts: `clerk1`, `auditor1`, `admin1`.
+    pub fn with_policies(policies: PolicySet) -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("api.db")).expect("store");
+        let hash = hash_password(STAFF_PASSWORD).expect("hash");
+        for (u, r) in [
+            ("clerk1", "clerk"),
+            ("auditor1", "auditor"),
+            ("admin1", "admin"),
+        ] {
+            store
+                .add_staff(&StaffRow {
+                    username: u.into(),
+                    password_hash: hash.clone(),
+                    role: r.into(),
+                    created_at: "2025-01-01 00:00:00".into(),
+                })
+                .expect("staff");
+        }
+        let store: DynStore = Box::new(store);
+        let engine = Engine::open(store, policies).expect("engine");
+        Fixture {
+            engine,
+            seq: 0,
+            dir,
+        }
+    }
+
+    fn next(&mut self) -> u32 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn run(&mut self, command: Command) -> Outcome {
+        match self.engine.execute(Request::new(command)) {
+            Ok(o) => o,
+            Err(e) => panic!("fixture command refused: {} {}", e.code(), e.message_en()),
+        }
+    }
+
+    /// A normally insured person; `edit` may change anything before registration.
+    pub fn person_with(
+        &mut self,
+        admdvs: &str,
+        insutype: Insutype,
+        edit: impl FnOnce(&mut Person),
+    ) -> P {
+        let n = self.next();
+        let birth = day("1970-01-01") + chrono::Duration::days(i64::from(n) * 131);
+        let first17 = format!("{admdvs}{}{:03}", birth.format("%Y%m%d"), n % 1000);
+        let certno = format!("{first17}{}", check_char(&first17).expect("17 digits"));
+        let mut person = Person {
+            psn_no: format!("{admdvs}{n:08}"),
+            certno: CertNo::new(certno),
+            name: PersonName::new(format!("测试{n}")),
+            gender: if n % 2 == 1 {
+                Gender::Male
+            } else {
+                Gender::Female
+            },
+            birth_date: birth,
+            insutype,
+            psn_type: if insutype == Insutype::Employee {
+                "11".into()
+            } else {
+                "1501".into()
+            },
+            admdvs: Admdvs::parse(admdvs).expect("admdvs"),
+            insu_status: InsuStatus::Normal,
+            civil_servant: false,
+            public_medical: false,
+            employer_name: String::new(),
+            phone: Phone::new(format!("139{n:08}")),
+        };
+        edit(&mut person);
+        let p = P {
+            psn_no: person.psn_no.clone(),
+            certno: person.certno.reveal().to_string(),
+            name: person.name.reveal().to_string(),
+            phone: person.phone.reveal().to_string(),
+        };
+        self.run(Command::RegisterPerson(person));
+        p
+    }
+
+    /// Changes a registered person's insurance status (as a registry update would).
+    pub fn set_status(&mut self, p: &P, status: InsuStatus) {
+        let mut person = self.engine.state().persons[&p.psn_no].clone();
+        person.insu_status = status;
+        self.run(Command::RegisterPerson(person));
+    }
+
+    pub fn resident(&mut self, admdvs: &str) -> P {
+        self.person_with(admdvs, Insutype::Resident, |_| {})
+    }
+
+    /// An employee with `yuan` in the personal account.
+    pub fn employee(&mut self, admdvs: &str, yuan: i64) -> P {
+        let p = self.person_with(admdvs, Insutype::Employee, |_| {});
+        if yuan > 0 {
+            self.run(Command::Fund {
+                psn_no: p.psn_no.clone(),
+                amount: Fen::from_yuan(yuan),
+                at: time("2025-01-02 09:00:00"),
+            });
+        }
+        p
+    }
+
+    pub fn institution(
+        &mut self,
+        admdvs: &str,
+        kind: InstitutionKind,
+        lat: f64,
+        lon: f64,
+        mutual_aid: bool,
+    ) -> String {
+        let n = self.next();
+        let code = format!(
+            "{}{admdvs}{n:05}",
+            if kind == InstitutionKind::Pharmacy {
+                "P"
+            } else {
+                "H"
+            }
+        );
+        self.run(Command::RegisterInstitution(Institution {
+            code: code.clone(),
+            name: format!("测试机构{n}"),
+            kind,
+            level: HospitalLevel::Primary,
+            admdvs: Admdvs::parse(admdvs).expect("admdvs"),
+            lat,
+            lon,
+            mutual_aid,
+            paasid: format!("paas{n}"),
+            token: format!("token{n}"),
+        }));
+        code
+    }
+
+    pub fn item(&mut self) -> String {
+        let n = self.next();
+        let code = format!("ITEM{n:05}");
+        self.run(Command::RegisterCatalogItem(CatalogItem {
+            code: code.clone(),
+            name: format!("测试药品{n}"),
+            level: ChargeLevel::ClassA,
+            price_cap: None,
+            selfpay_prop: BasisPoints::new(0).expect("ratio"),
+        }));
+        code
+    }
+
+    /// A binding made the way an import makes it (no face check, no letter).
+    pub fn bind(
+        &mut self,
+        holder: &P,
+        relative: &P,
+        relationship: u8,
+        begin: &str,
+        end: Option<&str>,
+    ) -> i64 {
+        let outcome = self.run(Command::Bind(BindCommand {
+            holder: holder.psn_no.clone(),
+            relative: relative.psn_no.clone(),
+            relationship: Relationship::from_code(relationship).expect("relationship"),
+            begin: day(begin),
+            end: end.map(day),
+            limit_per_payment: None,
+            limit_per_month: None,
+            face_verified: true,
+            channel: Channel::BatchImport,
+            actor: "import".into(),
+            at: time(&format!("{begin} 09:00:00")),
+        }));
+        match outcome {
+            Outcome::Binding(b) => b.id,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// A pharmacy purchase (med_type 41, own account then mutual aid); returns setl_id.
+    pub fn buy(&mut self, patient: &P, pharmacy: &str, item: &str, yuan: i64, at: &str) -> String {
+        let amount = Fen::from_yuan(yuan);
+        let outcome = self.run(Command::Settle(SettleCommand {
+            institution: pharmacy.to_string(),
+            psn_no: patient.psn_no.clone(),
+            credential: None,
+            med_type: MedType::PharmacyPurchase,
+            account_use: AccountUse::OwnThenMutualAid,
+            lines: vec![FeeLine {
+                sn: "1".into(),
+                item_code: item.to_string(),
+                amount,
+                count_e4: 10_000,
+                price: amount,
+            }],
+            declared_total: None,
+            mdtrt_id: None,
+            channel: Channel::Window,
+            at: time(at),
+            dry_run: false,
+        }));
+        match outcome {
+            Outcome::Settled(s) => s.setl_id.clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    pub fn cancel(&mut self, setl_id: &str, patient: &P, pharmacy: &str, at: &str) {
+        self.run(Command::Cancel(CancelCommand {
+            institution: pharmacy.to_string(),
+            setl_id: setl_id.to_string(),
+            psn_no: patient.psn_no.clone(),
+            channel: Channel::Window,
+            at: time(at),
+        }));
+    }
+
+    /// Serves the registry on 127.0.0.1:0 with the clock at [`NOW`].
+    pub async fn start(self) -> Server {
+        let Fixture { engine, dir, .. } = self;
+        let (handle, _writer) = EngineHandle::spawn(engine);
+        let clock = Clock::manual(time(NOW));
+        let app = App::new(handle, clock).expect("app");
+        app.load_gateways().await.expect("gateways");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = app.clone();
+        tokio::spawn(async move {
+            let _ = gongji_server::serve(serving, listener, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Server {
+            base,
+            app,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+}
+
+/// An answer: status, JSON body (or the text as a JSON string), headers.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts an error answer: status, code, and both messages present.
+    #[track_caller]
+    pub fn refused(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.code()),
+            (status, code),
+            "answer: {}",
+            self.body
+        );
+        assert!(
+            !self.body["message_zh"].as_str().unwrap_or("").is_empty(),
+            "{}",
+            self.body
+        );
+        assert!(
+            !self.body["message_en"].as_str().unwrap_or("").is_empty(),
+            "{}",
+            self.body
+        );
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Value {
+        assert!(
+            (200..300).contains(&self.status),
+            "expected success, got {}: {}",
+            self.status,
+            self.body
+        );
+        &self.body
+    }
+}
+
+pub struct Server {
+    pub base: String,
+    pub app: App,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Server {
+    pub fn set_now(&self, t: &str) {
+        self.app.clock.set(time(t));
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let resp = req.send().await.expect("http");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let mut r = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(self.req(Method::GET, path, token)).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(self.req(Method::POST, path, token).json(&body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(self.req(Method::PUT, path, token).json(&body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(self.req(Method::DELETE, path, token)).await
+    }
+
+    /// Signs a person in by SMS; the development sender keeps the code.
+    pub async fn sign_in(&self, p: &P) -> String {
+        self.post(
+            "/api/v1/auth/sms-code",
+            None,
+            serde_json::json!({ "phone": p.phone }),
+        )
+        .await
+        .ok();
+        let code = self
+            .app
+            .auth
+            .sms
+            .last_code(&p.phone)
+            .expect("a code was sent");
+        let r = self
+            .post(
+                "/api/v1/auth/session",
+                None,
+                serde_json::json!({ "phone": p.phone, "code": code }),
+            )
+            .await;
+        r.ok()["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn staff(&self, username: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/staff/session",
+                None,
+                serde_json::json!({ "username": username, "password": STAFF_PASSWORD }),
+            )
+            .await;
+        r.ok()["token"].as_str().expect("token").to_string()
+    }
+
+    /// The personal-account balance, read from the engine.
+    pub async fn balance(&self, p: &P) -> Fen {
+        let key = format!("psn:{}", p.psn_no);
+        self.app
+            .read(move |e| e.state().balance(&key))
+            .await
+            .expect("read")
+    }
+
+    /// How many audit rows are stored.
+    pub async fn audit_rows(&self) -> i64 {
+        self.app
+            .read(|e| {
+                e.store_mut()
+                    .audit_log(&gongji_store::read::AuditQuery {
+                        limit: 200,
+                        ..Default::default()
+                    })
+                    .map(|v| v.len() as i64)
+            })
+            .await
+            .expect("read")
+            .expect("audit")
+    }
+
+    /// What `gongji verify` checks, on the test database.
+    pub async fn verify_clean(&self) {
+        let report = self
+            .app
+            .read(|e| e.store_mut().verify())
+            .await
+            .expect("read")
+            .expect("verify");
+        assert!(report.is_clean(), "verify: {report}");
+    }
+}
+
+/// The registry most tests share: families in Jinan, Zibo, Taiyuan and Yuncheng, one
+/// pharmacy purchase paid by mutual aid and one that was cancelled.
+pub struct World {
+    pub s: Server,
+    /// Jinan holder (5,000 yuan) and his wife (resident), bound; a child not yet bound.
+    pub hj: P,
+    pub rj: P,
+    pub cj: P,
+    /// Jinan: insurance terminated.
+    pub tj: P,
+    /// Jinan: two persons sharing one phone.
+    pub sh1: P,
+    pub sh2: P,
+    /// Zibo holder with a resident child (bound) and an employee spouse (bound); a second
+    /// holder; a paused holder; a resident sibling candidate.
+    pub hz: P,
+    pub rz: P,
+    pub ez: P,
+    pub hz2: P,
+    pub hzp: P,
+    pub sz: P,
+    /// Taiyuan (Shanxi) holder, his bound wife (end 2026-12-31), another spouse candidate,
+    /// two father candidates, a public-medical candidate.
+    pub hs: P,
+    pub rs: P,
+    pub s2: P,
+    pub f1: P,
+    pub f2: P,
+    pub pm: P,
+    /// Yuncheng holder (2,000 yuan) with a resident relative and an employee relative bound;
+    /// an unbound resident; a poor holder (1,200 yuan) with a resident relative.
+    pub hy: P,
+    pub ry: P,
+    pub ey: P,
+    pub uy: P,
+    pub hy2: P,
+    pub ry2: P,
+    /// Yuncheng: a holder whose insurance is paused, with a bound resident relative.
+    pub hyp: P,
+    pub ryp: P,
+    /// Taiyuan: a public-medical employee.
+    pub hpm: P,
+    /// Beijing, where no policy is configured: an employee and a resident.
+    pub bj: P,
+    pub bjr: P,
+    pub pharmacy: String,
+    pub hospital: String,
+    pub zibo_pharmacy: String,
+    /// RJ's purchase of 100 yuan, paid by HJ's account (mutual aid).
+    pub setl: String,
+    /// A purchase of RJ that was cancelled.
+    pub setl_cancelled: String,
+    pub b_hj_rj: i64,
+    pub b_hz_rz: i64,
+    pub b_hz_ez: i64,
+    pub b_hs_rs: i64,
+    pub b_hy_ry: i64,
+    pub b_hy_ey: i64,
+    pub b_hy2_ry2: i64,
+}
+
+pub async fn world() -> World {
+    world_with(gongji_policy::presets()).await
+}
+
+pub async fn world_with(policies: PolicySet) -> World {
+    let mut f = Fixture::with_policies(policies);
+    let pharmacy = f.institution(JINAN, InstitutionKind::Pharmacy, 36.6512, 117.1201, true);
+    let hospital = f.institution(JINAN, InstitutionKind::Medical, 36.6700, 117.0300, true);
+    let zibo_pharmacy = f.institution(ZIBO, InstitutionKind::Pharmacy, 36.8131, 118.0549, false);
+    let item = f.item();
+    let hj = f.employee(JINAN, 5000);
+    let rj = f.resident(JINAN);
+    let cj = f.resident(JINAN);
+    let tj = f.person_with(JINAN, Insutype::Resident, |p| {
+        p.insu_status = InsuStatus::Terminated
+    });
+    let sh1 = f.person_with(JINAN, Insutype::Resident, |p| {
+        p.phone = Phone::new("13700000001")
+    });
+    let sh2 = f.person_with(JINAN, Insutype::Resident, |p| {
+        p.phone = Phone::new("13700000001")
+    });
+    let hz = f.employee(ZIBO, 3000);
+    let rz = f.resident(ZIBO);
+    let ez = f.employee(ZIBO, 100);
+    let hz2 = f.employee(ZIBO, 3000);
+    let hzp = f.person_with(ZIBO, Insutype::Employee, |p| {
+        p.insu_status = InsuStatus::Paused
+    });
+    let sz = f.resident(ZIBO);
+    let hs = f.employee(TAIYUAN, 3000);
+    let rs = f.resident(TAIYUAN);
+    let s2 = f.resident(TAIYUAN);
+    let f1 = f.resident(TAIYUAN);
+    let f2 = f.resident(TAIYUAN);
+    let pm = f.person_with(TAIYUAN, Insutype::Resident, |p| p.public_medical = true);
+    let hy = f.employee(YUNCHENG, 2000);
+    let ry = f.resident(YUNCHENG);
+    let ey = f.employee(YUNCHENG, 100);
+    let uy = f.resident(YUNCHENG);
+    let hy2 = f.employee(YUNCHENG, 1200);
+    let ry2 = f.resident(YUNCHENG);
+    let hyp = f.employee(YUNCHENG, 2000);
+    let ryp = f.resident(YUNCHENG);
+    let hpm = f.person_with(TAIYUAN, Insutype::Employee, |p| p.public_medical = true);
+    let bj = f.employee("110105", 1000);
+    let bjr = f.resident("110105");
+    let b_hj_rj = f.bind(&hj, &rj, 12, "2025-01-01", None);
+    let b_hz_rz = f.bind(&hz, &rz, 20, "2025-01-01", None);
+    let b_hz_ez = f.bind(&hz, &ez, 12, "2025-01-01", None);
+    let b_hs_rs = f.bind(&hs, &rs, 12, "2025-01-01", Some("2026-12-31"));
+    let b_hy_ry = f.bind(&hy, &ry, 20, "2025-01-01", None);
+    let b_hy_ey = f.bind(&hy, &ey, 12, "2025-01-01", None);
+    let b_hy2_ry2 = f.bind(&hy2, &ry2, 20, "2025-01-01", None);
+    f.bind(&hyp, &ryp, 20, "2025-01-01", None);
+    f.set_status(&hyp, InsuStatus::Paused);
+    let setl = f.buy(&rj, &pharmacy, &item, 100, "2025-10-01 15:30:00");
+    let setl_cancelled = f.buy(&rj, &pharmacy, &item, 30, "2025-10-02 09:00:00");
+    f.cancel(&setl_cancelled, &rj, &pharmacy, "2025-10-02 09:30:00");
+    let s = f.start().await;
+    World {
+        s,
+        hj,
+        rj,
+        cj,
+        tj,
+        sh1,
+        sh2,
+        hz,
+        rz,
+        ez,
+        hz2,
+        hzp,
+        sz,
+        hs,
+        rs,
+        s2,
+        f1,
+        f2,
+        pm,
+        hy,
+        ry,
+        ey,
+        uy,
+        hy2,
+        ry2,
+        hyp,
+        ryp,
+        hpm,
+        bj,
+        bjr,
+        pharmacy,
+        hospital,
+        zibo_pharmacy,
+        setl,
+        setl_cancelled,
+        b_hj_rj,
+        b_hz_rz,
+        b_hz_ez,
+        b_hs_rs,
+        b_hy_ry,
+        b_hy_ey,
+        b_hy2_ry2,
+    }
+}

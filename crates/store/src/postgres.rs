@@ -1,0 +1,1750 @@
+//! The production backend: PostgreSQL 15 (and the PostgreSQL-compatible engines bureaus run:
+//! openGauss, KingbaseES, PolarDB), through the blocking `postgres` client.
+//!
+//! Same schema (the same migration files as SQLite, listed in [`crate::sqlite::MIGRATIONS`]),
+//! same [`Store`] semantics, same checks in `verify`; `tests/contract.rs` runs one behavioural
+//! suite against both backends.
+//!
+//! **One writer per province.** [`PgStore::connect`] takes a session-level advisory lock on
+//! the database before it migrates or writes anything (DESIGN principle 8). The lock lives
+//! exactly as long as the connection: if the writer process dies, PostgreSQL drops the
+//! session and a standby's `connect` succeeds; there is no split brain because `PgStore`
+//! never reconnects by itself (a lost connection is a lost lease, and every later commit
+//! fails until the process starts over and takes the lock again). How quickly the server
+//! notices a writer whose machine vanished is set by the server's `tcp_keepalives_*`
+//! settings. The writer needs a session of its own: connect it to the server directly or
+//! through a pooler in session mode (a transaction-mode pooler would hand the lock's
+//! session to others). [`PgStore::connect_reader`] takes no lock and cannot commit:
+//! records, reports, pages and `verify` scale out on readers (or replicas).
+//!
+//! **Routing by province.** Every row that belongs to a person or an institution carries
+//! its `admdvs`, and mutual aid never leaves a province, so a national deployment is one
+//! database per province: a router takes the 2-digit province prefix of `admdvs`
+//! (`Admdvs::province`, e.g. 37 Shandong) to pick the database URL, and each provincial
+//! database has its own writer holding its own lease. No query here ever crosses provinces.
+//!
+//! **Group commit.** A batch is one transaction; `synchronous_commit` stays on, so `commit`
+//! returns only once the batch is durable. Statements are prepared once per connection.
+//! A batch of thousands of writes must not cost a round trip per row, so most rows are
+//! gathered while the batch is walked and written with one array (`UNNEST`) statement per
+//! table: postings, account balances, usage counters and their log (insert-only or
+//! additive, read by no other write of the batch; additive upserts are summed per key
+//! first), and journal rows, settlement rows and fee lines (written out early whenever a
+//! later write of the batch reads or changes their table: a reversal mark, a cancel flag, a
+//! fee deletion). Everything else (persons, institutions, catalog, bindings, visits,
+//! premiums, recovery cases, commitments, audit, messages) goes row by row in batch order.
+//! The outcome is the outcome of writing the batch one write at a time, as SQLite does; a
+//! refused batch leaves nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::ledger::LedgerAccount;
+use gongji_core::pooling::PoolUsage;
+use gongji_core::Fen;
+use postgres::error::SqlState;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{FromSql, ToSql};
+use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Statement};
+
+use crate::batch::{
+    BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, RecoveryCaseRow,
+    SettlementRow, VisitRow, Write, WriteBatch,
+};
+use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
+use crate::sqlite::MIGRATIONS;
+use crate::verify::{VerifyReport, Violation};
+use crate::{
+    ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
+};
+
+/// The message of the `Conflict` a second writer gets.
+pub const LEASE_HELD: &str = "another writer holds this province's database";
+
+/// A PostgreSQL database of one province, as its writer or as a reader.
+pub struct PgStore {
+    client: Client,
+    stmts: Stmts,
+    database: String,
+    /// The advisory-lock key held by this session; `None` for a reader.
+    lease: Option<i64>,
+}
+
+/// Maps a client error: unique violations are `Conflict`, everything else `Io`. Only the
+/// server's message and SQLSTATE are kept, never its DETAIL, which quotes key values (an ID
+/// number, for `persons.certno`).
+fn pg(e: postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => {
+            let msg = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if *db.code() == SqlState::UNIQUE_VIOLATION {
+                StoreError::Conflict(msg)
+            } else {
+                StoreError::Io(msg)
+            }
+        }
+        None => StoreError::Io(format!("PostgreSQL: {e}")),
+    }
+}
+
+fn get<'a, T: FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, StoreError> {
+    r.try_get(i).map_err(pg)
+}
+
+fn fen(r: &Row, i: usize) -> Result<Fen, StoreError> {
+    get::<i64>(r, i).map(Fen::from_fen)
+}
+
+fn flag(r: &Row, i: usize) -> Result<bool, StoreError> {
+    get::<i32>(r, i).map(|v| v != 0)
+}
+
+fn overflow(what: &str) -> StoreError {
+    StoreError::Io(format!("{what}: sum out of range"))
+}
+
+/// Runs `sql` and feeds every row to `f` as it arrives (no full result in memory).
+fn each_row<C: GenericClient>(
+    c: &mut C,
+    sql: &str,
+    mut f: impl FnMut(&Row) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let none: [&(dyn ToSql + Sync); 0] = [];
+    let mut rows = c.query_raw(sql, none).map_err(pg)?;
+    while let Some(r) = rows.next().map_err(pg)? {
+        f(&r)?;
+    }
+    Ok(())
+}
+
+/// Statements prepared once per connection (the PostgreSQL side of `prepare_cached`).
+/// Prepared statements belong to the session, not to a transaction, so a rollback keeps them.
+#[derive(Default)]
+struct Stmts(HashMap<&'static str, Statement>);
+
+impl Stmts {
+    fn get<C: GenericClient>(
+        &mut self,
+        c: &mut C,
+        sql: &'static str,
+    ) -> Result<Statement, StoreError> {
+        if let Some(s) = self.0.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = c.prepare(sql).map_err(pg)?;
+        self.0.insert(sql, s.clone());
+        Ok(s)
+    }
+}
+
+/// A stable 64-bit key for the writer lease of a database (FNV-1a of a fixed prefix and the
+/// database name). Advisory locks are scoped to their database already; the prefix keeps
+/// the key apart from any other application's locks in the same database.
+fn lease_key(database: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in "gongji-writer:".bytes().chain(database.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+impl PgStore {
+    /// Connects as the province's writer: takes the writer lease (a session-level advisory
+    /// lock), makes sure commits are durable, and migrates. Fails with
+    /// `Conflict("another writer holds this province's database")` while another process
+    /// holds the lease.
+    ///
+    /// `url` is a libpq URL or key/value string (`postgresql://user@host:5432/gongji_37`,
+    /// `host=/run/postgresql dbname=gongji_37`).
+    pub fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let mut store = PgStore::open(url)?;
+        store.acquire_lease()?;
+        store.ensure_durable()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Connects without the lease, for read-only tools (`verify`, reports, pages). The
+    /// session is read-only and `commit` is refused. The schema must have been migrated by
+    /// a writer.
+    pub fn connect_reader(url: &str) -> Result<PgStore, StoreError> {
+        let mut store = PgStore::open(url)?;
+        store
+            .client
+            .batch_execute("SET default_transaction_read_only = on")
+            .map_err(pg)?;
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn open(url: &str) -> Result<PgStore, StoreError> {
+        // The URL may carry a password: never quote it in an error.
+        let mut config: Config = url
+            .parse()
+            .map_err(|e| StoreError::Io(format!("invalid PostgreSQL connection string: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name("gongji");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let mut client = config.connect(NoTls).map_err(pg)?;
+        let database: String = client
+            .query_one("SELECT current_database()", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(pg)?;
+        Ok(PgStore {
+            client,
+            stmts: Stmts::default(),
+            database,
+            lease: None,
+        })
+    }
+
+    fn acquire_lease(&mut self) -> Result<(), StoreError> {
+        let key = lease_key(&self.database);
+        let got: bool = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .and_then(|r| r.try_get(0))
+            .map_err(pg)?;
+        if !got {
+            return Err(StoreError::Conflict(format!(
+                "{LEASE_HELD} (database {})",
+                self.database
+            )));
+        }
+        self.lease = Some(key);
+        Ok(())
+    }
+
+    /// `synchronous_commit` stays on: an acknowledged batch survives a crash. `local`,
+    /// `remote_write` and `remote_apply` are durable too and left as configured.
+    fn ensure_durable(&mut self) -> Result<(), StoreError> {
+        let mode: String = self
+            .client
+            .query_one("SELECT current_setting('synchronous_commit')", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(pg)?;
+        if mode == "off" {
+            self.client
+                .batch_execute("SET synchronous_commit = on")
+                .map_err(pg)?;
+        }
+        Ok(())
+    }
+
+    /// Runs each migration not yet applied in its own transaction, as SQLite does. Only the
+    /// lease holder migrates, so two processes never race on the DDL.
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        self.client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )
+            .map_err(pg)?;
+        for (name, sql) in MIGRATIONS {
+            let mut tx = self.client.transaction().map_err(pg)?;
+            let done = tx
+                .query_opt(
+                    "SELECT name FROM schema_migrations WHERE name = $1",
+                    &[name],
+                )
+                .map_err(pg)?;
+            if done.is_none() {
+                tx.batch_execute(sql)
+                    .map_err(|e| prefix(&format!("migration {name}"), pg(e)))?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (name, applied_at)
+                     VALUES ($1, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'))",
+                    &[name],
+                )
+                .map_err(pg)?;
+            }
+            tx.commit().map_err(pg)?;
+        }
+        Ok(())
+    }
+
+    fn check_schema(&mut self) -> Result<(), StoreError> {
+        let exists: bool = self
+            .client
+            .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(pg)?;
+        let applied: Vec<String> = if exists {
+            self.client
+                .query("SELECT name FROM schema_migrations", &[])
+                .map_err(pg)?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()
+                .map_err(pg)?
+        } else {
+            Vec::new()
+        };
+        let missing: Vec<&str> = MIGRATIONS
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| !applied.iter().any(|a| a == n))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Io(format!(
+                "database {} lacks migrations {}: start its writer once to migrate it",
+                self.database,
+                missing.join(", ")
+            )))
+        }
+    }
+
+    /// The database this store talks to (one province's).
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// Whether this connection holds the writer lease.
+    pub fn is_writer(&self) -> bool {
+        self.lease.is_some()
+    }
+
+    /// Raw access for tests and tools that must reach behind the ledger (e.g. to prove
+    /// that `verify` notices a balance changed with SQL).
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn read_tx(&mut self) -> Result<postgres::Transaction<'_>, StoreError> {
+        // One snapshot for everything read together, whatever the writer commits meanwhile.
+        self.client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg)
+    }
+}
+
+impl Drop for PgStore {
+    /// Hands the lease back before the session closes, so a successor can take it at once
+    /// (the server would release it anyway when the session ends, a moment later).
+    fn drop(&mut self) {
+        if let Some(key) = self.lease.take() {
+            let _ = self
+                .client
+                .execute("SELECT pg_advisory_unlock($1)", &[&key]);
+        }
+    }
+}
+
+fn prefix(what: &str, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Io(m) => StoreError::Io(format!("{what}: {m}")),
+        StoreError::Corrupt(m) => StoreError::Corrupt(format!("{what}: {m}")),
+        StoreError::Conflict(m) => StoreError::Conflict(format!("{what}: {m}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads
+
+fn persons<C: GenericClient>(c: &mut C) -> Result<Vec<Person>, StoreError> {
+    let mut out = Vec::new();
+    each_row(
+        c,
+        "SELECT psn_no, certno, psn_name, gend, brdy, insutype, psn_type, admdvs,
+                psn_insu_stas, cvlserv_flag, public_medical, emp_name, phone
+         FROM persons ORDER BY psn_no",
+        |r| {
+            let s = |i: usize| get::<&str>(r, i);
+            out.push(codec::person_from_cols(PersonCols {
+                psn_no: s(0)?,
+                certno: s(1)?,
+                name: s(2)?,
+                gend: s(3)?,
+                brdy: s(4)?,
+                insutype: s(5)?,
+                psn_type: s(6)?,
+                admdvs: s(7)?,
+                insu_status: s(8)?,
+                civil_servant: flag(r, 9)?,
+                public_medical: flag(r, 10)?,
+                emp_name: s(11)?,
+                phone: s(12)?,
+            })?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn institutions<C: GenericClient>(c: &mut C) -> Result<Vec<Institution>, StoreError> {
+    let mut out = Vec::new();
+    each_row(
+        c,
+        "SELECT fixmedins_code, fixmedins_name, fixmedins_type, hosp_lv, admdvs, lat, lon,
+                mutual_aid, paasid, token FROM institutions ORDER BY fixmedins_code",
+        |r| {
+            let s = |i: usize| get::<&str>(r, i);
+            out.push(codec::institution_from_cols(InstitutionCols {
+                code: s(0)?,
+                name: s(1)?,
+                kind: s(2)?,
+                level: s(3)?,
+                admdvs: s(4)?,
+                lat: s(5)?,
+                lon: s(6)?,
+                mutual_aid: flag(r, 7)?,
+                paasid: s(8)?,
+                token: s(9)?,
+            })?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn catalog<C: GenericClient>(c: &mut C) -> Result<Vec<CatalogItem>, StoreError> {
+    let mut out = Vec::new();
+    each_row(
+        c,
+        "SELECT med_list_codg, med_list_name, chrgitm_lv, pric_uplmt_fen, selfpay_prop_bp
+         FROM catalog ORDER BY med_list_codg",
+        |r| {
+            out.push(codec::catalog_from_cols(
+                get(r, 0)?,
+                get(r, 1)?,
+                get(r, 2)?,
+                get(r, 3)?,
+                i64::from(get::<i32>(r, 4)?),
+            )?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn bindings<C: GenericClient>(c: &mut C) -> Result<Vec<Binding>, StoreError> {
+    let mut out = Vec::new();
+    each_row(
+        c,
+        "SELECT binding_id, holder_psn_no, relative_psn_no, relationship, begin_date, end_date,
+                limit_per_payment_fen, limit_per_month_fen, status, channel
+         FROM bindings ORDER BY binding_id",
+        |r| {
+            out.push(codec::binding_from_cols(BindingCols {
+                id: get(r, 0)?,
+                holder: get(r, 1)?,
+                relative: get(r, 2)?,
+                relationship: get(r, 3)?,
+                begin: get(r, 4)?,
+                end: get(r, 5)?,
+                limit_per_payment: get(r, 6)?,
+                limit_per_month: get(r, 7)?,
+                status: get(r, 8)?,
+                channel: get(r, 9)?,
+            })?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn max_id<C: GenericClient>(c: &mut C, sql: &str) -> Result<i64, StoreError> {
+    let row = c.query_one(sql, &[]).map_err(pg)?;
+    Ok(get::<Option<i64>>(&row, 0)?.unwrap_or(0))
+}
+
+fn load_snapshot<C: GenericClient>(c: &mut C) -> Result<Snapshot, StoreError> {
+    let mut snap = Snapshot {
+        persons: persons(c)?,
+        bindings: bindings(c)?,
+        institutions: institutions(c)?,
+        catalog: catalog(c)?,
+        max_entry_id: max_id(c, "SELECT MAX(entry_id) FROM journal")?,
+        max_binding_id: max_id(c, "SELECT MAX(binding_id) FROM bindings")?,
+        max_audit_id: max_id(c, "SELECT MAX(audit_id) FROM audit_log")?,
+        ..Snapshot::default()
+    };
+    each_row(c, "SELECT account_key, balance_fen FROM accounts", |r| {
+        snap.balances.insert(get(r, 0)?, fen(r, 1)?);
+        Ok(())
+    })?;
+    each_row(
+        c,
+        "SELECT psn_no, period, cap_group, deductible_fen, fund_fen, burden_fen FROM pool_usage",
+        |r| {
+            let psn_no: String = get(r, 0)?;
+            let period: String = get(r, 1)?;
+            let group: String = get(r, 2)?;
+            let is_day = period.len() > 4;
+            let deductible = fen(r, 3)?;
+            let fund = fen(r, 4)?;
+            let burden = fen(r, 5)?;
+            let usage = PoolUsage {
+                deductible_used_year: if is_day { Fen::ZERO } else { deductible },
+                fund_paid_year: if is_day { Fen::ZERO } else { fund },
+                fund_paid_today: if is_day { fund } else { Fen::ZERO },
+                burden_year: if is_day { Fen::ZERO } else { burden },
+            };
+            snap.pool_usage
+                .entry((psn_no, period))
+                .or_default()
+                .insert(group, usage);
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT binding_id, month, amount_fen FROM binding_usage",
+        |r| {
+            snap.binding_usage
+                .insert((get(r, 0)?, get(r, 1)?), fen(r, 2)?);
+            Ok(())
+        },
+    )?;
+    each_row(c, "SELECT relative_psn_no, year FROM premiums", |r| {
+        snap.premiums_paid.push((get(r, 0)?, get(r, 1)?));
+        Ok(())
+    })?;
+    each_row(
+        c,
+        "SELECT mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type, begntime,
+                status, diagnosis FROM visits WHERE status = 'open'",
+        |r| {
+            snap.visits.push(VisitRow {
+                mdtrt_id: get(r, 0)?,
+                psn_no: get(r, 1)?,
+                fixmedins_code: get(r, 2)?,
+                admdvs: get(r, 3)?,
+                insutype: get(r, 4)?,
+                med_type: get(r, 5)?,
+                begntime: get(r, 6)?,
+                status: get(r, 7)?,
+                diagnosis: get(r, 8)?,
+            });
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen,
+                f.count_e4, f.price_fen, f.setl_id
+         FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
+         WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn",
+        |r| {
+            snap.fees.push(FeeRow {
+                mdtrt_id: get(r, 0)?,
+                feedetl_sn: get(r, 1)?,
+                chrg_bchno: get(r, 2)?,
+                med_list_codg: get(r, 3)?,
+                amount: fen(r, 4)?,
+                count_e4: get(r, 5)?,
+                price: fen(r, 6)?,
+                setl_id: get(r, 7)?,
+            });
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT holder_psn_no, month, count FROM binding_changes",
+        |r| {
+            let n: i32 = get(r, 2)?;
+            let n = u32::try_from(n)
+                .map_err(|_| StoreError::Corrupt(format!("binding_changes.count: {n}")))?;
+            snap.binding_changes.insert((get(r, 0)?, get(r, 1)?), n);
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs, amount_fen,
+                reason, status, opened_by, opened_at, repaid_by, repaid_at, repaid_entry_id
+         FROM recovery_cases ORDER BY case_id",
+        |r| {
+            snap.recovery_cases.push(RecoveryCaseRow {
+                case_id: get(r, 0)?,
+                binding_id: get(r, 1)?,
+                holder_psn_no: get(r, 2)?,
+                relative_psn_no: get(r, 3)?,
+                setl_id: get(r, 4)?,
+                admdvs: get(r, 5)?,
+                amount: fen(r, 6)?,
+                reason: get(r, 7)?,
+                status: get(r, 8)?,
+                opened_by: get(r, 9)?,
+                opened_at: get(r, 10)?,
+                repaid_by: get(r, 11)?,
+                repaid_at: get(r, 12)?,
+                repaid_entry_id: get(r, 13)?,
+            });
+            Ok(())
+        },
+    )?;
+    Ok(snap)
+}
+
+const SQL_ENTRY: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel,
+        occurred_at, reverses_entry, request_hash, response, summary
+    FROM journal WHERE entry_id = $1";
+const SQL_POSTINGS_OF: &str = "SELECT account_key, amount_fen, rule, floor_fen,
+        balance_after_fen, explanation
+    FROM postings WHERE entry_id = $1 ORDER BY seq";
+const SQL_USAGE_OF: &str = "SELECT kind, psn_no, period, cap_group, binding_id, deductible_fen,
+        fund_fen, burden_fen, amount_fen
+    FROM usage_log WHERE entry_id = $1";
+const SQL_SETTLEMENT: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code,
+        admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
+        acct_mulaid_pay, psn_cash_pay, cancelled, detail
+    FROM settlements WHERE setl_id = $1";
+const SQL_ANSWER_JOURNAL: &str =
+    "SELECT entry_id, request_hash, response FROM journal WHERE msgid = $1";
+const SQL_ANSWER_MESSAGE: &str = "SELECT request_hash, response FROM messages WHERE msgid = $1";
+const SQL_RECONCILE: &str = "SELECT COALESCE(SUM(medfee_sumamt), 0)::BIGINT,
+        COALESCE(SUM(fund_pay_sumamt), 0)::BIGINT, COALESCE(SUM(acct_pay), 0)::BIGINT, COUNT(*)
+    FROM settlements
+    WHERE fixmedins_code = $1 AND insutype = $2 AND setl_date >= $3 AND setl_date <= $4
+      AND ($5 OR cancelled = 0)";
+
+fn entry<C: GenericClient>(
+    c: &mut C,
+    stmts: &mut Stmts,
+    entry_id: i64,
+) -> Result<Option<JournalEntry>, StoreError> {
+    let st = stmts.get(c, SQL_ENTRY)?;
+    let Some(r) = c.query_opt(&st, &[&entry_id]).map_err(pg)? else {
+        return Ok(None);
+    };
+    let mut e = JournalEntry {
+        entry_id: get(&r, 0)?,
+        msgid: get(&r, 1)?,
+        kind: get(&r, 2)?,
+        admdvs: get(&r, 3)?,
+        psn_no: get(&r, 4)?,
+        fixmedins_code: get(&r, 5)?,
+        channel: get(&r, 6)?,
+        occurred_at: get(&r, 7)?,
+        reverses_entry: get(&r, 8)?,
+        request_hash: get(&r, 9)?,
+        response: get(&r, 10)?,
+        summary: get(&r, 11)?,
+        postings: Vec::new(),
+    };
+    let st = stmts.get(c, SQL_POSTINGS_OF)?;
+    for r in c.query(&st, &[&entry_id]).map_err(pg)? {
+        let key: String = get(&r, 0)?;
+        e.postings.push(PostingRow {
+            psn_no: LedgerAccount::parse_key(&key)
+                .and_then(|a| a.personal_psn_no().map(str::to_string)),
+            account_key: key,
+            amount: fen(&r, 1)?,
+            rule: get(&r, 2)?,
+            floor: get::<Option<i64>>(&r, 3)?.map(Fen::from_fen),
+            balance_after: fen(&r, 4)?,
+            explanation: get(&r, 5)?,
+        });
+    }
+    Ok(Some(e))
+}
+
+fn usage_of<C: GenericClient>(
+    c: &mut C,
+    stmts: &mut Stmts,
+    entry_id: i64,
+) -> Result<(Vec<PoolUsageDelta>, Vec<BindingUsageDelta>), StoreError> {
+    let st = stmts.get(c, SQL_USAGE_OF)?;
+    let (mut pool, mut binding) = (Vec::new(), Vec::new());
+    for r in c.query(&st, &[&entry_id]).map_err(pg)? {
+        let kind: &str = get(&r, 0)?;
+        if kind == "pool" {
+            pool.push(PoolUsageDelta {
+                entry_id,
+                psn_no: get::<Option<String>>(&r, 1)?.unwrap_or_default(),
+                period: get(&r, 2)?,
+                cap_group: get::<Option<String>>(&r, 3)?.unwrap_or_default(),
+                deductible: fen(&r, 5)?,
+                fund: fen(&r, 6)?,
+                burden: fen(&r, 7)?,
+            });
+        } else {
+            binding.push(BindingUsageDelta {
+                entry_id,
+                binding_id: get::<Option<i64>>(&r, 4)?.unwrap_or_default(),
+                month: get(&r, 2)?,
+                amount: fen(&r, 8)?,
+            });
+        }
+    }
+    Ok((pool, binding))
+}
+
+fn settlement_row<C: GenericClient>(
+    c: &mut C,
+    stmts: &mut Stmts,
+    setl_id: &str,
+) -> Result<Option<SettlementRow>, StoreError> {
+    let st = stmts.get(c, SQL_SETTLEMENT)?;
+    let Some(r) = c.query_opt(&st, &[&setl_id]).map_err(pg)? else {
+        return Ok(None);
+    };
+    Ok(Some(SettlementRow {
+        setl_id: get(&r, 0)?,
+        entry_id: get(&r, 1)?,
+        mdtrt_id: get(&r, 2)?,
+        psn_no: get(&r, 3)?,
+        fixmedins_code: get(&r, 4)?,
+        admdvs: get(&r, 5)?,
+        insutype: get(&r, 6)?,
+        med_type: get(&r, 7)?,
+        setl_date: get(&r, 8)?,
+        medfee_sumamt: fen(&r, 9)?,
+        fund_pay_sumamt: fen(&r, 10)?,
+        acct_pay: fen(&r, 11)?,
+        acct_mulaid_pay: fen(&r, 12)?,
+        psn_cash_pay: fen(&r, 13)?,
+        cancelled: flag(&r, 14)?,
+        detail: get(&r, 15)?,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes
+
+const SQL_PERSON: &str = "INSERT INTO persons (psn_no, certno, psn_name, gend, brdy, insutype,
+        psn_type, admdvs, psn_insu_stas, cvlserv_flag, public_medical, emp_name, phone)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    ON CONFLICT (psn_no) DO UPDATE SET certno = excluded.certno, psn_name = excluded.psn_name,
+        gend = excluded.gend, brdy = excluded.brdy, insutype = excluded.insutype,
+        psn_type = excluded.psn_type, admdvs = excluded.admdvs,
+        psn_insu_stas = excluded.psn_insu_stas, cvlserv_flag = excluded.cvlserv_flag,
+        public_medical = excluded.public_medical, emp_name = excluded.emp_name,
+        phone = excluded.phone";
+const SQL_INSTITUTION: &str = "INSERT INTO institutions (fixmedins_code, fixmedins_name,
+        fixmedins_type, hosp_lv, admdvs, lat, lon, mutual_aid, paasid, token)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (fixmedins_code) DO UPDATE SET fixmedins_name = excluded.fixmedins_name,
+        fixmedins_type = excluded.fixmedins_type, hosp_lv = excluded.hosp_lv,
+        admdvs = excluded.admdvs, lat = excluded.lat, lon = excluded.lon,
+        mutual_aid = excluded.mutual_aid, paasid = excluded.paasid, token = excluded.token";
+const SQL_CATALOG: &str = "INSERT INTO catalog (med_list_codg, med_list_name, chrgitm_lv,
+        pric_uplmt_fen, selfpay_prop_bp)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (med_list_codg) DO UPDATE SET med_list_name = excluded.med_list_name,
+        chrgitm_lv = excluded.chrgitm_lv, pric_uplmt_fen = excluded.pric_uplmt_fen,
+        selfpay_prop_bp = excluded.selfpay_prop_bp";
+const SQL_BINDING: &str = "INSERT INTO bindings (binding_id, holder_psn_no, relative_psn_no,
+        relationship, begin_date, end_date, limit_per_payment_fen, limit_per_month_fen, status,
+        channel, admdvs)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    ON CONFLICT (binding_id) DO UPDATE SET end_date = excluded.end_date,
+        limit_per_payment_fen = excluded.limit_per_payment_fen,
+        limit_per_month_fen = excluded.limit_per_month_fen, status = excluded.status";
+const SQL_VISIT: &str = "INSERT INTO visits (mdtrt_id, psn_no, fixmedins_code, admdvs,
+        insutype, med_type, begntime, status, diagnosis)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    ON CONFLICT (mdtrt_id) DO UPDATE SET med_type = excluded.med_type,
+        status = excluded.status, diagnosis = excluded.diagnosis";
+const SQL_FEE_DELETE: &str = "DELETE FROM fee_details WHERE mdtrt_id = $1 AND feedetl_sn = $2";
+const SQL_MESSAGE: &str =
+    "INSERT INTO messages (msgid, request_hash, response) VALUES ($1, $2, $3)";
+const SQL_SETTLEMENT_CANCELLED: &str = "UPDATE settlements SET cancelled = 1 WHERE setl_id = $1";
+const SQL_MARK_REVERSED: &str =
+    "UPDATE journal SET reversed_by = $2 WHERE entry_id = $1 AND reversed_by IS NULL";
+const SQL_PREMIUM: &str = "INSERT INTO premiums (relative_psn_no, year, entry_id, holder_psn_no,
+        category, amount_fen)
+    VALUES ($1, $2, $3, $4, $5, $6)";
+const SQL_PREMIUM_REFUND: &str = "DELETE FROM premiums WHERE relative_psn_no = $1 AND year = $2";
+const SQL_RECOVERY_CASE: &str = "INSERT INTO recovery_cases (case_id, binding_id, holder_psn_no,
+        relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
+        repaid_by, repaid_at, repaid_entry_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    ON CONFLICT (case_id) DO UPDATE SET status = excluded.status,
+        repaid_by = excluded.repaid_by, repaid_at = excluded.repaid_at,
+        repaid_entry_id = excluded.repaid_entry_id";
+const SQL_COMMITMENT: &str = "INSERT INTO commitments (binding_id, holder_psn_no, admdvs,
+        notice_version, letter, sha256, signature, signed_at, channel)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const SQL_AUDIT: &str = "INSERT INTO audit_log (audit_id, at, actor, channel, action, subject,
+        before_state, after_state)
+    VALUES ((SELECT COALESCE(MAX(audit_id), 0) + 1 FROM audit_log), $1, $2, $3, $4, $5, $6, $7)";
+
+// The bulk statements: one per table per batch, rows passed as arrays.
+const SQL_BULK_POSTINGS: &str = "INSERT INTO postings (entry_id, seq, account_key, amount_fen,
+        rule, floor_fen, balance_after_fen, explanation)
+    SELECT * FROM UNNEST($1::BIGINT[], $2::INTEGER[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
+        $6::BIGINT[], $7::BIGINT[], $8::TEXT[])";
+const SQL_BULK_ACCOUNTS: &str = "INSERT INTO accounts (account_key, psn_no, balance_fen)
+    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[])
+    ON CONFLICT (account_key) DO UPDATE SET balance_fen = accounts.balance_fen + excluded.balance_fen";
+const SQL_BULK_POOL_USAGE: &str = "INSERT INTO pool_usage (psn_no, period, cap_group,
+        deductible_fen, fund_fen, burden_fen)
+    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[],
+        $6::BIGINT[])
+    ON CONFLICT (psn_no, period, cap_group) DO UPDATE SET
+        deductible_fen = pool_usage.deductible_fen + excluded.deductible_fen,
+        fund_fen = pool_usage.fund_fen + excluded.fund_fen,
+        burden_fen = pool_usage.burden_fen + excluded.burden_fen";
+const SQL_BULK_BINDING_USAGE: &str = "INSERT INTO binding_usage (binding_id, month, amount_fen)
+    SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[])
+    ON CONFLICT (binding_id, month) DO UPDATE SET
+        amount_fen = binding_usage.amount_fen + excluded.amount_fen";
+const SQL_BULK_BINDING_CHANGES: &str = "INSERT INTO binding_changes (holder_psn_no, month, count)
+    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::INTEGER[])
+    ON CONFLICT (holder_psn_no, month) DO UPDATE SET
+        count = binding_changes.count + excluded.count";
+const SQL_BULK_USAGE_LOG: &str = "INSERT INTO usage_log (entry_id, kind, psn_no, period,
+        cap_group, binding_id, deductible_fen, fund_fen, burden_fen, amount_fen)
+    SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+        $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[])";
+
+const SQL_BULK_JOURNAL: &str = "INSERT INTO journal (entry_id, msgid, kind, admdvs, psn_no,
+        fixmedins_code, channel, occurred_at, reverses_entry, reversed_by, request_hash,
+        response, summary)
+    SELECT e, m, k, a, p, f, ch, o, r, NULL, h, resp, s
+    FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
+        $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])
+        AS t(e, m, k, a, p, f, ch, o, r, h, resp, s)";
+const SQL_BULK_SETTLEMENTS: &str = "INSERT INTO settlements (setl_id, entry_id, mdtrt_id,
+        psn_no, fixmedins_code, admdvs, insutype, med_type, setl_date, medfee_sumamt,
+        fund_pay_sumamt, acct_pay, acct_mulaid_pay, psn_cash_pay, cancelled, detail)
+    SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+        $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::BIGINT[], $11::BIGINT[],
+        $12::BIGINT[], $13::BIGINT[], $14::BIGINT[], $15::INTEGER[], $16::TEXT[])";
+const SQL_BULK_FEES: &str = "INSERT INTO fee_details (mdtrt_id, feedetl_sn, chrg_bchno,
+        med_list_codg, amount_fen, count_e4, price_fen, setl_id)
+    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
+        $6::BIGINT[], $7::BIGINT[], $8::TEXT[])
+    ON CONFLICT (mdtrt_id, feedetl_sn) DO UPDATE SET chrg_bchno = excluded.chrg_bchno,
+        med_list_codg = excluded.med_list_codg, amount_fen = excluded.amount_fen,
+        count_e4 = excluded.count_e4, price_fen = excluded.price_fen,
+        setl_id = excluded.setl_id";
+
+/// The part of a batch that is insert-only or additive and read by no other write of the
+/// batch, gathered while the batch is walked and written once at its end. Additive upserts
+/// are summed per key first (one statement may not update a row twice).
+///
+/// Journal rows, settlement rows and fee lines are deferred too, but a write that reads or
+/// changes rows of their table (a reversal mark, a cancel flag, a fee deletion) first
+/// writes out what is pending for that table, so every write sees the rows before it, as
+/// when the batch is written one write at a time. A fee line is a full replace, so of the
+/// same line only the last write is kept; no other unique key rides on it.
+#[derive(Default)]
+struct Bulk<'a> {
+    journal: Vec<&'a JournalEntry>,
+    settlements: Vec<&'a SettlementRow>,
+    fees: Vec<Option<&'a FeeRow>>,
+    /// (mdtrt_id, feedetl_sn) → index in `fees` of its latest write.
+    fee_slots: HashMap<(&'a str, &'a str), usize>,
+    postings: Vec<(i64, i32, &'a PostingRow)>,
+    /// account_key → (psn_no of its first posting, sum).
+    accounts: BTreeMap<&'a str, (Option<&'a str>, i64)>,
+    /// (psn_no, period, cap_group) → (deductible, fund, burden).
+    pool_usage: BTreeMap<(&'a str, &'a str, &'a str), (i64, i64, i64)>,
+    binding_usage: BTreeMap<(i64, &'a str), i64>,
+    binding_changes: BTreeMap<(&'a str, &'a str), i32>,
+    usage_log: Vec<UsageLog<'a>>,
+}
+
+enum UsageLog<'a> {
+    Pool(&'a PoolUsageDelta),
+    Binding(&'a BindingUsageDelta),
+}
+
+fn add(acc: &mut i64, v: i64, what: &str) -> Result<(), StoreError> {
+    *acc = acc.checked_add(v).ok_or_else(|| overflow(what))?;
+    Ok(())
+}
+
+impl<'a> Bulk<'a> {
+    fn fee(&mut self, f: &'a FeeRow) {
+        let key = (f.mdtrt_id.as_str(), f.feedetl_sn.as_str());
+        if let Some(old) = self.fee_slots.insert(key, self.fees.len()) {
+            self.fees[old] = None;
+        }
+        self.fees.push(Some(f));
+    }
+
+    fn flush_journal<C: GenericClient>(
+        &mut self,
+        c: &mut C,
+        stmts: &mut Stmts,
+    ) -> Result<(), StoreError> {
+        if self.journal.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.journal);
+        let n = rows.len();
+        let mut id = Vec::with_capacity(n);
+        let mut msgid = Vec::with_capacity(n);
+        let mut kind = Vec::with_capacity(n);
+        let mut admdvs = Vec::with_capacity(n);
+        let mut psn = Vec::with_capacity(n);
+        let mut inst = Vec::with_capacity(n);
+        let mut channel = Vec::with_capacity(n);
+        let mut at = Vec::with_capacity(n);
+        let mut reverses = Vec::with_capacity(n);
+        let mut hash = Vec::with_capacity(n);
+        let mut response = Vec::with_capacity(n);
+        let mut summary = Vec::with_capacity(n);
+        for e in rows {
+            id.push(e.entry_id);
+            msgid.push(e.msgid.as_deref());
+            kind.push(e.kind.as_str());
+            admdvs.push(e.admdvs.as_str());
+            psn.push(e.psn_no.as_deref());
+            inst.push(e.fixmedins_code.as_deref());
+            channel.push(e.channel.as_str());
+            at.push(e.occurred_at.as_str());
+            reverses.push(e.reverses_entry);
+            hash.push(e.request_hash.as_deref());
+            response.push(e.response.as_deref());
+            summary.push(e.summary.as_str());
+        }
+        let st = stmts.get(c, SQL_BULK_JOURNAL)?;
+        c.execute(
+            &st,
+            &[
+                &id, &msgid, &kind, &admdvs, &psn, &inst, &channel, &at, &reverses, &hash,
+                &response, &summary,
+            ],
+        )
+        .map_err(pg)?;
+        Ok(())
+    }
+
+    fn flush_settlements<C: GenericClient>(
+        &mut self,
+        c: &mut C,
+        stmts: &mut Stmts,
+    ) -> Result<(), StoreError> {
+        if self.settlements.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.settlements);
+        let n = rows.len();
+        let mut setl_id = Vec::with_capacity(n);
+        let mut entry_id = Vec::with_capacity(n);
+        let mut mdtrt_id = Vec::with_capacity(n);
+        let mut psn = Vec::with_capacity(n);
+        let mut inst = Vec::with_capacity(n);
+        let mut admdvs = Vec::with_capacity(n);
+        let mut insutype = Vec::with_capacity(n);
+        let mut med_type = Vec::with_capacity(n);
+        let mut date = Vec::with_capacity(n);
+        let mut medfee = Vec::with_capacity(n);
+        let mut fund = Vec::with_capacity(n);
+        let mut acct = Vec::with_capacity(n);
+        let mut mulaid = Vec::with_capacity(n);
+        let mut cash = Vec::with_capacity(n);
+        let mut cancelled = Vec::with_capacity(n);
+        let mut detail = Vec::with_capacity(n);
+        for s in rows {
+            setl_id.push(s.setl_id.as_str());
+            entry_id.push(s.entry_id);
+            mdtrt_id.push(s.mdtrt_id.as_str());
+            psn.push(s.psn_no.as_str());
+            inst.push(s.fixmedins_code.as_str());
+            admdvs.push(s.admdvs.as_str());
+            insutype.push(s.insutype.as_str());
+            med_type.push(s.med_type.as_str());
+            date.push(s.setl_date.as_str());
+            medfee.push(s.medfee_sumamt.fen());
+            fund.push(s.fund_pay_sumamt.fen());
+            acct.push(s.acct_pay.fen());
+            mulaid.push(s.acct_mulaid_pay.fen());
+            cash.push(s.psn_cash_pay.fen());
+            cancelled.push(i32::from(s.cancelled));
+            detail.push(s.detail.as_str());
+        }
+        let st = stmts.get(c, SQL_BULK_SETTLEMENTS)?;
+        c.execute(
+            &st,
+            &[
+                &setl_id, &entry_id, &mdtrt_id, &psn, &inst, &admdvs, &insutype, &med_type, &date,
+                &medfee, &fund, &acct, &mulaid, &cash, &cancelled, &detail,
+            ],
+        )
+        .map_err(pg)?;
+        Ok(())
+    }
+
+    fn flush_fees<C: GenericClient>(
+        &mut self,
+        c: &mut C,
+        stmts: &mut Stmts,
+    ) -> Result<(), StoreError> {
+        self.fee_slots.clear();
+        let rows: Vec<&FeeRow> = std::mem::take(&mut self.fees)
+            .into_iter()
+            .flatten()
+            .collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let n = rows.len();
+        let mut mdtrt_id = Vec::with_capacity(n);
+        let mut sn = Vec::with_capacity(n);
+        let mut bchno = Vec::with_capacity(n);
+        let mut code = Vec::with_capacity(n);
+        let mut amount = Vec::with_capacity(n);
+        let mut count = Vec::with_capacity(n);
+        let mut price = Vec::with_capacity(n);
+        let mut setl_id = Vec::with_capacity(n);
+        for f in rows {
+            mdtrt_id.push(f.mdtrt_id.as_str());
+            sn.push(f.feedetl_sn.as_str());
+            bchno.push(f.chrg_bchno.as_str());
+            code.push(f.med_list_codg.as_str());
+            amount.push(f.amount.fen());
+            count.push(f.count_e4);
+            price.push(f.price.fen());
+            setl_id.push(f.setl_id.as_deref());
+        }
+        let st = stmts.get(c, SQL_BULK_FEES)?;
+        c.execute(
+            &st,
+            &[
+                &mdtrt_id, &sn, &bchno, &code, &amount, &count, &price, &setl_id,
+            ],
+        )
+        .map_err(pg)?;
+        Ok(())
+    }
+
+    fn entry(&mut self, e: &'a JournalEntry) -> Result<(), StoreError> {
+        self.journal.push(e);
+        for (seq, p) in e.postings.iter().enumerate() {
+            let seq = i32::try_from(seq)
+                .map_err(|_| StoreError::Io(format!("entry {}: too many postings", e.entry_id)))?;
+            self.postings.push((e.entry_id, seq, p));
+            let slot = self
+                .accounts
+                .entry(p.account_key.as_str())
+                .or_insert((p.psn_no.as_deref(), 0));
+            add(&mut slot.1, p.amount.fen(), &p.account_key)?;
+        }
+        Ok(())
+    }
+
+    fn pool_usage(&mut self, u: &'a PoolUsageDelta) -> Result<(), StoreError> {
+        let slot = self
+            .pool_usage
+            .entry((u.psn_no.as_str(), u.period.as_str(), u.cap_group.as_str()))
+            .or_default();
+        add(&mut slot.0, u.deductible.fen(), "pool_usage")?;
+        add(&mut slot.1, u.fund.fen(), "pool_usage")?;
+        add(&mut slot.2, u.burden.fen(), "pool_usage")?;
+        self.usage_log.push(UsageLog::Pool(u));
+        Ok(())
+    }
+
+    fn binding_usage(&mut self, u: &'a BindingUsageDelta) -> Result<(), StoreError> {
+        let slot = self
+            .binding_usage
+            .entry((u.binding_id, u.month.as_str()))
+            .or_default();
+        add(slot, u.amount.fen(), "binding_usage")?;
+        self.usage_log.push(UsageLog::Binding(u));
+        Ok(())
+    }
+
+    fn binding_change(&mut self, holder: &'a str, month: &'a str) -> Result<(), StoreError> {
+        let slot = self.binding_changes.entry((holder, month)).or_default();
+        *slot = slot
+            .checked_add(1)
+            .ok_or_else(|| overflow("binding_changes"))?;
+        Ok(())
+    }
+
+    fn flush<C: GenericClient>(mut self, c: &mut C, stmts: &mut Stmts) -> Result<(), StoreError> {
+        self.flush_journal(c, stmts)?;
+        self.flush_settlements(c, stmts)?;
+        self.flush_fees(c, stmts)?;
+        if !self.postings.is_empty() {
+            let n = self.postings.len();
+            let (mut entry, mut seq, mut key, mut amount) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let (mut rule, mut floor, mut after, mut expl) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for (e, s, p) in &self.postings {
+                entry.push(*e);
+                seq.push(*s);
+                key.push(p.account_key.as_str());
+                amount.push(p.amount.fen());
+                rule.push(p.rule.as_str());
+                floor.push(p.floor.map(Fen::fen));
+                after.push(p.balance_after.fen());
+                expl.push(p.explanation.as_str());
+            }
+            let st = stmts.get(c, SQL_BULK_POSTINGS)?;
+            c.execute(
+                &st,
+                &[&entry, &seq, &key, &amount, &rule, &floor, &after, &expl],
+            )
+            .map_err(pg)?;
+        }
+        if !self.accounts.is_empty() {
+            let mut key = Vec::with_capacity(self.accounts.len());
+            let mut psn = Vec::with_capacity(self.accounts.len());
+            let mut sum = Vec::with_capacity(self.accounts.len());
+            for (k, (p, s)) in &self.accounts {
+                key.push(*k);
+                psn.push(*p);
+                sum.push(*s);
+            }
+            let st = stmts.get(c, SQL_BULK_ACCOUNTS)?;
+            c.execute(&st, &[&key, &psn, &sum]).map_err(pg)?;
+        }
+        if !self.pool_usage.is_empty() {
+            let n = self.pool_usage.len();
+            let (mut psn, mut period, mut group) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let (mut ded, mut fund, mut burden) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for ((p, pe, g), (d, f, b)) in &self.pool_usage {
+                psn.push(*p);
+                period.push(*pe);
+                group.push(*g);
+                ded.push(*d);
+                fund.push(*f);
+                burden.push(*b);
+            }
+            let st = stmts.get(c, SQL_BULK_POOL_USAGE)?;
+            c.execute(&st, &[&psn, &period, &group, &ded, &fund, &burden])
+                .map_err(pg)?;
+        }
+        if !self.binding_usage.is_empty() {
+            let n = self.binding_usage.len();
+            let (mut id, mut month, mut amount) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for ((i, m), a) in &self.binding_usage {
+                id.push(*i);
+                month.push(*m);
+                amount.push(*a);
+            }
+            let st = stmts.get(c, SQL_BULK_BINDING_USAGE)?;
+            c.execute(&st, &[&id, &month, &amount]).map_err(pg)?;
+        }
+        if !self.binding_changes.is_empty() {
+            let n = self.binding_changes.len();
+            let (mut holder, mut month, mut count) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for ((h, m), k) in &self.binding_changes {
+                holder.push(*h);
+                month.push(*m);
+                count.push(*k);
+            }
+            let st = stmts.get(c, SQL_BULK_BINDING_CHANGES)?;
+            c.execute(&st, &[&holder, &month, &count]).map_err(pg)?;
+        }
+        if !self.usage_log.is_empty() {
+            let n = self.usage_log.len();
+            let (mut entry, mut kind, mut psn, mut period, mut group) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let (mut binding, mut ded, mut fund, mut burden, mut amount) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for u in &self.usage_log {
+                match u {
+                    UsageLog::Pool(u) => {
+                        entry.push(u.entry_id);
+                        kind.push("pool");
+                        psn.push(Some(u.psn_no.as_str()));
+                        period.push(u.period.as_str());
+                        group.push(Some(u.cap_group.as_str()));
+                        binding.push(None::<i64>);
+                        ded.push(u.deductible.fen());
+                        fund.push(u.fund.fen());
+                        burden.push(u.burden.fen());
+                        amount.push(0_i64);
+                    }
+                    UsageLog::Binding(u) => {
+                        entry.push(u.entry_id);
+                        kind.push("binding");
+                        psn.push(None);
+                        period.push(u.month.as_str());
+                        group.push(None);
+                        binding.push(Some(u.binding_id));
+                        ded.push(0);
+                        fund.push(0);
+                        burden.push(0);
+                        amount.push(u.amount.fen());
+                    }
+                }
+            }
+            let st = stmts.get(c, SQL_BULK_USAGE_LOG)?;
+            c.execute(
+                &st,
+                &[
+                    &entry, &kind, &psn, &period, &group, &binding, &ded, &fund, &burden, &amount,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_one<'a, C: GenericClient>(
+    c: &mut C,
+    stmts: &mut Stmts,
+    bulk: &mut Bulk<'a>,
+    w: &'a Write,
+) -> Result<(), StoreError> {
+    match w {
+        Write::Person(p) => {
+            let st = stmts.get(c, SQL_PERSON)?;
+            c.execute(
+                &st,
+                &[
+                    &p.psn_no,
+                    &p.certno.reveal(),
+                    &p.name.reveal(),
+                    &p.gender.code(),
+                    &codec::fmt_date(p.birth_date),
+                    &p.insutype.code(),
+                    &p.psn_type,
+                    &p.admdvs.to_string(),
+                    &p.insu_status.code(),
+                    &i32::from(p.civil_servant),
+                    &i32::from(p.public_medical),
+                    &p.employer_name,
+                    &p.phone.reveal(),
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::Institution(i) => {
+            let st = stmts.get(c, SQL_INSTITUTION)?;
+            c.execute(
+                &st,
+                &[
+                    &i.code,
+                    &i.name,
+                    &i.kind.code(),
+                    &i.level.code(),
+                    &i.admdvs.to_string(),
+                    &format!("{:.6}", i.lat),
+                    &format!("{:.6}", i.lon),
+                    &i32::from(i.mutual_aid),
+                    &i.paasid,
+                    &i.token,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::CatalogItem(item) => {
+            let st = stmts.get(c, SQL_CATALOG)?;
+            c.execute(
+                &st,
+                &[
+                    &item.code,
+                    &item.name,
+                    &item.level.code(),
+                    &item.price_cap.map(Fen::fen),
+                    &i32::from(item.selfpay_prop.get()),
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::Binding { binding: b, admdvs } => {
+            let st = stmts.get(c, SQL_BINDING)?;
+            c.execute(
+                &st,
+                &[
+                    &b.id,
+                    &b.holder,
+                    &b.relative,
+                    &b.relationship.to_string(),
+                    &codec::fmt_date(b.begin),
+                    &b.end.map(codec::fmt_date),
+                    &b.limit_per_payment.map(Fen::fen),
+                    &b.limit_per_month.map(Fen::fen),
+                    &b.status.code(),
+                    &b.channel.code(),
+                    admdvs,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::BindingChange {
+            holder_psn_no,
+            month,
+        } => bulk.binding_change(holder_psn_no, month)?,
+        Write::Entry(e) => {
+            // Refuse an unbalanced entry here too: the second of the two balance checks.
+            let sum = e
+                .postings
+                .iter()
+                .try_fold(0_i64, |acc, p| acc.checked_add(p.amount.fen()))
+                .ok_or_else(|| overflow("entry"))?;
+            if sum != 0 {
+                return Err(StoreError::Conflict(format!(
+                    "entry {} does not balance: {}",
+                    e.entry_id,
+                    Fen::from_fen(sum)
+                )));
+            }
+            bulk.entry(e)?;
+        }
+        Write::Visit(v) => {
+            let st = stmts.get(c, SQL_VISIT)?;
+            c.execute(
+                &st,
+                &[
+                    &v.mdtrt_id,
+                    &v.psn_no,
+                    &v.fixmedins_code,
+                    &v.admdvs,
+                    &v.insutype,
+                    &v.med_type,
+                    &v.begntime,
+                    &v.status,
+                    &v.diagnosis,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::Fee(f) => bulk.fee(f),
+        Write::FeeDelete {
+            mdtrt_id,
+            feedetl_sn,
+        } => {
+            bulk.flush_fees(c, stmts)?;
+            let st = stmts.get(c, SQL_FEE_DELETE)?;
+            c.execute(&st, &[mdtrt_id, feedetl_sn]).map_err(pg)?;
+        }
+        Write::Message {
+            msgid,
+            request_hash,
+            response,
+        } => {
+            let st = stmts.get(c, SQL_MESSAGE)?;
+            c.execute(&st, &[msgid, request_hash, response])
+                .map_err(pg)?;
+        }
+        Write::Settlement(s) => bulk.settlements.push(s),
+        Write::SettlementCancelled { setl_id } => {
+            bulk.flush_settlements(c, stmts)?;
+            let st = stmts.get(c, SQL_SETTLEMENT_CANCELLED)?;
+            c.execute(&st, &[setl_id]).map_err(pg)?;
+        }
+        Write::MarkReversed {
+            entry_id,
+            reversed_by,
+        } => {
+            bulk.flush_journal(c, stmts)?;
+            let st = stmts.get(c, SQL_MARK_REVERSED)?;
+            let n = c.execute(&st, &[entry_id, reversed_by]).map_err(pg)?;
+            if n != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "entry {entry_id} is already reversed"
+                )));
+            }
+        }
+        Write::PoolUsage(u) => bulk.pool_usage(u)?,
+        Write::BindingUsage(u) => bulk.binding_usage(u)?,
+        Write::Premium(p) => {
+            let st = stmts.get(c, SQL_PREMIUM)?;
+            c.execute(
+                &st,
+                &[
+                    &p.relative_psn_no,
+                    &p.year,
+                    &p.entry_id,
+                    &p.holder_psn_no,
+                    &p.category,
+                    &p.amount.fen(),
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::PremiumRefund {
+            relative_psn_no,
+            year,
+        } => {
+            let st = stmts.get(c, SQL_PREMIUM_REFUND)?;
+            c.execute(&st, &[relative_psn_no, year]).map_err(pg)?;
+        }
+        Write::RecoveryCase(r) => {
+            let st = stmts.get(c, SQL_RECOVERY_CASE)?;
+            c.execute(
+                &st,
+                &[
+                    &r.case_id,
+                    &r.binding_id,
+                    &r.holder_psn_no,
+                    &r.relative_psn_no,
+                    &r.setl_id,
+                    &r.admdvs,
+                    &r.amount.fen(),
+                    &r.reason,
+                    &r.status,
+                    &r.opened_by,
+                    &r.opened_at,
+                    &r.repaid_by,
+                    &r.repaid_at,
+                    &r.repaid_entry_id,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::Commitment(m) => {
+            let st = stmts.get(c, SQL_COMMITMENT)?;
+            c.execute(
+                &st,
+                &[
+                    &m.binding_id,
+                    &m.holder_psn_no,
+                    &m.admdvs,
+                    &m.notice_version,
+                    &m.letter,
+                    &m.sha256,
+                    &m.signature,
+                    &m.signed_at,
+                    &m.channel,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::Audit(a) => {
+            let st = stmts.get(c, SQL_AUDIT)?;
+            c.execute(
+                &st,
+                &[
+                    &a.at,
+                    &a.actor,
+                    &a.channel,
+                    &a.action,
+                    &a.subject,
+                    &a.before_state,
+                    &a.after_state,
+                ],
+            )
+            .map_err(pg)?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Verify: the checks of `verify_sqlite`, in PostgreSQL's dialect (sums cast back to BIGINT,
+// subqueries named, split_part/position for the account kind).
+
+fn count<C: GenericClient>(c: &mut C, sql: &str) -> Result<u64, StoreError> {
+    let row = c.query_one(sql, &[]).map_err(pg)?;
+    Ok(get::<i64>(&row, 0)?.max(0) as u64)
+}
+
+fn verify_pg<C: GenericClient>(c: &mut C) -> Result<VerifyReport, StoreError> {
+    let mut report = VerifyReport {
+        entries: count(c, "SELECT COUNT(*) FROM journal")?,
+        postings: count(c, "SELECT COUNT(*) FROM postings")?,
+        accounts: count(c, "SELECT COUNT(*) FROM accounts")?,
+        settlements: count(c, "SELECT COUNT(*) FROM settlements")?,
+        cancels: count(
+            c,
+            "SELECT COUNT(*) FROM journal WHERE reverses_entry IS NOT NULL",
+        )?,
+        ..VerifyReport::default()
+    };
+    let v = &mut report.violations;
+    each_row(
+        c,
+        "SELECT entry_id, SUM(amount_fen)::BIGINT FROM postings
+         GROUP BY entry_id HAVING SUM(amount_fen) <> 0 ORDER BY entry_id",
+        |r| {
+            v.push(Violation::EntryUnbalanced {
+                entry_id: get(r, 0)?,
+                sum: fen(r, 1)?,
+            });
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT k, COALESCE(stored, 0)::BIGINT, COALESCE(posted, 0)::BIGINT FROM (
+             SELECT a.account_key AS k, a.balance_fen AS stored,
+                    (SELECT SUM(p.amount_fen) FROM postings p
+                     WHERE p.account_key = a.account_key) AS posted
+             FROM accounts a
+             UNION ALL
+             SELECT p.account_key, NULL, SUM(p.amount_fen) FROM postings p
+             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_key = p.account_key)
+             GROUP BY p.account_key) AS t
+         WHERE COALESCE(stored, 0) <> COALESCE(posted, 0) ORDER BY k",
+        |r| {
+            v.push(Violation::BalanceMismatch {
+                account: get(r, 0)?,
+                stored: fen(r, 1)?,
+                postings: fen(r, 2)?,
+            });
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT account_key, balance_fen FROM accounts
+         WHERE account_key LIKE 'psn:%' AND balance_fen < 0 ORDER BY account_key",
+        |r| {
+            v.push(Violation::BelowZero {
+                account: get(r, 0)?,
+                balance: fen(r, 1)?,
+            });
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT account_key, entry_id, balance_after_fen, floor_fen FROM postings
+         WHERE floor_fen IS NOT NULL AND balance_after_fen < floor_fen ORDER BY entry_id",
+        |r| {
+            v.push(Violation::BelowFloor {
+                account: get(r, 0)?,
+                entry_id: get(r, 1)?,
+                balance_after: fen(r, 2)?,
+                floor: fen(r, 3)?,
+            });
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT account_key, entry_id, balance_after_fen, running FROM (
+             SELECT account_key, entry_id, balance_after_fen,
+                    (SUM(amount_fen) OVER (PARTITION BY account_key ORDER BY entry_id, seq
+                                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))::BIGINT
+                        AS running
+             FROM postings WHERE account_key LIKE 'psn:%') AS t
+         WHERE running <> balance_after_fen ORDER BY account_key, entry_id",
+        |r| {
+            v.push(Violation::RunningBalance {
+                account: get(r, 0)?,
+                entry_id: get(r, 1)?,
+                recorded: fen(r, 2)?,
+                computed: fen(r, 3)?,
+            });
+            Ok(())
+        },
+    )?;
+    // Every cancel is the exact negation of its original, and the flags agree.
+    each_row(
+        c,
+        "SELECT c.entry_id, c.reverses_entry, o.reversed_by FROM journal c
+         LEFT JOIN journal o ON o.entry_id = c.reverses_entry
+         WHERE c.reverses_entry IS NOT NULL ORDER BY c.entry_id",
+        |r| {
+            let cancel: i64 = get(r, 0)?;
+            let original: i64 = get(r, 1)?;
+            let flag: Option<i64> = get(r, 2)?;
+            if flag != Some(cancel) {
+                v.push(Violation::CancelFlag {
+                    entry_id: original,
+                    detail: format!("reversed_by is {flag:?}, expected {cancel}"),
+                });
+            }
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT c.entry_id, c.reverses_entry, COALESCE(cp.account_key, op.account_key),
+                COALESCE(cp.total, 0)::BIGINT, COALESCE(op.total, 0)::BIGINT
+         FROM journal c
+         JOIN (SELECT entry_id, account_key, SUM(amount_fen) AS total FROM postings
+               GROUP BY entry_id, account_key) op ON op.entry_id = c.reverses_entry
+         LEFT JOIN (SELECT entry_id, account_key, SUM(amount_fen) AS total FROM postings
+               GROUP BY entry_id, account_key) cp
+              ON cp.entry_id = c.entry_id AND cp.account_key = op.account_key
+         WHERE c.reverses_entry IS NOT NULL AND COALESCE(cp.total, 0) <> -op.total
+         ORDER BY c.entry_id",
+        |r| {
+            v.push(Violation::CancelMismatch {
+                cancel_entry: get(r, 0)?,
+                original_entry: get(r, 1)?,
+                detail: format!(
+                    "account {} moved {} but the original moved {}",
+                    get::<&str>(r, 2)?,
+                    fen(r, 3)?,
+                    fen(r, 4)?
+                ),
+            });
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT s.entry_id, s.cancelled, j.reversed_by FROM settlements s
+         JOIN journal j ON j.entry_id = s.entry_id
+         WHERE (s.cancelled = 1) <> (j.reversed_by IS NOT NULL) ORDER BY s.entry_id",
+        |r| {
+            v.push(Violation::CancelFlag {
+                entry_id: get(r, 0)?,
+                detail: format!(
+                    "settlement cancelled={} but journal reversed_by={:?}",
+                    get::<i32>(r, 1)?,
+                    get::<Option<i64>>(r, 2)?
+                ),
+            });
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
+        "SELECT CASE WHEN position(':' in account_key) > 0
+                     THEN split_part(account_key, ':', 1)
+                     ELSE account_key END AS kind,
+                SUM(balance_fen)::BIGINT FROM accounts GROUP BY 1",
+        |r| {
+            report.totals_by_kind.insert(get(r, 0)?, fen(r, 1)?);
+            Ok(())
+        },
+    )?;
+    Ok(report)
+}
+
+impl Store for PgStore {
+    fn load_snapshot(&mut self) -> Result<Snapshot, StoreError> {
+        let mut tx = self.read_tx()?;
+        let snap = load_snapshot(&mut tx)?;
+        tx.commit().map_err(pg)?;
+        Ok(snap)
+    }
+
+    fn commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
+        if self.lease.is_none() {
+            return Err(StoreError::Conflict(format!(
+                "database {} was opened as a reader: only the lease holder writes",
+                self.database
+            )));
+        }
+        let PgStore { client, stmts, .. } = self;
+        let mut tx = client.transaction().map_err(pg)?;
+        let mut bulk = Bulk::default();
+        for w in &batch.writes {
+            write_one(&mut tx, stmts, &mut bulk, w)?;
+        }
+        bulk.flush(&mut tx, stmts)?;
+        // Dropping `tx` on any error above rolls the whole batch back.
+        tx.commit().map_err(pg)
+    }
+
+    fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError> {
+        let PgStore { client, stmts, .. } = self;
+        let st = stmts.get(client, SQL_ANSWER_JOURNAL)?;
+        if let Some(r) = client.query_opt(&st, &[&msgid]).map_err(pg)? {
+            return Ok(Some(StoredAnswer {
+                entry_id: Some(get(&r, 0)?),
+                request_hash: get(&r, 1)?,
+                response: get(&r, 2)?,
+            }));
+        }
+        let st = stmts.get(client, SQL_ANSWER_MESSAGE)?;
+        match client.query_opt(&st, &[&msgid]).map_err(pg)? {
+            Some(r) => Ok(Some(StoredAnswer {
+                entry_id: None,
+                request_hash: get(&r, 0)?,
+                response: get(&r, 1)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
+        let PgStore { client, stmts, .. } = self;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg)?;
+        let Some(row) = settlement_row(&mut tx, stmts, setl_id)? else {
+            return Ok(None);
+        };
+        let entry = entry(&mut tx, stmts, row.entry_id)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("settlement {setl_id} has no journal entry"))
+        })?;
+        let (pool, binding) = usage_of(&mut tx, stmts, row.entry_id)?;
+        tx.commit().map_err(pg)?;
+        Ok(Some(StoredSettlement {
+            row,
+            entry,
+            pool_usage: pool,
+            binding_usage: binding,
+        }))
+    }
+
+    fn verify(&mut self) -> Result<VerifyReport, StoreError> {
+        // One snapshot, so a commit running meanwhile cannot show up as a mismatch.
+        let mut tx = self.read_tx()?;
+        let report = verify_pg(&mut tx)?;
+        tx.commit().map_err(pg)?;
+        Ok(report)
+    }
+
+    fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
+        let PgStore { client, stmts, .. } = self;
+        let st = stmts.get(client, SQL_RECONCILE)?;
+        let r = client
+            .query_one(
+                &st,
+                &[
+                    &q.fixmedins_code,
+                    &q.insutype,
+                    &q.begin,
+                    &q.end,
+                    &q.include_cancelled,
+                ],
+            )
+            .map_err(pg)?;
+        Ok(ReconcileTotals {
+            medfee_sumamt: fen(&r, 0)?,
+            fund_pay_sumamt: fen(&r, 1)?,
+            acct_pay: fen(&r, 2)?,
+            count: get(&r, 3)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_keys_are_stable_and_differ_by_database() {
+        assert_eq!(lease_key("gongji_37"), lease_key("gongji_37"));
+        assert_ne!(lease_key("gongji_37"), lease_key("gongji_14"));
+    }
+}

@@ -1,0 +1,527 @@
+//! Reads for people, staff and reports: a person's records, the year's totals, phone and
+//! person lookups, the mutual-aid report, staff accounts, recovery cases, commitment letters
+//! and the audit log.
+//!
+//! A separate trait from [`Store`], so a backend implements the engine's writes and loads
+//! first and these reads when it serves the REST API. Every list is bounded by a named
+//! maximum; nothing here writes, except `add_staff`, which the `gongji staff add` command
+//! calls on a database the engine does not keep in memory (staff rows are not engine state).
+
+use gongji_core::Fen;
+use rusqlite::{params, OptionalExtension, ToSql};
+
+use crate::batch::{AuditRow, CommitmentRow, RecoveryCaseRow};
+use crate::sqlite::{io, SqliteStore};
+use crate::{Store, StoreError};
+
+/// Most rows any list read returns.
+pub const PAGE_SIZE_MAX: u32 = 200;
+/// Most rows a report returns (days × divisions × institution kinds).
+pub const REPORT_ROWS_MAX: u32 = 10_000;
+
+/// A person's records (R-J1, issue 4): every movement of their own account, and the
+/// mutual-aid and premium payments others' accounts made for them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordQuery {
+    pub psn_no: String,
+    /// `yyyy-MM-dd`, inclusive.
+    pub from: Option<String>,
+    /// `yyyy-MM-dd`, inclusive.
+    pub to: Option<String>,
+    /// A journal kind: `settle`, `cancel`, `premium`, `opening`, `recovery`.
+    pub kind: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// One posting seen from a person's records, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRow {
+    pub entry_id: i64,
+    pub seq: i64,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub occurred_at: String,
+    pub kind: String,
+    pub rule: String,
+    /// Whose personal account the posting moved.
+    pub account_psn_no: String,
+    pub amount: Fen,
+    pub balance_after: Fen,
+    pub explanation: String,
+    pub summary: String,
+    /// The person the entry is about: the patient of a settlement, the holder of a premium.
+    pub entry_psn_no: Option<String>,
+    pub fixmedins_code: Option<String>,
+    pub fixmedins_name: Option<String>,
+    pub channel: String,
+    /// For premium entries: whom the premium was paid for.
+    pub premium_for: Option<String>,
+    pub reverses_entry: Option<i64>,
+    pub reversed_by: Option<i64>,
+}
+
+/// What a person's money did in a year.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct YearTotals {
+    /// Settlements of the person (cancelled ones excluded).
+    pub settlements: i64,
+    pub medfee_sumamt: Fen,
+    pub fund_pay_sumamt: Fen,
+    /// Paid from personal accounts, own and mutual aid.
+    pub acct_pay: Fen,
+    /// Of which others' accounts paid by mutual aid.
+    pub acct_mulaid_pay: Fen,
+    pub psn_cash_pay: Fen,
+    /// Net outflow of the person's own account for their own care.
+    pub own_account_spent: Fen,
+    /// Net outflow of the person's own account for relatives' care (as holder).
+    pub mutual_aid_given: Fen,
+    /// Premiums the person's account paid for relatives.
+    pub premiums_paid: Fen,
+}
+
+/// The mutual-aid report: uses by division, day and institution kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportQuery {
+    /// `yyyy-MM-dd`, inclusive.
+    pub from: String,
+    pub to: String,
+    /// A division prefix: `37` a province, `3703` a city, `370303` a district; empty = all.
+    pub admdvs_prefix: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportRow {
+    pub admdvs: String,
+    /// `yyyy-MM-dd`.
+    pub day: String,
+    /// `fixmedins_type` (`1` medical, `2` pharmacy) or `premium` for premiums paid.
+    pub kind: String,
+    pub uses: i64,
+    /// Distinct persons whose costs or premiums mutual aid paid.
+    pub persons: i64,
+    pub amount: Fen,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffRow {
+    pub username: String,
+    /// PHC string (argon2id).
+    pub password_hash: String,
+    /// `clerk`, `auditor`, `admin`.
+    pub role: String,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryQuery {
+    /// `open` or `repaid`; `None` = both.
+    pub status: Option<String>,
+    /// Cases where this person is the holder or the relative.
+    pub psn_no: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub subject: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub audit_id: i64,
+    pub row: AuditRow,
+}
+
+/// Reads behind the REST API and the pages.
+pub trait ReadStore {
+    fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError>;
+    fn year_totals(&mut self, psn_no: &str, year: i32) -> Result<YearTotals, StoreError>;
+    /// Persons registered with this phone number (real-name check of SMS sign-in).
+    fn persons_by_phone(&mut self, phone: &str) -> Result<Vec<String>, StoreError>;
+    /// Persons whose psn_no, ID number, phone or exact name is `text`.
+    fn search_persons(&mut self, text: &str, limit: u32) -> Result<Vec<String>, StoreError>;
+    fn mutual_aid_report(&mut self, q: &ReportQuery) -> Result<Vec<ReportRow>, StoreError>;
+    fn staff(&mut self, username: &str) -> Result<Option<StaffRow>, StoreError>;
+    fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError>;
+    fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError>;
+    /// Newest first.
+    fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// A backend the server can run on: the engine's store and the API's reads.
+pub trait FullStore: Store + ReadStore {}
+
+impl<T: Store + ReadStore + ?Sized> FullStore for T {}
+
+impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
+    fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
+        (**self).records(q)
+    }
+    fn year_totals(&mut self, psn_no: &str, year: i32) -> Result<YearTotals, StoreError> {
+        (**self).year_totals(psn_no, year)
+    }
+    fn persons_by_phone(&mut self, phone: &str) -> Result<Vec<String>, StoreError> {
+        (**self).persons_by_phone(phone)
+    }
+    fn search_persons(&mut self, text: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        (**self).search_persons(text, limit)
+    }
+    fn mutual_aid_report(&mut self, q: &ReportQuery) -> Result<Vec<ReportRow>, StoreError> {
+        (**self).mutual_aid_report(q)
+    }
+    fn staff(&mut self, username: &str) -> Result<Option<StaffRow>, StoreError> {
+        (**self).staff(username)
+    }
+    fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError> {
+        (**self).recovery_cases(q)
+    }
+    fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError> {
+        (**self).commitment(binding_id)
+    }
+    fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        (**self).audit_log(q)
+    }
+}
+
+fn page(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, PAGE_SIZE_MAX))
+}
+
+const RECORD_COLUMNS: &str =
+    "p.entry_id, p.seq, p.account_key, p.amount_fen, p.rule, p.balance_after_fen,
+    p.explanation, j.kind, j.occurred_at, j.psn_no, j.fixmedins_code, j.channel, j.summary,
+    j.reverses_entry, j.reversed_by";
+
+impl SqliteStore {
+    /// Creates or replaces a staff account (`gongji staff add`).
+    pub fn add_staff(&mut self, row: &StaffRow) -> Result<(), StoreError> {
+        self.connection()
+            .execute(
+                "INSERT INTO staff (username, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
+                     role = excluded.role",
+                params![row.username, row.password_hash, row.role, row.created_at],
+            )
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    pub(crate) fn recovery_case_rows(
+        &self,
+        tail: &str,
+        args: &[&dyn ToSql],
+    ) -> Result<Vec<RecoveryCaseRow>, StoreError> {
+        let sql = format!(
+            "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs, amount_fen,
+                    reason, status, opened_by, opened_at, repaid_by, repaid_at, repaid_entry_id
+             FROM recovery_cases {tail}"
+        );
+        let mut stmt = self.connection().prepare(&sql).map_err(io)?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok(RecoveryCaseRow {
+                    case_id: r.get(0)?,
+                    binding_id: r.get(1)?,
+                    holder_psn_no: r.get(2)?,
+                    relative_psn_no: r.get(3)?,
+                    setl_id: r.get(4)?,
+                    admdvs: r.get(5)?,
+                    amount: Fen::from_fen(r.get(6)?),
+                    reason: r.get(7)?,
+                    status: r.get(8)?,
+                    opened_by: r.get(9)?,
+                    opened_at: r.get(10)?,
+                    repaid_by: r.get(11)?,
+                    repaid_at: r.get(12)?,
+                    repaid_entry_id: r.get(13)?,
+                })
+            })
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+}
+
+impl ReadStore for SqliteStore {
+    fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
+        let account = format!("psn:{}", q.psn_no);
+        // Three indexed branches: my account's postings; others' accounts paying for my
+        // settlements (mutual aid and its reversals); others' accounts paying my premiums.
+        let sql = format!(
+            "SELECT r.*, i.fixmedins_name,
+                    (SELECT pr.relative_psn_no FROM premiums pr WHERE pr.entry_id = r.entry_id)
+             FROM (
+                SELECT {RECORD_COLUMNS} FROM postings p JOIN journal j ON j.entry_id = p.entry_id
+                WHERE p.account_key = ?1
+                UNION ALL
+                SELECT {RECORD_COLUMNS} FROM journal j JOIN postings p ON p.entry_id = j.entry_id
+                WHERE j.psn_no = ?2 AND j.kind IN ('settle', 'cancel')
+                  AND p.account_key LIKE 'psn:%' AND p.account_key <> ?1
+                UNION ALL
+                SELECT {RECORD_COLUMNS} FROM premiums pr JOIN journal j ON j.entry_id = pr.entry_id
+                     JOIN postings p ON p.entry_id = j.entry_id
+                WHERE pr.relative_psn_no = ?2 AND p.account_key LIKE 'psn:%' AND p.account_key <> ?1
+             ) r
+             LEFT JOIN institutions i ON i.fixmedins_code = r.fixmedins_code
+             WHERE (?3 IS NULL OR substr(r.occurred_at, 1, 10) >= ?3)
+               AND (?4 IS NULL OR substr(r.occurred_at, 1, 10) <= ?4)
+               AND (?5 IS NULL OR r.kind = ?5)
+             ORDER BY r.occurred_at DESC, r.entry_id DESC, r.seq DESC
+             LIMIT ?6 OFFSET ?7"
+        );
+        let mut stmt = self.connection().prepare_cached(&sql).map_err(io)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    account,
+                    q.psn_no,
+                    q.from,
+                    q.to,
+                    q.kind,
+                    page(q.limit),
+                    i64::from(q.offset)
+                ],
+                |r| {
+                    let key: String = r.get(2)?;
+                    Ok(RecordRow {
+                        entry_id: r.get(0)?,
+                        seq: r.get(1)?,
+                        account_psn_no: key.strip_prefix("psn:").unwrap_or(&key).to_string(),
+                        amount: Fen::from_fen(r.get(3)?),
+                        rule: r.get(4)?,
+                        balance_after: Fen::from_fen(r.get(5)?),
+                        explanation: r.get(6)?,
+                        kind: r.get(7)?,
+                        occurred_at: r.get(8)?,
+                        entry_psn_no: r.get(9)?,
+                        fixmedins_code: r.get(10)?,
+                        channel: r.get(11)?,
+                        summary: r.get(12)?,
+                        reverses_entry: r.get(13)?,
+                        reversed_by: r.get(14)?,
+                        fixmedins_name: r.get(15)?,
+                        premium_for: r.get(16)?,
+                    })
+                },
+            )
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn year_totals(&mut self, psn_no: &str, year: i32) -> Result<YearTotals, StoreError> {
+        let year_prefix = format!("{year:04}-%");
+        let conn = self.connection();
+        let mut t = conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(medfee_sumamt), 0), COALESCE(SUM(fund_pay_sumamt), 0),
+                        COALESCE(SUM(acct_pay), 0), COALESCE(SUM(acct_mulaid_pay), 0),
+                        COALESCE(SUM(psn_cash_pay), 0)
+                 FROM settlements WHERE psn_no = ?1 AND cancelled = 0 AND setl_date LIKE ?2",
+                params![psn_no, year_prefix],
+                |r| {
+                    Ok(YearTotals {
+                        settlements: r.get(0)?,
+                        medfee_sumamt: Fen::from_fen(r.get(1)?),
+                        fund_pay_sumamt: Fen::from_fen(r.get(2)?),
+                        acct_pay: Fen::from_fen(r.get(3)?),
+                        acct_mulaid_pay: Fen::from_fen(r.get(4)?),
+                        psn_cash_pay: Fen::from_fen(r.get(5)?),
+                        ..YearTotals::default()
+                    })
+                },
+            )
+            .map_err(io)?;
+        let (own, given, premiums) = conn
+            .query_row(
+                "SELECT
+                    COALESCE(SUM(CASE WHEN j.psn_no = ?2 AND j.kind IN ('settle', 'cancel')
+                                      THEN -p.amount_fen ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN j.psn_no <> ?2 AND j.kind IN ('settle', 'cancel')
+                                      THEN -p.amount_fen ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN j.kind = 'premium' THEN -p.amount_fen ELSE 0 END), 0)
+                 FROM postings p JOIN journal j ON j.entry_id = p.entry_id
+                 WHERE p.account_key = ?1 AND j.occurred_at LIKE ?3",
+                params![format!("psn:{psn_no}"), psn_no, year_prefix],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .map_err(io)?;
+        t.own_account_spent = Fen::from_fen(own);
+        t.mutual_aid_given = Fen::from_fen(given);
+        t.premiums_paid = Fen::from_fen(premiums);
+        Ok(t)
+    }
+
+    fn persons_by_phone(&mut self, phone: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT psn_no FROM persons WHERE phone = ?1 ORDER BY psn_no LIMIT ?2")
+            .map_err(io)?;
+        let rows = stmt
+            .query_map(params![phone, i64::from(PAGE_SIZE_MAX)], |r| r.get(0))
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn search_persons(&mut self, text: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let text = text.trim();
+        let mut stmt = self
+            .connection()
+            .prepare_cached(
+                "SELECT psn_no FROM persons
+                 WHERE psn_no = ?1 OR certno = ?2 OR phone = ?1 OR psn_name = ?1
+                 ORDER BY psn_no LIMIT ?3",
+            )
+            .map_err(io)?;
+        let rows = stmt
+            .query_map(params![text, text.to_ascii_uppercase(), page(limit)], |r| {
+                r.get(0)
+            })
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn mutual_aid_report(&mut self, q: &ReportQuery) -> Result<Vec<ReportRow>, StoreError> {
+        let prefix = format!("{}%", q.admdvs_prefix);
+        let mut stmt = self
+            .connection()
+            .prepare_cached(
+                "SELECT admdvs, day, kind, uses, persons, amount FROM (
+                    SELECT s.admdvs AS admdvs, s.setl_date AS day,
+                           COALESCE(i.fixmedins_type, '?') AS kind, COUNT(*) AS uses,
+                           COUNT(DISTINCT s.psn_no) AS persons, SUM(s.acct_mulaid_pay) AS amount
+                    FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code
+                    WHERE s.cancelled = 0 AND s.acct_mulaid_pay > 0
+                      AND s.setl_date >= ?1 AND s.setl_date <= ?2 AND s.admdvs LIKE ?3
+                    GROUP BY s.admdvs, s.setl_date, i.fixmedins_type
+                    UNION ALL
+                    SELECT j.admdvs AS admdvs, substr(j.occurred_at, 1, 10) AS day,
+                           'premium' AS kind, COUNT(*) AS uses,
+                           COUNT(DISTINCT pr.relative_psn_no) AS persons, SUM(pr.amount_fen) AS amount
+                    FROM premiums pr JOIN journal j ON j.entry_id = pr.entry_id
+                    WHERE substr(j.occurred_at, 1, 10) >= ?1 AND substr(j.occurred_at, 1, 10) <= ?2
+                      AND j.admdvs LIKE ?3
+                    GROUP BY j.admdvs, substr(j.occurred_at, 1, 10)
+                 ) r
+                 ORDER BY day, admdvs, kind LIMIT ?4",
+            )
+            .map_err(io)?;
+        let rows = stmt
+            .query_map(
+                params![q.from, q.to, prefix, i64::from(REPORT_ROWS_MAX)],
+                |r| {
+                    Ok(ReportRow {
+                        admdvs: r.get(0)?,
+                        day: r.get(1)?,
+                        kind: r.get(2)?,
+                        uses: r.get(3)?,
+                        persons: r.get(4)?,
+                        amount: Fen::from_fen(r.get(5)?),
+                    })
+                },
+            )
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn staff(&mut self, username: &str) -> Result<Option<StaffRow>, StoreError> {
+        self.connection()
+            .query_row(
+                "SELECT username, password_hash, role, created_at FROM staff WHERE username = ?1",
+                [username],
+                |r| {
+                    Ok(StaffRow {
+                        username: r.get(0)?,
+                        password_hash: r.get(1)?,
+                        role: r.get(2)?,
+                        created_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(io)
+    }
+
+    fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError> {
+        self.recovery_case_rows(
+            "WHERE (?1 IS NULL OR status = ?1)
+               AND (?2 IS NULL OR holder_psn_no = ?2 OR relative_psn_no = ?2)
+             ORDER BY case_id DESC LIMIT ?3 OFFSET ?4",
+            &[&q.status, &q.psn_no, &page(q.limit), &i64::from(q.offset)],
+        )
+    }
+
+    fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError> {
+        self.connection()
+            .query_row(
+                "SELECT binding_id, holder_psn_no, admdvs, notice_version, letter, sha256, signature,
+                        signed_at, channel
+                 FROM commitments WHERE binding_id = ?1",
+                [binding_id],
+                |r| {
+                    Ok(CommitmentRow {
+                        binding_id: r.get(0)?,
+                        holder_psn_no: r.get(1)?,
+                        admdvs: r.get(2)?,
+                        notice_version: r.get(3)?,
+                        letter: r.get(4)?,
+                        sha256: r.get(5)?,
+                        signature: r.get(6)?,
+                        signed_at: r.get(7)?,
+                        channel: r.get(8)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(io)
+    }
+
+    fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached(
+                "SELECT audit_id, at, actor, channel, action, subject, before_state, after_state
+                 FROM audit_log
+                 WHERE (?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR actor = ?2)
+                   AND (?3 IS NULL OR action = ?3)
+                 ORDER BY audit_id DESC LIMIT ?4 OFFSET ?5",
+            )
+            .map_err(io)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    q.subject,
+                    q.actor,
+                    q.action,
+                    page(q.limit),
+                    i64::from(q.offset)
+                ],
+                |r| {
+                    Ok(AuditEntry {
+                        audit_id: r.get(0)?,
+                        row: AuditRow {
+                            at: r.get(1)?,
+                            actor: r.get(2)?,
+                            channel: r.get(3)?,
+                            action: r.get(4)?,
+                            subject: r.get(5)?,
+                            before_state: r.get(6)?,
+                            after_state: r.get(7)?,
+                        },
+                    })
+                },
+            )
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+}

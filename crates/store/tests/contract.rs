@@ -1,0 +1,1182 @@
+//! The store contract: one behavioural suite, written once against the `Store` trait and run
+//! on every backend — SQLite (a temporary file) and PostgreSQL (one throwaway cluster shared
+//! by the tests of this file, a fresh database per test).
+//!
+//! PostgreSQL tests fail when the cluster cannot start under `CI=true`; elsewhere they are
+//! skipped with a line on stderr (`scripts/ensure-postgres.sh` installs PostgreSQL).
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use gongji_core::codes::{
+    Admdvs, Channel, ChargeLevel, Gender, HospitalLevel, InstitutionKind, InsuStatus, Insutype,
+    Relationship,
+};
+use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Person};
+use gongji_core::pii::{CertNo, PersonName, Phone};
+use gongji_core::{BasisPoints, Fen};
+use gongji_store::testing;
+use gongji_store::{
+    AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PgStore, PoolUsageDelta,
+    PostingRow, PremiumRow, ReconcileQuery, RecoveryCaseRow, SettlementRow, SqliteStore, Store,
+    StoreError, Violation, VisitRow, Write, WriteBatch,
+};
+
+// ---------------------------------------------------------------------------------------
+// Backends
+
+/// A database for one test and the ways to reach it.
+trait Backend {
+    type S: Store;
+    /// Opens (and migrates) this test's database. May be called again once the previous
+    /// store is dropped: it is the same database.
+    fn open(&self) -> Self::S;
+    /// Raw SQL behind the ledger's back.
+    fn exec(store: &mut Self::S, sql: &str);
+    /// A single integer from raw SQL.
+    fn scalar(store: &mut Self::S, sql: &str) -> i64;
+}
+
+struct SqliteBackend {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl SqliteBackend {
+    fn new() -> SqliteBackend {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("gongji.db");
+        SqliteBackend { _dir: dir, path }
+    }
+}
+
+impl Backend for SqliteBackend {
+    type S = SqliteStore;
+    fn open(&self) -> SqliteStore {
+        SqliteStore::open(&self.path).expect("open sqlite")
+    }
+    fn exec(store: &mut SqliteStore, sql: &str) {
+        store.connection().execute_batch(sql).expect("raw sql");
+    }
+    fn scalar(store: &mut SqliteStore, sql: &str) -> i64 {
+        store
+            .connection()
+            .query_row(sql, [], |r| r.get(0))
+            .expect("raw scalar")
+    }
+}
+
+struct PgBackend {
+    url: String,
+}
+
+impl PgBackend {
+    /// A fresh database named after the test, or `None` when PostgreSQL is unavailable
+    /// outside CI (see `testing::shared_or_skip`).
+    fn new(test: &str) -> Option<PgBackend> {
+        let cluster = testing::shared_or_skip(test)?;
+        Some(PgBackend {
+            url: cluster.create_db(test),
+        })
+    }
+}
+
+impl Backend for PgBackend {
+    type S = PgStore;
+    fn open(&self) -> PgStore {
+        PgStore::connect(&self.url).expect("connect to postgres")
+    }
+    fn exec(store: &mut PgStore, sql: &str) {
+        store.client().batch_execute(sql).expect("raw sql");
+    }
+    fn scalar(store: &mut PgStore, sql: &str) -> i64 {
+        store
+            .client()
+            .query_one(sql, &[])
+            .and_then(|r| r.try_get(0))
+            .expect("raw scalar")
+    }
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(&super::SqliteBackend::new());
+            })*
+        }
+        mod on_postgres {
+            $(#[test]
+            fn $name() {
+                if let Some(b) = super::PgBackend::new(stringify!($name)) {
+                    super::$name(&b);
+                }
+            })*
+        }
+    };
+}
+
+contract!(
+    migrations_are_idempotent,
+    registry_round_trips_through_the_snapshot,
+    postings_move_balances_and_verify_is_clean,
+    unbalanced_entry_is_refused_and_its_batch_leaves_no_trace,
+    conflict_in_the_third_write_leaves_no_trace_of_the_first_two,
+    duplicate_msgid_conflicts,
+    mark_reversed_twice_conflicts,
+    answer_for_msgid_finds_journal_and_message_answers,
+    settlement_returns_row_entry_and_usage,
+    reconcile_sums_with_and_without_cancelled,
+    verify_names_a_balance_changed_behind_its_back,
+    verify_names_an_entry_made_unbalanced,
+    a_large_batch_sums_repeated_keys,
+    writes_of_one_batch_see_the_writes_before_them,
+    recovery_cases_and_commitments_are_kept,
+);
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+
+const ADMDVS: &str = "370602";
+const INST: &str = "H37060200001";
+const FUND: &str = "fund:370600:310100";
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+fn person(psn_no: &str, certno: &str) -> Person {
+    Person {
+        psn_no: psn_no.to_string(),
+        certno: CertNo::new(certno),
+        name: PersonName::new("张建国"),
+        gender: Gender::Male,
+        birth_date: day("1980-05-17"),
+        insutype: Insutype::Employee,
+        psn_type: "在职".to_string(),
+        admdvs: Admdvs::parse(ADMDVS).expect("admdvs"),
+        insu_status: InsuStatus::Normal,
+        civil_servant: false,
+        public_medical: true,
+        employer_name: "烟台港务集团".to_string(),
+        phone: Phone::new("13800005678"),
+    }
+}
+
+fn institution() -> Institution {
+    Institution {
+        code: INST.to_string(),
+        name: "烟台市芝罘区医院".to_string(),
+        kind: InstitutionKind::Medical,
+        level: HospitalLevel::Level3,
+        admdvs: Admdvs::parse(ADMDVS).expect("admdvs"),
+        lat: 37.5,
+        lon: 121.375,
+        mutual_aid: true,
+        paasid: "paas-0001".to_string(),
+        token: "secret-token".to_string(),
+    }
+}
+
+fn catalog_item(code: &str) -> CatalogItem {
+    CatalogItem {
+        code: code.to_string(),
+        name: "阿莫西林胶囊".to_string(),
+        level: ChargeLevel::ClassB,
+        price_cap: Some(Fen::from_fen(1234)),
+        selfpay_prop: BasisPoints::new(1000).expect("bp"),
+    }
+}
+
+fn binding(id: i64, holder: &str, relative: &str) -> Binding {
+    Binding {
+        id,
+        holder: holder.to_string(),
+        relative: relative.to_string(),
+        relationship: Relationship::parse("10").expect("relationship"),
+        begin: day("2025-01-01"),
+        end: None,
+        limit_per_payment: Some(Fen::from_fen(50_000)),
+        limit_per_month: None,
+        status: BindingStatus::Active,
+        channel: Channel::WeChat,
+    }
+}
+
+/// One posting; `after` is the account's balance once it is applied.
+fn posting(account: &str, amount: i64, after: i64) -> PostingRow {
+    PostingRow {
+        account_key: account.to_string(),
+        psn_no: account.strip_prefix("psn:").map(str::to_string),
+        amount: Fen::from_fen(amount),
+        rule: "test".to_string(),
+        floor: account.starts_with("psn:").then_some(Fen::ZERO),
+        balance_after: Fen::from_fen(after),
+        explanation: format!("{account} {amount}"),
+    }
+}
+
+fn entry(
+    entry_id: i64,
+    kind: &str,
+    msgid: Option<&str>,
+    postings: Vec<PostingRow>,
+) -> JournalEntry {
+    JournalEntry {
+        entry_id,
+        msgid: msgid.map(str::to_string),
+        kind: kind.to_string(),
+        admdvs: ADMDVS.to_string(),
+        psn_no: postings.iter().find_map(|p| p.psn_no.clone()),
+        fixmedins_code: (kind == "settle" || kind == "cancel").then(|| INST.to_string()),
+        channel: "1".to_string(),
+        occurred_at: "2025-03-01 10:00:00".to_string(),
+        reverses_entry: None,
+        request_hash: msgid.map(|m| format!("hash-{m}")),
+        response: msgid.map(|m| format!("{{\"infcode\":0,\"msgid\":\"{m}\"}}")),
+        summary: format!("{kind} {entry_id}"),
+        postings,
+    }
+}
+
+/// Funding pays `amount` into the personal account of `psn` (whose balance was `before`).
+fn opening(entry_id: i64, psn: &str, before: i64, amount: i64) -> JournalEntry {
+    entry(
+        entry_id,
+        "opening",
+        None,
+        vec![
+            posting(&format!("psn:{psn}"), amount, before + amount),
+            posting("funding", -amount, -(before + amount)),
+        ],
+    )
+}
+
+/// A settlement of `total`: the personal account pays `acct`, the pooled fund the rest,
+/// the institution is owed the whole. `balances` are (psn, fund, inst) before it.
+fn settle_entry(
+    entry_id: i64,
+    msgid: &str,
+    psn: &str,
+    acct: i64,
+    total: i64,
+    before: (i64, i64, i64),
+) -> JournalEntry {
+    entry(
+        entry_id,
+        "settle",
+        Some(msgid),
+        vec![
+            posting(&format!("psn:{psn}"), -acct, before.0 - acct),
+            posting(FUND, -(total - acct), before.1 - (total - acct)),
+            posting(&format!("inst:{INST}"), total, before.2 + total),
+        ],
+    )
+}
+
+fn settlement_row(setl_id: &str, entry_id: i64, psn: &str, acct: i64, total: i64) -> SettlementRow {
+    SettlementRow {
+        setl_id: setl_id.to_string(),
+        entry_id,
+        mdtrt_id: format!("MD{setl_id}"),
+        psn_no: psn.to_string(),
+        fixmedins_code: INST.to_string(),
+        admdvs: ADMDVS.to_string(),
+        insutype: "310".to_string(),
+        med_type: "11".to_string(),
+        setl_date: "2025-03-01".to_string(),
+        medfee_sumamt: Fen::from_fen(total),
+        fund_pay_sumamt: Fen::from_fen(total - acct),
+        acct_pay: Fen::from_fen(acct),
+        acct_mulaid_pay: Fen::ZERO,
+        psn_cash_pay: Fen::ZERO,
+        cancelled: false,
+        detail: format!("{{\"setl_id\":\"{setl_id}\"}}"),
+    }
+}
+
+/// The exact reverse of `original`, as entry `entry_id`; balances are those before it.
+fn cancel_entry(
+    entry_id: i64,
+    msgid: &str,
+    original: &JournalEntry,
+    before: &[i64],
+) -> JournalEntry {
+    let postings = original
+        .postings
+        .iter()
+        .zip(before)
+        .map(|(p, b)| posting(&p.account_key, -p.amount.fen(), b - p.amount.fen()))
+        .collect();
+    let mut e = entry(entry_id, "cancel", Some(msgid), postings);
+    e.reverses_entry = Some(original.entry_id);
+    e
+}
+
+fn batch(writes: Vec<Write>) -> WriteBatch {
+    WriteBatch { writes }
+}
+
+fn balance<S: Store>(s: &mut S, key: &str) -> Option<i64> {
+    let snap = s.load_snapshot().expect("snapshot");
+    snap.balances.get(key).map(|f| f.fen())
+}
+
+fn expect_conflict(r: Result<(), StoreError>, what: &str) -> String {
+    match r {
+        Err(StoreError::Conflict(m)) => m,
+        other => panic!("{what}: expected a Conflict, got {other:?}"),
+    }
+}
+
+/// A person with an opening balance of 500.00 (entry 1).
+fn funded<S: Store>(s: &mut S) {
+    s.commit(&batch(vec![
+        Write::Person(person("P0001", "370602198005170011")),
+        Write::Institution(institution()),
+        Write::Entry(opening(1, "P0001", 0, 50_000)),
+    ]))
+    .expect("fund");
+}
+
+// ---------------------------------------------------------------------------------------
+// The contract
+
+fn migrations_are_idempotent<B: Backend>(b: &B) {
+    {
+        let mut s = b.open();
+        s.commit(&batch(vec![Write::Person(person(
+            "P0001",
+            "370602198005170011",
+        ))]))
+        .expect("commit");
+    }
+    for _ in 0..2 {
+        let mut s = b.open();
+        let applied = B::scalar(&mut s, "SELECT COUNT(*) FROM schema_migrations");
+        assert_eq!(applied, gongji_store::sqlite::MIGRATIONS.len() as i64);
+        assert_eq!(s.load_snapshot().expect("snapshot").persons.len(), 1);
+        assert!(s.verify().expect("verify").is_clean());
+    }
+}
+
+fn registry_round_trips_through_the_snapshot<B: Backend>(b: &B) {
+    let mut s = b.open();
+    let p1 = person("P0001", "370602198005170011");
+    let mut p2 = person("P0002", "370602198107200022");
+    let mut bind = binding(7, "P0001", "P0002");
+    s.commit(&batch(vec![
+        Write::Person(p1.clone()),
+        Write::Person(p2.clone()),
+        Write::Institution(institution()),
+        Write::CatalogItem(catalog_item("XA01")),
+        Write::CatalogItem(CatalogItem {
+            price_cap: None,
+            ..catalog_item("XA02")
+        }),
+        Write::Binding {
+            binding: bind.clone(),
+            admdvs: ADMDVS.to_string(),
+        },
+        Write::BindingChange {
+            holder_psn_no: "P0001".into(),
+            month: "2025-03".into(),
+        },
+        Write::BindingChange {
+            holder_psn_no: "P0001".into(),
+            month: "2025-03".into(),
+        },
+        Write::Visit(VisitRow {
+            mdtrt_id: "MD1".into(),
+            psn_no: "P0002".into(),
+            fixmedins_code: INST.into(),
+            admdvs: ADMDVS.into(),
+            insutype: "310".into(),
+            med_type: "11".into(),
+            begntime: "2025-03-01 09:00:00".into(),
+            status: "open".into(),
+            diagnosis: "J06.9".into(),
+        }),
+        Write::Fee(FeeRow {
+            mdtrt_id: "MD1".into(),
+            feedetl_sn: "1".into(),
+            chrg_bchno: "B1".into(),
+            med_list_codg: "XA01".into(),
+            amount: Fen::from_fen(2468),
+            count_e4: 20_000,
+            price: Fen::from_fen(1234),
+            setl_id: None,
+        }),
+        Write::Fee(FeeRow {
+            mdtrt_id: "MD1".into(),
+            feedetl_sn: "2".into(),
+            chrg_bchno: "B1".into(),
+            med_list_codg: "XA02".into(),
+            amount: Fen::from_fen(100),
+            count_e4: 10_000,
+            price: Fen::from_fen(100),
+            setl_id: None,
+        }),
+        Write::FeeDelete {
+            mdtrt_id: "MD1".into(),
+            feedetl_sn: "2".into(),
+        },
+        Write::Premium(PremiumRow {
+            relative_psn_no: "P0002".into(),
+            year: 2025,
+            entry_id: 0,
+            holder_psn_no: "P0001".into(),
+            category: "resident".into(),
+            amount: Fen::from_fen(40_000),
+        }),
+        Write::Audit(AuditRow {
+            at: "2025-03-01 10:00:00".into(),
+            actor: "staff-1".into(),
+            channel: "console".into(),
+            action: "read".into(),
+            subject: "P0001".into(),
+            before_state: None,
+            after_state: Some("{}".into()),
+        }),
+        Write::Audit(AuditRow {
+            at: "2025-03-01 10:01:00".into(),
+            actor: "staff-1".into(),
+            channel: "console".into(),
+            action: "read".into(),
+            subject: "P0002".into(),
+            before_state: None,
+            after_state: None,
+        }),
+    ]))
+    .expect("commit registry");
+
+    // Upserts: a later batch replaces a person and ends the binding.
+    p2.phone = Phone::new("13900001111");
+    p2.insu_status = InsuStatus::Paused;
+    bind.status = BindingStatus::Ended;
+    bind.end = Some(day("2025-03-31"));
+    s.commit(&batch(vec![
+        Write::Person(p2.clone()),
+        Write::Binding {
+            binding: bind.clone(),
+            admdvs: ADMDVS.to_string(),
+        },
+        Write::BindingChange {
+            holder_psn_no: "P0001".into(),
+            month: "2025-03".into(),
+        },
+    ]))
+    .expect("commit upserts");
+
+    drop(s);
+    let snap = b.open().load_snapshot().expect("snapshot");
+    assert_eq!(snap.persons, vec![p1, p2]);
+    assert_eq!(snap.institutions, vec![institution()]);
+    assert_eq!(
+        snap.catalog,
+        vec![
+            catalog_item("XA01"),
+            CatalogItem {
+                price_cap: None,
+                ..catalog_item("XA02")
+            }
+        ]
+    );
+    assert_eq!(snap.bindings, vec![bind]);
+    assert_eq!(snap.max_binding_id, 7);
+    assert_eq!(snap.max_audit_id, 2);
+    assert_eq!(
+        snap.binding_changes
+            .get(&("P0001".to_string(), "2025-03".to_string())),
+        Some(&3)
+    );
+    assert_eq!(snap.visits.len(), 1);
+    assert_eq!(snap.visits[0].diagnosis, "J06.9");
+    assert_eq!(snap.fees.len(), 1, "the deleted fee line is gone");
+    assert_eq!(snap.fees[0].amount, Fen::from_fen(2468));
+    assert_eq!(snap.premiums_paid, vec![("P0002".to_string(), 2025)]);
+}
+
+fn recovery_case(status: &str) -> RecoveryCaseRow {
+    RecoveryCaseRow {
+        case_id: 1,
+        binding_id: 7,
+        holder_psn_no: "P0001".into(),
+        relative_psn_no: "P0002".into(),
+        setl_id: "S2".into(),
+        admdvs: ADMDVS.into(),
+        amount: Fen::from_fen(1_234),
+        reason: "冒用".into(),
+        status: status.into(),
+        opened_by: "staff-1".into(),
+        opened_at: "2025-03-02 09:00:00".into(),
+        repaid_by: (status == "repaid").then(|| "staff-2".into()),
+        repaid_at: (status == "repaid").then(|| "2025-03-03 09:00:00".into()),
+        repaid_entry_id: (status == "repaid").then_some(9),
+    }
+}
+
+fn commitment() -> CommitmentRow {
+    CommitmentRow {
+        binding_id: 7,
+        holder_psn_no: "P0001".into(),
+        admdvs: ADMDVS.into(),
+        notice_version: "v1".into(),
+        letter: "本人承诺……".into(),
+        sha256: "00".repeat(32),
+        signature: "张建国".into(),
+        signed_at: "2025-03-01 10:00:00".into(),
+        channel: "wechat".into(),
+    }
+}
+
+fn recovery_cases_and_commitments_are_kept<B: Backend>(b: &B) {
+    let mut s = b.open();
+    s.commit(&batch(vec![
+        Write::RecoveryCase(recovery_case("open")),
+        Write::Commitment(commitment()),
+    ]))
+    .expect("open a case, sign a letter");
+    assert_eq!(
+        s.load_snapshot().expect("snapshot").recovery_cases,
+        vec![recovery_case("open")]
+    );
+    s.commit(&batch(vec![Write::RecoveryCase(recovery_case("repaid"))]))
+        .expect("repay");
+    assert_eq!(
+        s.load_snapshot().expect("snapshot").recovery_cases,
+        vec![recovery_case("repaid")]
+    );
+    expect_conflict(
+        s.commit(&batch(vec![Write::Commitment(commitment())])),
+        "a second letter for the same binding",
+    );
+    assert_eq!(B::scalar(&mut s, "SELECT COUNT(*) FROM commitments"), 1);
+}
+
+fn postings_move_balances_and_verify_is_clean<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    s.commit(&batch(vec![
+        Write::Entry(settle_entry(
+            2,
+            "M2",
+            "P0001",
+            3_000,
+            10_000,
+            (50_000, 0, 0),
+        )),
+        Write::Settlement(settlement_row("S2", 2, "P0001", 3_000, 10_000)),
+    ]))
+    .expect("settle");
+    let snap = s.load_snapshot().expect("snapshot");
+    let bal = |k: &str| snap.balances.get(k).map(|f| f.fen());
+    assert_eq!(bal("psn:P0001"), Some(47_000));
+    assert_eq!(bal("funding"), Some(-50_000));
+    assert_eq!(bal(FUND), Some(-7_000));
+    assert_eq!(bal(&format!("inst:{INST}")), Some(10_000));
+    assert_eq!(snap.max_entry_id, 2);
+
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(
+        (
+            report.entries,
+            report.postings,
+            report.accounts,
+            report.settlements
+        ),
+        (2, 5, 4, 1)
+    );
+    assert_eq!(report.trial_balance(), Fen::ZERO);
+    let kinds: Vec<(&str, i64)> = report
+        .totals_by_kind
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.fen()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("fund", -7_000),
+            ("funding", -50_000),
+            ("inst", 10_000),
+            ("psn", 47_000)
+        ]
+    );
+}
+
+fn unbalanced_entry_is_refused_and_its_batch_leaves_no_trace<B: Backend>(b: &B) {
+    let mut s = b.open();
+    let mut bad = opening(2, "P0001", 0, 10_000);
+    bad.postings[1].amount = Fen::from_fen(-9_999);
+    let m = expect_conflict(
+        s.commit(&batch(vec![
+            Write::Person(person("P0001", "370602198005170011")),
+            Write::Entry(opening(1, "P0001", 0, 50_000)),
+            Write::Entry(bad),
+        ])),
+        "unbalanced entry",
+    );
+    assert!(m.contains("entry 2 does not balance"), "{m}");
+    let snap = s.load_snapshot().expect("snapshot");
+    assert!(snap.persons.is_empty());
+    assert!(snap.balances.is_empty());
+    assert_eq!(snap.max_entry_id, 0);
+    assert_eq!(B::scalar(&mut s, "SELECT COUNT(*) FROM postings"), 0);
+    // The store is usable after the refusal.
+    funded(&mut s);
+    assert_eq!(balance(&mut s, "psn:P0001"), Some(50_000));
+}
+
+fn conflict_in_the_third_write_leaves_no_trace_of_the_first_two<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    s.commit(&batch(vec![Write::Message {
+        msgid: "M-QUERY".into(),
+        request_hash: Some("h".into()),
+        response: Some("first".into()),
+    }]))
+    .expect("message");
+
+    expect_conflict(
+        s.commit(&batch(vec![
+            Write::Person(person("P0002", "370602198107200022")),
+            Write::Entry(opening(2, "P0002", 0, 20_000)),
+            Write::Message {
+                msgid: "M-QUERY".into(),
+                request_hash: Some("h2".into()),
+                response: Some("second".into()),
+            },
+        ])),
+        "third write",
+    );
+    let snap = s.load_snapshot().expect("snapshot");
+    assert_eq!(snap.persons.len(), 1, "the first write is gone");
+    assert_eq!(snap.max_entry_id, 1, "the second write is gone");
+    assert_eq!(snap.balances.get("psn:P0002"), None);
+    assert_eq!(snap.balances.get("funding").map(|f| f.fen()), Some(-50_000));
+    assert_eq!(
+        B::scalar(&mut s, "SELECT COUNT(*) FROM postings WHERE entry_id = 2"),
+        0
+    );
+    let answer = s
+        .answer_for_msgid("M-QUERY")
+        .expect("answer")
+        .expect("some");
+    assert_eq!(answer.response.as_deref(), Some("first"));
+    assert!(s.verify().expect("verify").is_clean());
+}
+
+fn duplicate_msgid_conflicts<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    s.commit(&batch(vec![Write::Entry(settle_entry(
+        2,
+        "M2",
+        "P0001",
+        1_000,
+        1_000,
+        (50_000, 0, 0),
+    ))]))
+    .expect("settle");
+    expect_conflict(
+        s.commit(&batch(vec![Write::Entry(settle_entry(
+            3,
+            "M2",
+            "P0001",
+            1_000,
+            1_000,
+            (49_000, 0, 1_000),
+        ))])),
+        "duplicate msgid in the journal",
+    );
+    expect_conflict(
+        s.commit(&batch(vec![Write::Entry(opening(2, "P0001", 49_000, 1))])),
+        "duplicate entry id",
+    );
+    s.commit(&batch(vec![Write::Message {
+        msgid: "Q1".into(),
+        request_hash: None,
+        response: None,
+    }]))
+    .expect("message");
+    expect_conflict(
+        s.commit(&batch(vec![Write::Message {
+            msgid: "Q1".into(),
+            request_hash: None,
+            response: None,
+        }])),
+        "duplicate msgid in messages",
+    );
+    assert_eq!(balance(&mut s, "psn:P0001"), Some(49_000));
+    assert!(s.verify().expect("verify").is_clean());
+}
+
+fn mark_reversed_twice_conflicts<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    let original = settle_entry(2, "M2", "P0001", 3_000, 10_000, (50_000, 0, 0));
+    s.commit(&batch(vec![
+        Write::Entry(original.clone()),
+        Write::Settlement(settlement_row("S2", 2, "P0001", 3_000, 10_000)),
+    ]))
+    .expect("settle");
+    let cancel = cancel_entry(3, "M3", &original, &[47_000, -7_000, 10_000]);
+    s.commit(&batch(vec![
+        Write::Entry(cancel),
+        Write::MarkReversed {
+            entry_id: 2,
+            reversed_by: 3,
+        },
+        Write::SettlementCancelled {
+            setl_id: "S2".into(),
+        },
+    ]))
+    .expect("cancel");
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.cancels, 1);
+    assert_eq!(balance(&mut s, "psn:P0001"), Some(50_000));
+
+    let again = cancel_entry(4, "M4", &original, &[50_000, 0, 0]);
+    let m = expect_conflict(
+        s.commit(&batch(vec![
+            Write::Entry(again),
+            Write::MarkReversed {
+                entry_id: 2,
+                reversed_by: 4,
+            },
+        ])),
+        "second reversal",
+    );
+    assert!(m.contains("entry 2 is already reversed"), "{m}");
+    expect_conflict(
+        s.commit(&batch(vec![Write::MarkReversed {
+            entry_id: 99,
+            reversed_by: 3,
+        }])),
+        "reversal of a missing entry",
+    );
+    let snap = s.load_snapshot().expect("snapshot");
+    assert_eq!(snap.max_entry_id, 3, "the second cancel left nothing");
+    assert_eq!(snap.balances["psn:P0001"].fen(), 50_000);
+    assert!(s.verify().expect("verify").is_clean());
+}
+
+fn answer_for_msgid_finds_journal_and_message_answers<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    s.commit(&batch(vec![
+        Write::Entry(settle_entry(
+            2,
+            "M-SETTLE",
+            "P0001",
+            100,
+            100,
+            (50_000, 0, 0),
+        )),
+        Write::Message {
+            msgid: "M-QUERY".into(),
+            request_hash: Some("hash-q".into()),
+            response: Some("{\"infcode\":0}".into()),
+        },
+    ]))
+    .expect("commit");
+    let j = s
+        .answer_for_msgid("M-SETTLE")
+        .expect("lookup")
+        .expect("journal answer");
+    assert_eq!(j.entry_id, Some(2));
+    assert_eq!(j.request_hash.as_deref(), Some("hash-M-SETTLE"));
+    assert_eq!(
+        j.response.as_deref(),
+        Some("{\"infcode\":0,\"msgid\":\"M-SETTLE\"}")
+    );
+    let m = s
+        .answer_for_msgid("M-QUERY")
+        .expect("lookup")
+        .expect("message answer");
+    assert_eq!(m.entry_id, None);
+    assert_eq!(m.request_hash.as_deref(), Some("hash-q"));
+    assert_eq!(m.response.as_deref(), Some("{\"infcode\":0}"));
+    assert_eq!(s.answer_for_msgid("M-NONE").expect("lookup"), None);
+}
+
+fn settlement_returns_row_entry_and_usage<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    let e = settle_entry(2, "M2", "P0001", 3_000, 10_000, (50_000, 0, 0));
+    let row = settlement_row("S2", 2, "P0001", 3_000, 10_000);
+    let pool = vec![
+        PoolUsageDelta {
+            entry_id: 2,
+            psn_no: "P0001".into(),
+            period: "2025".into(),
+            cap_group: "outpatient".into(),
+            deductible: Fen::from_fen(500),
+            fund: Fen::from_fen(7_000),
+            burden: Fen::from_fen(2_500),
+        },
+        PoolUsageDelta {
+            entry_id: 2,
+            psn_no: "P0001".into(),
+            period: "2025-03-01".into(),
+            cap_group: "outpatient".into(),
+            deductible: Fen::ZERO,
+            fund: Fen::from_fen(7_000),
+            burden: Fen::ZERO,
+        },
+    ];
+    let binding_usage = vec![BindingUsageDelta {
+        entry_id: 2,
+        binding_id: 7,
+        month: "2025-03".into(),
+        amount: Fen::from_fen(1_000),
+    }];
+    let mut writes = vec![Write::Entry(e.clone()), Write::Settlement(row.clone())];
+    writes.extend(pool.iter().cloned().map(Write::PoolUsage));
+    writes.extend(binding_usage.iter().cloned().map(Write::BindingUsage));
+    s.commit(&batch(writes)).expect("settle");
+
+    let got = s.settlement("S2").expect("lookup").expect("stored");
+    assert_eq!(got.row, row);
+    assert_eq!(got.entry, e);
+    let mut got_pool = got.pool_usage.clone();
+    got_pool.sort_by(|a, b| a.period.cmp(&b.period));
+    assert_eq!(got_pool, pool);
+    assert_eq!(got.binding_usage, binding_usage);
+    assert_eq!(s.settlement("S-NONE").expect("lookup"), None);
+
+    let snap = s.load_snapshot().expect("snapshot");
+    let year = &snap.pool_usage[&("P0001".to_string(), "2025".to_string())]["outpatient"];
+    assert_eq!(year.deductible_used_year, Fen::from_fen(500));
+    assert_eq!(year.fund_paid_year, Fen::from_fen(7_000));
+    assert_eq!(year.burden_year, Fen::from_fen(2_500));
+    assert_eq!(year.fund_paid_today, Fen::ZERO);
+    let today = &snap.pool_usage[&("P0001".to_string(), "2025-03-01".to_string())]["outpatient"];
+    assert_eq!(today.fund_paid_today, Fen::from_fen(7_000));
+    assert_eq!(today.fund_paid_year, Fen::ZERO);
+    assert_eq!(
+        snap.binding_usage.get(&(7, "2025-03".to_string())),
+        Some(&Fen::from_fen(1_000))
+    );
+}
+
+fn reconcile_sums_with_and_without_cancelled<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    let mut other_insutype = settlement_row("S5", 5, "P0001", 0, 700);
+    other_insutype.insutype = "390".into();
+    let mut outside = settlement_row("S6", 6, "P0001", 0, 900);
+    outside.setl_date = "2025-04-01".into();
+    let mut cancelled = settlement_row("S4", 4, "P0001", 200, 400);
+    cancelled.cancelled = true;
+    s.commit(&batch(vec![
+        Write::Settlement(settlement_row("S2", 2, "P0001", 1_000, 3_000)),
+        Write::Settlement(settlement_row("S3", 3, "P0001", 500, 2_000)),
+        Write::Settlement(cancelled),
+        Write::Settlement(other_insutype),
+        Write::Settlement(outside),
+    ]))
+    .expect("settlements");
+    let mut q = ReconcileQuery {
+        fixmedins_code: INST.into(),
+        insutype: "310".into(),
+        begin: "2025-03-01".into(),
+        end: "2025-03-31".into(),
+        include_cancelled: false,
+    };
+    let t = s.reconcile(&q).expect("reconcile");
+    assert_eq!(t.count, 2);
+    assert_eq!(t.medfee_sumamt, Fen::from_fen(5_000));
+    assert_eq!(t.fund_pay_sumamt, Fen::from_fen(3_500));
+    assert_eq!(t.acct_pay, Fen::from_fen(1_500));
+    q.include_cancelled = true;
+    let t = s.reconcile(&q).expect("reconcile");
+    assert_eq!(t.count, 3);
+    assert_eq!(t.medfee_sumamt, Fen::from_fen(5_400));
+    assert_eq!(t.fund_pay_sumamt, Fen::from_fen(3_700));
+    assert_eq!(t.acct_pay, Fen::from_fen(1_700));
+    q.fixmedins_code = "H-NONE".into();
+    let t = s.reconcile(&q).expect("reconcile");
+    assert_eq!((t.count, t.medfee_sumamt), (0, Fen::ZERO));
+}
+
+fn verify_names_a_balance_changed_behind_its_back<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    B::exec(
+        &mut s,
+        "UPDATE accounts SET balance_fen = balance_fen + 100 WHERE account_key = 'psn:P0001'",
+    );
+    let report = s.verify().expect("verify");
+    assert_eq!(
+        report.violations,
+        vec![Violation::BalanceMismatch {
+            account: "psn:P0001".into(),
+            stored: Fen::from_fen(50_100),
+            postings: Fen::from_fen(50_000),
+        }]
+    );
+    assert!(report.to_string().contains("psn:P0001"), "{report}");
+}
+
+fn verify_names_an_entry_made_unbalanced<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    s.commit(&batch(vec![Write::Entry(settle_entry(
+        2,
+        "M2",
+        "P0001",
+        3_000,
+        10_000,
+        (50_000, 0, 0),
+    ))]))
+    .expect("settle");
+    B::exec(
+        &mut s,
+        &format!("UPDATE postings SET amount_fen = amount_fen + 5 WHERE entry_id = 2 AND account_key = '{FUND}'"),
+    );
+    let report = s.verify().expect("verify");
+    assert!(
+        report.violations.contains(&Violation::EntryUnbalanced {
+            entry_id: 2,
+            sum: Fen::from_fen(5),
+        }),
+        "{report}"
+    );
+    assert!(
+        report.violations.contains(&Violation::BalanceMismatch {
+            account: FUND.into(),
+            stored: Fen::from_fen(-7_000),
+            postings: Fen::from_fen(-6_995),
+        }),
+        "{report}"
+    );
+}
+
+/// Hundreds of settlements in one batch, many on the same accounts and counters: the sums
+/// come out right and the ledger verifies.
+fn a_large_batch_sums_repeated_keys<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    let n = 400_i64;
+    let mut writes = Vec::new();
+    let (mut psn, mut fund, mut inst) = (50_000_i64, 0_i64, 0_i64);
+    for i in 0..n {
+        let id = 2 + i;
+        writes.push(Write::Entry(settle_entry(
+            id,
+            &format!("M{id}"),
+            "P0001",
+            100,
+            300,
+            (psn, fund, inst),
+        )));
+        psn -= 100;
+        fund -= 200;
+        inst += 300;
+        writes.push(Write::PoolUsage(PoolUsageDelta {
+            entry_id: id,
+            psn_no: "P0001".into(),
+            period: "2025".into(),
+            cap_group: "outpatient".into(),
+            deductible: Fen::from_fen(1),
+            fund: Fen::from_fen(200),
+            burden: Fen::from_fen(2),
+        }));
+        writes.push(Write::BindingUsage(BindingUsageDelta {
+            entry_id: id,
+            binding_id: 1 + i % 3,
+            month: "2025-03".into(),
+            amount: Fen::from_fen(10),
+        }));
+        writes.push(Write::BindingChange {
+            holder_psn_no: "P0001".into(),
+            month: "2025-03".into(),
+        });
+    }
+    let started = std::time::Instant::now();
+    s.commit(&batch(writes)).expect("large batch");
+    let took = started.elapsed();
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!(
+            "{}: a batch of {n} settlements ({} writes) committed in {took:?}\n",
+            std::any::type_name::<B>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("?"),
+            4 * n
+        )
+        .as_bytes(),
+    );
+
+    let snap = s.load_snapshot().expect("snapshot");
+    assert_eq!(snap.balances["psn:P0001"].fen(), 50_000 - 100 * n);
+    assert_eq!(snap.balances[FUND].fen(), -200 * n);
+    assert_eq!(snap.balances[&format!("inst:{INST}")].fen(), 300 * n);
+    let year = &snap.pool_usage[&("P0001".to_string(), "2025".to_string())]["outpatient"];
+    assert_eq!(year.deductible_used_year, Fen::from_fen(n));
+    assert_eq!(year.fund_paid_year, Fen::from_fen(200 * n));
+    assert_eq!(year.burden_year, Fen::from_fen(2 * n));
+    let per_binding: i64 = (1..=3)
+        .map(|id| snap.binding_usage[&(id, "2025-03".to_string())].fen())
+        .sum();
+    assert_eq!(per_binding, 10 * n);
+    assert_eq!(
+        snap.binding_changes[&("P0001".to_string(), "2025-03".to_string())],
+        u32::try_from(n).expect("n")
+    );
+    assert_eq!(B::scalar(&mut s, "SELECT COUNT(*) FROM usage_log"), 2 * n);
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.postings as i64, 2 + 3 * n);
+}
+
+/// A settlement and its cancel in one batch, a fee line written, deleted and written again,
+/// a fee line replaced twice: each write sees the ones before it.
+fn writes_of_one_batch_see_the_writes_before_them<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    let fee = |sn: &str, amount: i64, setl_id: Option<&str>| FeeRow {
+        mdtrt_id: "MD1".into(),
+        feedetl_sn: sn.into(),
+        chrg_bchno: "B1".into(),
+        med_list_codg: "XA01".into(),
+        amount: Fen::from_fen(amount),
+        count_e4: 10_000,
+        price: Fen::from_fen(amount),
+        setl_id: setl_id.map(str::to_string),
+    };
+    let original = settle_entry(2, "M2", "P0001", 3_000, 10_000, (50_000, 0, 0));
+    let cancel = cancel_entry(3, "M3", &original, &[47_000, -7_000, 10_000]);
+    s.commit(&batch(vec![
+        Write::Visit(VisitRow {
+            mdtrt_id: "MD1".into(),
+            psn_no: "P0001".into(),
+            fixmedins_code: INST.into(),
+            admdvs: ADMDVS.into(),
+            insutype: "310".into(),
+            med_type: "11".into(),
+            begntime: "2025-03-01 09:00:00".into(),
+            status: "open".into(),
+            diagnosis: "J06.9".into(),
+        }),
+        Write::Fee(fee("1", 100, None)),
+        Write::Fee(fee("2", 200, None)),
+        Write::FeeDelete {
+            mdtrt_id: "MD1".into(),
+            feedetl_sn: "1".into(),
+        },
+        Write::Fee(fee("1", 150, None)),
+        Write::Fee(fee("2", 250, Some("S2"))),
+        Write::Fee(fee("3", 300, None)),
+        Write::Fee(fee("3", 350, None)),
+        Write::Entry(original),
+        Write::Settlement(settlement_row("S2", 2, "P0001", 3_000, 10_000)),
+        Write::PoolUsage(PoolUsageDelta {
+            entry_id: 2,
+            psn_no: "P0001".into(),
+            period: "2025".into(),
+            cap_group: "outpatient".into(),
+            deductible: Fen::ZERO,
+            fund: Fen::from_fen(7_000),
+            burden: Fen::ZERO,
+        }),
+        Write::MarkReversed {
+            entry_id: 2,
+            reversed_by: 3,
+        },
+        Write::Entry(cancel),
+        Write::SettlementCancelled {
+            setl_id: "S2".into(),
+        },
+        Write::PoolUsage(PoolUsageDelta {
+            entry_id: 3,
+            psn_no: "P0001".into(),
+            period: "2025".into(),
+            cap_group: "outpatient".into(),
+            deductible: Fen::ZERO,
+            fund: Fen::from_fen(-7_000),
+            burden: Fen::ZERO,
+        }),
+    ]))
+    .expect("one batch");
+    let stored = s.settlement("S2").expect("lookup").expect("stored");
+    assert!(stored.row.cancelled);
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.cancels, 1);
+    let snap = s.load_snapshot().expect("snapshot");
+    assert_eq!(snap.balances["psn:P0001"].fen(), 50_000);
+    let year = &snap.pool_usage[&("P0001".to_string(), "2025".to_string())]["outpatient"];
+    assert_eq!(year.fund_paid_year, Fen::ZERO);
+    let fees: Vec<(String, i64, Option<String>)> = snap
+        .fees
+        .iter()
+        .map(|f| (f.feedetl_sn.clone(), f.amount.fen(), f.setl_id.clone()))
+        .collect();
+    assert_eq!(
+        fees,
+        vec![
+            ("1".to_string(), 150, None),
+            ("2".to_string(), 250, Some("S2".to_string())),
+            ("3".to_string(), 350, None),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL only: the writer lease (DESIGN principle 8).
+
+#[test]
+fn postgres_one_writer_per_database_and_readers_without_the_lease() {
+    let Some(b) = PgBackend::new("writer_lease") else {
+        return;
+    };
+    let mut writer = b.open();
+    assert!(writer.is_writer());
+    funded(&mut writer);
+
+    let m = match PgStore::connect(&b.url) {
+        Err(StoreError::Conflict(m)) => m,
+        Err(e) => panic!("second writer: expected a Conflict, got {e}"),
+        Ok(_) => panic!("second writer: expected a Conflict, got a store"),
+    };
+    assert!(m.contains(gongji_store::postgres::LEASE_HELD), "{m}");
+
+    let mut reader = PgStore::connect_reader(&b.url).expect("reader");
+    assert!(!reader.is_writer());
+    assert!(reader.verify().expect("verify").is_clean());
+    assert_eq!(
+        reader.load_snapshot().expect("snapshot").balances["psn:P0001"].fen(),
+        50_000
+    );
+    expect_conflict(
+        reader.commit(&batch(vec![Write::Person(person(
+            "P0009",
+            "370602199001010099",
+        ))])),
+        "commit on a reader",
+    );
+
+    // The lease goes with the session: once the writer is gone, a standby takes over.
+    drop(writer);
+    let mut standby = PgStore::connect(&b.url).expect("standby takes the lease");
+    assert_eq!(balance(&mut standby, "psn:P0001"), Some(50_000));
+}
+
+#[test]
+fn postgres_reader_refuses_an_unmigrated_database() {
+    let Some(cluster) = testing::shared_or_skip("reader_unmigrated") else {
+        return;
+    };
+    let url = cluster.create_db("reader_unmigrated");
+    match PgStore::connect_reader(&url) {
+        Err(StoreError::Io(m)) => assert!(m.contains("lacks migrations"), "{m}"),
+        Err(e) => panic!("expected Io, got {e}"),
+        Ok(_) => panic!("expected an error for an unmigrated database"),
+    }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Browser tests of the pages (issue 5): Debian's headless Chromium, driven by playwright-core
+# from tests/browser, against a real `gongji serve` on a fresh demo database over loopback.
+#
+# Installs what it needs when missing: Debian's chromium and a CJK font (so that screenshots
+# show Chinese, not boxes) with apt-get, and the Node packages of tests/browser with `npm ci`
+# (playwright-core and axe-core only; no browser is downloaded). Screenshots of every page at
+# 360×780 and 1280×900 go to artifacts/screenshots/ (gitignored).
+# Exits non-zero on any failure; the runner closes with "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+NOW="2026-03-10 09:00:00"
+
+if [ ! -x "$CHROMIUM" ] || [ -z "$(fc-list :lang=zh family 2>/dev/null)" ]; then
+  echo "== installing chromium and fonts-noto-cjk (apt-get)"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
+
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ]; then
+  echo "== npm ci (tests/browser)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== cargo build (gongji)"
+cargo build --locked -p gongji-cli --bin gongji
+BIN="$ROOT/target/debug/gongji"
+
+WORK=$(mktemp -d)
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== demo database and its registry"
+"$BIN" demo --no-serve --fresh --db "$WORK/demo.db" >"$WORK/demo.log" 2>&1 || { cat "$WORK/demo.log"; exit 1; }
+"$BIN" export --db "$WORK/demo.db" "$WORK/registry" >/dev/null
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+echo "== gongji serve on 127.0.0.1:$PORT (--now \"$NOW\")"
+"$BIN" serve --db "$WORK/demo.db" --addr "127.0.0.1:$PORT" --now "$NOW" >"$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then cat "$WORK/serve.log"; echo "server did not start"; exit 1; fi
+  sleep 0.1
+done
+
+mkdir -p artifacts/screenshots
+echo "== browser tests"
+status=0
+BASE_URL="http://127.0.0.1:$PORT" DATA_DIR="$WORK/registry" SHOTS_DIR="$ROOT/artifacts/screenshots" \
+  CHROMIUM="$CHROMIUM" TODAY="${NOW%% *}" node tests/browser/run.mjs || status=$?
+
+if [ "$status" -ne 0 ]; then
+  echo "-- server log (last 40 lines)"
+  tail -n 40 "$WORK/serve.log" || true
+fi
+exit "$status"
