@@ -14,3 +14,4 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 bash scripts/ensure-postgres.sh
 cargo test --workspace --locked
+bash scripts/browser-test.sh

@@ -55,6 +55,9 @@ const ITEM_C: &str = "XC01-C-0001";
 const HOLDERS: usize = 120;
 const SOLOS: usize = 100;
 const RELATIVES: usize = 180;
+/// Relatives `0..HOT_RELATIVES` belong to holders `0..HOT_HOLDERS`.
+const HOT_HOLDERS: usize = 4;
+const HOT_RELATIVES: usize = 40;
 
 const THREADS: usize = 4;
 const SETTLEMENTS_PER_THREAD: usize = 350;
@@ -114,7 +117,7 @@ fn certno(birth: NaiveDate, seq: u16) -> String {
 fn population(rng: &mut StdRng) -> Vec<Person> {
     let mut v = Vec::new();
     let base = NaiveDate::from_ymd_opt(1950, 1, 1).expect("date");
-    let mut person = |i: usize, role: Role, insutype: &'static str, opening, holder| {
+    let person = |i: usize, role: Role, insutype: &'static str, opening, holder| {
         let birth = base + TimeDelta::days((i as i64 * 37) % 20_000);
         let seq = 100 + i as u16;
         let prefix = match role {
@@ -145,8 +148,14 @@ fn population(rng: &mut StdRng) -> Vec<Person> {
         };
         v.push(person(i, Role::Solo, "310", Some(opening), None));
     }
-    for i in HOLDERS + SOLOS..HOLDERS + SOLOS + RELATIVES {
-        let holder = Some(rng.gen_range(0..HOLDERS));
+    for (k, i) in (HOLDERS + SOLOS..HOLDERS + SOLOS + RELATIVES).enumerate() {
+        // The first relatives crowd into a few hot families, whose holder many relatives
+        // draw on at once; the others spread over every holder.
+        let holder = Some(if k < HOT_RELATIVES {
+            k % HOT_HOLDERS
+        } else {
+            rng.gen_range(0..HOLDERS)
+        });
         let p = if i % 3 == 0 {
             // An employee relative with a small account of their own.
             person(
@@ -496,12 +505,19 @@ struct Up {
     base: Option<String>,
 }
 
+enum Wait {
+    Reached,
+    Finished,
+    Stalled(usize),
+}
+
 struct Shared {
     up: Mutex<Up>,
     changed: Condvar,
     abort: AtomicBool,
-    /// Settlements acknowledged so far (every client).
-    settled: AtomicUsize,
+    /// Settlements answered so far (every client), and its signal to the killer.
+    settled: Mutex<usize>,
+    answered: Condvar,
     /// Clients still sending.
     running: AtomicUsize,
     /// The servers' stderr, for a failure message.
@@ -516,6 +532,41 @@ impl Shared {
         }
         up.base = base;
         self.changed.notify_all();
+    }
+
+    fn count_settled(&self) {
+        let mut n = self.settled.lock().expect("lock");
+        *n += 1;
+        self.answered.notify_all();
+    }
+
+    fn settled(&self) -> usize {
+        *self.settled.lock().expect("lock")
+    }
+
+    /// Until `target` settlements are answered, every client has finished, or nothing moves
+    /// for [`STALL`].
+    fn wait_settled(&self, target: usize) -> Wait {
+        let mut n = self.settled.lock().expect("lock");
+        let mut progress = (*n, Instant::now());
+        loop {
+            if *n >= target {
+                return Wait::Reached;
+            }
+            if self.running.load(Ordering::SeqCst) == 0 || self.abort.load(Ordering::SeqCst) {
+                return Wait::Finished;
+            }
+            if *n != progress.0 {
+                progress = (*n, Instant::now());
+            } else if progress.1.elapsed() > STALL {
+                return Wait::Stalled(*n);
+            }
+            n = self
+                .answered
+                .wait_timeout(n, Duration::from_millis(50))
+                .expect("lock")
+                .0;
+        }
     }
 
     fn log_tail(&self) -> String {
@@ -795,7 +846,7 @@ fn client(
         match read_answer(&response)? {
             Ok(setl) => {
                 check_settlement(who, acct_used_flag, &setl)?;
-                shared.settled.fetch_add(1, Ordering::SeqCst);
+                shared.count_settled();
                 if rng.gen_bool(0.15) {
                     cancellable.push(log.acked.len());
                 }
@@ -811,7 +862,7 @@ fn client(
                 });
             }
             Err(e) => {
-                shared.settled.fetch_add(1, Ordering::SeqCst);
+                shared.count_settled();
                 log.refused.push((msgid, e));
             }
         }
@@ -872,7 +923,8 @@ fn acknowledged_settlements_survive_sigkill_exactly_once() {
         up: Mutex::new(Up::default()),
         changed: Condvar::new(),
         abort: AtomicBool::new(false),
-        settled: AtomicUsize::new(0),
+        settled: Mutex::new(0),
+        answered: Condvar::new(),
         running: AtomicUsize::new(THREADS),
         log: Mutex::new(Vec::new()),
     });
@@ -895,45 +947,35 @@ fn acknowledged_settlements_survive_sigkill_exactly_once() {
                     }
                 }
                 shared.running.fetch_sub(1, Ordering::SeqCst);
+                shared.answered.notify_all();
                 r
             })
         })
         .collect();
 
     // The killer: each kill after a random share of the settlements still to come (so that
-    // every kill finds clients at work), plus a random few milliseconds.
+    // every kill finds clients at work). Half the kills land the moment an answer is out,
+    // while its batch's neighbours may still be committing; the others a random few
+    // milliseconds later.
     let total = THREADS * SETTLEMENTS_PER_THREAD;
     let mut kills = 0;
     let mut stalled = None;
     while kills < KILLS && !shared.abort.load(Ordering::SeqCst) {
-        let done = shared.settled.load(Ordering::SeqCst);
+        let done = shared.settled();
         let left = total.saturating_sub(done);
         let share = 3 * left / (2 * (KILLS - kills + 1));
         let target = done + rng.gen_range(0..=share);
-        let mut last_progress = (done, Instant::now());
-        loop {
-            let now_done = shared.settled.load(Ordering::SeqCst);
-            if now_done >= target
-                || shared.running.load(Ordering::SeqCst) == 0
-                || shared.abort.load(Ordering::SeqCst)
-            {
+        match shared.wait_settled(target) {
+            Wait::Reached => {}
+            Wait::Finished => break,
+            Wait::Stalled(n) => {
+                stalled = Some(n);
                 break;
             }
-            if now_done != last_progress.0 {
-                last_progress = (now_done, Instant::now());
-            } else if last_progress.1.elapsed() > STALL {
-                stalled = Some(now_done);
-                break;
-            }
-            thread::sleep(Duration::from_millis(1));
         }
-        if stalled.is_some()
-            || shared.running.load(Ordering::SeqCst) == 0
-            || shared.abort.load(Ordering::SeqCst)
-        {
-            break;
+        if rng.gen_bool(0.5) {
+            thread::sleep(Duration::from_micros(rng.gen_range(0..15_000)));
         }
-        thread::sleep(Duration::from_micros(rng.gen_range(0..15_000)));
         shared.set(None, None);
         server.kill();
         kills += 1;

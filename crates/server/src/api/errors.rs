@@ -174,7 +174,41 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(JsonRejection::MissingJsonContentType(_)) => {
                 Err(ApiError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE))
             }
-            Err(r) => Err(ApiError::bad_request(r.body_text())),
+            Err(r) => Err(ApiError::bad_request(without_values(&r.body_text()))),
+        }
+    }
+}
+
+/// The parser's message without the values it quotes (`"..."`, integer `...`), so an ID
+/// number or phone typed into the wrong field is not echoed into errors and logs. Field
+/// names (`` `phone` ``) stay.
+pub fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    loop {
+        let quote = rest.find('"');
+        let number = ["integer `", "floating point `"]
+            .iter()
+            .filter_map(|m| rest.find(m).map(|i| (i + m.len(), '`')))
+            .min();
+        let next = match (quote, number) {
+            (Some(q), Some((n, _))) if n < q => Some((n, '`')),
+            (Some(q), _) => Some((q + 1, '"')),
+            (None, Some(n)) => Some(n),
+            (None, None) => None,
+        };
+        let Some((start, close)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..start]);
+        match rest[start..].find(close) {
+            Some(len) => {
+                out.push('…');
+                out.push(close);
+                rest = &rest[start + len + 1..];
+            }
+            None => return out,
         }
     }
 }
@@ -226,4 +260,27 @@ pub async fn json_errors(resp: Response) -> Response {
 /// Unknown paths under `/api/v1`.
 pub async fn not_found() -> ApiError {
     ApiError::for_status(StatusCode::NOT_FOUND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn parser_messages_lose_their_values() {
+        assert_eq!(
+            without_values(
+                "phone: invalid type: integer `13900000001`, expected a string at line 1"
+            ),
+            "phone: invalid type: integer `…`, expected a string at line 1"
+        );
+        assert_eq!(
+            without_values("year: invalid type: string \"370102199001011234\", expected i32"),
+            "year: invalid type: string \"…\", expected i32"
+        );
+        assert_eq!(
+            without_values("missing field `code`"),
+            "missing field `code`"
+        );
+    }
 }

@@ -294,6 +294,9 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
         let mut requests = app.auth.code_requests.lock().map_err(|_| poisoned())?;
         if requests.len() >= PENDING_CODES_MAX {
             requests.retain(|_, q| q.back().is_some_and(|t| now - *t < TimeDelta::hours(1)));
+            if requests.len() >= PENDING_CODES_MAX {
+                requests.clear();
+            }
         }
         let q = requests.entry(phone.reveal().to_string()).or_default();
         while q.front().is_some_and(|t| now - *t >= TimeDelta::hours(1)) {
@@ -330,6 +333,9 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
     let mut codes = app.auth.codes.lock().map_err(|_| poisoned())?;
     if codes.len() >= PENDING_CODES_MAX {
         codes.retain(|_, c| c.expires_at > now);
+        if codes.len() >= PENDING_CODES_MAX {
+            codes.clear();
+        }
     }
     codes.insert(
         phone.reveal().to_string(),
@@ -441,16 +447,15 @@ pub async fn staff_sign_in(app: &App, username: &str, password: &str) -> Service
         .read(move |engine| engine.store_mut().staff(&name))
         .await??;
     let password = password.to_string();
-    let verified = match row {
-        Some(row) => {
-            let hash = row.password_hash.clone();
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            Role::parse(&row.role).filter(|_| ok)
-        }
-        None => None,
-    };
+    // An unknown username costs the same hash as a known one, so timing tells nothing.
+    let hash = row
+        .as_ref()
+        .map(|r| r.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let verified = row.and_then(|r| Role::parse(&r.role)).filter(|_| ok);
     let Some(role) = verified else {
         let mut failures = app.auth.staff_failures.lock().map_err(|_| poisoned())?;
         if failures.len() >= SESSIONS_MAX {
@@ -523,6 +528,12 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// A hash no password matches in practice, for unknown usernames.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("gongji-no-such-user").unwrap_or_default())
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {

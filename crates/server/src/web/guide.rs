@@ -58,7 +58,7 @@ fn classes_text(lang: Lang, classes: &[RelationClass]) -> String {
 fn insutypes_text(lang: Lang, types: &[Insutype]) -> String {
     types
         .iter()
-        .map(|t| format!("{}（{}）", i18n::insutype(lang, *t), t.code()))
+        .map(|t| i18n::with_code(lang, i18n::insutype(lang, *t), &t.code()))
         .collect::<Vec<_>>()
         .join(lang.t().list_sep)
 }
@@ -229,7 +229,12 @@ fn describe(lang: Lang, policy: &Policy, today: NaiveDate) -> DetailTemplate {
     let pay = &policy.payment;
 
     // Scope periods: which one is in force today (R-Y1).
-    let current_from = b.scope.iter().rev().find(|s| s.from <= today).map(|s| s.from);
+    let current_from = b
+        .scope
+        .iter()
+        .rev()
+        .find(|s| s.from <= today)
+        .map(|s| s.from);
     let periods = b
         .scope
         .iter()
@@ -253,7 +258,10 @@ fn describe(lang: Lang, policy: &Policy, today: NaiveDate) -> DetailTemplate {
 
     let mut who = vec![
         fill(t.g_holder, &[&insutypes_text(lang, &b.holder_insutypes)]),
-        fill(t.g_relative, &[&insutypes_text(lang, &b.relative_insutypes)]),
+        fill(
+            t.g_relative,
+            &[&insutypes_text(lang, &b.relative_insutypes)],
+        ),
         if b.same_province_only {
             t.g_same_province.to_string()
         } else {
@@ -393,8 +401,7 @@ fn describe(lang: Lang, policy: &Policy, today: NaiveDate) -> DetailTemplate {
         Some(s) => (
             Some(fill(
                 t.g_second_lead,
-                &[&s
-                    .med_types
+                &[&s.med_types
                     .iter()
                     .map(|m| i18n::med_type(lang, *m))
                     .collect::<Vec<_>>()

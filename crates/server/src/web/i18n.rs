@@ -9,8 +9,8 @@
 use std::fmt::Display;
 
 use gongji_core::codes::{
-    AccountUse, Admdvs, CertType, ChargeLevel, Gender, HospitalLevel, InsuStatus,
-    InstitutionKind, Insutype, MedType, MutualAidUse, RelationClass,
+    AccountUse, Admdvs, CertType, ChargeLevel, Gender, HospitalLevel, InstitutionKind, InsuStatus,
+    Insutype, MedType, MutualAidUse, RelationClass,
 };
 
 /// The page language. Chinese unless the person chose English.
@@ -1109,10 +1109,18 @@ pub fn contribution_category(lang: Lang, code: &str, name_zh: &str) -> String {
     .to_string()
 }
 
+/// A name with its code: `职工基本医疗保险（310）`, `employee basic medical insurance (310)`.
+pub fn with_code(lang: Lang, name: &str, code: &dyn Display) -> String {
+    match lang {
+        Lang::Zh => format!("{name}（{code}）"),
+        Lang::En => format!("{name} ({code})"),
+    }
+}
+
 /// `6000` basis points as `60%`.
 pub fn percent(bp: gongji_core::BasisPoints) -> String {
     let v = bp.get();
-    if v % 100 == 0 {
+    if v.is_multiple_of(100) {
         format!("{}%", v / 100)
     } else {
         let f = format!("{:02}", v % 100);

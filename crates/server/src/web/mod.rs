@@ -197,11 +197,7 @@ struct HomeTemplate {
     regions: Vec<RegionLink>,
 }
 
-async fn home(
-    State(app): State<App>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Response {
+async fn home(State(app): State<App>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let (lang, remember) = lang_of(&q, &headers);
     let t = lang.t();
     let policies = app
@@ -210,7 +206,14 @@ async fn home(
         .unwrap_or_default();
     let regions = guide::region_links(lang, &policies);
     let page = Page::new(lang, remember, t.nav_home, "home", "/");
-    render_page(&page, StatusCode::OK, &HomeTemplate { p: page.clone(), regions })
+    render_page(
+        &page,
+        StatusCode::OK,
+        &HomeTemplate {
+            p: page.clone(),
+            regions,
+        },
+    )
 }
 
 // ---- coming soon ----

@@ -19,8 +19,7 @@ use axum::response::Response;
 use axum::Form;
 use chrono::NaiveDateTime;
 use gongji_core::codes::{
-    AccountUse, Admdvs, CertType, Gender, InsuStatus, InstitutionKind, Insutype,
-    MedType,
+    AccountUse, Admdvs, CertType, Gender, InstitutionKind, InsuStatus, Insutype, MedType,
 };
 use gongji_core::domain::{CatalogItem, Institution as CoreInstitution};
 use gongji_core::pii::mask_certno;
@@ -31,7 +30,7 @@ use serde_json::value::RawValue;
 
 use super::i18n::{self, fill, Dict, Lang};
 use super::terminal_wire::{
-    amount, new_msgid, msgid_time, CallError, Exchange, Institution, PersonInfo, Registered,
+    amount, msgid_time, new_msgid, CallError, Exchange, Institution, PersonInfo, Registered,
     Sender, Settlement,
 };
 use super::{lang_of, render_page, LangQuery, Page};
@@ -706,13 +705,7 @@ async fn settle(
     }
 }
 
-async fn cancel(
-    s: &Sender<'_>,
-    term: &mut Term,
-    out: &mut Outcome,
-    t: &Dict,
-    msgid: Option<&str>,
-) {
+async fn cancel(s: &Sender<'_>, term: &mut Term, out: &mut Outcome, t: &Dict, msgid: Option<&str>) {
     let Some(p) = term.person.clone() else {
         out.error = Some(t.term_err_no_person.to_string());
         return;
@@ -932,7 +925,11 @@ async fn run_op(
         "presettle" => settle(sender, term, out, t, None).await,
         "settle" => {
             let msgid = text(&form.settle_msgid);
-            let inst_code = term.inst.as_ref().map(|i| i.code.clone()).unwrap_or_default();
+            let inst_code = term
+                .inst
+                .as_ref()
+                .map(|i| i.code.clone())
+                .unwrap_or_default();
             let valid = msgid.len() == 30 && msgid.starts_with(&inst_code);
             let msgid = if valid {
                 msgid
@@ -943,7 +940,11 @@ async fn run_op(
         }
         "cancel" => {
             let msgid = text(&form.cancel_msgid);
-            let inst_code = term.inst.as_ref().map(|i| i.code.clone()).unwrap_or_default();
+            let inst_code = term
+                .inst
+                .as_ref()
+                .map(|i| i.code.clone())
+                .unwrap_or_default();
             let valid = msgid.len() == 30 && msgid.starts_with(&inst_code);
             cancel(sender, term, out, t, valid.then_some(msgid.as_str())).await;
         }
@@ -1179,7 +1180,10 @@ fn hidden(term: &Term, except: &[&str], extra: &[(&str, String)]) -> Vec<(String
     let mut v: Vec<(&str, String)> = vec![
         (
             "inst",
-            term.inst.as_ref().map(|i| i.code.clone()).unwrap_or_default(),
+            term.inst
+                .as_ref()
+                .map(|i| i.code.clone())
+                .unwrap_or_default(),
         ),
         ("channel", term.channel.clone()),
         ("cert_type", term.cert_type.clone()),
@@ -1229,9 +1233,8 @@ fn page(
     for i in &loaded.institutions {
         let region = i18n::region_name(lang, i.admdvs.city_admdvs(), &i.admdvs.to_string());
         let label = format!(
-            "{}（{}）· {}{}",
-            i.name,
-            i.code,
+            "{} · {}{}",
+            i18n::with_code(lang, &i.name, &i.code),
             i18n::institution_kind(lang, i.kind),
             if i.mutual_aid {
                 format!(" · {}", t.term_inst_aid_yes)
@@ -1269,16 +1272,20 @@ fn page(
         choice("1", t.term_channel_window.to_string(), &term.channel),
         choice("2", t.term_channel_self.to_string(), &term.channel),
     ];
-    let cert_types = [CertType::IdCard, CertType::SocialSecurityCard, CertType::EVoucher]
-        .iter()
-        .map(|c| {
-            choice(
-                c.code(),
-                format!("{}（{}）", i18n::cert_type(lang, *c), c.code()),
-                &term.cert_type,
-            )
-        })
-        .collect();
+    let cert_types = [
+        CertType::IdCard,
+        CertType::SocialSecurityCard,
+        CertType::EVoucher,
+    ]
+    .iter()
+    .map(|c| {
+        choice(
+            c.code(),
+            i18n::with_code(lang, i18n::cert_type(lang, *c), &c.code()),
+            &term.cert_type,
+        )
+    })
+    .collect();
     let person = term.person.as_ref().map(|p| {
         let gender = Gender::parse(&p.gend)
             .map(|g| i18n::gender(lang, g))
@@ -1288,10 +1295,10 @@ fn page(
             name: p.name.clone(),
             gender_age: format!("{gender} / {}", fill(t.term_age, &[&p.age])),
             insutype: Insutype::parse(&p.insutype)
-                .map(|x| format!("{}（{}）", i18n::insutype(lang, x), x.code()))
+                .map(|x| i18n::with_code(lang, i18n::insutype(lang, x), &x.code()))
                 .unwrap_or_else(|| p.insutype.clone()),
             insu_place: Admdvs::parse(&p.insuplc)
-                .map(|a| format!("{}（{a}）", i18n::region_name(lang, a.city_admdvs(), "")))
+                .map(|a| i18n::with_code(lang, &i18n::region_name(lang, a.city_admdvs(), ""), &a))
                 .unwrap_or_else(|| p.insuplc.clone()),
             insu_status: status
                 .map(|s| i18n::insu_status(lang, s).to_string())
@@ -1305,10 +1312,7 @@ fn page(
         .catalog
         .iter()
         .map(|c| {
-            let cap = c
-                .price_cap
-                .map(|p| format!(" · ≤{p}"))
-                .unwrap_or_default();
+            let cap = c.price_cap.map(|p| format!(" · ≤{p}")).unwrap_or_default();
             Choice {
                 value: c.code.clone(),
                 label: format!("{} · {}{cap}", c.name, i18n::charge_level(lang, c.level)),
@@ -1324,7 +1328,9 @@ fn page(
             let item = loaded.catalog.iter().find(|c| c.code == l.code);
             CartView {
                 index,
-                name: item.map(|c| c.name.clone()).unwrap_or_else(|| l.code.clone()),
+                name: item
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| l.code.clone()),
                 class: item
                     .map(|c| i18n::charge_level(lang, c.level).to_string())
                     .unwrap_or_default(),
@@ -1343,7 +1349,7 @@ fn page(
     .map(|m| {
         choice(
             m.code(),
-            format!("{}（{}）", i18n::med_type(lang, *m), m.code()),
+            i18n::with_code(lang, i18n::med_type(lang, *m), &m.code()),
             &term.med_type,
         )
     })
@@ -1354,7 +1360,13 @@ fn page(
         AccountUse::CashOnly,
     ]
     .iter()
-    .map(|a| choice(a.code(), i18n::account_use(lang, *a).to_string(), &term.acct))
+    .map(|a| {
+        choice(
+            a.code(),
+            i18n::account_use(lang, *a).to_string(),
+            &term.acct,
+        )
+    })
     .collect();
     let settled = !term.setl_id.is_empty();
     let inst_code = current.to_string();
@@ -1406,7 +1418,11 @@ fn page(
         preview: out.preview.as_ref().map(|s| split_view(lang, s)),
         receipt: out.receipt.as_ref().map(|s| split_view(lang, s)),
         cancelled: out.cancelled.as_ref().map(|s| split_view(lang, s)),
-        inst_name: term.inst.as_ref().map(|i| i.name.clone()).unwrap_or_default(),
+        inst_name: term
+            .inst
+            .as_ref()
+            .map(|i| i.name.clone())
+            .unwrap_or_default(),
         notice: out.notice,
         error: out.error,
         log,
@@ -1462,7 +1478,7 @@ mod tests {
             count: 3,
             price: Fen::from_fen(1234),
         };
-        assert_eq!(encode_cart(&[line.clone()]), "X1:3:1234");
+        assert_eq!(encode_cart(std::slice::from_ref(&line)), "X1:3:1234");
         assert_eq!(line.amount(), Fen::from_fen(3702));
     }
 

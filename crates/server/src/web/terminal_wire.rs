@@ -201,7 +201,11 @@ impl Sender<'_> {
             signtype: "",
             infver: "V1.0",
             opter_type: self.opter_type,
-            opter: if self.opter_type == "2" { "SELF01" } else { "0001" },
+            opter: if self.opter_type == "2" {
+                "SELF01"
+            } else {
+                "0001"
+            },
             opter_name,
             inf_time: at.format("%Y-%m-%d %H:%M:%S").to_string(),
             fixmedins_code: &self.inst.code,
@@ -238,8 +242,8 @@ impl Sender<'_> {
                 .unwrap_or_else(|_| text.clone());
             return Err(CallError::Gateway(msg));
         }
-        let answer: Answer<'_> = serde_json::from_str(&text)
-            .map_err(|e| CallError::Internal(format!("answer: {e}")))?;
+        let answer: Answer<'_> =
+            serde_json::from_str(&text).map_err(|e| CallError::Internal(format!("answer: {e}")))?;
         Ok(Exchange {
             infno: infno.to_string(),
             msgid: msgid.to_string(),

@@ -510,6 +510,8 @@ pub struct World {
     pub cj: P,
     /// Jinan: insurance terminated.
     pub tj: P,
+    /// Jinan: insured only in long-term-care insurance (410).
+    pub xj: P,
     /// Jinan: two persons sharing one phone.
     pub sh1: P,
     pub sh2: P,
@@ -577,6 +579,7 @@ pub async fn world_with(policies: PolicySet) -> World {
     let tj = f.person_with(JINAN, Insutype::Resident, |p| {
         p.insu_status = InsuStatus::Terminated
     });
+    let xj = f.person_with(JINAN, Insutype::LongTermCare, |_| {});
     let sh1 = f.person_with(JINAN, Insutype::Resident, |p| {
         p.phone = Phone::new("13700000001")
     });
@@ -627,6 +630,7 @@ pub async fn world_with(policies: PolicySet) -> World {
         rj,
         cj,
         tj,
+        xj,
         sh1,
         sh2,
         hz,
