@@ -94,9 +94,9 @@ const institutions = csv("institutions.csv");
 const bindings = csv("bindings.csv");
 const balanceOf = (psn) => balances.get(psn) ?? 0;
 
-/** A Zibo holder→relative pair that mutual aid will pay for today. */
-function ziboPair(exclude = new Set()) {
-  const live = (p) => p && p.psn_insu_stas === "1" && p.admdvs.startsWith("3703");
+/** A holder→relative pair in a region (admdvs prefix) that mutual aid will pay for today. */
+function ziboPair(exclude = new Set(), prefix = "3703", holderMin = 100000) {
+  const live = (p) => p && p.psn_insu_stas === "1" && p.admdvs.startsWith(prefix) && p.public_medical !== "1";
   const holdersOf = new Map();
   for (const b of bindings) holdersOf.set(b.relative_psn_no, (holdersOf.get(b.relative_psn_no) ?? 0) + 1);
   const candidates = bindings.filter((b) => {
@@ -107,14 +107,14 @@ function ziboPair(exclude = new Set()) {
       b.begin_date <= TODAY && (!b.end_date || b.end_date >= TODAY) &&
       holdersOf.get(b.relative_psn_no) === 1 &&
       !exclude.has(b.relative_psn_no) && !exclude.has(b.holder_psn_no) &&
-      balanceOf(b.holder_psn_no) >= 100000 &&
+      balanceOf(b.holder_psn_no) >= holderMin &&
       balanceOf(b.relative_psn_no) < 20000 &&
       (!b.limit_per_payment || fen(b.limit_per_payment) >= 100000)
     );
   });
   // Prefer a relative with some money of his own, so the receipt shows both parts.
   candidates.sort((a, b) => (balanceOf(b.relative_psn_no) > 0) - (balanceOf(a.relative_psn_no) > 0));
-  assert(candidates.length > 0, "no usable Zibo binding in the demo data");
+  assert(candidates.length > 0, `no usable binding in ${prefix} in the demo data`);
   const b = candidates[0];
   return { holder: persons.get(b.holder_psn_no), relative: persons.get(b.relative_psn_no), binding: b };
 }
@@ -358,6 +358,8 @@ try {
     await page.getByRole("button", { name: "撤销结算" }).click();
     assert(await page.locator("[data-testid=cancelled]").isVisible(), "cancellation shown");
     eq(fen(await text(page, "[data-testid=c-medfee]")), -total, "cancelled total");
+    eq(fen(await text(page, "[data-testid=c-mutual-total]")), -r.mutual, "mutual aid returned");
+    eq(fen(await text(page, "[data-testid=c-own]")), -r.own, "own account returned");
     eq(await balanceVia1101(pharmacy, relative), relBefore, "relative's balance restored");
     eq(await balanceVia1101(pharmacy, holder), holderBefore, "holder's balance restored");
     await checkPage(page, "terminal-cancelled");
@@ -386,6 +388,26 @@ try {
     const again = await (await page.request.post(`${BASE}/terminal`, { form })).text();
     assert(again.includes(`data-testid="setl-id">${first}<`), "the same settlement answered again");
     eq(await balanceVia1101(pharmacy, holder), holderBefore - mutual, "holder charged once");
+  });
+
+  await test("terminal: in Shanxi the holder's card authorises mutual aid (R-S12)", async () => {
+    const inst = institutions.find((i) => i.admdvs.startsWith("14") && i.fixmedins_type === "2" && i.mutual_aid === "1");
+    assert(inst, "a Shanxi pharmacy with mutual aid");
+    const { holder, relative } = ziboPair(used, "14", 200000);
+    used.add(holder.psn_no); used.add(relative.psn_no);
+    const holderBefore = await balanceVia1101(inst, holder);
+    await page.goto(`${BASE}/terminal?lang=zh&inst=${inst.fixmedins_code}`);
+    await page.fill("#f-cert-no", relative.certno);
+    await page.getByRole("button", { name: "读卡" }).click();
+    await page.selectOption("#f-item", "XJ01CAA040E001010104327");
+    await page.fill("#f-price", yuan(balanceOf(relative.psn_no) + 4000));
+    await page.getByRole("button", { name: "添加" }).click();
+    await page.fill("#f-holder-cert", holder.certno);
+    await page.getByRole("button", { name: /^结算/ }).click();
+    const mutual = fen(await text(page, "[data-testid=r-mutual]"));
+    assert(mutual > 0, "mutual aid paid on the holder's card");
+    assert((await text(page, "[data-testid=r-holder]")).includes(maskName(holder.psn_name)), "holder named");
+    eq(await balanceVia1101(inst, holder), holderBefore - mutual, "holder's balance after");
   });
 
   await test("terminal in English, errors explained", async () => {

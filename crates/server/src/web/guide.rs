@@ -337,7 +337,7 @@ fn describe(lang: Lang, policy: &Policy, today: NaiveDate) -> DetailTemplate {
         },
         t.g_order_3,
     ];
-    let order_notes = vec![
+    let mut order_notes = vec![
         match pay.holder_order {
             HolderOrder::ByBindingDate => t.g_order_by_date,
             HolderOrder::ByAvailableDesc => t.g_order_by_available,
@@ -353,6 +353,10 @@ fn describe(lang: Lang, policy: &Policy, today: NaiveDate) -> DetailTemplate {
             t.g_cred_own
         },
     ];
+
+    if b.max_holders_per_relative == Some(1) {
+        order_notes.insert(1, t.g_order_one_holder);
+    }
 
     let pooling: Vec<PoolRow> = policy
         .pooling

@@ -1052,7 +1052,9 @@ fn holder_of(info: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-fn split_view(lang: Lang, st: &Settlement) -> SplitView {
+/// `cancel`: the answer of 2208 / 2103, whose detail lines say where money went back (they
+/// name no holder), so mutual aid is shown as its total there.
+fn split_view(lang: Lang, st: &Settlement, cancel: bool) -> SplitView {
     let t = lang.t();
     let s = &st.setlinfo;
     let own = s
@@ -1063,7 +1065,9 @@ fn split_view(lang: Lang, st: &Settlement) -> SplitView {
     let mutual = st
         .setldetail
         .iter()
-        .filter(|d| d.fund_pay_type_name.contains("共济") && d.fund_payamt.0 != Fen::ZERO)
+        .filter(|d| {
+            !cancel && d.fund_pay_type_name.contains("共济") && d.fund_payamt.0 != Fen::ZERO
+        })
         .map(|d| MutualView {
             holder: fill(
                 t.term_mutual_from,
@@ -1415,9 +1419,9 @@ fn page(
         med_types,
         accts,
         settled,
-        preview: out.preview.as_ref().map(|s| split_view(lang, s)),
-        receipt: out.receipt.as_ref().map(|s| split_view(lang, s)),
-        cancelled: out.cancelled.as_ref().map(|s| split_view(lang, s)),
+        preview: out.preview.as_ref().map(|s| split_view(lang, s, false)),
+        receipt: out.receipt.as_ref().map(|s| split_view(lang, s, false)),
+        cancelled: out.cancelled.as_ref().map(|s| split_view(lang, s, true)),
         inst_name: term
             .inst
             .as_ref()
