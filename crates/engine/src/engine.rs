@@ -110,7 +110,16 @@ impl<S: Store> Engine<S> {
         if !checkpoint_needed || pending.writes.is_empty() {
             return results;
         }
-        if let Err(e) = self.store.commit(&pending.writes) {
+        let tc = std::time::Instant::now();
+        let committed = self.store.commit(&pending.writes);
+        if std::env::var_os("GJ_TRACE").is_some() {
+            eprintln!(
+                "COMMIT {} {}",
+                pending.writes.len(),
+                tc.elapsed().as_micros()
+            );
+        }
+        if let Err(e) = committed {
             // The state ran ahead of the store; the store is the truth.
             let reload = self.store.load_snapshot().map(State::from_snapshot);
             if let Ok(state) = reload {
@@ -454,6 +463,56 @@ impl<S: Store> Engine<S> {
         Ok(open.iter().map(|f| f.feedetl_sn.clone()).collect())
     }
 
+    /// R-S10: where the policy says so, a binding ends for good when either side's
+    /// insurance ends; a later re-registration does not revive it.
+    fn end_bindings_with_insurance(&mut self, psn_no: &str, pending: &mut Pending) {
+        let ids: Vec<i64> = self
+            .state
+            .bindings_of(psn_no)
+            .filter(|b| b.status != BindingStatus::Ended)
+            .map(|b| b.id)
+            .collect();
+        for id in ids {
+            let Some(before) = self.state.bindings.get(&id).cloned() else {
+                continue;
+            };
+            let auto_end = self
+                .state
+                .persons
+                .get(&before.holder)
+                .and_then(|h| self.policies.for_admdvs(h.admdvs))
+                .is_some_and(|p| p.binding.auto_end_with_insurance);
+            if !auto_end {
+                continue;
+            }
+            let mut after = before.clone();
+            after.status = BindingStatus::Ended;
+            let admdvs = self
+                .state
+                .persons
+                .get(&before.holder)
+                .map(|h| h.admdvs.to_string())
+                .unwrap_or_default();
+            pending.writes.push(Write::Binding {
+                binding: after.clone(),
+                admdvs,
+            });
+            pending.writes.push(Write::Audit(AuditRow {
+                at: String::new(),
+                actor: "system".into(),
+                channel: Channel::BatchImport.code().into(),
+                action: "end_with_insurance".into(),
+                subject: format!("binding:{id}"),
+                before_state: Some(describe(&before)),
+                after_state: Some(format!(
+                    "{}（参保终止，绑定自动解除 R-S10）",
+                    describe(&after)
+                )),
+            }));
+            self.state.put_binding(after);
+        }
+    }
+
     /// Commands that move no money.
     fn decide_plain(
         &mut self,
@@ -503,8 +562,13 @@ impl<S: Store> Engine<S> {
                         )));
                     }
                 }
+                let terminated = p.insu_status == gongji_core::codes::InsuStatus::Terminated;
+                let psn_no = p.psn_no.clone();
                 pending.writes.push(Write::Person(p.clone()));
                 self.state.put_person(p);
+                if terminated {
+                    self.end_bindings_with_insurance(&psn_no, pending);
+                }
                 Ok(Outcome::Registered)
             }
             Command::RegisterInstitution(i) => {
@@ -759,6 +823,10 @@ impl<S: Store> Engine<S> {
             .for_admdvs(patient.admdvs)
             .ok_or(EngineError::Refused(Refusal::NoPolicy))?;
         let date = cmd.at.date();
+        // The patient's own standing comes first: it is the answer a clerk can act on.
+        if !patient.is_insured_normally() {
+            return Err(Refusal::PersonNotInsured.into());
+        }
         let presented_holder = match &cmd.credential {
             None => None,
             Some(cred) => {

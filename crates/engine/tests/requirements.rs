@@ -600,14 +600,15 @@ fn r_s10_binding_ends_with_either_sides_insurance() {
     );
     assert_eq!(w.balance(&holder), yuan(3000 - 380 - 100));
 
-    // The holder's insurance ends: his account pays nothing more for anyone.
+    // The holder's insurance ends: his bindings end with it (R-S10), so his card no longer
+    // authorises anything for anyone.
     w.set_status(&holder, InsuStatus::Terminated);
-    check(
+    refused(
         w.settle(w.with_card(
             w.bill(&other_child, &shop, &[(&a, yuan(100))], "2025-10-12"),
             &holder,
         )),
-        cash(yuan(100)),
+        "GJ-SETL-CREDENTIAL-MISMATCH",
     );
     refused(
         w.premium(&holder, &other_child, 2026, "general", "2025-10-12"),
@@ -637,6 +638,26 @@ fn r_s10_binding_ends_with_either_sides_insurance() {
         "GJ-SETL-PERSON-NOT-INSURED",
     );
     assert_eq!(w.balance(&holder2), yuan(3000));
+
+    // Ended means ended: when the relative is insured again, the old binding stays ended
+    // and a new one must be made (with a new commitment).
+    w.set_status(&child2, InsuStatus::Normal);
+    refused(
+        w.settle(w.with_card(
+            w.bill(&child2, &shop, &[(&a, yuan(100))], "2025-10-13"),
+            &holder2,
+        )),
+        "GJ-SETL-CREDENTIAL-MISMATCH",
+    );
+    assert_eq!(w.balance(&holder2), yuan(3000));
+    w.bind(&holder2, &child2, 21, "2025-10-14").unwrap();
+    check(
+        w.settle(w.with_card(
+            w.bill(&child2, &shop, &[(&a, yuan(100))], "2025-10-15"),
+            &holder2,
+        )),
+        from_holders(vec![aid(&holder2, yuan(100))], 0),
+    );
     w.verify();
 }
 
