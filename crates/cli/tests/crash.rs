@@ -6,16 +6,20 @@
 //! The clients behave like a HIS: a request that failed because the server died is sent
 //! again after the restart with the same msgid and the same body (freshly signed), until it
 //! gets an answer. Every acknowledged answer (HTTP 200, infcode 0) is kept with its msgid,
-//! its body and its bytes. At the end, after a final restart:
+//! its body and its bytes. Now and then a server is also killed while it starts. At the end:
 //!
 //! 1. every acknowledged settlement and cancel is in the database exactly once (journal by
-//!    msgid, settlements by setl_id), and nothing that was not acknowledged is;
+//!    msgid, settlements by setl_id, with the answered amounts), and nothing that was not
+//!    acknowledged is;
 //! 2. nothing is half-applied: `gongji verify` passes;
-//! 3. replaying every acknowledged msgid returns its original answer byte for byte;
+//! 3. after a final restart, replaying every acknowledged msgid returns its original answer
+//!    byte for byte, and writes nothing;
 //! 4. every personal account's balance equals what an independent model of the test says:
-//!    opening − own account paid − mutual aid drawn + returned by cancels.
+//!    opening − own account paid − mutual aid drawn + returned by cancels;
+//! 5. no two acknowledged messages carry the same `inf_refmsgid`, restarts notwithstanding.
 //!
-//! The seed can be changed with `GONGJI_CRASH_SEED=<u64>`.
+//! The seed can be changed with `GONGJI_CRASH_SEED=<u64>`; the run prints its figures to
+//! stderr (`cargo test -p gongji-cli --test crash -- --nocapture`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
@@ -38,7 +42,9 @@ const GONGJI: &str = env!("CARGO_BIN_EXE_gongji");
 const API: &str = "/fsi/api/rsfComIfsService/callService";
 const DEFAULT_SEED: u64 = 0x6743_7261_7368_0006;
 
-/// The server's clock at the first start; every restart continues from where the test is.
+/// The server's clock at the first start; each restart starts it at START plus the test's
+/// elapsed whole seconds, so a restarted server may well answer in the same second as the
+/// one it replaces (even a little earlier).
 const START: &str = "2026-03-10 09:00:00";
 const ADMDVS: &str = "370300";
 const DISTRICT: &str = "370303";
@@ -66,7 +72,7 @@ const KILLS: usize = 50;
 const KILLS_MIN: usize = 20;
 /// A client gives up (and the test fails) when one request finds no answer for this long.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(120);
-/// The killer gives up when no settlement is acknowledged for this long.
+/// The killer gives up when no settlement is answered for this long.
 const STALL: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------------
@@ -312,6 +318,7 @@ fn amount(o: &Obj, key: &str) -> Result<i64, String> {
 /// The money of one answered settlement or cancel, in fen.
 #[derive(Clone, Debug)]
 struct Setl {
+    inf_refmsgid: String,
     setl_id: String,
     mdtrt_id: String,
     psn_no: String,
@@ -338,6 +345,7 @@ fn read_answer(bytes: &[u8]) -> Result<Result<Setl, String>, String> {
         _ => return Err(format!("exactly one of psn_cash_pay/pdn_cash_pay: {text}")),
     };
     Ok(Ok(Setl {
+        inf_refmsgid: string(&top, "inf_refmsgid")?,
         setl_id: string(&info, "setl_id")?,
         mdtrt_id: string(&info, "mdtrt_id")?,
         psn_no: string(&info, "psn_no")?,
@@ -637,6 +645,41 @@ impl Server {
                 Err(format!("generation {generation}: no \"listening\" line"))
             }
         }
+    }
+
+    /// Spawns `gongji serve` and kills it after `after`, listening or not.
+    fn kill_while_starting(
+        db: &Path,
+        now: NaiveDateTime,
+        shared: &Arc<Shared>,
+        generation: u64,
+        after: Duration,
+    ) {
+        let mut child = Command::new(GONGJI)
+            .args([
+                "serve",
+                "--db",
+                db.to_str().expect("utf-8 path"),
+                "--addr",
+                "127.0.0.1:0",
+                "--now",
+                &now.format("%Y-%m-%d %H:%M:%S").to_string(),
+            ])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn gongji serve");
+        drain(
+            child.stderr.take().expect("stderr"),
+            shared.clone(),
+            generation,
+            None,
+        );
+        thread::sleep(after);
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// SIGKILL, and wait until the process is gone (its file locks with it).
@@ -959,6 +1002,7 @@ fn acknowledged_settlements_survive_sigkill_exactly_once() {
     // milliseconds later.
     let total = THREADS * SETTLEMENTS_PER_THREAD;
     let mut kills = 0;
+    let mut startup_kills = 0;
     let mut stalled = None;
     while kills < KILLS && !shared.abort.load(Ordering::SeqCst) {
         let done = shared.settled();
@@ -980,6 +1024,18 @@ fn acknowledged_settlements_survive_sigkill_exactly_once() {
         server.kill();
         kills += 1;
         thread::sleep(Duration::from_micros(rng.gen_range(0..30_000)));
+        if rng.gen_bool(0.2) {
+            // Now and then the new server dies too while it opens the database and loads.
+            generation += 1;
+            Server::kill_while_starting(
+                &db,
+                clock(began),
+                &shared,
+                generation,
+                Duration::from_micros(rng.gen_range(0..40_000)),
+            );
+            startup_kills += 1;
+        }
         generation += 1;
         server = Server::start(&db, clock(began), &shared, generation);
         shared.set(Some(generation), Some(server.base.clone()));
@@ -1057,6 +1113,22 @@ fn acknowledged_settlements_survive_sigkill_exactly_once() {
         "replaying acknowledged msgids changed the database"
     );
     expect_exit_0(&["verify", "--db", &db_text]);
+    // Each acknowledged message has its own reference: a restarted server never hands out
+    // an inf_refmsgid the one before it gave (a replay answers with the original's, of course).
+    let mut refs: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for a in &acked {
+        refs.entry(a.setl.inf_refmsgid.clone())
+            .or_default()
+            .push(&a.msgid);
+    }
+    refs.retain(|_, msgids| msgids.len() > 1);
+    assert!(
+        refs.is_empty(),
+        "{} inf_refmsgid were given to more than one message, e.g. {:?}",
+        refs.len(),
+        refs.iter().take(3).collect::<Vec<_>>()
+    );
+
     // Refusals last: a lost settlement shows above as such, not as a refused cancel.
     assert!(
         refused.is_empty(),
@@ -1067,10 +1139,11 @@ fn acknowledged_settlements_survive_sigkill_exactly_once() {
     let mulaid: i64 = settles.clone().map(|s| s.setl.mulaid).sum();
     let own: i64 = settles.clone().map(|s| s.setl.acct - s.setl.mulaid).sum();
     eprintln!(
-        "crash test (seed {seed:#x}): {kills} kills under load + 1 at rest, {generation} server \
-         starts; {} settlements ({own} fen own account, {mulaid} fen mutual aid) and {} cancels \
-         acknowledged, {retried} of them only after a retry ({transport_errors} transport \
-         failures), {} replays identical; {:.1?} under load, {:.1?} in all",
+        "crash test (seed {seed:#x}): {kills} kills under load, {startup_kills} while \
+         starting, 1 at rest, {generation} server starts; {} settlements ({own} fen own \
+         account, {mulaid} fen mutual aid) and {} cancels acknowledged, {retried} of them only \
+         after a retry ({transport_errors} transport failures), {} replays identical; {:.1?} \
+         under load, {:.1?} in all",
         settles.count(),
         acked.iter().filter(|a| a.kind == Kind::Cancel).count(),
         acked.len(),
@@ -1137,57 +1210,62 @@ fn check_database(db: &Path, people: &[Person], acked: &[Acked]) -> BTreeMap<&'s
                 continue;
             }
             let (entry_id, kind, reverses) = &rows[0];
-            match a.kind {
-                Kind::Settle => {
-                    assert_eq!(kind, "settle", "msgid {}", a.msgid);
-                    assert_eq!(*reverses, None, "msgid {}", a.msgid);
-                    entry_of_setl.insert(&a.setl.setl_id, *entry_id);
-                    let rows: Vec<(i64, String, i64, i64, i64, i64, bool)> = conn
-                        .prepare(
-                            "SELECT entry_id, psn_no, medfee_sumamt, acct_pay, acct_mulaid_pay, \
-                             psn_cash_pay, cancelled FROM settlements WHERE setl_id = ?1",
-                        )
-                        .and_then(|mut s| {
-                            s.query_map([&a.setl.setl_id], |r| {
-                                Ok((
-                                    r.get(0)?,
-                                    r.get(1)?,
-                                    r.get(2)?,
-                                    r.get(3)?,
-                                    r.get(4)?,
-                                    r.get(5)?,
-                                    r.get::<_, i64>(6)? != 0,
-                                ))
-                            })?
-                            .collect()
-                        })
-                        .expect("settlement by setl_id");
-                    let s = &a.setl;
-                    let expected = (
-                        *entry_id,
-                        s.psn_no.clone(),
-                        s.medfee,
-                        s.acct,
-                        s.mulaid,
-                        s.cash,
-                        cancelled.contains(s.setl_id.as_str()),
-                    );
-                    assert_eq!(
-                        rows,
-                        vec![expected],
-                        "acknowledged settlement {} (msgid {}) as stored",
-                        s.setl_id,
-                        a.msgid
-                    );
-                }
-                Kind::Cancel => {
-                    assert_eq!(kind, "cancel", "msgid {}", a.msgid);
-                }
+            let want = match a.kind {
+                Kind::Settle => "settle",
+                Kind::Cancel => "cancel",
+            };
+            if kind != want || (a.kind == Kind::Settle && reverses.is_some()) {
+                lost.push(format!(
+                    "acknowledged {:?} msgid {} is a {kind} entry (reverses {reverses:?})",
+                    a.kind, a.msgid
+                ));
+                continue;
+            }
+            if a.kind == Kind::Cancel {
+                continue;
+            }
+            entry_of_setl.insert(&a.setl.setl_id, *entry_id);
+            let rows: Vec<(i64, String, i64, i64, i64, i64, bool)> = conn
+                .prepare(
+                    "SELECT entry_id, psn_no, medfee_sumamt, acct_pay, acct_mulaid_pay, \
+                     psn_cash_pay, cancelled FROM settlements WHERE setl_id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_map([&a.setl.setl_id], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get::<_, i64>(6)? != 0,
+                        ))
+                    })?
+                    .collect()
+                })
+                .expect("settlement by setl_id");
+            let s = &a.setl;
+            let expected = vec![(
+                *entry_id,
+                s.psn_no.clone(),
+                s.medfee,
+                s.acct,
+                s.mulaid,
+                s.cash,
+                cancelled.contains(s.setl_id.as_str()),
+            )];
+            if rows != expected {
+                lost.push(format!(
+                    "acknowledged settlement {} (msgid {}) is stored as {rows:?}, answered \
+                     (and cancelled or not) as {expected:?}",
+                    s.setl_id, a.msgid
+                ));
             }
         }
         assert!(
             lost.is_empty(),
-            "{} acknowledged requests are not in the database exactly once:\n{}",
+            "{} acknowledged requests are not in the database exactly once as answered:\n{}",
             lost.len(),
             lost.join("\n")
         );
@@ -1289,7 +1367,7 @@ fn check_database(db: &Path, people: &[Person], acked: &[Acked]) -> BTreeMap<&'s
         );
         let mulaid: i64 = settles.iter().map(|s| s.setl.mulaid).sum();
         assert!(
-            moved > people.len() / 2 && mulaid > 0,
+            moved > people.len() / 4 && mulaid > 0,
             "the workload moved too little money to prove anything"
         );
     }

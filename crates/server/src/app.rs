@@ -103,7 +103,7 @@ impl App {
             clock,
             metrics: Arc::new(Metrics::new()?),
             auth: Arc::new(AuthContext::development()),
-            sequence: Arc::new(AtomicU64::new(1)),
+            sequence: Arc::new(AtomicU64::new(first_sequence())),
         })
     }
 
@@ -172,6 +172,15 @@ impl App {
         }
         rx.await.map_err(|_| writer_gone())
     }
+}
+
+/// Where this process's `inf_refmsgid` sequence starts: the real clock in microseconds. A
+/// server restarted after a crash, even within the same second, starts past every number the
+/// one before it handed out (no server answers a message per microsecond), so no reference id
+/// is issued twice; starting at 1 reissued the previous process's ids.
+fn first_sequence() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(1)
+        % gongji_nhsa::RefIds::SEQUENCE_MODULUS
 }
 
 fn writer_gone() -> EngineError {
