@@ -6,12 +6,17 @@
 # show Chinese, not boxes) with apt-get, and the Node packages of tests/browser with `npm ci`
 # (playwright-core and axe-core only; no browser is downloaded). Screenshots of every page at
 # 360×780 and 1280×900 go to artifacts/screenshots/ (gitignored).
+# Two servers run: one with its clock pinned to $NOW, and one on a copy of the same database
+# with its clock at $NOW2, inside Yuncheng's premium collection window (1 Sep – 25 Dec), for the
+# premium journey. Staff users `admin` (admin) and `clerk` (clerk) are made with `gongji staff add`.
 # Exits non-zero on any failure; the runner closes with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 NOW="2026-03-10 09:00:00"
+NOW2="2026-10-10 09:00:00"
+STAFF_PASSWORD="browser-test-$$-$RANDOM"
 
 if [ ! -x "$CHROMIUM" ] || [ -z "$(fc-list :lang=zh family 2>/dev/null)" ]; then
   echo "== installing chromium and fonts-noto-cjk (apt-get)"
@@ -32,11 +37,14 @@ BIN="$ROOT/target/debug/gongji"
 
 WORK=$(mktemp -d)
 SERVER_PID=""
+SERVER2_PID=""
 cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  for pid in $SERVER_PID $SERVER2_PID; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -44,25 +52,44 @@ trap cleanup EXIT
 echo "== demo database and its registry"
 "$BIN" demo --no-serve --fresh --db "$WORK/demo.db" >"$WORK/demo.log" 2>&1 || { cat "$WORK/demo.log"; exit 1; }
 "$BIN" export --db "$WORK/demo.db" "$WORK/registry" >/dev/null
+for role in admin clerk; do
+  "$BIN" staff add --db "$WORK/demo.db" --username "$role" --role "$role" --password "$STAFF_PASSWORD" >/dev/null
+done
+cp "$WORK/demo.db" "$WORK/demo2.db"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+wait_up() { # port pid log
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$2" 2>/dev/null; then cat "$3"; echo "server did not start"; exit 1; fi
+    sleep 0.1
+  done
+  echo "server on $1 did not answer"; exit 1
+}
+PORT=$(free_port)
 echo "== gongji serve on 127.0.0.1:$PORT (--now \"$NOW\")"
 "$BIN" serve --db "$WORK/demo.db" --addr "127.0.0.1:$PORT" --now "$NOW" >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then cat "$WORK/serve.log"; echo "server did not start"; exit 1; fi
-  sleep 0.1
-done
+wait_up "$PORT" "$SERVER_PID" "$WORK/serve.log"
+PORT2=$(free_port)
+echo "== gongji serve on 127.0.0.1:$PORT2 (--now \"$NOW2\", a copy of the database)"
+"$BIN" serve --db "$WORK/demo2.db" --addr "127.0.0.1:$PORT2" --now "$NOW2" >"$WORK/serve2.log" 2>&1 &
+SERVER2_PID=$!
+wait_up "$PORT2" "$SERVER2_PID" "$WORK/serve2.log"
 
 mkdir -p artifacts/screenshots
 echo "== browser tests"
 status=0
+started=$(date +%s)
 BASE_URL="http://127.0.0.1:$PORT" DATA_DIR="$WORK/registry" SHOTS_DIR="$ROOT/artifacts/screenshots" \
+  BASE_URL2="http://127.0.0.1:$PORT2" TODAY2="${NOW2%% *}" STAFF_PASSWORD="$STAFF_PASSWORD" \
   CHROMIUM="$CHROMIUM" TODAY="${NOW%% *}" node tests/browser/run.mjs || status=$?
+echo "== browser tests took $(( $(date +%s) - started )) s"
 
 if [ "$status" -ne 0 ]; then
   echo "-- server log (last 40 lines)"
   tail -n 40 "$WORK/serve.log" || true
+  echo "-- second server log (last 20 lines)"
+  tail -n 20 "$WORK/serve2.log" || true
 fi
 exit "$status"

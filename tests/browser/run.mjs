@@ -7,6 +7,10 @@
 //   SHOTS_DIR     where screenshots go (artifacts/screenshots)
 //   CHROMIUM      the browser binary (/usr/bin/chromium)
 //   TODAY         the server's pinned date (yyyy-MM-dd)
+//   BASE_URL2     a second server on a copy of the database, its clock inside Yuncheng's
+//                 premium collection window (the first server's 2026-03-10 is outside it)
+//   TODAY2        that server's pinned date
+//   STAFF_PASSWORD the password of the staff users `admin` and `clerk` the script created
 // Prints one line per test and closes with "N passed, N failed"; exits 1 on any failure.
 
 import { createHash } from "node:crypto";
@@ -15,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import { choosePersons, peopleTests, premiumTests, consoleTests, noJsTests } from "./people.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -24,6 +29,9 @@ const DATA = process.env.DATA_DIR ?? "";
 const SHOTS = process.env.SHOTS_DIR ?? "artifacts/screenshots";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const TODAY = process.env.TODAY ?? "2026-03-10";
+const BASE2 = process.env.BASE_URL2 ?? "";
+const TODAY2 = process.env.TODAY2 ?? "2026-10-10";
+const STAFF_PASSWORD = process.env.STAFF_PASSWORD ?? "";
 const PAGE_BYTES_MAX = 200 * 1024;
 const FLAGS = [
   "--headless",
@@ -93,6 +101,12 @@ const balances = new Map(csv("accounts.csv").map((a) => [a.psn_no, fen(a.balance
 const institutions = csv("institutions.csv");
 const bindings = csv("bindings.csv");
 const balanceOf = (psn) => balances.get(psn) ?? 0;
+/** Great-circle distance in metres (the server's formula, R-J6). */
+function haversine(lat1, lon1, lat2, lon2) {
+  const r = (d) => (d * Math.PI) / 180;
+  const a = Math.sin(r(lat2 - lat1) / 2) ** 2 + Math.cos(r(lat1)) * Math.cos(r(lat2)) * Math.sin(r(lon2 - lon1) / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(a)));
+}
 
 /** A holder→relative pair in a region (admdvs prefix) that mutual aid will pay for today. */
 function ziboPair(exclude = new Set(), prefix = "3703", holderMin = 100000) {
@@ -213,10 +227,20 @@ async function launch(options = {}) {
 mkdirSync(SHOTS, { recursive: true });
 // Persons already used by a test, so that each test starts from balances no test has touched.
 const used = new Set();
+// The helpers people.mjs uses, and the persons its journeys need (chosen first).
+const h = {
+  test, assert, eq, fen, yuan, text, checkPage, screenshots, maskName, haversine,
+  persons, bindings, institutions, balanceOf, used,
+  BASE, BASE2, TODAY, TODAY2, STAFF_PASSWORD,
+};
+const who = choosePersons(h);
 const { context, dir } = await launch();
 const consoleErrors = [];
 const page = context.pages()[0] ?? (await context.newPage());
-page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+// A page that answers a refusal with its status (400, 401, 403, 409, 422, 429) is not a
+// script error; a missing asset (404) or a CSP violation is.
+const refusalStatus = /^Failed to load resource: the server responded with a status of (400|401|403|409|422|429) /;
+page.on("console", (m) => { if (m.type() === "error" && !refusalStatus.test(m.text())) consoleErrors.push(m.text()); });
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
 page.on("dialog", (d) => d.accept());
 
@@ -243,11 +267,11 @@ try {
     eq(await page.getAttribute("html", "lang"), "zh-CN", "switched back");
   });
 
-  await test("coming-soon page for 我的共济", async () => {
+  await test("我的共济 from the home page asks to sign in", async () => {
     await page.goto(`${BASE}/?lang=zh`);
-    await page.getByRole("link", { name: /我的共济/ }).click();
-    assert((await text(page, "h1")).includes("即将上线"), "placeholder");
-    await checkPage(page, "soon-zh");
+    await page.locator("main").getByRole("link", { name: /我的共济/ }).click();
+    eq(new URL(page.url()).pathname, "/h5/signin", "sign-in page");
+    assert((await text(page, "h1")).includes("登录"), "sign-in title");
   });
 
   await test("guide lists every region, in both languages", async () => {
@@ -420,12 +444,40 @@ try {
     await page.goto(`${BASE}/?lang=zh`);
   });
 
+  var peopleResult = await peopleTests(h, page, who, pharmacy);
+
   await test("no script errors and no CSP violations on any page", async () => {
     eq(consoleErrors.length, 0, `console errors: ${consoleErrors.join(" | ")}`);
   });
 } finally {
   await context.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+// The staff console in a context of its own (its own session cookie).
+{
+  const { context: staffCtx, dir: staffDir } = await launch();
+  const sp = staffCtx.pages()[0] ?? (await staffCtx.newPage());
+  sp.on("dialog", (d) => d.accept());
+  try {
+    await consoleTests(h, sp, who, peopleResult?.receipt ?? { setlId: "", mutual: 0 });
+  } finally {
+    await staffCtx.close();
+    rmSync(staffDir, { recursive: true, force: true });
+  }
+}
+
+// Premiums on the second server, whose clock is inside Yuncheng's collection window.
+{
+  const { context: ycCtx, dir: ycDir } = await launch();
+  const yp = ycCtx.pages()[0] ?? (await ycCtx.newPage());
+  try {
+    if (BASE2) await premiumTests(h, yp, who);
+    else await test("premium journey (needs BASE_URL2)", async () => assert(false, "BASE_URL2 not set"));
+  } finally {
+    await ycCtx.close();
+    rmSync(ycDir, { recursive: true, force: true });
+  }
 }
 
 // Without JavaScript: the hospital flow (2201, 2203, 2204, 2206, 2207) with plain forms.
@@ -461,6 +513,7 @@ try {
       assert(msgs.join(",") === "2206,2207" || msgs.join(",") === "2207", `messages of the last step: ${msgs}`);
       await screenshots(p2, "terminal-hospital-nojs");
     });
+    await noJsTests(h, p2, who);
   } finally {
     await nojs.close();
     rmSync(nojsDir, { recursive: true, force: true });

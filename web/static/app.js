@@ -6,6 +6,23 @@
     b.hidden = false;
     b.addEventListener("click", function () { window.print(); });
   });
+  // Institutions near me: the browser's position fills the coordinates (the form works
+  // without it, from a city centre or typed coordinates).
+  var locate = document.querySelector(".js-locate");
+  if (locate && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener("click", function () {
+      var form = locate.form;
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        form.querySelector("[name=lat]").value = pos.coords.latitude.toFixed(6);
+        form.querySelector("[name=lon]").value = pos.coords.longitude.toFixed(6);
+        form.submit();
+      }, function () {
+        var status = document.querySelector("[data-testid=near-summary]");
+        if (status) { status.textContent = locate.getAttribute("data-error"); }
+      }, { timeout: 10000, maximumAge: 60000 });
+    });
+  }
   document.addEventListener("submit", function (e) {
     var btn = e.submitter;
     if (!btn) { return; }

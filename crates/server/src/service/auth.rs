@@ -77,6 +77,12 @@ impl SmsSender for DevSmsSender {
 pub trait FaceVerifier: Send + Sync {
     /// `token` is what the channel's face SDK returned for `psn_no`.
     fn verify(&self, psn_no: &str, token: &str) -> bool;
+
+    /// The token a demo page may offer in place of a camera (the development verifier's
+    /// test token); `None` in production, where the channel's face SDK supplies the token.
+    fn demo_token(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The development verifier: accepts [`DevFaceVerifier::TEST_TOKEN`] and nothing else.
@@ -89,6 +95,10 @@ impl DevFaceVerifier {
 impl FaceVerifier for DevFaceVerifier {
     fn verify(&self, _psn_no: &str, token: &str) -> bool {
         token == DevFaceVerifier::TEST_TOKEN
+    }
+
+    fn demo_token(&self) -> Option<&'static str> {
+        Some(DevFaceVerifier::TEST_TOKEN)
     }
 }
 

@@ -65,3 +65,27 @@ pub async fn my_insurance(app: &App, psn_no: &str) -> ServiceResult<MyInsurance>
     })
     .await?
 }
+
+/// The signed-in person as the pages' header shows them: masked, like everyone else.
+pub async fn who(app: &App, psn_no: &str) -> ServiceResult<super::PersonRef> {
+    let psn_no = psn_no.to_string();
+    app.read(move |engine| {
+        engine
+            .state()
+            .persons
+            .get(&psn_no)
+            .map(super::PersonRef::of)
+            .ok_or(ServiceError::NotFound("参保人"))
+    })
+    .await?
+}
+
+/// The id of the policy in force for a division (a guide page's address), if any.
+pub async fn policy_id_for(app: &App, admdvs: &str) -> ServiceResult<Option<String>> {
+    let Some(code) = gongji_core::codes::Admdvs::parse(admdvs) else {
+        return Ok(None);
+    };
+    Ok(app
+        .read(move |engine| engine.policies().for_admdvs(code).map(|p| p.id.clone()))
+        .await?)
+}

@@ -6,11 +6,21 @@
 //! run time, and there is no front-end build step. Every page works without JavaScript.
 //!
 //! Routes: `/` home, `/guide` and `/guide/{policy id}` (policy guide, no sign-in),
-//! `/terminal` (the institution terminal, which drives the institution interface), `/h5`,
-//! `/nearby` and `/console` (coming soon), `/static/*`.
+//! `/terminal` (the institution terminal, which drives the institution interface), `/h5/...`
+//! (insured persons: sign-in, account, family and the bind journey, records, premiums),
+//! `/nearby` (institutions near a place, no sign-in), `/console/...` (bureau staff),
+//! `/static/*`.
+//!
+//! The pages of people and staff are built only on [`crate::service`]: a handler reads the
+//! form, calls a service function and shows its answer or its refusal. They decide nothing.
 
+mod charts;
+mod console;
 mod guide;
+mod h5;
 pub mod i18n;
+mod nearby;
+mod session;
 mod terminal;
 mod terminal_wire;
 
@@ -32,9 +42,9 @@ pub fn router() -> Router<App> {
         .route("/guide", get(guide::list))
         .route("/guide/:id", get(guide::detail))
         .route("/terminal", get(terminal::show).post(terminal::act))
-        .route("/h5", get(soon_mine))
-        .route("/nearby", get(soon_nearby))
-        .route("/console", get(soon_staff))
+        .merge(h5::router())
+        .route("/nearby", get(nearby::show))
+        .merge(console::router())
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/icon.svg", get(icon))
@@ -77,25 +87,85 @@ pub struct Page {
     pub t: &'static Dict,
     pub lang: Lang,
     pub title: String,
-    /// Which main-navigation entry is current: "home", "guide", "terminal" or "".
+    /// Which main-navigation entry is current: "home", "h5", "nearby", "guide", "terminal",
+    /// "console" or "".
     pub nav: &'static str,
     /// The same page in the other language.
     pub switch_href: String,
     pub asset_version: &'static str,
+    /// The tabs of a signed-in area (H5, console), under the main navigation.
+    pub subnav: Vec<NavLink>,
+    /// Who is signed in, with the sign-out form's action.
+    pub user: Option<UserBar>,
     remember_lang: bool,
+}
+
+/// One tab of a sub-navigation.
+#[derive(Clone)]
+pub struct NavLink {
+    pub href: String,
+    pub label: String,
+    pub current: bool,
+}
+
+impl NavLink {
+    pub fn new(href: &str, label: &str, current: bool) -> NavLink {
+        NavLink {
+            href: href.to_string(),
+            label: label.to_string(),
+            current,
+        }
+    }
+}
+
+/// The signed-in person or staff member, shown above the page's content.
+#[derive(Clone)]
+pub struct UserBar {
+    pub who: String,
+    pub signout_action: &'static str,
 }
 
 impl Page {
     pub fn new(lang: Lang, remember: bool, title: &str, nav: &'static str, path: &str) -> Page {
+        Page::at(lang, remember, title, nav, path, &[])
+    }
+
+    /// A page whose address has a query (kept by the language switch, less `lang`).
+    pub fn at(
+        lang: Lang,
+        remember: bool,
+        title: &str,
+        nav: &'static str,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Page {
+        let mut q: Vec<(&str, String)> = query
+            .iter()
+            .filter(|(k, v)| *k != "lang" && !v.is_empty())
+            .cloned()
+            .collect();
+        q.push(("lang", lang.other().code().to_string()));
         Page {
             t: lang.t(),
             lang,
             title: title.to_string(),
             nav,
-            switch_href: format!("{path}?lang={}", lang.other().code()),
+            switch_href: href(path, &q),
             asset_version: ASSET_VERSION,
+            subnav: Vec::new(),
+            user: None,
             remember_lang: remember,
         }
+    }
+
+    pub fn with_subnav(mut self, subnav: Vec<NavLink>) -> Page {
+        self.subnav = subnav;
+        self
+    }
+
+    pub fn with_user(mut self, user: Option<UserBar>) -> Page {
+        self.user = user;
+        self
     }
 
     pub fn html_lang(&self) -> &'static str {
@@ -109,6 +179,31 @@ impl Page {
     pub fn is_nav(&self, key: &str) -> bool {
         self.nav == key
     }
+}
+
+/// Percent-encodes a query value (everything but the unreserved characters).
+pub fn encode_query_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `path?k=v&...` with the values encoded; `path` alone when there is no pair.
+pub fn href(path: &str, query: &[(&str, String)]) -> String {
+    if query.is_empty() {
+        return path.to_string();
+    }
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+        .collect();
+    format!("{path}?{}", q.join("&"))
 }
 
 /// Renders a page with the headers every page gets.
@@ -214,41 +309,4 @@ async fn home(State(app): State<App>, Query(q): Query<LangQuery>, headers: Heade
             regions,
         },
     )
-}
-
-// ---- coming soon ----
-
-#[derive(Template)]
-#[template(path = "soon.html")]
-struct SoonTemplate {
-    p: Page,
-    feature: String,
-}
-
-fn soon(lang: Lang, remember: bool, feature: &str, path: &str) -> Response {
-    let page = Page::new(lang, remember, feature, "", path);
-    let text = i18n::fill(lang.t().soon_text, &[&feature]);
-    render_page(
-        &page,
-        StatusCode::OK,
-        &SoonTemplate {
-            p: page.clone(),
-            feature: text,
-        },
-    )
-}
-
-async fn soon_mine(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    soon(lang, remember, lang.t().entry_mine, "/h5")
-}
-
-async fn soon_nearby(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    soon(lang, remember, lang.t().entry_nearby, "/nearby")
-}
-
-async fn soon_staff(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    soon(lang, remember, lang.t().entry_staff, "/console")
 }

@@ -1,0 +1,1364 @@
+//! `/console/...`: the bureau staff's console, on the service layer only.
+//!
+//! Sign in with the username and password made by `gongji staff add`; search persons; a
+//! person's record with bindings, usage and records (every read audited by the service);
+//! suspend and lift mutual aid with a reason (R-S7); recovery cases (追回): open (auditors and
+//! admins) and record repayment; the mutual-aid report with SVG charts by day and by
+//! institution kind, and its CSV; the audit log. The role model is the service's
+//! ([`Role::may`]): the pages only hide what a role may not use, the service refuses it.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{Duration, NaiveDate};
+use gongji_core::domain::BindingStatus;
+use gongji_core::Fen;
+use gongji_store::read::{AuditQuery, RecoveryQuery, ReportRow};
+use serde::Deserialize;
+
+use super::charts::{self, BarChart, HBar};
+use super::h5::{BindingRow, Opt, PersonView};
+use super::i18n::{self, fill, Dict, Lang};
+use super::session::{
+    self, field, parse_date_field, parse_yuan_field, see_other, see_other_with_session, ErrorView,
+};
+use super::{href, lang_of, render_page, LangQuery, NavLink, Page, UserBar};
+use crate::app::App;
+use crate::service::auth::{self, Permission, Role};
+use crate::service::family::BindingView;
+use crate::service::records::RecordFilter;
+use crate::service::reports;
+use crate::service::staff::{self, RecoveryOpening, Staff};
+use crate::service::ServiceError;
+
+/// Records shown on a person's page.
+const PERSON_RECORDS: u32 = 50;
+/// Rows of the recovery list and the audit log on one page.
+const LIST_ROWS: u32 = 100;
+/// The report's default period, in days up to today.
+const REPORT_DEFAULT_DAYS: i64 = 30;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/console", get(home))
+        .route("/console/signin", post(signin))
+        .route("/console/signout", post(signout))
+        .route("/console/persons", get(persons))
+        .route("/console/persons/:psn_no", get(person).post(person_act))
+        .route("/console/bindings/:id", post(binding_act))
+        .route("/console/recovery", get(cases).post(cases_act))
+        .route("/console/reports", get(report))
+        .route("/console/reports.csv", get(report_csv))
+        .route("/console/audit", get(audit_log))
+}
+
+fn role_name(lang: Lang, r: Role) -> &'static str {
+    let t = lang.t();
+    match r {
+        Role::Clerk => t.role_clerk,
+        Role::Auditor => t.role_auditor,
+        Role::Admin => t.role_admin,
+    }
+}
+
+fn frame(
+    lang: Lang,
+    remember: bool,
+    title: &str,
+    tab: &str,
+    path: &str,
+    query: &[(&str, String)],
+    staff: Option<&Staff>,
+) -> Page {
+    let t = lang.t();
+    let page = Page::at(lang, remember, title, "console", path, query);
+    let Some(s) = staff else {
+        return page;
+    };
+    let mut tabs = vec![
+        NavLink::new("/console", t.con_tab_persons, tab == "persons"),
+        NavLink::new("/console/recovery", t.con_tab_recovery, tab == "recovery"),
+        NavLink::new("/console/reports", t.con_tab_reports, tab == "reports"),
+    ];
+    if s.role.may(Permission::ReadAuditLog) {
+        tabs.push(NavLink::new(
+            "/console/audit",
+            t.con_tab_audit,
+            tab == "audit",
+        ));
+    }
+    page.with_subnav(tabs).with_user(Some(UserBar {
+        who: fill(t.con_signed_in_as, &[&s.username, &role_name(lang, s.role)]),
+        signout_action: "/console/signout",
+    }))
+}
+
+fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<Staff, SignInFirst> {
+    session::staff(app, headers).ok_or_else(|| SignInFirst(here.to_string()))
+}
+
+/// The redirect to the staff sign-in, coming back to the page asked for.
+struct SignInFirst(String);
+
+impl IntoResponse for SignInFirst {
+    fn into_response(self) -> Response {
+        see_other(&href("/console", &[("next", self.0)]))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console_problem.html")]
+struct ProblemTemplate {
+    p: Page,
+    error: ErrorView,
+}
+
+fn problem(page: Page, e: &ServiceError) -> Response {
+    let error = ErrorView::of(page.lang, e);
+    render_page(
+        &page,
+        session::status_of(e),
+        &ProblemTemplate {
+            p: page.clone(),
+            error,
+        },
+    )
+}
+
+// ---- sign-in and the start page ----
+
+#[derive(Deserialize, Default)]
+struct HomeQuery {
+    lang: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct SigninForm {
+    username: Option<String>,
+    password: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console_signin.html")]
+struct SigninTemplate {
+    p: Page,
+    username: String,
+    next: String,
+    error: Option<ErrorView>,
+}
+
+#[derive(Template)]
+#[template(path = "console_home.html")]
+struct HomeTemplate {
+    p: Page,
+    role: String,
+    may: Vec<String>,
+    may_not: Vec<String>,
+    q: String,
+}
+
+/// What a role may and may not do, in words.
+fn permissions(lang: Lang, role: Role) -> (Vec<String>, Vec<String>) {
+    let t = lang.t();
+    let all = [
+        (Permission::ReadPersons, t.perm_read),
+        (Permission::SuspendBindings, t.perm_suspend),
+        (Permission::ReadRecoveryCases, t.perm_cases),
+        (Permission::OpenRecoveryCase, t.perm_open_case),
+        (Permission::RecordRepayment, t.perm_repaid),
+        (Permission::Reports, t.perm_reports),
+        (Permission::ReadAuditLog, t.perm_audit),
+    ];
+    let (yes, no): (Vec<_>, Vec<_>) = all.iter().partition(|(p, _)| role.may(*p));
+    (
+        yes.iter().map(|(_, s)| s.to_string()).collect(),
+        no.iter().map(|(_, s)| s.to_string()).collect(),
+    )
+}
+
+async fn home(State(app): State<App>, Query(q): Query<HomeQuery>, headers: HeaderMap) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let t = lang.t();
+    match session::staff(&app, &headers) {
+        Some(s) => {
+            let page = frame(
+                lang,
+                remember,
+                t.con_title,
+                "persons",
+                "/console",
+                &[],
+                Some(&s),
+            );
+            let (may, may_not) = permissions(lang, s.role);
+            let template = HomeTemplate {
+                p: page.clone(),
+                role: role_name(lang, s.role).to_string(),
+                may,
+                may_not,
+                q: String::new(),
+            };
+            render_page(&page, StatusCode::OK, &template)
+        }
+        None => {
+            let page = frame(
+                lang,
+                remember,
+                t.con_signin_title,
+                "",
+                "/console",
+                &[],
+                None,
+            );
+            render_page(
+                &page,
+                StatusCode::OK,
+                &SigninTemplate {
+                    p: page.clone(),
+                    username: String::new(),
+                    next: session::safe_next(q.next.as_deref(), "/console", "/console"),
+                    error: None,
+                },
+            )
+        }
+    }
+}
+
+async fn signin(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<SigninForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    let next = session::safe_next(form.next.as_deref(), "/console", "/console");
+    let username = field(&form.username);
+    let password = form.password.clone().unwrap_or_default();
+    match auth::staff_sign_in(&app, &username, &password).await {
+        Ok(s) => see_other_with_session(&next, Some(&s.token)),
+        Err(e) => {
+            let page = frame(
+                lang,
+                remember,
+                lang.t().con_signin_title,
+                "",
+                "/console",
+                &[],
+                None,
+            );
+            render_page(
+                &page,
+                session::status_of(&e),
+                &SigninTemplate {
+                    p: page.clone(),
+                    username,
+                    next,
+                    error: Some(ErrorView::of(lang, &e)),
+                },
+            )
+        }
+    }
+}
+
+async fn signout(State(app): State<App>, headers: HeaderMap) -> Response {
+    if !session::same_origin(&headers) {
+        return session::cross_site(Lang::Zh);
+    }
+    if let Some(t) = session::token(&headers) {
+        auth::sign_out(&app, &t);
+    }
+    see_other_with_session("/console", None)
+}
+
+// ---- persons ----
+
+#[derive(Deserialize, Default)]
+struct SearchQuery {
+    lang: Option<String>,
+    q: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct PersonLine {
+    pub href: String,
+    pub psn_no: String,
+    pub name: String,
+    pub certno: String,
+    pub region: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_persons.html")]
+struct PersonsTemplate {
+    p: Page,
+    q: String,
+    found: Vec<PersonLine>,
+    error: Option<ErrorView>,
+}
+
+fn region(lang: Lang, admdvs: &str) -> String {
+    gongji_core::codes::Admdvs::parse(admdvs)
+        .map(|a| i18n::region_name(lang, a, admdvs))
+        .unwrap_or_else(|| admdvs.to_string())
+}
+
+async fn persons(
+    State(app): State<App>,
+    Query(q): Query<SearchQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let text = field(&q.q);
+    let here = href("/console/persons", &[("q", text.clone())]);
+    let s = match require(&app, &headers, &here) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let page = frame(
+        lang,
+        remember,
+        t.con_search_title,
+        "persons",
+        "/console/persons",
+        &[("q", text.clone())],
+        Some(&s),
+    );
+    let (found, error, status) = match staff::search_persons(&app, &s, &text).await {
+        Ok(list) => (
+            list.iter()
+                .map(|p| PersonLine {
+                    href: format!("/console/persons/{}", super::encode_query_value(&p.psn_no)),
+                    psn_no: p.psn_no.clone(),
+                    name: p.name_masked.clone(),
+                    certno: p.certno_masked.clone(),
+                    region: region(lang, &p.admdvs),
+                })
+                .collect(),
+            None,
+            StatusCode::OK,
+        ),
+        Err(e) => (
+            Vec::new(),
+            Some(ErrorView::of(lang, &e)),
+            session::status_of(&e),
+        ),
+    };
+    render_page(
+        &page,
+        status,
+        &PersonsTemplate {
+            p: page.clone(),
+            q: text,
+            found,
+            error,
+        },
+    )
+}
+
+#[derive(Clone)]
+pub struct StaffBinding {
+    pub row: BindingRow,
+    pub other: PersonView,
+    pub other_href: String,
+    pub suspended: bool,
+    pub active: bool,
+    pub recovery_href: String,
+}
+
+#[derive(Clone)]
+pub struct StaffRecord {
+    pub at: String,
+    pub what: String,
+    pub kind: String,
+    pub who: String,
+    pub place: String,
+    pub amount: String,
+    pub outflow: bool,
+    pub balance_after: String,
+    pub explanation: String,
+    pub entry_id: i64,
+}
+
+#[derive(Template)]
+#[template(path = "console_person.html")]
+struct PersonTemplate {
+    p: Page,
+    psn_no: String,
+    name: String,
+    certno: String,
+    phone: String,
+    gender: String,
+    birth: String,
+    insutype: String,
+    status: String,
+    status_ok: bool,
+    region: String,
+    employer: String,
+    public_medical: bool,
+    balance: String,
+    year: i32,
+    settlements: i64,
+    medfee: String,
+    own_spent: String,
+    mutual_received: String,
+    mutual_given: String,
+    premiums_paid: String,
+    as_holder: Vec<StaffBinding>,
+    as_relative: Vec<StaffBinding>,
+    any_active_as_holder: bool,
+    records: Vec<StaffRecord>,
+    may_suspend: bool,
+    may_open_case: bool,
+    notice: Option<String>,
+    error: Option<ErrorView>,
+}
+
+fn staff_binding(lang: Lang, v: &BindingView, holder_side: bool) -> StaffBinding {
+    let mut row = super::h5::binding_row(lang, v);
+    let other_ref = if holder_side { &v.relative } else { &v.holder };
+    row.href = format!(
+        "/console/persons/{}",
+        super::encode_query_value(&other_ref.psn_no)
+    );
+    StaffBinding {
+        other: PersonView {
+            name: other_ref.name_masked.clone(),
+            certno: other_ref.certno_masked.clone(),
+        },
+        other_href: row.href.clone(),
+        suspended: v.binding.status == BindingStatus::Suspended,
+        active: v.binding.status == BindingStatus::Active,
+        recovery_href: href(
+            "/console/recovery",
+            &[("binding", v.binding.id.to_string())],
+        ),
+        row,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct DoneQuery {
+    lang: Option<String>,
+    done: Option<String>,
+}
+
+fn done_notice(t: &Dict, done: Option<&str>) -> Option<String> {
+    let n = match done? {
+        "suspended" => t.con_done_suspended,
+        "lifted" => t.con_done_lifted,
+        "suspended_all" => t.con_done_suspended_all,
+        "opened" => t.con_done_opened,
+        "repaid" => t.con_done_repaid,
+        _ => return None,
+    };
+    Some(n.to_string())
+}
+
+async fn person_page(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    s: &Staff,
+    psn_no: &str,
+) -> Result<PersonTemplate, Response> {
+    let t = lang.t();
+    let path = format!("/console/persons/{}", super::encode_query_value(psn_no));
+    let page = frame(
+        lang,
+        remember,
+        t.con_person_title,
+        "persons",
+        &path,
+        &[],
+        Some(s),
+    );
+    let d = match staff::person_detail(app, s, psn_no).await {
+        Ok(d) => d,
+        Err(e) => return Err(problem(page, &e)),
+    };
+    let filter = RecordFilter {
+        limit: Some(PERSON_RECORDS),
+        ..RecordFilter::default()
+    };
+    let records = staff::person_records(app, s, psn_no, &filter)
+        .await
+        .unwrap_or_default();
+    let p = &d.person;
+    let admdvs = p.admdvs.to_string();
+    Ok(PersonTemplate {
+        p: page,
+        psn_no: p.psn_no.clone(),
+        name: p.name.reveal().to_string(),
+        certno: p.certno.reveal().to_string(),
+        phone: p.phone.reveal().to_string(),
+        gender: i18n::gender(lang, p.gender).to_string(),
+        birth: p.birth_date.to_string(),
+        insutype: i18n::insutype(lang, p.insutype).to_string(),
+        status: i18n::insu_status(lang, p.insu_status).to_string(),
+        status_ok: p.is_insured_normally(),
+        region: region(lang, &admdvs),
+        employer: p.employer_name.clone(),
+        public_medical: p.public_medical,
+        balance: d.balance.to_string(),
+        year: d.year,
+        settlements: d.totals.settlements,
+        medfee: d.totals.medfee_sumamt.to_string(),
+        own_spent: d.totals.own_account_spent.to_string(),
+        mutual_received: d.totals.acct_mulaid_pay.to_string(),
+        mutual_given: d.totals.mutual_aid_given.to_string(),
+        premiums_paid: d.totals.premiums_paid.to_string(),
+        any_active_as_holder: d
+            .as_holder
+            .iter()
+            .any(|v| v.binding.status == BindingStatus::Active),
+        as_holder: d
+            .as_holder
+            .iter()
+            .map(|v| staff_binding(lang, v, true))
+            .collect(),
+        as_relative: d
+            .as_relative
+            .iter()
+            .map(|v| staff_binding(lang, v, false))
+            .collect(),
+        records: records
+            .iter()
+            .map(|r| StaffRecord {
+                at: r.occurred_at.clone(),
+                what: i18n::record_role(lang, r.role).to_string(),
+                kind: i18n::record_kind(lang, &r.kind).to_string(),
+                who: r
+                    .counterpart
+                    .as_ref()
+                    .map(|c| c.name_masked.clone())
+                    .unwrap_or_default(),
+                place: r.fixmedins_name.clone().unwrap_or_default(),
+                amount: r.amount.to_string(),
+                outflow: r.amount < Fen::ZERO,
+                balance_after: r.balance_after.map(|b| b.to_string()).unwrap_or_default(),
+                explanation: r.explanation.clone(),
+                entry_id: r.entry_id,
+            })
+            .collect(),
+        may_suspend: s.role.may(Permission::SuspendBindings),
+        may_open_case: s.role.may(Permission::OpenRecoveryCase),
+        notice: None,
+        error: None,
+    })
+}
+
+async fn person(
+    State(app): State<App>,
+    Path(psn_no): Path<String>,
+    Query(q): Query<DoneQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let here = format!("/console/persons/{}", super::encode_query_value(&psn_no));
+    let s = match require(&app, &headers, &here) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match person_page(&app, lang, remember, &s, &psn_no).await {
+        Ok(mut v) => {
+            v.notice = done_notice(lang.t(), q.done.as_deref());
+            let page = v.p.clone();
+            render_page(&page, StatusCode::OK, &v)
+        }
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ReasonForm {
+    op: Option<String>,
+    reason: Option<String>,
+    back: Option<String>,
+}
+
+/// Suspends every active binding of the holder.
+async fn person_act(
+    State(app): State<App>,
+    Path(psn_no): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    let here = format!("/console/persons/{}", super::encode_query_value(&psn_no));
+    let s = match require(&app, &headers, &here) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let reason = field(&form.reason);
+    match staff::suspend_holder(&app, &s, &psn_no, &reason).await {
+        Ok(_) => see_other(&href(&here, &[("done", "suspended_all".into())])),
+        Err(e) => person_error(&app, lang, remember, &s, &psn_no, &e).await,
+    }
+}
+
+async fn person_error(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    s: &Staff,
+    psn_no: &str,
+    e: &ServiceError,
+) -> Response {
+    match person_page(app, lang, remember, s, psn_no).await {
+        Ok(mut v) => {
+            v.error = Some(ErrorView::of(lang, e));
+            let page = v.p.clone();
+            render_page(&page, session::status_of(e), &v)
+        }
+        Err(r) => r,
+    }
+}
+
+/// Suspend or lift one binding, with a reason (R-S7).
+async fn binding_act(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    let back = field(&form.back);
+    let here = if back.is_empty() {
+        "/console".to_string()
+    } else {
+        format!("/console/persons/{}", super::encode_query_value(&back))
+    };
+    let s = match require(&app, &headers, &here) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return see_other(&here);
+    };
+    let reason = field(&form.reason);
+    let op = field(&form.op);
+    let result = match op.as_str() {
+        "lift" => staff::lift(&app, &s, id, &reason).await.map(|_| "lifted"),
+        _ => staff::suspend(&app, &s, id, &reason)
+            .await
+            .map(|_| "suspended"),
+    };
+    match result {
+        Ok(done) => see_other(&href(&here, &[("done", done.into())])),
+        Err(e) if !back.is_empty() => person_error(&app, lang, remember, &s, &back, &e).await,
+        Err(e) => {
+            let page = frame(
+                lang,
+                remember,
+                lang.t().con_title,
+                "persons",
+                "/console",
+                &[],
+                Some(&s),
+            );
+            problem(page, &e)
+        }
+    }
+}
+
+// ---- recovery cases (追回) ----
+
+#[derive(Deserialize, Default)]
+struct CasesQuery {
+    lang: Option<String>,
+    status: Option<String>,
+    binding: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct CasesForm {
+    op: Option<String>,
+    binding_id: Option<String>,
+    setl_id: Option<String>,
+    amount: Option<String>,
+    reason: Option<String>,
+    case_id: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct CaseView {
+    pub id: i64,
+    pub binding_id: i64,
+    pub holder: String,
+    pub holder_href: String,
+    pub relative: String,
+    pub relative_href: String,
+    pub setl_id: String,
+    pub amount: String,
+    pub reason: String,
+    pub open: bool,
+    pub status: String,
+    pub opened: String,
+    pub repaid: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_cases.html")]
+struct CasesTemplate {
+    p: Page,
+    statuses: Vec<Opt>,
+    cases: Vec<CaseView>,
+    may_open: bool,
+    may_repay: bool,
+    f_binding: String,
+    f_setl: String,
+    f_amount: String,
+    f_reason: String,
+    notice: Option<String>,
+    error: Option<ErrorView>,
+}
+
+async fn cases_page(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    s: &Staff,
+    status: &str,
+) -> Result<CasesTemplate, Response> {
+    let t = lang.t();
+    let page = frame(
+        lang,
+        remember,
+        t.con_cases_title,
+        "recovery",
+        "/console/recovery",
+        &[("status", status.to_string())],
+        Some(s),
+    );
+    let q = RecoveryQuery {
+        status: (!status.is_empty()).then(|| status.to_string()),
+        psn_no: None,
+        limit: LIST_ROWS,
+        offset: 0,
+    };
+    let rows = match staff::recovery_cases(app, s, q).await {
+        Ok(r) => r,
+        Err(e) => return Err(problem(page, &e)),
+    };
+    let person_href = |p: &str| format!("/console/persons/{}", super::encode_query_value(p));
+    let cases = rows
+        .iter()
+        .map(|c| CaseView {
+            id: c.case_id,
+            binding_id: c.binding_id,
+            holder: c.holder_psn_no.clone(),
+            holder_href: person_href(&c.holder_psn_no),
+            relative: c.relative_psn_no.clone(),
+            relative_href: person_href(&c.relative_psn_no),
+            setl_id: c.setl_id.clone(),
+            amount: c.amount.to_string(),
+            reason: c.reason.clone(),
+            open: c.status == "open",
+            status: if c.status == "open" {
+                t.case_open.to_string()
+            } else {
+                t.case_repaid.to_string()
+            },
+            opened: format!("{} · {}", c.opened_at, c.opened_by),
+            repaid: match (&c.repaid_at, &c.repaid_by) {
+                (Some(at), Some(by)) => format!("{at} · {by}"),
+                _ => String::new(),
+            },
+        })
+        .collect();
+    let statuses = [
+        ("", t.case_all),
+        ("open", t.case_open),
+        ("repaid", t.case_repaid),
+    ]
+    .iter()
+    .map(|(v, l)| Opt {
+        value: v.to_string(),
+        label: l.to_string(),
+        selected: *v == status,
+    })
+    .collect();
+    Ok(CasesTemplate {
+        p: page,
+        statuses,
+        cases,
+        may_open: s.role.may(Permission::OpenRecoveryCase),
+        may_repay: s.role.may(Permission::RecordRepayment),
+        f_binding: String::new(),
+        f_setl: String::new(),
+        f_amount: String::new(),
+        f_reason: String::new(),
+        notice: None,
+        error: None,
+    })
+}
+
+async fn cases(
+    State(app): State<App>,
+    Query(q): Query<CasesQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let s = match require(&app, &headers, "/console/recovery") {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let status = match field(&q.status).as_str() {
+        "open" => "open",
+        "repaid" => "repaid",
+        _ => "",
+    };
+    match cases_page(&app, lang, remember, &s, status).await {
+        Ok(mut v) => {
+            v.f_binding = field(&q.binding)
+                .parse::<i64>()
+                .map(|b| b.to_string())
+                .unwrap_or_default();
+            v.notice = done_notice(lang.t(), q.done.as_deref());
+            let page = v.p.clone();
+            render_page(&page, StatusCode::OK, &v)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn cases_act(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<CasesForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    let s = match require(&app, &headers, "/console/recovery") {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let result: Result<&str, ErrorView> = match field(&form.op).as_str() {
+        "repaid" => match field(&form.case_id).parse::<i64>() {
+            Ok(id) => staff::record_repayment(&app, &s, id)
+                .await
+                .map(|_| "repaid")
+                .map_err(|e| ErrorView::of(lang, &e)),
+            Err(_) => Err(ErrorView::input(t.err_form)),
+        },
+        _ => {
+            let binding = field(&form.binding_id).parse::<i64>();
+            let amount = parse_yuan_field(t, form.amount.as_deref());
+            match (binding, amount) {
+                (Ok(binding_id), Ok(Some(amount))) => staff::open_recovery(
+                    &app,
+                    &s,
+                    RecoveryOpening {
+                        binding_id,
+                        setl_id: field(&form.setl_id),
+                        amount,
+                        reason: field(&form.reason),
+                    },
+                )
+                .await
+                .map(|_| "opened")
+                .map_err(|e| ErrorView::of(lang, &e)),
+                (Err(_), _) => Err(ErrorView::input(t.case_err_binding)),
+                (_, Ok(None)) => Err(ErrorView::input(t.err_amount)),
+                (_, Err(e)) => Err(e),
+            }
+        }
+    };
+    match result {
+        Ok(done) => see_other(&href("/console/recovery", &[("done", done.into())])),
+        Err(e) => match cases_page(&app, lang, remember, &s, "").await {
+            Ok(mut v) => {
+                v.f_binding = field(&form.binding_id);
+                v.f_setl = field(&form.setl_id);
+                v.f_amount = field(&form.amount);
+                v.f_reason = field(&form.reason);
+                v.error = Some(e);
+                let page = v.p.clone();
+                render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v)
+            }
+            Err(r) => r,
+        },
+    }
+}
+
+// ---- reports ----
+
+#[derive(Deserialize, Default)]
+struct ReportQuery {
+    lang: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    admdvs: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ReportLine {
+    pub region: String,
+    pub day: String,
+    pub kind: String,
+    pub uses: i64,
+    pub persons: i64,
+    pub amount: String,
+}
+
+#[derive(Clone)]
+pub struct RegionTotal {
+    pub region: String,
+    pub uses: i64,
+    pub amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_report.html")]
+struct ReportTemplate {
+    p: Page,
+    from: String,
+    to: String,
+    admdvs: String,
+    csv_href: String,
+    total_uses: i64,
+    total_amount: String,
+    total_persons: i64,
+    by_day_amount: Option<BarChart>,
+    by_day_uses: Option<BarChart>,
+    by_kind: Vec<HBar>,
+    by_kind_height: u32,
+    by_region: Vec<RegionTotal>,
+    lines: Vec<ReportLine>,
+    error: Option<ErrorView>,
+    period: String,
+}
+
+struct Period {
+    from: NaiveDate,
+    to: NaiveDate,
+    admdvs: String,
+}
+
+fn period(app: &App, t: &Dict, q: &ReportQuery) -> Result<Period, ErrorView> {
+    let today = app.clock.now().date();
+    let to = parse_date_field(t, q.to.as_deref())?.unwrap_or(today);
+    let from = parse_date_field(t, q.from.as_deref())?
+        .unwrap_or(to - Duration::days(REPORT_DEFAULT_DAYS - 1));
+    Ok(Period {
+        from,
+        to,
+        admdvs: field(&q.admdvs),
+    })
+}
+
+fn kind_label(lang: Lang, kind: &str) -> String {
+    match lang {
+        Lang::Zh => reports::kind_name(kind).to_string(),
+        Lang::En => match kind {
+            "premium" => lang.t().con_kind_premium.to_string(),
+            k => gongji_core::codes::InstitutionKind::parse(k)
+                .map_or("unknown", |k| i18n::institution_kind(lang, k))
+                .to_string(),
+        },
+    }
+}
+
+/// An axis label in yuan: whole yuan when the tick is whole (`200`), else exact (`0.50`).
+fn axis_yuan(fen: i64) -> String {
+    if fen % 100 == 0 {
+        (fen / 100).to_string()
+    } else {
+        Fen::from_fen(fen).to_string()
+    }
+}
+
+fn kind_class(kind: &str) -> &'static str {
+    match kind {
+        "1" => "bar-medical",
+        "2" => "bar-pharmacy",
+        _ => "bar-premium",
+    }
+}
+
+async fn report(
+    State(app): State<App>,
+    Query(q): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let t = lang.t();
+    let query = [
+        ("from", field(&q.from)),
+        ("to", field(&q.to)),
+        ("admdvs", field(&q.admdvs)),
+    ];
+    let here = href(
+        "/console/reports",
+        &query
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let s = match require(&app, &headers, &here) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let page = frame(
+        lang,
+        remember,
+        t.con_report_title,
+        "reports",
+        "/console/reports",
+        &query,
+        Some(&s),
+    );
+    let (period, mut error) = match period(&app, t, &q) {
+        Ok(p) => (Some(p), None),
+        Err(e) => (None, Some(e)),
+    };
+    let mut rows: Vec<ReportRow> = Vec::new();
+    if let Some(p) = &period {
+        let prefix = (!p.admdvs.is_empty()).then_some(p.admdvs.as_str());
+        match reports::mutual_aid_report(&app, &s, p.from, p.to, prefix).await {
+            Ok(r) => rows = r,
+            Err(e) => error = Some(ErrorView::of(lang, &e)),
+        }
+    }
+    let (from, to, admdvs) = period
+        .as_ref()
+        .map(|p| (p.from.to_string(), p.to.to_string(), p.admdvs.clone()))
+        .unwrap_or_else(|| (field(&q.from), field(&q.to), field(&q.admdvs)));
+    let sum = |it: &mut dyn Iterator<Item = Fen>| Fen::checked_sum(it).unwrap_or(Fen::ZERO);
+    let total_amount = sum(&mut rows.iter().map(|r| r.amount));
+    // By day: every day of the period, zero where nothing happened.
+    let mut by_day: BTreeMap<String, (i64, Fen)> = BTreeMap::new();
+    if let (Some(p), true) = (&period, error.is_none()) {
+        let mut d = p.from;
+        while d <= p.to {
+            by_day.insert(d.to_string(), (0, Fen::ZERO));
+            d += Duration::days(1);
+        }
+    }
+    for r in &rows {
+        let e = by_day.entry(r.day.clone()).or_insert((0, Fen::ZERO));
+        e.0 += r.uses;
+        e.1 = e.1.checked_add(r.amount).unwrap_or(e.1);
+    }
+    let every = by_day.len().div_ceil(4).max(1);
+    let short = |d: &str| d.get(5..).unwrap_or(d).to_string();
+    let amounts: Vec<(String, i64, String)> = by_day
+        .iter()
+        .map(|(d, (u, a))| {
+            (
+                short(d),
+                a.fen(),
+                fill(t.con_bar_title, &[&d, &a.to_string(), &u]),
+            )
+        })
+        .collect();
+    let uses: Vec<(String, i64, String)> = by_day
+        .iter()
+        .map(|(d, (u, a))| {
+            (
+                short(d),
+                *u,
+                fill(t.con_bar_title, &[&d, &a.to_string(), &u]),
+            )
+        })
+        .collect();
+    let has_days = !by_day.is_empty();
+    let by_day_amount = has_days.then(|| charts::bar_chart(&amounts, axis_yuan, every));
+    let by_day_uses = has_days.then(|| charts::bar_chart(&uses, |v| v.to_string(), every));
+    // By institution kind.
+    let mut kinds: BTreeMap<String, (i64, i64, Fen)> = BTreeMap::new();
+    for k in ["2", "1", "premium"] {
+        kinds.insert(k.to_string(), (0, 0, Fen::ZERO));
+    }
+    for r in &rows {
+        let e = kinds.entry(r.kind.clone()).or_insert((0, 0, Fen::ZERO));
+        e.0 += r.uses;
+        e.1 += r.persons;
+        e.2 = e.2.checked_add(r.amount).unwrap_or(e.2);
+    }
+    // Pharmacies, hospitals, premiums, then anything else the report names.
+    let order = |k: &str| match k {
+        "2" => 0,
+        "1" => 1,
+        "premium" => 2,
+        _ => 3,
+    };
+    let mut kinds: Vec<(String, (i64, i64, Fen))> = kinds.into_iter().collect();
+    kinds.sort_by_key(|(k, _)| order(k));
+    let kind_items: Vec<(String, Fen, String, String)> = kinds
+        .iter()
+        .map(|(k, (u, _, a))| {
+            (
+                kind_label(lang, k),
+                *a,
+                fill(t.con_kind_value, &[&a.to_string(), &u]),
+                kind_class(k).to_string(),
+            )
+        })
+        .collect();
+    let (by_kind, by_kind_height) = charts::hbars(&kind_items);
+    let mut regions: BTreeMap<String, (i64, Fen)> = BTreeMap::new();
+    for r in &rows {
+        let e = regions.entry(r.admdvs.clone()).or_insert((0, Fen::ZERO));
+        e.0 += r.uses;
+        e.1 = e.1.checked_add(r.amount).unwrap_or(e.1);
+    }
+    let template = ReportTemplate {
+        p: page.clone(),
+        csv_href: href(
+            "/console/reports.csv",
+            &[
+                ("from", from.clone()),
+                ("to", to.clone()),
+                ("admdvs", admdvs.clone()),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect::<Vec<_>>(),
+        ),
+        period: fill(t.con_period, &[&from, &to]),
+        from,
+        to,
+        admdvs,
+        total_uses: rows.iter().map(|r| r.uses).sum(),
+        total_persons: rows.iter().map(|r| r.persons).sum(),
+        total_amount: total_amount.to_string(),
+        by_day_amount,
+        by_day_uses,
+        by_kind,
+        by_kind_height,
+        by_region: regions
+            .iter()
+            .map(|(a, (u, f))| RegionTotal {
+                region: i18n::with_code(lang, &region(lang, a), a),
+                uses: *u,
+                amount: f.to_string(),
+            })
+            .collect(),
+        lines: rows
+            .iter()
+            .map(|r| ReportLine {
+                region: region(lang, &r.admdvs),
+                day: r.day.clone(),
+                kind: kind_label(lang, &r.kind),
+                uses: r.uses,
+                persons: r.persons,
+                amount: r.amount.to_string(),
+            })
+            .collect(),
+        error,
+    };
+    render_page(&page, StatusCode::OK, &template)
+}
+
+async fn report_csv(
+    State(app): State<App>,
+    Query(q): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let t = lang.t();
+    let s = match require(&app, &headers, "/console/reports") {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let page = frame(
+        lang,
+        remember,
+        t.con_report_title,
+        "reports",
+        "/console/reports",
+        &[],
+        Some(&s),
+    );
+    let p = match period(&app, t, &q) {
+        Ok(p) => p,
+        Err(e) => {
+            return problem(page, &ServiceError::BadRequest(e.message));
+        }
+    };
+    let prefix = (!p.admdvs.is_empty()).then_some(p.admdvs.as_str());
+    let rows = match reports::mutual_aid_report(&app, &s, p.from, p.to, prefix).await {
+        Ok(r) => r,
+        Err(e) => return problem(page, &e),
+    };
+    let body = match reports::to_csv(&rows) {
+        Ok(b) => b,
+        Err(e) => return problem(page, &e),
+    };
+    let name = format!("mutual-aid-{}-{}.csv", p.from, p.to);
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+// ---- audit log ----
+
+#[derive(Deserialize, Default)]
+struct AuditQueryForm {
+    lang: Option<String>,
+    subject: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AuditLine {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub channel: String,
+    pub action: String,
+    pub subject: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_audit.html")]
+struct AuditTemplate {
+    p: Page,
+    subject: String,
+    actor: String,
+    action: String,
+    lines: Vec<AuditLine>,
+    error: Option<ErrorView>,
+}
+
+async fn audit_log(
+    State(app): State<App>,
+    Query(q): Query<AuditQueryForm>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let s = match require(&app, &headers, "/console/audit") {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let (subject, actor, action) = (field(&q.subject), field(&q.actor), field(&q.action));
+    let query = [
+        ("subject", subject.clone()),
+        ("actor", actor.clone()),
+        ("action", action.clone()),
+    ];
+    let page = frame(
+        lang,
+        remember,
+        t.con_audit_title,
+        "audit",
+        "/console/audit",
+        &query,
+        Some(&s),
+    );
+    let aq = AuditQuery {
+        subject: (!subject.is_empty()).then(|| subject.clone()),
+        actor: (!actor.is_empty()).then(|| actor.clone()),
+        action: (!action.is_empty()).then(|| action.clone()),
+        limit: LIST_ROWS,
+        offset: 0,
+    };
+    let (lines, error, status) = match staff::audit_log(&app, &s, aq).await {
+        Ok(list) => (
+            list.iter()
+                .map(|e| AuditLine {
+                    id: e.audit_id,
+                    at: e.row.at.clone(),
+                    actor: e.row.actor.clone(),
+                    channel: e.row.channel.clone(),
+                    action: e.row.action.clone(),
+                    subject: e.row.subject.clone(),
+                    before: e.row.before_state.clone().unwrap_or_default(),
+                    after: e.row.after_state.clone().unwrap_or_default(),
+                })
+                .collect(),
+            None,
+            StatusCode::OK,
+        ),
+        Err(e) => (
+            Vec::new(),
+            Some(ErrorView::of(lang, &e)),
+            session::status_of(&e),
+        ),
+    };
+    render_page(
+        &page,
+        status,
+        &AuditTemplate {
+            p: page.clone(),
+            subject,
+            actor,
+            action,
+            lines,
+            error,
+        },
+    )
+}

@@ -1,0 +1,1592 @@
+//! `/h5/...`: the insured person's pages, mobile first, on the service layer only.
+//!
+//! Sign in by phone and SMS code (R-S11; the development sender's code is shown on the page);
+//! my account (R-J1); my family as holder and as relative (R-S9); the bind journey — the
+//! relative's details (the eligibility check before anything is signed, R-N5), the notice
+//! (告知书), the generated commitment letter (承诺书) to sign (R-S7), face verification where the
+//! region asks (R-Z5), the result or the refusal in plain words; limits (R-S3), the end date
+//! (R-S9), unbinding; records; paying a relative's resident premium (R-Y2, R-R1, R-R2, R-R4).
+//!
+//! Every form works without JavaScript: the journey's facts travel in hidden fields between
+//! steps, the session is the `gongji_session` cookie (`HttpOnly`, `SameSite=Strict`), and a
+//! change is answered with a redirect so that a reload does not post it again.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use gongji_core::codes::{Channel, InsuStatus, Relationship};
+use gongji_core::commitment::check_commitment;
+use gongji_core::Fen;
+use rand::RngCore;
+use serde::Deserialize;
+
+use super::i18n::{self, fill, Dict, Lang};
+use super::session::{
+    self, field, parse_date_field, parse_yuan_field, see_other, see_other_with_session, ErrorView,
+};
+use super::{href, lang_of, render_page, LangQuery, NavLink, Page, UserBar};
+use crate::app::App;
+use crate::service::family::{self, BindRequest, BindingView, SignedBind, Validity};
+use crate::service::premiums::{self, PremiumOrder};
+use crate::service::records::{self, RecordFilter, RecordRole, RECORD_KINDS};
+use crate::service::{auth, people, PersonRef, ServiceError};
+
+/// The pages record their requests as the web channel (R-Y5).
+const CHANNEL: Channel = Channel::Web;
+/// Rows on one page of records.
+const RECORDS_PER_PAGE: u32 = 30;
+/// The relationship codes the bind form offers, in this order; the form shows those whose
+/// class the region allows today.
+const RELATIONSHIP_CODES: &[u8] = &[
+    12, 11, 20, 30, 51, 52, 41, 42, 43, 44, 61, 62, 63, 64, 71, 73, 75, 77,
+];
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/h5", get(account))
+        .route("/h5/signin", get(signin_show).post(signin_act))
+        .route("/h5/signout", post(signout))
+        .route("/h5/family", get(family_show))
+        .route("/h5/family/bind", get(bind_show).post(bind_act))
+        .route("/h5/family/:id", get(binding_show).post(binding_act))
+        .route("/h5/records", get(records_show))
+        .route("/h5/premium", get(premium_show).post(premium_act))
+}
+
+// ---- shared ----
+
+/// The H5 frame: main navigation on "我的共济", the tabs, and the signed-in person.
+async fn frame(
+    app: &App,
+    (lang, remember): (Lang, bool),
+    title: &str,
+    tab: &str,
+    path: &str,
+    query: &[(&str, String)],
+    psn_no: Option<&str>,
+) -> Page {
+    let t = lang.t();
+    let page = Page::at(lang, remember, title, "h5", path, query);
+    let Some(psn_no) = psn_no else {
+        return page;
+    };
+    let who = people::who(app, psn_no)
+        .await
+        .map(|p| p.name_masked)
+        .unwrap_or_default();
+    page.with_subnav(vec![
+        NavLink::new("/h5", t.h5_tab_account, tab == "account"),
+        NavLink::new("/h5/family", t.h5_tab_family, tab == "family"),
+        NavLink::new("/h5/records", t.h5_tab_records, tab == "records"),
+        NavLink::new("/h5/premium", t.h5_tab_premium, tab == "premium"),
+    ])
+    .with_user(Some(UserBar {
+        who: fill(t.h5_signed_in_as, &[&who]),
+        signout_action: "/h5/signout",
+    }))
+}
+
+/// The signed-in person, or the redirect to sign in and come back.
+fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<String, SignInFirst> {
+    session::person(app, headers).ok_or_else(|| SignInFirst(here.to_string()))
+}
+
+/// The redirect to the sign-in page, coming back to the page asked for.
+struct SignInFirst(String);
+
+impl IntoResponse for SignInFirst {
+    fn into_response(self) -> Response {
+        see_other(&href("/h5/signin", &[("next", self.0)]))
+    }
+}
+
+/// A person as others see them: masked name and ID number.
+#[derive(Clone)]
+pub struct PersonView {
+    pub name: String,
+    pub certno: String,
+}
+
+impl PersonView {
+    fn of(p: &PersonRef) -> PersonView {
+        PersonView {
+            name: p.name_masked.clone(),
+            certno: p.certno_masked.clone(),
+        }
+    }
+}
+
+fn region(lang: Lang, admdvs: &str) -> String {
+    gongji_core::codes::Admdvs::parse(admdvs)
+        .map(|a| i18n::region_name(lang, a, admdvs))
+        .unwrap_or_else(|| admdvs.to_string())
+}
+
+fn validity_class(v: Validity) -> &'static str {
+    match v {
+        Validity::Valid => "tag-ok",
+        Validity::NotYetValid | Validity::Suspended => "tag-warn",
+        _ => "tag-err",
+    }
+}
+
+/// One binding in a list.
+#[derive(Clone)]
+pub struct BindingRow {
+    pub id: i64,
+    pub href: String,
+    pub holder: PersonView,
+    pub relative: PersonView,
+    pub relationship: String,
+    pub begin: String,
+    pub end: String,
+    pub validity: String,
+    pub validity_class: &'static str,
+    pub valid: bool,
+    pub limit_payment: String,
+    pub limit_month: String,
+    pub used_this_month: String,
+    pub active: bool,
+}
+
+pub(super) fn binding_row(lang: Lang, v: &BindingView) -> BindingRow {
+    let t = lang.t();
+    let b = &v.binding;
+    BindingRow {
+        id: b.id,
+        href: format!("/h5/family/{}", b.id),
+        holder: PersonView::of(&v.holder),
+        relative: PersonView::of(&v.relative),
+        relationship: i18n::relationship(lang, b.relationship),
+        begin: b.begin.to_string(),
+        end: b.end.map_or(t.h5_end_open.to_string(), |d| d.to_string()),
+        validity: i18n::validity(lang, v.validity).to_string(),
+        validity_class: validity_class(v.validity),
+        valid: v.validity == Validity::Valid,
+        limit_payment: b
+            .limit_per_payment
+            .map_or(t.h5_no_limit.to_string(), |f| yuan_text(t, f)),
+        limit_month: b
+            .limit_per_month
+            .map_or(t.h5_no_limit.to_string(), |f| yuan_text(t, f)),
+        used_this_month: yuan_text(t, v.used_this_month),
+        active: b.status != gongji_core::domain::BindingStatus::Ended,
+    }
+}
+
+fn yuan_text(t: &Dict, f: Fen) -> String {
+    format!("{f} {}", t.yuan)
+}
+
+/// What the person can do after a refusal (R-N5): check the details, read the region's
+/// rules, ask the hotline.
+#[derive(Clone)]
+pub struct NextStep {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+fn next_steps(t: &Dict, guide_href: &str) -> Vec<NextStep> {
+    vec![
+        NextStep {
+            text: t.next_check_details.to_string(),
+            href: None,
+        },
+        NextStep {
+            text: t.next_read_guide.to_string(),
+            href: Some(guide_href.to_string()),
+        },
+        NextStep {
+            text: t.next_hotline.to_string(),
+            href: None,
+        },
+    ]
+}
+
+async fn guide_href(app: &App, admdvs: &str) -> String {
+    match people::policy_id_for(app, admdvs).await {
+        Ok(Some(id)) => format!("/guide/{id}"),
+        _ => "/guide".to_string(),
+    }
+}
+
+/// A page that could not be shown at all (the engine is not reachable, no such person).
+#[derive(Template)]
+#[template(path = "h5_problem.html")]
+struct ProblemTemplate {
+    p: Page,
+    error: ErrorView,
+}
+
+fn problem(page: Page, e: &ServiceError) -> Response {
+    let error = ErrorView::of(page.lang, e);
+    render_page(
+        &page,
+        session::status_of(e),
+        &ProblemTemplate {
+            p: page.clone(),
+            error,
+        },
+    )
+}
+
+// ---- sign-in (R-S11) ----
+
+#[derive(Deserialize, Default)]
+struct SigninQuery {
+    lang: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct SigninForm {
+    op: Option<String>,
+    phone: Option<String>,
+    code: Option<String>,
+    certno: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "h5_signin.html")]
+struct SigninTemplate {
+    p: Page,
+    /// The code was sent: show the code field.
+    code_step: bool,
+    phone: String,
+    phone_masked: String,
+    /// The development sender's code (demo only).
+    demo_code: Option<String>,
+    ask_certno: bool,
+    certno: String,
+    next: String,
+    error: Option<ErrorView>,
+    notice: Option<String>,
+}
+
+async fn signin_show(
+    State(app): State<App>,
+    Query(q): Query<SigninQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(&LangQuery { lang: q.lang }, &headers);
+    let next = session::safe_next(q.next.as_deref(), "/h5", "/h5");
+    if session::person(&app, &headers).is_some() {
+        return see_other(&next);
+    }
+    let page = frame(
+        &app,
+        (lang, remember),
+        lang.t().h5_signin_title,
+        "",
+        "/h5/signin",
+        &[],
+        None,
+    )
+    .await;
+    render_page(
+        &page,
+        StatusCode::OK,
+        &SigninTemplate {
+            p: page.clone(),
+            code_step: false,
+            phone: String::new(),
+            phone_masked: String::new(),
+            demo_code: None,
+            ask_certno: false,
+            certno: String::new(),
+            next,
+            error: None,
+            notice: None,
+        },
+    )
+}
+
+async fn signin_act(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<SigninForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    let t = lang.t();
+    let next = session::safe_next(form.next.as_deref(), "/h5", "/h5");
+    let phone = field(&form.phone);
+    let certno = field(&form.certno);
+    let mut view = SigninTemplate {
+        p: frame(
+            &app,
+            (lang, remember),
+            t.h5_signin_title,
+            "",
+            "/h5/signin",
+            &[],
+            None,
+        )
+        .await,
+        code_step: false,
+        phone: phone.clone(),
+        phone_masked: gongji_core::pii::mask_phone(&phone),
+        demo_code: None,
+        ask_certno: !certno.is_empty(),
+        certno: certno.clone(),
+        next: next.clone(),
+        error: None,
+        notice: None,
+    };
+    let mut status = StatusCode::OK;
+    match field(&form.op).as_str() {
+        "signin" => {
+            let code = field(&form.code);
+            let cert = (!certno.is_empty()).then_some(certno.as_str());
+            match auth::sign_in_with_code(&app, &phone, &code, cert, CHANNEL).await {
+                Ok(s) => return see_other_with_session(&next, Some(&s.token)),
+                Err(e) => {
+                    status = session::status_of(&e);
+                    view.code_step = true;
+                    if matches!(e, ServiceError::PhoneShared) {
+                        view.ask_certno = true;
+                    }
+                    view.error = Some(ErrorView::of(lang, &e));
+                }
+            }
+        }
+        _ => match auth::request_code(&app, &phone).await {
+            Ok(sent) => {
+                view.code_step = true;
+                view.phone_masked = sent.phone_masked.clone();
+                view.notice = Some(fill(
+                    t.h5_code_sent,
+                    &[&sent.phone_masked, &(sent.expires_in_secs / 60)],
+                ));
+            }
+            Err(e) => {
+                status = session::status_of(&e);
+                // Asked again too soon: the code sent before is still good.
+                view.code_step =
+                    matches!(e, ServiceError::RateLimited { .. }) && field(&form.op) == "resend";
+                view.error = Some(ErrorView::of(lang, &e));
+            }
+        },
+    }
+    if view.code_step {
+        view.demo_code = app.auth.sms.last_code(&phone);
+    }
+    let page = view.p.clone();
+    render_page(&page, status, &view)
+}
+
+async fn signout(State(app): State<App>, headers: HeaderMap) -> Response {
+    if !session::same_origin(&headers) {
+        return session::cross_site(Lang::Zh);
+    }
+    if let Some(t) = session::token(&headers) {
+        auth::sign_out(&app, &t);
+    }
+    see_other_with_session("/h5/signin", None)
+}
+
+// ---- my account (R-J1) ----
+
+#[derive(Template)]
+#[template(path = "h5_account.html")]
+struct AccountTemplate {
+    p: Page,
+    name: String,
+    certno: String,
+    psn_no: String,
+    insutype: String,
+    employee: bool,
+    status: String,
+    status_ok: bool,
+    region: String,
+    policy_name: String,
+    guide_href: String,
+    balance: String,
+    shareable: String,
+    year: i32,
+    settlements: i64,
+    medfee: String,
+    fund: String,
+    own_spent: String,
+    mutual_received: String,
+    cash: String,
+    mutual_given: String,
+    premiums_paid: String,
+    holder_count: usize,
+    relative_count: usize,
+}
+
+async fn account(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let psn_no = match require(&app, &headers, "/h5") {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let page = frame(
+        &app,
+        (lang, remember),
+        t.h5_account_title,
+        "account",
+        "/h5",
+        &[],
+        Some(&psn_no),
+    )
+    .await;
+    let me = match people::my_insurance(&app, &psn_no).await {
+        Ok(m) => m,
+        Err(e) => return problem(page, &e),
+    };
+    let fam = family::my_family(&app, &psn_no).await.ok();
+    let p = &me.person;
+    let admdvs = p.admdvs.to_string();
+    let template = AccountTemplate {
+        p: page.clone(),
+        name: p.name.reveal().to_string(),
+        certno: p.certno.masked(),
+        psn_no: p.psn_no.clone(),
+        insutype: i18n::insutype(lang, p.insutype).to_string(),
+        employee: p.is_employee(),
+        status: i18n::insu_status(lang, p.insu_status).to_string(),
+        status_ok: p.insu_status == InsuStatus::Normal,
+        region: region(lang, &admdvs),
+        policy_name: me.policy.as_ref().map_or(String::new(), |r| {
+            i18n::policy_title(lang, p.admdvs, &r.name_zh)
+        }),
+        guide_href: me
+            .policy
+            .as_ref()
+            .map_or("/guide".to_string(), |r| format!("/guide/{}", r.id)),
+        balance: me.balance.to_string(),
+        shareable: me.shareable.to_string(),
+        year: me.year,
+        settlements: me.totals.settlements,
+        medfee: me.totals.medfee_sumamt.to_string(),
+        fund: me.totals.fund_pay_sumamt.to_string(),
+        own_spent: me.totals.own_account_spent.to_string(),
+        mutual_received: me.totals.acct_mulaid_pay.to_string(),
+        cash: me.totals.psn_cash_pay.to_string(),
+        mutual_given: me.totals.mutual_aid_given.to_string(),
+        premiums_paid: me.totals.premiums_paid.to_string(),
+        holder_count: fam.as_ref().map_or(0, |f| {
+            f.as_holder
+                .iter()
+                .filter(|v| v.validity == Validity::Valid)
+                .count()
+        }),
+        relative_count: fam.as_ref().map_or(0, |f| {
+            f.as_relative
+                .iter()
+                .filter(|v| v.validity == Validity::Valid)
+                .count()
+        }),
+    };
+    render_page(&page, StatusCode::OK, &template)
+}
+
+// ---- my family (R-S9) ----
+
+#[derive(Template)]
+#[template(path = "h5_family.html")]
+struct FamilyTemplate {
+    p: Page,
+    as_holder: Vec<BindingRow>,
+    as_relative: Vec<BindingRow>,
+    scope: String,
+    face_required: bool,
+    limits_allowed: bool,
+    end_only_earlier: bool,
+    guide_href: String,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct DoneQuery {
+    lang: Option<String>,
+    done: Option<String>,
+}
+
+fn done_notice(t: &Dict, done: Option<&str>) -> Option<String> {
+    let n = match done? {
+        "bound" => t.h5_done_bound,
+        "limits" => t.h5_done_limits,
+        "end" => t.h5_done_end,
+        "unbound" => t.h5_done_unbound,
+        _ => return None,
+    };
+    Some(n.to_string())
+}
+
+async fn family_show(
+    State(app): State<App>,
+    Query(q): Query<DoneQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let psn_no = match require(&app, &headers, "/h5/family") {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let page = frame(
+        &app,
+        (lang, remember),
+        t.h5_family_title,
+        "family",
+        "/h5/family",
+        &[],
+        Some(&psn_no),
+    )
+    .await;
+    let f = match family::my_family(&app, &psn_no).await {
+        Ok(f) => f,
+        Err(e) => return problem(page, &e),
+    };
+    let admdvs = people::who(&app, &psn_no)
+        .await
+        .map(|p| p.admdvs)
+        .unwrap_or_default();
+    let template = FamilyTemplate {
+        p: page.clone(),
+        as_holder: f.as_holder.iter().map(|v| binding_row(lang, v)).collect(),
+        as_relative: f.as_relative.iter().map(|v| binding_row(lang, v)).collect(),
+        scope: f
+            .scope_today
+            .iter()
+            .map(|c| i18n::relation_class(lang, *c))
+            .collect::<Vec<_>>()
+            .join(t.list_sep),
+        face_required: f.face_verification_required,
+        limits_allowed: f.limits_allowed,
+        end_only_earlier: f.end_date_only_earlier,
+        guide_href: guide_href(&app, &admdvs).await,
+        notice: done_notice(t, q.done.as_deref()),
+    };
+    render_page(&page, StatusCode::OK, &template)
+}
+
+// ---- the bind journey (R-S7, R-Z5, R-N5) ----
+
+#[derive(Deserialize, Default, Clone)]
+struct BindForm {
+    op: Option<String>,
+    certno: Option<String>,
+    name: Option<String>,
+    relationship: Option<String>,
+    end: Option<String>,
+    limit_payment: Option<String>,
+    limit_month: Option<String>,
+    ack: Option<String>,
+    sha: Option<String>,
+    signature: Option<String>,
+    face_token: Option<String>,
+}
+
+/// A select option.
+#[derive(Clone)]
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// A step of the journey in the progress list.
+#[derive(Clone)]
+pub struct StepView {
+    pub n: usize,
+    pub label: String,
+    /// "done", "current" or "todo".
+    pub state: &'static str,
+}
+
+#[derive(Clone)]
+pub struct BoundView {
+    pub row: BindingRow,
+    pub sha: String,
+}
+
+#[derive(Template)]
+#[template(path = "h5_bind.html")]
+struct BindTemplate {
+    p: Page,
+    /// 1 details, 2 notice, 3 letter, 4 face, 5 bound, 6 refused at the end.
+    step: u8,
+    steps: Vec<StepView>,
+    error: Option<ErrorView>,
+    /// The refusal of the binding rules, with what to do next.
+    refusal: Option<ErrorView>,
+    next: Vec<NextStep>,
+    certno: String,
+    name: String,
+    end: String,
+    limit_payment: String,
+    limit_month: String,
+    signature: String,
+    relationships: Vec<Opt>,
+    scope_text: String,
+    eligible_text: String,
+    bound_text: String,
+    face_required: bool,
+    limits_allowed: bool,
+    /// The facts, as hidden fields of the later steps.
+    facts: Vec<(String, String)>,
+    relative: Option<PersonView>,
+    relationship_name: String,
+    notice_lines: Vec<String>,
+    letter_lines: Vec<String>,
+    sha: String,
+    demo_face: Option<&'static str>,
+    bound: Option<BoundView>,
+    guide_href: String,
+    today: String,
+}
+
+impl BindForm {
+    fn facts(&self) -> Vec<(String, String)> {
+        [
+            ("certno", &self.certno),
+            ("name", &self.name),
+            ("relationship", &self.relationship),
+            ("end", &self.end),
+            ("limit_payment", &self.limit_payment),
+            ("limit_month", &self.limit_month),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), field(v)))
+        .collect()
+    }
+
+    /// The request the service takes; a form problem is explained.
+    fn request(&self, t: &Dict) -> Result<BindRequest, ErrorView> {
+        let certno = field(&self.certno);
+        let name = field(&self.name);
+        if certno.is_empty() || certno.len() > 32 {
+            return Err(ErrorView::input(t.err_certno));
+        }
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(ErrorView::input(t.err_name));
+        }
+        let relationship = Relationship::parse(&field(&self.relationship))
+            .ok_or_else(|| ErrorView::input(t.err_relationship))?;
+        Ok(BindRequest {
+            relative_certno: certno,
+            relative_name: name,
+            relationship,
+            begin: None,
+            end: parse_date_field(t, self.end.as_deref())?,
+            limit_per_payment: parse_yuan_field(t, self.limit_payment.as_deref())?,
+            limit_per_month: parse_yuan_field(t, self.limit_month.as_deref())?,
+        })
+    }
+}
+
+fn steps(t: &Dict, face: bool, current: u8) -> Vec<StepView> {
+    let mut labels = vec![t.bind_step_details, t.bind_step_notice, t.bind_step_letter];
+    if face {
+        labels.push(t.bind_step_face);
+    }
+    labels.push(t.bind_step_result);
+    // The result is step 5 whether or not the face step is shown.
+    let at = |i: usize| -> u8 {
+        if !face && i >= 3 {
+            i as u8 + 2
+        } else {
+            i as u8 + 1
+        }
+    };
+    labels
+        .into_iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let n = at(i);
+            let current = current.min(5);
+            StepView {
+                n: i + 1,
+                label: label.to_string(),
+                state: if n < current {
+                    "done"
+                } else if n == current {
+                    "current"
+                } else {
+                    "todo"
+                },
+            }
+        })
+        .collect()
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
+}
+
+async fn bind_page(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    psn_no: &str,
+    form: &BindForm,
+) -> Result<BindTemplate, Response> {
+    let t = lang.t();
+    let page = frame(
+        app,
+        (lang, remember),
+        t.bind_title,
+        "family",
+        "/h5/family/bind",
+        &[],
+        Some(psn_no),
+    )
+    .await;
+    let f = match family::my_family(app, psn_no).await {
+        Ok(f) => f,
+        Err(e) => return Err(problem(page, &e)),
+    };
+    let admdvs = people::who(app, psn_no)
+        .await
+        .map(|p| p.admdvs)
+        .unwrap_or_default();
+    let chosen = field(&form.relationship);
+    let relationships = RELATIONSHIP_CODES
+        .iter()
+        .filter_map(|c| Relationship::from_code(*c))
+        .filter(|r| f.scope_today.contains(&r.class()))
+        .map(|r| Opt {
+            value: r.to_string(),
+            label: i18n::relationship(lang, r),
+            selected: r.to_string() == chosen,
+        })
+        .collect();
+    let relationship_name = Relationship::parse(&chosen)
+        .map(|r| i18n::relationship(lang, r))
+        .unwrap_or_default();
+    let guide = guide_href(app, &admdvs).await;
+    let scope = f
+        .scope_today
+        .iter()
+        .map(|c| i18n::relation_class(lang, *c))
+        .collect::<Vec<_>>()
+        .join(t.list_sep);
+    Ok(BindTemplate {
+        p: page,
+        step: 1,
+        steps: steps(t, f.face_verification_required, 1),
+        error: None,
+        refusal: None,
+        next: Vec::new(),
+        certno: field(&form.certno),
+        name: field(&form.name),
+        end: field(&form.end),
+        limit_payment: field(&form.limit_payment),
+        limit_month: field(&form.limit_month),
+        signature: field(&form.signature),
+        relationships,
+        scope_text: fill(t.bind_scope_note, &[&scope]),
+        eligible_text: String::new(),
+        bound_text: String::new(),
+        face_required: f.face_verification_required,
+        limits_allowed: f.limits_allowed,
+        facts: form.facts(),
+        relative: None,
+        relationship_name,
+        notice_lines: Vec::new(),
+        letter_lines: Vec::new(),
+        sha: String::new(),
+        demo_face: app.auth.face.demo_token(),
+        bound: None,
+        guide_href: guide,
+        today: app.clock.now().date().to_string(),
+    })
+}
+
+fn at_step(mut v: BindTemplate, step: u8) -> BindTemplate {
+    v.step = step;
+    v.steps = steps(v.p.t, v.face_required, step);
+    v
+}
+
+async fn bind_show(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let psn_no = match require(&app, &headers, "/h5/family/bind") {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    match bind_page(&app, lang, remember, &psn_no, &BindForm::default()).await {
+        Ok(v) => {
+            let page = v.p.clone();
+            render_page(&page, StatusCode::OK, &v)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn bind_act(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<BindForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    let psn_no = match require(&app, &headers, "/h5/family/bind") {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let v = match bind_page(&app, lang, remember, &psn_no, &form).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let op = field(&form.op);
+    let (view, status) = bind_step(&app, lang, &psn_no, &form, &op, v).await;
+    let page = view.p.clone();
+    render_page(&page, status, &view)
+}
+
+/// Moves the journey one step, with the service's answer.
+async fn bind_step(
+    app: &App,
+    lang: Lang,
+    psn_no: &str,
+    form: &BindForm,
+    op: &str,
+    base: BindTemplate,
+) -> (BindTemplate, StatusCode) {
+    let t = lang.t();
+    // Back to the details, values kept.
+    if op == "edit" {
+        return (at_step(base, 1), StatusCode::OK);
+    }
+    let req = match form.request(t) {
+        Ok(r) => r,
+        Err(e) => {
+            let mut b = at_step(base, 1);
+            b.error = Some(e);
+            return (b, StatusCode::BAD_REQUEST);
+        }
+    };
+    // Every step asks the rules again: the letter shown is always the one the facts give
+    // today, and a refusal is explained at the step where it happens.
+    let preview = match family::commitment_preview(app, psn_no, req.clone(), CHANNEL).await {
+        Ok(p) => p,
+        Err(e) => {
+            let mut b = at_step(base, 1);
+            b.next = next_steps(t, &b.guide_href);
+            b.refusal = Some(ErrorView::of(lang, &e));
+            return (b, session::status_of(&e));
+        }
+    };
+    let mut b = base;
+    b.relative = Some(PersonView::of(&preview.relative));
+    b.eligible_text = fill(
+        t.bind_eligible,
+        &[
+            &preview.relative.name_masked,
+            &preview.relative.certno_masked,
+            &b.relationship_name,
+        ],
+    );
+    b.face_required = preview.face_verification_required;
+    b.notice_lines = lines(preview.notice);
+    b.letter_lines = lines(&preview.letter);
+    b.sha = preview.sha256.clone();
+    let ack = field(&form.ack) == "1";
+    match op {
+        "check" => (at_step(b, 2), StatusCode::OK),
+        "notice" => {
+            if let Err(r) = check_commitment(ack, "-") {
+                let mut b = at_step(b, 2);
+                b.error = Some(ErrorView::of(lang, &r.into()));
+                return (b, StatusCode::UNPROCESSABLE_ENTITY);
+            }
+            (at_step(b, 3), StatusCode::OK)
+        }
+        "sign" | "face" => {
+            let signature = field(&form.signature);
+            if let Err(r) = check_commitment(ack, &signature) {
+                let mut b = at_step(b, if ack { 3 } else { 2 });
+                b.error = Some(ErrorView::of(lang, &r.into()));
+                return (b, StatusCode::UNPROCESSABLE_ENTITY);
+            }
+            if op == "sign" && b.face_required {
+                return (at_step(b, 4), StatusCode::OK);
+            }
+            let face_token = (op == "face").then(|| field(&form.face_token));
+            let signed = SignedBind {
+                request: req,
+                notice_acknowledged: ack,
+                commitment_sha256: field(&form.sha),
+                signature,
+                face_token,
+            };
+            match family::bind(app, psn_no, signed, CHANNEL).await {
+                Ok(bound) => {
+                    b.bound_text = fill(
+                        t.bind_done_text,
+                        &[&bound.view.relative.name_masked, &b.relationship_name],
+                    );
+                    b.bound = Some(BoundView {
+                        row: binding_row(lang, &bound.view),
+                        sha: bound.commitment_sha256,
+                    });
+                    (at_step(b, 5), StatusCode::OK)
+                }
+                Err(ServiceError::FaceRejected) => {
+                    let mut b = at_step(b, 4);
+                    b.error = Some(ErrorView::of(lang, &ServiceError::FaceRejected));
+                    (b, StatusCode::UNPROCESSABLE_ENTITY)
+                }
+                Err(ServiceError::CommitmentMismatch) => {
+                    let mut b = at_step(b, 3);
+                    b.error = Some(ErrorView::of(lang, &ServiceError::CommitmentMismatch));
+                    (b, StatusCode::CONFLICT)
+                }
+                Err(e) => {
+                    let status = session::status_of(&e);
+                    let mut b = at_step(b, 6);
+                    b.next = next_steps(t, &b.guide_href);
+                    b.refusal = Some(ErrorView::of(lang, &e));
+                    (b, status)
+                }
+            }
+        }
+        _ => (at_step(b, 1), StatusCode::OK),
+    }
+}
+
+// ---- one binding: limits (R-S3), end date (R-S9), unbind (R-Z5) ----
+
+#[derive(Deserialize, Default)]
+struct BindingForm {
+    op: Option<String>,
+    limit_payment: Option<String>,
+    limit_month: Option<String>,
+    end: Option<String>,
+    confirm: Option<String>,
+    face_token: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "h5_binding.html")]
+struct BindingTemplate {
+    p: Page,
+    row: BindingRow,
+    is_holder: bool,
+    limits_allowed: bool,
+    end_only_earlier: bool,
+    face_required: bool,
+    demo_face: Option<&'static str>,
+    f_limit_payment: String,
+    f_limit_month: String,
+    f_end: String,
+    letter_lines: Vec<String>,
+    letter_sha: String,
+    notice: Option<String>,
+    error: Option<ErrorView>,
+    today: String,
+}
+
+async fn binding_page(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    psn_no: &str,
+    id: i64,
+) -> Result<BindingTemplate, Response> {
+    let t = lang.t();
+    let path = format!("/h5/family/{id}");
+    let page = frame(
+        app,
+        (lang, remember),
+        t.binding_title,
+        "family",
+        &path,
+        &[],
+        Some(psn_no),
+    )
+    .await;
+    let f = match family::my_family(app, psn_no).await {
+        Ok(f) => f,
+        Err(e) => return Err(problem(page, &e)),
+    };
+    let (view, is_holder) = match f
+        .as_holder
+        .iter()
+        .find(|v| v.binding.id == id)
+        .map(|v| (v, true))
+        .or_else(|| {
+            f.as_relative
+                .iter()
+                .find(|v| v.binding.id == id)
+                .map(|v| (v, false))
+        }) {
+        Some(found) => found,
+        None => return Err(problem(page, &ServiceError::NotFound("共济绑定"))),
+    };
+    let letter = family::commitment_of(app, psn_no, id).await.ok();
+    let b = &view.binding;
+    Ok(BindingTemplate {
+        p: page,
+        row: binding_row(lang, view),
+        is_holder,
+        limits_allowed: f.limits_allowed,
+        end_only_earlier: f.end_date_only_earlier,
+        face_required: f.face_verification_required,
+        demo_face: app.auth.face.demo_token(),
+        f_limit_payment: b
+            .limit_per_payment
+            .map(|f| f.to_string())
+            .unwrap_or_default(),
+        f_limit_month: b.limit_per_month.map(|f| f.to_string()).unwrap_or_default(),
+        f_end: b.end.map(|d| d.to_string()).unwrap_or_default(),
+        letter_lines: letter
+            .as_ref()
+            .map(|c| lines(&c.letter))
+            .unwrap_or_default(),
+        letter_sha: letter.map(|c| c.sha256).unwrap_or_default(),
+        notice: None,
+        error: None,
+        today: app.clock.now().date().to_string(),
+    })
+}
+
+async fn binding_show(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let here = format!("/h5/family/{}", super::encode_query_value(&id));
+    let psn_no = match require(&app, &headers, &here) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        let page = frame(
+            &app,
+            (lang, remember),
+            lang.t().binding_title,
+            "family",
+            "/h5/family",
+            &[],
+            Some(&psn_no),
+        )
+        .await;
+        return problem(page, &ServiceError::NotFound("共济绑定"));
+    };
+    match binding_page(&app, lang, remember, &psn_no, id).await {
+        Ok(mut v) => {
+            v.notice = done_notice(lang.t(), q.done.as_deref());
+            let page = v.p.clone();
+            render_page(&page, StatusCode::OK, &v)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn binding_act(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<BindingForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    let t = lang.t();
+    let Ok(id) = id.parse::<i64>() else {
+        return see_other("/h5/family");
+    };
+    let here = format!("/h5/family/{id}");
+    let psn_no = match require(&app, &headers, &here) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let op = field(&form.op);
+    let result: Result<&str, ErrorView> = match op.as_str() {
+        "limits" => {
+            match (
+                parse_yuan_field(t, form.limit_payment.as_deref()),
+                parse_yuan_field(t, form.limit_month.as_deref()),
+            ) {
+                (Ok(pp), Ok(pm)) => family::set_limits(&app, &psn_no, id, pp, pm, CHANNEL)
+                    .await
+                    .map(|_| "limits")
+                    .map_err(|e| ErrorView::of(lang, &e)),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        }
+        "end" => match parse_date_field(t, form.end.as_deref()) {
+            Ok(Some(end)) => family::change_end(&app, &psn_no, id, end, CHANNEL)
+                .await
+                .map(|_| "end")
+                .map_err(|e| ErrorView::of(lang, &e)),
+            Ok(None) => Err(ErrorView::input(t.err_date)),
+            Err(e) => Err(e),
+        },
+        "unbind" => {
+            if field(&form.confirm) != "1" {
+                Err(ErrorView::input(t.unbind_confirm_missing))
+            } else {
+                let token = field(&form.face_token);
+                let token = (!token.is_empty()).then_some(token.as_str());
+                family::unbind(&app, &psn_no, id, token, CHANNEL)
+                    .await
+                    .map(|_| "unbound")
+                    .map_err(|e| ErrorView::of(lang, &e))
+            }
+        }
+        _ => Err(ErrorView::input(t.err_form)),
+    };
+    match result {
+        Ok("unbound") => see_other(&href("/h5/family", &[("done", "unbound".into())])),
+        Ok(done) => see_other(&href(&here, &[("done", done.to_string())])),
+        Err(e) => match binding_page(&app, lang, remember, &psn_no, id).await {
+            Ok(mut v) => {
+                if op == "limits" {
+                    v.f_limit_payment = field(&form.limit_payment);
+                    v.f_limit_month = field(&form.limit_month);
+                }
+                if op == "end" {
+                    v.f_end = field(&form.end);
+                }
+                v.error = Some(e);
+                let page = v.p.clone();
+                render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v)
+            }
+            Err(r) => r,
+        },
+    }
+}
+
+// ---- records ----
+
+#[derive(Deserialize, Default)]
+struct RecordsQuery {
+    lang: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    kind: Option<String>,
+    page: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct RecordView {
+    pub entry_id: i64,
+    pub at: String,
+    pub what: String,
+    pub kind: String,
+    pub role: &'static str,
+    pub who: String,
+    pub place: String,
+    pub amount: String,
+    pub outflow: bool,
+    pub balance_after: String,
+    pub summary: String,
+    pub cancelled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "h5_records.html")]
+struct RecordsTemplate {
+    p: Page,
+    rows: Vec<RecordView>,
+    from: String,
+    to: String,
+    kinds: Vec<Opt>,
+    error: Option<ErrorView>,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    page_no: u32,
+}
+
+async fn records_show(
+    State(app): State<App>,
+    Query(q): Query<RecordsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let query: Vec<(&str, String)> = vec![
+        ("from", field(&q.from)),
+        ("to", field(&q.to)),
+        ("kind", field(&q.kind)),
+    ];
+    let here = href(
+        "/h5/records",
+        &query
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let psn_no = match require(&app, &headers, &here) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let page = frame(
+        &app,
+        (lang, remember),
+        t.records_title,
+        "records",
+        "/h5/records",
+        &query,
+        Some(&psn_no),
+    )
+    .await;
+    let page_no: u32 = field(&q.page).parse().unwrap_or(1).clamp(1, 1000);
+    let kind = field(&q.kind);
+    let mut error = None;
+    let filter = match (
+        parse_date_field(t, q.from.as_deref()),
+        parse_date_field(t, q.to.as_deref()),
+    ) {
+        (Ok(from), Ok(to)) => Some(RecordFilter {
+            from,
+            to,
+            kind: (!kind.is_empty()).then(|| kind.clone()),
+            limit: Some(RECORDS_PER_PAGE + 1),
+            offset: Some((page_no - 1) * RECORDS_PER_PAGE),
+        }),
+        (Err(e), _) | (_, Err(e)) => {
+            error = Some(e);
+            None
+        }
+    };
+    let mut rows = Vec::new();
+    let mut more = false;
+    if let Some(filter) = filter {
+        match records::records(&app, &psn_no, &filter).await {
+            Ok(list) => {
+                more = list.len() > RECORDS_PER_PAGE as usize;
+                rows = list
+                    .iter()
+                    .take(RECORDS_PER_PAGE as usize)
+                    .map(|r| RecordView {
+                        entry_id: r.entry_id,
+                        at: r.occurred_at.clone(),
+                        what: i18n::record_role(lang, r.role).to_string(),
+                        kind: i18n::record_kind(lang, &r.kind).to_string(),
+                        role: r.role.code(),
+                        who: r
+                            .counterpart
+                            .as_ref()
+                            .map(|c| c.name_masked.clone())
+                            .unwrap_or_default(),
+                        place: r.fixmedins_name.clone().unwrap_or_default(),
+                        amount: r.amount.to_string(),
+                        outflow: r.amount < Fen::ZERO,
+                        balance_after: r.balance_after.map(|b| b.to_string()).unwrap_or_default(),
+                        summary: if matches!(r.role, RecordRole::Funding) {
+                            r.explanation.clone()
+                        } else {
+                            r.summary.clone()
+                        },
+                        cancelled: r.cancelled_by.is_some(),
+                    })
+                    .collect();
+            }
+            Err(e) => error = Some(ErrorView::of(lang, &e)),
+        }
+    }
+    let with_page = |n: u32| {
+        let mut q2: Vec<(&str, String)> = query
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .cloned()
+            .collect();
+        if n > 1 {
+            q2.push(("page", n.to_string()));
+        }
+        href("/h5/records", &q2)
+    };
+    let kinds = std::iter::once(Opt {
+        value: String::new(),
+        label: t.records_kind_all.to_string(),
+        selected: kind.is_empty(),
+    })
+    .chain(RECORD_KINDS.iter().map(|k| Opt {
+        value: k.to_string(),
+        label: i18n::record_kind(lang, k).to_string(),
+        selected: kind == *k,
+    }))
+    .collect();
+    let template = RecordsTemplate {
+        p: page.clone(),
+        rows,
+        from: field(&q.from),
+        to: field(&q.to),
+        kinds,
+        error,
+        prev_href: (page_no > 1).then(|| with_page(page_no - 1)),
+        next_href: more.then(|| with_page(page_no + 1)),
+        page_no,
+    };
+    render_page(&page, StatusCode::OK, &template)
+}
+
+// ---- premiums (R-Y2, R-R1, R-R2, R-R4) ----
+
+#[derive(Deserialize, Default)]
+struct PremiumQuery {
+    lang: Option<String>,
+    relative: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct PremiumForm {
+    relative: Option<String>,
+    choice: Option<String>,
+    key: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct PremiumRow {
+    pub value: String,
+    pub id: String,
+    pub year_label: String,
+    pub category: String,
+    pub amount: String,
+    pub paid: bool,
+}
+
+#[derive(Clone)]
+pub struct ReceiptView {
+    pub no: i64,
+    pub holder: PersonView,
+    pub relative: PersonView,
+    pub year: i32,
+    pub category: String,
+    pub amount: String,
+    pub balance_after: String,
+    pub at: String,
+    pub explanation: String,
+    pub replayed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "h5_premium.html")]
+struct PremiumTemplate {
+    p: Page,
+    relatives: Vec<Opt>,
+    relative: String,
+    relative_view: Option<PersonView>,
+    options: Vec<PremiumRow>,
+    all_paid: bool,
+    key: String,
+    receipt: Option<ReceiptView>,
+    error: Option<ErrorView>,
+    guide_href: String,
+}
+
+fn new_key() -> String {
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+async fn premium_page(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    psn_no: &str,
+    relative: &str,
+) -> Result<PremiumTemplate, Response> {
+    let t = lang.t();
+    let query = [("relative", relative.to_string())];
+    let page = frame(
+        app,
+        (lang, remember),
+        t.premium_title,
+        "premium",
+        "/h5/premium",
+        &query,
+        Some(psn_no),
+    )
+    .await;
+    let f = match family::my_family(app, psn_no).await {
+        Ok(f) => f,
+        Err(e) => return Err(problem(page, &e)),
+    };
+    // Each relative once, those valid today first.
+    let mut seen = std::collections::HashSet::new();
+    let mut list: Vec<&BindingView> = f.as_holder.iter().collect();
+    list.sort_by_key(|v| v.validity != Validity::Valid);
+    let relatives: Vec<Opt> = list
+        .into_iter()
+        .filter(|v| seen.insert(v.binding.relative.clone()))
+        .map(|v| Opt {
+            value: v.binding.relative.clone(),
+            label: format!(
+                "{} · {} · {}",
+                v.relative.name_masked,
+                i18n::relationship(lang, v.binding.relationship),
+                region(lang, &v.relative.admdvs)
+            ),
+            selected: v.binding.relative == relative,
+        })
+        .collect();
+    let chosen = f
+        .as_holder
+        .iter()
+        .find(|v| v.binding.relative == relative)
+        .map(|v| v.relative.clone());
+    let mut options = Vec::new();
+    let mut error = None;
+    if chosen.is_some() {
+        match premiums::premium_options(app, psn_no, relative).await {
+            Ok(list) => {
+                options = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| PremiumRow {
+                        value: format!("{}:{}", o.year, o.category),
+                        id: format!("opt-{i}"),
+                        year_label: fill(t.premium_year_n, &[&o.year]),
+                        category: i18n::contribution_category(lang, &o.category, &o.category_name),
+                        amount: o.amount.to_string(),
+                        paid: o.already_paid,
+                    })
+                    .collect();
+            }
+            Err(e) => error = Some(ErrorView::of(lang, &e)),
+        }
+    }
+    let guide = match &chosen {
+        Some(r) => guide_href(app, &r.admdvs).await,
+        None => "/guide".to_string(),
+    };
+    Ok(PremiumTemplate {
+        p: page,
+        relatives,
+        relative: relative.to_string(),
+        relative_view: chosen.as_ref().map(PersonView::of),
+        all_paid: !options.is_empty() && options.iter().all(|o| o.paid),
+        options,
+        key: new_key(),
+        receipt: None,
+        error,
+        guide_href: guide,
+    })
+}
+
+async fn premium_show(
+    State(app): State<App>,
+    Query(q): Query<PremiumQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let relative = field(&q.relative);
+    let psn_no = match require(&app, &headers, "/h5/premium") {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    match premium_page(&app, lang, remember, &psn_no, &relative).await {
+        Ok(v) => {
+            let page = v.p.clone();
+            render_page(&page, StatusCode::OK, &v)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn premium_act(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<PremiumForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    let psn_no = match require(&app, &headers, "/h5/premium") {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let relative = field(&form.relative);
+    let choice = field(&form.choice);
+    let key = field(&form.key);
+    let order = choice
+        .split_once(':')
+        .and_then(|(y, c)| Some((y.parse::<i32>().ok()?, c.to_string())))
+        .map(|(year, category)| PremiumOrder {
+            relative_psn_no: relative.clone(),
+            year,
+            category,
+            idempotency_key: (!key.is_empty()).then(|| key.clone()),
+        });
+    let result = match order {
+        Some(o) => premiums::pay_premium(&app, &psn_no, o, CHANNEL)
+            .await
+            .map_err(|e| ErrorView::of(lang, &e)),
+        None => Err(ErrorView::input(t.premium_choose_missing)),
+    };
+    let mut v = match premium_page(&app, lang, remember, &psn_no, &relative).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match result {
+        Ok(r) => {
+            v.receipt = Some(ReceiptView {
+                no: r.receipt_no,
+                holder: PersonView::of(&r.holder),
+                relative: PersonView::of(&r.relative),
+                year: r.year,
+                category: i18n::contribution_category(lang, &r.category, &r.category_name),
+                amount: r.amount.to_string(),
+                balance_after: r.holder_balance_after.to_string(),
+                at: r.paid_at,
+                explanation: r.explanation,
+                replayed: r.replayed,
+            });
+            let page = v.p.clone();
+            render_page(&page, StatusCode::OK, &v)
+        }
+        Err(e) => {
+            // Nothing was paid: the form shown again carries a fresh key.
+            v.error = Some(e);
+            let page = v.p.clone();
+            render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v)
+        }
+    }
+}

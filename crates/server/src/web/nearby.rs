@@ -1,0 +1,265 @@
+//! `/nearby`: designated institutions near a place (R-J6), no sign-in. A list with distances
+//! and a map drawn as SVG from the coordinates (no tile server), filtered by kind and by
+//! mutual aid. The place is a city centre from the select, or coordinates typed in (the
+//! script fills them from the browser's geolocation when the person allows it).
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use gongji_core::codes::{Admdvs, InstitutionKind};
+use serde::Deserialize;
+
+use super::charts::{self, MapView};
+use super::h5::Opt;
+use super::i18n::{self, fill, Lang};
+use super::session::{field, ErrorView};
+use super::{lang_of, render_page, LangQuery, Page};
+use crate::app::App;
+use crate::service::institutions::{self, NearQuery};
+
+/// Where a search starts when no coordinates are given: city centres (admdvs, lat, lon).
+const CITY_CENTRES: &[(u32, f64, f64)] = &[
+    (370100, 36.651, 117.120),
+    (370300, 36.813, 118.055),
+    (370600, 37.464, 121.448),
+    (140100, 37.870, 112.549),
+    (140800, 35.026, 111.007),
+];
+const DEFAULT_CITY: u32 = 370100;
+/// Institutions one page lists.
+const LIST_MAX: usize = 20;
+/// The distances a search may cover, in km; the default keeps a search inside one city.
+const RADII_KM: &[u32] = &[5, 10, 30, 100];
+const DEFAULT_RADIUS_KM: u32 = 30;
+
+#[derive(Deserialize, Default)]
+pub struct NearbyQuery {
+    lang: Option<String>,
+    city: Option<String>,
+    lat: Option<String>,
+    lon: Option<String>,
+    kind: Option<String>,
+    aid: Option<String>,
+    radius: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct InstView {
+    pub n: usize,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub kind_class: &'static str,
+    pub level: String,
+    pub region: String,
+    pub aid: bool,
+    pub distance: String,
+    pub distance_m: u64,
+    pub geo: String,
+}
+
+#[derive(Template)]
+#[template(path = "nearby.html")]
+struct NearbyTemplate {
+    p: Page,
+    cities: Vec<Opt>,
+    lat: String,
+    lon: String,
+    kinds: Vec<Opt>,
+    radii: Vec<Opt>,
+    aid: bool,
+    list: Vec<InstView>,
+    map: Option<MapView>,
+    error: Option<ErrorView>,
+    summary: String,
+}
+
+fn distance_text(lang: Lang, m: f64) -> String {
+    let t = lang.t();
+    if m < 1000.0 {
+        fill(t.near_m, &[&format!("{:.0}", m)])
+    } else if m < 10_000.0 {
+        fill(t.near_km, &[&format!("{:.1}", m / 1000.0)])
+    } else {
+        fill(t.near_km, &[&format!("{:.0}", m / 1000.0)])
+    }
+}
+
+pub async fn show(
+    State(app): State<App>,
+    Query(q): Query<NearbyQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let t = lang.t();
+    let city_code: u32 = field(&q.city)
+        .parse()
+        .ok()
+        .filter(|c| CITY_CENTRES.iter().any(|(a, _, _)| a == c))
+        .unwrap_or(DEFAULT_CITY);
+    let centre = CITY_CENTRES
+        .iter()
+        .find(|(a, _, _)| *a == city_code)
+        .map_or((36.651, 117.120), |(_, la, lo)| (*la, *lo));
+    let (lat_s, lon_s) = (field(&q.lat), field(&q.lon));
+    let mut error = None;
+    let typed = match (lat_s.parse::<f64>(), lon_s.parse::<f64>()) {
+        (Ok(la), Ok(lo)) if !lat_s.is_empty() && !lon_s.is_empty() => Some((la, lo)),
+        _ if lat_s.is_empty() && lon_s.is_empty() => None,
+        _ => {
+            error = Some(ErrorView::input(t.near_err_coords));
+            None
+        }
+    };
+    let me = typed.unwrap_or(centre);
+    let kind_s = field(&q.kind);
+    let kind = match kind_s.as_str() {
+        "pharmacy" => Some(InstitutionKind::Pharmacy),
+        "medical" => Some(InstitutionKind::Medical),
+        _ => None,
+    };
+    let aid = field(&q.aid) == "1";
+    let radius_km: u32 = field(&q.radius)
+        .parse()
+        .ok()
+        .filter(|r| RADII_KM.contains(r))
+        .unwrap_or(DEFAULT_RADIUS_KM);
+    let city_name = |code: u32| {
+        Admdvs::from_code(code)
+            .map(|a| i18n::region_name(lang, a, &code.to_string()))
+            .unwrap_or_default()
+    };
+    let place = match typed {
+        Some((la, lo)) => fill(
+            t.near_place_coords,
+            &[&format!("{la:.4}"), &format!("{lo:.4}")],
+        ),
+        None => fill(t.near_place_city, &[&city_name(city_code)]),
+    };
+    let found = if error.is_none() {
+        match institutions::near(
+            &app,
+            NearQuery {
+                lat: me.0,
+                lon: me.1,
+                kind,
+                mutual_aid: aid.then_some(true),
+                radius_m: Some(f64::from(radius_km) * 1000.0),
+                limit: Some(LIST_MAX),
+            },
+        )
+        .await
+        {
+            Ok(list) => list,
+            Err(e) => {
+                error = Some(ErrorView::of(lang, &e));
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let list: Vec<InstView> = found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| InstView {
+            n: i + 1,
+            code: f.code.clone(),
+            name: f.name.clone(),
+            kind: i18n::institution_kind(lang, f.kind).to_string(),
+            kind_class: match f.kind {
+                InstitutionKind::Pharmacy => "pin-pharmacy",
+                InstitutionKind::Medical => "pin-medical",
+            },
+            level: if f.kind == InstitutionKind::Medical {
+                i18n::hospital_level(lang, f.level).to_string()
+            } else {
+                String::new()
+            },
+            region: Admdvs::parse(&f.admdvs)
+                .map(|a| i18n::region_name(lang, a, &f.admdvs))
+                .unwrap_or_default(),
+            aid: f.mutual_aid,
+            distance: distance_text(lang, f.distance_m as f64),
+            distance_m: f.distance_m,
+            geo: format!("geo:{:.6},{:.6}?q={:.6},{:.6}", f.lat, f.lon, f.lat, f.lon),
+        })
+        .collect();
+    let map = (!found.is_empty()).then(|| {
+        let pts: Vec<(f64, f64, String, String)> = found
+            .iter()
+            .zip(&list)
+            .map(|(f, v)| {
+                let class = if f.mutual_aid {
+                    v.kind_class.to_string()
+                } else {
+                    format!("{} pin-noaid", v.kind_class)
+                };
+                (
+                    f.lat,
+                    f.lon,
+                    class,
+                    format!("{}. {} · {}", v.n, v.name, v.distance),
+                )
+            })
+            .collect();
+        charts::map(420, 320, me, &pts, |m| distance_text(lang, m))
+    });
+    let cities = CITY_CENTRES
+        .iter()
+        .map(|(c, _, _)| Opt {
+            value: c.to_string(),
+            label: city_name(*c),
+            selected: *c == city_code,
+        })
+        .collect();
+    let kinds = [
+        ("", t.near_kind_all),
+        ("pharmacy", t.near_kind_pharmacy),
+        ("medical", t.near_kind_medical),
+    ]
+    .iter()
+    .map(|(v, l)| Opt {
+        value: v.to_string(),
+        label: l.to_string(),
+        selected: kind_s == *v || (v.is_empty() && kind.is_none()),
+    })
+    .collect();
+    let radii = RADII_KM
+        .iter()
+        .map(|r| Opt {
+            value: r.to_string(),
+            label: distance_text(lang, f64::from(*r) * 1000.0),
+            selected: *r == radius_km,
+        })
+        .collect();
+    let query = [
+        ("city", city_code.to_string()),
+        ("lat", lat_s.clone()),
+        ("lon", lon_s.clone()),
+        ("kind", kind_s.clone()),
+        ("aid", if aid { "1".into() } else { String::new() }),
+        ("radius", radius_km.to_string()),
+    ];
+    let page = Page::at(lang, remember, t.near_title, "nearby", "/nearby", &query);
+    let template = NearbyTemplate {
+        p: page.clone(),
+        cities,
+        lat: lat_s,
+        lon: lon_s,
+        kinds,
+        radii,
+        aid,
+        summary: fill(t.near_summary, &[&list.len(), &place]),
+        list,
+        map,
+        error,
+    };
+    render_page(&page, StatusCode::OK, &template)
+}

@@ -1,0 +1,233 @@
+//! What the pages of people and staff share: the session cookie, redirects, the check that a
+//! form was posted from our own pages, and how a service's refusal is shown.
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gongji_core::Fen;
+
+use super::i18n::{Dict, Lang};
+use crate::app::App;
+use crate::service::auth::{self as svc, Subject, SESSION_COOKIE, SESSION_IDLE_SECS};
+use crate::service::staff::Staff;
+use crate::service::ServiceError;
+
+/// The value of cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The session token of the request, if any.
+pub fn token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The signed-in insured person's psn_no.
+pub fn person(app: &App, headers: &HeaderMap) -> Option<String> {
+    let t = token(headers)?;
+    match svc::session(app, &t).ok()?.subject {
+        Subject::Person { psn_no } => Some(psn_no),
+        Subject::Staff { .. } => None,
+    }
+}
+
+/// The signed-in staff member.
+pub fn staff(app: &App, headers: &HeaderMap) -> Option<Staff> {
+    let t = token(headers)?;
+    match svc::session(app, &t).ok()?.subject {
+        Subject::Staff { username, role } => Some(Staff { username, role }),
+        Subject::Person { .. } => None,
+    }
+}
+
+/// `303 See Other` to `location` (after a form, so that a reload does not post it again).
+pub fn see_other(location: &str) -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A redirect that also sets (or, with `None`, clears) the session cookie.
+pub fn see_other_with_session(location: &str, token: Option<&str>) -> Response {
+    let mut resp = see_other(location);
+    let cookie = match token {
+        Some(t) => format!(
+            "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_IDLE_SECS}"
+        ),
+        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    };
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// A local path to return to after sign-in: only our own pages under `prefix`.
+pub fn safe_next(next: Option<&str>, prefix: &str, default: &str) -> String {
+    match next {
+        Some(n)
+            if n.starts_with(prefix)
+                && !n.contains("//")
+                && !n.contains("..")
+                && !n.contains('\\')
+                && n.len() <= 512
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            n.to_string()
+        }
+        _ => default.to_string(),
+    }
+}
+
+/// A form post from another site is refused. The session cookie is `SameSite=Strict`
+/// already; this also covers browsers that send `Origin` but ignore SameSite.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
+}
+
+/// A refusal or error as a page shows it: the stable code, the message in the page's
+/// language, and in English pages the Chinese original too (what a clerk on the hotline
+/// reads).
+#[derive(Clone, Debug)]
+pub struct ErrorView {
+    pub code: String,
+    pub message: String,
+    pub original_zh: Option<String>,
+}
+
+impl ErrorView {
+    pub fn of(lang: Lang, e: &ServiceError) -> ErrorView {
+        match lang {
+            Lang::Zh => ErrorView {
+                code: e.code().to_string(),
+                message: e.message_zh(),
+                original_zh: None,
+            },
+            Lang::En => ErrorView {
+                code: e.code().to_string(),
+                message: e.message_en(),
+                original_zh: Some(e.message_zh()),
+            },
+        }
+    }
+
+    /// A problem with the form itself, found before any service was asked.
+    pub fn input(message: &str) -> ErrorView {
+        ErrorView {
+            code: "GJ-API-BAD-REQUEST".to_string(),
+            message: message.to_string(),
+            original_zh: None,
+        }
+    }
+}
+
+/// The HTTP status a page answers with when a service said no.
+pub fn status_of(e: &ServiceError) -> StatusCode {
+    match e {
+        ServiceError::Engine(gongji_engine::EngineError::Store(_)) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        ServiceError::Engine(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ServiceError::Forbidden => StatusCode::FORBIDDEN,
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::CodeInvalid | ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// Yuan text of a form field: blank is `None`; otherwise an exact amount with at most two
+/// decimals, never negative.
+pub fn parse_yuan_field(t: &Dict, text: Option<&str>) -> Result<Option<Fen>, ErrorView> {
+    let v = text.map(str::trim).unwrap_or_default();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    match Fen::parse_yuan(v) {
+        Ok(f) if f >= Fen::ZERO => Ok(Some(f)),
+        _ => Err(ErrorView::input(t.err_amount)),
+    }
+}
+
+/// `yyyy-MM-dd` of a form field: blank is `None`.
+pub fn parse_date_field(
+    t: &Dict,
+    text: Option<&str>,
+) -> Result<Option<chrono::NaiveDate>, ErrorView> {
+    let v = text.map(str::trim).unwrap_or_default();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| ErrorView::input(t.err_date))
+}
+
+/// A trimmed form field, empty when missing.
+pub fn field(v: &Option<String>) -> String {
+    v.as_deref().map(str::trim).unwrap_or_default().to_string()
+}
+
+/// The page for a form posted from another site.
+pub fn cross_site(lang: Lang) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        lang.t().err_cross_site,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_our_pages() {
+        assert_eq!(safe_next(Some("/h5/records"), "/h5", "/h5"), "/h5/records");
+        assert_eq!(safe_next(Some("//evil.example"), "/h5", "/h5"), "/h5");
+        assert_eq!(safe_next(Some("https://evil"), "/h5", "/h5"), "/h5");
+        assert_eq!(safe_next(Some("/h5/../x"), "/h5", "/h5"), "/h5");
+        assert_eq!(safe_next(None, "/h5", "/h5"), "/h5");
+    }
+
+    #[test]
+    fn origin_must_be_ours() {
+        let mut h = HeaderMap::new();
+        assert!(same_origin(&h));
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(same_origin(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
+        assert!(!same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&h));
+    }
+}

@@ -1,0 +1,483 @@
+//! The pages of people and staff over HTTP, without a browser: sign-in by SMS code with the
+//! session cookie, the bind journey by plain forms (notice, letter, signature, face step),
+//! a refusal in plain Chinese, the premium form, the staff console's report and CSV, and
+//! forms posted from another site. The browser tests (`scripts/browser-test.sh`) drive the
+//! same pages in Chromium; these run with `cargo test`.
+
+mod common;
+
+use common::{world, P};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::redirect::Policy;
+
+/// A client that does not follow redirects, and keeps one session cookie.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    content_type: String,
+    body: String,
+}
+
+impl Browser {
+    fn new(base: &str) -> Browser {
+        Browser {
+            base: base.to_string(),
+            client: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .expect("client"),
+            cookie: None,
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let req = match &self.cookie {
+            Some(c) => req.header(COOKIE, c.clone()),
+            None => req,
+        };
+        let resp = req.send().await.expect("http");
+        for v in resp.headers().get_all(SET_COOKIE) {
+            let v = v.to_str().expect("cookie");
+            if let Some(pair) = v.split(';').next() {
+                if pair.starts_with("gongji_session=") {
+                    self.cookie = (pair != "gongji_session=").then(|| pair.to_string());
+                }
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().expect("location").to_string());
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| v.to_str().expect("type").to_string())
+            .unwrap_or_default();
+        let body = resp.text().await.expect("body");
+        Page {
+            status,
+            location,
+            content_type,
+            body,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let r = self.client.get(format!("{}{path}", self.base));
+        self.send(r).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let r = self.client.post(format!("{}{path}", self.base)).form(form);
+        self.send(r).await
+    }
+
+    async fn post_owned(&mut self, path: &str, form: &[(String, String)]) -> Page {
+        let r = self.client.post(format!("{}{path}", self.base)).form(form);
+        self.send(r).await
+    }
+
+    async fn sign_in(&mut self, app: &gongji_server::App, p: &P) {
+        let page = self
+            .post("/h5/signin", &[("op", "code"), ("phone", &p.phone)])
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let code = app.auth.sms.last_code(&p.phone).expect("code sent");
+        assert!(
+            page.body.contains("演示环境验证码：") && page.body.contains(&code),
+            "the demo page shows the code"
+        );
+        let page = self
+            .post(
+                "/h5/signin",
+                &[
+                    ("op", "signin"),
+                    ("phone", &p.phone),
+                    ("code", &code),
+                    ("next", "/h5/family"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303);
+        assert_eq!(page.location.as_deref(), Some("/h5/family"));
+        assert!(self.cookie.is_some(), "session cookie set");
+    }
+}
+
+/// The value of the hidden field `name` in a page.
+fn hidden(body: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = body.find(&needle).expect(name) + needle.len();
+    let end = body[start..].find('"').expect("end of value");
+    body[start..start + end].to_string()
+}
+
+const PAGE_BYTES_MAX: usize = 200 * 1024;
+
+#[tokio::test]
+async fn sign_in_by_sms_code_sets_the_session_cookie() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    let page = b.get("/h5").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location.as_deref(), Some("/h5/signin?next=%2Fh5"));
+    // An unknown phone is refused with its code; a wrong code too.
+    let page = b
+        .post("/h5/signin", &[("op", "code"), ("phone", "13000000000")])
+        .await;
+    assert!(page.body.contains("GJ-AUTH-PHONE-UNKNOWN"), "{}", page.body);
+    b.post("/h5/signin", &[("op", "code"), ("phone", &w.hj.phone)])
+        .await;
+    let page = b
+        .post(
+            "/h5/signin",
+            &[("op", "signin"), ("phone", &w.hj.phone), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(page.status, 401);
+    assert!(page.body.contains("GJ-AUTH-CODE-INVALID"));
+    assert!(b.cookie.is_none());
+    // A code asked again too soon: the sign-in form stays, the limit explained.
+    let page = b
+        .post("/h5/signin", &[("op", "resend"), ("phone", &w.hj.phone)])
+        .await;
+    assert_eq!(page.status, 429);
+    assert!(page.body.contains("GJ-API-RATE-LIMITED") && page.body.contains("f-code"));
+
+    let mut b = Browser::new(&w.s.base);
+    w.s.set_now("2025-10-10 10:05:00");
+    b.sign_in(&w.s.app, &w.hz).await;
+    let page = b.get("/h5").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("3000.00"), "the balance");
+    assert!(page.len_ok());
+    // The same cookie is a session of the API too.
+    let page = b.get("/api/v1/me").await;
+    assert!(page.body.contains(&w.hz.psn_no));
+    // Signing out ends it.
+    let page = b.post("/h5/signout", &[]).await;
+    assert_eq!(page.status, 303);
+    assert!(b.cookie.is_none());
+    w.s.verify_clean().await;
+}
+
+impl Page {
+    fn len_ok(&self) -> bool {
+        self.body.len() < PAGE_BYTES_MAX
+    }
+}
+
+#[tokio::test]
+async fn a_relative_bound_elsewhere_is_refused_in_plain_chinese() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    b.sign_in(&w.s.app, &w.hz2).await;
+    let page = b
+        .post(
+            "/h5/family/bind",
+            &[
+                ("op", "check"),
+                ("name", &w.rz.name),
+                ("certno", &w.rz.certno),
+                ("relationship", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("GJ-BIND-RELATIVE-ALREADY-BOUND"));
+    assert!(page
+        .body
+        .contains("这位亲属已被其他职工绑定为共济关系人，本地规定一位亲属只能由一位户主绑定。"));
+    assert!(page.body.contains("您可以这样做"), "what to do next");
+    // A wrong name is refused too, and nothing is bound.
+    let page = b
+        .post(
+            "/h5/family/bind",
+            &[
+                ("op", "check"),
+                ("name", "张三"),
+                ("certno", &w.sz.certno),
+                ("relationship", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("GJ-BIND-"), "{}", page.body);
+    let fam = b.get("/api/v1/me/family").await;
+    assert!(fam.body.contains("\"as_holder\":[]"), "{}", fam.body);
+    w.s.verify_clean().await;
+}
+
+#[tokio::test]
+async fn the_bind_journey_by_plain_forms_with_the_face_step() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    b.sign_in(&w.s.app, &w.hz2).await;
+    let facts = [
+        ("name", w.sz.name.as_str()),
+        ("certno", w.sz.certno.as_str()),
+        ("relationship", "20"),
+        ("limit_payment", "80"),
+    ];
+    let with = |extra: &[(&'static str, String)]| -> Vec<(String, String)> {
+        facts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.clone())))
+            .collect()
+    };
+    // Step 1 → 2: eligible, the notice.
+    let page = b
+        .post_owned("/h5/family/bind", &with(&[("op", "check".into())]))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("个人账户家庭共济告知书"));
+    // Not ticking the notice is explained.
+    let page = b
+        .post_owned("/h5/family/bind", &with(&[("op", "notice".into())]))
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("GJ-BIND-NOTICE-NOT-ACKNOWLEDGED") || page.body.contains("告知书"));
+    // Step 2 → 3: the letter and its hash.
+    let page = b
+        .post_owned(
+            "/h5/family/bind",
+            &with(&[("op", "notice".into()), ("ack", "1".into())]),
+        )
+        .await;
+    assert!(page.body.contains("家庭共济关系承诺书"));
+    let sha = hidden(&page.body, "sha");
+    assert_eq!(sha.len(), 64);
+    // Step 3 → 4: Zibo asks for the face check (R-Z5).
+    let signed = [
+        ("op", "sign".to_string()),
+        ("ack", "1".to_string()),
+        ("sha", sha.clone()),
+        ("signature", w.hz2.name.clone()),
+    ];
+    let page = b.post_owned("/h5/family/bind", &with(&signed)).await;
+    assert!(page.body.contains("id=\"s4-h\""), "face step");
+    let token = hidden(&page.body, "face_token");
+    // A failed check is explained and binds nothing.
+    let mut failed = signed.to_vec();
+    failed[0].1 = "face".into();
+    failed.push(("face_token", "wrong".into()));
+    let page = b.post_owned("/h5/family/bind", &with(&failed)).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("GJ-FACE-REJECTED"));
+    // Step 4 → 5: bound, with the limit.
+    let mut ok = signed.to_vec();
+    ok[0].1 = "face".into();
+    ok.push(("face_token", token));
+    let page = b.post_owned("/h5/family/bind", &with(&ok)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("data-testid=\"bound\""));
+    let fam = b.get("/api/v1/me/family").await;
+    assert!(
+        fam.body.contains(&w.sz.psn_no) && fam.body.contains("\"limit_per_payment\":\"80.00\"")
+    );
+    // The same letter signed again is a second binding of the same pair: refused.
+    let page = b.post_owned("/h5/family/bind", &with(&ok)).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("GJ-BIND-"));
+    w.s.verify_clean().await;
+}
+
+#[tokio::test]
+async fn limits_end_date_and_unbind_by_forms() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    b.sign_in(&w.s.app, &w.hj).await;
+    let path = format!("/h5/family/{}", w.b_hj_rj);
+    let page = b.get(&path).await;
+    assert_eq!(page.status, 200);
+    let page = b
+        .post(
+            &path,
+            &[
+                ("op", "limits"),
+                ("limit_payment", "12.5"),
+                ("limit_month", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let page = b.get(page.location.as_deref().expect("back")).await;
+    assert!(page.body.contains("12.50"));
+    let page = b
+        .post(&path, &[("op", "limits"), ("limit_payment", "-1")])
+        .await;
+    assert_eq!(page.status, 422);
+    // The relative sees the binding but may not change it.
+    let mut r = Browser::new(&w.s.base);
+    r.sign_in(&w.s.app, &w.rj).await;
+    let page = r
+        .post(&path, &[("op", "limits"), ("limit_payment", "1")])
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("GJ-API-FORBIDDEN"));
+    // Unbinding needs the tick box.
+    let page = b.post(&path, &[("op", "unbind")]).await;
+    assert_eq!(page.status, 422);
+    let page = b.post(&path, &[("op", "unbind"), ("confirm", "1")]).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location.as_deref(), Some("/h5/family?done=unbound"));
+    w.s.verify_clean().await;
+}
+
+#[tokio::test]
+async fn an_end_date_moves_only_earlier_in_shanxi() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    b.sign_in(&w.s.app, &w.hs).await;
+    let path = format!("/h5/family/{}", w.b_hs_rs);
+    let page = b.get(&path).await;
+    assert!(
+        page.body.contains("max=\"2026-12-31\""),
+        "the date field stops at the end"
+    );
+    let page = b.post(&path, &[("op", "end"), ("end", "2027-06-30")]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("GJ-BIND-END-ONLY-EARLIER"));
+    assert!(page.body.contains("共济结束日期只能提前，不能延后。"));
+    let page = b.post(&path, &[("op", "end"), ("end", "2026-06-30")]).await;
+    assert_eq!(page.status, 303);
+    let page = b.get(page.location.as_deref().expect("back")).await;
+    assert!(page.body.contains("2025-01-01 – 2026-06-30"));
+    w.s.verify_clean().await;
+}
+
+#[tokio::test]
+async fn a_premium_paid_by_form_once_even_when_sent_twice() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    b.sign_in(&w.s.app, &w.hy).await;
+    let page = b
+        .get(&format!("/h5/premium?relative={}", w.ry.psn_no))
+        .await;
+    assert!(page.body.contains("380.00"), "{}", page.body);
+    let key = hidden(&page.body, "key");
+    let choice = "2026:general";
+    let form = [
+        ("relative", w.ry.psn_no.as_str()),
+        ("choice", choice),
+        ("key", key.as_str()),
+    ];
+    let before = w.s.balance(&w.hy).await;
+    let page = b.post("/h5/premium", &form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("data-testid=\"premium-receipt\""));
+    let again = b.post("/h5/premium", &form).await;
+    assert!(again.body.contains("这笔缴费此前已经完成"));
+    assert_eq!(
+        w.s.balance(&w.hy).await,
+        before
+            .checked_sub(gongji_core::Fen::from_yuan(380))
+            .expect("fen")
+    );
+    w.s.verify_clean().await;
+}
+
+#[tokio::test]
+async fn staff_console_report_csv_and_roles() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    let page = b.get("/console/reports").await;
+    assert_eq!(page.status, 303);
+    let page = b
+        .post(
+            "/console/signin",
+            &[
+                ("username", "admin1"),
+                ("password", common::STAFF_PASSWORD),
+                ("next", "/console/reports?from=2025-10-01&to=2025-10-31"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let page = b.get(page.location.as_deref().expect("next")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<svg class=\"chart\""), "charts");
+    assert!(page.body.contains("100.00"), "the mutual aid of 2025-10-01");
+    assert!(page.len_ok());
+    let csv = b
+        .get("/console/reports.csv?from=2025-10-01&to=2025-10-31")
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.content_type.starts_with("text/csv"));
+    assert!(csv
+        .body
+        .contains("admdvs,day,kind,kind_name,uses,persons,amount"));
+    // The person page is audited; suspend needs a reason.
+    let page = b.get(&format!("/console/persons/{}", w.hj.psn_no)).await;
+    assert!(page.body.contains(&w.hj.name));
+    let page = b
+        .post(
+            &format!("/console/bindings/{}", w.b_hj_rj),
+            &[("op", "suspend"), ("reason", ""), ("back", &w.hj.psn_no)],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    let log = b
+        .get(&format!("/console/audit?subject=person:{}", w.hj.psn_no))
+        .await;
+    assert!(log.body.contains("staff_read_person"));
+    // A clerk is shown no recovery form, and the service refuses one anyway.
+    let mut c = Browser::new(&w.s.base);
+    c.post(
+        "/console/signin",
+        &[("username", "clerk1"), ("password", common::STAFF_PASSWORD)],
+    )
+    .await;
+    let page = c.get("/console/recovery").await;
+    assert!(page.body.contains("data-testid=\"open-not-allowed\""));
+    let page = c
+        .post(
+            "/console/recovery",
+            &[
+                ("op", "open"),
+                ("binding_id", &w.b_hj_rj.to_string()),
+                ("setl_id", &w.setl),
+                ("amount", "1"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert!(page.body.contains("GJ-API-FORBIDDEN"));
+    // A person's session is not a staff session.
+    let mut p = Browser::new(&w.s.base);
+    p.sign_in(&w.s.app, &w.hj).await;
+    assert_eq!(p.get("/console/reports").await.status, 303);
+    w.s.verify_clean().await;
+}
+
+#[tokio::test]
+async fn nearby_and_forms_from_other_sites() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    let page = b
+        .get("/nearby?lat=36.6512&lon=117.1201&kind=pharmacy&radius=10")
+        .await;
+    assert_eq!(page.status, 200);
+    let first = page.body.find("data-code=\"").expect("a list");
+    assert!(page.body[first..].starts_with(&format!("data-code=\"{}\"", w.pharmacy)));
+    assert!(page.body.contains("<svg class=\"map\""));
+    let page = b.get("/nearby?lat=x&lon=1").await;
+    assert!(page.body.contains("data-testid=\"error\""));
+    // A form posted from another site is refused before anything happens.
+    let r = b
+        .client
+        .post(format!("{}/h5/signin", b.base))
+        .header(ORIGIN, "http://evil.example")
+        .form(&[("op", "code"), ("phone", w.hj.phone.as_str())]);
+    let page = b.send(r).await;
+    assert_eq!(page.status, 403);
+    assert!(w.s.app.auth.sms.last_code(&w.hj.phone).is_none());
+}
