@@ -210,7 +210,7 @@ fn yuncheng_contributions_and_resident_pooling() {
     let c = p.contribution.as_ref().unwrap();
     assert_eq!(
         c.years.iter().map(|y| y.year).collect::<Vec<_>>(),
-        vec![2024, 2025, 2026]
+        vec![2024, 2025, 2026, 2027]
     );
     let y = c.year(2024).unwrap();
     assert_eq!(
