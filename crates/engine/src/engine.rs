@@ -47,6 +47,12 @@ struct Pending {
     settlements: HashMap<String, StoredSettlement>,
     /// Settlements cancelled in this batch.
     cancelled: Vec<String>,
+    /// The stored answers of the batch's msgids, looked up once before deciding (the store
+    /// does not change while a batch is decided, so this is what a lookup per request
+    /// would find).
+    stored: HashMap<String, gongji_store::StoredAnswer>,
+    /// The stored settlements the batch's cancels name, looked up together before deciding.
+    stored_settlements: HashMap<String, StoredSettlement>,
 }
 
 fn fmt_time(at: NaiveDateTime) -> String {
@@ -104,22 +110,45 @@ impl<S: Store> Engine<S> {
         let mut pending = Pending::default();
         let mut results = Vec::with_capacity(requests.len());
         let checkpoint_needed = requests.iter().any(|r| !is_read_only(&r.command));
+        let msgids: Vec<&str> = requests.iter().filter_map(|r| r.msgid.as_deref()).collect();
+        if !msgids.is_empty() {
+            match self.store.answers_for_msgids(&msgids) {
+                Ok(stored) => pending.stored = stored,
+                Err(e) => {
+                    // Every request would have failed on its own lookup.
+                    let code = e.to_string();
+                    return requests
+                        .iter()
+                        .map(|_| {
+                            Err(EngineError::Store(gongji_store::StoreError::Io(
+                                code.clone(),
+                            )))
+                        })
+                        .collect();
+                }
+            }
+        }
+        let cancels: Vec<&str> = requests
+            .iter()
+            .filter_map(|r| match &r.command {
+                Command::Cancel(c) => Some(c.setl_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !cancels.is_empty() {
+            // A failed lookup is not fatal here: each cancel then looks its settlement up
+            // on its own and gets that lookup's answer.
+            if let Ok(found) = self.store.settlements(&cancels) {
+                pending.stored_settlements = found;
+            }
+        }
         for request in requests {
             results.push(self.decide_one(request, &mut pending));
         }
         if !checkpoint_needed || pending.writes.is_empty() {
             return results;
         }
-        let tc = std::time::Instant::now();
-        let committed = self.store.commit(&pending.writes);
-        if std::env::var_os("GJ_TRACE").is_some() {
-            eprintln!(
-                "COMMIT {} {}",
-                pending.writes.len(),
-                tc.elapsed().as_micros()
-            );
-        }
-        if let Err(e) = committed {
+        if let Err(e) = self.store.commit(&pending.writes) {
             // The state ran ahead of the store; the store is the truth.
             let reload = self.store.load_snapshot().map(State::from_snapshot);
             if let Ok(state) = reload {
@@ -149,7 +178,7 @@ impl<S: Store> Engine<S> {
             if let Some((hash, response)) = pending.msgids.get(msgid) {
                 return replay(hash, response, &request.request_hash);
             }
-            if let Some(answer) = self.store.answer_for_msgid(msgid)? {
+            if let Some(answer) = pending.stored.get(msgid) {
                 return replay(
                     &answer.request_hash,
                     &answer.response,
@@ -230,7 +259,11 @@ impl<S: Store> Engine<S> {
                 Ok(outcome)
             }
             Command::Cancel(cmd) => {
-                let stored = match pending.settlements.get(&cmd.setl_id) {
+                let known = pending
+                    .settlements
+                    .get(&cmd.setl_id)
+                    .or_else(|| pending.stored_settlements.get(&cmd.setl_id));
+                let stored = match known {
                     Some(s) => s.clone(),
                     None => self
                         .store

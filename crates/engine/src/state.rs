@@ -53,6 +53,13 @@ impl State {
                 + 1,
             ..State::default()
         };
+        // Sized once: growing a map of a million persons rehashes it into a table twice
+        // the size while the old one is still held (the peak memory of a load).
+        s.persons.reserve(snap.persons.len());
+        s.by_certno.reserve(snap.persons.len());
+        s.bindings.reserve(snap.bindings.len());
+        s.by_holder.reserve(snap.bindings.len());
+        s.by_relative.reserve(snap.bindings.len());
         for c in snap.recovery_cases {
             s.recovery_cases.insert(c.case_id, c);
         }

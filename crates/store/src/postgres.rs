@@ -29,12 +29,16 @@
 //! gathered while the batch is walked and written with one array (`UNNEST`) statement per
 //! table: postings, account balances, usage counters and their log (insert-only or
 //! additive, read by no other write of the batch; additive upserts are summed per key
-//! first), and journal rows, settlement rows and fee lines (written out early whenever a
-//! later write of the batch reads or changes their table: a reversal mark, a cancel flag, a
-//! fee deletion). Everything else (persons, institutions, catalog, bindings, visits,
-//! premiums, recovery cases, commitments, audit, messages) goes row by row in batch order.
-//! The outcome is the outcome of writing the batch one write at a time, as SQLite does; a
-//! refused batch leaves nothing.
+//! first), journal rows, settlement rows and fee lines (fee lines written out early when a
+//! later write deletes one), and last the reversal marks and cancel flags, one `UPDATE`
+//! each for the whole batch, once every row they change is in (a mark that finds its entry
+//! reversed already, or missing, refuses the batch as a single mark would). Everything
+//! else (persons, institutions, catalog, bindings, visits, premiums, recovery cases,
+//! commitments, audit, messages) goes row by row in batch order. The outcome is the
+//! outcome of writing the batch one write at a time, as SQLite does; a refused batch
+//! leaves nothing. Reads the engine makes before deciding a batch come in bulk too: the
+//! stored answers of all its msgids (two queries) and the settlements its cancels name
+//! (four queries in one snapshot).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -49,10 +53,11 @@ use postgres::types::{FromSql, ToSql};
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Statement};
 
 use crate::batch::{
-    BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, RecoveryCaseRow,
-    SettlementRow, VisitRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
+    RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
+use crate::read;
 use crate::sqlite::MIGRATIONS;
 use crate::verify::{VerifyReport, Violation};
 use crate::{
@@ -69,6 +74,11 @@ pub struct PgStore {
     database: String,
     /// The advisory-lock key held by this session; `None` for a reader.
     lease: Option<i64>,
+    /// A session of the conventional baseline (`connect_unleased`) may write through
+    /// [`ConventionalTx`] only.
+    unleased_writer: bool,
+    /// A [`ConventionalTx`] transaction is open on this session.
+    in_conventional_tx: bool,
 }
 
 /// Maps a client error: unique violations are `Conflict`, everything else `Io`. Only the
@@ -179,6 +189,28 @@ impl PgStore {
         Ok(store)
     }
 
+    /// Connects without the lease for rows that are not engine state (staff accounts,
+    /// `gongji staff add`), beside a running writer. `commit` is refused as on a reader;
+    /// the schema must have been migrated by a writer.
+    pub fn connect_admin(url: &str) -> Result<PgStore, StoreError> {
+        let mut store = PgStore::open(url)?;
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// A writable session **without** the writer lease, for the conventional baseline of
+    /// `gongji bench` only: many such sessions write at once, each request in its own
+    /// transaction with row locks ([`ConventionalTx`]), which is what the lease exists to
+    /// forbid beside an engine. `Store::commit` stays refused. Never use it while the
+    /// province's writer runs: the writer's in-memory balances would go stale.
+    pub fn connect_unleased(url: &str) -> Result<PgStore, StoreError> {
+        let mut store = PgStore::open(url)?;
+        store.ensure_durable()?;
+        store.check_schema()?;
+        store.unleased_writer = true;
+        Ok(store)
+    }
+
     fn open(url: &str) -> Result<PgStore, StoreError> {
         // The URL may carry a password: never quote it in an error.
         let mut config: Config = url
@@ -200,6 +232,8 @@ impl PgStore {
             stmts: Stmts::default(),
             database,
             lease: None,
+            unleased_writer: false,
+            in_conventional_tx: false,
         })
     }
 
@@ -565,22 +599,7 @@ fn load_snapshot<C: GenericClient>(c: &mut C) -> Result<Snapshot, StoreError> {
                 reason, status, opened_by, opened_at, repaid_by, repaid_at, repaid_entry_id
          FROM recovery_cases ORDER BY case_id",
         |r| {
-            snap.recovery_cases.push(RecoveryCaseRow {
-                case_id: get(r, 0)?,
-                binding_id: get(r, 1)?,
-                holder_psn_no: get(r, 2)?,
-                relative_psn_no: get(r, 3)?,
-                setl_id: get(r, 4)?,
-                admdvs: get(r, 5)?,
-                amount: fen(r, 6)?,
-                reason: get(r, 7)?,
-                status: get(r, 8)?,
-                opened_by: get(r, 9)?,
-                opened_at: get(r, 10)?,
-                repaid_by: get(r, 11)?,
-                repaid_at: get(r, 12)?,
-                repaid_entry_id: get(r, 13)?,
-            });
+            snap.recovery_cases.push(recovery_case_of(r)?);
             Ok(())
         },
     )?;
@@ -603,6 +622,12 @@ const SQL_SETTLEMENT: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmed
 const SQL_ANSWER_JOURNAL: &str =
     "SELECT entry_id, request_hash, response FROM journal WHERE msgid = $1";
 const SQL_ANSWER_MESSAGE: &str = "SELECT request_hash, response FROM messages WHERE msgid = $1";
+const SQL_ANSWERS_JOURNAL: &str =
+    "SELECT msgid, entry_id, request_hash, response FROM journal WHERE msgid = ANY($1)";
+const SQL_ANSWERS_MESSAGE: &str =
+    "SELECT msgid, request_hash, response FROM messages WHERE msgid = ANY($1)";
+const SQL_LOCK_ACCOUNTS: &str = "SELECT account_key, balance_fen FROM accounts
+    WHERE account_key = ANY($1) ORDER BY account_key FOR UPDATE";
 const SQL_RECONCILE: &str = "SELECT COALESCE(SUM(medfee_sumamt), 0)::BIGINT,
         COALESCE(SUM(fund_pay_sumamt), 0)::BIGINT, COALESCE(SUM(acct_pay), 0)::BIGINT, COUNT(*)
     FROM settlements
@@ -650,6 +675,160 @@ fn entry<C: GenericClient>(
     Ok(Some(e))
 }
 
+const SQL_SETTLEMENTS_ANY: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code,
+        admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
+        acct_mulaid_pay, psn_cash_pay, cancelled, detail
+    FROM settlements WHERE setl_id = ANY($1)";
+const SQL_ENTRIES_ANY: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code,
+        channel, occurred_at, reverses_entry, request_hash, response, summary
+    FROM journal WHERE entry_id = ANY($1)";
+const SQL_POSTINGS_ANY: &str = "SELECT entry_id, account_key, amount_fen, rule, floor_fen,
+        balance_after_fen, explanation
+    FROM postings WHERE entry_id = ANY($1) ORDER BY entry_id, seq";
+const SQL_USAGE_ANY: &str = "SELECT entry_id, kind, psn_no, period, cap_group, binding_id,
+        deductible_fen, fund_fen, burden_fen, amount_fen
+    FROM usage_log WHERE entry_id = ANY($1)";
+
+fn settlement_of(r: &Row) -> Result<SettlementRow, StoreError> {
+    Ok(SettlementRow {
+        setl_id: get(r, 0)?,
+        entry_id: get(r, 1)?,
+        mdtrt_id: get(r, 2)?,
+        psn_no: get(r, 3)?,
+        fixmedins_code: get(r, 4)?,
+        admdvs: get(r, 5)?,
+        insutype: get(r, 6)?,
+        med_type: get(r, 7)?,
+        setl_date: get(r, 8)?,
+        medfee_sumamt: fen(r, 9)?,
+        fund_pay_sumamt: fen(r, 10)?,
+        acct_pay: fen(r, 11)?,
+        acct_mulaid_pay: fen(r, 12)?,
+        psn_cash_pay: fen(r, 13)?,
+        cancelled: flag(r, 14)?,
+        detail: get(r, 15)?,
+    })
+}
+
+/// Many settlements with their entries and usage in four queries, read on `c` (inside the
+/// caller's transaction, so they agree).
+fn settlements_in<C: GenericClient>(
+    c: &mut C,
+    stmts: &mut Stmts,
+    setl_ids: &[&str],
+) -> Result<HashMap<String, StoredSettlement>, StoreError> {
+    let st = stmts.get(c, SQL_SETTLEMENTS_ANY)?;
+    let rows: Vec<SettlementRow> = c
+        .query(&st, &[&setl_ids])
+        .map_err(pg)?
+        .iter()
+        .map(settlement_of)
+        .collect::<Result<_, _>>()?;
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.entry_id).collect();
+    let mut entries: HashMap<i64, JournalEntry> = HashMap::new();
+    let st = stmts.get(c, SQL_ENTRIES_ANY)?;
+    for r in c.query(&st, &[&ids]).map_err(pg)? {
+        let e = JournalEntry {
+            entry_id: get(&r, 0)?,
+            msgid: get(&r, 1)?,
+            kind: get(&r, 2)?,
+            admdvs: get(&r, 3)?,
+            psn_no: get(&r, 4)?,
+            fixmedins_code: get(&r, 5)?,
+            channel: get(&r, 6)?,
+            occurred_at: get(&r, 7)?,
+            reverses_entry: get(&r, 8)?,
+            request_hash: get(&r, 9)?,
+            response: get(&r, 10)?,
+            summary: get(&r, 11)?,
+            postings: Vec::new(),
+        };
+        entries.insert(e.entry_id, e);
+    }
+    let st = stmts.get(c, SQL_POSTINGS_ANY)?;
+    for r in c.query(&st, &[&ids]).map_err(pg)? {
+        let entry_id: i64 = get(&r, 0)?;
+        let key: String = get(&r, 1)?;
+        let posting = PostingRow {
+            psn_no: LedgerAccount::parse_key(&key)
+                .and_then(|a| a.personal_psn_no().map(str::to_string)),
+            account_key: key,
+            amount: fen(&r, 2)?,
+            rule: get(&r, 3)?,
+            floor: get::<Option<i64>>(&r, 4)?.map(Fen::from_fen),
+            balance_after: fen(&r, 5)?,
+            explanation: get(&r, 6)?,
+        };
+        if let Some(e) = entries.get_mut(&entry_id) {
+            e.postings.push(posting);
+        }
+    }
+    let mut usage: HashMap<i64, (Vec<PoolUsageDelta>, Vec<BindingUsageDelta>)> = HashMap::new();
+    let st = stmts.get(c, SQL_USAGE_ANY)?;
+    for r in c.query(&st, &[&ids]).map_err(pg)? {
+        let entry_id: i64 = get(&r, 0)?;
+        let slot = usage.entry(entry_id).or_default();
+        if get::<&str>(&r, 1)? == "pool" {
+            slot.0.push(PoolUsageDelta {
+                entry_id,
+                psn_no: get::<Option<String>>(&r, 2)?.unwrap_or_default(),
+                period: get(&r, 3)?,
+                cap_group: get::<Option<String>>(&r, 4)?.unwrap_or_default(),
+                deductible: fen(&r, 6)?,
+                fund: fen(&r, 7)?,
+                burden: fen(&r, 8)?,
+            });
+        } else {
+            slot.1.push(BindingUsageDelta {
+                entry_id,
+                binding_id: get::<Option<i64>>(&r, 5)?.unwrap_or_default(),
+                month: get(&r, 3)?,
+                amount: fen(&r, 9)?,
+            });
+        }
+    }
+    let mut out = HashMap::new();
+    for row in rows {
+        let entry = entries.remove(&row.entry_id).ok_or_else(|| {
+            StoreError::Corrupt(format!("settlement {} has no journal entry", row.setl_id))
+        })?;
+        let (pool_usage, binding_usage) = usage.remove(&row.entry_id).unwrap_or_default();
+        out.insert(
+            row.setl_id.clone(),
+            StoredSettlement {
+                row,
+                entry,
+                pool_usage,
+                binding_usage,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// A settlement with its entry and usage, read on `c` (inside the caller's transaction).
+fn settlement_in<C: GenericClient>(
+    c: &mut C,
+    stmts: &mut Stmts,
+    setl_id: &str,
+) -> Result<Option<StoredSettlement>, StoreError> {
+    let Some(row) = settlement_row(c, stmts, setl_id)? else {
+        return Ok(None);
+    };
+    let entry = entry(c, stmts, row.entry_id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("settlement {setl_id} has no journal entry")))?;
+    let (pool, binding) = usage_of(c, stmts, row.entry_id)?;
+    Ok(Some(StoredSettlement {
+        row,
+        entry,
+        pool_usage: pool,
+        binding_usage: binding,
+    }))
+}
+
 fn usage_of<C: GenericClient>(
     c: &mut C,
     stmts: &mut Stmts,
@@ -690,24 +869,7 @@ fn settlement_row<C: GenericClient>(
     let Some(r) = c.query_opt(&st, &[&setl_id]).map_err(pg)? else {
         return Ok(None);
     };
-    Ok(Some(SettlementRow {
-        setl_id: get(&r, 0)?,
-        entry_id: get(&r, 1)?,
-        mdtrt_id: get(&r, 2)?,
-        psn_no: get(&r, 3)?,
-        fixmedins_code: get(&r, 4)?,
-        admdvs: get(&r, 5)?,
-        insutype: get(&r, 6)?,
-        med_type: get(&r, 7)?,
-        setl_date: get(&r, 8)?,
-        medfee_sumamt: fen(&r, 9)?,
-        fund_pay_sumamt: fen(&r, 10)?,
-        acct_pay: fen(&r, 11)?,
-        acct_mulaid_pay: fen(&r, 12)?,
-        psn_cash_pay: fen(&r, 13)?,
-        cancelled: flag(&r, 14)?,
-        detail: get(&r, 15)?,
-    }))
+    settlement_of(&r).map(Some)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -750,9 +912,15 @@ const SQL_VISIT: &str = "INSERT INTO visits (mdtrt_id, psn_no, fixmedins_code, a
 const SQL_FEE_DELETE: &str = "DELETE FROM fee_details WHERE mdtrt_id = $1 AND feedetl_sn = $2";
 const SQL_MESSAGE: &str =
     "INSERT INTO messages (msgid, request_hash, response) VALUES ($1, $2, $3)";
-const SQL_SETTLEMENT_CANCELLED: &str = "UPDATE settlements SET cancelled = 1 WHERE setl_id = $1";
-const SQL_MARK_REVERSED: &str =
-    "UPDATE journal SET reversed_by = $2 WHERE entry_id = $1 AND reversed_by IS NULL";
+const SQL_BULK_SETTLEMENTS_CANCELLED: &str =
+    "UPDATE settlements SET cancelled = 1 WHERE setl_id = ANY($1)";
+/// Marks each (entry, reversed_by) pair once: a pair whose entry was reversed before, or
+/// that repeats an entry of the same statement, updates nothing and is missing from the
+/// returned ids.
+const SQL_BULK_MARK_REVERSED: &str = "UPDATE journal AS j SET reversed_by = v.r
+    FROM (SELECT DISTINCT ON (e) e, r FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS t(e, r)) AS v
+    WHERE j.entry_id = v.e AND j.reversed_by IS NULL
+    RETURNING j.entry_id";
 const SQL_PREMIUM: &str = "INSERT INTO premiums (relative_psn_no, year, entry_id, holder_psn_no,
         category, amount_fen)
     VALUES ($1, $2, $3, $4, $5, $6)";
@@ -826,11 +994,12 @@ const SQL_BULK_FEES: &str = "INSERT INTO fee_details (mdtrt_id, feedetl_sn, chrg
 /// batch, gathered while the batch is walked and written once at its end. Additive upserts
 /// are summed per key first (one statement may not update a row twice).
 ///
-/// Journal rows, settlement rows and fee lines are deferred too, but a write that reads or
-/// changes rows of their table (a reversal mark, a cancel flag, a fee deletion) first
-/// writes out what is pending for that table, so every write sees the rows before it, as
-/// when the batch is written one write at a time. A fee line is a full replace, so of the
-/// same line only the last write is kept; no other unique key rides on it.
+/// Journal rows, settlement rows and fee lines are deferred too; a fee deletion first
+/// writes out the pending fee lines, so it sees the lines before it. Reversal marks and
+/// cancel flags only change rows, never insert or read any other write's: they are applied
+/// last, after every row of the batch is in, which is the outcome of applying them in
+/// order. A fee line is a full replace, so of the same line only the last write is kept;
+/// no other unique key rides on it.
 #[derive(Default)]
 struct Bulk<'a> {
     journal: Vec<&'a JournalEntry>,
@@ -846,6 +1015,10 @@ struct Bulk<'a> {
     binding_usage: BTreeMap<(i64, &'a str), i64>,
     binding_changes: BTreeMap<(&'a str, &'a str), i32>,
     usage_log: Vec<UsageLog<'a>>,
+    /// (entry, reversed_by) of the batch's reversal marks, in batch order.
+    marks: Vec<(i64, i64)>,
+    /// Settlements the batch cancels.
+    cancelled: Vec<&'a str>,
 }
 
 enum UsageLog<'a> {
@@ -1063,6 +1236,30 @@ impl<'a> Bulk<'a> {
         self.flush_journal(c, stmts)?;
         self.flush_settlements(c, stmts)?;
         self.flush_fees(c, stmts)?;
+        // Reversal marks and cancel flags change rows only: after every row of the batch
+        // is in, one statement each. A mark that finds no unreversed entry (reversed
+        // before, twice in this batch, or missing) refuses the whole batch.
+        if !self.marks.is_empty() {
+            let (entries, by): (Vec<i64>, Vec<i64>) = self.marks.iter().copied().unzip();
+            let st = stmts.get(c, SQL_BULK_MARK_REVERSED)?;
+            let mut marked: std::collections::HashSet<i64> = c
+                .query(&st, &[&entries, &by])
+                .map_err(pg)?
+                .iter()
+                .map(|r| get::<i64>(r, 0))
+                .collect::<Result<_, _>>()?;
+            for (entry_id, _) in &self.marks {
+                if !marked.remove(entry_id) {
+                    return Err(StoreError::Conflict(format!(
+                        "entry {entry_id} is already reversed"
+                    )));
+                }
+            }
+        }
+        if !self.cancelled.is_empty() {
+            let st = stmts.get(c, SQL_BULK_SETTLEMENTS_CANCELLED)?;
+            c.execute(&st, &[&self.cancelled]).map_err(pg)?;
+        }
         if !self.postings.is_empty() {
             let n = self.postings.len();
             let (mut entry, mut seq, mut key, mut amount) = (
@@ -1356,24 +1553,11 @@ fn write_one<'a, C: GenericClient>(
                 .map_err(pg)?;
         }
         Write::Settlement(s) => bulk.settlements.push(s),
-        Write::SettlementCancelled { setl_id } => {
-            bulk.flush_settlements(c, stmts)?;
-            let st = stmts.get(c, SQL_SETTLEMENT_CANCELLED)?;
-            c.execute(&st, &[setl_id]).map_err(pg)?;
-        }
+        Write::SettlementCancelled { setl_id } => bulk.cancelled.push(setl_id),
         Write::MarkReversed {
             entry_id,
             reversed_by,
-        } => {
-            bulk.flush_journal(c, stmts)?;
-            let st = stmts.get(c, SQL_MARK_REVERSED)?;
-            let n = c.execute(&st, &[entry_id, reversed_by]).map_err(pg)?;
-            if n != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "entry {entry_id} is already reversed"
-                )));
-            }
-        }
+        } => bulk.marks.push((*entry_id, *reversed_by)),
         Write::PoolUsage(u) => bulk.pool_usage(u)?,
         Write::BindingUsage(u) => bulk.binding_usage(u)?,
         Write::Premium(p) => {
@@ -1682,7 +1866,48 @@ impl Store for PgStore {
         }
     }
 
+    fn answers_for_msgids(
+        &mut self,
+        msgids: &[&str],
+    ) -> Result<HashMap<String, StoredAnswer>, StoreError> {
+        let mut out = HashMap::new();
+        if msgids.is_empty() {
+            return Ok(out);
+        }
+        let PgStore { client, stmts, .. } = self;
+        // Messages first, so a journal answer (which wins, as in `answer_for_msgid`)
+        // replaces it; a msgid is in at most one of the two in practice.
+        let st = stmts.get(client, SQL_ANSWERS_MESSAGE)?;
+        for r in client.query(&st, &[&msgids]).map_err(pg)? {
+            out.insert(
+                get(&r, 0)?,
+                StoredAnswer {
+                    entry_id: None,
+                    request_hash: get(&r, 1)?,
+                    response: get(&r, 2)?,
+                },
+            );
+        }
+        let st = stmts.get(client, SQL_ANSWERS_JOURNAL)?;
+        for r in client.query(&st, &[&msgids]).map_err(pg)? {
+            out.insert(
+                get(&r, 0)?,
+                StoredAnswer {
+                    entry_id: Some(get(&r, 1)?),
+                    request_hash: get(&r, 2)?,
+                    response: get(&r, 3)?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
     fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
+        if self.in_conventional_tx {
+            // Inside the baseline's open transaction: read there, not in a new one.
+            let PgStore { client, stmts, .. } = self;
+            return settlement_in(client, stmts, setl_id);
+        }
         let PgStore { client, stmts, .. } = self;
         let mut tx = client
             .build_transaction()
@@ -1690,20 +1915,32 @@ impl Store for PgStore {
             .read_only(true)
             .start()
             .map_err(pg)?;
-        let Some(row) = settlement_row(&mut tx, stmts, setl_id)? else {
-            return Ok(None);
-        };
-        let entry = entry(&mut tx, stmts, row.entry_id)?.ok_or_else(|| {
-            StoreError::Corrupt(format!("settlement {setl_id} has no journal entry"))
-        })?;
-        let (pool, binding) = usage_of(&mut tx, stmts, row.entry_id)?;
+        let found = settlement_in(&mut tx, stmts, setl_id)?;
         tx.commit().map_err(pg)?;
-        Ok(Some(StoredSettlement {
-            row,
-            entry,
-            pool_usage: pool,
-            binding_usage: binding,
-        }))
+        Ok(found)
+    }
+
+    fn settlements(
+        &mut self,
+        setl_ids: &[&str],
+    ) -> Result<HashMap<String, StoredSettlement>, StoreError> {
+        if setl_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        if self.in_conventional_tx {
+            let PgStore { client, stmts, .. } = self;
+            return settlements_in(client, stmts, setl_ids);
+        }
+        let PgStore { client, stmts, .. } = self;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg)?;
+        let found = settlements_in(&mut tx, stmts, setl_ids)?;
+        tx.commit().map_err(pg)?;
+        Ok(found)
     }
 
     fn verify(&mut self) -> Result<VerifyReport, StoreError> {
@@ -1735,6 +1972,400 @@ impl Store for PgStore {
             acct_pay: fen(&r, 2)?,
             count: get(&r, 3)?,
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads behind the REST API and the pages: the queries of `read.rs` in PostgreSQL's
+// dialect. Optional parameters are typed (`$3::TEXT IS NULL`), sums are cast back to
+// BIGINT, and text is ordered bytewise (`COLLATE "C"`) whatever the database's locale, so
+// both backends list in the same order.
+
+const SQL_RECORDS: &str = "SELECT r.entry_id, r.seq, r.account_key, r.amount_fen, r.rule,
+        r.balance_after_fen, r.explanation, r.kind, r.occurred_at, r.psn_no, r.fixmedins_code,
+        r.channel, r.summary, r.reverses_entry, r.reversed_by, i.fixmedins_name,
+        (SELECT pr.relative_psn_no FROM premiums pr WHERE pr.entry_id = r.entry_id LIMIT 1)
+    FROM (
+        SELECT p.entry_id, p.seq, p.account_key, p.amount_fen, p.rule, p.balance_after_fen,
+               p.explanation, j.kind, j.occurred_at, j.psn_no, j.fixmedins_code, j.channel,
+               j.summary, j.reverses_entry, j.reversed_by
+        FROM postings p JOIN journal j ON j.entry_id = p.entry_id
+        WHERE p.account_key = $1
+        UNION ALL
+        SELECT p.entry_id, p.seq, p.account_key, p.amount_fen, p.rule, p.balance_after_fen,
+               p.explanation, j.kind, j.occurred_at, j.psn_no, j.fixmedins_code, j.channel,
+               j.summary, j.reverses_entry, j.reversed_by
+        FROM journal j JOIN postings p ON p.entry_id = j.entry_id
+        WHERE j.psn_no = $2 AND j.kind IN ('settle', 'cancel')
+          AND p.account_key LIKE 'psn:%' AND p.account_key <> $1
+        UNION ALL
+        SELECT p.entry_id, p.seq, p.account_key, p.amount_fen, p.rule, p.balance_after_fen,
+               p.explanation, j.kind, j.occurred_at, j.psn_no, j.fixmedins_code, j.channel,
+               j.summary, j.reverses_entry, j.reversed_by
+        FROM premiums pr JOIN journal j ON j.entry_id = pr.entry_id
+             JOIN postings p ON p.entry_id = j.entry_id
+        WHERE pr.relative_psn_no = $2 AND p.account_key LIKE 'psn:%' AND p.account_key <> $1
+    ) AS r
+    LEFT JOIN institutions i ON i.fixmedins_code = r.fixmedins_code
+    WHERE ($3::TEXT IS NULL OR substr(r.occurred_at, 1, 10) >= $3::TEXT)
+      AND ($4::TEXT IS NULL OR substr(r.occurred_at, 1, 10) <= $4::TEXT)
+      AND ($5::TEXT IS NULL OR r.kind = $5::TEXT)
+    ORDER BY r.occurred_at COLLATE \"C\" DESC, r.entry_id DESC, r.seq DESC
+    LIMIT $6 OFFSET $7";
+const SQL_YEAR_SETTLEMENTS: &str = "SELECT COUNT(*), COALESCE(SUM(medfee_sumamt), 0)::BIGINT,
+        COALESCE(SUM(fund_pay_sumamt), 0)::BIGINT, COALESCE(SUM(acct_pay), 0)::BIGINT,
+        COALESCE(SUM(acct_mulaid_pay), 0)::BIGINT, COALESCE(SUM(psn_cash_pay), 0)::BIGINT
+    FROM settlements WHERE psn_no = $1 AND cancelled = 0 AND setl_date LIKE $2";
+const SQL_YEAR_POSTINGS: &str = "SELECT
+        COALESCE(SUM(CASE WHEN j.psn_no = $2 AND j.kind IN ('settle', 'cancel')
+                          THEN -p.amount_fen ELSE 0 END), 0)::BIGINT,
+        COALESCE(SUM(CASE WHEN j.psn_no <> $2 AND j.kind IN ('settle', 'cancel')
+                          THEN -p.amount_fen ELSE 0 END), 0)::BIGINT,
+        COALESCE(SUM(CASE WHEN j.kind = 'premium' THEN -p.amount_fen ELSE 0 END), 0)::BIGINT
+    FROM postings p JOIN journal j ON j.entry_id = p.entry_id
+    WHERE p.account_key = $1 AND j.occurred_at LIKE $3";
+const SQL_PERSONS_BY_PHONE: &str =
+    "SELECT psn_no FROM persons WHERE phone = $1 ORDER BY psn_no COLLATE \"C\" LIMIT $2";
+const SQL_SEARCH_PERSONS: &str = "SELECT psn_no FROM persons
+    WHERE psn_no = $1 OR certno = $2 OR phone = $1 OR psn_name = $1
+    ORDER BY psn_no COLLATE \"C\" LIMIT $3";
+const SQL_MUTUAL_AID_REPORT: &str = "SELECT admdvs, day, kind, uses, persons, amount FROM (
+        SELECT s.admdvs AS admdvs, s.setl_date AS day,
+               COALESCE(i.fixmedins_type, '?') AS kind, COUNT(*) AS uses,
+               COUNT(DISTINCT s.psn_no) AS persons, SUM(s.acct_mulaid_pay)::BIGINT AS amount
+        FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code
+        WHERE s.cancelled = 0 AND s.acct_mulaid_pay > 0
+          AND s.setl_date >= $1 AND s.setl_date <= $2 AND s.admdvs LIKE $3
+        GROUP BY s.admdvs, s.setl_date, i.fixmedins_type
+        UNION ALL
+        SELECT j.admdvs AS admdvs, substr(j.occurred_at, 1, 10) AS day,
+               'premium' AS kind, COUNT(*) AS uses,
+               COUNT(DISTINCT pr.relative_psn_no) AS persons, SUM(pr.amount_fen)::BIGINT AS amount
+        FROM premiums pr JOIN journal j ON j.entry_id = pr.entry_id
+        WHERE substr(j.occurred_at, 1, 10) >= $1 AND substr(j.occurred_at, 1, 10) <= $2
+          AND j.admdvs LIKE $3
+        GROUP BY j.admdvs, substr(j.occurred_at, 1, 10)
+    ) AS r
+    ORDER BY day COLLATE \"C\", admdvs COLLATE \"C\", kind COLLATE \"C\" LIMIT $4";
+const SQL_STAFF: &str =
+    "SELECT username, password_hash, role, created_at FROM staff WHERE username = $1";
+const SQL_ADD_STAFF: &str = "INSERT INTO staff (username, password_hash, role, created_at)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
+        role = excluded.role";
+const SQL_RECOVERY_CASES: &str = "SELECT case_id, binding_id, holder_psn_no, relative_psn_no,
+        setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
+        repaid_entry_id
+    FROM recovery_cases
+    WHERE ($1::TEXT IS NULL OR status = $1::TEXT)
+      AND ($2::TEXT IS NULL OR holder_psn_no = $2::TEXT OR relative_psn_no = $2::TEXT)
+    ORDER BY case_id DESC LIMIT $3 OFFSET $4";
+const SQL_COMMITMENT_OF: &str = "SELECT binding_id, holder_psn_no, admdvs, notice_version,
+        letter, sha256, signature, signed_at, channel
+    FROM commitments WHERE binding_id = $1";
+const SQL_AUDIT_LOG: &str = "SELECT audit_id, at, actor, channel, action, subject,
+        before_state, after_state
+    FROM audit_log
+    WHERE ($1::TEXT IS NULL OR subject = $1::TEXT) AND ($2::TEXT IS NULL OR actor = $2::TEXT)
+      AND ($3::TEXT IS NULL OR action = $3::TEXT)
+    ORDER BY audit_id DESC LIMIT $4 OFFSET $5";
+
+fn recovery_case_of(r: &Row) -> Result<RecoveryCaseRow, StoreError> {
+    Ok(RecoveryCaseRow {
+        case_id: get(r, 0)?,
+        binding_id: get(r, 1)?,
+        holder_psn_no: get(r, 2)?,
+        relative_psn_no: get(r, 3)?,
+        setl_id: get(r, 4)?,
+        admdvs: get(r, 5)?,
+        amount: fen(r, 6)?,
+        reason: get(r, 7)?,
+        status: get(r, 8)?,
+        opened_by: get(r, 9)?,
+        opened_at: get(r, 10)?,
+        repaid_by: get(r, 11)?,
+        repaid_at: get(r, 12)?,
+        repaid_entry_id: get(r, 13)?,
+    })
+}
+
+impl PgStore {
+    /// Runs a prepared read and returns its rows.
+    fn read_rows(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let PgStore { client, stmts, .. } = self;
+        let st = stmts.get(client, sql)?;
+        client.query(&st, params).map_err(pg)
+    }
+
+    /// Creates or replaces a staff account (`gongji staff add --database`). Staff rows are
+    /// not engine state, so this works beside a running writer; it needs a writable session.
+    pub fn add_staff(&mut self, row: &read::StaffRow) -> Result<(), StoreError> {
+        let PgStore { client, stmts, .. } = self;
+        let st = stmts.get(client, SQL_ADD_STAFF)?;
+        client
+            .execute(
+                &st,
+                &[
+                    &row.username,
+                    &row.password_hash,
+                    &row.role,
+                    &row.created_at,
+                ],
+            )
+            .map(|_| ())
+            .map_err(pg)
+    }
+}
+
+impl read::ReadStore for PgStore {
+    fn records(&mut self, q: &read::RecordQuery) -> Result<Vec<read::RecordRow>, StoreError> {
+        let account = format!("psn:{}", q.psn_no);
+        let rows = self.read_rows(
+            SQL_RECORDS,
+            &[
+                &account,
+                &q.psn_no,
+                &q.from,
+                &q.to,
+                &q.kind,
+                &read::page_size(q.limit),
+                &i64::from(q.offset),
+            ],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let key: String = get(r, 2)?;
+                Ok(read::RecordRow {
+                    entry_id: get(r, 0)?,
+                    seq: i64::from(get::<i32>(r, 1)?),
+                    account_psn_no: key.strip_prefix("psn:").unwrap_or(&key).to_string(),
+                    amount: fen(r, 3)?,
+                    rule: get(r, 4)?,
+                    balance_after: fen(r, 5)?,
+                    explanation: get(r, 6)?,
+                    kind: get(r, 7)?,
+                    occurred_at: get(r, 8)?,
+                    entry_psn_no: get(r, 9)?,
+                    fixmedins_code: get(r, 10)?,
+                    channel: get(r, 11)?,
+                    summary: get(r, 12)?,
+                    reverses_entry: get(r, 13)?,
+                    reversed_by: get(r, 14)?,
+                    fixmedins_name: get(r, 15)?,
+                    premium_for: get(r, 16)?,
+                })
+            })
+            .collect()
+    }
+
+    fn year_totals(&mut self, psn_no: &str, year: i32) -> Result<read::YearTotals, StoreError> {
+        let year_prefix = format!("{year:04}-%");
+        let account = format!("psn:{psn_no}");
+        // One snapshot for both sums.
+        let PgStore { client, stmts, .. } = self;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg)?;
+        let st = stmts.get(&mut tx, SQL_YEAR_SETTLEMENTS)?;
+        let r = tx.query_one(&st, &[&psn_no, &year_prefix]).map_err(pg)?;
+        let mut t = read::YearTotals {
+            settlements: get(&r, 0)?,
+            medfee_sumamt: fen(&r, 1)?,
+            fund_pay_sumamt: fen(&r, 2)?,
+            acct_pay: fen(&r, 3)?,
+            acct_mulaid_pay: fen(&r, 4)?,
+            psn_cash_pay: fen(&r, 5)?,
+            ..read::YearTotals::default()
+        };
+        let st = stmts.get(&mut tx, SQL_YEAR_POSTINGS)?;
+        let r = tx
+            .query_one(&st, &[&account, &psn_no, &year_prefix])
+            .map_err(pg)?;
+        t.own_account_spent = fen(&r, 0)?;
+        t.mutual_aid_given = fen(&r, 1)?;
+        t.premiums_paid = fen(&r, 2)?;
+        tx.commit().map_err(pg)?;
+        Ok(t)
+    }
+
+    fn persons_by_phone(&mut self, phone: &str) -> Result<Vec<String>, StoreError> {
+        let rows = self.read_rows(
+            SQL_PERSONS_BY_PHONE,
+            &[&phone, &i64::from(read::PAGE_SIZE_MAX)],
+        )?;
+        rows.iter().map(|r| get(r, 0)).collect()
+    }
+
+    fn search_persons(&mut self, text: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let text = text.trim();
+        let upper = text.to_ascii_uppercase();
+        let rows = self.read_rows(
+            SQL_SEARCH_PERSONS,
+            &[&text, &upper, &read::page_size(limit)],
+        )?;
+        rows.iter().map(|r| get(r, 0)).collect()
+    }
+
+    fn mutual_aid_report(
+        &mut self,
+        q: &read::ReportQuery,
+    ) -> Result<Vec<read::ReportRow>, StoreError> {
+        let prefix = format!("{}%", q.admdvs_prefix);
+        let rows = self.read_rows(
+            SQL_MUTUAL_AID_REPORT,
+            &[&q.from, &q.to, &prefix, &i64::from(read::REPORT_ROWS_MAX)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(read::ReportRow {
+                    admdvs: get(r, 0)?,
+                    day: get(r, 1)?,
+                    kind: get(r, 2)?,
+                    uses: get(r, 3)?,
+                    persons: get(r, 4)?,
+                    amount: fen(r, 5)?,
+                })
+            })
+            .collect()
+    }
+
+    fn staff(&mut self, username: &str) -> Result<Option<read::StaffRow>, StoreError> {
+        let rows = self.read_rows(SQL_STAFF, &[&username])?;
+        rows.first()
+            .map(|r| {
+                Ok(read::StaffRow {
+                    username: get(r, 0)?,
+                    password_hash: get(r, 1)?,
+                    role: get(r, 2)?,
+                    created_at: get(r, 3)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn recovery_cases(
+        &mut self,
+        q: &read::RecoveryQuery,
+    ) -> Result<Vec<RecoveryCaseRow>, StoreError> {
+        let rows = self.read_rows(
+            SQL_RECOVERY_CASES,
+            &[
+                &q.status,
+                &q.psn_no,
+                &read::page_size(q.limit),
+                &i64::from(q.offset),
+            ],
+        )?;
+        rows.iter().map(recovery_case_of).collect()
+    }
+
+    fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError> {
+        let rows = self.read_rows(SQL_COMMITMENT_OF, &[&binding_id])?;
+        rows.first()
+            .map(|r| {
+                Ok(CommitmentRow {
+                    binding_id: get(r, 0)?,
+                    holder_psn_no: get(r, 1)?,
+                    admdvs: get(r, 2)?,
+                    notice_version: get(r, 3)?,
+                    letter: get(r, 4)?,
+                    sha256: get(r, 5)?,
+                    signature: get(r, 6)?,
+                    signed_at: get(r, 7)?,
+                    channel: get(r, 8)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn audit_log(&mut self, q: &read::AuditQuery) -> Result<Vec<read::AuditEntry>, StoreError> {
+        let rows = self.read_rows(
+            SQL_AUDIT_LOG,
+            &[
+                &q.subject,
+                &q.actor,
+                &q.action,
+                &read::page_size(q.limit),
+                &i64::from(q.offset),
+            ],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(read::AuditEntry {
+                    audit_id: get(r, 0)?,
+                    row: AuditRow {
+                        at: get(r, 1)?,
+                        actor: get(r, 2)?,
+                        channel: get(r, 3)?,
+                        action: get(r, 4)?,
+                        subject: get(r, 5)?,
+                        before_state: get(r, 6)?,
+                        after_state: get(r, 7)?,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+impl crate::ConventionalTx for PgStore {
+    fn begin(&mut self) -> Result<(), StoreError> {
+        if !self.unleased_writer {
+            return Err(StoreError::Conflict(format!(
+                "database {}: conventional transactions need a session from connect_unleased",
+                self.database
+            )));
+        }
+        self.client.batch_execute("BEGIN").map_err(pg)?;
+        self.in_conventional_tx = true;
+        Ok(())
+    }
+
+    fn lock_accounts(
+        &mut self,
+        account_keys: &[String],
+    ) -> Result<HashMap<String, Fen>, StoreError> {
+        let PgStore { client, stmts, .. } = self;
+        let st = stmts.get(client, SQL_LOCK_ACCOUNTS)?;
+        let rows = client.query(&st, &[&account_keys]).map_err(pg)?;
+        rows.iter().map(|r| Ok((get(r, 0)?, fen(r, 1)?))).collect()
+    }
+
+    fn write_and_commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
+        if !self.in_conventional_tx {
+            return Err(StoreError::Conflict(
+                "no conventional transaction is open".into(),
+            ));
+        }
+        let written = {
+            let PgStore { client, stmts, .. } = self;
+            let mut bulk = Bulk::default();
+            batch
+                .writes
+                .iter()
+                .try_for_each(|w| write_one(client, stmts, &mut bulk, w))
+                .and_then(|()| bulk.flush(client, stmts))
+                .and_then(|()| client.batch_execute("COMMIT").map_err(pg))
+        };
+        if written.is_err() {
+            crate::ConventionalTx::rollback(self);
+        }
+        self.in_conventional_tx = false;
+        written
+    }
+
+    fn rollback(&mut self) {
+        if self.in_conventional_tx {
+            let _ = self.client.batch_execute("ROLLBACK");
+            self.in_conventional_tx = false;
+        }
     }
 }
 

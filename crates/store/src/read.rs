@@ -189,7 +189,8 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     }
 }
 
-fn page(limit: u32) -> i64 {
+/// A list's `LIMIT`: at least 1, at most [`PAGE_SIZE_MAX`].
+pub(crate) fn page_size(limit: u32) -> i64 {
     i64::from(limit.clamp(1, PAGE_SIZE_MAX))
 }
 
@@ -283,7 +284,7 @@ impl ReadStore for SqliteStore {
                     q.from,
                     q.to,
                     q.kind,
-                    page(q.limit),
+                    page_size(q.limit),
                     i64::from(q.offset)
                 ],
                 |r| {
@@ -384,9 +385,10 @@ impl ReadStore for SqliteStore {
             )
             .map_err(io)?;
         let rows = stmt
-            .query_map(params![text, text.to_ascii_uppercase(), page(limit)], |r| {
-                r.get(0)
-            })
+            .query_map(
+                params![text, text.to_ascii_uppercase(), page_size(limit)],
+                |r| r.get(0),
+            )
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
@@ -457,7 +459,12 @@ impl ReadStore for SqliteStore {
             "WHERE (?1 IS NULL OR status = ?1)
                AND (?2 IS NULL OR holder_psn_no = ?2 OR relative_psn_no = ?2)
              ORDER BY case_id DESC LIMIT ?3 OFFSET ?4",
-            &[&q.status, &q.psn_no, &page(q.limit), &i64::from(q.offset)],
+            &[
+                &q.status,
+                &q.psn_no,
+                &page_size(q.limit),
+                &i64::from(q.offset),
+            ],
         )
     }
 
@@ -503,7 +510,7 @@ impl ReadStore for SqliteStore {
                     q.subject,
                     q.actor,
                     q.action,
-                    page(q.limit),
+                    page_size(q.limit),
                     i64::from(q.offset)
                 ],
                 |r| {

@@ -1,13 +1,13 @@
 //! The embedded default backend: one SQLite file, WAL, `synchronous=FULL`.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::batch::{
     BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, SettlementRow, VisitRow,
@@ -28,6 +28,84 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 
 pub struct SqliteStore {
     conn: Connection,
+    /// The file, for the checkpointer's own connection (`None` in memory).
+    path: Option<PathBuf>,
+    /// Started by the first commit: moves WAL frames into the database file off the
+    /// writer's thread.
+    checkpointer: Option<Checkpointer>,
+}
+
+/// WAL checkpoints on a thread of their own. SQLite's default runs a checkpoint inside
+/// the commit that crosses 1,000 WAL pages, so the writer copies pages into the database
+/// file and fsyncs it while every request of the next batch waits. Here the writer's
+/// connection checkpoints only if the WAL has grown past [`WAL_FRAMES_FORCE`] pages (the
+/// checkpointer fell far behind); after each commit it wakes this thread, whose own
+/// connection runs `PRAGMA wal_checkpoint(PASSIVE)` (which never blocks the writer). Durability does not change:
+/// a commit is durable once its WAL frames are fsynced (`synchronous=FULL`), before the
+/// checkpoint; a crash mid-checkpoint is recovered from the WAL as always. The WAL is
+/// reused from its start once a checkpoint has caught up.
+struct Checkpointer {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A WAL this long (about 16 MB), fully copied into the database file, is restarted.
+const WAL_FRAMES_RESTART: i64 = 4_000;
+
+/// A WAL this long (about 80 MB of 4 KB pages) is checkpointed by the writer itself, which
+/// lets the WAL start over from its beginning once the checkpoint completes.
+const WAL_FRAMES_FORCE: i64 = 20_000;
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+        let conn = Connection::open(path).map_err(io)?;
+        conn.execute_batch("PRAGMA busy_timeout=5000;")
+            .map_err(io)?;
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("gongji-checkpoint".into())
+            .spawn(move || {
+                while woken.recv().is_ok() {
+                    while woken.try_recv().is_ok() {}
+                    // Errors are not the writer's: the next wake tries again.
+                    let copied = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                    });
+                    // Under steady load the writer commits again before a checkpoint
+                    // ends, so the WAL would never start over and only grow. Once every
+                    // frame is in the database file, RESTART waits for the writer's
+                    // current commit (copying at most that commit's frames) and makes the
+                    // next commit write the WAL from its start.
+                    if let Ok((log, done)) = copied {
+                        if log >= WAL_FRAMES_RESTART && done >= log {
+                            let _ =
+                                conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+                        }
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Io(format!("checkpoint thread: {e}")))?;
+        Ok(Checkpointer {
+            wake: Some(wake),
+            thread: Some(thread),
+        })
+    }
+
+    fn wake(&self) {
+        if let Some(w) = &self.wake {
+            // Full means a wake is pending already.
+            let _ = w.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.wake.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 pub(crate) fn io(e: rusqlite::Error) -> StoreError {
@@ -45,20 +123,24 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open(path).map_err(io)?;
-        SqliteStore::setup(conn)
+        SqliteStore::setup(conn, Some(path.to_path_buf()))
     }
 
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
-        SqliteStore::setup(Connection::open_in_memory().map_err(io)?)
+        SqliteStore::setup(Connection::open_in_memory().map_err(io)?, None)
     }
 
-    fn setup(conn: Connection) -> Result<SqliteStore, StoreError> {
+    fn setup(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore, StoreError> {
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
              PRAGMA busy_timeout=5000; PRAGMA cache_size=-65536;",
         )
         .map_err(io)?;
-        let mut store = SqliteStore { conn };
+        let mut store = SqliteStore {
+            conn,
+            path,
+            checkpointer: None,
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -91,6 +173,28 @@ impl SqliteStore {
             }
         }
         Ok(())
+    }
+
+    /// The first commit of a file-backed store hands checkpoints to their own thread.
+    fn start_checkpointer(&mut self) {
+        if self.checkpointer.is_some() {
+            return;
+        }
+        let Some(path) = &self.path else {
+            return;
+        };
+        if let Ok(c) = Checkpointer::start(path) {
+            let pragma = format!("PRAGMA wal_autocheckpoint={WAL_FRAMES_FORCE};");
+            if self.conn.execute_batch(&pragma).is_ok() {
+                self.checkpointer = Some(c);
+            }
+        }
+    }
+
+    fn after_commit(&mut self) {
+        if let Some(c) = &self.checkpointer {
+            c.wake();
+        }
     }
 
     /// Raw access for tests and tools that must reach behind the ledger (e.g. to prove
@@ -370,7 +474,34 @@ impl SqliteStore {
     }
 }
 
-fn write_one(tx: &Transaction<'_>, w: &Write) -> Result<(), StoreError> {
+/// Writes a batch on `conn`, inside a transaction the caller opened and will commit.
+///
+/// Balances are additive upserts that no other write of the batch reads, so they are
+/// summed per account while the batch is walked and written once per account at its end
+/// (a batch of thousands of settlements at a few pharmacies touches each pharmacy's
+/// clearing account once, not once per settlement). Everything else is written in batch
+/// order, so every write sees the ones before it.
+fn write_batch(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
+    let mut accounts: BTreeMap<&str, (Option<&str>, i64)> = BTreeMap::new();
+    for w in writes {
+        match w {
+            Write::Entry(e) => write_entry(conn, e, &mut accounts)?,
+            other => write_one(conn, other)?,
+        }
+    }
+    let mut update = conn
+        .prepare_cached(
+            "INSERT INTO accounts (account_key, psn_no, balance_fen) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account_key) DO UPDATE SET balance_fen = accounts.balance_fen + excluded.balance_fen",
+        )
+        .map_err(io)?;
+    for (key, (psn_no, delta)) in &accounts {
+        update.execute(params![key, psn_no, delta]).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
     match w {
         Write::Person(p) => {
             tx.prepare_cached(
@@ -485,7 +616,18 @@ fn write_one(tx: &Transaction<'_>, w: &Write) -> Result<(), StoreError> {
             .and_then(|mut s| s.execute(params![holder_psn_no, month]))
             .map_err(io)?;
         }
-        Write::Entry(e) => write_entry(tx, e)?,
+        Write::Entry(e) => {
+            let mut accounts = BTreeMap::new();
+            write_entry(tx, e, &mut accounts)?;
+            for (key, (psn_no, delta)) in &accounts {
+                tx.prepare_cached(
+                    "INSERT INTO accounts (account_key, psn_no, balance_fen) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (account_key) DO UPDATE SET balance_fen = accounts.balance_fen + excluded.balance_fen",
+                )
+                .and_then(|mut s| s.execute(params![key, psn_no, delta]))
+                .map_err(io)?;
+            }
+        }
         Write::Visit(v) => {
             tx.prepare_cached(
                 "INSERT INTO visits (mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type,
@@ -754,9 +896,17 @@ fn write_one(tx: &Transaction<'_>, w: &Write) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn write_entry(tx: &Transaction<'_>, e: &JournalEntry) -> Result<(), StoreError> {
+fn write_entry<'a>(
+    tx: &Connection,
+    e: &'a JournalEntry,
+    accounts: &mut BTreeMap<&'a str, (Option<&'a str>, i64)>,
+) -> Result<(), StoreError> {
     // Refuse an unbalanced entry here too: the second of the two balance checks.
-    let sum: i64 = e.postings.iter().map(|p| p.amount.fen()).sum();
+    let sum = e
+        .postings
+        .iter()
+        .try_fold(0_i64, |acc, p| acc.checked_add(p.amount.fen()))
+        .ok_or_else(|| StoreError::Io(format!("entry {}: sum out of range", e.entry_id)))?;
     if sum != 0 {
         return Err(StoreError::Conflict(format!(
             "entry {} does not balance: {}",
@@ -793,12 +943,6 @@ fn write_entry(tx: &Transaction<'_>, e: &JournalEntry) -> Result<(), StoreError>
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(io)?;
-    let mut update = tx
-        .prepare_cached(
-            "INSERT INTO accounts (account_key, psn_no, balance_fen) VALUES (?1, ?2, ?3)
-             ON CONFLICT (account_key) DO UPDATE SET balance_fen = accounts.balance_fen + excluded.balance_fen",
-        )
-        .map_err(io)?;
     for (seq, p) in e.postings.iter().enumerate() {
         insert
             .execute(params![
@@ -812,9 +956,12 @@ fn write_entry(tx: &Transaction<'_>, e: &JournalEntry) -> Result<(), StoreError>
                 p.explanation,
             ])
             .map_err(io)?;
-        update
-            .execute(params![p.account_key, p.psn_no, p.amount.fen()])
-            .map_err(io)?;
+        let slot = accounts
+            .entry(p.account_key.as_str())
+            .or_insert((p.psn_no.as_deref(), 0));
+        slot.1 = slot.1.checked_add(p.amount.fen()).ok_or_else(|| {
+            StoreError::Io(format!("account {}: sum out of range", p.account_key))
+        })?;
     }
     Ok(())
 }
@@ -941,15 +1088,74 @@ impl Store for SqliteStore {
             snap.binding_changes = rows.collect::<Result<_, _>>().map_err(io)?;
         }
         snap.recovery_cases = self.recovery_case_rows("ORDER BY case_id", &[])?;
+        // The page cache now holds the last pages of a full scan, of no use to the writer:
+        // hand it back (it refills with the pages batches touch).
+        let _ = self.conn.execute_batch("PRAGMA shrink_memory;");
         Ok(snap)
     }
 
     fn commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
+        self.start_checkpointer();
         let tx = self.conn.transaction().map_err(io)?;
-        for w in &batch.writes {
-            write_one(&tx, w)?;
+        write_batch(&tx, &batch.writes)?;
+        tx.commit().map_err(io)?;
+        self.after_commit();
+        Ok(())
+    }
+
+    fn answers_for_msgids(
+        &mut self,
+        msgids: &[&str],
+    ) -> Result<HashMap<String, StoredAnswer>, StoreError> {
+        // One read transaction for the whole batch: outside a transaction every lookup
+        // would take and release SQLite's shared lock (two fcntl calls) on its own.
+        let tx = if self.conn.is_autocommit() {
+            Some(self.conn.unchecked_transaction().map_err(io)?)
+        } else {
+            None
+        };
+        let mut journal = self
+            .conn
+            .prepare_cached("SELECT entry_id, request_hash, response FROM journal WHERE msgid = ?1")
+            .map_err(io)?;
+        let mut messages = self
+            .conn
+            .prepare_cached("SELECT request_hash, response FROM messages WHERE msgid = ?1")
+            .map_err(io)?;
+        let mut out = HashMap::new();
+        for m in msgids {
+            let found = journal
+                .query_row([m], |r| {
+                    Ok(StoredAnswer {
+                        entry_id: Some(r.get(0)?),
+                        request_hash: r.get(1)?,
+                        response: r.get(2)?,
+                    })
+                })
+                .optional()
+                .map_err(io)?;
+            let found = match found {
+                Some(a) => Some(a),
+                None => messages
+                    .query_row([m], |r| {
+                        Ok(StoredAnswer {
+                            entry_id: None,
+                            request_hash: r.get(0)?,
+                            response: r.get(1)?,
+                        })
+                    })
+                    .optional()
+                    .map_err(io)?,
+            };
+            if let Some(a) = found {
+                out.insert((*m).to_string(), a);
+            }
         }
-        tx.commit().map_err(io)
+        drop((journal, messages));
+        if let Some(tx) = tx {
+            tx.commit().map_err(io)?;
+        }
+        Ok(out)
     }
 
     fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError> {
@@ -986,6 +1192,27 @@ impl Store for SqliteStore {
     }
 
     fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
+        if self.conn.is_autocommit() {
+            // One snapshot for the row, its entry and its usage (as on PostgreSQL).
+            let tx = self.conn.unchecked_transaction().map_err(io)?;
+            let found = self.settlement_parts(setl_id);
+            tx.commit().map_err(io)?;
+            return found;
+        }
+        self.settlement_parts(setl_id)
+    }
+
+    fn verify(&mut self) -> Result<VerifyReport, StoreError> {
+        verify_sqlite(&self.conn)
+    }
+
+    fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
+        self.reconcile_totals(q)
+    }
+}
+
+impl SqliteStore {
+    fn settlement_parts(&self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
         let Some(row) = self.settlement_row(setl_id)? else {
             return Ok(None);
         };
@@ -1001,11 +1228,7 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn verify(&mut self) -> Result<VerifyReport, StoreError> {
-        verify_sqlite(&self.conn)
-    }
-
-    fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
+    fn reconcile_totals(&self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
         self.conn
             .prepare_cached(
                 "SELECT COALESCE(SUM(medfee_sumamt), 0), COALESCE(SUM(fund_pay_sumamt), 0),
@@ -1034,6 +1257,46 @@ impl Store for SqliteStore {
                 )
             })
             .map_err(io)
+    }
+}
+
+impl crate::ConventionalTx for SqliteStore {
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(io)
+    }
+
+    fn lock_accounts(
+        &mut self,
+        account_keys: &[String],
+    ) -> Result<HashMap<String, Fen>, StoreError> {
+        // BEGIN IMMEDIATE holds the database's write lock already; read what is stored.
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT balance_fen FROM accounts WHERE account_key = ?1")
+            .map_err(io)?;
+        let mut out = HashMap::new();
+        for key in account_keys {
+            let stored: Option<i64> = stmt.query_row([key], |r| r.get(0)).optional().map_err(io)?;
+            if let Some(b) = stored {
+                out.insert(key.clone(), Fen::from_fen(b));
+            }
+        }
+        Ok(out)
+    }
+
+    fn write_and_commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
+        let written = write_batch(&self.conn, &batch.writes)
+            .and_then(|()| self.conn.execute_batch("COMMIT").map_err(io));
+        if written.is_err() {
+            crate::ConventionalTx::rollback(self);
+        }
+        written
+    }
+
+    fn rollback(&mut self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 }
 

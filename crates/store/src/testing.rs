@@ -25,6 +25,7 @@ const INSTALL_HINT: &str =
 
 /// A running throwaway cluster. The superuser is `postgres`; authentication is `trust`.
 pub struct PgCluster {
+    extra_conf: String,
     dir: Option<tempfile::TempDir>,
     bindir: PathBuf,
     data: PathBuf,
@@ -36,15 +37,36 @@ pub struct PgCluster {
     stopped: bool,
 }
 
+/// Where and how [`PgCluster::start_with`] runs a cluster.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterOptions {
+    /// The directory to create the cluster's directory in; default: see `scratch_parent`
+    /// (memory when there is `/dev/shm`). A benchmark puts it on the disk it measures.
+    pub parent: Option<PathBuf>,
+    /// Lines appended to `postgresql.conf` (later lines win), e.g. `shared_buffers = 1GB`.
+    pub extra_conf: String,
+}
+
 impl PgCluster {
     /// `initdb` + start. An `Err` says what is missing or what the server said.
     pub fn start() -> Result<PgCluster, String> {
+        PgCluster::start_with(&ClusterOptions::default())
+    }
+
+    /// [`PgCluster::start`] in a given place and with extra settings.
+    pub fn start_with(options: &ClusterOptions) -> Result<PgCluster, String> {
         let bindir = find_bindir()?;
         let run_as = if is_root()? { Some("postgres") } else { None };
+        let parent = options.parent.clone().unwrap_or_else(scratch_parent);
         let dir = tempfile::Builder::new()
             .prefix("gongji-pg-")
-            .tempdir_in(scratch_parent())
-            .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+            .tempdir_in(&parent)
+            .map_err(|e| {
+                format!(
+                    "cannot make a temporary directory in {}: {e}",
+                    parent.display()
+                )
+            })?;
         let data = dir.path().join("data");
         let socket_dir = dir.path().join("sock");
         std::fs::create_dir(&socket_dir)
@@ -68,6 +90,7 @@ impl PgCluster {
             .map(|a| a.port())
             .map_err(|e| format!("cannot find a free port: {e}"))?;
         let mut cluster = PgCluster {
+            extra_conf: options.extra_conf.clone(),
             dir: Some(dir),
             bindir,
             data,
@@ -124,9 +147,10 @@ impl PgCluster {
         let conf = format!(
             "\n# gongji test cluster\nlisten_addresses = ''\nunix_socket_directories = '{}'\n\
              port = {}\nfsync = on\nsynchronous_commit = on\nmax_connections = 40\n\
-             shared_buffers = 32MB\n",
+             shared_buffers = 32MB\n{}\n",
             self.socket_dir.display(),
-            self.port
+            self.port,
+            self.extra_conf
         );
         OpenOptions::new()
             .append(true)

@@ -15,11 +15,15 @@ use gongji_core::codes::{
 use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Person};
 use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::{BasisPoints, Fen};
+use gongji_store::read::{
+    AuditQuery, ReadStore, RecordQuery, RecordRow, RecoveryQuery, ReportQuery, ReportRow, StaffRow,
+    YearTotals,
+};
 use gongji_store::testing;
 use gongji_store::{
-    AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PgStore, PoolUsageDelta,
-    PostingRow, PremiumRow, ReconcileQuery, RecoveryCaseRow, SettlementRow, SqliteStore, Store,
-    StoreError, Violation, VisitRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, CommitmentRow, ConventionalTx, FeeRow, JournalEntry, PgStore,
+    PoolUsageDelta, PostingRow, PremiumRow, ReconcileQuery, RecoveryCaseRow, SettlementRow,
+    SqliteStore, Store, StoreError, Violation, VisitRow, Write, WriteBatch,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -27,7 +31,7 @@ use gongji_store::{
 
 /// A database for one test and the ways to reach it.
 trait Backend {
-    type S: Store;
+    type S: Store + ReadStore + ConventionalTx;
     /// Opens (and migrates) this test's database. May be called again once the previous
     /// store is dropped: it is the same database.
     fn open(&self) -> Self::S;
@@ -35,6 +39,10 @@ trait Backend {
     fn exec(store: &mut Self::S, sql: &str);
     /// A single integer from raw SQL.
     fn scalar(store: &mut Self::S, sql: &str) -> i64;
+    /// `gongji staff add`: staff rows are written beside the ledger, not through a batch.
+    fn add_staff(store: &mut Self::S, row: &StaffRow);
+    /// A session for the conventional baseline (one transaction per request).
+    fn open_conventional(&self) -> Self::S;
 }
 
 struct SqliteBackend {
@@ -63,6 +71,12 @@ impl Backend for SqliteBackend {
             .connection()
             .query_row(sql, [], |r| r.get(0))
             .expect("raw scalar")
+    }
+    fn add_staff(store: &mut SqliteStore, row: &StaffRow) {
+        store.add_staff(row).expect("add staff");
+    }
+    fn open_conventional(&self) -> SqliteStore {
+        self.open()
     }
 }
 
@@ -95,6 +109,12 @@ impl Backend for PgBackend {
             .query_one(sql, &[])
             .and_then(|r| r.try_get(0))
             .expect("raw scalar")
+    }
+    fn add_staff(store: &mut PgStore, row: &StaffRow) {
+        store.add_staff(row).expect("add staff");
+    }
+    fn open_conventional(&self) -> PgStore {
+        PgStore::connect_unleased(&self.url).expect("unleased session")
     }
 }
 
@@ -133,6 +153,13 @@ contract!(
     a_large_batch_sums_repeated_keys,
     writes_of_one_batch_see_the_writes_before_them,
     recovery_cases_and_commitments_are_kept,
+    records_show_own_postings_and_what_others_paid,
+    records_filter_by_date_kind_and_page,
+    year_totals_split_own_spending_mutual_aid_and_premiums,
+    persons_are_found_by_phone_number_name_and_id,
+    mutual_aid_report_counts_uses_by_day_and_kind,
+    staff_recovery_cases_commitments_and_audit_are_read_back,
+    conventional_transactions_lock_write_and_roll_back,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -847,6 +874,23 @@ fn settlement_returns_row_entry_and_usage<B: Backend>(b: &B) {
     assert_eq!(got_pool, pool);
     assert_eq!(got.binding_usage, binding_usage);
     assert_eq!(s.settlement("S-NONE").expect("lookup"), None);
+    // Many at once (the cancels of a batch): the same answers, unknown ids left out.
+    let many = s.settlements(&["S2", "S-NONE"]).expect("lookup many");
+    assert_eq!(many.len(), 1);
+    let mut one = many["S2"].clone();
+    one.pool_usage.sort_by(|a, b| a.period.cmp(&b.period));
+    assert_eq!(one.row, got.row);
+    assert_eq!(one.entry, got.entry);
+    assert_eq!(one.pool_usage, pool);
+    assert_eq!(one.binding_usage, got.binding_usage);
+    assert!(s.settlements(&[]).expect("none").is_empty());
+    // And the stored answers of many msgids.
+    let answers = s.answers_for_msgids(&["M2", "M-NONE"]).expect("answers");
+    assert_eq!(answers.len(), 1);
+    assert_eq!(
+        answers["M2"],
+        s.answer_for_msgid("M2").expect("one").expect("M2")
+    );
 
     let snap = s.load_snapshot().expect("snapshot");
     let year = &snap.pool_usage[&("P0001".to_string(), "2025".to_string())]["outpatient"];
@@ -1129,6 +1173,532 @@ fn writes_of_one_batch_see_the_writes_before_them<B: Backend>(b: &B) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Reads (`ReadStore`): the same ledger read back the same way on both backends.
+
+/// `e` as if it happened at `at`.
+fn at(mut e: JournalEntry, at: &str) -> JournalEntry {
+    e.occurred_at = at.to_string();
+    e
+}
+
+/// A small ledger to read: P0001 holds P0002; P0003 shares P0001's phone.
+///
+/// 1  2025-03-01  P0001's account opens with 500.00
+/// 2  2025-03-02  P0002's account opens with 10.00
+/// 3  2025-03-05  P0002 settles 100.00: own account 10.00, P0001's 20.00 (mutual aid), fund 70.00
+/// 4  2025-03-06  P0001 settles 20.00: own account 5.00, fund 15.00
+/// 5  2025-03-07  settlement 4 is cancelled
+/// 6  2025-03-08  P0001's account pays P0002's premium of 400.00
+fn read_ledger<S: Store>(s: &mut S) {
+    let mut p2 = person("P0002", "37060220050612002X");
+    p2.name = PersonName::new("张小雨");
+    p2.phone = Phone::new("13900001111");
+    let mut p3 = person("P0003", "370602197501010033");
+    p3.name = PersonName::new("李秀英");
+    let mut settle3 = entry(
+        3,
+        "settle",
+        Some("M3"),
+        vec![
+            posting("psn:P0002", -1_000, 0),
+            posting("psn:P0001", -2_000, 48_000),
+            posting(FUND, -7_000, -7_000),
+            posting(&format!("inst:{INST}"), 10_000, 10_000),
+        ],
+    );
+    settle3.psn_no = Some("P0002".into());
+    let settle3 = at(settle3, "2025-03-05 09:00:00");
+    let settle4 = at(
+        settle_entry(4, "M4", "P0001", 500, 2_000, (48_000, -7_000, 10_000)),
+        "2025-03-06 09:00:00",
+    );
+    let cancel5 = at(
+        cancel_entry(5, "M5", &settle4, &[47_500, -8_500, 12_000]),
+        "2025-03-07 09:00:00",
+    );
+    let mut premium6 = entry(
+        6,
+        "premium",
+        Some("M6"),
+        vec![
+            posting("psn:P0001", -40_000, 8_000),
+            posting("premium:370602:390", 40_000, 40_000),
+        ],
+    );
+    premium6.fixmedins_code = None;
+    let premium6 = at(premium6, "2025-03-08 09:00:00");
+    let mut row3 = settlement_row("S3", 3, "P0002", 3_000, 10_000);
+    row3.setl_date = "2025-03-05".into();
+    row3.acct_mulaid_pay = Fen::from_fen(2_000);
+    let mut row4 = settlement_row("S4", 4, "P0001", 500, 2_000);
+    row4.setl_date = "2025-03-06".into();
+    s.commit(&batch(vec![
+        Write::Person(person("P0001", "370602198005170011")),
+        Write::Person(p2),
+        Write::Person(p3),
+        Write::Institution(institution()),
+        Write::Entry(at(opening(1, "P0001", 0, 50_000), "2025-03-01 08:00:00")),
+        Write::Entry(at(opening(2, "P0002", 0, 1_000), "2025-03-02 08:00:00")),
+        Write::Entry(settle3),
+        Write::Settlement(row3),
+        Write::Entry(settle4),
+        Write::Settlement(row4),
+    ]))
+    .expect("registry, openings and settlements");
+    s.commit(&batch(vec![
+        Write::MarkReversed {
+            entry_id: 4,
+            reversed_by: 5,
+        },
+        Write::Entry(cancel5),
+        Write::SettlementCancelled {
+            setl_id: "S4".into(),
+        },
+        Write::Entry(premium6),
+        Write::Premium(PremiumRow {
+            relative_psn_no: "P0002".into(),
+            year: 2025,
+            entry_id: 6,
+            holder_psn_no: "P0001".into(),
+            category: "general".into(),
+            amount: Fen::from_fen(40_000),
+        }),
+    ]))
+    .expect("cancel and premium");
+    assert!(s.verify().expect("verify").is_clean());
+}
+
+fn records_of<S: ReadStore>(s: &mut S, q: RecordQuery) -> Vec<RecordRow> {
+    s.records(&q).expect("records")
+}
+
+fn all_records(psn_no: &str) -> RecordQuery {
+    RecordQuery {
+        psn_no: psn_no.into(),
+        limit: 50,
+        ..RecordQuery::default()
+    }
+}
+
+/// (entry, seq, whose account, amount) of each row.
+fn shape(rows: &[RecordRow]) -> Vec<(i64, i64, String, i64)> {
+    rows.iter()
+        .map(|r| (r.entry_id, r.seq, r.account_psn_no.clone(), r.amount.fen()))
+        .collect()
+}
+
+fn records_show_own_postings_and_what_others_paid<B: Backend>(b: &B) {
+    let mut s = b.open();
+    read_ledger(&mut s);
+
+    let holder = records_of(&mut s, all_records("P0001"));
+    assert_eq!(
+        shape(&holder),
+        vec![
+            (6, 0, "P0001".to_string(), -40_000),
+            (5, 0, "P0001".to_string(), 500),
+            (4, 0, "P0001".to_string(), -500),
+            (3, 1, "P0001".to_string(), -2_000),
+            (1, 0, "P0001".to_string(), 50_000),
+        ]
+    );
+    let mutual_aid = &holder[3];
+    assert_eq!(mutual_aid.kind, "settle");
+    assert_eq!(mutual_aid.entry_psn_no.as_deref(), Some("P0002"));
+    assert_eq!(mutual_aid.fixmedins_code.as_deref(), Some(INST));
+    assert_eq!(
+        mutual_aid.fixmedins_name.as_deref(),
+        Some("烟台市芝罘区医院")
+    );
+    assert_eq!(mutual_aid.balance_after, Fen::from_fen(48_000));
+    assert_eq!(mutual_aid.occurred_at, "2025-03-05 09:00:00");
+    assert_eq!(mutual_aid.summary, "settle 3");
+    assert_eq!(mutual_aid.channel, "1");
+    assert_eq!(holder[0].premium_for.as_deref(), Some("P0002"));
+    assert_eq!(holder[0].fixmedins_name, None);
+    assert_eq!(holder[1].reverses_entry, Some(4));
+    assert_eq!(holder[2].reversed_by, Some(5));
+    assert_eq!(holder[4].kind, "opening");
+
+    // The relative sees her own postings and whose account paid for her.
+    let relative = records_of(&mut s, all_records("P0002"));
+    assert_eq!(
+        shape(&relative),
+        vec![
+            (6, 0, "P0001".to_string(), -40_000),
+            (3, 1, "P0001".to_string(), -2_000),
+            (3, 0, "P0002".to_string(), -1_000),
+            (2, 0, "P0002".to_string(), 1_000),
+        ]
+    );
+    assert_eq!(relative[0].premium_for.as_deref(), Some("P0002"));
+    assert_eq!(relative[0].entry_psn_no.as_deref(), Some("P0001"));
+
+    assert!(records_of(&mut s, all_records("P0003")).is_empty());
+    assert!(records_of(&mut s, all_records("P9999")).is_empty());
+}
+
+fn records_filter_by_date_kind_and_page<B: Backend>(b: &B) {
+    let mut s = b.open();
+    read_ledger(&mut s);
+    let entries = |rows: Vec<RecordRow>| rows.iter().map(|r| r.entry_id).collect::<Vec<_>>();
+
+    let from = RecordQuery {
+        from: Some("2025-03-06".into()),
+        ..all_records("P0001")
+    };
+    assert_eq!(entries(records_of(&mut s, from)), vec![6, 5, 4]);
+    let to = RecordQuery {
+        to: Some("2025-03-05".into()),
+        ..all_records("P0001")
+    };
+    assert_eq!(entries(records_of(&mut s, to)), vec![3, 1]);
+    let day = RecordQuery {
+        from: Some("2025-03-06".into()),
+        to: Some("2025-03-06".into()),
+        ..all_records("P0001")
+    };
+    assert_eq!(entries(records_of(&mut s, day)), vec![4]);
+    let cancels = RecordQuery {
+        kind: Some("cancel".into()),
+        ..all_records("P0001")
+    };
+    assert_eq!(entries(records_of(&mut s, cancels)), vec![5]);
+    let premiums = RecordQuery {
+        kind: Some("premium".into()),
+        ..all_records("P0002")
+    };
+    assert_eq!(entries(records_of(&mut s, premiums)), vec![6]);
+    let page = RecordQuery {
+        limit: 2,
+        offset: 1,
+        ..all_records("P0001")
+    };
+    assert_eq!(entries(records_of(&mut s, page)), vec![5, 4]);
+    // A limit of 0 still returns one row; more than the maximum returns what there is.
+    let zero = RecordQuery {
+        limit: 0,
+        ..all_records("P0001")
+    };
+    assert_eq!(entries(records_of(&mut s, zero)), vec![6]);
+    let huge = RecordQuery {
+        limit: u32::MAX,
+        ..all_records("P0001")
+    };
+    assert_eq!(records_of(&mut s, huge).len(), 5);
+}
+
+fn year_totals_split_own_spending_mutual_aid_and_premiums<B: Backend>(b: &B) {
+    let mut s = b.open();
+    read_ledger(&mut s);
+    // The holder's own settlement was cancelled: nothing of it counts.
+    assert_eq!(
+        s.year_totals("P0001", 2025).expect("totals"),
+        YearTotals {
+            settlements: 0,
+            own_account_spent: Fen::ZERO,
+            mutual_aid_given: Fen::from_fen(2_000),
+            premiums_paid: Fen::from_fen(40_000),
+            ..YearTotals::default()
+        }
+    );
+    assert_eq!(
+        s.year_totals("P0002", 2025).expect("totals"),
+        YearTotals {
+            settlements: 1,
+            medfee_sumamt: Fen::from_fen(10_000),
+            fund_pay_sumamt: Fen::from_fen(7_000),
+            acct_pay: Fen::from_fen(3_000),
+            acct_mulaid_pay: Fen::from_fen(2_000),
+            psn_cash_pay: Fen::ZERO,
+            own_account_spent: Fen::from_fen(1_000),
+            mutual_aid_given: Fen::ZERO,
+            premiums_paid: Fen::ZERO,
+        }
+    );
+    assert_eq!(
+        s.year_totals("P0001", 2024).expect("totals"),
+        YearTotals::default()
+    );
+}
+
+fn persons_are_found_by_phone_number_name_and_id<B: Backend>(b: &B) {
+    let mut s = b.open();
+    read_ledger(&mut s);
+    assert_eq!(
+        s.persons_by_phone("13800005678").expect("by phone"),
+        vec!["P0001".to_string(), "P0003".to_string()]
+    );
+    assert!(s.persons_by_phone("13700000000").expect("none").is_empty());
+    let find = |s: &mut B::S, text: &str| s.search_persons(text, 10).expect("search");
+    assert_eq!(find(&mut s, "P0002"), vec!["P0002".to_string()]);
+    assert_eq!(find(&mut s, " P0002 "), vec!["P0002".to_string()]);
+    // An ID number's check character may be typed in lower case.
+    assert_eq!(
+        find(&mut s, "37060220050612002x"),
+        vec!["P0002".to_string()]
+    );
+    assert_eq!(find(&mut s, "13900001111"), vec!["P0002".to_string()]);
+    assert_eq!(find(&mut s, "李秀英"), vec!["P0003".to_string()]);
+    assert_eq!(
+        find(&mut s, "13800005678"),
+        vec!["P0001".to_string(), "P0003".to_string()]
+    );
+    assert_eq!(
+        s.search_persons("13800005678", 1).expect("search"),
+        vec!["P0001".to_string()]
+    );
+    assert!(find(&mut s, "张").is_empty(), "names match exactly");
+}
+
+fn mutual_aid_report_counts_uses_by_day_and_kind<B: Backend>(b: &B) {
+    let mut s = b.open();
+    read_ledger(&mut s);
+    let report = |s: &mut B::S, from: &str, to: &str, prefix: &str| {
+        s.mutual_aid_report(&ReportQuery {
+            from: from.into(),
+            to: to.into(),
+            admdvs_prefix: prefix.into(),
+        })
+        .expect("report")
+    };
+    let row = |day: &str, kind: &str, amount: i64| ReportRow {
+        admdvs: ADMDVS.into(),
+        day: day.into(),
+        kind: kind.into(),
+        uses: 1,
+        persons: 1,
+        amount: Fen::from_fen(amount),
+    };
+    assert_eq!(
+        report(&mut s, "2025-03-01", "2025-03-31", "37"),
+        vec![
+            row("2025-03-05", "1", 2_000),
+            row("2025-03-08", "premium", 40_000)
+        ]
+    );
+    assert_eq!(
+        report(&mut s, "2025-03-01", "2025-03-31", ""),
+        report(&mut s, "2025-03-01", "2025-03-31", "370602")
+    );
+    assert_eq!(
+        report(&mut s, "2025-03-01", "2025-03-06", "3706"),
+        vec![row("2025-03-05", "1", 2_000)]
+    );
+    assert!(report(&mut s, "2025-03-01", "2025-03-31", "14").is_empty());
+    assert!(report(&mut s, "2025-04-01", "2025-04-30", "").is_empty());
+}
+
+fn staff_recovery_cases_commitments_and_audit_are_read_back<B: Backend>(b: &B) {
+    let mut s = b.open();
+    let clerk = StaffRow {
+        username: "clerk1".into(),
+        password_hash: "$argon2id$v=19$first".into(),
+        role: "clerk".into(),
+        created_at: "2025-03-01 08:00:00".into(),
+    };
+    B::add_staff(&mut s, &clerk);
+    assert_eq!(s.staff("clerk1").expect("staff"), Some(clerk.clone()));
+    assert_eq!(s.staff("nobody").expect("staff"), None);
+    // Adding again replaces the password and the role, not the creation time.
+    B::add_staff(
+        &mut s,
+        &StaffRow {
+            password_hash: "$argon2id$v=19$second".into(),
+            role: "auditor".into(),
+            created_at: "2025-04-01 08:00:00".into(),
+            ..clerk.clone()
+        },
+    );
+    assert_eq!(
+        s.staff("clerk1").expect("staff"),
+        Some(StaffRow {
+            password_hash: "$argon2id$v=19$second".into(),
+            role: "auditor".into(),
+            ..clerk
+        })
+    );
+
+    let repaid = RecoveryCaseRow {
+        case_id: 2,
+        holder_psn_no: "P0003".into(),
+        relative_psn_no: "P0004".into(),
+        ..recovery_case("repaid")
+    };
+    let audit = |subject: &str, actor: &str, action: &str| AuditRow {
+        at: "2025-03-01 10:00:00".into(),
+        actor: actor.into(),
+        channel: "console".into(),
+        action: action.into(),
+        subject: subject.into(),
+        before_state: Some("before".into()),
+        after_state: None,
+    };
+    s.commit(&batch(vec![
+        Write::RecoveryCase(recovery_case("open")),
+        Write::RecoveryCase(repaid.clone()),
+        Write::Commitment(commitment()),
+        Write::Audit(audit("P0001", "staff-1", "read")),
+        Write::Audit(audit("binding:7", "staff-2", "suspend")),
+        Write::Audit(audit("P0001", "staff-2", "read")),
+    ]))
+    .expect("cases, letter and audit");
+
+    let cases = |s: &mut B::S, status: Option<&str>, psn: Option<&str>, limit: u32| {
+        s.recovery_cases(&RecoveryQuery {
+            status: status.map(str::to_string),
+            psn_no: psn.map(str::to_string),
+            limit,
+            offset: 0,
+        })
+        .expect("cases")
+        .into_iter()
+        .map(|c| c.case_id)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(cases(&mut s, None, None, 10), vec![2, 1]);
+    assert_eq!(cases(&mut s, Some("open"), None, 10), vec![1]);
+    assert_eq!(cases(&mut s, None, Some("P0002"), 10), vec![1]);
+    assert_eq!(cases(&mut s, None, Some("P0003"), 10), vec![2]);
+    assert_eq!(
+        cases(&mut s, Some("open"), Some("P0003"), 10),
+        Vec::<i64>::new()
+    );
+    assert_eq!(cases(&mut s, None, None, 1), vec![2]);
+    let both = s
+        .recovery_cases(&RecoveryQuery {
+            limit: 10,
+            ..RecoveryQuery::default()
+        })
+        .expect("cases");
+    assert_eq!(both, vec![repaid, recovery_case("open")]);
+
+    assert_eq!(s.commitment(7).expect("letter"), Some(commitment()));
+    assert_eq!(s.commitment(8).expect("letter"), None);
+
+    let log = |s: &mut B::S, q: AuditQuery| {
+        s.audit_log(&q)
+            .expect("audit")
+            .into_iter()
+            .map(|e| (e.audit_id, e.row.subject, e.row.actor))
+            .collect::<Vec<_>>()
+    };
+    let all = AuditQuery {
+        limit: 10,
+        ..AuditQuery::default()
+    };
+    assert_eq!(
+        log(&mut s, all.clone()),
+        vec![
+            (3, "P0001".to_string(), "staff-2".to_string()),
+            (2, "binding:7".to_string(), "staff-2".to_string()),
+            (1, "P0001".to_string(), "staff-1".to_string()),
+        ]
+    );
+    let ids = |s: &mut B::S, q: AuditQuery| {
+        log(s, q)
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(
+            &mut s,
+            AuditQuery {
+                subject: Some("P0001".into()),
+                ..all.clone()
+            }
+        ),
+        vec![3, 1]
+    );
+    assert_eq!(
+        ids(
+            &mut s,
+            AuditQuery {
+                actor: Some("staff-2".into()),
+                action: Some("read".into()),
+                ..all.clone()
+            }
+        ),
+        vec![3]
+    );
+    assert_eq!(
+        ids(
+            &mut s,
+            AuditQuery {
+                limit: 1,
+                offset: 1,
+                ..all.clone()
+            }
+        ),
+        vec![2]
+    );
+    let first = s.audit_log(&all).expect("audit");
+    assert_eq!(first[2].row, audit("P0001", "staff-1", "read"));
+}
+
+// ---------------------------------------------------------------------------------------
+// The conventional path (the baseline of `gongji bench`): one transaction per request.
+
+fn conventional_transactions_lock_write_and_roll_back<B: Backend>(b: &B) {
+    funded(&mut b.open());
+    let mut c = b.open_conventional();
+    let keys = vec!["psn:P0001".to_string(), "psn:P9999".to_string()];
+
+    c.begin().expect("begin");
+    let locked = c.lock_accounts(&keys).expect("lock");
+    assert_eq!(locked.len(), 1, "an account without a row is not there");
+    assert_eq!(locked["psn:P0001"], Fen::from_fen(50_000));
+    assert_eq!(c.answer_for_msgid("M2").expect("lookup"), None);
+    let settle = settle_entry(2, "M2", "P0001", 1_000, 3_000, (50_000, 0, 0));
+    c.write_and_commit(&batch(vec![
+        Write::Entry(settle.clone()),
+        Write::Settlement(settlement_row("S2", 2, "P0001", 1_000, 3_000)),
+    ]))
+    .expect("write and commit");
+
+    // Reads inside an open transaction; a rollback leaves nothing.
+    c.begin().expect("begin");
+    assert_eq!(
+        c.lock_accounts(&keys).expect("lock")["psn:P0001"],
+        Fen::from_fen(49_000)
+    );
+    let stored = c.settlement("S2").expect("settlement").expect("S2");
+    assert_eq!(stored.entry, settle);
+    assert!(c.answer_for_msgid("M2").expect("lookup").is_some());
+    c.rollback();
+
+    // A refused batch leaves nothing and the session stays usable.
+    c.begin().expect("begin");
+    let mut unbalanced = opening(3, "P0001", 49_000, 100);
+    unbalanced.postings[1].amount = Fen::from_fen(-99);
+    expect_conflict(
+        c.write_and_commit(&batch(vec![
+            Write::Person(person("P0005", "370602199001010055")),
+            Write::Entry(unbalanced),
+        ])),
+        "an unbalanced entry",
+    );
+    c.begin().expect("begin after a refusal");
+    assert_eq!(
+        c.lock_accounts(&keys).expect("lock")["psn:P0001"],
+        Fen::from_fen(49_000)
+    );
+    c.rollback();
+    drop(c);
+
+    let mut s = b.open();
+    let snap = s.load_snapshot().expect("snapshot");
+    assert_eq!(
+        snap.persons.len(),
+        1,
+        "the refused batch's person is not there"
+    );
+    assert_eq!(snap.max_entry_id, 2);
+    assert!(s.verify().expect("verify").is_clean());
+}
+
+// ---------------------------------------------------------------------------------------
 // PostgreSQL only: the writer lease (DESIGN principle 8).
 
 #[test]
@@ -1166,6 +1736,26 @@ fn postgres_one_writer_per_database_and_readers_without_the_lease() {
     drop(writer);
     let mut standby = PgStore::connect(&b.url).expect("standby takes the lease");
     assert_eq!(balance(&mut standby, "psn:P0001"), Some(50_000));
+}
+
+#[test]
+fn postgres_unleased_session_writes_only_through_conventional_transactions() {
+    let Some(b) = PgBackend::new("unleased_session") else {
+        return;
+    };
+    let mut writer = b.open();
+    funded(&mut writer);
+    let mut c = b.open_conventional();
+    assert!(!c.is_writer());
+    expect_conflict(
+        c.commit(&batch(vec![Write::Person(person(
+            "P0009",
+            "370602199001010099",
+        ))])),
+        "Store::commit without the lease",
+    );
+    // And a writer's session has no conventional transactions.
+    expect_conflict(writer.begin(), "begin on the lease holder's session");
 }
 
 #[test]
