@@ -24,7 +24,7 @@ pub fn run(db: &Path, fresh: bool, addr: Option<&str>) -> u8 {
         }
     };
     crate::serve::run(&crate::serve::ServeOptions {
-        db,
+        target: &crate::registry::Target::sqlite(db),
         addr,
         now: None,
         banner: Some(banner),

@@ -41,8 +41,8 @@ enum Cmd {
     },
     /// Serve the institution interface, API and pages.
     Serve {
-        #[arg(long, default_value = "gongji.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        target: registry::Target,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
         /// Pin the clock to this time at start (yyyy-MM-dd HH:mm:ss), for tests and demos.
@@ -51,14 +51,14 @@ enum Cmd {
     },
     /// Import registry CSV files (persons, accounts, institutions, catalog, bindings) from DIR.
     Import {
-        #[arg(long, default_value = "gongji.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        target: registry::Target,
         dir: PathBuf,
     },
     /// Export the registry to DIR in the import format.
     Export {
-        #[arg(long, default_value = "gongji.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        target: registry::Target,
         dir: PathBuf,
     },
     /// Policy files.
@@ -68,8 +68,8 @@ enum Cmd {
     },
     /// Check a whole database: balanced postings, balances, floors, cancels.
     Verify {
-        #[arg(long, default_value = "gongji.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        target: registry::Target,
     },
     /// Run N settlements of a realistic mix through the engine and report speed.
     Bench(bench::BenchArgs),
@@ -85,8 +85,8 @@ enum StaffCmd {
     /// Create a staff account, or replace its password and role. The password is read from
     /// standard input (one line) unless --password is given.
     Add {
-        #[arg(long, default_value = "gongji.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        target: registry::Target,
         #[arg(long)]
         username: String,
         /// clerk (经办员), auditor (稽核员) or admin (管理员).
@@ -115,28 +115,28 @@ fn main() -> ExitCode {
             addr,
             no_serve,
         } => demo::run(&db, fresh, (!no_serve).then_some(addr.as_str())),
-        Cmd::Serve { db, addr, now } => serve::run(&serve::ServeOptions {
-            db: &db,
+        Cmd::Serve { target, addr, now } => serve::run(&serve::ServeOptions {
+            target: &target,
             addr: &addr,
             now: now.as_deref(),
             banner: None,
         }),
-        Cmd::Import { db, dir } => registry::import(&db, &dir),
-        Cmd::Export { db, dir } => registry::export(&db, &dir),
+        Cmd::Import { target, dir } => registry::import(&target, &dir),
+        Cmd::Export { target, dir } => registry::export(&target, &dir),
         Cmd::Policy {
             command: PolicyCmd::Check { files },
         } => registry::policy_check(&files),
-        Cmd::Verify { db } => registry::verify(&db),
+        Cmd::Verify { target } => registry::verify(&target),
         Cmd::Bench(args) => bench::run(&args),
         Cmd::Staff {
             command:
                 StaffCmd::Add {
-                    db,
+                    target,
                     username,
                     role,
                     password,
                 },
-        } => staff::add(&db, &username, &role, password.as_deref()),
+        } => staff::add(&target, &username, &role, password.as_deref()),
     };
     ExitCode::from(code)
 }

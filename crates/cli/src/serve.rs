@@ -1,17 +1,14 @@
 //! `gongji serve`: the server on the embedded default (SQLite) or a given database.
 
-use std::path::Path;
-
+use crate::registry::{Target, EXIT_OK, EXIT_UNUSABLE};
 use chrono::NaiveDateTime;
 use gongji_engine::{Engine, EngineHandle};
 use gongji_server::app::DynStore;
 use gongji_server::{App, Clock};
-use gongji_store::SqliteStore;
-
-use crate::registry::{EXIT_OK, EXIT_UNUSABLE};
 
 pub struct ServeOptions<'a> {
-    pub db: &'a Path,
+    /// The SQLite file or the PostgreSQL database to serve.
+    pub target: &'a Target,
     pub addr: &'a str,
     /// Pin the server's clock (tests and demos of a given day): `yyyy-MM-dd HH:mm:ss`.
     pub now: Option<&'a str>,
@@ -44,8 +41,7 @@ fn run_inner(opts: &ServeOptions<'_>) -> Result<(), String> {
                 .map_err(|_| format!("--now {t:?}: 应为 yyyy-MM-dd HH:mm:ss"))?,
         ),
     };
-    let store = SqliteStore::open(opts.db).map_err(|e| format!("{}: {e}", opts.db.display()))?;
-    let store: DynStore = Box::new(store);
+    let store = opts.target.open()?;
     serve_store(store, opts.addr, clock, opts.banner.clone())
 }
 
@@ -55,12 +51,7 @@ pub fn serve_store(
     clock: Clock,
     banner: Option<String>,
 ) -> Result<(), String> {
-    let policies = gongji_policy::try_presets().map_err(|e| {
-        e.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let policies = crate::registry::presets()?;
     let engine = Engine::open(store, policies).map_err(|e| e.to_string())?;
     let (handle, writer) = EngineHandle::spawn(engine);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -2,19 +2,18 @@
 //! the staff API. The role model is in ARCHITECTURE.md.
 
 use std::io::BufRead;
-use std::path::Path;
 
 use gongji_server::service::auth::{hash_password, Role};
 use gongji_store::read::StaffRow;
-use gongji_store::SqliteStore;
+use gongji_store::{PgStore, SqliteStore, StoreError};
 
-use crate::registry::{EXIT_OK, EXIT_UNUSABLE};
+use crate::registry::{Target, EXIT_OK, EXIT_UNUSABLE};
 
 /// Shortest password accepted.
 const PASSWORD_CHARS_MIN: usize = 8;
 
-pub fn add(db: &Path, username: &str, role: &str, password: Option<&str>) -> u8 {
-    match add_inner(db, username, role, password) {
+pub fn add(target: &Target, username: &str, role: &str, password: Option<&str>) -> u8 {
+    match add_inner(target, username, role, password) {
         Ok(()) => {
             println!("已保存经办人员账户 / staff account saved: {username} ({role})");
             EXIT_OK
@@ -26,7 +25,12 @@ pub fn add(db: &Path, username: &str, role: &str, password: Option<&str>) -> u8 
     }
 }
 
-fn add_inner(db: &Path, username: &str, role: &str, password: Option<&str>) -> Result<(), String> {
+fn add_inner(
+    target: &Target,
+    username: &str,
+    role: &str,
+    password: Option<&str>,
+) -> Result<(), String> {
     let role = Role::parse(role)
         .ok_or_else(|| format!("--role {role:?}: 应为 clerk、auditor 或 admin"))?;
     let username = username.trim();
@@ -57,16 +61,20 @@ fn add_inner(db: &Path, username: &str, role: &str, password: Option<&str>) -> R
         ));
     }
     let hash = hash_password(&password)?;
-    let mut store = SqliteStore::open(db).map_err(|e| format!("{}: {e}", db.display()))?;
-    store
-        .add_staff(&StaffRow {
-            username: username.to_string(),
-            password_hash: hash,
-            role: role.code().to_string(),
-            created_at: chrono::Local::now()
-                .naive_local()
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string(),
-        })
-        .map_err(|e| format!("{}: {e}", db.display()))
+    let row = StaffRow {
+        username: username.to_string(),
+        password_hash: hash,
+        role: role.code().to_string(),
+        created_at: chrono::Local::now()
+            .naive_local()
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+    };
+    // Staff rows are not engine state: written straight into the database, beside a
+    // running writer (on PostgreSQL without taking the writer lease).
+    let saved = match &target.database {
+        Some(url) => PgStore::connect_admin(url).and_then(|mut s| s.add_staff(&row)),
+        None => SqliteStore::open(&target.db).and_then(|mut s| s.add_staff(&row)),
+    };
+    saved.map_err(|e: StoreError| format!("{}: {e}", target.label()))
 }

@@ -175,10 +175,69 @@ fn policy_check_accepts_the_presets_and_names_file_line_field_of_an_error() {
 
 #[test]
 fn bench_runs_a_small_mix_and_reports_speed() {
-    let out = gongji(&["bench", "-n", "300", "--persons", "1500", "--clients", "8"]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db").to_string_lossy().into_owned();
+    let json = dir.path().join("bench.json");
+    let out = gongji(&[
+        "bench",
+        "-n",
+        "300",
+        "--persons",
+        "1500",
+        "--clients",
+        "8",
+        "--http-clients",
+        "8",
+        "--db",
+        &db,
+        "--verify",
+        "--out",
+        &json.to_string_lossy(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report = text(&out.stdout);
-    assert!(report.contains("ops/s"), "{report}");
-    assert!(report.contains("p99"), "{report}");
-    assert!(report.contains("failed 0"), "{report}");
+    for expected in [
+        "engine on sqlite",
+        "http on sqlite",
+        "http-open-loop on sqlite",
+        "baseline on sqlite",
+        "ops/s",
+        "p99",
+        "resident memory",
+        "verify",
+        "clean",
+    ] {
+        assert!(report.contains(expected), "no {expected:?} in {report}");
+    }
+    // Every run answered every request, and nothing failed.
+    let figures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let runs = figures["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4, "{figures}");
+    for run in runs {
+        assert_eq!(run["failed"], 0, "{run}");
+        assert!(run["operations"].as_u64().unwrap() > 0, "{run}");
+        assert!(run["durable_per_s"].as_f64().unwrap() > 0.0, "{run}");
+    }
+    assert!(runs[0]["ratio_to_baseline"].as_f64().is_some(), "{figures}");
+    assert_eq!(figures["persons"], 1500);
+
+    // A second run reuses the population.
+    let again = gongji(&[
+        "bench",
+        "-n",
+        "50",
+        "--persons",
+        "1500",
+        "--modes",
+        "engine",
+        "--db",
+        &db,
+    ]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("reusing"),
+        "{}",
+        text(&again.stdout)
+    );
 }

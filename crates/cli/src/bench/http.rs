@@ -1,0 +1,480 @@
+//! The mix over HTTP: the server runs in this process on 127.0.0.1 with the same router as
+//! `gongji serve`, and clients send signed national-format requests (2102 drug purchases,
+//! 2103 cancels) over keep-alive connections. Premiums have no institution transaction:
+//! they are submitted to the same engine in process (the REST API's premium path needs a
+//! signed-in person's session, which a load test cannot fake), and said so in the report.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gongji_core::Fen;
+use gongji_engine::EngineHandle;
+use gongji_server::app::DynStore;
+use gongji_server::{App, Clock};
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use tokio::sync::oneshot;
+
+use super::engine_run::{record, submit};
+use super::stats::{Counts, RunStats};
+use super::workload::{bench_morning, Done, Ledger, Msgids, Op, Workload};
+
+const PATH: &str = "/fsi/api/rsfComIfsService/callService";
+
+/// The server, in this process, on its own runtime.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub handle: EngineHandle<DynStore>,
+    runtime: Option<tokio::runtime::Runtime>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Server {
+    pub fn start(handle: EngineHandle<DynStore>, workers: usize) -> Result<Server, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers.max(1))
+            .thread_name("gongji-http")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let engine = handle.clone();
+        let addr = runtime.block_on(async move {
+            let app =
+                App::new(engine, Clock::starting_at(bench_morning())).map_err(|e| e.to_string())?;
+            app.load_gateways().await.map_err(|e| e.to_string())?;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| format!("127.0.0.1:0: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                let shutdown = async {
+                    let _ = stopped.await;
+                };
+                if let Err(e) = gongji_server::serve(app, listener, shutdown).await {
+                    eprintln!("bench server: {e}");
+                }
+            });
+            Ok::<_, String>(addr)
+        })?;
+        Ok(Server {
+            addr,
+            handle,
+            runtime: Some(runtime),
+            stop: Some(stop),
+        })
+    }
+
+    /// Stops serving and waits for the server's runtime to finish.
+    pub fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Builds signed requests and reads answers.
+pub struct Client {
+    http: reqwest::Client,
+    url: String,
+    /// Distinguishes this run's nonces.
+    run: String,
+    /// `inf_time` and `begntime`: the server's day.
+    time: String,
+}
+
+/// What an answer said.
+enum Answer {
+    Settled { setl_id: String, mdtrt_id: String },
+    Cancelled,
+    Replayed,
+    Refused,
+    Failed(String),
+}
+
+impl Client {
+    pub fn new(addr: SocketAddr, run: &str) -> Result<Client, String> {
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Client {
+            http,
+            url: format!("http://{addr}{PATH}"),
+            run: run.to_string(),
+            time: bench_morning().format("%Y-%m-%d %H:%M:%S").to_string(),
+        })
+    }
+
+    fn envelope(&self, infno: &str, msgid: &str, w: &Workload, op: &Op, input: &str) -> String {
+        let inst = w.institution_of(op);
+        let insured_in = match op {
+            Op::Settle {
+                patient, mutual, ..
+            } => w.patient(*mutual, *patient).admdvs.as_str(),
+            Op::Cancel(d) => d.admdvs.as_str(),
+            Op::Premium { .. } => inst.admdvs.as_str(),
+        };
+        format!(
+            "{{\"infno\":\"{infno}\",\"msgid\":\"{msgid}\",\"mdtrtarea_admvs\":\"{}\",\"insuplc_admdvs\":\"{insured_in}\",\"recer_sys_code\":\"GJBENCH\",\"dev_no\":\"\",\"dev_safe_info\":\"\",\"cainfo\":\"\",\"signtype\":\"\",\"infver\":\"V1.0\",\"opter_type\":\"1\",\"opter\":\"0001\",\"opter_name\":\"收费员\",\"inf_time\":\"{}\",\"fixmedins_code\":\"{}\",\"fixmedins_name\":\"{}\",\"sign_no\":\"\",\"input\":{input}}}",
+            inst.admdvs, self.time, inst.code, inst.name
+        )
+    }
+
+    /// The request body of a settlement (2102) or cancel (2103).
+    fn body(&self, w: &Workload, op: &Op, msgid: &str, i: usize) -> Option<(String, &'static str)> {
+        match op {
+            Op::Settle {
+                patient,
+                mutual,
+                lines,
+                ..
+            } => {
+                let p = w.patient(*mutual, *patient);
+                let mut total = 0_i64;
+                let mut detail = String::new();
+                for (sn, (item, count)) in lines.iter().enumerate() {
+                    let (code, price) = &w.catalog[*item];
+                    let amount = price.fen() * count;
+                    total += amount;
+                    if sn > 0 {
+                        detail.push(',');
+                    }
+                    detail.push_str(&format!(
+                        "{{\"feedetl_sn\":\"{}\",\"rxno\":\"\",\"rx_circ_flag\":\"0\",\"fee_ocur_time\":\"{}\",\"med_list_codg\":\"{code}\",\"medins_list_codg\":\"H-{code}\",\"det_item_fee_sumamt\":{},\"cnt\":{count},\"pric\":{},\"bilg_dept_codg\":\"A03\",\"bilg_dept_name\":\"药房\",\"bilg_dr_codg\":\"D001\",\"bilg_dr_name\":\"药师\",\"hosp_appr_flag\":\"1\"}}",
+                        sn + 1,
+                        self.time,
+                        Fen::from_fen(amount),
+                        price
+                    ));
+                }
+                let input = format!(
+                    "{{\"druginfo\":{{\"psn_no\":\"{}\",\"mdtrt_cert_type\":\"02\",\"mdtrt_cert_no\":\"{}\",\"begntime\":\"{}\",\"medfee_sumamt\":{},\"insutype\":\"{}\",\"acct_used_flag\":\"{}\",\"med_type\":\"41\",\"invono\":\"INV{i}\"}},\"drugdetail\":[{detail}]}}",
+                    p.psn_no,
+                    p.certno,
+                    self.time,
+                    Fen::from_fen(total),
+                    p.insutype,
+                    if *mutual { "2" } else { "1" }
+                );
+                Some((self.envelope("2102", msgid, w, op, &input), "2102"))
+            }
+            Op::Cancel(d) => {
+                let input = format!(
+                    "{{\"data\":{{\"setl_id\":\"{}\",\"mdtrt_id\":\"{}\",\"psn_no\":\"{}\"}}}}",
+                    d.setl_id, d.mdtrt_id, d.psn_no
+                );
+                Some((self.envelope("2103", msgid, w, op, &input), "2103"))
+            }
+            Op::Premium { .. } => None,
+        }
+    }
+
+    async fn send(&self, w: &Workload, op: &Op, body: String, i: usize) -> Answer {
+        let inst = w.institution_of(op);
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let nonce = format!("{}-{i}", self.run);
+        let signature = gongji_nhsa::auth::sign(&ts, &inst.token, &nonce);
+        let sent = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header(gongji_nhsa::auth::HEADER_PAASID, &inst.paasid)
+            .header(gongji_nhsa::auth::HEADER_TIMESTAMP, &ts)
+            .header(gongji_nhsa::auth::HEADER_NONCE, &nonce)
+            .header(gongji_nhsa::auth::HEADER_SIGNATURE, &signature)
+            .body(body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return Answer::Failed(format!("transport: {e}")),
+        };
+        let status = response.status();
+        let bytes = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Answer::Failed(format!("transport: {e}")),
+        };
+        if !status.is_success() {
+            return Answer::Failed(format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            ));
+        }
+        read_answer(&bytes, matches!(op, Op::Cancel(_)))
+    }
+}
+
+/// The text of `"key":"value"` in a compact JSON answer.
+fn text_of<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+    let pattern = format!("\"{key}\":\"");
+    let start = body.find(&pattern)? + pattern.len();
+    let len = body[start..].find('"')?;
+    Some(&body[start..start + len])
+}
+
+fn read_answer(bytes: &[u8], cancel: bool) -> Answer {
+    let Ok(body) = std::str::from_utf8(bytes) else {
+        return Answer::Failed("an answer that is not UTF-8".into());
+    };
+    if !body.contains("\"infcode\":0") {
+        return match text_of(body, "err_msg") {
+            Some(m) if m.starts_with("GJ-STORE") || m.starts_with("GJ-INTERNAL") => {
+                Answer::Failed(m.to_string())
+            }
+            Some(_) => Answer::Refused,
+            None => Answer::Failed(body.chars().take(200).collect()),
+        };
+    }
+    if cancel {
+        return Answer::Cancelled;
+    }
+    match (text_of(body, "setl_id"), text_of(body, "mdtrt_id")) {
+        (Some(s), Some(m)) => Answer::Settled {
+            setl_id: s.to_string(),
+            mdtrt_id: m.to_string(),
+        },
+        _ => Answer::Replayed,
+    }
+}
+
+/// What every request of a run shares.
+struct Sender<'a> {
+    client: &'a Client,
+    handle: &'a EngineHandle<DynStore>,
+    w: &'a Workload,
+    ledger: &'a Ledger,
+    msgids: Msgids,
+}
+
+/// Sends one operation (premiums in process) and counts its answer.
+async fn one(s: Sender<'_>, op: Op, i: usize, counts: &mut Counts) {
+    let Sender {
+        client,
+        handle,
+        w,
+        ledger,
+        msgids,
+    } = s;
+    let msgid = msgids.get(&w.institution_of(&op).code, i);
+    let Some((body, _infno)) = client.body(w, &op, &msgid, i) else {
+        let at = bench_morning() + chrono::Duration::milliseconds(i as i64);
+        let result = submit(handle, w.request(&op, &msgid, at)).await;
+        record(&op, &result, counts, ledger);
+        return;
+    };
+    match client.send(w, &op, body, i).await {
+        Answer::Settled { setl_id, mdtrt_id } => {
+            if let Op::Settle {
+                patient,
+                mutual,
+                inst,
+                ..
+            } = &op
+            {
+                let p = w.patient(*mutual, *patient);
+                ledger.push(Done {
+                    setl_id,
+                    mdtrt_id,
+                    psn_no: p.psn_no.clone(),
+                    admdvs: p.admdvs.clone(),
+                    inst: *inst,
+                });
+            }
+            counts.ok(op.kind());
+        }
+        Answer::Cancelled => counts.ok(op.kind()),
+        Answer::Replayed => counts.replayed += 1,
+        Answer::Refused => counts.refused += 1,
+        Answer::Failed(why) => counts.fail(|| why),
+    }
+}
+
+fn client_runtime(workers: usize) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.max(1))
+        .thread_name("gongji-bench-client")
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+pub struct HttpRun<'a> {
+    pub server: &'a Server,
+    pub workload: &'a Arc<Workload>,
+    pub msgids: Msgids,
+    pub ops: usize,
+    pub seed: u64,
+    pub store: &'a str,
+    pub client_threads: usize,
+    /// Most connections of the open loop.
+    pub connections: usize,
+    /// Distinguishes nonces between runs.
+    pub run: String,
+}
+
+type Totals = Arc<Mutex<(Counts, Vec<u64>)>>;
+
+/// Closed loop: `clients` keep-alive clients, each sending its next request when its
+/// previous one is answered.
+pub fn closed_loop(r: &HttpRun<'_>, clients: usize) -> Result<RunStats, String> {
+    let rt = client_runtime(r.client_threads)?;
+    let client = Arc::new(Client::new(r.server.addr, &r.run)?);
+    let mut stats = RunStats::new("http", r.store, clients);
+    stats.note = "2102/2103 over HTTP; premiums in process".into();
+    let next = Arc::new(AtomicUsize::new(0));
+    let ledger = Arc::new(Ledger::default());
+    let totals: Totals = Arc::new(Mutex::new((Counts::default(), Vec::with_capacity(r.ops))));
+    let bar = indicatif::ProgressBar::new(r.ops as u64);
+    let started = Instant::now();
+    rt.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for c in 0..clients.max(1) {
+            let (client, handle, w, next, ledger, totals, bar) = (
+                client.clone(),
+                r.server.handle.clone(),
+                r.workload.clone(),
+                next.clone(),
+                ledger.clone(),
+                totals.clone(),
+                bar.clone(),
+            );
+            let (ops, msgids) = (r.ops, r.msgids);
+            let seed = r.seed.wrapping_mul(7_000_003).wrapping_add(c as u64);
+            tasks.spawn(async move {
+                let mut rng = SmallRng::seed_from_u64(seed);
+                let mut counts = Counts::default();
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= ops {
+                        break;
+                    }
+                    let op = w.plan(&mut rng, &ledger);
+                    let t0 = Instant::now();
+                    let sender = Sender {
+                        client: &client,
+                        handle: &handle,
+                        w: &w,
+                        ledger: &ledger,
+                        msgids,
+                    };
+                    one(sender, op, i, &mut counts).await;
+                    latencies.push(t0.elapsed().as_micros() as u64);
+                    bar.inc(1);
+                }
+                if let Ok(mut t) = totals.lock() {
+                    t.0.add(&counts);
+                    t.1.extend(latencies);
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    });
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    let (counts, latencies) = totals
+        .lock()
+        .map(|t| (t.0.clone(), t.1.clone()))
+        .unwrap_or_default();
+    stats.counts = counts;
+    stats.finish(elapsed, latencies);
+    Ok(stats)
+}
+
+/// Open loop: requests leave at a fixed rate whatever the answers do, each on its own
+/// task over the keep-alive pool, and each latency is counted from the moment the request
+/// was due to leave (so a stall delays every request behind it in the figures too, as it
+/// would for the pharmacies waiting).
+pub fn open_loop(r: &HttpRun<'_>, rate: f64) -> Result<RunStats, String> {
+    let rt = client_runtime(r.client_threads)?;
+    let client = Arc::new(Client::new(r.server.addr, &r.run)?);
+    let mut stats = RunStats::new("http-open-loop", r.store, 0);
+    stats.offered_per_sec = Some(rate);
+    stats.note =
+        format!("{rate:.0} requests/s offered; latency from each request's scheduled send time");
+    let ledger = Arc::new(Ledger::default());
+    let totals: Totals = Arc::new(Mutex::new((Counts::default(), Vec::with_capacity(r.ops))));
+    let bar = indicatif::ProgressBar::new(r.ops as u64);
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    // At most this many requests in flight (and so connections): a pharmacy's request
+    // waits for a free connection when the server falls behind, and that wait counts.
+    let connections = Arc::new(tokio::sync::Semaphore::new(r.connections.max(1)));
+    let mut late = 0;
+    let started = Instant::now();
+    rt.block_on(async {
+        let mut rng = SmallRng::seed_from_u64(r.seed.wrapping_mul(9_000_011));
+        let mut tasks = tokio::task::JoinSet::new();
+        let t0 = tokio::time::Instant::now();
+        for i in 0..r.ops {
+            let due = t0 + interval.mul_f64(i as f64);
+            let now = tokio::time::Instant::now();
+            if due > now {
+                tokio::time::sleep_until(due).await;
+            } else if now - due > Duration::from_millis(1) {
+                late += 1;
+            }
+            let op = r.workload.plan(&mut rng, &ledger);
+            let (client, handle, w, ledger, totals, bar) = (
+                client.clone(),
+                r.server.handle.clone(),
+                r.workload.clone(),
+                ledger.clone(),
+                totals.clone(),
+                bar.clone(),
+            );
+            let msgids = r.msgids;
+            let connections = connections.clone();
+            tasks.spawn(async move {
+                let mut counts = Counts::default();
+                let permit = connections.acquire_owned().await;
+                let sender = Sender {
+                    client: &client,
+                    handle: &handle,
+                    w: &w,
+                    ledger: &ledger,
+                    msgids,
+                };
+                one(sender, op, i, &mut counts).await;
+                drop(permit);
+                let latency = due.elapsed().as_micros() as u64;
+                if let Ok(mut t) = totals.lock() {
+                    t.0.add(&counts);
+                    t.1.push(latency);
+                }
+                bar.inc(1);
+            });
+            // Reap finished tasks as we go, so the set stays small.
+            while tasks.try_join_next().is_some() {}
+        }
+        while tasks.join_next().await.is_some() {}
+    });
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    let (counts, latencies) = totals
+        .lock()
+        .map(|t| (t.0.clone(), t.1.clone()))
+        .unwrap_or_default();
+    stats.counts = counts;
+    stats.late_sends = late;
+    stats.finish(elapsed, latencies);
+    Ok(stats)
+}

@@ -1,0 +1,247 @@
+//! What a run measured: operations by kind and outcome, latencies, throughput.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::workload::Kind;
+
+#[derive(Clone, Debug, Default)]
+pub struct Counts {
+    pub own: usize,
+    pub mutual_aid: usize,
+    pub cancel: usize,
+    pub premium: usize,
+    /// Answered from a stored answer (a msgid seen before).
+    pub replayed: usize,
+    /// Refused by a rule (a settlement the account cannot pay, a cancel raced by another):
+    /// nothing written, answered with its code.
+    pub refused: usize,
+    /// Not answered properly: storage errors, transport errors, HTTP errors.
+    pub failed: usize,
+    /// Why the first failure failed.
+    pub first_failure: Option<String>,
+}
+
+impl Counts {
+    pub fn ok(&mut self, kind: Kind) {
+        match kind {
+            Kind::Own => self.own += 1,
+            Kind::MutualAid => self.mutual_aid += 1,
+            Kind::Cancel => self.cancel += 1,
+            Kind::Premium => self.premium += 1,
+        }
+    }
+
+    pub fn fail(&mut self, why: impl FnOnce() -> String) {
+        self.failed += 1;
+        if self.first_failure.is_none() {
+            self.first_failure = Some(why());
+        }
+    }
+
+    pub fn add(&mut self, o: &Counts) {
+        if self.first_failure.is_none() {
+            self.first_failure.clone_from(&o.first_failure);
+        }
+        self.own += o.own;
+        self.mutual_aid += o.mutual_aid;
+        self.cancel += o.cancel;
+        self.premium += o.premium;
+        self.replayed += o.replayed;
+        self.refused += o.refused;
+        self.failed += o.failed;
+    }
+
+    /// Operations that wrote something durable.
+    pub fn durable(&self) -> usize {
+        self.own + self.mutual_aid + self.cancel + self.premium
+    }
+}
+
+/// One measured run.
+#[derive(Clone, Debug)]
+pub struct RunStats {
+    /// e.g. `engine`, `http`, `http-open-loop`, `baseline`.
+    pub mode: String,
+    /// `sqlite` or `postgres`.
+    pub store: String,
+    /// Concurrent clients (closed loop) or the offered rate (open loop).
+    pub clients: usize,
+    pub offered_per_sec: Option<f64>,
+    pub elapsed: Duration,
+    /// Microseconds, sorted.
+    pub latencies_us: Vec<u64>,
+    pub counts: Counts,
+    /// Requests that the open-loop sender could not send on time (it fell behind).
+    pub late_sends: usize,
+    pub note: String,
+}
+
+impl RunStats {
+    pub fn new(mode: &str, store: &str, clients: usize) -> RunStats {
+        RunStats {
+            mode: mode.to_string(),
+            store: store.to_string(),
+            clients,
+            offered_per_sec: None,
+            elapsed: Duration::ZERO,
+            latencies_us: Vec::new(),
+            counts: Counts::default(),
+            late_sends: 0,
+            note: String::new(),
+        }
+    }
+
+    pub fn finish(&mut self, elapsed: Duration, mut latencies_us: Vec<u64>) {
+        latencies_us.sort_unstable();
+        self.elapsed = elapsed;
+        self.latencies_us = latencies_us;
+    }
+
+    /// Operations answered per second (every answer counts, as a client sees it).
+    pub fn per_sec(&self) -> f64 {
+        self.latencies_us.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Durable settlements, cancels and premiums per second.
+    pub fn durable_per_sec(&self) -> f64 {
+        self.counts.durable() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn percentile(&self, p: f64) -> Duration {
+        let sorted = &self.latencies_us;
+        if sorted.is_empty() {
+            return Duration::ZERO;
+        }
+        let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        Duration::from_micros(sorted[idx.min(sorted.len() - 1)])
+    }
+
+    pub fn title(&self) -> String {
+        format!("{} on {}", self.mode, self.store)
+    }
+
+    pub fn print(&self, ratio: Option<f64>) {
+        let c = &self.counts;
+        println!("gongji bench — {}", self.title());
+        match self.offered_per_sec {
+            Some(rate) => println!(
+                "  offered {rate:.0}/s (open loop)  operations {}  elapsed {:.2}s  late sends {}",
+                self.latencies_us.len(),
+                self.elapsed.as_secs_f64(),
+                self.late_sends
+            ),
+            None => println!(
+                "  operations {}  clients {}  elapsed {:.2}s",
+                self.latencies_us.len(),
+                self.clients,
+                self.elapsed.as_secs_f64()
+            ),
+        }
+        println!(
+            "  mix: own-account {}  mutual-aid {}  cancels {}  premiums {}  replayed {}  refused {}  failed {}",
+            c.own, c.mutual_aid, c.cancel, c.premium, c.replayed, c.refused, c.failed
+        );
+        println!(
+            "  throughput {:.0} ops/s ({:.0} durable/s)",
+            self.per_sec(),
+            self.durable_per_sec()
+        );
+        println!(
+            "  latency p50 {}  p99 {}  p999 {}",
+            ms(self.percentile(0.50)),
+            ms(self.percentile(0.99)),
+            ms(self.percentile(0.999))
+        );
+        if let Some(r) = ratio {
+            println!(
+                "  ratio to the baseline on {}: {r:.1}x throughput",
+                self.store
+            );
+        }
+        if !self.note.is_empty() {
+            println!("  note: {}", self.note);
+        }
+        if let Some(why) = &c.first_failure {
+            println!("  first failure: {why}");
+        }
+    }
+
+    pub fn json(&self, ratio: Option<f64>) -> String {
+        let us = |p: f64| self.percentile(p).as_micros();
+        let c = &self.counts;
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "{{\"mode\":{},\"store\":{},\"clients\":{},\"offered_per_s\":{},\"operations\":{},\"elapsed_s\":{:.3},\"ops_per_s\":{:.1},\"durable_per_s\":{:.1},\"p50_us\":{},\"p99_us\":{},\"p999_us\":{},\"max_us\":{},\"own_account\":{},\"mutual_aid\":{},\"cancels\":{},\"premiums\":{},\"replayed\":{},\"refused\":{},\"failed\":{},\"late_sends\":{},\"ratio_to_baseline\":{},\"note\":{}}}",
+            quote(&self.mode),
+            quote(&self.store),
+            self.clients,
+            self.offered_per_sec
+                .map_or("null".to_string(), |r| format!("{r:.1}")),
+            self.latencies_us.len(),
+            self.elapsed.as_secs_f64(),
+            self.per_sec(),
+            self.durable_per_sec(),
+            us(0.50),
+            us(0.99),
+            us(0.999),
+            self.latencies_us.last().copied().unwrap_or(0),
+            c.own,
+            c.mutual_aid,
+            c.cancel,
+            c.premium,
+            c.replayed,
+            c.refused,
+            c.failed,
+            self.late_sends,
+            ratio.map_or("null".to_string(), |r| format!("{r:.2}")),
+            quote(&self.note)
+        );
+        s
+    }
+}
+
+/// A duration in milliseconds with three decimals.
+pub fn ms(d: Duration) -> String {
+    format!("{:.3}ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A JSON string.
+pub fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Resident and peak memory of this process (VmRSS, VmHWM from /proc/self/status), bytes.
+pub fn memory() -> (Option<u64>, Option<u64>) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (None, None);
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+pub fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
