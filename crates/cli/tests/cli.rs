@@ -221,6 +221,16 @@ fn bench_runs_a_small_mix_and_reports_speed() {
     }
     assert!(runs[0]["ratio_to_baseline"].as_f64().is_some(), "{figures}");
     assert_eq!(figures["persons"], 1500);
+    // The default province (Shanxi, with Yuncheng's contribution standards) runs the whole
+    // mix: premiums as well as settlements, mutual aid and cancels.
+    assert_eq!(figures["province"], "shanxi");
+    for kind in ["own_account", "mutual_aid", "cancels", "premiums"] {
+        assert!(
+            runs[0][kind].as_u64().unwrap() > 0,
+            "no {kind} in {}",
+            runs[0]
+        );
+    }
 
     // A second run reuses the population.
     let again = gongji(&[

@@ -108,6 +108,17 @@ pub fn province_spec(persons: usize) -> PopulationSpec {
     }
 }
 
+/// Shanxi at the same scale as [`province_spec`], in the two Shanxi cities the presets know
+/// (Taiyuan under the province's rules, Yuncheng with its resident contribution standards),
+/// so a workload can pay relatives' premiums as well as settle.
+pub fn shanxi_province_spec(persons: usize) -> PopulationSpec {
+    PopulationSpec {
+        seed: 140_000,
+        regions: regions::shanxi_cities(),
+        ..province_spec(persons)
+    }
+}
+
 /// One line of persons.csv.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersonRow {

@@ -407,6 +407,15 @@ pub fn shandong_cities() -> Vec<RegionSpec> {
         .collect()
 }
 
+/// The Shanxi cities known here (Taiyuan, Yuncheng), weighted by population.
+pub fn shanxi_cities() -> Vec<RegionSpec> {
+    CITIES
+        .iter()
+        .filter(|c| c.admdvs.province() == 14)
+        .filter_map(|c| city(c.admdvs))
+        .collect()
+}
+
 /// The five seed regions: Yantai, Zibo, Jinan, Shanxi (as Taiyuan) and Yuncheng.
 pub fn seed_regions() -> Vec<RegionSpec> {
     [

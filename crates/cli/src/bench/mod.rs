@@ -1,7 +1,8 @@
 //! `gongji bench`: the benchmark of the production-store issue.
 //!
 //! A province-scale population (default 1,000,000 persons, 300,000 bindings, 5,000
-//! institutions in Shandong's 16 cities) is built once into a SQLite file and reused. On
+//! institutions, in Shanxi by default: Yuncheng's contribution standards let the
+//! premium share run) is built once into a SQLite file and reused. On
 //! each store (SQLite, and PostgreSQL with `--database URL` or `--pg`) the mix — 70%
 //! own-account pharmacy purchases, 20% with mutual aid, 5% cancels, 5% premiums — runs:
 //!
@@ -48,6 +49,33 @@ pub enum Mode {
     Baseline,
 }
 
+/// Which province the generated population lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Province {
+    /// Taiyuan and Yuncheng: Yuncheng has resident contribution standards, so the 5% premium
+    /// share of the mix runs as premiums.
+    Shanxi,
+    /// Shandong's 16 cities: no contribution standards in the presets, so the premium share
+    /// runs as own-account purchases.
+    Shandong,
+}
+
+impl Province {
+    fn spec(self, persons: usize) -> gongji_demo::PopulationSpec {
+        match self {
+            Province::Shanxi => gongji_demo::shanxi_province_spec(persons),
+            Province::Shandong => gongji_demo::province_spec(persons),
+        }
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Province::Shanxi => "shanxi",
+            Province::Shandong => "shandong",
+        }
+    }
+}
+
 #[derive(Args, Clone)]
 pub struct BenchArgs {
     /// Operations of each engine and HTTP run.
@@ -57,8 +85,11 @@ pub struct BenchArgs {
     /// per 200 persons).
     #[arg(long, default_value_t = gongji_demo::PROVINCE_PERSONS)]
     pub persons: usize,
+    /// The province of the generated population.
+    #[arg(long, value_enum, default_value = "shanxi")]
+    pub province: Province,
     /// The SQLite file holding the population: built once with a progress bar, reused when
-    /// it exists. Default: bench-province-<persons>.db in the current directory.
+    /// it exists. Default: bench-<province>-<persons>.db in the current directory.
     #[arg(long)]
     pub db: Option<PathBuf>,
     /// Also run on this PostgreSQL database (one province's; the population is imported
@@ -135,10 +166,13 @@ struct Report {
 }
 
 fn run_inner(args: &BenchArgs) -> Result<(), String> {
-    let db = args
-        .db
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("bench-province-{}.db", args.persons)));
+    let db = args.db.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "bench-{}-{}.db",
+            args.province.slug(),
+            args.persons
+        ))
+    });
     let mut report = Report {
         persons: args.persons,
         ..Report::default()
@@ -149,7 +183,7 @@ fn run_inner(args: &BenchArgs) -> Result<(), String> {
             db.display()
         );
     } else {
-        build_population(&db, args.persons, &mut report)?;
+        build_population(&db, &args.province.spec(args.persons), &mut report)?;
     }
     let mut clock = MsgidClock::starting_now();
 
@@ -236,7 +270,7 @@ fn run_inner(args: &BenchArgs) -> Result<(), String> {
             db: db.clone(),
             database: Some(url),
         };
-        ensure_population(&target, args.persons, &mut report)?;
+        ensure_population(&target, &args.province.spec(args.persons), &mut report)?;
         run_store(
             args,
             "postgres",
@@ -445,7 +479,11 @@ fn baseline_connections(target: &Target, n: usize) -> Result<Vec<baseline::Conn>
 
 /// Generates the province and imports it through the engine, into `<db>.building` first so
 /// that an interrupted build is never reused.
-fn build_population(db: &Path, persons: usize, report: &mut Report) -> Result<(), String> {
+fn build_population(
+    db: &Path,
+    spec: &gongji_demo::PopulationSpec,
+    report: &mut Report,
+) -> Result<(), String> {
     let building = PathBuf::from(format!("{}.building", db.display()));
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{}{suffix}", building.display());
@@ -454,17 +492,21 @@ fn build_population(db: &Path, persons: usize, report: &mut Report) -> Result<()
         }
     }
     let target = Target::sqlite(&building);
-    import_population(&target, persons, report)?;
+    import_population(&target, spec, report)?;
     std::fs::rename(&building, db).map_err(|e| format!("{}: {e}", db.display()))?;
     Ok(())
 }
 
 /// Imports the population into `target` when it holds no persons yet.
-fn ensure_population(target: &Target, persons: usize, report: &mut Report) -> Result<(), String> {
+fn ensure_population(
+    target: &Target,
+    spec: &gongji_demo::PopulationSpec,
+    report: &mut Report,
+) -> Result<(), String> {
     let held = target.open()?.load_snapshot().map_err(|e| e.to_string())?;
     if held.persons.is_empty() {
         drop(held);
-        import_population(target, persons, report)
+        import_population(target, spec, report)
     } else {
         println!(
             "{}: 复用已有人群 / reusing its {} persons",
@@ -475,8 +517,12 @@ fn ensure_population(target: &Target, persons: usize, report: &mut Report) -> Re
     }
 }
 
-fn import_population(target: &Target, persons: usize, report: &mut Report) -> Result<(), String> {
-    let spec = gongji_demo::province_spec(persons);
+fn import_population(
+    target: &Target,
+    spec: &gongji_demo::PopulationSpec,
+    report: &mut Report,
+) -> Result<(), String> {
+    let persons = spec.persons;
     println!(
         "生成省级人群 / generating a province: {} persons, about {} bindings, {} institutions ...",
         spec.persons,
@@ -485,7 +531,7 @@ fn import_population(target: &Target, persons: usize, report: &mut Report) -> Re
     );
     let started = Instant::now();
     let bar = indicatif::ProgressBar::new(persons as u64);
-    let pop = gongji_demo::generate(&spec, &mut |done, _| bar.set_position(done as u64));
+    let pop = gongji_demo::generate(spec, &mut |done, _| bar.set_position(done as u64));
     bar.finish_and_clear();
     let generated = started.elapsed();
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -605,7 +651,8 @@ fn report_json(args: &BenchArgs, report: &Report) -> String {
         .map(|(k, v)| format!("{}:{v}", quote(k)))
         .collect();
     format!(
-        "{{\"persons\":{},\"cpus\":{},\"clients\":{},\"http_clients\":{},\"rates\":[{}],\"population\":{{{}}},\"memory_after_load\":[{}],\"peak_memory_bytes\":{},\"runs\":[{}]}}\n",
+        "{{\"province\":{},\"persons\":{},\"cpus\":{},\"clients\":{},\"http_clients\":{},\"rates\":[{}],\"population\":{{{}}},\"memory_after_load\":[{}],\"peak_memory_bytes\":{},\"runs\":[{}]}}\n",
+        quote(args.province.slug()),
         report.persons,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         args.clients,
