@@ -61,7 +61,7 @@ pub fn record(
             counts.ok(op.kind());
         }
         Err(e @ EngineError::Store(_)) => counts.fail(|| e.to_string()),
-        Err(_) => counts.refused += 1,
+        Err(e) => counts.refuse(e.code()),
     }
 }
 

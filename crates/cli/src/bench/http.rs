@@ -104,7 +104,7 @@ enum Answer {
     Settled { setl_id: String, mdtrt_id: String },
     Cancelled,
     Replayed,
-    Refused,
+    Refused(String),
     Failed(String),
 }
 
@@ -231,6 +231,14 @@ fn text_of<'a>(body: &'a str, key: &str) -> Option<&'a str> {
     Some(&body[start..start + len])
 }
 
+/// The stable code at the start of an `err_msg` ("GJ-SETL-...: 余额不足").
+fn refusal_code(err_msg: &str) -> &str {
+    let end = err_msg
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or(err_msg.len());
+    &err_msg[..end]
+}
+
 fn read_answer(bytes: &[u8], cancel: bool) -> Answer {
     let Ok(body) = std::str::from_utf8(bytes) else {
         return Answer::Failed("an answer that is not UTF-8".into());
@@ -240,7 +248,7 @@ fn read_answer(bytes: &[u8], cancel: bool) -> Answer {
             Some(m) if m.starts_with("GJ-STORE") || m.starts_with("GJ-INTERNAL") => {
                 Answer::Failed(m.to_string())
             }
-            Some(_) => Answer::Refused,
+            Some(m) => Answer::Refused(refusal_code(m).to_string()),
             None => Answer::Failed(body.chars().take(200).collect()),
         };
     }
@@ -303,7 +311,7 @@ async fn one(s: Sender<'_>, op: Op, i: usize, counts: &mut Counts) {
         }
         Answer::Cancelled => counts.ok(op.kind()),
         Answer::Replayed => counts.replayed += 1,
-        Answer::Refused => counts.refused += 1,
+        Answer::Refused(code) => counts.refuse(&code),
         Answer::Failed(why) => counts.fail(|| why),
     }
 }

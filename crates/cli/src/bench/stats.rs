@@ -16,6 +16,8 @@ pub struct Counts {
     /// Refused by a rule (a settlement the account cannot pay, a cancel raced by another):
     /// nothing written, answered with its code.
     pub refused: usize,
+    /// The refusals by stable code, so a reader sees which rule said no.
+    pub refusals: std::collections::BTreeMap<String, usize>,
     /// Not answered properly: storage errors, transport errors, HTTP errors.
     pub failed: usize,
     /// Why the first failure failed.
@@ -30,6 +32,11 @@ impl Counts {
             Kind::Cancel => self.cancel += 1,
             Kind::Premium => self.premium += 1,
         }
+    }
+
+    pub fn refuse(&mut self, code: &str) {
+        self.refused += 1;
+        *self.refusals.entry(code.to_string()).or_default() += 1;
     }
 
     pub fn fail(&mut self, why: impl FnOnce() -> String) {
@@ -49,6 +56,9 @@ impl Counts {
         self.premium += o.premium;
         self.replayed += o.replayed;
         self.refused += o.refused;
+        for (code, n) in &o.refusals {
+            *self.refusals.entry(code.clone()).or_default() += n;
+        }
         self.failed += o.failed;
     }
 
@@ -142,6 +152,14 @@ impl RunStats {
             "  mix: own-account {}  mutual-aid {}  cancels {}  premiums {}  replayed {}  refused {}  failed {}",
             c.own, c.mutual_aid, c.cancel, c.premium, c.replayed, c.refused, c.failed
         );
+        if !c.refusals.is_empty() {
+            let by_code: Vec<String> = c
+                .refusals
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect();
+            println!("  refused by code: {}", by_code.join(", "));
+        }
         println!(
             "  throughput {:.0} ops/s ({:.0} durable/s)",
             self.per_sec(),

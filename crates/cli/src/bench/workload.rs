@@ -3,6 +3,7 @@
 //! 5% cancels of earlier settlements, 5% premiums paid from a holder's account), and unique
 //! msgids in the national format.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -21,6 +22,8 @@ use rand::Rng;
 pub const BENCH_DAY: (i32, u32, u32) = (2025, 10, 10);
 /// The premium year offered (where a region has contribution standards).
 const PREMIUM_YEAR: i32 = 2026;
+/// The contribution category paid (普通人群).
+const PREMIUM_CATEGORY: &str = "general";
 
 pub fn bench_day() -> NaiveDate {
     let (y, m, d) = BENCH_DAY;
@@ -53,8 +56,11 @@ pub struct Workload {
     pub own_payers: Vec<PersonRef>,
     /// Relatives with a binding valid on the bench day (both sides insured normally).
     pub relatives: Vec<PersonRef>,
-    /// (holder, relative) where the relative's region has contribution standards.
+    /// (holder, relative) where the relative's region has contribution standards, the
+    /// relative's premium is unpaid and the holder can afford it; one pair per relative.
     pub premium_pairs: Vec<(String, String)>,
+    /// The next pair to pay (shared by every client and run of one invocation).
+    next_premium: AtomicUsize,
     /// Pharmacies open to mutual aid.
     pub pharmacies: Vec<InstRef>,
     /// (code, unit price).
@@ -92,6 +98,7 @@ impl Workload {
         let mut relatives = Vec::new();
         let mut premium_pairs = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let mut premium_relatives = std::collections::HashSet::new();
         for b in bindings {
             let (Some(h), Some(r)) = (state.persons.get(&b.holder), state.persons.get(&b.relative))
             else {
@@ -103,12 +110,30 @@ impl Workload {
             if seen.insert(r.psn_no.clone()) {
                 relatives.push(person_ref(r));
             }
-            let has_standards = engine
+            // One pair per relative whose premium for the year is still unpaid, from a
+            // holder who can afford it twice over (settlements draw on the same account
+            // meanwhile): a premium that the rules must refuse measures nothing.
+            let amount = engine
                 .policies()
                 .for_admdvs(r.admdvs)
-                .is_some_and(|p| p.contribution.is_some());
-            if has_standards && !r.is_employee() {
-                premium_pairs.push((h.psn_no.clone(), r.psn_no.clone()));
+                .and_then(|p| p.contribution.as_ref())
+                .and_then(|c| c.year(PREMIUM_YEAR))
+                .and_then(|y| y.categories.iter().find(|c| c.code == PREMIUM_CATEGORY))
+                .map(|c| c.amount);
+            let holder_balance = state.balance(&LedgerAccount::Personal(h.psn_no.clone()).key());
+            if let Some(amount) = amount {
+                let affordable = amount
+                    .checked_mul(2)
+                    .is_some_and(|twice| holder_balance >= twice);
+                if affordable
+                    && !r.is_employee()
+                    && !state
+                        .premiums_paid
+                        .contains(&(r.psn_no.clone(), PREMIUM_YEAR))
+                    && premium_relatives.insert(r.psn_no.clone())
+                {
+                    premium_pairs.push((h.psn_no.clone(), r.psn_no.clone()));
+                }
             }
         }
         let mut pharmacies: Vec<InstRef> = state
@@ -141,6 +166,7 @@ impl Workload {
             own_payers,
             relatives,
             premium_pairs,
+            next_premium: AtomicUsize::new(0),
             pharmacies,
             catalog,
         }
@@ -221,14 +247,16 @@ impl Ledger {
 
 impl Workload {
     /// The next operation: 70% own account, 20% mutual aid, 5% cancels, 5% premiums. A
-    /// cancel with nothing to cancel yet, or a premium where the population's policies
-    /// offer none, is an own-account purchase instead (the write load stays the same).
+    /// cancel with nothing to cancel yet, or a premium when no relative's premium is left
+    /// to pay, is an own-account purchase instead (the write load stays the same).
     pub fn plan(&self, rng: &mut SmallRng, ledger: &Ledger) -> Op {
         let roll = rng.gen_range(0..100);
-        if roll >= 95 && !self.premium_pairs.is_empty() {
-            return Op::Premium {
-                pair: rng.gen_range(0..self.premium_pairs.len()),
-            };
+        if roll >= 95 {
+            // Each relative's premium is paid once: pairs are taken in turn, never twice.
+            let pair = self.next_premium.fetch_add(1, Ordering::Relaxed);
+            if pair < self.premium_pairs.len() {
+                return Op::Premium { pair };
+            }
         }
         if (90..95).contains(&roll) {
             if let Some(d) = ledger.take_random(rng) {
@@ -326,7 +354,7 @@ impl Workload {
                     holder: holder.clone(),
                     relative: relative.clone(),
                     year: PREMIUM_YEAR,
-                    category: "general".into(),
+                    category: PREMIUM_CATEGORY.into(),
                     channel: Channel::WeChat,
                     at,
                 })
