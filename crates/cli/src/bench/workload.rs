@@ -111,7 +111,7 @@ impl Workload {
                 relatives.push(person_ref(r));
             }
             // One pair per relative whose premium for the year is still unpaid, from a
-            // holder who can afford it twice over (settlements draw on the same account
+            // holder who can afford it twice over above the reserve (settlements draw on the same account
             // meanwhile): a premium that the rules must refuse measures nothing.
             let amount = engine
                 .policies()
@@ -120,11 +120,17 @@ impl Workload {
                 .and_then(|c| c.year(PREMIUM_YEAR))
                 .and_then(|y| y.categories.iter().find(|c| c.code == PREMIUM_CATEGORY))
                 .map(|c| c.amount);
-            let holder_balance = state.balance(&LedgerAccount::Personal(h.psn_no.clone()).key());
+            let reserve = engine
+                .policies()
+                .for_admdvs(h.admdvs)
+                .map_or(Fen::ZERO, |p| p.payment.reserve);
+            let available = state
+                .balance(&LedgerAccount::Personal(h.psn_no.clone()).key())
+                .saturating_sub_floor0(reserve);
             if let Some(amount) = amount {
                 let affordable = amount
                     .checked_mul(2)
-                    .is_some_and(|twice| holder_balance >= twice);
+                    .is_some_and(|twice| available >= twice);
                 if affordable
                     && !r.is_employee()
                     && !state
