@@ -20,5 +20,7 @@ pub mod premium;
 pub mod recovery;
 pub mod refusal;
 pub mod settlement;
+pub mod small_str;
 
 pub use refusal::Refusal;
+pub use small_str::SmallStr;

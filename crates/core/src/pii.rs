@@ -5,20 +5,23 @@
 
 use std::fmt;
 
+use crate::small_str::SmallStr;
+
 macro_rules! masked {
     ($(#[$m:meta])* $name:ident, $mask:ident) => {
         $(#[$m])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
+        pub struct $name(SmallStr);
 
         impl $name {
-            pub fn new(value: impl Into<String>) -> $name {
+            /// Short values (all real ones) are kept inline, without a heap allocation.
+            pub fn new(value: impl Into<SmallStr>) -> $name {
                 $name(value.into())
             }
 
             /// The full value, for the person themself or an authorised, audited read.
             pub fn reveal(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
 
             pub fn masked(&self) -> String {

@@ -518,7 +518,7 @@ pub fn export_dir<S: Store>(engine: &Engine<S>, dir: &Path) -> Result<(), FileEr
                 let key = LedgerAccount::Personal(p.psn_no.clone()).key();
                 state
                     .balances
-                    .get(&key)
+                    .get(key.as_str())
                     .map(|b| vec![p.psn_no.clone(), b.to_string()])
             })
             .collect(),

@@ -81,7 +81,7 @@ impl<S: Store> Engine<S> {
     /// deliberately re-read the database before each request (the conventional baseline of
     /// `gongji bench`); the engine itself never needs it.
     pub fn refresh_balance(&mut self, account_key: &str, balance: Fen) {
-        self.state.balances.insert(account_key.to_string(), balance);
+        self.state.balances.insert(account_key.into(), balance);
     }
 
     pub fn policies(&self) -> &PolicySet {
@@ -587,7 +587,8 @@ impl<S: Store> Engine<S> {
             Command::OpenVisit(cmd) => self.open_visit(cmd, pending),
             Command::Visit(cmd) => self.change_visit(cmd, pending),
             Command::RegisterPerson(p) => {
-                if let Some(other) = self.state.by_certno.get(p.certno.reveal()) {
+                if let Some(other) = self.state.persons.by_certno(p.certno.reveal()) {
+                    let other = &other.psn_no;
                     if other != &p.psn_no {
                         return Err(EngineError::DuplicateRegistration(format!(
                             "证件号码 {} 已属于人员 {other}",
@@ -1067,9 +1068,9 @@ impl<S: Store> Engine<S> {
     pub fn credential_owner(&self, cred: &Credential) -> Option<String> {
         let n = cred.number.trim();
         self.state
-            .by_certno
-            .get(n)
-            .cloned()
+            .persons
+            .by_certno(n)
+            .map(|p| p.psn_no.clone())
             .or_else(|| self.state.persons.contains_key(n).then(|| n.to_string()))
     }
 

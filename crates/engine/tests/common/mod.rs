@@ -497,7 +497,7 @@ impl World {
             .balances
             .iter()
             .filter(|(_, b)| !b.is_zero())
-            .map(|(k, b)| (k.clone(), b.fen()))
+            .map(|(k, b)| (k.to_string(), b.fen()))
             .collect()
     }
 

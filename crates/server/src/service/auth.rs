@@ -404,7 +404,7 @@ pub async fn sign_in_with_code(
                     certno.as_deref().is_none_or(|c| {
                         state
                             .persons
-                            .get(*p)
+                            .get(p)
                             .is_some_and(|person| person.certno.reveal() == c)
                     })
                 })

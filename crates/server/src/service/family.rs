@@ -208,9 +208,9 @@ fn prepare(
     let state = engine.state();
     let certno = req.relative_certno.trim().to_ascii_uppercase();
     let relative_no = state
-        .by_certno
-        .get(&certno)
-        .cloned()
+        .persons
+        .by_certno(&certno)
+        .map(|p| p.psn_no.clone())
         .ok_or_else(|| EngineError::UnknownPerson(gongji_core::pii::mask_certno(&certno)))?;
     let relative = state
         .persons
