@@ -10,6 +10,7 @@ pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod verify;
+mod walbuf;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -122,7 +122,17 @@ pub(crate) fn io(e: rusqlite::Error) -> StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let conn = Connection::open(path).map_err(io)?;
+        // The WAL's writes coalesced (see `walbuf`); the default VFS if that cannot be had.
+        let conn = if crate::walbuf::register() {
+            Connection::open_with_flags_and_vfs(
+                path,
+                rusqlite::OpenFlags::default(),
+                crate::walbuf::NAME,
+            )
+        } else {
+            Connection::open(path)
+        }
+        .map_err(io)?;
         SqliteStore::setup(conn, Some(path.to_path_buf()))
     }
 
