@@ -26,19 +26,20 @@
 //! **Group commit.** A batch is one transaction; `synchronous_commit` stays on, so `commit`
 //! returns only once the batch is durable. Statements are prepared once per connection.
 //! A batch of thousands of writes must not cost a round trip per row, so most rows are
-//! gathered while the batch is walked and written with one array (`UNNEST`) statement per
-//! table: postings, account balances, usage counters and their log (insert-only or
-//! additive, read by no other write of the batch; additive upserts are summed per key
-//! first), journal rows, settlement rows and fee lines (fee lines written out early when a
-//! later write deletes one), and last the reversal marks and cancel flags, one `UPDATE`
-//! each for the whole batch, once every row they change is in (a mark that finds its entry
-//! reversed already, or missing, refuses the batch as a single mark would). Everything
-//! else (persons, institutions, catalog, bindings, visits, premiums, recovery cases,
-//! commitments, audit, messages) goes row by row in batch order. The outcome is the
-//! outcome of writing the batch one write at a time, as SQLite does; a refused batch
-//! leaves nothing. Reads the engine makes before deciding a batch come in bulk too: the
-//! stored answers of all its msgids (two queries) and the settlements its cancels name
-//! (four queries in one snapshot).
+//! gathered while the batch is walked and written at its end, a statement per kind of row
+//! rather than per row: journal rows, settlement rows, postings and the usage log
+//! (insert-only) by one array (`UNNEST`) insert each; account balances, usage counters and binding-change
+//! counts (additive, read by no other write of the batch, summed per key first) by one
+//! statement of array (`UNNEST`) upserts in data-modifying CTEs; premiums and fee lines by
+//! one array insert each (written out early when a later write of the batch deletes one);
+//! and last the reversal marks and cancel flags, one statement for both, once every row
+//! they change is in (a mark that finds its entry reversed already, or missing, refuses the
+//! batch as a single mark would). Everything else (persons, institutions, catalog,
+//! bindings, visits, recovery cases, commitments, audit, messages) goes row by row in
+//! batch order. The outcome is the outcome of writing the batch one write at a time, as
+//! SQLite does; a refused batch leaves nothing. Reads the engine makes before deciding a
+//! batch come in bulk too: the stored answers of all its msgids (one query over both
+//! tables) and the settlements its cancels name (four queries in one snapshot).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -54,7 +55,7 @@ use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Statem
 
 use crate::batch::{
     AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
-    RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
+    PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
 use crate::read;
@@ -622,10 +623,11 @@ const SQL_SETTLEMENT: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmed
 const SQL_ANSWER_JOURNAL: &str =
     "SELECT entry_id, request_hash, response FROM journal WHERE msgid = $1";
 const SQL_ANSWER_MESSAGE: &str = "SELECT request_hash, response FROM messages WHERE msgid = $1";
-const SQL_ANSWERS_JOURNAL: &str =
-    "SELECT msgid, entry_id, request_hash, response FROM journal WHERE msgid = ANY($1)";
-const SQL_ANSWERS_MESSAGE: &str =
-    "SELECT msgid, request_hash, response FROM messages WHERE msgid = ANY($1)";
+/// The stored answers of many msgids: journal rows carry their entry id, messages none.
+const SQL_ANSWERS_ANY: &str = "SELECT msgid, entry_id, request_hash, response
+    FROM journal WHERE msgid = ANY($1)
+    UNION ALL
+    SELECT msgid, NULL::BIGINT, request_hash, response FROM messages WHERE msgid = ANY($1)";
 const SQL_LOCK_ACCOUNTS: &str = "SELECT account_key, balance_fen FROM accounts
     WHERE account_key = ANY($1) ORDER BY account_key FOR UPDATE";
 const SQL_RECONCILE: &str = "SELECT COALESCE(SUM(medfee_sumamt), 0)::BIGINT,
@@ -912,18 +914,20 @@ const SQL_VISIT: &str = "INSERT INTO visits (mdtrt_id, psn_no, fixmedins_code, a
 const SQL_FEE_DELETE: &str = "DELETE FROM fee_details WHERE mdtrt_id = $1 AND feedetl_sn = $2";
 const SQL_MESSAGE: &str =
     "INSERT INTO messages (msgid, request_hash, response) VALUES ($1, $2, $3)";
-const SQL_BULK_SETTLEMENTS_CANCELLED: &str =
-    "UPDATE settlements SET cancelled = 1 WHERE setl_id = ANY($1)";
-/// Marks each (entry, reversed_by) pair once: a pair whose entry was reversed before, or
-/// that repeats an entry of the same statement, updates nothing and is missing from the
-/// returned ids.
-const SQL_BULK_MARK_REVERSED: &str = "UPDATE journal AS j SET reversed_by = v.r
+/// The batch's reversal marks and cancel flags, after every row of the batch is in. Marks
+/// each (entry, reversed_by) pair once: a pair whose entry was reversed before, or that
+/// repeats an entry of the same statement, updates nothing and is missing from the returned
+/// ids. The two updates touch different tables.
+const SQL_BULK_MARKS_AND_CANCELS: &str = "WITH c AS (
+        UPDATE settlements SET cancelled = 1 WHERE setl_id = ANY($3::TEXT[]))
+    UPDATE journal AS j SET reversed_by = v.r
     FROM (SELECT DISTINCT ON (e) e, r FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS t(e, r)) AS v
     WHERE j.entry_id = v.e AND j.reversed_by IS NULL
     RETURNING j.entry_id";
-const SQL_PREMIUM: &str = "INSERT INTO premiums (relative_psn_no, year, entry_id, holder_psn_no,
-        category, amount_fen)
-    VALUES ($1, $2, $3, $4, $5, $6)";
+const SQL_BULK_PREMIUMS: &str = "INSERT INTO premiums (relative_psn_no, year, entry_id,
+        holder_psn_no, category, amount_fen)
+    SELECT * FROM UNNEST($1::TEXT[], $2::INTEGER[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
+        $6::BIGINT[])";
 const SQL_PREMIUM_REFUND: &str = "DELETE FROM premiums WHERE relative_psn_no = $1 AND year = $2";
 const SQL_RECOVERY_CASE: &str = "INSERT INTO recovery_cases (case_id, binding_id, holder_psn_no,
         relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
@@ -939,30 +943,38 @@ const SQL_AUDIT: &str = "INSERT INTO audit_log (audit_id, at, actor, channel, ac
         before_state, after_state)
     VALUES ((SELECT COALESCE(MAX(audit_id), 0) + 1 FROM audit_log), $1, $2, $3, $4, $5, $6, $7)";
 
-// The bulk statements: one per table per batch, rows passed as arrays.
+/// The additive upserts of a batch (balances, usage counters, binding-change counts), every
+/// table's as arrays, in one statement. Data-modifying CTEs run whether or not they are
+/// referenced; each touches its own table and none reads another's rows, so doing them at
+/// once is doing them in turn. Rows come summed per key (a statement may not update a row
+/// twice); empty arrays write nothing.
+const SQL_BULK_UPSERTS: &str = "WITH account_rows AS (
+    INSERT INTO accounts (account_key, psn_no, balance_fen)
+    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[])
+    ON CONFLICT (account_key) DO UPDATE
+        SET balance_fen = accounts.balance_fen + excluded.balance_fen
+), pool_rows AS (
+    INSERT INTO pool_usage (psn_no, period, cap_group, deductible_fen, fund_fen, burden_fen)
+    SELECT * FROM UNNEST($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], $8::BIGINT[],
+        $9::BIGINT[])
+    ON CONFLICT (psn_no, period, cap_group) DO UPDATE SET
+        deductible_fen = pool_usage.deductible_fen + excluded.deductible_fen,
+        fund_fen = pool_usage.fund_fen + excluded.fund_fen,
+        burden_fen = pool_usage.burden_fen + excluded.burden_fen
+), binding_usage_rows AS (
+    INSERT INTO binding_usage (binding_id, month, amount_fen)
+    SELECT * FROM UNNEST($10::BIGINT[], $11::TEXT[], $12::BIGINT[])
+    ON CONFLICT (binding_id, month) DO UPDATE SET
+        amount_fen = binding_usage.amount_fen + excluded.amount_fen
+)
+INSERT INTO binding_changes (holder_psn_no, month, count)
+SELECT * FROM UNNEST($13::TEXT[], $14::TEXT[], $15::INTEGER[])
+ON CONFLICT (holder_psn_no, month) DO UPDATE SET
+    count = binding_changes.count + excluded.count";
 const SQL_BULK_POSTINGS: &str = "INSERT INTO postings (entry_id, seq, account_key, amount_fen,
         rule, floor_fen, balance_after_fen, explanation)
     SELECT * FROM UNNEST($1::BIGINT[], $2::INTEGER[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
         $6::BIGINT[], $7::BIGINT[], $8::TEXT[])";
-const SQL_BULK_ACCOUNTS: &str = "INSERT INTO accounts (account_key, psn_no, balance_fen)
-    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[])
-    ON CONFLICT (account_key) DO UPDATE SET balance_fen = accounts.balance_fen + excluded.balance_fen";
-const SQL_BULK_POOL_USAGE: &str = "INSERT INTO pool_usage (psn_no, period, cap_group,
-        deductible_fen, fund_fen, burden_fen)
-    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[],
-        $6::BIGINT[])
-    ON CONFLICT (psn_no, period, cap_group) DO UPDATE SET
-        deductible_fen = pool_usage.deductible_fen + excluded.deductible_fen,
-        fund_fen = pool_usage.fund_fen + excluded.fund_fen,
-        burden_fen = pool_usage.burden_fen + excluded.burden_fen";
-const SQL_BULK_BINDING_USAGE: &str = "INSERT INTO binding_usage (binding_id, month, amount_fen)
-    SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[])
-    ON CONFLICT (binding_id, month) DO UPDATE SET
-        amount_fen = binding_usage.amount_fen + excluded.amount_fen";
-const SQL_BULK_BINDING_CHANGES: &str = "INSERT INTO binding_changes (holder_psn_no, month, count)
-    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::INTEGER[])
-    ON CONFLICT (holder_psn_no, month) DO UPDATE SET
-        count = binding_changes.count + excluded.count";
 const SQL_BULK_USAGE_LOG: &str = "INSERT INTO usage_log (entry_id, kind, psn_no, period,
         cap_group, binding_id, deductible_fen, fund_fen, burden_fen, amount_fen)
     SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
@@ -994,8 +1006,9 @@ const SQL_BULK_FEES: &str = "INSERT INTO fee_details (mdtrt_id, feedetl_sn, chrg
 /// batch, gathered while the batch is walked and written once at its end. Additive upserts
 /// are summed per key first (one statement may not update a row twice).
 ///
-/// Journal rows, settlement rows and fee lines are deferred too; a fee deletion first
-/// writes out the pending fee lines, so it sees the lines before it. Reversal marks and
+/// Journal rows, settlement rows, premiums and fee lines are deferred too; a fee deletion
+/// (a premium refund) first writes out the pending fee lines (premiums), so it sees the
+/// rows before it. Reversal marks and
 /// cancel flags only change rows, never insert or read any other write's: they are applied
 /// last, after every row of the batch is in, which is the outcome of applying them in
 /// order. A fee line is a full replace, so of the same line only the last write is kept;
@@ -1019,6 +1032,8 @@ struct Bulk<'a> {
     marks: Vec<(i64, i64)>,
     /// Settlements the batch cancels.
     cancelled: Vec<&'a str>,
+    /// Premiums, insert-only; written out before a refund so it sees them.
+    premiums: Vec<&'a PremiumRow>,
 }
 
 enum UsageLog<'a> {
@@ -1232,34 +1247,51 @@ impl<'a> Bulk<'a> {
         Ok(())
     }
 
+    fn flush_premiums<C: GenericClient>(
+        &mut self,
+        c: &mut C,
+        stmts: &mut Stmts,
+    ) -> Result<(), StoreError> {
+        if self.premiums.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.premiums);
+        let n = rows.len();
+        let (mut relative, mut year, mut entry) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let (mut holder, mut category, mut amount) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for p in rows {
+            relative.push(p.relative_psn_no.as_str());
+            year.push(p.year);
+            entry.push(p.entry_id);
+            holder.push(p.holder_psn_no.as_str());
+            category.push(p.category.as_str());
+            amount.push(p.amount.fen());
+        }
+        let st = stmts.get(c, SQL_BULK_PREMIUMS)?;
+        c.execute(
+            &st,
+            &[&relative, &year, &entry, &holder, &category, &amount],
+        )
+        .map_err(pg)?;
+        Ok(())
+    }
+
     fn flush<C: GenericClient>(mut self, c: &mut C, stmts: &mut Stmts) -> Result<(), StoreError> {
+        self.flush_fees(c, stmts)?;
+        self.flush_premiums(c, stmts)?;
+        // Every insert-only and additive row of the batch in one statement (one round
+        // trip): its data-modifying CTEs touch different tables, and no row of one is read
+        // by another. Empty arrays insert nothing.
         self.flush_journal(c, stmts)?;
         self.flush_settlements(c, stmts)?;
-        self.flush_fees(c, stmts)?;
-        // Reversal marks and cancel flags change rows only: after every row of the batch
-        // is in, one statement each. A mark that finds no unreversed entry (reversed
-        // before, twice in this batch, or missing) refuses the whole batch.
-        if !self.marks.is_empty() {
-            let (entries, by): (Vec<i64>, Vec<i64>) = self.marks.iter().copied().unzip();
-            let st = stmts.get(c, SQL_BULK_MARK_REVERSED)?;
-            let mut marked: std::collections::HashSet<i64> = c
-                .query(&st, &[&entries, &by])
-                .map_err(pg)?
-                .iter()
-                .map(|r| get::<i64>(r, 0))
-                .collect::<Result<_, _>>()?;
-            for (entry_id, _) in &self.marks {
-                if !marked.remove(entry_id) {
-                    return Err(StoreError::Conflict(format!(
-                        "entry {entry_id} is already reversed"
-                    )));
-                }
-            }
-        }
-        if !self.cancelled.is_empty() {
-            let st = stmts.get(c, SQL_BULK_SETTLEMENTS_CANCELLED)?;
-            c.execute(&st, &[&self.cancelled]).map_err(pg)?;
-        }
         if !self.postings.is_empty() {
             let n = self.postings.len();
             let (mut entry, mut seq, mut key, mut amount) = (
@@ -1290,72 +1322,6 @@ impl<'a> Bulk<'a> {
                 &[&entry, &seq, &key, &amount, &rule, &floor, &after, &expl],
             )
             .map_err(pg)?;
-        }
-        if !self.accounts.is_empty() {
-            let mut key = Vec::with_capacity(self.accounts.len());
-            let mut psn = Vec::with_capacity(self.accounts.len());
-            let mut sum = Vec::with_capacity(self.accounts.len());
-            for (k, (p, s)) in &self.accounts {
-                key.push(*k);
-                psn.push(*p);
-                sum.push(*s);
-            }
-            let st = stmts.get(c, SQL_BULK_ACCOUNTS)?;
-            c.execute(&st, &[&key, &psn, &sum]).map_err(pg)?;
-        }
-        if !self.pool_usage.is_empty() {
-            let n = self.pool_usage.len();
-            let (mut psn, mut period, mut group) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            let (mut ded, mut fund, mut burden) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            for ((p, pe, g), (d, f, b)) in &self.pool_usage {
-                psn.push(*p);
-                period.push(*pe);
-                group.push(*g);
-                ded.push(*d);
-                fund.push(*f);
-                burden.push(*b);
-            }
-            let st = stmts.get(c, SQL_BULK_POOL_USAGE)?;
-            c.execute(&st, &[&psn, &period, &group, &ded, &fund, &burden])
-                .map_err(pg)?;
-        }
-        if !self.binding_usage.is_empty() {
-            let n = self.binding_usage.len();
-            let (mut id, mut month, mut amount) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            for ((i, m), a) in &self.binding_usage {
-                id.push(*i);
-                month.push(*m);
-                amount.push(*a);
-            }
-            let st = stmts.get(c, SQL_BULK_BINDING_USAGE)?;
-            c.execute(&st, &[&id, &month, &amount]).map_err(pg)?;
-        }
-        if !self.binding_changes.is_empty() {
-            let n = self.binding_changes.len();
-            let (mut holder, mut month, mut count) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            for ((h, m), k) in &self.binding_changes {
-                holder.push(*h);
-                month.push(*m);
-                count.push(*k);
-            }
-            let st = stmts.get(c, SQL_BULK_BINDING_CHANGES)?;
-            c.execute(&st, &[&holder, &month, &count]).map_err(pg)?;
         }
         if !self.usage_log.is_empty() {
             let n = self.usage_log.len();
@@ -1409,6 +1375,96 @@ impl<'a> Bulk<'a> {
                 ],
             )
             .map_err(pg)?;
+        }
+        // The additive upserts, summed per key (a statement may not update a row twice),
+        // in one statement: each of its data-modifying CTEs touches its own table, so
+        // doing them at once is doing them in turn; empty arrays write nothing.
+        if !(self.accounts.is_empty()
+            && self.pool_usage.is_empty()
+            && self.binding_usage.is_empty()
+            && self.binding_changes.is_empty())
+        {
+            let n = self.accounts.len();
+            let (mut a_key, mut a_psn, mut a_sum) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for (k, (p, s)) in &self.accounts {
+                a_key.push(*k);
+                a_psn.push(*p);
+                a_sum.push(*s);
+            }
+            let n = self.pool_usage.len();
+            let (mut u_psn, mut u_period, mut u_group) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let (mut u_ded, mut u_fund, mut u_burden) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for ((p, pe, g), (d, f, b)) in &self.pool_usage {
+                u_psn.push(*p);
+                u_period.push(*pe);
+                u_group.push(*g);
+                u_ded.push(*d);
+                u_fund.push(*f);
+                u_burden.push(*b);
+            }
+            let n = self.binding_usage.len();
+            let (mut b_id, mut b_month, mut b_amount) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for ((i, m), a) in &self.binding_usage {
+                b_id.push(*i);
+                b_month.push(*m);
+                b_amount.push(*a);
+            }
+            let n = self.binding_changes.len();
+            let (mut c_holder, mut c_month, mut c_count) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for ((h, m), k) in &self.binding_changes {
+                c_holder.push(*h);
+                c_month.push(*m);
+                c_count.push(*k);
+            }
+            let st = stmts.get(c, SQL_BULK_UPSERTS)?;
+            c.execute(
+                &st,
+                &[
+                    &a_key, &a_psn, &a_sum, &u_psn, &u_period, &u_group, &u_ded, &u_fund,
+                    &u_burden, &b_id, &b_month, &b_amount, &c_holder, &c_month, &c_count,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        // Reversal marks and cancel flags change rows only: after every row of the batch
+        // is in, one statement for both. A mark that finds no unreversed entry (reversed
+        // before, twice in this batch, or missing) refuses the whole batch.
+        if !self.marks.is_empty() || !self.cancelled.is_empty() {
+            let (entries, by): (Vec<i64>, Vec<i64>) = self.marks.iter().copied().unzip();
+            let st = stmts.get(c, SQL_BULK_MARKS_AND_CANCELS)?;
+            let mut marked: std::collections::HashSet<i64> = c
+                .query(&st, &[&entries, &by, &self.cancelled])
+                .map_err(pg)?
+                .iter()
+                .map(|r| get::<i64>(r, 0))
+                .collect::<Result<_, _>>()?;
+            for (entry_id, _) in &self.marks {
+                if !marked.remove(entry_id) {
+                    return Err(StoreError::Conflict(format!(
+                        "entry {entry_id} is already reversed"
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -1560,25 +1616,13 @@ fn write_one<'a, C: GenericClient>(
         } => bulk.marks.push((*entry_id, *reversed_by)),
         Write::PoolUsage(u) => bulk.pool_usage(u)?,
         Write::BindingUsage(u) => bulk.binding_usage(u)?,
-        Write::Premium(p) => {
-            let st = stmts.get(c, SQL_PREMIUM)?;
-            c.execute(
-                &st,
-                &[
-                    &p.relative_psn_no,
-                    &p.year,
-                    &p.entry_id,
-                    &p.holder_psn_no,
-                    &p.category,
-                    &p.amount.fen(),
-                ],
-            )
-            .map_err(pg)?;
-        }
+        Write::Premium(p) => bulk.premiums.push(p),
         Write::PremiumRefund {
             relative_psn_no,
             year,
         } => {
+            // The refund sees the premiums written before it.
+            bulk.flush_premiums(c, stmts)?;
             let st = stmts.get(c, SQL_PREMIUM_REFUND)?;
             c.execute(&st, &[relative_psn_no, year]).map_err(pg)?;
         }
@@ -1875,49 +1919,24 @@ impl Store for PgStore {
             return Ok(out);
         }
         let PgStore { client, stmts, .. } = self;
-        // Messages first, so a journal answer (which wins, as in `answer_for_msgid`)
-        // replaces it; a msgid is in at most one of the two in practice.
-        let st = stmts.get(client, SQL_ANSWERS_MESSAGE)?;
+        // Both tables in one round trip. A journal answer wins over a message's, as in
+        // `answer_for_msgid`; a msgid is in at most one of the two in practice.
+        let st = stmts.get(client, SQL_ANSWERS_ANY)?;
         for r in client.query(&st, &[&msgids]).map_err(pg)? {
-            out.insert(
-                get(&r, 0)?,
-                StoredAnswer {
-                    entry_id: None,
-                    request_hash: get(&r, 1)?,
-                    response: get(&r, 2)?,
-                },
-            );
-        }
-        let st = stmts.get(client, SQL_ANSWERS_JOURNAL)?;
-        for r in client.query(&st, &[&msgids]).map_err(pg)? {
-            out.insert(
-                get(&r, 0)?,
-                StoredAnswer {
-                    entry_id: Some(get(&r, 1)?),
-                    request_hash: get(&r, 2)?,
-                    response: get(&r, 3)?,
-                },
-            );
+            let entry_id: Option<i64> = get(&r, 1)?;
+            let answer = StoredAnswer {
+                entry_id,
+                request_hash: get(&r, 2)?,
+                response: get(&r, 3)?,
+            };
+            let msgid: String = get(&r, 0)?;
+            if entry_id.is_some() {
+                out.insert(msgid, answer);
+            } else {
+                out.entry(msgid).or_insert(answer);
+            }
         }
         Ok(out)
-    }
-
-    fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
-        if self.in_conventional_tx {
-            // Inside the baseline's open transaction: read there, not in a new one.
-            let PgStore { client, stmts, .. } = self;
-            return settlement_in(client, stmts, setl_id);
-        }
-        let PgStore { client, stmts, .. } = self;
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(pg)?;
-        let found = settlement_in(&mut tx, stmts, setl_id)?;
-        tx.commit().map_err(pg)?;
-        Ok(found)
     }
 
     fn settlements(
@@ -1939,6 +1958,24 @@ impl Store for PgStore {
             .start()
             .map_err(pg)?;
         let found = settlements_in(&mut tx, stmts, setl_ids)?;
+        tx.commit().map_err(pg)?;
+        Ok(found)
+    }
+
+    fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
+        if self.in_conventional_tx {
+            // Inside the baseline's open transaction: read there, not in a new one.
+            let PgStore { client, stmts, .. } = self;
+            return settlement_in(client, stmts, setl_id);
+        }
+        let PgStore { client, stmts, .. } = self;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg)?;
+        let found = settlement_in(&mut tx, stmts, setl_id)?;
         tx.commit().map_err(pg)?;
         Ok(found)
     }
