@@ -252,6 +252,11 @@ impl Ledger {
 }
 
 impl Workload {
+    /// Pays the premium pairs again from the first, for the runs on another database.
+    pub fn restart_premiums(&self) {
+        self.next_premium.store(0, Ordering::Relaxed);
+    }
+
     /// The next operation: 70% own account, 20% mutual aid, 5% cancels, 5% premiums. A
     /// cancel with nothing to cancel yet, or a premium when no relative's premium is left
     /// to pay, is an own-account purchase instead (the write load stays the same).
