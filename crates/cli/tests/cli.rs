@@ -218,6 +218,14 @@ fn bench_runs_a_small_mix_and_reports_speed() {
         assert_eq!(run["failed"], 0, "{run}");
         assert!(run["operations"].as_u64().unwrap() > 0, "{run}");
         assert!(run["durable_per_s"].as_f64().unwrap() > 0.0, "{run}");
+        // Refusals are listed by stable code and add up to the refused count.
+        let by_code: u64 = run["refused_by_code"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        assert_eq!(by_code, run["refused"].as_u64().unwrap(), "{run}");
     }
     assert!(runs[0]["ratio_to_baseline"].as_f64().is_some(), "{figures}");
     assert_eq!(figures["persons"], 1500);

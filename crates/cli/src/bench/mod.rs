@@ -34,7 +34,7 @@ use gongji_server::app::DynStore;
 use gongji_store::{PgStore, SqliteStore, Store};
 
 use crate::registry::{import_into, Target, EXIT_OK, EXIT_UNUSABLE};
-use stats::{mib, quote, RunStats};
+use stats::{mib, RunStats};
 use workload::{MsgidClock, Workload};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -632,41 +632,42 @@ fn print_summary(report: &Report) {
 }
 
 fn report_json(args: &BenchArgs, report: &Report) -> String {
-    let runs: Vec<String> = report
+    let runs: Vec<serde_json::Value> = report
         .runs
         .iter()
         .map(|(s, ratio)| s.json(*ratio))
         .collect();
-    let memory: Vec<String> = report
+    let memory: Vec<serde_json::Value> = report
         .memory
         .iter()
         .map(|(store, rss, hwm)| {
-            format!(
-                "{{\"store\":{},\"rss_bytes\":{rss},\"peak_bytes\":{hwm}}}",
-                quote(store)
-            )
+            serde_json::json!({"store": store, "rss_bytes": rss, "peak_bytes": hwm})
         })
         .collect();
-    let population: Vec<String> = report
+    // The population's figures are timings in seconds, kept as numbers.
+    let population: serde_json::Map<String, serde_json::Value> = report
         .population
         .iter()
-        .map(|(k, v)| format!("{}:{v}", quote(k)))
+        .map(|(k, v)| {
+            let figure = v
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or_else(|| serde_json::Value::from(v.as_str()), Into::into);
+            (k.clone(), figure)
+        })
         .collect();
-    format!(
-        "{{\"province\":{},\"persons\":{},\"cpus\":{},\"clients\":{},\"http_clients\":{},\"rates\":[{}],\"population\":{{{}}},\"memory_after_load\":[{}],\"peak_memory_bytes\":{},\"runs\":[{}]}}\n",
-        quote(args.province.slug()),
-        report.persons,
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        args.clients,
-        args.http_clients,
-        args.rate
-            .iter()
-            .map(|r| format!("{r:.1}"))
-            .collect::<Vec<_>>()
-            .join(","),
-        population.join(","),
-        memory.join(","),
-        stats::memory().1.map_or("null".to_string(), |b| b.to_string()),
-        runs.join(",")
-    )
+    let figures = serde_json::json!({
+        "province": args.province.slug(),
+        "persons": report.persons,
+        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "clients": args.clients,
+        "http_clients": args.http_clients,
+        "rates": args.rate,
+        "population": population,
+        "memory_after_load": memory,
+        "peak_memory_bytes": stats::memory().1,
+        "runs": runs,
+    });
+    format!("{figures}\n")
 }

@@ -1,6 +1,5 @@
 //! What a run measured: operations by kind and outcome, latencies, throughput.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::workload::Kind;
@@ -185,63 +184,46 @@ impl RunStats {
         }
     }
 
-    pub fn json(&self, ratio: Option<f64>) -> String {
-        let us = |p: f64| self.percentile(p).as_micros();
+    pub fn json(&self, ratio: Option<f64>) -> serde_json::Value {
+        let us = |p: f64| self.percentile(p).as_micros() as u64;
         let c = &self.counts;
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            "{{\"mode\":{},\"store\":{},\"clients\":{},\"offered_per_s\":{},\"operations\":{},\"elapsed_s\":{:.3},\"ops_per_s\":{:.1},\"durable_per_s\":{:.1},\"p50_us\":{},\"p99_us\":{},\"p999_us\":{},\"max_us\":{},\"own_account\":{},\"mutual_aid\":{},\"cancels\":{},\"premiums\":{},\"replayed\":{},\"refused\":{},\"failed\":{},\"late_sends\":{},\"ratio_to_baseline\":{},\"note\":{}}}",
-            quote(&self.mode),
-            quote(&self.store),
-            self.clients,
-            self.offered_per_sec
-                .map_or("null".to_string(), |r| format!("{r:.1}")),
-            self.latencies_us.len(),
-            self.elapsed.as_secs_f64(),
-            self.per_sec(),
-            self.durable_per_sec(),
-            us(0.50),
-            us(0.99),
-            us(0.999),
-            self.latencies_us.last().copied().unwrap_or(0),
-            c.own,
-            c.mutual_aid,
-            c.cancel,
-            c.premium,
-            c.replayed,
-            c.refused,
-            c.failed,
-            self.late_sends,
-            ratio.map_or("null".to_string(), |r| format!("{r:.2}")),
-            quote(&self.note)
-        );
-        s
+        serde_json::json!({
+            "mode": self.mode,
+            "store": self.store,
+            "clients": self.clients,
+            "offered_per_s": self.offered_per_sec.map(|r| rounded(r, 1)),
+            "operations": self.latencies_us.len(),
+            "elapsed_s": rounded(self.elapsed.as_secs_f64(), 3),
+            "ops_per_s": rounded(self.per_sec(), 1),
+            "durable_per_s": rounded(self.durable_per_sec(), 1),
+            "p50_us": us(0.50),
+            "p99_us": us(0.99),
+            "p999_us": us(0.999),
+            "max_us": self.latencies_us.last().copied().unwrap_or(0),
+            "own_account": c.own,
+            "mutual_aid": c.mutual_aid,
+            "cancels": c.cancel,
+            "premiums": c.premium,
+            "replayed": c.replayed,
+            "refused": c.refused,
+            "refused_by_code": c.refusals,
+            "failed": c.failed,
+            "late_sends": self.late_sends,
+            "ratio_to_baseline": ratio.map(|r| rounded(r, 2)),
+            "note": self.note,
+        })
     }
+}
+
+/// A figure rounded to `decimals` for the report (timings and rates, never money).
+pub fn rounded(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (x * scale).round() / scale
 }
 
 /// A duration in milliseconds with three decimals.
 pub fn ms(d: Duration) -> String {
     format!("{:.3}ms", d.as_secs_f64() * 1000.0)
-}
-
-/// A JSON string.
-pub fn quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Resident and peak memory of this process (VmRSS, VmHWM from /proc/self/status), bytes.
