@@ -8,9 +8,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use gongji_store::testing;
 use support::*;
@@ -37,138 +35,6 @@ fn must_succeed(args: &[&str]) -> String {
 }
 
 /// `gongji serve --database URL` on a free loopback port, stopped on drop.
-struct PgServer {
-    child: Option<Child>,
-    base: String,
-    url: String,
-    client: reqwest::blocking::Client,
-}
-
-impl PgServer {
-    fn start(url: &str) -> PgServer {
-        let mut child = Command::new(GONGJI)
-            .args([
-                "serve",
-                "--database",
-                url,
-                "--addr",
-                "127.0.0.1:0",
-                "--now",
-                NOW,
-            ])
-            .env("RUST_LOG", "warn")
-            .env_remove("GONGJI_DATABASE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn gongji serve");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        let mut base = None;
-        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                base = Some(format!("http://{addr}"));
-                break;
-            }
-            line.clear();
-        }
-        let Some(base) = base else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("gongji serve --database did not start (see stderr above)");
-        };
-        // Keep reading stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in stdout.lines() {});
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("http client");
-        PgServer {
-            child: Some(child),
-            base,
-            url: url.to_string(),
-            client,
-        }
-    }
-
-    fn send(&self, call: &Call) -> Answer {
-        let mut req = self
-            .client
-            .post(format!("{}{API}", self.base))
-            .header("content-type", "application/json")
-            .body(call.body());
-        for (k, v) in signed_headers(call.inst) {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        let r = req.send().unwrap_or_else(|e| panic!("POST {API}: {e}"));
-        let status = r.status().as_u16();
-        let content_type = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        Answer {
-            status,
-            content_type,
-            bytes: r.bytes().expect("body").to_vec(),
-        }
-    }
-
-    /// The person's own balance in fen, read through 1101.
-    fn balance(&self, inst: &Inst, who: &P) -> i64 {
-        let out = self
-            .send(&Call::new(inst, "1101", person_query("02", &who.certno())))
-            .ok();
-        assert_eq!(out.get("baseinfo").get("psn_no").s(), who.psn_no);
-        out.get("insuinfo").arr()[0].get("balc").fen()
-    }
-
-    /// SIGINT, then wait for the graceful shutdown.
-    fn stop(mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    assert!(status.success(), "gongji serve exited with {status}");
-                    return;
-                }
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("gongji serve did not stop on SIGINT within 10 s");
-                }
-            }
-        }
-    }
-
-    fn restart(self) -> PgServer {
-        let url = self.url.clone();
-        self.stop();
-        PgServer::start(&url)
-    }
-}
-
-impl Drop for PgServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 #[test]
 fn institution_interface_runs_on_postgres() {
     let Some(cluster) = testing::shared_or_skip("institution_interface_runs_on_postgres") else {
@@ -213,7 +79,7 @@ fn institution_interface_runs_on_postgres() {
         assert!(a == b, "{file} differs between SQLite and PostgreSQL");
     }
 
-    let srv = PgServer::start(&url);
+    let srv = Server::start_on(&["--database", &url], NOW);
     let inst = &YT_PHARM;
     let holder = person("YT-H1");
     let spouse = person("YT-R2");
@@ -251,7 +117,7 @@ fn institution_interface_runs_on_postgres() {
     // A replay is answered byte for byte and charges nothing, also after a restart, when
     // the answer comes from PostgreSQL.
     assert_eq!(srv.send(&buy).bytes, first.bytes, "replayed byte for byte");
-    let srv = srv.restart();
+    let srv = srv.restart(NOW);
     assert_eq!(
         srv.send(&buy).bytes,
         first.bytes,

@@ -27,7 +27,7 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
 use super::engine_run::record;
-use super::stats::{Counts, RunStats};
+use super::stats::{Counts, RunStats, Tally};
 use super::workload::{bench_morning, Ledger, Msgids, Op, Workload};
 
 /// A connection that runs conventional transactions.
@@ -219,7 +219,7 @@ pub fn run(r: &BaselineRun<'_>) -> RunStats {
     );
     let next = Arc::new(AtomicUsize::new(0));
     let ledger = Arc::new(Ledger::default());
-    let totals = Arc::new(Mutex::new((Counts::default(), Vec::with_capacity(r.ops))));
+    let totals = Arc::new(Tally::with_capacity(r.ops));
     let bar = indicatif::ProgressBar::new(r.ops as u64);
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -245,20 +245,12 @@ pub fn run(r: &BaselineRun<'_>) -> RunStats {
                     record(&op, &result, &mut counts, &ledger);
                     bar.inc(1);
                 }
-                if let Ok(mut t) = totals.lock() {
-                    t.0.add(&counts);
-                    t.1.extend(latencies);
-                }
+                totals.add(&counts, &latencies);
             });
         }
     });
     let elapsed = started.elapsed();
     bar.finish_and_clear();
-    let (counts, latencies) = totals
-        .lock()
-        .map(|t| (t.0.clone(), t.1.clone()))
-        .unwrap_or_default();
-    stats.counts = counts;
-    stats.finish(elapsed, latencies);
+    totals.finish(&mut stats, elapsed);
     stats
 }

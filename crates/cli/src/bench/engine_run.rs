@@ -2,7 +2,7 @@
 //! commit) and wait for their durable answers, as the server's handlers do.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use gongji_engine::{EngineError, EngineHandle, Outcome};
@@ -11,7 +11,7 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use tokio::sync::oneshot;
 
-use super::stats::{Counts, RunStats};
+use super::stats::{Counts, RunStats, Tally};
 use super::workload::{bench_morning, Done, Ledger, Msgids, Op, Workload};
 
 pub struct ClosedLoop {
@@ -78,7 +78,7 @@ pub fn run(
     let next = Arc::new(AtomicUsize::new(0));
     let ledger = Arc::new(Ledger::default());
     let bar = indicatif::ProgressBar::new(cfg.ops as u64);
-    let totals = Arc::new(Mutex::new((Counts::default(), Vec::with_capacity(cfg.ops))));
+    let totals = Arc::new(Tally::with_capacity(cfg.ops));
     let started = Instant::now();
     rt.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
@@ -112,21 +112,13 @@ pub fn run(
                     record(&op, &result, &mut counts, &ledger);
                     bar.inc(1);
                 }
-                if let Ok(mut t) = totals.lock() {
-                    t.0.add(&counts);
-                    t.1.extend(latencies);
-                }
+                totals.add(&counts, &latencies);
             });
         }
         while tasks.join_next().await.is_some() {}
     });
     let elapsed = started.elapsed();
     bar.finish_and_clear();
-    let (counts, latencies) = totals
-        .lock()
-        .map(|t| (t.0.clone(), t.1.clone()))
-        .unwrap_or_default();
-    stats.counts = counts;
-    stats.finish(elapsed, latencies);
+    totals.finish(&mut stats, elapsed);
     stats
 }

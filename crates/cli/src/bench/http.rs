@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gongji_core::Fen;
@@ -18,7 +18,7 @@ use rand::SeedableRng;
 use tokio::sync::oneshot;
 
 use super::engine_run::{record, submit};
-use super::stats::{Counts, RunStats};
+use super::stats::{Counts, RunStats, Tally};
 use super::workload::{bench_morning, Done, Ledger, Msgids, Op, Workload};
 
 const PATH: &str = "/fsi/api/rsfComIfsService/callService";
@@ -339,8 +339,6 @@ pub struct HttpRun<'a> {
     pub run: String,
 }
 
-type Totals = Arc<Mutex<(Counts, Vec<u64>)>>;
-
 /// Closed loop: `clients` keep-alive clients, each sending its next request when its
 /// previous one is answered.
 pub fn closed_loop(r: &HttpRun<'_>, clients: usize) -> Result<RunStats, String> {
@@ -350,7 +348,7 @@ pub fn closed_loop(r: &HttpRun<'_>, clients: usize) -> Result<RunStats, String> 
     stats.note = "2102/2103 over HTTP; premiums in process".into();
     let next = Arc::new(AtomicUsize::new(0));
     let ledger = Arc::new(Ledger::default());
-    let totals: Totals = Arc::new(Mutex::new((Counts::default(), Vec::with_capacity(r.ops))));
+    let totals = Arc::new(Tally::with_capacity(r.ops));
     let bar = indicatif::ProgressBar::new(r.ops as u64);
     let started = Instant::now();
     rt.block_on(async {
@@ -389,22 +387,14 @@ pub fn closed_loop(r: &HttpRun<'_>, clients: usize) -> Result<RunStats, String> 
                     latencies.push(t0.elapsed().as_micros() as u64);
                     bar.inc(1);
                 }
-                if let Ok(mut t) = totals.lock() {
-                    t.0.add(&counts);
-                    t.1.extend(latencies);
-                }
+                totals.add(&counts, &latencies);
             });
         }
         while tasks.join_next().await.is_some() {}
     });
     let elapsed = started.elapsed();
     bar.finish_and_clear();
-    let (counts, latencies) = totals
-        .lock()
-        .map(|t| (t.0.clone(), t.1.clone()))
-        .unwrap_or_default();
-    stats.counts = counts;
-    stats.finish(elapsed, latencies);
+    totals.finish(&mut stats, elapsed);
     Ok(stats)
 }
 
@@ -420,7 +410,7 @@ pub fn open_loop(r: &HttpRun<'_>, rate: f64) -> Result<RunStats, String> {
     stats.note =
         format!("{rate:.0} requests/s offered; latency from each request's scheduled send time");
     let ledger = Arc::new(Ledger::default());
-    let totals: Totals = Arc::new(Mutex::new((Counts::default(), Vec::with_capacity(r.ops))));
+    let totals = Arc::new(Tally::with_capacity(r.ops));
     let bar = indicatif::ProgressBar::new(r.ops as u64);
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     // At most this many requests in flight (and so connections): a pharmacy's request
@@ -464,10 +454,7 @@ pub fn open_loop(r: &HttpRun<'_>, rate: f64) -> Result<RunStats, String> {
                 one(sender, op, i, &mut counts).await;
                 drop(permit);
                 let latency = due.elapsed().as_micros() as u64;
-                if let Ok(mut t) = totals.lock() {
-                    t.0.add(&counts);
-                    t.1.push(latency);
-                }
+                totals.add(&counts, &[latency]);
                 bar.inc(1);
             });
             // Reap finished tasks as we go, so the set stays small.
@@ -477,12 +464,7 @@ pub fn open_loop(r: &HttpRun<'_>, rate: f64) -> Result<RunStats, String> {
     });
     let elapsed = started.elapsed();
     bar.finish_and_clear();
-    let (counts, latencies) = totals
-        .lock()
-        .map(|t| (t.0.clone(), t.1.clone()))
-        .unwrap_or_default();
-    stats.counts = counts;
+    totals.finish(&mut stats, elapsed);
     stats.late_sends = late;
-    stats.finish(elapsed, latencies);
     Ok(stats)
 }

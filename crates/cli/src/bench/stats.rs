@@ -1,5 +1,6 @@
 //! What a run measured: operations by kind and outcome, latencies, throughput.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::workload::Kind;
@@ -244,4 +245,32 @@ pub fn memory() -> (Option<u64>, Option<u64>) {
 
 pub fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// What the clients of one run add up to: each merges its counts and latencies when it
+/// ends (or per request, in the open loop), and the run reads the total once at the end.
+pub struct Tally(Mutex<(Counts, Vec<u64>)>);
+
+impl Tally {
+    pub fn with_capacity(ops: usize) -> Tally {
+        Tally(Mutex::new((Counts::default(), Vec::with_capacity(ops))))
+    }
+
+    pub fn add(&self, counts: &Counts, latencies_us: &[u64]) {
+        if let Ok(mut t) = self.0.lock() {
+            t.0.add(counts);
+            t.1.extend_from_slice(latencies_us);
+        }
+    }
+
+    /// Puts the total into `stats` as the run's figures over `elapsed`.
+    pub fn finish(&self, stats: &mut RunStats, elapsed: Duration) {
+        let (counts, latencies) = self
+            .0
+            .lock()
+            .map(|mut t| (std::mem::take(&mut t.0), std::mem::take(&mut t.1)))
+            .unwrap_or_default();
+        stats.counts = counts;
+        stats.finish(elapsed, latencies);
+    }
 }

@@ -481,7 +481,8 @@ impl Env {
 pub struct Server {
     child: Option<Child>,
     pub base: String,
-    db: PathBuf,
+    /// How `gongji serve` is told its database: `--db FILE` or `--database URL`.
+    target: Vec<String>,
     log: Arc<Mutex<Vec<String>>>,
     drains: Vec<std::thread::JoinHandle<()>>,
     client: reqwest::blocking::Client,
@@ -504,17 +505,17 @@ fn drain(
 
 impl Server {
     pub fn start(db: &Path, now: &str) -> Server {
+        Server::start_on(&["--db", db.to_str().expect("utf-8 path")], now)
+    }
+
+    /// `gongji serve` on the database `target` names (`["--database", url]` for PostgreSQL).
+    pub fn start_on(target: &[&str], now: &str) -> Server {
         let mut child = Command::new(GONGJI)
-            .args([
-                "serve",
-                "--db",
-                db.to_str().expect("utf-8 path"),
-                "--addr",
-                "127.0.0.1:0",
-                "--now",
-                now,
-            ])
+            .arg("serve")
+            .args(target)
+            .args(["--addr", "127.0.0.1:0", "--now", now])
             .env("RUST_LOG", "warn")
+            .env_remove("GONGJI_DATABASE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -551,7 +552,7 @@ impl Server {
         Server {
             child: Some(child),
             base,
-            db: db.to_path_buf(),
+            target: target.iter().map(|t| t.to_string()).collect(),
             log,
             drains,
             client,
@@ -601,7 +602,8 @@ impl Server {
     /// The same database served again from another pinned time.
     pub fn restart(mut self, now: &str) -> Server {
         self.shutdown();
-        Server::start(&self.db, now)
+        let target: Vec<&str> = self.target.iter().map(String::as_str).collect();
+        Server::start_on(&target, now)
     }
 
     pub fn log(&self) -> Vec<String> {
