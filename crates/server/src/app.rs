@@ -11,6 +11,7 @@ use gongji_nhsa::auth::NonceCache;
 use gongji_store::FullStore;
 use tokio::sync::oneshot;
 
+use crate::deployment::Deployment;
 use crate::metrics::Metrics;
 use crate::service::auth::{AuthContext, FaceVerifier, SmsSender};
 
@@ -84,6 +85,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Sign-in providers, sessions and rate limits of the REST API and pages.
     pub auth: Arc<AuthContext>,
+    /// Demo or production, and the deployment facts handlers ask about.
+    pub deployment: Arc<Deployment>,
     sequence: Arc<AtomicU64>,
 }
 
@@ -103,6 +106,7 @@ impl App {
             clock,
             metrics: Arc::new(Metrics::new()?),
             auth: Arc::new(AuthContext::development()),
+            deployment: Arc::new(Deployment::demo()),
             sequence: Arc::new(AtomicU64::new(first_sequence())),
         })
     }
@@ -111,6 +115,12 @@ impl App {
     /// serving, as it starts a fresh set of sessions.
     pub fn with_providers(mut self, sms: Arc<dyn SmsSender>, face: Arc<dyn FaceVerifier>) -> App {
         self.auth = Arc::new(AuthContext::new(sms, face));
+        self
+    }
+
+    /// Sets the deployment (demo or production); call before serving.
+    pub fn with_deployment(mut self, deployment: Deployment) -> App {
+        self.deployment = Arc::new(deployment);
         self
     }
 

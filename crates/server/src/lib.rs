@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod deployment;
 mod institution;
 mod metrics;
 mod render;

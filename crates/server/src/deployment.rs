@@ -1,0 +1,48 @@
+//! How this process was deployed: the demo (development conveniences, each labelled 演示 on
+//! the page) or production (`gongji serve --config`: real providers only, nothing shown that
+//! a person should receive privately). Every convenience asks [`Deployment::is_demo`]; none
+//! is on by default in production.
+
+/// The two modes. There is no third: a convenience is either demo-only or not a convenience.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `gongji demo` and tests that want the development providers: the shown SMS code, the
+    /// development face check, the open till.
+    Demo,
+    /// `gongji serve`.
+    Production,
+}
+
+/// The deployment facts every handler may ask about.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    pub mode: Mode,
+    /// The site is served over HTTPS (directly with TLS or behind a terminating proxy):
+    /// session cookies carry `Secure`.
+    pub https: bool,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (besides the admin
+    /// address, which the config may give).
+    pub metrics_token: Option<String>,
+}
+
+impl Deployment {
+    pub fn demo() -> Deployment {
+        Deployment {
+            mode: Mode::Demo,
+            https: false,
+            metrics_token: None,
+        }
+    }
+
+    pub fn production() -> Deployment {
+        Deployment {
+            mode: Mode::Production,
+            https: false,
+            metrics_token: None,
+        }
+    }
+
+    pub fn is_demo(&self) -> bool {
+        self.mode == Mode::Demo
+    }
+}
