@@ -16,6 +16,9 @@
 
 mod charts;
 mod console;
+// Used by the forms as they gain CSRF tokens (issue 10).
+#[allow(dead_code)]
+pub(crate) mod csrf;
 mod guide;
 mod h5;
 pub mod i18n;
