@@ -118,6 +118,7 @@ pub struct SmsCodeOut {
         (status = 200, body = SmsCodeOut),
         (status = 400, body = ErrorBody), (status = 422, description = "GJ-AUTH-PHONE-UNKNOWN", body = ErrorBody),
         (status = 429, description = "GJ-API-RATE-LIMITED", body = ErrorBody),
+        (status = 503, description = "GJ-SMS-NOT-CONFIGURED, GJ-SMS-UNAVAILABLE", body = ErrorBody),
     ))]
 pub async fn sms_code(
     State(app): State<App>,

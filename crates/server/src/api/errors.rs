@@ -116,7 +116,9 @@ fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::PhoneUnknown | ServiceError::FaceRejected => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::PhoneShared | ServiceError::CommitmentMismatch => StatusCode::CONFLICT,
-        ServiceError::SmsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::SmsUnavailable
+        | ServiceError::SmsNotConfigured
+        | ServiceError::FaceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

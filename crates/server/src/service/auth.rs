@@ -19,6 +19,7 @@ use rand::{Rng, RngCore};
 
 use super::{ServiceError, ServiceResult};
 use crate::app::App;
+pub use crate::service::providers::{DevFaceVerifier, DevSmsSender, FaceVerifier, SmsSender};
 
 /// How long an SMS code is good for.
 pub const CODE_TTL_SECS: i64 = 300;
@@ -40,67 +41,6 @@ pub const SESSIONS_MAX: usize = 100_000;
 pub const PENDING_CODES_MAX: usize = 100_000;
 /// The name of the session cookie (pages) beside the `Authorization: Bearer` header (apps).
 pub const SESSION_COOKIE: &str = "gongji_session";
-
-/// Sends sign-in codes. Production plugs in the operator's SMS gateway.
-pub trait SmsSender: Send + Sync {
-    fn send(&self, phone: &Phone, code: &str) -> Result<(), String>;
-
-    /// The last code sent to `phone`, for demo pages and tests; `None` in production.
-    fn last_code(&self, _phone: &str) -> Option<String> {
-        None
-    }
-}
-
-/// The development sender: writes the code to the log and keeps the last one per phone.
-#[derive(Default)]
-pub struct DevSmsSender {
-    last: Mutex<HashMap<String, String>>,
-}
-
-impl SmsSender for DevSmsSender {
-    fn send(&self, phone: &Phone, code: &str) -> Result<(), String> {
-        tracing::info!(phone = %phone, code, "SMS sign-in code (development sender)");
-        let mut last = self.last.lock().map_err(|_| "poisoned".to_string())?;
-        if last.len() >= PENDING_CODES_MAX {
-            last.clear();
-        }
-        last.insert(phone.reveal().to_string(), code.to_string());
-        Ok(())
-    }
-
-    fn last_code(&self, phone: &str) -> Option<String> {
-        self.last.lock().ok()?.get(phone).cloned()
-    }
-}
-
-/// Checks that the person in front of the camera is the holder (R-Z5).
-pub trait FaceVerifier: Send + Sync {
-    /// `token` is what the channel's face SDK returned for `psn_no`.
-    fn verify(&self, psn_no: &str, token: &str) -> bool;
-
-    /// The token a demo page may offer in place of a camera (the development verifier's
-    /// test token); `None` in production, where the channel's face SDK supplies the token.
-    fn demo_token(&self) -> Option<&'static str> {
-        None
-    }
-}
-
-/// The development verifier: accepts [`DevFaceVerifier::TEST_TOKEN`] and nothing else.
-pub struct DevFaceVerifier;
-
-impl DevFaceVerifier {
-    pub const TEST_TOKEN: &'static str = "FACE-OK";
-}
-
-impl FaceVerifier for DevFaceVerifier {
-    fn verify(&self, _psn_no: &str, token: &str) -> bool {
-        token == DevFaceVerifier::TEST_TOKEN
-    }
-
-    fn demo_token(&self) -> Option<&'static str> {
-        Some(DevFaceVerifier::TEST_TOKEN)
-    }
-}
 
 /// Bureau staff roles. What each may do is [`Role::may`]; ARCHITECTURE.md has the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,6 +237,7 @@ pub struct CodeSent {
 
 /// Sends a sign-in code to a phone registered to an insured person (R-S11).
 pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
+    let sms = super::providers::sms_for(app)?;
     let phone = parse_phone(phone)?;
     let now = app.clock.now();
     // Rate limits first: they also slow down probing which phones are registered.
@@ -336,10 +277,11 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
         return Err(ServiceError::PhoneUnknown);
     }
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
-    app.auth
-        .sms
-        .send(&phone, &code)
-        .map_err(|_| ServiceError::SmsUnavailable)?;
+    if let Err(e) = sms.send(&phone, &code).await {
+        // The provider's words go to the log, never the code; the person hears 短信发送失败.
+        tracing::warn!(phone = %phone, error = %e, "sign-in code not sent");
+        return Err(ServiceError::SmsUnavailable);
+    }
     let mut codes = app.auth.codes.lock().map_err(|_| poisoned())?;
     if codes.len() >= PENDING_CODES_MAX {
         codes.retain(|_, c| c.expires_at > now);

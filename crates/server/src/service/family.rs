@@ -305,7 +305,7 @@ pub async fn bind(
     let now = app.clock.now();
     let face_verified = match &signed.face_token {
         Some(token) => {
-            if !app.auth.face.verify(holder, token) {
+            if !super::providers::face_accepts(app, holder, token) {
                 return Err(ServiceError::FaceRejected);
             }
             true
@@ -444,7 +444,9 @@ pub async fn unbind(
 ) -> ServiceResult<BindingView> {
     binding_of(app, holder, binding_id, true).await?;
     let face_verified = match face_token {
-        Some(t) if !app.auth.face.verify(holder, t) => return Err(ServiceError::FaceRejected),
+        Some(t) if !super::providers::face_accepts(app, holder, t) => {
+            return Err(ServiceError::FaceRejected)
+        }
         Some(_) => true,
         None => false,
     };

@@ -15,6 +15,7 @@ pub mod family;
 pub mod institutions;
 pub mod people;
 pub mod premiums;
+pub mod providers;
 pub mod records;
 pub mod reports;
 pub mod staff;
@@ -59,6 +60,10 @@ pub enum ServiceError {
     CommitmentMismatch,
     /// The SMS provider failed.
     SmsUnavailable,
+    /// No SMS provider is configured (production without `[sms]`).
+    SmsNotConfigured,
+    /// The face provider is not configured or could not be reached.
+    FaceUnavailable,
 }
 
 impl ServiceError {
@@ -77,6 +82,8 @@ impl ServiceError {
             ServiceError::FaceRejected => "GJ-FACE-REJECTED",
             ServiceError::CommitmentMismatch => "GJ-BIND-COMMITMENT-MISMATCH",
             ServiceError::SmsUnavailable => "GJ-SMS-UNAVAILABLE",
+            ServiceError::SmsNotConfigured => "GJ-SMS-NOT-CONFIGURED",
+            ServiceError::FaceUnavailable => "GJ-FACE-UNAVAILABLE",
         }
     }
 
@@ -97,6 +104,8 @@ impl ServiceError {
             ServiceError::FaceRejected => "人脸核验未通过，请本人在光线充足处重新刷脸。".into(),
             ServiceError::CommitmentMismatch => "承诺书内容已变化（绑定信息或日期不同），请重新生成承诺书并签名。".into(),
             ServiceError::SmsUnavailable => "短信发送失败，请稍后再试。".into(),
+            ServiceError::SmsNotConfigured => "短信服务未配置，暂时无法用短信验证码登录。请到医保经办窗口或拨打热线办理。".into(),
+            ServiceError::FaceUnavailable => "人脸核验服务暂不可用，请稍后再试，或到医保经办窗口办理。".into(),
         }
     }
 
@@ -123,6 +132,10 @@ impl ServiceError {
                 "The signed commitment letter is not the current one; generate it again.".into()
             }
             ServiceError::SmsUnavailable => "The SMS could not be sent.".into(),
+            ServiceError::SmsNotConfigured => {
+                "No SMS service is configured; sign-in by SMS code is not available.".into()
+            }
+            ServiceError::FaceUnavailable => "The face verification service is unavailable.".into(),
         }
     }
 }

@@ -21,7 +21,7 @@ use gongji_core::codes::{Channel, InsuStatus, Relationship};
 use gongji_core::commitment::check_commitment;
 use gongji_core::Fen;
 use rand::RngCore;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::i18n::{self, fill, Dict, Lang};
 use super::session::{
@@ -32,7 +32,7 @@ use crate::app::App;
 use crate::service::family::{self, BindRequest, BindingView, SignedBind, Validity};
 use crate::service::premiums::{self, PremiumOrder};
 use crate::service::records::{self, RecordFilter, RecordRole, RECORD_KINDS};
-use crate::service::{auth, people, PersonRef, ServiceError};
+use crate::service::{auth, people, providers, PersonRef, ServiceError};
 
 /// The pages record their requests as the web channel (R-Y5).
 const CHANNEL: Channel = Channel::Web;
@@ -52,6 +52,7 @@ pub fn router() -> Router<App> {
         .route("/h5/family", get(family_show))
         .route("/h5/family/bind", get(bind_show).post(bind_act))
         .route("/h5/family/:id", get(binding_show).post(binding_act))
+        .route("/h5/face/return", get(face_return))
         .route("/h5/records", get(records_show))
         .route("/h5/premium", get(premium_show).post(premium_act))
 }
@@ -376,7 +377,7 @@ async fn signin_act(
         },
     }
     if view.code_step {
-        view.demo_code = app.auth.sms.last_code(&phone);
+        view.demo_code = providers::demo_code(&app, &phone);
     }
     let page = view.p.clone();
     render_page(&page, status, &view)
@@ -583,7 +584,7 @@ async fn family_show(
 
 // ---- the bind journey (R-S7, R-Z5, R-N5) ----
 
-#[derive(Deserialize, Default, Clone)]
+#[derive(Deserialize, Serialize, Default, Clone)]
 struct BindForm {
     op: Option<String>,
     certno: Option<String>,
@@ -652,6 +653,8 @@ struct BindTemplate {
     letter_lines: Vec<String>,
     sha: String,
     demo_face: Option<&'static str>,
+    /// Production: the face step sends the person to the provider's page.
+    face_redirect: bool,
     bound: Option<BoundView>,
     guide_href: String,
     today: String,
@@ -807,7 +810,8 @@ async fn bind_page(
         notice_lines: Vec::new(),
         letter_lines: Vec::new(),
         sha: String::new(),
-        demo_face: app.auth.face.demo_token(),
+        demo_face: providers::demo_face_token(app),
+        face_redirect: providers::face_flow_offered(app),
         bound: None,
         guide_href: guide,
         today: app.clock.now().date().to_string(),
@@ -858,6 +862,13 @@ async fn bind_act(
         Err(r) => return r,
     };
     let op = field(&form.op);
+    if op == "face"
+        && v.face_required
+        && field(&form.face_token).is_empty()
+        && providers::face_flow_offered(&app)
+    {
+        return bind_face_redirect(&app, lang, &psn_no, &form, v).await;
+    }
     let (view, status) = bind_step(&app, lang, &psn_no, &form, &op, v).await;
     let page = view.p.clone();
     render_page(&page, status, &view)
@@ -974,6 +985,138 @@ async fn bind_step(
     }
 }
 
+// ---- the face step in production: the provider's page and back (R-Z5) ----
+
+/// What a face check was started for; it waits with the check and is done when the provider
+/// sends the person back with a passed result.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum FaceAction {
+    Bind { form: Box<BindForm> },
+    Unbind { binding_id: i64 },
+}
+
+/// Starts the provider's check for `action`: the redirect to the provider's page.
+async fn face_redirect(
+    app: &App,
+    psn_no: &str,
+    action: &FaceAction,
+) -> Result<Response, ServiceError> {
+    let action = serde_json::to_string(action).map_err(|_| ServiceError::FaceUnavailable)?;
+    let url = providers::face_begin(app, psn_no, &action).await?;
+    Ok(see_other(&url))
+}
+
+/// The bind journey's face step in production: the letter must be signed first, then the
+/// facts wait with the provider's check.
+async fn bind_face_redirect(
+    app: &App,
+    lang: Lang,
+    psn_no: &str,
+    form: &BindForm,
+    base: BindTemplate,
+) -> Response {
+    let (mut view, status) = bind_step(app, lang, psn_no, form, "sign", base).await;
+    if view.step != 4 {
+        let page = view.p.clone();
+        return render_page(&page, status, &view);
+    }
+    let action = FaceAction::Bind {
+        form: Box::new(form.clone()),
+    };
+    match face_redirect(app, psn_no, &action).await {
+        Ok(to_provider) => to_provider,
+        Err(e) => {
+            view.error = Some(ErrorView::of(lang, &e));
+            let page = view.p.clone();
+            render_page(&page, session::status_of(&e), &view)
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct FaceReturnQuery {
+    lang: Option<String>,
+    biz_token: Option<String>,
+    result_token: Option<String>,
+}
+
+/// Where the provider sends the person back: the result is checked with the provider, then
+/// the action the check was started for is done.
+async fn face_return(
+    State(app): State<App>,
+    Query(q): Query<FaceReturnQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let biz_token = field(&q.biz_token);
+    let result_token = field(&q.result_token);
+    let here = href(
+        "/h5/face/return",
+        &[
+            ("biz_token", biz_token.clone()),
+            ("result_token", result_token.clone()),
+        ],
+    );
+    let psn_no = match require(&app, &headers, &here) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let passed = providers::face_finish(&app, &psn_no, &biz_token, &result_token)
+        .await
+        .and_then(|p| {
+            serde_json::from_str::<FaceAction>(&p.action)
+                .map(|a| (p.token, a))
+                .map_err(|_| ServiceError::FaceRejected)
+        });
+    match passed {
+        Err(e) => {
+            let page = frame(
+                &app,
+                (lang, remember),
+                lang.t().bind_face_h,
+                "family",
+                "/h5/family",
+                &[],
+                Some(&psn_no),
+            )
+            .await;
+            problem(page, &e)
+        }
+        Ok((token, FaceAction::Bind { mut form })) => {
+            form.face_token = Some(token);
+            let v = match bind_page(&app, lang, remember, &psn_no, &form).await {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let (view, status) = bind_step(&app, lang, &psn_no, &form, "face", v).await;
+            if view.step == 5 {
+                return see_other(&href("/h5/family", &[("done", "bound".into())]));
+            }
+            let page = view.p.clone();
+            render_page(&page, status, &view)
+        }
+        Ok((token, FaceAction::Unbind { binding_id })) => {
+            match family::unbind(&app, &psn_no, binding_id, Some(&token), CHANNEL).await {
+                Ok(_) => see_other(&href("/h5/family", &[("done", "unbound".into())])),
+                Err(e) => match binding_page(&app, lang, remember, &psn_no, binding_id).await {
+                    Ok(mut v) => {
+                        v.error = Some(ErrorView::of(lang, &e));
+                        let page = v.p.clone();
+                        render_page(&page, session::status_of(&e), &v)
+                    }
+                    Err(r) => r,
+                },
+            }
+        }
+    }
+}
+
 // ---- one binding: limits (R-S3), end date (R-S9), unbind (R-Z5) ----
 
 #[derive(Deserialize, Default)]
@@ -996,6 +1139,8 @@ struct BindingTemplate {
     end_only_earlier: bool,
     face_required: bool,
     demo_face: Option<&'static str>,
+    /// Production: unbinding sends the person to the provider's page first.
+    face_redirect: bool,
     f_limit_payment: String,
     f_limit_month: String,
     f_end: String,
@@ -1052,7 +1197,8 @@ async fn binding_page(
         limits_allowed: f.limits_allowed,
         end_only_earlier: f.end_date_only_earlier,
         face_required: f.face_verification_required,
-        demo_face: app.auth.face.demo_token(),
+        demo_face: providers::demo_face_token(app),
+        face_redirect: providers::face_flow_offered(app),
         f_limit_payment: b
             .limit_per_payment
             .map(|f| f.to_string())
@@ -1131,6 +1277,29 @@ async fn binding_act(
         Err(r) => return r.into_response(),
     };
     let op = field(&form.op);
+    if op == "unbind"
+        && field(&form.confirm) == "1"
+        && field(&form.face_token).is_empty()
+        && providers::face_flow_offered(&app)
+        && family::my_family(&app, &psn_no)
+            .await
+            .is_ok_and(|f| f.face_verification_required)
+    {
+        let action = FaceAction::Unbind { binding_id: id };
+        match face_redirect(&app, &psn_no, &action).await {
+            Ok(to_provider) => return to_provider,
+            Err(e) => {
+                return match binding_page(&app, lang, remember, &psn_no, id).await {
+                    Ok(mut v) => {
+                        v.error = Some(ErrorView::of(lang, &e));
+                        let page = v.p.clone();
+                        render_page(&page, session::status_of(&e), &v)
+                    }
+                    Err(r) => r,
+                }
+            }
+        }
+    }
     let result: Result<&str, ErrorView> = match op.as_str() {
         "limits" => {
             match (

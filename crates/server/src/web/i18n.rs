@@ -492,6 +492,7 @@ pub struct Dict {
     pub bind_face_start: &'static str,
     pub bind_face_demo_fail: &'static str,
     pub face_token: &'static str,
+    pub face_redirect_note: &'static str,
     pub bind_done_h: &'static str,
     /// {0}: masked name; {1}: relationship.
     pub bind_done_text: &'static str,
@@ -1099,6 +1100,7 @@ pub static ZH: Dict = Dict {
     bind_face_start: "开始刷脸并绑定",
     bind_face_demo_fail: "模拟刷脸未通过（演示）",
     face_token: "刷脸核验凭证",
+    face_redirect_note: "将前往人脸核验服务的页面刷脸，完成后自动返回本站办理。",
     bind_done_h: "绑定成功",
     bind_done_text: "{0}（{1}）现在可以用您的个人账户支付看病买药的个人负担部分。",
     bind_letter_kept: "已签署的承诺书已保存，校验码：",
@@ -1695,6 +1697,7 @@ pub static EN: Dict = Dict {
     bind_face_start: "Verify my face and bind",
     bind_face_demo_fail: "Simulate a failed face check (demo)",
     face_token: "Face verification token",
+    face_redirect_note: "You will go to the face verification service's page; when done, you come back here and the request is completed.",
     bind_done_h: "Bound",
     bind_done_text: "{0} ({1}) may now pay their own share of medical costs from your personal account.",
     bind_letter_kept: "The signed letter is kept; checksum:",

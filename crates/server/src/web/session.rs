@@ -153,6 +153,9 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::CodeInvalid | ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
+        ServiceError::SmsUnavailable
+        | ServiceError::SmsNotConfigured
+        | ServiceError::FaceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -294,10 +294,15 @@ impl Fixture {
 
     /// Serves the registry on 127.0.0.1:0 with the clock at [`NOW`].
     pub async fn start(self) -> Server {
+        self.start_with(|app| app).await
+    }
+
+    /// As [`Fixture::start`], with the app changed before serving (deployment, providers).
+    pub async fn start_with(self, configure: impl FnOnce(App) -> App) -> Server {
         let Fixture { engine, dir, .. } = self;
         let (handle, _writer) = EngineHandle::spawn(engine);
         let clock = Clock::manual(time(NOW));
-        let app = App::new(handle, clock).expect("app");
+        let app = configure(App::new(handle, clock).expect("app"));
         app.load_gateways().await.expect("gateways");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
