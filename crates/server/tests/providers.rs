@@ -1132,3 +1132,21 @@ async fn a_face_result_is_refused_for_another_person_when_failed_or_expired() {
     assert!(!relatives_of(&mut holder).await.contains(&z.relative.psn_no));
     s.verify_clean().await;
 }
+
+#[tokio::test]
+async fn production_without_a_face_provider_explains_the_face_step() {
+    log();
+    let tencent = FakeTencent::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let (f, z) = zibo();
+    let s = f
+        .start_with(production(&tencent.config(&dir, SECRET_KEY), None))
+        .await;
+    let mut b = sign_in(&s, &tencent, &z.holder).await;
+    let form = bind_to_face_step(&mut b, &z.holder, &z.relative).await;
+    let page = b.post("/h5/family/bind", &form).await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.body.contains("GJ-FACE-UNAVAILABLE"));
+    assert!(page.body.contains("人脸核验服务暂不可用"));
+    assert!(!relatives_of(&mut b).await.contains(&z.relative.psn_no));
+}
