@@ -1,10 +1,11 @@
 //! `/h5/...`: the insured person's pages, mobile first, on the service layer only.
 //!
-//! Sign in by phone and SMS code (R-S11; the development sender's code is shown on the page);
+//! Sign in by phone and SMS code (R-S11; in the demo the development sender's code is shown,
+//! labelled 演示);
 //! my account (R-J1); my family as holder and as relative (R-S9); the bind journey — the
 //! relative's details (the eligibility check before anything is signed, R-N5), the notice
 //! (告知书), the generated commitment letter (承诺书) to sign (R-S7), face verification where the
-//! region asks (R-Z5), the result or the refusal in plain words; limits (R-S3), the end date
+//! region asks (R-Z5; in production on the provider's page, back at `/h5/face/return`), the result or the refusal in plain words; limits (R-S3), the end date
 //! (R-S9), unbinding; records; paying a relative's resident premium (R-Y2, R-R1, R-R2, R-R4).
 //!
 //! Every form works without JavaScript: the journey's facts travel in hidden fields between
@@ -1039,6 +1040,16 @@ struct FaceReturnQuery {
     lang: Option<String>,
     biz_token: Option<String>,
     result_token: Option<String>,
+    /// Set on the second arrival, from our own page.
+    again: Option<String>,
+}
+
+/// The page that brings the person from the provider back into this site.
+#[derive(Template)]
+#[template(path = "h5_face_return.html")]
+struct FaceReturnTemplate {
+    p: Page,
+    next: String,
 }
 
 /// Where the provider sends the person back: the result is checked with the provider, then
@@ -1063,6 +1074,37 @@ async fn face_return(
             ("result_token", result_token.clone()),
         ],
     );
+    if session::person(&app, &headers).is_none() && q.again.is_none() {
+        // The provider's redirect is a cross-site navigation, on which the browser does not
+        // send the SameSite=Strict session cookie; navigating again from this site's own
+        // page does. Nothing is checked or spent until then.
+        let next = href(
+            "/h5/face/return",
+            &[
+                ("biz_token", biz_token),
+                ("result_token", result_token),
+                ("again", "1".into()),
+            ],
+        );
+        let page = frame(
+            &app,
+            (lang, remember),
+            lang.t().bind_face_h,
+            "",
+            "/h5/face/return",
+            &[],
+            None,
+        )
+        .await;
+        return render_page(
+            &page,
+            StatusCode::OK,
+            &FaceReturnTemplate {
+                p: page.clone(),
+                next,
+            },
+        );
+    }
     let psn_no = match require(&app, &headers, &here) {
         Ok(p) => p,
         Err(r) => return r.into_response(),

@@ -493,6 +493,7 @@ pub struct Dict {
     pub bind_face_demo_fail: &'static str,
     pub face_token: &'static str,
     pub face_redirect_note: &'static str,
+    pub face_return_continue: &'static str,
     pub bind_done_h: &'static str,
     /// {0}: masked name; {1}: relationship.
     pub bind_done_text: &'static str,
@@ -1101,6 +1102,7 @@ pub static ZH: Dict = Dict {
     bind_face_demo_fail: "模拟刷脸未通过（演示）",
     face_token: "刷脸核验凭证",
     face_redirect_note: "将前往人脸核验服务的页面刷脸，完成后自动返回本站办理。",
+    face_return_continue: "刷脸已完成，正在返回。如未自动跳转，请点此继续",
     bind_done_h: "绑定成功",
     bind_done_text: "{0}（{1}）现在可以用您的个人账户支付看病买药的个人负担部分。",
     bind_letter_kept: "已签署的承诺书已保存，校验码：",
@@ -1698,6 +1700,7 @@ pub static EN: Dict = Dict {
     bind_face_demo_fail: "Simulate a failed face check (demo)",
     face_token: "Face verification token",
     face_redirect_note: "You will go to the face verification service's page; when done, you come back here and the request is completed.",
+    face_return_continue: "Face check done, returning. If nothing happens, continue here",
     bind_done_h: "Bound",
     bind_done_text: "{0} ({1}) may now pay their own share of medical costs from your personal account.",
     bind_letter_kept: "The signed letter is kept; checksum:",
