@@ -17,6 +17,28 @@
 //! and calls [`build_sms`] / [`build_face`]; without a section it uses
 //! [`sms_not_configured`] / [`face_not_configured`]. Secrets come from a file or an
 //! environment variable named in the config, never from the command line.
+//!
+//! ```toml
+//! [sms]
+//! provider = "tencent"            # or "webhook": url, secret_file | secret_env, template
+//! secret_id = "AKID…"
+//! secret_key_file = "/etc/gongji/tencent-sms.key"   # or secret_key_env = "GONGJI_SMS_KEY"
+//! sdk_app_id = "1400000000"
+//! sign_name = "某市医保"
+//! template_id = "1234567"         # a template like "验证码{1}，{2}分钟内有效"
+//! # template_params = ["{code}", "{minutes}"]
+//! # endpoint = "https://sms.tencentcloudapi.com"
+//! # region = "ap-guangzhou"
+//! # timeout_secs = 10
+//!
+//! [face]
+//! provider = "h5"
+//! api_base = "https://face.example.com/api"
+//! page_url = "https://face.example.com/h5"
+//! app_id = "gongji"
+//! secret_file = "/etc/gongji/face.secret"            # or secret_env = "GONGJI_FACE_SECRET"
+//! return_url = "https://gongji.example.gov.cn/h5/face/return"
+//! ```
 
 pub mod face_h5;
 pub mod gate;
