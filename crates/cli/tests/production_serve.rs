@@ -241,6 +241,15 @@ fn metrics_are_locked_in_production_and_labelled_in_the_demo() {
     let srv = serve(dir.path());
     let addr = srv.addr().to_string();
     let wait = Duration::from_secs(5);
+    // An unsigned call, refused and counted: the metrics then have a sample to show.
+    let mut s = TcpStream::connect(&addr).expect("connect");
+    write!(
+        s,
+        "POST /fsi/api/rsfComIfsService/callService HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+    )
+    .expect("write");
+    let refused = read_answer(&mut s).expect("answer");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
 
     let anonymous = get(&addr, "/metrics", "", wait).expect("answer");
     assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
@@ -255,13 +264,13 @@ fn metrics_are_locked_in_production_and_labelled_in_the_demo() {
     )
     .expect("answer");
     assert!(right.starts_with("HTTP/1.1 200"), "{right}");
-    assert!(right.contains("gongji_request_seconds"), "{right}");
+    assert!(right.contains("gongji_requests_total"), "{right}");
     assert!(!right.contains("演示"), "{right}");
 
     let admin = admin_addr(&srv);
     let open = get(&admin, "/metrics", "", wait).expect("admin answer");
     assert!(open.starts_with("HTTP/1.1 200"), "{open}");
-    assert!(open.contains("gongji_request_seconds"), "{open}");
+    assert!(open.contains("gongji_requests_total"), "{open}");
     let only_metrics = get(&admin, "/", "", wait).expect("admin answer");
     assert!(only_metrics.starts_with("HTTP/1.1 404"), "{only_metrics}");
 
