@@ -150,6 +150,7 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
             "\n/metrics 未开放：配置 [metrics] token_file 或 admin_addr / /metrics is off: set [metrics] token_file or admin_addr",
         );
     }
+    not_yet_wired(config);
     Ok(Setup {
         deployment,
         limits: config.http.limits(),
@@ -184,6 +185,22 @@ fn sign_in_providers(config: &Config) -> Result<Providers, String> {
         sms: Arc::new(NoSms),
         face: Arc::new(NoFace),
     })
+}
+
+/// PLUG POINTS for the sections other parts of issue 10 read: per-source rate limits
+/// (`config.limits`, read with `config.section::<TheirLimits>("limits", section)`) and the
+/// SM4 key of institution tokens at rest (`config.institutions.token_key_file`, resolved with
+/// `config.path`). Until they are wired in, a deployment that sets them is told so rather
+/// than silently believed protected.
+fn not_yet_wired(config: &Config) {
+    if config.limits.is_some() {
+        tracing::warn!("[limits] 在此版本中尚未生效 / [limits] has no effect in this build");
+    }
+    if config.institutions.token_key_file.is_some() {
+        tracing::warn!(
+            "[institutions] token_key_file 在此版本中尚未生效 / token_key_file has no effect in this build"
+        );
+    }
 }
 
 /// Production without an `[sms]` provider: no code is ever sent (or shown, or logged).
