@@ -221,6 +221,24 @@ impl FaceVerifier for NoFace {
     }
 }
 
+/// Ctrl-C (SIGINT), listened for from the call on: a signal right after the server says it
+/// listens is a clean stop, not the default kill.
+#[cfg(unix)]
+fn on_interrupt() -> Result<impl std::future::Future<Output = ()> + Send, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
+    Ok(async move {
+        let _ = sigint.recv().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn on_interrupt() -> Result<impl std::future::Future<Output = ()> + Send, String> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
 /// Serves `store` as `setup` says until Ctrl-C.
 pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), String> {
     let policies = crate::registry::presets()?;
@@ -260,6 +278,7 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
             ),
             None => None,
         };
+        let interrupted = on_interrupt()?;
         println!("{notice}");
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("Gongji 已启动 / listening on {scheme}://{local}  ({n} 家机构可接入)");
@@ -270,7 +289,7 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
             println!("{b}");
         }
         let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+            interrupted.await;
             println!("正在停止 / shutting down ...");
         };
         let listeners = Listeners {
