@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests of the pages (issue 5): Debian's headless Chromium, driven by playwright-core
-# from tests/browser, against a real `gongji serve` on a fresh demo database over loopback.
+# from tests/browser, against the demo (`gongji demo --no-build`: the shown SMS code, the
+# development face check and the open till are the demo's; `gongji serve` never has them) on a
+# fresh demo database over loopback.
 #
 # Installs what it needs when missing: Debian's chromium and a CJK font (so that screenshots
 # show Chinese, not boxes) with apt-get, and the Node packages of tests/browser with `npm ci`
@@ -67,13 +69,13 @@ wait_up() { # port pid log
   echo "server on $1 did not answer"; exit 1
 }
 PORT=$(free_port)
-echo "== gongji serve on 127.0.0.1:$PORT (--now \"$NOW\")"
-"$BIN" serve --db "$WORK/demo.db" --addr "127.0.0.1:$PORT" --now "$NOW" >"$WORK/serve.log" 2>&1 &
+echo "== gongji demo on 127.0.0.1:$PORT (--now \"$NOW\")"
+"$BIN" demo --no-build --db "$WORK/demo.db" --addr "127.0.0.1:$PORT" --now "$NOW" >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 wait_up "$PORT" "$SERVER_PID" "$WORK/serve.log"
 PORT2=$(free_port)
-echo "== gongji serve on 127.0.0.1:$PORT2 (--now \"$NOW2\", a copy of the database)"
-"$BIN" serve --db "$WORK/demo2.db" --addr "127.0.0.1:$PORT2" --now "$NOW2" >"$WORK/serve2.log" 2>&1 &
+echo "== gongji demo on 127.0.0.1:$PORT2 (--now \"$NOW2\", a copy of the database)"
+"$BIN" demo --no-build --db "$WORK/demo2.db" --addr "127.0.0.1:$PORT2" --now "$NOW2" >"$WORK/serve2.log" 2>&1 &
 SERVER2_PID=$!
 wait_up "$PORT2" "$SERVER2_PID" "$WORK/serve2.log"
 

@@ -1,7 +1,7 @@
 // Browser tests of the Gongji pages, in Debian's headless Chromium driven by playwright-core.
 // Started by scripts/browser-test.sh, which builds the binary, makes a demo database, exports
 // its registry to DATA_DIR (so the tests can choose real persons and institutions), starts
-// `gongji serve` on BASE_URL and passes these variables:
+// the demo (`gongji demo --no-build`) on BASE_URL and passes these variables:
 //   BASE_URL      http://127.0.0.1:PORT
 //   DATA_DIR      the exported registry CSVs (persons, accounts, bindings, institutions, catalog)
 //   SHOTS_DIR     where screenshots go (artifacts/screenshots)

@@ -6,29 +6,72 @@ use gongji_demo::{demo_spec, generate, write_csv_dir};
 
 use crate::registry::{import_into, open_engine, EXIT_OK, EXIT_UNUSABLE};
 
-/// Builds the demo database (unless it exists and `fresh` is off), then serves it on
-/// `addr` when given. Returns the exit code.
-pub fn run(db: &Path, fresh: bool, addr: Option<&str>) -> u8 {
-    if let Err(e) = build(db, fresh) {
-        eprintln!("{e}");
-        return EXIT_UNUSABLE;
-    }
-    let Some(addr) = addr else {
-        return EXIT_OK;
-    };
-    let banner = match guide(db, addr) {
-        Ok(b) => b,
+/// Whether `gongji demo` makes the demo population.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    /// Unless the file exists.
+    IfMissing,
+    /// Always, replacing the file.
+    Fresh,
+    /// Never: serve the file as it is (`--no-build`).
+    Never,
+}
+
+pub struct DemoArgs<'a> {
+    pub db: &'a Path,
+    pub build: Build,
+    /// Serve here; `None` builds only.
+    pub addr: Option<&'a str>,
+    /// Pins the server's clock: `yyyy-MM-dd HH:mm:ss`.
+    pub now: Option<&'a str>,
+}
+
+/// What the demo adds, said before it serves: none of it is ever in `gongji serve`.
+pub const NOTICE: &str = "== 演示模式 / DEMO MODE ==\n\
+仅供演示，切勿用于真实参保人 / for demonstration only, never for real insured persons.\n\
+演示模式额外提供（页面上均标注“演示”），gongji serve 从不提供 / the demo adds (each labelled 演示 on the page); gongji serve never has them:\n\
+  - 登录页直接显示短信验证码 / the SMS sign-in code is shown on the page\n\
+  - 开发用人脸核验（模拟刷脸）/ the development face check\n\
+  - 无需操作员登录的收银台 /terminal / the till without operator sign-in\n\
+  - 公开的 /metrics / open /metrics";
+
+/// Builds the demo database as `args.build` says, then serves it as the demo on `args.addr`
+/// when given. Returns the exit code.
+pub fn run(args: &DemoArgs<'_>) -> u8 {
+    match run_inner(args) {
+        Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("{e}");
-            return EXIT_UNUSABLE;
+            EXIT_UNUSABLE
         }
+    }
+}
+
+fn run_inner(args: &DemoArgs<'_>) -> Result<(), String> {
+    let db = args.db;
+    match args.build {
+        Build::Never if !db.exists() => {
+            return Err(format!(
+                "{}: 数据库不存在（--no-build 不生成演示数据）/ no such database (--no-build builds nothing)",
+                db.display()
+            ))
+        }
+        Build::Never => {}
+        Build::IfMissing => build(db, false)?,
+        Build::Fresh => build(db, true)?,
+    }
+    let Some(addr) = args.addr else {
+        return Ok(());
     };
-    crate::serve::run(&crate::serve::ServeOptions {
-        target: &crate::registry::Target::sqlite(db),
-        addr,
-        now: None,
-        banner: Some(banner),
-    })
+    crate::serve::init_logging();
+    let clock = crate::serve::parse_clock(args.now)?;
+    let banner = guide(db, addr)?;
+    let store = crate::registry::Target::sqlite(db).open()?;
+    crate::serve::serve_store(
+        store,
+        clock,
+        crate::serve::Setup::demo(addr, NOTICE.to_string(), banner),
+    )
 }
 
 /// What a newcomer needs to settle a bill within a minute.

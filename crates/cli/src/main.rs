@@ -24,28 +24,48 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build a demo population across the five seed regions (10,000 persons), say what it
-    /// made, and serve it on localhost.
+    /// The demo (演示模式): build a demo population across the five seed regions (10,000
+    /// persons), say what it made, and serve it on localhost with the demo's conveniences (the
+    /// SMS code shown on the page, the development face check, the open till, open metrics),
+    /// each labelled 演示. `gongji serve` never has them.
     Demo {
         /// The SQLite file to build (reused if it exists, unless --fresh).
         #[arg(long, default_value = "gongji-demo.db")]
         db: PathBuf,
         /// Rebuild even if the file exists.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "no_build")]
         fresh: bool,
+        /// Serve the database as it is (any registry, e.g. one made with `gongji import`);
+        /// refuse if it does not exist rather than build the demo population.
+        #[arg(long)]
+        no_build: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
         /// Build only; do not serve.
         #[arg(long)]
         no_serve: bool,
+        /// Pin the clock to this time at start (yyyy-MM-dd HH:mm:ss), for tests of a given day.
+        #[arg(long)]
+        now: Option<String>,
     },
-    /// Serve the institution interface, API and pages.
+    /// Serve in production: the institution interface, API and pages, as the config file
+    /// says (see gongji.example.toml). Never the demo's conveniences.
     Serve {
-        #[command(flatten)]
-        target: registry::Target,
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: String,
-        /// Pin the clock to this time at start (yyyy-MM-dd HH:mm:ss), for tests and demos.
+        /// The deployment file (TOML). Without it: SQLite gongji.db on 127.0.0.1:8080, no
+        /// SMS or face provider, no metrics, no TLS.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Overrides the config's database: this SQLite file.
+        #[arg(long, conflicts_with = "database")]
+        db: Option<PathBuf>,
+        /// Overrides the config's database: a PostgreSQL URL (prefer the config's
+        /// postgres_url_env or postgres_url_file: a URL here shows in the process list).
+        #[arg(long, env = "GONGJI_DATABASE", hide_env_values = true)]
+        database: Option<String>,
+        /// Overrides the config's [http] listen address.
+        #[arg(long)]
+        addr: Option<String>,
+        /// Pin the clock to this time at start (yyyy-MM-dd HH:mm:ss), for tests.
         #[arg(long)]
         now: Option<String>,
     },
@@ -112,14 +132,34 @@ fn main() -> ExitCode {
         Cmd::Demo {
             db,
             fresh,
+            no_build,
             addr,
             no_serve,
-        } => demo::run(&db, fresh, (!no_serve).then_some(addr.as_str())),
-        Cmd::Serve { target, addr, now } => serve::run(&serve::ServeOptions {
-            target: &target,
-            addr: &addr,
+            now,
+        } => demo::run(&demo::DemoArgs {
+            db: &db,
+            build: if no_build {
+                demo::Build::Never
+            } else if fresh {
+                demo::Build::Fresh
+            } else {
+                demo::Build::IfMissing
+            },
+            addr: (!no_serve).then_some(addr.as_str()),
             now: now.as_deref(),
-            banner: None,
+        }),
+        Cmd::Serve {
+            config,
+            db,
+            database,
+            addr,
+            now,
+        } => serve::run(&serve::ServeArgs {
+            config: config.as_deref(),
+            db: db.as_deref(),
+            database: database.as_deref(),
+            addr: addr.as_deref(),
+            now: now.as_deref(),
         }),
         Cmd::Import { target, dir } => registry::import(&target, &dir),
         Cmd::Export { target, dir } => registry::export(&target, &dir),

@@ -1,19 +1,73 @@
-//! `gongji serve`: the server on the embedded default (SQLite) or a given database.
+//! `gongji serve`: production, described by one config file; and the serving both it and the
+//! demo share.
+//!
+//! `serve` always runs as [`Deployment::production`]: it never has the development SMS
+//! sender, the development face check or the open till, whatever its flags. The demo's
+//! conveniences are only in `gongji demo` (demo.rs), which calls [`serve_store`] with
+//! [`Setup::demo`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::registry::{Target, EXIT_OK, EXIT_UNUSABLE};
 use chrono::NaiveDateTime;
 use gongji_engine::{Engine, EngineHandle};
 use gongji_server::app::DynStore;
-use gongji_server::{App, Clock};
+use gongji_server::config::{Config, Database};
+use gongji_server::deployment::Deployment;
+use gongji_server::service::auth::{FaceVerifier, SmsSender};
+use gongji_server::service::providers::{self, FaceConfig, SmsConfig};
+use gongji_server::{App, Clock, HttpLimits, Listeners};
 
-pub struct ServeOptions<'a> {
-    /// The SQLite file or the PostgreSQL database to serve.
-    pub target: &'a Target,
-    pub addr: &'a str,
-    /// Pin the server's clock (tests and demos of a given day): `yyyy-MM-dd HH:mm:ss`.
+/// `gongji serve`'s command line: the config file and the overrides tests and scripts use.
+pub struct ServeArgs<'a> {
+    pub config: Option<&'a Path>,
+    /// Overrides the config's database: a SQLite file...
+    pub db: Option<&'a Path>,
+    /// ...or a PostgreSQL URL (`--database` / GONGJI_DATABASE).
+    pub database: Option<&'a str>,
+    /// Overrides `[http] listen`.
+    pub addr: Option<&'a str>,
+    /// Pins the server's clock (tests of a given day): `yyyy-MM-dd HH:mm:ss`.
     pub now: Option<&'a str>,
+}
+
+/// How a server runs, besides its database and clock.
+pub struct Setup {
+    pub deployment: Deployment,
+    pub limits: HttpLimits,
+    pub addr: String,
+    pub tls: Option<gongji_server::http::TlsAcceptor>,
+    pub admin_addr: Option<SocketAddr>,
+    /// `None`: the development providers of the demo.
+    pub providers: Option<Providers>,
+    /// Printed before serving (the mode and what it means).
+    pub notice: String,
     /// Printed after the server listens (the demo's guide).
     pub banner: Option<String>,
+}
+
+/// People's sign-in providers of a production server.
+pub struct Providers {
+    pub sms: Arc<dyn SmsSender>,
+    pub face: Arc<dyn FaceVerifier>,
+}
+
+impl Setup {
+    /// The demo: development providers, open metrics, plain HTTP on `addr`.
+    pub fn demo(addr: &str, notice: String, banner: String) -> Setup {
+        Setup {
+            deployment: Deployment::demo(),
+            limits: HttpLimits::default(),
+            addr: addr.to_string(),
+            tls: None,
+            admin_addr: None,
+            providers: None,
+            notice,
+            banner: Some(banner),
+        }
+    }
 }
 
 pub fn init_logging() {
@@ -22,9 +76,18 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
-pub fn run(opts: &ServeOptions<'_>) -> u8 {
+pub fn parse_clock(now: Option<&str>) -> Result<Clock, String> {
+    match now {
+        None => Ok(Clock::System),
+        Some(t) => NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+            .map(Clock::starting_at)
+            .map_err(|_| format!("--now {t:?}: 应为 yyyy-MM-dd HH:mm:ss")),
+    }
+}
+
+pub fn run(args: &ServeArgs<'_>) -> u8 {
     init_logging();
-    match run_inner(opts) {
+    match run_production(args) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("{e}");
@@ -33,24 +96,145 @@ pub fn run(opts: &ServeOptions<'_>) -> u8 {
     }
 }
 
-fn run_inner(opts: &ServeOptions<'_>) -> Result<(), String> {
-    let clock = match opts.now {
-        None => Clock::System,
-        Some(t) => Clock::starting_at(
-            NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
-                .map_err(|_| format!("--now {t:?}: 应为 yyyy-MM-dd HH:mm:ss"))?,
-        ),
+fn run_production(args: &ServeArgs<'_>) -> Result<(), String> {
+    let config = match args.config {
+        Some(file) => Config::load(file).map_err(|e| e.to_string())?,
+        None => Config::default(),
     };
-    let store = opts.target.open()?;
-    serve_store(store, opts.addr, clock, opts.banner.clone())
+    let clock = parse_clock(args.now)?;
+    let target = target(args, &config)?;
+    let setup = production_setup(args, &config)?;
+    let store = target.open()?;
+    serve_store(store, clock, setup)
 }
 
-pub fn serve_store(
-    store: DynStore,
-    addr: &str,
-    clock: Clock,
-    banner: Option<String>,
-) -> Result<(), String> {
+/// The command line's database first, then the config's, then `gongji.db`.
+fn target(args: &ServeArgs<'_>, config: &Config) -> Result<Target, String> {
+    if let Some(url) = args.database {
+        return Ok(Target {
+            db: PathBuf::from("gongji.db"),
+            database: Some(url.to_string()),
+        });
+    }
+    if let Some(db) = args.db {
+        return Ok(Target::sqlite(db));
+    }
+    Ok(match config.database().map_err(|e| e.to_string())? {
+        Some(Database::Sqlite(db)) => Target::sqlite(&db),
+        Some(Database::Postgres(url)) => Target {
+            db: PathBuf::from("gongji.db"),
+            database: Some(url),
+        },
+        None => Target::sqlite(Path::new("gongji.db")),
+    })
+}
+
+fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, String> {
+    let mut deployment = Deployment::production();
+    deployment.https = config.https();
+    deployment.metrics_token = config.metrics_token().map_err(|e| e.to_string())?;
+    let tls = match &config.tls {
+        Some(t) => Some(gongji_server::http::tls_acceptor(
+            &config.path(&t.cert_file),
+            &config.path(&t.key_file),
+        )?),
+        None => None,
+    };
+    let admin_addr = config.metrics.admin_addr.map(|a| a.0);
+    let mut notice = String::from("生产模式 / production mode");
+    if let Some(file) = args.config {
+        notice.push_str(&format!("  配置 / config: {}", file.display()));
+    }
+    if deployment.metrics_token.is_none() && admin_addr.is_none() {
+        notice.push_str(
+            "\n/metrics 未开放：配置 [metrics] token_file 或 admin_addr / /metrics is off: set [metrics] token_file or admin_addr",
+        );
+    }
+    not_yet_wired(config);
+    Ok(Setup {
+        deployment,
+        limits: config.http.limits(),
+        addr: args
+            .addr
+            .map(str::to_string)
+            .unwrap_or_else(|| config.http.listen.0.to_string()),
+        tls,
+        admin_addr,
+        providers: Some(sign_in_providers(config)?),
+        notice,
+        banner: None,
+    })
+}
+
+/// The SMS sender and face verifier the config describes. A missing section is a provider
+/// that refuses every use (短信服务未配置 with 503), so production never falls back to the
+/// development ones.
+fn sign_in_providers(config: &Config) -> Result<Providers, String> {
+    let sms = match &config.sms {
+        Some(section) => {
+            let mut c: SmsConfig = config.section("sms", section).map_err(|e| e.to_string())?;
+            c.resolve_paths(|p| config.path(p));
+            providers::build_sms(&c)?
+        }
+        None => {
+            tracing::warn!(
+                "短信服务未配置：参保人无法登录 / no [sms] provider: insured persons cannot sign in"
+            );
+            providers::sms_not_configured()
+        }
+    };
+    let face = match &config.face {
+        Some(section) => {
+            let mut c: FaceConfig = config.section("face", section).map_err(|e| e.to_string())?;
+            c.resolve_paths(|p| config.path(p));
+            providers::build_face(&c)?
+        }
+        None => {
+            tracing::warn!(
+                "人脸核验未配置：无法授权共济 / no [face] provider: holders cannot authorise mutual aid"
+            );
+            providers::face_not_configured()
+        }
+    };
+    Ok(Providers { sms, face })
+}
+
+/// PLUG POINTS for the sections other parts of issue 10 read: per-source rate limits
+/// (`config.limits`, read with `config.section::<TheirLimits>("limits", section)`) and the
+/// SM4 key of institution tokens at rest (`config.institutions.token_key_file`, resolved with
+/// `config.path`). Until they are wired in, a deployment that sets them is told so rather
+/// than silently believed protected.
+fn not_yet_wired(config: &Config) {
+    if config.limits.is_some() {
+        tracing::warn!("[limits] 在此版本中尚未生效 / [limits] has no effect in this build");
+    }
+    if config.institutions.token_key_file.is_some() {
+        tracing::warn!(
+            "[institutions] token_key_file 在此版本中尚未生效 / token_key_file has no effect in this build"
+        );
+    }
+}
+
+/// Ctrl-C (SIGINT), listened for from the call on: a signal right after the server says it
+/// listens is a clean stop, not the default kill.
+#[cfg(unix)]
+fn on_interrupt() -> Result<impl std::future::Future<Output = ()> + Send, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
+    Ok(async move {
+        let _ = sigint.recv().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn on_interrupt() -> Result<impl std::future::Future<Output = ()> + Send, String> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+/// Serves `store` as `setup` says until Ctrl-C.
+pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), String> {
     let policies = crate::registry::presets()?;
     let engine = Engine::open(store, policies).map_err(|e| e.to_string())?;
     let (handle, writer) = EngineHandle::spawn(engine);
@@ -59,21 +243,55 @@ pub fn serve_store(
         .build()
         .map_err(|e| e.to_string())?;
     let result = runtime.block_on(async move {
-        let app = App::new(handle, clock).map_err(|e| e.to_string())?;
+        let Setup {
+            deployment,
+            limits,
+            addr,
+            tls,
+            admin_addr,
+            providers,
+            notice,
+            banner,
+        } = setup;
+        let mut app = App::new(handle, clock)
+            .map_err(|e| e.to_string())?
+            .with_deployment(deployment);
+        if let Some(p) = providers {
+            app = app.with_providers(p.sms, p.face);
+        }
         let n = app.load_gateways().await.map_err(|e| e.to_string())?;
-        let listener = tokio::net::TcpListener::bind(addr)
+        let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .map_err(|e| format!("{addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("Gongji 已启动 / listening on http://{local}  ({n} 家机构可接入)");
+        let admin = match admin_addr {
+            Some(a) => Some(
+                tokio::net::TcpListener::bind(a)
+                    .await
+                    .map_err(|e| format!("[metrics] admin_addr {a}: {e}"))?,
+            ),
+            None => None,
+        };
+        let interrupted = on_interrupt()?;
+        println!("{notice}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("Gongji 已启动 / listening on {scheme}://{local}  ({n} 家机构可接入)");
+        if let Some(a) = admin.as_ref().and_then(|a| a.local_addr().ok()) {
+            println!("管理地址（/metrics）/ admin address: http://{a}/metrics");
+        }
         if let Some(b) = banner {
             println!("{b}");
         }
         let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+            interrupted.await;
             println!("正在停止 / shutting down ...");
         };
-        gongji_server::serve(app, listener, shutdown)
+        let listeners = Listeners {
+            public: listener,
+            tls,
+            admin,
+        };
+        gongji_server::serve_with(app, listeners, limits, shutdown)
             .await
             .map_err(|e| e.to_string())
     });

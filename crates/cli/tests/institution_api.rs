@@ -1147,7 +1147,7 @@ fn gateway_refusals_write_nothing() {
 
     // Health and metrics.
     assert_eq!(srv.get("/healthz"), (200, "ok".to_string()));
-    let (status, metrics) = srv.get("/metrics");
+    let (status, metrics) = srv.metrics();
     assert_eq!(status, 200);
     assert!(metrics.contains("gongji_requests_total"), "{metrics}");
     assert!(
@@ -1299,7 +1299,7 @@ fn bad_requests_are_answered_with_a_code_and_write_nothing() {
     assert_eq!(srv.balance(inst, &who), fen("288.00"));
 
     // Refusals are counted, under labels that do not grow with what clients send.
-    let (_, metrics) = srv.get("/metrics");
+    let (_, metrics) = srv.metrics();
     assert!(
         metrics
             .lines()

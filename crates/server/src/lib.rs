@@ -3,7 +3,9 @@
 
 pub mod api;
 pub mod app;
+pub mod config;
 pub mod deployment;
+pub mod http;
 mod institution;
 mod metrics;
 mod render;
@@ -16,6 +18,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use app::{App, Clock};
+pub use http::{HttpLimits, Listeners};
 
 /// The whole router: institution interface, health, metrics.
 pub fn router(app: App) -> Router {
@@ -38,15 +41,55 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// The admin address's router: metrics without a token (the address itself is the
+/// protection: loopback or an internal network), and health.
+pub fn admin_router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::render_admin))
+        .with_state(app)
+}
+
+/// Serves on one plain listener with the default [`HttpLimits`] until `shutdown` resolves,
+/// then finishes in-flight requests.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(?addr, "serving");
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(
+        app,
+        Listeners::plain(listener),
+        HttpLimits::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// Serves the public router (TLS when the listeners carry it) and, when given, the admin
+/// router on its own address, within `limits`. Each request carries
+/// `ConnectInfo<SocketAddr>` of its peer.
+pub async fn serve_with(
+    app: App,
+    listeners: Listeners,
+    limits: HttpLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr: Option<SocketAddr> = listeners.public.local_addr().ok();
+    let admin: Option<SocketAddr> = listeners.admin.as_ref().and_then(|a| a.local_addr().ok());
+    tracing::info!(
+        ?addr,
+        ?admin,
+        tls = listeners.tls.is_some(),
+        ?limits,
+        "serving"
+    );
+    http::serve_with(
+        router(app.clone()),
+        admin_router(app),
+        listeners,
+        limits,
+        shutdown,
+    )
+    .await
 }

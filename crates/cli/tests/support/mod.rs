@@ -420,8 +420,25 @@ impl Env {
         Env { dir, db }
     }
 
+    /// `gongji serve` (production) on this database, its config giving `/metrics` a token
+    /// ([`METRICS_TOKEN`], read by [`Server::metrics`]).
     pub fn serve(&self, now: &str) -> Server {
-        Server::start(&self.db, now)
+        let config = self.dir.path().join("gongji.toml");
+        write_file(self.dir.path(), "metrics-token", METRICS_TOKEN);
+        write_file(
+            self.dir.path(),
+            "gongji.toml",
+            "[metrics]\ntoken_file = \"metrics-token\"\n",
+        );
+        Server::start_on(
+            &[
+                "--config",
+                config.to_str().expect("utf-8 path"),
+                "--db",
+                self.db.to_str().expect("utf-8 path"),
+            ],
+            now,
+        )
     }
 
     /// `gongji verify --db` must pass.
@@ -478,6 +495,9 @@ impl Env {
 // The server process
 // ---------------------------------------------------------------------------------------------
 
+/// The `/metrics` token of the servers [`Env::serve`] starts.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
 pub struct Server {
     child: Option<Child>,
     pub base: String,
@@ -510,36 +530,47 @@ impl Server {
 
     /// `gongji serve` on the database `target` names (`["--database", url]` for PostgreSQL).
     pub fn start_on(target: &[&str], now: &str) -> Server {
+        let mut args = vec!["serve"];
+        args.extend_from_slice(target);
+        args.extend_from_slice(&["--addr", "127.0.0.1:0", "--now", now]);
+        let mut server = Server::launch(&args);
+        server.target = target.iter().map(|t| t.to_string()).collect();
+        server
+    }
+
+    /// `gongji ARGS` (`serve ...` or `demo ...` on a loopback address), once it listens;
+    /// `base` is `http://ADDR` or `https://ADDR` as it says. Everything it printed before and
+    /// after is in [`Server::log`].
+    pub fn launch(args: &[&str]) -> Server {
         let mut child = Command::new(GONGJI)
-            .arg("serve")
-            .args(target)
-            .args(["--addr", "127.0.0.1:0", "--now", now])
+            .args(args)
             .env("RUST_LOG", "warn")
             .env_remove("GONGJI_DATABASE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn gongji serve");
+            .unwrap_or_else(|e| panic!("spawn gongji {args:?}: {e}"));
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut drains = vec![drain(child.stderr.take().expect("stderr"), log.clone())];
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut base = None;
-        let mut seen = Vec::new();
         let mut line = String::new();
         while stdout.read_line(&mut line).unwrap_or(0) > 0 {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                base = Some(format!("http://{addr}"));
+            let seen = std::mem::take(&mut line);
+            if let Ok(mut l) = log.lock() {
+                l.push(seen.trim_end().to_string());
+            }
+            if let Some(rest) = seen.split("listening on ").nth(1) {
+                base = rest.split_whitespace().next().map(str::to_string);
                 break;
             }
-            seen.push(std::mem::take(&mut line));
         }
         let Some(base) = base else {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "gongji serve did not start; stdout: {seen:?}; stderr: {:?}",
+                "gongji {args:?} did not start; output: {:?}",
                 log.lock().map(|l| l.clone()).unwrap_or_default()
             );
         };
@@ -552,11 +583,16 @@ impl Server {
         Server {
             child: Some(child),
             base,
-            target: target.iter().map(|t| t.to_string()).collect(),
+            target: Vec::new(),
             log,
             drains,
             client,
         }
+    }
+
+    /// `host:port` the server listens on.
+    pub fn addr(&self) -> &str {
+        self.base.split("://").nth(1).unwrap_or(self.base.as_str())
     }
 
     /// Ctrl-C (SIGINT) and wait for the graceful shutdown (killed if it takes too long);
@@ -616,6 +652,18 @@ impl Server {
             .get(format!("{}{path}", self.base))
             .send()
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = r.status().as_u16();
+        (status, r.text().expect("body"))
+    }
+
+    /// `GET /metrics` with the token of [`Env::serve`]'s config.
+    pub fn metrics(&self) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
         let status = r.status().as_u16();
         (status, r.text().expect("body"))
     }

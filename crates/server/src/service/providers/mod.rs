@@ -276,6 +276,29 @@ pub enum FaceConfig {
     H5(FaceH5Config),
 }
 
+impl SmsConfig {
+    /// Resolves relative secret files against the config file's folder (`base`).
+    pub fn resolve_paths(&mut self, base: impl Fn(&Path) -> PathBuf) {
+        let file = match self {
+            SmsConfig::Tencent(c) => &mut c.secret_key_file,
+            SmsConfig::Webhook(c) => &mut c.secret_file,
+        };
+        if let Some(f) = file {
+            *f = base(f);
+        }
+    }
+}
+
+impl FaceConfig {
+    /// Resolves relative secret files against the config file's folder (`base`).
+    pub fn resolve_paths(&mut self, base: impl Fn(&Path) -> PathBuf) {
+        let FaceConfig::H5(c) = self;
+        if let Some(f) = &mut c.secret_file {
+            *f = base(f);
+        }
+    }
+}
+
 /// The SMS sender a config describes; reads its secret now, so a missing one fails at start.
 pub fn build_sms(config: &SmsConfig) -> Result<Arc<dyn SmsSender>, String> {
     Ok(match config {
