@@ -846,31 +846,45 @@ fn refusal(status: StatusCode, message: &'static str) -> Response {
         .into_response()
 }
 
-/// The till of a form post, or the refusal: another origin or a missing CSRF token (403),
-/// no operator session outside the demo (401). Nothing is sent to the interface then.
+/// Why a form post is refused before anything is sent to the interface.
+enum PostRefused {
+    /// Another origin, or no valid CSRF token (403).
+    CrossSite,
+    /// No operator session outside the demo (401).
+    SignInFirst,
+}
+
+impl PostRefused {
+    fn response(self, lang: Lang) -> Response {
+        match self {
+            PostRefused::CrossSite => session::cross_site(lang),
+            PostRefused::SignInFirst => {
+                refusal(StatusCode::UNAUTHORIZED, lang.t().term_err_signin_first)
+            }
+        }
+    }
+}
+
+/// The till of a form post, or why it is refused.
 fn till_of_post(
     app: &App,
     headers: &HeaderMap,
     form_csrf: Option<&str>,
-    lang: Lang,
-) -> Result<Till, Response> {
+) -> Result<Till, PostRefused> {
     if !session::same_origin(headers) {
-        return Err(session::cross_site(lang));
+        return Err(PostRefused::CrossSite);
     }
     if let Some((token, op)) = session::operator(app, headers) {
         if !csrf::check_session(&token, form_csrf) {
-            return Err(session::cross_site(lang));
+            return Err(PostRefused::CrossSite);
         }
         return Ok(Till::Operator { token, op });
     }
     if !app.deployment.is_demo() {
-        return Err(refusal(
-            StatusCode::UNAUTHORIZED,
-            lang.t().term_err_signin_first,
-        ));
+        return Err(PostRefused::SignInFirst);
     }
     if !csrf::check_pre_session(headers, form_csrf) {
-        return Err(session::cross_site(lang));
+        return Err(PostRefused::CrossSite);
     }
     let (csrf, _) = pre_session_csrf(headers);
     Ok(Till::OpenDemo {
@@ -945,9 +959,9 @@ pub async fn act(
     Form(form): Form<TerminalForm>,
 ) -> Response {
     let (lang, remember) = lang_of(&q, &headers);
-    let till = match till_of_post(&app, &headers, form.csrf.as_deref(), lang) {
+    let till = match till_of_post(&app, &headers, form.csrf.as_deref()) {
         Ok(t) => t,
-        Err(refused) => return refused,
+        Err(refused) => return refused.response(lang),
     };
     let t = lang.t();
     let loaded = load(&app).await;
