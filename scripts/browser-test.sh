@@ -10,7 +10,9 @@
 # 360×780 and 1280×900 go to artifacts/screenshots/ (gitignored).
 # Two servers run: one with its clock pinned to $NOW, and one on a copy of the same database
 # with its clock at $NOW2, inside Yuncheng's premium collection window (1 Sep – 25 Dec), for the
-# premium journey. Staff users `admin` (admin) and `clerk` (clerk) are made with `gongji staff add`.
+# premium journey. Staff users `admin` (admin) and `clerk` (clerk) are made with `gongji staff add`;
+# the tests make a till operator `till` with `gongji operator add` for each institution whose till
+# they use, and sign in to /terminal as that operator (the open till is the demo's only).
 # Exits non-zero on any failure; the runner closes with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,7 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 NOW="2026-03-10 09:00:00"
 NOW2="2026-10-10 09:00:00"
 STAFF_PASSWORD="browser-test-$$-$RANDOM"
+OPERATOR_PASSWORD="till-test-$$-$RANDOM"
 
 if [ ! -x "$CHROMIUM" ] || [ -z "$(fc-list :lang=zh family 2>/dev/null)" ]; then
   echo "== installing chromium and fonts-noto-cjk (apt-get)"
@@ -85,6 +88,7 @@ status=0
 started=$(date +%s)
 BASE_URL="http://127.0.0.1:$PORT" DATA_DIR="$WORK/registry" SHOTS_DIR="$ROOT/artifacts/screenshots" \
   BASE_URL2="http://127.0.0.1:$PORT2" TODAY2="${NOW2%% *}" STAFF_PASSWORD="$STAFF_PASSWORD" \
+  GONGJI_BIN="$BIN" DB_PATH="$WORK/demo.db" OPERATOR_PASSWORD="$OPERATOR_PASSWORD" \
   CHROMIUM="$CHROMIUM" TODAY="${NOW%% *}" node tests/browser/run.mjs || status=$?
 echo "== browser tests took $(( $(date +%s) - started )) s"
 

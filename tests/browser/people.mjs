@@ -124,10 +124,13 @@ async function api(page, path) {
   return body;
 }
 
-/** Settles a pharmacy purchase at the terminal page; the receipt's numbers in fen. */
-async function settleAtTerminal(h, page, inst, person, priceFen) {
+/** Settles a pharmacy purchase at the institution's till, signed in as its operator (a
+ * browser context of its own: the person's session stays in `page`); the receipt's numbers
+ * in fen. */
+async function settleAtTerminal(h, inst, person, priceFen) {
   const { text, yuan, fen } = h;
-  await page.goto(`${h.BASE}/terminal?lang=zh&inst=${inst.fixmedins_code}`);
+  const page = await h.tillPage(inst);
+  await page.goto(`${h.BASE}/terminal?lang=zh`);
   await page.fill("#f-cert-no", person.certno);
   await page.getByRole("button", { name: "读卡" }).click();
   await page.selectOption("#f-item", "XJ01CAA040E001010104327");
@@ -222,7 +225,7 @@ export async function peopleTests(h, page, who, pharmacy) {
   await test("terminal settles the relative's purchase with mutual aid; receipt = the API's records", async () => {
     assert(pharmacy, "a Zibo pharmacy with mutual aid");
     const balBefore = JSON.parse(await api(page, `${BASE}/api/v1/me`));
-    receipt = await settleAtTerminal(h, page, pharmacy, relative, 8000);
+    receipt = await settleAtTerminal(h, pharmacy, relative, 8000);
     eq(receipt.medfee, 8000, "bill");
     eq(receipt.own, 0, "a resident has no account of his own");
     eq(receipt.mutual, 5000, "mutual aid stops at the 50.00 limit (R-S3)");

@@ -11,8 +11,13 @@
 //                 premium collection window (the first server's 2026-03-10 is outside it)
 //   TODAY2        that server's pinned date
 //   STAFF_PASSWORD the password of the staff users `admin` and `clerk` the script created
+//   GONGJI_BIN, DB_PATH, OPERATOR_PASSWORD  the binary and the first server's database, with
+//                 which a till operator `till` is made (`gongji operator add`, password on
+//                 stdin) for each institution whose till a test uses; the till is used
+//                 signed in as that operator, in a browser context of its own
 // Prints one line per test and closes with "N passed, N failed"; exits 1 on any failure.
 
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,6 +37,9 @@ const TODAY = process.env.TODAY ?? "2026-03-10";
 const BASE2 = process.env.BASE_URL2 ?? "";
 const TODAY2 = process.env.TODAY2 ?? "2026-10-10";
 const STAFF_PASSWORD = process.env.STAFF_PASSWORD ?? "";
+const GONGJI_BIN = process.env.GONGJI_BIN ?? "target/debug/gongji";
+const DB_PATH = process.env.DB_PATH ?? "";
+const OPERATOR_PASSWORD = process.env.OPERATOR_PASSWORD ?? "";
 const PAGE_BYTES_MAX = 200 * 1024;
 const FLAGS = [
   "--headless",
@@ -224,13 +232,46 @@ async function launch(options = {}) {
   return { context, dir };
 }
 
+// ---------- the till, signed in as an operator of its institution ----------
+const tills = new Map();
+/** A page of a browser context of its own, signed in at /terminal/signin as the operator
+ * `till` of `inst` (made here with `gongji operator add` the first time). */
+async function tillPage(inst, options = {}) {
+  const key = `${inst.fixmedins_code}${options.javaScriptEnabled === false ? ":nojs" : ""}`;
+  if (tills.has(key)) return tills.get(key).page;
+  assert(DB_PATH && OPERATOR_PASSWORD, "DB_PATH and OPERATOR_PASSWORD are set by scripts/browser-test.sh");
+  execFileSync(GONGJI_BIN, ["operator", "add", "--db", DB_PATH, "--institution", inst.fixmedins_code, "--username", "till"], {
+    input: `${OPERATOR_PASSWORD}\n`,
+    stdio: ["pipe", "ignore", "inherit"],
+  });
+  const { context, dir } = await launch(options);
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on("dialog", (d) => d.accept());
+  tills.set(key, { context, dir, page });
+  await page.goto(`${BASE}/terminal/signin?lang=zh`);
+  await page.fill("#f-inst", inst.fixmedins_code);
+  await page.fill("#f-user", "till");
+  await page.fill("#f-pass", OPERATOR_PASSWORD);
+  await page.getByRole("button", { name: "登录" }).click();
+  eq(new URL(page.url()).pathname, "/terminal", "operator signed in to the till");
+  assert((await text(page, "[data-testid=operator]")).includes(inst.fixmedins_code), "the till names its operator's institution");
+  return page;
+}
+async function closeTills() {
+  for (const { context, dir } of tills.values()) {
+    await context.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  tills.clear();
+}
+
 mkdirSync(SHOTS, { recursive: true });
 // Persons already used by a test, so that each test starts from balances no test has touched.
 const used = new Set();
 // The helpers people.mjs uses, and the persons its journeys need (chosen first).
 const h = {
   test, assert, eq, fen, yuan, text, checkPage, screenshots, maskName, haversine,
-  persons, bindings, institutions, balanceOf, used,
+  persons, bindings, institutions, balanceOf, used, tillPage,
   BASE, BASE2, TODAY, TODAY2, STAFF_PASSWORD,
 };
 const who = choosePersons(h);
@@ -313,6 +354,25 @@ try {
 
   // The terminal: a Zibo pharmacy, a relative whose own account is short, mutual aid.
   var pharmacy = institutions.find((i) => i.admdvs.startsWith("3703") && i.fixmedins_type === "2" && i.mutual_aid === "1");
+  await test("terminal: sign-in page; the open till is the demo's, labelled", async () => {
+    await page.goto(`${BASE}/terminal/signin?lang=zh`);
+    assert((await text(page, "h1")).includes("收费终端登录"), "till sign-in title");
+    await checkPage(page, "terminal-signin");
+    await page.fill("#f-inst", "P37030000000");
+    await page.fill("#f-user", "nobody");
+    await page.fill("#f-pass", "wrong-password");
+    await page.getByRole("button", { name: "登录" }).click();
+    assert((await text(page, "[data-testid=error]")).includes("GJ-AUTH-BAD-CREDENTIALS"), "wrong password explained");
+    const r = await page.goto(`${BASE}/terminal?lang=zh`);
+    if (new URL(page.url()).pathname === "/terminal") {
+      // A demo server: the open till says so.
+      assert((await text(page, "[data-testid=demo-till]")).includes("演示：收费终端未登录即可使用"), "demo banner");
+    } else {
+      eq(new URL(page.url()).pathname, "/terminal/signin", "production: the till asks to sign in");
+    }
+    assert(r.ok(), "till or its sign-in");
+  });
+
   await test("terminal: read a Zibo relative, add items, settle with mutual aid; receipt = interface", async () => {
     assert(pharmacy, "a Zibo pharmacy with mutual aid");
     const { holder, relative } = ziboPair(used);
@@ -320,11 +380,10 @@ try {
     const holderBefore = await balanceVia1101(pharmacy, holder);
     const relBefore = await balanceVia1101(pharmacy, relative);
 
+    const page = await tillPage(pharmacy);
     await page.goto(`${BASE}/terminal?lang=zh`);
     await checkPage(page, "terminal-start");
-    await page.selectOption("#f-inst", pharmacy.fixmedins_code);
-    await page.getByRole("button", { name: "确定" }).click();
-    assert((await text(page, "[data-testid=inst]")).includes(pharmacy.fixmedins_code), "institution chosen");
+    assert((await text(page, "[data-testid=inst]")).includes(pharmacy.fixmedins_code), "the operator's institution");
     await page.fill("#f-cert-no", relative.certno);
     await page.getByRole("button", { name: "读卡" }).click();
     const person = await text(page, "[data-testid=person]");
@@ -363,6 +422,9 @@ try {
     assert(r.mutual > 0, "mutual aid paid");
     eq(r.own, relBefore, "own account paid all it had");
     assert(holderLabel.includes(maskName(holder.psn_name)), `holder ${holderLabel} vs ${maskName(holder.psn_name)}`);
+    // Who paid, never what the holder has left (issue 10): not on the receipt, not in the answer.
+    const holderAfter = holderBefore - r.mutual;
+    assert(!(await page.content()).includes(yuan(holderAfter)), "the holder's balance is not on the receipt page");
     // The receipt says what the settlement answer said.
     await page.locator("details:has([data-testid=response-2102]) summary").click();
     const answer = await text(page, "[data-testid=response-2102]");
@@ -390,6 +452,7 @@ try {
   });
 
   await test("terminal: resubmitting the settle form never charges twice", async () => {
+    const page = await tillPage(pharmacy);
     const { holder, relative } = ziboPair(used);
     used.add(holder.psn_no); used.add(relative.psn_no);
     const holderBefore = await balanceVia1101(pharmacy, holder);
@@ -417,6 +480,7 @@ try {
   await test("terminal: in Shanxi the holder's card authorises mutual aid (R-S12)", async () => {
     const inst = institutions.find((i) => i.admdvs.startsWith("14") && i.fixmedins_type === "2" && i.mutual_aid === "1");
     assert(inst, "a Shanxi pharmacy with mutual aid");
+    const page = await tillPage(inst);
     const { holder, relative } = ziboPair(used, "14", 200000);
     used.add(holder.psn_no); used.add(relative.psn_no);
     const holderBefore = await balanceVia1101(inst, holder);
@@ -435,13 +499,14 @@ try {
   });
 
   await test("terminal in English, errors explained", async () => {
-    await page.goto(`${BASE}/terminal?lang=en&inst=${pharmacy.fixmedins_code}`);
+    const page = await tillPage(pharmacy);
+    await page.goto(`${BASE}/terminal?lang=en`);
     await page.fill("#f-cert-no", "370300000000000000");
     await page.getByRole("button", { name: "Read" }).click();
     const err = await text(page, "[data-testid=error]");
     assert(err.includes("GJ-") && err.startsWith("The institution interface refused"), `error: ${err}`);
     await checkPage(page, "terminal-error-en");
-    await page.goto(`${BASE}/?lang=zh`);
+    await page.goto(`${BASE}/terminal?lang=zh`);
   });
 
   var peopleResult = await peopleTests(h, page, who, pharmacy);
@@ -489,29 +554,28 @@ try {
       const hospital = institutions.find((i) => i.admdvs.startsWith("3703") && i.fixmedins_type === "1" && i.mutual_aid === "1");
       assert(hospital, "a Zibo hospital with mutual aid");
       const { relative } = ziboPair(used);
-      await p2.goto(`${BASE}/terminal?lang=zh`);
-      await p2.selectOption("#f-inst", hospital.fixmedins_code);
-      await p2.getByRole("button", { name: "确定" }).click();
-      await p2.fill("#f-cert-no", relative.certno);
-      await p2.getByRole("button", { name: "读卡" }).click();
-      await p2.selectOption("#f-item", "001102000010000"); // 普通门诊诊查费, price cap 10.00
-      await p2.getByRole("button", { name: "添加" }).click();
-      await p2.selectOption("#f-item", "XC08CAA043A001010102214");
-      await p2.fill("#f-count", "3");
-      await p2.fill("#f-price", "8.80");
-      await p2.getByRole("button", { name: "添加" }).click();
+      const till = await tillPage(hospital, { javaScriptEnabled: false });
+      await till.goto(`${BASE}/terminal?lang=zh`);
+      await till.fill("#f-cert-no", relative.certno);
+      await till.getByRole("button", { name: "读卡" }).click();
+      await till.selectOption("#f-item", "001102000010000"); // 普通门诊诊查费, price cap 10.00
+      await till.getByRole("button", { name: "添加" }).click();
+      await till.selectOption("#f-item", "XC08CAA043A001010102214");
+      await till.fill("#f-count", "3");
+      await till.fill("#f-price", "8.80");
+      await till.getByRole("button", { name: "添加" }).click();
       const total = 1000 + 3 * 880;
-      eq(fen(await text(p2, "[data-testid=cart-total]")), total, "cart total (empty price = the catalog cap)");
-      await p2.getByRole("button", { name: "预结算" }).click();
-      eq(fen(await text(p2, "[data-testid=p-medfee]")), total, "pre-settled");
-      await p2.getByRole("button", { name: /^结算/ }).click();
+      eq(fen(await text(till, "[data-testid=cart-total]")), total, "cart total (empty price = the catalog cap)");
+      await till.getByRole("button", { name: "预结算" }).click();
+      eq(fen(await text(till, "[data-testid=p-medfee]")), total, "pre-settled");
+      await till.getByRole("button", { name: /^结算/ }).click();
       const r = {};
-      for (const k of ["medfee", "fund", "acct", "cash"]) r[k] = fen(await text(p2, `[data-testid=r-${k}]`));
+      for (const k of ["medfee", "fund", "acct", "cash"]) r[k] = fen(await text(till, `[data-testid=r-${k}]`));
       eq(r.medfee, total, "settled total");
       eq(r.fund + r.acct + r.cash, r.medfee, "split adds up");
-      const msgs = await p2.locator(".log-list .infno").allInnerTexts();
+      const msgs = await till.locator(".log-list .infno").allInnerTexts();
       assert(msgs.join(",") === "2206,2207" || msgs.join(",") === "2207", `messages of the last step: ${msgs}`);
-      await screenshots(p2, "terminal-hospital-nojs");
+      await screenshots(till, "terminal-hospital-nojs");
     });
     await noJsTests(h, p2, who);
   } finally {
@@ -519,6 +583,8 @@ try {
     rmSync(nojsDir, { recursive: true, force: true });
   }
 }
+
+await closeTills();
 
 console.log(`page sizes (HTML+CSS+JS bytes): ${[...pageBytes].map(([k, v]) => `${k} ${v}`).join(", ")}`);
 const passed = results.filter((r) => r.ok).length;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod operator;
 mod registry;
 mod serve;
 mod staff;
@@ -98,6 +99,28 @@ enum Cmd {
         #[command(subcommand)]
         command: StaffCmd,
     },
+    /// Till operators of a designated institution, for `/terminal`.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCmd {
+    /// Create a till operator of one institution, or replace its password. The password is
+    /// read from standard input (one line) unless --password is given.
+    Add {
+        #[command(flatten)]
+        target: registry::Target,
+        /// The institution's code (fixmedins_code); the till acts as this institution only.
+        #[arg(long)]
+        institution: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -177,6 +200,15 @@ fn main() -> ExitCode {
                     password,
                 },
         } => staff::add(&target, &username, &role, password.as_deref()),
+        Cmd::Operator {
+            command:
+                OperatorCmd::Add {
+                    target,
+                    institution,
+                    username,
+                    password,
+                },
+        } => operator::add(&target, &institution, &username, password.as_deref()),
     };
     ExitCode::from(code)
 }

@@ -259,3 +259,62 @@ fn bench_runs_a_small_mix_and_reports_speed() {
         text(&again.stdout)
     );
 }
+
+#[test]
+fn operator_add_reads_the_password_from_stdin_and_stores_only_its_hash() {
+    use gongji_store::ReadStore;
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("till.db");
+    let db = db.to_string_lossy().into_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gongji"))
+        .args([
+            "operator",
+            "add",
+            "--db",
+            &db,
+            "--institution",
+            "p37030200001",
+            "--username",
+            "till1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"till-secret-1\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("till1@P37030200001"));
+    let mut store = SqliteStore::open(Path::new(&db)).unwrap();
+    let row = store.operator("P37030200001", "till1").unwrap().unwrap();
+    assert!(row.password_hash.starts_with("$argon2id$"));
+    assert!(!row.password_hash.contains("till-secret-1"));
+    assert!(gongji_server::service::auth::verify_password(
+        "till-secret-1",
+        &row.password_hash
+    ));
+    // A short password is refused and nothing is stored for it.
+    let short = gongji(&[
+        "operator",
+        "add",
+        "--db",
+        &db,
+        "--institution",
+        "P37030200001",
+        "--username",
+        "till2",
+        "--password",
+        "short",
+    ]);
+    assert_eq!(short.status.code(), Some(2), "{}", text(&short.stderr));
+    assert_eq!(store.operator("P37030200001", "till2").unwrap(), None);
+}

@@ -713,10 +713,12 @@ fn mutual_aid_shanxi_reserve_credential_limit_and_cross_province() {
         (fen("50.00"), fen("50.00"), fen("150.00"))
     );
     assert_eq!(out.get("setlinfo").get("mdtrt_cert_type").s(), "02");
+    // The answer (and so the receipt) says who paid and how much, never what the holder
+    // keeps or has left (issue 10).
+    let line = &mutual_aid_lines(&out)[0].0;
     assert!(
-        mutual_aid_lines(&out)[0].0.contains("保留1000.00元"),
-        "{:?}",
-        mutual_aid_lines(&out)
+        line.contains("支付50.00元") && !line.contains("1000.00") && !line.contains("余额1"),
+        "{line}"
     );
     assert_eq!(srv.balance(inst, &h1), fen("1000.00"));
     // Nothing above the reserve is left.

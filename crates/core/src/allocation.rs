@@ -58,7 +58,8 @@ pub struct Allocation {
     pub own_balance_after: Fen,
     pub draws: Vec<HolderDraw>,
     pub cash: Fen,
-    /// Lines saying which rule decided what, in Chinese.
+    /// Lines saying which rule decided what, in Chinese. They reach the institution and its
+    /// receipt (`setl_proc_info`), so they never state a holder's balance or reserve.
     pub notes: Vec<String>,
 }
 
@@ -184,8 +185,7 @@ fn draw_from_holders(
         let available = h.balance.saturating_sub_floor0(h.reserve);
         if available.is_zero() {
             out.notes.push(format!(
-                "户主{name}账户余额{}元未超过保留额{}元，无可共济金额（R-S2）",
-                h.balance, h.reserve
+                "户主{name}账户余额未超过保留额，无可共济金额（R-S2）"
             ));
             continue;
         }
@@ -228,10 +228,8 @@ fn draw_from_holders(
         }
         let balance_after = Fen::from_fen(h.balance.fen() - draw.fen());
         *remaining = Fen::from_fen(remaining.fen() - draw.fen());
-        let mut note = format!(
-            "家庭共济：户主{name}账户支付{draw}元（可共济{available}元 = 余额{} − 保留{}）",
-            h.balance, h.reserve
-        );
+        let mut note =
+            format!("家庭共济：户主{name}账户支付{draw}元（不超过余额减保留额的可共济部分）");
         if !limited.is_empty() {
             note.push_str(&format!("，受{}限制", limited.join("、")));
         }

@@ -87,6 +87,8 @@ pub struct App {
     pub auth: Arc<AuthContext>,
     /// Demo or production, and the deployment facts handlers ask about.
     pub deployment: Arc<Deployment>,
+    /// Till operators' sign-in attempts.
+    pub operator_lockout: Arc<crate::service::operators::Lockout>,
     sequence: Arc<AtomicU64>,
 }
 
@@ -107,6 +109,7 @@ impl App {
             metrics: Arc::new(Metrics::new()?),
             auth: Arc::new(AuthContext::development()),
             deployment: Arc::new(Deployment::demo()),
+            operator_lockout: Arc::default(),
             sequence: Arc::new(AtomicU64::new(first_sequence())),
         })
     }

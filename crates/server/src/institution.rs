@@ -145,12 +145,67 @@ async fn handle(
             AuthError::NonceReplayed.body_json(),
         );
     }
-    // 2. Envelope and input.
-    let env = match Envelope::parse(&body) {
+    // 2.–3. The envelope, its input and the transaction, as the authenticated institution.
+    let institution = Authenticated {
+        fixmedins_code: gateway.fixmedins_code.clone(),
+        admdvs: gateway.admdvs,
+    };
+    match answer_as(
+        &app,
+        &institution,
+        path_infno.as_deref(),
+        &body,
+        started,
+        received_at,
+    )
+    .await
+    {
+        Ok(bytes) => json(bytes),
+        Err(NotThisInstitution { infno }) => refuse_gateway(
+            &app,
+            &infno,
+            gw.paasid.as_deref(),
+            auth_failure(INSTITUTION_MISMATCH),
+        ),
+    }
+}
+
+/// The refusal of an envelope whose `fixmedins_code` is not the authenticated institution.
+pub const INSTITUTION_MISMATCH: &str = "GJ-AUTH-INSTITUTION-MISMATCH: fixmedins_code 与 paasid 绑定的机构不符 / fixmedins_code is not the paasid's institution";
+
+/// An institution whose identity was proven before its message is read: by the gateway
+/// signature (the HTTP interface) or by an operator's sign-in (the till). Nothing after
+/// this point reads a gateway token.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub fixmedins_code: String,
+    /// For answers to messages whose envelope does not parse.
+    pub admdvs: gongji_core::codes::Admdvs,
+}
+
+/// The envelope names another institution than the authenticated one: nothing was done.
+#[derive(Debug)]
+pub struct NotThisInstitution {
+    /// The envelope's infno, for the metrics label.
+    pub infno: String,
+}
+
+/// Everything after authentication: the envelope and the transaction's input (infcode -1
+/// with `CODE: 中文说明` on failure, nothing written), one engine command with its msgid
+/// (a replay gets the stored answer), and the answer's bytes.
+pub async fn answer_as(
+    app: &App,
+    institution: &Authenticated,
+    path_infno: Option<&str>,
+    body: &[u8],
+    started: Instant,
+    received_at: NaiveDateTime,
+) -> Result<Vec<u8>, NotThisInstitution> {
+    let env = match Envelope::parse(body) {
         Ok(env) => env,
         Err(e) => {
             let ids = RefIds::new(
-                gateway.admdvs,
+                institution.admdvs,
                 received_at,
                 app.clock.now(),
                 app.next_sequence(),
@@ -159,21 +214,16 @@ async fn handle(
                 .requests
                 .with_label_values(&["-", "bad_request"])
                 .inc();
-            return json(render::to_bytes(
+            return Ok(render::to_bytes(
                 &Response::<TxOutput>::wire_failure(ids.clone(), &e),
                 &ids,
             ));
         }
     };
-    if env.fixmedins_code != gateway.fixmedins_code {
-        return refuse_gateway(
-            &app,
-            env.infno.as_str(),
-            gw.paasid.as_deref(),
-            auth_failure(
-                "GJ-AUTH-INSTITUTION-MISMATCH: fixmedins_code 与 paasid 绑定的机构不符 / fixmedins_code is not the paasid's institution",
-            ),
-        );
+    if env.fixmedins_code != institution.fixmedins_code {
+        return Err(NotThisInstitution {
+            infno: env.infno.as_str().to_string(),
+        });
     }
     let ids = RefIds::new(
         env.mdtrtarea_admvs,
@@ -182,7 +232,7 @@ async fn handle(
         app.next_sequence(),
     );
     let input = env
-        .check_path_infno(path_infno.as_deref())
+        .check_path_infno(path_infno)
         .and_then(|()| env.decode_input());
     let input = match input {
         Ok(i) => i,
@@ -191,15 +241,15 @@ async fn handle(
                 .requests
                 .with_label_values(&[infno_label(&env.infno), "bad_request"])
                 .inc();
-            return json(render::to_bytes(
+            return Ok(render::to_bytes(
                 &Response::<TxOutput>::wire_failure(ids.clone(), &e),
                 &ids,
             ));
         }
     };
-    // 3. The transaction.
+    // The transaction.
     let infno = infno_label(&env.infno);
-    let bytes = dispatch(&app, &env, input, ids, received_at).await;
+    let bytes = dispatch(app, &env, input, ids, received_at).await;
     let outcome = if bytes.1 { "ok" } else { "refused" };
     app.metrics
         .requests
@@ -209,7 +259,7 @@ async fn handle(
         .latency
         .with_label_values(&[infno])
         .observe(started.elapsed().as_secs_f64());
-    json(bytes.0)
+    Ok(bytes.0)
 }
 
 /// The meaning of a request, for "same msgid, same request?".

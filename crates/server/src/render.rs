@@ -158,9 +158,11 @@ fn details(s: &Settled) -> Vec<SetlDetail> {
             crt_payb_lmt_amt: split.personal_burden(),
             fund_payamt: d.amount,
             fund_pay_type_name: "个人账户家庭共济".into(),
+            // Who paid and how much, never the holder's balance or reserve: the answer is
+            // printed on the receipt the relative and the institution see.
             setl_proc_info: format!(
-                "家庭共济：户主{}账户支付{}元（保留{}元，支付后余额{}元）",
-                d.holder_name_masked, d.amount, d.reserve, d.balance_after
+                "家庭共济：户主{}账户支付{}元",
+                d.holder_name_masked, d.amount
             ),
         });
     }

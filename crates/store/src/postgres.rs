@@ -2090,6 +2090,12 @@ const SQL_ADD_STAFF: &str = "INSERT INTO staff (username, password_hash, role, c
     VALUES ($1, $2, $3, $4)
     ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
         role = excluded.role";
+const SQL_OPERATOR: &str = "SELECT fixmedins_code, username, password_hash, created_at
+    FROM operators WHERE fixmedins_code = $1 AND username = $2";
+const SQL_ADD_OPERATOR: &str = "INSERT INTO operators
+        (fixmedins_code, username, password_hash, created_at)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT (fixmedins_code, username) DO UPDATE SET password_hash = excluded.password_hash";
 const SQL_RECOVERY_CASES: &str = "SELECT case_id, binding_id, holder_psn_no, relative_psn_no,
         setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
         repaid_entry_id
@@ -2150,6 +2156,25 @@ impl PgStore {
                     &row.username,
                     &row.password_hash,
                     &row.role,
+                    &row.created_at,
+                ],
+            )
+            .map(|_| ())
+            .map_err(pg)
+    }
+
+    /// Creates a till operator or replaces its password (`gongji operator add --database`);
+    /// like staff rows, not engine state.
+    pub fn add_operator(&mut self, row: &read::OperatorRow) -> Result<(), StoreError> {
+        let PgStore { client, stmts, .. } = self;
+        let st = stmts.get(client, SQL_ADD_OPERATOR)?;
+        client
+            .execute(
+                &st,
+                &[
+                    &row.fixmedins_code,
+                    &row.username,
+                    &row.password_hash,
                     &row.created_at,
                 ],
             )
@@ -2281,6 +2306,24 @@ impl read::ReadStore for PgStore {
                     username: get(r, 0)?,
                     password_hash: get(r, 1)?,
                     role: get(r, 2)?,
+                    created_at: get(r, 3)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn operator(
+        &mut self,
+        fixmedins_code: &str,
+        username: &str,
+    ) -> Result<Option<read::OperatorRow>, StoreError> {
+        let rows = self.read_rows(SQL_OPERATOR, &[&fixmedins_code, &username])?;
+        rows.first()
+            .map(|r| {
+                Ok(read::OperatorRow {
+                    fixmedins_code: get(r, 0)?,
+                    username: get(r, 1)?,
+                    password_hash: get(r, 2)?,
                     created_at: get(r, 3)?,
                 })
             })

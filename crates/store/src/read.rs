@@ -4,8 +4,9 @@
 //!
 //! A separate trait from [`Store`], so a backend implements the engine's writes and loads
 //! first and these reads when it serves the REST API. Every list is bounded by a named
-//! maximum; nothing here writes, except `add_staff`, which the `gongji staff add` command
-//! calls on a database the engine does not keep in memory (staff rows are not engine state).
+//! maximum; nothing here writes, except `add_staff` and `add_operator`, which `gongji staff
+//! add` and `gongji operator add` call on rows the engine does not keep in memory (staff and
+//! operator rows are not engine state).
 
 use gongji_core::Fen;
 use rusqlite::{params, OptionalExtension, ToSql};
@@ -113,6 +114,16 @@ pub struct StaffRow {
     pub created_at: String,
 }
 
+/// A till operator: signs in to `/terminal` and acts as its institution only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorRow {
+    pub fixmedins_code: String,
+    pub username: String,
+    /// PHC string (argon2id).
+    pub password_hash: String,
+    pub created_at: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryQuery {
     /// `open` or `repaid`; `None` = both.
@@ -148,6 +159,11 @@ pub trait ReadStore {
     fn search_persons(&mut self, text: &str, limit: u32) -> Result<Vec<String>, StoreError>;
     fn mutual_aid_report(&mut self, q: &ReportQuery) -> Result<Vec<ReportRow>, StoreError>;
     fn staff(&mut self, username: &str) -> Result<Option<StaffRow>, StoreError>;
+    fn operator(
+        &mut self,
+        fixmedins_code: &str,
+        username: &str,
+    ) -> Result<Option<OperatorRow>, StoreError>;
     fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError>;
     fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError>;
     /// Newest first.
@@ -177,6 +193,13 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     }
     fn staff(&mut self, username: &str) -> Result<Option<StaffRow>, StoreError> {
         (**self).staff(username)
+    }
+    fn operator(
+        &mut self,
+        fixmedins_code: &str,
+        username: &str,
+    ) -> Result<Option<OperatorRow>, StoreError> {
+        (**self).operator(fixmedins_code, username)
     }
     fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError> {
         (**self).recovery_cases(q)
@@ -208,6 +231,25 @@ impl SqliteStore {
                  ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
                      role = excluded.role",
                 params![row.username, row.password_hash, row.role, row.created_at],
+            )
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    /// Creates a till operator, or replaces its password (`gongji operator add`).
+    pub fn add_operator(&mut self, row: &OperatorRow) -> Result<(), StoreError> {
+        self.connection()
+            .execute(
+                "INSERT INTO operators (fixmedins_code, username, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (fixmedins_code, username)
+                 DO UPDATE SET password_hash = excluded.password_hash",
+                params![
+                    row.fixmedins_code,
+                    row.username,
+                    row.password_hash,
+                    row.created_at
+                ],
             )
             .map(|_| ())
             .map_err(io)
@@ -446,6 +488,29 @@ impl ReadStore for SqliteStore {
                         username: r.get(0)?,
                         password_hash: r.get(1)?,
                         role: r.get(2)?,
+                        created_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(io)
+    }
+
+    fn operator(
+        &mut self,
+        fixmedins_code: &str,
+        username: &str,
+    ) -> Result<Option<OperatorRow>, StoreError> {
+        self.connection()
+            .query_row(
+                "SELECT fixmedins_code, username, password_hash, created_at FROM operators
+                 WHERE fixmedins_code = ?1 AND username = ?2",
+                [fixmedins_code, username],
+                |r| {
+                    Ok(OperatorRow {
+                        fixmedins_code: r.get(0)?,
+                        username: r.get(1)?,
+                        password_hash: r.get(2)?,
                         created_at: r.get(3)?,
                     })
                 },

@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("migrations/0001_init.sql")),
     ("0002_visits", include_str!("migrations/0002_visits.sql")),
     ("0003_people", include_str!("migrations/0003_people.sql")),
+    (
+        "0013_operators",
+        include_str!("migrations/0013_operators.sql"),
+    ),
 ];
 
 pub struct SqliteStore {

@@ -16,8 +16,8 @@ use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Pers
 use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::{BasisPoints, Fen};
 use gongji_store::read::{
-    AuditQuery, ReadStore, RecordQuery, RecordRow, RecoveryQuery, ReportQuery, ReportRow, StaffRow,
-    YearTotals,
+    AuditQuery, OperatorRow, ReadStore, RecordQuery, RecordRow, RecoveryQuery, ReportQuery,
+    ReportRow, StaffRow, YearTotals,
 };
 use gongji_store::testing;
 use gongji_store::{
@@ -41,6 +41,8 @@ trait Backend {
     fn scalar(store: &mut Self::S, sql: &str) -> i64;
     /// `gongji staff add`: staff rows are written beside the ledger, not through a batch.
     fn add_staff(store: &mut Self::S, row: &StaffRow);
+    /// `gongji operator add`: like staff rows, beside the ledger.
+    fn add_operator(store: &mut Self::S, row: &OperatorRow);
     /// A session for the conventional baseline (one transaction per request).
     fn open_conventional(&self) -> Self::S;
 }
@@ -74,6 +76,9 @@ impl Backend for SqliteBackend {
     }
     fn add_staff(store: &mut SqliteStore, row: &StaffRow) {
         store.add_staff(row).expect("add staff");
+    }
+    fn add_operator(store: &mut SqliteStore, row: &OperatorRow) {
+        store.add_operator(row).expect("add operator");
     }
     fn open_conventional(&self) -> SqliteStore {
         self.open()
@@ -112,6 +117,9 @@ impl Backend for PgBackend {
     }
     fn add_staff(store: &mut PgStore, row: &StaffRow) {
         store.add_staff(row).expect("add staff");
+    }
+    fn add_operator(store: &mut PgStore, row: &OperatorRow) {
+        store.add_operator(row).expect("add operator");
     }
     fn open_conventional(&self) -> PgStore {
         PgStore::connect_unleased(&self.url).expect("unleased session")
@@ -159,6 +167,7 @@ contract!(
     persons_are_found_by_phone_number_name_and_id,
     mutual_aid_report_counts_uses_by_day_and_kind,
     staff_recovery_cases_commitments_and_audit_are_read_back,
+    operators_belong_to_one_institution,
     conventional_transactions_lock_write_and_roll_back,
 );
 
@@ -1487,6 +1496,50 @@ fn mutual_aid_report_counts_uses_by_day_and_kind<B: Backend>(b: &B) {
     );
     assert!(report(&mut s, "2025-03-01", "2025-03-31", "14").is_empty());
     assert!(report(&mut s, "2025-04-01", "2025-04-30", "").is_empty());
+}
+
+fn operators_belong_to_one_institution<B: Backend>(b: &B) {
+    let mut s = b.open();
+    let op = OperatorRow {
+        fixmedins_code: INST.into(),
+        username: "till1".into(),
+        password_hash: "$argon2id$v=19$first".into(),
+        created_at: "2025-03-01 08:00:00".into(),
+    };
+    B::add_operator(&mut s, &op);
+    assert_eq!(
+        s.operator(INST, "till1").expect("operator"),
+        Some(op.clone())
+    );
+    // The same username at another institution is another account, not this one.
+    assert_eq!(s.operator("P37060200002", "till1").expect("operator"), None);
+    assert_eq!(s.operator(INST, "nobody").expect("operator"), None);
+    let other = OperatorRow {
+        fixmedins_code: "P37060200002".into(),
+        password_hash: "$argon2id$v=19$other".into(),
+        ..op.clone()
+    };
+    B::add_operator(&mut s, &other);
+    assert_eq!(
+        s.operator("P37060200002", "till1").expect("operator"),
+        Some(other)
+    );
+    // Adding again replaces the password, not the creation time.
+    B::add_operator(
+        &mut s,
+        &OperatorRow {
+            password_hash: "$argon2id$v=19$second".into(),
+            created_at: "2025-04-01 08:00:00".into(),
+            ..op.clone()
+        },
+    );
+    assert_eq!(
+        s.operator(INST, "till1").expect("operator"),
+        Some(OperatorRow {
+            password_hash: "$argon2id$v=19$second".into(),
+            ..op
+        })
+    );
 }
 
 fn staff_recovery_cases_commitments_and_audit_are_read_back<B: Backend>(b: &B) {

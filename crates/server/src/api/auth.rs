@@ -76,7 +76,7 @@ impl FromRequestParts<App> for PersonAuth {
                 psn_no,
                 channel: channel_of(&parts.headers)?,
             }),
-            Subject::Staff { .. } => Err(ServiceError::Forbidden.into()),
+            Subject::Staff { .. } | Subject::Operator { .. } => Err(ServiceError::Forbidden.into()),
         }
     }
 }
@@ -92,7 +92,9 @@ impl FromRequestParts<App> for StaffAuth {
         let session = session_of(parts, app)?;
         match session.subject {
             Subject::Staff { username, role } => Ok(StaffAuth(Staff { username, role })),
-            Subject::Person { .. } => Err(ServiceError::Forbidden.into()),
+            Subject::Person { .. } | Subject::Operator { .. } => {
+                Err(ServiceError::Forbidden.into())
+            }
         }
     }
 }
@@ -164,6 +166,7 @@ fn session_answer(s: &Session) -> Response {
             Some(username.clone()),
             Some(role.code().to_string()),
         ),
+        Subject::Operator { username, .. } => ("operator", None, Some(username.clone()), None),
     };
     let body = SessionOut {
         token: s.token.clone(),

@@ -106,16 +106,31 @@ impl Role {
 /// Who a session belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Subject {
-    Person { psn_no: String },
-    Staff { username: String, role: Role },
+    Person {
+        psn_no: String,
+    },
+    Staff {
+        username: String,
+        role: Role,
+    },
+    /// A till operator of one designated institution (`gongji operator add`).
+    Operator {
+        username: String,
+        fixmedins_code: String,
+    },
 }
 
 impl Subject {
-    /// The actor named in audit rows: the psn_no, or `staff:username`.
+    /// The actor named in audit rows: the psn_no, `staff:username` or
+    /// `operator:username@fixmedins_code`.
     pub fn actor(&self) -> String {
         match self {
             Subject::Person { psn_no } => psn_no.clone(),
             Subject::Staff { username, .. } => format!("staff:{username}"),
+            Subject::Operator {
+                username,
+                fixmedins_code,
+            } => format!("operator:{username}@{fixmedins_code}"),
         }
     }
 }
@@ -161,7 +176,11 @@ impl AuthContext {
         AuthContext::new(Arc::new(DevSmsSender::default()), Arc::new(DevFaceVerifier))
     }
 
-    fn new_session(&self, subject: Subject, now: NaiveDateTime) -> ServiceResult<Session> {
+    pub(crate) fn new_session(
+        &self,
+        subject: Subject,
+        now: NaiveDateTime,
+    ) -> ServiceResult<Session> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let session = Session {
@@ -483,7 +502,7 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 }
 
 /// A hash no password matches in practice, for unknown usernames.
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password("gongji-no-such-user").unwrap_or_default())
 }

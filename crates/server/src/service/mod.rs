@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod family;
 pub mod institutions;
+pub mod operators;
 pub mod people;
 pub mod premiums;
 pub mod providers;

@@ -6,7 +6,8 @@
 //! run time, and there is no front-end build step. Every page works without JavaScript.
 //!
 //! Routes: `/` home, `/guide` and `/guide/{policy id}` (policy guide, no sign-in),
-//! `/terminal` (the institution terminal, which drives the institution interface), `/h5/...`
+//! `/terminal` (the institution till: operators sign in at `/terminal/signin`; it drives the
+//! institution interface as the operator's institution), `/h5/...`
 //! (insured persons: sign-in, account, family and the bind journey, records, premiums),
 //! `/nearby` (institutions near a place, no sign-in), `/console/...` (bureau staff),
 //! `/static/*`.
@@ -31,7 +32,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
@@ -45,6 +46,11 @@ pub fn router() -> Router<App> {
         .route("/guide", get(guide::list))
         .route("/guide/:id", get(guide::detail))
         .route("/terminal", get(terminal::show).post(terminal::act))
+        .route(
+            "/terminal/signin",
+            get(terminal::signin_show).post(terminal::signin),
+        )
+        .route("/terminal/signout", post(terminal::signout))
         .merge(h5::router())
         .route("/nearby", get(nearby::show))
         .merge(console::router())

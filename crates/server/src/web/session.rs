@@ -8,6 +8,7 @@ use gongji_core::Fen;
 use super::i18n::{Dict, Lang};
 use crate::app::App;
 use crate::service::auth::{self as svc, Subject, SESSION_COOKIE, SESSION_IDLE_SECS};
+use crate::service::operators::Operator;
 use crate::service::staff::Staff;
 use crate::service::ServiceError;
 
@@ -34,7 +35,7 @@ pub fn person(app: &App, headers: &HeaderMap) -> Option<String> {
     let t = token(headers)?;
     match svc::session(app, &t).ok()?.subject {
         Subject::Person { psn_no } => Some(psn_no),
-        Subject::Staff { .. } => None,
+        Subject::Staff { .. } | Subject::Operator { .. } => None,
     }
 }
 
@@ -43,8 +44,15 @@ pub fn staff(app: &App, headers: &HeaderMap) -> Option<Staff> {
     let t = token(headers)?;
     match svc::session(app, &t).ok()?.subject {
         Subject::Staff { username, role } => Some(Staff { username, role }),
-        Subject::Person { .. } => None,
+        Subject::Person { .. } | Subject::Operator { .. } => None,
     }
+}
+
+/// The signed-in till operator, with the session token its forms' CSRF token is made from.
+pub fn operator(app: &App, headers: &HeaderMap) -> Option<(String, Operator)> {
+    let t = token(headers)?;
+    let op = crate::service::operators::of_session(app, &t)?;
+    Some((t, op))
 }
 
 /// `303 See Other` to `location` (after a form, so that a reload does not post it again).

@@ -6,6 +6,12 @@
 //! interface sent by [`terminal_wire`](super::terminal_wire), exactly as a HIS sends it; the
 //! receipt's numbers are the answer's numbers.
 //!
+//! Who may use it: a till operator signed in at `/terminal/signin` (`gongji operator add`),
+//! and the till then acts as the operator's institution only (a form naming another is
+//! refused); every form carries the session's CSRF token and is refused from another origin.
+//! Only the demo (`Deployment::is_demo`) keeps an open till where the institution is chosen
+//! on the page, under a 演示 banner, its forms protected by the pre-session CSRF cookie.
+//!
 //! No JavaScript is needed: each step is a form posted to `/terminal`, and the terminal's
 //! state (institution, person, cart, visit, settlement) travels in hidden fields. The form
 //! that settles carries the msgid it will use, so a form sent twice (a reload, a double click)
@@ -14,8 +20,8 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Form;
 use chrono::NaiveDateTime;
 use gongji_core::codes::{
@@ -28,13 +34,16 @@ use gongji_nhsa::number::Count;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::csrf;
 use super::i18n::{self, fill, Dict, Lang};
+use super::session::{self, see_other, see_other_with_session, ErrorView};
 use super::terminal_wire::{
     amount, msgid_time, new_msgid, CallError, Exchange, Institution, PersonInfo, Registered,
     Sender, Settlement,
 };
 use super::{lang_of, render_page, LangQuery, Page};
 use crate::app::App;
+use crate::service::operators::{self, Operator};
 
 /// At most this many lines in one bill.
 const CART_LINES_MAX: usize = 50;
@@ -76,6 +85,7 @@ pub struct TerminalForm {
     cancel_msgid: Option<String>,
     setl_id: Option<String>,
     setl_mdtrt_id: Option<String>,
+    csrf: Option<String>,
 }
 
 fn text(v: &Option<String>) -> String {
@@ -459,13 +469,13 @@ impl Outcome {
     }
 }
 
-fn creds(i: &CoreInstitution) -> Institution {
+/// What the till sends as: the institution's code, name and division, never its gateway
+/// credentials.
+fn sender_institution(i: &CoreInstitution) -> Institution {
     Institution {
         code: i.code.clone(),
         name: i.name.clone(),
-        admdvs: i.admdvs.to_string(),
-        paasid: i.paasid.clone(),
-        token: i.token.clone(),
+        admdvs: i.admdvs,
     }
 }
 
@@ -771,6 +781,126 @@ fn add_item(form: &TerminalForm, term: &mut Term, loaded: &Loaded, t: &Dict) -> 
     None
 }
 
+// ---- who uses the till ----
+
+/// Who the till acts for in this request.
+enum Till {
+    /// A signed-in operator: the till is the operator's institution and nothing else.
+    Operator { token: String, op: Operator },
+    /// The demo's open till (the institution chosen on the page), its forms carrying the
+    /// pre-session CSRF cookie's value; `new_cookie` when this answer must set it.
+    OpenDemo { csrf: String, new_cookie: bool },
+}
+
+impl Till {
+    fn csrf(&self) -> String {
+        match self {
+            Till::Operator { token, .. } => csrf::for_session(token),
+            Till::OpenDemo { csrf, .. } => csrf.clone(),
+        }
+    }
+
+    fn operator(&self) -> Option<&Operator> {
+        match self {
+            Till::Operator { op, .. } => Some(op),
+            Till::OpenDemo { .. } => None,
+        }
+    }
+}
+
+/// The pre-session CSRF value of the request, or a new one to set.
+fn pre_session_csrf(headers: &HeaderMap) -> (String, bool) {
+    match session::cookie(headers, csrf::PRE_SESSION_COOKIE) {
+        Some(v) => (v, false),
+        None => (csrf::new_pre_session(), true),
+    }
+}
+
+fn set_pre_session_cookie(resp: &mut Response, value: &str) {
+    let cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict",
+        csrf::PRE_SESSION_COOKIE
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// The till of a page view: the operator's, else the demo's open till, else none (sign in).
+fn till_of(app: &App, headers: &HeaderMap) -> Option<Till> {
+    if let Some((token, op)) = session::operator(app, headers) {
+        return Some(Till::Operator { token, op });
+    }
+    app.deployment.is_demo().then(|| {
+        let (csrf, new_cookie) = pre_session_csrf(headers);
+        Till::OpenDemo { csrf, new_cookie }
+    })
+}
+
+fn refusal(status: StatusCode, message: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
+}
+
+/// Why a form post is refused before anything is sent to the interface.
+enum PostRefused {
+    /// Another origin, or no valid CSRF token (403).
+    CrossSite,
+    /// No operator session outside the demo (401).
+    SignInFirst,
+}
+
+impl PostRefused {
+    fn response(self, lang: Lang) -> Response {
+        match self {
+            PostRefused::CrossSite => session::cross_site(lang),
+            PostRefused::SignInFirst => {
+                refusal(StatusCode::UNAUTHORIZED, lang.t().term_err_signin_first)
+            }
+        }
+    }
+}
+
+/// The till of a form post, or why it is refused.
+fn till_of_post(
+    app: &App,
+    headers: &HeaderMap,
+    form_csrf: Option<&str>,
+) -> Result<Till, PostRefused> {
+    if !session::same_origin(headers) {
+        return Err(PostRefused::CrossSite);
+    }
+    if let Some((token, op)) = session::operator(app, headers) {
+        if !csrf::check_session(&token, form_csrf) {
+            return Err(PostRefused::CrossSite);
+        }
+        return Ok(Till::Operator { token, op });
+    }
+    if !app.deployment.is_demo() {
+        return Err(PostRefused::SignInFirst);
+    }
+    if !csrf::check_pre_session(headers, form_csrf) {
+        return Err(PostRefused::CrossSite);
+    }
+    let (csrf, _) = pre_session_csrf(headers);
+    Ok(Till::OpenDemo {
+        csrf,
+        new_cookie: false,
+    })
+}
+
+fn signin_href(lang: Lang, remember: bool) -> String {
+    if remember {
+        format!("/terminal/signin?lang={}", lang.code())
+    } else {
+        "/terminal/signin".to_string()
+    }
+}
+
 // ---- handlers ----
 
 #[derive(Deserialize, Default)]
@@ -790,17 +920,36 @@ pub async fn show(
         },
         &headers,
     );
+    let Some(till) = till_of(&app, &headers) else {
+        return see_other(&signin_href(lang, remember));
+    };
     let loaded = load(&app).await;
+    let chosen = match till.operator() {
+        Some(op) => Some(op.fixmedins_code.clone()),
+        None => q.inst.clone(),
+    };
     let term = Term {
-        inst: q.inst.as_deref().and_then(|c| find_inst(&loaded, c)),
-        channel: "1".into(),
-        cert_type: CertType::IdCard.code().into(),
-        med_type: MedType::GeneralOutpatient.code().into(),
-        acct: AccountUse::OwnAccount.code().into(),
-        ..Term::default()
+        inst: chosen.as_deref().and_then(|c| find_inst(&loaded, c)),
+        ..fresh_term()
     };
     let now = app.clock.now();
-    page(lang, remember, &loaded, &term, Outcome::default(), now)
+    let mut resp = page(
+        lang,
+        remember,
+        &loaded,
+        &term,
+        Outcome::default(),
+        now,
+        &till,
+    );
+    if let Till::OpenDemo {
+        csrf,
+        new_cookie: true,
+    } = &till
+    {
+        set_pre_session_cookie(&mut resp, csrf);
+    }
+    resp
 }
 
 pub async fn act(
@@ -810,15 +959,41 @@ pub async fn act(
     Form(form): Form<TerminalForm>,
 ) -> Response {
     let (lang, remember) = lang_of(&q, &headers);
+    let till = match till_of_post(&app, &headers, form.csrf.as_deref()) {
+        Ok(t) => t,
+        Err(refused) => return refused.response(lang),
+    };
     let t = lang.t();
     let loaded = load(&app).await;
     let (mut term, broken) = term_from(&form, &loaded);
     let mut out = Outcome::default();
+    let now = app.clock.now();
+    if let Some(op) = till.operator() {
+        let own = op.fixmedins_code.as_str();
+        let names_other = [text(&form.inst), text(&form.inst_code)]
+            .iter()
+            .any(|c| !c.is_empty() && !c.eq_ignore_ascii_case(own));
+        if names_other {
+            let term = Term {
+                inst: find_inst(&loaded, own),
+                ..fresh_term()
+            };
+            out.error = Some(t.term_err_other_inst.to_string());
+            let mut resp = page(lang, remember, &loaded, &term, out, now, &till);
+            *resp.status_mut() = StatusCode::FORBIDDEN;
+            return resp;
+        }
+        term.inst = find_inst(&loaded, own);
+    }
     if broken {
         out.error = Some(t.term_err_state.to_string());
     }
-    let now = app.clock.now();
     let op = text(&form.op);
+    let op = match op.as_str() {
+        // An operator's till has one institution: choosing another starts afresh with it.
+        "inst" | "change_inst" if till.operator().is_some() => "next".to_string(),
+        _ => op,
+    };
     match op.as_str() {
         "inst" => {
             let typed = text(&form.inst_code);
@@ -856,7 +1031,7 @@ pub async fn act(
         }
         _ => {
             if let Some(inst) = term.inst.clone() {
-                let creds = creds(&inst);
+                let creds = sender_institution(&inst);
                 let insuplc = term
                     .person
                     .as_ref()
@@ -876,7 +1051,7 @@ pub async fn act(
             }
         }
     }
-    page(lang, remember, &loaded, &term, out, now)
+    page(lang, remember, &loaded, &term, out, now, &till)
 }
 
 fn fresh_term() -> Term {
@@ -959,6 +1134,152 @@ async fn run_op(
             }
         }
     }
+}
+
+// ---- sign-in and sign-out ----
+
+#[derive(Deserialize, Default)]
+pub struct SigninForm {
+    inst: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    csrf: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "terminal_signin.html")]
+struct SigninTemplate {
+    p: Page,
+    inst: String,
+    username: String,
+    csrf: String,
+    demo_open: bool,
+    error: Option<ErrorView>,
+}
+
+fn signin_page(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    status: StatusCode,
+    form: SigninTemplateFields,
+) -> Response {
+    let t = lang.t();
+    let page_data = Page::new(
+        lang,
+        remember,
+        t.term_signin_title,
+        "terminal",
+        "/terminal/signin",
+    );
+    let template = SigninTemplate {
+        p: page_data.clone(),
+        inst: form.inst,
+        username: form.username,
+        csrf: form.csrf,
+        demo_open: app.deployment.is_demo(),
+        error: form.error,
+    };
+    render_page(&page_data, status, &template)
+}
+
+struct SigninTemplateFields {
+    inst: String,
+    username: String,
+    csrf: String,
+    error: Option<ErrorView>,
+}
+
+/// `GET /terminal/signin`: the operator's sign-in form (the till itself once signed in).
+pub async fn signin_show(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if session::operator(&app, &headers).is_some() {
+        return see_other("/terminal");
+    }
+    let (csrf, new_cookie) = pre_session_csrf(&headers);
+    let mut resp = signin_page(
+        &app,
+        lang,
+        remember,
+        StatusCode::OK,
+        SigninTemplateFields {
+            inst: String::new(),
+            username: String::new(),
+            csrf: csrf.clone(),
+            error: None,
+        },
+    );
+    if new_cookie {
+        set_pre_session_cookie(&mut resp, &csrf);
+    }
+    resp
+}
+
+/// `POST /terminal/signin`.
+pub async fn signin(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<SigninForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) || !csrf::check_pre_session(&headers, form.csrf.as_deref()) {
+        return session::cross_site(lang);
+    }
+    let inst = text(&form.inst).to_ascii_uppercase();
+    let username = text(&form.username);
+    let password = form.password.clone().unwrap_or_default();
+    match operators::sign_in(&app, &inst, &username, &password).await {
+        Ok(s) => {
+            let home = if remember {
+                format!("/terminal?lang={}", lang.code())
+            } else {
+                "/terminal".to_string()
+            };
+            see_other_with_session(&home, Some(&s.token))
+        }
+        Err(e) => signin_page(
+            &app,
+            lang,
+            remember,
+            session::status_of(&e),
+            SigninTemplateFields {
+                inst,
+                username,
+                csrf: text(&form.csrf),
+                error: Some(ErrorView::of(lang, &e)),
+            },
+        ),
+    }
+}
+
+/// `POST /terminal/signout`.
+pub async fn signout(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (lang, _) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    if let Some((token, _)) = session::operator(&app, &headers) {
+        if !csrf::check_session(&token, form.csrf.as_deref()) {
+            return session::cross_site(lang);
+        }
+        crate::service::auth::sign_out(&app, &token);
+    }
+    see_other_with_session("/terminal/signin", None)
 }
 
 // ---- the page ----
@@ -1177,6 +1498,12 @@ struct TerminalTemplate {
     h_receipt: Vec<(String, String)>,
     h_confirm: Vec<(String, String)>,
     form_action: String,
+    /// Every form's CSRF token.
+    csrf: String,
+    /// The demo's open till: the 演示 banner, and the institution may be chosen.
+    demo_open: bool,
+    /// The signed-in operator, shown with the sign-out form.
+    operator_who: Option<String>,
 }
 
 /// The state as hidden fields, less the names in `except`.
@@ -1230,9 +1557,22 @@ fn page(
     term: &Term,
     out: Outcome,
     now: NaiveDateTime,
+    till: &Till,
 ) -> Response {
     let t = lang.t();
     let current = term.inst.as_ref().map(|i| i.code.as_str()).unwrap_or("");
+    let operator_who = till.operator().map(|op| {
+        let inst_name = loaded
+            .institutions
+            .iter()
+            .find(|i| i.code == op.fixmedins_code)
+            .map(|i| i.name.as_str())
+            .unwrap_or("");
+        fill(
+            t.term_signed_in_as,
+            &[&op.username, &inst_name, &op.fixmedins_code],
+        )
+    });
     let mut groups: Vec<InstGroup> = Vec::new();
     for i in &loaded.institutions {
         let region = i18n::region_name(lang, i.admdvs.city_admdvs(), &i.admdvs.to_string());
@@ -1443,6 +1783,9 @@ fn page(
         h_confirm: hidden(term, &[], &[("settle_msgid", settle_msgid)]),
         h_receipt: hidden(term, &[], &[("cancel_msgid", cancel_msgid)]),
         form_action,
+        csrf: till.csrf(),
+        demo_open: matches!(till, Till::OpenDemo { .. }),
+        operator_who,
     };
     render_page(&page_data, StatusCode::OK, &template)
 }

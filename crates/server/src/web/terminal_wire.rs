@@ -2,43 +2,37 @@
 //! sends and how it reads the answers.
 //!
 //! Messages are the national envelope (msgid = institution code + `yyyyMMddHHmmss` + 4-digit
-//! sequence), signed with the institution's own paasid and token in the `x-tif-*` headers, and
-//! sent through the server's real router in-process (`tower::ServiceExt::oneshot`): the same
-//! gateway check, envelope parser, engine command and renderer as a request from outside, with
-//! no socket. Amounts are written and read as exact decimal text, never through `f64`.
+//! sequence), handed to [`institution::answer_as`] as the institution the till is signed in
+//! for: the same envelope parser, institution check, engine command, msgid idempotency and
+//! renderer as a signed request from outside, after the gateway check that the operator's
+//! sign-in stands in for. No gateway token is read or made here. Amounts are written and read
+//! as exact decimal text, never through `f64`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
 use chrono::NaiveDateTime;
+use gongji_core::codes::Admdvs;
 use gongji_core::Fen;
-use gongji_nhsa::auth::{sign, HEADER_NONCE, HEADER_PAASID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use gongji_nhsa::number::parse_amount;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
-use tower::ServiceExt;
 
 use crate::app::App;
+use crate::institution::{self, Authenticated, NotThisInstitution};
 
-/// The path every HIS posts to.
-pub const CALL_SERVICE: &str = "/fsi/api/rsfComIfsService/callService";
-/// The largest answer read back (a 500-line fee result is far below).
-const ANSWER_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// How often a fresh msgid is tried again when the interface says it was used before.
 const MSGID_TRIES: usize = 3;
 /// The stable code of a reused msgid (see the engine).
 const MSGID_REUSED: &str = "GJ-IDEMPOTENCY-MSGID-REUSED";
 
-/// The institution the terminal speaks for, with its gateway credentials.
+/// The institution the till speaks for: the signed-in operator's (or, in the demo only, the
+/// one chosen on the page).
 #[derive(Clone, Debug)]
 pub struct Institution {
     pub code: String,
     pub name: String,
-    pub admdvs: String,
-    pub paasid: String,
-    pub token: String,
+    pub admdvs: Admdvs,
 }
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -68,14 +62,6 @@ pub fn new_msgid(code: &str, at: NaiveDateTime) -> String {
 pub fn msgid_time(msgid: &str) -> Option<NaiveDateTime> {
     let t = msgid.get(12..26)?;
     NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M%S").ok()
-}
-
-fn nonce() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("web{nanos:x}{:x}", next_sequence())
 }
 
 /// An amount on the wire: a JSON number with exactly two decimals.
@@ -125,12 +111,6 @@ struct Answer<'a> {
     output: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
-struct GatewayRefusal {
-    #[serde(default)]
-    message: String,
-}
-
 /// Who sends: the institution, the channel (`opter_type` 1 window, 2 self-service) and the
 /// patient's insurance division (`insuplc_admdvs`, empty before 1101).
 pub struct Sender<'a> {
@@ -144,7 +124,7 @@ pub struct Sender<'a> {
 /// Why a message got no usable answer.
 #[derive(Debug)]
 pub enum CallError {
-    /// The gateway refused (HTTP 401): the message.
+    /// The interface refused to act as the institution named (HTTP 401 from outside).
     Gateway(String),
     /// Something that should not happen: the request could not be built or the answer read.
     Internal(String),
@@ -184,6 +164,7 @@ impl Sender<'_> {
         input: &I,
     ) -> Result<Exchange, CallError> {
         let at = msgid_time(msgid).unwrap_or(self.now);
+        let admdvs = self.inst.admdvs.to_string();
         let opter_name = if self.opter_type == "2" {
             "自助终端"
         } else {
@@ -192,7 +173,7 @@ impl Sender<'_> {
         let envelope = RequestEnvelope {
             infno,
             msgid,
-            mdtrtarea_admvs: &self.inst.admdvs,
+            mdtrtarea_admvs: &admdvs,
             insuplc_admdvs: self.insuplc_admdvs,
             recer_sys_code: "GONGJI",
             dev_no: "WEB-TERMINAL",
@@ -214,34 +195,23 @@ impl Sender<'_> {
         };
         let body = serde_json::to_string(&envelope)
             .map_err(|e| CallError::Internal(format!("request: {e}")))?;
-        let timestamp = self.app.clock.unix_now().to_string();
-        let nonce = nonce();
-        let signature = sign(&timestamp, &self.inst.token, &nonce);
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(CALL_SERVICE)
-            .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
-            .header(HEADER_PAASID, self.inst.paasid.as_str())
-            .header(HEADER_TIMESTAMP, timestamp.as_str())
-            .header(HEADER_NONCE, nonce.as_str())
-            .header(HEADER_SIGNATURE, signature.as_str())
-            .body(Body::from(body.clone()))
-            .map_err(|e| CallError::Internal(format!("request: {e}")))?;
-        let response = crate::router(self.app.clone())
-            .oneshot(request)
-            .await
-            .map_err(|e| CallError::Internal(format!("router: {e}")))?;
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), ANSWER_BYTES_MAX)
-            .await
-            .map_err(|e| CallError::Internal(format!("answer: {e}")))?;
+        let authenticated = Authenticated {
+            fixmedins_code: self.inst.code.clone(),
+            admdvs: self.inst.admdvs,
+        };
+        let bytes = institution::answer_as(
+            self.app,
+            &authenticated,
+            None,
+            body.as_bytes(),
+            Instant::now(),
+            self.app.clock.now(),
+        )
+        .await
+        .map_err(|NotThisInstitution { .. }| {
+            CallError::Gateway(institution::INSTITUTION_MISMATCH.to_string())
+        })?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        if status == StatusCode::UNAUTHORIZED {
-            let msg = serde_json::from_str::<GatewayRefusal>(&text)
-                .map(|r| r.message)
-                .unwrap_or_else(|_| text.clone());
-            return Err(CallError::Gateway(msg));
-        }
         let answer: Answer<'_> =
             serde_json::from_str(&text).map_err(|e| CallError::Internal(format!("answer: {e}")))?;
         Ok(Exchange {

@@ -19,9 +19,10 @@ use gongji_engine::{
     BindCommand, CancelCommand, Command, Engine, EngineHandle, Outcome, Request, SettleCommand,
 };
 use gongji_server::app::DynStore;
+use gongji_server::deployment::Deployment;
 use gongji_server::service::auth::hash_password;
 use gongji_server::{App, Clock};
-use gongji_store::read::StaffRow;
+use gongji_store::read::{OperatorRow, StaffRow};
 use gongji_store::{ReadStore, SqliteStore, Store};
 use reqwest::Method;
 use serde_json::Value;
@@ -34,6 +35,8 @@ pub const YUNCHENG: &str = "140802";
 /// The server's clock at start: inside Yuncheng's 2026 collection window.
 pub const NOW: &str = "2025-10-10 10:00:00";
 pub const STAFF_PASSWORD: &str = "correct horse";
+
+static SIGNED_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 pub fn time(t: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").expect("test time")
@@ -292,9 +295,15 @@ impl Fixture {
         }));
     }
 
-    /// Serves the registry on 127.0.0.1:0 with the clock at [`NOW`].
+    /// Serves the registry on 127.0.0.1:0 with the clock at [`NOW`], as the demo.
     pub async fn start(self) -> Server {
         self.start_with(|app| app).await
+    }
+
+    /// Serves the registry as `deployment` (demo or production).
+    pub async fn start_as(self, deployment: Deployment) -> Server {
+        self.start_with(move |app| app.with_deployment(deployment))
+            .await
     }
 
     /// As [`Fixture::start`], with the app changed before serving (deployment, providers).
@@ -389,6 +398,76 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// A second connection to the server's database, as `gongji staff add` or `gongji
+    /// operator add` opens one beside the running writer.
+    pub fn database(&self) -> SqliteStore {
+        SqliteStore::open(&self._dir.path().join("api.db")).expect("second connection")
+    }
+
+    /// `gongji operator add --institution CODE --username U`.
+    pub fn add_operator(&self, fixmedins_code: &str, username: &str, password: &str) {
+        self.database()
+            .add_operator(&OperatorRow {
+                fixmedins_code: fixmedins_code.into(),
+                username: username.into(),
+                password_hash: hash_password(password).expect("hash"),
+                created_at: "2025-01-01 00:00:00".into(),
+            })
+            .expect("operator");
+    }
+
+    /// One integer from raw SQL on the database (counts of rows before and after).
+    pub fn count(&self, sql: &str) -> i64 {
+        self.database()
+            .connection()
+            .query_row(sql, [], |r| r.get(0))
+            .expect("count")
+    }
+
+    /// A message of the institution interface from `fixmedins_code`, signed with its
+    /// gateway credentials as its HIS would sign it; `input` is the `input` object's JSON
+    /// text (amounts written as exact decimals). Returns the answer's text (amounts in it are
+    /// exact; parsed into a `Value` they would become floats).
+    pub async fn signed(&self, fixmedins_code: &str, infno: &str, input: &str) -> String {
+        let code = fixmedins_code.to_string();
+        let inst = self
+            .app
+            .read(move |e| e.state().institutions.get(&code).cloned())
+            .await
+            .expect("read")
+            .expect("institution");
+        let n = SIGNED_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000;
+        let msgid = format!("{}{}{n:04}", inst.code, time(NOW).format("%Y%m%d%H%M%S"));
+        let envelope = format!(
+            r#"{{"infno":"{infno}","msgid":"{msgid}","mdtrtarea_admvs":"{adm}","insuplc_admdvs":"{adm}","recer_sys_code":"GJTEST","dev_no":"","dev_safe_info":"","cainfo":"","signtype":"","infver":"V1.0","opter_type":"1","opter":"0001","opter_name":"收费员甲","inf_time":"{NOW}","fixmedins_code":"{code}","fixmedins_name":"{name}","input":{input}}}"#,
+            adm = inst.admdvs,
+            code = inst.code,
+            name = inst.name,
+        );
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let nonce = format!("test-{msgid}-{n}");
+        let r = self
+            .client
+            .post(format!(
+                "{}/fsi/api/rsfComIfsService/callService",
+                self.base
+            ))
+            .header("content-type", "application/json")
+            .header("x-tif-paasid", inst.paasid.as_str())
+            .header("x-tif-timestamp", ts.as_str())
+            .header("x-tif-nonce", nonce.as_str())
+            .header(
+                "x-tif-signature",
+                gongji_nhsa::auth::sign(&ts, &inst.token, &nonce),
+            )
+            .body(envelope);
+        let resp = r.send().await.expect("http");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        assert_eq!(status, 200, "{text}");
+        text
+    }
+
     pub fn set_now(&self, t: &str) {
         self.app.clock.set(time(t));
     }
@@ -572,7 +651,16 @@ pub async fn world() -> World {
     world_with(gongji_policy::presets()).await
 }
 
+/// The same registry served as a production deployment (`gongji serve`).
+pub async fn world_in_production() -> World {
+    world_as(gongji_policy::presets(), Deployment::production()).await
+}
+
 pub async fn world_with(policies: PolicySet) -> World {
+    world_as(policies, Deployment::demo()).await
+}
+
+pub async fn world_as(policies: PolicySet, deployment: Deployment) -> World {
     let mut f = Fixture::with_policies(policies);
     let pharmacy = f.institution(JINAN, InstitutionKind::Pharmacy, 36.6512, 117.1201, true);
     let hospital = f.institution(JINAN, InstitutionKind::Medical, 36.6700, 117.0300, true);
@@ -628,7 +716,7 @@ pub async fn world_with(policies: PolicySet) -> World {
     let setl = f.buy(&rj, &pharmacy, &item, 100, "2025-10-01 15:30:00");
     let setl_cancelled = f.buy(&rj, &pharmacy, &item, 30, "2025-10-02 09:00:00");
     f.cancel(&setl_cancelled, &rj, &pharmacy, "2025-10-02 09:30:00");
-    let s = f.start().await;
+    let s = f.start_as(deployment).await;
     World {
         s,
         hj,
@@ -674,4 +762,146 @@ pub async fn world_with(policies: PolicySet) -> World {
         b_hy_ey,
         b_hy2_ry2,
     }
+}
+
+/// A page client: no redirects followed, every cookie the server sets kept and sent back
+/// (the session and the pre-session CSRF cookie), as a browser would.
+pub struct Browser {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub cookies: Vec<(String, String)>,
+}
+
+/// A page as the client got it.
+pub struct PageResp {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        Browser {
+            base: base.to_string(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: Vec::new(),
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub async fn send(&mut self, req: reqwest::RequestBuilder) -> PageResp {
+        let req = if self.cookies.is_empty() {
+            req
+        } else {
+            let header = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req.header(reqwest::header::COOKIE, header)
+        };
+        let resp = req.send().await.expect("http");
+        for v in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+            let pair = v.to_str().expect("cookie").split(';').next().unwrap_or("");
+            if let Some((k, val)) = pair.split_once('=') {
+                self.cookies.retain(|(name, _)| name != k);
+                if !val.is_empty() {
+                    self.cookies.push((k.to_string(), val.to_string()));
+                }
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| v.to_str().expect("location").to_string());
+        let body = resp.text().await.expect("body");
+        PageResp {
+            status,
+            location,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> PageResp {
+        let r = self.client.get(format!("{}{path}", self.base));
+        self.send(r).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(String, String)]) -> PageResp {
+        let r = self.client.post(format!("{}{path}", self.base)).form(form);
+        self.send(r).await
+    }
+}
+
+/// The value of the first hidden or text field `name` in a page (`""` when absent).
+pub fn field_value(body: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let Some(start) = body.find(&needle).map(|i| i + needle.len()) else {
+        return String::new();
+    };
+    let end = body[start..].find('"').expect("end of value");
+    body[start..start + end].to_string()
+}
+
+/// Every hidden field of the form that holds the button `op=value`, as a browser sends it.
+pub fn form_of(body: &str, op: &str) -> Vec<(String, String)> {
+    let button = format!("name=\"op\" value=\"{op}\"");
+    let at = body
+        .find(&button)
+        .unwrap_or_else(|| panic!("no {op} button"));
+    let start = body[..at].rfind("<form").expect("form start");
+    let form = &body[start..at];
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find("<input type=\"hidden\" name=\"") {
+        rest = &rest[i + "<input type=\"hidden\" name=\"".len()..];
+        let name_end = rest.find('"').expect("name end");
+        let name = rest[..name_end].to_string();
+        let v_start = rest.find("value=\"").expect("value") + "value=\"".len();
+        let v_end = rest[v_start..].find('"').expect("value end");
+        fields.push((name, html_unescape(&rest[v_start..v_start + v_end])));
+    }
+    fields.push(("op".to_string(), op.to_string()));
+    fields
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The exact text of the first `"field":` value after `"within"` in a JSON answer.
+pub fn json_field(text: &str, within: &str, field: &str) -> String {
+    let from = text.find(&format!("\"{within}\"")).expect(within);
+    let needle = format!("\"{field}\":");
+    let start = text[from..].find(&needle).expect(field) + from + needle.len();
+    let end = text[start..]
+        .find([',', '}'])
+        .map(|i| i + start)
+        .expect("value end");
+    text[start..end].trim().trim_matches('"').to_string()
+}
+
+/// The text of the element marked `data-testid="id"` (up to its first tag).
+pub fn testid(body: &str, id: &str) -> Option<String> {
+    let needle = format!("data-testid=\"{id}\"");
+    let at = body.find(&needle)? + needle.len();
+    let open_end = body[at..].find('>')? + at + 1;
+    let close = body[open_end..].find('<')? + open_end;
+    Some(body[open_end..close].trim().to_string())
 }
