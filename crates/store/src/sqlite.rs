@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("migrations/0001_init.sql")),
     ("0002_visits", include_str!("migrations/0002_visits.sql")),
     ("0003_people", include_str!("migrations/0003_people.sql")),
+    (
+        "0012_sessions",
+        include_str!("migrations/0012_sessions.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
