@@ -12,6 +12,7 @@ use gongji_store::FullStore;
 use tokio::sync::oneshot;
 
 use crate::deployment::Deployment;
+use crate::limits::SignInLimiter;
 use crate::metrics::Metrics;
 use crate::service::auth::{AuthContext, FaceVerifier, SmsSender};
 
@@ -87,6 +88,8 @@ pub struct App {
     pub auth: Arc<AuthContext>,
     /// Demo or production, and the deployment facts handlers ask about.
     pub deployment: Arc<Deployment>,
+    /// The per-source limit of sign-in requests, as the deployment sets it.
+    pub(crate) sign_in_limiter: Arc<SignInLimiter>,
     sequence: Arc<AtomicU64>,
 }
 
@@ -107,6 +110,7 @@ impl App {
             metrics: Arc::new(Metrics::new()?),
             auth: Arc::new(AuthContext::development()),
             deployment: Arc::new(Deployment::demo()),
+            sign_in_limiter: Arc::new(SignInLimiter::new(Deployment::demo().sign_in_limit)),
             sequence: Arc::new(AtomicU64::new(first_sequence())),
         })
     }
@@ -120,6 +124,7 @@ impl App {
 
     /// Sets the deployment (demo or production); call before serving.
     pub fn with_deployment(mut self, deployment: Deployment) -> App {
+        self.sign_in_limiter = Arc::new(SignInLimiter::new(deployment.sign_in_limit));
         self.deployment = Arc::new(deployment);
         self
     }

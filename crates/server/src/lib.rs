@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod deployment;
 mod institution;
+pub mod limits;
 mod metrics;
 mod render;
 pub mod service;
@@ -35,6 +36,14 @@ pub fn router(app: App) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             gongji_nhsa::BODY_BYTES_MAX,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            limits::limit_sign_in,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            web::secure_cookies,
+        ))
         .with_state(app)
 }
 
@@ -46,7 +55,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "serving");
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // With the peer's address, for the per-source sign-in limits.
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

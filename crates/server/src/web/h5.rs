@@ -23,6 +23,7 @@ use gongji_core::Fen;
 use rand::RngCore;
 use serde::Deserialize;
 
+use super::csrf;
 use super::i18n::{self, fill, Dict, Lang};
 use super::session::{
     self, field, parse_date_field, parse_yuan_field, see_other, see_other_with_session, ErrorView,
@@ -90,8 +91,10 @@ async fn frame(
 }
 
 /// The signed-in person, or the redirect to sign in and come back.
-fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<String, SignInFirst> {
-    session::person(app, headers).ok_or_else(|| SignInFirst(here.to_string()))
+async fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<String, SignInFirst> {
+    session::person(app, headers)
+        .await
+        .ok_or_else(|| SignInFirst(here.to_string()))
 }
 
 /// The redirect to the sign-in page, coming back to the page asked for.
@@ -243,6 +246,8 @@ struct SigninQuery {
 
 #[derive(Deserialize, Default)]
 struct SigninForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     op: Option<String>,
     phone: Option<String>,
     code: Option<String>,
@@ -274,7 +279,7 @@ async fn signin_show(
 ) -> Response {
     let (lang, remember) = lang_of(&LangQuery { lang: q.lang }, &headers);
     let next = session::safe_next(q.next.as_deref(), "/h5", "/h5");
-    if session::person(&app, &headers).is_some() {
+    if session::person(&app, &headers).await.is_some() {
         return see_other(&next);
     }
     let page = frame(
@@ -314,6 +319,9 @@ async fn signin_act(
     let (lang, remember) = lang_of(&q, &headers);
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
+    }
+    if !csrf::check_pre_session(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
     }
     let t = lang.t();
     let next = session::safe_next(form.next.as_deref(), "/h5", "/h5");
@@ -382,12 +390,21 @@ async fn signin_act(
     render_page(&page, status, &view)
 }
 
-async fn signout(State(app): State<App>, headers: HeaderMap) -> Response {
+async fn signout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<session::CsrfForm>,
+) -> Response {
     if !session::same_origin(&headers) {
         return session::cross_site(Lang::Zh);
     }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(Lang::Zh);
+    }
     if let Some(t) = session::token(&headers) {
-        auth::sign_out(&app, &t);
+        if let Err(e) = auth::sign_out(&app, &t).await {
+            tracing::warn!(error = %e, "sign-out not recorded");
+        }
     }
     see_other_with_session("/h5/signin", None)
 }
@@ -429,7 +446,7 @@ async fn account(
     headers: HeaderMap,
 ) -> Response {
     let (lang, remember) = lang_of(&q, &headers);
-    let psn_no = match require(&app, &headers, "/h5") {
+    let psn_no = match require(&app, &headers, "/h5").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -539,7 +556,7 @@ async fn family_show(
         },
         &headers,
     );
-    let psn_no = match require(&app, &headers, "/h5/family") {
+    let psn_no = match require(&app, &headers, "/h5/family").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -585,6 +602,8 @@ async fn family_show(
 
 #[derive(Deserialize, Default, Clone)]
 struct BindForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     op: Option<String>,
     certno: Option<String>,
     name: Option<String>,
@@ -826,7 +845,7 @@ async fn bind_show(
     headers: HeaderMap,
 ) -> Response {
     let (lang, remember) = lang_of(&q, &headers);
-    let psn_no = match require(&app, &headers, "/h5/family/bind") {
+    let psn_no = match require(&app, &headers, "/h5/family/bind").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -849,7 +868,10 @@ async fn bind_act(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
-    let psn_no = match require(&app, &headers, "/h5/family/bind") {
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let psn_no = match require(&app, &headers, "/h5/family/bind").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -978,6 +1000,8 @@ async fn bind_step(
 
 #[derive(Deserialize, Default)]
 struct BindingForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     op: Option<String>,
     limit_payment: Option<String>,
     limit_month: Option<String>,
@@ -1083,7 +1107,7 @@ async fn binding_show(
         &headers,
     );
     let here = format!("/h5/family/{}", super::encode_query_value(&id));
-    let psn_no = match require(&app, &headers, &here) {
+    let psn_no = match require(&app, &headers, &here).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1121,12 +1145,15 @@ async fn binding_act(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
     let t = lang.t();
     let Ok(id) = id.parse::<i64>() else {
         return see_other("/h5/family");
     };
     let here = format!("/h5/family/{id}");
-    let psn_no = match require(&app, &headers, &here) {
+    let psn_no = match require(&app, &headers, &here).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1252,7 +1279,7 @@ async fn records_show(
             .cloned()
             .collect::<Vec<_>>(),
     );
-    let psn_no = match require(&app, &headers, &here) {
+    let psn_no = match require(&app, &headers, &here).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1368,6 +1395,8 @@ struct PremiumQuery {
 
 #[derive(Deserialize, Default)]
 struct PremiumForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     relative: Option<String>,
     choice: Option<String>,
     key: Option<String>,
@@ -1515,7 +1544,7 @@ async fn premium_show(
         &headers,
     );
     let relative = field(&q.relative);
-    let psn_no = match require(&app, &headers, "/h5/premium") {
+    let psn_no = match require(&app, &headers, "/h5/premium").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1538,7 +1567,10 @@ async fn premium_act(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
-    let psn_no = match require(&app, &headers, "/h5/premium") {
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let psn_no = match require(&app, &headers, "/h5/premium").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };

@@ -18,7 +18,11 @@ use gongji_core::{BasisPoints, Fen};
 use gongji_engine::{
     BindCommand, CancelCommand, Command, Engine, EngineHandle, Outcome, Request, SettleCommand,
 };
+use std::sync::Arc;
+
 use gongji_server::app::DynStore;
+use gongji_server::deployment::Deployment;
+use gongji_server::limits::SignInLimit;
 use gongji_server::service::auth::hash_password;
 use gongji_server::{App, Clock};
 use gongji_store::read::StaffRow;
@@ -294,30 +298,58 @@ impl Fixture {
 
     /// Serves the registry on 127.0.0.1:0 with the clock at [`NOW`].
     pub async fn start(self) -> Server {
+        self.start_with(test_deployment()).await
+    }
+
+    /// Serves the registry as [`Fixture::start`] does, deployed as `deployment`.
+    pub async fn start_with(self, deployment: Deployment) -> Server {
         let Fixture { engine, dir, .. } = self;
-        let (handle, _writer) = EngineHandle::spawn(engine);
-        let clock = Clock::manual(time(NOW));
-        let app = App::new(handle, clock).expect("app");
-        app.load_gateways().await.expect("gateways");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = app.clone();
-        tokio::spawn(async move {
-            let _ = gongji_server::serve(serving, listener, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
-        Server {
-            base,
-            app,
-            client: reqwest::Client::new(),
-            shutdown: Some(tx),
-            _dir: dir,
-        }
+        serve_engine(engine, Arc::new(dir), deployment, time(NOW)).await
+    }
+}
+
+/// The demo deployment with a sign-in limit no test reaches by accident (the limit's own
+/// tests set a small one).
+pub fn test_deployment() -> Deployment {
+    Deployment {
+        sign_in_limit: SignInLimit {
+            burst: 100_000,
+            replenish_every: std::time::Duration::from_millis(1),
+        },
+        ..Deployment::demo()
+    }
+}
+
+async fn serve_engine(
+    engine: Engine<DynStore>,
+    dir: Arc<tempfile::TempDir>,
+    deployment: Deployment,
+    now: NaiveDateTime,
+) -> Server {
+    let (handle, _writer) = EngineHandle::spawn(engine);
+    let clock = Clock::manual(now);
+    let app = App::new(handle, clock)
+        .expect("app")
+        .with_deployment(deployment);
+    app.load_gateways().await.expect("gateways");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = app.clone();
+    tokio::spawn(async move {
+        let _ = gongji_server::serve(serving, listener, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Server {
+        base,
+        app,
+        client: reqwest::Client::new(),
+        shutdown: Some(tx),
+        _dir: dir,
     }
 }
 
@@ -372,7 +404,7 @@ pub struct Server {
     pub app: App,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 impl Drop for Server {
@@ -384,6 +416,31 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Another server process on the same database file (a second instance behind a load
+    /// balancer), with its own engine, memory and clock at this one's time.
+    pub async fn twin(&self) -> Server {
+        let store = SqliteStore::open(&self._dir.path().join("api.db")).expect("store");
+        let store: DynStore = Box::new(store);
+        let engine = Engine::open(store, gongji_policy::presets()).expect("engine");
+        let deployment = (*self.app.deployment).clone();
+        serve_engine(engine, self._dir.clone(), deployment, self.app.clock.now()).await
+    }
+
+    /// Stops this server and starts a new one on the same database: what a restart does.
+    pub async fn restart(self) -> Server {
+        let next = self.twin().await;
+        drop(self);
+        next
+    }
+
+    /// A client whose requests come from another loopback address (another source).
+    pub fn client_from(ip: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().expect("ip"))
+            .build()
+            .expect("client")
+    }
+
     pub fn set_now(&self, t: &str) {
         self.app.clock.set(time(t));
     }
