@@ -116,7 +116,7 @@ tokio::task_local! {
 
 /// Works out the request's form tokens once, so that every page built while answering it
 /// ([`super::Page::at`]) carries them without each handler passing them down, and sets the
-/// pre-session cookie when the visitor has none yet.
+/// pre-session cookie on a page when the visitor has none yet.
 pub async fn form_tokens_scope(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -127,7 +127,13 @@ pub async fn form_tokens_scope(
         pre_session: pre_session.clone(),
     };
     let resp = FORM_TOKENS.scope(tokens, next.run(request)).await;
-    if fresh {
+    // Only on pages (never cached), not on assets a shared cache might hand to others.
+    let page = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if fresh && page {
         with_pre_session_cookie(resp, &pre_session)
     } else {
         resp
