@@ -137,7 +137,7 @@ async fn registered_and_unknown_phones_get_the_same_answer() {
     let mut f = Fixture::new();
     let registered = f.resident(JINAN);
     let s = f
-        .start_with(Deployment {
+        .start_deployed(Deployment {
             sign_in_limit: test_deployment().sign_in_limit,
             ..Deployment::production()
         })
@@ -192,7 +192,7 @@ async fn sign_in_requests_are_limited_per_source() {
     let mut f = Fixture::new();
     let p = f.resident(JINAN);
     let s = f
-        .start_with(Deployment {
+        .start_deployed(Deployment {
             sign_in_limit: SignInLimit {
                 burst: 3,
                 replenish_every: Duration::from_secs(3600),
@@ -331,7 +331,7 @@ async fn cookies_are_secure_when_the_site_is_served_over_https() {
         let mut f = Fixture::new();
         let p = f.resident(JINAN);
         let s = f
-            .start_with(Deployment {
+            .start_deployed(Deployment {
                 https,
                 ..test_deployment()
             })

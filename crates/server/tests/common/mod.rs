@@ -298,11 +298,11 @@ impl Fixture {
 
     /// Serves the registry on 127.0.0.1:0 with the clock at [`NOW`].
     pub async fn start(self) -> Server {
-        self.start_with(test_deployment()).await
+        self.start_deployed(test_deployment()).await
     }
 
     /// Serves the registry as [`Fixture::start`] does, deployed as `deployment`.
-    pub async fn start_with(self, deployment: Deployment) -> Server {
+    pub async fn start_deployed(self, deployment: Deployment) -> Server {
         let Fixture { engine, dir, .. } = self;
         serve_engine(engine, Arc::new(dir), deployment, time(NOW)).await
     }
