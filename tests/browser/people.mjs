@@ -432,7 +432,8 @@ export async function consoleTests(h, page, who, receipt) {
     await page.goto(`${BASE}/console/recovery?lang=zh`);
     assert(await page.locator("[data-testid=open-not-allowed]").isVisible(), "no open form for clerks");
     // The service refuses it too, whatever the page shows.
-    const r = await page.request.post(`${BASE}/console/recovery`, { form: { op: "open", binding_id: "1", setl_id: "x", amount: "1", reason: "x" } });
+    const csrf = await page.locator("input[name=csrf]").first().getAttribute("value");
+    const r = await page.request.post(`${BASE}/console/recovery`, { form: { op: "open", binding_id: "1", setl_id: "x", amount: "1", reason: "x", csrf } });
     assert((await r.text()).includes("GJ-API-FORBIDDEN"), "forbidden by the service");
     await page.goto(`${BASE}/console/audit`);
     assert((await text(page, "[data-testid=error]")).includes("GJ-API-FORBIDDEN"), "audit log is not a clerk's");

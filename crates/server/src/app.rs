@@ -12,6 +12,7 @@ use gongji_store::FullStore;
 use tokio::sync::oneshot;
 
 use crate::deployment::Deployment;
+use crate::limits::SignInLimiter;
 use crate::metrics::Metrics;
 use crate::service::auth::{AuthContext, FaceVerifier, SmsSender};
 
@@ -89,6 +90,8 @@ pub struct App {
     pub deployment: Arc<Deployment>,
     /// Till operators' sign-in attempts.
     pub operator_lockout: Arc<crate::service::operators::Lockout>,
+    /// The per-source limit of sign-in requests, as the deployment sets it.
+    pub(crate) sign_in_limiter: Arc<SignInLimiter>,
     sequence: Arc<AtomicU64>,
 }
 
@@ -110,6 +113,7 @@ impl App {
             auth: Arc::new(AuthContext::development()),
             deployment: Arc::new(Deployment::demo()),
             operator_lockout: Arc::default(),
+            sign_in_limiter: Arc::new(SignInLimiter::new(Deployment::demo().sign_in_limit)),
             sequence: Arc::new(AtomicU64::new(first_sequence())),
         })
     }
@@ -123,6 +127,7 @@ impl App {
 
     /// Sets the deployment (demo or production); call before serving.
     pub fn with_deployment(mut self, deployment: Deployment) -> App {
+        self.sign_in_limiter = Arc::new(SignInLimiter::new(deployment.sign_in_limit));
         self.deployment = Arc::new(deployment);
         self
     }

@@ -20,6 +20,8 @@ pub struct Deployment {
     /// The site is served over HTTPS (directly with TLS or behind a terminating proxy):
     /// session cookies carry `Secure`.
     pub https: bool,
+    /// Per-source limit of sign-in requests (`crate::limits`).
+    pub sign_in_limit: crate::limits::SignInLimit,
     /// When set, `/metrics` answers only `Authorization: Bearer <token>` (besides the admin
     /// address, which the config may give).
     pub metrics_token: Option<String>,
@@ -30,6 +32,7 @@ impl Deployment {
         Deployment {
             mode: Mode::Demo,
             https: false,
+            sign_in_limit: crate::limits::SignInLimit::default(),
             metrics_token: None,
         }
     }
@@ -38,6 +41,7 @@ impl Deployment {
         Deployment {
             mode: Mode::Production,
             https: false,
+            sign_in_limit: crate::limits::SignInLimit::default(),
             metrics_token: None,
         }
     }

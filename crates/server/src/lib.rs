@@ -7,6 +7,7 @@ pub mod config;
 pub mod deployment;
 pub mod http;
 mod institution;
+pub mod limits;
 mod metrics;
 mod render;
 pub mod service;
@@ -37,6 +38,14 @@ pub fn router(app: App) -> Router {
         .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::max(
             gongji_nhsa::BODY_BYTES_MAX,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            limits::limit_sign_in,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            web::secure_cookies,
         ))
         .with_state(app)
 }

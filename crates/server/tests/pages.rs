@@ -10,11 +10,15 @@ use common::{world, P};
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::redirect::Policy;
 
-/// A client that does not follow redirects, and keeps one session cookie.
+/// A client that does not follow redirects, keeps its cookies (the session's and the
+/// sign-in forms' CSRF cookie) and, like a browser submitting the page's own form, sends the
+/// hidden `csrf` field of the last page it was shown.
 struct Browser {
     base: String,
     client: reqwest::Client,
     cookie: Option<String>,
+    csrf_cookie: Option<String>,
+    csrf: Option<String>,
 }
 
 struct Page {
@@ -33,13 +37,21 @@ impl Browser {
                 .build()
                 .expect("client"),
             cookie: None,
+            csrf_cookie: None,
+            csrf: None,
         }
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header(COOKIE, c.clone()),
-            None => req,
+        let cookies: Vec<String> = [&self.cookie, &self.csrf_cookie]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let req = if cookies.is_empty() {
+            req
+        } else {
+            req.header(COOKIE, cookies.join("; "))
         };
         let resp = req.send().await.expect("http");
         for v in resp.headers().get_all(SET_COOKIE) {
@@ -47,6 +59,11 @@ impl Browser {
             if let Some(pair) = v.split(';').next() {
                 if pair.starts_with("gongji_session=") {
                     self.cookie = (pair != "gongji_session=").then(|| pair.to_string());
+                    // Another session: its forms carry another token.
+                    self.csrf = None;
+                }
+                if pair.starts_with("gongji_csrf=") {
+                    self.csrf_cookie = Some(pair.to_string());
                 }
             }
         }
@@ -61,6 +78,9 @@ impl Browser {
             .map(|v| v.to_str().expect("type").to_string())
             .unwrap_or_default();
         let body = resp.text().await.expect("body");
+        if body.contains("name=\"csrf\" value=\"") {
+            self.csrf = Some(hidden(&body, "csrf"));
+        }
         Page {
             status,
             location,
@@ -74,13 +94,36 @@ impl Browser {
         self.send(r).await
     }
 
+    /// The hidden `csrf` field the form at `path` carries: from the last page shown, or
+    /// from the page that shows such forms.
+    async fn csrf_for(&mut self, path: &str) -> String {
+        if self.csrf.is_none() {
+            let page = if path.starts_with("/h5/signin") {
+                "/h5/signin"
+            } else if path.starts_with("/console") {
+                "/console"
+            } else {
+                "/h5"
+            };
+            self.get(page).await;
+        }
+        self.csrf.clone().unwrap_or_default()
+    }
+
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let r = self.client.post(format!("{}{path}", self.base)).form(form);
-        self.send(r).await
+        let owned: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.post_owned(path, &owned).await
     }
 
     async fn post_owned(&mut self, path: &str, form: &[(String, String)]) -> Page {
-        let r = self.client.post(format!("{}{path}", self.base)).form(form);
+        let mut form = form.to_vec();
+        if !form.iter().any(|(k, _)| k == "csrf") {
+            form.push(("csrf".into(), self.csrf_for(path).await));
+        }
+        let r = self.client.post(format!("{}{path}", self.base)).form(&form);
         self.send(r).await
     }
 
@@ -128,11 +171,14 @@ async fn sign_in_by_sms_code_sets_the_session_cookie() {
     let page = b.get("/h5").await;
     assert_eq!(page.status, 303);
     assert_eq!(page.location.as_deref(), Some("/h5/signin?next=%2Fh5"));
-    // An unknown phone is refused with its code; a wrong code too.
+    // An unknown phone is answered as a registered one (nothing is sent); a wrong code is
+    // refused with its code.
     let page = b
         .post("/h5/signin", &[("op", "code"), ("phone", "13000000000")])
         .await;
-    assert!(page.body.contains("GJ-AUTH-PHONE-UNKNOWN"), "{}", page.body);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("f-code"), "{}", page.body);
+    assert!(w.s.app.auth.sms.last_code("13000000000").is_none());
     b.post("/h5/signin", &[("op", "code"), ("phone", &w.hj.phone)])
         .await;
     let page = b

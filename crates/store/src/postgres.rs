@@ -2096,6 +2096,16 @@ const SQL_ADD_OPERATOR: &str = "INSERT INTO operators
         (fixmedins_code, username, password_hash, created_at)
     VALUES ($1, $2, $3, $4)
     ON CONFLICT (fixmedins_code, username) DO UPDATE SET password_hash = excluded.password_hash";
+const SQL_INSERT_SESSION: &str = "INSERT INTO sessions (token_sha256, kind, psn_no, username,
+        role, fixmedins_code, created_at, last_seen_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const SQL_SESSION: &str = "SELECT token_sha256, kind, psn_no, username, role, fixmedins_code,
+        created_at, last_seen_at, expires_at
+    FROM sessions WHERE token_sha256 = $1";
+const SQL_TOUCH_SESSION: &str =
+    "UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE token_sha256 = $1";
+const SQL_DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_sha256 = $1";
+const SQL_DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 const SQL_RECOVERY_CASES: &str = "SELECT case_id, binding_id, holder_psn_no, relative_psn_no,
         setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
         repaid_entry_id
@@ -2142,6 +2152,18 @@ impl PgStore {
         let PgStore { client, stmts, .. } = self;
         let st = stmts.get(client, sql)?;
         client.query(&st, params).map_err(pg)
+    }
+
+    /// Runs a prepared statement that writes rows which are not engine state (sessions);
+    /// returns how many rows it touched.
+    fn write_row(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let PgStore { client, stmts, .. } = self;
+        let st = stmts.get(client, sql)?;
+        client.execute(&st, params).map_err(pg)
     }
 
     /// Creates or replaces a staff account (`gongji staff add --database`). Staff rows are
@@ -2392,6 +2414,65 @@ impl read::ReadStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn insert_session(&mut self, row: &read::SessionRow) -> Result<(), StoreError> {
+        self.write_row(
+            SQL_INSERT_SESSION,
+            &[
+                &row.token_sha256,
+                &row.kind,
+                &row.psn_no,
+                &row.username,
+                &row.role,
+                &row.fixmedins_code,
+                &row.created_at,
+                &row.last_seen_at,
+                &row.expires_at,
+            ],
+        )
+        .map(|_| ())
+    }
+
+    fn session(&mut self, token_sha256: &str) -> Result<Option<read::SessionRow>, StoreError> {
+        let rows = self.read_rows(SQL_SESSION, &[&token_sha256])?;
+        rows.first()
+            .map(|r| {
+                Ok(read::SessionRow {
+                    token_sha256: get(r, 0)?,
+                    kind: get(r, 1)?,
+                    psn_no: get(r, 2)?,
+                    username: get(r, 3)?,
+                    role: get(r, 4)?,
+                    fixmedins_code: get(r, 5)?,
+                    created_at: get(r, 6)?,
+                    last_seen_at: get(r, 7)?,
+                    expires_at: get(r, 8)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn touch_session(
+        &mut self,
+        token_sha256: &str,
+        last_seen_at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        self.write_row(
+            SQL_TOUCH_SESSION,
+            &[&token_sha256, &last_seen_at, &expires_at],
+        )
+        .map(|_| ())
+    }
+
+    fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError> {
+        self.write_row(SQL_DELETE_SESSION, &[&token_sha256])
+            .map(|_| ())
+    }
+
+    fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError> {
+        self.write_row(SQL_DELETE_EXPIRED_SESSIONS, &[&now])
     }
 }
 

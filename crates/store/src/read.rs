@@ -6,7 +6,9 @@
 //! first and these reads when it serves the REST API. Every list is bounded by a named
 //! maximum; nothing here writes, except `add_staff` and `add_operator`, which `gongji staff
 //! add` and `gongji operator add` call on rows the engine does not keep in memory (staff and
-//! operator rows are not engine state).
+//! operator rows are not engine state), and the sign-in sessions (`insert_session` ...), which
+//! are not engine state either: every server process on the database reads and writes them
+//! directly, so a session survives a restart and a sign-out ends it everywhere.
 
 use gongji_core::Fen;
 use rusqlite::{params, OptionalExtension, ToSql};
@@ -124,6 +126,26 @@ pub struct OperatorRow {
     pub created_at: String,
 }
 
+/// A sign-in session as stored: the SHA-256 of its token (never the token), whose it is,
+/// and its times (`yyyy-MM-dd HH:mm:ss` of the server clock).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionRow {
+    /// Hex SHA-256 of the bearer token.
+    pub token_sha256: String,
+    /// `person`, `staff` or `operator`.
+    pub kind: String,
+    pub psn_no: Option<String>,
+    /// A staff member's or a till operator's username.
+    pub username: Option<String>,
+    /// A staff member's role.
+    pub role: Option<String>,
+    /// A till operator's institution.
+    pub fixmedins_code: Option<String>,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryQuery {
     /// `open` or `repaid`; `None` = both.
@@ -168,6 +190,21 @@ pub trait ReadStore {
     fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError>;
     /// Newest first.
     fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Stores a new session (a token hash already stored is a `Conflict`).
+    fn insert_session(&mut self, row: &SessionRow) -> Result<(), StoreError>;
+    /// The session whose token hashes to `token_sha256`, expired or not.
+    fn session(&mut self, token_sha256: &str) -> Result<Option<SessionRow>, StoreError>;
+    /// Records use of a session: its last-seen time and its new idle expiry.
+    fn touch_session(
+        &mut self,
+        token_sha256: &str,
+        last_seen_at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError>;
+    /// Ends a session (sign-out); ending one that is gone is not an error.
+    fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError>;
+    /// Deletes the sessions expired at `now`; returns how many.
+    fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError>;
 }
 
 /// A backend the server can run on: the engine's store and the API's reads.
@@ -209,6 +246,26 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     }
     fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         (**self).audit_log(q)
+    }
+    fn insert_session(&mut self, row: &SessionRow) -> Result<(), StoreError> {
+        (**self).insert_session(row)
+    }
+    fn session(&mut self, token_sha256: &str) -> Result<Option<SessionRow>, StoreError> {
+        (**self).session(token_sha256)
+    }
+    fn touch_session(
+        &mut self,
+        token_sha256: &str,
+        last_seen_at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        (**self).touch_session(token_sha256, last_seen_at, expires_at)
+    }
+    fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError> {
+        (**self).delete_session(token_sha256)
+    }
+    fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError> {
+        (**self).delete_expired_sessions(now)
     }
 }
 
@@ -595,5 +652,86 @@ impl ReadStore for SqliteStore {
             )
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn insert_session(&mut self, row: &SessionRow) -> Result<(), StoreError> {
+        self.connection()
+            .prepare_cached(
+                "INSERT INTO sessions (token_sha256, kind, psn_no, username, role, fixmedins_code,
+                     created_at, last_seen_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    row.token_sha256,
+                    row.kind,
+                    row.psn_no,
+                    row.username,
+                    row.role,
+                    row.fixmedins_code,
+                    row.created_at,
+                    row.last_seen_at,
+                    row.expires_at
+                ])
+            })
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    fn session(&mut self, token_sha256: &str) -> Result<Option<SessionRow>, StoreError> {
+        self.connection()
+            .prepare_cached(
+                "SELECT token_sha256, kind, psn_no, username, role, fixmedins_code, created_at,
+                        last_seen_at, expires_at
+                 FROM sessions WHERE token_sha256 = ?1",
+            )
+            .and_then(|mut st| {
+                st.query_row([token_sha256], |r| {
+                    Ok(SessionRow {
+                        token_sha256: r.get(0)?,
+                        kind: r.get(1)?,
+                        psn_no: r.get(2)?,
+                        username: r.get(3)?,
+                        role: r.get(4)?,
+                        fixmedins_code: r.get(5)?,
+                        created_at: r.get(6)?,
+                        last_seen_at: r.get(7)?,
+                        expires_at: r.get(8)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(io)
+    }
+
+    fn touch_session(
+        &mut self,
+        token_sha256: &str,
+        last_seen_at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        self.connection()
+            .prepare_cached(
+                "UPDATE sessions SET last_seen_at = ?2, expires_at = ?3 WHERE token_sha256 = ?1",
+            )
+            .and_then(|mut st| st.execute(params![token_sha256, last_seen_at, expires_at]))
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError> {
+        self.connection()
+            .prepare_cached("DELETE FROM sessions WHERE token_sha256 = ?1")
+            .and_then(|mut st| st.execute([token_sha256]))
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError> {
+        self.connection()
+            .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")
+            .and_then(|mut st| st.execute([now]))
+            .map(|n| n as u64)
+            .map_err(io)
     }
 }

@@ -25,6 +25,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_visits", include_str!("migrations/0002_visits.sql")),
     ("0003_people", include_str!("migrations/0003_people.sql")),
     (
+        "0012_sessions",
+        include_str!("migrations/0012_sessions.sql"),
+    ),
+    (
         "0013_operators",
         include_str!("migrations/0013_operators.sql"),
     ),

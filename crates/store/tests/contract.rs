@@ -17,7 +17,7 @@ use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::{BasisPoints, Fen};
 use gongji_store::read::{
     AuditQuery, OperatorRow, ReadStore, RecordQuery, RecordRow, RecoveryQuery, ReportQuery,
-    ReportRow, StaffRow, YearTotals,
+    ReportRow, SessionRow, StaffRow, YearTotals,
 };
 use gongji_store::testing;
 use gongji_store::{
@@ -168,6 +168,7 @@ contract!(
     mutual_aid_report_counts_uses_by_day_and_kind,
     staff_recovery_cases_commitments_and_audit_are_read_back,
     operators_belong_to_one_institution,
+    sessions_are_shared_by_every_connection_until_they_end,
     conventional_transactions_lock_write_and_roll_back,
 );
 
@@ -1822,4 +1823,78 @@ fn postgres_reader_refuses_an_unmigrated_database() {
         Err(e) => panic!("expected Io, got {e}"),
         Ok(_) => panic!("expected an error for an unmigrated database"),
     }
+}
+
+fn sessions_are_shared_by_every_connection_until_they_end<B: Backend>(b: &B) {
+    let staff = SessionRow {
+        token_sha256: "a".repeat(64),
+        kind: "staff".into(),
+        psn_no: None,
+        username: Some("clerk1".into()),
+        role: Some("clerk".into()),
+        fixmedins_code: None,
+        created_at: "2025-10-10 10:00:00".into(),
+        last_seen_at: "2025-10-10 10:00:00".into(),
+        expires_at: "2025-10-10 10:30:00".into(),
+    };
+    let operator = SessionRow {
+        token_sha256: "b".repeat(64),
+        kind: "operator".into(),
+        username: Some("till1".into()),
+        role: None,
+        fixmedins_code: Some(INST.into()),
+        expires_at: "2025-10-10 10:20:00".into(),
+        ..staff.clone()
+    };
+    let person = SessionRow {
+        token_sha256: "c".repeat(64),
+        kind: "person".into(),
+        psn_no: Some("37060200000001".into()),
+        username: None,
+        role: None,
+        expires_at: "2025-10-10 11:00:00".into(),
+        ..staff.clone()
+    };
+    {
+        let mut s = b.open();
+        for row in [&staff, &operator, &person] {
+            s.insert_session(row).expect("insert session");
+        }
+        assert!(
+            matches!(s.insert_session(&staff), Err(StoreError::Conflict(_))),
+            "a token hash is stored once"
+        );
+        s.touch_session(
+            &staff.token_sha256,
+            "2025-10-10 10:10:00",
+            "2025-10-10 10:40:00",
+        )
+        .expect("touch");
+    }
+    // What one connection wrote, the next reads: sessions survive a restart.
+    let mut s = b.open();
+    let touched = SessionRow {
+        last_seen_at: "2025-10-10 10:10:00".into(),
+        expires_at: "2025-10-10 10:40:00".into(),
+        ..staff.clone()
+    };
+    assert_eq!(s.session(&staff.token_sha256).expect("read"), Some(touched));
+    assert_eq!(
+        s.session(&operator.token_sha256).expect("read"),
+        Some(operator.clone())
+    );
+    assert_eq!(s.session(&"d".repeat(64)).expect("read"), None);
+    // Expired at 10:30: the operator's (10:20); the touched staff session and the person's
+    // stay.
+    assert_eq!(
+        s.delete_expired_sessions("2025-10-10 10:30:00")
+            .expect("prune"),
+        1
+    );
+    assert_eq!(s.session(&operator.token_sha256).expect("read"), None);
+    s.delete_session(&staff.token_sha256).expect("sign out");
+    s.delete_session(&staff.token_sha256)
+        .expect("signing out twice is fine");
+    assert_eq!(s.session(&staff.token_sha256).expect("read"), None);
+    assert_eq!(s.session(&person.token_sha256).expect("read"), Some(person));
 }

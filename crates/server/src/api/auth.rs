@@ -1,8 +1,9 @@
 //! Sign-in on the wire: SMS codes and sessions for insured persons, password sign-in for
 //! staff, and the extractors that turn a bearer token or the session cookie into the caller.
 
-use axum::extract::FromRequestParts;
-use axum::extract::State;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -54,9 +55,34 @@ pub fn channel_of(headers: &HeaderMap) -> ApiResult<Channel> {
     }
 }
 
-fn session_of(parts: &Parts, app: &App) -> Result<Session, ApiError> {
+async fn session_of(parts: &Parts, app: &App) -> Result<Session, ApiError> {
     let token = token_of(&parts.headers).ok_or(ServiceError::Unauthenticated)?;
-    Ok(svc::session(app, &token)?)
+    Ok(svc::session(app, &token).await?)
+}
+
+/// The client's address as the connection shows it (`0.0.0.0` for a request that came
+/// through no socket, such as the till's in-process calls). Behind a reverse proxy this is
+/// the proxy.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub IpAddr);
+
+impl ClientIp {
+    pub fn of(extensions: &axum::http::Extensions) -> ClientIp {
+        ClientIp(
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        )
+    }
+}
+
+#[axum::async_trait]
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp::of(&parts.extensions))
+    }
 }
 
 /// A signed-in insured person.
@@ -70,7 +96,7 @@ impl FromRequestParts<App> for PersonAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let session = session_of(parts, app)?;
+        let session = session_of(parts, app).await?;
         match session.subject {
             Subject::Person { psn_no } => Ok(PersonAuth {
                 psn_no,
@@ -89,7 +115,7 @@ impl FromRequestParts<App> for StaffAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let session = session_of(parts, app)?;
+        let session = session_of(parts, app).await?;
         match session.subject {
             Subject::Staff { username, role } => Ok(StaffAuth(Staff { username, role })),
             Subject::Person { .. } | Subject::Operator { .. } => {
@@ -113,12 +139,13 @@ pub struct SmsCodeOut {
     pub resend_after_secs: i64,
 }
 
-/// Sends a sign-in code to a phone registered to an insured person (R-S11).
+/// Sends a sign-in code to a phone registered to an insured person (R-S11). A phone no one
+/// registered gets the same answer, and no code.
 #[utoipa::path(post, path = "/api/v1/auth/sms-code", tag = "auth",
     request_body = SmsCodeIn,
     responses(
         (status = 200, body = SmsCodeOut),
-        (status = 400, body = ErrorBody), (status = 422, description = "GJ-AUTH-PHONE-UNKNOWN", body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 429, description = "GJ-API-RATE-LIMITED", body = ErrorBody),
         (status = 503, description = "GJ-SMS-NOT-CONFIGURED, GJ-SMS-UNAVAILABLE", body = ErrorBody),
     ))]
@@ -148,25 +175,37 @@ pub struct SignInIn {
 pub struct SessionOut {
     /// For `Authorization: Bearer`; pages use the `gongji_session` cookie set beside it.
     pub token: String,
-    /// `person` or `staff`.
+    /// `person`, `staff` or `operator`.
     pub kind: String,
     pub psn_no: Option<String>,
     pub username: Option<String>,
     pub role: Option<String>,
+    /// A till operator's institution.
+    pub fixmedins_code: Option<String>,
     /// `yyyy-MM-dd HH:mm:ss`; renewed by use.
     pub expires_at: String,
 }
 
 fn session_answer(s: &Session) -> Response {
-    let (kind, psn_no, username, role) = match &s.subject {
-        Subject::Person { psn_no } => ("person", Some(psn_no.clone()), None, None),
+    let (kind, psn_no, username, role, fixmedins_code) = match &s.subject {
+        Subject::Person { psn_no } => ("person", Some(psn_no.clone()), None, None, None),
         Subject::Staff { username, role } => (
             "staff",
             None,
             Some(username.clone()),
             Some(role.code().to_string()),
+            None,
         ),
-        Subject::Operator { username, .. } => ("operator", None, Some(username.clone()), None),
+        Subject::Operator {
+            username,
+            fixmedins_code,
+        } => (
+            "operator",
+            None,
+            Some(username.clone()),
+            None,
+            Some(fixmedins_code.clone()),
+        ),
     };
     let body = SessionOut {
         token: s.token.clone(),
@@ -174,6 +213,7 @@ fn session_answer(s: &Session) -> Response {
         psn_no,
         username,
         role,
+        fixmedins_code,
         expires_at: s.expires_at.format("%Y-%m-%d %H:%M:%S").to_string(),
     };
     let cookie = format!(
@@ -219,8 +259,8 @@ pub async fn sign_in(
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn sign_out(State(app): State<App>, headers: HeaderMap) -> ApiResult<Response> {
     let token = token_of(&headers).ok_or(ServiceError::Unauthenticated)?;
-    svc::session(&app, &token)?;
-    svc::sign_out(&app, &token);
+    svc::session(&app, &token).await?;
+    svc::sign_out(&app, &token).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
@@ -247,8 +287,9 @@ pub struct StaffSignInIn {
     ))]
 pub async fn staff_sign_in(
     State(app): State<App>,
+    ClientIp(source): ClientIp,
     ApiJson(body): ApiJson<StaffSignInIn>,
 ) -> ApiResult<Response> {
-    let s = svc::staff_sign_in(&app, &body.username, &body.password).await?;
+    let s = svc::staff_sign_in(&app, &body.username, &body.password, source).await?;
     Ok(session_answer(&s))
 }

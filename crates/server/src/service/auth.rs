@@ -2,10 +2,13 @@
 //! sign-in with a password, expiring sessions, and the two outside providers behind traits:
 //! the SMS sender and the face verifier (R-Z5).
 //!
-//! Sessions, pending codes and rate-limit counters live in memory (bounded); a restart signs
-//! everyone out, which is safe. Every limit has a name below.
+//! Sessions live in the database (`sessions`, only the SHA-256 of each token), so they
+//! survive a restart and every server process on the database sees a sign-out at once.
+//! Pending codes and the failure counters live in memory (bounded): a restart forgets them,
+//! which at worst lets a locked source try again. Every limit has a name below.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -14,8 +17,10 @@ use chrono::{NaiveDateTime, TimeDelta};
 use gongji_core::codes::Channel;
 use gongji_core::pii::{mask_phone, Phone};
 use gongji_engine::{Command, Request};
+use gongji_store::read::SessionRow;
 use gongji_store::{AuditRow, ReadStore};
 use rand::{Rng, RngCore};
+use sha2::{Digest, Sha256};
 
 use super::{ServiceError, ServiceResult};
 use crate::app::App;
@@ -33,11 +38,25 @@ pub const CODE_ATTEMPTS_MAX: u32 = 5;
 pub const SESSION_IDLE_SECS: i64 = 30 * 60;
 /// ...and after this long in any case.
 pub const SESSION_ABSOLUTE_SECS: i64 = 12 * 60 * 60;
-/// Wrong staff passwords before the username is locked for a while.
+/// A session's last use is written at most this often: idle expiry is exact to within it,
+/// and a busy page does not write the database on every request.
+pub const SESSION_TOUCH_SECS: i64 = 60;
+/// How often (real time) a sign-in also sweeps expired sessions out of the database.
+pub const SESSION_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+/// Wrong staff passwords from one source (client IP) before that source may not try that
+/// username again for [`STAFF_LOCK_SECS`]. Counted before the password is checked, so no
+/// burst of parallel tries gets more checks than this.
 pub const STAFF_FAILURES_MAX: u32 = 5;
+/// Wrong passwords for one username from all sources together before the account is locked
+/// for everyone: guessing spread over many addresses is stopped too, and locking a colleague
+/// out takes this many failures from at least ten sources, not five from anyone.
+pub const STAFF_ACCOUNT_FAILURES_MAX: u32 = 50;
+/// Wrong staff passwords from one source over all usernames (one password tried on many
+/// accounts) before that source is stopped.
+pub const STAFF_SOURCE_FAILURES_MAX: u32 = 20;
 pub const STAFF_LOCK_SECS: i64 = 15 * 60;
-/// Bounds of the in-memory tables; beyond them the oldest entries go.
-pub const SESSIONS_MAX: usize = 100_000;
+/// Bound of the in-memory failure counters; beyond it the expired entries go.
+pub const FAILURE_COUNTERS_MAX: usize = 100_000;
 pub const PENDING_CODES_MAX: usize = 100_000;
 /// The name of the session cookie (pages) beside the `Authorization: Bearer` header (apps).
 pub const SESSION_COOKIE: &str = "gongji_session";
@@ -113,7 +132,7 @@ pub enum Subject {
         username: String,
         role: Role,
     },
-    /// A till operator of one designated institution (`gongji operator add`).
+    /// An operator of the web till, acting for one institution only.
     Operator {
         username: String,
         fixmedins_code: String,
@@ -122,7 +141,7 @@ pub enum Subject {
 
 impl Subject {
     /// The actor named in audit rows: the psn_no, `staff:username` or
-    /// `operator:username@fixmedins_code`.
+    /// `operator:username@institution`.
     pub fn actor(&self) -> String {
         match self {
             Subject::Person { psn_no } => psn_no.clone(),
@@ -131,6 +150,47 @@ impl Subject {
                 username,
                 fixmedins_code,
             } => format!("operator:{username}@{fixmedins_code}"),
+        }
+    }
+
+    /// The stored row's subject columns.
+    fn to_row(&self, row: &mut SessionRow) {
+        match self {
+            Subject::Person { psn_no } => {
+                row.kind = "person".into();
+                row.psn_no = Some(psn_no.clone());
+            }
+            Subject::Staff { username, role } => {
+                row.kind = "staff".into();
+                row.username = Some(username.clone());
+                row.role = Some(role.code().into());
+            }
+            Subject::Operator {
+                username,
+                fixmedins_code,
+            } => {
+                row.kind = "operator".into();
+                row.username = Some(username.clone());
+                row.fixmedins_code = Some(fixmedins_code.clone());
+            }
+        }
+    }
+
+    /// The subject of a stored row; `None` for a row this server does not understand.
+    fn of_row(row: &SessionRow) -> Option<Subject> {
+        match row.kind.as_str() {
+            "person" => Some(Subject::Person {
+                psn_no: row.psn_no.clone()?,
+            }),
+            "staff" => Some(Subject::Staff {
+                username: row.username.clone()?,
+                role: Role::parse(row.role.as_deref()?)?,
+            }),
+            "operator" => Some(Subject::Operator {
+                username: row.username.clone()?,
+                fixmedins_code: row.fixmedins_code.clone()?,
+            }),
+            _ => None,
         }
     }
 }
@@ -149,14 +209,43 @@ struct PendingCode {
     attempts_left: u32,
 }
 
-/// The sign-in state of the server: providers, sessions, codes and counters.
+/// What a staff sign-in failure is counted against.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum FailureKey {
+    /// One username tried from one source.
+    Pair(String, IpAddr),
+    /// One username, from anywhere.
+    Account(String),
+    /// One source, whatever the username.
+    Source(IpAddr),
+}
+
+impl FailureKey {
+    fn max(&self) -> u32 {
+        match self {
+            FailureKey::Pair(..) => STAFF_FAILURES_MAX,
+            FailureKey::Account(_) => STAFF_ACCOUNT_FAILURES_MAX,
+            FailureKey::Source(_) => STAFF_SOURCE_FAILURES_MAX,
+        }
+    }
+}
+
+/// Failures (and tries in flight) in the window that began at `since`.
+struct Failures {
+    count: u32,
+    since: NaiveDateTime,
+}
+
+/// The sign-in state of the server: providers, pending codes and counters (sessions are in
+/// the database).
 pub struct AuthContext {
     pub sms: Arc<dyn SmsSender>,
     pub face: Arc<dyn FaceVerifier>,
-    sessions: Mutex<HashMap<String, Session>>,
     codes: Mutex<HashMap<String, PendingCode>>,
     code_requests: Mutex<HashMap<String, VecDeque<NaiveDateTime>>>,
-    staff_failures: Mutex<HashMap<String, (u32, NaiveDateTime)>>,
+    staff_failures: Mutex<HashMap<FailureKey, Failures>>,
+    /// When this process last swept expired sessions.
+    last_sweep: Mutex<Option<std::time::Instant>>,
 }
 
 impl AuthContext {
@@ -164,10 +253,10 @@ impl AuthContext {
         AuthContext {
             sms,
             face,
-            sessions: Mutex::new(HashMap::new()),
             codes: Mutex::new(HashMap::new()),
             code_requests: Mutex::new(HashMap::new()),
             staff_failures: Mutex::new(HashMap::new()),
+            last_sweep: Mutex::new(None),
         }
     }
 
@@ -176,56 +265,191 @@ impl AuthContext {
         AuthContext::new(Arc::new(DevSmsSender::default()), Arc::new(DevFaceVerifier))
     }
 
-    pub(crate) fn new_session(
+    /// Reserves one staff sign-in try for `username` from `source`, before the password is
+    /// checked: every counter it falls under goes up now, so parallel tries see each other.
+    /// Refused when any of them is at its limit within its window.
+    fn reserve_staff_try(
         &self,
-        subject: Subject,
+        username: &str,
+        source: IpAddr,
         now: NaiveDateTime,
-    ) -> ServiceResult<Session> {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let session = Session {
-            token: hex::encode(bytes),
-            subject,
-            created_at: now,
-            expires_at: now + TimeDelta::seconds(SESSION_IDLE_SECS),
-        };
-        let mut sessions = self.sessions.lock().map_err(|_| poisoned())?;
-        if sessions.len() >= SESSIONS_MAX {
-            sessions.retain(|_, s| s.expires_at > now);
-            if sessions.len() >= SESSIONS_MAX {
-                if let Some(oldest) = sessions
-                    .values()
-                    .min_by_key(|s| s.created_at)
-                    .map(|s| s.token.clone())
-                {
-                    sessions.remove(&oldest);
+    ) -> ServiceResult<[FailureKey; 3]> {
+        let keys = [
+            FailureKey::Pair(username.to_string(), source),
+            FailureKey::Account(username.to_string()),
+            FailureKey::Source(source),
+        ];
+        let mut failures = self.staff_failures.lock().map_err(|_| poisoned())?;
+        let window = TimeDelta::seconds(STAFF_LOCK_SECS);
+        if failures.len() >= FAILURE_COUNTERS_MAX {
+            failures.retain(|_, f| now - f.since < window);
+        }
+        let mut locked_for = 0;
+        for key in &keys {
+            if let Some(f) = failures.get(key) {
+                let left = (f.since + window - now).num_seconds();
+                if left > 0 && f.count >= key.max() {
+                    locked_for = locked_for.max(left);
                 }
             }
         }
-        sessions.insert(session.token.clone(), session.clone());
-        Ok(session)
+        if locked_for > 0 {
+            return Err(ServiceError::RateLimited {
+                retry_after_secs: locked_for,
+            });
+        }
+        if failures.len() >= FAILURE_COUNTERS_MAX {
+            // Still full of live counters: refuse rather than forget who is locked.
+            return Err(ServiceError::RateLimited {
+                retry_after_secs: STAFF_LOCK_SECS,
+            });
+        }
+        for key in &keys {
+            let f = failures.entry(key.clone()).or_insert(Failures {
+                count: 0,
+                since: now,
+            });
+            if now - f.since >= window {
+                *f = Failures {
+                    count: 0,
+                    since: now,
+                };
+            }
+            f.count += 1;
+        }
+        Ok(keys)
     }
 
-    /// The live session of `token`, its idle time renewed.
-    pub fn session(&self, token: &str, now: NaiveDateTime) -> ServiceResult<Session> {
-        let mut sessions = self.sessions.lock().map_err(|_| poisoned())?;
-        let Some(s) = sessions.get_mut(token) else {
-            return Err(ServiceError::Unauthenticated);
+    /// Whether it is time to sweep expired sessions (and the sweep is now this process's).
+    fn sweep_due(&self) -> bool {
+        let Ok(mut last) = self.last_sweep.lock() else {
+            return false;
         };
-        let absolute = s.created_at + TimeDelta::seconds(SESSION_ABSOLUTE_SECS);
-        if now >= s.expires_at || now >= absolute {
-            sessions.remove(token);
-            return Err(ServiceError::Unauthenticated);
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < SESSION_SWEEP_EVERY) {
+            return false;
         }
-        s.expires_at = (now + TimeDelta::seconds(SESSION_IDLE_SECS)).min(absolute);
-        Ok(s.clone())
+        *last = Some(now);
+        true
     }
 
-    pub fn end_session(&self, token: &str) {
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.remove(token);
+    /// Gives back a reserved try whose password was right: it was not a failure.
+    fn release_staff_try(&self, keys: &[FailureKey; 3]) {
+        if let Ok(mut failures) = self.staff_failures.lock() {
+            for key in keys {
+                if let Some(f) = failures.get_mut(key) {
+                    f.count = f.count.saturating_sub(1);
+                }
+            }
         }
     }
+}
+
+/// The stored form of a token: its SHA-256, so a copy of the sessions table signs no one in.
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+fn time_text(t: NaiveDateTime) -> String {
+    t.format(TIME_FORMAT).to_string()
+}
+
+fn parse_time(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()
+}
+
+/// Starts a session for `subject` (after it proved who it is) and stores it; the answer
+/// carries the token, which is never stored. Expired sessions are swept out on the way, at
+/// most every [`SESSION_SWEEP_EVERY`].
+pub(crate) async fn new_session(app: &App, subject: Subject) -> ServiceResult<Session> {
+    let now = app.clock.now();
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let expires_at = now + TimeDelta::seconds(SESSION_IDLE_SECS);
+    let mut row = SessionRow {
+        token_sha256: token_hash(&token),
+        created_at: time_text(now),
+        last_seen_at: time_text(now),
+        expires_at: time_text(expires_at),
+        ..SessionRow::default()
+    };
+    subject.to_row(&mut row);
+    let sweep = app.auth.sweep_due();
+    app.read(move |engine| -> ServiceResult<()> {
+        let store = engine.store_mut();
+        if sweep {
+            store.delete_expired_sessions(&row.last_seen_at)?;
+        }
+        store.insert_session(&row)?;
+        Ok(())
+    })
+    .await??;
+    Ok(Session {
+        token,
+        subject,
+        created_at: now,
+        expires_at,
+    })
+}
+
+/// The live session of a bearer token or cookie value, its idle time renewed; an unknown,
+/// expired or signed-out token is `Unauthenticated`.
+pub async fn session(app: &App, token: &str) -> ServiceResult<Session> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > 128 {
+        return Err(ServiceError::Unauthenticated);
+    }
+    let now = app.clock.now();
+    let hash = token_hash(token);
+    let found = app
+        .read(
+            move |engine| -> ServiceResult<Option<(Subject, NaiveDateTime, NaiveDateTime)>> {
+                let store = engine.store_mut();
+                let Some(row) = store.session(&hash)? else {
+                    return Ok(None);
+                };
+                let (Some(subject), Some(created), Some(last_seen), Some(expires)) = (
+                    Subject::of_row(&row),
+                    parse_time(&row.created_at),
+                    parse_time(&row.last_seen_at),
+                    parse_time(&row.expires_at),
+                ) else {
+                    return Ok(None);
+                };
+                let absolute = created + TimeDelta::seconds(SESSION_ABSOLUTE_SECS);
+                if now >= expires || now >= absolute {
+                    store.delete_session(&hash)?;
+                    return Ok(None);
+                }
+                if (now - last_seen).num_seconds() < SESSION_TOUCH_SECS {
+                    return Ok(Some((subject, created, expires)));
+                }
+                let renewed = (now + TimeDelta::seconds(SESSION_IDLE_SECS)).min(absolute);
+                store.touch_session(&hash, &time_text(now), &time_text(renewed))?;
+                Ok(Some((subject, created, renewed)))
+            },
+        )
+        .await??;
+    let Some((subject, created_at, expires_at)) = found else {
+        return Err(ServiceError::Unauthenticated);
+    };
+    Ok(Session {
+        token: token.to_string(),
+        subject,
+        created_at,
+        expires_at,
+    })
+}
+
+/// Ends the session of `token` for every server process on the database.
+pub async fn sign_out(app: &App, token: &str) -> ServiceResult<()> {
+    let hash = token_hash(token.trim());
+    app.read(move |engine| engine.store_mut().delete_session(&hash))
+        .await??;
+    Ok(())
 }
 
 fn poisoned() -> ServiceError {
@@ -254,7 +478,10 @@ pub struct CodeSent {
     pub resend_after_secs: i64,
 }
 
-/// Sends a sign-in code to a phone registered to an insured person (R-S11).
+/// Sends a sign-in code to a phone registered to an insured person (R-S11). The answer is
+/// the same for a phone no one registered (nothing is sent), so it tells no one which
+/// numbers are insured; outside the demo the code is delivered in the background, so the
+/// SMS provider's time does not tell either.
 pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
     let sms = super::providers::sms_for(app)?;
     let phone = parse_phone(phone)?;
@@ -292,35 +519,48 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
     let persons = app
         .read(move |engine| engine.store_mut().persons_by_phone(&number))
         .await??;
-    if persons.is_empty() {
-        return Err(ServiceError::PhoneUnknown);
-    }
-    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
-    if let Err(e) = sms.send(&phone, &code).await {
-        // The provider's words go to the log, never the code; the person hears 短信发送失败.
-        tracing::warn!(phone = %phone, error = %e, "sign-in code not sent");
-        return Err(ServiceError::SmsUnavailable);
-    }
-    let mut codes = app.auth.codes.lock().map_err(|_| poisoned())?;
-    if codes.len() >= PENDING_CODES_MAX {
-        codes.retain(|_, c| c.expires_at > now);
-        if codes.len() >= PENDING_CODES_MAX {
-            codes.clear();
-        }
-    }
-    codes.insert(
-        phone.reveal().to_string(),
-        PendingCode {
-            code,
-            expires_at: now + TimeDelta::seconds(CODE_TTL_SECS),
-            attempts_left: CODE_ATTEMPTS_MAX,
-        },
-    );
-    Ok(CodeSent {
+    let sent = CodeSent {
         phone_masked: mask_phone(phone.reveal()),
         expires_in_secs: CODE_TTL_SECS,
         resend_after_secs: CODE_RESEND_SECS,
-    })
+    };
+    if persons.is_empty() {
+        return Ok(sent);
+    }
+    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
+    {
+        let mut codes = app.auth.codes.lock().map_err(|_| poisoned())?;
+        if codes.len() >= PENDING_CODES_MAX {
+            codes.retain(|_, c| c.expires_at > now);
+            if codes.len() >= PENDING_CODES_MAX {
+                codes.clear();
+            }
+        }
+        codes.insert(
+            phone.reveal().to_string(),
+            PendingCode {
+                code: code.clone(),
+                expires_at: now + TimeDelta::seconds(CODE_TTL_SECS),
+                attempts_left: CODE_ATTEMPTS_MAX,
+            },
+        );
+    }
+    if app.deployment.is_demo() {
+        // The demo page shows the code it just sent, so it waits for the sending.
+        if let Err(e) = sms.send(&phone, &code).await {
+            tracing::warn!(phone = %phone, error = %e, "sign-in code not sent");
+            return Err(ServiceError::SmsUnavailable);
+        }
+    } else {
+        // In the background, so the provider's time does not tell registered phones from
+        // unknown ones. The provider's words go to the log, never the code.
+        tokio::spawn(async move {
+            if let Err(e) = sms.send(&phone, &code).await {
+                tracing::warn!(phone = %phone, error = %e, "sign-in code not sent");
+            }
+        });
+    }
+    Ok(sent)
 }
 
 /// Signs a person in with the code sent to their phone. `certno` picks the person when
@@ -377,12 +617,13 @@ pub async fn sign_in_with_code(
             }
         })
         .await??;
-    let session = app.auth.new_session(
+    let session = new_session(
+        app,
         Subject::Person {
             psn_no: chosen.clone(),
         },
-        now,
-    )?;
+    )
+    .await?;
     audit(
         app,
         &chosen,
@@ -395,28 +636,39 @@ pub async fn sign_in_with_code(
     Ok(session)
 }
 
-/// Signs a staff member in with username and password.
-pub async fn staff_sign_in(app: &App, username: &str, password: &str) -> ServiceResult<Session> {
+/// Signs a staff member in with username and password, from `source` (the client's IP).
+///
+/// The try is counted before the password is checked ([`STAFF_FAILURES_MAX`] per username
+/// and source, [`STAFF_ACCOUNT_FAILURES_MAX`] per username, [`STAFF_SOURCE_FAILURES_MAX`] per
+/// source, each per [`STAFF_LOCK_SECS`]) and given back only when the password was right, so
+/// no number of parallel tries gets more checks than the limits allow.
+pub async fn staff_sign_in(
+    app: &App,
+    username: &str,
+    password: &str,
+    source: IpAddr,
+) -> ServiceResult<Session> {
     let now = app.clock.now();
     let username = username.trim().to_string();
     if username.is_empty() || username.len() > 64 || password.len() > 1024 {
         return Err(ServiceError::BadCredentials);
     }
-    {
-        let failures = app.auth.staff_failures.lock().map_err(|_| poisoned())?;
-        if let Some((n, since)) = failures.get(&username) {
-            let locked_for = STAFF_LOCK_SECS - (now - *since).num_seconds();
-            if *n >= STAFF_FAILURES_MAX && locked_for > 0 {
-                return Err(ServiceError::RateLimited {
-                    retry_after_secs: locked_for,
-                });
-            }
-        }
-    }
+    let reserved = app.auth.reserve_staff_try(&username, source, now)?;
     let name = username.clone();
-    let row = app
+    let row = match app
         .read(move |engine| engine.store_mut().staff(&name))
-        .await??;
+        .await
+    {
+        Ok(Ok(row)) => row,
+        Ok(Err(e)) => {
+            app.auth.release_staff_try(&reserved);
+            return Err(e.into());
+        }
+        Err(e) => {
+            app.auth.release_staff_try(&reserved);
+            return Err(e.into());
+        }
+    };
     let password = password.to_string();
     // An unknown username costs the same hash as a known one, so timing tells nothing.
     let hash = row
@@ -428,25 +680,15 @@ pub async fn staff_sign_in(app: &App, username: &str, password: &str) -> Service
         .unwrap_or(false);
     let verified = row.and_then(|r| Role::parse(&r.role)).filter(|_| ok);
     let Some(role) = verified else {
-        let mut failures = app.auth.staff_failures.lock().map_err(|_| poisoned())?;
-        if failures.len() >= SESSIONS_MAX {
-            failures.clear();
-        }
-        let e = failures.entry(username.clone()).or_insert((0, now));
-        if (now - e.1).num_seconds() >= STAFF_LOCK_SECS {
-            *e = (0, now);
-        }
-        e.0 += 1;
+        // The reservation stays: it was a failure.
         return Err(ServiceError::BadCredentials);
     };
-    if let Ok(mut failures) = app.auth.staff_failures.lock() {
-        failures.remove(&username);
-    }
+    app.auth.release_staff_try(&reserved);
     let subject = Subject::Staff {
         username: username.clone(),
         role,
     };
-    let session = app.auth.new_session(subject.clone(), now)?;
+    let session = new_session(app, subject.clone()).await?;
     audit(
         app,
         &subject.actor(),
@@ -457,15 +699,6 @@ pub async fn staff_sign_in(app: &App, username: &str, password: &str) -> Service
     )
     .await?;
     Ok(session)
-}
-
-/// The session of a bearer token or cookie value.
-pub fn session(app: &App, token: &str) -> ServiceResult<Session> {
-    app.auth.session(token, app.clock.now())
-}
-
-pub fn sign_out(app: &App, token: &str) {
-    app.auth.end_session(token);
 }
 
 /// Writes one audit row through the engine (a sign-in, a staff read).

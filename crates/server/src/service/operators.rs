@@ -139,7 +139,7 @@ pub async fn sign_in(
         username,
         fixmedins_code: code.clone(),
     };
-    let session = app.auth.new_session(subject.clone(), now)?;
+    let session = super::auth::new_session(app, subject.clone()).await?;
     audit(
         app,
         &subject.actor(),
@@ -153,8 +153,9 @@ pub async fn sign_in(
 }
 
 /// The operator of a session token, if it is an operator's live session.
-pub fn of_session(app: &App, token: &str) -> Option<Operator> {
+pub async fn of_session(app: &App, token: &str) -> Option<Operator> {
     super::auth::session(app, token)
+        .await
         .ok()
         .and_then(|s| Operator::of(s.subject))
 }

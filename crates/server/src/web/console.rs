@@ -22,12 +22,14 @@ use gongji_store::read::{AuditQuery, RecoveryQuery, ReportRow};
 use serde::Deserialize;
 
 use super::charts::{self, BarChart, HBar};
+use super::csrf;
 use super::h5::{BindingRow, Opt, PersonView};
 use super::i18n::{self, fill, Dict, Lang};
 use super::session::{
     self, field, parse_date_field, parse_yuan_field, see_other, see_other_with_session, ErrorView,
 };
 use super::{href, lang_of, render_page, LangQuery, NavLink, Page, UserBar};
+use crate::api::auth::ClientIp;
 use crate::app::App;
 use crate::service::auth::{self, Permission, Role};
 use crate::service::family::BindingView;
@@ -98,8 +100,10 @@ fn frame(
     }))
 }
 
-fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<Staff, SignInFirst> {
-    session::staff(app, headers).ok_or_else(|| SignInFirst(here.to_string()))
+async fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<Staff, SignInFirst> {
+    session::staff(app, headers)
+        .await
+        .ok_or_else(|| SignInFirst(here.to_string()))
 }
 
 /// The redirect to the staff sign-in, coming back to the page asked for.
@@ -140,6 +144,8 @@ struct HomeQuery {
 
 #[derive(Deserialize, Default)]
 struct SigninForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     username: Option<String>,
     password: Option<String>,
     next: Option<String>,
@@ -191,7 +197,7 @@ async fn home(State(app): State<App>, Query(q): Query<HomeQuery>, headers: Heade
         &headers,
     );
     let t = lang.t();
-    match session::staff(&app, &headers) {
+    match session::staff(&app, &headers).await {
         Some(s) => {
             let page = frame(
                 lang,
@@ -239,6 +245,7 @@ async fn home(State(app): State<App>, Query(q): Query<HomeQuery>, headers: Heade
 async fn signin(
     State(app): State<App>,
     Query(q): Query<LangQuery>,
+    ClientIp(source): ClientIp,
     headers: HeaderMap,
     Form(form): Form<SigninForm>,
 ) -> Response {
@@ -246,10 +253,13 @@ async fn signin(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
+    if !csrf::check_pre_session(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
     let next = session::safe_next(form.next.as_deref(), "/console", "/console");
     let username = field(&form.username);
     let password = form.password.clone().unwrap_or_default();
-    match auth::staff_sign_in(&app, &username, &password).await {
+    match auth::staff_sign_in(&app, &username, &password, source).await {
         Ok(s) => see_other_with_session(&next, Some(&s.token)),
         Err(e) => {
             let page = frame(
@@ -275,12 +285,21 @@ async fn signin(
     }
 }
 
-async fn signout(State(app): State<App>, headers: HeaderMap) -> Response {
+async fn signout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<session::CsrfForm>,
+) -> Response {
     if !session::same_origin(&headers) {
         return session::cross_site(Lang::Zh);
     }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(Lang::Zh);
+    }
     if let Some(t) = session::token(&headers) {
-        auth::sign_out(&app, &t);
+        if let Err(e) = auth::sign_out(&app, &t).await {
+            tracing::warn!(error = %e, "sign-out not recorded");
+        }
     }
     see_other_with_session("/console", None)
 }
@@ -330,7 +349,7 @@ async fn persons(
     );
     let text = field(&q.q);
     let here = href("/console/persons", &[("q", text.clone())]);
-    let s = match require(&app, &headers, &here) {
+    let s = match require(&app, &headers, &here).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -581,7 +600,7 @@ async fn person(
         &headers,
     );
     let here = format!("/console/persons/{}", super::encode_query_value(&psn_no));
-    let s = match require(&app, &headers, &here) {
+    let s = match require(&app, &headers, &here).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -597,6 +616,8 @@ async fn person(
 
 #[derive(Deserialize, Default)]
 struct ReasonForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     op: Option<String>,
     reason: Option<String>,
     back: Option<String>,
@@ -614,8 +635,11 @@ async fn person_act(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
     let here = format!("/console/persons/{}", super::encode_query_value(&psn_no));
-    let s = match require(&app, &headers, &here) {
+    let s = match require(&app, &headers, &here).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -656,13 +680,16 @@ async fn binding_act(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
     let back = field(&form.back);
     let here = if back.is_empty() {
         "/console".to_string()
     } else {
         format!("/console/persons/{}", super::encode_query_value(&back))
     };
-    let s = match require(&app, &headers, &here) {
+    let s = match require(&app, &headers, &here).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -707,6 +734,8 @@ struct CasesQuery {
 
 #[derive(Deserialize, Default)]
 struct CasesForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     op: Option<String>,
     binding_id: Option<String>,
     setl_id: Option<String>,
@@ -839,7 +868,7 @@ async fn cases(
         },
         &headers,
     );
-    let s = match require(&app, &headers, "/console/recovery") {
+    let s = match require(&app, &headers, "/console/recovery").await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -872,7 +901,10 @@ async fn cases_act(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
-    let s = match require(&app, &headers, "/console/recovery") {
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let s = match require(&app, &headers, "/console/recovery").await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -1045,7 +1077,7 @@ async fn report(
             .cloned()
             .collect::<Vec<_>>(),
     );
-    let s = match require(&app, &headers, &here) {
+    let s = match require(&app, &headers, &here).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -1213,7 +1245,7 @@ async fn report_csv(
         &headers,
     );
     let t = lang.t();
-    let s = match require(&app, &headers, "/console/reports") {
+    let s = match require(&app, &headers, "/console/reports").await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -1299,7 +1331,7 @@ async fn audit_log(
         },
         &headers,
     );
-    let s = match require(&app, &headers, "/console/audit") {
+    let s = match require(&app, &headers, "/console/audit").await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };

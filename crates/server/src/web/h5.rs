@@ -24,6 +24,7 @@ use gongji_core::Fen;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
+use super::csrf;
 use super::i18n::{self, fill, Dict, Lang};
 use super::session::{
     self, field, parse_date_field, parse_yuan_field, see_other, see_other_with_session, ErrorView,
@@ -92,8 +93,10 @@ async fn frame(
 }
 
 /// The signed-in person, or the redirect to sign in and come back.
-fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<String, SignInFirst> {
-    session::person(app, headers).ok_or_else(|| SignInFirst(here.to_string()))
+async fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<String, SignInFirst> {
+    session::person(app, headers)
+        .await
+        .ok_or_else(|| SignInFirst(here.to_string()))
 }
 
 /// The redirect to the sign-in page, coming back to the page asked for.
@@ -245,6 +248,8 @@ struct SigninQuery {
 
 #[derive(Deserialize, Default)]
 struct SigninForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     op: Option<String>,
     phone: Option<String>,
     code: Option<String>,
@@ -276,7 +281,7 @@ async fn signin_show(
 ) -> Response {
     let (lang, remember) = lang_of(&LangQuery { lang: q.lang }, &headers);
     let next = session::safe_next(q.next.as_deref(), "/h5", "/h5");
-    if session::person(&app, &headers).is_some() {
+    if session::person(&app, &headers).await.is_some() {
         return see_other(&next);
     }
     let page = frame(
@@ -316,6 +321,9 @@ async fn signin_act(
     let (lang, remember) = lang_of(&q, &headers);
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
+    }
+    if !csrf::check_pre_session(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
     }
     let t = lang.t();
     let next = session::safe_next(form.next.as_deref(), "/h5", "/h5");
@@ -384,12 +392,21 @@ async fn signin_act(
     render_page(&page, status, &view)
 }
 
-async fn signout(State(app): State<App>, headers: HeaderMap) -> Response {
+async fn signout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<session::CsrfForm>,
+) -> Response {
     if !session::same_origin(&headers) {
         return session::cross_site(Lang::Zh);
     }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(Lang::Zh);
+    }
     if let Some(t) = session::token(&headers) {
-        auth::sign_out(&app, &t);
+        if let Err(e) = auth::sign_out(&app, &t).await {
+            tracing::warn!(error = %e, "sign-out not recorded");
+        }
     }
     see_other_with_session("/h5/signin", None)
 }
@@ -431,7 +448,7 @@ async fn account(
     headers: HeaderMap,
 ) -> Response {
     let (lang, remember) = lang_of(&q, &headers);
-    let psn_no = match require(&app, &headers, "/h5") {
+    let psn_no = match require(&app, &headers, "/h5").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -541,7 +558,7 @@ async fn family_show(
         },
         &headers,
     );
-    let psn_no = match require(&app, &headers, "/h5/family") {
+    let psn_no = match require(&app, &headers, "/h5/family").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -587,6 +604,8 @@ async fn family_show(
 
 #[derive(Deserialize, Serialize, Default, Clone)]
 struct BindForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     op: Option<String>,
     certno: Option<String>,
     name: Option<String>,
@@ -831,7 +850,7 @@ async fn bind_show(
     headers: HeaderMap,
 ) -> Response {
     let (lang, remember) = lang_of(&q, &headers);
-    let psn_no = match require(&app, &headers, "/h5/family/bind") {
+    let psn_no = match require(&app, &headers, "/h5/family/bind").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -854,7 +873,10 @@ async fn bind_act(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
-    let psn_no = match require(&app, &headers, "/h5/family/bind") {
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let psn_no = match require(&app, &headers, "/h5/family/bind").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1074,7 +1096,7 @@ async fn face_return(
             ("result_token", result_token.clone()),
         ],
     );
-    if session::person(&app, &headers).is_none() && q.again.is_none() {
+    if session::person(&app, &headers).await.is_none() && q.again.is_none() {
         // The provider's redirect is a cross-site navigation, on which the browser does not
         // send the SameSite=Strict session cookie; navigating again from this site's own
         // page does. Nothing is checked or spent until then.
@@ -1105,7 +1127,7 @@ async fn face_return(
             },
         );
     }
-    let psn_no = match require(&app, &headers, &here) {
+    let psn_no = match require(&app, &headers, &here).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1163,6 +1185,8 @@ async fn face_return(
 
 #[derive(Deserialize, Default)]
 struct BindingForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     op: Option<String>,
     limit_payment: Option<String>,
     limit_month: Option<String>,
@@ -1271,7 +1295,7 @@ async fn binding_show(
         &headers,
     );
     let here = format!("/h5/family/{}", super::encode_query_value(&id));
-    let psn_no = match require(&app, &headers, &here) {
+    let psn_no = match require(&app, &headers, &here).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1309,12 +1333,15 @@ async fn binding_act(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
     let t = lang.t();
     let Ok(id) = id.parse::<i64>() else {
         return see_other("/h5/family");
     };
     let here = format!("/h5/family/{id}");
-    let psn_no = match require(&app, &headers, &here) {
+    let psn_no = match require(&app, &headers, &here).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1463,7 +1490,7 @@ async fn records_show(
             .cloned()
             .collect::<Vec<_>>(),
     );
-    let psn_no = match require(&app, &headers, &here) {
+    let psn_no = match require(&app, &headers, &here).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1579,6 +1606,8 @@ struct PremiumQuery {
 
 #[derive(Deserialize, Default)]
 struct PremiumForm {
+    /// The form's CSRF token.
+    csrf: Option<String>,
     relative: Option<String>,
     choice: Option<String>,
     key: Option<String>,
@@ -1726,7 +1755,7 @@ async fn premium_show(
         &headers,
     );
     let relative = field(&q.relative);
-    let psn_no = match require(&app, &headers, "/h5/premium") {
+    let psn_no = match require(&app, &headers, "/h5/premium").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -1749,7 +1778,10 @@ async fn premium_act(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
-    let psn_no = match require(&app, &headers, "/h5/premium") {
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let psn_no = match require(&app, &headers, "/h5/premium").await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };

@@ -383,6 +383,10 @@ pub struct Dict {
     pub err_relationship: &'static str,
     pub err_form: &'static str,
     pub err_cross_site: &'static str,
+    /// A form without its CSRF token (forged, or from an ended session).
+    pub err_stale_form: &'static str,
+    /// Too many sign-in requests from one address.
+    pub err_too_many: &'static str,
     pub refusal_title: &'static str,
     pub refusal_next: &'static str,
     pub next_check_details: &'static str,
@@ -1006,6 +1010,8 @@ pub static ZH: Dict = Dict {
     err_relationship: "请选择亲属与您的关系。",
     err_form: "页面内容已失效，请返回重新操作。",
     err_cross_site: "请从本站页面提交表单。",
+    err_stale_form: "请求已失效，请返回重新操作。",
+    err_too_many: "操作太频繁，请稍后再试。",
     refusal_title: "暂时不能办理",
     refusal_next: "您可以这样做",
     next_check_details: "核对亲属的姓名、身份证号和关系，修改后重新检查。",
@@ -1614,6 +1620,8 @@ pub static EN: Dict = Dict {
     err_relationship: "Choose what the relative is to you.",
     err_form: "This form is no longer valid; please start again.",
     err_cross_site: "Forms must be sent from this site's own pages.",
+    err_stale_form: "This form has expired. Please go back and try again.",
+    err_too_many: "Too many requests. Please try again later.",
     refusal_title: "This cannot be done yet",
     refusal_next: "What you can do next",
     next_check_details: "Check the relative's name, ID number and relationship, correct them and check again.",

@@ -25,6 +25,8 @@ mod h5;
 pub mod i18n;
 mod nearby;
 mod session;
+
+pub(crate) use session::{secure_cookies, too_many};
 mod terminal;
 mod terminal_wire;
 
@@ -58,6 +60,7 @@ pub fn router() -> Router<App> {
         .route("/static/app.js", get(js))
         .route("/static/icon.svg", get(icon))
         .route("/favicon.ico", get(icon))
+        .layer(axum::middleware::from_fn(session::form_tokens_scope))
 }
 
 const CSS: &str = include_str!("../../../../web/static/app.css");
@@ -106,6 +109,10 @@ pub struct Page {
     pub subnav: Vec<NavLink>,
     /// Who is signed in, with the sign-out form's action.
     pub user: Option<UserBar>,
+    /// The hidden `csrf` field of this session's forms ([`csrf::for_session`]).
+    pub csrf: String,
+    /// The hidden `csrf` field of the sign-in forms (the `gongji_csrf` double-submit value).
+    pub csrf_pre: String,
     remember_lang: bool,
 }
 
@@ -154,6 +161,7 @@ impl Page {
             .cloned()
             .collect();
         q.push(("lang", lang.other().code().to_string()));
+        let tokens = session::form_tokens();
         Page {
             t: lang.t(),
             lang,
@@ -163,6 +171,8 @@ impl Page {
             asset_version: ASSET_VERSION,
             subnav: Vec::new(),
             user: None,
+            csrf: tokens.session,
+            csrf_pre: tokens.pre_session,
             remember_lang: remember,
         }
     }

@@ -5,6 +5,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gongji_core::Fen;
 
+use super::csrf;
 use super::i18n::{Dict, Lang};
 use crate::app::App;
 use crate::service::auth::{self as svc, Subject, SESSION_COOKIE, SESSION_IDLE_SECS};
@@ -31,28 +32,172 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The signed-in insured person's psn_no.
-pub fn person(app: &App, headers: &HeaderMap) -> Option<String> {
+pub async fn person(app: &App, headers: &HeaderMap) -> Option<String> {
     let t = token(headers)?;
-    match svc::session(app, &t).ok()?.subject {
+    match svc::session(app, &t).await.ok()?.subject {
         Subject::Person { psn_no } => Some(psn_no),
         Subject::Staff { .. } | Subject::Operator { .. } => None,
     }
 }
 
 /// The signed-in staff member.
-pub fn staff(app: &App, headers: &HeaderMap) -> Option<Staff> {
+pub async fn staff(app: &App, headers: &HeaderMap) -> Option<Staff> {
     let t = token(headers)?;
-    match svc::session(app, &t).ok()?.subject {
+    match svc::session(app, &t).await.ok()?.subject {
         Subject::Staff { username, role } => Some(Staff { username, role }),
         Subject::Person { .. } | Subject::Operator { .. } => None,
     }
 }
 
 /// The signed-in till operator, with the session token its forms' CSRF token is made from.
-pub fn operator(app: &App, headers: &HeaderMap) -> Option<(String, Operator)> {
+pub async fn operator(app: &App, headers: &HeaderMap) -> Option<(String, Operator)> {
     let t = token(headers)?;
-    let op = crate::service::operators::of_session(app, &t)?;
+    let op = crate::service::operators::of_session(app, &t).await?;
     Some((t, op))
+}
+
+/// The CSRF token of the signed-in forms of this request's session.
+pub fn csrf_token(headers: &HeaderMap) -> String {
+    token(headers)
+        .map(|t| csrf::for_session(&t))
+        .unwrap_or_default()
+}
+
+/// Whether a signed-in form carries its session's CSRF token.
+pub fn csrf_ok(headers: &HeaderMap, form_value: Option<&str>) -> bool {
+    token(headers).is_some_and(|t| csrf::check_session(&t, form_value))
+}
+
+/// The pre-session CSRF value of a sign-in form: the request's `gongji_csrf` cookie, or a
+/// fresh one that the response must set ([`with_pre_session_cookie`]).
+pub fn pre_session_csrf(headers: &HeaderMap) -> (String, bool) {
+    match cookie(headers, csrf::PRE_SESSION_COOKIE) {
+        Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) => (v, false),
+        _ => (csrf::new_pre_session(), true),
+    }
+}
+
+/// Sets the pre-session CSRF cookie on a sign-in page.
+pub fn with_pre_session_cookie(mut resp: Response, value: &str) -> Response {
+    let cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict",
+        csrf::PRE_SESSION_COOKIE
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// The answer to a form without its CSRF token (a forged post, or a page from an ended
+/// session): nothing was done.
+pub fn stale_form(lang: Lang) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        lang.t().err_stale_form,
+    )
+        .into_response()
+}
+
+/// A form that carries nothing but its CSRF token (sign-out).
+#[derive(serde::Deserialize, Default)]
+pub struct CsrfForm {
+    pub csrf: Option<String>,
+}
+
+/// The CSRF values of the forms a request's pages show.
+#[derive(Clone, Debug, Default)]
+pub struct FormTokens {
+    /// For the forms of the signed-in session (empty without a session cookie).
+    pub session: String,
+    /// For the sign-in forms.
+    pub pre_session: String,
+}
+
+tokio::task_local! {
+    static FORM_TOKENS: FormTokens;
+}
+
+/// Works out the request's form tokens once, so that every page built while answering it
+/// ([`super::Page::at`]) carries them without each handler passing them down, and sets the
+/// pre-session cookie on a page when the visitor has none yet.
+pub async fn form_tokens_scope(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (pre_session, fresh) = pre_session_csrf(request.headers());
+    let tokens = FormTokens {
+        session: csrf_token(request.headers()),
+        pre_session: pre_session.clone(),
+    };
+    let resp = FORM_TOKENS.scope(tokens, next.run(request)).await;
+    // Only on pages (never cached), not on assets a shared cache might hand to others.
+    let page = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if fresh && page {
+        with_pre_session_cookie(resp, &pre_session)
+    } else {
+        resp
+    }
+}
+
+/// The form tokens of the request being answered (empty outside one).
+pub fn form_tokens() -> FormTokens {
+    FORM_TOKENS.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// The answer to too many sign-in requests from one address (`crate::limits`), in Chinese
+/// and English, since the limiter answers before any page knows its language.
+pub fn too_many() -> Response {
+    let zh = Lang::Zh.t().err_too_many;
+    let en = Lang::En.t().err_too_many;
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        format!("{zh}\n{en}\n"),
+    )
+        .into_response()
+}
+
+/// When the site is served over HTTPS, every cookie the server sets carries `Secure`, so a
+/// browser never sends a session over plain HTTP.
+pub async fn secure_cookies(
+    axum::extract::State(app): axum::extract::State<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut resp = next.run(request).await;
+    if app.deployment.https {
+        let cookies: Vec<HeaderValue> = resp
+            .headers_mut()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .cloned()
+            .collect();
+        if !cookies.is_empty() {
+            resp.headers_mut().remove(header::SET_COOKIE);
+            for c in cookies {
+                let secured = match c.to_str() {
+                    Ok(text) if !text.to_ascii_lowercase().contains("; secure") => {
+                        HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(c)
+                    }
+                    _ => c,
+                };
+                resp.headers_mut().append(header::SET_COOKIE, secured);
+            }
+        }
+    }
+    resp
 }
 
 /// `303 See Other` to `location` (after a form, so that a reload does not post it again).

@@ -827,8 +827,8 @@ fn set_pre_session_cookie(resp: &mut Response, value: &str) {
 }
 
 /// The till of a page view: the operator's, else the demo's open till, else none (sign in).
-fn till_of(app: &App, headers: &HeaderMap) -> Option<Till> {
-    if let Some((token, op)) = session::operator(app, headers) {
+async fn till_of(app: &App, headers: &HeaderMap) -> Option<Till> {
+    if let Some((token, op)) = session::operator(app, headers).await {
         return Some(Till::Operator { token, op });
     }
     app.deployment.is_demo().then(|| {
@@ -866,7 +866,7 @@ impl PostRefused {
 }
 
 /// The till of a form post, or why it is refused.
-fn till_of_post(
+async fn till_of_post(
     app: &App,
     headers: &HeaderMap,
     form_csrf: Option<&str>,
@@ -874,7 +874,7 @@ fn till_of_post(
     if !session::same_origin(headers) {
         return Err(PostRefused::CrossSite);
     }
-    if let Some((token, op)) = session::operator(app, headers) {
+    if let Some((token, op)) = session::operator(app, headers).await {
         if !csrf::check_session(&token, form_csrf) {
             return Err(PostRefused::CrossSite);
         }
@@ -920,7 +920,7 @@ pub async fn show(
         },
         &headers,
     );
-    let Some(till) = till_of(&app, &headers) else {
+    let Some(till) = till_of(&app, &headers).await else {
         return see_other(&signin_href(lang, remember));
     };
     let loaded = load(&app).await;
@@ -959,7 +959,7 @@ pub async fn act(
     Form(form): Form<TerminalForm>,
 ) -> Response {
     let (lang, remember) = lang_of(&q, &headers);
-    let till = match till_of_post(&app, &headers, form.csrf.as_deref()) {
+    let till = match till_of_post(&app, &headers, form.csrf.as_deref()).await {
         Ok(t) => t,
         Err(refused) => return refused.response(lang),
     };
@@ -1202,7 +1202,7 @@ pub async fn signin_show(
     headers: HeaderMap,
 ) -> Response {
     let (lang, remember) = lang_of(&q, &headers);
-    if session::operator(&app, &headers).is_some() {
+    if session::operator(&app, &headers).await.is_some() {
         return see_other("/terminal");
     }
     let (csrf, new_cookie) = pre_session_csrf(&headers);
@@ -1273,11 +1273,13 @@ pub async fn signout(
     if !session::same_origin(&headers) {
         return session::cross_site(lang);
     }
-    if let Some((token, _)) = session::operator(&app, &headers) {
+    if let Some((token, _)) = session::operator(&app, &headers).await {
         if !csrf::check_session(&token, form.csrf.as_deref()) {
             return session::cross_site(lang);
         }
-        crate::service::auth::sign_out(&app, &token);
+        if let Err(e) = crate::service::auth::sign_out(&app, &token).await {
+            tracing::warn!(error = %e, "sign-out not recorded");
+        }
     }
     see_other_with_session("/terminal/signin", None)
 }

@@ -18,8 +18,11 @@ use gongji_core::{BasisPoints, Fen};
 use gongji_engine::{
     BindCommand, CancelCommand, Command, Engine, EngineHandle, Outcome, Request, SettleCommand,
 };
+use std::sync::Arc;
+
 use gongji_server::app::DynStore;
 use gongji_server::deployment::Deployment;
+use gongji_server::limits::SignInLimit;
 use gongji_server::service::auth::hash_password;
 use gongji_server::{App, Clock};
 use gongji_store::read::{OperatorRow, StaffRow};
@@ -297,7 +300,7 @@ impl Fixture {
 
     /// Serves the registry on 127.0.0.1:0 with the clock at [`NOW`], as the demo.
     pub async fn start(self) -> Server {
-        self.start_with(|app| app).await
+        self.start_as(test_deployment()).await
     }
 
     /// Serves the registry as `deployment` (demo or production).
@@ -306,32 +309,62 @@ impl Fixture {
             .await
     }
 
+    /// Serves the registry as [`Fixture::start`] does, deployed as `deployment`.
+    pub async fn start_deployed(self, deployment: Deployment) -> Server {
+        self.start_as(deployment).await
+    }
+
     /// As [`Fixture::start`], with the app changed before serving (deployment, providers).
     pub async fn start_with(self, configure: impl FnOnce(App) -> App) -> Server {
         let Fixture { engine, dir, .. } = self;
-        let (handle, _writer) = EngineHandle::spawn(engine);
-        let clock = Clock::manual(time(NOW));
-        let app = configure(App::new(handle, clock).expect("app"));
-        app.load_gateways().await.expect("gateways");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = app.clone();
-        tokio::spawn(async move {
-            let _ = gongji_server::serve(serving, listener, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
-        Server {
-            base,
-            app,
-            client: reqwest::Client::new(),
-            shutdown: Some(tx),
-            _dir: dir,
-        }
+        serve_engine(engine, Arc::new(dir), configure, time(NOW)).await
+    }
+}
+
+/// The demo deployment with a sign-in limit no test reaches by accident (the limit's own
+/// tests set a small one).
+pub fn test_deployment() -> Deployment {
+    Deployment {
+        sign_in_limit: SignInLimit {
+            burst: 100_000,
+            replenish_every: std::time::Duration::from_millis(1),
+        },
+        ..Deployment::demo()
+    }
+}
+
+async fn serve_engine(
+    engine: Engine<DynStore>,
+    dir: Arc<tempfile::TempDir>,
+    configure: impl FnOnce(App) -> App,
+    now: NaiveDateTime,
+) -> Server {
+    let (handle, _writer) = EngineHandle::spawn(engine);
+    let clock = Clock::manual(now);
+    let app = configure(
+        App::new(handle, clock)
+            .expect("app")
+            .with_deployment(test_deployment()),
+    );
+    app.load_gateways().await.expect("gateways");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = app.clone();
+    tokio::spawn(async move {
+        let _ = gongji_server::serve(serving, listener, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Server {
+        base,
+        app,
+        client: reqwest::Client::new(),
+        shutdown: Some(tx),
+        _dir: dir,
     }
 }
 
@@ -386,7 +419,7 @@ pub struct Server {
     pub app: App,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 impl Drop for Server {
@@ -466,6 +499,37 @@ impl Server {
         let text = resp.text().await.expect("body");
         assert_eq!(status, 200, "{text}");
         text
+    }
+
+    /// Another server process on the same database file (a second instance behind a load
+    /// balancer), with its own engine, memory and clock at this one's time.
+    pub async fn twin(&self) -> Server {
+        let store = SqliteStore::open(&self._dir.path().join("api.db")).expect("store");
+        let store: DynStore = Box::new(store);
+        let engine = Engine::open(store, gongji_policy::presets()).expect("engine");
+        let deployment = (*self.app.deployment).clone();
+        serve_engine(
+            engine,
+            self._dir.clone(),
+            move |app| app.with_deployment(deployment),
+            self.app.clock.now(),
+        )
+        .await
+    }
+
+    /// Stops this server and starts a new one on the same database: what a restart does.
+    pub async fn restart(self) -> Server {
+        let next = self.twin().await;
+        drop(self);
+        next
+    }
+
+    /// A client whose requests come from another loopback address (another source).
+    pub fn client_from(ip: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().expect("ip"))
+            .build()
+            .expect("client")
     }
 
     pub fn set_now(&self, t: &str) {
