@@ -104,6 +104,11 @@ impl<S: Store> Engine<S> {
         &mut self.store
     }
 
+    /// The store, giving the engine up (tests put a fault injector around it and reopen).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     pub fn policy_for(&self, person: &Person) -> Result<&Policy, EngineError> {
         self.policies
             .for_admdvs(person.admdvs)

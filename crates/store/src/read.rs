@@ -7,6 +7,8 @@
 //! maximum; nothing here writes, except `add_staff`, which the `gongji staff add` command
 //! calls on a database the engine does not keep in memory (staff rows are not engine state).
 
+use std::sync::Arc;
+
 use gongji_core::Fen;
 use rusqlite::{params, OptionalExtension, ToSql};
 
@@ -152,6 +154,12 @@ pub trait ReadStore {
     fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError>;
     /// Newest first.
     fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Where to open more read-only connections on this same database, so that reads run
+    /// beside the writer instead of on its thread. `None` when there is no second way in
+    /// (an in-memory database).
+    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
+        None
+    }
 }
 
 /// A backend the server can run on: the engine's store and the API's reads.
@@ -159,7 +167,16 @@ pub trait FullStore: Store + ReadStore {}
 
 impl<T: Store + ReadStore + ?Sized> FullStore for T {}
 
+/// Opens read-only connections on a writer's database (SQLite: the same file, which WAL
+/// lets readers share with the writer; PostgreSQL: `connect_reader`).
+pub trait ReaderSource: Send + Sync {
+    fn open_reader(&self) -> Result<Box<dyn ReadStore + Send>, StoreError>;
+}
+
 impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
+    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
+        (**self).reader_source()
+    }
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
         (**self).records(q)
     }
@@ -249,6 +266,9 @@ impl SqliteStore {
 }
 
 impl ReadStore for SqliteStore {
+    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
+        self.readers()
+    }
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
         let account = format!("psn:{}", q.psn_no);
         // Three indexed branches: my account's postings; others' accounts paying for my
