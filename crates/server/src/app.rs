@@ -99,13 +99,16 @@ pub struct App {
     sequence: Arc<AtomicU64>,
 }
 
-/// Idle read-only connections kept open for the next read.
-const IDLE_READERS_MAX: usize = 8;
+/// Most reads of the store at once, so that a burst of page views opens at most this many
+/// database connections (each PostgreSQL session costs the server a process); the rest wait
+/// their turn. They are also the connections kept open between reads.
+const READERS_MAX: usize = 8;
 
 /// A pool of read-only connections on the writer's database.
 struct Readers {
     source: Arc<dyn ReaderSource>,
     idle: Mutex<Vec<Box<dyn ReadStore + Send>>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Readers {
@@ -113,6 +116,7 @@ impl Readers {
         Readers {
             source,
             idle: Mutex::new(Vec::new()),
+            permits: Arc::new(tokio::sync::Semaphore::new(READERS_MAX)),
         }
     }
 
@@ -130,7 +134,7 @@ impl Readers {
         // A connection whose read failed may be broken: it is closed rather than kept.
         if out.is_ok() {
             if let Ok(mut idle) = self.idle.lock() {
-                if idle.len() < IDLE_READERS_MAX {
+                if idle.len() < READERS_MAX {
                     idle.push(conn);
                 }
             }
@@ -243,10 +247,20 @@ impl App {
                 .await?
                 .map_err(EngineError::Store);
         };
-        tokio::task::spawn_blocking(move || readers.run(f))
+        let reader_failed = |e: String| EngineError::Store(StoreError::Io(format!("reader: {e}")));
+        let permit = readers
+            .permits
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|e| EngineError::Store(StoreError::Io(format!("reader: {e}"))))?
-            .map_err(EngineError::Store)
+            .map_err(|e| reader_failed(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            readers.run(f)
+        })
+        .await
+        .map_err(|e| reader_failed(e.to_string()))?
+        .map_err(EngineError::Store)
     }
 
     /// Runs a read of the engine's in-memory state on the writer thread, between batches.

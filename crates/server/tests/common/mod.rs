@@ -100,6 +100,14 @@ impl Fixture {
         }
     }
 
+    /// The same registry behind `wrap` (a fault injector): the engine reloads through it.
+    pub fn wrap_store(self, wrap: impl FnOnce(DynStore) -> DynStore) -> Fixture {
+        let Fixture { engine, seq, dir } = self;
+        let policies = engine.policies().clone();
+        let engine = Engine::open(wrap(engine.into_store()), policies).expect("engine");
+        Fixture { engine, seq, dir }
+    }
+
     fn next(&mut self) -> u32 {
         self.seq += 1;
         self.seq
@@ -292,25 +300,17 @@ impl Fixture {
         }));
     }
 
-    /// The same registry behind `wrap` (a fault injector): the engine reloads through it.
-    pub fn wrap_store(self, wrap: impl FnOnce(DynStore) -> DynStore) -> Fixture {
-        let Fixture { engine, seq, dir } = self;
-        let policies = engine.policies().clone();
-        let engine = Engine::open(wrap(engine.into_store()), policies).expect("engine");
-        Fixture { engine, seq, dir }
-    }
-
     /// Serves the registry on 127.0.0.1:0 with the clock at [`NOW`].
     pub async fn start(self) -> Server {
         self.start_with(|app| app).await
     }
 
-    /// Serves with the app changed first (e.g. its readers).
-    pub async fn start_with(self, edit: impl FnOnce(App) -> App) -> Server {
+    /// As [`Fixture::start`], with the app changed before serving (deployment, providers).
+    pub async fn start_with(self, configure: impl FnOnce(App) -> App) -> Server {
         let Fixture { engine, dir, .. } = self;
         let (handle, _writer) = EngineHandle::spawn(engine);
         let clock = Clock::manual(time(NOW));
-        let app = edit(App::new(handle, clock).expect("app"));
+        let app = configure(App::new(handle, clock).expect("app"));
         app.load_gateways().await.expect("gateways");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
