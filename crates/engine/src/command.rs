@@ -328,6 +328,9 @@ pub enum EngineError {
     NoFees,
     DuplicateRegistration(String),
     Store(StoreError),
+    /// A commit failed and the state could not be reloaded from the store after it: the
+    /// writer no longer knows what the store holds, so it decides nothing until restarted.
+    WriterStopped,
 }
 
 impl EngineError {
@@ -348,6 +351,7 @@ impl EngineError {
             EngineError::NoFees => "GJ-SETL-NO-FEES",
             EngineError::DuplicateRegistration(_) => "GJ-IMPORT-DUPLICATE",
             EngineError::Store(e) => e.code(),
+            EngineError::WriterStopped => "GJ-WRITER-STOPPED",
         }
     }
 
@@ -374,6 +378,7 @@ impl EngineError {
             EngineError::NoFees => "该就诊没有待结算的费用明细，请先上传费用明细（2204）。".into(),
             EngineError::DuplicateRegistration(what) => format!("重复的记录：{what}"),
             EngineError::Store(_) => "系统暂时无法保存，本笔业务未执行，请稍后重试。".into(),
+            EngineError::WriterStopped => "结算服务暂停，请稍后再试；已通知运维。".into(),
         }
     }
 
@@ -394,6 +399,7 @@ impl EngineError {
             EngineError::NoFees => "The visit has no unsettled fee details.".into(),
             EngineError::DuplicateRegistration(what) => format!("Duplicate record: {what}"),
             EngineError::Store(e) => format!("Storage failure: {e}"),
+            EngineError::WriterStopped => "Settlement is paused after a storage failure; try again later (operations have been alerted).".into(),
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The single writer. `execute_batch` decides every request against the in-memory state
 //! (each one sees the effects of those before it), then commits all writes in one storage
 //! transaction. Only after the commit are the answers released; if it fails, the state is
-//! reloaded from the store and every request in the batch gets the error.
+//! reloaded from the store and every request in the batch gets the error. If the reload
+//! fails too, the engine stops: the state it holds ran ahead of a store it can no longer
+//! read, so every later request is answered `GJ-WRITER-STOPPED` until the process restarts
+//! and loads the store afresh (fail-stop rather than deciding on balances never written).
 
 use std::collections::HashMap;
 
@@ -35,6 +38,9 @@ pub struct Engine<S: Store> {
     store: S,
     policies: PolicySet,
     state: State,
+    /// Why the engine stopped deciding, once a failed commit could not be followed by a
+    /// reload.
+    stopped: Option<String>,
 }
 
 /// Writes and bookkeeping of the batch being built.
@@ -70,7 +76,13 @@ impl<S: Store> Engine<S> {
             store,
             policies,
             state,
+            stopped: None,
         })
+    }
+
+    /// Why the engine has stopped (a failed commit whose reload failed too), if it has.
+    pub fn stopped(&self) -> Option<&str> {
+        self.stopped.as_deref()
     }
 
     pub fn state(&self) -> &State {
@@ -92,6 +104,11 @@ impl<S: Store> Engine<S> {
         &mut self.store
     }
 
+    /// The store, giving the engine up (tests put a fault injector around it and reopen).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     pub fn policy_for(&self, person: &Person) -> Result<&Policy, EngineError> {
         self.policies
             .for_admdvs(person.admdvs)
@@ -107,6 +124,12 @@ impl<S: Store> Engine<S> {
 
     /// Decides every request in order, then commits once.
     pub fn execute_batch(&mut self, requests: Vec<Request>) -> Vec<Result<Outcome, EngineError>> {
+        if self.stopped.is_some() {
+            return requests
+                .iter()
+                .map(|_| Err(EngineError::WriterStopped))
+                .collect();
+        }
         let mut pending = Pending::default();
         let mut results = Vec::with_capacity(requests.len());
         let checkpoint_needed = requests.iter().any(|r| !is_read_only(&r.command));
@@ -150,9 +173,9 @@ impl<S: Store> Engine<S> {
         }
         if let Err(e) = self.store.commit(&pending.writes) {
             // The state ran ahead of the store; the store is the truth.
-            let reload = self.store.load_snapshot().map(State::from_snapshot);
-            if let Ok(state) = reload {
-                self.state = state;
+            match self.store.load_snapshot() {
+                Ok(snapshot) => self.state = State::from_snapshot(snapshot),
+                Err(reload) => self.stopped = Some(format!("commit: {e}; reload: {reload}")),
             }
             let code = e.to_string();
             return results

@@ -1,5 +1,11 @@
-//! What every handler shares: the engine handle, the gateway credentials, the nonce cache,
-//! the clock and the metrics.
+//! What every handler shares: the engine handle, the readers, the gateway credentials, the
+//! nonce cache, the clock and the metrics.
+//!
+//! Where reads run: the store's reads (records, reports, searches, the audit log: everything
+//! of [`ReadStore`]) run on read-only connections of their own, on tokio's blocking
+//! threads, never on the writer's thread, so a long report does not hold settlements back.
+//! Only reads of the engine's in-memory state (balances, bindings, persons) go to the
+//! writer, between batches, and they must stay cheap (hash lookups, no store access).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use chrono::{NaiveDateTime, TimeDelta};
 use gongji_engine::{Engine, EngineError, EngineHandle, Outcome, Request};
 use gongji_nhsa::auth::NonceCache;
-use gongji_store::FullStore;
+use gongji_store::{FullStore, ReadStore, ReaderSource, StoreError};
 use tokio::sync::oneshot;
 
 use crate::deployment::Deployment;
@@ -92,7 +98,54 @@ pub struct App {
     pub operator_lockout: Arc<crate::service::operators::Lockout>,
     /// The per-source limit of sign-in requests, as the deployment sets it.
     pub(crate) sign_in_limiter: Arc<SignInLimiter>,
+    /// Read-only connections for [`App::read_store`]; `None` when the store has no second
+    /// way in (an in-memory database), and then those reads run on the writer.
+    readers: Option<Arc<Readers>>,
     sequence: Arc<AtomicU64>,
+}
+
+/// Most reads of the store at once, so that a burst of page views opens at most this many
+/// database connections (each PostgreSQL session costs the server a process); the rest wait
+/// their turn. They are also the connections kept open between reads.
+const READERS_MAX: usize = 8;
+
+/// A pool of read-only connections on the writer's database.
+struct Readers {
+    source: Arc<dyn ReaderSource>,
+    idle: Mutex<Vec<Box<dyn ReadStore + Send>>>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl Readers {
+    fn new(source: Arc<dyn ReaderSource>) -> Readers {
+        Readers {
+            source,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(tokio::sync::Semaphore::new(READERS_MAX)),
+        }
+    }
+
+    /// Runs `f` on an idle connection, or a new one; blocks (call it off the runtime).
+    fn run<T>(
+        &self,
+        f: impl FnOnce(&mut dyn ReadStore) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let mut conn = match idle {
+            Some(c) => c,
+            None => self.source.open_reader()?,
+        };
+        let out = f(conn.as_mut());
+        // A connection whose read failed may be broken: it is closed rather than kept.
+        if out.is_ok() {
+            if let Ok(mut idle) = self.idle.lock() {
+                if idle.len() < READERS_MAX {
+                    idle.push(conn);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// How far a gateway timestamp may be from now, in seconds.
@@ -100,9 +153,12 @@ pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
 const NONCES_MAX: usize = 1_000_000;
 
 impl App {
+    /// The readers open on the store the engine writes (asked of the writer once, at start).
     pub fn new(engine: EngineHandle<DynStore>, clock: Clock) -> prometheus::Result<App> {
+        let readers = reader_source_of(&engine).map(|s| Arc::new(Readers::new(s)));
         Ok(App {
             engine,
+            readers,
             gateways: Arc::new(RwLock::new(HashMap::new())),
             nonces: Arc::new(Mutex::new(NonceCache::new(
                 TIMESTAMP_WINDOW_SECS,
@@ -130,6 +186,17 @@ impl App {
         self.sign_in_limiter = Arc::new(SignInLimiter::new(deployment.sign_in_limit));
         self.deployment = Arc::new(deployment);
         self
+    }
+
+    /// Replaces where the store's reads open their connections; call before serving.
+    pub fn with_readers(mut self, source: Arc<dyn ReaderSource>) -> App {
+        self.readers = Some(Arc::new(Readers::new(source)));
+        self
+    }
+
+    /// Where the store's reads open their connections, if they run beside the writer.
+    pub fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
+        self.readers.as_ref().map(|r| r.source.clone())
     }
 
     /// Loads the gateway credentials of every institution from the engine.
@@ -176,7 +243,37 @@ impl App {
         rx.await.unwrap_or_else(|_| Err(writer_gone()))
     }
 
-    /// Runs a read on the writer thread, between batches.
+    /// Runs a read of the store on a read-only connection, on a blocking thread: never on
+    /// the writer. Without readers (an in-memory database) it runs on the writer.
+    pub async fn read_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ReadStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let Some(readers) = self.readers.clone() else {
+            return self
+                .read(move |engine| f(engine.store_mut()))
+                .await?
+                .map_err(EngineError::Store);
+        };
+        let reader_failed = |e: String| EngineError::Store(StoreError::Io(format!("reader: {e}")));
+        let permit = readers
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| reader_failed(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            readers.run(f)
+        })
+        .await
+        .map_err(|e| reader_failed(e.to_string()))?
+        .map_err(EngineError::Store)
+    }
+
+    /// Runs a read of the engine's in-memory state on the writer thread, between batches.
+    /// Keep it cheap (no store access: that is [`App::read_store`]). Refused with
+    /// GJ-WRITER-STOPPED once the writer has stopped, as its state is then not the store's.
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Engine<DynStore>) -> T + Send + 'static,
@@ -202,5 +299,18 @@ fn first_sequence() -> u64 {
 }
 
 fn writer_gone() -> EngineError {
-    EngineError::Store(gongji_store::StoreError::Io("writer stopped".into()))
+    EngineError::WriterStopped
+}
+
+/// Asks the writer, once, where its store opens read-only connections. Blocks briefly:
+/// called at start, when the writer is idle.
+fn reader_source_of(engine: &EngineHandle<DynStore>) -> Option<Arc<dyn ReaderSource>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let asked = engine.read(Box::new(move |engine| {
+        let _ = tx.send(engine.store_mut().reader_source());
+    }));
+    if !asked {
+        return None;
+    }
+    rx.recv().ok().flatten()
 }

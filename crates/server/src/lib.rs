@@ -32,7 +32,7 @@ pub fn router(app: App) -> Router {
             "/fsi/api/rsfComIfsService/callService/:infno",
             post(institution::call_service_with_infno),
         )
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .nest(api::PREFIX, api::router())
         .merge(web::router())
@@ -54,9 +54,24 @@ pub fn router(app: App) -> Router {
 /// protection: loopback or an internal network), and health.
 pub fn admin_router(app: App) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render_admin))
         .with_state(app)
+}
+
+/// `ok` while the writer decides; 503 with the reason once it has stopped (fail-stop after a
+/// commit and its reload failed, or its thread ended), so that a load balancer and the
+/// operators' monitoring see it at once.
+async fn healthz(axum::extract::State(app): axum::extract::State<App>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match app.engine.stopped() {
+        None => "ok".into_response(),
+        Some(why) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("结算服务暂停 / writer stopped: {why}"),
+        )
+            .into_response(),
+    }
 }
 
 /// Serves on one plain listener with the default [`HttpLimits`] until `shutdown` resolves,

@@ -283,7 +283,10 @@ pub fn to_bytes<O: serde::Serialize>(response: &Response<O>, ids: &RefIds) -> Ve
     response.to_json().unwrap_or_else(|e| {
         let fallback: Response<gongji_nhsa::EmptyOutput> = Response::failure(
             ids.clone(),
-            format!("GJ-INTERNAL-SERIALIZE: 应答生成失败 {e}"),
+            format!(
+                "{}: 应答生成失败 {e}",
+                crate::service::codes::INTERNAL_SERIALIZE
+            ),
         );
         fallback.to_json().unwrap_or_default()
     })

@@ -24,7 +24,7 @@ pub use batch::{
     AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
     PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
 };
-pub use read::{FullStore, ReadStore};
+pub use read::{FullStore, ReadStore, ReaderSource};
 pub use sqlite::SqliteStore;
 pub use verify::{VerifyReport, Violation};
 

@@ -80,6 +80,9 @@ pub struct PgStore {
     unleased_writer: bool,
     /// A [`ConventionalTx`] transaction is open on this session.
     in_conventional_tx: bool,
+    /// How this session connected, for the readers opened beside it (never shown: it may
+    /// carry a password).
+    url: String,
 }
 
 /// Maps a client error: unique violations are `Conflict`, everything else `Io`. Only the
@@ -235,6 +238,7 @@ impl PgStore {
             lease: None,
             unleased_writer: false,
             in_conventional_tx: false,
+            url: url.to_string(),
         })
     }
 
@@ -2205,7 +2209,24 @@ impl PgStore {
     }
 }
 
+/// Opens [`PgStore::connect_reader`] sessions on the writer's database.
+struct PgReaders {
+    url: String,
+}
+
+impl read::ReaderSource for PgReaders {
+    fn open_reader(&self) -> Result<Box<dyn read::ReadStore + Send>, StoreError> {
+        Ok(Box::new(PgStore::connect_reader(&self.url)?))
+    }
+}
+
 impl read::ReadStore for PgStore {
+    fn reader_source(&self) -> Option<std::sync::Arc<dyn read::ReaderSource>> {
+        Some(std::sync::Arc::new(PgReaders {
+            url: self.url.clone(),
+        }))
+    }
+
     fn records(&mut self, q: &read::RecordQuery) -> Result<Vec<read::RecordRow>, StoreError> {
         let account = format!("psn:{}", q.psn_no);
         let rows = self.read_rows(

@@ -10,6 +10,8 @@
 //! are not engine state either: every server process on the database reads and writes them
 //! directly, so a session survives a restart and a sign-out ends it everywhere.
 
+use std::sync::Arc;
+
 use gongji_core::Fen;
 use rusqlite::{params, OptionalExtension, ToSql};
 
@@ -205,6 +207,12 @@ pub trait ReadStore {
     fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError>;
     /// Deletes the sessions expired at `now`; returns how many.
     fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError>;
+    /// Where to open more read-only connections on this same database, so that reads run
+    /// beside the writer instead of on its thread. `None` when there is no second way in
+    /// (an in-memory database).
+    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
+        None
+    }
 }
 
 /// A backend the server can run on: the engine's store and the API's reads.
@@ -212,7 +220,16 @@ pub trait FullStore: Store + ReadStore {}
 
 impl<T: Store + ReadStore + ?Sized> FullStore for T {}
 
+/// Opens read-only connections on a writer's database (SQLite: the same file, which WAL
+/// lets readers share with the writer; PostgreSQL: `connect_reader`).
+pub trait ReaderSource: Send + Sync {
+    fn open_reader(&self) -> Result<Box<dyn ReadStore + Send>, StoreError>;
+}
+
 impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
+    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
+        (**self).reader_source()
+    }
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
         (**self).records(q)
     }
@@ -348,6 +365,9 @@ impl SqliteStore {
 }
 
 impl ReadStore for SqliteStore {
+    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
+        self.readers()
+    }
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
         let account = format!("psn:{}", q.psn_no);
         // Three indexed branches: my account's postings; others' accounts paying for my

@@ -169,6 +169,17 @@ impl Drop for SqliteStore {
     }
 }
 
+/// Opens [`SqliteStore::open_reader`] connections on one file.
+struct SqliteReaders {
+    path: PathBuf,
+}
+
+impl crate::read::ReaderSource for SqliteReaders {
+    fn open_reader(&self) -> Result<Box<dyn crate::read::ReadStore + Send>, StoreError> {
+        Ok(Box::new(SqliteStore::open_reader(&self.path)?))
+    }
+}
+
 pub(crate) fn io(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, ref m)
@@ -195,6 +206,25 @@ impl SqliteStore {
         }
         .map_err(io)?;
         SqliteStore::setup(conn, Some(path.to_path_buf()))
+    }
+
+    /// A read-only connection on a database file that a writer has opened and migrated:
+    /// the API's and pages' reads, which WAL lets run while the writer commits.
+    pub fn open_reader(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path).map_err(io)?;
+        conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;")
+            .map_err(io)?;
+        Ok(SqliteStore {
+            conn,
+            path: None,
+            checkpointer: None,
+        })
+    }
+
+    /// More read-only connections on this store's file (none for an in-memory database).
+    pub(crate) fn readers(&self) -> Option<std::sync::Arc<dyn crate::read::ReaderSource>> {
+        let path = self.path.clone()?;
+        Some(std::sync::Arc::new(SqliteReaders { path }))
     }
 
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {

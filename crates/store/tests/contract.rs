@@ -170,6 +170,7 @@ contract!(
     operators_belong_to_one_institution,
     sessions_are_shared_by_every_connection_until_they_end,
     conventional_transactions_lock_write_and_roll_back,
+    a_reader_beside_the_writer_reads_what_was_committed,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1295,6 +1296,24 @@ fn shape(rows: &[RecordRow]) -> Vec<(i64, i64, String, i64)> {
     rows.iter()
         .map(|r| (r.entry_id, r.seq, r.account_psn_no.clone(), r.amount.fen()))
         .collect()
+}
+
+/// The API's reads run on reader connections the writer's store opens on the same database
+/// (issue 11): a reader opened while the writer keeps its connection sees every committed
+/// batch, including one committed after the reader opened.
+fn a_reader_beside_the_writer_reads_what_was_committed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    let source = s.reader_source().expect("a database file has readers");
+    let mut reader = source.open_reader().expect("reader");
+    assert!(records_of(&mut reader, all_records("P0001")).is_empty());
+    read_ledger(&mut s);
+    let written = records_of(&mut s, all_records("P0001"));
+    assert_eq!(written.len(), 5);
+    assert_eq!(records_of(&mut reader, all_records("P0001")), written);
+    assert_eq!(
+        reader.year_totals("P0002", 2025).expect("totals"),
+        s.year_totals("P0002", 2025).expect("totals")
+    );
 }
 
 fn records_show_own_postings_and_what_others_paid<B: Backend>(b: &B) {

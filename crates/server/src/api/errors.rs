@@ -1,6 +1,7 @@
 //! Errors on the wire: every 4xx and 5xx of the REST API is JSON `{code, message_zh,
 //! message_en}`, with the stable codes of the core, the engine and the services. The status
-//! of each error is decided here and nowhere else.
+//! of each error is decided here ([`status_of`]) and nowhere else: the pages answer with the
+//! same function.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -12,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::service::ServiceError;
+use crate::service::{codes, ServiceError};
 
 /// The body of every error answer.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -53,32 +54,32 @@ impl ApiError {
     pub fn for_status(status: StatusCode) -> ApiError {
         let (code, zh, en) = match status {
             StatusCode::NOT_FOUND => (
-                "GJ-API-NOT-FOUND",
+                codes::API_NOT_FOUND,
                 "没有这个接口地址。",
                 "No such API path.",
             ),
             StatusCode::METHOD_NOT_ALLOWED => (
-                "GJ-API-METHOD-NOT-ALLOWED",
+                codes::API_METHOD_NOT_ALLOWED,
                 "该接口不支持此请求方法。",
                 "Method not allowed on this path.",
             ),
             StatusCode::PAYLOAD_TOO_LARGE => (
-                "GJ-API-BODY-TOO-LARGE",
+                codes::API_BODY_TOO_LARGE,
                 "请求内容过大。",
                 "Request body too large.",
             ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-                "GJ-API-BAD-REQUEST",
+                codes::API_BAD_REQUEST,
                 "请求内容应为 JSON（Content-Type: application/json）。",
                 "The body must be JSON (Content-Type: application/json).",
             ),
             s if s.is_client_error() => (
-                "GJ-API-BAD-REQUEST",
+                codes::API_BAD_REQUEST,
                 "请求有误，请检查后重试。",
                 "Bad request.",
             ),
             _ => (
-                "GJ-API-INTERNAL",
+                codes::API_INTERNAL,
                 "系统暂时无法处理，请稍后重试。",
                 "Internal error; try again later.",
             ),
@@ -87,8 +88,10 @@ impl ApiError {
     }
 }
 
-/// The one place that gives each error its HTTP status.
-fn status_of(e: &ServiceError) -> StatusCode {
+/// The one place that gives each error its HTTP status, for the API and the pages alike.
+/// Exhaustive on purpose (no catch-all arm): a new error does not compile until it has a
+/// status here.
+pub fn status_of(e: &ServiceError) -> StatusCode {
     match e {
         ServiceError::Engine(engine) => match engine {
             EngineError::Refused(_)
@@ -105,7 +108,7 @@ fn status_of(e: &ServiceError) -> StatusCode {
             EngineError::MsgidReused
             | EngineError::AlreadyCancelled(_)
             | EngineError::DuplicateRegistration(_) => StatusCode::CONFLICT,
-            EngineError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            EngineError::Store(_) | EngineError::WriterStopped => StatusCode::SERVICE_UNAVAILABLE,
         },
         ServiceError::Unauthenticated
         | ServiceError::CodeInvalid

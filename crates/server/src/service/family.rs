@@ -17,7 +17,7 @@ use gongji_engine::{
     BindCommand, BindingChange, ChangeBindingCommand, Command, Engine, EngineError, Outcome,
     Request, SignedCommitment,
 };
-use gongji_store::{CommitmentRow, ReadStore};
+use gongji_store::CommitmentRow;
 use sha2::{Digest, Sha256};
 
 use super::{PersonRef, ServiceError, ServiceResult};
@@ -467,7 +467,7 @@ pub async fn commitment_of(
     binding_id: i64,
 ) -> ServiceResult<CommitmentRow> {
     binding_of(app, psn_no, binding_id, false).await?;
-    app.read(move |engine| engine.store_mut().commitment(binding_id))
-        .await??
+    app.read_store(move |s| s.commitment(binding_id))
+        .await?
         .ok_or(ServiceError::NotFound("承诺书"))
 }

@@ -2,7 +2,8 @@
 //! returning domain results. No HTTP here: no extractors, status codes or JSON. The pages
 //! call these functions as the API handlers do.
 //!
-//! A service gathers facts (from the engine's state and the store, on the writer thread),
+//! A service gathers facts (the engine's state on the writer thread, between batches; the
+//! store's records through `App::read_store`, on reader connections beside the writer),
 //! checks who may do what, and hands decisions to the engine (`App::submit`), whose commands
 //! apply the rules of `gongji-core`. Nothing here decides a binding, a payment or a refusal
 //! of its own: the codes it adds are about identity and access (sign-in, sessions, roles,
@@ -30,6 +31,20 @@ use gongji_engine::EngineError;
 use gongji_store::StoreError;
 
 pub use auth::{Role, Subject};
+
+/// The server's code table: the codes of answers no service error stands for (what the
+/// framework refuses, a failed serialization), beside [`ServiceError::code`]. The core's,
+/// the engine's, the store's and the wire's codes live in their own tables; no code is
+/// written as a string anywhere else (`tests/codes.rs` checks).
+pub mod codes {
+    pub const API_NOT_FOUND: &str = "GJ-API-NOT-FOUND";
+    pub const API_METHOD_NOT_ALLOWED: &str = "GJ-API-METHOD-NOT-ALLOWED";
+    pub const API_BODY_TOO_LARGE: &str = "GJ-API-BODY-TOO-LARGE";
+    pub const API_BAD_REQUEST: &str = "GJ-API-BAD-REQUEST";
+    pub const API_INTERNAL: &str = "GJ-API-INTERNAL";
+    /// An institution-interface answer that could not be serialized.
+    pub const INTERNAL_SERIALIZE: &str = "GJ-INTERNAL-SERIALIZE";
+}
 
 /// Why a service did not do what was asked. Nothing was changed.
 #[derive(Debug)]
@@ -73,8 +88,8 @@ impl ServiceError {
             ServiceError::Engine(e) => e.code(),
             ServiceError::Unauthenticated => "GJ-API-UNAUTHENTICATED",
             ServiceError::Forbidden => "GJ-API-FORBIDDEN",
-            ServiceError::NotFound(_) => "GJ-API-NOT-FOUND",
-            ServiceError::BadRequest(_) => "GJ-API-BAD-REQUEST",
+            ServiceError::NotFound(_) => codes::API_NOT_FOUND,
+            ServiceError::BadRequest(_) => codes::API_BAD_REQUEST,
             ServiceError::RateLimited { .. } => "GJ-API-RATE-LIMITED",
             ServiceError::PhoneUnknown => "GJ-AUTH-PHONE-UNKNOWN",
             ServiceError::PhoneShared => "GJ-AUTH-PHONE-SHARED",

@@ -5,7 +5,6 @@ use gongji_core::domain::Person;
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::Fen;
 use gongji_store::read::YearTotals;
-use gongji_store::ReadStore;
 
 use super::{ServiceError, ServiceResult};
 use crate::app::App;
@@ -32,6 +31,10 @@ pub struct MyInsurance {
 pub async fn my_insurance(app: &App, psn_no: &str) -> ServiceResult<MyInsurance> {
     let psn_no = psn_no.to_string();
     let year = app.clock.now().year();
+    let totals = {
+        let p = psn_no.clone();
+        app.read_store(move |s| s.year_totals(&p, year)).await?
+    };
     app.read(move |engine| -> ServiceResult<MyInsurance> {
         let person = engine
             .state()
@@ -49,7 +52,6 @@ pub async fn my_insurance(app: &App, psn_no: &str) -> ServiceResult<MyInsurance>
             name_zh: p.name_zh.clone(),
             version: p.version.clone(),
         });
-        let totals = engine.store_mut().year_totals(&psn_no, year)?;
         Ok(MyInsurance {
             shareable: if person.is_employee() {
                 balance.saturating_sub_floor0(reserve)

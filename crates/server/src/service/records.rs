@@ -4,7 +4,6 @@
 use chrono::NaiveDate;
 use gongji_core::Fen;
 use gongji_store::read::{RecordQuery, RecordRow, PAGE_SIZE_MAX};
-use gongji_store::ReadStore;
 
 use super::{PersonRef, ServiceError, ServiceResult};
 use crate::app::App;
@@ -137,8 +136,8 @@ fn role_of(me: &str, r: &RecordRow) -> RecordRole {
 pub async fn records(app: &App, psn_no: &str, filter: &RecordFilter) -> ServiceResult<Vec<Record>> {
     let q = filter.query(psn_no)?;
     let me = psn_no.to_string();
+    let rows = app.read_store(move |s| s.records(&q)).await?;
     app.read(move |engine| -> ServiceResult<Vec<Record>> {
-        let rows = engine.store_mut().records(&q)?;
         let state = engine.state();
         let person = |p: &str| {
             state

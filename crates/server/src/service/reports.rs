@@ -4,7 +4,6 @@
 use chrono::NaiveDate;
 use gongji_core::codes::InstitutionKind;
 use gongji_store::read::{ReportQuery, ReportRow};
-use gongji_store::ReadStore;
 
 use super::auth::Permission;
 use super::staff::Staff;
@@ -38,9 +37,7 @@ pub async fn mutual_aid_report(
         to: to.format("%Y-%m-%d").to_string(),
         admdvs_prefix: prefix,
     };
-    Ok(app
-        .read(move |engine| engine.store_mut().mutual_aid_report(&q))
-        .await??)
+    Ok(app.read_store(move |s| s.mutual_aid_report(&q)).await?)
 }
 
 /// The Chinese name of a report row's kind.

@@ -11,7 +11,7 @@ use gongji_engine::{
     BindingChange, Command, EngineError, Outcome, RecoveryAction, RecoveryCommand, Request,
 };
 use gongji_store::read::{AuditEntry, AuditQuery, RecoveryQuery, YearTotals, PAGE_SIZE_MAX};
-use gongji_store::{ReadStore, RecoveryCaseRow};
+use gongji_store::RecoveryCaseRow;
 
 use super::auth::{audit, Permission, Role};
 use super::family::{self, BindingView};
@@ -60,9 +60,11 @@ pub async fn search_persons(app: &App, staff: &Staff, text: &str) -> ServiceResu
     if t.is_empty() || t.chars().count() > 64 {
         return Err(ServiceError::BadRequest("q 应为1到64个字符".into()));
     }
+    let ids = app
+        .read_store(move |s| s.search_persons(&t, PAGE_SIZE_MAX))
+        .await?;
     let found = app
         .read(move |engine| -> ServiceResult<Vec<PersonRef>> {
-            let ids = engine.store_mut().search_persons(&t, PAGE_SIZE_MAX)?;
             let state = engine.state();
             Ok(ids
                 .iter()
@@ -116,8 +118,12 @@ pub async fn person_detail(app: &App, staff: &Staff, psn_no: &str) -> ServiceRes
     .await?;
     let now = app.clock.now();
     let p = psn_no.to_string();
+    let totals = {
+        let p = p.clone();
+        app.read_store(move |s| s.year_totals(&p, now.year()))
+            .await?
+    };
     app.read(move |engine| -> ServiceResult<PersonDetail> {
-        let totals = engine.store_mut().year_totals(&p, now.year())?;
         let state = engine.state();
         let person = state
             .persons
@@ -341,9 +347,7 @@ pub async fn recovery_cases(
             "limit 应在1到{PAGE_SIZE_MAX}之间"
         )));
     }
-    Ok(app
-        .read(move |engine| engine.store_mut().recovery_cases(&q))
-        .await??)
+    Ok(app.read_store(move |s| s.recovery_cases(&q)).await?)
 }
 
 pub async fn audit_log(app: &App, staff: &Staff, q: AuditQuery) -> ServiceResult<Vec<AuditEntry>> {
@@ -353,7 +357,5 @@ pub async fn audit_log(app: &App, staff: &Staff, q: AuditQuery) -> ServiceResult
             "limit 应在1到{PAGE_SIZE_MAX}之间"
         )));
     }
-    Ok(app
-        .read(move |engine| engine.store_mut().audit_log(&q))
-        .await??)
+    Ok(app.read_store(move |s| s.audit_log(&q)).await?)
 }

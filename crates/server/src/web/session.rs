@@ -286,32 +286,15 @@ impl ErrorView {
     /// A problem with the form itself, found before any service was asked.
     pub fn input(message: &str) -> ErrorView {
         ErrorView {
-            code: "GJ-API-BAD-REQUEST".to_string(),
+            code: crate::service::codes::API_BAD_REQUEST.to_string(),
             message: message.to_string(),
             original_zh: None,
         }
     }
 }
 
-/// The HTTP status a page answers with when a service said no.
-pub fn status_of(e: &ServiceError) -> StatusCode {
-    match e {
-        ServiceError::Engine(gongji_engine::EngineError::Store(_)) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        ServiceError::Engine(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ServiceError::Forbidden => StatusCode::FORBIDDEN,
-        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
-        ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ServiceError::CodeInvalid | ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
-        ServiceError::SmsUnavailable
-        | ServiceError::SmsNotConfigured
-        | ServiceError::FaceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
-}
+/// The HTTP status a page answers with when a service said no: the API's, from the one map.
+pub use crate::api::errors::status_of;
 
 /// Yuan text of a form field: blank is `None`; otherwise an exact amount with at most two
 /// decimals, never negative.

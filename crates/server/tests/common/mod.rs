@@ -106,6 +106,14 @@ impl Fixture {
         }
     }
 
+    /// The same registry behind `wrap` (a fault injector): the engine reloads through it.
+    pub fn wrap_store(self, wrap: impl FnOnce(DynStore) -> DynStore) -> Fixture {
+        let Fixture { engine, seq, dir } = self;
+        let policies = engine.policies().clone();
+        let engine = Engine::open(wrap(engine.into_store()), policies).expect("engine");
+        Fixture { engine, seq, dir }
+    }
+
     fn next(&mut self) -> u32 {
         self.seq += 1;
         self.seq
