@@ -10,6 +10,7 @@ use crate::domain::{Binding, Institution, Person};
 use crate::money::Fen;
 use crate::pii::mask_name;
 use crate::policy::{HolderOrder, Policy};
+use crate::refusal::Refusal;
 
 /// A holder who could pay for this patient, with what the store knows about him.
 #[derive(Clone, Debug)]
@@ -60,16 +61,22 @@ pub struct Allocation {
     pub cash: Fen,
     /// Lines saying which rule decided what, in Chinese.
     pub notes: Vec<String>,
+    /// The draws together (acct_mulaid_pay).
+    pub mutual_aid: Fen,
 }
 
 impl Allocation {
     pub fn mutual_aid_total(&self) -> Fen {
-        Fen::from_fen(self.draws.iter().map(|d| d.amount.fen()).sum())
+        self.mutual_aid
     }
 }
 
+fn sub(a: Fen, b: Fen) -> Result<Fen, Refusal> {
+    a.checked_sub(b).ok_or(Refusal::AmountOverflow)
+}
+
 /// Splits `facts.amount` between the own account, holders and cash.
-pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Allocation {
+pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Result<Allocation, Refusal> {
     let mut out = Allocation {
         own_balance_after: facts.own_balance,
         ..Allocation::default()
@@ -79,13 +86,13 @@ pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Allocation {
         out.notes
             .push("未使用个人账户（acct_used_flag=0），个人负担全部现金支付".into());
         out.cash = remaining;
-        return out;
+        return Ok(out);
     }
     let own = remaining.min(facts.own_balance.max(Fen::ZERO));
     if own.is_positive() {
         out.own = own;
-        out.own_balance_after = Fen::from_fen(facts.own_balance.fen() - own.fen());
-        remaining = Fen::from_fen(remaining.fen() - own.fen());
+        out.own_balance_after = sub(facts.own_balance, own)?;
+        remaining = sub(remaining, own)?;
         out.notes.push(format!(
             "本人个人账户优先支付{own}元（R-S4），余额{}元",
             out.own_balance_after
@@ -94,14 +101,14 @@ pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Allocation {
     if remaining.is_positive() {
         match mutual_aid_blocker(facts, policy) {
             Some(reason) => out.notes.push(reason),
-            None => draw_from_holders(facts, policy, &mut remaining, &mut out),
+            None => draw_from_holders(facts, policy, &mut remaining, &mut out)?,
         }
     }
     out.cash = remaining;
     if remaining.is_positive() {
         out.notes.push(format!("其余{remaining}元由现金支付"));
     }
-    out
+    Ok(out)
 }
 
 /// Why mutual aid does not apply to this payment at all, if it does not.
@@ -149,7 +156,7 @@ fn draw_from_holders(
     policy: &Policy,
     remaining: &mut Fen,
     out: &mut Allocation,
-) {
+) -> Result<(), Refusal> {
     let mut candidates: Vec<(&HolderFacts<'_>, Fen)> = Vec::new();
     for h in &facts.holders {
         let name = mask_name(h.holder.name.reveal());
@@ -226,8 +233,12 @@ fn draw_from_holders(
             out.notes.push(format!("户主{name}的共济限额已用完"));
             continue;
         }
-        let balance_after = Fen::from_fen(h.balance.fen() - draw.fen());
-        *remaining = Fen::from_fen(remaining.fen() - draw.fen());
+        let balance_after = sub(h.balance, draw)?;
+        *remaining = sub(*remaining, draw)?;
+        out.mutual_aid = out
+            .mutual_aid
+            .checked_add(draw)
+            .ok_or(Refusal::AmountOverflow)?;
         let mut note = format!(
             "家庭共济：户主{name}账户支付{draw}元（可共济{available}元 = 余额{} − 保留{}）",
             h.balance, h.reserve
@@ -245,4 +256,5 @@ fn draw_from_holders(
             balance_after,
         });
     }
+    Ok(())
 }

@@ -7,7 +7,8 @@
 use std::fmt;
 
 use crate::codes::Admdvs;
-use crate::money::Fen;
+use crate::money::{Fen, Overflow};
+use crate::refusal::Refusal;
 
 /// A ledger account, with a stable text key (`psn:...`, `fund:...`, ...).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -180,32 +181,60 @@ impl PostingSet {
         &self.0
     }
 
-    /// The exact reverse: every amount negated.
-    pub fn reversed(&self, explanation: &str) -> PostingSet {
-        PostingSet(
-            self.0
-                .iter()
-                .map(|p| Posting {
+    /// The exact reverse: every amount negated, each line explained by the line it undoes.
+    /// Returning money never breaches a floor, so a reversal carries none.
+    pub fn reversed(&self, explanation: &str) -> Result<PostingSet, Overflow> {
+        let postings = self
+            .0
+            .iter()
+            .map(|p| {
+                Ok(Posting {
                     account: p.account.clone(),
-                    amount: Fen::from_fen(-p.amount.fen()),
+                    amount: p.amount.checked_neg().ok_or(Overflow)?,
                     rule: PostingRule::Reversal,
                     floor: None,
                     explanation: format!("{explanation}：{}", p.explanation),
                 })
-                .collect(),
-        )
+            })
+            .collect::<Result<_, Overflow>>()?;
+        Ok(PostingSet(postings))
     }
 
-    /// The net change this set makes to `account`.
-    pub fn net_for(&self, account: &LedgerAccount) -> Fen {
-        Fen::from_fen(
+    /// The net change this set makes to `account`; `None` on overflow.
+    pub fn net_for(&self, account: &LedgerAccount) -> Option<Fen> {
+        Fen::checked_sum(
             self.0
                 .iter()
                 .filter(|p| &p.account == account)
-                .map(|p| p.amount.fen())
-                .sum(),
+                .map(|p| p.amount),
         )
     }
+}
+
+/// Money entering a person's account from outside (an opening balance, an employer's
+/// transfer). A zero amount (a registry row restating the balance) moves nothing.
+pub fn opening_postings(psn_no: &str, amount: Fen) -> Result<PostingSet, Refusal> {
+    if amount.is_negative() || amount > Fen::INPUT_MAX {
+        return Err(Refusal::InvalidAmount);
+    }
+    let explanation = format!("个人账户划入{amount}元");
+    PostingSet::new(vec![
+        Posting {
+            account: LedgerAccount::Personal(psn_no.to_string()),
+            amount,
+            rule: PostingRule::Opening,
+            floor: None,
+            explanation: explanation.clone(),
+        },
+        Posting {
+            account: LedgerAccount::Funding,
+            amount: amount.checked_neg().ok_or(Refusal::AmountOverflow)?,
+            rule: PostingRule::Opening,
+            floor: None,
+            explanation,
+        },
+    ])
+    .map_err(|_| Refusal::InternalUnbalanced)
 }
 
 #[cfg(test)]

@@ -102,7 +102,10 @@ pub fn decide_premium(
     let postings = PostingSet::new(vec![
         Posting {
             account: LedgerAccount::Personal(facts.holder.psn_no.clone()),
-            amount: Fen::from_fen(-category.amount.fen()),
+            amount: category
+                .amount
+                .checked_neg()
+                .ok_or(Refusal::AmountOverflow)?,
             rule: PostingRule::Premium,
             floor: Some(reserve),
             explanation: explanation.clone(),
@@ -122,7 +125,10 @@ pub fn decide_premium(
     Ok(PremiumDecision {
         amount: category.amount,
         category_name: category.name_zh.clone(),
-        holder_balance_after: Fen::from_fen(facts.holder_balance.fen() - category.amount.fen()),
+        holder_balance_after: facts
+            .holder_balance
+            .checked_sub(category.amount)
+            .ok_or(Refusal::AmountOverflow)?,
         postings,
         explanation,
     })

@@ -229,6 +229,9 @@ pub struct Cancelled {
     pub balc: Fen,
     /// (account key, amount returned) for every posting reversed.
     pub returned: Vec<(String, Fen)>,
+    /// (account key, amount, why) of the second reimbursement recomputed on the settlements
+    /// that stay (R-J9); empty when the refunds already agree with the rule.
+    pub refund_recomputed: Vec<(String, Fen, String)>,
     pub med_type: MedType,
     pub at: NaiveDateTime,
 }
@@ -415,5 +418,11 @@ impl From<Refusal> for EngineError {
 impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> EngineError {
         EngineError::Store(e)
+    }
+}
+
+impl From<gongji_core::money::Overflow> for EngineError {
+    fn from(_: gongji_core::money::Overflow) -> EngineError {
+        EngineError::Refused(Refusal::AmountOverflow)
     }
 }

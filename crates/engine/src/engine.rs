@@ -12,12 +12,16 @@ use gongji_core::binding_rules::{
 };
 use gongji_core::codes::Channel;
 use gongji_core::domain::{Binding, BindingStatus, Person};
-use gongji_core::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
+use gongji_core::ledger::{opening_postings, LedgerAccount, Posting, PostingRule, PostingSet};
 use gongji_core::policy::{Policy, PolicySet};
 use gongji_core::pooling::FeeLine;
+use gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP;
 use gongji_core::premium::{decide_premium, PremiumFacts};
 use gongji_core::recovery::{judge_recovery, repayment_postings, RecoveryFacts};
-use gongji_core::settlement::{decide_settlement, SettlementFacts};
+use gongji_core::second_reimbursement::RefundYear;
+use gongji_core::settlement::{
+    decide_cancel, decide_settlement, CancelFacts, CancelRefundFacts, SettlementFacts,
+};
 use gongji_core::{Fen, Refusal};
 use gongji_store::{
     AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
@@ -59,8 +63,14 @@ fn fmt_time(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn fen_add(a: Fen, b: Fen) -> Fen {
-    Fen::from_fen(a.fen() + b.fen())
+fn fen_add(a: Fen, b: Fen) -> Result<Fen, EngineError> {
+    a.checked_add(b)
+        .ok_or(EngineError::Refused(Refusal::AmountOverflow))
+}
+
+fn fen_neg(a: Fen) -> Result<Fen, EngineError> {
+    a.checked_neg()
+        .ok_or(EngineError::Refused(Refusal::AmountOverflow))
 }
 
 impl<S: Store> Engine<S> {
@@ -211,19 +221,11 @@ impl<S: Store> Engine<S> {
                 entry.response = response.clone();
                 self.apply_entry(&entry);
                 for u in &usage.0 {
-                    self.state.add_usage(
-                        &u.psn_no,
-                        &u.period,
-                        &u.cap_group,
-                        u.deductible,
-                        u.fund,
-                        u.burden,
-                    );
+                    self.state.add_usage(u)?;
                 }
                 for u in &usage.1 {
-                    let key = (u.binding_id, u.month.clone());
-                    let v = self.state.binding_usage.entry(key).or_insert(Fen::ZERO);
-                    *v = fen_add(*v, u.amount);
+                    self.state
+                        .add_binding_usage(u.binding_id, &u.month, u.amount)?;
                 }
                 let mut row = row;
                 row.detail = response.clone().unwrap_or_default();
@@ -276,38 +278,59 @@ impl<S: Store> Engine<S> {
                 if stored.row.fixmedins_code != cmd.institution || stored.row.psn_no != cmd.psn_no {
                     return Err(EngineError::SettlementOfOtherInstitution);
                 }
-                let (outcome, mut entry) = self.cancel(&cmd, &stored)?;
+                let (outcome, mut entry, recomputation) = self.cancel(&cmd, &stored)?;
                 let outcome = Outcome::Cancelled(Box::new(outcome));
                 let response = entry_response(&outcome);
                 entry.msgid = msgid.clone();
                 entry.request_hash = request_hash.clone();
                 entry.response = response.clone();
                 self.apply_entry(&entry);
-                for u in &stored.pool_usage {
-                    let neg = |f: Fen| Fen::from_fen(-f.fen());
-                    self.state.add_usage(
-                        &u.psn_no,
-                        &u.period,
-                        &u.cap_group,
-                        neg(u.deductible),
-                        neg(u.fund),
-                        neg(u.burden),
-                    );
-                    pending.writes.push(Write::PoolUsage(PoolUsageDelta {
-                        entry_id: entry.entry_id,
-                        deductible: neg(u.deductible),
-                        fund: neg(u.fund),
-                        burden: neg(u.burden),
-                        ..u.clone()
-                    }));
+                // The year's second reimbursement brought back to the rule (R-J9): its own
+                // entry after the cancel, built on the balances the cancel left.
+                let refund_adjustment = match recomputation {
+                    Some((set, delta)) => {
+                        let recompute = self.new_entry(
+                            "refund_recompute",
+                            &stored.row.admdvs,
+                            Some(&stored.row.psn_no),
+                            Some(&cmd.institution),
+                            cmd.channel,
+                            cmd.at,
+                            &set,
+                            format!("撤销结算{}后二次报销重新计算", stored.row.setl_id),
+                        )?;
+                        self.apply_entry(&recompute);
+                        let delta = PoolUsageDelta {
+                            entry_id: recompute.entry_id,
+                            ..delta
+                        };
+                        Some((recompute, delta))
+                    }
+                    None => None,
+                };
+                let returned_usage = stored
+                    .pool_usage
+                    .iter()
+                    .map(|u| {
+                        Ok(PoolUsageDelta {
+                            entry_id: entry.entry_id,
+                            deductible: fen_neg(u.deductible)?,
+                            fund: fen_neg(u.fund)?,
+                            burden: fen_neg(u.burden)?,
+                            ..u.clone()
+                        })
+                    })
+                    .collect::<Result<Vec<_>, EngineError>>()?;
+                for u in returned_usage {
+                    self.state.add_usage(&u)?;
+                    pending.writes.push(Write::PoolUsage(u));
                 }
                 for u in &stored.binding_usage {
-                    let key = (u.binding_id, u.month.clone());
-                    let v = self.state.binding_usage.entry(key).or_insert(Fen::ZERO);
-                    *v = Fen::from_fen(v.fen() - u.amount.fen());
+                    let back = fen_neg(u.amount)?;
+                    self.state.add_binding_usage(u.binding_id, &u.month, back)?;
                     pending.writes.push(Write::BindingUsage(BindingUsageDelta {
                         entry_id: entry.entry_id,
-                        amount: Fen::from_fen(-u.amount.fen()),
+                        amount: back,
                         ..u.clone()
                     }));
                 }
@@ -316,6 +339,11 @@ impl<S: Store> Engine<S> {
                     reversed_by: entry.entry_id,
                 });
                 pending.writes.push(Write::Entry(entry));
+                if let Some((recompute, delta)) = refund_adjustment {
+                    self.state.add_usage(&delta)?;
+                    pending.writes.push(Write::Entry(recompute));
+                    pending.writes.push(Write::PoolUsage(delta));
+                }
                 pending.writes.push(Write::SettlementCancelled {
                     setl_id: cmd.setl_id.clone(),
                 });
@@ -408,27 +436,8 @@ impl<S: Store> Engine<S> {
                     .persons
                     .get(&psn_no)
                     .ok_or_else(|| EngineError::UnknownPerson(psn_no.clone()))?;
-                if amount.is_negative() || amount > Fen::INPUT_MAX {
-                    return Err(Refusal::InvalidAmount.into());
-                }
                 let admdvs = person.admdvs.to_string();
-                let set = PostingSet::new(vec![
-                    Posting {
-                        account: LedgerAccount::Personal(psn_no.clone()),
-                        amount,
-                        rule: PostingRule::Opening,
-                        floor: None,
-                        explanation: format!("个人账户划入{amount}元"),
-                    },
-                    Posting {
-                        account: LedgerAccount::Funding,
-                        amount: Fen::from_fen(-amount.fen()),
-                        rule: PostingRule::Opening,
-                        floor: None,
-                        explanation: format!("个人账户划入{amount}元"),
-                    },
-                ])
-                .map_err(|_| Refusal::InternalUnbalanced)?;
+                let set = opening_postings(&psn_no, amount)?;
                 let mut entry = self.new_entry(
                     "opening",
                     &admdvs,
@@ -438,7 +447,7 @@ impl<S: Store> Engine<S> {
                     at,
                     &set,
                     "个人账户划入".into(),
-                );
+                )?;
                 // A zero amount (a registry row restating the balance) has no postings.
                 let entry_id = entry.entry_id;
                 self.apply_entry(&entry);
@@ -782,9 +791,7 @@ impl<S: Store> Engine<S> {
         at: NaiveDateTime,
         set: &PostingSet,
         summary: String,
-    ) -> JournalEntry {
-        let entry_id = self.state.next_entry_id;
-        self.state.next_entry_id += 1;
+    ) -> Result<JournalEntry, EngineError> {
         let mut running: HashMap<String, Fen> = HashMap::new();
         let postings = set
             .postings()
@@ -794,9 +801,9 @@ impl<S: Store> Engine<S> {
                 let before = *running
                     .entry(key.clone())
                     .or_insert_with(|| self.state.balance(&key));
-                let after = fen_add(before, p.amount);
+                let after = fen_add(before, p.amount)?;
                 running.insert(key.clone(), after);
-                PostingRow {
+                Ok(PostingRow {
                     psn_no: p.account.personal_psn_no().map(str::to_string),
                     account_key: key,
                     amount: p.amount,
@@ -804,10 +811,12 @@ impl<S: Store> Engine<S> {
                     floor: p.floor,
                     balance_after: after,
                     explanation: p.explanation.clone(),
-                }
+                })
             })
-            .collect();
-        JournalEntry {
+            .collect::<Result<_, EngineError>>()?;
+        let entry_id = self.state.next_entry_id;
+        self.state.next_entry_id += 1;
+        Ok(JournalEntry {
             entry_id,
             msgid: None,
             kind: kind.to_string(),
@@ -821,12 +830,14 @@ impl<S: Store> Engine<S> {
             response: None,
             summary,
             postings,
-        }
+        })
     }
 
+    /// Takes an entry's balances into the hot set. `new_entry` computed each balance after
+    /// with checked arithmetic; the last posting on an account holds its balance now.
     fn apply_entry(&mut self, entry: &JournalEntry) {
         for p in &entry.postings {
-            self.state.add_to_balance(&p.account_key, p.amount);
+            self.state.set_balance(&p.account_key, p.balance_after);
         }
     }
 
@@ -971,7 +982,7 @@ impl<S: Store> Engine<S> {
                 cmd.at,
                 &decision.postings,
                 summary,
-            )
+            )?
         };
         let entry_id = entry.entry_id;
         let mut pool = Vec::new();
@@ -1074,34 +1085,81 @@ impl<S: Store> Engine<S> {
             .or_else(|| self.state.persons.contains_key(n).then(|| n.to_string()))
     }
 
+    #[allow(clippy::type_complexity)]
     fn cancel(
         &mut self,
         cmd: &CancelCommand,
         stored: &StoredSettlement,
-    ) -> Result<(Cancelled, JournalEntry), EngineError> {
+    ) -> Result<
+        (
+            Cancelled,
+            JournalEntry,
+            Option<(PostingSet, PoolUsageDelta)>,
+        ),
+        EngineError,
+    > {
         let patient = self
             .state
             .persons
             .get(&stored.row.psn_no)
             .cloned()
             .ok_or_else(|| EngineError::UnknownPerson(stored.row.psn_no.clone()))?;
-        let postings: Vec<Posting> = stored
+        let corrupt = |what: String| gongji_store::StoreError::Corrupt(what);
+        let original: Vec<Posting> = stored
             .entry
             .postings
             .iter()
             .map(|p| {
                 Ok(Posting {
-                    account: LedgerAccount::parse_key(&p.account_key).ok_or_else(|| {
-                        gongji_store::StoreError::Corrupt(format!("account key {}", p.account_key))
-                    })?,
-                    amount: Fen::from_fen(-p.amount.fen()),
-                    rule: PostingRule::Reversal,
-                    floor: None,
-                    explanation: format!("撤销结算{}：{}", stored.row.setl_id, p.explanation),
+                    account: LedgerAccount::parse_key(&p.account_key)
+                        .ok_or_else(|| corrupt(format!("account key {}", p.account_key)))?,
+                    amount: p.amount,
+                    rule: PostingRule::parse(&p.rule)
+                        .ok_or_else(|| corrupt(format!("posting rule {}", p.rule)))?,
+                    floor: p.floor,
+                    explanation: p.explanation.clone(),
                 })
             })
             .collect::<Result<_, gongji_store::StoreError>>()?;
-        let set = PostingSet::new(postings).map_err(|_| Refusal::InternalUnbalanced)?;
+        let original = PostingSet::new(original).map_err(|_| Refusal::InternalUnbalanced)?;
+        // The settlement's own share of the year's second reimbursement, if it had one.
+        let refund_share = stored
+            .pool_usage
+            .iter()
+            .find(|u| u.cap_group == SECOND_REIMBURSEMENT_GROUP && is_year(&u.period));
+        let rule = self
+            .policies
+            .for_admdvs(patient.admdvs)
+            .and_then(|p| p.second_reimbursement.as_ref());
+        let second_reimbursement = match (rule, refund_share) {
+            (Some(rule), Some(share)) => {
+                let year = self
+                    .state
+                    .pool_usage
+                    .get(&(patient.psn_no.clone(), share.period.clone()))
+                    .and_then(|groups| groups.get(SECOND_REIMBURSEMENT_GROUP))
+                    .copied()
+                    .unwrap_or_default();
+                Some(CancelRefundFacts {
+                    rule,
+                    year: RefundYear {
+                        burden: year.burden_year,
+                        refunded: year.fund_paid_year,
+                    },
+                    cancelled: RefundYear {
+                        burden: share.burden,
+                        refunded: share.fund,
+                    },
+                })
+            }
+            _ => None,
+        };
+        let decision = decide_cancel(&CancelFacts {
+            setl_id: &stored.row.setl_id,
+            admdvs: patient.admdvs,
+            original: &original,
+            second_reimbursement,
+        })?;
         let summary = format!(
             "撤销结算{}，医疗费{}元原路退回",
             stored.row.setl_id, stored.row.medfee_sumamt
@@ -1113,10 +1171,22 @@ impl<S: Store> Engine<S> {
             Some(&cmd.institution),
             cmd.channel,
             cmd.at,
-            &set,
+            &decision.reversal,
             summary,
-        );
+        )?;
         entry.reverses_entry = Some(stored.entry.entry_id);
+        let recomputation = refund_share.zip(decision.recomputation).map(|(share, r)| {
+            let delta = PoolUsageDelta {
+                entry_id: 0,
+                psn_no: patient.psn_no.clone(),
+                period: share.period.clone(),
+                cap_group: SECOND_REIMBURSEMENT_GROUP.into(),
+                deductible: Fen::ZERO,
+                fund: r.adjustment,
+                burden: Fen::ZERO,
+            };
+            (r.postings, delta)
+        });
         let own_key = LedgerAccount::Personal(patient.psn_no.clone()).key();
         let balc = entry
             .postings
@@ -1127,15 +1197,16 @@ impl<S: Store> Engine<S> {
             .unwrap_or_else(|| self.state.balance(&own_key));
         let r = &stored.row;
         let second_reimbursement = PostingRule::SecondReimbursement.code();
-        let oth_pay = Fen::from_fen(
+        let oth_pay = Fen::checked_sum(
             stored
                 .entry
                 .postings
                 .iter()
                 .filter(|p| p.rule == second_reimbursement)
-                .map(|p| -p.amount.fen())
-                .sum(),
-        );
+                .map(|p| p.amount),
+        )
+        .and_then(Fen::checked_neg)
+        .ok_or(Refusal::AmountOverflow)?;
         Ok((
             Cancelled {
                 setl_id: r.setl_id.clone(),
@@ -1155,11 +1226,17 @@ impl<S: Store> Engine<S> {
                     .iter()
                     .map(|p| (p.account_key.clone(), p.amount))
                     .collect(),
+                refund_recomputed: recomputation
+                    .iter()
+                    .flat_map(|(set, _)| set.postings())
+                    .map(|p| (p.account.key(), p.amount, p.explanation.clone()))
+                    .collect(),
                 med_type: gongji_core::codes::MedType::parse(&r.med_type)
                     .unwrap_or(gongji_core::codes::MedType::GeneralOutpatient),
                 at: cmd.at,
             },
             entry,
+            recomputation,
         ))
     }
 
@@ -1214,7 +1291,7 @@ impl<S: Store> Engine<S> {
             cmd.at,
             &decision.postings,
             decision.explanation.clone(),
-        );
+        )?;
         let row = PremiumRow {
             relative_psn_no: relative_no.clone(),
             year: cmd.year,
@@ -1497,25 +1574,26 @@ impl<S: Store> Engine<S> {
                         .ok_or_else(|| EngineError::UnknownSettlement(setl_id.clone()))?,
                 };
                 let drawn = if stored.row.psn_no == binding.relative {
-                    Fen::from_fen(
+                    // Each draw is counted once per period kind; the month's count is the draw.
+                    Fen::checked_sum(
                         stored
                             .binding_usage
                             .iter()
-                            .filter(|u| u.binding_id == binding.id)
-                            .map(|u| u.amount.fen())
-                            .sum(),
+                            .filter(|u| u.binding_id == binding.id && is_month(&u.month))
+                            .map(|u| u.amount),
                     )
+                    .ok_or(Refusal::AmountOverflow)?
                 } else {
                     Fen::ZERO
                 };
-                let claimed = Fen::from_fen(
+                let claimed = Fen::checked_sum(
                     self.state
                         .recovery_cases
                         .values()
                         .filter(|c| c.setl_id == setl_id && c.binding_id == binding.id)
-                        .map(|c| c.amount.fen())
-                        .sum(),
-                );
+                        .map(|c| c.amount),
+                )
+                .ok_or(Refusal::AmountOverflow)?;
                 judge_recovery(&RecoveryFacts {
                     amount,
                     drawn,
@@ -1581,7 +1659,7 @@ impl<S: Store> Engine<S> {
                     cmd.at,
                     &set,
                     format!("追回案件{case_id}：{}元退回户主个人账户", before.amount),
-                );
+                )?;
                 let mut after = before.clone();
                 after.status = "repaid".into();
                 after.repaid_by = Some(cmd.actor.clone());
@@ -1632,6 +1710,15 @@ fn describe(b: &Binding) -> String {
         b.limit_per_month.map_or("-".to_string(), |f| f.to_string()),
         b.status.code()
     )
+}
+
+/// Usage periods are `YYYY` (a year), `YYYY-MM` (a month) and `YYYY-MM-DD` (a day).
+fn is_year(period: &str) -> bool {
+    period.len() == 4
+}
+
+fn is_month(period: &str) -> bool {
+    period.len() == 7
 }
 
 fn is_read_only(c: &Command) -> bool {

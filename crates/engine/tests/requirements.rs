@@ -1427,3 +1427,60 @@ fn r_j9_jinan_second_reimbursement_tiers() {
     assert_eq!(refund(&w.settle(cmd).unwrap()), 0);
     w.verify();
 }
+
+#[test]
+fn r_j9_cancelling_an_earlier_settlement_claws_back_the_refund_it_no_longer_earns() {
+    let mut w = World::new();
+    let patient = w.employee(JINAN, 0);
+    let hospital = w.hospital(JINAN, HospitalLevel::Level3);
+    let a = w.item(ChargeLevel::ClassA, 0);
+    let go = |w: &mut World, fen: i64, on: &str| {
+        let cmd = w.visit(
+            &patient,
+            &hospital,
+            MedType::ChronicSpecialOutpatient,
+            &[(&a, fen)],
+            on,
+        );
+        w.settle(cmd).unwrap()
+    };
+    let refund = |s: &gongji_engine::Settled| s.decision.totals.oth_pay.fen();
+    let fund = "fund:370102:310100";
+
+    // A 12,000 reaches the threshold and earns nothing; B 10,000 above it earns 6,000.
+    let first = go(&mut w, yuan(12_000), "2025-02-01");
+    assert_eq!(refund(&first), 0);
+    assert_eq!(refund(&go(&mut w, yuan(10_000), "2025-03-01")), yuan(6_000));
+    assert_eq!(w.account(fund), -yuan(6_000));
+
+    // Cancel A: the live year is B alone, 10,000 below the threshold, so the 6,000 comes back
+    // to the fund, explained as a recomputation, paid out of what the cancel returns.
+    let cancelled = w.cancel(&first, "2025-03-05").unwrap();
+    assert_eq!(w.account(fund), 0);
+    let recomputed: Vec<(&str, i64)> = cancelled
+        .refund_recomputed
+        .iter()
+        .map(|(account, amount, _)| (account.as_str(), amount.fen()))
+        .collect();
+    assert_eq!(
+        recomputed,
+        vec![(fund, yuan(6_000)), ("cash", -yuan(6_000))]
+    );
+    assert!(cancelled
+        .refund_recomputed
+        .iter()
+        .all(|(_, _, why)| why.starts_with("二次报销重新计算：")));
+
+    // C 1,000: the live burden is 11,000, still below the threshold; nothing is refunded.
+    assert_eq!(refund(&go(&mut w, yuan(1_000), "2025-03-10")), 0);
+    assert_eq!(w.account(fund), 0);
+    // D 3,000 crosses it again: 14,000 earns 1,200, and that is what the year has paid.
+    let last = go(&mut w, yuan(3_000), "2025-03-20");
+    assert_eq!(refund(&last), yuan(1_200));
+    assert_eq!(w.account(fund), -yuan(1_200));
+    // Cancelling the latest returns exactly its own refund, with nothing to recompute.
+    let undone = w.cancel(&last, "2025-03-21").unwrap();
+    assert_eq!(w.account(fund), 0);
+    assert!(undone.refund_recomputed.is_empty());
+    w.verify();
+}

@@ -616,7 +616,7 @@ fn postings_move_balances_and_verify_is_clean<B: Backend>(b: &B) {
         ),
         (2, 5, 4, 1)
     );
-    assert_eq!(report.trial_balance(), Fen::ZERO);
+    assert_eq!(report.trial_balance(), Some(Fen::ZERO));
     let kinds: Vec<(&str, i64)> = report
         .totals_by_kind
         .iter()

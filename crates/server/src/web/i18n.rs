@@ -2152,7 +2152,7 @@ pub fn record_role(lang: Lang, r: crate::service::records::RecordRole) -> &'stat
     }
 }
 
-/// A journal kind: `settle`, `cancel`, `premium`, `opening`, `recovery`.
+/// A journal kind: `settle`, `cancel`, `premium`, `opening`, `recovery`, `refund_recompute`.
 pub fn record_kind(lang: Lang, kind: &str) -> &'static str {
     match (lang, kind) {
         (Lang::Zh, "settle") => "结算",
@@ -2160,12 +2160,14 @@ pub fn record_kind(lang: Lang, kind: &str) -> &'static str {
         (Lang::Zh, "premium") => "缴费",
         (Lang::Zh, "opening") => "期初余额",
         (Lang::Zh, "recovery") => "追回",
+        (Lang::Zh, "refund_recompute") => "二次报销重新计算",
         (Lang::Zh, _) => "其他",
         (Lang::En, "settle") => "settlement",
         (Lang::En, "cancel") => "cancellation",
         (Lang::En, "premium") => "premium",
         (Lang::En, "opening") => "opening balance",
         (Lang::En, "recovery") => "recovery",
+        (Lang::En, "refund_recompute") => "second reimbursement recomputed",
         (Lang::En, _) => "other",
     }
 }
