@@ -20,8 +20,54 @@ pub struct HolderFacts<'a> {
     pub binding: &'a Binding,
     /// The reserve of the holder's own region (R-S2).
     pub reserve: Fen,
-    /// Drawn through this binding so far this calendar month (R-S3 monthly limit).
-    pub used_this_month: Fen,
+    /// Drawn through this binding so far in the payment's day, month and year (R-S3).
+    pub used: BindingUsage,
+}
+
+/// What a binding has carried so far in the calendar periods its limits count (R-S3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BindingUsage {
+    pub today: Fen,
+    pub this_month: Fen,
+    pub this_year: Fen,
+}
+
+/// The most a binding may still carry on one payment under the holder's limits (R-S3), and
+/// one line for each limit that binds, in Chinese. `None` when no limit is set.
+pub fn limits_left(binding: &Binding, used: BindingUsage) -> (Option<Fen>, Vec<String>) {
+    let mut left: Option<Fen> = None;
+    let mut why = Vec::new();
+    let mut cap = |limit: Option<Fen>, used: Fen, line: &dyn Fn(Fen) -> String| {
+        if let Some(limit) = limit {
+            let rest = limit.saturating_sub_floor0(used);
+            if left.is_none_or(|l| rest < l) {
+                left = Some(rest);
+            }
+            why.push((rest, line(limit)));
+        }
+    };
+    cap(binding.limit_per_payment, Fen::ZERO, &|l| {
+        format!("单笔限额{l}元（R-S3）")
+    });
+    cap(binding.limit_per_day, used.today, &|l| {
+        format!("每日限额{l}元，今日已用{}元（R-S3）", used.today)
+    });
+    cap(binding.limit_per_month, used.this_month, &|l| {
+        format!("月度限额{l}元，本月已用{}元（R-S3）", used.this_month)
+    });
+    cap(binding.limit_per_year, used.this_year, &|l| {
+        format!("年度限额{l}元，本年已用{}元（R-S3）", used.this_year)
+    });
+    // Only the limits that decide the amount are worth a line.
+    let lines = match left {
+        Some(l) => why
+            .into_iter()
+            .filter(|(rest, _)| *rest == l)
+            .map(|(_, line)| line)
+            .collect(),
+        None => Vec::new(),
+    };
+    (left, lines)
 }
 
 #[derive(Clone, Debug)]
@@ -213,20 +259,10 @@ fn draw_from_holders(
         let name = mask_name(h.holder.name.reveal());
         let mut draw = (*remaining).min(available);
         let mut limited = Vec::new();
-        if let Some(limit) = h.binding.limit_per_payment {
-            if draw > limit {
-                draw = limit;
-                limited.push(format!("单笔限额{limit}元（R-S3）"));
-            }
-        }
-        if let Some(limit) = h.binding.limit_per_month {
-            let left = limit.saturating_sub_floor0(h.used_this_month);
+        if let (Some(left), why) = limits_left(h.binding, h.used) {
             if draw > left {
                 draw = left;
-                limited.push(format!(
-                    "月度限额{limit}元，本月已用{}元（R-S3）",
-                    h.used_this_month
-                ));
+                limited = why;
             }
         }
         if !draw.is_positive() {

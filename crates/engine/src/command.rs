@@ -69,28 +69,7 @@ pub struct BindCommand {
     pub at: NaiveDateTime,
 }
 
-/// Changes to an existing binding.
-#[derive(Clone, Debug)]
-pub enum BindingChange {
-    /// Move the end date (only earlier where the policy says so, R-S9).
-    EndOn(NaiveDate),
-    /// Per-relative limits (R-S3); `None` removes a limit.
-    Limits {
-        per_payment: Option<Fen>,
-        per_month: Option<Fen>,
-    },
-    /// The holder unbinds (face verification where the policy asks, R-Z5).
-    Unbind {
-        face_verified: bool,
-    },
-    /// Staff suspend mutual aid (R-S7).
-    Suspend {
-        reason: String,
-    },
-    Lift {
-        reason: String,
-    },
-}
+pub use gongji_core::binding_rules::{BindingChange, Limits};
 
 #[derive(Clone, Debug)]
 pub struct ChangeBindingCommand {

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDateTime};
-use gongji_core::allocation::HolderFacts;
+use gongji_core::allocation::{BindingUsage, HolderFacts};
 use gongji_core::binding_rules::{
-    judge_binding, judge_end_date_change, BindingContext, BindingRequest,
+    end_with_insurance, judge_binding, judge_binding_change, judge_limits, BindingContext,
+    BindingRequest, Limits,
 };
 use gongji_core::codes::Channel;
 use gongji_core::domain::{Binding, BindingStatus, Person};
@@ -508,27 +509,20 @@ impl<S: Store> Engine<S> {
     /// R-S10: where the policy says so, a binding ends for good when either side's
     /// insurance ends; a later re-registration does not revive it.
     fn end_bindings_with_insurance(&mut self, psn_no: &str, pending: &mut Pending) {
-        let ids: Vec<i64> = self
-            .state
-            .bindings_of(psn_no)
-            .filter(|b| b.status != BindingStatus::Ended)
-            .map(|b| b.id)
-            .collect();
+        let ids: Vec<i64> = self.state.bindings_of(psn_no).map(|b| b.id).collect();
         for id in ids {
             let Some(before) = self.state.bindings.get(&id).cloned() else {
                 continue;
             };
-            let auto_end = self
+            let ended = self
                 .state
                 .persons
                 .get(&before.holder)
                 .and_then(|h| self.policies.for_admdvs(h.admdvs))
-                .is_some_and(|p| p.binding.auto_end_with_insurance);
-            if !auto_end {
+                .and_then(|p| end_with_insurance(&before, &p.binding));
+            let Some(after) = ended else {
                 continue;
-            }
-            let mut after = before.clone();
-            after.status = BindingStatus::Ended;
+            };
             let admdvs = self
                 .state
                 .persons
@@ -891,6 +885,8 @@ impl<S: Store> Engine<S> {
             }
         };
         let month = format!("{:04}-{:02}", date.year(), date.month());
+        let year = date.year().to_string();
+        let day = date.format("%Y-%m-%d").to_string();
         let bindings: Vec<&Binding> = state.holders_of(&patient.psn_no).collect();
         let mut holders = Vec::with_capacity(bindings.len());
         for b in bindings {
@@ -906,15 +902,13 @@ impl<S: Store> Engine<S> {
                 balance: state.balance(&LedgerAccount::Personal(holder.psn_no.clone()).key()),
                 binding: b,
                 reserve,
-                used_this_month: state
-                    .binding_usage
-                    .get(&(b.id, month.clone()))
-                    .copied()
-                    .unwrap_or(Fen::ZERO),
+                used: BindingUsage {
+                    today: state.binding_used(b.id, &day),
+                    this_month: state.binding_used(b.id, &month),
+                    this_year: state.binding_used(b.id, &year),
+                },
             });
         }
-        let year = date.year().to_string();
-        let day = date.format("%Y-%m-%d").to_string();
         let usage = state.usage_for(&patient.psn_no, &year, &day);
         let own_key = LedgerAccount::Personal(patient.psn_no.clone()).key();
         let catalog = |code: &str| state.catalog.get(code).cloned();
@@ -1026,15 +1020,18 @@ impl<S: Store> Engine<S> {
                 burden: decision.split.burden,
             });
         }
+        // Each draw counts against its binding's day, month and year (R-S3 limits).
         let binding_usage = decision
             .allocation
             .draws
             .iter()
-            .map(|d| BindingUsageDelta {
-                entry_id,
-                binding_id: d.binding_id,
-                month: month.clone(),
-                amount: d.amount,
+            .flat_map(|d| {
+                [&day, &month, &year].map(|period| BindingUsageDelta {
+                    entry_id,
+                    binding_id: d.binding_id,
+                    month: period.clone(),
+                    amount: d.amount,
+                })
             })
             .collect();
         let t = &decision.totals;
@@ -1357,19 +1354,15 @@ impl<S: Store> Engine<S> {
             },
             &policy.binding,
         )?;
-        if (cmd.limit_per_payment.is_some() || cmd.limit_per_month.is_some())
-            && !policy.payment.per_relative_limits
-        {
-            return Err(Refusal::LimitsNotAllowed.into());
-        }
-        for limit in [cmd.limit_per_payment, cmd.limit_per_month]
-            .into_iter()
-            .flatten()
-        {
-            if limit.is_negative() || limit > Fen::INPUT_MAX {
-                return Err(Refusal::InvalidAmount.into());
-            }
-        }
+        judge_limits(
+            &Limits {
+                per_payment: cmd.limit_per_payment,
+                per_month: cmd.limit_per_month,
+                ..Limits::default()
+            },
+            false,
+            &policy.payment,
+        )?;
         Ok(())
     }
 
@@ -1391,6 +1384,8 @@ impl<S: Store> Engine<S> {
             end: cmd.end,
             limit_per_payment: cmd.limit_per_payment,
             limit_per_month: cmd.limit_per_month,
+            limit_per_day: None,
+            limit_per_year: None,
             status: BindingStatus::Active,
             channel: cmd.channel,
         };
@@ -1440,74 +1435,16 @@ impl<S: Store> Engine<S> {
             .get(&before.holder)
             .ok_or_else(|| EngineError::UnknownPerson(before.holder.clone()))?;
         let policy = self.policy_for(holder)?;
-        let mut after = before.clone();
         let month = format!("{:04}-{:02}", cmd.at.year(), cmd.at.month());
-        let mut counts_as_change = false;
-        let action = match &cmd.change {
-            BindingChange::EndOn(date) => {
-                after.end = Some(judge_end_date_change(&before, *date, &policy.binding)?);
-                "change_end"
-            }
-            BindingChange::Limits {
-                per_payment,
-                per_month,
-            } => {
-                if before.status == BindingStatus::Ended {
-                    return Err(Refusal::BindingNotActive.into());
-                }
-                if !policy.payment.per_relative_limits {
-                    return Err(Refusal::LimitsNotAllowed.into());
-                }
-                for l in [per_payment, per_month].into_iter().flatten() {
-                    if l.is_negative() || *l > Fen::INPUT_MAX {
-                        return Err(Refusal::InvalidAmount.into());
-                    }
-                }
-                after.limit_per_payment = *per_payment;
-                after.limit_per_month = *per_month;
-                "set_limits"
-            }
-            BindingChange::Unbind { face_verified } => {
-                if before.status == BindingStatus::Ended {
-                    return Err(Refusal::BindingNotActive.into());
-                }
-                if policy.binding.face_verification && !face_verified {
-                    return Err(Refusal::FaceVerificationRequired.into());
-                }
-                if let Some(max) = policy.binding.max_changes_per_month {
-                    let n = self
-                        .state
-                        .binding_changes
-                        .get(&(before.holder.clone(), month.clone()))
-                        .copied()
-                        .unwrap_or(0);
-                    if n >= max {
-                        return Err(Refusal::TooManyChanges { max }.into());
-                    }
-                }
-                counts_as_change = true;
-                after.status = BindingStatus::Ended;
-                let today = cmd.at.date();
-                if after.end.is_none_or(|e| e > today) {
-                    after.end = Some(today.max(after.begin));
-                }
-                "unbind"
-            }
-            BindingChange::Suspend { .. } => {
-                if before.status != BindingStatus::Active {
-                    return Err(Refusal::BindingNotActive.into());
-                }
-                after.status = BindingStatus::Suspended;
-                "suspend"
-            }
-            BindingChange::Lift { .. } => {
-                if before.status != BindingStatus::Suspended {
-                    return Err(Refusal::BindingNotActive.into());
-                }
-                after.status = BindingStatus::Active;
-                "lift"
-            }
-        };
+        let changes = self
+            .state
+            .binding_changes
+            .get(&(before.holder.clone(), month.clone()))
+            .copied()
+            .unwrap_or(0);
+        let after = judge_binding_change(&before, &cmd.change, cmd.at.date(), changes, policy)?;
+        let action = cmd.change.action();
+        let counts_as_change = cmd.change.counts_as_change();
         let admdvs = holder.admdvs.to_string();
         if counts_as_change {
             *self

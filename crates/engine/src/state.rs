@@ -350,6 +350,14 @@ impl State {
         }
     }
 
+    /// What a binding carried in a period (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
+    pub fn binding_used(&self, binding_id: i64, period: &str) -> Fen {
+        self.binding_usage
+            .get(&(binding_id, period.to_string()))
+            .copied()
+            .unwrap_or(Fen::ZERO)
+    }
+
     /// Adds to what a binding carried in a period (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
     pub fn add_binding_usage(
         &mut self,

@@ -160,6 +160,7 @@ contract!(
     mutual_aid_report_counts_uses_by_day_and_kind,
     staff_recovery_cases_commitments_and_audit_are_read_back,
     conventional_transactions_lock_write_and_roll_back,
+    a_negative_limit_is_refused_by_the_schema,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -226,6 +227,8 @@ fn binding(id: i64, holder: &str, relative: &str) -> Binding {
         end: None,
         limit_per_payment: Some(Fen::from_fen(50_000)),
         limit_per_month: None,
+        limit_per_day: Some(Fen::from_fen(10_000)),
+        limit_per_year: Some(Fen::from_fen(1_000_000)),
         status: BindingStatus::Active,
         channel: Channel::WeChat,
     }
@@ -693,6 +696,30 @@ fn conflict_in_the_third_write_leaves_no_trace_of_the_first_two<B: Backend>(b: &
         .expect("some");
     assert_eq!(answer.response.as_deref(), Some("first"));
     assert!(s.verify().expect("verify").is_clean());
+}
+
+fn a_negative_limit_is_refused_by_the_schema<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    for negative in [
+        Binding {
+            limit_per_day: Some(Fen::from_fen(-1)),
+            ..binding(7, "P0001", "P0002")
+        },
+        Binding {
+            limit_per_year: Some(Fen::from_fen(-1)),
+            ..binding(7, "P0001", "P0002")
+        },
+    ] {
+        expect_conflict(
+            s.commit(&batch(vec![Write::Binding {
+                binding: negative,
+                admdvs: ADMDVS.into(),
+            }])),
+            "negative limit",
+        );
+    }
+    assert!(s.load_snapshot().expect("snapshot").bindings.is_empty());
 }
 
 fn duplicate_msgid_conflicts<B: Backend>(b: &B) {

@@ -6,6 +6,7 @@
 //! engine's commands decide everything else.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use gongji_core::binding_rules::Limits;
 use gongji_core::binding_rules::{binding_usable_on, check_relative_identity};
 use gongji_core::codes::{Channel, RelationClass, Relationship};
 use gongji_core::commitment::{
@@ -416,18 +417,14 @@ pub async fn set_limits(
     app: &App,
     holder: &str,
     binding_id: i64,
-    per_payment: Option<Fen>,
-    per_month: Option<Fen>,
+    limits: Limits,
     channel: Channel,
 ) -> ServiceResult<BindingView> {
     binding_of(app, holder, binding_id, true).await?;
     change(
         app,
         binding_id,
-        BindingChange::Limits {
-            per_payment,
-            per_month,
-        },
+        BindingChange::Limits(limits),
         holder.to_string(),
         channel,
     )
