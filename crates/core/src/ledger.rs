@@ -211,6 +211,18 @@ impl PostingSet {
     }
 }
 
+/// The floor a posting broke, if it broke one: a personal account never goes below zero,
+/// and a posting with its own floor (the reserve, for mutual aid and premiums) never below
+/// that. Deciding keeps both; this is the check that a decision did.
+pub fn floor_breached(personal: bool, balance_after: Fen, floor: Option<Fen>) -> Option<Fen> {
+    let floor = match (personal, floor) {
+        (true, Some(f)) => f.max(Fen::ZERO),
+        (true, None) => Fen::ZERO,
+        (false, f) => f?,
+    };
+    (balance_after < floor).then_some(floor)
+}
+
 /// Money entering a person's account from outside (an opening balance, an employer's
 /// transfer). A zero amount (a registry row restating the balance) moves nothing.
 pub fn opening_postings(psn_no: &str, amount: Fen) -> Result<PostingSet, Refusal> {
@@ -261,6 +273,20 @@ mod tests {
         for a in accounts {
             assert_eq!(LedgerAccount::parse_key(&a.key()), Some(a));
         }
+    }
+
+    #[test]
+    fn personal_accounts_keep_zero_and_reserves_keep_theirs() {
+        let fen = Fen::from_fen;
+        assert_eq!(floor_breached(true, fen(-1), None), Some(Fen::ZERO));
+        assert_eq!(floor_breached(true, Fen::ZERO, None), None);
+        assert_eq!(
+            floor_breached(true, fen(99_999), Some(fen(100_000))),
+            Some(fen(100_000))
+        );
+        assert_eq!(floor_breached(true, fen(100_000), Some(fen(100_000))), None);
+        // Funds and clearing accounts go negative as they pay out.
+        assert_eq!(floor_breached(false, fen(-5), None), None);
     }
 
     #[test]

@@ -309,6 +309,9 @@ pub enum EngineError {
     VisitMismatch,
     NoFees,
     DuplicateRegistration(String),
+    /// A decision would have left an account below its floor: a bug, caught before the
+    /// batch was written; nothing of the batch was.
+    FloorBreached(String),
     Store(StoreError),
 }
 
@@ -329,6 +332,7 @@ impl EngineError {
             EngineError::VisitMismatch => "GJ-VISIT-MISMATCH",
             EngineError::NoFees => "GJ-SETL-NO-FEES",
             EngineError::DuplicateRegistration(_) => "GJ-IMPORT-DUPLICATE",
+            EngineError::FloorBreached(_) => "GJ-ENGINE-FLOOR-BREACHED",
             EngineError::Store(e) => e.code(),
         }
     }
@@ -355,6 +359,9 @@ impl EngineError {
             EngineError::VisitMismatch => "就诊记录不属于本机构或该人员，或已结算不能修改。".into(),
             EngineError::NoFees => "该就诊没有待结算的费用明细，请先上传费用明细（2204）。".into(),
             EngineError::DuplicateRegistration(what) => format!("重复的记录：{what}"),
+            EngineError::FloorBreached(_) => {
+                "系统内部校验发现账户将低于保留额，本批业务均未执行，请联系系统管理员。".into()
+            }
             EngineError::Store(_) => "系统暂时无法保存，本笔业务未执行，请稍后重试。".into(),
         }
     }
@@ -375,6 +382,9 @@ impl EngineError {
             EngineError::VisitMismatch => "The visit belongs to another institution or person.".into(),
             EngineError::NoFees => "The visit has no unsettled fee details.".into(),
             EngineError::DuplicateRegistration(what) => format!("Duplicate record: {what}"),
+            EngineError::FloorBreached(what) => {
+                format!("Internal check failed, nothing of the batch was done: {what}")
+            }
             EngineError::Store(e) => format!("Storage failure: {e}"),
         }
     }

@@ -13,7 +13,9 @@ use gongji_core::binding_rules::{
 };
 use gongji_core::codes::Channel;
 use gongji_core::domain::{Binding, BindingStatus, Person};
-use gongji_core::ledger::{opening_postings, LedgerAccount, Posting, PostingRule, PostingSet};
+use gongji_core::ledger::{
+    floor_breached, opening_postings, LedgerAccount, Posting, PostingRule, PostingSet,
+};
 use gongji_core::policy::{Policy, PolicySet};
 use gongji_core::pooling::FeeLine;
 use gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP;
@@ -158,6 +160,21 @@ impl<S: Store> Engine<S> {
         }
         if !checkpoint_needed || pending.writes.is_empty() {
             return results;
+        }
+        if let Err(breach) = floors_kept(&pending.writes) {
+            // A decision left an account below its floor: a bug, and nothing of the batch
+            // is written. The state ran ahead of the store; the store is the truth.
+            if let Ok(snapshot) = self.store.load_snapshot() {
+                self.state = State::from_snapshot(snapshot);
+            }
+            return results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(Outcome::Replayed { response }) => Ok(Outcome::Replayed { response }),
+                    Ok(_) => Err(EngineError::FloorBreached(breach.clone())),
+                    Err(e) => Err(e),
+                })
+                .collect();
         }
         if let Err(e) = self.store.commit(&pending.writes) {
             // The state ran ahead of the store; the store is the truth.
@@ -1647,6 +1664,26 @@ fn describe(b: &Binding) -> String {
         b.limit_per_month.map_or("-".to_string(), |f| f.to_string()),
         b.status.code()
     )
+}
+
+/// Every posting of the batch leaves its account at or above its floor (zero for a personal
+/// account, the reserve where the posting names one). Checked on the whole batch before it
+/// goes to the store, so a bug in a decision stops the batch instead of writing it.
+fn floors_kept(writes: &WriteBatch) -> Result<(), String> {
+    for w in &writes.writes {
+        let Write::Entry(entry) = w else {
+            continue;
+        };
+        for p in &entry.postings {
+            if let Some(floor) = floor_breached(p.psn_no.is_some(), p.balance_after, p.floor) {
+                return Err(format!(
+                    "entry {} would leave {} at {} below its floor {} ({})",
+                    entry.entry_id, p.account_key, p.balance_after, floor, p.rule
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Usage periods are `YYYY` (a year), `YYYY-MM` (a month) and `YYYY-MM-DD` (a day).

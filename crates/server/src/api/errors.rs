@@ -106,6 +106,7 @@ fn status_of(e: &ServiceError) -> StatusCode {
             | EngineError::AlreadyCancelled(_)
             | EngineError::DuplicateRegistration(_) => StatusCode::CONFLICT,
             EngineError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            EngineError::FloorBreached(_) => StatusCode::INTERNAL_SERVER_ERROR,
         },
         ServiceError::Unauthenticated
         | ServiceError::CodeInvalid
