@@ -121,6 +121,11 @@ fn sub(a: Fen, b: Fen) -> Result<Fen, Refusal> {
     a.checked_sub(b).ok_or(Refusal::AmountOverflow)
 }
 
+/// What a holder may share: the balance above his region's reserve, never below zero (R-S2).
+pub fn shareable(balance: Fen, reserve: Fen) -> Fen {
+    balance.saturating_sub_floor0(reserve)
+}
+
 /// Splits `facts.amount` between the own account, holders and cash.
 pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Result<Allocation, Refusal> {
     let mut out = Allocation {
@@ -234,7 +239,7 @@ fn draw_from_holders(
             ));
             continue;
         }
-        let available = h.balance.saturating_sub_floor0(h.reserve);
+        let available = shareable(h.balance, h.reserve);
         if available.is_zero() {
             out.notes.push(format!(
                 "户主{name}账户余额{}元未超过保留额{}元，无可共济金额（R-S2）",

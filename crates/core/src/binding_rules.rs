@@ -372,6 +372,113 @@ pub fn binding_usable_on(
     !(policy.auto_end_with_insurance && (ended(holder) || ended(relative)))
 }
 
+/// A binding's standing on a day (R-S9, R-S10), as people and staff see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validity {
+    Valid,
+    NotYetValid,
+    Expired,
+    Suspended,
+    Ended,
+    /// Either side's insurance ended (R-S10).
+    InsuranceEnded,
+}
+
+impl Validity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Validity::Valid => "valid",
+            Validity::NotYetValid => "not_yet_valid",
+            Validity::Expired => "expired",
+            Validity::Suspended => "suspended",
+            Validity::Ended => "ended",
+            Validity::InsuranceEnded => "insurance_ended",
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Validity::Valid => "有效",
+            Validity::NotYetValid => "未到开始日期",
+            Validity::Expired => "已过结束日期",
+            Validity::Suspended => "已暂停",
+            Validity::Ended => "已解除",
+            Validity::InsuranceEnded => "参保终止，已失效",
+        }
+    }
+}
+
+/// A binding's standing on `today`: its status, then its dates, then (where the holder's
+/// policy ends bindings with insurance) both sides' insurance. A side the registry does not
+/// know counts as no longer insured; without a policy the insurance is not judged.
+pub fn validity_on(
+    binding: &Binding,
+    holder: Option<&Person>,
+    relative: Option<&Person>,
+    today: NaiveDate,
+    policy: Option<&BindingPolicy>,
+) -> Validity {
+    match binding.status {
+        BindingStatus::Ended => return Validity::Ended,
+        BindingStatus::Suspended => return Validity::Suspended,
+        BindingStatus::Active => {}
+    }
+    if binding.begin > today {
+        return Validity::NotYetValid;
+    }
+    if binding.end.is_some_and(|e| e < today) {
+        return Validity::Expired;
+    }
+    let (Some(holder), Some(relative)) = (holder, relative) else {
+        return Validity::InsuranceEnded;
+    };
+    match policy {
+        Some(p) if !binding_usable_on(binding, holder, relative, today, p) => {
+            Validity::InsuranceEnded
+        }
+        _ => Validity::Valid,
+    }
+}
+
+/// Whose account a credential presented for `patient` lets pay (R-S12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialUse<'a> {
+    /// No credential, or the patient's own: the patient's accounts, mutual aid as the
+    /// policy lets it follow.
+    Own,
+    /// A bound holder's credential: that holder may pay.
+    Holder(&'a str),
+    /// Neither the patient's nor a holder's the policy lets authorise: refused.
+    Mismatch,
+}
+
+/// Judges the credential presented with a payment: its owner (if it is anybody's), the
+/// patient's bindings as a relative, the day, and whether the policy lets a holder's
+/// credential authorise mutual aid (R-S12).
+pub fn credential_use<'a>(
+    patient: &Person,
+    presented: Option<Option<&'a str>>,
+    holders_of_patient: &[&Binding],
+    date: NaiveDate,
+    policy: &PaymentPolicy,
+) -> CredentialUse<'a> {
+    let Some(owner) = presented else {
+        return CredentialUse::Own;
+    };
+    match owner {
+        Some(o) if o == patient.psn_no => CredentialUse::Own,
+        Some(o)
+            if policy.holder_credential_authorises
+                && holders_of_patient.iter().any(|b| {
+                    b.holder == o && b.relative == patient.psn_no && b.is_valid_on(date)
+                }) =>
+        {
+            CredentialUse::Holder(o)
+        }
+        _ => CredentialUse::Mismatch,
+    }
+}
+
 /// The name a holder typed must be the name registered with the ID number he typed (R-N5).
 /// Spaces around and inside the name are ignored; nothing else is.
 pub fn check_relative_identity(relative: &Person, typed_name: &str) -> Result<(), Refusal> {

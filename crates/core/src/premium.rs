@@ -2,6 +2,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::allocation::shareable;
 use crate::binding_rules::binding_usable_on;
 use crate::codes::{InsuStatus, Insutype, MutualAidUse};
 use crate::domain::{Binding, Person};
@@ -86,7 +87,7 @@ pub fn decide_premium(
         return Err(Refusal::PremiumAlreadyPaid { year: facts.year });
     }
     let reserve = holder_policy.payment.reserve;
-    let available = facts.holder_balance.saturating_sub_floor0(reserve);
+    let available = shareable(facts.holder_balance, reserve);
     if category.amount > available {
         return Err(Refusal::PremiumInsufficientBalance {
             available,

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDateTime};
 use gongji_core::allocation::{BindingUsage, HolderFacts};
 use gongji_core::binding_rules::{
-    end_with_insurance, judge_binding, judge_binding_change, judge_limits, BindingContext,
-    BindingRequest, Limits,
+    credential_use, end_with_insurance, judge_binding, judge_binding_change, judge_limits,
+    BindingContext, BindingRequest, CredentialUse, Limits,
 };
 use gongji_core::codes::Channel;
 use gongji_core::domain::{Binding, BindingStatus, Person};
@@ -883,28 +883,22 @@ impl<S: Store> Engine<S> {
         if !patient.is_insured_normally() {
             return Err(Refusal::PersonNotInsured.into());
         }
-        let presented_holder = match &cmd.credential {
-            None => None,
-            Some(cred) => {
-                let owner = self.credential_owner(cred);
-                match owner {
-                    Some(o) if o == patient.psn_no => None,
-                    Some(o)
-                        if policy.payment.holder_credential_authorises
-                            && state
-                                .holders_of(&patient.psn_no)
-                                .any(|b| b.holder == o && b.is_valid_on(date)) =>
-                    {
-                        Some(o)
-                    }
-                    _ => return Err(EngineError::CredentialMismatch),
-                }
-            }
+        let bindings: Vec<&Binding> = state.holders_of(&patient.psn_no).collect();
+        let owner = cmd.credential.as_ref().map(|c| self.credential_owner(c));
+        let presented_holder = match credential_use(
+            patient,
+            owner.as_ref().map(|o| o.as_deref()),
+            &bindings,
+            date,
+            &policy.payment,
+        ) {
+            CredentialUse::Own => None,
+            CredentialUse::Holder(o) => Some(o.to_string()),
+            CredentialUse::Mismatch => return Err(EngineError::CredentialMismatch),
         };
         let month = format!("{:04}-{:02}", date.year(), date.month());
         let year = date.year().to_string();
         let day = date.format("%Y-%m-%d").to_string();
-        let bindings: Vec<&Binding> = state.holders_of(&patient.psn_no).collect();
         let mut holders = Vec::with_capacity(bindings.len());
         for b in bindings {
             let Some(holder) = state.persons.get(&b.holder) else {

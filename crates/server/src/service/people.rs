@@ -52,7 +52,7 @@ pub async fn my_insurance(app: &App, psn_no: &str) -> ServiceResult<MyInsurance>
         let totals = engine.store_mut().year_totals(&psn_no, year)?;
         Ok(MyInsurance {
             shareable: if person.is_employee() {
-                balance.saturating_sub_floor0(reserve)
+                gongji_core::allocation::shareable(balance, reserve)
             } else {
                 Fen::ZERO
             },
