@@ -940,9 +940,6 @@ impl<S: Store> Engine<S> {
             &catalog,
             policy,
         )?;
-        let second_reimbursement_applies = policy.second_reimbursement.as_ref().is_some_and(|sr| {
-            sr.insutype == patient.insutype && sr.med_types.contains(&cmd.med_type)
-        });
         let patient = patient.clone();
         let institution = institution.clone();
         let entry_id_preview = self.state.next_entry_id;
@@ -1013,23 +1010,6 @@ impl<S: Store> Engine<S> {
                     },
                 });
             }
-        }
-        if second_reimbursement_applies
-            && !decision
-                .split
-                .fund_lines
-                .iter()
-                .any(|l| l.cap_group == gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP)
-        {
-            pool.push(PoolUsageDelta {
-                entry_id,
-                psn_no: patient.psn_no.clone(),
-                period: year.clone(),
-                cap_group: gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP.into(),
-                deductible: Fen::ZERO,
-                fund: Fen::ZERO,
-                burden: decision.split.burden,
-            });
         }
         // Each draw counts against its binding's day, month and year (R-S3 limits).
         let binding_usage = decision
