@@ -1627,15 +1627,18 @@ fn describe_case(c: &RecoveryCaseRow) -> String {
 }
 
 fn describe(b: &Binding) -> String {
+    let limit = |l: Option<Fen>| l.map_or("-".to_string(), |f| f.to_string());
     format!(
-        "holder={} relative={} relationship={} begin={} end={} limit_per_payment={} limit_per_month={} status={}",
+        "holder={} relative={} relationship={} begin={} end={} limit_per_payment={} limit_per_day={} limit_per_month={} limit_per_year={} status={}",
         b.holder,
         b.relative,
         b.relationship,
         b.begin,
         b.end.map_or("-".to_string(), |d| d.to_string()),
-        b.limit_per_payment.map_or("-".to_string(), |f| f.to_string()),
-        b.limit_per_month.map_or("-".to_string(), |f| f.to_string()),
+        limit(b.limit_per_payment),
+        limit(b.limit_per_day),
+        limit(b.limit_per_month),
+        limit(b.limit_per_year),
         b.status.code()
     )
 }
