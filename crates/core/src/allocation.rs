@@ -10,6 +10,7 @@ use crate::domain::{Binding, Institution, Person};
 use crate::money::Fen;
 use crate::pii::mask_name;
 use crate::policy::{HolderOrder, Policy};
+use crate::refusal::Refusal;
 
 /// A holder who could pay for this patient, with what the store knows about him.
 #[derive(Clone, Debug)]
@@ -19,8 +20,54 @@ pub struct HolderFacts<'a> {
     pub binding: &'a Binding,
     /// The reserve of the holder's own region (R-S2).
     pub reserve: Fen,
-    /// Drawn through this binding so far this calendar month (R-S3 monthly limit).
-    pub used_this_month: Fen,
+    /// Drawn through this binding so far in the payment's day, month and year (R-S3).
+    pub used: BindingUsage,
+}
+
+/// What a binding has carried so far in the calendar periods its limits count (R-S3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BindingUsage {
+    pub today: Fen,
+    pub this_month: Fen,
+    pub this_year: Fen,
+}
+
+/// The most a binding may still carry on one payment under the holder's limits (R-S3), and
+/// one line for each limit that binds, in Chinese. `None` when no limit is set.
+pub fn limits_left(binding: &Binding, used: BindingUsage) -> (Option<Fen>, Vec<String>) {
+    let mut left: Option<Fen> = None;
+    let mut why = Vec::new();
+    let mut cap = |limit: Option<Fen>, used: Fen, line: &dyn Fn(Fen) -> String| {
+        if let Some(limit) = limit {
+            let rest = limit.saturating_sub_floor0(used);
+            if left.is_none_or(|l| rest < l) {
+                left = Some(rest);
+            }
+            why.push((rest, line(limit)));
+        }
+    };
+    cap(binding.limit_per_payment, Fen::ZERO, &|l| {
+        format!("单笔限额{l}元（R-S3）")
+    });
+    cap(binding.limit_per_day, used.today, &|l| {
+        format!("每日限额{l}元，今日已用{}元（R-S3）", used.today)
+    });
+    cap(binding.limit_per_month, used.this_month, &|l| {
+        format!("月度限额{l}元，本月已用{}元（R-S3）", used.this_month)
+    });
+    cap(binding.limit_per_year, used.this_year, &|l| {
+        format!("年度限额{l}元，本年已用{}元（R-S3）", used.this_year)
+    });
+    // Only the limits that decide the amount are worth a line.
+    let lines = match left {
+        Some(l) => why
+            .into_iter()
+            .filter(|(rest, _)| *rest == l)
+            .map(|(_, line)| line)
+            .collect(),
+        None => Vec::new(),
+    };
+    (left, lines)
 }
 
 #[derive(Clone, Debug)]
@@ -61,16 +108,27 @@ pub struct Allocation {
     /// Lines saying which rule decided what, in Chinese. They reach the institution and its
     /// receipt (`setl_proc_info`), so they never state a holder's balance or reserve.
     pub notes: Vec<String>,
+    /// The draws together (acct_mulaid_pay).
+    pub mutual_aid: Fen,
 }
 
 impl Allocation {
     pub fn mutual_aid_total(&self) -> Fen {
-        Fen::from_fen(self.draws.iter().map(|d| d.amount.fen()).sum())
+        self.mutual_aid
     }
 }
 
+fn sub(a: Fen, b: Fen) -> Result<Fen, Refusal> {
+    a.checked_sub(b).ok_or(Refusal::AmountOverflow)
+}
+
+/// What a holder may share: the balance above his region's reserve, never below zero (R-S2).
+pub fn shareable(balance: Fen, reserve: Fen) -> Fen {
+    balance.saturating_sub_floor0(reserve)
+}
+
 /// Splits `facts.amount` between the own account, holders and cash.
-pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Allocation {
+pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Result<Allocation, Refusal> {
     let mut out = Allocation {
         own_balance_after: facts.own_balance,
         ..Allocation::default()
@@ -80,13 +138,13 @@ pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Allocation {
         out.notes
             .push("未使用个人账户（acct_used_flag=0），个人负担全部现金支付".into());
         out.cash = remaining;
-        return out;
+        return Ok(out);
     }
     let own = remaining.min(facts.own_balance.max(Fen::ZERO));
     if own.is_positive() {
         out.own = own;
-        out.own_balance_after = Fen::from_fen(facts.own_balance.fen() - own.fen());
-        remaining = Fen::from_fen(remaining.fen() - own.fen());
+        out.own_balance_after = sub(facts.own_balance, own)?;
+        remaining = sub(remaining, own)?;
         out.notes.push(format!(
             "本人个人账户优先支付{own}元（R-S4），余额{}元",
             out.own_balance_after
@@ -95,14 +153,14 @@ pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Allocation {
     if remaining.is_positive() {
         match mutual_aid_blocker(facts, policy) {
             Some(reason) => out.notes.push(reason),
-            None => draw_from_holders(facts, policy, &mut remaining, &mut out),
+            None => draw_from_holders(facts, policy, &mut remaining, &mut out)?,
         }
     }
     out.cash = remaining;
     if remaining.is_positive() {
         out.notes.push(format!("其余{remaining}元由现金支付"));
     }
-    out
+    Ok(out)
 }
 
 /// Why mutual aid does not apply to this payment at all, if it does not.
@@ -150,7 +208,7 @@ fn draw_from_holders(
     policy: &Policy,
     remaining: &mut Fen,
     out: &mut Allocation,
-) {
+) -> Result<(), Refusal> {
     let mut candidates: Vec<(&HolderFacts<'_>, Fen)> = Vec::new();
     for h in &facts.holders {
         let name = mask_name(h.holder.name.reveal());
@@ -182,7 +240,7 @@ fn draw_from_holders(
             ));
             continue;
         }
-        let available = h.balance.saturating_sub_floor0(h.reserve);
+        let available = shareable(h.balance, h.reserve);
         if available.is_zero() {
             out.notes.push(format!(
                 "户主{name}账户余额未超过保留额，无可共济金额（R-S2）"
@@ -206,28 +264,22 @@ fn draw_from_holders(
         let name = mask_name(h.holder.name.reveal());
         let mut draw = (*remaining).min(available);
         let mut limited = Vec::new();
-        if let Some(limit) = h.binding.limit_per_payment {
-            if draw > limit {
-                draw = limit;
-                limited.push(format!("单笔限额{limit}元（R-S3）"));
-            }
-        }
-        if let Some(limit) = h.binding.limit_per_month {
-            let left = limit.saturating_sub_floor0(h.used_this_month);
+        if let (Some(left), why) = limits_left(h.binding, h.used) {
             if draw > left {
                 draw = left;
-                limited.push(format!(
-                    "月度限额{limit}元，本月已用{}元（R-S3）",
-                    h.used_this_month
-                ));
+                limited = why;
             }
         }
         if !draw.is_positive() {
             out.notes.push(format!("户主{name}的共济限额已用完"));
             continue;
         }
-        let balance_after = Fen::from_fen(h.balance.fen() - draw.fen());
-        *remaining = Fen::from_fen(remaining.fen() - draw.fen());
+        let balance_after = sub(h.balance, draw)?;
+        *remaining = sub(*remaining, draw)?;
+        out.mutual_aid = out
+            .mutual_aid
+            .checked_add(draw)
+            .ok_or(Refusal::AmountOverflow)?;
         let mut note =
             format!("家庭共济：户主{name}账户支付{draw}元（不超过余额减保留额的可共济部分）");
         if !limited.is_empty() {
@@ -243,4 +295,5 @@ fn draw_from_holders(
             balance_after,
         });
     }
+    Ok(())
 }

@@ -6,8 +6,168 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::codes::{InsuStatus, ParentRole, RelationClass};
 use crate::domain::{Binding, BindingStatus, Person};
-use crate::policy::BindingPolicy;
+use crate::money::Fen;
+use crate::policy::{BindingPolicy, PaymentPolicy, Policy};
 use crate::refusal::Refusal;
+
+/// The limits a holder sets on what one relative may draw (R-S3); `None` is no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub per_payment: Option<Fen>,
+    pub per_day: Option<Fen>,
+    pub per_month: Option<Fen>,
+    pub per_year: Option<Fen>,
+}
+
+impl Limits {
+    pub fn of(binding: &Binding) -> Limits {
+        Limits {
+            per_payment: binding.limit_per_payment,
+            per_day: binding.limit_per_day,
+            per_month: binding.limit_per_month,
+            per_year: binding.limit_per_year,
+        }
+    }
+
+    fn each(&self) -> [Option<Fen>; 4] {
+        [
+            self.per_payment,
+            self.per_day,
+            self.per_month,
+            self.per_year,
+        ]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.each().iter().all(Option::is_none)
+    }
+
+    fn apply(&self, binding: &mut Binding) {
+        binding.limit_per_payment = self.per_payment;
+        binding.limit_per_day = self.per_day;
+        binding.limit_per_month = self.per_month;
+        binding.limit_per_year = self.per_year;
+    }
+}
+
+/// Whether these limits may be set: the policy must let holders set limits at all, and each
+/// limit is an amount a person could type. `setting` is true when the holder asks to change
+/// the limits (even to none), false for the limits that come with a new binding.
+pub fn judge_limits(limits: &Limits, setting: bool, policy: &PaymentPolicy) -> Result<(), Refusal> {
+    if (setting || !limits.is_empty()) && !policy.per_relative_limits {
+        return Err(Refusal::LimitsNotAllowed);
+    }
+    let out_of_range = |l: &Fen| l.is_negative() || *l > Fen::INPUT_MAX;
+    if limits.each().iter().flatten().any(out_of_range) {
+        return Err(Refusal::InvalidAmount);
+    }
+    Ok(())
+}
+
+/// Changes to an existing binding.
+#[derive(Clone, Debug)]
+pub enum BindingChange {
+    /// Move the end date (only earlier where the policy says so, R-S9).
+    EndOn(NaiveDate),
+    /// Per-relative limits (R-S3); `None` removes a limit.
+    Limits(Limits),
+    /// The holder unbinds (face verification where the policy asks, R-Z5).
+    Unbind {
+        face_verified: bool,
+    },
+    /// Staff suspend mutual aid (R-S7).
+    Suspend {
+        reason: String,
+    },
+    Lift {
+        reason: String,
+    },
+}
+
+impl BindingChange {
+    /// The audit log's name for the change.
+    pub fn action(&self) -> &'static str {
+        match self {
+            BindingChange::EndOn(_) => "change_end",
+            BindingChange::Limits(_) => "set_limits",
+            BindingChange::Unbind { .. } => "unbind",
+            BindingChange::Suspend { .. } => "suspend",
+            BindingChange::Lift { .. } => "lift",
+        }
+    }
+
+    /// Unbinding counts against the holder's changes per month (R-N4); the others do not.
+    pub fn counts_as_change(&self) -> bool {
+        matches!(self, BindingChange::Unbind { .. })
+    }
+}
+
+/// Judges a change to a binding on `today` under the holder's policy. Returns the binding as
+/// it is after the change.
+pub fn judge_binding_change(
+    before: &Binding,
+    change: &BindingChange,
+    today: NaiveDate,
+    holder_changes_this_month: u32,
+    policy: &Policy,
+) -> Result<Binding, Refusal> {
+    let mut after = before.clone();
+    match change {
+        BindingChange::EndOn(date) => {
+            after.end = Some(judge_end_date_change(before, *date, &policy.binding)?);
+        }
+        BindingChange::Limits(limits) => {
+            if before.status == BindingStatus::Ended {
+                return Err(Refusal::BindingNotActive);
+            }
+            judge_limits(limits, true, &policy.payment)?;
+            limits.apply(&mut after);
+        }
+        BindingChange::Unbind { face_verified } => {
+            if before.status == BindingStatus::Ended {
+                return Err(Refusal::BindingNotActive);
+            }
+            if policy.binding.face_verification && !face_verified {
+                return Err(Refusal::FaceVerificationRequired);
+            }
+            if let Some(max) = policy.binding.max_changes_per_month {
+                if holder_changes_this_month >= max {
+                    return Err(Refusal::TooManyChanges { max });
+                }
+            }
+            after.status = BindingStatus::Ended;
+            // Ended today at the latest, and never before it began.
+            if after.end.is_none_or(|e| e > today) {
+                after.end = Some(today.max(after.begin));
+            }
+        }
+        BindingChange::Suspend { .. } => {
+            if before.status != BindingStatus::Active {
+                return Err(Refusal::BindingNotActive);
+            }
+            after.status = BindingStatus::Suspended;
+        }
+        BindingChange::Lift { .. } => {
+            if before.status != BindingStatus::Suspended {
+                return Err(Refusal::BindingNotActive);
+            }
+            after.status = BindingStatus::Active;
+        }
+    }
+    Ok(after)
+}
+
+/// R-S10: where the policy ends bindings with insurance, a binding that is not yet ended
+/// ends for good when either side's insurance ends. Returns the ended binding, or `None`
+/// when nothing changes.
+pub fn end_with_insurance(binding: &Binding, policy: &BindingPolicy) -> Option<Binding> {
+    if !policy.auto_end_with_insurance || binding.status == BindingStatus::Ended {
+        return None;
+    }
+    let mut after = binding.clone();
+    after.status = BindingStatus::Ended;
+    Some(after)
+}
 
 /// A request to bind `relative` to `holder`'s account.
 #[derive(Clone, Debug)]
@@ -210,6 +370,113 @@ pub fn binding_usable_on(
     }
     let ended = |p: &Person| p.insu_status == InsuStatus::Terminated;
     !(policy.auto_end_with_insurance && (ended(holder) || ended(relative)))
+}
+
+/// A binding's standing on a day (R-S9, R-S10), as people and staff see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validity {
+    Valid,
+    NotYetValid,
+    Expired,
+    Suspended,
+    Ended,
+    /// Either side's insurance ended (R-S10).
+    InsuranceEnded,
+}
+
+impl Validity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Validity::Valid => "valid",
+            Validity::NotYetValid => "not_yet_valid",
+            Validity::Expired => "expired",
+            Validity::Suspended => "suspended",
+            Validity::Ended => "ended",
+            Validity::InsuranceEnded => "insurance_ended",
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Validity::Valid => "有效",
+            Validity::NotYetValid => "未到开始日期",
+            Validity::Expired => "已过结束日期",
+            Validity::Suspended => "已暂停",
+            Validity::Ended => "已解除",
+            Validity::InsuranceEnded => "参保终止，已失效",
+        }
+    }
+}
+
+/// A binding's standing on `today`: its status, then its dates, then (where the holder's
+/// policy ends bindings with insurance) both sides' insurance. A side the registry does not
+/// know counts as no longer insured; without a policy the insurance is not judged.
+pub fn validity_on(
+    binding: &Binding,
+    holder: Option<&Person>,
+    relative: Option<&Person>,
+    today: NaiveDate,
+    policy: Option<&BindingPolicy>,
+) -> Validity {
+    match binding.status {
+        BindingStatus::Ended => return Validity::Ended,
+        BindingStatus::Suspended => return Validity::Suspended,
+        BindingStatus::Active => {}
+    }
+    if binding.begin > today {
+        return Validity::NotYetValid;
+    }
+    if binding.end.is_some_and(|e| e < today) {
+        return Validity::Expired;
+    }
+    let (Some(holder), Some(relative)) = (holder, relative) else {
+        return Validity::InsuranceEnded;
+    };
+    match policy {
+        Some(p) if !binding_usable_on(binding, holder, relative, today, p) => {
+            Validity::InsuranceEnded
+        }
+        _ => Validity::Valid,
+    }
+}
+
+/// Whose account a credential presented for `patient` lets pay (R-S12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialUse<'a> {
+    /// No credential, or the patient's own: the patient's accounts, mutual aid as the
+    /// policy lets it follow.
+    Own,
+    /// A bound holder's credential: that holder may pay.
+    Holder(&'a str),
+    /// Neither the patient's nor a holder's the policy lets authorise: refused.
+    Mismatch,
+}
+
+/// Judges the credential presented with a payment: its owner (if it is anybody's), the
+/// patient's bindings as a relative, the day, and whether the policy lets a holder's
+/// credential authorise mutual aid (R-S12).
+pub fn credential_use<'a>(
+    patient: &Person,
+    presented: Option<Option<&'a str>>,
+    holders_of_patient: &[&Binding],
+    date: NaiveDate,
+    policy: &PaymentPolicy,
+) -> CredentialUse<'a> {
+    let Some(owner) = presented else {
+        return CredentialUse::Own;
+    };
+    match owner {
+        Some(o) if o == patient.psn_no => CredentialUse::Own,
+        Some(o)
+            if policy.holder_credential_authorises
+                && holders_of_patient.iter().any(|b| {
+                    b.holder == o && b.relative == patient.psn_no && b.is_valid_on(date)
+                }) =>
+        {
+            CredentialUse::Holder(o)
+        }
+        _ => CredentialUse::Mismatch,
+    }
 }
 
 /// The name a holder typed must be the name registered with the ID number he typed (R-N5).

@@ -90,6 +90,9 @@ pub struct Binding {
     pub end: Option<NaiveDate>,
     pub limit_per_payment: Option<Fen>,
     pub limit_per_month: Option<Fen>,
+    /// R-S3: what the relative may draw in one calendar day, and in one calendar year.
+    pub limit_per_day: Option<Fen>,
+    pub limit_per_year: Option<Fen>,
     pub status: BindingStatus,
     pub channel: Channel,
 }

@@ -7,7 +7,8 @@
 use std::fmt;
 
 use crate::codes::Admdvs;
-use crate::money::Fen;
+use crate::money::{Fen, Overflow};
+use crate::refusal::Refusal;
 
 /// A ledger account, with a stable text key (`psn:...`, `fund:...`, ...).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -180,32 +181,72 @@ impl PostingSet {
         &self.0
     }
 
-    /// The exact reverse: every amount negated.
-    pub fn reversed(&self, explanation: &str) -> PostingSet {
-        PostingSet(
-            self.0
-                .iter()
-                .map(|p| Posting {
+    /// The exact reverse: every amount negated, each line explained by the line it undoes.
+    /// Returning money never breaches a floor, so a reversal carries none.
+    pub fn reversed(&self, explanation: &str) -> Result<PostingSet, Overflow> {
+        let postings = self
+            .0
+            .iter()
+            .map(|p| {
+                Ok(Posting {
                     account: p.account.clone(),
-                    amount: Fen::from_fen(-p.amount.fen()),
+                    amount: p.amount.checked_neg().ok_or(Overflow)?,
                     rule: PostingRule::Reversal,
                     floor: None,
                     explanation: format!("{explanation}：{}", p.explanation),
                 })
-                .collect(),
-        )
+            })
+            .collect::<Result<_, Overflow>>()?;
+        Ok(PostingSet(postings))
     }
 
-    /// The net change this set makes to `account`.
-    pub fn net_for(&self, account: &LedgerAccount) -> Fen {
-        Fen::from_fen(
+    /// The net change this set makes to `account`; `None` on overflow.
+    pub fn net_for(&self, account: &LedgerAccount) -> Option<Fen> {
+        Fen::checked_sum(
             self.0
                 .iter()
                 .filter(|p| &p.account == account)
-                .map(|p| p.amount.fen())
-                .sum(),
+                .map(|p| p.amount),
         )
     }
+}
+
+/// The floor a posting broke, if it broke one: a personal account never goes below zero,
+/// and a posting with its own floor (the reserve, for mutual aid and premiums) never below
+/// that. Deciding keeps both; this is the check that a decision did.
+pub fn floor_breached(personal: bool, balance_after: Fen, floor: Option<Fen>) -> Option<Fen> {
+    let floor = match (personal, floor) {
+        (true, Some(f)) => f.max(Fen::ZERO),
+        (true, None) => Fen::ZERO,
+        (false, f) => f?,
+    };
+    (balance_after < floor).then_some(floor)
+}
+
+/// Money entering a person's account from outside (an opening balance, an employer's
+/// transfer). A zero amount (a registry row restating the balance) moves nothing.
+pub fn opening_postings(psn_no: &str, amount: Fen) -> Result<PostingSet, Refusal> {
+    if amount.is_negative() || amount > Fen::INPUT_MAX {
+        return Err(Refusal::InvalidAmount);
+    }
+    let explanation = format!("个人账户划入{amount}元");
+    PostingSet::new(vec![
+        Posting {
+            account: LedgerAccount::Personal(psn_no.to_string()),
+            amount,
+            rule: PostingRule::Opening,
+            floor: None,
+            explanation: explanation.clone(),
+        },
+        Posting {
+            account: LedgerAccount::Funding,
+            amount: amount.checked_neg().ok_or(Refusal::AmountOverflow)?,
+            rule: PostingRule::Opening,
+            floor: None,
+            explanation,
+        },
+    ])
+    .map_err(|_| Refusal::InternalUnbalanced)
 }
 
 #[cfg(test)]
@@ -232,6 +273,20 @@ mod tests {
         for a in accounts {
             assert_eq!(LedgerAccount::parse_key(&a.key()), Some(a));
         }
+    }
+
+    #[test]
+    fn personal_accounts_keep_zero_and_reserves_keep_theirs() {
+        let fen = Fen::from_fen;
+        assert_eq!(floor_breached(true, fen(-1), None), Some(Fen::ZERO));
+        assert_eq!(floor_breached(true, Fen::ZERO, None), None);
+        assert_eq!(
+            floor_breached(true, fen(99_999), Some(fen(100_000))),
+            Some(fen(100_000))
+        );
+        assert_eq!(floor_breached(true, fen(100_000), Some(fen(100_000))), None);
+        // Funds and clearing accounts go negative as they pay out.
+        assert_eq!(floor_breached(false, fen(-5), None), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod pooling;
 pub mod premium;
 pub mod recovery;
 pub mod refusal;
+pub mod second_reimbursement;
 pub mod settlement;
 pub mod small_str;
 

@@ -47,8 +47,22 @@ impl Fen {
         Fen(fen)
     }
 
+    /// Whole yuan, for constants and literals: beyond the range of `i64` fen it is a
+    /// compile error in a `const` and a panic elsewhere, never a wrapped amount. Amounts
+    /// that come from input go through [`Fen::checked_from_yuan`] or [`Fen::parse_yuan`].
     pub const fn from_yuan(yuan: i64) -> Fen {
-        Fen(yuan * 100)
+        match Fen::checked_from_yuan(yuan) {
+            Some(fen) => fen,
+            None => panic!("yuan amount beyond the range of i64 fen"),
+        }
+    }
+
+    /// Whole yuan; `None` beyond the range of `i64` fen.
+    pub const fn checked_from_yuan(yuan: i64) -> Option<Fen> {
+        match yuan.checked_mul(100) {
+            Some(fen) => Some(Fen(fen)),
+            None => None,
+        }
     }
 
     pub const fn fen(self) -> i64 {
@@ -90,9 +104,26 @@ impl Fen {
             .try_fold(Fen::ZERO, |acc, x| acc.checked_add(x))
     }
 
-    /// `self - other`, but never below zero.
+    /// `self - other`, but never below zero: what is left above a floor.
     pub fn saturating_sub_floor0(self, other: Fen) -> Fen {
-        Fen((self.0 - other.0).max(0))
+        Fen(self.0.saturating_sub(other.0).max(0))
+    }
+
+    /// `self - other` for amounts shown, not moved (an answer's derived field): every
+    /// amount an answer carries is bounded by [`Fen::INPUT_MAX`], so this never saturates
+    /// in practice, and a display never panics.
+    pub fn saturating_sub(self, other: Fen) -> Fen {
+        Fen(self.0.saturating_sub(other.0))
+    }
+
+    /// `self + other` for amounts shown, not moved; see [`Fen::saturating_sub`].
+    pub fn saturating_add(self, other: Fen) -> Fen {
+        Fen(self.0.saturating_add(other.0))
+    }
+
+    /// `-self` for amounts shown, not moved; see [`Fen::saturating_sub`].
+    pub fn saturating_neg(self) -> Fen {
+        Fen(self.0.saturating_neg())
     }
 
     /// The share `ratio` of this amount, rounded half up to the fen

@@ -13,6 +13,7 @@ use crate::domain::CatalogItem;
 use crate::money::{BasisPoints, Fen};
 use crate::policy::{Policy, PoolingRule, SecondReimbursement};
 use crate::refusal::Refusal;
+use crate::second_reimbursement::{self, refund_now, RefundYear};
 
 /// The cap group under which the second reimbursement's cumulative burden is kept.
 pub const SECOND_REIMBURSEMENT_GROUP: &str = "second_reimbursement";
@@ -57,7 +58,8 @@ pub fn price_line(line: &FeeLine, item: &CatalogItem) -> PricedLine {
         level => {
             let overlmt = match item.price_cap {
                 Some(cap) if line.price > cap => {
-                    let over = i128::from(line.price.fen() - cap.fen()) * i128::from(line.count_e4);
+                    let over = (i128::from(line.price.fen()) - i128::from(cap.fen()))
+                        * i128::from(line.count_e4);
                     let over_fen = (over + 5_000) / 10_000;
                     Fen::from_fen(i64::try_from(over_fen).unwrap_or(i64::MAX)).min(amount)
                 }
@@ -72,8 +74,11 @@ pub fn price_line(line: &FeeLine, item: &CatalogItem) -> PricedLine {
             (Fen::ZERO, overlmt, preselfpay)
         }
     };
-    let inscp =
-        Fen::from_fen(amount.fen() - fulamt_ownpay.fen() - overlmt.fen() - preselfpay.fen());
+    // Each self-paid part is at most what the parts before it left, so this never floors.
+    let inscp = amount
+        .saturating_sub_floor0(fulamt_ownpay)
+        .saturating_sub_floor0(overlmt)
+        .saturating_sub_floor0(preselfpay);
     PricedLine {
         sn: line.sn.clone(),
         item_code: line.item_code.clone(),
@@ -143,16 +148,20 @@ pub struct BillSplit {
     pub fund_lines: Vec<FundLine>,
     /// Compliant personal burden of this bill, added to the year's cumulative total.
     pub burden: Fen,
+    /// Pooled fund and second reimbursement together (fund_pay_sumamt).
+    pub fund_pay_sumamt: Fen,
+    /// What the person pays from accounts or cash (psn_part_amt).
+    pub psn_part_amt: Fen,
 }
 
 impl BillSplit {
     pub fn fund_total(&self) -> Fen {
-        Fen::from_fen(self.pooled_fund.fen() + self.second_reimbursement.fen())
+        self.fund_pay_sumamt
     }
 
     /// What the person pays (from accounts or cash).
     pub fn personal_burden(&self) -> Fen {
-        Fen::from_fen(self.medfee_sumamt.fen() - self.fund_total().fen())
+        self.psn_part_amt
     }
 }
 
@@ -184,14 +193,14 @@ pub fn split_bill(
         inscp: sum(|l| l.inscp)?,
         ..BillSplit::default()
     };
-    let inscp_a = Fen::from_fen(
+    let inscp_a = Fen::checked_sum(
         priced
             .iter()
             .filter(|l| l.level == ChargeLevel::ClassA)
-            .map(|l| l.inscp.fen())
-            .sum(),
-    );
-    let inscp_b = Fen::from_fen(split.inscp.fen() - inscp_a.fen());
+            .map(|l| l.inscp),
+    )
+    .ok_or(Refusal::AmountOverflow)?;
+    let inscp_b = sub(split.inscp, inscp_a)?;
     split.lines = priced;
 
     let rule = policy
@@ -199,16 +208,28 @@ pub fn split_bill(
         .iter()
         .find(|r| r.applies_to(facts.insutype, facts.med_type, facts.level));
     if let Some(rule) = rule {
-        apply_pooling_rule(&mut split, rule, inscp_a, inscp_b, facts);
+        apply_pooling_rule(&mut split, rule, inscp_a, inscp_b, facts)?;
     }
-    split.pool_prop_selfpay =
-        Fen::from_fen(split.inscp.fen() - split.deductible_applied.fen() - split.pooled_fund.fen());
+    split.pool_prop_selfpay = sub(
+        sub(split.inscp, split.deductible_applied)?,
+        split.pooled_fund,
+    )?;
     // The compliant personal burden: what the person bears within scope, incl. the deductible.
-    split.burden = Fen::from_fen(split.inscp.fen() - split.pooled_fund.fen());
+    split.burden = sub(split.inscp, split.pooled_fund)?;
     if let Some(sr) = &policy.second_reimbursement {
-        apply_second_reimbursement(&mut split, sr, facts);
+        apply_second_reimbursement(&mut split, sr, facts)?;
     }
+    split.fund_pay_sumamt = add(split.pooled_fund, split.second_reimbursement)?;
+    split.psn_part_amt = sub(split.medfee_sumamt, split.fund_pay_sumamt)?;
     Ok(split)
+}
+
+fn add(a: Fen, b: Fen) -> Result<Fen, Refusal> {
+    a.checked_add(b).ok_or(Refusal::AmountOverflow)
+}
+
+fn sub(a: Fen, b: Fen) -> Result<Fen, Refusal> {
+    a.checked_sub(b).ok_or(Refusal::AmountOverflow)
 }
 
 fn apply_pooling_rule(
@@ -217,7 +238,7 @@ fn apply_pooling_rule(
     inscp_a: Fen,
     inscp_b: Fen,
     facts: &PoolingFacts<'_>,
-) {
+) -> Result<(), Refusal> {
     let usage = facts
         .usage
         .get(&rule.cap_group)
@@ -229,11 +250,12 @@ fn apply_pooling_rule(
     // The deductible is taken from class A first, then class B.
     let ded_a = deductible_left.min(inscp_a);
     let ded_b = deductible_left.saturating_sub_floor0(ded_a).min(inscp_b);
-    let eligible_a = Fen::from_fen(inscp_a.fen() - ded_a.fen());
-    let eligible_b = Fen::from_fen(inscp_b.fen() - ded_b.fen());
-    let payable = Fen::from_fen(
-        eligible_a.share(rule.ratio_class_a).fen() + eligible_b.share(rule.ratio_class_b).fen(),
-    );
+    let eligible_a = sub(inscp_a, ded_a)?;
+    let eligible_b = sub(inscp_b, ded_b)?;
+    let payable = add(
+        eligible_a.share(rule.ratio_class_a),
+        eligible_b.share(rule.ratio_class_b),
+    )?;
     let mut pay = payable;
     let mut capped_by = Vec::new();
     if let Some(cap) = rule.cap_per_visit {
@@ -262,7 +284,7 @@ fn apply_pooling_rule(
             pay = left;
         }
     }
-    split.deductible_applied = Fen::from_fen(ded_a.fen() + ded_b.fen());
+    split.deductible_applied = add(ded_a, ded_b)?;
     split.pooled_fund = pay;
     let mut explanation = format!(
         "{}：甲类{}元×{}、乙类{}元×{}",
@@ -292,58 +314,52 @@ fn apply_pooling_rule(
         explanation,
         cap_group: rule.cap_group.clone(),
     });
+    Ok(())
 }
 
 fn apply_second_reimbursement(
     split: &mut BillSplit,
     sr: &SecondReimbursement,
     facts: &PoolingFacts<'_>,
-) {
+) -> Result<(), Refusal> {
     if sr.insutype != facts.insutype || !sr.med_types.contains(&facts.med_type) {
-        return;
+        return Ok(());
     }
-    let before = facts
+    let year = facts
         .usage
         .get(SECOND_REIMBURSEMENT_GROUP)
-        .map_or(Fen::ZERO, |u| u.burden_year);
-    let after = Fen::from_fen(before.fen() + split.burden.fen());
-    let refund = second_reimbursement_between(sr, before, after);
+        .map_or(RefundYear::default(), |u| RefundYear {
+            burden: u.burden_year,
+            refunded: u.fund_paid_year,
+        });
+    let due = refund_now(sr, year, split.burden)?;
+    // A year refunded beyond the rule (an excess not yet clawed back) is netted: this
+    // settlement then refunds nothing until the burden catches up.
+    let refund = due.now.max(Fen::ZERO);
     if refund.is_zero() && split.burden.is_zero() {
-        return;
+        return Ok(());
     }
     split.second_reimbursement = refund;
+    let mut explanation = format!(
+        "职工二次报销（R-J9）：本年合规个人负担累计由{}元增至{}元，按分段比例应返还{}元，已返还{}元，本次返还{refund}元",
+        year.burden, due.burden_after, due.owed, year.refunded
+    );
+    if due.now.is_negative() {
+        explanation.push_str(&format!(
+            "（多返还的{}元在本次抵扣）",
+            due.now.saturating_neg()
+        ));
+    }
     split.fund_lines.push(FundLine {
-        fund_pay_type: "310100".into(),
+        fund_pay_type: second_reimbursement::FUND_PAY_TYPE.into(),
         name_zh: "职工二次报销".into(),
         inscp: split.burden,
         payable_before_caps: refund,
         amount: refund,
-        explanation: format!(
-            "职工二次报销（R-J9）：本年合规个人负担累计由{before}元增至{after}元，按分段比例返还{refund}元"
-        ),
+        explanation,
         cap_group: SECOND_REIMBURSEMENT_GROUP.into(),
     });
-}
-
-/// The refund for the cumulative burden moving from `before` to `after` across the tiers.
-/// Computed as a difference of cumulative refunds so that rounding never drifts over a year.
-pub fn second_reimbursement_between(sr: &SecondReimbursement, before: Fen, after: Fen) -> Fen {
-    Fen::from_fen(cumulative_refund(sr, after).fen() - cumulative_refund(sr, before).fen())
-}
-
-/// The refund owed for a whole year's cumulative compliant burden.
-pub fn cumulative_refund(sr: &SecondReimbursement, burden: Fen) -> Fen {
-    Fen::from_fen(
-        sr.tiers
-            .iter()
-            .filter(|t| burden > t.above)
-            .map(|t| {
-                Fen::from_fen(burden.min(t.up_to).fen() - t.above.fen())
-                    .share(t.ratio)
-                    .fen()
-            })
-            .sum(),
-    )
+    Ok(())
 }
 
 /// The national fund_pay_type for a pooling rule.

@@ -2,6 +2,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::allocation::shareable;
 use crate::binding_rules::binding_usable_on;
 use crate::codes::{InsuStatus, Insutype, MutualAidUse};
 use crate::domain::{Binding, Person};
@@ -86,7 +87,7 @@ pub fn decide_premium(
         return Err(Refusal::PremiumAlreadyPaid { year: facts.year });
     }
     let reserve = holder_policy.payment.reserve;
-    let available = facts.holder_balance.saturating_sub_floor0(reserve);
+    let available = shareable(facts.holder_balance, reserve);
     if category.amount > available {
         return Err(Refusal::PremiumInsufficientBalance {
             available,
@@ -102,7 +103,10 @@ pub fn decide_premium(
     let postings = PostingSet::new(vec![
         Posting {
             account: LedgerAccount::Personal(facts.holder.psn_no.clone()),
-            amount: Fen::from_fen(-category.amount.fen()),
+            amount: category
+                .amount
+                .checked_neg()
+                .ok_or(Refusal::AmountOverflow)?,
             rule: PostingRule::Premium,
             floor: Some(reserve),
             explanation: explanation.clone(),
@@ -122,7 +126,10 @@ pub fn decide_premium(
     Ok(PremiumDecision {
         amount: category.amount,
         category_name: category.name_zh.clone(),
-        holder_balance_after: Fen::from_fen(facts.holder_balance.fen() - category.amount.fen()),
+        holder_balance_after: facts
+            .holder_balance
+            .checked_sub(category.amount)
+            .ok_or(Refusal::AmountOverflow)?,
         postings,
         explanation,
     })

@@ -100,7 +100,7 @@ mod tests {
         let set = repayment_postings("p1", Fen::from_fen(500), 1).unwrap();
         assert_eq!(
             set.net_for(&LedgerAccount::Personal("p1".into())),
-            Fen::from_fen(500)
+            Some(Fen::from_fen(500))
         );
     }
 }

@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::allocation::{allocate, Allocation, AllocationFacts, HolderFacts};
+use crate::codes::Admdvs;
 use crate::codes::{AccountUse, InsuStatus, MedType, MutualAidUse};
 use crate::domain::{CatalogItem, Institution, Person};
 use crate::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
 use crate::money::Fen;
-use crate::policy::Policy;
+use crate::policy::{Policy, SecondReimbursement};
 use crate::pooling::{split_bill, BillSplit, FeeLine, PoolUsage, PoolingFacts};
 use crate::refusal::Refusal;
+use crate::second_reimbursement::{recompute_after_cancel, RefundYear};
 
 /// Everything a settlement needs, loaded before deciding.
 #[derive(Clone, Debug)]
@@ -56,11 +58,12 @@ pub struct SettlementTotals {
 impl SettlementTotals {
     /// The identities every settlement answer must satisfy (NHSA-INTERFACE.md).
     pub fn identities_hold(&self) -> bool {
-        self.medfee_sumamt.fen()
-            == self.fund_pay_sumamt.fen() + self.psn_part_amt.fen() + self.hosp_part_amt.fen()
-            && self.psn_part_amt.fen() == self.acct_pay.fen() + self.psn_cash_pay.fen()
+        let sum = |parts: &[Fen]| Fen::checked_sum(parts.iter().copied());
+        Some(self.medfee_sumamt)
+            == sum(&[self.fund_pay_sumamt, self.psn_part_amt, self.hosp_part_amt])
+            && Some(self.psn_part_amt) == sum(&[self.acct_pay, self.psn_cash_pay])
             && self.acct_mulaid_pay <= self.acct_pay
-            && self.fund_pay_sumamt.fen() == self.hifp_pay.fen() + self.oth_pay.fen()
+            && Some(self.fund_pay_sumamt) == sum(&[self.hifp_pay, self.oth_pay])
     }
 }
 
@@ -111,9 +114,12 @@ pub fn decide_settlement(
             purpose: MutualAidUse::MedicalCost,
         },
         policy,
-    );
+    )?;
     let mulaid = allocation.mutual_aid_total();
-    let acct_pay = Fen::from_fen(allocation.own.fen() + mulaid.fen());
+    let acct_pay = allocation
+        .own
+        .checked_add(mulaid)
+        .ok_or(Refusal::AmountOverflow)?;
     let totals = SettlementTotals {
         medfee_sumamt: split.medfee_sumamt,
         fulamt_ownpay_amt: split.fulamt_ownpay,
@@ -142,6 +148,10 @@ pub fn decide_settlement(
     })
 }
 
+fn neg(amount: Fen) -> Result<Fen, Refusal> {
+    amount.checked_neg().ok_or(Refusal::AmountOverflow)
+}
+
 fn settlement_postings(
     split: &BillSplit,
     allocation: &Allocation,
@@ -155,7 +165,7 @@ fn settlement_postings(
                 admdvs: patient.admdvs,
                 fund_pay_type: line.fund_pay_type.clone(),
             },
-            amount: Fen::from_fen(-line.amount.fen()),
+            amount: neg(line.amount)?,
             rule: if line.cap_group == crate::pooling::SECOND_REIMBURSEMENT_GROUP {
                 PostingRule::SecondReimbursement
             } else {
@@ -167,7 +177,7 @@ fn settlement_postings(
     }
     postings.push(Posting {
         account: LedgerAccount::Personal(patient.psn_no.clone()),
-        amount: Fen::from_fen(-allocation.own.fen()),
+        amount: neg(allocation.own)?,
         rule: PostingRule::OwnAccount,
         floor: Some(Fen::ZERO),
         explanation: format!("本人个人账户支付{}元", allocation.own),
@@ -175,7 +185,7 @@ fn settlement_postings(
     for draw in &allocation.draws {
         postings.push(Posting {
             account: LedgerAccount::Personal(draw.holder.clone()),
-            amount: Fen::from_fen(-draw.amount.fen()),
+            amount: neg(draw.amount)?,
             rule: PostingRule::MutualAid,
             floor: Some(draw.reserve),
             explanation: format!(
@@ -186,7 +196,7 @@ fn settlement_postings(
     }
     postings.push(Posting {
         account: LedgerAccount::Cash,
-        amount: Fen::from_fen(-allocation.cash.fen()),
+        amount: neg(allocation.cash)?,
         rule: PostingRule::Cash,
         floor: None,
         explanation: format!("现金支付{}元", allocation.cash),
@@ -202,4 +212,86 @@ fn settlement_postings(
         ),
     });
     PostingSet::new(postings).map_err(|_| Refusal::InternalUnbalanced)
+}
+
+/// A settlement's share of the year's second reimbursement (R-J9) and the year it belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct CancelRefundFacts<'a> {
+    pub rule: &'a SecondReimbursement,
+    /// The year's live settlements before the cancel, this one among them.
+    pub year: RefundYear,
+    /// This settlement's own burden and refund.
+    pub cancelled: RefundYear,
+}
+
+/// Everything a cancel needs, loaded before deciding.
+#[derive(Clone, Debug)]
+pub struct CancelFacts<'a> {
+    pub setl_id: &'a str,
+    pub admdvs: Admdvs,
+    /// The settlement's postings, as written.
+    pub original: &'a PostingSet,
+    /// Present when the settlement took part in the second reimbursement.
+    pub second_reimbursement: Option<CancelRefundFacts<'a>>,
+}
+
+/// The second reimbursement brought back to the rule after a cancel: its own entry, so the
+/// cancel itself stays the exact reverse of its settlement.
+#[derive(Clone, Debug)]
+pub struct RefundRecomputation {
+    pub postings: PostingSet,
+    /// What the fund pays (positive) or claws back (negative), on top of the cancelled
+    /// settlement's own refund, which the reversal already returned.
+    pub adjustment: Fen,
+}
+
+#[derive(Clone, Debug)]
+pub struct CancelDecision {
+    /// The settlement's postings, each negated.
+    pub reversal: PostingSet,
+    pub recomputation: Option<RefundRecomputation>,
+}
+
+/// A cancel returns every posting of the settlement, line by line, and brings the year's
+/// second reimbursement back to what the rule gives on the settlements that stay.
+pub fn decide_cancel(facts: &CancelFacts<'_>) -> Result<CancelDecision, Refusal> {
+    let reversal = facts
+        .original
+        .reversed(&format!("撤销结算{}", facts.setl_id))
+        .map_err(|_| Refusal::AmountOverflow)?;
+    let Some(sr) = facts.second_reimbursement else {
+        return Ok(CancelDecision {
+            reversal,
+            recomputation: None,
+        });
+    };
+    let live = RefundYear {
+        burden: sr
+            .year
+            .burden
+            .checked_sub(sr.cancelled.burden)
+            .ok_or(Refusal::AmountOverflow)?,
+        refunded: sr
+            .year
+            .refunded
+            .checked_sub(sr.cancelled.refunded)
+            .ok_or(Refusal::AmountOverflow)?,
+    };
+    let recomputed = recompute_after_cancel(sr.rule, facts.admdvs, live)?;
+    let adjustment = recomputed
+        .iter()
+        .find(|p| p.account == LedgerAccount::Cash)
+        .map_or(Fen::ZERO, |p| p.amount);
+    let recomputation = if recomputed.is_empty() {
+        None
+    } else {
+        Some(RefundRecomputation {
+            postings: PostingSet::new(recomputed).map_err(|_| Refusal::InternalUnbalanced)?,
+            adjustment,
+        })
+    };
+    Ok(CancelDecision {
+        reversal,
+        recomputation,
+    })
 }

@@ -69,28 +69,7 @@ pub struct BindCommand {
     pub at: NaiveDateTime,
 }
 
-/// Changes to an existing binding.
-#[derive(Clone, Debug)]
-pub enum BindingChange {
-    /// Move the end date (only earlier where the policy says so, R-S9).
-    EndOn(NaiveDate),
-    /// Per-relative limits (R-S3); `None` removes a limit.
-    Limits {
-        per_payment: Option<Fen>,
-        per_month: Option<Fen>,
-    },
-    /// The holder unbinds (face verification where the policy asks, R-Z5).
-    Unbind {
-        face_verified: bool,
-    },
-    /// Staff suspend mutual aid (R-S7).
-    Suspend {
-        reason: String,
-    },
-    Lift {
-        reason: String,
-    },
-}
+pub use gongji_core::binding_rules::{BindingChange, Limits};
 
 #[derive(Clone, Debug)]
 pub struct ChangeBindingCommand {
@@ -229,6 +208,9 @@ pub struct Cancelled {
     pub balc: Fen,
     /// (account key, amount returned) for every posting reversed.
     pub returned: Vec<(String, Fen)>,
+    /// (account key, amount, why) of the second reimbursement recomputed on the settlements
+    /// that stay (R-J9); empty when the refunds already agree with the rule.
+    pub refund_recomputed: Vec<(String, Fen, String)>,
     pub med_type: MedType,
     pub at: NaiveDateTime,
 }
@@ -327,6 +309,9 @@ pub enum EngineError {
     VisitMismatch,
     NoFees,
     DuplicateRegistration(String),
+    /// A decision would have left an account below its floor: a bug, caught before the
+    /// batch was written; nothing of the batch was.
+    FloorBreached(String),
     Store(StoreError),
     /// A commit failed and the state could not be reloaded from the store after it: the
     /// writer no longer knows what the store holds, so it decides nothing until restarted.
@@ -350,6 +335,7 @@ impl EngineError {
             EngineError::VisitMismatch => "GJ-VISIT-MISMATCH",
             EngineError::NoFees => "GJ-SETL-NO-FEES",
             EngineError::DuplicateRegistration(_) => "GJ-IMPORT-DUPLICATE",
+            EngineError::FloorBreached(_) => "GJ-ENGINE-FLOOR-BREACHED",
             EngineError::Store(e) => e.code(),
             EngineError::WriterStopped => "GJ-WRITER-STOPPED",
         }
@@ -377,6 +363,9 @@ impl EngineError {
             EngineError::VisitMismatch => "就诊记录不属于本机构或该人员，或已结算不能修改。".into(),
             EngineError::NoFees => "该就诊没有待结算的费用明细，请先上传费用明细（2204）。".into(),
             EngineError::DuplicateRegistration(what) => format!("重复的记录：{what}"),
+            EngineError::FloorBreached(_) => {
+                "系统内部校验发现账户将低于保留额，本批业务均未执行，请联系系统管理员。".into()
+            }
             EngineError::Store(_) => "系统暂时无法保存，本笔业务未执行，请稍后重试。".into(),
             EngineError::WriterStopped => "结算服务暂停，请稍后再试；已通知运维。".into(),
         }
@@ -398,6 +387,9 @@ impl EngineError {
             EngineError::VisitMismatch => "The visit belongs to another institution or person.".into(),
             EngineError::NoFees => "The visit has no unsettled fee details.".into(),
             EngineError::DuplicateRegistration(what) => format!("Duplicate record: {what}"),
+            EngineError::FloorBreached(what) => {
+                format!("Internal check failed, nothing of the batch was done: {what}")
+            }
             EngineError::Store(e) => format!("Storage failure: {e}"),
             EngineError::WriterStopped => "Settlement is paused after a storage failure; try again later (operations have been alerted).".into(),
         }
@@ -421,5 +413,11 @@ impl From<Refusal> for EngineError {
 impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> EngineError {
         EngineError::Store(e)
+    }
+}
+
+impl From<gongji_core::money::Overflow> for EngineError {
+    fn from(_: gongji_core::money::Overflow) -> EngineError {
+        EngineError::Refused(Refusal::AmountOverflow)
     }
 }

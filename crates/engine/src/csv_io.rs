@@ -428,7 +428,9 @@ fn account_command<S: Store>(
         .balance(&LedgerAccount::Personal(psn_no.clone()).key());
     Ok(Command::Fund {
         psn_no,
-        amount: Fen::from_fen(target.fen() - current.fen()),
+        amount: target
+            .checked_sub(current)
+            .ok_or_else(|| bad("balance", r.get(1).unwrap_or(""), "金额超出范围"))?,
         at: start_of(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()),
     })
 }

@@ -9,18 +9,25 @@
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDateTime};
-use gongji_core::allocation::HolderFacts;
+use gongji_core::allocation::{BindingUsage, HolderFacts};
 use gongji_core::binding_rules::{
-    judge_binding, judge_end_date_change, BindingContext, BindingRequest,
+    credential_use, end_with_insurance, judge_binding, judge_binding_change, judge_limits,
+    BindingContext, BindingRequest, CredentialUse, Limits,
 };
 use gongji_core::codes::Channel;
 use gongji_core::domain::{Binding, BindingStatus, Person};
-use gongji_core::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
+use gongji_core::ledger::{
+    floor_breached, opening_postings, LedgerAccount, Posting, PostingRule, PostingSet,
+};
 use gongji_core::policy::{Policy, PolicySet};
 use gongji_core::pooling::FeeLine;
+use gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP;
 use gongji_core::premium::{decide_premium, PremiumFacts};
 use gongji_core::recovery::{judge_recovery, repayment_postings, RecoveryFacts};
-use gongji_core::settlement::{decide_settlement, SettlementFacts};
+use gongji_core::second_reimbursement::RefundYear;
+use gongji_core::settlement::{
+    decide_cancel, decide_settlement, CancelFacts, CancelRefundFacts, SettlementFacts,
+};
 use gongji_core::{Fen, Refusal};
 use gongji_store::{
     AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
@@ -65,8 +72,14 @@ fn fmt_time(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn fen_add(a: Fen, b: Fen) -> Fen {
-    Fen::from_fen(a.fen() + b.fen())
+fn fen_add(a: Fen, b: Fen) -> Result<Fen, EngineError> {
+    a.checked_add(b)
+        .ok_or(EngineError::Refused(Refusal::AmountOverflow))
+}
+
+fn fen_neg(a: Fen) -> Result<Fen, EngineError> {
+    a.checked_neg()
+        .ok_or(EngineError::Refused(Refusal::AmountOverflow))
 }
 
 impl<S: Store> Engine<S> {
@@ -171,6 +184,21 @@ impl<S: Store> Engine<S> {
         if !checkpoint_needed || pending.writes.is_empty() {
             return results;
         }
+        if let Err(breach) = floors_kept(&pending.writes) {
+            // A decision left an account below its floor: a bug, and nothing of the batch
+            // is written. The state ran ahead of the store; the store is the truth.
+            if let Ok(snapshot) = self.store.load_snapshot() {
+                self.state = State::from_snapshot(snapshot);
+            }
+            return results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(Outcome::Replayed { response }) => Ok(Outcome::Replayed { response }),
+                    Ok(_) => Err(EngineError::FloorBreached(breach.clone())),
+                    Err(e) => Err(e),
+                })
+                .collect();
+        }
         if let Err(e) = self.store.commit(&pending.writes) {
             // The state ran ahead of the store; the store is the truth.
             match self.store.load_snapshot() {
@@ -234,19 +262,11 @@ impl<S: Store> Engine<S> {
                 entry.response = response.clone();
                 self.apply_entry(&entry);
                 for u in &usage.0 {
-                    self.state.add_usage(
-                        &u.psn_no,
-                        &u.period,
-                        &u.cap_group,
-                        u.deductible,
-                        u.fund,
-                        u.burden,
-                    );
+                    self.state.add_usage(u)?;
                 }
                 for u in &usage.1 {
-                    let key = (u.binding_id, u.month.clone());
-                    let v = self.state.binding_usage.entry(key).or_insert(Fen::ZERO);
-                    *v = fen_add(*v, u.amount);
+                    self.state
+                        .add_binding_usage(u.binding_id, &u.month, u.amount)?;
                 }
                 let mut row = row;
                 row.detail = response.clone().unwrap_or_default();
@@ -299,38 +319,59 @@ impl<S: Store> Engine<S> {
                 if stored.row.fixmedins_code != cmd.institution || stored.row.psn_no != cmd.psn_no {
                     return Err(EngineError::SettlementOfOtherInstitution);
                 }
-                let (outcome, mut entry) = self.cancel(&cmd, &stored)?;
+                let (outcome, mut entry, recomputation) = self.cancel(&cmd, &stored)?;
                 let outcome = Outcome::Cancelled(Box::new(outcome));
                 let response = entry_response(&outcome);
                 entry.msgid = msgid.clone();
                 entry.request_hash = request_hash.clone();
                 entry.response = response.clone();
                 self.apply_entry(&entry);
-                for u in &stored.pool_usage {
-                    let neg = |f: Fen| Fen::from_fen(-f.fen());
-                    self.state.add_usage(
-                        &u.psn_no,
-                        &u.period,
-                        &u.cap_group,
-                        neg(u.deductible),
-                        neg(u.fund),
-                        neg(u.burden),
-                    );
-                    pending.writes.push(Write::PoolUsage(PoolUsageDelta {
-                        entry_id: entry.entry_id,
-                        deductible: neg(u.deductible),
-                        fund: neg(u.fund),
-                        burden: neg(u.burden),
-                        ..u.clone()
-                    }));
+                // The year's second reimbursement brought back to the rule (R-J9): its own
+                // entry after the cancel, built on the balances the cancel left.
+                let refund_adjustment = match recomputation {
+                    Some((set, delta)) => {
+                        let recompute = self.new_entry(
+                            "refund_recompute",
+                            &stored.row.admdvs,
+                            Some(&stored.row.psn_no),
+                            Some(&cmd.institution),
+                            cmd.channel,
+                            cmd.at,
+                            &set,
+                            format!("撤销结算{}后二次报销重新计算", stored.row.setl_id),
+                        )?;
+                        self.apply_entry(&recompute);
+                        let delta = PoolUsageDelta {
+                            entry_id: recompute.entry_id,
+                            ..delta
+                        };
+                        Some((recompute, delta))
+                    }
+                    None => None,
+                };
+                let returned_usage = stored
+                    .pool_usage
+                    .iter()
+                    .map(|u| {
+                        Ok(PoolUsageDelta {
+                            entry_id: entry.entry_id,
+                            deductible: fen_neg(u.deductible)?,
+                            fund: fen_neg(u.fund)?,
+                            burden: fen_neg(u.burden)?,
+                            ..u.clone()
+                        })
+                    })
+                    .collect::<Result<Vec<_>, EngineError>>()?;
+                for u in returned_usage {
+                    self.state.add_usage(&u)?;
+                    pending.writes.push(Write::PoolUsage(u));
                 }
                 for u in &stored.binding_usage {
-                    let key = (u.binding_id, u.month.clone());
-                    let v = self.state.binding_usage.entry(key).or_insert(Fen::ZERO);
-                    *v = Fen::from_fen(v.fen() - u.amount.fen());
+                    let back = fen_neg(u.amount)?;
+                    self.state.add_binding_usage(u.binding_id, &u.month, back)?;
                     pending.writes.push(Write::BindingUsage(BindingUsageDelta {
                         entry_id: entry.entry_id,
-                        amount: Fen::from_fen(-u.amount.fen()),
+                        amount: back,
                         ..u.clone()
                     }));
                 }
@@ -339,6 +380,11 @@ impl<S: Store> Engine<S> {
                     reversed_by: entry.entry_id,
                 });
                 pending.writes.push(Write::Entry(entry));
+                if let Some((recompute, delta)) = refund_adjustment {
+                    self.state.add_usage(&delta)?;
+                    pending.writes.push(Write::Entry(recompute));
+                    pending.writes.push(Write::PoolUsage(delta));
+                }
                 pending.writes.push(Write::SettlementCancelled {
                     setl_id: cmd.setl_id.clone(),
                 });
@@ -431,27 +477,8 @@ impl<S: Store> Engine<S> {
                     .persons
                     .get(&psn_no)
                     .ok_or_else(|| EngineError::UnknownPerson(psn_no.clone()))?;
-                if amount.is_negative() || amount > Fen::INPUT_MAX {
-                    return Err(Refusal::InvalidAmount.into());
-                }
                 let admdvs = person.admdvs.to_string();
-                let set = PostingSet::new(vec![
-                    Posting {
-                        account: LedgerAccount::Personal(psn_no.clone()),
-                        amount,
-                        rule: PostingRule::Opening,
-                        floor: None,
-                        explanation: format!("个人账户划入{amount}元"),
-                    },
-                    Posting {
-                        account: LedgerAccount::Funding,
-                        amount: Fen::from_fen(-amount.fen()),
-                        rule: PostingRule::Opening,
-                        floor: None,
-                        explanation: format!("个人账户划入{amount}元"),
-                    },
-                ])
-                .map_err(|_| Refusal::InternalUnbalanced)?;
+                let set = opening_postings(&psn_no, amount)?;
                 let mut entry = self.new_entry(
                     "opening",
                     &admdvs,
@@ -461,7 +488,7 @@ impl<S: Store> Engine<S> {
                     at,
                     &set,
                     "个人账户划入".into(),
-                );
+                )?;
                 // A zero amount (a registry row restating the balance) has no postings.
                 let entry_id = entry.entry_id;
                 self.apply_entry(&entry);
@@ -522,27 +549,20 @@ impl<S: Store> Engine<S> {
     /// R-S10: where the policy says so, a binding ends for good when either side's
     /// insurance ends; a later re-registration does not revive it.
     fn end_bindings_with_insurance(&mut self, psn_no: &str, pending: &mut Pending) {
-        let ids: Vec<i64> = self
-            .state
-            .bindings_of(psn_no)
-            .filter(|b| b.status != BindingStatus::Ended)
-            .map(|b| b.id)
-            .collect();
+        let ids: Vec<i64> = self.state.bindings_of(psn_no).map(|b| b.id).collect();
         for id in ids {
             let Some(before) = self.state.bindings.get(&id).cloned() else {
                 continue;
             };
-            let auto_end = self
+            let ended = self
                 .state
                 .persons
                 .get(&before.holder)
                 .and_then(|h| self.policies.for_admdvs(h.admdvs))
-                .is_some_and(|p| p.binding.auto_end_with_insurance);
-            if !auto_end {
+                .and_then(|p| end_with_insurance(&before, &p.binding));
+            let Some(after) = ended else {
                 continue;
-            }
-            let mut after = before.clone();
-            after.status = BindingStatus::Ended;
+            };
             let admdvs = self
                 .state
                 .persons
@@ -805,9 +825,7 @@ impl<S: Store> Engine<S> {
         at: NaiveDateTime,
         set: &PostingSet,
         summary: String,
-    ) -> JournalEntry {
-        let entry_id = self.state.next_entry_id;
-        self.state.next_entry_id += 1;
+    ) -> Result<JournalEntry, EngineError> {
         let mut running: HashMap<String, Fen> = HashMap::new();
         let postings = set
             .postings()
@@ -817,9 +835,9 @@ impl<S: Store> Engine<S> {
                 let before = *running
                     .entry(key.clone())
                     .or_insert_with(|| self.state.balance(&key));
-                let after = fen_add(before, p.amount);
+                let after = fen_add(before, p.amount)?;
                 running.insert(key.clone(), after);
-                PostingRow {
+                Ok(PostingRow {
                     psn_no: p.account.personal_psn_no().map(str::to_string),
                     account_key: key,
                     amount: p.amount,
@@ -827,10 +845,12 @@ impl<S: Store> Engine<S> {
                     floor: p.floor,
                     balance_after: after,
                     explanation: p.explanation.clone(),
-                }
+                })
             })
-            .collect();
-        JournalEntry {
+            .collect::<Result<_, EngineError>>()?;
+        let entry_id = self.state.next_entry_id;
+        self.state.next_entry_id += 1;
+        Ok(JournalEntry {
             entry_id,
             msgid: None,
             kind: kind.to_string(),
@@ -844,12 +864,14 @@ impl<S: Store> Engine<S> {
             response: None,
             summary,
             postings,
-        }
+        })
     }
 
+    /// Takes an entry's balances into the hot set. `new_entry` computed each balance after
+    /// with checked arithmetic; the last posting on an account holds its balance now.
     fn apply_entry(&mut self, entry: &JournalEntry) {
         for p in &entry.postings {
-            self.state.add_to_balance(&p.account_key, p.amount);
+            self.state.set_balance(&p.account_key, p.balance_after);
         }
     }
 
@@ -884,26 +906,22 @@ impl<S: Store> Engine<S> {
         if !patient.is_insured_normally() {
             return Err(Refusal::PersonNotInsured.into());
         }
-        let presented_holder = match &cmd.credential {
-            None => None,
-            Some(cred) => {
-                let owner = self.credential_owner(cred);
-                match owner {
-                    Some(o) if o == patient.psn_no => None,
-                    Some(o)
-                        if policy.payment.holder_credential_authorises
-                            && state
-                                .holders_of(&patient.psn_no)
-                                .any(|b| b.holder == o && b.is_valid_on(date)) =>
-                    {
-                        Some(o)
-                    }
-                    _ => return Err(EngineError::CredentialMismatch),
-                }
-            }
+        let bindings: Vec<&Binding> = state.holders_of(&patient.psn_no).collect();
+        let owner = cmd.credential.as_ref().map(|c| self.credential_owner(c));
+        let presented_holder = match credential_use(
+            patient,
+            owner.as_ref().map(|o| o.as_deref()),
+            &bindings,
+            date,
+            &policy.payment,
+        ) {
+            CredentialUse::Own => None,
+            CredentialUse::Holder(o) => Some(o.to_string()),
+            CredentialUse::Mismatch => return Err(EngineError::CredentialMismatch),
         };
         let month = format!("{:04}-{:02}", date.year(), date.month());
-        let bindings: Vec<&Binding> = state.holders_of(&patient.psn_no).collect();
+        let year = date.year().to_string();
+        let day = date.format("%Y-%m-%d").to_string();
         let mut holders = Vec::with_capacity(bindings.len());
         for b in bindings {
             let Some(holder) = state.persons.get(&b.holder) else {
@@ -918,15 +936,13 @@ impl<S: Store> Engine<S> {
                 balance: state.balance(&LedgerAccount::Personal(holder.psn_no.clone()).key()),
                 binding: b,
                 reserve,
-                used_this_month: state
-                    .binding_usage
-                    .get(&(b.id, month.clone()))
-                    .copied()
-                    .unwrap_or(Fen::ZERO),
+                used: BindingUsage {
+                    today: state.binding_used(b.id, &day),
+                    this_month: state.binding_used(b.id, &month),
+                    this_year: state.binding_used(b.id, &year),
+                },
             });
         }
-        let year = date.year().to_string();
-        let day = date.format("%Y-%m-%d").to_string();
         let usage = state.usage_for(&patient.psn_no, &year, &day);
         let own_key = LedgerAccount::Personal(patient.psn_no.clone()).key();
         let catalog = |code: &str| state.catalog.get(code).cloned();
@@ -947,9 +963,6 @@ impl<S: Store> Engine<S> {
             &catalog,
             policy,
         )?;
-        let second_reimbursement_applies = policy.second_reimbursement.as_ref().is_some_and(|sr| {
-            sr.insutype == patient.insutype && sr.med_types.contains(&cmd.med_type)
-        });
         let patient = patient.clone();
         let institution = institution.clone();
         let entry_id_preview = self.state.next_entry_id;
@@ -994,7 +1007,7 @@ impl<S: Store> Engine<S> {
                 cmd.at,
                 &decision.postings,
                 summary,
-            )
+            )?
         };
         let entry_id = entry.entry_id;
         let mut pool = Vec::new();
@@ -1021,32 +1034,18 @@ impl<S: Store> Engine<S> {
                 });
             }
         }
-        if second_reimbursement_applies
-            && !decision
-                .split
-                .fund_lines
-                .iter()
-                .any(|l| l.cap_group == gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP)
-        {
-            pool.push(PoolUsageDelta {
-                entry_id,
-                psn_no: patient.psn_no.clone(),
-                period: year.clone(),
-                cap_group: gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP.into(),
-                deductible: Fen::ZERO,
-                fund: Fen::ZERO,
-                burden: decision.split.burden,
-            });
-        }
+        // Each draw counts against its binding's day, month and year (R-S3 limits).
         let binding_usage = decision
             .allocation
             .draws
             .iter()
-            .map(|d| BindingUsageDelta {
-                entry_id,
-                binding_id: d.binding_id,
-                month: month.clone(),
-                amount: d.amount,
+            .flat_map(|d| {
+                [&day, &month, &year].map(|period| BindingUsageDelta {
+                    entry_id,
+                    binding_id: d.binding_id,
+                    month: period.clone(),
+                    amount: d.amount,
+                })
             })
             .collect();
         let t = &decision.totals;
@@ -1097,34 +1096,81 @@ impl<S: Store> Engine<S> {
             .or_else(|| self.state.persons.contains_key(n).then(|| n.to_string()))
     }
 
+    #[allow(clippy::type_complexity)]
     fn cancel(
         &mut self,
         cmd: &CancelCommand,
         stored: &StoredSettlement,
-    ) -> Result<(Cancelled, JournalEntry), EngineError> {
+    ) -> Result<
+        (
+            Cancelled,
+            JournalEntry,
+            Option<(PostingSet, PoolUsageDelta)>,
+        ),
+        EngineError,
+    > {
         let patient = self
             .state
             .persons
             .get(&stored.row.psn_no)
             .cloned()
             .ok_or_else(|| EngineError::UnknownPerson(stored.row.psn_no.clone()))?;
-        let postings: Vec<Posting> = stored
+        let corrupt = |what: String| gongji_store::StoreError::Corrupt(what);
+        let original: Vec<Posting> = stored
             .entry
             .postings
             .iter()
             .map(|p| {
                 Ok(Posting {
-                    account: LedgerAccount::parse_key(&p.account_key).ok_or_else(|| {
-                        gongji_store::StoreError::Corrupt(format!("account key {}", p.account_key))
-                    })?,
-                    amount: Fen::from_fen(-p.amount.fen()),
-                    rule: PostingRule::Reversal,
-                    floor: None,
-                    explanation: format!("撤销结算{}：{}", stored.row.setl_id, p.explanation),
+                    account: LedgerAccount::parse_key(&p.account_key)
+                        .ok_or_else(|| corrupt(format!("account key {}", p.account_key)))?,
+                    amount: p.amount,
+                    rule: PostingRule::parse(&p.rule)
+                        .ok_or_else(|| corrupt(format!("posting rule {}", p.rule)))?,
+                    floor: p.floor,
+                    explanation: p.explanation.clone(),
                 })
             })
             .collect::<Result<_, gongji_store::StoreError>>()?;
-        let set = PostingSet::new(postings).map_err(|_| Refusal::InternalUnbalanced)?;
+        let original = PostingSet::new(original).map_err(|_| Refusal::InternalUnbalanced)?;
+        // The settlement's own share of the year's second reimbursement, if it had one.
+        let refund_share = stored
+            .pool_usage
+            .iter()
+            .find(|u| u.cap_group == SECOND_REIMBURSEMENT_GROUP && is_year(&u.period));
+        let rule = self
+            .policies
+            .for_admdvs(patient.admdvs)
+            .and_then(|p| p.second_reimbursement.as_ref());
+        let second_reimbursement = match (rule, refund_share) {
+            (Some(rule), Some(share)) => {
+                let year = self
+                    .state
+                    .pool_usage
+                    .get(&(patient.psn_no.clone(), share.period.clone()))
+                    .and_then(|groups| groups.get(SECOND_REIMBURSEMENT_GROUP))
+                    .copied()
+                    .unwrap_or_default();
+                Some(CancelRefundFacts {
+                    rule,
+                    year: RefundYear {
+                        burden: year.burden_year,
+                        refunded: year.fund_paid_year,
+                    },
+                    cancelled: RefundYear {
+                        burden: share.burden,
+                        refunded: share.fund,
+                    },
+                })
+            }
+            _ => None,
+        };
+        let decision = decide_cancel(&CancelFacts {
+            setl_id: &stored.row.setl_id,
+            admdvs: patient.admdvs,
+            original: &original,
+            second_reimbursement,
+        })?;
         let summary = format!(
             "撤销结算{}，医疗费{}元原路退回",
             stored.row.setl_id, stored.row.medfee_sumamt
@@ -1136,10 +1182,22 @@ impl<S: Store> Engine<S> {
             Some(&cmd.institution),
             cmd.channel,
             cmd.at,
-            &set,
+            &decision.reversal,
             summary,
-        );
+        )?;
         entry.reverses_entry = Some(stored.entry.entry_id);
+        let recomputation = refund_share.zip(decision.recomputation).map(|(share, r)| {
+            let delta = PoolUsageDelta {
+                entry_id: 0,
+                psn_no: patient.psn_no.clone(),
+                period: share.period.clone(),
+                cap_group: SECOND_REIMBURSEMENT_GROUP.into(),
+                deductible: Fen::ZERO,
+                fund: r.adjustment,
+                burden: Fen::ZERO,
+            };
+            (r.postings, delta)
+        });
         let own_key = LedgerAccount::Personal(patient.psn_no.clone()).key();
         let balc = entry
             .postings
@@ -1150,15 +1208,16 @@ impl<S: Store> Engine<S> {
             .unwrap_or_else(|| self.state.balance(&own_key));
         let r = &stored.row;
         let second_reimbursement = PostingRule::SecondReimbursement.code();
-        let oth_pay = Fen::from_fen(
+        let oth_pay = Fen::checked_sum(
             stored
                 .entry
                 .postings
                 .iter()
                 .filter(|p| p.rule == second_reimbursement)
-                .map(|p| -p.amount.fen())
-                .sum(),
-        );
+                .map(|p| p.amount),
+        )
+        .and_then(Fen::checked_neg)
+        .ok_or(Refusal::AmountOverflow)?;
         Ok((
             Cancelled {
                 setl_id: r.setl_id.clone(),
@@ -1178,11 +1237,17 @@ impl<S: Store> Engine<S> {
                     .iter()
                     .map(|p| (p.account_key.clone(), p.amount))
                     .collect(),
+                refund_recomputed: recomputation
+                    .iter()
+                    .flat_map(|(set, _)| set.postings())
+                    .map(|p| (p.account.key(), p.amount, p.explanation.clone()))
+                    .collect(),
                 med_type: gongji_core::codes::MedType::parse(&r.med_type)
                     .unwrap_or(gongji_core::codes::MedType::GeneralOutpatient),
                 at: cmd.at,
             },
             entry,
+            recomputation,
         ))
     }
 
@@ -1237,7 +1302,7 @@ impl<S: Store> Engine<S> {
             cmd.at,
             &decision.postings,
             decision.explanation.clone(),
-        );
+        )?;
         let row = PremiumRow {
             relative_psn_no: relative_no.clone(),
             year: cmd.year,
@@ -1303,19 +1368,15 @@ impl<S: Store> Engine<S> {
             },
             &policy.binding,
         )?;
-        if (cmd.limit_per_payment.is_some() || cmd.limit_per_month.is_some())
-            && !policy.payment.per_relative_limits
-        {
-            return Err(Refusal::LimitsNotAllowed.into());
-        }
-        for limit in [cmd.limit_per_payment, cmd.limit_per_month]
-            .into_iter()
-            .flatten()
-        {
-            if limit.is_negative() || limit > Fen::INPUT_MAX {
-                return Err(Refusal::InvalidAmount.into());
-            }
-        }
+        judge_limits(
+            &Limits {
+                per_payment: cmd.limit_per_payment,
+                per_month: cmd.limit_per_month,
+                ..Limits::default()
+            },
+            false,
+            &policy.payment,
+        )?;
         Ok(())
     }
 
@@ -1337,6 +1398,8 @@ impl<S: Store> Engine<S> {
             end: cmd.end,
             limit_per_payment: cmd.limit_per_payment,
             limit_per_month: cmd.limit_per_month,
+            limit_per_day: None,
+            limit_per_year: None,
             status: BindingStatus::Active,
             channel: cmd.channel,
         };
@@ -1386,74 +1449,16 @@ impl<S: Store> Engine<S> {
             .get(&before.holder)
             .ok_or_else(|| EngineError::UnknownPerson(before.holder.clone()))?;
         let policy = self.policy_for(holder)?;
-        let mut after = before.clone();
         let month = format!("{:04}-{:02}", cmd.at.year(), cmd.at.month());
-        let mut counts_as_change = false;
-        let action = match &cmd.change {
-            BindingChange::EndOn(date) => {
-                after.end = Some(judge_end_date_change(&before, *date, &policy.binding)?);
-                "change_end"
-            }
-            BindingChange::Limits {
-                per_payment,
-                per_month,
-            } => {
-                if before.status == BindingStatus::Ended {
-                    return Err(Refusal::BindingNotActive.into());
-                }
-                if !policy.payment.per_relative_limits {
-                    return Err(Refusal::LimitsNotAllowed.into());
-                }
-                for l in [per_payment, per_month].into_iter().flatten() {
-                    if l.is_negative() || *l > Fen::INPUT_MAX {
-                        return Err(Refusal::InvalidAmount.into());
-                    }
-                }
-                after.limit_per_payment = *per_payment;
-                after.limit_per_month = *per_month;
-                "set_limits"
-            }
-            BindingChange::Unbind { face_verified } => {
-                if before.status == BindingStatus::Ended {
-                    return Err(Refusal::BindingNotActive.into());
-                }
-                if policy.binding.face_verification && !face_verified {
-                    return Err(Refusal::FaceVerificationRequired.into());
-                }
-                if let Some(max) = policy.binding.max_changes_per_month {
-                    let n = self
-                        .state
-                        .binding_changes
-                        .get(&(before.holder.clone(), month.clone()))
-                        .copied()
-                        .unwrap_or(0);
-                    if n >= max {
-                        return Err(Refusal::TooManyChanges { max }.into());
-                    }
-                }
-                counts_as_change = true;
-                after.status = BindingStatus::Ended;
-                let today = cmd.at.date();
-                if after.end.is_none_or(|e| e > today) {
-                    after.end = Some(today.max(after.begin));
-                }
-                "unbind"
-            }
-            BindingChange::Suspend { .. } => {
-                if before.status != BindingStatus::Active {
-                    return Err(Refusal::BindingNotActive.into());
-                }
-                after.status = BindingStatus::Suspended;
-                "suspend"
-            }
-            BindingChange::Lift { .. } => {
-                if before.status != BindingStatus::Suspended {
-                    return Err(Refusal::BindingNotActive.into());
-                }
-                after.status = BindingStatus::Active;
-                "lift"
-            }
-        };
+        let changes = self
+            .state
+            .binding_changes
+            .get(&(before.holder.clone(), month.clone()))
+            .copied()
+            .unwrap_or(0);
+        let after = judge_binding_change(&before, &cmd.change, cmd.at.date(), changes, policy)?;
+        let action = cmd.change.action();
+        let counts_as_change = cmd.change.counts_as_change();
         let admdvs = holder.admdvs.to_string();
         if counts_as_change {
             *self
@@ -1520,25 +1525,26 @@ impl<S: Store> Engine<S> {
                         .ok_or_else(|| EngineError::UnknownSettlement(setl_id.clone()))?,
                 };
                 let drawn = if stored.row.psn_no == binding.relative {
-                    Fen::from_fen(
+                    // Each draw is counted once per period kind; the month's count is the draw.
+                    Fen::checked_sum(
                         stored
                             .binding_usage
                             .iter()
-                            .filter(|u| u.binding_id == binding.id)
-                            .map(|u| u.amount.fen())
-                            .sum(),
+                            .filter(|u| u.binding_id == binding.id && is_month(&u.month))
+                            .map(|u| u.amount),
                     )
+                    .ok_or(Refusal::AmountOverflow)?
                 } else {
                     Fen::ZERO
                 };
-                let claimed = Fen::from_fen(
+                let claimed = Fen::checked_sum(
                     self.state
                         .recovery_cases
                         .values()
                         .filter(|c| c.setl_id == setl_id && c.binding_id == binding.id)
-                        .map(|c| c.amount.fen())
-                        .sum(),
-                );
+                        .map(|c| c.amount),
+                )
+                .ok_or(Refusal::AmountOverflow)?;
                 judge_recovery(&RecoveryFacts {
                     amount,
                     drawn,
@@ -1604,7 +1610,7 @@ impl<S: Store> Engine<S> {
                     cmd.at,
                     &set,
                     format!("追回案件{case_id}：{}元退回户主个人账户", before.amount),
-                );
+                )?;
                 let mut after = before.clone();
                 after.status = "repaid".into();
                 after.repaid_by = Some(cmd.actor.clone());
@@ -1644,17 +1650,49 @@ fn describe_case(c: &RecoveryCaseRow) -> String {
 }
 
 fn describe(b: &Binding) -> String {
+    let limit = |l: Option<Fen>| l.map_or("-".to_string(), |f| f.to_string());
     format!(
-        "holder={} relative={} relationship={} begin={} end={} limit_per_payment={} limit_per_month={} status={}",
+        "holder={} relative={} relationship={} begin={} end={} limit_per_payment={} limit_per_day={} limit_per_month={} limit_per_year={} status={}",
         b.holder,
         b.relative,
         b.relationship,
         b.begin,
         b.end.map_or("-".to_string(), |d| d.to_string()),
-        b.limit_per_payment.map_or("-".to_string(), |f| f.to_string()),
-        b.limit_per_month.map_or("-".to_string(), |f| f.to_string()),
+        limit(b.limit_per_payment),
+        limit(b.limit_per_day),
+        limit(b.limit_per_month),
+        limit(b.limit_per_year),
         b.status.code()
     )
+}
+
+/// Every posting of the batch leaves its account at or above its floor (zero for a personal
+/// account, the reserve where the posting names one). Checked on the whole batch before it
+/// goes to the store, so a bug in a decision stops the batch instead of writing it.
+fn floors_kept(writes: &WriteBatch) -> Result<(), String> {
+    for w in &writes.writes {
+        let Write::Entry(entry) = w else {
+            continue;
+        };
+        for p in &entry.postings {
+            if let Some(floor) = floor_breached(p.psn_no.is_some(), p.balance_after, p.floor) {
+                return Err(format!(
+                    "entry {} would leave {} at {} below its floor {} ({})",
+                    entry.entry_id, p.account_key, p.balance_after, floor, p.rule
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Usage periods are `YYYY` (a year), `YYYY-MM` (a month) and `YYYY-MM-DD` (a day).
+fn is_year(period: &str) -> bool {
+    period.len() == 4
+}
+
+fn is_month(period: &str) -> bool {
+    period.len() == 7
 }
 
 fn is_read_only(c: &Command) -> bool {

@@ -11,9 +11,10 @@ use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::money::Overflow;
 use gongji_core::pooling::PoolUsage;
 use gongji_core::{Fen, SmallStr};
-use gongji_store::{FeeRow, RecoveryCaseRow, Snapshot, VisitRow};
+use gongji_store::{FeeRow, PoolUsageDelta, RecoveryCaseRow, Snapshot, VisitRow};
 use hashbrown::HashTable;
 
 #[derive(Debug, Default, Clone)]
@@ -340,17 +341,36 @@ impl State {
         self.balances.get(key).copied().unwrap_or(Fen::ZERO)
     }
 
-    pub fn add_to_balance(&mut self, key: &str, amount: Fen) -> Fen {
+    pub fn set_balance(&mut self, key: &str, balance: Fen) {
         match self.balances.get_mut(key) {
-            Some(entry) => {
-                *entry = Fen::from_fen(entry.fen() + amount.fen());
-                *entry
-            }
+            Some(entry) => *entry = balance,
             None => {
-                self.balances.insert(SmallStr::from(key), amount);
-                amount
+                self.balances.insert(SmallStr::from(key), balance);
             }
         }
+    }
+
+    /// What a binding carried in a period (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
+    pub fn binding_used(&self, binding_id: i64, period: &str) -> Fen {
+        self.binding_usage
+            .get(&(binding_id, period.to_string()))
+            .copied()
+            .unwrap_or(Fen::ZERO)
+    }
+
+    /// Adds to what a binding carried in a period (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
+    pub fn add_binding_usage(
+        &mut self,
+        binding_id: i64,
+        period: &str,
+        amount: Fen,
+    ) -> Result<(), Overflow> {
+        let used = self
+            .binding_usage
+            .entry((binding_id, period.to_string()))
+            .or_insert(Fen::ZERO);
+        *used = used.checked_add(amount).ok_or(Overflow)?;
+        Ok(())
     }
 
     /// Every binding in which `psn_no` takes part, on either side.
@@ -391,30 +411,28 @@ impl State {
         out
     }
 
-    pub fn add_usage(
-        &mut self,
-        psn_no: &str,
-        period: &str,
-        group: &str,
-        deductible: Fen,
-        fund: Fen,
-        burden: Fen,
-    ) {
-        let is_day = period.len() > 4;
+    /// Adds a usage delta to the counters of its person, period and cap group. Nothing
+    /// changes on overflow.
+    pub fn add_usage(&mut self, delta: &PoolUsageDelta) -> Result<(), Overflow> {
+        let is_day = delta.period.len() > 4;
         let u = self
             .pool_usage
-            .entry((psn_no.to_string(), period.to_string()))
+            .entry((delta.psn_no.clone(), delta.period.clone()))
             .or_default()
-            .entry(group.to_string())
+            .entry(delta.cap_group.clone())
             .or_default();
-        let add = |a: Fen, b: Fen| Fen::from_fen(a.fen() + b.fen());
+        let add = |a: Fen, b: Fen| a.checked_add(b).ok_or(Overflow);
         if is_day {
-            u.fund_paid_today = add(u.fund_paid_today, fund);
+            u.fund_paid_today = add(u.fund_paid_today, delta.fund)?;
         } else {
-            u.deductible_used_year = add(u.deductible_used_year, deductible);
-            u.fund_paid_year = add(u.fund_paid_year, fund);
-            u.burden_year = add(u.burden_year, burden);
+            let deductible = add(u.deductible_used_year, delta.deductible)?;
+            let fund = add(u.fund_paid_year, delta.fund)?;
+            let burden = add(u.burden_year, delta.burden)?;
+            u.deductible_used_year = deductible;
+            u.fund_paid_year = fund;
+            u.burden_year = burden;
         }
+        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use gongji_core::codes::{ChargeLevel, HospitalLevel, InsuStatus, Insutype, MedTy
 use gongji_core::domain::BindingStatus;
 use gongji_core::policy::HolderOrder;
 use gongji_core::Fen;
-use gongji_engine::{BindingChange, Command, Credential, Outcome, Request};
+use gongji_engine::{BindingChange, Command, Credential, Limits, Outcome, Request};
 
 const OUT_OF_SCOPE: &str = "GJ-BIND-RELATIONSHIP-OUT-OF-SCOPE";
 
@@ -306,10 +306,10 @@ fn r_s3_per_relative_limits() {
     let changed = w
         .change(
             binding.id,
-            BindingChange::Limits {
-                per_payment: None,
+            BindingChange::Limits(Limits {
                 per_month: Some(Fen::from_fen(yuan(500))),
-            },
+                ..Limits::default()
+            }),
             "2025-04-02",
         )
         .unwrap();
@@ -340,13 +340,83 @@ fn r_s3_per_relative_limits() {
     refused(
         w.change(
             b.id,
-            BindingChange::Limits {
+            BindingChange::Limits(Limits {
                 per_payment: Some(Fen::from_fen(yuan(100))),
-                per_month: None,
-            },
+                ..Limits::default()
+            }),
             "2025-09-02",
         ),
         "GJ-BIND-LIMITS-NOT-ALLOWED",
+    );
+}
+
+#[test]
+fn r_s3_per_day_and_per_year_limits() {
+    let mut w = World::new();
+    let holder = w.employee(TAIYUAN, yuan(10_000));
+    let child = w.resident(TAIYUAN);
+    let binding = w.bind(&holder, &child, 21, "2025-01-01").unwrap();
+    let limits = Limits {
+        per_day: Some(Fen::from_fen(yuan(300))),
+        per_year: Some(Fen::from_fen(yuan(500))),
+        ..Limits::default()
+    };
+    let changed = w
+        .change(binding.id, BindingChange::Limits(limits), "2025-03-01")
+        .unwrap();
+    assert_eq!(Limits::of(&changed), limits);
+    let shop = w.pharmacy(TAIYUAN);
+    let a = w.item(ChargeLevel::ClassA, 0);
+    let buy = |w: &mut World, amount: i64, on: &str| {
+        let cmd = w.with_card(w.bill(&child, &shop, &[(&a, amount)], on), &holder);
+        w.settle(cmd)
+    };
+
+    // 300 a day: the second payment of the day draws only what the day has left.
+    check(
+        buy(&mut w, yuan(200), "2025-03-03"),
+        from_holders(vec![aid(&holder, yuan(200))], 0),
+    );
+    let second = check(
+        buy(&mut w, yuan(200), "2025-03-03"),
+        from_holders(vec![aid(&holder, yuan(100))], yuan(100)),
+    );
+    // A cancel gives the day (and the year) back.
+    w.cancel(&second, "2025-03-03").unwrap();
+    check(
+        buy(&mut w, yuan(50), "2025-03-03"),
+        from_holders(vec![aid(&holder, yuan(50))], 0),
+    );
+    // A new day, but 500 a year: 250 of the year is used, 250 is left.
+    check(
+        buy(&mut w, yuan(300), "2025-03-04"),
+        from_holders(vec![aid(&holder, yuan(250))], yuan(50)),
+    );
+    check(buy(&mut w, yuan(100), "2025-03-05"), cash(yuan(100)));
+    // A new year starts from zero.
+    check(
+        buy(&mut w, yuan(100), "2026-01-02"),
+        from_holders(vec![aid(&holder, yuan(100))], 0),
+    );
+    assert_eq!(w.balance(&holder), yuan(10_000 - 200 - 50 - 250 - 100));
+    w.verify();
+
+    // The limits and what was drawn are stored: an engine opened on the store again
+    // decides the same.
+    let snapshot = gongji_store::Store::load_snapshot(w.engine.store_mut()).unwrap();
+    let reopened = gongji_engine::state::State::from_snapshot(snapshot);
+    assert_eq!(
+        reopened.bindings[&binding.id],
+        w.engine.state().bindings[&binding.id]
+    );
+    assert_eq!(reopened.binding_usage, w.engine.state().binding_usage);
+    assert_eq!(
+        reopened.binding_used(binding.id, "2025"),
+        Fen::from_fen(yuan(500))
+    );
+    assert_eq!(
+        reopened.binding_used(binding.id, "2025-03-03"),
+        Fen::from_fen(yuan(250))
     );
 }
 
@@ -1425,5 +1495,62 @@ fn r_j9_jinan_second_reimbursement_tiers() {
         "2025-05-01",
     );
     assert_eq!(refund(&w.settle(cmd).unwrap()), 0);
+    w.verify();
+}
+
+#[test]
+fn r_j9_cancelling_an_earlier_settlement_claws_back_the_refund_it_no_longer_earns() {
+    let mut w = World::new();
+    let patient = w.employee(JINAN, 0);
+    let hospital = w.hospital(JINAN, HospitalLevel::Level3);
+    let a = w.item(ChargeLevel::ClassA, 0);
+    let go = |w: &mut World, fen: i64, on: &str| {
+        let cmd = w.visit(
+            &patient,
+            &hospital,
+            MedType::ChronicSpecialOutpatient,
+            &[(&a, fen)],
+            on,
+        );
+        w.settle(cmd).unwrap()
+    };
+    let refund = |s: &gongji_engine::Settled| s.decision.totals.oth_pay.fen();
+    let fund = "fund:370102:310100";
+
+    // A 12,000 reaches the threshold and earns nothing; B 10,000 above it earns 6,000.
+    let first = go(&mut w, yuan(12_000), "2025-02-01");
+    assert_eq!(refund(&first), 0);
+    assert_eq!(refund(&go(&mut w, yuan(10_000), "2025-03-01")), yuan(6_000));
+    assert_eq!(w.account(fund), -yuan(6_000));
+
+    // Cancel A: the live year is B alone, 10,000 below the threshold, so the 6,000 comes back
+    // to the fund, explained as a recomputation, paid out of what the cancel returns.
+    let cancelled = w.cancel(&first, "2025-03-05").unwrap();
+    assert_eq!(w.account(fund), 0);
+    let recomputed: Vec<(&str, i64)> = cancelled
+        .refund_recomputed
+        .iter()
+        .map(|(account, amount, _)| (account.as_str(), amount.fen()))
+        .collect();
+    assert_eq!(
+        recomputed,
+        vec![(fund, yuan(6_000)), ("cash", -yuan(6_000))]
+    );
+    assert!(cancelled
+        .refund_recomputed
+        .iter()
+        .all(|(_, _, why)| why.starts_with("二次报销重新计算：")));
+
+    // C 1,000: the live burden is 11,000, still below the threshold; nothing is refunded.
+    assert_eq!(refund(&go(&mut w, yuan(1_000), "2025-03-10")), 0);
+    assert_eq!(w.account(fund), 0);
+    // D 3,000 crosses it again: 14,000 earns 1,200, and that is what the year has paid.
+    let last = go(&mut w, yuan(3_000), "2025-03-20");
+    assert_eq!(refund(&last), yuan(1_200));
+    assert_eq!(w.account(fund), -yuan(1_200));
+    // Cancelling the latest returns exactly its own refund, with nothing to recompute.
+    let undone = w.cancel(&last, "2025-03-21").unwrap();
+    assert_eq!(w.account(fund), 0);
+    assert!(undone.refund_recomputed.is_empty());
     w.verify();
 }

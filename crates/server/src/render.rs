@@ -99,10 +99,7 @@ pub fn settlement(s: &Settled, cert_type: CertType, msgid: &str) -> (SetlInfo, V
         inscp_scp_amt: t.inscp_scp_amt,
         act_pay_dedc: t.act_pay_dedc,
         hifp_pay: t.hifp_pay,
-        pool_prop_selfpay: ratio(
-            t.hifp_pay,
-            Fen::from_fen(t.inscp_scp_amt.fen() - t.act_pay_dedc.fen()),
-        ),
+        pool_prop_selfpay: ratio(t.hifp_pay, t.inscp_scp_amt.saturating_sub(t.act_pay_dedc)),
         cvlserv_pay: Fen::ZERO,
         hifes_pay: Fen::ZERO,
         hifmi_pay: Fen::ZERO,
@@ -173,7 +170,7 @@ fn details(s: &Settled) -> Vec<SetlDetail> {
 pub fn cancellation(c: &Cancelled, msgid: &str) -> SetlInfo {
     let p = &c.patient;
     let base = base_info(p, c.at);
-    let neg = |f: Fen| Fen::from_fen(-f.fen());
+    let neg = Fen::saturating_neg;
     SetlInfo {
         mdtrt_id: c.mdtrt_id.clone(),
         setl_id: Some(c.setl_id.clone()),
@@ -197,7 +194,7 @@ pub fn cancellation(c: &Cancelled, msgid: &str) -> SetlInfo {
         preselfpay_amt: Fen::ZERO,
         inscp_scp_amt: Fen::ZERO,
         act_pay_dedc: Fen::ZERO,
-        hifp_pay: neg(Fen::from_fen(c.fund_pay_sumamt.fen() - c.oth_pay.fen())),
+        hifp_pay: neg(c.fund_pay_sumamt.saturating_sub(c.oth_pay)),
         pool_prop_selfpay: BasisPoints::ZERO,
         cvlserv_pay: Fen::ZERO,
         hifes_pay: Fen::ZERO,
@@ -206,7 +203,7 @@ pub fn cancellation(c: &Cancelled, msgid: &str) -> SetlInfo {
         maf_pay: Fen::ZERO,
         oth_pay: neg(c.oth_pay),
         fund_pay_sumamt: neg(c.fund_pay_sumamt),
-        psn_part_amt: neg(Fen::from_fen(c.acct_pay.fen() + c.psn_cash_pay.fen())),
+        psn_part_amt: neg(c.acct_pay.saturating_add(c.psn_cash_pay)),
         acct_pay: neg(c.acct_pay),
         psn_cash_pay: neg(c.psn_cash_pay),
         hosp_part_amt: Fen::ZERO,

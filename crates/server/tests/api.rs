@@ -738,6 +738,21 @@ async fn end_dates_limits_and_unbinding_belong_to_the_holder() {
         ),
         (json!("50.00"), json!("300.00"))
     );
+    // Per day and per year beside them.
+    let r = s
+        .put(
+            &limits(w.b_hj_rj),
+            Some(&hj),
+            json!({ "per_payment": "50", "per_day": "100", "per_month": "300", "per_year": "1000" }),
+        )
+        .await;
+    assert_eq!(
+        (
+            r.ok()["limit_per_day"].clone(),
+            r.body["limit_per_year"].clone()
+        ),
+        (json!("100.00"), json!("1000.00"))
+    );
     s.put(
         &limits(w.b_hj_rj),
         Some(&rj),

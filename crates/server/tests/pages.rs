@@ -350,13 +350,17 @@ async fn limits_end_date_and_unbind_by_forms() {
             &[
                 ("op", "limits"),
                 ("limit_payment", "12.5"),
+                ("limit_day", "23.4"),
                 ("limit_month", ""),
+                ("limit_year", "3456"),
             ],
         )
         .await;
     assert_eq!(page.status, 303);
     let page = b.get(page.location.as_deref().expect("back")).await;
     assert!(page.body.contains("12.50"));
+    assert!(page.body.contains("每日限额") && page.body.contains("23.40"));
+    assert!(page.body.contains("每年限额") && page.body.contains("3456.00"));
     let page = b
         .post(&path, &[("op", "limits"), ("limit_payment", "-1")])
         .await;

@@ -122,6 +122,8 @@ pub struct BindingCols<'a> {
     pub limit_per_month: Option<i64>,
     pub status: &'a str,
     pub channel: &'a str,
+    pub limit_per_day: Option<i64>,
+    pub limit_per_year: Option<i64>,
 }
 
 pub fn binding_from_cols(c: BindingCols<'_>) -> Result<Binding, StoreError> {
@@ -134,6 +136,8 @@ pub fn binding_from_cols(c: BindingCols<'_>) -> Result<Binding, StoreError> {
         end: c.end.map(date).transpose()?,
         limit_per_payment: c.limit_per_payment.map(Fen::from_fen),
         limit_per_month: c.limit_per_month.map(Fen::from_fen),
+        limit_per_day: c.limit_per_day.map(Fen::from_fen),
+        limit_per_year: c.limit_per_year.map(Fen::from_fen),
         status: code("status", c.status, BindingStatus::parse)?,
         channel: code("channel", c.channel, Channel::parse)?,
     })

@@ -92,7 +92,8 @@ fn pg(e: postgres::Error) -> StoreError {
     match e.as_db_error() {
         Some(db) => {
             let msg = format!("{} (SQLSTATE {})", db.message(), db.code().code());
-            if *db.code() == SqlState::UNIQUE_VIOLATION {
+            // A constraint that refuses the write is a conflict, as it is on SQLite.
+            if *db.code() == SqlState::UNIQUE_VIOLATION || *db.code() == SqlState::CHECK_VIOLATION {
                 StoreError::Conflict(msg)
             } else {
                 StoreError::Io(msg)
@@ -470,7 +471,8 @@ fn bindings<C: GenericClient>(c: &mut C) -> Result<Vec<Binding>, StoreError> {
     each_row(
         c,
         "SELECT binding_id, holder_psn_no, relative_psn_no, relationship, begin_date, end_date,
-                limit_per_payment_fen, limit_per_month_fen, status, channel
+                limit_per_payment_fen, limit_per_month_fen, status, channel,
+                limit_per_day_fen, limit_per_year_fen
          FROM bindings ORDER BY binding_id",
         |r| {
             out.push(codec::binding_from_cols(BindingCols {
@@ -484,6 +486,8 @@ fn bindings<C: GenericClient>(c: &mut C) -> Result<Vec<Binding>, StoreError> {
                 limit_per_month: get(r, 7)?,
                 status: get(r, 8)?,
                 channel: get(r, 9)?,
+                limit_per_day: get(r, 10)?,
+                limit_per_year: get(r, 11)?,
             })?);
             Ok(())
         },
@@ -905,11 +909,13 @@ const SQL_CATALOG: &str = "INSERT INTO catalog (med_list_codg, med_list_name, ch
         selfpay_prop_bp = excluded.selfpay_prop_bp";
 const SQL_BINDING: &str = "INSERT INTO bindings (binding_id, holder_psn_no, relative_psn_no,
         relationship, begin_date, end_date, limit_per_payment_fen, limit_per_month_fen, status,
-        channel, admdvs)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        channel, admdvs, limit_per_day_fen, limit_per_year_fen)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
     ON CONFLICT (binding_id) DO UPDATE SET end_date = excluded.end_date,
         limit_per_payment_fen = excluded.limit_per_payment_fen,
-        limit_per_month_fen = excluded.limit_per_month_fen, status = excluded.status";
+        limit_per_month_fen = excluded.limit_per_month_fen,
+        limit_per_day_fen = excluded.limit_per_day_fen,
+        limit_per_year_fen = excluded.limit_per_year_fen, status = excluded.status";
 const SQL_VISIT: &str = "INSERT INTO visits (mdtrt_id, psn_no, fixmedins_code, admdvs,
         insutype, med_type, begntime, status, diagnosis)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -1552,6 +1558,8 @@ fn write_one<'a, C: GenericClient>(
                     &b.status.code(),
                     &b.channel.code(),
                     admdvs,
+                    &b.limit_per_day.map(Fen::fen),
+                    &b.limit_per_year.map(Fen::fen),
                 ],
             )
             .map_err(pg)?;

@@ -32,6 +32,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_operators",
         include_str!("migrations/0013_operators.sql"),
     ),
+    (
+        "0015_limits_and_floors",
+        include_str!("migrations/0015_limits_and_floors.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
@@ -393,7 +397,8 @@ impl SqliteStore {
             .conn
             .prepare(
                 "SELECT binding_id, holder_psn_no, relative_psn_no, relationship, begin_date, end_date,
-                        limit_per_payment_fen, limit_per_month_fen, status, channel
+                        limit_per_payment_fen, limit_per_month_fen, status, channel,
+                        limit_per_day_fen, limit_per_year_fen
                  FROM bindings ORDER BY binding_id",
             )
             .map_err(io)?;
@@ -413,6 +418,8 @@ impl SqliteStore {
                 limit_per_month: r.get(7).map_err(io)?,
                 status: &s(8)?,
                 channel: &s(9)?,
+                limit_per_day: r.get(10).map_err(io)?,
+                limit_per_year: r.get(11).map_err(io)?,
             })?);
         }
         Ok(out)
@@ -685,11 +692,14 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
         Write::Binding { binding: b, admdvs } => {
             tx.prepare_cached(
                 "INSERT INTO bindings (binding_id, holder_psn_no, relative_psn_no, relationship, begin_date,
-                     end_date, limit_per_payment_fen, limit_per_month_fen, status, channel, admdvs)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     end_date, limit_per_payment_fen, limit_per_month_fen, status, channel, admdvs,
+                     limit_per_day_fen, limit_per_year_fen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (binding_id) DO UPDATE SET end_date = excluded.end_date,
                      limit_per_payment_fen = excluded.limit_per_payment_fen,
-                     limit_per_month_fen = excluded.limit_per_month_fen, status = excluded.status",
+                     limit_per_month_fen = excluded.limit_per_month_fen,
+                     limit_per_day_fen = excluded.limit_per_day_fen,
+                     limit_per_year_fen = excluded.limit_per_year_fen, status = excluded.status",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -704,6 +714,8 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
                     b.status.code(),
                     b.channel.code(),
                     admdvs,
+                    b.limit_per_day.map(Fen::fen),
+                    b.limit_per_year.map(Fen::fen),
                 ])
             })
             .map_err(io)?;

@@ -93,9 +93,10 @@ impl VerifyReport {
         self.violations.is_empty()
     }
 
-    /// The trial balance: all balances together sum to zero.
-    pub fn trial_balance(&self) -> Fen {
-        Fen::from_fen(self.totals_by_kind.values().map(|f| f.fen()).sum())
+    /// The trial balance: all balances together sum to zero; `None` when the sum overflows,
+    /// which no sound ledger does.
+    pub fn trial_balance(&self) -> Option<Fen> {
+        Fen::checked_sum(self.totals_by_kind.values().copied())
     }
 }
 
@@ -106,7 +107,10 @@ impl fmt::Display for VerifyReport {
             "检查了 {} 笔分录、{} 条记账、{} 个账户、{} 笔结算（其中撤销 {} 笔）",
             self.entries, self.postings, self.accounts, self.settlements, self.cancels
         )?;
-        writeln!(f, "试算平衡 trial balance: {}", self.trial_balance())?;
+        match self.trial_balance() {
+            Some(sum) => writeln!(f, "试算平衡 trial balance: {sum}")?,
+            None => writeln!(f, "试算平衡 trial balance: 溢出 overflow")?,
+        }
         for (kind, total) in &self.totals_by_kind {
             writeln!(f, "  {kind:<10} {total:>18}")?;
         }

@@ -507,7 +507,7 @@ impl World {
     pub fn verify(&mut self) {
         let report = self.engine.store_mut().verify().expect("verify runs");
         assert!(report.is_clean(), "ledger violations:\n{report}");
-        assert_eq!(report.trial_balance(), Fen::ZERO, "{report}");
+        assert_eq!(report.trial_balance(), Some(Fen::ZERO), "{report}");
         let stored: BTreeMap<String, i64> = self
             .engine
             .store_mut()

@@ -109,6 +109,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
             | EngineError::AlreadyCancelled(_)
             | EngineError::DuplicateRegistration(_) => StatusCode::CONFLICT,
             EngineError::Store(_) | EngineError::WriterStopped => StatusCode::SERVICE_UNAVAILABLE,
+            EngineError::FloorBreached(_) => StatusCode::INTERNAL_SERVER_ERROR,
         },
         ServiceError::Unauthenticated
         | ServiceError::CodeInvalid

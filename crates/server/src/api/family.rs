@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use gongji_core::binding_rules::Limits;
 use gongji_core::codes::Relationship;
 use gongji_core::commitment::{NOTICE_VERSION, NOTICE_ZH};
 use serde::{Deserialize, Serialize};
@@ -283,9 +284,13 @@ pub struct LimitsIn {
     pub per_payment: Option<String>,
     #[serde(default)]
     pub per_month: Option<String>,
+    #[serde(default)]
+    pub per_day: Option<String>,
+    #[serde(default)]
+    pub per_year: Option<String>,
 }
 
-/// Sets a relative's limits per payment and per month (R-S3). Holder only.
+/// Sets a relative's limits per payment, day, month and year (R-S3). Holder only.
 #[utoipa::path(put, path = "/api/v1/me/family/bindings/{id}/limits", tag = "family",
     params(("id" = i64, Path, description = "binding id")),
     request_body = LimitsIn,
@@ -303,17 +308,15 @@ pub async fn set_limits(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<LimitsIn>,
 ) -> ApiResult<Json<BindingOut>> {
-    let per_payment = body
-        .per_payment
-        .as_deref()
-        .map(|v| parse_yuan("per_payment", v))
-        .transpose()?;
-    let per_month = body
-        .per_month
-        .as_deref()
-        .map(|v| parse_yuan("per_month", v))
-        .transpose()?;
-    let v = family::set_limits(&app, &who.psn_no, id, per_payment, per_month, who.channel).await?;
+    let limit =
+        |name: &str, v: &Option<String>| v.as_deref().map(|v| parse_yuan(name, v)).transpose();
+    let limits = Limits {
+        per_payment: limit("per_payment", &body.per_payment)?,
+        per_day: limit("per_day", &body.per_day)?,
+        per_month: limit("per_month", &body.per_month)?,
+        per_year: limit("per_year", &body.per_year)?,
+    };
+    let v = family::set_limits(&app, &who.psn_no, id, limits, who.channel).await?;
     Ok(Json((&v).into()))
 }
 

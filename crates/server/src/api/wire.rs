@@ -71,6 +71,8 @@ pub struct BindingOut {
     pub validity_name: String,
     pub limit_per_payment: Option<String>,
     pub limit_per_month: Option<String>,
+    pub limit_per_day: Option<String>,
+    pub limit_per_year: Option<String>,
     pub used_this_month: String,
     pub channel: String,
 }
@@ -92,6 +94,8 @@ impl From<&BindingView> for BindingOut {
             validity_name: v.validity.name_zh().to_string(),
             limit_per_payment: b.limit_per_payment.map(yuan),
             limit_per_month: b.limit_per_month.map(yuan),
+            limit_per_day: b.limit_per_day.map(yuan),
+            limit_per_year: b.limit_per_year.map(yuan),
             used_this_month: yuan(v.used_this_month),
             channel: b.channel.code().to_string(),
         }

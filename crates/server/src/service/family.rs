@@ -6,12 +6,12 @@
 //! engine's commands decide everything else.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use gongji_core::binding_rules::{binding_usable_on, check_relative_identity};
+use gongji_core::binding_rules::{check_relative_identity, validity_on, Limits};
 use gongji_core::codes::{Channel, RelationClass, Relationship};
 use gongji_core::commitment::{
     check_commitment, commitment_letter, LetterFacts, NOTICE_VERSION, NOTICE_ZH,
 };
-use gongji_core::domain::{Binding, BindingStatus};
+use gongji_core::domain::Binding;
 use gongji_core::Fen;
 use gongji_engine::{
     BindCommand, BindingChange, ChangeBindingCommand, Command, Engine, EngineError, Outcome,
@@ -26,41 +26,7 @@ use crate::app::{App, DynStore};
 /// Longest signature the API keeps (a typed name or a small image as data URL).
 pub const SIGNATURE_BYTES_MAX: usize = 16 * 1024;
 
-/// A binding's standing on a day (R-S9, R-S10).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Validity {
-    Valid,
-    NotYetValid,
-    Expired,
-    Suspended,
-    Ended,
-    /// Either side's insurance ended (R-S10).
-    InsuranceEnded,
-}
-
-impl Validity {
-    pub fn code(self) -> &'static str {
-        match self {
-            Validity::Valid => "valid",
-            Validity::NotYetValid => "not_yet_valid",
-            Validity::Expired => "expired",
-            Validity::Suspended => "suspended",
-            Validity::Ended => "ended",
-            Validity::InsuranceEnded => "insurance_ended",
-        }
-    }
-
-    pub fn name_zh(self) -> &'static str {
-        match self {
-            Validity::Valid => "有效",
-            Validity::NotYetValid => "未到开始日期",
-            Validity::Expired => "已过结束日期",
-            Validity::Suspended => "已暂停",
-            Validity::Ended => "已解除",
-            Validity::InsuranceEnded => "参保终止，已失效",
-        }
-    }
-}
+pub use gongji_core::binding_rules::Validity;
 
 #[derive(Clone, Debug)]
 pub struct BindingView {
@@ -85,25 +51,16 @@ pub struct MyFamily {
 }
 
 fn validity(engine: &Engine<DynStore>, b: &Binding, today: NaiveDate) -> Validity {
-    match b.status {
-        BindingStatus::Ended => return Validity::Ended,
-        BindingStatus::Suspended => return Validity::Suspended,
-        BindingStatus::Active => {}
-    }
-    if b.begin > today {
-        return Validity::NotYetValid;
-    }
-    if b.end.is_some_and(|e| e < today) {
-        return Validity::Expired;
-    }
     let state = engine.state();
-    let (Some(h), Some(r)) = (state.persons.get(&b.holder), state.persons.get(&b.relative)) else {
-        return Validity::InsuranceEnded;
-    };
-    match engine.policies().for_admdvs(h.admdvs) {
-        Some(p) if !binding_usable_on(b, h, r, today, &p.binding) => Validity::InsuranceEnded,
-        _ => Validity::Valid,
-    }
+    let holder = state.persons.get(&b.holder);
+    let policy = holder.and_then(|h| engine.policies().for_admdvs(h.admdvs));
+    validity_on(
+        b,
+        holder,
+        state.persons.get(&b.relative),
+        today,
+        policy.map(|p| &p.binding),
+    )
 }
 
 /// The view of one binding, as its persons and staff see it.
@@ -416,18 +373,14 @@ pub async fn set_limits(
     app: &App,
     holder: &str,
     binding_id: i64,
-    per_payment: Option<Fen>,
-    per_month: Option<Fen>,
+    limits: Limits,
     channel: Channel,
 ) -> ServiceResult<BindingView> {
     binding_of(app, holder, binding_id, true).await?;
     change(
         app,
         binding_id,
-        BindingChange::Limits {
-            per_payment,
-            per_month,
-        },
+        BindingChange::Limits(limits),
         holder.to_string(),
         channel,
     )

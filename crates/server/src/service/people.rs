@@ -54,7 +54,7 @@ pub async fn my_insurance(app: &App, psn_no: &str) -> ServiceResult<MyInsurance>
         });
         Ok(MyInsurance {
             shareable: if person.is_employee() {
-                balance.saturating_sub_floor0(reserve)
+                gongji_core::allocation::shareable(balance, reserve)
             } else {
                 Fen::ZERO
             },

@@ -13,7 +13,14 @@ pub const RECORD_OFFSET_MAX: u32 = 100_000;
 /// Rows on a page unless the caller asks for another size.
 pub const RECORD_PAGE_DEFAULT: u32 = 50;
 /// The journal kinds a filter may name.
-pub const RECORD_KINDS: &[&str] = &["settle", "cancel", "premium", "opening", "recovery"];
+pub const RECORD_KINDS: &[&str] = &[
+    "settle",
+    "cancel",
+    "premium",
+    "opening",
+    "recovery",
+    "refund_recompute",
+];
 
 /// What a record is to the person reading it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,6 @@ use axum::response::Response;
 use chrono::{Datelike, NaiveDate};
 use gongji_core::codes::{Admdvs, Insutype, RelationClass};
 use gongji_core::policy::{HolderOrder, Policy};
-use gongji_core::Fen;
 
 use super::i18n::{self, fill, Lang};
 use super::{lang_of, render_page, LangQuery, Page, RegionLink};
@@ -311,7 +310,7 @@ fn describe(lang: Lang, policy: &Policy, today: NaiveDate) -> DetailTemplate {
         reserve.push(fill(t.g_reserve_some, &[&pay.reserve]));
         // An example balance of three times the reserve, worked out exactly.
         let example = pay.reserve.checked_mul(3).unwrap_or(pay.reserve);
-        let shareable = example.checked_sub(pay.reserve).unwrap_or(Fen::ZERO);
+        let shareable = gongji_core::allocation::shareable(example, pay.reserve);
         reserve.push(fill(
             t.g_reserve_example,
             &[&pay.reserve, &example, &shareable],

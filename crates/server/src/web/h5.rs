@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use gongji_core::binding_rules::Limits;
 use gongji_core::codes::{Channel, InsuStatus, Relationship};
 use gongji_core::commitment::check_commitment;
 use gongji_core::Fen;
@@ -153,6 +154,8 @@ pub struct BindingRow {
     pub valid: bool,
     pub limit_payment: String,
     pub limit_month: String,
+    pub limit_day: String,
+    pub limit_year: String,
     pub used_this_month: String,
     pub active: bool,
 }
@@ -176,6 +179,12 @@ pub(super) fn binding_row(lang: Lang, v: &BindingView) -> BindingRow {
             .map_or(t.h5_no_limit.to_string(), |f| yuan_text(t, f)),
         limit_month: b
             .limit_per_month
+            .map_or(t.h5_no_limit.to_string(), |f| yuan_text(t, f)),
+        limit_day: b
+            .limit_per_day
+            .map_or(t.h5_no_limit.to_string(), |f| yuan_text(t, f)),
+        limit_year: b
+            .limit_per_year
             .map_or(t.h5_no_limit.to_string(), |f| yuan_text(t, f)),
         used_this_month: yuan_text(t, v.used_this_month),
         active: b.status != gongji_core::domain::BindingStatus::Ended,
@@ -1190,6 +1199,8 @@ struct BindingForm {
     op: Option<String>,
     limit_payment: Option<String>,
     limit_month: Option<String>,
+    limit_day: Option<String>,
+    limit_year: Option<String>,
     end: Option<String>,
     confirm: Option<String>,
     face_token: Option<String>,
@@ -1209,6 +1220,8 @@ struct BindingTemplate {
     face_redirect: bool,
     f_limit_payment: String,
     f_limit_month: String,
+    f_limit_day: String,
+    f_limit_year: String,
     f_end: String,
     letter_lines: Vec<String>,
     letter_sha: String,
@@ -1270,6 +1283,8 @@ async fn binding_page(
             .map(|f| f.to_string())
             .unwrap_or_default(),
         f_limit_month: b.limit_per_month.map(|f| f.to_string()).unwrap_or_default(),
+        f_limit_day: b.limit_per_day.map(|f| f.to_string()).unwrap_or_default(),
+        f_limit_year: b.limit_per_year.map(|f| f.to_string()).unwrap_or_default(),
         f_end: b.end.map(|d| d.to_string()).unwrap_or_default(),
         letter_lines: letter
             .as_ref()
@@ -1371,15 +1386,20 @@ async fn binding_act(
     }
     let result: Result<&str, ErrorView> = match op.as_str() {
         "limits" => {
-            match (
-                parse_yuan_field(t, form.limit_payment.as_deref()),
-                parse_yuan_field(t, form.limit_month.as_deref()),
-            ) {
-                (Ok(pp), Ok(pm)) => family::set_limits(&app, &psn_no, id, pp, pm, CHANNEL)
+            let limits = (|| {
+                Ok(Limits {
+                    per_payment: parse_yuan_field(t, form.limit_payment.as_deref())?,
+                    per_day: parse_yuan_field(t, form.limit_day.as_deref())?,
+                    per_month: parse_yuan_field(t, form.limit_month.as_deref())?,
+                    per_year: parse_yuan_field(t, form.limit_year.as_deref())?,
+                })
+            })();
+            match limits {
+                Ok(limits) => family::set_limits(&app, &psn_no, id, limits, CHANNEL)
                     .await
                     .map(|_| "limits")
                     .map_err(|e| ErrorView::of(lang, &e)),
-                (Err(e), _) | (_, Err(e)) => Err(e),
+                Err(e) => Err(e),
             }
         }
         "end" => match parse_date_field(t, form.end.as_deref()) {
@@ -1412,6 +1432,8 @@ async fn binding_act(
                 if op == "limits" {
                     v.f_limit_payment = field(&form.limit_payment);
                     v.f_limit_month = field(&form.limit_month);
+                    v.f_limit_day = field(&form.limit_day);
+                    v.f_limit_year = field(&form.limit_year);
                 }
                 if op == "end" {
                     v.f_end = field(&form.end);

@@ -460,6 +460,10 @@ pub struct Dict {
     pub limit_per_month: &'static str,
     pub limit_per_payment_yuan: &'static str,
     pub limit_per_month_yuan: &'static str,
+    pub limit_per_day: &'static str,
+    pub limit_per_year: &'static str,
+    pub limit_per_day_yuan: &'static str,
+    pub limit_per_year_yuan: &'static str,
     pub used_this_month: &'static str,
     pub h5_done_bound: &'static str,
     pub h5_done_limits: &'static str,
@@ -1083,6 +1087,10 @@ pub static ZH: Dict = Dict {
     limit_per_month: "每月限额",
     limit_per_payment_yuan: "单笔限额（元）",
     limit_per_month_yuan: "每月限额（元）",
+    limit_per_day: "每日限额",
+    limit_per_year: "每年限额",
+    limit_per_day_yuan: "每日限额（元）",
+    limit_per_year_yuan: "每年限额（元）",
     used_this_month: "本月已用",
     h5_done_bound: "绑定成功。",
     h5_done_limits: "限额已保存，下一笔支付起生效。",
@@ -1693,6 +1701,10 @@ pub static EN: Dict = Dict {
     limit_per_month: "Per month",
     limit_per_payment_yuan: "Limit per payment (yuan)",
     limit_per_month_yuan: "Limit per month (yuan)",
+    limit_per_day: "Per day",
+    limit_per_year: "Per year",
+    limit_per_day_yuan: "Limit per day (yuan)",
+    limit_per_year_yuan: "Limit per year (yuan)",
     used_this_month: "Used this month",
     h5_done_bound: "Bound.",
     h5_done_limits: "Limits saved; they apply from the next payment.",
@@ -2197,7 +2209,7 @@ pub fn record_role(lang: Lang, r: crate::service::records::RecordRole) -> &'stat
     }
 }
 
-/// A journal kind: `settle`, `cancel`, `premium`, `opening`, `recovery`.
+/// A journal kind: `settle`, `cancel`, `premium`, `opening`, `recovery`, `refund_recompute`.
 pub fn record_kind(lang: Lang, kind: &str) -> &'static str {
     match (lang, kind) {
         (Lang::Zh, "settle") => "结算",
@@ -2205,12 +2217,14 @@ pub fn record_kind(lang: Lang, kind: &str) -> &'static str {
         (Lang::Zh, "premium") => "缴费",
         (Lang::Zh, "opening") => "期初余额",
         (Lang::Zh, "recovery") => "追回",
+        (Lang::Zh, "refund_recompute") => "二次报销重新计算",
         (Lang::Zh, _) => "其他",
         (Lang::En, "settle") => "settlement",
         (Lang::En, "cancel") => "cancellation",
         (Lang::En, "premium") => "premium",
         (Lang::En, "opening") => "opening balance",
         (Lang::En, "recovery") => "recovery",
+        (Lang::En, "refund_recompute") => "second reimbursement recomputed",
         (Lang::En, _) => "other",
     }
 }
