@@ -1314,8 +1314,8 @@ impl<S: Store> Engine<S> {
             end: cmd.end,
             limit_per_payment: cmd.limit_per_payment,
             limit_per_month: cmd.limit_per_month,
-            status: BindingStatus::Active,
-            channel: cmd.channel,
+            status: cmd.restored.map_or(BindingStatus::Active, |r| r.status),
+            channel: cmd.restored.map_or(cmd.channel, |r| r.channel),
         };
         self.state.next_binding_id += 1;
         if cmd.channel != Channel::BatchImport {

@@ -234,6 +234,7 @@ fn prepare(
         channel,
         actor: holder.to_string(),
         at: now,
+        restored: None,
     };
     // Eligibility as the rules see it now; the face check comes when the holder submits.
     engine.check_binding(&cmd)?;

@@ -247,6 +247,7 @@ impl Fixture {
             channel: Channel::BatchImport,
             actor: "import".into(),
             at: time(&format!("{begin} 09:00:00")),
+            restored: None,
         }));
         match outcome {
             Outcome::Binding(b) => b.id,
