@@ -316,6 +316,42 @@ async fn my_insurance_and_my_family() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_notice_promises_only_what_the_regions_policy_says() {
+    let w = world().await;
+    let s = &w.s;
+    let text = |r: Resp| r.ok()["text"].as_str().unwrap().to_string();
+    let only_earlier = "结束日期只能提前";
+    // Shanxi keeps end dates from moving later (R-S9); Zibo accepts a later end date.
+    let shanxi = text(s.get("/api/v1/family/notice?admdvs=140105", None).await);
+    assert!(shanxi.contains(only_earlier), "{shanxi}");
+    let zibo = text(s.get("/api/v1/family/notice?admdvs=370303", None).await);
+    assert!(!zibo.contains(only_earlier), "{zibo}");
+    assert!(zibo.contains("可以提前，也可以延后"), "{zibo}");
+    let public = text(s.get("/api/v1/family/notice", None).await);
+    assert!(
+        !public.contains(only_earlier) && public.contains("以本地政策为准"),
+        "{public}"
+    );
+    s.get("/api/v1/family/notice?admdvs=37", None)
+        .await
+        .refused(400, "GJ-API-BAD-REQUEST");
+
+    // The notice shown with a holder's commitment letter is his region's.
+    let hz2 = s.sign_in(&w.hz2).await;
+    let p = preview(s, &hz2, facts(&w.sz, "20")).await;
+    let notice = p.ok()["notice"].as_str().unwrap_or_default().to_string();
+    assert!(
+        notice.contains("告知书") && !notice.contains(only_earlier),
+        "{}",
+        p.body
+    );
+    let hs = s.sign_in(&w.hs).await;
+    let p = preview(s, &hs, facts(&w.f1, "51")).await;
+    let notice = p.ok()["notice"].as_str().unwrap_or_default().to_string();
+    assert!(notice.contains(only_earlier), "{}", p.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn binding_with_notice_commitment_and_face_verification() {
     let w = world().await;
     let s = &w.s;

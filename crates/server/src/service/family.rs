@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use gongji_core::binding_rules::{binding_usable_on, check_relative_identity};
 use gongji_core::codes::{Channel, RelationClass, Relationship};
 use gongji_core::commitment::{
-    check_commitment, commitment_letter, LetterFacts, NOTICE_VERSION, NOTICE_ZH,
+    check_commitment, commitment_letter, notice_zh, LetterFacts, NoticeTerms, NOTICE_VERSION,
 };
 use gongji_core::domain::{Binding, BindingStatus};
 use gongji_core::Fen;
@@ -185,7 +185,8 @@ pub struct BindRequest {
 #[derive(Clone, Debug)]
 pub struct CommitmentPreview {
     pub notice_version: &'static str,
-    pub notice: &'static str,
+    /// The notice as the holder's region has it.
+    pub notice: String,
     pub letter: String,
     pub sha256: String,
     pub relative: PersonRef,
@@ -251,7 +252,7 @@ fn prepare(
     });
     let preview = CommitmentPreview {
         notice_version: NOTICE_VERSION,
-        notice: NOTICE_ZH,
+        notice: notice_zh(Some(NoticeTerms::of(policy))),
         sha256: sha256_hex(&letter),
         letter,
         relative: PersonRef::of(relative),

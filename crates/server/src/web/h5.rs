@@ -907,7 +907,7 @@ async fn bind_step(
         ],
     );
     b.face_required = preview.face_verification_required;
-    b.notice_lines = lines(preview.notice);
+    b.notice_lines = lines(&preview.notice);
     b.letter_lines = lines(&preview.letter);
     b.sha = preview.sha256.clone();
     let ack = field(&form.ack) == "1";
