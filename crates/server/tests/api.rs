@@ -460,7 +460,7 @@ async fn binding_with_notice_commitment_and_face_verification() {
                 Some(&hz),
             )
             .header("x-gongji-channel", "alipay")
-            .json(&facts(&w.sz, "71")),
+            .json(&json!({ "relative_certno": w.sz.certno, "relative_name": w.sz.name, "relationship": "71", "begin": "2023-10-01" })),
         )
         .await;
     sibling.refused(422, "GJ-BIND-RELATIONSHIP-OUT-OF-SCOPE");
@@ -567,9 +567,9 @@ async fn every_binding_refusal_reaches_the_app() {
             "GJ-BIND-RELATIVE-INSUTYPE",
         ),
         (
-            "sibling in Zibo",
+            "sibling in Zibo before the national widening (R-N1, 2024)",
             &hz,
-            facts(&w.sz, "71"),
+            json!({ "relative_certno": w.sz.certno, "relative_name": w.sz.name, "relationship": "71", "begin": "2023-10-01" }),
             422,
             "GJ-BIND-RELATIONSHIP-OUT-OF-SCOPE",
         ),
