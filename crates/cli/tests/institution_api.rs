@@ -1428,3 +1428,65 @@ fn concurrent_mutual_aid_never_breaks_the_shanxi_reserve() {
         .expect("settlements");
     assert_eq!((n, aid), (REQUESTS as i64 + 1, mulaid));
 }
+
+/// 3201 reconciles each clearing type (清算类别) apart: an inpatient settlement is cleared as
+/// 21 and not counted in the outpatient (11) totals; `refd_setl_flag` "0" leaves refunded
+/// settlements out, and "1" or no flag at all counts them (as the national interface's
+/// clients read it).
+#[test]
+fn reconcile_keeps_each_clearing_type_apart() {
+    let env = Env::new();
+    let srv = env.serve(NOW);
+    let inst = &YT_HOSP1;
+    let who = person("YT-E1");
+    let lines = one(ITEM_A, "40.00");
+    let (outpatient, out) = srv.outpatient(inst, &who, "11", &lines, "1");
+    assert_eq!(out.get("setlinfo").get("clr_type").s(), "11");
+    let (inpatient, out) = srv.outpatient(inst, &who, "21", &one(ITEM_A, "30.00"), "1");
+    assert_eq!(
+        out.get("setlinfo").get("clr_type").s(),
+        "21",
+        "inpatient clears as 21"
+    );
+    let (refunded, _) = srv.outpatient(inst, &who, "11", &one(ITEM_A, "20.00"), "1");
+    srv.cancel(inst, &who, &refunded);
+
+    let reconcile = |clr_type: &str, s: &[&Setl], flag: Option<&str>| {
+        let sum = |f: fn(&Setl) -> i64| yuan_text(s.iter().map(|x| f(x)).sum());
+        let mut input = reconcile_input(
+            "310",
+            clr_type,
+            "370600",
+            &sum(|x| x.medfee),
+            &sum(|x| x.fund),
+            &sum(|x| x.acct),
+            &s.len().to_string(),
+            flag.unwrap_or("0"),
+        );
+        if flag.is_none() {
+            input["data"]
+                .as_object_mut()
+                .expect("data")
+                .remove("refd_setl_flag");
+        }
+        let out = srv.call(inst, "3201", input).ok();
+        let stmt = out.get("stmtinfo");
+        (
+            stmt.get("stmt_rslt").s().to_string(),
+            stmt.get("stmt_rslt_dscr").s().to_string(),
+        )
+    };
+    let balanced = |r: (String, String)| assert_eq!(r.0, "0", "{}", r.1);
+    balanced(reconcile("11", &[&outpatient], Some("0")));
+    balanced(reconcile("21", &[&inpatient], Some("0")));
+    balanced(reconcile("11", &[&outpatient, &refunded], Some("1")));
+    balanced(reconcile("11", &[&outpatient, &refunded], None));
+    balanced(reconcile("41", &[], None));
+    // Totals that mix the clearing types do not balance any one of them.
+    let (rslt, dscr) = reconcile("11", &[&outpatient, &inpatient], Some("0"));
+    assert_eq!(rslt, "1");
+    assert!(dscr.contains("结算笔数"), "{dscr}");
+
+    srv.stop();
+    env.verify();
+}
