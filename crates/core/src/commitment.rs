@@ -125,6 +125,18 @@ pub fn check_commitment(notice_acknowledged: bool, signature: &str) -> Result<()
     Ok(())
 }
 
+/// The letter is signed by the holder himself: the signature is his name as on his ID card
+/// (spaces around it aside).
+pub fn check_signature(signature: &str, holder_name: &str) -> Result<(), Refusal> {
+    if signature.trim().is_empty() {
+        return Err(Refusal::CommitmentNotSigned);
+    }
+    if signature.trim() != holder_name.trim() {
+        return Err(Refusal::SignatureNotHolder);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +168,14 @@ mod tests {
             Err(Refusal::CommitmentNotSigned)
         );
         assert_eq!(check_commitment(true, "张建国"), Ok(()));
+        assert_eq!(check_signature(" 张建国 ", "张建国"), Ok(()));
+        assert_eq!(
+            check_signature("签名", "张建国"),
+            Err(Refusal::SignatureNotHolder)
+        );
+        assert_eq!(
+            check_signature("", "张建国"),
+            Err(Refusal::CommitmentNotSigned)
+        );
     }
 }

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 async fn bind_via_api(
     s: &Server,
     token: &str,
+    signature: &str,
     facts: Value,
     face: Option<&str>,
 ) -> (Resp, Option<Resp>) {
@@ -25,7 +26,7 @@ async fn bind_via_api(
     let mut body = facts;
     body["notice_acknowledged"] = json!(true);
     body["commitment_sha256"] = preview.body["sha256"].clone();
-    body["signature"] = json!("签名");
+    body["signature"] = json!(signature);
     if let Some(f) = face {
         body["face_token"] = json!(f);
     }
@@ -361,6 +362,15 @@ async fn binding_with_notice_commitment_and_face_verification() {
     let notice = s.get("/api/v1/family/notice", None).await;
     assert!(notice.ok()["text"].as_str().unwrap().contains("告知书"));
 
+    // The relation must fit both ID numbers: the boy is no 女 (daughter), and no 父亲
+    // (father) of a holder born decades before him.
+    preview(s, &hj, facts(&w.cj, "30"))
+        .await
+        .refused(422, "GJ-BIND-RELATION-SEX");
+    let older = preview(s, &hj, facts(&w.cj, "51")).await;
+    older.refused(422, "GJ-BIND-RELATION-AGE");
+    assert!(older.body["message_zh"].as_str().unwrap().contains("父亲"));
+
     // Preview: the eligibility check and the letter, nothing stored.
     let audit_before = s.audit_rows().await;
     let preview = s
@@ -399,7 +409,12 @@ async fn binding_with_notice_commitment_and_face_verification() {
     s.post("/api/v1/me/family/bindings", Some(&hj), body.clone())
         .await
         .refused(422, "GJ-BIND-COMMITMENT-NOT-SIGNED");
+    // The letter is signed by the holder himself, with his name.
     body["signature"] = json!("签名");
+    s.post("/api/v1/me/family/bindings", Some(&hj), body.clone())
+        .await
+        .refused(422, "GJ-BIND-SIGNATURE-NOT-HOLDER");
+    body["signature"] = json!(w.hj.name);
     body["commitment_sha256"] = json!("0".repeat(64));
     s.post("/api/v1/me/family/bindings", Some(&hj), body.clone())
         .await
@@ -434,8 +449,18 @@ async fn binding_with_notice_commitment_and_face_verification() {
         .await;
     assert_eq!(kept.ok()["letter"], letter.as_str());
     assert_eq!(kept.body["sha256"], sha.as_str());
-    assert_eq!(kept.body["signature"], "签名");
+    assert_eq!(kept.body["signature"], w.hj.name);
     let cj = s.sign_in(&w.cj).await;
+    // The son sees the binding from his side: the holder is his father or mother, by the
+    // holder's ID number; the holder sees 子.
+    let fam = s.get("/api/v1/me/family", Some(&cj)).await;
+    let mine = &fam.ok()["as_relative"][0];
+    let holder_male = (w.hj.certno.as_bytes()[16] - b'0') % 2 == 1;
+    assert_eq!(
+        mine["holder_to_relative_name"],
+        if holder_male { "父亲" } else { "母亲" }
+    );
+    assert_eq!(mine["relationship_name"], "子");
     s.get(
         &format!("/api/v1/me/family/bindings/{id}/commitment"),
         Some(&cj),
@@ -473,12 +498,12 @@ async fn binding_with_notice_commitment_and_face_verification() {
 
     // Zibo asks for the holder's face (R-Z5): none, a rejected one, then the test token.
     let hz2 = s.sign_in(&w.hz2).await;
-    let (p, b) = bind_via_api(s, &hz2, facts(&w.sz, "20"), None).await;
+    let (p, b) = bind_via_api(s, &hz2, &w.hz2.name, facts(&w.sz, "20"), None).await;
     assert!(p.ok()["face_verification_required"].as_bool().unwrap());
     b.unwrap().refused(422, "GJ-BIND-FACE-REQUIRED");
-    let (_, b) = bind_via_api(s, &hz2, facts(&w.sz, "20"), Some("FACE-NO")).await;
+    let (_, b) = bind_via_api(s, &hz2, &w.hz2.name, facts(&w.sz, "20"), Some("FACE-NO")).await;
     b.unwrap().refused(422, "GJ-FACE-REJECTED");
-    let (_, b) = bind_via_api(s, &hz2, facts(&w.sz, "20"), Some("FACE-OK")).await;
+    let (_, b) = bind_via_api(s, &hz2, &w.hz2.name, facts(&w.sz, "20"), Some("FACE-OK")).await;
     assert_eq!(b.unwrap().status, 201);
 
     // The audit log has the binding with its channel and actor.
@@ -652,9 +677,9 @@ async fn every_binding_refusal_reaches_the_app() {
     }
 
     // R-S8: one father; a second father is refused.
-    let (_, b) = bind_via_api(s, &hs, facts(&w.f1, "51"), None).await;
+    let (_, b) = bind_via_api(s, &hs, &w.hs.name, facts(&w.f1, "51"), None).await;
     assert_eq!(b.unwrap().status, 201);
-    let (p, _) = bind_via_api(s, &hs, facts(&w.f2, "51"), None).await;
+    let (p, _) = bind_via_api(s, &hs, &w.hs.name, facts(&w.f2, "51"), None).await;
     p.refused(422, "GJ-BIND-PARENT-LIMIT");
 
     // Only the successful bind wrote anything (its binding, audit row and letter).
@@ -686,7 +711,7 @@ async fn binding_refusals_of_regional_caps_and_types() {
         .await
         .refused(422, "GJ-BIND-TOO-MANY-RELATIVES");
     // One change a month in Shanxi here: the first bind passes, the next is refused.
-    let (_, b) = bind_via_api(s, &hs, facts(&w.f1, "51"), None).await;
+    let (_, b) = bind_via_api(s, &hs, &w.hs.name, facts(&w.f1, "51"), None).await;
     assert_eq!(b.unwrap().status, 201);
     preview(s, &hs, facts(&w.f2, "52"))
         .await
@@ -698,7 +723,7 @@ async fn binding_refusals_of_regional_caps_and_types() {
         .await
         .refused(422, "GJ-POLICY-NOT-FOUND");
     // Two holders for RZ are allowed here; a third is not.
-    let (_, b) = bind_via_api(s, &hz2, facts(&w.rz, "20"), Some("FACE-OK")).await;
+    let (_, b) = bind_via_api(s, &hz2, &w.hz2.name, facts(&w.rz, "20"), Some("FACE-OK")).await;
     assert_eq!(b.unwrap().status, 201);
     preview(s, &ez, facts(&w.rz, "20"))
         .await

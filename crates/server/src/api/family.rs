@@ -188,7 +188,7 @@ pub struct BindIn {
     pub notice_acknowledged: bool,
     /// The `sha256` of the letter the holder signed.
     pub commitment_sha256: String,
-    /// The holder's signature as the app captured it (typed name or image data URL).
+    /// The holder's signature: his own name as on his ID card (R-S7).
     pub signature: String,
     /// What the face SDK returned, where the region asks for face verification.
     #[serde(default)]
