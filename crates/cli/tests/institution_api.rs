@@ -1490,3 +1490,48 @@ fn reconcile_keeps_each_clearing_type_apart() {
     srv.stop();
     env.verify();
 }
+
+/// Read-only transactions (1101, 2206, 2101, 3201) store nothing and answer a replayed msgid
+/// from the state at the time of the replay (README, "Interfaces"): a retried 1101 shows the
+/// balance as it is now, and no query writes a row.
+#[test]
+fn read_only_transactions_answer_a_replay_from_the_state_of_now() {
+    let env = Env::new();
+    let srv = env.serve(NOW);
+    let inst = &YT_HOSP1;
+    let who = person("YT-E1");
+    let query = Call::new(inst, "1101", person_query("02", &who.certno()));
+    let first = srv.send(&query);
+    let balc = |r: &J| r.get("insuinfo").arr()[0].get("balc").fen();
+    assert_eq!(balc(&first.ok()), fen("500.00"));
+    let before = env.counts();
+    let lines = one(ITEM_A, "40.00");
+    let (settled, _) = srv.outpatient(inst, &who, "11", &lines, "1");
+    let after_settlement = env.counts();
+    assert_ne!(before, after_settlement);
+
+    // The same 1101 message again: the balance after the settlement, not the first answer.
+    let again = srv.send(&query);
+    assert_eq!(balc(&again.ok()), settled.balc);
+    assert_ne!(again.bytes, first.bytes);
+    // A pre-settlement (2206) and a reconciliation (3201), each sent twice, write nothing.
+    let mdtrt_id = srv.register(inst, &who);
+    let counted = env.counts();
+    let pre = Call::new(
+        inst,
+        "2206",
+        settle_input(&who, "02", &who.certno(), "11", "0.00", &mdtrt_id, "1"),
+    );
+    let reconcile = Call::new(
+        inst,
+        "3201",
+        reconcile_input("310", "11", "370600", "0", "0", "0", "0", "0"),
+    );
+    for call in [&pre, &pre, &reconcile, &reconcile, &query] {
+        srv.send(call);
+    }
+    assert_eq!(env.counts(), counted, "queries store nothing");
+
+    srv.stop();
+    env.verify();
+}
