@@ -232,6 +232,8 @@ fn bench_runs_a_small_mix_and_reports_speed() {
     // The default province (Shanxi, with Yuncheng's contribution standards) runs the whole
     // mix: premiums as well as settlements, mutual aid and cancels.
     assert_eq!(figures["province"], "shanxi");
+    // The kinds are counted from the answers: mutual aid only where acct_mulaid_pay > 0,
+    // cancels and premiums only where done; most relatives' purchases draw mutual aid.
     for kind in ["own_account", "mutual_aid", "cancels", "premiums"] {
         assert!(
             runs[0][kind].as_u64().unwrap() > 0,
@@ -239,6 +241,30 @@ fn bench_runs_a_small_mix_and_reports_speed() {
             runs[0]
         );
     }
+    for run in runs {
+        for kind in ["own_account", "mutual_aid", "cancels", "premiums"] {
+            if run["planned"][kind].as_u64().unwrap() > 0 {
+                assert!(run[kind].as_u64().unwrap() > 0, "no {kind} done in {run}");
+            }
+        }
+        let drawn = run["mutual_aid"].as_u64().unwrap();
+        let planned = run["planned"]["mutual_aid"].as_u64().unwrap();
+        assert!(
+            drawn * 2 >= planned,
+            "{drawn} of {planned} drew mutual aid: {run}"
+        );
+    }
+    // And the database says so too.
+    let db_conn = rusqlite::Connection::open(&db).unwrap();
+    let with_aid: i64 = db_conn
+        .query_row(
+            "SELECT COUNT(*) FROM settlements WHERE acct_mulaid_pay > 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(with_aid > 0, "no settlement paid mutual aid");
+    drop(db_conn);
 
     // A second run reuses the population.
     let again = gongji(&[

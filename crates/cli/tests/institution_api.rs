@@ -1430,3 +1430,110 @@ fn concurrent_mutual_aid_never_breaks_the_shanxi_reserve() {
         .expect("settlements");
     assert_eq!((n, aid), (REQUESTS as i64 + 1, mulaid));
 }
+
+/// 3201 reconciles each clearing type (清算类别) apart: an inpatient settlement is cleared as
+/// 21 and not counted in the outpatient (11) totals; `refd_setl_flag` "0" leaves refunded
+/// settlements out, and "1" or no flag at all counts them (as the national interface's
+/// clients read it).
+#[test]
+fn reconcile_keeps_each_clearing_type_apart() {
+    let env = Env::new();
+    let srv = env.serve(NOW);
+    let inst = &YT_HOSP1;
+    let who = person("YT-E1");
+    let lines = one(ITEM_A, "40.00");
+    let (outpatient, out) = srv.outpatient(inst, &who, "11", &lines, "1");
+    assert_eq!(out.get("setlinfo").get("clr_type").s(), "11");
+    let (inpatient, out) = srv.outpatient(inst, &who, "21", &one(ITEM_A, "30.00"), "1");
+    assert_eq!(
+        out.get("setlinfo").get("clr_type").s(),
+        "21",
+        "inpatient clears as 21"
+    );
+    let (refunded, _) = srv.outpatient(inst, &who, "11", &one(ITEM_A, "20.00"), "1");
+    srv.cancel(inst, &who, &refunded);
+
+    let reconcile = |clr_type: &str, s: &[&Setl], flag: Option<&str>| {
+        let sum = |f: fn(&Setl) -> i64| yuan_text(s.iter().map(|x| f(x)).sum());
+        let mut input = reconcile_input(
+            "310",
+            clr_type,
+            "370600",
+            &sum(|x| x.medfee),
+            &sum(|x| x.fund),
+            &sum(|x| x.acct),
+            &s.len().to_string(),
+            flag.unwrap_or("0"),
+        );
+        if flag.is_none() {
+            input["data"]
+                .as_object_mut()
+                .expect("data")
+                .remove("refd_setl_flag");
+        }
+        let out = srv.call(inst, "3201", input).ok();
+        let stmt = out.get("stmtinfo");
+        (
+            stmt.get("stmt_rslt").s().to_string(),
+            stmt.get("stmt_rslt_dscr").s().to_string(),
+        )
+    };
+    let balanced = |r: (String, String)| assert_eq!(r.0, "0", "{}", r.1);
+    balanced(reconcile("11", &[&outpatient], Some("0")));
+    balanced(reconcile("21", &[&inpatient], Some("0")));
+    balanced(reconcile("11", &[&outpatient, &refunded], Some("1")));
+    balanced(reconcile("11", &[&outpatient, &refunded], None));
+    balanced(reconcile("41", &[], None));
+    // Totals that mix the clearing types do not balance any one of them.
+    let (rslt, dscr) = reconcile("11", &[&outpatient, &inpatient], Some("0"));
+    assert_eq!(rslt, "1");
+    assert!(dscr.contains("结算笔数"), "{dscr}");
+
+    srv.stop();
+    env.verify();
+}
+
+/// Read-only transactions (1101, 2206, 2101, 3201) store nothing and answer a replayed msgid
+/// from the state at the time of the replay (README, "Interfaces"): a retried 1101 shows the
+/// balance as it is now, and no query writes a row.
+#[test]
+fn read_only_transactions_answer_a_replay_from_the_state_of_now() {
+    let env = Env::new();
+    let srv = env.serve(NOW);
+    let inst = &YT_HOSP1;
+    let who = person("YT-E1");
+    let query = Call::new(inst, "1101", person_query("02", &who.certno()));
+    let first = srv.send(&query);
+    let balc = |r: &J| r.get("insuinfo").arr()[0].get("balc").fen();
+    assert_eq!(balc(&first.ok()), fen("500.00"));
+    let before = env.counts();
+    let lines = one(ITEM_A, "40.00");
+    let (settled, _) = srv.outpatient(inst, &who, "11", &lines, "1");
+    let after_settlement = env.counts();
+    assert_ne!(before, after_settlement);
+
+    // The same 1101 message again: the balance after the settlement, not the first answer.
+    let again = srv.send(&query);
+    assert_eq!(balc(&again.ok()), settled.balc);
+    assert_ne!(again.bytes, first.bytes);
+    // A pre-settlement (2206) and a reconciliation (3201), each sent twice, write nothing.
+    let mdtrt_id = srv.register(inst, &who);
+    let counted = env.counts();
+    let pre = Call::new(
+        inst,
+        "2206",
+        settle_input(&who, "02", &who.certno(), "11", "0.00", &mdtrt_id, "1"),
+    );
+    let reconcile = Call::new(
+        inst,
+        "3201",
+        reconcile_input("310", "11", "370600", "0", "0", "0", "0", "0"),
+    );
+    for call in [&pre, &pre, &reconcile, &reconcile, &query] {
+        srv.send(call);
+    }
+    assert_eq!(env.counts(), counted, "queries store nothing");
+
+    srv.stop();
+    env.verify();
+}

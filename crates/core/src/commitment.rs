@@ -9,19 +9,62 @@ use chrono::NaiveDate;
 
 use crate::codes::Relationship;
 use crate::pii::{mask_certno, mask_name};
+use crate::policy::Policy;
 use crate::refusal::Refusal;
 
 /// The version of the notice text below; kept with every signed letter.
-pub const NOTICE_VERSION: &str = "2025.1";
+pub const NOTICE_VERSION: &str = "2026.1";
 
-/// 个人账户家庭共济告知书.
-pub const NOTICE_ZH: &str = "个人账户家庭共济告知书\n\
+/// What a region's notice says that its policy decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoticeTerms {
+    /// The holder may set per-payment and per-month limits (R-S3).
+    pub limits_allowed: bool,
+    /// An end date may be moved earlier only, never later (R-S9; Shanxi).
+    pub end_date_only_earlier: bool,
+}
+
+impl NoticeTerms {
+    pub fn of(policy: &Policy) -> NoticeTerms {
+        NoticeTerms {
+            limits_allowed: policy.payment.per_relative_limits,
+            end_date_only_earlier: policy.binding.end_date_only_earlier,
+        }
+    }
+}
+
+/// 个人账户家庭共济告知书, as the region's policy has it; `None` when the region is not
+/// known (the public notice), which promises only what every region keeps.
+pub fn notice_zh(terms: Option<NoticeTerms>) -> String {
+    let changes = match terms {
+        Some(t) => {
+            let limits = if t.limits_allowed {
+                "，也可以设置每笔和每月的使用限额"
+            } else {
+                ""
+            };
+            let end = if t.end_date_only_earlier {
+                "共济结束日期只能提前，不能延后"
+            } else {
+                "共济结束日期可以提前，也可以延后"
+            };
+            format!("五、户主可以随时解除共济关系{limits}；{end}。")
+        }
+        None => {
+            "五、户主可以随时解除共济关系；能否设置使用限额、共济结束日期能否延后，以本地政策为准。"
+                .to_string()
+        }
+    };
+    format!(
+        "个人账户家庭共济告知书\n\
 一、职工医保参保人（户主）可将本人个人账户资金授权给符合本地政策的近亲属（关系人）使用，用于关系人在定点医药机构就医购药的个人负担费用，以及政策允许的关系人参保缴费。\n\
 二、共济资金只能用于政策规定的用途，不得套取、转让或用于非医疗消费。\n\
 三、户主应如实填报与关系人的亲属关系，并对其真实性负责。\n\
 四、经查实亲属关系不真实或违规使用共济资金的，医保经办机构将暂停家庭共济，并依法追回违规支付的资金。\n\
-五、户主可以随时解除共济关系，也可以设置每笔和每月的使用限额；共济结束日期只能提前。\n\
-六、户主或关系人任一方参保终止，共济关系按政策自动终止。";
+{changes}\n\
+六、户主或关系人任一方参保终止，共济关系按政策自动终止。"
+    )
+}
 
 /// The facts a commitment letter states.
 #[derive(Clone, Debug)]
@@ -82,6 +125,18 @@ pub fn check_commitment(notice_acknowledged: bool, signature: &str) -> Result<()
     Ok(())
 }
 
+/// The letter is signed by the holder himself: the signature is his name as on his ID card
+/// (spaces around it aside).
+pub fn check_signature(signature: &str, holder_name: &str) -> Result<(), Refusal> {
+    if signature.trim().is_empty() {
+        return Err(Refusal::CommitmentNotSigned);
+    }
+    if signature.trim() != holder_name.trim() {
+        return Err(Refusal::SignatureNotHolder);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +168,14 @@ mod tests {
             Err(Refusal::CommitmentNotSigned)
         );
         assert_eq!(check_commitment(true, "张建国"), Ok(()));
+        assert_eq!(check_signature(" 张建国 ", "张建国"), Ok(()));
+        assert_eq!(
+            check_signature("签名", "张建国"),
+            Err(Refusal::SignatureNotHolder)
+        );
+        assert_eq!(
+            check_signature("", "张建国"),
+            Err(Refusal::CommitmentNotSigned)
+        );
     }
 }

@@ -51,6 +51,16 @@ pub enum Refusal {
     CommitmentNotSigned,
     /// The name given does not belong to the ID number given (R-N5).
     RelativeIdentityMismatch,
+    /// The relation names a sex the relative's ID number does not have (a woman as 子).
+    RelationSexMismatch {
+        relationship: crate::codes::Relationship,
+    },
+    /// The two birth dates cannot be in this relation (a child older than the holder).
+    RelationAgeImplausible {
+        relationship: crate::codes::Relationship,
+    },
+    /// The commitment letter is signed with another name than the holder's.
+    SignatureNotHolder,
     // --- settlement and payment ---
     PersonNotInsured,
     InvalidAmount,
@@ -128,6 +138,9 @@ impl Refusal {
             NoticeNotAcknowledged => "GJ-BIND-NOTICE-NOT-ACKNOWLEDGED",
             CommitmentNotSigned => "GJ-BIND-COMMITMENT-NOT-SIGNED",
             RelativeIdentityMismatch => "GJ-BIND-IDENTITY-MISMATCH",
+            RelationSexMismatch { .. } => "GJ-BIND-RELATION-SEX",
+            RelationAgeImplausible { .. } => "GJ-BIND-RELATION-AGE",
+            SignatureNotHolder => "GJ-BIND-SIGNATURE-NOT-HOLDER",
             PersonNotInsured => "GJ-SETL-PERSON-NOT-INSURED",
             InvalidAmount => "GJ-SETL-INVALID-AMOUNT",
             FeeTotalMismatch { .. } => "GJ-SETL-FEE-MISMATCH",
@@ -189,6 +202,9 @@ impl Refusal {
             NoticeNotAcknowledged => "请先阅读《个人账户家庭共济告知书》并勾选“已阅读并知晓”，再提交绑定。".into(),
             CommitmentNotSigned => "请在《家庭共济关系承诺书》上签名后再提交绑定。".into(),
             RelativeIdentityMismatch => "亲属的姓名与身份证号不一致，请核对后重新输入（姓名须与身份证上完全一致）。".into(),
+            RelationSexMismatch { relationship } => format!("按身份证号，这位亲属的性别与所选关系“{}”不符，请重新选择亲属关系（关系指这位亲属是您的什么人）。", relationship.name_zh()),
+            RelationAgeImplausible { relationship } => format!("按身份证号中的出生日期，这位亲属不可能是您的“{}”（例如子女应比您年轻，父母、祖父母应比您年长），请重新选择亲属关系（关系指这位亲属是您的什么人）。", relationship.name_zh()),
+            SignatureNotHolder => "承诺书须由户主本人签名：请输入您本人的姓名（与身份证上一致）。".into(),
             PersonNotInsured => "该人员当前不是正常参保状态，不能医保结算，请按自费处理或咨询医保经办机构。".into(),
             InvalidAmount => "金额无效（不能为负数或超出范围）。".into(),
             FeeTotalMismatch { declared, computed } => format!("医疗费总额{declared}元与明细合计{computed}元不一致，请核对费用明细。"),
@@ -241,6 +257,9 @@ impl Refusal {
             NoticeNotAcknowledged => "The holder must acknowledge the mutual-aid notice before binding.".into(),
             CommitmentNotSigned => "The commitment letter must be signed before binding.".into(),
             RelativeIdentityMismatch => "The name does not match the ID number.".into(),
+            RelationSexMismatch { relationship } => format!("By the ID number, the relative's sex does not fit relationship {relationship}."),
+            RelationAgeImplausible { relationship } => format!("By the birth dates in the ID numbers, the relative cannot be in relationship {relationship} to the holder."),
+            SignatureNotHolder => "The commitment letter must be signed with the holder's own name.".into(),
             PersonNotInsured => "The person is not currently insured.".into(),
             InvalidAmount => "Invalid amount.".into(),
             FeeTotalMismatch { declared, computed } => format!("medfee_sumamt {declared} differs from the sum of fee details {computed}."),

@@ -160,13 +160,18 @@ pub(crate) fn append(
                     77
                 };
                 let relative = cx.psn_no(p);
+                // Dated before the national widening (R-N1, 2024), when Zibo kept spouse,
+                // parents and children only.
                 cx.push(
                     h2,
                     relative,
                     code,
-                    after,
+                    date(2023, 10, 1),
                     None,
-                    ("R-Z1", "淄博：兄弟姐妹不在共济范围（仅配偶、父母、子女）"),
+                    (
+                        "R-Z1",
+                        "淄博：2024年前兄弟姐妹不在共济范围（仅配偶、父母、子女）",
+                    ),
                 );
             }
         }

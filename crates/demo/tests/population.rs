@@ -662,3 +662,27 @@ fn summary_speaks_chinese() {
         demo().institutions.len()
     );
 }
+
+#[test]
+fn every_generated_relation_fits_both_id_numbers() {
+    // The relations a holder declares must fit the ID numbers' sexes and birth dates
+    // (gongji_core::kinship); the demo population declares only such relations.
+    let pop = demo();
+    let persons = persons_by_psn_no(pop);
+    for b in &pop.bindings {
+        let holder = persons[b.holder_psn_no.as_str()];
+        let relative = persons[b.relative_psn_no.as_str()];
+        assert_eq!(
+            gongji_core::kinship::check_relation_plausible(
+                &holder.certno,
+                &relative.certno,
+                b.relationship
+            ),
+            Ok(()),
+            "{} → {} as {}",
+            holder.certno,
+            relative.certno,
+            b.relationship
+        );
+    }
+}

@@ -4,7 +4,7 @@ use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use gongji_core::codes::{AccountUse, CertType, Channel, Insutype, MedType, Relationship};
-use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Person};
 use gongji_core::pooling::{FeeLine, PricedLine};
 use gongji_core::settlement::SettlementDecision;
 use gongji_core::{Fen, Refusal};
@@ -67,6 +67,19 @@ pub struct BindCommand {
     pub channel: Channel,
     pub actor: String,
     pub at: NaiveDateTime,
+    /// A binding read back from an exported registry keeps the status and channel it had
+    /// there; `None` for a new binding (active, made through `channel`).
+    pub restored: Option<RestoredBinding>,
+}
+
+/// The state an exported binding had, restored on import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestoredBinding {
+    pub status: BindingStatus,
+    pub channel: Channel,
+    /// The per-day and per-year limits (R-S3), which a new binding sets only later.
+    pub limit_per_day: Option<Fen>,
+    pub limit_per_year: Option<Fen>,
 }
 
 pub use gongji_core::binding_rules::{BindingChange, Limits};

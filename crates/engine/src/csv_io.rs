@@ -1,9 +1,13 @@
 //! The registry files: `gongji import` and `gongji export` (CSV, UTF-8, header row,
 //! amounts in yuan). Every row goes through the same commands and rules as a request
 //! would; a refused row is reported with its file, line and code, and the others load.
+//!
+//! Files are read as people make them: UTF-8 with or without a BOM, or GB18030 (what Excel
+//! writes on a Chinese Windows for "CSV (逗号分隔)"), with LF or CRLF line ends.
 
 use std::fmt;
 use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
@@ -18,7 +22,7 @@ use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::{BasisPoints, Fen};
 use gongji_store::Store;
 
-use crate::command::{BindCommand, Command, EngineError, Request};
+use crate::command::{BindCommand, Command, EngineError, Request, RestoredBinding};
 use crate::engine::{Engine, BATCH_SIZE_MAX};
 
 pub const PERSONS: (&str, &[&str]) = (
@@ -64,8 +68,16 @@ pub const BINDINGS: (&str, &[&str]) = (
         "begin_date",
         "end_date",
         "limit_per_payment",
+        "limit_per_month",
+        "status",
+        "channel",
+        "limit_per_day",
+        "limit_per_year",
     ],
 );
+/// Files written before the bindings carried their monthly limit, status and channel have
+/// only the first six columns; they still import (as active bindings made by import).
+const BINDINGS_COLUMNS_MIN: usize = 6;
 pub const CATALOG: (&str, &[&str]) = (
     "catalog.csv",
     &[
@@ -264,7 +276,140 @@ fn parse_catalog(r: &csv::StringRecord) -> Result<CatalogItem, BadField> {
     })
 }
 
-fn open_csv(dir: &Path, spec: (&str, &[&str])) -> Result<Option<csv::Reader<File>>, FileError> {
+/// A registry file's text, decoded to UTF-8 with CRLF line ends made LF.
+type TextReader = Box<dyn Read>;
+
+/// What to tell a person whose file is in an encoding we cannot read.
+const SAVE_AS_UTF8: &str =
+    "请在 Excel 中用“文件 → 另存为”，保存类型选择“CSV UTF-8（逗号分隔）(*.csv)”，再导入 / \
+     save the file from Excel as \"CSV UTF-8 (Comma delimited)\" and import it again";
+
+/// Opens a registry file as UTF-8 text. A file that is valid UTF-8 (with or without a BOM) is
+/// read as such; any other file is read as GB18030 (GBK is a subset), which is what Excel on
+/// a Chinese Windows writes for "CSV (逗号分隔)". A file that is neither (or UTF-16, Excel's
+/// "Unicode 文本") is refused with what to do, before any row of any file is imported.
+fn open_text(path: &Path) -> Result<TextReader, String> {
+    let cannot_read = |e: std::io::Error| format!("无法读取 / cannot read: {e}");
+    let mut file = BufReader::new(File::open(path).map_err(cannot_read)?);
+    let head = file.fill_buf().map_err(cannot_read)?;
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Err(format!(
+            "文件是 UTF-16 编码（Excel 的“Unicode 文本”），无法导入 / the file is UTF-16. {SAVE_AS_UTF8}"
+        ));
+    }
+    if is_utf8(File::open(path).map_err(cannot_read)?).map_err(cannot_read)? {
+        return Ok(Box::new(CrlfToLf::new(file)));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(cannot_read)?;
+    match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(&bytes) {
+        Some(text) => Ok(Box::new(CrlfToLf::new(std::io::Cursor::new(
+            text.into_owned().into_bytes(),
+        )))),
+        None => Err(format!(
+            "无法识别文件编码（既不是 UTF-8 也不是 GB18030）/ the encoding is neither UTF-8 nor GB18030. {SAVE_AS_UTF8}"
+        )),
+    }
+}
+
+/// Whether a whole file is valid UTF-8, read in chunks so a large file is not held in memory.
+fn is_utf8(mut file: File) -> std::io::Result<bool> {
+    let mut buf = vec![0u8; 64 * 1024];
+    // Bytes of a character cut by the end of the previous chunk.
+    let mut carried = 0usize;
+    loop {
+        let n = file.read(&mut buf[carried..])?;
+        if n == 0 {
+            return Ok(carried == 0);
+        }
+        let filled = carried + n;
+        match std::str::from_utf8(&buf[..filled]) {
+            Ok(_) => carried = 0,
+            Err(e) if e.error_len().is_none() => {
+                let valid = e.valid_up_to();
+                buf.copy_within(valid..filled, 0);
+                carried = filled - valid;
+            }
+            Err(_) => return Ok(false),
+        }
+    }
+}
+
+/// Drops the CR of every CRLF. The CSV reader counts lines by LF but ends a record at the CR,
+/// so with CRLF line ends it dates each record one line early; with LF alone, the line it
+/// reports is the line an editor shows.
+struct CrlfToLf<R> {
+    inner: R,
+    /// A CR ended the previous chunk; whether it belongs to a CRLF depends on the next byte.
+    pending_cr: bool,
+}
+
+impl<R: BufRead> CrlfToLf<R> {
+    fn new(inner: R) -> Self {
+        CrlfToLf {
+            inner,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: BufRead> Read for CrlfToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let chunk = self.inner.fill_buf()?;
+            let mut n = 0;
+            if self.pending_cr {
+                self.pending_cr = false;
+                if chunk.first() != Some(&b'\n') {
+                    out[0] = b'\r';
+                    n = 1;
+                }
+            }
+            if chunk.is_empty() {
+                return Ok(n);
+            }
+            let mut used = 0;
+            while used < chunk.len() && n < out.len() {
+                let b = chunk[used];
+                used += 1;
+                if b == b'\r' {
+                    match chunk.get(used) {
+                        Some(b'\n') => continue,
+                        Some(_) => {}
+                        None => {
+                            self.pending_cr = true;
+                            break;
+                        }
+                    }
+                }
+                out[n] = b;
+                n += 1;
+            }
+            self.inner.consume(used);
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+    }
+}
+
+/// Whether a file's header is the one its format expects. bindings.csv may omit the
+/// columns added after its first version.
+fn header_matches(spec: (&str, &[&str]), got: &[&str]) -> bool {
+    got == spec.1
+        || (spec.0 == BINDINGS.0
+            && got.len() >= BINDINGS_COLUMNS_MIN
+            && got.len() <= spec.1.len()
+            && got == &spec.1[..got.len()])
+}
+
+fn open_csv(
+    dir: &Path,
+    spec: (&str, &[&str]),
+) -> Result<Option<csv::Reader<TextReader>>, FileError> {
     let path = dir.join(spec.0);
     if !path.exists() {
         return Ok(None);
@@ -273,8 +418,8 @@ fn open_csv(dir: &Path, spec: (&str, &[&str])) -> Result<Option<csv::Reader<File
         file: path.clone(),
         message,
     };
-    let file = File::open(&path).map_err(|e| err(format!("无法读取 / cannot read: {e}")))?;
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
+    let text = open_text(&path).map_err(err)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text);
     let headers = reader
         .headers()
         .map_err(|e| err(format!("无法解析表头 / bad header: {e}")))?;
@@ -282,7 +427,7 @@ fn open_csv(dir: &Path, spec: (&str, &[&str])) -> Result<Option<csv::Reader<File
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim())
         .collect();
-    if got != spec.1 {
+    if !header_matches(spec, &got) {
         return Err(err(format!(
             "表头应为 / header must be: {}",
             spec.1.join(",")
@@ -443,10 +588,20 @@ fn binding_command<S: Store>(_: &Engine<S>, r: &csv::StringRecord) -> Result<Com
     } else {
         Some(date("end_date", g(4))?)
     };
-    let limit = if g(5).trim().is_empty() {
-        None
-    } else {
-        Some(money("limit_per_payment", g(5))?)
+    let optional_money = |field: &str, v: &str| -> Result<Option<Fen>, BadField> {
+        if v.trim().is_empty() {
+            Ok(None)
+        } else {
+            money(field, v).map(Some)
+        }
+    };
+    let status = match g(7).trim() {
+        "" => BindingStatus::Active,
+        v => code("status", v, BindingStatus::parse)?,
+    };
+    let channel = match g(8).trim() {
+        "" => Channel::BatchImport,
+        v => code("channel", v, Channel::parse)?,
     };
     Ok(Command::Bind(BindCommand {
         holder: nonempty("holder_psn_no", g(0))?.to_string(),
@@ -454,12 +609,18 @@ fn binding_command<S: Store>(_: &Engine<S>, r: &csv::StringRecord) -> Result<Com
         relationship: code("relationship", g(2), Relationship::parse)?,
         begin,
         end,
-        limit_per_payment: limit,
-        limit_per_month: None,
+        limit_per_payment: optional_money("limit_per_payment", g(5))?,
+        limit_per_month: optional_money("limit_per_month", g(6))?,
         face_verified: true,
         channel: Channel::BatchImport,
         actor: "import".into(),
         at: start_of(begin),
+        restored: Some(RestoredBinding {
+            status,
+            channel,
+            limit_per_day: optional_money("limit_per_day", g(9))?,
+            limit_per_year: optional_money("limit_per_year", g(10))?,
+        }),
     }))
 }
 
@@ -563,12 +724,11 @@ pub fn export_dir<S: Store>(engine: &Engine<S>, dir: &Path) -> Result<(), FileEr
             })
             .collect(),
     )?;
-    let mut bindings: Vec<_> = state
-        .bindings
-        .values()
-        .filter(|b| b.status != BindingStatus::Ended)
-        .collect();
+    // Every binding, ended ones too, with every field the bindings table keeps but its id
+    // (ids are the importing registry's), so export → import keeps every state.
+    let mut bindings: Vec<_> = state.bindings.values().collect();
     bindings.sort_by_key(|b| b.id);
+    let yuan = |f: Option<Fen>| f.map(|f| f.to_string()).unwrap_or_default();
     write(
         BINDINGS,
         bindings
@@ -582,9 +742,12 @@ pub fn export_dir<S: Store>(engine: &Engine<S>, dir: &Path) -> Result<(), FileEr
                     b.end
                         .map(|d| d.format("%Y-%m-%d").to_string())
                         .unwrap_or_default(),
-                    b.limit_per_payment
-                        .map(|f| f.to_string())
-                        .unwrap_or_default(),
+                    yuan(b.limit_per_payment),
+                    yuan(b.limit_per_month),
+                    b.status.code().to_string(),
+                    b.channel.code().to_string(),
+                    yuan(b.limit_per_day),
+                    yuan(b.limit_per_year),
                 ]
             })
             .collect(),

@@ -1371,8 +1371,9 @@ impl<S: Store> Engine<S> {
         judge_limits(
             &Limits {
                 per_payment: cmd.limit_per_payment,
+                per_day: cmd.restored.and_then(|r| r.limit_per_day),
                 per_month: cmd.limit_per_month,
-                ..Limits::default()
+                per_year: cmd.restored.and_then(|r| r.limit_per_year),
             },
             false,
             &policy.payment,
@@ -1398,10 +1399,10 @@ impl<S: Store> Engine<S> {
             end: cmd.end,
             limit_per_payment: cmd.limit_per_payment,
             limit_per_month: cmd.limit_per_month,
-            limit_per_day: None,
-            limit_per_year: None,
-            status: BindingStatus::Active,
-            channel: cmd.channel,
+            limit_per_day: cmd.restored.and_then(|r| r.limit_per_day),
+            limit_per_year: cmd.restored.and_then(|r| r.limit_per_year),
+            status: cmd.restored.map_or(BindingStatus::Active, |r| r.status),
+            channel: cmd.restored.map_or(cmd.channel, |r| r.channel),
         };
         self.state.next_binding_id += 1;
         if cmd.channel != Channel::BatchImport {

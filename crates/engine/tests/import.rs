@@ -8,9 +8,11 @@ use std::path::Path;
 
 use common::World;
 use gongji_core::codes::{ChargeLevel, Relationship};
+use gongji_core::domain::{Binding, BindingStatus};
 use gongji_core::idcard::check_char;
 use gongji_core::Fen;
 use gongji_engine::csv_io::{export_dir, import_dir, ImportReport, BINDINGS, PERSONS};
+use gongji_engine::{BindingChange, Limits};
 
 const FILES: [&str; 5] = [
     "persons.csv",
@@ -84,7 +86,8 @@ fn write_registry(dir: &Path) -> String {
         "X03,等级未知,04,,0",          // 4
     ];
     let bindings = [
-        BINDINGS.1.join(","),
+        // The first version of the format: six columns, still accepted.
+        BINDINGS.1[..6].join(","),
         "37030300000001,37030300000003,21,2024-01-01,,".into(), // 2 Zibo child
         "37030300000002,37030300000003,21,2024-02-01,,".into(), // 3 the same child again
         "37060200000004,37060200000005,73,2025-08-01,,".into(), // 4 Yantai sibling too early
@@ -308,11 +311,11 @@ fn export_then_import_into_a_fresh_engine_gives_the_same_files() {
     );
     assert_eq!(
         String::from_utf8(read(out1.path(), "bindings.csv")).unwrap(),
-        "holder_psn_no,relative_psn_no,relationship,begin_date,end_date,limit_per_payment\n\
-         37030300000001,37030300000003,21,2024-01-01,,\n\
-         37060200000004,37060200000006,21,2025-08-01,2026-12-31,\n\
-         37060200000004,37060200000005,73,2025-09-01,,\n\
-         14010500000007,14010500000008,21,2024-01-01,,200.00\n"
+        "holder_psn_no,relative_psn_no,relationship,begin_date,end_date,limit_per_payment,limit_per_month,status,channel\n\
+         37030300000001,37030300000003,21,2024-01-01,,,,active,import\n\
+         37060200000004,37060200000006,21,2025-08-01,2026-12-31,,,active,import\n\
+         37060200000004,37060200000005,73,2025-09-01,,,,active,import\n\
+         14010500000007,14010500000008,21,2024-01-01,,200.00,,active,import\n"
     );
 
     let mut second = World::new();
@@ -330,4 +333,181 @@ fn export_then_import_into_a_fresh_engine_gives_the_same_files() {
     assert_eq!(first.balances(), second.balances());
     let persons_csv = String::from_utf8(read(out1.path(), "persons.csv")).unwrap();
     assert_eq!(persons_csv.lines().count(), 1 + 8);
+}
+
+/// The lines of the test's bindings.csv refused, as the LF file reports them.
+const BINDING_REFUSALS: [&str; 3] = [
+    "bindings.csv:3: GJ-BIND-RELATIVE-ALREADY-BOUND",
+    "bindings.csv:4: GJ-BIND-RELATIONSHIP-OUT-OF-SCOPE",
+    "bindings.csv:8: GJ-IMPORT-BAD-FIELD",
+];
+
+fn binding_refusals(report: &ImportReport) -> Vec<String> {
+    refusals(report)
+        .into_iter()
+        .filter(|r| r.starts_with("bindings.csv"))
+        .collect()
+}
+
+#[test]
+fn a_crlf_file_reports_the_lines_an_editor_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    write_registry(dir.path());
+    let mut w = World::new();
+    assert_eq!(
+        binding_refusals(&import(&mut w, dir.path())),
+        BINDING_REFUSALS
+    );
+
+    // The same registry as Excel or Python's csv module writes it: CRLF line ends.
+    let crlf = tempfile::tempdir().unwrap();
+    for name in FILES {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        std::fs::write(crlf.path().join(name), text.replace('\n', "\r\n")).unwrap();
+    }
+    let mut w = World::new();
+    let report = import(&mut w, crlf.path());
+    assert_eq!(binding_refusals(&report), BINDING_REFUSALS);
+    assert_eq!(
+        refusals(&report)
+            .iter()
+            .filter(|r| r.starts_with("persons.csv"))
+            .collect::<Vec<_>>(),
+        [
+            "persons.csv:10: GJ-IMPORT-BAD-FIELD",
+            "persons.csv:11: GJ-IMPORT-BAD-FIELD"
+        ]
+    );
+    assert_eq!(w.engine.state().bindings.len(), 4);
+}
+
+#[test]
+fn a_gb18030_file_from_excel_imports_with_its_chinese_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["张建国", "李秀英", "欧阳娜娜"];
+    let mut lines = vec![PERSONS.1.join(",")];
+    for (i, name) in names.iter().enumerate() {
+        let psn_no = format!("3703030000000{}", i + 1);
+        lines.push(
+            person_row(&psn_no, "370303", "19700101", "310", "370303")
+                .replace(&format!("测试{:03}", i + 1), name),
+        );
+    }
+    let text = lines.join("\r\n") + "\r\n";
+    let (gb, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&gb).is_err(), "the file is not UTF-8");
+    std::fs::write(dir.path().join("persons.csv"), &gb).unwrap();
+
+    let mut w = World::new();
+    let report = import(&mut w, dir.path());
+    assert!(report.refused.is_empty(), "{:?}", refusals(&report));
+    let state = w.engine.state();
+    for (i, name) in names.iter().enumerate() {
+        let person = &state.persons[&format!("3703030000000{}", i + 1)];
+        assert_eq!(person.name.reveal(), *name);
+        assert_eq!(person.employer_name, "某单位");
+    }
+}
+
+#[test]
+fn a_file_in_no_known_encoding_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = format!("{}\n", PERSONS.1.join(",")).into_bytes();
+    // Neither UTF-8 nor GB18030: 0xFF is no lead byte in either.
+    bytes.extend_from_slice(b"1,\xff\xff\xff\n");
+    std::fs::write(dir.path().join("persons.csv"), &bytes).unwrap();
+    let mut w = World::new();
+    let err = import_dir(&mut w.engine, dir.path(), &mut |_, _| {}).unwrap_err();
+    assert!(err.message.contains("无法识别文件编码"), "{err}");
+    assert!(err.message.contains("CSV UTF-8"), "{err}");
+    assert!(w.engine.state().persons.is_empty());
+
+    // Excel's "Unicode 文本" (UTF-16) is named as such.
+    std::fs::write(dir.path().join("persons.csv"), b"\xff\xfep\0s\0").unwrap();
+    let err = import_dir(&mut w.engine, dir.path(), &mut |_, _| {}).unwrap_err();
+    assert!(err.message.contains("UTF-16"), "{err}");
+}
+
+/// A binding's fields but its id, which is the registry's own.
+fn binding_fields(b: &Binding) -> String {
+    format!(
+        "{} {} {} {} {:?} {:?} {:?} {:?} {:?}",
+        b.holder,
+        b.relative,
+        b.relationship,
+        b.begin,
+        b.end,
+        b.limit_per_payment,
+        b.limit_per_month,
+        b.status,
+        b.channel
+    )
+}
+
+fn all_bindings(w: &World) -> Vec<String> {
+    let mut v: Vec<&Binding> = w.engine.state().bindings.values().collect();
+    v.sort_by_key(|b| b.id);
+    v.into_iter().map(binding_fields).collect()
+}
+
+#[test]
+fn export_then_import_keeps_every_binding_state() {
+    let src = tempfile::tempdir().unwrap();
+    write_registry(src.path());
+    let mut first = World::new();
+    import(&mut first, src.path());
+    let id_of = |w: &World, relative: &str| {
+        w.engine
+            .state()
+            .bindings
+            .values()
+            .find(|b| b.relative == relative)
+            .unwrap()
+            .id
+    };
+    // Shanxi: limits per payment and per month, then suspended by staff.
+    let shanxi = id_of(&first, "14010500000008");
+    first
+        .change(
+            shanxi,
+            BindingChange::Limits(Limits {
+                per_payment: Some(Fen::from_fen(20_000)),
+                per_day: Some(Fen::from_fen(50_000)),
+                per_month: Some(Fen::from_fen(150_000)),
+                per_year: Some(Fen::from_fen(900_000)),
+            }),
+            "2025-10-01",
+        )
+        .unwrap();
+    first
+        .change(
+            shanxi,
+            BindingChange::Suspend {
+                reason: "核查中".into(),
+            },
+            "2025-10-02",
+        )
+        .unwrap();
+    // Yantai: one relative unbound by the holder.
+    let ended = id_of(&first, "37060200000006");
+    first.unbind(ended, "2025-10-03").unwrap();
+    let states: Vec<BindingStatus> = {
+        let mut v: Vec<&Binding> = first.engine.state().bindings.values().collect();
+        v.sort_by_key(|b| b.id);
+        v.iter().map(|b| b.status).collect()
+    };
+    assert!(states.contains(&BindingStatus::Suspended) && states.contains(&BindingStatus::Ended));
+
+    let out1 = tempfile::tempdir().unwrap();
+    export_dir(&first.engine, out1.path()).unwrap();
+    let mut second = World::new();
+    let report = import(&mut second, out1.path());
+    assert!(report.refused.is_empty(), "{:?}", refusals(&report));
+    assert_eq!(all_bindings(&second), all_bindings(&first));
+
+    let out2 = tempfile::tempdir().unwrap();
+    export_dir(&second.engine, out2.path()).unwrap();
+    let read = |dir: &Path| std::fs::read_to_string(dir.join("bindings.csv")).unwrap();
+    assert_eq!(read(out1.path()), read(out2.path()));
 }

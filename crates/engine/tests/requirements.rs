@@ -69,13 +69,16 @@ fn r_y1_yantai_siblings_only_from_2025_09_01() {
         OUT_OF_SCOPE,
     );
 
-    // In Zibo the scope did not widen: a sibling is refused after 2025-09-01 too.
+    // Zibo kept spouse, parents and children until the national widening (R-N1, 2024):
+    // a sibling is refused in 2023 and accepted from 2024.
     let zibo_holder = w.employee(ZIBO, 0);
     let zibo_sibling = w.resident(ZIBO);
     refused(
-        w.bind(&zibo_holder, &zibo_sibling, 73, "2025-10-01"),
+        w.bind(&zibo_holder, &zibo_sibling, 73, "2023-10-01"),
         OUT_OF_SCOPE,
     );
+    w.bind(&zibo_holder, &zibo_sibling, 73, "2025-10-01")
+        .unwrap();
 
     // The sibling's binding carries a payment.
     let shop = w.pharmacy(YANTAI);
@@ -205,11 +208,14 @@ fn r_s1_holder_and_relative_eligibility() {
         w.bind(&holder, &ltc_only, 21, "2025-01-01"),
         "GJ-BIND-RELATIVE-INSUTYPE",
     );
-    // 兄, 祖父, 孙子, 岳母: outside spouse, child and parent.
-    for code in [71, 61, 41, 56] {
+    // 兄, 祖父, 孙子: outside spouse, child and parent before the national widening
+    // (R-N1, 2024); 岳母 (an in-law parent) is no near relative, then or now.
+    for code in [71, 61, 41] {
         let r = w.resident(TAIYUAN);
-        refused(w.bind(&holder, &r, code, "2025-01-01"), OUT_OF_SCOPE);
+        refused(w.bind(&holder, &r, code, "2023-12-31"), OUT_OF_SCOPE);
     }
+    let in_law = w.resident(TAIYUAN);
+    refused(w.bind(&holder, &in_law, 56, "2025-01-01"), OUT_OF_SCOPE);
 
     let spouse = w.employee(TAIYUAN, 0);
     let child = w.resident(TAIYUAN);
@@ -805,9 +811,10 @@ fn r_z1_zibo_scope_and_participating_institutions() {
     w.bind(&holder, &spouse, 12, "2025-01-01").unwrap();
     w.bind(&holder, &father, 51, "2025-01-01").unwrap();
     w.bind(&holder, &child, 21, "2025-01-01").unwrap();
+    // Siblings, grandparents and grandchildren only from the national widening (R-N1, 2024).
     for code in [73, 61, 41] {
         let r = w.resident(ZIBO);
-        refused(w.bind(&holder, &r, code, "2025-10-01"), OUT_OF_SCOPE);
+        refused(w.bind(&holder, &r, code, "2023-10-01"), OUT_OF_SCOPE);
     }
 
     let a = w.item(ChargeLevel::ClassA, 0);

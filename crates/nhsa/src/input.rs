@@ -393,7 +393,10 @@ pub struct Reconcile {
     pub fund_pay_sumamt: Fen,
     pub acct_pay: Fen,
     pub fixmedins_setl_cnt: u64,
-    /// `"1"`: the totals include refunded (cancelled) settlements. Default `"0"`.
+    /// 退费结算标志. `"0"`: the totals leave out refunded (cancelled) settlements; `"1"`,
+    /// empty, null or absent: they include them. Clients of the national interface read it
+    /// so (e.g. the 3201 client of the DHC HIS, `dhcinsu/divmonstmt.js`: "为0时，总账对账数据
+    /// 不包含退费数据；为1、空值、null、缺省时，总账对账数据包含退费数据").
     pub refd_setl_flag: bool,
 }
 
@@ -682,6 +685,6 @@ fn reconcile(n: &Node<'_>) -> Result<Reconcile, WireError> {
         fund_pay_sumamt: n.amount("fund_pay_sumamt")?,
         acct_pay: n.amount("acct_pay")?,
         fixmedins_setl_cnt: n.uint("fixmedins_setl_cnt")?,
-        refd_setl_flag: n.flag_or("refd_setl_flag", false)?,
+        refd_setl_flag: n.flag_or("refd_setl_flag", true)?,
     })
 }

@@ -116,6 +116,7 @@ wire_enum!(
     ClrType {
         Outpatient = "11", "门诊";
         ChronicOutpatient = "14", "门诊慢特病";
+        Inpatient = "21", "住院";
         Pharmacy = "41", "定点药店购药";
     }
 );

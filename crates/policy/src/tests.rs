@@ -145,7 +145,7 @@ fn zibo_switches() {
     let p = preset("shandong-zibo");
     let b = &p.binding;
     assert_eq!(
-        b.scope_on(date("2030-01-01")),
+        b.scope_on(date("2023-12-31")),
         &[
             RelationClass::Spouse,
             RelationClass::Parent,
@@ -792,4 +792,31 @@ fn load_file_reads_a_preset() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/shandong-zibo.toml");
     let p = load_file(&path).unwrap();
     assert_eq!(p.admdvs, admdvs("370300"));
+}
+
+#[test]
+fn every_preset_lets_employees_share_with_near_relatives_in_2025() {
+    // R-N1 (2024): spouse, children, parents, grandparents, grandchildren and siblings in
+    // every province, whatever a city allowed before; in-law parents stay outside.
+    let near = [
+        RelationClass::Spouse,
+        RelationClass::Child,
+        RelationClass::Parent,
+        RelationClass::Grandparent,
+        RelationClass::Grandchild,
+        RelationClass::Sibling,
+    ];
+    for p in set().policies() {
+        let scope = p.binding.scope_on(date("2025-10-01"));
+        for c in near {
+            assert!(scope.contains(&c), "{}: {c:?} on 2025-10-01", p.id);
+        }
+        assert!(!scope.contains(&RelationClass::InLawParent), "{}", p.id);
+    }
+    // Before the widening, Zibo and Shanxi kept spouse, parents and children only.
+    for id in ["shandong-zibo", "shanxi", "shanxi-yuncheng"] {
+        let before = preset(id).binding.scope_on(date("2023-12-31")).to_vec();
+        assert!(!before.contains(&RelationClass::Sibling), "{id}");
+        assert!(!before.contains(&RelationClass::Grandparent), "{id}");
+    }
 }

@@ -585,6 +585,7 @@ async fn reconcile(app: &App, env: &Envelope, r: wire::Reconcile, ids: &RefIds) 
         begin: r.stmt_begndate.format("%Y-%m-%d").to_string(),
         end: r.stmt_enddate.format("%Y-%m-%d").to_string(),
         include_cancelled: r.refd_setl_flag,
+        med_types: render::med_types_of(r.clr_type),
     };
     let ours = app
         .read(move |engine| engine.store_mut().reconcile(&q))

@@ -20,12 +20,25 @@ const NATY_DEFAULT: &str = "01";
 /// 个人账户 fund type.
 const FUND_PERSONAL_ACCOUNT: &str = "310200";
 
+/// The clearing type (清算类别) a settlement of `med_type` is cleared and reconciled under.
 pub fn clr_type_for(med_type: MedType) -> ClrType {
     match med_type {
         MedType::PharmacyPurchase => ClrType::Pharmacy,
         MedType::ChronicSpecialOutpatient => ClrType::ChronicOutpatient,
-        _ => ClrType::Outpatient,
+        MedType::Inpatient => ClrType::Inpatient,
+        MedType::GeneralOutpatient | MedType::RegistrationOnly | MedType::Emergency => {
+            ClrType::Outpatient
+        }
     }
+}
+
+/// The medical types reconciled under one clearing type (3201).
+pub fn med_types_of(clr_type: ClrType) -> Vec<String> {
+    MedType::ALL
+        .iter()
+        .filter(|m| clr_type_for(**m) == clr_type)
+        .map(|m| m.code().to_string())
+        .collect()
 }
 
 fn ratio(part: Fen, whole: Fen) -> BasisPoints {

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 async fn bind_via_api(
     s: &Server,
     token: &str,
+    signature: &str,
     facts: Value,
     face: Option<&str>,
 ) -> (Resp, Option<Resp>) {
@@ -25,7 +26,7 @@ async fn bind_via_api(
     let mut body = facts;
     body["notice_acknowledged"] = json!(true);
     body["commitment_sha256"] = preview.body["sha256"].clone();
-    body["signature"] = json!("签名");
+    body["signature"] = json!(signature);
     if let Some(f) = face {
         body["face_token"] = json!(f);
     }
@@ -318,6 +319,42 @@ async fn my_insurance_and_my_family() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_notice_promises_only_what_the_regions_policy_says() {
+    let w = world().await;
+    let s = &w.s;
+    let text = |r: Resp| r.ok()["text"].as_str().unwrap().to_string();
+    let only_earlier = "结束日期只能提前";
+    // Shanxi keeps end dates from moving later (R-S9); Zibo accepts a later end date.
+    let shanxi = text(s.get("/api/v1/family/notice?admdvs=140105", None).await);
+    assert!(shanxi.contains(only_earlier), "{shanxi}");
+    let zibo = text(s.get("/api/v1/family/notice?admdvs=370303", None).await);
+    assert!(!zibo.contains(only_earlier), "{zibo}");
+    assert!(zibo.contains("可以提前，也可以延后"), "{zibo}");
+    let public = text(s.get("/api/v1/family/notice", None).await);
+    assert!(
+        !public.contains(only_earlier) && public.contains("以本地政策为准"),
+        "{public}"
+    );
+    s.get("/api/v1/family/notice?admdvs=37", None)
+        .await
+        .refused(400, "GJ-API-BAD-REQUEST");
+
+    // The notice shown with a holder's commitment letter is his region's.
+    let hz2 = s.sign_in(&w.hz2).await;
+    let p = preview(s, &hz2, facts(&w.sz, "20")).await;
+    let notice = p.ok()["notice"].as_str().unwrap_or_default().to_string();
+    assert!(
+        notice.contains("告知书") && !notice.contains(only_earlier),
+        "{}",
+        p.body
+    );
+    let hs = s.sign_in(&w.hs).await;
+    let p = preview(s, &hs, facts(&w.f1, "51")).await;
+    let notice = p.ok()["notice"].as_str().unwrap_or_default().to_string();
+    assert!(notice.contains(only_earlier), "{}", p.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn binding_with_notice_commitment_and_face_verification() {
     let w = world().await;
     let s = &w.s;
@@ -326,6 +363,15 @@ async fn binding_with_notice_commitment_and_face_verification() {
     // The notice is public.
     let notice = s.get("/api/v1/family/notice", None).await;
     assert!(notice.ok()["text"].as_str().unwrap().contains("告知书"));
+
+    // The relation must fit both ID numbers: the boy is no 女 (daughter), and no 父亲
+    // (father) of a holder born decades before him.
+    preview(s, &hj, facts(&w.cj, "30"))
+        .await
+        .refused(422, "GJ-BIND-RELATION-SEX");
+    let older = preview(s, &hj, facts(&w.cj, "51")).await;
+    older.refused(422, "GJ-BIND-RELATION-AGE");
+    assert!(older.body["message_zh"].as_str().unwrap().contains("父亲"));
 
     // Preview: the eligibility check and the letter, nothing stored.
     let audit_before = s.audit_rows().await;
@@ -365,7 +411,12 @@ async fn binding_with_notice_commitment_and_face_verification() {
     s.post("/api/v1/me/family/bindings", Some(&hj), body.clone())
         .await
         .refused(422, "GJ-BIND-COMMITMENT-NOT-SIGNED");
+    // The letter is signed by the holder himself, with his name.
     body["signature"] = json!("签名");
+    s.post("/api/v1/me/family/bindings", Some(&hj), body.clone())
+        .await
+        .refused(422, "GJ-BIND-SIGNATURE-NOT-HOLDER");
+    body["signature"] = json!(w.hj.name);
     body["commitment_sha256"] = json!("0".repeat(64));
     s.post("/api/v1/me/family/bindings", Some(&hj), body.clone())
         .await
@@ -400,8 +451,18 @@ async fn binding_with_notice_commitment_and_face_verification() {
         .await;
     assert_eq!(kept.ok()["letter"], letter.as_str());
     assert_eq!(kept.body["sha256"], sha.as_str());
-    assert_eq!(kept.body["signature"], "签名");
+    assert_eq!(kept.body["signature"], w.hj.name);
     let cj = s.sign_in(&w.cj).await;
+    // The son sees the binding from his side: the holder is his father or mother, by the
+    // holder's ID number; the holder sees 子.
+    let fam = s.get("/api/v1/me/family", Some(&cj)).await;
+    let mine = &fam.ok()["as_relative"][0];
+    let holder_male = (w.hj.certno.as_bytes()[16] - b'0') % 2 == 1;
+    assert_eq!(
+        mine["holder_to_relative_name"],
+        if holder_male { "父亲" } else { "母亲" }
+    );
+    assert_eq!(mine["relationship_name"], "子");
     s.get(
         &format!("/api/v1/me/family/bindings/{id}/commitment"),
         Some(&cj),
@@ -426,7 +487,7 @@ async fn binding_with_notice_commitment_and_face_verification() {
                 Some(&hz),
             )
             .header("x-gongji-channel", "alipay")
-            .json(&facts(&w.sz, "71")),
+            .json(&json!({ "relative_certno": w.sz.certno, "relative_name": w.sz.name, "relationship": "71", "begin": "2023-10-01" })),
         )
         .await;
     sibling.refused(422, "GJ-BIND-RELATIONSHIP-OUT-OF-SCOPE");
@@ -439,12 +500,12 @@ async fn binding_with_notice_commitment_and_face_verification() {
 
     // Zibo asks for the holder's face (R-Z5): none, a rejected one, then the test token.
     let hz2 = s.sign_in(&w.hz2).await;
-    let (p, b) = bind_via_api(s, &hz2, facts(&w.sz, "20"), None).await;
+    let (p, b) = bind_via_api(s, &hz2, &w.hz2.name, facts(&w.sz, "20"), None).await;
     assert!(p.ok()["face_verification_required"].as_bool().unwrap());
     b.unwrap().refused(422, "GJ-BIND-FACE-REQUIRED");
-    let (_, b) = bind_via_api(s, &hz2, facts(&w.sz, "20"), Some("FACE-NO")).await;
+    let (_, b) = bind_via_api(s, &hz2, &w.hz2.name, facts(&w.sz, "20"), Some("FACE-NO")).await;
     b.unwrap().refused(422, "GJ-FACE-REJECTED");
-    let (_, b) = bind_via_api(s, &hz2, facts(&w.sz, "20"), Some("FACE-OK")).await;
+    let (_, b) = bind_via_api(s, &hz2, &w.hz2.name, facts(&w.sz, "20"), Some("FACE-OK")).await;
     assert_eq!(b.unwrap().status, 201);
 
     // The audit log has the binding with its channel and actor.
@@ -533,9 +594,9 @@ async fn every_binding_refusal_reaches_the_app() {
             "GJ-BIND-RELATIVE-INSUTYPE",
         ),
         (
-            "sibling in Zibo",
+            "sibling in Zibo before the national widening (R-N1, 2024)",
             &hz,
-            facts(&w.sz, "71"),
+            json!({ "relative_certno": w.sz.certno, "relative_name": w.sz.name, "relationship": "71", "begin": "2023-10-01" }),
             422,
             "GJ-BIND-RELATIONSHIP-OUT-OF-SCOPE",
         ),
@@ -618,9 +679,9 @@ async fn every_binding_refusal_reaches_the_app() {
     }
 
     // R-S8: one father; a second father is refused.
-    let (_, b) = bind_via_api(s, &hs, facts(&w.f1, "51"), None).await;
+    let (_, b) = bind_via_api(s, &hs, &w.hs.name, facts(&w.f1, "51"), None).await;
     assert_eq!(b.unwrap().status, 201);
-    let (p, _) = bind_via_api(s, &hs, facts(&w.f2, "51"), None).await;
+    let (p, _) = bind_via_api(s, &hs, &w.hs.name, facts(&w.f2, "51"), None).await;
     p.refused(422, "GJ-BIND-PARENT-LIMIT");
 
     // Only the successful bind wrote anything (its binding, audit row and letter).
@@ -652,7 +713,7 @@ async fn binding_refusals_of_regional_caps_and_types() {
         .await
         .refused(422, "GJ-BIND-TOO-MANY-RELATIVES");
     // One change a month in Shanxi here: the first bind passes, the next is refused.
-    let (_, b) = bind_via_api(s, &hs, facts(&w.f1, "51"), None).await;
+    let (_, b) = bind_via_api(s, &hs, &w.hs.name, facts(&w.f1, "51"), None).await;
     assert_eq!(b.unwrap().status, 201);
     preview(s, &hs, facts(&w.f2, "52"))
         .await
@@ -664,7 +725,7 @@ async fn binding_refusals_of_regional_caps_and_types() {
         .await
         .refused(422, "GJ-POLICY-NOT-FOUND");
     // Two holders for RZ are allowed here; a third is not.
-    let (_, b) = bind_via_api(s, &hz2, facts(&w.rz, "20"), Some("FACE-OK")).await;
+    let (_, b) = bind_via_api(s, &hz2, &w.hz2.name, facts(&w.rz, "20"), Some("FACE-OK")).await;
     assert_eq!(b.unwrap().status, 201);
     preview(s, &ez, facts(&w.rz, "20"))
         .await

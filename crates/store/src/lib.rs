@@ -106,6 +106,8 @@ pub struct ReconcileQuery {
     pub end: String,
     /// Count settlements that were later cancelled too (refd_setl_flag 1).
     pub include_cancelled: bool,
+    /// The medical types (`med_type`) of the clearing type reconciled (3201 `clr_type`).
+    pub med_types: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -114,6 +116,28 @@ pub struct ReconcileTotals {
     pub fund_pay_sumamt: Fen,
     pub acct_pay: Fen,
     pub count: i64,
+}
+
+impl ReconcileTotals {
+    /// Adds one medical type's totals (the stores sum per `med_type`, the query keeps those
+    /// of its clearing type).
+    pub(crate) fn add(&mut self, other: &ReconcileTotals) -> Result<(), StoreError> {
+        let overflow = || StoreError::Corrupt("reconcile totals overflow".into());
+        self.medfee_sumamt = self
+            .medfee_sumamt
+            .checked_add(other.medfee_sumamt)
+            .ok_or_else(overflow)?;
+        self.fund_pay_sumamt = self
+            .fund_pay_sumamt
+            .checked_add(other.fund_pay_sumamt)
+            .ok_or_else(overflow)?;
+        self.acct_pay = self
+            .acct_pay
+            .checked_add(other.acct_pay)
+            .ok_or_else(overflow)?;
+        self.count = self.count.checked_add(other.count).ok_or_else(overflow)?;
+        Ok(())
+    }
 }
 
 /// A stored settlement with everything a cancel must take back.

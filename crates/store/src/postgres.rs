@@ -638,11 +638,12 @@ const SQL_ANSWERS_ANY: &str = "SELECT msgid, entry_id, request_hash, response
     SELECT msgid, NULL::BIGINT, request_hash, response FROM messages WHERE msgid = ANY($1)";
 const SQL_LOCK_ACCOUNTS: &str = "SELECT account_key, balance_fen FROM accounts
     WHERE account_key = ANY($1) ORDER BY account_key FOR UPDATE";
-const SQL_RECONCILE: &str = "SELECT COALESCE(SUM(medfee_sumamt), 0)::BIGINT,
+const SQL_RECONCILE: &str = "SELECT med_type, COALESCE(SUM(medfee_sumamt), 0)::BIGINT,
         COALESCE(SUM(fund_pay_sumamt), 0)::BIGINT, COALESCE(SUM(acct_pay), 0)::BIGINT, COUNT(*)
     FROM settlements
     WHERE fixmedins_code = $1 AND insutype = $2 AND setl_date >= $3 AND setl_date <= $4
-      AND ($5 OR cancelled = 0)";
+      AND ($5 OR cancelled = 0)
+    GROUP BY med_type";
 
 fn entry<C: GenericClient>(
     c: &mut C,
@@ -2003,8 +2004,8 @@ impl Store for PgStore {
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
         let PgStore { client, stmts, .. } = self;
         let st = stmts.get(client, SQL_RECONCILE)?;
-        let r = client
-            .query_one(
+        let rows = client
+            .query(
                 &st,
                 &[
                     &q.fixmedins_code,
@@ -2015,12 +2016,19 @@ impl Store for PgStore {
                 ],
             )
             .map_err(pg)?;
-        Ok(ReconcileTotals {
-            medfee_sumamt: fen(&r, 0)?,
-            fund_pay_sumamt: fen(&r, 1)?,
-            acct_pay: fen(&r, 2)?,
-            count: get(&r, 3)?,
-        })
+        let mut totals = ReconcileTotals::default();
+        for r in &rows {
+            let med_type: String = get(r, 0)?;
+            if q.med_types.contains(&med_type) {
+                totals.add(&ReconcileTotals {
+                    medfee_sumamt: fen(r, 1)?,
+                    fund_pay_sumamt: fen(r, 2)?,
+                    acct_pay: fen(r, 3)?,
+                    count: get(r, 4)?,
+                })?;
+            }
+        }
+        Ok(totals)
     }
 }
 

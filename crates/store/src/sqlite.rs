@@ -1343,34 +1343,47 @@ impl SqliteStore {
     }
 
     fn reconcile_totals(&self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
-        self.conn
+        let mut stmt = self
+            .conn
             .prepare_cached(
-                "SELECT COALESCE(SUM(medfee_sumamt), 0), COALESCE(SUM(fund_pay_sumamt), 0),
+                "SELECT med_type, COALESCE(SUM(medfee_sumamt), 0), COALESCE(SUM(fund_pay_sumamt), 0),
                         COALESCE(SUM(acct_pay), 0), COUNT(*)
                  FROM settlements
                  WHERE fixmedins_code = ?1 AND insutype = ?2 AND setl_date >= ?3 AND setl_date <= ?4
-                   AND (?5 = 1 OR cancelled = 0)",
+                   AND (?5 = 1 OR cancelled = 0)
+                 GROUP BY med_type",
             )
-            .and_then(|mut s| {
-                s.query_row(
-                    params![
-                        q.fixmedins_code,
-                        q.insutype,
-                        q.begin,
-                        q.end,
-                        i64::from(q.include_cancelled)
-                    ],
-                    |r| {
-                        Ok(ReconcileTotals {
-                            medfee_sumamt: Fen::from_fen(r.get(0)?),
-                            fund_pay_sumamt: Fen::from_fen(r.get(1)?),
-                            acct_pay: Fen::from_fen(r.get(2)?),
-                            count: r.get(3)?,
-                        })
-                    },
-                )
-            })
-            .map_err(io)
+            .map_err(io)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    q.fixmedins_code,
+                    q.insutype,
+                    q.begin,
+                    q.end,
+                    i64::from(q.include_cancelled)
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        ReconcileTotals {
+                            medfee_sumamt: Fen::from_fen(r.get(1)?),
+                            fund_pay_sumamt: Fen::from_fen(r.get(2)?),
+                            acct_pay: Fen::from_fen(r.get(3)?),
+                            count: r.get(4)?,
+                        },
+                    ))
+                },
+            )
+            .map_err(io)?;
+        let mut totals = ReconcileTotals::default();
+        for row in rows {
+            let (med_type, t) = row.map_err(io)?;
+            if q.med_types.contains(&med_type) {
+                totals.add(&t)?;
+            }
+        }
+        Ok(totals)
     }
 }
 

@@ -954,7 +954,11 @@ fn reconcile_sums_with_and_without_cancelled<B: Backend>(b: &B) {
     outside.setl_date = "2025-04-01".into();
     let mut cancelled = settlement_row("S4", 4, "P0001", 200, 400);
     cancelled.cancelled = true;
+    // An inpatient settlement is reconciled under its own clearing type, not outpatient.
+    let mut inpatient = settlement_row("S7", 7, "P0001", 800, 1_600);
+    inpatient.med_type = "21".into();
     s.commit(&batch(vec![
+        Write::Settlement(inpatient),
         Write::Settlement(settlement_row("S2", 2, "P0001", 1_000, 3_000)),
         Write::Settlement(settlement_row("S3", 3, "P0001", 500, 2_000)),
         Write::Settlement(cancelled),
@@ -968,6 +972,7 @@ fn reconcile_sums_with_and_without_cancelled<B: Backend>(b: &B) {
         begin: "2025-03-01".into(),
         end: "2025-03-31".into(),
         include_cancelled: false,
+        med_types: vec!["11".into(), "12".into(), "13".into()],
     };
     let t = s.reconcile(&q).expect("reconcile");
     assert_eq!(t.count, 2);
@@ -980,6 +985,9 @@ fn reconcile_sums_with_and_without_cancelled<B: Backend>(b: &B) {
     assert_eq!(t.medfee_sumamt, Fen::from_fen(5_400));
     assert_eq!(t.fund_pay_sumamt, Fen::from_fen(3_700));
     assert_eq!(t.acct_pay, Fen::from_fen(1_700));
+    q.med_types = vec!["21".into()];
+    let t = s.reconcile(&q).expect("reconcile");
+    assert_eq!((t.count, t.medfee_sumamt), (1, Fen::from_fen(1_600)));
     q.fixmedins_code = "H-NONE".into();
     let t = s.reconcile(&q).expect("reconcile");
     assert_eq!((t.count, t.medfee_sumamt), (0, Fen::ZERO));

@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use tokio::sync::oneshot;
 
 use super::stats::{Counts, RunStats, Tally};
-use super::workload::{bench_morning, Done, Ledger, Msgids, Op, Workload};
+use super::workload::{bench_morning, Done, Kind, Ledger, Msgids, Op, Workload};
 
 pub struct ClosedLoop {
     pub ops: usize,
@@ -46,6 +46,7 @@ pub fn record(
     counts: &mut Counts,
     ledger: &Ledger,
 ) {
+    counts.plan(op.kind());
     match result {
         Ok(Outcome::Replayed { .. }) => counts.replayed += 1,
         Ok(outcome) => {
@@ -58,7 +59,14 @@ pub fn record(
                     inst: *inst,
                 });
             }
-            counts.ok(op.kind());
+            match outcome {
+                Outcome::Settled(s) => {
+                    counts.settled(s.decision.totals.acct_mulaid_pay.is_positive())
+                }
+                Outcome::Cancelled(_) => counts.ok(Kind::Cancel),
+                Outcome::PremiumPaid(_) => counts.ok(Kind::Premium),
+                _ => counts.fail(|| "an answer of another kind than asked".to_string()),
+            }
         }
         Err(e @ EngineError::Store(_)) => counts.fail(|| e.to_string()),
         Err(e) => counts.refuse(e.code()),

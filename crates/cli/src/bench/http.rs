@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use super::engine_run::{record, submit};
 use super::stats::{Counts, RunStats, Tally};
-use super::workload::{bench_morning, Done, Ledger, Msgids, Op, Workload};
+use super::workload::{bench_morning, Done, Kind, Ledger, Msgids, Op, Workload};
 
 const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 
@@ -101,7 +101,12 @@ pub struct Client {
 
 /// What an answer said.
 enum Answer {
-    Settled { setl_id: String, mdtrt_id: String },
+    Settled {
+        setl_id: String,
+        mdtrt_id: String,
+        /// The answer's acct_mulaid_pay is above zero.
+        mutual_aid: bool,
+    },
     Cancelled,
     Replayed,
     Refused(String),
@@ -169,7 +174,7 @@ impl Client {
                 let input = format!(
                     "{{\"druginfo\":{{\"psn_no\":\"{}\",\"mdtrt_cert_type\":\"02\",\"mdtrt_cert_no\":\"{}\",\"begntime\":\"{}\",\"medfee_sumamt\":{},\"insutype\":\"{}\",\"acct_used_flag\":\"{}\",\"med_type\":\"41\",\"invono\":\"INV{i}\"}},\"drugdetail\":[{detail}]}}",
                     p.psn_no,
-                    p.certno,
+                    w.card(*mutual, *patient),
                     self.time,
                     Fen::from_fen(total),
                     p.insutype,
@@ -231,6 +236,14 @@ fn text_of<'a>(body: &'a str, key: &str) -> Option<&'a str> {
     Some(&body[start..start + len])
 }
 
+/// The text of `"key":number` in a compact JSON answer.
+fn number_of<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+    let pattern = format!("\"{key}\":");
+    let start = body.find(&pattern)? + pattern.len();
+    let len = body[start..].find([',', '}'])?;
+    Some(&body[start..start + len])
+}
+
 /// The stable code at the start of an `err_msg` ("GJ-SETL-...: 余额不足").
 fn refusal_code(err_msg: &str) -> &str {
     let end = err_msg
@@ -259,6 +272,8 @@ fn read_answer(bytes: &[u8], cancel: bool) -> Answer {
         (Some(s), Some(m)) => Answer::Settled {
             setl_id: s.to_string(),
             mdtrt_id: m.to_string(),
+            mutual_aid: number_of(body, "acct_mulaid_pay")
+                .is_some_and(|n| n.bytes().any(|b| (b'1'..=b'9').contains(&b))),
         },
         _ => Answer::Replayed,
     }
@@ -289,8 +304,13 @@ async fn one(s: Sender<'_>, op: Op, i: usize, counts: &mut Counts) {
         record(&op, &result, counts, ledger);
         return;
     };
+    counts.plan(op.kind());
     match client.send(w, &op, body, i).await {
-        Answer::Settled { setl_id, mdtrt_id } => {
+        Answer::Settled {
+            setl_id,
+            mdtrt_id,
+            mutual_aid,
+        } => {
             if let Op::Settle {
                 patient,
                 mutual,
@@ -307,9 +327,9 @@ async fn one(s: Sender<'_>, op: Op, i: usize, counts: &mut Counts) {
                     inst: *inst,
                 });
             }
-            counts.ok(op.kind());
+            counts.settled(mutual_aid);
         }
-        Answer::Cancelled => counts.ok(op.kind()),
+        Answer::Cancelled => counts.ok(Kind::Cancel),
         Answer::Replayed => counts.replayed += 1,
         Answer::Refused(code) => counts.refuse(&code),
         Answer::Failed(why) => counts.fail(|| why),

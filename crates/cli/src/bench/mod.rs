@@ -452,6 +452,11 @@ fn run_store(
             return Err(format!("{store}: verify found violations"));
         }
     }
+    for s in &runs {
+        s.counts
+            .check_mix()
+            .map_err(|e| format!("{store}, {}: {e}", s.mode))?;
+    }
     for s in runs {
         let ratio = match (s.mode.as_str(), baseline_rate) {
             ("baseline", _) | (_, None) => None,

@@ -5,12 +5,16 @@ use std::time::Duration;
 
 use super::workload::Kind;
 
+/// Operations by what their answers say was done: a settlement counts as mutual aid only
+/// when its answer's acct_mulaid_pay is above zero, a cancel or premium only when done.
 #[derive(Clone, Debug, Default)]
 pub struct Counts {
     pub own: usize,
     pub mutual_aid: usize,
     pub cancel: usize,
     pub premium: usize,
+    /// Operations planned, by kind (own, mutual aid, cancel, premium), whatever came of them.
+    pub planned: [usize; 4],
     /// Answered from a stored answer (a msgid seen before).
     pub replayed: usize,
     /// Refused by a rule (a settlement the account cannot pay, a cancel raced by another):
@@ -34,6 +38,43 @@ impl Counts {
         }
     }
 
+    pub fn plan(&mut self, kind: Kind) {
+        self.planned[kind as usize] += 1;
+    }
+
+    /// A settlement done: mutual aid if its answer drew any, else own account (or cash).
+    pub fn settled(&mut self, mutual_aid_drawn: bool) {
+        self.ok(if mutual_aid_drawn {
+            Kind::MutualAid
+        } else {
+            Kind::Own
+        });
+    }
+
+    /// Whether the mix reported is the mix asked for: most relatives' purchases drew mutual
+    /// aid, and every kind planned happened at least once. A benchmark whose "mutual aid"
+    /// pays none measures something else than it says.
+    pub fn check_mix(&self) -> Result<(), String> {
+        let [_, mutual, cancels, premiums] = self.planned;
+        if mutual > 0 && self.mutual_aid * 2 < mutual {
+            return Err(format!(
+                "混合负载未兑现 / the mix did not happen: {} of {mutual} mutual-aid purchases drew mutual aid (acct_mulaid_pay > 0)",
+                self.mutual_aid
+            ));
+        }
+        for (name, planned, done) in [
+            ("cancels", cancels, self.cancel),
+            ("premiums", premiums, self.premium),
+        ] {
+            if planned > 0 && done == 0 {
+                return Err(format!(
+                    "混合负载未兑现 / the mix did not happen: none of {planned} {name} was done"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn refuse(&mut self, code: &str) {
         self.refused += 1;
         *self.refusals.entry(code.to_string()).or_default() += 1;
@@ -51,6 +92,9 @@ impl Counts {
             self.first_failure.clone_from(&o.first_failure);
         }
         self.own += o.own;
+        for (mine, theirs) in self.planned.iter_mut().zip(o.planned) {
+            *mine += theirs;
+        }
         self.mutual_aid += o.mutual_aid;
         self.cancel += o.cancel;
         self.premium += o.premium;
@@ -149,8 +193,12 @@ impl RunStats {
             ),
         }
         println!(
-            "  mix: own-account {}  mutual-aid {}  cancels {}  premiums {}  replayed {}  refused {}  failed {}",
+            "  mix, as answered: own-account {}  mutual aid drawn {}  cancels done {}  premiums paid {}  replayed {}  refused {}  failed {}",
             c.own, c.mutual_aid, c.cancel, c.premium, c.replayed, c.refused, c.failed
+        );
+        let [own, mutual, cancels, premiums] = c.planned;
+        println!(
+            "  mix, as planned: own-account {own}  mutual aid {mutual}  cancels {cancels}  premiums {premiums}"
         );
         if !c.refusals.is_empty() {
             let by_code: Vec<String> = c
@@ -205,6 +253,12 @@ impl RunStats {
             "mutual_aid": c.mutual_aid,
             "cancels": c.cancel,
             "premiums": c.premium,
+            "planned": {
+                "own_account": c.planned[0],
+                "mutual_aid": c.planned[1],
+                "cancels": c.planned[2],
+                "premiums": c.planned[3],
+            },
             "replayed": c.replayed,
             "refused": c.refused,
             "refused_by_code": c.refusals,

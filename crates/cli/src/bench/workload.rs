@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use gongji_core::codes::{AccountUse, Channel, InstitutionKind, InsuStatus, MedType};
+use gongji_core::codes::{AccountUse, CertType, Channel, InstitutionKind, InsuStatus, MedType};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::FeeLine;
 use gongji_core::Fen;
 use gongji_engine::{
-    CancelCommand, Command, Engine, Outcome, PremiumCommand, Render, Request, SettleCommand,
+    CancelCommand, Command, Credential, Engine, Outcome, PremiumCommand, Render, Request,
+    SettleCommand,
 };
 use gongji_store::Store;
 use rand::rngs::SmallRng;
@@ -54,8 +55,13 @@ pub struct InstRef {
 pub struct Workload {
     /// Employees insured normally with money in their account.
     pub own_payers: Vec<PersonRef>,
-    /// Relatives with a binding valid on the bench day (both sides insured normally).
+    /// Relatives with a binding valid on the bench day (both sides insured normally), no
+    /// money of their own (so a purchase draws on a holder), and a holder with money above
+    /// his reserve: each of their purchases pays mutual aid.
     pub relatives: Vec<PersonRef>,
+    /// For each of `relatives`, the holder's ID number where the holder's policy pays mutual
+    /// aid only on the holder's credential (R-S12, Shanxi); the relative's own otherwise.
+    pub relative_cards: Vec<Option<String>>,
     /// (holder, relative) where the relative's region has contribution standards, the
     /// relative's premium is unpaid and the holder can afford it; one pair per relative.
     pub premium_pairs: Vec<(String, String)>,
@@ -96,6 +102,7 @@ impl Workload {
             .collect();
         bindings.sort_by_key(|b| b.id);
         let mut relatives = Vec::new();
+        let mut relative_cards = Vec::new();
         let mut premium_pairs = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut premium_relatives = std::collections::HashSet::new();
@@ -107,8 +114,20 @@ impl Workload {
             if h.insu_status != InsuStatus::Normal || r.insu_status != InsuStatus::Normal {
                 continue;
             }
-            if seen.insert(r.psn_no.clone()) {
+            let holder_policy = engine.policies().for_admdvs(h.admdvs);
+            let holder_available = state
+                .balance(&LedgerAccount::Personal(h.psn_no.clone()).key())
+                .saturating_sub_floor0(holder_policy.map_or(Fen::ZERO, |p| p.payment.reserve));
+            let own_money = state
+                .balance(&LedgerAccount::Personal(r.psn_no.clone()).key())
+                .is_positive();
+            if holder_available.is_positive() && !own_money && seen.insert(r.psn_no.clone()) {
                 relatives.push(person_ref(r));
+                relative_cards.push(
+                    holder_policy
+                        .filter(|p| p.payment.holder_credential_authorises)
+                        .map(|_| h.certno.reveal().to_string()),
+                );
             }
             // One pair per relative whose premium for the year is still unpaid, from a
             // holder who can afford it twice over above the reserve (settlements draw on the same account
@@ -171,6 +190,7 @@ impl Workload {
         Workload {
             own_payers,
             relatives,
+            relative_cards,
             premium_pairs,
             next_premium: AtomicUsize::new(0),
             pharmacies,
@@ -296,6 +316,15 @@ impl Workload {
         }
     }
 
+    /// The ID number presented for a purchase: a relative's holder's where the policy asks
+    /// for it (R-S12), else the patient's own.
+    pub fn card(&self, mutual: bool, i: usize) -> &str {
+        match self.relative_cards.get(i) {
+            Some(Some(holder)) if mutual => holder,
+            _ => &self.patient(mutual, i).certno,
+        }
+    }
+
     pub fn patient(&self, mutual: bool, i: usize) -> &PersonRef {
         if mutual {
             &self.relatives[i]
@@ -325,7 +354,15 @@ impl Workload {
             } => Command::Settle(SettleCommand {
                 institution: self.pharmacies[*inst].code.clone(),
                 psn_no: self.patient(*mutual, *patient).psn_no.clone(),
-                credential: None,
+                // A holder's card where R-S12 asks for it; the in-process runs present none
+                // otherwise, as a pharmacy that reads no card.
+                credential: match self.relative_cards.get(*patient) {
+                    Some(Some(holder)) if *mutual => Some(Credential {
+                        cert_type: CertType::IdCard,
+                        number: holder.clone(),
+                    }),
+                    _ => None,
+                },
                 med_type: MedType::PharmacyPurchase,
                 account_use: if *mutual {
                     AccountUse::OwnThenMutualAid

@@ -313,6 +313,7 @@ impl World {
             channel: Channel::WeChat,
             actor: holder.to_string(),
             at: at(begin),
+            restored: None,
         }
     }
 

@@ -5,13 +5,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gongji_core::binding_rules::Limits;
+use gongji_core::codes::Admdvs;
 use gongji_core::codes::Relationship;
-use gongji_core::commitment::{NOTICE_VERSION, NOTICE_ZH};
+use gongji_core::commitment::{notice_zh, NoticeTerms, NOTICE_VERSION};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::PersonAuth;
-use super::errors::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};
+use super::errors::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use super::wire::{parse_date, parse_yuan, BindingOut, PersonRefOut};
 use crate::app::App;
 use crate::service::family::{self, BindRequest, SignedBind};
@@ -52,14 +53,36 @@ pub struct NoticeOut {
     pub text: String,
 }
 
-/// The mutual-aid notice (告知书) a holder reads before binding (R-S7). No sign-in.
-#[utoipa::path(get, path = "/api/v1/family/notice", tag = "family",
-    responses((status = 200, body = NoticeOut)))]
-pub async fn notice() -> Json<NoticeOut> {
-    Json(NoticeOut {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct NoticeQuery {
+    /// The region (6-digit admdvs) whose notice to show; without it, the text every region
+    /// shares (limits and later end dates "as the local policy says").
+    #[serde(default)]
+    pub admdvs: Option<String>,
+}
+
+/// The mutual-aid notice (告知书) a holder reads before binding (R-S7), as the region's
+/// policy has it. No sign-in.
+#[utoipa::path(get, path = "/api/v1/family/notice", tag = "family", params(NoticeQuery),
+    responses((status = 200, body = NoticeOut), (status = 400, body = ErrorBody)))]
+pub async fn notice(
+    State(app): State<App>,
+    ApiQuery(q): ApiQuery<NoticeQuery>,
+) -> ApiResult<Json<NoticeOut>> {
+    let terms = match q.admdvs.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        None => None,
+        Some(text) => {
+            let admdvs = Admdvs::parse(text)
+                .ok_or_else(|| ApiError::bad_request("admdvs 应为6位行政区划代码".into()))?;
+            app.read(move |engine| engine.policies().for_admdvs(admdvs).map(NoticeTerms::of))
+                .await
+                .map_err(ApiError::from)?
+        }
+    };
+    Ok(Json(NoticeOut {
         version: NOTICE_VERSION.to_string(),
-        text: NOTICE_ZH.to_string(),
-    })
+        text: notice_zh(terms),
+    }))
 }
 
 /// Who to bind, as the holder types it.
@@ -166,7 +189,7 @@ pub struct BindIn {
     pub notice_acknowledged: bool,
     /// The `sha256` of the letter the holder signed.
     pub commitment_sha256: String,
-    /// The holder's signature as the app captured it (typed name or image data URL).
+    /// The holder's signature: his own name as on his ID card (R-S7).
     pub signature: String,
     /// What the face SDK returned, where the region asks for face verification.
     #[serde(default)]

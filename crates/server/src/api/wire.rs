@@ -58,7 +58,10 @@ pub struct BindingOut {
     pub relative: PersonRefOut,
     /// GB/T 4761 code: what the relative is to the holder.
     pub relationship: String,
+    /// What the relative is to the holder (the code's name).
     pub relationship_name: String,
+    /// What the holder is to the relative: the label for the relative's own view.
+    pub holder_to_relative_name: String,
     pub begin: String,
     /// Last valid day; absent = open-ended.
     pub end: Option<String>,
@@ -86,6 +89,7 @@ impl From<&BindingView> for BindingOut {
             relative: (&v.relative).into(),
             relationship: b.relationship.to_string(),
             relationship_name: b.relationship.name_zh().to_string(),
+            holder_to_relative_name: v.holder_to_relative_zh.to_string(),
             begin: b.begin.to_string(),
             end: b.end.map(|d| d.to_string()),
             status: b.status.code().to_string(),

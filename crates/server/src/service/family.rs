@@ -9,9 +9,14 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use gongji_core::binding_rules::{check_relative_identity, validity_on, Limits};
 use gongji_core::codes::{Channel, RelationClass, Relationship};
 use gongji_core::commitment::{
-    check_commitment, commitment_letter, LetterFacts, NOTICE_VERSION, NOTICE_ZH,
+    check_commitment, check_signature, commitment_letter, notice_zh, LetterFacts, NoticeTerms,
+    NOTICE_VERSION,
 };
 use gongji_core::domain::Binding;
+use gongji_core::idcard;
+use gongji_core::kinship::{
+    check_relation_plausible, holder_as_seen_by_relative, holder_as_seen_by_relative_zh,
+};
 use gongji_core::Fen;
 use gongji_engine::{
     BindCommand, BindingChange, ChangeBindingCommand, Command, Engine, EngineError, Outcome,
@@ -23,7 +28,7 @@ use sha2::{Digest, Sha256};
 use super::{PersonRef, ServiceError, ServiceResult};
 use crate::app::{App, DynStore};
 
-/// Longest signature the API keeps (a typed name or a small image as data URL).
+/// Longest signature the API accepts (the holder's typed name).
 pub const SIGNATURE_BYTES_MAX: usize = 16 * 1024;
 
 pub use gongji_core::binding_rules::Validity;
@@ -36,6 +41,11 @@ pub struct BindingView {
     pub validity: Validity,
     /// Drawn through this binding in the current month.
     pub used_this_month: Fen,
+    /// What the holder is to the relative, in Chinese: the label the relative sees (the
+    /// binding's relationship is the relative's to the holder).
+    pub holder_to_relative_zh: &'static str,
+    /// The same as a relation code, where GB/T 4761 has one.
+    pub holder_to_relative: Option<Relationship>,
 }
 
 #[derive(Clone, Debug)]
@@ -74,11 +84,20 @@ pub(crate) fn view(engine: &Engine<DynStore>, b: &Binding, now: NaiveDateTime) -
             .unwrap_or_else(|| PersonRef::unknown(p))
     };
     let month = format!("{:04}-{:02}", now.year(), now.month());
+    let holder_certno = state
+        .persons
+        .get(&b.holder)
+        .map_or("", |p| p.certno.reveal());
     BindingView {
         binding: b.clone(),
         holder: person(&b.holder),
         relative: person(&b.relative),
         validity: validity(engine, b, now.date()),
+        holder_to_relative_zh: holder_as_seen_by_relative_zh(b.relationship, holder_certno),
+        holder_to_relative: holder_as_seen_by_relative(
+            b.relationship,
+            idcard::gender_digit_is_male(holder_certno),
+        ),
         used_this_month: state
             .binding_usage
             .get(&(b.id, month))
@@ -142,7 +161,10 @@ pub struct BindRequest {
 #[derive(Clone, Debug)]
 pub struct CommitmentPreview {
     pub notice_version: &'static str,
-    pub notice: &'static str,
+    /// The notice as the holder's region has it.
+    pub notice: String,
+    /// The name the holder signs the letter with.
+    pub holder_name: String,
     pub letter: String,
     pub sha256: String,
     pub relative: PersonRef,
@@ -191,9 +213,16 @@ fn prepare(
         channel,
         actor: holder.to_string(),
         at: now,
+        restored: None,
     };
     // Eligibility as the rules see it now; the face check comes when the holder submits.
     engine.check_binding(&cmd)?;
+    // What the holder declares must fit both ID numbers (sex, order of birth).
+    check_relation_plausible(
+        holder_person.certno.reveal(),
+        relative.certno.reveal(),
+        req.relationship,
+    )?;
     let letter = commitment_letter(&LetterFacts {
         holder_name: holder_person.name.reveal(),
         holder_certno: holder_person.certno.reveal(),
@@ -207,7 +236,8 @@ fn prepare(
     });
     let preview = CommitmentPreview {
         notice_version: NOTICE_VERSION,
-        notice: NOTICE_ZH,
+        notice: notice_zh(Some(NoticeTerms::of(policy))),
+        holder_name: holder_person.name.reveal().to_string(),
         sha256: sha256_hex(&letter),
         letter,
         relative: PersonRef::of(relative),
@@ -277,6 +307,7 @@ pub async fn bind(
     if preview.sha256 != signed.commitment_sha256.trim().to_ascii_lowercase() {
         return Err(ServiceError::CommitmentMismatch);
     }
+    check_signature(&signed.signature, &preview.holder_name)?;
     cmd.face_verified = face_verified;
     let letter = SignedCommitment {
         notice_version: NOTICE_VERSION.to_string(),

@@ -160,6 +160,17 @@ pub struct BindingRow {
     pub active: bool,
 }
 
+/// A binding as its relative sees it: the relation read from the relative's side ("母亲"
+/// bound her daughter: she sees "女").
+fn relative_side_row(lang: Lang, v: &BindingView) -> BindingRow {
+    let mut row = binding_row(lang, v);
+    row.relationship = match (lang, v.holder_to_relative) {
+        (Lang::En, Some(r)) => i18n::relationship(lang, r),
+        _ => v.holder_to_relative_zh.to_string(),
+    };
+    row
+}
+
 pub(super) fn binding_row(lang: Lang, v: &BindingView) -> BindingRow {
     let t = lang.t();
     let b = &v.binding;
@@ -593,7 +604,11 @@ async fn family_show(
     let template = FamilyTemplate {
         p: page.clone(),
         as_holder: f.as_holder.iter().map(|v| binding_row(lang, v)).collect(),
-        as_relative: f.as_relative.iter().map(|v| binding_row(lang, v)).collect(),
+        as_relative: f
+            .as_relative
+            .iter()
+            .map(|v| relative_side_row(lang, v))
+            .collect(),
         scope: f
             .scope_today
             .iter()
@@ -950,7 +965,7 @@ async fn bind_step(
         ],
     );
     b.face_required = preview.face_verification_required;
-    b.notice_lines = lines(preview.notice);
+    b.notice_lines = lines(&preview.notice);
     b.letter_lines = lines(&preview.letter);
     b.sha = preview.sha256.clone();
     let ack = field(&form.ack) == "1";

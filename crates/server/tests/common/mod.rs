@@ -161,6 +161,20 @@ impl Fixture {
             phone: Phone::new(format!("139{n:08}")),
         };
         edit(&mut person);
+        // An edited birth date or sex is written into the ID number too, as on a real card.
+        let first17 = format!(
+            "{admdvs}{}{:02}{}",
+            person.birth_date.format("%Y%m%d"),
+            (n / 10) % 100,
+            match (person.gender, n % 2 == 1) {
+                (Gender::Male, true) | (Gender::Female, false) => n % 10,
+                _ => (n + 1) % 10,
+            }
+        );
+        person.certno = CertNo::new(format!(
+            "{first17}{}",
+            check_char(&first17).expect("17 digits")
+        ));
         let p = P {
             psn_no: person.psn_no.clone(),
             certno: person.certno.reveal().to_string(),
@@ -261,6 +275,7 @@ impl Fixture {
             channel: Channel::BatchImport,
             actor: "import".into(),
             at: time(&format!("{begin} 09:00:00")),
+            restored: None,
         }));
         match outcome {
             Outcome::Binding(b) => b.id,
@@ -728,6 +743,22 @@ pub async fn world_in_production() -> World {
     world_as(gongji_policy::presets(), Deployment::production()).await
 }
 
+/// A son born on `birth` (in 2005): a plausible 子 (20) of every holder of the world.
+fn child(birth: &'static str) -> impl FnOnce(&mut Person) {
+    move |p| {
+        p.birth_date = day(birth);
+        p.gender = Gender::Male;
+    }
+}
+
+/// A man born on `birth` (in 1940): a plausible 父亲 (51) of every holder of the world.
+fn father(birth: &'static str) -> impl FnOnce(&mut Person) {
+    move |p| {
+        p.birth_date = day(birth);
+        p.gender = Gender::Male;
+    }
+}
+
 pub async fn world_with(policies: PolicySet) -> World {
     world_as(policies, Deployment::demo()).await
 }
@@ -740,7 +771,7 @@ pub async fn world_as(policies: PolicySet, deployment: Deployment) -> World {
     let item = f.item();
     let hj = f.employee(JINAN, 5000);
     let rj = f.resident(JINAN);
-    let cj = f.resident(JINAN);
+    let cj = f.person_with(JINAN, Insutype::Resident, child("2005-06-01"));
     let tj = f.person_with(JINAN, Insutype::Resident, |p| {
         p.insu_status = InsuStatus::Terminated
     });
@@ -752,18 +783,18 @@ pub async fn world_as(policies: PolicySet, deployment: Deployment) -> World {
         p.phone = Phone::new("13700000001")
     });
     let hz = f.employee(ZIBO, 3000);
-    let rz = f.resident(ZIBO);
+    let rz = f.person_with(ZIBO, Insutype::Resident, child("2005-06-02"));
     let ez = f.employee(ZIBO, 100);
     let hz2 = f.employee(ZIBO, 3000);
     let hzp = f.person_with(ZIBO, Insutype::Employee, |p| {
         p.insu_status = InsuStatus::Paused
     });
-    let sz = f.resident(ZIBO);
+    let sz = f.person_with(ZIBO, Insutype::Resident, child("2005-06-03"));
     let hs = f.employee(TAIYUAN, 3000);
     let rs = f.resident(TAIYUAN);
     let s2 = f.resident(TAIYUAN);
-    let f1 = f.resident(TAIYUAN);
-    let f2 = f.resident(TAIYUAN);
+    let f1 = f.person_with(TAIYUAN, Insutype::Resident, father("1940-06-01"));
+    let f2 = f.person_with(TAIYUAN, Insutype::Resident, father("1940-06-02"));
     let pm = f.person_with(TAIYUAN, Insutype::Resident, |p| p.public_medical = true);
     let hy = f.employee(YUNCHENG, 2000);
     let ry = f.resident(YUNCHENG);
@@ -775,7 +806,7 @@ pub async fn world_as(policies: PolicySet, deployment: Deployment) -> World {
     let ryp = f.resident(YUNCHENG);
     let hpm = f.person_with(TAIYUAN, Insutype::Employee, |p| p.public_medical = true);
     let bj = f.employee("110105", 1000);
-    let bjr = f.resident("110105");
+    let bjr = f.person_with("110105", Insutype::Resident, child("2005-06-04"));
     let b_hj_rj = f.bind(&hj, &rj, 12, "2025-01-01", None);
     let b_hz_rz = f.bind(&hz, &rz, 20, "2025-01-01", None);
     let b_hz_ez = f.bind(&hz, &ez, 12, "2025-01-01", None);
