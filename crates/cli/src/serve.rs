@@ -58,6 +58,7 @@ pub fn serve_store(
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    wait_for_the_next_second();
     let result = runtime.block_on(async move {
         let app = App::new(handle, clock).map_err(|e| e.to_string())?;
         let n = app.load_gateways().await.map_err(|e| e.to_string())?;
@@ -80,4 +81,16 @@ pub fn serve_store(
     drop(runtime);
     writer.join();
     result
+}
+
+/// The server refuses gateway timestamps from before the second it starts serving in
+/// (`gongji_server::gateway`): the process before it may have accepted them. Starting in a
+/// second that began after the store was opened (so after any earlier writer was gone) puts
+/// every request that process accepted before that second, and every request signed after
+/// this one starts after it. Costs under a second at start.
+fn wait_for_the_next_second() {
+    let into_second = chrono::Utc::now().timestamp_subsec_millis();
+    std::thread::sleep(std::time::Duration::from_millis(
+        u64::from(1_000_u32.saturating_sub(into_second)) + 1,
+    ));
 }

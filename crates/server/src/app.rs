@@ -73,6 +73,8 @@ pub struct Gateway {
     pub fixmedins_code: String,
     /// The institution's division, for answers to requests whose envelope does not parse.
     pub admdvs: gongji_core::codes::Admdvs,
+    /// Hospital or pharmacy: which transactions it may call.
+    pub kind: gongji_core::codes::InstitutionKind,
     pub token: String,
 }
 
@@ -81,6 +83,9 @@ pub struct App {
     pub engine: EngineHandle<DynStore>,
     pub gateways: Arc<RwLock<HashMap<String, Gateway>>>,
     pub nonces: Arc<Mutex<NonceCache>>,
+    /// The Unix second this process started serving the interface in: gateway timestamps
+    /// before it are refused (see `gateway.rs`).
+    pub serving_since_unix: i64,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
     /// Sign-in providers, sessions and rate limits of the REST API and pages.
@@ -92,7 +97,6 @@ pub struct App {
 
 /// How far a gateway timestamp may be from now, in seconds.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
-const NONCES_MAX: usize = 1_000_000;
 
 impl App {
     pub fn new(engine: EngineHandle<DynStore>, clock: Clock) -> prometheus::Result<App> {
@@ -101,8 +105,9 @@ impl App {
             gateways: Arc::new(RwLock::new(HashMap::new())),
             nonces: Arc::new(Mutex::new(NonceCache::new(
                 TIMESTAMP_WINDOW_SECS,
-                NONCES_MAX,
+                NonceCache::RATE_MAX_DEFAULT,
             ))),
+            serving_since_unix: chrono::Utc::now().timestamp(),
             clock,
             metrics: Arc::new(Metrics::new()?),
             auth: Arc::new(AuthContext::development()),
@@ -138,6 +143,7 @@ impl App {
                             Gateway {
                                 fixmedins_code: i.code.clone(),
                                 admdvs: i.admdvs,
+                                kind: i.kind,
                                 token: i.token.clone(),
                             },
                         )
@@ -150,6 +156,16 @@ impl App {
             *g = gateways;
         }
         Ok(n)
+    }
+
+    /// The gateway check over this server's credentials and nonce store.
+    pub fn gateway_check(&self) -> crate::gateway::GatewayCheck<'_> {
+        crate::gateway::GatewayCheck {
+            gateways: &self.gateways,
+            nonces: &self.nonces,
+            window_secs: TIMESTAMP_WINDOW_SECS,
+            serving_since_unix: self.serving_since_unix,
+        }
     }
 
     pub fn next_sequence(&self) -> u64 {

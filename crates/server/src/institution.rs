@@ -19,7 +19,7 @@ use gongji_engine::{
     CancelCommand, Command, Credential, EngineError, OpenVisitCommand, Outcome, Render, Request,
     SettleCommand, VisitChange, VisitCommand,
 };
-use gongji_nhsa::auth::{verify_signature, AuthError, GatewayHeaders};
+use gongji_nhsa::auth::GatewayHeaders;
 use gongji_nhsa::input::{self as wire, TxInput};
 use gongji_nhsa::output::{
     DrugSettlementOutput, FeeUploadOutput, ReconcileOutput, RegistrationOut, RegistrationOutput,
@@ -103,48 +103,10 @@ async fn handle(
     let received_at = app.clock.now();
     // 1. Gateway authentication.
     let gw = GatewayHeaders::from_lookup(|name| headers.get(name).and_then(|v| v.to_str().ok()));
-    let gateway = gw
-        .paasid
-        .as_ref()
-        .and_then(|p| app.gateways.read().ok().and_then(|g| g.get(p).cloned()));
-    let Some(gateway) = gateway else {
-        return refuse_gateway(
-            &app,
-            "-",
-            gw.paasid.as_deref(),
-            AuthError::UnknownPaasid.body_json(),
-        );
+    let gateway = match app.gateway_check().authenticate(&gw, app.clock.unix_now()) {
+        Ok(g) => g,
+        Err(e) => return refuse_gateway(&app, "-", gw.paasid.as_deref(), e.body_json()),
     };
-    if let Err(e) = verify_signature(
-        &gw,
-        &gateway.token,
-        app.clock.unix_now(),
-        crate::app::TIMESTAMP_WINDOW_SECS,
-    ) {
-        return refuse_gateway(&app, "-", gw.paasid.as_deref(), e.body_json());
-    }
-    let fresh = match (
-        &gw.paasid,
-        &gw.nonce,
-        gw.timestamp
-            .as_deref()
-            .and_then(gongji_nhsa::auth::parse_timestamp),
-    ) {
-        (Some(paasid), Some(nonce), Some(ts)) => app
-            .nonces
-            .lock()
-            .map(|mut n| n.check_and_insert(paasid, nonce, ts, app.clock.unix_now()))
-            .unwrap_or(false),
-        _ => false,
-    };
-    if !fresh {
-        return refuse_gateway(
-            &app,
-            "-",
-            gw.paasid.as_deref(),
-            AuthError::NonceReplayed.body_json(),
-        );
-    }
     // 2. Envelope and input.
     let env = match Envelope::parse(&body) {
         Ok(env) => env,

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod deployment;
+pub mod gateway;
 mod institution;
 mod metrics;
 mod render;
