@@ -39,3 +39,132 @@ fn headers_used_before_a_restart_are_refused_after_it() {
     srv.stop();
     env.verify();
 }
+
+/// A fee line whose `pric × cnt` is a fen or more away from `det_item_fee_sumamt` is
+/// refused by name (2102 at a pharmacy, 2204 at a hospital) and nothing moves; products that
+/// only need rounding to the fen pass, computed exactly (6-decimal price, 4-decimal count).
+#[test]
+fn a_fee_line_whose_price_times_count_is_not_its_amount_is_refused() {
+    let env = Env::new();
+    let srv = env.serve(NOW);
+    let who = person("ZB-E1");
+    let before = env.balances();
+    let counts = env.counts();
+
+    // 12.00 × 2 declared as 12.00: half the goods would go unpaid by the fund's reckoning.
+    let lines = vec![
+        line("1", ITEM_A, "3.00", "1", "3.00"),
+        line("RX-2", ITEM_A, "12.00", "2", "12.00"),
+    ];
+    let a = srv.send(
+        &Call::new(
+            &ZB_PHARM,
+            "2102",
+            drug_input(&who, &who.certno(), "1", &lines, true),
+        )
+        .insured_in(who.admdvs),
+    );
+    assert_eq!(a.refused(), "GJ-SETL-LINE-AMOUNT-MISMATCH");
+    let msg = a.envelope().get("err_msg").s().to_string();
+    assert!(
+        msg.contains("费用明细RX-2") && msg.contains("24.00") && msg.contains("12.00"),
+        "{msg}"
+    );
+    // The pre-settlement (2101) is held to the same rule.
+    let a = srv.send(
+        &Call::new(
+            &ZB_PHARM,
+            "2101",
+            drug_input(&who, &who.certno(), "1", &lines, false),
+        )
+        .insured_in(who.admdvs),
+    );
+    assert_eq!(a.refused(), "GJ-SETL-LINE-AMOUNT-MISMATCH");
+
+    // A hospital's fee upload (2204) too.
+    let mdtrt_id = srv.register(&ZB_HOSP1, &who);
+    let bad = vec![line("F-9", ITEM_A, "1.234567", "2.5", "3.10")];
+    let a = srv.send(
+        &Call::new(&ZB_HOSP1, "2204", fee_upload(&mdtrt_id, &who, "0001", &bad))
+            .insured_in(who.admdvs),
+    );
+    assert_eq!(a.refused(), "GJ-SETL-LINE-AMOUNT-MISMATCH");
+    assert!(
+        a.envelope().get("err_msg").s().contains("F-9"),
+        "{}",
+        a.text()
+    );
+    assert_eq!(env.balances(), before, "refusals move nothing");
+    let mut after = env.counts();
+    // The registration (2201) is the one thing written.
+    after.insert("visits", counts["visits"]);
+    after.insert("messages", counts["messages"]);
+    assert_eq!(after, counts);
+
+    // Rounding to the fen is not a mismatch: 1.234567 × 2.5 = 3.0864175 → 3.09 (or 3.08),
+    // 0.333333 × 3 = 0.999999 → 1.00.
+    let good = vec![line("F-9", ITEM_A, "1.234567", "2.5", "3.09")];
+    srv.send(
+        &Call::new(
+            &ZB_HOSP1,
+            "2204",
+            fee_upload(&mdtrt_id, &who, "0001", &good),
+        )
+        .insured_in(who.admdvs),
+    )
+    .ok();
+    let (setl, _) = srv.buy(
+        &ZB_PHARM,
+        &who,
+        &who.certno(),
+        "1",
+        &[line("1", ITEM_A, "0.333333", "3", "1.00")],
+    );
+    assert_eq!(setl.medfee, 100);
+    srv.stop();
+    env.verify();
+}
+
+/// A hospital may not call the pharmacy transactions 2101–2103 and a pharmacy may not call
+/// the visit transactions 2201–2208 (the institution's type is the registry's
+/// fixmedins_type); both may sign in and read a person (9001, 1101).
+#[test]
+fn each_kind_of_institution_calls_only_its_own_transactions() {
+    let env = Env::new();
+    let srv = env.serve(NOW);
+    let who = person("ZB-E1");
+    let before = env.balances();
+    let lines = one(ITEM_A, "12.00");
+    for infno in ["2101", "2102"] {
+        let a = srv.send(
+            &Call::new(
+                &ZB_HOSP1,
+                infno,
+                drug_input(&who, &who.certno(), "1", &lines, infno == "2102"),
+            )
+            .insured_in(who.admdvs),
+        );
+        assert_eq!(a.refused(), "GJ-INST-NOT-PHARMACY", "{infno}");
+        assert!(a.envelope().get("err_msg").s().contains("不是定点零售药店"));
+    }
+    let a = srv.send(
+        &Call::new(
+            &ZB_HOSP1,
+            "2103",
+            cancel_input("S-NOT-THERE", "MDTRT-NOT-THERE", &who),
+        )
+        .insured_in(who.admdvs),
+    );
+    assert_eq!(a.refused(), "GJ-INST-NOT-PHARMACY");
+    let a = srv.send(&Call::new(&ZB_PHARM, "2201", registration(&who)).insured_in(who.admdvs));
+    assert_eq!(a.refused(), "GJ-INST-NOT-HOSPITAL");
+    assert!(a.envelope().get("err_msg").s().contains("不是定点医疗机构"));
+    assert_eq!(env.counts()["visits"], 0, "no visit was opened");
+    assert_eq!(env.balances(), before);
+    // Both kinds read a person and sign in.
+    for inst in [&ZB_HOSP1, &ZB_PHARM] {
+        srv.call(inst, "9001", sign_in()).ok();
+        assert_eq!(srv.balance(inst, &who), 10_000);
+    }
+    srv.stop();
+}

@@ -12,7 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use chrono::NaiveDateTime;
-use gongji_core::codes::{CertType, MedType};
+use gongji_core::codes::{CertType, InstitutionKind, MedType};
+use gongji_core::interface_rules::{self, TransactionKind};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::FeeLine;
 use gongji_engine::{
@@ -159,8 +160,15 @@ async fn handle(
             ));
         }
     };
-    // 3. The transaction.
+    // 3. The interface's own refusals (the rules are gongji-core's), then the transaction.
     let infno = infno_label(&env.infno);
+    if let Err(refusal) = interface_checks(gateway.kind, &input) {
+        app.metrics
+            .requests
+            .with_label_values(&[infno, "refused"])
+            .inc();
+        return json(err_bytes(&ids, &EngineError::Refused(refusal)).0);
+    }
     let bytes = dispatch(&app, &env, input, ids, received_at).await;
     let outcome = if bytes.1 { "ok" } else { "refused" };
     app.metrics
@@ -172,6 +180,45 @@ async fn handle(
         .with_label_values(&[infno])
         .observe(started.elapsed().as_secs_f64());
     json(bytes.0)
+}
+
+/// The kind of institution a transaction belongs to (2101–2103 pharmacies, 2201–2208
+/// hospitals).
+fn transaction_kind(input: &TxInput) -> TransactionKind {
+    match input {
+        TxInput::DrugPreSettle(_) | TxInput::DrugSettle(_) | TxInput::DrugCancel(_) => {
+            TransactionKind::Pharmacy
+        }
+        TxInput::Register(_)
+        | TxInput::CancelRegister(_)
+        | TxInput::VisitInfo(_)
+        | TxInput::FeeUpload(_)
+        | TxInput::CancelFees(_)
+        | TxInput::PreSettle(_)
+        | TxInput::Settle(_)
+        | TxInput::CancelSettle(_) => TransactionKind::Hospital,
+        TxInput::SignIn(_) | TxInput::PersonInfo(_) | TxInput::Reconcile(_) => TransactionKind::Any,
+    }
+}
+
+/// Refuses a transaction of the other kind of institution and a fee line whose amount is
+/// not its price times its count, before anything is decided or written.
+fn interface_checks(kind: InstitutionKind, input: &TxInput) -> Result<(), gongji_core::Refusal> {
+    interface_rules::may_call(kind, transaction_kind(input))?;
+    let lines: Vec<&wire::FeeLine> = match input {
+        TxInput::FeeUpload(f) => f.feedetail.iter().map(|d| &d.line).collect(),
+        TxInput::DrugPreSettle(d) | TxInput::DrugSettle(d) => d.drugdetail.iter().collect(),
+        _ => Vec::new(),
+    };
+    for l in lines {
+        interface_rules::check_fee_line(
+            &l.feedetl_sn,
+            l.pric.micro_yuan(),
+            l.cnt.ten_thousandths(),
+            l.det_item_fee_sumamt,
+        )?;
+    }
+    Ok(())
 }
 
 /// The meaning of a request, for "same msgid, same request?".
