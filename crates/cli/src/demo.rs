@@ -16,7 +16,14 @@ pub fn run(db: &Path, fresh: bool, addr: Option<&str>) -> u8 {
     let Some(addr) = addr else {
         return EXIT_OK;
     };
-    let banner = match guide(db, addr) {
+    let key_file = token_key_file(db);
+    if !key_file.exists() {
+        if let Err(e) = gongji_engine::token_seal::TokenKey::generate_file(&key_file) {
+            eprintln!("{e}");
+            return EXIT_UNUSABLE;
+        }
+    }
+    let banner = match guide(db, &key_file, addr) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{e}");
@@ -28,12 +35,21 @@ pub fn run(db: &Path, fresh: bool, addr: Option<&str>) -> u8 {
         addr,
         now: None,
         banner: Some(banner),
+        token_key: Some(&key_file),
     })
 }
 
+/// The demo's token key, generated next to its database (a deployment names its own).
+fn token_key_file(db: &Path) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{}.token-key", db.display()))
+}
+
 /// What a newcomer needs to settle a bill within a minute.
-fn guide(db: &Path, addr: &str) -> Result<String, String> {
-    let engine = open_engine(db)?;
+fn guide(db: &Path, key_file: &Path, addr: &str) -> Result<String, String> {
+    let mut engine = open_engine(db)?;
+    let key =
+        gongji_engine::token_seal::TokenKey::from_file(key_file).map_err(|e| e.to_string())?;
+    engine.use_token_key(Some(key)).map_err(|e| e.to_string())?;
     let state = engine.state();
     let mut out = String::new();
     let mut insts: Vec<_> = state
@@ -50,7 +66,7 @@ fn guide(db: &Path, addr: &str) -> Result<String, String> {
     ));
     for i in insts.iter().take(2) {
         out.push_str(&format!(
-            "  机构 {} {}  paasid={}  token={}\n",
+            "  演示机构 {} {}  paasid={}  演示令牌 token={}\n",
             i.code, i.name, i.paasid, i.token
         ));
     }
@@ -103,7 +119,7 @@ pub fn build(db: &Path, fresh: bool) -> Result<(), String> {
         );
         return Ok(());
     }
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", ".token-key"] {
         let p = format!("{}{suffix}", db.display());
         if Path::new(&p).exists() {
             std::fs::remove_file(&p).map_err(|e| format!("{p}: {e}"))?;

@@ -48,6 +48,11 @@ enum Cmd {
         /// Pin the clock to this time at start (yyyy-MM-dd HH:mm:ss), for tests and demos.
         #[arg(long)]
         now: Option<String>,
+        /// The file holding the SM4 key (32 hex digits) that encrypts the institutions'
+        /// gateway tokens at rest. Plaintext tokens are encrypted when the server opens the
+        /// database with it.
+        #[arg(long, value_name = "FILE")]
+        token_key: Option<PathBuf>,
     },
     /// Import registry CSV files (persons, accounts, institutions, catalog, bindings) from DIR.
     Import {
@@ -115,11 +120,17 @@ fn main() -> ExitCode {
             addr,
             no_serve,
         } => demo::run(&db, fresh, (!no_serve).then_some(addr.as_str())),
-        Cmd::Serve { target, addr, now } => serve::run(&serve::ServeOptions {
+        Cmd::Serve {
+            target,
+            addr,
+            now,
+            token_key,
+        } => serve::run(&serve::ServeOptions {
             target: &target,
             addr: &addr,
             now: now.as_deref(),
             banner: None,
+            token_key: token_key.as_deref(),
         }),
         Cmd::Import { target, dir } => registry::import(&target, &dir),
         Cmd::Export { target, dir } => registry::export(&target, &dir),

@@ -1,7 +1,10 @@
 //! `gongji serve`: the server on the embedded default (SQLite) or a given database.
 
+use std::path::Path;
+
 use crate::registry::{Target, EXIT_OK, EXIT_UNUSABLE};
 use chrono::NaiveDateTime;
+use gongji_engine::token_seal::TokenKey;
 use gongji_engine::{Engine, EngineHandle};
 use gongji_server::app::DynStore;
 use gongji_server::{App, Clock};
@@ -14,6 +17,8 @@ pub struct ServeOptions<'a> {
     pub now: Option<&'a str>,
     /// Printed after the server listens (the demo's guide).
     pub banner: Option<String>,
+    /// The file holding the SM4 key that seals institution tokens at rest (`--token-key`).
+    pub token_key: Option<&'a Path>,
 }
 
 pub fn init_logging() {
@@ -41,8 +46,13 @@ fn run_inner(opts: &ServeOptions<'_>) -> Result<(), String> {
                 .map_err(|_| format!("--now {t:?}: 应为 yyyy-MM-dd HH:mm:ss"))?,
         ),
     };
+    let token_key = opts
+        .token_key
+        .map(TokenKey::from_file)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let store = opts.target.open()?;
-    serve_store(store, opts.addr, clock, opts.banner.clone())
+    serve_store(store, opts.addr, clock, opts.banner.clone(), token_key)
 }
 
 pub fn serve_store(
@@ -50,9 +60,23 @@ pub fn serve_store(
     addr: &str,
     clock: Clock,
     banner: Option<String>,
+    token_key: Option<TokenKey>,
 ) -> Result<(), String> {
     let policies = crate::registry::presets()?;
-    let engine = Engine::open(store, policies).map_err(|e| e.to_string())?;
+    let mut engine = Engine::open(store, policies).map_err(|e| e.to_string())?;
+    let keyed = token_key.is_some();
+    let sealed = engine.use_token_key(token_key).map_err(|e| e.to_string())?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "机构令牌已加密存储 / sealed plaintext institution tokens"
+        );
+    }
+    if !keyed && !engine.state().institutions.is_empty() {
+        tracing::warn!(
+            "未指定 --token-key：机构令牌以明文存储 / no --token-key: institution tokens are stored in clear"
+        );
+    }
     let (handle, writer) = EngineHandle::spawn(engine);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

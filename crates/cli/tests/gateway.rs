@@ -168,3 +168,124 @@ fn each_kind_of_institution_calls_only_its_own_transactions() {
     }
     srv.stop();
 }
+
+/// Runs `gongji serve` expecting it to refuse to start: its exit code and stderr (killed,
+/// and the test failed, if it is still running after 60 s).
+fn serve_must_not_start(args: &[&str]) -> String {
+    let mut child = std::process::Command::new(GONGJI)
+        .arg("serve")
+        .args(args)
+        .args(["--addr", "127.0.0.1:0", "--now", NOW])
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn gongji serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("gongji serve {args:?} started; it must refuse");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(out.status.code(), Some(2), "exit code of a refused start");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The gateway tokens of a database imported in clear are encrypted (SM4-GCM) once served
+/// with `--token-key`: the stored column is not the token, signed requests still pass, the
+/// server refuses to start with a wrong key or none, and neither `verify`, `export` nor the
+/// server's log shows a token.
+#[test]
+fn gateway_tokens_are_encrypted_at_rest_with_the_key_file() {
+    let env = Env::new();
+    let db = env.db.to_str().expect("utf-8").to_string();
+    let key = env.dir.path().join("token.key");
+    std::fs::write(&key, "00112233445566778899aabbccddeeff\n").expect("key file");
+    let key = key.to_str().expect("utf-8").to_string();
+    let stored = || -> Vec<(String, String)> {
+        let c = env.sql();
+        let mut s = c
+            .prepare("SELECT fixmedins_code, token FROM institutions ORDER BY fixmedins_code")
+            .expect("prepare");
+        let rows = s
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    };
+    assert!(
+        stored()
+            .iter()
+            .any(|(code, token)| *token == format!("tok-{code}-s3cret")),
+        "imported in clear (the migration case)"
+    );
+
+    let srv = Server::start_on(&["--db", &db, "--token-key", &key], NOW);
+    let rows = stored();
+    assert_eq!(rows.len(), INSTITUTIONS.len());
+    for (code, token) in &rows {
+        assert!(token.starts_with("sm4gcm:"), "{code}: {token}");
+        assert!(!token.contains(&format!("tok-{code}")), "{code}: {token}");
+    }
+    let who = person("ZB-E1");
+    let (setl, _) = srv.buy(&ZB_PHARM, &who, &who.certno(), "1", &one(ITEM_A, "5.00"));
+    assert_eq!(setl.acct, 500);
+    // A restart with the key opens what it sealed; nothing is sealed twice.
+    let srv = srv.restart(NOW);
+    assert_eq!(stored(), rows);
+    assert_eq!(srv.balance(&ZB_PHARM, &who), 10_000 - 500);
+    let log = srv.stop().join("\n");
+
+    let wrong = env.dir.path().join("wrong.key");
+    std::fs::write(&wrong, "ffeeddccbbaa99887766554433221100").expect("key file");
+    let err = serve_must_not_start(&["--db", &db, "--token-key", wrong.to_str().expect("utf-8")]);
+    assert!(
+        err.contains("GJ-TOKEN-KEY-WRONG") && err.contains("密钥不对"),
+        "{err}"
+    );
+    let err = serve_must_not_start(&["--db", &db]);
+    assert!(
+        err.contains("GJ-TOKEN-KEY-NEEDED") && err.contains("--token-key"),
+        "{err}"
+    );
+    let malformed = env.dir.path().join("malformed.key");
+    std::fs::write(&malformed, "tok-P37030000001-s3cret").expect("key file");
+    let err = serve_must_not_start(&[
+        "--db",
+        &db,
+        "--token-key",
+        malformed.to_str().expect("utf-8"),
+    ]);
+    assert!(err.contains("GJ-TOKEN-KEY-MALFORMED"), "{err}");
+    assert!(
+        !err.contains("tok-P37030000001"),
+        "the key file's text is not echoed: {err}"
+    );
+
+    let verify = std::process::Command::new(GONGJI)
+        .args(["verify", "--db", &db])
+        .output()
+        .expect("verify");
+    assert!(verify.status.success());
+    let exported = env.dir.path().join("export");
+    let export = std::process::Command::new(GONGJI)
+        .args(["export", "--db", &db, exported.to_str().expect("utf-8")])
+        .output()
+        .expect("export");
+    assert!(export.status.success());
+    let institutions_csv =
+        std::fs::read_to_string(exported.join("institutions.csv")).expect("institutions.csv");
+    let shown = format!(
+        "{}{}{}{}{log}{institutions_csv}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr),
+        String::from_utf8_lossy(&export.stdout),
+        String::from_utf8_lossy(&export.stderr),
+    );
+    for i in INSTITUTIONS {
+        assert!(!shown.contains(&i.token()), "{} shown: {shown}", i.code);
+    }
+}

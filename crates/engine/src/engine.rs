@@ -27,6 +27,7 @@ use gongji_store::{
 
 use crate::command::*;
 use crate::state::State;
+use crate::token_seal::{self, TokenKey, TokenKeyError};
 
 /// Most requests one storage transaction carries.
 pub const BATCH_SIZE_MAX: usize = 4096;
@@ -35,6 +36,8 @@ pub struct Engine<S: Store> {
     store: S,
     policies: PolicySet,
     state: State,
+    /// Seals gateway tokens before they are written; `None`: written as given.
+    token_key: Option<TokenKey>,
 }
 
 /// Writes and bookkeeping of the batch being built.
@@ -70,7 +73,82 @@ impl<S: Store> Engine<S> {
             store,
             policies,
             state,
+            token_key: None,
         })
+    }
+
+    /// Gives the engine the key of the gateway tokens at rest (`token_seal.rs`): sealed
+    /// tokens are opened into the hot set (the gateway needs them in clear to check
+    /// signatures), plaintext ones left by earlier versions or by an import without the key
+    /// are sealed in the store now, and every token registered from here on is written
+    /// sealed. Returns how many were sealed now. Without a key, a database whose tokens
+    /// are sealed is refused (the gateway could not check any signature). A key that opens
+    /// none of them is refused before anything is written.
+    pub fn use_token_key(&mut self, key: Option<TokenKey>) -> Result<usize, TokenKeyError> {
+        let Some(key) = key else {
+            if self
+                .state
+                .institutions
+                .values()
+                .any(|i| token_seal::is_sealed(&i.token))
+            {
+                return Err(TokenKeyError::KeyNeeded);
+            }
+            self.token_key = None;
+            return Ok(0);
+        };
+        let mut opened = Vec::new();
+        let mut to_seal = WriteBatch::default();
+        for i in self.state.institutions.values() {
+            if token_seal::is_sealed(&i.token) {
+                opened.push((i.code.clone(), key.open(&i.code, &i.token)?));
+            } else {
+                let mut sealed = i.clone();
+                sealed.token = key
+                    .seal(&i.code, &i.token)
+                    .ok_or_else(|| TokenKeyError::Store("SM4".into()))?;
+                to_seal.push(Write::Institution(sealed));
+            }
+        }
+        let n = to_seal.len();
+        if n > 0 {
+            self.store
+                .commit(&to_seal)
+                .map_err(|e| TokenKeyError::Store(e.to_string()))?;
+        }
+        for (code, token) in opened {
+            if let Some(i) = self.state.institutions.get_mut(&code) {
+                i.token = token;
+            }
+        }
+        self.token_key = Some(key);
+        Ok(n)
+    }
+
+    /// An institution as the store keeps it and as the hot set holds it: with a key, its
+    /// token sealed in the store and in clear in memory (a token that arrives sealed, from
+    /// an export, is opened; if it does not open it stays sealed and the gateway refuses
+    /// its signatures).
+    fn institution_at_rest(
+        &self,
+        i: gongji_core::domain::Institution,
+    ) -> (
+        gongji_core::domain::Institution,
+        gongji_core::domain::Institution,
+    ) {
+        let Some(key) = &self.token_key else {
+            return (i.clone(), i);
+        };
+        let mut stored = i.clone();
+        let mut held = i;
+        if token_seal::is_sealed(&held.token) {
+            if let Ok(token) = key.open(&held.code, &held.token) {
+                held.token = token;
+            }
+        } else if let Some(sealed) = key.seal(&held.code, &held.token) {
+            stored.token = sealed;
+        }
+        (stored, held)
     }
 
     pub fn state(&self) -> &State {
@@ -614,8 +692,9 @@ impl<S: Store> Engine<S> {
                         )));
                     }
                 }
-                pending.writes.push(Write::Institution(i.clone()));
-                self.state.put_institution(i);
+                let (stored, held) = self.institution_at_rest(i);
+                pending.writes.push(Write::Institution(stored));
+                self.state.put_institution(held);
                 Ok(Outcome::Registered)
             }
             Command::RegisterCatalogItem(c) => {
