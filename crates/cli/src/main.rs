@@ -69,6 +69,11 @@ enum Cmd {
         /// Pin the clock to this time at start (yyyy-MM-dd HH:mm:ss), for tests.
         #[arg(long)]
         now: Option<String>,
+        /// Overrides the config's [institutions] token_key_file: the SM4 key (32 hex
+        /// digits) of the gateway tokens at rest. Plaintext tokens are encrypted when the
+        /// server opens the database with it.
+        #[arg(long, value_name = "FILE")]
+        token_key: Option<PathBuf>,
     },
     /// Import registry CSV files (persons, accounts, institutions, catalog, bindings) from DIR.
     Import {
@@ -177,12 +182,14 @@ fn main() -> ExitCode {
             database,
             addr,
             now,
+            token_key,
         } => serve::run(&serve::ServeArgs {
             config: config.as_deref(),
             db: db.as_deref(),
             database: database.as_deref(),
             addr: addr.as_deref(),
             now: now.as_deref(),
+            token_key: token_key.as_deref(),
         }),
         Cmd::Import { target, dir } => registry::import(&target, &dir),
         Cmd::Export { target, dir } => registry::export(&target, &dir),

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::registry::{Target, EXIT_OK, EXIT_UNUSABLE};
 use chrono::NaiveDateTime;
+use gongji_engine::token_seal::TokenKey;
 use gongji_engine::{Engine, EngineHandle};
 use gongji_server::app::DynStore;
 use gongji_server::config::{Config, Database};
@@ -31,6 +32,8 @@ pub struct ServeArgs<'a> {
     pub addr: Option<&'a str>,
     /// Pins the server's clock (tests of a given day): `yyyy-MM-dd HH:mm:ss`.
     pub now: Option<&'a str>,
+    /// Overrides `[institutions] token_key_file`.
+    pub token_key: Option<&'a Path>,
 }
 
 /// How a server runs, besides its database and clock.
@@ -46,6 +49,8 @@ pub struct Setup {
     pub notice: String,
     /// Printed after the server listens (the demo's guide).
     pub banner: Option<String>,
+    /// The SM4 key of the gateway tokens at rest; `None`: stored as given.
+    pub token_key: Option<TokenKey>,
 }
 
 /// People's sign-in providers of a production server.
@@ -66,6 +71,7 @@ impl Setup {
             providers: None,
             notice,
             banner: Some(banner),
+            token_key: None,
         }
     }
 }
@@ -151,6 +157,18 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
         );
     }
     not_yet_wired(config);
+    let token_key = match args.token_key {
+        Some(file) => Some(file.to_path_buf()),
+        None => config
+            .institutions
+            .token_key_file
+            .as_deref()
+            .map(|f| config.path(f)),
+    };
+    let token_key = token_key
+        .map(|f| TokenKey::from_file(&f))
+        .transpose()
+        .map_err(|e| e.to_string())?;
     Ok(Setup {
         deployment,
         limits: config.http.limits(),
@@ -163,6 +181,7 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
         providers: Some(sign_in_providers(config)?),
         notice,
         banner: None,
+        token_key,
     })
 }
 
@@ -199,20 +218,22 @@ fn sign_in_providers(config: &Config) -> Result<Providers, String> {
     Ok(Providers { sms, face })
 }
 
-/// PLUG POINTS for the sections other parts of issue 10 read: per-source rate limits
-/// (`config.limits`, read with `config.section::<TheirLimits>("limits", section)`) and the
-/// SM4 key of institution tokens at rest (`config.institutions.token_key_file`, resolved with
-/// `config.path`). Until they are wired in, a deployment that sets them is told so rather
-/// than silently believed protected.
+/// `[limits]` is not read yet (the sign-in limits are the deployment's defaults): a
+/// deployment that sets it is told so rather than silently believed protected.
 fn not_yet_wired(config: &Config) {
     if config.limits.is_some() {
         tracing::warn!("[limits] 在此版本中尚未生效 / [limits] has no effect in this build");
     }
-    if config.institutions.token_key_file.is_some() {
-        tracing::warn!(
-            "[institutions] token_key_file 在此版本中尚未生效 / token_key_file has no effect in this build"
-        );
-    }
+}
+
+/// Sleeps into the next whole second: the gateway refuses timestamps from before the
+/// server started (a replay of headers signed for the process before), and timestamps are
+/// whole seconds.
+fn wait_for_the_next_second() {
+    let into_second = chrono::Utc::now().timestamp_subsec_millis();
+    std::thread::sleep(std::time::Duration::from_millis(
+        u64::from(1_000_u32.saturating_sub(into_second)) + 1,
+    ));
 }
 
 /// Ctrl-C (SIGINT), listened for from the call on: a signal right after the server says it
@@ -236,8 +257,24 @@ fn on_interrupt() -> Result<impl std::future::Future<Output = ()> + Send, String
 /// Serves `store` as `setup` says until Ctrl-C.
 pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), String> {
     let policies = crate::registry::presets()?;
-    let engine = Engine::open(store, policies).map_err(|e| e.to_string())?;
+    let mut engine = Engine::open(store, policies).map_err(|e| e.to_string())?;
+    let keyed = setup.token_key.is_some();
+    let sealed = engine
+        .use_token_key(setup.token_key.clone())
+        .map_err(|e| e.to_string())?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "机构令牌已加密存储 / sealed plaintext institution tokens"
+        );
+    }
+    if !keyed && !setup.deployment.is_demo() && !engine.state().institutions.is_empty() {
+        tracing::warn!(
+            "未配置 token_key_file：机构令牌以明文存储 / no token key: institution tokens are stored in clear"
+        );
+    }
     let (handle, writer) = EngineHandle::spawn(engine);
+    wait_for_the_next_second();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -252,6 +289,7 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
             providers,
             notice,
             banner,
+            token_key: _,
         } = setup;
         let mut app = App::new(handle, clock)
             .map_err(|e| e.to_string())?

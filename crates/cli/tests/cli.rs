@@ -344,3 +344,46 @@ fn operator_add_reads_the_password_from_stdin_and_stores_only_its_hash() {
     assert_eq!(short.status.code(), Some(2), "{}", text(&short.stderr));
     assert_eq!(store.operator("P37030200001", "till2").unwrap(), None);
 }
+
+/// The nonce store under honest load for longer than the timestamp window (issue 10,
+/// finding 3), small: no request is refused as a replay or for its rate, spread over many
+/// institutions or from one alone.
+#[test]
+fn bench_nonces_refuses_no_honest_request_over_two_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("nonces.json");
+    let out = gongji(&[
+        "bench",
+        "--modes",
+        "nonces",
+        "--nonce-rate",
+        "200",
+        "--nonce-institutions",
+        "50",
+        "--nonce-seconds",
+        "650",
+        "--out",
+        &json.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("GJ-AUTH-NONCE-REPLAYED refusals: 0"),
+        "{report}"
+    );
+    let figures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let loads = figures["nonces"].as_array().unwrap();
+    assert_eq!(loads.len(), 2, "{figures}");
+    for load in loads {
+        assert_eq!(load["requests"], 200 * 650, "{load}");
+        assert_eq!(load["nonce_replayed_refusals"], 0, "{load}");
+        assert!(
+            load["refused_by_code"].as_object().unwrap().is_empty(),
+            "{load}"
+        );
+        assert!(load["checks_per_s"].as_f64().unwrap() > 0.0, "{load}");
+        // The store holds about a window's worth, not everything sent.
+        assert!(load["peak_entries"].as_u64().unwrap() < 200 * 650, "{load}");
+    }
+}

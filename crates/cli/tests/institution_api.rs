@@ -1282,11 +1282,11 @@ fn bad_requests_are_answered_with_a_code_and_write_nothing() {
         .refused(),
         "GJ-SETL-OTHER-INSTITUTION"
     );
-    // A visit that does not exist.
+    // A visit that does not exist (asked by a hospital: a pharmacy may not call 2207).
     assert_eq!(
         srv.send(
             &Call::new(
-                inst,
+                &ZB_HOSP1,
                 "2207",
                 settle_input(&who, "02", &who.certno(), "11", "1.00", "NO-VISIT", "1")
             )

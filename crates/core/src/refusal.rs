@@ -72,6 +72,18 @@ pub enum Refusal {
         code: String,
     },
     AmountOverflow,
+    /// A fee line whose `pric × cnt` is a fen or more away from its `det_item_fee_sumamt`.
+    FeeLineAmountMismatch {
+        feedetl_sn: String,
+        /// The exact product, yuan text with up to 10 decimals.
+        price_times_count: String,
+        amount: Fen,
+    },
+    // --- institution interface ---
+    /// A pharmacy transaction (2101–2103) from an institution that is not a pharmacy.
+    NotAPharmacy,
+    /// A hospital transaction (2201–2208) from an institution that is not a hospital.
+    NotAHospital,
     // --- premium (缴费) ---
     PremiumUseNotAllowed,
     PremiumNotBound,
@@ -146,6 +158,9 @@ impl Refusal {
             FeeTotalMismatch { .. } => "GJ-SETL-FEE-MISMATCH",
             UnknownCatalogItem { .. } => "GJ-SETL-UNKNOWN-ITEM",
             AmountOverflow => "GJ-SETL-AMOUNT-OVERFLOW",
+            FeeLineAmountMismatch { .. } => "GJ-SETL-LINE-AMOUNT-MISMATCH",
+            NotAPharmacy => "GJ-INST-NOT-PHARMACY",
+            NotAHospital => "GJ-INST-NOT-HOSPITAL",
             PremiumUseNotAllowed => "GJ-PREMIUM-USE-NOT-ALLOWED",
             PremiumNotBound => "GJ-PREMIUM-NOT-BOUND",
             PremiumYearUnknown { .. } => "GJ-PREMIUM-YEAR-UNKNOWN",
@@ -210,6 +225,9 @@ impl Refusal {
             FeeTotalMismatch { declared, computed } => format!("医疗费总额{declared}元与明细合计{computed}元不一致，请核对费用明细。"),
             UnknownCatalogItem { code } => format!("医保目录中没有编码为{code}的项目，请核对目录编码。"),
             AmountOverflow => "金额超出系统可处理的范围。".into(),
+            FeeLineAmountMismatch { feedetl_sn, price_times_count, amount } => format!("费用明细{feedetl_sn}：单价×数量为{price_times_count}元，与明细金额{amount}元相差1分或以上，请核对单价、数量和金额后重新上传。"),
+            NotAPharmacy => "本机构不是定点零售药店，不能办理药店购药交易（2101–2103）；定点医疗机构请按门诊流程办理（2201–2208）。".into(),
+            NotAHospital => "本机构不是定点医疗机构，不能办理就诊交易（2201–2208）；定点零售药店请使用购药交易（2101–2103）。".into(),
             PremiumUseNotAllowed => "本地政策不允许用共济资金缴纳该项保费。".into(),
             PremiumNotBound => "您与这位亲属之间没有有效的共济绑定，请先绑定后再代缴保费。".into(),
             PremiumYearUnknown { year } => format!("{year}年度的缴费标准尚未公布，请稍后再试。"),
@@ -265,6 +283,9 @@ impl Refusal {
             FeeTotalMismatch { declared, computed } => format!("medfee_sumamt {declared} differs from the sum of fee details {computed}."),
             UnknownCatalogItem { code } => format!("Unknown catalog item {code}."),
             AmountOverflow => "Amount out of range.".into(),
+            FeeLineAmountMismatch { feedetl_sn, price_times_count, amount } => format!("Fee line {feedetl_sn}: price × count is {price_times_count}, a fen or more away from its amount {amount}."),
+            NotAPharmacy => "This institution is not a pharmacy: it may not call the pharmacy transactions 2101–2103.".into(),
+            NotAHospital => "This institution is not a hospital: it may not call the visit transactions 2201–2208.".into(),
             PremiumUseNotAllowed => "The policy does not allow paying this premium from mutual aid.".into(),
             PremiumNotBound => "No valid binding between holder and relative.".into(),
             PremiumYearUnknown { year } => format!("No contribution standard for {year}."),

@@ -37,6 +37,7 @@ use gongji_store::{
 
 use crate::command::*;
 use crate::state::State;
+use crate::token_seal::{self, TokenKey, TokenKeyError};
 
 /// Most requests one storage transaction carries.
 pub const BATCH_SIZE_MAX: usize = 4096;
@@ -48,6 +49,8 @@ pub struct Engine<S: Store> {
     /// Why the engine stopped deciding, once a failed commit could not be followed by a
     /// reload.
     stopped: Option<String>,
+    /// Seals gateway tokens before they are written; `None`: written as given.
+    token_key: Option<TokenKey>,
 }
 
 /// Writes and bookkeeping of the batch being built.
@@ -90,12 +93,109 @@ impl<S: Store> Engine<S> {
             policies,
             state,
             stopped: None,
+            token_key: None,
         })
+    }
+
+    /// Gives the engine the key of the gateway tokens at rest (`token_seal.rs`): sealed
+    /// tokens are opened into the hot set (the gateway needs them in clear to check
+    /// signatures), plaintext ones left by earlier versions or by an import without the key
+    /// are sealed in the store now, and every token registered from here on is written
+    /// sealed. Returns how many were sealed now. Without a key, a database whose tokens
+    /// are sealed is refused (the gateway could not check any signature). A key that opens
+    /// none of them is refused before anything is written.
+    pub fn use_token_key(&mut self, key: Option<TokenKey>) -> Result<usize, TokenKeyError> {
+        let Some(key) = key else {
+            if self
+                .state
+                .institutions
+                .values()
+                .any(|i| token_seal::is_sealed(&i.token))
+            {
+                return Err(TokenKeyError::KeyNeeded);
+            }
+            self.token_key = None;
+            return Ok(0);
+        };
+        let mut opened = Vec::new();
+        let mut to_seal = WriteBatch::default();
+        for i in self.state.institutions.values() {
+            if token_seal::is_sealed(&i.token) {
+                opened.push((i.code.clone(), key.open(&i.code, &i.token)?));
+            } else {
+                let mut sealed = i.clone();
+                sealed.token = key
+                    .seal(&i.code, &i.token)
+                    .ok_or_else(|| TokenKeyError::Store("SM4".into()))?;
+                to_seal.push(Write::Institution(sealed));
+            }
+        }
+        let n = to_seal.len();
+        if n > 0 {
+            self.store
+                .commit(&to_seal)
+                .map_err(|e| TokenKeyError::Store(e.to_string()))?;
+        }
+        for (code, token) in opened {
+            if let Some(i) = self.state.institutions.get_mut(&code) {
+                i.token = token;
+            }
+        }
+        self.token_key = Some(key);
+        Ok(n)
+    }
+
+    /// An institution as the store keeps it and as the hot set holds it: with a key, its
+    /// token sealed in the store and in clear in memory (a token that arrives sealed, from
+    /// an export, is opened; if it does not open it stays sealed and the gateway refuses
+    /// its signatures).
+    fn institution_at_rest(
+        &self,
+        i: gongji_core::domain::Institution,
+    ) -> (
+        gongji_core::domain::Institution,
+        gongji_core::domain::Institution,
+    ) {
+        let Some(key) = &self.token_key else {
+            return (i.clone(), i);
+        };
+        let mut stored = i.clone();
+        let mut held = i;
+        if token_seal::is_sealed(&held.token) {
+            if let Ok(token) = key.open(&held.code, &held.token) {
+                held.token = token;
+            }
+        } else if let Some(sealed) = key.seal(&held.code, &held.token) {
+            stored.token = sealed;
+        }
+        (stored, held)
     }
 
     /// Why the engine has stopped (a failed commit whose reload failed too), if it has.
     pub fn stopped(&self) -> Option<&str> {
         self.stopped.as_deref()
+    }
+
+    /// After a batch that was not written: the state ran ahead of the store, and the store
+    /// is the truth, so the hot set is loaded again (gateway tokens opened with the key as at
+    /// start). A reload that fails too stops the engine: it never decides on balances the
+    /// store never wrote.
+    fn reload_or_stop(&mut self, why: &str) {
+        match self.store.load_snapshot() {
+            Ok(snapshot) => {
+                self.state = State::from_snapshot(snapshot);
+                if let Some(key) = &self.token_key {
+                    for i in self.state.institutions.values_mut() {
+                        if token_seal::is_sealed(&i.token) {
+                            if let Ok(token) = key.open(&i.code, &i.token) {
+                                i.token = token;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(reload) => self.stopped = Some(format!("{why}; reload: {reload}")),
+        }
     }
 
     pub fn state(&self) -> &State {
@@ -186,10 +286,8 @@ impl<S: Store> Engine<S> {
         }
         if let Err(breach) = floors_kept(&pending.writes) {
             // A decision left an account below its floor: a bug, and nothing of the batch
-            // is written. The state ran ahead of the store; the store is the truth.
-            if let Ok(snapshot) = self.store.load_snapshot() {
-                self.state = State::from_snapshot(snapshot);
-            }
+            // is written.
+            self.reload_or_stop(&format!("floor breached: {breach}"));
             return results
                 .into_iter()
                 .map(|r| match r {
@@ -200,11 +298,7 @@ impl<S: Store> Engine<S> {
                 .collect();
         }
         if let Err(e) = self.store.commit(&pending.writes) {
-            // The state ran ahead of the store; the store is the truth.
-            match self.store.load_snapshot() {
-                Ok(snapshot) => self.state = State::from_snapshot(snapshot),
-                Err(reload) => self.stopped = Some(format!("commit: {e}; reload: {reload}")),
-            }
+            self.reload_or_stop(&format!("commit: {e}"));
             let code = e.to_string();
             return results
                 .into_iter()
@@ -657,8 +751,9 @@ impl<S: Store> Engine<S> {
                         )));
                     }
                 }
-                pending.writes.push(Write::Institution(i.clone()));
-                self.state.put_institution(i);
+                let (stored, held) = self.institution_at_rest(i);
+                pending.writes.push(Write::Institution(stored));
+                self.state.put_institution(held);
                 Ok(Outcome::Registered)
             }
             Command::RegisterCatalogItem(c) => {

@@ -8,6 +8,7 @@ pub mod command;
 pub mod csv_io;
 mod engine;
 pub mod state;
+pub mod token_seal;
 
 pub use command::*;
 pub use engine::{Engine, BATCH_SIZE_MAX};

@@ -80,6 +80,8 @@ pub struct Gateway {
     pub fixmedins_code: String,
     /// The institution's division, for answers to requests whose envelope does not parse.
     pub admdvs: gongji_core::codes::Admdvs,
+    /// Hospital or pharmacy: which transactions it may call.
+    pub kind: gongji_core::codes::InstitutionKind,
     pub token: String,
 }
 
@@ -88,6 +90,9 @@ pub struct App {
     pub engine: EngineHandle<DynStore>,
     pub gateways: Arc<RwLock<HashMap<String, Gateway>>>,
     pub nonces: Arc<Mutex<NonceCache>>,
+    /// The Unix second this process started serving the interface in: gateway timestamps
+    /// before it are refused (see `gateway.rs`).
+    pub serving_since_unix: i64,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
     /// Sign-in providers, sessions and rate limits of the REST API and pages.
@@ -150,7 +155,6 @@ impl Readers {
 
 /// How far a gateway timestamp may be from now, in seconds.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
-const NONCES_MAX: usize = 1_000_000;
 
 impl App {
     /// The readers open on the store the engine writes (asked of the writer once, at start).
@@ -162,8 +166,9 @@ impl App {
             gateways: Arc::new(RwLock::new(HashMap::new())),
             nonces: Arc::new(Mutex::new(NonceCache::new(
                 TIMESTAMP_WINDOW_SECS,
-                NONCES_MAX,
+                NonceCache::RATE_MAX_DEFAULT,
             ))),
+            serving_since_unix: chrono::Utc::now().timestamp(),
             clock,
             metrics: Arc::new(Metrics::new()?),
             auth: Arc::new(AuthContext::development()),
@@ -213,6 +218,7 @@ impl App {
                             Gateway {
                                 fixmedins_code: i.code.clone(),
                                 admdvs: i.admdvs,
+                                kind: i.kind,
                                 token: i.token.clone(),
                             },
                         )
@@ -225,6 +231,16 @@ impl App {
             *g = gateways;
         }
         Ok(n)
+    }
+
+    /// The gateway check over this server's credentials and nonce store.
+    pub fn gateway_check(&self) -> crate::gateway::GatewayCheck<'_> {
+        crate::gateway::GatewayCheck {
+            gateways: &self.gateways,
+            nonces: &self.nonces,
+            window_secs: TIMESTAMP_WINDOW_SECS,
+            serving_since_unix: self.serving_since_unix,
+        }
     }
 
     pub fn next_sequence(&self) -> u64 {

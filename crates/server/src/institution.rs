@@ -12,14 +12,15 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use chrono::NaiveDateTime;
-use gongji_core::codes::{CertType, MedType};
+use gongji_core::codes::{CertType, InstitutionKind, MedType};
+use gongji_core::interface_rules::{self, TransactionKind};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::FeeLine;
 use gongji_engine::{
     CancelCommand, Command, Credential, EngineError, OpenVisitCommand, Outcome, Render, Request,
     SettleCommand, VisitChange, VisitCommand,
 };
-use gongji_nhsa::auth::{verify_signature, AuthError, GatewayHeaders};
+use gongji_nhsa::auth::GatewayHeaders;
 use gongji_nhsa::input::{self as wire, TxInput};
 use gongji_nhsa::output::{
     DrugSettlementOutput, FeeUploadOutput, ReconcileOutput, RegistrationOut, RegistrationOutput,
@@ -103,52 +104,15 @@ async fn handle(
     let received_at = app.clock.now();
     // 1. Gateway authentication.
     let gw = GatewayHeaders::from_lookup(|name| headers.get(name).and_then(|v| v.to_str().ok()));
-    let gateway = gw
-        .paasid
-        .as_ref()
-        .and_then(|p| app.gateways.read().ok().and_then(|g| g.get(p).cloned()));
-    let Some(gateway) = gateway else {
-        return refuse_gateway(
-            &app,
-            "-",
-            gw.paasid.as_deref(),
-            AuthError::UnknownPaasid.body_json(),
-        );
+    let gateway = match app.gateway_check().authenticate(&gw, app.clock.unix_now()) {
+        Ok(g) => g,
+        Err(e) => return refuse_gateway(&app, "-", gw.paasid.as_deref(), e.body_json()),
     };
-    if let Err(e) = verify_signature(
-        &gw,
-        &gateway.token,
-        app.clock.unix_now(),
-        crate::app::TIMESTAMP_WINDOW_SECS,
-    ) {
-        return refuse_gateway(&app, "-", gw.paasid.as_deref(), e.body_json());
-    }
-    let fresh = match (
-        &gw.paasid,
-        &gw.nonce,
-        gw.timestamp
-            .as_deref()
-            .and_then(gongji_nhsa::auth::parse_timestamp),
-    ) {
-        (Some(paasid), Some(nonce), Some(ts)) => app
-            .nonces
-            .lock()
-            .map(|mut n| n.check_and_insert(paasid, nonce, ts, app.clock.unix_now()))
-            .unwrap_or(false),
-        _ => false,
-    };
-    if !fresh {
-        return refuse_gateway(
-            &app,
-            "-",
-            gw.paasid.as_deref(),
-            AuthError::NonceReplayed.body_json(),
-        );
-    }
     // 2.–3. The envelope, its input and the transaction, as the authenticated institution.
     let institution = Authenticated {
         fixmedins_code: gateway.fixmedins_code.clone(),
         admdvs: gateway.admdvs,
+        kind: gateway.kind,
     };
     match answer_as(
         &app,
@@ -181,6 +145,8 @@ pub struct Authenticated {
     pub fixmedins_code: String,
     /// For answers to messages whose envelope does not parse.
     pub admdvs: gongji_core::codes::Admdvs,
+    /// Pharmacy or hospital: which transactions it may call.
+    pub kind: InstitutionKind,
 }
 
 /// The envelope names another institution than the authenticated one: nothing was done.
@@ -247,8 +213,15 @@ pub async fn answer_as(
             ));
         }
     };
-    // The transaction.
+    // 3. The interface's own refusals (the rules are gongji-core's), then the transaction.
     let infno = infno_label(&env.infno);
+    if let Err(refusal) = interface_checks(institution.kind, &input) {
+        app.metrics
+            .requests
+            .with_label_values(&[infno, "refused"])
+            .inc();
+        return Ok(err_bytes(&ids, &EngineError::Refused(refusal)).0);
+    }
     let bytes = dispatch(app, &env, input, ids, received_at).await;
     let outcome = if bytes.1 { "ok" } else { "refused" };
     app.metrics
@@ -260,6 +233,45 @@ pub async fn answer_as(
         .with_label_values(&[infno])
         .observe(started.elapsed().as_secs_f64());
     Ok(bytes.0)
+}
+
+/// The kind of institution a transaction belongs to (2101–2103 pharmacies, 2201–2208
+/// hospitals).
+fn transaction_kind(input: &TxInput) -> TransactionKind {
+    match input {
+        TxInput::DrugPreSettle(_) | TxInput::DrugSettle(_) | TxInput::DrugCancel(_) => {
+            TransactionKind::Pharmacy
+        }
+        TxInput::Register(_)
+        | TxInput::CancelRegister(_)
+        | TxInput::VisitInfo(_)
+        | TxInput::FeeUpload(_)
+        | TxInput::CancelFees(_)
+        | TxInput::PreSettle(_)
+        | TxInput::Settle(_)
+        | TxInput::CancelSettle(_) => TransactionKind::Hospital,
+        TxInput::SignIn(_) | TxInput::PersonInfo(_) | TxInput::Reconcile(_) => TransactionKind::Any,
+    }
+}
+
+/// Refuses a transaction of the other kind of institution and a fee line whose amount is
+/// not its price times its count, before anything is decided or written.
+fn interface_checks(kind: InstitutionKind, input: &TxInput) -> Result<(), gongji_core::Refusal> {
+    interface_rules::may_call(kind, transaction_kind(input))?;
+    let lines: Vec<&wire::FeeLine> = match input {
+        TxInput::FeeUpload(f) => f.feedetail.iter().map(|d| &d.line).collect(),
+        TxInput::DrugPreSettle(d) | TxInput::DrugSettle(d) => d.drugdetail.iter().collect(),
+        _ => Vec::new(),
+    };
+    for l in lines {
+        interface_rules::check_fee_line(
+            &l.feedetl_sn,
+            l.pric.micro_yuan(),
+            l.cnt.ten_thousandths(),
+            l.det_item_fee_sumamt,
+        )?;
+    }
+    Ok(())
 }
 
 /// The meaning of a request, for "same msgid, same request?".

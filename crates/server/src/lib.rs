@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod deployment;
+pub mod gateway;
 pub mod http;
 mod institution;
 pub mod limits;

@@ -13,7 +13,10 @@
 //! - `open`: the same over HTTP at a fixed offered rate (open loop), latency counted from
 //!   each request's scheduled send time;
 //! - `baseline`: the conventional way on the same database, one transaction per request
-//!   with row locks.
+//!   with row locks;
+//! - `nonces` (not in the default): the gateway check alone with a simulated clock, at the
+//!   server's full rate for longer than the timestamp window (`nonces.rs`); needs no
+//!   population.
 //!
 //! It prints throughput, p50/p99/p999 and the ratio to the baseline, the resident memory
 //! with the population loaded, and writes every figure as JSON with `--out FILE`.
@@ -21,6 +24,7 @@
 mod baseline;
 mod engine_run;
 mod http;
+mod nonces;
 mod stats;
 mod workload;
 
@@ -47,6 +51,8 @@ pub enum Mode {
     Open,
     /// The conventional baseline: one transaction per request with row locks.
     Baseline,
+    /// The gateway check and its nonce store, in process with a simulated clock.
+    Nonces,
 }
 
 /// Which province the generated population lives in.
@@ -144,6 +150,15 @@ pub struct BenchArgs {
     /// Write every figure as JSON to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Signed requests per simulated second of the nonces run.
+    #[arg(long, default_value_t = 20_000)]
+    pub nonce_rate: u64,
+    /// Institutions the nonces run spreads its requests over.
+    #[arg(long, default_value_t = 5_000)]
+    pub nonce_institutions: usize,
+    /// Simulated seconds of the nonces run (the timestamp window is 300).
+    #[arg(long, default_value_t = 900)]
+    pub nonce_seconds: i64,
 }
 
 pub fn run(args: &BenchArgs) -> u8 {
@@ -166,6 +181,12 @@ struct Report {
 }
 
 fn run_inner(args: &BenchArgs) -> Result<(), String> {
+    if args.modes.contains(&Mode::Nonces) {
+        run_nonces(args)?;
+        if args.modes.iter().all(|m| *m == Mode::Nonces) {
+            return Ok(());
+        }
+    }
     let db = args.db.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "bench-{}-{}.db",
@@ -289,6 +310,32 @@ fn run_inner(args: &BenchArgs) -> Result<(), String> {
         std::fs::write(out, report_json(args, &report))
             .map_err(|e| format!("{}: {e}", out.display()))?;
         println!("figures written to {}", out.display());
+    }
+    Ok(())
+}
+
+fn run_nonces(args: &BenchArgs) -> Result<(), String> {
+    println!(
+        "nonces: {} signed requests per simulated second for {} s, over {} institutions, then from one ...",
+        args.nonce_rate, args.nonce_seconds, args.nonce_institutions
+    );
+    let figures = nonces::run(&nonces::NonceBench {
+        rate: args.nonce_rate,
+        institutions: args.nonce_institutions,
+        seconds: args.nonce_seconds,
+    })?;
+    for f in &figures {
+        f.print();
+    }
+    if let Some(out) = args
+        .out
+        .as_ref()
+        .filter(|_| args.modes.iter().all(|m| *m == Mode::Nonces))
+    {
+        let json = serde_json::json!({
+            "nonces": figures.iter().map(nonces::NonceFigures::json).collect::<Vec<_>>(),
+        });
+        std::fs::write(out, format!("{json}\n")).map_err(|e| format!("{}: {e}", out.display()))?;
     }
     Ok(())
 }

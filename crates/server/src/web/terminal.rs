@@ -476,6 +476,7 @@ fn sender_institution(i: &CoreInstitution) -> Institution {
         code: i.code.clone(),
         name: i.name.clone(),
         admdvs: i.admdvs,
+        kind: i.kind,
     }
 }
 

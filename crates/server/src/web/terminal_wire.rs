@@ -33,6 +33,7 @@ pub struct Institution {
     pub code: String,
     pub name: String,
     pub admdvs: Admdvs,
+    pub kind: gongji_core::codes::InstitutionKind,
 }
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -198,6 +199,7 @@ impl Sender<'_> {
         let authenticated = Authenticated {
             fixmedins_code: self.inst.code.clone(),
             admdvs: self.inst.admdvs,
+            kind: self.inst.kind,
         };
         let bytes = institution::answer_as(
             self.app,
