@@ -311,11 +311,11 @@ fn export_then_import_into_a_fresh_engine_gives_the_same_files() {
     );
     assert_eq!(
         String::from_utf8(read(out1.path(), "bindings.csv")).unwrap(),
-        "holder_psn_no,relative_psn_no,relationship,begin_date,end_date,limit_per_payment,limit_per_month,status,channel\n\
-         37030300000001,37030300000003,21,2024-01-01,,,,active,import\n\
-         37060200000004,37060200000006,21,2025-08-01,2026-12-31,,,active,import\n\
-         37060200000004,37060200000005,73,2025-09-01,,,,active,import\n\
-         14010500000007,14010500000008,21,2024-01-01,,200.00,,active,import\n"
+        "holder_psn_no,relative_psn_no,relationship,begin_date,end_date,limit_per_payment,limit_per_month,status,channel,limit_per_day,limit_per_year\n\
+         37030300000001,37030300000003,21,2024-01-01,,,,active,import,,\n\
+         37060200000004,37060200000006,21,2025-08-01,2026-12-31,,,active,import,,\n\
+         37060200000004,37060200000005,73,2025-09-01,,,,active,import,,\n\
+         14010500000007,14010500000008,21,2024-01-01,,200.00,,active,import,,\n"
     );
 
     let mut second = World::new();

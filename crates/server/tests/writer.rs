@@ -413,7 +413,13 @@ async fn a_refusal_has_the_same_status_on_the_pages_as_in_the_api() {
     let page = s
         .client
         .post(format!("{}/h5/signin", s.base))
-        .form(&[("op", "signin"), ("phone", &phone), ("code", &code)])
+        .header("cookie", "gongji_csrf=00112233445566778899aabbccddeeff")
+        .form(&[
+            ("op", "signin"),
+            ("phone", &phone),
+            ("code", &code),
+            ("csrf", "00112233445566778899aabbccddeeff"),
+        ])
         .send()
         .await
         .expect("page");

@@ -41,7 +41,7 @@ pub struct NonceFigures {
 impl NonceFigures {
     pub fn replayed(&self) -> u64 {
         self.refused_by_code
-            .get("GJ-AUTH-NONCE-REPLAYED")
+            .get(gongji_nhsa::auth::AuthError::NonceReplayed.code())
             .copied()
             .unwrap_or(0)
     }

@@ -809,12 +809,11 @@ impl Till {
     }
 }
 
-/// The pre-session CSRF value of the request, or a new one to set.
-fn pre_session_csrf(headers: &HeaderMap) -> (String, bool) {
-    match session::cookie(headers, csrf::PRE_SESSION_COOKIE) {
-        Some(v) => (v, false),
-        None => (csrf::new_pre_session(), true),
-    }
+/// The pre-session CSRF value of the request: the one the pages' layer
+/// (`session::form_tokens_scope`) read or made, and sets on the page when it is new, so the
+/// till never sets a second, different cookie.
+fn pre_session_csrf(_headers: &HeaderMap) -> (String, bool) {
+    (session::form_tokens().pre_session, false)
 }
 
 fn set_pre_session_cookie(resp: &mut Response, value: &str) {

@@ -740,7 +740,14 @@ pub async fn world() -> World {
 
 /// The same registry served as a production deployment (`gongji serve`).
 pub async fn world_in_production() -> World {
-    world_as(gongji_policy::presets(), Deployment::production()).await
+    world_as(
+        gongji_policy::presets(),
+        Deployment {
+            sign_in_limit: test_deployment().sign_in_limit,
+            ..Deployment::production()
+        },
+    )
+    .await
 }
 
 /// A son born on `birth` (in 2005): a plausible 子 (20) of every holder of the world.
@@ -760,10 +767,15 @@ fn father(birth: &'static str) -> impl FnOnce(&mut Person) {
 }
 
 pub async fn world_with(policies: PolicySet) -> World {
-    world_as(policies, Deployment::demo()).await
+    world_as(policies, test_deployment()).await
 }
 
 pub async fn world_as(policies: PolicySet, deployment: Deployment) -> World {
+    world_configured(policies, move |app| app.with_deployment(deployment)).await
+}
+
+/// The world served with the app changed before serving (deployment, providers).
+pub async fn world_configured(policies: PolicySet, configure: impl FnOnce(App) -> App) -> World {
     let mut f = Fixture::with_policies(policies);
     let pharmacy = f.institution(JINAN, InstitutionKind::Pharmacy, 36.6512, 117.1201, true);
     let hospital = f.institution(JINAN, InstitutionKind::Medical, 36.6700, 117.0300, true);
@@ -819,7 +831,7 @@ pub async fn world_as(policies: PolicySet, deployment: Deployment) -> World {
     let setl = f.buy(&rj, &pharmacy, &item, 100, "2025-10-01 15:30:00");
     let setl_cancelled = f.buy(&rj, &pharmacy, &item, 30, "2025-10-02 09:00:00");
     f.cancel(&setl_cancelled, &rj, &pharmacy, "2025-10-02 09:30:00");
-    let s = f.start_as(deployment).await;
+    let s = f.start_with(configure).await;
     World {
         s,
         hj,
@@ -944,6 +956,69 @@ impl Browser {
     pub async fn post(&mut self, path: &str, form: &[(String, String)]) -> PageResp {
         let r = self.client.post(format!("{}{path}", self.base)).form(form);
         self.send(r).await
+    }
+
+    /// Posts a form as our own page would: with its CSRF token (the session's once signed
+    /// in, else the pre-session cookie's, fetched from the sign-in page when there is none).
+    pub async fn submit(&mut self, path: &str, form: &[(String, String)]) -> PageResp {
+        let mut form = form.to_vec();
+        if !form.iter().any(|(k, _)| k == "csrf") {
+            let csrf = match self.cookie("gongji_session") {
+                Some(t) => csrf_of(t),
+                None => {
+                    if self.cookie("gongji_csrf").is_none() {
+                        self.get("/h5/signin").await;
+                    }
+                    self.cookie("gongji_csrf").unwrap_or_default().to_string()
+                }
+            };
+            form.push(("csrf".into(), csrf));
+        }
+        self.post(path, &form).await
+    }
+}
+
+/// The CSRF token of the forms of the session whose token is `session_token`.
+pub fn csrf_of(session_token: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"gongji-csrf-v1\0");
+    h.update(session_token.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// An SMS provider of a real deployment (not the development sender) whose deliveries a
+/// test reads; production sends in the background, so [`Inbox::code_for`] waits a little.
+#[derive(Clone, Default)]
+pub struct Inbox(Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>);
+
+#[async_trait::async_trait]
+impl gongji_server::service::providers::SmsSender for Inbox {
+    async fn send(
+        &self,
+        phone: &Phone,
+        code: &str,
+    ) -> Result<(), gongji_server::service::providers::SmsError> {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(phone.reveal().to_string(), code.to_string());
+        }
+        Ok(())
+    }
+}
+
+impl Inbox {
+    pub fn has(&self, phone: &str) -> bool {
+        self.0.lock().is_ok_and(|m| m.contains_key(phone))
+    }
+
+    pub async fn code_for(&self, phone: &str) -> String {
+        for _ in 0..300 {
+            if let Some(c) = self.0.lock().ok().and_then(|m| m.get(phone).cloned()) {
+                return c;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no code delivered to {phone}");
     }
 }
 
