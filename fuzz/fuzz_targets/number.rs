@@ -11,7 +11,9 @@ use serde_json::value::RawValue;
 
 fn is_json_number(text: &str) -> bool {
     RawValue::from_string(text.to_string()).is_ok()
-        && text.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -2,8 +2,8 @@
 //! is the `input` object's JSON text, decoded as the envelope would hand it over.
 #![no_main]
 
-use gongji_nhsa::input::Infno;
 use gongji_nhsa::decode_input;
+use gongji_nhsa::input::Infno;
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 
