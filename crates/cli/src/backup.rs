@@ -141,13 +141,21 @@ fn run_backup(args: &BackupArgs) -> Result<String, Failure> {
     }
     let partial = sibling(&args.out, "partial");
     remove_with_journals(&partial)?;
-    let pages = copy(&source, &args.db, &partial, args.pages_per_step)?;
-    source
-        .execute_batch("COMMIT")
-        .map_err(sqlite_error(&args.db))?;
-    drop(source);
-    check_integrity(&partial)?;
-    install(&partial, &args.out)?;
+    let written = copy(&source, &args.db, &partial, args.pages_per_step).and_then(|pages| {
+        source
+            .execute_batch("COMMIT")
+            .map_err(sqlite_error(&args.db))?;
+        check_integrity(&partial)?;
+        install(&partial, &args.out)?;
+        Ok(pages)
+    });
+    let pages = match written {
+        Ok(pages) => pages,
+        Err(f) => {
+            let _ = remove_with_journals(&partial);
+            return Err(f);
+        }
+    };
     let bytes = std::fs::metadata(&args.out)
         .map_err(io_error(&args.out))?
         .len();
