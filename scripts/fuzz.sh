@@ -15,9 +15,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 export RUSTC_BOOTSTRAP=1
+# Release code with debug assertions (integer overflow panics); no sanitizer: the code under
+# test is safe Rust, and without AddressSanitizer the build and every run are about twice as fast.
+flags=(-O -a -s none)
 
 started=$(date +%s)
-cargo fuzz build -O
+cargo fuzz build "${flags[@]}"
 built=$(date +%s)
 echo "fuzz targets built in $((built - started)) s"
 
@@ -27,7 +30,7 @@ targets=$(cargo fuzz list)
 for target in $targets; do
     echo "== fuzz $target (${seconds} s)"
     mkdir -p "$scratch/$target"
-    cargo fuzz run -O "$target" "$scratch/$target" "fuzz/corpus/$target" -- \
+    cargo fuzz run "${flags[@]}" "$target" "$scratch/$target" "fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         2>"$scratch/$target.log" || {
         tail -40 "$scratch/$target.log"
