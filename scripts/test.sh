@@ -14,4 +14,8 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 bash scripts/ensure-postgres.sh
 cargo test --workspace --locked
+bash scripts/pg-pitr-test.sh
+
+echo "== fuzz (short: every target 15 s; installs cargo-fuzz if missing)"
+bash scripts/fuzz.sh 15
 bash scripts/browser-test.sh

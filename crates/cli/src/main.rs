@@ -1,5 +1,6 @@
 //! `gongji`: the command line. Glue only: every rule lives in the library crates.
 
+mod backup;
 mod bench;
 mod demo;
 mod operator;
@@ -97,6 +98,11 @@ enum Cmd {
         #[command(flatten)]
         target: registry::Target,
     },
+    /// Copy a SQLite database, even while it serves, into a backup file (SQLite's online
+    /// backup API; PostgreSQL: scripts/pg-backup.sh).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new database, after checking it as `verify` does.
+    Restore(backup::RestoreArgs),
     /// Run N settlements of a realistic mix through the engine and report speed.
     Bench(bench::BenchArgs),
     /// Bureau staff accounts for the console and the staff API.
@@ -197,6 +203,8 @@ fn main() -> ExitCode {
             command: PolicyCmd::Check { files },
         } => registry::policy_check(&files),
         Cmd::Verify { target } => registry::verify(&target),
+        Cmd::Backup(args) => backup::backup(&args),
+        Cmd::Restore(args) => backup::restore(&args),
         Cmd::Bench(args) => bench::run(&args),
         Cmd::Staff {
             command:
