@@ -16,6 +16,8 @@ const TABLES: &[&str] = &[
     // The deployment file's and the token key's errors, refused before a server runs.
     "crates/server/src/config.rs",
     "crates/engine/src/token_seal.rs",
+    // `gongji backup` / `restore`: command-line refusals, their codes beside them.
+    "crates/cli/src/backup.rs",
 ];
 
 /// Files other branches of this session rewrite (CSV import, gateway, terminal, bench): their
