@@ -33,7 +33,8 @@ pub const NOTICE: &str = "== 演示模式 / DEMO MODE ==\n\
   - 登录页直接显示短信验证码 / the SMS sign-in code is shown on the page\n\
   - 开发用人脸核验（模拟刷脸）/ the development face check\n\
   - 无需操作员登录的收银台 /terminal / the till without operator sign-in\n\
-  - 公开的 /metrics / open /metrics";
+  - 公开的 /metrics / open /metrics\n\
+  - 宽松的登录频率限制 / loose sign-in rate limits";
 
 /// Builds the demo database as `args.build` says, then serves it as the demo on `args.addr`
 /// when given. Returns the exit code.
