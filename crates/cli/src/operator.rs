@@ -2,16 +2,14 @@
 //! in to `/terminal`; the till then acts as that institution only. Passwords are argon2id
 //! hashes, as for staff.
 
-use std::io::BufRead;
-
 use gongji_server::service::auth::hash_password;
 use gongji_store::read::OperatorRow;
 use gongji_store::{PgStore, SqliteStore, StoreError};
 
 use crate::registry::{Target, EXIT_OK, EXIT_UNUSABLE};
+use crate::staff::{checked_username, read_password};
 
 /// Shortest password accepted.
-const PASSWORD_CHARS_MIN: usize = 8;
 /// Longest institution code accepted (national codes are 12 characters).
 const CODE_BYTES_MAX: usize = 32;
 
@@ -43,33 +41,8 @@ fn add_inner(
             "--institution {institution:?}: 应为定点医药机构编码（字母和数字）"
         ));
     }
-    let username = username.trim();
-    let valid_name = !username.is_empty()
-        && username.len() <= 64
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !valid_name {
-        return Err(format!(
-            "--username {username:?}: 应为1到64位字母、数字、点、下划线或连字符"
-        ));
-    }
-    let password = match password {
-        Some(p) => p.to_string(),
-        None => {
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| format!("读取密码失败 / cannot read the password: {e}"))?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
-    };
-    if password.chars().count() < PASSWORD_CHARS_MIN {
-        return Err(format!(
-            "密码至少{PASSWORD_CHARS_MIN}位 / the password needs at least {PASSWORD_CHARS_MIN} characters"
-        ));
-    }
+    let username = checked_username(username)?;
+    let password = read_password(password)?;
     let row = OperatorRow {
         fixmedins_code: code.clone(),
         username: username.to_string(),

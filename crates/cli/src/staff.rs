@@ -33,33 +33,8 @@ fn add_inner(
 ) -> Result<(), String> {
     let role = Role::parse(role)
         .ok_or_else(|| format!("--role {role:?}: 应为 clerk、auditor 或 admin"))?;
-    let username = username.trim();
-    let valid_name = !username.is_empty()
-        && username.len() <= 64
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !valid_name {
-        return Err(format!(
-            "--username {username:?}: 应为1到64位字母、数字、点、下划线或连字符"
-        ));
-    }
-    let password = match password {
-        Some(p) => p.to_string(),
-        None => {
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| format!("读取密码失败 / cannot read the password: {e}"))?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
-    };
-    if password.chars().count() < PASSWORD_CHARS_MIN {
-        return Err(format!(
-            "密码至少{PASSWORD_CHARS_MIN}位 / the password needs at least {PASSWORD_CHARS_MIN} characters"
-        ));
-    }
+    let username = checked_username(username)?;
+    let password = read_password(password)?;
     let hash = hash_password(&password)?;
     let row = StaffRow {
         username: username.to_string(),
@@ -77,4 +52,44 @@ fn add_inner(
         None => SqliteStore::open(&target.db).and_then(|mut s| s.add_staff(&row)),
     };
     saved.map_err(|e: StoreError| format!("{}: {e}", target.label()))
+}
+
+/// A username of staff or of a till operator: 1–64 letters, digits, dots, underscores or
+/// hyphens, trimmed.
+pub fn checked_username(username: &str) -> Result<&str, String> {
+    let username = username.trim();
+    let valid = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if valid {
+        Ok(username)
+    } else {
+        Err(format!(
+            "--username {username:?}: 应为1到64位字母、数字、点、下划线或连字符"
+        ))
+    }
+}
+
+/// The password given with --password, or one line of standard input; at least
+/// [`PASSWORD_CHARS_MIN`] characters.
+pub fn read_password(password: Option<&str>) -> Result<String, String> {
+    let password = match password {
+        Some(p) => p.to_string(),
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| format!("读取密码失败 / cannot read the password: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    if password.chars().count() < PASSWORD_CHARS_MIN {
+        return Err(format!(
+            "密码至少{PASSWORD_CHARS_MIN}位 / the password needs at least {PASSWORD_CHARS_MIN} characters"
+        ));
+    }
+    Ok(password)
 }
