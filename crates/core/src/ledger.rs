@@ -30,6 +30,17 @@ pub enum LedgerAccount {
     Funding,
     /// Improper payments being recovered (追回).
     Recovery,
+    /// On the holder's province: a holder's quota held in another province (R-N3).
+    QuotaOut { province: u32, holder: String },
+    /// On the relative's province: what a relative may spend of a holder's quota from
+    /// another province (R-N3). Floor: zero.
+    Quota {
+        province: u32,
+        holder: String,
+        relative: String,
+    },
+    /// On the relative's province: what it owes another province for quotas it holds.
+    Peer(u32),
 }
 
 impl LedgerAccount {
@@ -47,6 +58,15 @@ impl LedgerAccount {
             }
             LedgerAccount::Funding => "funding".into(),
             LedgerAccount::Recovery => "recovery".into(),
+            LedgerAccount::QuotaOut { province, holder } => {
+                format!("quotaout:{province:02}:{holder}")
+            }
+            LedgerAccount::Quota {
+                province,
+                holder,
+                relative,
+            } => format!("quota:{province:02}:{holder}/{relative}"),
+            LedgerAccount::Peer(province) => format!("peer:{province:02}"),
         }
     }
 
@@ -69,13 +89,29 @@ impl LedgerAccount {
             }),
             ("funding", None, None) => Some(LedgerAccount::Funding),
             ("recovery", None, None) => Some(LedgerAccount::Recovery),
+            ("quotaout", Some(pr), Some(h)) => Some(LedgerAccount::QuotaOut {
+                province: province_code(pr)?,
+                holder: h.to_string(),
+            }),
+            ("quota", Some(pr), Some(pair)) => {
+                let (holder, relative) = pair.split_once('/')?;
+                Some(LedgerAccount::Quota {
+                    province: province_code(pr)?,
+                    holder: holder.to_string(),
+                    relative: relative.to_string(),
+                })
+            }
+            ("peer", Some(pr), None) => Some(LedgerAccount::Peer(province_code(pr)?)),
             _ => None,
         }
     }
 
-    /// Personal accounts may never go below zero; others have no floor.
+    /// Personal accounts and quotas may never go below zero; others have no floor.
     pub fn has_zero_floor(&self) -> bool {
-        matches!(self, LedgerAccount::Personal(_))
+        matches!(
+            self,
+            LedgerAccount::Personal(_) | LedgerAccount::Quota { .. }
+        )
     }
 
     pub fn personal_psn_no(&self) -> Option<&str> {
@@ -84,6 +120,14 @@ impl LedgerAccount {
             _ => None,
         }
     }
+}
+
+/// A 2-digit province code (11–82) as keys write it.
+fn province_code(text: &str) -> Option<u32> {
+    if text.len() != 2 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().filter(|p| (11..=82).contains(p))
 }
 
 impl fmt::Display for LedgerAccount {
@@ -105,6 +149,8 @@ pub enum PostingRule {
     Opening,
     Reversal,
     Recovery,
+    /// A cross-province quota granted, credited, released or returned (R-N3).
+    Quota,
 }
 
 impl PostingRule {
@@ -120,6 +166,7 @@ impl PostingRule {
             PostingRule::Opening => "opening",
             PostingRule::Reversal => "reversal",
             PostingRule::Recovery => "recovery",
+            PostingRule::Quota => "quota",
         }
     }
 
@@ -135,6 +182,7 @@ impl PostingRule {
             PostingRule::Opening,
             PostingRule::Reversal,
             PostingRule::Recovery,
+            PostingRule::Quota,
         ]
         .into_iter()
         .find(|r| r.code() == s)

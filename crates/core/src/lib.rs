@@ -19,6 +19,7 @@ pub mod kinship;
 pub mod ledger;
 pub mod pooling;
 pub mod premium;
+pub mod quota;
 pub mod recovery;
 pub mod refusal;
 pub mod second_reimbursement;

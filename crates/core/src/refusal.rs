@@ -113,6 +113,23 @@ pub enum Refusal {
     },
     /// The case is not open (already repaid).
     RecoveryNotOpen,
+    // --- cross-province quota (省际共济额度, R-N3) ---
+    /// One of the two provinces has not opened cross-province mutual aid on this day.
+    QuotaNotAllowed,
+    /// A quota amount must be positive and within range.
+    QuotaInvalidAmount,
+    /// The grant would take the holder's account below its reserve.
+    QuotaInsufficientBalance {
+        available: Fen,
+    },
+    /// More than what is left of the quota would be returned.
+    QuotaExceedsRemaining {
+        remaining: Fen,
+    },
+    /// A transfer id seen before arrives with another amount: never applied.
+    QuotaTransferMismatch,
+    /// Only a reservation still waiting for the other province's answer can be released.
+    QuotaTransferNotPending,
     // --- invariants ---
     /// Postings that do not sum to zero: a bug; nothing is written.
     InternalUnbalanced,
@@ -174,6 +191,12 @@ impl Refusal {
             RecoverySettlementCancelled => "GJ-RECOVERY-SETTLEMENT-CANCELLED",
             RecoveryExceedsPayment { .. } => "GJ-RECOVERY-EXCEEDS-PAYMENT",
             RecoveryNotOpen => "GJ-RECOVERY-NOT-OPEN",
+            QuotaNotAllowed => "GJ-QUOTA-NOT-ALLOWED",
+            QuotaInvalidAmount => "GJ-QUOTA-INVALID-AMOUNT",
+            QuotaInsufficientBalance { .. } => "GJ-QUOTA-INSUFFICIENT-BALANCE",
+            QuotaExceedsRemaining { .. } => "GJ-QUOTA-EXCEEDS-REMAINING",
+            QuotaTransferMismatch => "GJ-QUOTA-TRANSFER-MISMATCH",
+            QuotaTransferNotPending => "GJ-QUOTA-TRANSFER-NOT-PENDING",
             InternalUnbalanced => "GJ-INTERNAL-UNBALANCED",
         }
     }
@@ -241,6 +264,12 @@ impl Refusal {
             RecoverySettlementCancelled => "该笔结算已经撤销，资金已原路退回，无需追回。".into(),
             RecoveryExceedsPayment { available } => format!("追回金额超过该笔共济支付尚可追回的{available}元，请核对金额。"),
             RecoveryNotOpen => "该追回案件不是待追回状态（可能已经追回到账），不能重复办理。".into(),
+            QuotaNotAllowed => "您或家人所在省份尚未开通跨省共济，暂时不能给外省的家人划拨额度。".into(),
+            QuotaInvalidAmount => "额度须大于0元且不超过系统上限，请重新填写。".into(),
+            QuotaInsufficientBalance { available } => format!("个人账户可共济余额{available}元，不够划拨这么多额度，请改小金额。"),
+            QuotaExceedsRemaining { remaining } => format!("家人那边的额度只剩{remaining}元，退回金额不能超过它。"),
+            QuotaTransferMismatch => "这笔额度划拨与之前收到的同号划拨金额不一致，未执行，请联系医保经办机构核对。".into(),
+            QuotaTransferNotPending => "这笔额度划拨已经有了结果，不能再退回。".into(),
             InternalUnbalanced => "系统内部校验未通过，本笔业务未执行，请稍后重试或联系医保经办机构。".into(),
         }
     }
@@ -299,6 +328,12 @@ impl Refusal {
             RecoverySettlementCancelled => "The settlement was cancelled; its money was returned already.".into(),
             RecoveryExceedsPayment { available } => format!("At most {available} of this payment can still be recovered."),
             RecoveryNotOpen => "The recovery case is not open.".into(),
+            QuotaNotAllowed => "Cross-province mutual aid is not open in both provinces.".into(),
+            QuotaInvalidAmount => "A quota amount must be positive and within range.".into(),
+            QuotaInsufficientBalance { available } => format!("Only {available} can be granted above the reserve."),
+            QuotaExceedsRemaining { remaining } => format!("Only {remaining} of the quota is left to return."),
+            QuotaTransferMismatch => "A transfer id seen before arrived with another amount; not applied.".into(),
+            QuotaTransferNotPending => "The transfer is no longer waiting for an answer.".into(),
             InternalUnbalanced => "Internal check failed: postings do not balance; nothing was done.".into(),
         }
     }
