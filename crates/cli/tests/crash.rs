@@ -33,6 +33,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use gongji_core::ledger::LedgerAccount;
+use gongji_nhsa::client;
 use gongji_store::SqliteStore;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -375,11 +376,7 @@ fn start_time() -> NaiveDateTime {
 fn new_msgid() -> String {
     let n = next_sequence();
     let at = start_time() + TimeDelta::seconds((n / 10_000) as i64);
-    format!(
-        "{PHARMACY_CODE}{}{:04}",
-        at.format("%Y%m%d%H%M%S"),
-        n % 10_000
-    )
+    client::msgid(PHARMACY_CODE, at, n)
 }
 
 fn q(s: &str) -> String {
@@ -387,23 +384,12 @@ fn q(s: &str) -> String {
 }
 
 fn envelope(infno: &str, msgid: &str, input: &str) -> String {
-    format!(
-        concat!(
-            "{{\"infno\":{},\"msgid\":{},\"mdtrtarea_admvs\":{},\"insuplc_admdvs\":{},",
-            "\"recer_sys_code\":\"GJCRASH\",\"dev_no\":\"\",\"dev_safe_info\":\"\",\"cainfo\":\"\",",
-            "\"signtype\":\"\",\"infver\":\"V1.0\",\"opter_type\":\"1\",\"opter\":\"0001\",",
-            "\"opter_name\":\"收费员甲\",\"inf_time\":{},\"fixmedins_code\":{},",
-            "\"fixmedins_name\":{},\"sign_no\":\"\",\"input\":{}}}"
-        ),
-        q(infno),
-        q(msgid),
-        q(ADMDVS),
-        q(ADMDVS),
-        q(START),
-        q(PHARMACY_CODE),
-        q(PHARMACY_NAME),
-        input
-    )
+    let input = RawValue::from_string(input.to_string()).expect("a JSON input");
+    client::Sender::new(PHARMACY_CODE, PHARMACY_NAME, ADMDVS)
+        .system("GJCRASH")
+        .operator("1", "0001", "收费员甲")
+        .body(infno, msgid, ADMDVS, start_time(), &input)
+        .expect("an envelope")
 }
 
 /// A 2102 body: 1–3 lines; the total is their sum.
@@ -470,24 +456,18 @@ fn unix_now() -> i64 {
 
 /// One HTTP attempt, freshly signed: (status, body) or a transport error.
 fn post(
-    client: &reqwest::blocking::Client,
+    http: &reqwest::blocking::Client,
     base: &str,
     body: &str,
 ) -> Result<(u16, Vec<u8>), reqwest::Error> {
-    let ts = unix_now().to_string();
     let nonce = format!("crash-{}-{}", std::process::id(), next_sequence());
-    let r = client
+    let mut request = http
         .post(format!("{base}{API}"))
-        .header("content-type", "application/json")
-        .header("x-tif-paasid", PAASID)
-        .header("x-tif-timestamp", &ts)
-        .header("x-tif-nonce", &nonce)
-        .header(
-            "x-tif-signature",
-            gongji_nhsa::auth::sign(&ts, TOKEN, &nonce),
-        )
-        .body(body.to_string())
-        .send()?;
+        .header("content-type", "application/json");
+    for (name, value) in client::signed_headers(PAASID, TOKEN, unix_now(), &nonce) {
+        request = request.header(name, value);
+    }
+    let r = request.body(body.to_string()).send()?;
     let status = r.status().as_u16();
     let bytes = r.bytes()?.to_vec();
     Ok((status, bytes))

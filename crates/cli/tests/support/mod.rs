@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use gongji_nhsa::client;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
@@ -857,8 +858,11 @@ pub fn unix_now() -> i64 {
 /// A msgid: 12-character institution code + yyyyMMddHHmmss + 4-digit sequence, unique per
 /// request of this test process.
 pub fn new_msgid(inst: &Inst) -> String {
-    let now = chrono::Local::now().format("%Y%m%d%H%M%S");
-    format!("{}{now}{:04}", inst.code, next_sequence() % 10_000)
+    client::msgid(
+        inst.code,
+        chrono::Local::now().naive_local(),
+        next_sequence(),
+    )
 }
 
 pub fn new_nonce() -> String {
@@ -880,16 +884,10 @@ pub fn gateway_headers(
     timestamp: i64,
     nonce: &str,
 ) -> Vec<(String, String)> {
-    let ts = timestamp.to_string();
-    vec![
-        ("x-tif-paasid".into(), paasid.to_string()),
-        ("x-tif-timestamp".into(), ts.clone()),
-        ("x-tif-nonce".into(), nonce.to_string()),
-        (
-            "x-tif-signature".into(),
-            gongji_nhsa::auth::sign(&ts, token, nonce),
-        ),
-    ]
+    client::signed_headers(paasid, token, timestamp, nonce)
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
 }
 
 /// One request to send.
@@ -937,27 +935,23 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// The envelope as the institution client writes it, with this call's `input` (whose
+    /// [`num`] markers [`render`] turns into exact numbers).
     pub fn envelope(&self) -> Value {
-        json!({
-            "infno": self.infno,
-            "msgid": self.msgid,
-            "mdtrtarea_admvs": self.inst.admdvs,
-            "insuplc_admdvs": self.insuplc_admdvs,
-            "recer_sys_code": "GJTEST",
-            "dev_no": "",
-            "dev_safe_info": "",
-            "cainfo": "",
-            "signtype": "",
-            "infver": "V1.0",
-            "opter_type": self.opter_type,
-            "opter": "0001",
-            "opter_name": "收费员甲",
-            "inf_time": chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
-            "fixmedins_code": self.inst.code,
-            "fixmedins_name": self.inst.name,
-            "sign_no": "",
-            "input": self.input,
-        })
+        let body = client::Sender::new(self.inst.code, self.inst.name, self.inst.admdvs)
+            .system("GJTEST")
+            .operator(self.opter_type.as_str(), "0001", "收费员甲")
+            .body(
+                &self.infno,
+                &self.msgid,
+                &self.insuplc_admdvs,
+                chrono::Local::now().naive_local(),
+                &json!({}),
+            )
+            .expect("an envelope");
+        let mut envelope: Value = serde_json::from_str(&body).expect("the client's JSON");
+        envelope["input"] = self.input.clone();
+        envelope
     }
 
     pub fn body(&self) -> String {
