@@ -29,15 +29,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use gongji_core::ledger::LedgerAccount;
 use gongji_nhsa::client;
 use gongji_store::SqliteStore;
+use gongji_testkit as testkit;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::value::RawValue;
+use testkit::money::{fen, yuan};
+use testkit::sequence::unix_now;
 
 const GONGJI: &str = env!("CARGO_BIN_EXE_gongji");
 const API: &str = "/fsi/api/rsfComIfsService/callService";
@@ -106,18 +109,12 @@ struct Person {
 
 impl Person {
     fn gend(&self) -> &'static str {
-        if self.seq % 2 == 1 {
-            "1"
-        } else {
-            "2"
-        }
+        testkit::idcard::gend_of(self.seq)
     }
 }
 
 fn certno(birth: NaiveDate, seq: u16) -> String {
-    let first17 = format!("{DISTRICT}{}{seq:03}", birth.format("%Y%m%d"));
-    let check = gongji_core::idcard::check_char(&first17).expect("17 digits");
-    format!("{first17}{check}")
+    testkit::idcard::certno(DISTRICT, birth, seq)
 }
 
 /// Holders, then solo employees, then relatives; balances drawn from the seed.
@@ -242,54 +239,8 @@ fn write_registry(dir: &Path, people: &[Person]) {
     );
 }
 
-fn run_gongji(args: &[&str]) -> std::process::Output {
-    Command::new(GONGJI)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap_or_else(|e| panic!("run gongji {args:?}: {e}"))
-}
-
 fn expect_exit_0(args: &[&str]) {
-    let out = run_gongji(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "gongji {args:?}\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Money as text
-// ---------------------------------------------------------------------------------------------
-
-fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
-}
-
-/// A JSON number with at most 2 decimals, to fen, exactly.
-fn fen(text: &str) -> Result<i64, String> {
-    let (neg, t) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !digits(int) || frac.len() > 2 || !digits(frac) {
-        return Err(format!("not an amount with at most 2 decimals: {text:?}"));
-    }
-    let int: i64 = int.parse().map_err(|e| format!("{text:?}: {e}"))?;
-    let frac: i64 = format!("{frac:0<2}")
-        .parse()
-        .map_err(|e| format!("{text:?}: {e}"))?;
-    Ok(if neg {
-        -(int * 100 + frac)
-    } else {
-        int * 100 + frac
-    })
+    testkit::process::must_succeed(GONGJI, args);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -445,13 +396,6 @@ fn cancel_body(msgid: &str, original: &Setl) -> String {
         q(&original.psn_no)
     );
     envelope("2103", msgid, &input)
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 /// One HTTP attempt, freshly signed: (status, body) or a transport error.

@@ -28,6 +28,7 @@ use gongji_server::service::auth::hash_password;
 use gongji_server::{App, Clock};
 use gongji_store::read::{OperatorRow, StaffRow};
 use gongji_store::{ReadStore, SqliteStore, Store};
+use gongji_testkit as testkit;
 use reqwest::Method;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -137,8 +138,7 @@ impl Fixture {
     ) -> P {
         let n = self.next();
         let birth = day("1970-01-01") + chrono::Duration::days(i64::from(n) * 131);
-        let first17 = format!("{admdvs}{}{:03}", birth.format("%Y%m%d"), n % 1000);
-        let certno = format!("{first17}{}", check_char(&first17).expect("17 digits"));
+        let certno = testkit::idcard::certno(admdvs, birth, (n % 1000) as u16);
         let mut person = Person {
             psn_no: format!("{admdvs}{n:08}"),
             certno: CertNo::new(certno),
