@@ -195,18 +195,6 @@ mod tests {
         wire_time::parse_datetime("2026-03-10 09:00:05").unwrap_or_default()
     }
 
-    #[derive(Serialize)]
-    struct Cancel<'a> {
-        data: CancelData<'a>,
-    }
-
-    #[derive(Serialize)]
-    struct CancelData<'a> {
-        setl_id: &'a str,
-        mdtrt_id: &'a str,
-        psn_no: &'a str,
-    }
-
     #[test]
     fn what_the_client_writes_the_parser_reads_back() {
         let name = r#"济南"仁和"药房\分店 \u0022 }"#;
@@ -215,13 +203,9 @@ mod tests {
             .operator("2", "SELF01", r#"自助\"终端""#);
         let msgid = sender.msgid(at(), 12_345);
         assert_eq!(msgid, "P37010200001202603100900052345");
-        let input = Cancel {
-            data: CancelData {
-                setl_id: "S1",
-                mdtrt_id: "M1",
-                psn_no: "37010219800101001X",
-            },
-        };
+        let input = serde_json::json!({
+            "data": {"setl_id": "S1", "mdtrt_id": "M1", "psn_no": "37010219800101001X"}
+        });
         let body = sender
             .body("2103", &msgid, "370303", at(), &input)
             .unwrap_or_default();
