@@ -17,6 +17,7 @@ use gongji_engine::{Engine, EngineHandle};
 use gongji_server::app::DynStore;
 use gongji_server::config::{Config, Database};
 use gongji_server::deployment::Deployment;
+use gongji_server::limits::LimitsConfig;
 use gongji_server::service::auth::{FaceVerifier, SmsSender};
 use gongji_server::service::providers::{self, FaceConfig, SmsConfig};
 use gongji_server::{App, Clock, HttpLimits, Listeners};
@@ -156,7 +157,12 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
             "\n/metrics 未开放：配置 [metrics] token_file 或 admin_addr / /metrics is off: set [metrics] token_file or admin_addr",
         );
     }
-    not_yet_wired(config);
+    if let Some(section) = &config.limits {
+        let limits: LimitsConfig = config
+            .section("limits", section)
+            .map_err(|e| e.to_string())?;
+        deployment.sign_in_limit = limits.sign_in_limit(deployment.sign_in_limit)?;
+    }
     let token_key = match args.token_key {
         Some(file) => Some(file.to_path_buf()),
         None => config
@@ -216,14 +222,6 @@ fn sign_in_providers(config: &Config) -> Result<Providers, String> {
         }
     };
     Ok(Providers { sms, face })
-}
-
-/// `[limits]` is not read yet (the sign-in limits are the deployment's defaults): a
-/// deployment that sets it is told so rather than silently believed protected.
-fn not_yet_wired(config: &Config) {
-    if config.limits.is_some() {
-        tracing::warn!("[limits] 在此版本中尚未生效 / [limits] has no effect in this build");
-    }
 }
 
 /// Sleeps into the next whole second: the gateway refuses timestamps from before the

@@ -266,7 +266,8 @@ fn bench_runs_a_small_mix_and_reports_speed() {
     assert!(with_aid > 0, "no settlement paid mutual aid");
     drop(db_conn);
 
-    // A second run reuses the population.
+    // A second run reuses the population; with --report-beside the open loop runs again
+    // with the whole province's staff report running beside it on a reader.
     let again = gongji(&[
         "bench",
         "-n",
@@ -274,16 +275,23 @@ fn bench_runs_a_small_mix_and_reports_speed() {
         "--persons",
         "1500",
         "--modes",
-        "engine",
+        "engine,open",
+        "--rate",
+        "200",
+        "--report-beside",
         "--db",
         &db,
     ]);
     assert!(again.status.success(), "{}", text(&again.stderr));
-    assert!(
-        text(&again.stdout).contains("reusing"),
-        "{}",
-        text(&again.stdout)
-    );
+    let again = text(&again.stdout);
+    for expected in [
+        "reusing",
+        "http-open-loop on sqlite",
+        "http-open-loop+report on sqlite",
+        "staff reports ran beside it",
+    ] {
+        assert!(again.contains(expected), "no {expected:?} in {again}");
+    }
 }
 
 #[test]

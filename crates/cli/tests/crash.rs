@@ -29,14 +29,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use gongji_core::ledger::LedgerAccount;
+use gongji_nhsa::client;
 use gongji_store::SqliteStore;
+use gongji_testkit as testkit;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::value::RawValue;
+use testkit::money::{fen, yuan};
+use testkit::sequence::unix_now;
 
 const GONGJI: &str = env!("CARGO_BIN_EXE_gongji");
 const API: &str = "/fsi/api/rsfComIfsService/callService";
@@ -105,18 +109,12 @@ struct Person {
 
 impl Person {
     fn gend(&self) -> &'static str {
-        if self.seq % 2 == 1 {
-            "1"
-        } else {
-            "2"
-        }
+        testkit::idcard::gend_of(self.seq)
     }
 }
 
 fn certno(birth: NaiveDate, seq: u16) -> String {
-    let first17 = format!("{DISTRICT}{}{seq:03}", birth.format("%Y%m%d"));
-    let check = gongji_core::idcard::check_char(&first17).expect("17 digits");
-    format!("{first17}{check}")
+    testkit::idcard::certno(DISTRICT, birth, seq)
 }
 
 /// Holders, then solo employees, then relatives; balances drawn from the seed.
@@ -241,54 +239,8 @@ fn write_registry(dir: &Path, people: &[Person]) {
     );
 }
 
-fn run_gongji(args: &[&str]) -> std::process::Output {
-    Command::new(GONGJI)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap_or_else(|e| panic!("run gongji {args:?}: {e}"))
-}
-
 fn expect_exit_0(args: &[&str]) {
-    let out = run_gongji(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "gongji {args:?}\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Money as text
-// ---------------------------------------------------------------------------------------------
-
-fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
-}
-
-/// A JSON number with at most 2 decimals, to fen, exactly.
-fn fen(text: &str) -> Result<i64, String> {
-    let (neg, t) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !digits(int) || frac.len() > 2 || !digits(frac) {
-        return Err(format!("not an amount with at most 2 decimals: {text:?}"));
-    }
-    let int: i64 = int.parse().map_err(|e| format!("{text:?}: {e}"))?;
-    let frac: i64 = format!("{frac:0<2}")
-        .parse()
-        .map_err(|e| format!("{text:?}: {e}"))?;
-    Ok(if neg {
-        -(int * 100 + frac)
-    } else {
-        int * 100 + frac
-    })
+    testkit::process::must_succeed(GONGJI, args);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,11 +327,7 @@ fn start_time() -> NaiveDateTime {
 fn new_msgid() -> String {
     let n = next_sequence();
     let at = start_time() + TimeDelta::seconds((n / 10_000) as i64);
-    format!(
-        "{PHARMACY_CODE}{}{:04}",
-        at.format("%Y%m%d%H%M%S"),
-        n % 10_000
-    )
+    client::msgid(PHARMACY_CODE, at, n)
 }
 
 fn q(s: &str) -> String {
@@ -387,23 +335,12 @@ fn q(s: &str) -> String {
 }
 
 fn envelope(infno: &str, msgid: &str, input: &str) -> String {
-    format!(
-        concat!(
-            "{{\"infno\":{},\"msgid\":{},\"mdtrtarea_admvs\":{},\"insuplc_admdvs\":{},",
-            "\"recer_sys_code\":\"GJCRASH\",\"dev_no\":\"\",\"dev_safe_info\":\"\",\"cainfo\":\"\",",
-            "\"signtype\":\"\",\"infver\":\"V1.0\",\"opter_type\":\"1\",\"opter\":\"0001\",",
-            "\"opter_name\":\"收费员甲\",\"inf_time\":{},\"fixmedins_code\":{},",
-            "\"fixmedins_name\":{},\"sign_no\":\"\",\"input\":{}}}"
-        ),
-        q(infno),
-        q(msgid),
-        q(ADMDVS),
-        q(ADMDVS),
-        q(START),
-        q(PHARMACY_CODE),
-        q(PHARMACY_NAME),
-        input
-    )
+    let input = RawValue::from_string(input.to_string()).expect("a JSON input");
+    client::Sender::new(PHARMACY_CODE, PHARMACY_NAME, ADMDVS)
+        .system("GJCRASH")
+        .operator("1", "0001", "收费员甲")
+        .body(infno, msgid, ADMDVS, start_time(), &input)
+        .expect("an envelope")
 }
 
 /// A 2102 body: 1–3 lines; the total is their sum.
@@ -461,33 +398,20 @@ fn cancel_body(msgid: &str, original: &Setl) -> String {
     envelope("2103", msgid, &input)
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 /// One HTTP attempt, freshly signed: (status, body) or a transport error.
 fn post(
-    client: &reqwest::blocking::Client,
+    http: &reqwest::blocking::Client,
     base: &str,
     body: &str,
 ) -> Result<(u16, Vec<u8>), reqwest::Error> {
-    let ts = unix_now().to_string();
     let nonce = format!("crash-{}-{}", std::process::id(), next_sequence());
-    let r = client
+    let mut request = http
         .post(format!("{base}{API}"))
-        .header("content-type", "application/json")
-        .header("x-tif-paasid", PAASID)
-        .header("x-tif-timestamp", &ts)
-        .header("x-tif-nonce", &nonce)
-        .header(
-            "x-tif-signature",
-            gongji_nhsa::auth::sign(&ts, TOKEN, &nonce),
-        )
-        .body(body.to_string())
-        .send()?;
+        .header("content-type", "application/json");
+    for (name, value) in client::signed_headers(PAASID, TOKEN, unix_now(), &nonce) {
+        request = request.header(name, value);
+    }
+    let r = request.body(body.to_string()).send()?;
     let status = r.status().as_u16();
     let bytes = r.bytes()?.to_vec();
     Ok((status, bytes))

@@ -363,3 +363,31 @@ fn config_errors_name_the_line_and_nothing_starts() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!missing.exists());
 }
+
+/// `[limits]` in the config is applied: with a burst of 2, the third sign-in attempt from the
+/// same address within the period is answered 429 (the default burst of 20 would let it
+/// through).
+#[test]
+fn the_configured_sign_in_limit_is_applied() {
+    let dir = deployment("[limits]\nsign_in_burst = 2\nsign_in_period_ms = 60000\n");
+    let srv = serve(dir.path());
+    let addr = srv.addr().to_string();
+    let attempt = || {
+        let mut s = TcpStream::connect(&addr).expect("connect");
+        let body = r#"{"username":"nobody","password":"wrong"}"#;
+        write!(
+            s,
+            "POST /api/v1/staff/session HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        read_answer(&mut s).expect("answer")
+    };
+    for _ in 0..2 {
+        let answer = attempt();
+        assert!(!answer.starts_with("HTTP/1.1 429"), "{answer}");
+    }
+    let third = attempt();
+    assert!(third.starts_with("HTTP/1.1 429"), "{third}");
+    assert!(third.contains("GJ-API-RATE-LIMITED"), "{third}");
+}

@@ -199,10 +199,8 @@ pub fn sign(timestamp: &str, token: &str, nonce: &str) -> String {
 
 /// Compares in time that depends only on the lengths, not on where the bytes differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 /// Parses `x-tif-timestamp`: ASCII digits only, Unix seconds.

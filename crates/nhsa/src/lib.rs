@@ -19,6 +19,7 @@
 //! core's masking wrappers, so `Debug` output of any wire type is safe to log.
 
 pub mod auth;
+pub mod client;
 pub mod envelope;
 pub mod error;
 pub mod input;

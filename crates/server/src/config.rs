@@ -437,6 +437,14 @@ mod tests {
         assert!(c.sms.is_some() && c.face.is_some() && c.limits.is_some());
         assert!(c.institutions.token_key_file.is_some());
         assert_eq!(c.http.limits().max_connections, 10_000);
+        let limits: crate::limits::LimitsConfig = c
+            .limits
+            .as_ref()
+            .map(|l| c.section("limits", l))
+            .transpose()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_default();
+        assert_eq!(limits.sign_in_burst, Some(20));
     }
 
     #[test]

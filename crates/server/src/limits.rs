@@ -56,6 +56,38 @@ impl Default for SignInLimit {
     }
 }
 
+/// The `[limits]` section of `gongji serve --config`. What is left out keeps the
+/// deployment's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Sign-in requests one source may make at once.
+    pub sign_in_burst: Option<u32>,
+    /// Milliseconds after which one more sign-in request is allowed.
+    pub sign_in_period_ms: Option<u64>,
+}
+
+impl LimitsConfig {
+    /// `base` with what the section sets. A zero would lock every sign-in door (or, for the
+    /// period, disable the limit), so it is refused with the key's name.
+    pub fn sign_in_limit(&self, base: SignInLimit) -> Result<SignInLimit, String> {
+        let mut limit = base;
+        if let Some(burst) = self.sign_in_burst {
+            if burst == 0 {
+                return Err("[limits] sign_in_burst 须大于 0 / must be above 0".to_string());
+            }
+            limit.burst = burst;
+        }
+        if let Some(ms) = self.sign_in_period_ms {
+            if ms == 0 {
+                return Err("[limits] sign_in_period_ms 须大于 0 / must be above 0".to_string());
+            }
+            limit.replenish_every = Duration::from_millis(ms);
+        }
+        Ok(limit)
+    }
+}
+
 /// The peer's IP as the key (see [`ClientIp`]).
 #[derive(Clone, Copy, Debug)]
 pub struct PeerIp;
@@ -136,5 +168,34 @@ pub async fn limit_sign_in(State(app): State<App>, request: Request, next: Next)
                 .insert(axum::http::header::RETRY_AFTER, v);
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_overrides_what_it_names_and_refuses_zero() {
+        let base = SignInLimit::default();
+        let set = LimitsConfig {
+            sign_in_burst: Some(3),
+            sign_in_period_ms: None,
+        };
+        assert_eq!(
+            set.sign_in_limit(base),
+            Ok(SignInLimit {
+                burst: 3,
+                replenish_every: base.replenish_every
+            })
+        );
+        assert_eq!(LimitsConfig::default().sign_in_limit(base), Ok(base));
+        let zero = LimitsConfig {
+            sign_in_burst: None,
+            sign_in_period_ms: Some(0),
+        };
+        assert!(zero
+            .sign_in_limit(base)
+            .is_err_and(|e| e.contains("sign_in_period_ms")));
     }
 }

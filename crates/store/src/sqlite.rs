@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0015_limits_and_floors",
         include_str!("migrations/0015_limits_and_floors.sql"),
     ),
+    ("0019_checks", include_str!("migrations/0019_checks.sql")),
 ];
 
 pub struct SqliteStore {

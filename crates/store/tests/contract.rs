@@ -37,6 +37,8 @@ trait Backend {
     fn open(&self) -> Self::S;
     /// Raw SQL behind the ledger's back.
     fn exec(store: &mut Self::S, sql: &str);
+    /// Raw SQL that the database may refuse: its error, as text.
+    fn try_exec(store: &mut Self::S, sql: &str) -> Result<(), String>;
     /// A single integer from raw SQL.
     fn scalar(store: &mut Self::S, sql: &str) -> i64;
     /// `gongji staff add`: staff rows are written beside the ledger, not through a batch.
@@ -67,6 +69,12 @@ impl Backend for SqliteBackend {
     }
     fn exec(store: &mut SqliteStore, sql: &str) {
         store.connection().execute_batch(sql).expect("raw sql");
+    }
+    fn try_exec(store: &mut SqliteStore, sql: &str) -> Result<(), String> {
+        store
+            .connection()
+            .execute_batch(sql)
+            .map_err(|e| e.to_string())
     }
     fn scalar(store: &mut SqliteStore, sql: &str) -> i64 {
         store
@@ -107,6 +115,12 @@ impl Backend for PgBackend {
     }
     fn exec(store: &mut PgStore, sql: &str) {
         store.client().batch_execute(sql).expect("raw sql");
+    }
+    fn try_exec(store: &mut PgStore, sql: &str) -> Result<(), String> {
+        store
+            .client()
+            .batch_execute(sql)
+            .map_err(|e| format!("{e:?}"))
     }
     fn scalar(store: &mut PgStore, sql: &str) -> i64 {
         store
@@ -172,6 +186,7 @@ contract!(
     conventional_transactions_lock_write_and_roll_back,
     a_reader_beside_the_writer_reads_what_was_committed,
     a_negative_limit_is_refused_by_the_schema,
+    the_schema_refuses_rows_the_ledger_never_writes,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -308,11 +323,15 @@ fn settle_entry(
         entry_id,
         "settle",
         Some(msgid),
-        vec![
+        // A zero line is left out, as `PostingSet::new` does (the schema refuses it).
+        [
             posting(&format!("psn:{psn}"), -acct, before.0 - acct),
             posting(FUND, -(total - acct), before.1 - (total - acct)),
             posting(&format!("inst:{INST}"), total, before.2 + total),
-        ],
+        ]
+        .into_iter()
+        .filter(|p| !p.amount.is_zero())
+        .collect(),
     )
 }
 
@@ -731,6 +750,78 @@ fn a_negative_limit_is_refused_by_the_schema<B: Backend>(b: &B) {
         );
     }
     assert!(s.load_snapshot().expect("snapshot").bindings.is_empty());
+}
+
+/// Migration 0019: each CHECK refuses a bad row written straight into the database (a script,
+/// a hand repair), and the refused statement changes nothing.
+fn the_schema_refuses_rows_the_ledger_never_writes<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    s.commit(&batch(vec![Write::Binding {
+        binding: binding(7, "P0001", "P0002"),
+        admdvs: ADMDVS.into(),
+    }]))
+    .expect("bind");
+    let own = "WHERE entry_id = 1 AND account_key = 'psn:P0001'";
+    for (what, sql) in [
+        (
+            "a posting of zero",
+            format!(
+                "INSERT INTO postings (entry_id, seq, account_key, amount_fen, rule, floor_fen,
+                     balance_after_fen, explanation)
+                 VALUES (1, 99, '{FUND}', 0, 'test', NULL, 0, 'nothing')"
+            ),
+        ),
+        (
+            "a personal account below zero",
+            format!("UPDATE postings SET balance_after_fen = -1, floor_fen = NULL {own}"),
+        ),
+        (
+            "a balance below the posting's floor",
+            format!("UPDATE postings SET floor_fen = 60000 {own}"),
+        ),
+        (
+            "a binding status that does not exist",
+            "UPDATE bindings SET status = 'paused'".to_string(),
+        ),
+        (
+            "a negative per-payment limit",
+            "UPDATE bindings SET limit_per_payment_fen = -1".to_string(),
+        ),
+        (
+            "a negative per-month limit",
+            "UPDATE bindings SET limit_per_month_fen = -1".to_string(),
+        ),
+        (
+            "a person bound to themself",
+            "UPDATE bindings SET relative_psn_no = holder_psn_no".to_string(),
+        ),
+    ] {
+        let refused = B::try_exec(&mut s, &sql);
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_lowercase().contains("check")),
+            "{what}: {refused:?}"
+        );
+    }
+    assert_eq!(
+        B::scalar(&mut s, "SELECT COUNT(*) FROM postings WHERE amount_fen = 0"),
+        0
+    );
+    assert_eq!(
+        B::scalar(
+            &mut s,
+            "SELECT COUNT(*) FROM bindings WHERE status = 'active'"
+        ),
+        1
+    );
+    assert!(s.verify().expect("verify").violations.is_empty());
+    // What the ledger does write still passes.
+    B::exec(
+        &mut s,
+        "UPDATE bindings SET status = 'suspended', limit_per_month_fen = 0",
+    );
 }
 
 fn duplicate_msgid_conflicts<B: Backend>(b: &B) {

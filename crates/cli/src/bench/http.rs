@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 
 use gongji_core::Fen;
 use gongji_engine::EngineHandle;
+use gongji_nhsa::client;
 use gongji_server::app::DynStore;
 use gongji_server::{App, Clock};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::engine_run::{record, submit};
@@ -95,8 +98,61 @@ pub struct Client {
     url: String,
     /// Distinguishes this run's nonces.
     run: String,
-    /// `inf_time` and `begntime`: the server's day.
+    /// `inf_time`: the server's day.
+    at: chrono::NaiveDateTime,
+    /// `begntime` and `fee_ocur_time`: the same, as the wire writes it.
     time: String,
+}
+
+/// 2102 input.
+#[derive(Serialize)]
+struct DrugSettlement<'a> {
+    druginfo: DrugInfo<'a>,
+    drugdetail: Vec<DrugLine<'a>>,
+}
+
+#[derive(Serialize)]
+struct DrugInfo<'a> {
+    psn_no: &'a str,
+    mdtrt_cert_type: &'a str,
+    mdtrt_cert_no: &'a str,
+    begntime: &'a str,
+    medfee_sumamt: Box<RawValue>,
+    insutype: &'a str,
+    acct_used_flag: &'a str,
+    med_type: &'a str,
+    invono: String,
+}
+
+#[derive(Serialize)]
+struct DrugLine<'a> {
+    feedetl_sn: String,
+    rxno: &'a str,
+    rx_circ_flag: &'a str,
+    fee_ocur_time: &'a str,
+    med_list_codg: &'a str,
+    medins_list_codg: String,
+    det_item_fee_sumamt: Box<RawValue>,
+    cnt: i64,
+    pric: Box<RawValue>,
+    bilg_dept_codg: &'a str,
+    bilg_dept_name: &'a str,
+    bilg_dr_codg: &'a str,
+    bilg_dr_name: &'a str,
+    hosp_appr_flag: &'a str,
+}
+
+/// 2103 input.
+#[derive(Serialize)]
+struct CancelInput<'a> {
+    data: CancelData<'a>,
+}
+
+#[derive(Serialize)]
+struct CancelData<'a> {
+    setl_id: &'a str,
+    mdtrt_id: &'a str,
+    psn_no: &'a str,
 }
 
 /// What an answer said.
@@ -125,11 +181,19 @@ impl Client {
             http,
             url: format!("http://{addr}{PATH}"),
             run: run.to_string(),
-            time: bench_morning().format("%Y-%m-%d %H:%M:%S").to_string(),
+            at: bench_morning(),
+            time: gongji_nhsa::wire_time::format_datetime(bench_morning()),
         })
     }
 
-    fn envelope(&self, infno: &str, msgid: &str, w: &Workload, op: &Op, input: &str) -> String {
+    fn envelope<I: Serialize>(
+        &self,
+        infno: &str,
+        msgid: &str,
+        w: &Workload,
+        op: &Op,
+        input: &I,
+    ) -> Option<String> {
         let inst = w.institution_of(op);
         let insured_in = match op {
             Op::Settle {
@@ -138,10 +202,10 @@ impl Client {
             Op::Cancel(d) => d.admdvs.as_str(),
             Op::Premium { .. } => inst.admdvs.as_str(),
         };
-        format!(
-            "{{\"infno\":\"{infno}\",\"msgid\":\"{msgid}\",\"mdtrtarea_admvs\":\"{}\",\"insuplc_admdvs\":\"{insured_in}\",\"recer_sys_code\":\"GJBENCH\",\"dev_no\":\"\",\"dev_safe_info\":\"\",\"cainfo\":\"\",\"signtype\":\"\",\"infver\":\"V1.0\",\"opter_type\":\"1\",\"opter\":\"0001\",\"opter_name\":\"收费员\",\"inf_time\":\"{}\",\"fixmedins_code\":\"{}\",\"fixmedins_name\":\"{}\",\"sign_no\":\"\",\"input\":{input}}}",
-            inst.admdvs, self.time, inst.code, inst.name
-        )
+        client::Sender::new(inst.code.as_str(), inst.name.as_str(), inst.admdvs.as_str())
+            .system("GJBENCH")
+            .body(infno, msgid, insured_in, self.at, input)
+            .ok()
     }
 
     /// The request body of a settlement (2102) or cancel (2103).
@@ -154,40 +218,54 @@ impl Client {
                 ..
             } => {
                 let p = w.patient(*mutual, *patient);
-                let mut total = 0_i64;
-                let mut detail = String::new();
+                let mut total = Fen::ZERO;
+                let mut drugdetail = Vec::with_capacity(lines.len());
                 for (sn, (item, count)) in lines.iter().enumerate() {
                     let (code, price) = &w.catalog[*item];
-                    let amount = price.fen() * count;
-                    total += amount;
-                    if sn > 0 {
-                        detail.push(',');
-                    }
-                    detail.push_str(&format!(
-                        "{{\"feedetl_sn\":\"{}\",\"rxno\":\"\",\"rx_circ_flag\":\"0\",\"fee_ocur_time\":\"{}\",\"med_list_codg\":\"{code}\",\"medins_list_codg\":\"H-{code}\",\"det_item_fee_sumamt\":{},\"cnt\":{count},\"pric\":{},\"bilg_dept_codg\":\"A03\",\"bilg_dept_name\":\"药房\",\"bilg_dr_codg\":\"D001\",\"bilg_dr_name\":\"药师\",\"hosp_appr_flag\":\"1\"}}",
-                        sn + 1,
-                        self.time,
-                        Fen::from_fen(amount),
-                        price
-                    ));
+                    let amount = price.checked_mul(*count)?;
+                    total = total.checked_add(amount)?;
+                    drugdetail.push(DrugLine {
+                        feedetl_sn: (sn + 1).to_string(),
+                        rxno: "",
+                        rx_circ_flag: "0",
+                        fee_ocur_time: &self.time,
+                        med_list_codg: code,
+                        medins_list_codg: format!("H-{code}"),
+                        det_item_fee_sumamt: client::amount(amount),
+                        cnt: *count,
+                        pric: client::amount(*price),
+                        bilg_dept_codg: "A03",
+                        bilg_dept_name: "药房",
+                        bilg_dr_codg: "D001",
+                        bilg_dr_name: "药师",
+                        hosp_appr_flag: "1",
+                    });
                 }
-                let input = format!(
-                    "{{\"druginfo\":{{\"psn_no\":\"{}\",\"mdtrt_cert_type\":\"02\",\"mdtrt_cert_no\":\"{}\",\"begntime\":\"{}\",\"medfee_sumamt\":{},\"insutype\":\"{}\",\"acct_used_flag\":\"{}\",\"med_type\":\"41\",\"invono\":\"INV{i}\"}},\"drugdetail\":[{detail}]}}",
-                    p.psn_no,
-                    w.card(*mutual, *patient),
-                    self.time,
-                    Fen::from_fen(total),
-                    p.insutype,
-                    if *mutual { "2" } else { "1" }
-                );
-                Some((self.envelope("2102", msgid, w, op, &input), "2102"))
+                let input = DrugSettlement {
+                    druginfo: DrugInfo {
+                        psn_no: &p.psn_no,
+                        mdtrt_cert_type: "02",
+                        mdtrt_cert_no: w.card(*mutual, *patient),
+                        begntime: &self.time,
+                        medfee_sumamt: client::amount(total),
+                        insutype: p.insutype,
+                        acct_used_flag: if *mutual { "2" } else { "1" },
+                        med_type: "41",
+                        invono: format!("INV{i}"),
+                    },
+                    drugdetail,
+                };
+                Some((self.envelope("2102", msgid, w, op, &input)?, "2102"))
             }
             Op::Cancel(d) => {
-                let input = format!(
-                    "{{\"data\":{{\"setl_id\":\"{}\",\"mdtrt_id\":\"{}\",\"psn_no\":\"{}\"}}}}",
-                    d.setl_id, d.mdtrt_id, d.psn_no
-                );
-                Some((self.envelope("2103", msgid, w, op, &input), "2103"))
+                let input = CancelInput {
+                    data: CancelData {
+                        setl_id: &d.setl_id,
+                        mdtrt_id: &d.mdtrt_id,
+                        psn_no: &d.psn_no,
+                    },
+                };
+                Some((self.envelope("2103", msgid, w, op, &input)?, "2103"))
             }
             Op::Premium { .. } => None,
         }
@@ -195,20 +273,21 @@ impl Client {
 
     async fn send(&self, w: &Workload, op: &Op, body: String, i: usize) -> Answer {
         let inst = w.institution_of(op);
-        let ts = chrono::Utc::now().timestamp().to_string();
         let nonce = format!("{}-{i}", self.run);
-        let signature = gongji_nhsa::auth::sign(&ts, &inst.token, &nonce);
-        let sent = self
+        let headers = client::signed_headers(
+            &inst.paasid,
+            &inst.token,
+            chrono::Utc::now().timestamp(),
+            &nonce,
+        );
+        let mut request = self
             .http
             .post(&self.url)
-            .header("content-type", "application/json")
-            .header(gongji_nhsa::auth::HEADER_PAASID, &inst.paasid)
-            .header(gongji_nhsa::auth::HEADER_TIMESTAMP, &ts)
-            .header(gongji_nhsa::auth::HEADER_NONCE, &nonce)
-            .header(gongji_nhsa::auth::HEADER_SIGNATURE, &signature)
-            .body(body)
-            .send()
-            .await;
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let sent = request.body(body).send().await;
         let response = match sent {
             Ok(r) => r,
             Err(e) => return Answer::Failed(format!("transport: {e}")),

@@ -18,6 +18,10 @@
 //!   server's full rate for longer than the timestamp window (`nonces.rs`); needs no
 //!   population.
 //!
+//! With `--report-beside`, each open-loop rate runs a second time with the whole province's
+//! staff report running over and over on a reader connection (`report_load.rs`): the two
+//! runs' latencies show whether reports hold settlements back.
+//!
 //! It prints throughput, p50/p99/p999 and the ratio to the baseline, the resident memory
 //! with the population loaded, and writes every figure as JSON with `--out FILE`.
 
@@ -25,6 +29,7 @@ mod baseline;
 mod engine_run;
 mod http;
 mod nonces;
+mod report_load;
 mod stats;
 mod workload;
 
@@ -127,6 +132,11 @@ pub struct BenchArgs {
     /// run each).
     #[arg(long, value_delimiter = ',', default_value = "5000")]
     pub rate: Vec<f64>,
+    /// Run each open-loop rate a second time with the whole province's staff report running
+    /// over and over beside it (on a reader connection), to show settlement latency with and
+    /// without reports.
+    #[arg(long)]
+    pub report_beside: bool,
     /// Requests of the open-loop run (default: as many as -n).
     #[arg(long)]
     pub open_ops: Option<usize>,
@@ -424,24 +434,48 @@ fn run_store(
             }
             if wants(Mode::Open) {
                 let ops = args.open_ops.unwrap_or(args.ops);
+                let passes: &[bool] = if args.report_beside {
+                    &[false, true]
+                } else {
+                    &[false]
+                };
                 for (k, rate) in args.rate.iter().enumerate() {
-                    println!("{store}: HTTP open loop, {rate:.0}/s offered, {ops} requests ...");
-                    let s = http::open_loop(
-                        &http::HttpRun {
-                            server: &server,
-                            workload,
-                            msgids: clock.run(ops),
-                            ops,
-                            seed: args.seed.wrapping_add(2 + k as u64),
-                            store,
-                            client_threads: 2,
-                            connections: args.http_clients,
-                            run: format!("{run_id}o{k}"),
-                        },
-                        *rate,
-                    )?;
-                    s.print(None);
-                    runs.push(s);
+                    for &beside in passes {
+                        let with = if beside {
+                            " with reports beside it"
+                        } else {
+                            ""
+                        };
+                        println!(
+                            "{store}: HTTP open loop, {rate:.0}/s offered, {ops} requests{with} ..."
+                        );
+                        let reports = beside
+                            .then(|| report_load::ReportLoad::start(&handle))
+                            .transpose()?;
+                        let mut s = http::open_loop(
+                            &http::HttpRun {
+                                server: &server,
+                                workload,
+                                msgids: clock.run(ops),
+                                ops,
+                                seed: args.seed.wrapping_add(2 + k as u64),
+                                store,
+                                client_threads: 2,
+                                connections: args.http_clients,
+                                run: format!("{run_id}o{k}{}", if beside { "r" } else { "" }),
+                            },
+                            *rate,
+                        )?;
+                        if let Some(reports) = reports {
+                            let done = reports.stop()?;
+                            s.mode = "http-open-loop+report".into();
+                            s.note.push_str(&format!(
+                                "; {done} whole-province staff reports ran beside it on a reader"
+                            ));
+                        }
+                        s.print(None);
+                        runs.push(s);
+                    }
                 }
             }
             server.stop();

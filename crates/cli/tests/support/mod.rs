@@ -14,10 +14,11 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use gongji_nhsa::client;
+use gongji_testkit as testkit;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
@@ -142,17 +143,11 @@ pub struct P {
 
 impl P {
     pub fn certno(&self) -> String {
-        let first17 = format!("{}{}{:03}", self.district, self.birth, self.seq);
-        let check = gongji_core::idcard::check_char(&first17).expect("17 digits");
-        format!("{first17}{check}")
+        testkit::idcard::certno_of(self.district, self.birth, self.seq)
     }
 
     pub fn gend(&self) -> &'static str {
-        if self.seq % 2 == 1 {
-            "1"
-        } else {
-            "2"
-        }
+        testkit::idcard::gend_of(self.seq)
     }
 }
 
@@ -375,22 +370,11 @@ pub struct Env {
 }
 
 fn run_gongji(args: &[&str]) -> std::process::Output {
-    Command::new(GONGJI)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap_or_else(|e| panic!("run gongji {args:?}: {e}"))
+    testkit::process::run(GONGJI, args)
 }
 
 fn must_succeed(args: &[&str]) {
-    let out = run_gongji(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "gongji {args:?} failed\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    testkit::process::must_succeed(GONGJI, args);
 }
 
 impl Env {
@@ -841,32 +825,26 @@ impl Drop for Server {
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-static SEQUENCE: AtomicU64 = AtomicU64::new(1);
-
 fn next_sequence() -> u64 {
-    SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    testkit::sequence::next()
 }
 
 pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    testkit::sequence::unix_now()
 }
 
 /// A msgid: 12-character institution code + yyyyMMddHHmmss + 4-digit sequence, unique per
 /// request of this test process.
 pub fn new_msgid(inst: &Inst) -> String {
-    let now = chrono::Local::now().format("%Y%m%d%H%M%S");
-    format!("{}{now}{:04}", inst.code, next_sequence() % 10_000)
+    client::msgid(
+        inst.code,
+        chrono::Local::now().naive_local(),
+        next_sequence(),
+    )
 }
 
 pub fn new_nonce() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    format!("n{}-{}-{nanos}", std::process::id(), next_sequence())
+    testkit::sequence::nonce()
 }
 
 /// The four `x-tif-*` headers for `inst`, signed now with a fresh nonce.
@@ -880,16 +858,10 @@ pub fn gateway_headers(
     timestamp: i64,
     nonce: &str,
 ) -> Vec<(String, String)> {
-    let ts = timestamp.to_string();
-    vec![
-        ("x-tif-paasid".into(), paasid.to_string()),
-        ("x-tif-timestamp".into(), ts.clone()),
-        ("x-tif-nonce".into(), nonce.to_string()),
-        (
-            "x-tif-signature".into(),
-            gongji_nhsa::auth::sign(&ts, token, nonce),
-        ),
-    ]
+    client::signed_headers(paasid, token, timestamp, nonce)
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
 }
 
 /// One request to send.
@@ -937,27 +909,23 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// The envelope as the institution client writes it, with this call's `input` (whose
+    /// [`num`] markers [`render`] turns into exact numbers).
     pub fn envelope(&self) -> Value {
-        json!({
-            "infno": self.infno,
-            "msgid": self.msgid,
-            "mdtrtarea_admvs": self.inst.admdvs,
-            "insuplc_admdvs": self.insuplc_admdvs,
-            "recer_sys_code": "GJTEST",
-            "dev_no": "",
-            "dev_safe_info": "",
-            "cainfo": "",
-            "signtype": "",
-            "infver": "V1.0",
-            "opter_type": self.opter_type,
-            "opter": "0001",
-            "opter_name": "收费员甲",
-            "inf_time": chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
-            "fixmedins_code": self.inst.code,
-            "fixmedins_name": self.inst.name,
-            "sign_no": "",
-            "input": self.input,
-        })
+        let body = client::Sender::new(self.inst.code, self.inst.name, self.inst.admdvs)
+            .system("GJTEST")
+            .operator(self.opter_type.as_str(), "0001", "收费员甲")
+            .body(
+                &self.infno,
+                &self.msgid,
+                &self.insuplc_admdvs,
+                chrono::Local::now().naive_local(),
+                &json!({}),
+            )
+            .expect("an envelope");
+        let mut envelope: Value = serde_json::from_str(&body).expect("the client's JSON");
+        envelope["input"] = self.input.clone();
+        envelope
     }
 
     pub fn body(&self) -> String {
@@ -1306,31 +1274,11 @@ impl J {
 
 /// Yuan text ("-286.20", "0.5", "12") to fen, exactly; panics on anything else.
 pub fn fen(text: &str) -> i64 {
-    let (neg, t) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    assert!(
-        !int.is_empty()
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && frac.len() <= 2
-            && frac.bytes().all(|b| b.is_ascii_digit()),
-        "not an amount with at most 2 decimals: {text:?}"
-    );
-    let int: i64 = int.parse().expect("integer part");
-    let frac: i64 = format!("{frac:0<2}").parse().expect("decimals");
-    let v = int * 100 + frac;
-    if neg {
-        -v
-    } else {
-        v
-    }
+    testkit::money::fen(text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn yuan_text(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
+    testkit::money::yuan(fen)
 }
 
 /// One HTTP answer.

@@ -13,7 +13,6 @@ use gongji_core::codes::{
     InsuStatus, Insutype, MedType, Relationship,
 };
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
-use gongji_core::idcard::check_char;
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::policy::{Policy, PolicySet};
@@ -170,9 +169,7 @@ impl World {
     pub fn person(&mut self, admdvs: &str, insutype: Insutype) -> String {
         let n = self.next();
         let birth = day("1960-01-01") + Duration::days(i64::from(n) * 97);
-        let first17 = format!("{admdvs}{}{:03}", birth.format("%Y%m%d"), n % 1000);
-        let check = check_char(&first17).expect("17 digits");
-        let certno = format!("{first17}{check}");
+        let certno = gongji_testkit::idcard::certno(admdvs, birth, (n % 1000) as u16);
         let male = (n % 1000) % 2 == 1;
         let psn_no = format!("{admdvs}{n:08}");
         let person = Person {

@@ -5,15 +5,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
 use gongji_core::codes::Channel;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::errors::{ApiError, ApiJson, ApiResult, ErrorBody};
 use crate::app::App;
-use crate::service::auth::{self as svc, Session, Subject, SESSION_COOKIE, SESSION_IDLE_SECS};
+use crate::service::auth::{self as svc, Session, Subject, SESSION_COOKIE};
 use crate::service::staff::Staff;
 use crate::service::ServiceError;
 
@@ -29,14 +30,9 @@ fn token_of(headers: &HeaderMap) -> Option<String> {
             return Some(t.trim().to_string());
         }
     }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.trim().to_string())
+    CookieJar::from_headers(headers)
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_string())
 }
 
 /// The channel a person's request came through.
@@ -216,12 +212,8 @@ fn session_answer(s: &Session) -> Response {
         fixmedins_code,
         expires_at: s.expires_at.format("%Y-%m-%d %H:%M:%S").to_string(),
     };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_IDLE_SECS}",
-        s.token
-    );
     let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    if let Some(v) = crate::web::session_cookie(Some(&s.token)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
@@ -262,10 +254,9 @@ pub async fn sign_out(State(app): State<App>, headers: HeaderMap) -> ApiResult<R
     svc::session(&app, &token).await?;
     svc::sign_out(&app, &token).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("gongji_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
+    if let Some(v) = crate::web::session_cookie(None) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
     Ok(resp)
 }
 

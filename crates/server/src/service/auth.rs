@@ -584,7 +584,14 @@ pub async fn sign_in_with_code(
             codes.remove(&key);
             return Err(ServiceError::CodeInvalid);
         }
-        if pending.code != code.trim() {
+        // Compared in constant time: the code is the secret of the sign-in.
+        let offered = code.trim().as_bytes();
+        let matches = pending.code.len() == offered.len()
+            && bool::from(subtle::ConstantTimeEq::ct_eq(
+                pending.code.as_bytes(),
+                offered,
+            ));
+        if !matches {
             pending.attempts_left -= 1;
             if pending.attempts_left == 0 {
                 codes.remove(&key);

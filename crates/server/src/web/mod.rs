@@ -26,7 +26,7 @@ pub mod i18n;
 mod nearby;
 mod session;
 
-pub(crate) use session::{secure_cookies, too_many};
+pub(crate) use session::{secure_cookies, session_cookie, too_many};
 mod terminal;
 mod terminal_wire;
 
@@ -82,14 +82,7 @@ pub fn lang_of(query: &LangQuery, headers: &HeaderMap) -> (Lang, bool) {
     if let Some(l) = query.lang.as_deref().and_then(Lang::parse) {
         return (l, true);
     }
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == "lang")
-        .and_then(|(_, v)| Lang::parse(v));
+    let cookie = session::cookie(headers, "lang").and_then(|v| Lang::parse(&v));
     (cookie.unwrap_or_default(), false)
 }
 
@@ -261,11 +254,13 @@ pub fn render_page<T: Template>(page: &Page, status: StatusCode, template: &T) -
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if page.remember_lang {
-        let cookie = format!(
-            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            page.lang.code()
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
+        // A year; Lax so that a link from another site opens in the language chosen.
+        let cookie = axum_extra::extract::cookie::Cookie::build(("lang", page.lang.code()))
+            .path("/")
+            .max_age(cookie::time::Duration::days(365))
+            .same_site(axum_extra::extract::cookie::SameSite::Lax)
+            .build();
+        if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
             h.insert(header::SET_COOKIE, v);
         }
     }

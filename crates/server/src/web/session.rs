@@ -3,6 +3,7 @@
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use gongji_core::Fen;
 
 use super::csrf;
@@ -13,17 +14,40 @@ use crate::service::operators::Operator;
 use crate::service::staff::Staff;
 use crate::service::ServiceError;
 
-/// The value of cookie `name`.
+/// The value of cookie `name` (empty counts as absent).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_string())
+    CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty())
+}
+
+/// The `Set-Cookie` value that starts a session (`Some(token)`) or clears it (`None`):
+/// script cannot read it, no other site's request carries it, and it ends when the session
+/// would idle out.
+pub fn session_cookie(token: Option<&str>) -> Option<HeaderValue> {
+    let max_age = match token {
+        Some(_) => SESSION_IDLE_SECS,
+        None => 0,
+    };
+    let cookie = Cookie::build((SESSION_COOKIE, token.unwrap_or_default()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
+}
+
+/// The pre-session CSRF cookie (`gongji_csrf`) of a sign-in page: script cannot read it and
+/// no other site's form sends it.
+pub fn pre_session_cookie(value: &str) -> Option<HeaderValue> {
+    let cookie = Cookie::build((csrf::PRE_SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
 /// The session token of the request, if any.
@@ -79,11 +103,7 @@ pub fn pre_session_csrf(headers: &HeaderMap) -> (String, bool) {
 
 /// Sets the pre-session CSRF cookie on a sign-in page.
 pub fn with_pre_session_cookie(mut resp: Response, value: &str) -> Response {
-    let cookie = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Strict",
-        csrf::PRE_SESSION_COOKIE
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    if let Some(v) = pre_session_cookie(value) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
@@ -187,9 +207,10 @@ pub async fn secure_cookies(
         if !cookies.is_empty() {
             resp.headers_mut().remove(header::SET_COOKIE);
             for c in cookies {
-                let secured = match c.to_str() {
-                    Ok(text) if !text.to_ascii_lowercase().contains("; secure") => {
-                        HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(c)
+                let secured = match c.to_str().map(Cookie::parse) {
+                    Ok(Ok(mut cookie)) if cookie.secure() != Some(true) => {
+                        cookie.set_secure(true);
+                        HeaderValue::from_str(&cookie.to_string()).unwrap_or(c)
                     }
                     _ => c,
                 };
@@ -214,13 +235,7 @@ pub fn see_other(location: &str) -> Response {
 /// A redirect that also sets (or, with `None`, clears) the session cookie.
 pub fn see_other_with_session(location: &str, token: Option<&str>) -> Response {
     let mut resp = see_other(location);
-    let cookie = match token {
-        Some(t) => format!(
-            "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_IDLE_SECS}"
-        ),
-        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    };
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    if let Some(v) = session_cookie(token) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp

@@ -20,7 +20,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use chrono::NaiveDateTime;
@@ -817,11 +817,7 @@ fn pre_session_csrf(_headers: &HeaderMap) -> (String, bool) {
 }
 
 fn set_pre_session_cookie(resp: &mut Response, value: &str) {
-    let cookie = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Strict",
-        csrf::PRE_SESSION_COOKIE
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    if let Some(v) = session::pre_session_cookie(value) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
 }

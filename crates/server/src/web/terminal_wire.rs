@@ -14,6 +14,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use chrono::NaiveDateTime;
 use gongji_core::codes::Admdvs;
 use gongji_core::Fen;
+use gongji_nhsa::client;
 use gongji_nhsa::number::parse_amount;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -51,44 +52,18 @@ fn next_sequence() -> u64 {
 
 /// A new msgid at `at`: institution code (12) + `yyyyMMddHHmmss` + 4-digit sequence.
 pub fn new_msgid(code: &str, at: NaiveDateTime) -> String {
-    format!(
-        "{code}{}{:04}",
-        at.format("%Y%m%d%H%M%S"),
-        next_sequence() % 10_000
-    )
+    client::msgid(code, at, next_sequence())
 }
 
 /// The time inside a msgid, for the times of a message that must be the same when it is
 /// sent again (a resubmitted settlement must be the same request).
 pub fn msgid_time(msgid: &str) -> Option<NaiveDateTime> {
-    let t = msgid.get(12..26)?;
-    NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M%S").ok()
+    client::msgid_time(msgid)
 }
 
 /// An amount on the wire: a JSON number with exactly two decimals.
 pub fn amount(f: Fen) -> Box<RawValue> {
-    RawValue::from_string(f.to_string()).unwrap_or_default()
-}
-
-#[derive(Serialize)]
-struct RequestEnvelope<'a, I: Serialize> {
-    infno: &'a str,
-    msgid: &'a str,
-    mdtrtarea_admvs: &'a str,
-    insuplc_admdvs: &'a str,
-    recer_sys_code: &'a str,
-    dev_no: &'a str,
-    dev_safe_info: &'a str,
-    cainfo: &'a str,
-    signtype: &'a str,
-    infver: &'a str,
-    opter_type: &'a str,
-    opter: &'a str,
-    opter_name: &'a str,
-    inf_time: String,
-    fixmedins_code: &'a str,
-    fixmedins_name: &'a str,
-    input: &'a I,
+    client::amount(f)
 }
 
 /// One message sent and its answer, as shown in the page's message log.
@@ -165,36 +140,20 @@ impl Sender<'_> {
         input: &I,
     ) -> Result<Exchange, CallError> {
         let at = msgid_time(msgid).unwrap_or(self.now);
-        let admdvs = self.inst.admdvs.to_string();
-        let opter_name = if self.opter_type == "2" {
-            "自助终端"
+        let (opter, opter_name) = if self.opter_type == "2" {
+            ("SELF01", "自助终端")
         } else {
-            "收费员"
+            ("0001", "收费员")
         };
-        let envelope = RequestEnvelope {
-            infno,
-            msgid,
-            mdtrtarea_admvs: &admdvs,
-            insuplc_admdvs: self.insuplc_admdvs,
-            recer_sys_code: "GONGJI",
-            dev_no: "WEB-TERMINAL",
-            dev_safe_info: "",
-            cainfo: "",
-            signtype: "",
-            infver: "V1.0",
-            opter_type: self.opter_type,
-            opter: if self.opter_type == "2" {
-                "SELF01"
-            } else {
-                "0001"
-            },
-            opter_name,
-            inf_time: at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            fixmedins_code: &self.inst.code,
-            fixmedins_name: &self.inst.name,
-            input,
-        };
-        let body = serde_json::to_string(&envelope)
+        let sender = client::Sender::new(
+            self.inst.code.as_str(),
+            self.inst.name.as_str(),
+            self.inst.admdvs.to_string(),
+        )
+        .device("WEB-TERMINAL")
+        .operator(self.opter_type, opter, opter_name);
+        let body = sender
+            .body(infno, msgid, self.insuplc_admdvs, at, input)
             .map_err(|e| CallError::Internal(format!("request: {e}")))?;
         let authenticated = Authenticated {
             fixmedins_code: self.inst.code.clone(),

@@ -20,6 +20,7 @@ use gongji_engine::{
 };
 use std::sync::Arc;
 
+use gongji_nhsa::client;
 use gongji_server::app::DynStore;
 use gongji_server::deployment::Deployment;
 use gongji_server::limits::SignInLimit;
@@ -27,7 +28,9 @@ use gongji_server::service::auth::hash_password;
 use gongji_server::{App, Clock};
 use gongji_store::read::{OperatorRow, StaffRow};
 use gongji_store::{ReadStore, SqliteStore, Store};
+use gongji_testkit as testkit;
 use reqwest::Method;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 pub const JINAN: &str = "370102";
@@ -135,8 +138,7 @@ impl Fixture {
     ) -> P {
         let n = self.next();
         let birth = day("1970-01-01") + chrono::Duration::days(i64::from(n) * 131);
-        let first17 = format!("{admdvs}{}{:03}", birth.format("%Y%m%d"), n % 1000);
-        let certno = format!("{first17}{}", check_char(&first17).expect("17 digits"));
+        let certno = testkit::idcard::certno(admdvs, birth, (n % 1000) as u16);
         let mut person = Person {
             psn_no: format!("{admdvs}{n:08}"),
             certno: CertNo::new(certno),
@@ -492,31 +494,37 @@ impl Server {
             .await
             .expect("read")
             .expect("institution");
-        let n = SIGNED_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000;
-        let msgid = format!("{}{}{n:04}", inst.code, time(NOW).format("%Y%m%d%H%M%S"));
-        let envelope = format!(
-            r#"{{"infno":"{infno}","msgid":"{msgid}","mdtrtarea_admvs":"{adm}","insuplc_admdvs":"{adm}","recer_sys_code":"GJTEST","dev_no":"","dev_safe_info":"","cainfo":"","signtype":"","infver":"V1.0","opter_type":"1","opter":"0001","opter_name":"收费员甲","inf_time":"{NOW}","fixmedins_code":"{code}","fixmedins_name":"{name}","input":{input}}}"#,
-            adm = inst.admdvs,
-            code = inst.code,
-            name = inst.name,
-        );
-        let ts = chrono::Utc::now().timestamp().to_string();
+        let n = SIGNED_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let sender = client::Sender::new(
+            inst.code.as_str(),
+            inst.name.as_str(),
+            inst.admdvs.to_string(),
+        )
+        .system("GJTEST")
+        .operator("1", "0001", "收费员甲");
+        let msgid = sender.msgid(time(NOW), n);
+        let input = RawValue::from_string(input.to_string()).expect("input JSON");
+        let adm = inst.admdvs.to_string();
+        let envelope = sender
+            .body(infno, &msgid, &adm, time(NOW), &input)
+            .expect("envelope");
         let nonce = format!("test-{msgid}-{n}");
-        let r = self
+        let mut r = self
             .client
             .post(format!(
                 "{}/fsi/api/rsfComIfsService/callService",
                 self.base
             ))
-            .header("content-type", "application/json")
-            .header("x-tif-paasid", inst.paasid.as_str())
-            .header("x-tif-timestamp", ts.as_str())
-            .header("x-tif-nonce", nonce.as_str())
-            .header(
-                "x-tif-signature",
-                gongji_nhsa::auth::sign(&ts, &inst.token, &nonce),
-            )
-            .body(envelope);
+            .header("content-type", "application/json");
+        for (name, value) in client::signed_headers(
+            &inst.paasid,
+            &inst.token,
+            chrono::Utc::now().timestamp(),
+            &nonce,
+        ) {
+            r = r.header(name, value);
+        }
+        let r = r.body(envelope);
         let resp = r.send().await.expect("http");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
