@@ -596,10 +596,10 @@ pub(crate) fn verify_chains(
                 .eq(0..row.posting_seqs.len() as i64);
             if !numbered && !journal.broken {
                 v.push(Violation::ChainBroken {
-                    table: "postings".into(),
+                    table: JOURNAL.into(),
                     id,
                     detail: format!(
-                        "postings are numbered {:?}, not 0, 1, 2, ... (记账行被删除或重排)",
+                        "its postings are numbered {:?}, not 0, 1, 2, ... (记账行被删除或重排)",
                         row.posting_seqs
                     ),
                 });
