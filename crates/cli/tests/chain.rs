@@ -198,7 +198,9 @@ fn verify_exits_1_naming_a_changed_text_on_postgres() {
 fn rewrite_chains(db: &Path) {
     sql(
         db,
-        "ALTER TABLE journal DROP COLUMN chain_alg;
+        "DROP INDEX journal_chain_seq;
+         ALTER TABLE journal DROP COLUMN chain_seq;
+         ALTER TABLE journal DROP COLUMN chain_alg;
          ALTER TABLE journal DROP COLUMN chain_hash;
          ALTER TABLE audit_log DROP COLUMN chain_alg;
          ALTER TABLE audit_log DROP COLUMN chain_hash;

@@ -1,8 +1,9 @@
 //! The hash chains that make an edit behind the ledger's back show (issue 12).
 //!
 //! Two chains per province database: the **journal chain** (each journal entry with its
-//! postings and the settlement, premium or repaid recovery case it records, in entry_id
-//! order) and the **audit chain** (each audit_log row, in audit_id order). Each row stores
+//! postings and the settlement, premium or repaid recovery case it records, in commit
+//! order, which `journal.chain_seq` records: 1, 2, 3, ...) and the **audit chain** (each
+//! audit_log row, in audit_id order, which the commit assigns). Each row stores
 //! `hash_n = H(hash_{n-1} || canonical(row_n))`, genesis 32 zero bytes, with `H` recorded
 //! per row (`chain_alg`: `sm3`, the default, or `sha256`). The backends compute the hashes
 //! inside the commit, in batch order, from the head kept in `chain_heads` (read in the same
@@ -262,7 +263,8 @@ pub fn audit_canonical(audit_id: i64, a: &AuditRow) -> Vec<u8> {
     c.0
 }
 
-/// Where a chain stands: its last hash, how many rows it holds and the id of the last.
+/// Where a chain stands: its last hash, how many rows it holds and the id of the last
+/// (an audit_id; an entry_id, which for the journal is informative only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Head {
     pub hash: Digest,
@@ -291,24 +293,25 @@ pub struct Heads {
 /// The hashes a batch's rows carry.
 #[derive(Debug, Default)]
 pub(crate) struct Stamps {
-    /// entry_id → hash.
-    pub journal: HashMap<i64, Digest>,
+    /// entry_id → (chain_seq, hash).
+    pub journal: HashMap<i64, (i64, Digest)>,
     /// (audit_id, hash) of the batch's audit rows, in batch order.
     pub audit: Vec<(i64, Digest)>,
 }
 
 impl Stamps {
-    pub fn entry(&self, entry_id: i64) -> Result<String, StoreError> {
+    /// The chain_seq and hash (hex) of a batch's entry.
+    pub fn entry(&self, entry_id: i64) -> Result<(i64, String), StoreError> {
         self.journal
             .get(&entry_id)
-            .map(to_hex)
+            .map(|(seq, hash)| (*seq, to_hex(hash)))
             .ok_or_else(|| StoreError::Io(format!("entry {entry_id} was not chained")))
     }
 }
 
 /// Chains a batch's journal entries and audit rows onto `heads`, in batch order, and
-/// advances them. An entry whose id is not above the chain's last is refused: the chain
-/// is walked in id order, so it would land inside the chain.
+/// advances them. Entries are chained in the order they are committed, whatever their ids
+/// (the conventional baseline's sessions commit out of id order): `chain_seq` keeps it.
 pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, StoreError> {
     let mut settlements = HashMap::new();
     let mut premiums = HashMap::new();
@@ -334,22 +337,19 @@ pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, Store
     for w in writes {
         match w {
             Write::Entry(e) => {
-                if e.entry_id <= heads.journal.last_id {
-                    return Err(StoreError::Conflict(format!(
-                        "entry {} is not after the journal chain's last entry {}",
-                        e.entry_id, heads.journal.last_id
-                    )));
-                }
                 let records = EntryRecords {
                     settlement: settlements.get(&e.entry_id).copied(),
                     premium: premiums.get(&e.entry_id).copied(),
                     recovery: recoveries.get(&e.entry_id).copied(),
                 };
                 let hash = alg.link(&heads.journal.hash, &journal_canonical(e, &records));
-                stamps.journal.insert(e.entry_id, hash);
+                let rows = heads.journal.rows + 1;
+                let seq = i64::try_from(rows)
+                    .map_err(|_| StoreError::Io("journal chain too long".into()))?;
+                stamps.journal.insert(e.entry_id, (seq, hash));
                 heads.journal = Head {
                     hash,
-                    rows: heads.journal.rows + 1,
+                    rows,
                     last_id: e.entry_id,
                 };
             }
@@ -377,6 +377,8 @@ pub struct ChainedEntry {
     pub settlement: Option<SettlementRow>,
     pub premium: Option<PremiumRow>,
     pub recovery: Option<RecoveryCaseRow>,
+    /// The entry's place in the chain.
+    pub chain_seq: Option<i64>,
     pub alg: Option<String>,
     pub hash: Option<String>,
     /// The postings' stored `seq`, which must be 0, 1, 2, ... (the encoding numbers them so).
@@ -393,8 +395,17 @@ pub struct ChainedAudit {
 
 /// A backend's rows in chain order, a chunk at a time.
 pub(crate) trait ChainSource {
-    /// Up to `limit` entries with `entry_id > after`, in id order, postings in seq order.
-    fn journal_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedEntry>, StoreError>;
+    /// Up to `limit` entries with `chain_seq > after`, in chain order, postings in seq
+    /// order; with `by_id`, entries with `entry_id > after` in id order instead (rows not yet
+    /// chained, at migration).
+    fn journal_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+        by_id: bool,
+    ) -> Result<Vec<ChainedEntry>, StoreError>;
+    /// The first journal row outside the chain (no chain_seq), if any.
+    fn unchained_entry(&mut self) -> Result<Option<i64>, StoreError>;
     fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedAudit>, StoreError>;
     /// What `chain_heads` says, if it has rows yet.
     fn heads(&mut self) -> Result<Option<Heads>, StoreError>;
@@ -571,9 +582,9 @@ pub(crate) fn verify_chains(
     let mut marks: HashMap<i64, i64> = HashMap::new();
     let mut after = 0;
     'journal: loop {
-        let chunk = src.journal_after(after, CHUNK)?;
+        let chunk = src.journal_after(after, CHUNK, false)?;
         let Some(last) = chunk.last() else { break };
-        after = last.entry.entry_id;
+        after = last.chain_seq.unwrap_or(i64::MAX);
         for row in &chunk {
             let id = row.entry.entry_id;
             if let Some(by) = row.reversed_by {
@@ -615,6 +626,13 @@ pub(crate) fn verify_chains(
     let mut marks: Vec<_> = marks.into_iter().collect();
     marks.sort_unstable();
     if !journal.broken {
+        if let Some(id) = src.unchained_entry()? {
+            v.push(Violation::ChainBroken {
+                table: JOURNAL.into(),
+                id,
+                detail: "row is outside the chain: no chain_seq (未入链，绕过写入者插入)".into(),
+            });
+        }
         for (entry_id, by) in marks {
             v.push(Violation::CancelFlag {
                 entry_id,
@@ -647,12 +665,16 @@ pub(crate) fn verify_chains(
     Ok(vec![journal, audit])
 }
 
+/// Stores one row's link: (table, id, place in the chain, hash).
+pub(crate) type LinkWriter<'a> = dyn FnMut(&str, i64, i64, &Digest) -> Result<(), StoreError> + 'a;
+
 /// Chains rows written before chains existed (migration 0016), oldest first, and returns
-/// the heads to record. `write` stores one row's link: (table, id, hash).
+/// the heads to record. `write` stores one row's link: (table, id, place in the chain,
+/// hash).
 pub(crate) fn chain_existing(
     src: &mut dyn ChainSource,
     alg: ChainAlg,
-    write: &mut dyn FnMut(&str, i64, &Digest) -> Result<(), StoreError>,
+    write: &mut LinkWriter<'_>,
 ) -> Result<Heads, StoreError> {
     let mut heads = Heads {
         alg,
@@ -660,7 +682,7 @@ pub(crate) fn chain_existing(
     };
     let mut after = 0;
     loop {
-        let chunk = src.journal_after(after, CHUNK)?;
+        let chunk = src.journal_after(after, CHUNK, true)?;
         let Some(last) = chunk.last() else { break };
         after = last.entry.entry_id;
         for row in &chunk {
@@ -673,10 +695,13 @@ pub(crate) fn chain_existing(
                 &heads.journal.hash,
                 &journal_canonical(&row.entry, &records),
             );
-            write(JOURNAL, row.entry.entry_id, &hash)?;
+            let rows = heads.journal.rows + 1;
+            let seq =
+                i64::try_from(rows).map_err(|_| StoreError::Io("journal chain too long".into()))?;
+            write(JOURNAL, row.entry.entry_id, seq, &hash)?;
             heads.journal = Head {
                 hash,
-                rows: heads.journal.rows + 1,
+                rows,
                 last_id: row.entry.entry_id,
             };
         }
@@ -688,7 +713,7 @@ pub(crate) fn chain_existing(
         after = last.audit_id;
         for row in &chunk {
             let hash = alg.link(&heads.audit.hash, &audit_canonical(row.audit_id, &row.row));
-            write(AUDIT, row.audit_id, &hash)?;
+            write(AUDIT, row.audit_id, row.audit_id, &hash)?;
             heads.audit = Head {
                 hash,
                 rows: heads.audit.rows + 1,

@@ -999,12 +999,12 @@ const SQL_BULK_USAGE_LOG: &str = "INSERT INTO usage_log (entry_id, kind, psn_no,
 
 const SQL_BULK_JOURNAL: &str = "INSERT INTO journal (entry_id, msgid, kind, admdvs, psn_no,
         fixmedins_code, channel, occurred_at, reverses_entry, reversed_by, request_hash,
-        response, summary, chain_alg, chain_hash)
-    SELECT e, m, k, a, p, f, ch, o, r, NULL, h, resp, s, $13, ch_h
+        response, summary, chain_alg, chain_hash, chain_seq)
+    SELECT e, m, k, a, p, f, ch, o, r, NULL, h, resp, s, $13, ch_h, ch_s
     FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
         $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::TEXT[],
-        $14::TEXT[])
-        AS t(e, m, k, a, p, f, ch, o, r, h, resp, s, ch_h)";
+        $14::TEXT[], $15::BIGINT[])
+        AS t(e, m, k, a, p, f, ch, o, r, h, resp, s, ch_h, ch_s)";
 /// The chains' heads, locked for the rest of the transaction: two writers (the conventional
 /// baseline's sessions) chain one after the other, never both onto the same head.
 const SQL_HEADS_FOR_UPDATE: &str =
@@ -1138,8 +1138,11 @@ impl<'a> Bulk<'a> {
         let mut response = Vec::with_capacity(n);
         let mut summary = Vec::with_capacity(n);
         let mut links = Vec::with_capacity(n);
+        let mut places = Vec::with_capacity(n);
         for e in rows {
-            links.push(self.stamps.entry(e.entry_id)?);
+            let (place, link) = self.stamps.entry(e.entry_id)?;
+            places.push(place);
+            links.push(link);
             id.push(e.entry_id);
             msgid.push(e.msgid.as_deref());
             kind.push(e.kind.as_str());
@@ -1171,6 +1174,7 @@ impl<'a> Bulk<'a> {
                 &summary,
                 &self.heads.1.alg.code(),
                 &links,
+                &places,
             ],
         )
         .map_err(pg)?;
@@ -2686,32 +2690,38 @@ fn write_heads<C: GenericClient>(
 /// Migration 0016's second half: chains the rows already there, in its transaction.
 fn chain_existing_rows(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> {
     let alg = ChainAlg::default();
-    let mut links: Vec<(&'static str, i64, String)> = Vec::new();
-    let heads = chain::chain_existing(&mut PgChain(tx), alg, &mut |table, id, hash| {
+    let mut links: Vec<(&'static str, i64, i64, String)> = Vec::new();
+    let heads = chain::chain_existing(&mut PgChain(tx), alg, &mut |table, id, seq, hash| {
         let table = if table == chain::JOURNAL {
             chain::JOURNAL
         } else {
             chain::AUDIT
         };
-        links.push((table, id, chain::to_hex(hash)));
+        links.push((table, id, seq, chain::to_hex(hash)));
         Ok(())
     })?;
     // Written after the walk: the walk reads with the same session.
     for table in [chain::JOURNAL, chain::AUDIT] {
-        let (ids, hashes): (Vec<i64>, Vec<&str>) = links
-            .iter()
-            .filter(|(t, _, _)| *t == table)
-            .map(|(_, id, h)| (*id, h.as_str()))
-            .unzip();
-        for (ids, hashes) in ids.chunks(50_000).zip(hashes.chunks(50_000)) {
-            let sql = if table == chain::JOURNAL {
-                "UPDATE journal AS j SET chain_alg = $1, chain_hash = v.h
-                 FROM UNNEST($2::BIGINT[], $3::TEXT[]) AS v(i, h) WHERE j.entry_id = v.i"
+        let rows: Vec<_> = links.iter().filter(|l| l.0 == table).collect();
+        for rows in rows.chunks(50_000) {
+            let ids: Vec<i64> = rows.iter().map(|l| l.1).collect();
+            let seqs: Vec<i64> = rows.iter().map(|l| l.2).collect();
+            let hashes: Vec<&str> = rows.iter().map(|l| l.3.as_str()).collect();
+            if table == chain::JOURNAL {
+                tx.execute(
+                    "UPDATE journal AS j SET chain_alg = $1, chain_hash = v.h, chain_seq = v.s
+                     FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::BIGINT[]) AS v(i, h, s)
+                     WHERE j.entry_id = v.i",
+                    &[&alg.code(), &ids, &hashes, &seqs],
+                )
             } else {
-                "UPDATE audit_log AS a SET chain_alg = $1, chain_hash = v.h
-                 FROM UNNEST($2::BIGINT[], $3::TEXT[]) AS v(i, h) WHERE a.audit_id = v.i"
-            };
-            tx.execute(sql, &[&alg.code(), &ids, &hashes]).map_err(pg)?;
+                tx.execute(
+                    "UPDATE audit_log AS a SET chain_alg = $1, chain_hash = v.h
+                     FROM UNNEST($2::BIGINT[], $3::TEXT[]) AS v(i, h) WHERE a.audit_id = v.i",
+                    &[&alg.code(), &ids, &hashes],
+                )
+            }
+            .map_err(pg)?;
         }
     }
     write_heads(tx, &mut Stmts::default(), &heads)
@@ -2719,22 +2729,26 @@ fn chain_existing_rows(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreEr
 
 const SQL_CHAIN_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code,
         channel, occurred_at, reverses_entry, reversed_by, request_hash, response, summary,
-        chain_alg, chain_hash
+        chain_alg, chain_hash, chain_seq
+    FROM journal WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2";
+const SQL_UNCHAINED_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no,
+        fixmedins_code, channel, occurred_at, reverses_entry, reversed_by, request_hash,
+        response, summary, chain_alg, chain_hash, chain_seq
     FROM journal WHERE entry_id > $1 ORDER BY entry_id LIMIT $2";
 const SQL_CHAIN_POSTINGS: &str = "SELECT entry_id, seq, account_key, amount_fen, rule,
         floor_fen, balance_after_fen, explanation
-    FROM postings WHERE entry_id > $1 AND entry_id <= $2 ORDER BY entry_id, seq";
+    FROM postings WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq";
 const SQL_CHAIN_SETTLEMENTS: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no,
         fixmedins_code, admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt,
         acct_pay, acct_mulaid_pay, psn_cash_pay, cancelled, detail
-    FROM settlements WHERE entry_id > $1 AND entry_id <= $2";
+    FROM settlements WHERE entry_id >= $1 AND entry_id <= $2";
 const SQL_CHAIN_PREMIUMS: &str = "SELECT relative_psn_no, year, entry_id, holder_psn_no,
         category, amount_fen
-    FROM premiums WHERE entry_id > $1 AND entry_id <= $2";
+    FROM premiums WHERE entry_id >= $1 AND entry_id <= $2";
 const SQL_CHAIN_RECOVERIES: &str = "SELECT case_id, binding_id, holder_psn_no,
         relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
         repaid_by, repaid_at, repaid_entry_id
-    FROM recovery_cases WHERE repaid_entry_id > $1 AND repaid_entry_id <= $2";
+    FROM recovery_cases WHERE repaid_entry_id >= $1 AND repaid_entry_id <= $2";
 const SQL_CHAIN_AUDIT: &str = "SELECT audit_id, at, actor, channel, action, subject,
         before_state, after_state, chain_alg, chain_hash
     FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT $2";
@@ -2743,10 +2757,20 @@ const SQL_CHAIN_AUDIT: &str = "SELECT audit_id, at, actor, channel, action, subj
 struct PgChain<'c, C: GenericClient>(&'c mut C);
 
 impl<C: GenericClient> ChainSource for PgChain<'_, C> {
-    fn journal_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedEntry>, StoreError> {
+    fn journal_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+        by_id: bool,
+    ) -> Result<Vec<ChainedEntry>, StoreError> {
         let c = &mut *self.0;
+        let sql = if by_id {
+            SQL_UNCHAINED_JOURNAL
+        } else {
+            SQL_CHAIN_JOURNAL
+        };
         let entries = c
-            .query(SQL_CHAIN_JOURNAL, &[&after, &limit])
+            .query(sql, &[&after, &limit])
             .map_err(pg)?
             .iter()
             .map(|r| {
@@ -2772,16 +2796,19 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                     recovery: None,
                     alg: get(r, 13)?,
                     hash: get(r, 14)?,
+                    chain_seq: get(r, 15)?,
                     posting_seqs: Vec::new(),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let Some(last) = entries.last() else {
+        let (Some(lo), Some(hi)) = (
+            entries.iter().map(|e| e.entry.entry_id).min(),
+            entries.iter().map(|e| e.entry.entry_id).max(),
+        ) else {
             return Ok(entries);
         };
-        let upto = last.entry.entry_id;
         let postings = c
-            .query(SQL_CHAIN_POSTINGS, &[&after, &upto])
+            .query(SQL_CHAIN_POSTINGS, &[&lo, &hi])
             .map_err(pg)?
             .iter()
             .map(|r| {
@@ -2801,13 +2828,13 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let settlements = c
-            .query(SQL_CHAIN_SETTLEMENTS, &[&after, &upto])
+            .query(SQL_CHAIN_SETTLEMENTS, &[&lo, &hi])
             .map_err(pg)?
             .iter()
             .map(settlement_of)
             .collect::<Result<Vec<_>, _>>()?;
         let premiums = c
-            .query(SQL_CHAIN_PREMIUMS, &[&after, &upto])
+            .query(SQL_CHAIN_PREMIUMS, &[&lo, &hi])
             .map_err(pg)?
             .iter()
             .map(|r| {
@@ -2822,7 +2849,7 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let recoveries = c
-            .query(SQL_CHAIN_RECOVERIES, &[&after, &upto])
+            .query(SQL_CHAIN_RECOVERIES, &[&lo, &hi])
             .map_err(pg)?
             .iter()
             .map(recovery_case_of)
@@ -2858,6 +2885,17 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                 })
             })
             .collect()
+    }
+
+    fn unchained_entry(&mut self) -> Result<Option<i64>, StoreError> {
+        let row = self
+            .0
+            .query_one(
+                "SELECT MIN(entry_id) FROM journal WHERE chain_seq IS NULL",
+                &[],
+            )
+            .map_err(pg)?;
+        get(&row, 0)
     }
 
     fn heads(&mut self) -> Result<Option<Heads>, StoreError> {

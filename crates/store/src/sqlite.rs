@@ -614,9 +614,7 @@ fn write_batch(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
     let mut accounts: BTreeMap<&str, (Option<&str>, i64)> = BTreeMap::new();
     for w in writes {
         match w {
-            Write::Entry(e) => {
-                write_entry(conn, e, &mut accounts, alg, &stamps.entry(e.entry_id)?)?
-            }
+            Write::Entry(e) => write_entry(conn, e, &mut accounts, alg, stamps.entry(e.entry_id)?)?,
             Write::Audit(a) => {
                 let (id, hash) = audits
                     .next()
@@ -1051,7 +1049,7 @@ fn write_entry<'a>(
     e: &'a JournalEntry,
     accounts: &mut BTreeMap<&'a str, (Option<&'a str>, i64)>,
     chain_alg: &str,
-    chain_hash: &str,
+    (chain_seq, chain_hash): (i64, String),
 ) -> Result<(), StoreError> {
     // Refuse an unbalanced entry here too: the second of the two balance checks.
     let sum = e
@@ -1068,8 +1066,9 @@ fn write_entry<'a>(
     }
     tx.prepare_cached(
         "INSERT INTO journal (entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-             reverses_entry, reversed_by, request_hash, response, summary, chain_alg, chain_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13, ?14)",
+             reverses_entry, reversed_by, request_hash, response, summary, chain_seq, chain_alg,
+             chain_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -1085,6 +1084,7 @@ fn write_entry<'a>(
             e.request_hash,
             e.response,
             e.summary,
+            chain_seq,
             chain_alg,
             chain_hash,
         ])
@@ -1737,20 +1737,21 @@ fn write_heads(conn: &Connection, heads: &Heads) -> Result<(), StoreError> {
 /// Migration 0016's second half: chains the rows already there, in its transaction.
 fn chain_existing_rows(tx: &Connection) -> Result<(), StoreError> {
     let mut set_journal = tx
-        .prepare("UPDATE journal SET chain_alg = ?1, chain_hash = ?2 WHERE entry_id = ?3")
+        .prepare(
+            "UPDATE journal SET chain_alg = ?1, chain_hash = ?2, chain_seq = ?4 WHERE entry_id = ?3",
+        )
         .map_err(io)?;
     let mut set_audit = tx
         .prepare("UPDATE audit_log SET chain_alg = ?1, chain_hash = ?2 WHERE audit_id = ?3")
         .map_err(io)?;
     let alg = ChainAlg::default();
-    let heads = chain::chain_existing(&mut SqliteChain(tx), alg, &mut |table, id, hash| {
-        let stmt = if table == chain::JOURNAL {
-            &mut set_journal
+    let heads = chain::chain_existing(&mut SqliteChain(tx), alg, &mut |table, id, seq, hash| {
+        if table == chain::JOURNAL {
+            set_journal.execute(params![alg.code(), chain::to_hex(hash), id, seq])
         } else {
-            &mut set_audit
-        };
-        stmt.execute(params![alg.code(), chain::to_hex(hash), id])
-            .map_err(io)?;
+            set_audit.execute(params![alg.code(), chain::to_hex(hash), id])
+        }
+        .map_err(io)?;
         Ok(())
     })?;
     write_heads(tx, &heads)
@@ -1760,15 +1761,25 @@ fn chain_existing_rows(tx: &Connection) -> Result<(), StoreError> {
 struct SqliteChain<'c>(&'c Connection);
 
 impl ChainSource for SqliteChain<'_> {
-    fn journal_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedEntry>, StoreError> {
+    fn journal_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+        by_id: bool,
+    ) -> Result<Vec<ChainedEntry>, StoreError> {
         let conn = self.0;
         let entries = conn
-            .prepare_cached(
+            .prepare_cached(if by_id {
                 "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
                         reverses_entry, reversed_by, request_hash, response, summary, chain_alg,
-                        chain_hash
-                 FROM journal WHERE entry_id > ?1 ORDER BY entry_id LIMIT ?2",
-            )
+                        chain_hash, chain_seq
+                 FROM journal WHERE entry_id > ?1 ORDER BY entry_id LIMIT ?2"
+            } else {
+                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
+                        reverses_entry, reversed_by, request_hash, response, summary, chain_alg,
+                        chain_hash, chain_seq
+                 FROM journal WHERE chain_seq > ?1 ORDER BY chain_seq LIMIT ?2"
+            })
             .and_then(|mut s| {
                 s.query_map(params![after, limit], |r| {
                     Ok(ChainedEntry {
@@ -1793,24 +1804,27 @@ impl ChainSource for SqliteChain<'_> {
                         recovery: None,
                         alg: r.get(13)?,
                         hash: r.get(14)?,
+                        chain_seq: r.get(15)?,
                         posting_seqs: Vec::new(),
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
-        let Some(last) = entries.last() else {
+        let (Some(lo), Some(hi)) = (
+            entries.iter().map(|e| e.entry.entry_id).min(),
+            entries.iter().map(|e| e.entry.entry_id).max(),
+        ) else {
             return Ok(entries);
         };
-        let upto = last.entry.entry_id;
         let postings = conn
             .prepare_cached(
                 "SELECT entry_id, seq, account_key, amount_fen, rule, floor_fen, balance_after_fen,
                         explanation
-                 FROM postings WHERE entry_id > ?1 AND entry_id <= ?2 ORDER BY entry_id, seq",
+                 FROM postings WHERE entry_id >= ?1 AND entry_id <= ?2 ORDER BY entry_id, seq",
             )
             .and_then(|mut s| {
-                s.query_map(params![after, upto], |r| {
+                s.query_map(params![lo, hi], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, i64>(1)?,
@@ -1833,10 +1847,10 @@ impl ChainSource for SqliteChain<'_> {
                 "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype,
                         med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
                         acct_mulaid_pay, psn_cash_pay, cancelled, detail
-                 FROM settlements WHERE entry_id > ?1 AND entry_id <= ?2",
+                 FROM settlements WHERE entry_id >= ?1 AND entry_id <= ?2",
             )
             .and_then(|mut s| {
-                s.query_map(params![after, upto], |r| {
+                s.query_map(params![lo, hi], |r| {
                     Ok(SettlementRow {
                         setl_id: r.get(0)?,
                         entry_id: r.get(1)?,
@@ -1862,10 +1876,10 @@ impl ChainSource for SqliteChain<'_> {
         let premiums = conn
             .prepare_cached(
                 "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen
-                 FROM premiums WHERE entry_id > ?1 AND entry_id <= ?2",
+                 FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2",
             )
             .and_then(|mut s| {
-                s.query_map(params![after, upto], |r| {
+                s.query_map(params![lo, hi], |r| {
                     Ok(PremiumRow {
                         relative_psn_no: r.get(0)?,
                         year: r.get(1)?,
@@ -1883,10 +1897,10 @@ impl ChainSource for SqliteChain<'_> {
                 "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs,
                         amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
                         repaid_entry_id
-                 FROM recovery_cases WHERE repaid_entry_id > ?1 AND repaid_entry_id <= ?2",
+                 FROM recovery_cases WHERE repaid_entry_id >= ?1 AND repaid_entry_id <= ?2",
             )
             .and_then(|mut s| {
-                s.query_map(params![after, upto], |r| {
+                s.query_map(params![lo, hi], |r| {
                     Ok(RecoveryCaseRow {
                         case_id: r.get(0)?,
                         binding_id: r.get(1)?,
@@ -1947,6 +1961,16 @@ impl ChainSource for SqliteChain<'_> {
 
     fn heads(&mut self) -> Result<Option<Heads>, StoreError> {
         read_heads(self.0)
+    }
+
+    fn unchained_entry(&mut self) -> Result<Option<i64>, StoreError> {
+        self.0
+            .query_row(
+                "SELECT MIN(entry_id) FROM journal WHERE chain_seq IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(io)
     }
 }
 

@@ -180,6 +180,8 @@ contract!(
     verify_names_a_posting_deleted,
     verify_names_postings_reordered,
     verify_names_journal_rows_reordered,
+    verify_names_the_chain_order_changed,
+    verify_names_a_journal_row_slipped_in_outside_the_chain,
     verify_names_a_posting_text_changed,
     verify_names_a_premium_changed,
     verify_names_an_audit_row_deleted,
@@ -2193,7 +2195,31 @@ fn verify_names_journal_rows_reordered<B: Backend>(b: &B) {
          UPDATE postings SET entry_id = 3 WHERE entry_id = 4;
          UPDATE postings SET entry_id = 4 WHERE entry_id = 99;",
     );
+    // Third in the chain is now the row numbered 4.
+    assert_broken_at(&s.verify().expect("verify"), "journal", 4);
+}
+
+fn verify_names_the_chain_order_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "UPDATE journal SET chain_seq = 99 WHERE chain_seq = 2;
+         UPDATE journal SET chain_seq = 2 WHERE chain_seq = 3;
+         UPDATE journal SET chain_seq = 3 WHERE chain_seq = 99;",
+    );
     assert_broken_at(&s.verify().expect("verify"), "journal", 3);
+}
+
+fn verify_names_a_journal_row_slipped_in_outside_the_chain<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "INSERT INTO journal (entry_id, kind, admdvs, channel, occurred_at, summary)
+         VALUES (7, 'opening', '370602', '1', '2025-03-09 10:00:00', 'slipped in')",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 7);
 }
 
 fn verify_names_a_posting_text_changed<B: Backend>(b: &B) {
@@ -2306,7 +2332,9 @@ fn sha256_is_recorded_per_row_when_chosen<B: Backend>(b: &B) {
 fn unchain<B: Backend>(s: &mut B::S) {
     B::exec(
         s,
-        "ALTER TABLE journal DROP COLUMN chain_alg;
+        "DROP INDEX journal_chain_seq;
+         ALTER TABLE journal DROP COLUMN chain_seq;
+         ALTER TABLE journal DROP COLUMN chain_alg;
          ALTER TABLE journal DROP COLUMN chain_hash;
          ALTER TABLE audit_log DROP COLUMN chain_alg;
          ALTER TABLE audit_log DROP COLUMN chain_hash;

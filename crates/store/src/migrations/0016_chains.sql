@@ -4,6 +4,12 @@
 -- Each row carries the algorithm of its link (`sm3` or `sha256`) and the link itself, 64
 -- lowercase hex digits. Rows written before this migration are chained, oldest first, in
 -- the transaction that applies it (the backends do that after these statements).
+--
+-- A journal row's place in its chain is `chain_seq` (1, 2, 3, ...: commit order, which is
+-- entry_id order except when sessions of the conventional baseline commit out of order);
+-- an audit row's is its audit_id.
+ALTER TABLE journal ADD COLUMN chain_seq BIGINT;
+CREATE UNIQUE INDEX journal_chain_seq ON journal(chain_seq);
 ALTER TABLE journal ADD COLUMN chain_alg TEXT;
 ALTER TABLE journal ADD COLUMN chain_hash TEXT;
 ALTER TABLE audit_log ADD COLUMN chain_alg TEXT;
