@@ -1,5 +1,6 @@
 //! `gongji`: the command line. Glue only: every rule lives in the library crates.
 
+mod anchor;
 mod backup;
 mod bench;
 mod demo;
@@ -93,11 +94,13 @@ enum Cmd {
         #[command(subcommand)]
         command: PolicyCmd,
     },
-    /// Check a whole database: balanced postings, balances, floors, cancels.
-    Verify {
-        #[command(flatten)]
-        target: registry::Target,
-    },
+    /// Check a whole database: balanced postings, balances, floors, cancels, and the hash
+    /// chains of the journal and audit log; with --anchor, that nothing before a signed
+    /// anchor changed.
+    Verify(anchor::VerifyArgs),
+    /// Write a signed checkpoint (SM2) of both hash chains' heads, to file elsewhere; or
+    /// `anchor keygen` for a key pair.
+    Anchor(anchor::AnchorArgs),
     /// Copy a SQLite database, even while it serves, into a backup file (SQLite's online
     /// backup API; PostgreSQL: scripts/pg-backup.sh).
     Backup(backup::BackupArgs),
@@ -202,7 +205,8 @@ fn main() -> ExitCode {
         Cmd::Policy {
             command: PolicyCmd::Check { files },
         } => registry::policy_check(&files),
-        Cmd::Verify { target } => registry::verify(&target),
+        Cmd::Verify(args) => anchor::verify(&args),
+        Cmd::Anchor(args) => anchor::run(&args),
         Cmd::Backup(args) => backup::backup(&args),
         Cmd::Restore(args) => backup::restore(&args),
         Cmd::Bench(args) => bench::run(&args),

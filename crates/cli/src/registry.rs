@@ -154,30 +154,6 @@ pub fn export(target: &Target, dir: &Path) -> u8 {
     }
 }
 
-pub fn verify(target: &Target) -> u8 {
-    let mut store = match target.open_reader() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_UNUSABLE;
-        }
-    };
-    match store.verify() {
-        Ok(report) => {
-            print!("{report}");
-            if report.is_clean() {
-                EXIT_OK
-            } else {
-                EXIT_FAILED
-            }
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            EXIT_UNUSABLE
-        }
-    }
-}
-
 pub fn policy_check(files: &[PathBuf]) -> u8 {
     let mut worst = EXIT_OK;
     for file in files {

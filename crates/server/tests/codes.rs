@@ -18,6 +18,8 @@ const TABLES: &[&str] = &[
     "crates/engine/src/token_seal.rs",
     // `gongji backup` / `restore`: command-line refusals, their codes beside them.
     "crates/cli/src/backup.rs",
+    // `gongji verify` / `anchor`: command-line refusals, their codes beside them.
+    "crates/cli/src/anchor.rs",
 ];
 
 /// Files other branches of this session rewrite (CSV import, gateway, terminal, bench): their

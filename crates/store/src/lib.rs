@@ -3,6 +3,7 @@
 //! transaction before anyone is told it happened.
 
 pub mod batch;
+pub mod chain;
 mod codec;
 pub mod postgres;
 pub mod read;
@@ -24,6 +25,7 @@ pub use batch::{
     AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
     PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
 };
+pub use chain::{ChainAlg, ChainSummary, Checkpoint};
 pub use read::{FullStore, ReadStore, ReaderSource};
 pub use sqlite::SqliteStore;
 pub use verify::{VerifyReport, Violation};
@@ -186,6 +188,12 @@ pub trait Store: Send {
         Ok(out)
     }
     fn verify(&mut self) -> Result<VerifyReport, StoreError>;
+    /// `verify`, and each hash chain must pass through its checkpoints (a signed anchor's
+    /// heads, `gongji verify --anchor`). A store that cannot check them refuses.
+    fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
+        let _ = anchors;
+        Err(StoreError::Io("this store cannot check anchors".into()))
+    }
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError>;
 }
 
@@ -236,6 +244,9 @@ impl<T: Store + ?Sized> Store for Box<T> {
     }
     fn verify(&mut self) -> Result<VerifyReport, StoreError> {
         (**self).verify()
+    }
+    fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
+        (**self).verify_with(anchors)
     }
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
         (**self).reconcile(q)

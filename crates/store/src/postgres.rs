@@ -57,9 +57,12 @@ use crate::batch::{
     AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
     PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
 };
+use crate::chain::{
+    self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Heads, Stamps,
+};
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
 use crate::read;
-use crate::sqlite::MIGRATIONS;
+use crate::sqlite::{heads_from_rows, CHAINS_MIGRATION, MIGRATIONS};
 use crate::verify::{VerifyReport, Violation};
 use crate::{
     ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
@@ -295,6 +298,9 @@ impl PgStore {
             if done.is_none() {
                 tx.batch_execute(sql)
                     .map_err(|e| prefix(&format!("migration {name}"), pg(e)))?;
+                if *name == CHAINS_MIGRATION {
+                    chain_existing_rows(&mut tx)?;
+                }
                 tx.execute(
                     "INSERT INTO schema_migrations (name, applied_at)
                      VALUES ($1, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'))",
@@ -951,8 +957,8 @@ const SQL_COMMITMENT: &str = "INSERT INTO commitments (binding_id, holder_psn_no
         notice_version, letter, sha256, signature, signed_at, channel)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const SQL_AUDIT: &str = "INSERT INTO audit_log (audit_id, at, actor, channel, action, subject,
-        before_state, after_state)
-    VALUES ((SELECT COALESCE(MAX(audit_id), 0) + 1 FROM audit_log), $1, $2, $3, $4, $5, $6, $7)";
+        before_state, after_state, chain_alg, chain_hash)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// The additive upserts of a batch (balances, usage counters, binding-change counts), every
 /// table's as arrays, in one statement. Data-modifying CTEs run whether or not they are
@@ -993,11 +999,20 @@ const SQL_BULK_USAGE_LOG: &str = "INSERT INTO usage_log (entry_id, kind, psn_no,
 
 const SQL_BULK_JOURNAL: &str = "INSERT INTO journal (entry_id, msgid, kind, admdvs, psn_no,
         fixmedins_code, channel, occurred_at, reverses_entry, reversed_by, request_hash,
-        response, summary)
-    SELECT e, m, k, a, p, f, ch, o, r, NULL, h, resp, s
+        response, summary, chain_alg, chain_hash, chain_seq)
+    SELECT e, m, k, a, p, f, ch, o, r, NULL, h, resp, s, $13, ch_h, ch_s
     FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
-        $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])
-        AS t(e, m, k, a, p, f, ch, o, r, h, resp, s)";
+        $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::TEXT[],
+        $14::TEXT[], $15::BIGINT[])
+        AS t(e, m, k, a, p, f, ch, o, r, h, resp, s, ch_h, ch_s)";
+/// The chains' heads, locked for the rest of the transaction: two writers (the conventional
+/// baseline's sessions) chain one after the other, never both onto the same head.
+const SQL_HEADS_FOR_UPDATE: &str =
+    "SELECT chain, alg, head, row_count, last_id FROM chain_heads FOR UPDATE";
+const SQL_HEADS_WRITE: &str = "INSERT INTO chain_heads (chain, alg, head, row_count, last_id)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (chain) DO UPDATE SET alg = excluded.alg, head = excluded.head,
+        row_count = excluded.row_count, last_id = excluded.last_id";
 const SQL_BULK_SETTLEMENTS: &str = "INSERT INTO settlements (setl_id, entry_id, mdtrt_id,
         psn_no, fixmedins_code, admdvs, insutype, med_type, setl_date, medfee_sumamt,
         fund_pay_sumamt, acct_pay, acct_mulaid_pay, psn_cash_pay, cancelled, detail)
@@ -1045,6 +1060,12 @@ struct Bulk<'a> {
     cancelled: Vec<&'a str>,
     /// Premiums, insert-only; written out before a refund so it sees them.
     premiums: Vec<&'a PremiumRow>,
+    /// The hashes of the batch's journal entries and audit rows (`chain.rs`).
+    stamps: Stamps,
+    /// How many of `stamps.audit` are written.
+    audits_written: usize,
+    /// The chains' heads before the batch and after it.
+    heads: (Heads, Heads),
 }
 
 enum UsageLog<'a> {
@@ -1058,6 +1079,34 @@ fn add(acc: &mut i64, v: i64, what: &str) -> Result<(), StoreError> {
 }
 
 impl<'a> Bulk<'a> {
+    /// A batch's bulk, its journal entries and audit rows chained onto the heads read (and
+    /// locked) in this transaction.
+    fn chained<C: GenericClient>(
+        c: &mut C,
+        stmts: &mut Stmts,
+        writes: &[Write],
+    ) -> Result<Bulk<'a>, StoreError> {
+        let st = stmts.get(c, SQL_HEADS_FOR_UPDATE)?;
+        let before = heads_of(c.query(&st, &[]).map_err(pg)?)?.unwrap_or_default();
+        let mut after = before;
+        let stamps = chain::stamp(writes, &mut after)?;
+        Ok(Bulk {
+            stamps,
+            heads: (before, after),
+            ..Bulk::default()
+        })
+    }
+
+    fn next_audit(&mut self) -> Result<(i64, String), StoreError> {
+        let (id, hash) = self
+            .stamps
+            .audit
+            .get(self.audits_written)
+            .ok_or_else(|| StoreError::Io("audit row was not chained".into()))?;
+        self.audits_written += 1;
+        Ok((*id, chain::to_hex(hash)))
+    }
+
     fn fee(&mut self, f: &'a FeeRow) {
         let key = (f.mdtrt_id.as_str(), f.feedetl_sn.as_str());
         if let Some(old) = self.fee_slots.insert(key, self.fees.len()) {
@@ -1088,7 +1137,12 @@ impl<'a> Bulk<'a> {
         let mut hash = Vec::with_capacity(n);
         let mut response = Vec::with_capacity(n);
         let mut summary = Vec::with_capacity(n);
+        let mut links = Vec::with_capacity(n);
+        let mut places = Vec::with_capacity(n);
         for e in rows {
+            let (place, link) = self.stamps.entry(e.entry_id)?;
+            places.push(place);
+            links.push(link);
             id.push(e.entry_id);
             msgid.push(e.msgid.as_deref());
             kind.push(e.kind.as_str());
@@ -1106,8 +1160,21 @@ impl<'a> Bulk<'a> {
         c.execute(
             &st,
             &[
-                &id, &msgid, &kind, &admdvs, &psn, &inst, &channel, &at, &reverses, &hash,
-                &response, &summary,
+                &id,
+                &msgid,
+                &kind,
+                &admdvs,
+                &psn,
+                &inst,
+                &channel,
+                &at,
+                &reverses,
+                &hash,
+                &response,
+                &summary,
+                &self.heads.1.alg.code(),
+                &links,
+                &places,
             ],
         )
         .map_err(pg)?;
@@ -1477,6 +1544,9 @@ impl<'a> Bulk<'a> {
                 }
             }
         }
+        if self.heads.0 != self.heads.1 {
+            write_heads(c, stmts, &self.heads.1)?;
+        }
         Ok(())
     }
 }
@@ -1681,10 +1751,12 @@ fn write_one<'a, C: GenericClient>(
             .map_err(pg)?;
         }
         Write::Audit(a) => {
+            let (id, link) = bulk.next_audit()?;
             let st = stmts.get(c, SQL_AUDIT)?;
             c.execute(
                 &st,
                 &[
+                    &id,
                     &a.at,
                     &a.actor,
                     &a.channel,
@@ -1692,6 +1764,8 @@ fn write_one<'a, C: GenericClient>(
                     &a.subject,
                     &a.before_state,
                     &a.after_state,
+                    &bulk.heads.1.alg.code(),
+                    &link,
                 ],
             )
             .map_err(pg)?;
@@ -1893,7 +1967,7 @@ impl Store for PgStore {
         }
         let PgStore { client, stmts, .. } = self;
         let mut tx = client.transaction().map_err(pg)?;
-        let mut bulk = Bulk::default();
+        let mut bulk = Bulk::chained(&mut tx, stmts, &batch.writes)?;
         for w in &batch.writes {
             write_one(&mut tx, stmts, &mut bulk, w)?;
         }
@@ -1994,9 +2068,15 @@ impl Store for PgStore {
     }
 
     fn verify(&mut self) -> Result<VerifyReport, StoreError> {
+        self.verify_with(&[])
+    }
+
+    fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
         // One snapshot, so a commit running meanwhile cannot show up as a mismatch.
         let mut tx = self.read_tx()?;
-        let report = verify_pg(&mut tx)?;
+        let mut report = verify_pg(&mut tx)?;
+        report.chains =
+            chain::verify_chains(&mut PgChain(&mut tx), anchors, &mut report.violations)?;
         tx.commit().map_err(pg)?;
         Ok(report)
     }
@@ -2544,12 +2624,15 @@ impl crate::ConventionalTx for PgStore {
         }
         let written = {
             let PgStore { client, stmts, .. } = self;
-            let mut bulk = Bulk::default();
-            batch
-                .writes
-                .iter()
-                .try_for_each(|w| write_one(client, stmts, &mut bulk, w))
-                .and_then(|()| bulk.flush(client, stmts))
+            Bulk::chained(client, stmts, &batch.writes)
+                .and_then(|mut bulk| {
+                    batch
+                        .writes
+                        .iter()
+                        .try_for_each(|w| write_one(client, stmts, &mut bulk, w))
+                        .map(|()| bulk)
+                })
+                .and_then(|bulk| bulk.flush(client, stmts))
                 .and_then(|()| client.batch_execute("COMMIT").map_err(pg))
         };
         if written.is_err() {
@@ -2564,6 +2647,286 @@ impl crate::ConventionalTx for PgStore {
             let _ = self.client.batch_execute("ROLLBACK");
             self.in_conventional_tx = false;
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The hash chains (`chain.rs`) on PostgreSQL: the same rows and encoding as on SQLite.
+
+fn heads_of(rows: Vec<Row>) -> Result<Option<Heads>, StoreError> {
+    let rows = rows
+        .iter()
+        .map(|r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?, get(r, 4)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    heads_from_rows(rows)
+}
+
+fn write_heads<C: GenericClient>(
+    c: &mut C,
+    stmts: &mut Stmts,
+    heads: &Heads,
+) -> Result<(), StoreError> {
+    let st = stmts.get(c, SQL_HEADS_WRITE)?;
+    for (name, h) in [
+        (chain::JOURNAL, &heads.journal),
+        (chain::AUDIT, &heads.audit),
+    ] {
+        let rows = i64::try_from(h.rows).map_err(|_| StoreError::Io("chain too long".into()))?;
+        c.execute(
+            &st,
+            &[
+                &name,
+                &heads.alg.code(),
+                &chain::to_hex(&h.hash),
+                &rows,
+                &h.last_id,
+            ],
+        )
+        .map_err(pg)?;
+    }
+    Ok(())
+}
+
+/// Migration 0016's second half: chains the rows already there, in its transaction.
+fn chain_existing_rows(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> {
+    let alg = ChainAlg::default();
+    let mut links: Vec<(&'static str, i64, i64, String)> = Vec::new();
+    let heads = chain::chain_existing(&mut PgChain(tx), alg, &mut |table, id, seq, hash| {
+        let table = if table == chain::JOURNAL {
+            chain::JOURNAL
+        } else {
+            chain::AUDIT
+        };
+        links.push((table, id, seq, chain::to_hex(hash)));
+        Ok(())
+    })?;
+    // Written after the walk: the walk reads with the same session.
+    for table in [chain::JOURNAL, chain::AUDIT] {
+        let rows: Vec<_> = links.iter().filter(|l| l.0 == table).collect();
+        for rows in rows.chunks(50_000) {
+            let ids: Vec<i64> = rows.iter().map(|l| l.1).collect();
+            let seqs: Vec<i64> = rows.iter().map(|l| l.2).collect();
+            let hashes: Vec<&str> = rows.iter().map(|l| l.3.as_str()).collect();
+            if table == chain::JOURNAL {
+                tx.execute(
+                    "UPDATE journal AS j SET chain_alg = $1, chain_hash = v.h, chain_seq = v.s
+                     FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::BIGINT[]) AS v(i, h, s)
+                     WHERE j.entry_id = v.i",
+                    &[&alg.code(), &ids, &hashes, &seqs],
+                )
+            } else {
+                tx.execute(
+                    "UPDATE audit_log AS a SET chain_alg = $1, chain_hash = v.h
+                     FROM UNNEST($2::BIGINT[], $3::TEXT[]) AS v(i, h) WHERE a.audit_id = v.i",
+                    &[&alg.code(), &ids, &hashes],
+                )
+            }
+            .map_err(pg)?;
+        }
+    }
+    write_heads(tx, &mut Stmts::default(), &heads)
+}
+
+const SQL_CHAIN_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code,
+        channel, occurred_at, reverses_entry, reversed_by, request_hash, response, summary,
+        chain_alg, chain_hash, chain_seq
+    FROM journal WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2";
+const SQL_UNCHAINED_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no,
+        fixmedins_code, channel, occurred_at, reverses_entry, reversed_by, request_hash,
+        response, summary, chain_alg, chain_hash, chain_seq
+    FROM journal WHERE entry_id > $1 ORDER BY entry_id LIMIT $2";
+const SQL_CHAIN_POSTINGS: &str = "SELECT entry_id, seq, account_key, amount_fen, rule,
+        floor_fen, balance_after_fen, explanation
+    FROM postings WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq";
+const SQL_CHAIN_SETTLEMENTS: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no,
+        fixmedins_code, admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt,
+        acct_pay, acct_mulaid_pay, psn_cash_pay, cancelled, detail
+    FROM settlements WHERE entry_id >= $1 AND entry_id <= $2";
+const SQL_CHAIN_PREMIUMS: &str = "SELECT relative_psn_no, year, entry_id, holder_psn_no,
+        category, amount_fen
+    FROM premiums WHERE entry_id >= $1 AND entry_id <= $2";
+const SQL_CHAIN_RECOVERIES: &str = "SELECT case_id, binding_id, holder_psn_no,
+        relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
+        repaid_by, repaid_at, repaid_entry_id
+    FROM recovery_cases WHERE repaid_entry_id >= $1 AND repaid_entry_id <= $2";
+const SQL_CHAIN_AUDIT: &str = "SELECT audit_id, at, actor, channel, action, subject,
+        before_state, after_state, chain_alg, chain_hash
+    FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT $2";
+
+/// The rows of the chains on a PostgreSQL session (inside the caller's transaction).
+struct PgChain<'c, C: GenericClient>(&'c mut C);
+
+impl<C: GenericClient> ChainSource for PgChain<'_, C> {
+    fn journal_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+        by_id: bool,
+    ) -> Result<Vec<ChainedEntry>, StoreError> {
+        let c = &mut *self.0;
+        let sql = if by_id {
+            SQL_UNCHAINED_JOURNAL
+        } else {
+            SQL_CHAIN_JOURNAL
+        };
+        let entries = c
+            .query(sql, &[&after, &limit])
+            .map_err(pg)?
+            .iter()
+            .map(|r| {
+                Ok(ChainedEntry {
+                    entry: JournalEntry {
+                        entry_id: get(r, 0)?,
+                        msgid: get(r, 1)?,
+                        kind: get(r, 2)?,
+                        admdvs: get(r, 3)?,
+                        psn_no: get(r, 4)?,
+                        fixmedins_code: get(r, 5)?,
+                        channel: get(r, 6)?,
+                        occurred_at: get(r, 7)?,
+                        reverses_entry: get(r, 8)?,
+                        request_hash: get(r, 10)?,
+                        response: get(r, 11)?,
+                        summary: get(r, 12)?,
+                        postings: Vec::new(),
+                    },
+                    reversed_by: get(r, 9)?,
+                    settlement: None,
+                    premium: None,
+                    recovery: None,
+                    alg: get(r, 13)?,
+                    hash: get(r, 14)?,
+                    chain_seq: get(r, 15)?,
+                    posting_seqs: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let (Some(lo), Some(hi)) = (
+            entries.iter().map(|e| e.entry.entry_id).min(),
+            entries.iter().map(|e| e.entry.entry_id).max(),
+        ) else {
+            return Ok(entries);
+        };
+        let postings = c
+            .query(SQL_CHAIN_POSTINGS, &[&lo, &hi])
+            .map_err(pg)?
+            .iter()
+            .map(|r| {
+                Ok((
+                    get::<i64>(r, 0)?,
+                    i64::from(get::<i32>(r, 1)?),
+                    PostingRow {
+                        account_key: get(r, 2)?,
+                        psn_no: None,
+                        amount: fen(r, 3)?,
+                        rule: get(r, 4)?,
+                        floor: get::<Option<i64>>(r, 5)?.map(Fen::from_fen),
+                        balance_after: fen(r, 6)?,
+                        explanation: get(r, 7)?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let settlements = c
+            .query(SQL_CHAIN_SETTLEMENTS, &[&lo, &hi])
+            .map_err(pg)?
+            .iter()
+            .map(settlement_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let premiums = c
+            .query(SQL_CHAIN_PREMIUMS, &[&lo, &hi])
+            .map_err(pg)?
+            .iter()
+            .map(|r| {
+                Ok(PremiumRow {
+                    relative_psn_no: get(r, 0)?,
+                    year: get(r, 1)?,
+                    entry_id: get(r, 2)?,
+                    holder_psn_no: get(r, 3)?,
+                    category: get(r, 4)?,
+                    amount: fen(r, 5)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let recoveries = c
+            .query(SQL_CHAIN_RECOVERIES, &[&lo, &hi])
+            .map_err(pg)?
+            .iter()
+            .map(recovery_case_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(chain::assemble(
+            entries,
+            postings,
+            settlements,
+            premiums,
+            recoveries,
+        ))
+    }
+
+    fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedAudit>, StoreError> {
+        self.0
+            .query(SQL_CHAIN_AUDIT, &[&after, &limit])
+            .map_err(pg)?
+            .iter()
+            .map(|r| {
+                Ok(ChainedAudit {
+                    audit_id: get(r, 0)?,
+                    row: AuditRow {
+                        at: get(r, 1)?,
+                        actor: get(r, 2)?,
+                        channel: get(r, 3)?,
+                        action: get(r, 4)?,
+                        subject: get(r, 5)?,
+                        before_state: get(r, 6)?,
+                        after_state: get(r, 7)?,
+                    },
+                    alg: get(r, 8)?,
+                    hash: get(r, 9)?,
+                })
+            })
+            .collect()
+    }
+
+    fn unchained_entry(&mut self) -> Result<Option<i64>, StoreError> {
+        let row = self
+            .0
+            .query_one(
+                "SELECT MIN(entry_id) FROM journal WHERE chain_seq IS NULL",
+                &[],
+            )
+            .map_err(pg)?;
+        get(&row, 0)
+    }
+
+    fn heads(&mut self) -> Result<Option<Heads>, StoreError> {
+        heads_of(
+            self.0
+                .query(
+                    "SELECT chain, alg, head, row_count, last_id FROM chain_heads",
+                    &[],
+                )
+                .map_err(pg)?,
+        )
+    }
+}
+
+impl PgStore {
+    /// The hash function new journal and audit rows are chained with (SM3 unless changed);
+    /// rows already chained keep theirs. The writer only.
+    pub fn use_chain_alg(&mut self, alg: ChainAlg) -> Result<(), StoreError> {
+        if self.lease.is_none() {
+            return Err(StoreError::Conflict(format!(
+                "database {} was opened as a reader: only the lease holder writes",
+                self.database
+            )));
+        }
+        let PgStore { client, stmts, .. } = self;
+        let mut tx = client.transaction().map_err(pg)?;
+        let st = stmts.get(&mut tx, SQL_HEADS_FOR_UPDATE)?;
+        let mut heads = heads_of(tx.query(&st, &[]).map_err(pg)?)?.unwrap_or_default();
+        heads.alg = alg;
+        write_heads(&mut tx, stmts, &heads)?;
+        tx.commit().map_err(pg)
     }
 }
 

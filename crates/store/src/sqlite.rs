@@ -10,8 +10,11 @@ use gongji_core::Fen;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::batch::{
-    BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, SettlementRow, VisitRow,
-    Write, WriteBatch,
+    AuditRow, BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
+    RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
+};
+use crate::chain::{
+    self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
 use crate::verify::{VerifyReport, Violation};
@@ -36,8 +39,13 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0015_limits_and_floors",
         include_str!("migrations/0015_limits_and_floors.sql"),
     ),
+    (CHAINS_MIGRATION, include_str!("migrations/0016_chains.sql")),
     ("0019_checks", include_str!("migrations/0019_checks.sql")),
 ];
+
+/// The migration that adds the hash chains; the backends chain the rows already there in
+/// the transaction that applies it.
+pub(crate) const CHAINS_MIGRATION: &str = "0016_chains";
 
 pub struct SqliteStore {
     conn: Connection,
@@ -272,6 +280,9 @@ impl SqliteStore {
             if done.is_none() {
                 let tx = self.conn.transaction().map_err(io)?;
                 tx.execute_batch(sql).map_err(io)?;
+                if *name == CHAINS_MIGRATION {
+                    chain_existing_rows(&tx)?;
+                }
                 tx.execute(
                     "INSERT INTO schema_migrations (name, applied_at) VALUES (?1, datetime('now'))",
                     [name],
@@ -592,13 +603,30 @@ impl SqliteStore {
 /// (a batch of thousands of settlements at a few pharmacies touches each pharmacy's
 /// clearing account once, not once per settlement). Everything else is written in batch
 /// order, so every write sees the ones before it.
+///
+/// Journal entries and audit rows are chained onto the heads in `chain_heads`, read in
+/// this transaction, and the heads advanced with them (see `chain.rs`).
 fn write_batch(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
+    let mut heads = read_heads(conn)?.unwrap_or_default();
+    let before = heads;
+    let stamps = chain::stamp(writes, &mut heads)?;
+    let mut audits = stamps.audit.iter();
+    let alg = heads.alg.code();
     let mut accounts: BTreeMap<&str, (Option<&str>, i64)> = BTreeMap::new();
     for w in writes {
         match w {
-            Write::Entry(e) => write_entry(conn, e, &mut accounts)?,
+            Write::Entry(e) => write_entry(conn, e, &mut accounts, alg, stamps.entry(e.entry_id)?)?,
+            Write::Audit(a) => {
+                let (id, hash) = audits
+                    .next()
+                    .ok_or_else(|| StoreError::Io("audit row was not chained".into()))?;
+                write_audit(conn, *id, a, alg, hash)?
+            }
             other => write_one(conn, other)?,
         }
+    }
+    if heads != before {
+        write_heads(conn, &heads)?;
     }
     let mut update = conn
         .prepare_cached(
@@ -732,17 +760,10 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
             .and_then(|mut s| s.execute(params![holder_psn_no, month]))
             .map_err(io)?;
         }
-        Write::Entry(e) => {
-            let mut accounts = BTreeMap::new();
-            write_entry(tx, e, &mut accounts)?;
-            for (key, (psn_no, delta)) in &accounts {
-                tx.prepare_cached(
-                    "INSERT INTO accounts (account_key, psn_no, balance_fen) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (account_key) DO UPDATE SET balance_fen = accounts.balance_fen + excluded.balance_fen",
-                )
-                .and_then(|mut s| s.execute(params![key, psn_no, delta]))
-                .map_err(io)?;
-            }
+        Write::Entry(_) | Write::Audit(_) => {
+            return Err(StoreError::Io(
+                "journal entries and audit rows are written chained, by write_batch".into(),
+            ));
         }
         Write::Visit(v) => {
             tx.prepare_cached(
@@ -990,25 +1011,37 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
             })
             .map_err(io)?;
         }
-        Write::Audit(a) => {
-            tx.prepare_cached(
-                "INSERT INTO audit_log (audit_id, at, actor, channel, action, subject, before_state, after_state)
-                 VALUES ((SELECT COALESCE(MAX(audit_id), 0) + 1 FROM audit_log), ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    a.at,
-                    a.actor,
-                    a.channel,
-                    a.action,
-                    a.subject,
-                    a.before_state,
-                    a.after_state
-                ])
-            })
-            .map_err(io)?;
-        }
     }
+    Ok(())
+}
+
+fn write_audit(
+    tx: &Connection,
+    audit_id: i64,
+    a: &AuditRow,
+    alg: &str,
+    hash: &chain::Digest,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (audit_id, at, actor, channel, action, subject, before_state,
+             after_state, chain_alg, chain_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            audit_id,
+            a.at,
+            a.actor,
+            a.channel,
+            a.action,
+            a.subject,
+            a.before_state,
+            a.after_state,
+            alg,
+            chain::to_hex(hash),
+        ])
+    })
+    .map_err(io)?;
     Ok(())
 }
 
@@ -1016,6 +1049,8 @@ fn write_entry<'a>(
     tx: &Connection,
     e: &'a JournalEntry,
     accounts: &mut BTreeMap<&'a str, (Option<&'a str>, i64)>,
+    chain_alg: &str,
+    (chain_seq, chain_hash): (i64, String),
 ) -> Result<(), StoreError> {
     // Refuse an unbalanced entry here too: the second of the two balance checks.
     let sum = e
@@ -1032,8 +1067,9 @@ fn write_entry<'a>(
     }
     tx.prepare_cached(
         "INSERT INTO journal (entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-             reverses_entry, reversed_by, request_hash, response, summary)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12)",
+             reverses_entry, reversed_by, request_hash, response, summary, chain_seq, chain_alg,
+             chain_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -1049,6 +1085,9 @@ fn write_entry<'a>(
             e.request_hash,
             e.response,
             e.summary,
+            chain_seq,
+            chain_alg,
+            chain_hash,
         ])
     })
     .map_err(io)?;
@@ -1318,7 +1357,11 @@ impl Store for SqliteStore {
     }
 
     fn verify(&mut self) -> Result<VerifyReport, StoreError> {
-        verify_sqlite(&self.conn)
+        verify_sqlite(&self.conn, &[])
+    }
+
+    fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
+        verify_sqlite(&self.conn, anchors)
     }
 
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
@@ -1434,7 +1477,24 @@ fn count(conn: &Connection, sql: &str) -> Result<u64, StoreError> {
         .map_err(io)
 }
 
-fn verify_sqlite(conn: &Connection) -> Result<VerifyReport, StoreError> {
+/// One read transaction, so a writer committing meanwhile cannot make the chain's rows and
+/// its recorded head disagree.
+fn verify_sqlite(conn: &Connection, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
+    let own_tx = conn.is_autocommit();
+    if own_tx {
+        conn.execute_batch("BEGIN").map_err(io)?;
+    }
+    let report = verify_sqlite_checks(conn, anchors);
+    if own_tx {
+        let _ = conn.execute_batch("COMMIT");
+    }
+    report
+}
+
+fn verify_sqlite_checks(
+    conn: &Connection,
+    anchors: &[Checkpoint],
+) -> Result<VerifyReport, StoreError> {
     let mut report = VerifyReport {
         entries: count(conn, "SELECT COUNT(*) FROM journal")?,
         postings: count(conn, "SELECT COUNT(*) FROM postings")?,
@@ -1595,5 +1655,334 @@ fn verify_sqlite(conn: &Connection) -> Result<VerifyReport, StoreError> {
             Ok(())
         },
     )?;
+    report.chains = chain::verify_chains(&mut SqliteChain(conn), anchors, &mut report.violations)?;
     Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------
+// The hash chains (`chain.rs`): where they stand, their rows in chain order, and the
+// chaining of rows written before them.
+
+fn read_heads(conn: &Connection) -> Result<Option<Heads>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT chain, alg, head, row_count, last_id FROM chain_heads")
+        .map_err(io)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .map_err(io)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io)?;
+    heads_from_rows(rows)
+}
+
+/// `chain_heads` rows as [`Heads`]; `None` before the first is written.
+pub(crate) fn heads_from_rows(
+    rows: Vec<(String, String, String, i64, i64)>,
+) -> Result<Option<Heads>, StoreError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut heads = Heads::default();
+    for (name, alg, head, count, last_id) in rows {
+        let corrupt = || StoreError::Corrupt(format!("chain_heads row {name} does not decode"));
+        let head = Head {
+            hash: chain::from_hex(&head).ok_or_else(corrupt)?,
+            rows: u64::try_from(count).map_err(|_| corrupt())?,
+            last_id,
+        };
+        match name.as_str() {
+            chain::JOURNAL => {
+                heads.alg = ChainAlg::from_code(&alg).ok_or_else(corrupt)?;
+                heads.journal = head;
+            }
+            chain::AUDIT => heads.audit = head,
+            _ => return Err(corrupt()),
+        }
+    }
+    Ok(Some(heads))
+}
+
+fn write_heads(conn: &Connection, heads: &Heads) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO chain_heads (chain, alg, head, row_count, last_id) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (chain) DO UPDATE SET alg = excluded.alg, head = excluded.head,
+                 row_count = excluded.row_count, last_id = excluded.last_id",
+        )
+        .map_err(io)?;
+    for (name, h) in [
+        (chain::JOURNAL, &heads.journal),
+        (chain::AUDIT, &heads.audit),
+    ] {
+        let rows = i64::try_from(h.rows).map_err(|_| StoreError::Io("chain too long".into()))?;
+        stmt.execute(params![
+            name,
+            heads.alg.code(),
+            chain::to_hex(&h.hash),
+            rows,
+            h.last_id
+        ])
+        .map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Migration 0016's second half: chains the rows already there, in its transaction.
+fn chain_existing_rows(tx: &Connection) -> Result<(), StoreError> {
+    let mut set_journal = tx
+        .prepare(
+            "UPDATE journal SET chain_alg = ?1, chain_hash = ?2, chain_seq = ?4 WHERE entry_id = ?3",
+        )
+        .map_err(io)?;
+    let mut set_audit = tx
+        .prepare("UPDATE audit_log SET chain_alg = ?1, chain_hash = ?2 WHERE audit_id = ?3")
+        .map_err(io)?;
+    let alg = ChainAlg::default();
+    let heads = chain::chain_existing(&mut SqliteChain(tx), alg, &mut |table, id, seq, hash| {
+        if table == chain::JOURNAL {
+            set_journal.execute(params![alg.code(), chain::to_hex(hash), id, seq])
+        } else {
+            set_audit.execute(params![alg.code(), chain::to_hex(hash), id])
+        }
+        .map_err(io)?;
+        Ok(())
+    })?;
+    write_heads(tx, &heads)
+}
+
+/// The rows of the chains on a SQLite connection.
+struct SqliteChain<'c>(&'c Connection);
+
+impl ChainSource for SqliteChain<'_> {
+    fn journal_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+        by_id: bool,
+    ) -> Result<Vec<ChainedEntry>, StoreError> {
+        let conn = self.0;
+        let entries = conn
+            .prepare_cached(if by_id {
+                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
+                        reverses_entry, reversed_by, request_hash, response, summary, chain_alg,
+                        chain_hash, chain_seq
+                 FROM journal WHERE entry_id > ?1 ORDER BY entry_id LIMIT ?2"
+            } else {
+                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
+                        reverses_entry, reversed_by, request_hash, response, summary, chain_alg,
+                        chain_hash, chain_seq
+                 FROM journal WHERE chain_seq > ?1 ORDER BY chain_seq LIMIT ?2"
+            })
+            .and_then(|mut s| {
+                s.query_map(params![after, limit], |r| {
+                    Ok(ChainedEntry {
+                        entry: JournalEntry {
+                            entry_id: r.get(0)?,
+                            msgid: r.get(1)?,
+                            kind: r.get(2)?,
+                            admdvs: r.get(3)?,
+                            psn_no: r.get(4)?,
+                            fixmedins_code: r.get(5)?,
+                            channel: r.get(6)?,
+                            occurred_at: r.get(7)?,
+                            reverses_entry: r.get(8)?,
+                            request_hash: r.get(10)?,
+                            response: r.get(11)?,
+                            summary: r.get(12)?,
+                            postings: Vec::new(),
+                        },
+                        reversed_by: r.get(9)?,
+                        settlement: None,
+                        premium: None,
+                        recovery: None,
+                        alg: r.get(13)?,
+                        hash: r.get(14)?,
+                        chain_seq: r.get(15)?,
+                        posting_seqs: Vec::new(),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(io)?;
+        let (Some(lo), Some(hi)) = (
+            entries.iter().map(|e| e.entry.entry_id).min(),
+            entries.iter().map(|e| e.entry.entry_id).max(),
+        ) else {
+            return Ok(entries);
+        };
+        let postings = conn
+            .prepare_cached(
+                "SELECT entry_id, seq, account_key, amount_fen, rule, floor_fen, balance_after_fen,
+                        explanation
+                 FROM postings WHERE entry_id >= ?1 AND entry_id <= ?2 ORDER BY entry_id, seq",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![lo, hi], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        PostingRow {
+                            account_key: r.get(2)?,
+                            psn_no: None,
+                            amount: Fen::from_fen(r.get(3)?),
+                            rule: r.get(4)?,
+                            floor: r.get::<_, Option<i64>>(5)?.map(Fen::from_fen),
+                            balance_after: Fen::from_fen(r.get(6)?),
+                            explanation: r.get(7)?,
+                        },
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(io)?;
+        let settlements = conn
+            .prepare_cached(
+                "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype,
+                        med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
+                        acct_mulaid_pay, psn_cash_pay, cancelled, detail
+                 FROM settlements WHERE entry_id >= ?1 AND entry_id <= ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![lo, hi], |r| {
+                    Ok(SettlementRow {
+                        setl_id: r.get(0)?,
+                        entry_id: r.get(1)?,
+                        mdtrt_id: r.get(2)?,
+                        psn_no: r.get(3)?,
+                        fixmedins_code: r.get(4)?,
+                        admdvs: r.get(5)?,
+                        insutype: r.get(6)?,
+                        med_type: r.get(7)?,
+                        setl_date: r.get(8)?,
+                        medfee_sumamt: Fen::from_fen(r.get(9)?),
+                        fund_pay_sumamt: Fen::from_fen(r.get(10)?),
+                        acct_pay: Fen::from_fen(r.get(11)?),
+                        acct_mulaid_pay: Fen::from_fen(r.get(12)?),
+                        psn_cash_pay: Fen::from_fen(r.get(13)?),
+                        cancelled: r.get::<_, i64>(14)? != 0,
+                        detail: r.get(15)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(io)?;
+        let premiums = conn
+            .prepare_cached(
+                "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen
+                 FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![lo, hi], |r| {
+                    Ok(PremiumRow {
+                        relative_psn_no: r.get(0)?,
+                        year: r.get(1)?,
+                        entry_id: r.get(2)?,
+                        holder_psn_no: r.get(3)?,
+                        category: r.get(4)?,
+                        amount: Fen::from_fen(r.get(5)?),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(io)?;
+        let recoveries = conn
+            .prepare_cached(
+                "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs,
+                        amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
+                        repaid_entry_id
+                 FROM recovery_cases WHERE repaid_entry_id >= ?1 AND repaid_entry_id <= ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![lo, hi], |r| {
+                    Ok(RecoveryCaseRow {
+                        case_id: r.get(0)?,
+                        binding_id: r.get(1)?,
+                        holder_psn_no: r.get(2)?,
+                        relative_psn_no: r.get(3)?,
+                        setl_id: r.get(4)?,
+                        admdvs: r.get(5)?,
+                        amount: Fen::from_fen(r.get(6)?),
+                        reason: r.get(7)?,
+                        status: r.get(8)?,
+                        opened_by: r.get(9)?,
+                        opened_at: r.get(10)?,
+                        repaid_by: r.get(11)?,
+                        repaid_at: r.get(12)?,
+                        repaid_entry_id: r.get(13)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(io)?;
+        Ok(chain::assemble(
+            entries,
+            postings,
+            settlements,
+            premiums,
+            recoveries,
+        ))
+    }
+
+    fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedAudit>, StoreError> {
+        self.0
+            .prepare_cached(
+                "SELECT audit_id, at, actor, channel, action, subject, before_state, after_state,
+                        chain_alg, chain_hash
+                 FROM audit_log WHERE audit_id > ?1 ORDER BY audit_id LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![after, limit], |r| {
+                    Ok(ChainedAudit {
+                        audit_id: r.get(0)?,
+                        row: AuditRow {
+                            at: r.get(1)?,
+                            actor: r.get(2)?,
+                            channel: r.get(3)?,
+                            action: r.get(4)?,
+                            subject: r.get(5)?,
+                            before_state: r.get(6)?,
+                            after_state: r.get(7)?,
+                        },
+                        alg: r.get(8)?,
+                        hash: r.get(9)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(io)
+    }
+
+    fn heads(&mut self) -> Result<Option<Heads>, StoreError> {
+        read_heads(self.0)
+    }
+
+    fn unchained_entry(&mut self) -> Result<Option<i64>, StoreError> {
+        self.0
+            .query_row(
+                "SELECT MIN(entry_id) FROM journal WHERE chain_seq IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(io)
+    }
+}
+
+impl SqliteStore {
+    /// The hash function new journal and audit rows are chained with (SM3 unless changed);
+    /// rows already chained keep theirs.
+    pub fn use_chain_alg(&mut self, alg: ChainAlg) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(io)?;
+        let mut heads = read_heads(&tx)?.unwrap_or_default();
+        heads.alg = alg;
+        write_heads(&tx, &heads)?;
+        tx.commit().map_err(io)
+    }
 }

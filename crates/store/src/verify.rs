@@ -5,6 +5,8 @@ use std::fmt;
 
 use gongji_core::Fen;
 
+use crate::chain::{to_hex, ChainSummary};
+
 /// One broken invariant, naming what is wrong where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Violation {
@@ -42,6 +44,22 @@ pub enum Violation {
         entry_id: i64,
         detail: String,
     },
+    /// The first row of a hash chain that does not hash to what it stores.
+    ChainBroken {
+        table: String,
+        id: i64,
+        detail: String,
+    },
+    /// The chain's end disagrees with `chain_heads` (rows removed from its end).
+    ChainHead {
+        table: String,
+        detail: String,
+    },
+    /// The chain does not pass through a signed anchor's head.
+    AnchorMismatch {
+        table: String,
+        detail: String,
+    },
 }
 
 impl fmt::Display for Violation {
@@ -72,6 +90,15 @@ impl fmt::Display for Violation {
             Violation::CancelFlag { entry_id, detail } => {
                 write!(f, "entry {entry_id}: {detail} (撤销标记不一致)")
             }
+            Violation::ChainBroken { table, id, detail } => {
+                write!(f, "{table} {id}: hash chain broken (哈希链断裂): {detail}")
+            }
+            Violation::ChainHead { table, detail } => {
+                write!(f, "{table}: chain head (链头不符): {detail}")
+            }
+            Violation::AnchorMismatch { table, detail } => {
+                write!(f, "{table}: anchor not matched (与锚点不符): {detail}")
+            }
         }
     }
 }
@@ -86,6 +113,8 @@ pub struct VerifyReport {
     /// Sum of balances by account kind (`psn`, `fund`, `inst`, `cash`, ...): the trial balance.
     pub totals_by_kind: BTreeMap<String, Fen>,
     pub violations: Vec<Violation>,
+    /// The hash chains as recomputed from the rows (journal, then audit_log).
+    pub chains: Vec<ChainSummary>,
 }
 
 impl VerifyReport {
@@ -113,6 +142,21 @@ impl fmt::Display for VerifyReport {
         }
         for (kind, total) in &self.totals_by_kind {
             writeln!(f, "  {kind:<10} {total:>18}")?;
+        }
+        for c in &self.chains {
+            writeln!(
+                f,
+                "哈希链 chain {:<9} {} 行 rows, {} head {}{}",
+                c.table,
+                c.rows,
+                c.alg,
+                to_hex(&c.head),
+                if c.intact {
+                    ""
+                } else {
+                    " (断于此后 broken after this)"
+                }
+            )?;
         }
         if self.violations.is_empty() {
             writeln!(f, "结果：全部通过 / OK")

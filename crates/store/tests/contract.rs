@@ -187,6 +187,25 @@ contract!(
     a_reader_beside_the_writer_reads_what_was_committed,
     a_negative_limit_is_refused_by_the_schema,
     the_schema_refuses_rows_the_ledger_never_writes,
+    chains_cover_every_row_and_hash_alike_on_both_backends,
+    verify_names_a_settlement_amount_zeroed,
+    verify_names_a_posting_amount_changed,
+    verify_names_a_journal_row_deleted,
+    verify_names_the_last_journal_row_deleted,
+    verify_names_a_posting_deleted,
+    verify_names_postings_reordered,
+    verify_names_journal_rows_reordered,
+    verify_names_the_chain_order_changed,
+    verify_names_a_journal_row_slipped_in_outside_the_chain,
+    verify_names_a_posting_text_changed,
+    verify_names_a_premium_changed,
+    verify_names_an_audit_row_deleted,
+    verify_names_the_last_audit_row_deleted,
+    verify_names_an_audit_row_changed,
+    verify_names_a_reversal_mark_without_its_cancel,
+    sha256_is_recorded_per_row_when_chosen,
+    rows_written_before_the_chains_are_chained_at_open,
+    anchors_catch_a_rewritten_chain_and_allow_appends,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -2042,4 +2061,457 @@ fn sessions_are_shared_by_every_connection_until_they_end<B: Backend>(b: &B) {
         .expect("signing out twice is fine");
     assert_eq!(s.session(&staff.token_sha256).expect("read"), None);
     assert_eq!(s.session(&person.token_sha256).expect("read"), Some(person));
+}
+
+// ---------------------------------------------------------------------------------------
+// Hash chains (issue 12): every edit behind the ledger's back is named by `verify`.
+
+fn audit(n: i64) -> AuditRow {
+    AuditRow {
+        at: format!("2025-03-0{n} 09:00:00"),
+        actor: "staff:alice".into(),
+        channel: "9".into(),
+        action: "binding_change".into(),
+        subject: format!("binding:{n}"),
+        before_state: (n > 1).then(|| format!("limit={}", n * 100)),
+        after_state: Some(format!("limit={}", n * 200)),
+    }
+}
+
+/// Entries 1 (opening), 2 (a settlement and its row), 3 (a premium and its row), 4 (a
+/// recovery repaid, with its case), and audit rows 1 to 3, over three batches.
+fn chained_ledger<S: Store>(s: &mut S) {
+    funded(s);
+    let mut settled = settlement_row("S2", 2, "P0001", 3_000, 10_000);
+    settled.acct_mulaid_pay = Fen::from_fen(1_000);
+    let mut premium = entry(
+        3,
+        "premium",
+        Some("M3"),
+        vec![
+            posting("psn:P0001", -2_000, 45_000),
+            posting("premium:370600", 2_000, 2_000),
+        ],
+    );
+    premium.summary = "代缴保费".into();
+    s.commit(&batch(vec![
+        Write::Entry(settle_entry(
+            2,
+            "M2",
+            "P0001",
+            3_000,
+            10_000,
+            (50_000, 0, 0),
+        )),
+        Write::Settlement(settled),
+        Write::Audit(audit(1)),
+        Write::Audit(audit(2)),
+        Write::Entry(premium),
+        Write::Premium(PremiumRow {
+            relative_psn_no: "P0002".into(),
+            year: 2025,
+            entry_id: 3,
+            holder_psn_no: "P0001".into(),
+            category: "resident".into(),
+            amount: Fen::from_fen(2_000),
+        }),
+    ]))
+    .expect("settle and pay a premium");
+    let mut repaid = recovery_case("repaid");
+    repaid.repaid_entry_id = Some(4);
+    s.commit(&batch(vec![
+        Write::Entry(opening(4, "P0001", 45_000, 1_234)),
+        Write::RecoveryCase(repaid),
+        Write::Audit(audit(3)),
+    ]))
+    .expect("repay a recovery");
+}
+
+/// The report names `table id` as the first broken row of its chain.
+fn assert_broken_at(report: &gongji_store::VerifyReport, table: &str, id: i64) {
+    assert!(
+        report.violations.iter().any(|v| matches!(
+            v,
+            Violation::ChainBroken { table: t, id: i, .. } if t == table && *i == id
+        )),
+        "expected {table} {id} named: {report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("{table} {id}: hash chain broken")),
+        "{report}"
+    );
+}
+
+fn chains_cover_every_row_and_hash_alike_on_both_backends<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    let heads: Vec<(String, u64, String)> = report
+        .chains
+        .iter()
+        .map(|c| {
+            (
+                c.table.clone(),
+                c.rows,
+                gongji_store::chain::to_hex(&c.head),
+            )
+        })
+        .collect();
+    // The same rows give the same heads on SQLite and PostgreSQL: the encoding is over the
+    // stored values, not over either database's representation.
+    assert_eq!(
+        heads,
+        vec![
+            (
+                "journal".to_string(),
+                4,
+                "8ee78a76472e7a22d50dd34d72076fd440190d18a089ebd6f62620c43b41ea1a".to_string()
+            ),
+            (
+                "audit_log".to_string(),
+                3,
+                "ef9577d32ea565d931f171ac36a113ab18595e61dab8e3ec242cf7293b06308e".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        B::scalar(
+            &mut s,
+            "SELECT COUNT(*) FROM journal WHERE chain_alg = 'sm3' AND chain_hash IS NOT NULL"
+        ),
+        4
+    );
+}
+
+fn verify_names_a_settlement_amount_zeroed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "UPDATE settlements SET acct_mulaid_pay = 0 WHERE setl_id = 'S2'",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 2);
+}
+
+fn verify_names_a_posting_amount_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    // Moved between two postings of the entry: it still balances, and so do the accounts'
+    // sums, since the balances were moved to match.
+    B::exec(
+        &mut s,
+        "UPDATE postings SET amount_fen = amount_fen - 100 WHERE entry_id = 3 AND seq = 0;
+         UPDATE postings SET amount_fen = amount_fen + 100 WHERE entry_id = 3 AND seq = 1;
+         UPDATE accounts SET balance_fen = balance_fen - 100 WHERE account_key = 'psn:P0001';
+         UPDATE accounts SET balance_fen = balance_fen + 100 WHERE account_key = 'premium:370600';
+         UPDATE postings SET balance_after_fen = balance_after_fen - 100
+             WHERE account_key = 'psn:P0001' AND entry_id >= 3;",
+    );
+    let report = s.verify().expect("verify");
+    assert_broken_at(&report, "journal", 3);
+    assert_eq!(report.violations.len(), 1, "{report}");
+}
+
+fn verify_names_a_journal_row_deleted<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "DELETE FROM premiums WHERE entry_id = 3;
+         DELETE FROM postings WHERE entry_id = 3;
+         DELETE FROM journal WHERE entry_id = 3;",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 4);
+}
+
+fn verify_names_the_last_journal_row_deleted<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "DELETE FROM postings WHERE entry_id = 4;
+         DELETE FROM journal WHERE entry_id = 4;
+         UPDATE accounts SET balance_fen = balance_fen - 1234 WHERE account_key = 'psn:P0001';
+         UPDATE accounts SET balance_fen = balance_fen + 1234 WHERE account_key = 'funding';",
+    );
+    let report = s.verify().expect("verify");
+    assert!(
+        report.violations.iter().any(|v| matches!(
+            v,
+            Violation::ChainHead { table, .. } if table == "journal"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("journal: chain head"),
+        "{report}"
+    );
+}
+
+fn verify_names_a_posting_deleted<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "DELETE FROM postings WHERE entry_id = 2 AND seq = 1",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 2);
+}
+
+fn verify_names_postings_reordered<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "UPDATE postings SET seq = 9 WHERE entry_id = 2 AND seq = 0;
+         UPDATE postings SET seq = 0 WHERE entry_id = 2 AND seq = 2;
+         UPDATE postings SET seq = 2 WHERE entry_id = 2 AND seq = 9;",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 2);
+}
+
+fn verify_names_journal_rows_reordered<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    // Entries 3 and 4 swap places, their hashes with them.
+    B::exec(
+        &mut s,
+        "UPDATE journal SET entry_id = 99 WHERE entry_id = 3;
+         UPDATE journal SET entry_id = 3 WHERE entry_id = 4;
+         UPDATE journal SET entry_id = 4 WHERE entry_id = 99;
+         UPDATE postings SET entry_id = 99 WHERE entry_id = 3;
+         UPDATE postings SET entry_id = 3 WHERE entry_id = 4;
+         UPDATE postings SET entry_id = 4 WHERE entry_id = 99;",
+    );
+    // Third in the chain is now the row numbered 4.
+    assert_broken_at(&s.verify().expect("verify"), "journal", 4);
+}
+
+fn verify_names_the_chain_order_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "UPDATE journal SET chain_seq = 99 WHERE chain_seq = 2;
+         UPDATE journal SET chain_seq = 2 WHERE chain_seq = 3;
+         UPDATE journal SET chain_seq = 3 WHERE chain_seq = 99;",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 3);
+}
+
+fn verify_names_a_journal_row_slipped_in_outside_the_chain<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "INSERT INTO journal (entry_id, kind, admdvs, channel, occurred_at, summary)
+         VALUES (7, 'opening', '370602', '1', '2025-03-09 10:00:00', 'slipped in')",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 7);
+}
+
+fn verify_names_a_posting_text_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "UPDATE postings SET explanation = '个人账户支付' WHERE entry_id = 2 AND seq = 0",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 2);
+}
+
+fn verify_names_a_premium_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(&mut s, "UPDATE premiums SET holder_psn_no = 'P0009'");
+    assert_broken_at(&s.verify().expect("verify"), "journal", 3);
+}
+
+fn verify_names_an_audit_row_deleted<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(&mut s, "DELETE FROM audit_log WHERE audit_id = 2");
+    assert_broken_at(&s.verify().expect("verify"), "audit_log", 3);
+}
+
+fn verify_names_the_last_audit_row_deleted<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(&mut s, "DELETE FROM audit_log WHERE audit_id = 3");
+    let report = s.verify().expect("verify");
+    assert!(
+        report.violations.iter().any(|v| matches!(
+            v,
+            Violation::ChainHead { table, .. } if table == "audit_log"
+        )),
+        "{report}"
+    );
+}
+
+fn verify_names_an_audit_row_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "UPDATE audit_log SET before_state = NULL WHERE audit_id = 2",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "audit_log", 2);
+}
+
+fn verify_names_a_reversal_mark_without_its_cancel<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    // Marks settlement 2 cancelled, "by" entry 4, which reverses nothing.
+    B::exec(
+        &mut s,
+        "UPDATE journal SET reversed_by = 4 WHERE entry_id = 2;
+         UPDATE settlements SET cancelled = 1 WHERE entry_id = 2;",
+    );
+    let report = s.verify().expect("verify");
+    assert!(
+        report
+            .violations
+            .iter()
+            .any(|v| matches!(v, Violation::CancelFlag { entry_id: 2, .. })),
+        "{report}"
+    );
+}
+
+fn sha256_is_recorded_per_row_when_chosen<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(&mut s, "UPDATE chain_heads SET alg = 'sha256'");
+    s.commit(&batch(vec![
+        Write::Entry(opening(5, "P0001", 46_234, 100)),
+        Write::Audit(audit(4)),
+    ]))
+    .expect("commit under sha256");
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(
+        B::scalar(
+            &mut s,
+            "SELECT COUNT(*) FROM journal WHERE chain_alg = 'sha256'"
+        ),
+        1
+    );
+    assert_eq!(
+        B::scalar(
+            &mut s,
+            "SELECT COUNT(*) FROM journal WHERE chain_alg = 'sm3'"
+        ),
+        4
+    );
+    assert_eq!(
+        report.chains[0].alg,
+        gongji_store::ChainAlg::Sha256,
+        "{report}"
+    );
+    // A row's algorithm is part of what it claims: changing it breaks the link.
+    B::exec(
+        &mut s,
+        "UPDATE audit_log SET chain_alg = 'sm3' WHERE audit_id = 4",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "audit_log", 4);
+}
+
+/// Takes migration 0016 back out, as if the database were made before the chains (also
+/// what an attacker who rewrites every hash achieves).
+fn unchain<B: Backend>(s: &mut B::S) {
+    B::exec(
+        s,
+        "DROP INDEX journal_chain_seq;
+         ALTER TABLE journal DROP COLUMN chain_seq;
+         ALTER TABLE journal DROP COLUMN chain_alg;
+         ALTER TABLE journal DROP COLUMN chain_hash;
+         ALTER TABLE audit_log DROP COLUMN chain_alg;
+         ALTER TABLE audit_log DROP COLUMN chain_hash;
+         DROP TABLE chain_heads;
+         DROP INDEX settlements_entry;
+         DROP INDEX recovery_cases_repaid;
+         DELETE FROM schema_migrations WHERE name = '0016_chains';",
+    );
+}
+
+fn rows_written_before_the_chains_are_chained_at_open<B: Backend>(b: &B) {
+    let heads = {
+        let mut s = b.open();
+        chained_ledger(&mut s);
+        let heads = s.verify().expect("verify").chains;
+        unchain::<B>(&mut s);
+        heads
+    };
+    let mut s = b.open();
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.chains, heads);
+    // And the writer goes on from there.
+    s.commit(&batch(vec![Write::Entry(opening(5, "P0001", 46_234, 100))]))
+        .expect("commit after the migration");
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.chains[0].rows, 5);
+}
+
+fn anchors_catch_a_rewritten_chain_and_allow_appends<B: Backend>(b: &B) {
+    let anchor: Vec<gongji_store::Checkpoint> = {
+        let mut s = b.open();
+        chained_ledger(&mut s);
+        s.verify()
+            .expect("verify")
+            .chains
+            .iter()
+            .map(|c| gongji_store::Checkpoint {
+                table: c.table.clone(),
+                rows: c.rows,
+                head: c.head,
+            })
+            .collect()
+    };
+    {
+        // Appending after the anchor changes nothing before it.
+        let mut s = b.open();
+        s.commit(&batch(vec![
+            Write::Entry(opening(5, "P0001", 46_234, 100)),
+            Write::Audit(audit(4)),
+        ]))
+        .expect("append");
+        let report = s.verify_with(&anchor).expect("verify with anchor");
+        assert!(report.is_clean(), "{report}");
+        // An edit before the anchor whose author then rewrote every hash: the chain is
+        // whole again, but it no longer passes through the anchor.
+        B::exec(
+            &mut s,
+            "UPDATE settlements SET acct_mulaid_pay = 0 WHERE setl_id = 'S2'",
+        );
+        unchain::<B>(&mut s);
+    }
+    let mut s = b.open();
+    assert!(s.verify().expect("verify").is_clean());
+    let report = s.verify_with(&anchor).expect("verify with anchor");
+    assert!(
+        report.violations.iter().any(|v| matches!(
+            v,
+            Violation::AnchorMismatch { table, .. } if table == "journal"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("journal: anchor not matched"),
+        "{report}"
+    );
+    // An anchor over more rows than the chain holds: rows were removed.
+    let mut longer = anchor.clone();
+    longer[1].rows = 9;
+    let report = s.verify_with(&longer).expect("verify with anchor");
+    assert!(
+        report.violations.iter().any(|v| matches!(
+            v,
+            Violation::AnchorMismatch { table, .. } if table == "audit_log"
+        )),
+        "{report}"
+    );
 }
