@@ -99,6 +99,8 @@ pub struct App {
     pub auth: Arc<AuthContext>,
     /// Demo or production, and the deployment facts handlers ask about.
     pub deployment: Arc<Deployment>,
+    /// The 国密 envelope of app partners: the platform's key and the replay store.
+    pub open_api: Arc<crate::open_api::OpenApi>,
     /// Till operators' sign-in attempts.
     pub operator_lockout: Arc<crate::service::operators::Lockout>,
     /// The per-source limit of sign-in requests, as the deployment sets it.
@@ -173,6 +175,7 @@ impl App {
             metrics: Arc::new(Metrics::new()?),
             auth: Arc::new(AuthContext::development()),
             deployment: Arc::new(Deployment::demo()),
+            open_api: Arc::default(),
             operator_lockout: Arc::default(),
             sign_in_limiter: Arc::new(SignInLimiter::new(Deployment::demo().sign_in_limit)),
             sequence: Arc::new(AtomicU64::new(first_sequence())),
@@ -190,6 +193,13 @@ impl App {
     pub fn with_deployment(mut self, deployment: Deployment) -> App {
         self.sign_in_limiter = Arc::new(SignInLimiter::new(deployment.sign_in_limit));
         self.deployment = Arc::new(deployment);
+        self
+    }
+
+    /// Sets the app partners' envelope keys (the platform's SM2 key, the key that opens
+    /// partners' sealed secrets); call before serving.
+    pub fn with_open_api(mut self, open_api: crate::open_api::OpenApi) -> App {
+        self.open_api = Arc::new(open_api);
         self
     }
 

@@ -36,6 +36,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0015_limits_and_floors",
         include_str!("migrations/0015_limits_and_floors.sql"),
     ),
+    (
+        "0018_app_partners",
+        include_str!("migrations/0018_app_partners.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
