@@ -300,6 +300,14 @@ fn a_registered_partner_is_served_in_the_envelope_and_refused_when_it_should_be(
     assert_eq!(answer["code"], "GJ-OPEN-PARTNER-UNKNOWN");
     assert!(answer.get("signData").is_none());
 
+    // Signed before a restart, sent after it: the process before may have served it, and
+    // its replay store is gone.
+    let before_restart = request(APP_CODE, unix_now(), &person_data);
+    let srv = srv.restart(NOW);
+    let (status, answer) = post(&srv, "me", &before_restart);
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(opened(&answer, &platform_public).0, "GJ-OPEN-STALE-TIMESTAMP");
+
     // Deactivated by staff, while the server runs: refused from the next request on.
     partner_add(&env, &["--inactive"]);
     let (status, answer) = post(&srv, "me", &request(APP_CODE, unix_now(), &person_data));
