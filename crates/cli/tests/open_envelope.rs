@@ -306,7 +306,10 @@ fn a_registered_partner_is_served_in_the_envelope_and_refused_when_it_should_be(
     let srv = srv.restart(NOW);
     let (status, answer) = post(&srv, "me", &before_restart);
     assert_eq!(status, 401, "{answer}");
-    assert_eq!(opened(&answer, &platform_public).0, "GJ-OPEN-STALE-TIMESTAMP");
+    assert_eq!(
+        opened(&answer, &platform_public).0,
+        "GJ-OPEN-STALE-TIMESTAMP"
+    );
 
     // Deactivated by staff, while the server runs: refused from the next request on.
     partner_add(&env, &["--inactive"]);
