@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use gongji_nhsa::open_envelope::{self, OpenEnvelope, SigningKey, VerifyingKey};
+use gongji_store::testing;
 use serde_json::{json, Value};
 use support::*;
 
@@ -24,12 +25,15 @@ const TOKEN_KEY: &str = "00112233445566778899aabbccddeeff";
 
 /// `gongji partner add` with the secret on standard input; what it printed.
 fn partner_add(env: &Env, extra: &[&str]) -> String {
+    partner_add_to(env, &["--db", env.db.to_str().expect("utf-8")], extra)
+}
+
+/// The same on the database `target` names (`["--database", url]` for PostgreSQL).
+fn partner_add_to(env: &Env, target: &[&str], extra: &[&str]) -> String {
     let dir = env.dir.path();
-    let mut args = vec![
-        "partner".to_string(),
-        "add".into(),
-        "--db".into(),
-        env.db.to_str().expect("utf-8").into(),
+    let mut args = vec!["partner".to_string(), "add".into()];
+    args.extend(target.iter().map(|a| a.to_string()));
+    args.extend([
         "--app-code".into(),
         APP_CODE.into(),
         "--name".into(),
@@ -43,11 +47,12 @@ fn partner_add(env: &Env, extra: &[&str]) -> String {
         path(&dir.join("token.key")),
         "--platform-key".into(),
         path(&dir.join("platform.key")),
-    ];
+    ]);
     args.extend(extra.iter().map(|a| a.to_string()));
     let mut child = Command::new(GONGJI)
         .args(&args)
         .env("RUST_LOG", "warn")
+        .env_remove("GONGJI_DATABASE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -324,4 +329,73 @@ fn a_registered_partner_is_served_in_the_envelope_and_refused_when_it_should_be(
     );
     srv.stop();
     env.verify();
+}
+
+/// The same partner on PostgreSQL: registered with `partner add --database`, served by
+/// `serve --database`, deactivated while it serves.
+#[test]
+fn a_partner_is_served_on_postgres() {
+    let Some(cluster) = testing::shared_or_skip("a_partner_is_served_on_postgres") else {
+        return;
+    };
+    let url = cluster.create_db("open_envelope");
+    let env = Env::new();
+    let dir = env.dir.path();
+    let registry = dir.join("registry-export");
+    for args in [
+        vec!["export", "--db", &path(&env.db), &path(&registry)],
+        vec!["import", "--database", &url, &path(&registry)],
+    ] {
+        let out = Command::new(GONGJI)
+            .args(&args)
+            .env("RUST_LOG", "warn")
+            .env_remove("GONGJI_DATABASE")
+            .output()
+            .expect("run gongji");
+        // 3: rows refused, as on SQLite (the paused holder ZB-H2 cannot bind again).
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "gongji {args:?}: {out:?}"
+        );
+    }
+    std::fs::write(
+        dir.join("partner.pub"),
+        open_envelope::verifying_key_hex(partner_key().verifying_key()),
+    )
+    .expect("public key file");
+    std::fs::write(dir.join("token.key"), format!("{TOKEN_KEY}\n")).expect("token key");
+    partner_add_to(&env, &["--database", &url], &[]);
+    let platform_public = open_envelope::signing_key_from_hex(
+        &std::fs::read_to_string(dir.join("platform.key")).expect("platform key"),
+    )
+    .expect("platform key")
+    .verifying_key()
+    .clone();
+    std::fs::write(
+        dir.join("gongji.toml"),
+        "[institutions]\ntoken_key_file = \"token.key\"\n\n[open_api]\nplatform_key_file = \"platform.key\"\n",
+    )
+    .expect("config");
+    let srv = Server::start_on(
+        &[
+            "--config",
+            &path(&dir.join("gongji.toml")),
+            "--database",
+            &url,
+        ],
+        NOW,
+    );
+    let holder = person("ZB-H1");
+    let data = json!({ "psn_no": holder.psn_no });
+    let (status, answer) = post(&srv, "me", &request(APP_CODE, unix_now(), &data));
+    assert_eq!(status, 200, "{answer}");
+    let (code, me) = opened(&answer, &platform_public);
+    assert_eq!(code, "0");
+    assert_eq!(me.expect("my insurance")["psn_no"], holder.psn_no.as_str());
+
+    partner_add_to(&env, &["--database", &url], &["--inactive"]);
+    let (status, answer) = post(&srv, "me", &request(APP_CODE, unix_now(), &data));
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(answer["code"], "GJ-OPEN-PARTNER-INACTIVE");
+    srv.stop();
 }

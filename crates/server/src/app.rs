@@ -155,6 +155,21 @@ impl Readers {
     }
 }
 
+impl Drop for Readers {
+    /// A blocking PostgreSQL client closes by blocking on a runtime of its own, which panics
+    /// on an async runtime's thread, where the last `App` is dropped when the server stops:
+    /// the idle connections are closed on a plain thread instead.
+    fn drop(&mut self) {
+        let idle = match self.idle.get_mut() {
+            Ok(idle) => std::mem::take(idle),
+            Err(poisoned) => std::mem::take(poisoned.into_inner()),
+        };
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
 /// How far a gateway timestamp may be from now, in seconds.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
 
