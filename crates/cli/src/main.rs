@@ -5,6 +5,7 @@ mod backup;
 mod bench;
 mod demo;
 mod operator;
+mod partner;
 mod registry;
 mod serve;
 mod staff;
@@ -118,6 +119,44 @@ enum Cmd {
         #[command(subcommand)]
         command: OperatorCmd,
     },
+    /// App partners (WeChat, Alipay, 爱山东) of the 国密 envelope at `/open/v1`.
+    Partner {
+        #[command(subcommand)]
+        command: PartnerCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum PartnerCmd {
+    /// Register an app partner, or replace its name, channel, key, secret and flag. The
+    /// appSecret is generated and printed once, unless --secret-stdin reads it (one line).
+    Add {
+        #[command(flatten)]
+        target: registry::Target,
+        /// The partner's appCode (16 to 64 letters and digits).
+        #[arg(long)]
+        app_code: String,
+        #[arg(long)]
+        name: String,
+        /// wechat, alipay or aishandong: recorded on everything its requests do (R-Y5).
+        #[arg(long)]
+        channel: String,
+        /// A file holding the partner's SM2 public key in hex (04‖x‖y).
+        #[arg(long)]
+        public_key: PathBuf,
+        #[arg(long)]
+        secret_stdin: bool,
+        /// The server's token key file: the appSecret is stored sealed with it.
+        #[arg(long)]
+        token_key: Option<PathBuf>,
+        /// The platform's SM2 signing key ([open_api] platform_key_file); generated when
+        /// the file does not exist. Its public key is printed for the partner.
+        #[arg(long)]
+        platform_key: Option<PathBuf>,
+        /// Register the partner deactivated (or deactivate it): its requests are refused.
+        #[arg(long)]
+        inactive: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -228,6 +267,30 @@ fn main() -> ExitCode {
                     password,
                 },
         } => operator::add(&target, &institution, &username, password.as_deref()),
+        Cmd::Partner {
+            command:
+                PartnerCmd::Add {
+                    target,
+                    app_code,
+                    name,
+                    channel,
+                    public_key,
+                    secret_stdin,
+                    token_key,
+                    platform_key,
+                    inactive,
+                },
+        } => partner::add(&partner::AddArgs {
+            target: &target,
+            app_code: &app_code,
+            name: &name,
+            channel: &channel,
+            public_key: &public_key,
+            secret_stdin,
+            token_key: token_key.as_deref(),
+            platform_key: platform_key.as_deref(),
+            inactive,
+        }),
     };
     ExitCode::from(code)
 }

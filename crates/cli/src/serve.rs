@@ -14,10 +14,12 @@ use crate::registry::{Target, EXIT_OK, EXIT_UNUSABLE};
 use chrono::NaiveDateTime;
 use gongji_engine::token_seal::TokenKey;
 use gongji_engine::{Engine, EngineHandle};
+use gongji_nhsa::open_envelope::{self, SigningKey};
 use gongji_server::app::DynStore;
 use gongji_server::config::{Config, Database};
 use gongji_server::deployment::Deployment;
 use gongji_server::limits::LimitsConfig;
+use gongji_server::open_api::OpenApi;
 use gongji_server::service::auth::{FaceVerifier, SmsSender};
 use gongji_server::service::providers::{self, FaceConfig, SmsConfig};
 use gongji_server::{App, Clock, HttpLimits, Listeners};
@@ -52,6 +54,8 @@ pub struct Setup {
     pub banner: Option<String>,
     /// The SM4 key of the gateway tokens at rest; `None`: stored as given.
     pub token_key: Option<TokenKey>,
+    /// The platform's SM2 key of the app partners' envelope; `None`: `/open/v1` refuses.
+    pub open_api_key: Option<SigningKey>,
 }
 
 /// People's sign-in providers of a production server.
@@ -73,6 +77,7 @@ impl Setup {
             notice,
             banner: Some(banner),
             token_key: None,
+            open_api_key: None,
         }
     }
 }
@@ -175,6 +180,17 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
         .map(|f| TokenKey::from_file(&f))
         .transpose()
         .map_err(|e| e.to_string())?;
+    let open_api_key = match &config.open_api.platform_key_file {
+        Some(file) => {
+            let key = crate::partner::read_platform_key(&config.path(file))?;
+            notice.push_str(&format!(
+                "\n开放接口平台公钥 / open API platform public key: {}",
+                open_envelope::verifying_key_hex(key.verifying_key())
+            ));
+            Some(key)
+        }
+        None => None,
+    };
     Ok(Setup {
         deployment,
         limits: config.http.limits(),
@@ -188,6 +204,7 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
         notice,
         banner: None,
         token_key,
+        open_api_key,
     })
 }
 
@@ -287,11 +304,13 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
             providers,
             notice,
             banner,
-            token_key: _,
+            token_key,
+            open_api_key,
         } = setup;
         let mut app = App::new(handle, clock)
             .map_err(|e| e.to_string())?
-            .with_deployment(deployment);
+            .with_deployment(deployment)
+            .with_open_api(OpenApi::new(open_api_key, token_key));
         if let Some(p) = providers {
             app = app.with_providers(p.sms, p.face);
         }

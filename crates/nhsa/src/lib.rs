@@ -24,6 +24,7 @@ pub mod envelope;
 pub mod error;
 pub mod input;
 pub mod number;
+pub mod open_envelope;
 pub mod output;
 mod reader;
 pub mod wire_codes;

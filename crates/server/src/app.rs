@@ -99,6 +99,8 @@ pub struct App {
     pub auth: Arc<AuthContext>,
     /// Demo or production, and the deployment facts handlers ask about.
     pub deployment: Arc<Deployment>,
+    /// The 国密 envelope of app partners: the platform's key and the replay store.
+    pub open_api: Arc<crate::open_api::OpenApi>,
     /// Till operators' sign-in attempts.
     pub operator_lockout: Arc<crate::service::operators::Lockout>,
     /// The per-source limit of sign-in requests, as the deployment sets it.
@@ -153,6 +155,21 @@ impl Readers {
     }
 }
 
+impl Drop for Readers {
+    /// A blocking PostgreSQL client closes by blocking on a runtime of its own, which panics
+    /// on an async runtime's thread, where the last `App` is dropped when the server stops:
+    /// the idle connections are closed on a plain thread instead.
+    fn drop(&mut self) {
+        let idle = match self.idle.get_mut() {
+            Ok(idle) => std::mem::take(idle),
+            Err(poisoned) => std::mem::take(poisoned.into_inner()),
+        };
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
 /// How far a gateway timestamp may be from now, in seconds.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
 
@@ -173,6 +190,7 @@ impl App {
             metrics: Arc::new(Metrics::new()?),
             auth: Arc::new(AuthContext::development()),
             deployment: Arc::new(Deployment::demo()),
+            open_api: Arc::default(),
             operator_lockout: Arc::default(),
             sign_in_limiter: Arc::new(SignInLimiter::new(Deployment::demo().sign_in_limit)),
             sequence: Arc::new(AtomicU64::new(first_sequence())),
@@ -190,6 +208,13 @@ impl App {
     pub fn with_deployment(mut self, deployment: Deployment) -> App {
         self.sign_in_limiter = Arc::new(SignInLimiter::new(deployment.sign_in_limit));
         self.deployment = Arc::new(deployment);
+        self
+    }
+
+    /// Sets the app partners' envelope keys (the platform's SM2 key, the key that opens
+    /// partners' sealed secrets); call before serving.
+    pub fn with_open_api(mut self, open_api: crate::open_api::OpenApi) -> App {
+        self.open_api = Arc::new(open_api);
         self
     }
 

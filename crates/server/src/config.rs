@@ -41,6 +41,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub institutions: InstitutionsConfig,
+    /// The 国密 envelope of app partners (`/open/v1`).
+    #[serde(default)]
+    pub open_api: OpenApiConfig,
     /// Per-source rate limits.
     pub limits: Option<Section>,
     /// The SMS provider that sends people's sign-in codes. Without it people cannot sign in.
@@ -153,6 +156,14 @@ pub struct MetricsConfig {
 pub struct InstitutionsConfig {
     /// The SM4 key that encrypts institutions' gateway tokens at rest.
     pub token_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenApiConfig {
+    /// The platform's SM2 private key (64 hex digits), which signs the answers to app
+    /// partners. Without it `/open/v1` refuses every request.
+    pub platform_key_file: Option<PathBuf>,
 }
 
 /// A socket address, refused at its line when it does not parse.

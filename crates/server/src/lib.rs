@@ -10,6 +10,7 @@ pub mod http;
 mod institution;
 pub mod limits;
 mod metrics;
+pub mod open_api;
 mod render;
 pub mod service;
 mod web;
@@ -33,6 +34,7 @@ pub fn router(app: App) -> Router {
             "/fsi/api/rsfComIfsService/callService/:infno",
             post(institution::call_service_with_infno),
         )
+        .route("/open/v1/:service", post(open_api::serve))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .nest(api::PREFIX, api::router())

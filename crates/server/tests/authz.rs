@@ -683,6 +683,25 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             |c, _| Body::Json(serde_json::json!({ "infno": "1101", "fixmedins_code": c.inst_a })),
             w("U U U U U U U U U"),
         ),
+        // ---- the app partners' 国密 envelope: only a registered partner's signature opens
+        // it, whatever session a caller carries ----
+        api(
+            Method::POST,
+            "/open/v1/:service",
+            "/open/v1/me".into(),
+            |c, _| {
+                Body::Json(serde_json::json!({
+                    "appCode": "GJAPPUNREGISTERED00000000000000",
+                    "version": "1.0.0",
+                    "timestamp": chrono::Utc::now().timestamp(),
+                    "encType": "SM4",
+                    "signType": "SM2",
+                    "data": { "psn_no": c.w.hj.psn_no },
+                    "signData": format!("{}==", "A".repeat(86)),
+                }))
+            },
+            w("U U U U U U U U U"),
+        ),
         // ---- last, as they end what the rows above use ----
         api(
             Method::POST,

@@ -122,6 +122,12 @@ impl ReadStore for GatedReader {
     fn staff(&mut self, username: &str) -> Result<Option<StaffRow>, StoreError> {
         self.inner.staff(username)
     }
+    fn app_partner(
+        &mut self,
+        app_code: &str,
+    ) -> Result<Option<gongji_store::read::AppPartnerRow>, StoreError> {
+        self.inner.app_partner(app_code)
+    }
     fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError> {
         self.inner.recovery_cases(q)
     }
@@ -293,6 +299,12 @@ impl ReadStore for Faulty {
     }
     fn staff(&mut self, username: &str) -> Result<Option<StaffRow>, StoreError> {
         self.inner.staff(username)
+    }
+    fn app_partner(
+        &mut self,
+        app_code: &str,
+    ) -> Result<Option<gongji_store::read::AppPartnerRow>, StoreError> {
+        self.inner.app_partner(app_code)
     }
     fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError> {
         self.inner.recovery_cases(q)

@@ -2196,6 +2196,15 @@ const SQL_ADD_OPERATOR: &str = "INSERT INTO operators
         (fixmedins_code, username, password_hash, created_at)
     VALUES ($1, $2, $3, $4)
     ON CONFLICT (fixmedins_code, username) DO UPDATE SET password_hash = excluded.password_hash";
+const SQL_APP_PARTNER: &str = "SELECT app_code, name, channel, app_secret, public_key, active,
+        created_at
+    FROM app_partners WHERE app_code = $1";
+const SQL_ADD_APP_PARTNER: &str = "INSERT INTO app_partners
+        (app_code, name, channel, app_secret, public_key, active, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (app_code) DO UPDATE SET name = excluded.name, channel = excluded.channel,
+        app_secret = excluded.app_secret, public_key = excluded.public_key,
+        active = excluded.active";
 const SQL_INSERT_SESSION: &str = "INSERT INTO sessions (token_sha256, kind, psn_no, username,
         role, fixmedins_code, created_at, last_seen_at, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -2297,6 +2306,28 @@ impl PgStore {
                     &row.fixmedins_code,
                     &row.username,
                     &row.password_hash,
+                    &row.created_at,
+                ],
+            )
+            .map(|_| ())
+            .map_err(pg)
+    }
+
+    /// Registers an app partner or replaces it (`gongji partner add --database`); like
+    /// staff rows, not engine state.
+    pub fn add_app_partner(&mut self, row: &read::AppPartnerRow) -> Result<(), StoreError> {
+        let PgStore { client, stmts, .. } = self;
+        let st = stmts.get(client, SQL_ADD_APP_PARTNER)?;
+        client
+            .execute(
+                &st,
+                &[
+                    &row.app_code,
+                    &row.name,
+                    &row.channel,
+                    &row.app_secret,
+                    &row.public_key,
+                    &i32::from(row.active),
                     &row.created_at,
                 ],
             )
@@ -2464,6 +2495,23 @@ impl read::ReadStore for PgStore {
                     username: get(r, 1)?,
                     password_hash: get(r, 2)?,
                     created_at: get(r, 3)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn app_partner(&mut self, app_code: &str) -> Result<Option<read::AppPartnerRow>, StoreError> {
+        let rows = self.read_rows(SQL_APP_PARTNER, &[&app_code])?;
+        rows.first()
+            .map(|r| {
+                Ok(read::AppPartnerRow {
+                    app_code: get(r, 0)?,
+                    name: get(r, 1)?,
+                    channel: get(r, 2)?,
+                    app_secret: get(r, 3)?,
+                    public_key: get(r, 4)?,
+                    active: flag(r, 5)?,
+                    created_at: get(r, 6)?,
                 })
             })
             .transpose()

@@ -128,6 +128,21 @@ pub struct OperatorRow {
     pub created_at: String,
 }
 
+/// An app partner of the 国密 envelope (`gongji partner add`): who it is, the channel its
+/// requests are recorded under (R-Y5), its secret as stored (sealed `sm4gcm:...` under the
+/// token key, or as given without one) and its SM2 public key (`04`‖x‖y hex).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppPartnerRow {
+    pub app_code: String,
+    pub name: String,
+    /// `wechat`, `alipay` or `aishandong`.
+    pub channel: String,
+    pub app_secret: String,
+    pub public_key: String,
+    pub active: bool,
+    pub created_at: String,
+}
+
 /// A sign-in session as stored: the SHA-256 of its token (never the token), whose it is,
 /// and its times (`yyyy-MM-dd HH:mm:ss` of the server clock).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -188,6 +203,8 @@ pub trait ReadStore {
         fixmedins_code: &str,
         username: &str,
     ) -> Result<Option<OperatorRow>, StoreError>;
+    /// The app partner registered under `app_code`, active or not.
+    fn app_partner(&mut self, app_code: &str) -> Result<Option<AppPartnerRow>, StoreError>;
     fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError>;
     fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError>;
     /// Newest first.
@@ -255,6 +272,9 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     ) -> Result<Option<OperatorRow>, StoreError> {
         (**self).operator(fixmedins_code, username)
     }
+    fn app_partner(&mut self, app_code: &str) -> Result<Option<AppPartnerRow>, StoreError> {
+        (**self).app_partner(app_code)
+    }
     fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError> {
         (**self).recovery_cases(q)
     }
@@ -305,6 +325,31 @@ impl SqliteStore {
                  ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
                      role = excluded.role",
                 params![row.username, row.password_hash, row.role, row.created_at],
+            )
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    /// Registers an app partner, or replaces its name, channel, secret, key and flag
+    /// (`gongji partner add`).
+    pub fn add_app_partner(&mut self, row: &AppPartnerRow) -> Result<(), StoreError> {
+        self.connection()
+            .execute(
+                "INSERT INTO app_partners
+                     (app_code, name, channel, app_secret, public_key, active, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (app_code) DO UPDATE SET name = excluded.name,
+                     channel = excluded.channel, app_secret = excluded.app_secret,
+                     public_key = excluded.public_key, active = excluded.active",
+                params![
+                    row.app_code,
+                    row.name,
+                    row.channel,
+                    row.app_secret,
+                    row.public_key,
+                    i64::from(row.active),
+                    row.created_at
+                ],
             )
             .map(|_| ())
             .map_err(io)
@@ -589,6 +634,28 @@ impl ReadStore for SqliteStore {
                         username: r.get(1)?,
                         password_hash: r.get(2)?,
                         created_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(io)
+    }
+
+    fn app_partner(&mut self, app_code: &str) -> Result<Option<AppPartnerRow>, StoreError> {
+        self.connection()
+            .query_row(
+                "SELECT app_code, name, channel, app_secret, public_key, active, created_at
+                 FROM app_partners WHERE app_code = ?1",
+                [app_code],
+                |r| {
+                    Ok(AppPartnerRow {
+                        app_code: r.get(0)?,
+                        name: r.get(1)?,
+                        channel: r.get(2)?,
+                        app_secret: r.get(3)?,
+                        public_key: r.get(4)?,
+                        active: r.get::<_, i64>(5)? != 0,
+                        created_at: r.get(6)?,
                     })
                 },
             )

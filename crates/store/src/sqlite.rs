@@ -40,6 +40,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0015_limits_and_floors.sql"),
     ),
     (CHAINS_MIGRATION, include_str!("migrations/0016_chains.sql")),
+    (
+        "0018_app_partners",
+        include_str!("migrations/0018_app_partners.sql"),
+    ),
     ("0019_checks", include_str!("migrations/0019_checks.sql")),
 ];
 

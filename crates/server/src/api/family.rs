@@ -37,14 +37,21 @@ pub struct FamilyOut {
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn my_family(State(app): State<App>, who: PersonAuth) -> ApiResult<Json<FamilyOut>> {
     let f = family::my_family(&app, &who.psn_no).await?;
-    Ok(Json(FamilyOut {
-        as_holder: f.as_holder.iter().map(Into::into).collect(),
-        as_relative: f.as_relative.iter().map(Into::into).collect(),
-        face_verification_required: f.face_verification_required,
-        limits_allowed: f.limits_allowed,
-        end_date_only_earlier: f.end_date_only_earlier,
-        scope_today: f.scope_today.iter().map(|c| c.key().to_string()).collect(),
-    }))
+    Ok(Json(FamilyOut::of(&f)))
+}
+
+impl FamilyOut {
+    /// The wire form of my family (the REST API and the app envelope answer alike).
+    pub fn of(f: &family::MyFamily) -> FamilyOut {
+        FamilyOut {
+            as_holder: f.as_holder.iter().map(Into::into).collect(),
+            as_relative: f.as_relative.iter().map(Into::into).collect(),
+            face_verification_required: f.face_verification_required,
+            limits_allowed: f.limits_allowed,
+            end_date_only_earlier: f.end_date_only_earlier,
+            scope_today: f.scope_today.iter().map(|c| c.key().to_string()).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

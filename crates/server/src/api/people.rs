@@ -42,24 +42,31 @@ pub struct MeOut {
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn me(State(app): State<App>, who: PersonAuth) -> ApiResult<Json<MeOut>> {
     let m = people::my_insurance(&app, &who.psn_no).await?;
-    let p = &m.person;
-    Ok(Json(MeOut {
-        psn_no: p.psn_no.clone(),
-        name: p.name.reveal().to_string(),
-        certno: p.certno.reveal().to_string(),
-        phone: p.phone.masked(),
-        insutype: p.insutype.code().to_string(),
-        insutype_name: p.insutype.name_zh().to_string(),
-        insu_status: p.insu_status.code().to_string(),
-        insu_status_name: p.insu_status.name_zh().to_string(),
-        psn_type: p.psn_type.clone(),
-        admdvs: p.admdvs.to_string(),
-        employer_name: p.employer_name.clone(),
-        balance: yuan(m.balance),
-        shareable: yuan(m.shareable),
-        policy_id: m.policy.as_ref().map(|x| x.id.clone()),
-        policy_name: m.policy.as_ref().map(|x| x.name_zh.clone()),
-        policy_version: m.policy.as_ref().map(|x| x.version.clone()),
-        this_year: YearTotalsOut::of(m.year, &m.totals),
-    }))
+    Ok(Json(MeOut::of(&m)))
+}
+
+impl MeOut {
+    /// The wire form of my insurance (the REST API and the app envelope answer alike).
+    pub fn of(m: &people::MyInsurance) -> MeOut {
+        let p = &m.person;
+        MeOut {
+            psn_no: p.psn_no.clone(),
+            name: p.name.reveal().to_string(),
+            certno: p.certno.reveal().to_string(),
+            phone: p.phone.masked(),
+            insutype: p.insutype.code().to_string(),
+            insutype_name: p.insutype.name_zh().to_string(),
+            insu_status: p.insu_status.code().to_string(),
+            insu_status_name: p.insu_status.name_zh().to_string(),
+            psn_type: p.psn_type.clone(),
+            admdvs: p.admdvs.to_string(),
+            employer_name: p.employer_name.clone(),
+            balance: yuan(m.balance),
+            shareable: yuan(m.shareable),
+            policy_id: m.policy.as_ref().map(|x| x.id.clone()),
+            policy_name: m.policy.as_ref().map(|x| x.name_zh.clone()),
+            policy_version: m.policy.as_ref().map(|x| x.version.clone()),
+            this_year: YearTotalsOut::of(m.year, &m.totals),
+        }
+    }
 }

@@ -44,6 +44,27 @@ pub mod codes {
     pub const API_INTERNAL: &str = "GJ-API-INTERNAL";
     /// An institution-interface answer that could not be serialized.
     pub const INTERNAL_SERIALIZE: &str = "GJ-INTERNAL-SERIALIZE";
+    // The 国密 envelope of app partners (`open_api.rs`).
+    /// Not the envelope's JSON, or a field missing or mistyped.
+    pub const OPEN_MALFORMED: &str = "GJ-OPEN-MALFORMED";
+    /// `encType`/`signType` other than SM4/SM2.
+    pub const OPEN_UNSUPPORTED: &str = "GJ-OPEN-UNSUPPORTED";
+    /// `signData` is not the partner's signature of this envelope.
+    pub const OPEN_BAD_SIGNATURE: &str = "GJ-OPEN-BAD-SIGNATURE";
+    /// `encData` does not decrypt with the partner's derived key.
+    pub const OPEN_UNDECRYPTABLE: &str = "GJ-OPEN-UNDECRYPTABLE";
+    /// The timestamp is outside ±300 s, or from before this process started.
+    pub const OPEN_STALE_TIMESTAMP: &str = "GJ-OPEN-STALE-TIMESTAMP";
+    /// The same signature was used within the window.
+    pub const OPEN_REPLAYED: &str = "GJ-OPEN-REPLAYED";
+    /// No partner is registered under the appCode.
+    pub const OPEN_PARTNER_UNKNOWN: &str = "GJ-OPEN-PARTNER-UNKNOWN";
+    /// The partner is registered but deactivated.
+    pub const OPEN_PARTNER_INACTIVE: &str = "GJ-OPEN-PARTNER-INACTIVE";
+    /// The partner's row cannot be used (sealed secret without the key, bad public key).
+    pub const OPEN_PARTNER_UNUSABLE: &str = "GJ-OPEN-PARTNER-UNUSABLE";
+    /// The deployment has no platform SM2 key (`[open_api] platform_key_file`).
+    pub const OPEN_NOT_CONFIGURED: &str = "GJ-OPEN-NOT-CONFIGURED";
 }
 
 /// Why a service did not do what was asked. Nothing was changed.
