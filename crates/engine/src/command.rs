@@ -6,6 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use gongji_core::codes::{AccountUse, CertType, Channel, Insutype, MedType, Relationship};
 use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Person};
 use gongji_core::pooling::{FeeLine, PricedLine};
+use gongji_core::premium::PremiumKind;
 use gongji_core::settlement::SettlementDecision;
 use gongji_core::{Fen, Refusal};
 use gongji_store::{AuditRow, RecoveryCaseRow, StoreError, VisitRow};
@@ -48,6 +49,7 @@ pub struct CancelCommand {
 pub struct PremiumCommand {
     pub holder: String,
     pub relative: String,
+    pub kind: PremiumKind,
     pub year: i32,
     pub category: String,
     pub channel: Channel,
@@ -233,6 +235,7 @@ pub struct PremiumPaid {
     pub entry_id: i64,
     pub holder: String,
     pub relative: String,
+    pub kind: PremiumKind,
     pub year: i32,
     pub category: String,
     pub category_name: String,

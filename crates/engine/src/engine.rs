@@ -507,7 +507,7 @@ impl<S: Store> Engine<S> {
                 self.apply_entry(&entry);
                 self.state
                     .premiums_paid
-                    .insert((row.relative_psn_no.clone(), row.year));
+                    .insert((row.relative_psn_no.clone(), row.year, cmd.kind));
                 pending.writes.push(Write::Entry(entry));
                 pending.writes.push(Write::Premium(row));
                 if let Some(m) = msgid {
@@ -1376,12 +1376,15 @@ impl<S: Store> Engine<S> {
                     .balance(&LedgerAccount::Personal(holder.psn_no.clone()).key()),
                 relative,
                 binding,
+                kind: cmd.kind,
                 year: cmd.year,
                 category_code: &cmd.category,
                 date,
-                already_paid: state
-                    .premiums_paid
-                    .contains(&(relative.psn_no.clone(), cmd.year)),
+                already_paid: state.premiums_paid.contains(&(
+                    relative.psn_no.clone(),
+                    cmd.year,
+                    cmd.kind,
+                )),
             },
             holder_policy,
             relative_policy,
@@ -1401,9 +1404,10 @@ impl<S: Store> Engine<S> {
         let row = PremiumRow {
             relative_psn_no: relative_no.clone(),
             year: cmd.year,
+            kind: cmd.kind.code().to_string(),
             entry_id: entry.entry_id,
             holder_psn_no: holder_no.clone(),
-            category: cmd.category.clone(),
+            category: decision.category.clone(),
             amount: decision.amount,
         };
         Ok((
@@ -1411,8 +1415,9 @@ impl<S: Store> Engine<S> {
                 entry_id: entry.entry_id,
                 holder: holder_no,
                 relative: relative_no,
+                kind: cmd.kind,
                 year: cmd.year,
-                category: cmd.category.clone(),
+                category: decision.category,
                 category_name: decision.category_name,
                 amount: decision.amount,
                 holder_balance_after: decision.holder_balance_after,

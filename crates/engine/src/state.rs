@@ -13,6 +13,7 @@ use std::hash::BuildHasher;
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
 use gongji_core::money::Overflow;
 use gongji_core::pooling::PoolUsage;
+use gongji_core::premium::PremiumKind;
 use gongji_core::{Fen, SmallStr};
 use gongji_store::{FeeRow, PoolUsageDelta, RecoveryCaseRow, Snapshot, VisitRow};
 use hashbrown::HashTable;
@@ -34,7 +35,8 @@ pub struct State {
     pub catalog: HashMap<String, CatalogItem>,
     pub pool_usage: HashMap<(String, String), HashMap<String, PoolUsage>>,
     pub binding_usage: HashMap<(i64, String), Fen>,
-    pub premiums_paid: HashSet<(String, i32)>,
+    /// (relative psn_no, year, kind) of every premium paid (R-R4, R-S6).
+    pub premiums_paid: HashSet<(String, i32, PremiumKind)>,
     pub binding_changes: HashMap<(String, String), u32>,
     /// Open visits by mdtrt_id, with their fee lines.
     pub visits: HashMap<String, (VisitRow, Vec<FeeRow>)>,
@@ -282,7 +284,10 @@ impl State {
             persons: Persons::from_vec(persons),
             pool_usage,
             binding_usage,
-            premiums_paid: premiums_paid.into_iter().collect(),
+            premiums_paid: premiums_paid
+                .into_iter()
+                .filter_map(|(psn_no, year, kind)| Some((psn_no, year, PremiumKind::parse(&kind)?)))
+                .collect(),
             binding_changes,
             next_entry_id: max_entry_id + 1,
             next_binding_id: max_binding_id + 1,

@@ -1191,6 +1191,92 @@ async fn premiums_for_a_relative_with_every_refusal() {
     s.verify_clean().await;
 }
 
+/// R-S6: a holder pays a bound employee relative's large-expense supplement and long-term-care
+/// premiums from his account where his region allows it; elsewhere he is told why not.
+#[tokio::test(flavor = "multi_thread")]
+async fn employee_premiums_for_a_relative_where_the_region_allows() {
+    let w = world().await;
+    let s = &w.s;
+    let hy = s.sign_in(&w.hy).await;
+    let opts = s
+        .get(
+            &format!("/api/v1/me/premium-options?relative_psn_no={}", w.ey.psn_no),
+            Some(&hy),
+        )
+        .await;
+    let kinds: Vec<(String, String)> = opts.ok()["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap().into(),
+                o["amount"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("large_expense_premium".to_string(), "120.00".to_string()),
+            ("ltc_premium".to_string(), "90.00".to_string())
+        ]
+    );
+    let pay = |kind: &str| json!({ "relative_psn_no": w.ey.psn_no, "year": 2025, "kind": kind });
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&hy),
+            pay("large_expense_premium"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["kind"], "large_expense_premium");
+    assert_eq!(r.body["holder_balance_after"], "1880.00");
+    assert!(r.body["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("2025年度职工大额医疗费用补助120.00元"));
+    let r = s
+        .post("/api/v1/me/premiums", Some(&hy), pay("ltc_premium"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    s.post("/api/v1/me/premiums", Some(&hy), pay("ltc_premium"))
+        .await
+        .refused(422, "GJ-PREMIUM-ALREADY-PAID");
+    s.post(
+        "/api/v1/me/premiums",
+        Some(&hy),
+        json!({ "relative_psn_no": w.ry.psn_no, "year": 2025, "kind": "ltc_premium" }),
+    )
+    .await
+    .refused(422, "GJ-PREMIUM-RELATIVE-NOT-EMPLOYEE");
+    assert_eq!(s.balance(&w.hy).await.fen(), 179_000);
+
+    // Zibo lets mutual aid pay the resident premium only: no option, and a clear no.
+    let hz = s.sign_in(&w.hz).await;
+    let opts = s
+        .get(
+            &format!("/api/v1/me/premium-options?relative_psn_no={}", w.ez.psn_no),
+            Some(&hz),
+        )
+        .await;
+    assert!(opts.ok()["options"].as_array().unwrap().is_empty());
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&hz),
+            json!({ "relative_psn_no": w.ez.psn_no, "year": 2025, "kind": "large_expense_premium" }),
+        )
+        .await;
+    r.refused(422, "GJ-PREMIUM-USE-NOT-ALLOWED");
+    assert!(r.body["message_zh"]
+        .as_str()
+        .unwrap()
+        .contains("不允许用个人账户共济资金为亲属缴纳职工大额医疗费用补助"));
+    s.verify_clean().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn institutions_near_me_without_sign_in() {
     let w = world().await;

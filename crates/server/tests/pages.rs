@@ -414,7 +414,7 @@ async fn a_premium_paid_by_form_once_even_when_sent_twice() {
         .await;
     assert!(page.body.contains("380.00"), "{}", page.body);
     let key = hidden(&page.body, "key");
-    let choice = "2026:general";
+    let choice = "2026:resident_premium:general";
     let form = [
         ("relative", w.ry.psn_no.as_str()),
         ("choice", choice),
@@ -432,6 +432,31 @@ async fn a_premium_paid_by_form_once_even_when_sent_twice() {
             .checked_sub(gongji_core::Fen::from_yuan(380))
             .expect("fen")
     );
+    w.s.verify_clean().await;
+}
+
+/// R-S6: beside the resident premium, the page offers an employee relative's large-expense
+/// supplement and long-term-care premiums where the holder's region allows them.
+#[tokio::test]
+async fn the_premium_page_offers_an_employee_relatives_premiums() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    b.sign_in(&w.s.app, &w.hy).await;
+    let page = b
+        .get(&format!("/h5/premium?relative={}", w.ey.psn_no))
+        .await;
+    assert!(page.body.contains("职工大额医疗费用补助"), "{}", page.body);
+    assert!(page.body.contains("长期护理保险") && page.body.contains("120.00"));
+    let key = hidden(&page.body, "key");
+    let choice = "2025:large_expense_premium:large_expense_premium";
+    let form = [
+        ("relative", w.ey.psn_no.as_str()),
+        ("choice", choice),
+        ("key", key.as_str()),
+    ];
+    let page = b.post("/h5/premium", &form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("2025年度职工大额医疗费用补助120.00元"));
     w.s.verify_clean().await;
 }
 

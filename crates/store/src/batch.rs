@@ -89,6 +89,8 @@ pub struct BindingUsageDelta {
 pub struct PremiumRow {
     pub relative_psn_no: String,
     pub year: i32,
+    /// `resident_premium`, `large_expense_premium` or `ltc_premium` (R-S6).
+    pub kind: String,
     pub entry_id: i64,
     pub holder_psn_no: String,
     pub category: String,

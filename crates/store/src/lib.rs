@@ -73,8 +73,8 @@ pub struct Snapshot {
     pub pool_usage: HashMap<(String, String), HashMap<String, PoolUsage>>,
     /// (binding_id, `YYYY-MM`) → amount drawn.
     pub binding_usage: HashMap<(i64, String), Fen>,
-    /// (relative psn_no, year) of premiums paid.
-    pub premiums_paid: Vec<(String, i32)>,
+    /// (relative psn_no, year, kind) of premiums paid; kind as `PremiumKind::code`.
+    pub premiums_paid: Vec<(String, i32, String)>,
     /// (holder psn_no, `YYYY-MM`) → bind/unbind operations.
     pub binding_changes: HashMap<(String, String), u32>,
     /// Open visits and their fee lines.

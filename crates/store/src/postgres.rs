@@ -548,8 +548,9 @@ fn load_snapshot<C: GenericClient>(c: &mut C) -> Result<Snapshot, StoreError> {
             Ok(())
         },
     )?;
-    each_row(c, "SELECT relative_psn_no, year FROM premiums", |r| {
-        snap.premiums_paid.push((get(r, 0)?, get(r, 1)?));
+    each_row(c, "SELECT relative_psn_no, year, kind FROM premiums", |r| {
+        snap.premiums_paid
+            .push((get(r, 0)?, get(r, 1)?, get(r, 2)?));
         Ok(())
     })?;
     each_row(
@@ -936,9 +937,9 @@ const SQL_BULK_MARKS_AND_CANCELS: &str = "WITH c AS (
     WHERE j.entry_id = v.e AND j.reversed_by IS NULL
     RETURNING j.entry_id";
 const SQL_BULK_PREMIUMS: &str = "INSERT INTO premiums (relative_psn_no, year, entry_id,
-        holder_psn_no, category, amount_fen)
+        holder_psn_no, category, amount_fen, kind)
     SELECT * FROM UNNEST($1::TEXT[], $2::INTEGER[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
-        $6::BIGINT[])";
+        $6::BIGINT[], $7::TEXT[])";
 const SQL_PREMIUM_REFUND: &str = "DELETE FROM premiums WHERE relative_psn_no = $1 AND year = $2";
 const SQL_RECOVERY_CASE: &str = "INSERT INTO recovery_cases (case_id, binding_id, holder_psn_no,
         relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
@@ -1273,12 +1274,14 @@ impl<'a> Bulk<'a> {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
-        let (mut holder, mut category, mut amount) = (
+        let (mut holder, mut category, mut amount, mut kind) = (
+            Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
         for p in rows {
+            kind.push(p.kind.as_str());
             relative.push(p.relative_psn_no.as_str());
             year.push(p.year);
             entry.push(p.entry_id);
@@ -1289,7 +1292,7 @@ impl<'a> Bulk<'a> {
         let st = stmts.get(c, SQL_BULK_PREMIUMS)?;
         c.execute(
             &st,
-            &[&relative, &year, &entry, &holder, &category, &amount],
+            &[&relative, &year, &entry, &holder, &category, &amount, &kind],
         )
         .map_err(pg)?;
         Ok(())

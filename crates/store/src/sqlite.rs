@@ -36,6 +36,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0015_limits_and_floors",
         include_str!("migrations/0015_limits_and_floors.sql"),
     ),
+    (
+        "0020_premiums",
+        include_str!("migrations/0020_premiums.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
@@ -915,13 +919,15 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
         }
         Write::Premium(p) => {
             tx.prepare_cached(
-                "INSERT INTO premiums (relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO premiums (relative_psn_no, year, kind, entry_id, holder_psn_no, category,
+                     amount_fen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     p.relative_psn_no,
                     p.year,
+                    p.kind,
                     p.entry_id,
                     p.holder_psn_no,
                     p.category,
@@ -1134,10 +1140,10 @@ impl Store for SqliteStore {
         {
             let mut stmt = self
                 .conn
-                .prepare("SELECT relative_psn_no, year FROM premiums")
+                .prepare("SELECT relative_psn_no, year, kind FROM premiums")
                 .map_err(io)?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(io)?;
             snap.premiums_paid = rows.collect::<Result<_, _>>().map_err(io)?;
         }

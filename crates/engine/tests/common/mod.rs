@@ -18,6 +18,7 @@ use gongji_core::ledger::LedgerAccount;
 use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::policy::{Policy, PolicySet};
 use gongji_core::pooling::FeeLine;
+use gongji_core::premium::PremiumKind;
 use gongji_core::{BasisPoints, Fen};
 use gongji_engine::{
     BindCommand, BindingChange, CancelCommand, Cancelled, ChangeBindingCommand, Command,
@@ -459,6 +460,7 @@ impl World {
         PremiumCommand {
             holder: holder.to_string(),
             relative: relative.to_string(),
+            kind: PremiumKind::Resident,
             year,
             category: category.to_string(),
             channel: Channel::WeChat,

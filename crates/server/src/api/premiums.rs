@@ -1,4 +1,4 @@
-//! Paying a relative's resident premium from my account, with a receipt.
+//! Paying a relative's premium from my account, with a receipt.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -11,15 +11,22 @@ use super::errors::{ApiError, ApiJson, ApiQuery, ApiResult, ErrorBody};
 use super::wire::{yuan, PersonRefOut};
 use crate::app::App;
 use crate::service::premiums::{self, PremiumOrder};
+use gongji_core::premium::PremiumKind;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PremiumIn {
     /// A relative I hold a binding for.
     pub relative_psn_no: String,
-    /// The benefit year paid for (2026 = covered in 2026).
+    /// What the premium insures: `resident_premium` (the default), or, for an employee
+    /// relative where the policy allows (R-S6), `large_expense_premium` or `ltc_premium`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The year insured (2026 = covered in 2026).
     pub year: i32,
-    /// The contribution category code of the relative's region, e.g. `general`.
+    /// The contribution category code of the relative's region, e.g. `general`; not used for
+    /// employee premiums.
+    #[serde(default)]
     pub category: String,
 }
 
@@ -28,6 +35,8 @@ pub struct ReceiptOut {
     pub receipt_no: i64,
     pub holder: PersonRefOut,
     pub relative: PersonRefOut,
+    /// `resident_premium`, `large_expense_premium` or `ltc_premium`.
+    pub kind: String,
     pub year: i32,
     pub category: String,
     pub category_name: String,
@@ -40,8 +49,9 @@ pub struct ReceiptOut {
     pub replayed: bool,
 }
 
-/// Pays a relative's resident premium from my account (R-Y2, R-S6, R-R1, R-R2, R-R4). Send an
-/// `Idempotency-Key` header to make retries safe.
+/// Pays a relative's premium from my account: the resident premium (R-Y2, R-R1, R-R2, R-R4),
+/// or an employee relative's large-expense supplement or long-term-care premium where the
+/// holder's region allows it (R-S6). Send an `Idempotency-Key` header to make retries safe.
 #[utoipa::path(post, path = "/api/v1/me/premiums", tag = "premiums",
     request_body = PremiumIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the first receipt")),
@@ -64,11 +74,20 @@ pub async fn pay(
         Some(Ok(k)) => Some(k.trim().to_string()),
         Some(Err(_)) => return Err(ApiError::bad_request("Idempotency-Key 无效".into())),
     };
+    let kind = match body.kind.as_deref() {
+        None => PremiumKind::Resident,
+        Some(k) => PremiumKind::parse(k).ok_or_else(|| {
+            ApiError::bad_request(
+                "kind 应为 resident_premium、large_expense_premium 或 ltc_premium".into(),
+            )
+        })?,
+    };
     let r = premiums::pay_premium(
         &app,
         &who.psn_no,
         PremiumOrder {
             relative_psn_no: body.relative_psn_no,
+            kind,
             year: body.year,
             category: body.category,
             idempotency_key: key,
@@ -86,6 +105,7 @@ pub async fn pay(
             receipt_no: r.receipt_no,
             holder: (&r.holder).into(),
             relative: (&r.relative).into(),
+            kind: r.kind.code().to_string(),
             year: r.year,
             category: r.category,
             category_name: r.category_name,
@@ -107,6 +127,8 @@ pub struct OptionsParams {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PremiumOptionOut {
+    /// `resident_premium`, `large_expense_premium` or `ltc_premium`.
+    pub kind: String,
     pub year: i32,
     pub category: String,
     pub category_name: String,
@@ -119,8 +141,9 @@ pub struct PremiumOptionsOut {
     pub options: Vec<PremiumOptionOut>,
 }
 
-/// What I could pay for a bound relative today: the categories of the relative's region
-/// whose collection window is open (R-R1, R-R2).
+/// What I could pay for a bound relative today: the resident categories of the relative's
+/// region whose collection window is open (R-R1, R-R2), or an employee relative's
+/// large-expense supplement and long-term-care premiums where my region allows (R-S6).
 #[utoipa::path(get, path = "/api/v1/me/premium-options", tag = "premiums",
     params(OptionsParams),
     responses((status = 200, body = PremiumOptionsOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -135,6 +158,7 @@ pub async fn options(
         options: opts
             .into_iter()
             .map(|o| PremiumOptionOut {
+                kind: o.kind.code().to_string(),
                 year: o.year,
                 category: o.category,
                 category_name: o.category_name,

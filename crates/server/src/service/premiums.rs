@@ -4,9 +4,10 @@
 
 use chrono::NaiveDateTime;
 use gongji_core::codes::{Channel, Insutype};
-use gongji_core::premium::in_window;
+use gongji_core::premium::{in_window, PremiumKind};
 use gongji_core::Fen;
 use gongji_engine::{Command, EngineError, Outcome, PremiumCommand, PremiumPaid, Request};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{auth, PersonRef, ServiceError, ServiceResult};
@@ -18,6 +19,7 @@ pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
 #[derive(Clone, Debug)]
 pub struct PremiumOrder {
     pub relative_psn_no: String,
+    pub kind: PremiumKind,
     /// The benefit year paid for.
     pub year: i32,
     pub category: String,
@@ -31,6 +33,7 @@ pub struct Receipt {
     pub receipt_no: i64,
     pub holder: PersonRef,
     pub relative: PersonRef,
+    pub kind: PremiumKind,
     pub year: i32,
     pub category: String,
     pub category_name: String,
@@ -42,14 +45,16 @@ pub struct Receipt {
     pub replayed: bool,
 }
 
-/// What a keyed payment's stored answer holds, to answer a retry.
+/// What a keyed payment's stored answer holds, to answer a retry (stored as JSON).
+#[derive(Serialize, Deserialize)]
 struct Paid {
     entry_id: i64,
+    kind: String,
     year: i32,
     category: String,
     category_name: String,
-    amount: Fen,
-    balance_after: Fen,
+    amount_fen: i64,
+    balance_after_fen: i64,
     paid_at: String,
     explanation: String,
 }
@@ -58,46 +63,23 @@ impl Paid {
     fn of(p: &PremiumPaid) -> Paid {
         Paid {
             entry_id: p.entry_id,
+            kind: p.kind.code().to_string(),
             year: p.year,
             category: p.category.clone(),
             category_name: p.category_name.clone(),
-            amount: p.amount,
-            balance_after: p.holder_balance_after,
+            amount_fen: p.amount.fen(),
+            balance_after_fen: p.holder_balance_after.fen(),
             paid_at: p.at.format("%Y-%m-%d %H:%M:%S").to_string(),
             explanation: p.explanation.clone(),
         }
     }
 
-    /// `entry|year|category|name|amount|balance|at|text`.
     fn encode(&self) -> String {
-        format!(
-            "{}|{}|{}|{}|{}|{}|{}|{}",
-            self.entry_id,
-            self.year,
-            self.category,
-            self.category_name.replace('|', "/"),
-            self.amount.fen(),
-            self.balance_after.fen(),
-            self.paid_at,
-            self.explanation.replace('|', "/")
-        )
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     fn decode(text: &str) -> Option<Paid> {
-        let f: Vec<&str> = text.splitn(8, '|').collect();
-        if f.len() != 8 {
-            return None;
-        }
-        Some(Paid {
-            entry_id: f[0].parse().ok()?,
-            year: f[1].parse().ok()?,
-            category: f[2].to_string(),
-            category_name: f[3].to_string(),
-            amount: Fen::from_fen(f[4].parse().ok()?),
-            balance_after: Fen::from_fen(f[5].parse().ok()?),
-            paid_at: f[6].to_string(),
-            explanation: f[7].to_string(),
-        })
+        serde_json::from_str(text).ok()
     }
 }
 
@@ -107,13 +89,16 @@ pub async fn pay_premium(
     order: PremiumOrder,
     channel: Channel,
 ) -> ServiceResult<Receipt> {
-    if order.category.trim().is_empty() || order.category.len() > 64 {
+    if order.kind == PremiumKind::Resident
+        && (order.category.trim().is_empty() || order.category.len() > 64)
+    {
         return Err(ServiceError::BadRequest("category 无效".into()));
     }
     let now = app.clock.now();
     let cmd = Command::Premium(PremiumCommand {
         holder: holder.to_string(),
         relative: order.relative_psn_no.clone(),
+        kind: order.kind,
         year: order.year,
         category: order.category.clone(),
         channel,
@@ -128,8 +113,11 @@ pub async fn pay_premium(
         }
         let hash = hex::encode(Sha256::digest(
             format!(
-                "premium\0{holder}\0{}\0{}\0{}",
-                order.relative_psn_no, order.year, order.category
+                "premium\0{holder}\0{}\0{}\0{}\0{}",
+                order.relative_psn_no,
+                order.kind.code(),
+                order.year,
+                order.category
             )
             .as_bytes(),
         ));
@@ -178,11 +166,12 @@ pub async fn pay_premium(
         receipt_no: paid.entry_id,
         holder: holder_ref,
         relative: relative_ref,
+        kind: PremiumKind::parse(&paid.kind).unwrap_or(order.kind),
         year: paid.year,
         category: paid.category,
         category_name: paid.category_name,
-        amount: paid.amount,
-        holder_balance_after: paid.balance_after,
+        amount: Fen::from_fen(paid.amount_fen),
+        holder_balance_after: Fen::from_fen(paid.balance_after_fen),
         paid_at: paid.paid_at,
         explanation: paid.explanation,
         replayed,
@@ -192,6 +181,7 @@ pub async fn pay_premium(
 /// A premium a holder could pay for a relative today.
 #[derive(Clone, Debug)]
 pub struct PremiumOption {
+    pub kind: PremiumKind,
     pub year: i32,
     pub category: String,
     pub category_name: String,
@@ -199,15 +189,17 @@ pub struct PremiumOption {
     pub already_paid: bool,
 }
 
-/// The contribution categories of the relative's region whose collection window is open now
-/// (R-R1, R-R2); empty for relatives who are not resident-insured. Only for a holder of the
-/// relative.
+/// What a holder may pay for a relative today: for a resident relative, the contribution
+/// categories of his region whose collection window is open (R-R1, R-R2); for an employee
+/// relative, the large-expense supplement and long-term-care premiums being collected (R-S6).
+/// Only what the holder's region lets mutual aid pay. Only for a holder of the relative.
 pub async fn premium_options(
     app: &App,
     holder: &str,
     relative: &str,
 ) -> ServiceResult<Vec<PremiumOption>> {
     let now: NaiveDateTime = app.clock.now();
+    let today = now.date();
     let (holder, relative) = (holder.to_string(), relative.to_string());
     app.read(move |engine| -> ServiceResult<Vec<PremiumOption>> {
         let state = engine.state();
@@ -223,31 +215,61 @@ pub async fn premium_options(
             .get(&relative)
             .filter(|_| bound)
             .ok_or(ServiceError::NotFound("关系人"))?;
-        if person.insutype != Insutype::Resident {
-            return Ok(Vec::new());
-        }
-        let Some(contribution) = engine
-            .policies()
-            .for_admdvs(person.admdvs)
-            .and_then(|p| p.contribution.as_ref())
-        else {
+        let policies = engine.policies();
+        let allowed = |kind: PremiumKind| {
+            state
+                .persons
+                .get(&holder)
+                .and_then(|h| policies.for_admdvs(h.admdvs))
+                .is_some_and(|p| p.payment.mutual_aid_uses.contains(&kind.mutual_aid_use()))
+        };
+        let Some(policy) = policies.for_admdvs(person.admdvs) else {
             return Ok(Vec::new());
         };
+        let paid = |kind: PremiumKind, year: i32| {
+            state
+                .premiums_paid
+                .contains(&(relative.clone(), year, kind))
+        };
         let mut out = Vec::new();
-        for y in contribution
-            .years
-            .iter()
-            .filter(|y| in_window(y, now.date()))
-        {
-            for c in &y.categories {
-                out.push(PremiumOption {
-                    year: y.year,
-                    category: c.code.clone(),
-                    category_name: c.name_zh.clone(),
-                    amount: c.amount,
-                    already_paid: state.premiums_paid.contains(&(relative.clone(), y.year)),
-                });
+        match person.insutype {
+            Insutype::Resident if allowed(PremiumKind::Resident) => {
+                let years = policy.contribution.iter().flat_map(|c| &c.years);
+                for y in years.filter(|y| in_window(y, today)) {
+                    for c in &y.categories {
+                        out.push(PremiumOption {
+                            kind: PremiumKind::Resident,
+                            year: y.year,
+                            category: c.code.clone(),
+                            category_name: c.name_zh.clone(),
+                            amount: c.amount,
+                            already_paid: paid(PremiumKind::Resident, y.year),
+                        });
+                    }
+                }
             }
+            Insutype::Employee => {
+                for kind in [PremiumKind::LargeExpense, PremiumKind::LongTermCare] {
+                    if !allowed(kind) {
+                        continue;
+                    }
+                    let open = policy.employee_premiums.iter().filter(|p| {
+                        p.kind == kind.mutual_aid_use()
+                            && (p.collect_from..=p.collect_to).contains(&today)
+                    });
+                    for p in open {
+                        out.push(PremiumOption {
+                            kind,
+                            year: p.year,
+                            category: kind.code().to_string(),
+                            category_name: p.name_zh.clone(),
+                            amount: p.amount,
+                            already_paid: paid(kind, p.year),
+                        });
+                    }
+                }
+            }
+            _ => {}
         }
         Ok(out)
     })

@@ -36,6 +36,7 @@ use crate::service::family::{self, BindRequest, BindingView, SignedBind, Validit
 use crate::service::premiums::{self, PremiumOrder};
 use crate::service::records::{self, RecordFilter, RecordRole, RECORD_KINDS};
 use crate::service::{auth, people, providers, PersonRef, ServiceError};
+use gongji_core::premium::PremiumKind;
 
 /// The pages record their requests as the web channel (R-Y5).
 const CHANNEL: Channel = Channel::Web;
@@ -1750,10 +1751,10 @@ async fn premium_page(
                     .iter()
                     .enumerate()
                     .map(|(i, o)| PremiumRow {
-                        value: format!("{}:{}", o.year, o.category),
+                        value: format!("{}:{}:{}", o.year, o.kind.code(), o.category),
                         id: format!("opt-{i}"),
                         year_label: fill(t.premium_year_n, &[&o.year]),
-                        category: i18n::contribution_category(lang, &o.category, &o.category_name),
+                        category: premium_label(lang, o.kind, &o.category, &o.category_name),
                         amount: o.amount.to_string(),
                         paid: o.already_paid,
                     })
@@ -1778,6 +1779,24 @@ async fn premium_page(
         error,
         guide_href: guide,
     })
+}
+
+/// What an option pays for, as a person reads it: the resident category, or the employee
+/// premium's name (R-S6).
+fn premium_label(lang: Lang, kind: PremiumKind, code: &str, name_zh: &str) -> String {
+    match kind {
+        PremiumKind::Resident => i18n::contribution_category(lang, code, name_zh),
+        _ if lang.is_en() => i18n::mutual_aid_use(lang, kind.mutual_aid_use()).to_string(),
+        _ => name_zh.to_string(),
+    }
+}
+
+/// A premium choice as the form sends it: `year:kind:category`.
+fn parse_choice(choice: &str) -> Option<(i32, PremiumKind, String)> {
+    let mut parts = choice.splitn(3, ':');
+    let year = parts.next()?.parse::<i32>().ok()?;
+    let kind = PremiumKind::parse(parts.next()?)?;
+    Some((year, kind, parts.next()?.to_string()))
 }
 
 async fn premium_show(
@@ -1826,15 +1845,13 @@ async fn premium_act(
     let relative = field(&form.relative);
     let choice = field(&form.choice);
     let key = field(&form.key);
-    let order = choice
-        .split_once(':')
-        .and_then(|(y, c)| Some((y.parse::<i32>().ok()?, c.to_string())))
-        .map(|(year, category)| PremiumOrder {
-            relative_psn_no: relative.clone(),
-            year,
-            category,
-            idempotency_key: (!key.is_empty()).then(|| key.clone()),
-        });
+    let order = parse_choice(&choice).map(|(year, kind, category)| PremiumOrder {
+        relative_psn_no: relative.clone(),
+        kind,
+        year,
+        category,
+        idempotency_key: (!key.is_empty()).then(|| key.clone()),
+    });
     let result = match order {
         Some(o) => premiums::pay_premium(&app, &psn_no, o, CHANNEL)
             .await
@@ -1852,7 +1869,7 @@ async fn premium_act(
                 holder: PersonView::of(&r.holder),
                 relative: PersonView::of(&r.relative),
                 year: r.year,
-                category: i18n::contribution_category(lang, &r.category, &r.category_name),
+                category: premium_label(lang, r.kind, &r.category, &r.category_name),
                 amount: r.amount.to_string(),
                 balance_after: r.holder_balance_after.to_string(),
                 at: r.paid_at,
