@@ -11,7 +11,7 @@ use crate::domain::{Binding, Person};
 use crate::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
 use crate::money::Fen;
 use crate::pii::mask_name;
-use crate::policy::{ContributionYear, Policy};
+use crate::policy::{ContributionCategory, ContributionYear, Policy};
 use crate::refusal::Refusal;
 
 /// What a premium a holder pays for a relative insures (R-Y2, R-S6).
@@ -82,8 +82,9 @@ pub struct PremiumFacts<'a> {
     pub kind: PremiumKind,
     /// The year insured (the benefit year of a resident premium).
     pub year: i32,
-    /// The resident contribution category paid in; unused for employee premiums.
-    pub category_code: &'a str,
+    /// The contribution categories the agency's lists give the relative for the year (R-R5);
+    /// the payer never chooses one. Unused for employee premiums.
+    pub listed_categories: &'a [&'a str],
     pub date: NaiveDate,
     /// A premium of this kind for this relative and year is already recorded (R-R4).
     pub already_paid: bool,
@@ -205,8 +206,8 @@ struct Due {
     amount: Fen,
 }
 
-/// A resident premium: the category's amount for the benefit year, inside the collection
-/// window (R-R1, R-R2).
+/// A resident premium: the amount of the category the registry gives the relative for the
+/// benefit year (R-R5), inside the collection window (R-R1, R-R2).
 fn resident_due(facts: &PremiumFacts<'_>, relative_policy: &Policy) -> Result<Due, Refusal> {
     if facts.relative.insutype != Insutype::Resident {
         return Err(Refusal::PremiumRelativeNotResident);
@@ -217,7 +218,7 @@ fn resident_due(facts: &PremiumFacts<'_>, relative_policy: &Policy) -> Result<Du
         .and_then(|c| c.year(facts.year))
         .ok_or(Refusal::PremiumYearUnknown { year: facts.year })?;
     let category = year
-        .category(facts.category_code)
+        .category_due(facts.listed_categories)
         .ok_or(Refusal::PremiumCategoryUnknown)?;
     if !in_window(year, facts.date) {
         return Err(Refusal::PremiumOutsideWindow);
@@ -251,6 +252,46 @@ fn employee_due(facts: &PremiumFacts<'_>, relative_policy: &Policy) -> Result<Du
         name_zh: premium.name_zh.clone(),
         amount: premium.amount,
     })
+}
+
+/// What a department's list row means for a person (R-R5): the category it names, and the one
+/// he then pays in.
+#[derive(Clone, Debug)]
+pub struct CategoryMark<'p> {
+    pub listed: &'p ContributionCategory,
+    pub due: &'p ContributionCategory,
+}
+
+/// Judges a list row naming `category` (its code or its Chinese name) for a resident and a
+/// benefit year of his region's policy, given the categories earlier lists gave him. The
+/// precedence between lists is `ContributionYear::category_due`: the cheapest wins.
+pub fn judge_category_mark<'p>(
+    person: &Person,
+    policy: &'p Policy,
+    year: i32,
+    category: &str,
+    already_listed: &[&str],
+) -> Result<CategoryMark<'p>, Refusal> {
+    if person.insutype != Insutype::Resident {
+        return Err(Refusal::PremiumRelativeNotResident);
+    }
+    let year = policy
+        .contribution
+        .as_ref()
+        .and_then(|c| c.year(year))
+        .ok_or(Refusal::PremiumYearUnknown { year })?;
+    let wanted = category.trim();
+    let listed = year
+        .categories
+        .iter()
+        .find(|c| c.code == wanted || c.name_zh == wanted)
+        .ok_or(Refusal::PremiumCategoryUnknown)?;
+    let mut codes = already_listed.to_vec();
+    codes.push(listed.code.as_str());
+    let due = year
+        .category_due(&codes)
+        .ok_or(Refusal::PremiumCategoryUnknown)?;
+    Ok(CategoryMark { listed, due })
 }
 
 /// Inside the collection window, or inside an extension on or after the day the amendment

@@ -113,6 +113,10 @@ pub enum Refusal {
     },
     /// A premium must be paid where the person is insured (R-R4).
     PremiumWrongPlace,
+    /// A row of a department's category list could not be read (R-R5); says why.
+    CategoryListRowInvalid {
+        detail: String,
+    },
     // --- recovery (追回, R-S7) ---
     /// A recovery amount must be positive and within range.
     RecoveryInvalidAmount,
@@ -185,6 +189,7 @@ impl Refusal {
             PremiumRelativeNotEmployee => "GJ-PREMIUM-RELATIVE-NOT-EMPLOYEE",
             PremiumOutsideCollection { .. } => "GJ-PREMIUM-OUTSIDE-COLLECTION",
             PremiumWrongPlace => "GJ-PREMIUM-WRONG-PLACE",
+            CategoryListRowInvalid { .. } => "GJ-CATEGORY-LIST-ROW-INVALID",
             RecoveryInvalidAmount => "GJ-RECOVERY-INVALID-AMOUNT",
             RecoveryNotMutualAid => "GJ-RECOVERY-NOT-MUTUAL-AID",
             RecoverySettlementCancelled => "GJ-RECOVERY-SETTLEMENT-CANCELLED",
@@ -255,6 +260,7 @@ impl Refusal {
             PremiumRelativeNotEmployee => "职工大额医疗费用补助和长期护理保险只能为参加职工医保的亲属缴纳。".into(),
             PremiumOutsideCollection { from, to } => format!("该项保费的缴费期为{from}至{to}，当前不在缴费期内。"),
             PremiumWrongPlace => "只能在参保人的参保地缴费，请选择正确的参保缴费地。".into(),
+            CategoryListRowInvalid { detail } => format!("名单行无法读取：{detail}"),
             RecoveryInvalidAmount => "追回金额须大于0且不超过系统上限，请核对金额。".into(),
             RecoveryNotMutualAid => "该笔结算没有从这一共济绑定的户主账户支付，不能按家庭共济追回，请核对结算号和绑定。".into(),
             RecoverySettlementCancelled => "该笔结算已经撤销，资金已原路退回，无需追回。".into(),
@@ -316,6 +322,7 @@ impl Refusal {
             PremiumRelativeNotEmployee => "Only employee-insured relatives pay the large-expense and long-term-care premiums.".into(),
             PremiumOutsideCollection { from, to } => format!("This premium is collected from {from} to {to}."),
             PremiumWrongPlace => "A premium is paid only at the person's insured location.".into(),
+            CategoryListRowInvalid { detail } => format!("The list row cannot be read: {detail}"),
             RecoveryInvalidAmount => "A recovery amount must be positive and within range.".into(),
             RecoveryNotMutualAid => "The settlement is not a mutual-aid payment from this binding's holder.".into(),
             RecoverySettlementCancelled => "The settlement was cancelled; its money was returned already.".into(),

@@ -18,7 +18,8 @@ struct Scenario<'a> {
     /// The holder's balance in yuan.
     balance: i64,
     year: i32,
-    category: &'a str,
+    /// The categories the agency's lists give the relative for the year (R-R5).
+    listed: &'a [&'a str],
     on: &'a str,
     already_paid: bool,
 }
@@ -30,7 +31,7 @@ const RESIDENT_2024: Scenario<'static> = Scenario {
     relative: Insutype::Resident,
     balance: 2_000,
     year: 2024,
-    category: "general",
+    listed: &[],
     on: "2023-10-10",
     already_paid: false,
 };
@@ -56,7 +57,7 @@ fn decide(s: Scenario<'_>) -> Result<PremiumDecision, Refusal> {
             binding: Some(&b),
             kind: s.kind,
             year: s.year,
-            category_code: s.category,
+            listed_categories: s.listed,
             date: day(s.on),
             already_paid: s.already_paid,
         },
@@ -68,25 +69,27 @@ fn decide(s: Scenario<'_>) -> Result<PremiumDecision, Refusal> {
 /// The amount paid in fen, or the refusal's code.
 fn check(s: Scenario<'_>, expected: Result<i64, &str>) {
     let got = decide(s).map(|d| d.amount.fen()).map_err(|r| r.code());
-    assert_eq!(got, expected, "{:?} {} on {}", s.kind, s.category, s.on);
+    assert_eq!(got, expected, "{:?} {:?} on {}", s.kind, s.listed, s.on);
 }
 
 #[test]
-fn the_category_decides_the_amount_and_the_reserve_stays() {
+fn the_registry_category_decides_the_amount_and_the_reserve_stays() {
+    // Nobody's list names the child: the general rate.
     check(RESIDENT_2024, Ok(38_000));
     check(
         Scenario {
-            category: "monitored",
+            listed: &["monitored"],
             ..RESIDENT_2024
         },
         Ok(10_000),
     );
+    // A category the year does not know is no discount.
     check(
         Scenario {
-            category: "vip",
+            listed: &["vip"],
             ..RESIDENT_2024
         },
-        Err("GJ-PREMIUM-CATEGORY-UNKNOWN"),
+        Ok(38_000),
     );
     // Only 100 yuan above the 1,000-yuan reserve.
     check(
@@ -103,6 +106,84 @@ fn the_category_decides_the_amount_and_the_reserve_stays() {
         },
         Err("GJ-PREMIUM-ALREADY-PAID"),
     );
+}
+
+/// R-R1: Yuncheng's 2024 table (seed 004), every category, exactly.
+#[test]
+fn yuncheng_2024_table_for_every_category() {
+    for (category, fen) in [
+        ("general", 38_000),
+        ("special_hardship", 0),
+        ("returned_to_poverty", 3_800),
+        ("monitored", 10_000),
+        ("minimum_subsistence", 7_600),
+        ("disabled_elderly_minor", 19_000),
+    ] {
+        check(
+            Scenario {
+                listed: &[category],
+                ..RESIDENT_2024
+            },
+            Ok(fen),
+        );
+    }
+}
+
+/// R-R5: when departments' lists disagree, the person pays in the cheapest category any of
+/// them gives, whatever order the lists came in.
+#[test]
+fn between_lists_the_cheapest_category_wins() {
+    for listed in [
+        &["monitored", "minimum_subsistence"][..],
+        &["minimum_subsistence", "monitored"][..],
+        &["disabled_elderly_minor", "minimum_subsistence", "vip"][..],
+    ] {
+        check(
+            Scenario {
+                listed,
+                ..RESIDENT_2024
+            },
+            Ok(7_600),
+        );
+    }
+    check(
+        Scenario {
+            listed: &["returned_to_poverty", "special_hardship"],
+            ..RESIDENT_2024
+        },
+        Ok(0),
+    );
+}
+
+/// R-R2: 1 Sep – 25 Dec, payments on days 1–25 only; the 2024 year extended to 25 Feb 2024 by
+/// a dated amendment; 2025 has no extension.
+#[test]
+fn the_window_its_dated_extension_and_the_days_1_to_25() {
+    let on = |on: &'static str| Scenario {
+        on,
+        ..RESIDENT_2024
+    };
+    let outside = Err("GJ-PREMIUM-OUTSIDE-WINDOW");
+    check(on("2023-08-31"), outside);
+    check(on("2023-09-01"), Ok(38_000));
+    check(on("2023-10-25"), Ok(38_000));
+    check(on("2023-10-26"), outside);
+    check(on("2023-11-30"), outside);
+    check(on("2023-12-25"), Ok(38_000));
+    check(on("2023-12-26"), outside);
+    // Inside the extension the days 1–25 rule still holds.
+    check(on("2024-01-01"), Ok(38_000));
+    check(on("2024-01-26"), outside);
+    check(on("2024-02-25"), Ok(38_000));
+    check(on("2024-02-26"), outside);
+    check(on("2024-03-01"), outside);
+    let next = |on: &'static str| Scenario {
+        year: 2025,
+        on,
+        ..RESIDENT_2024
+    };
+    check(next("2024-12-25"), Ok(38_000));
+    check(next("2025-01-05"), outside);
 }
 
 #[test]
@@ -178,4 +259,35 @@ fn a_region_that_does_not_allow_it_refuses_with_a_chinese_reason() {
             "{why}"
         );
     }
+}
+
+/// The extension is an amendment with a date: before the day it takes effect, the days after
+/// the original window are refused; from it on, they are accepted.
+#[test]
+fn an_extension_counts_only_from_the_day_it_takes_effect() {
+    use gongji_core::policy::WindowExtension;
+    use gongji_core::premium::in_window;
+    let policy = policy(YUNCHENG);
+    let mut year = policy
+        .contribution
+        .as_ref()
+        .and_then(|c| c.year(2024))
+        .cloned()
+        .expect("2024");
+    assert_eq!(
+        year.extensions,
+        vec![WindowExtension {
+            from: day("2023-12-26"),
+            to: day("2024-02-25")
+        }]
+    );
+    year.extensions = vec![WindowExtension {
+        from: day("2024-01-10"),
+        to: day("2024-02-25"),
+    }];
+    assert!(!in_window(&year, day("2024-01-05")));
+    assert!(in_window(&year, day("2024-01-10")));
+    assert!(in_window(&year, day("2024-02-25")));
+    year.extensions.clear();
+    assert!(!in_window(&year, day("2024-01-10")));
 }

@@ -51,9 +51,35 @@ pub struct PremiumCommand {
     pub relative: String,
     pub kind: PremiumKind,
     pub year: i32,
-    pub category: String,
     pub channel: Channel,
     pub at: NaiveDateTime,
+}
+
+/// The agency marks a person's contribution category for a benefit year from another
+/// department's list (R-R5).
+#[derive(Clone, Debug)]
+pub struct MarkCategoryCommand {
+    pub psn_no: String,
+    pub year: i32,
+    /// A category of the person's region for that year: its code or its Chinese name.
+    pub category: String,
+    pub source_dept: String,
+    pub list_date: NaiveDate,
+    pub staff: String,
+    pub at: NaiveDateTime,
+}
+
+/// A list's category recorded, and what the person now pays for the year.
+#[derive(Clone, Debug)]
+pub struct CategoryMarked {
+    pub psn_no: String,
+    pub year: i32,
+    pub category: String,
+    pub category_name: String,
+    /// The category paid in after this list: the cheapest of all lists and `general`.
+    pub due_category: String,
+    pub due_name: String,
+    pub due_amount: Fen,
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +195,7 @@ pub enum Command {
     Settle(SettleCommand),
     Cancel(CancelCommand),
     Premium(PremiumCommand),
+    MarkCategory(MarkCategoryCommand),
     Bind(BindCommand),
     ChangeBinding(ChangeBindingCommand),
     OpenVisit(OpenVisitCommand),
@@ -250,6 +277,7 @@ pub enum Outcome {
     Settled(Box<Settled>),
     Cancelled(Box<Cancelled>),
     PremiumPaid(Box<PremiumPaid>),
+    CategoryMarked(Box<CategoryMarked>),
     Binding(Box<Binding>),
     Recovery(Box<RecoveryCaseRow>),
     Audited,

@@ -37,6 +37,8 @@ pub struct State {
     pub binding_usage: HashMap<(i64, String), Fen>,
     /// (relative psn_no, year, kind) of every premium paid (R-R4, R-S6).
     pub premiums_paid: HashSet<(String, i32, PremiumKind)>,
+    /// (psn_no, benefit year) → the contribution categories the agency's lists give (R-R5).
+    pub contribution_categories: HashMap<(String, i32), Vec<String>>,
     pub binding_changes: HashMap<(String, String), u32>,
     /// Open visits by mdtrt_id, with their fee lines.
     pub visits: HashMap<String, (VisitRow, Vec<FeeRow>)>,
@@ -271,6 +273,7 @@ impl State {
             pool_usage,
             binding_usage,
             premiums_paid,
+            contribution_categories,
             binding_changes,
             visits,
             fees,
@@ -288,6 +291,16 @@ impl State {
                 .into_iter()
                 .filter_map(|(psn_no, year, kind)| Some((psn_no, year, PremiumKind::parse(&kind)?)))
                 .collect(),
+            contribution_categories: contribution_categories.into_iter().fold(
+                HashMap::new(),
+                |mut by_person: HashMap<(String, i32), Vec<String>>, (psn_no, year, category)| {
+                    let listed = by_person.entry((psn_no, year)).or_default();
+                    if !listed.contains(&category) {
+                        listed.push(category);
+                    }
+                    by_person
+                },
+            ),
             binding_changes,
             next_entry_id: max_entry_id + 1,
             next_binding_id: max_binding_id + 1,

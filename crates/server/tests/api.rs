@@ -948,7 +948,7 @@ async fn limits_are_refused_where_the_policy_does_not_offer_them() {
     s.post(
         "/api/v1/me/premiums",
         Some(&hy),
-        json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "category": "general" }),
+        json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 }),
     )
     .await
     .refused(422, "GJ-PREMIUM-USE-NOT-ALLOWED");
@@ -1053,7 +1053,7 @@ async fn premiums_for_a_relative_with_every_refusal() {
     let w = world().await;
     let s = &w.s;
     let hy = s.sign_in(&w.hy).await;
-    let pay = |rel: &P, year: i32, cat: &str| json!({ "relative_psn_no": rel.psn_no, "year": year, "category": cat });
+    let pay = |rel: &P, year: i32, _registry_category: &str| json!({ "relative_psn_no": rel.psn_no, "year": year });
 
     let opts = s
         .get(
@@ -1094,13 +1094,18 @@ async fn premiums_for_a_relative_with_every_refusal() {
     )
     .await
     .refused(422, "GJ-PREMIUM-YEAR-UNKNOWN");
-    s.post("/api/v1/me/premiums", Some(&hy), pay(&w.ry, 2026, "vip"))
-        .await
-        .refused(422, "GJ-PREMIUM-CATEGORY-UNKNOWN");
+    // A payer cannot name a category (R-R5).
     s.post(
         "/api/v1/me/premiums",
         Some(&hy),
-        json!({ "relative_psn_no": "nobody", "year": 2026, "category": "general" }),
+        json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "category": "vip" }),
+    )
+    .await
+    .refused(400, "GJ-API-BAD-REQUEST");
+    s.post(
+        "/api/v1/me/premiums",
+        Some(&hy),
+        json!({ "relative_psn_no": "nobody", "year": 2026 }),
     )
     .await
     .refused(404, "GJ-UNKNOWN-PERSON");
@@ -1153,7 +1158,7 @@ async fn premiums_for_a_relative_with_every_refusal() {
     assert_eq!(again.body["replayed"], true);
     assert_eq!(s.balance(&w.hy).await.fen(), 162_000);
     // The same key for another order is refused; paying the year again is refused (R-R4).
-    s.send(req().json(&pay(&w.ry, 2026, "minimum_subsistence")))
+    s.send(req().json(&pay(&w.uy, 2026, "general")))
         .await
         .refused(409, "GJ-IDEMPOTENCY-MSGID-REUSED");
     s.post(
@@ -1187,6 +1192,143 @@ async fn premiums_for_a_relative_with_every_refusal() {
     assert_eq!(
         (rec["role"].clone(), rec["counterpart"]["psn_no"].clone()),
         (json!("premium_for_me"), json!(w.hy.psn_no))
+    );
+    s.verify_clean().await;
+}
+
+/// Issue 13, item 1: the category and amount come from the registry, never from the payer. A
+/// payer who declares the child 特困 (0.00) is refused and nothing moves; the real 380-yuan
+/// payment goes through. Staff mark subsidised residents from departments' lists, each row
+/// answered with its line; between lists the cheapest category wins.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registry_not_the_payer_decides_the_category() {
+    let w = world().await;
+    let s = &w.s;
+    let hy = s.sign_in(&w.hy).await;
+    for declared in ["special_hardship", "特困人员"] {
+        s.post(
+            "/api/v1/me/premiums",
+            Some(&hy),
+            json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "category": declared }),
+        )
+        .await
+        .refused(400, "GJ-API-BAD-REQUEST");
+    }
+    assert_eq!(s.balance(&w.hy).await.fen(), 200_000);
+    let opts = s
+        .get(
+            &format!("/api/v1/me/premium-options?relative_psn_no={}", w.ry.psn_no),
+            Some(&hy),
+        )
+        .await;
+    let opts = opts.ok()["options"].as_array().unwrap().clone();
+    assert_eq!(opts.len(), 1, "{opts:?}");
+    assert_eq!(
+        (opts[0]["category"].clone(), opts[0]["amount"].clone()),
+        (json!("general"), json!("380.00"))
+    );
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&hy),
+            json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        (r.body["category"].clone(), r.body["amount"].clone()),
+        (json!("general"), json!("380.00"))
+    );
+
+    // Two departments' lists name the poor holder's relative; one row per outcome.
+    let list = format!(
+        "身份证号码,人群类别,来源部门,名单日期\n\
+         {ry2},低保对象,民政局,2025-09-20\n\
+         {ry2},monitored,乡村振兴局,2025-09-22\n\
+         110101199001011234,minimum_subsistence,民政局,2025-09-20\n\
+         {ry2},minimum_subsistence,民政局,2025/09/20\n\
+         {ry2},vip,民政局,2025-09-20\n\
+         {ey},minimum_subsistence,民政局,2025-09-20\n",
+        ry2 = w.ry2.certno,
+        ey = w.ey.certno
+    );
+    let clerk = s.staff("clerk1").await;
+    let import = |body: String| {
+        s.req(
+            reqwest::Method::POST,
+            "/api/v1/staff/contribution-lists?year=2026",
+            Some(&clerk),
+        )
+        .header("content-type", "text/csv")
+        .body(body)
+    };
+    let r = s.send(import(list)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rows: Vec<(u64, String, String)> = r.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["line"].as_u64().unwrap(),
+                row["status"].as_str().unwrap().to_string(),
+                row["code"]
+                    .as_str()
+                    .or(row["due_amount"].as_str())
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let row = |line: u64, status: &str, what: &str| (line, status.to_string(), what.to_string());
+    assert_eq!(
+        rows,
+        vec![
+            row(2, "marked", "76.00"),
+            // The 100-yuan list does not raise the 76 the person already qualifies for.
+            row(3, "marked", "76.00"),
+            row(4, "refused", "GJ-UNKNOWN-PERSON"),
+            row(5, "refused", "GJ-CATEGORY-LIST-ROW-INVALID"),
+            row(6, "refused", "GJ-PREMIUM-CATEGORY-UNKNOWN"),
+            row(7, "refused", "GJ-PREMIUM-RELATIVE-NOT-RESIDENT"),
+        ]
+    );
+    assert_eq!(
+        (r.body["marked"].clone(), r.body["refused"].clone()),
+        (json!(2), json!(4))
+    );
+    assert!(
+        !r.body.to_string().contains(w.ry2.certno.as_str()),
+        "masked"
+    );
+    // A list in the wrong shape is refused whole; persons cannot import lists.
+    s.send(import("psn_no,category\n".into()))
+        .await
+        .refused(400, "GJ-API-BAD-REQUEST");
+    s.send(
+        s.req(
+            reqwest::Method::POST,
+            "/api/v1/staff/contribution-lists?year=2026",
+            Some(&hy),
+        )
+        .body("x"),
+    )
+    .await
+    .refused(403, "GJ-API-FORBIDDEN");
+
+    // The holder pays what the registry says: 76.00, in 低保对象.
+    let hy2 = s.sign_in(&w.hy2).await;
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&hy2),
+            json!({ "relative_psn_no": w.ry2.psn_no, "year": 2026 }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        (r.body["category"].clone(), r.body["amount"].clone()),
+        (json!("minimum_subsistence"), json!("76.00"))
     );
     s.verify_clean().await;
 }
@@ -1372,7 +1514,7 @@ async fn bad_input_gets_a_json_error_and_changes_nothing() {
     s.post(
         "/api/v1/me/premiums",
         Some(&hj),
-        json!({ "relative_psn_no": w.rj.psn_no, "year": "2026", "category": "general" }),
+        json!({ "relative_psn_no": w.rj.psn_no, "year": "2026" }),
     )
     .await
     .refused(400, "GJ-API-BAD-REQUEST");

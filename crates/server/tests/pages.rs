@@ -414,7 +414,9 @@ async fn a_premium_paid_by_form_once_even_when_sent_twice() {
         .await;
     assert!(page.body.contains("380.00"), "{}", page.body);
     let key = hidden(&page.body, "key");
-    let choice = "2026:resident_premium:general";
+    // No category to pick: the page shows the registry's and its amount (R-R5).
+    assert!(!page.body.contains("type=\"radio\""), "{}", page.body);
+    let choice = "2026:resident_premium";
     let form = [
         ("relative", w.ry.psn_no.as_str()),
         ("choice", choice),
@@ -448,7 +450,7 @@ async fn the_premium_page_offers_an_employee_relatives_premiums() {
     assert!(page.body.contains("职工大额医疗费用补助"), "{}", page.body);
     assert!(page.body.contains("长期护理保险") && page.body.contains("120.00"));
     let key = hidden(&page.body, "key");
-    let choice = "2025:large_expense_premium:large_expense_premium";
+    let choice = "2025:large_expense_premium";
     let form = [
         ("relative", w.ey.psn_no.as_str()),
         ("choice", choice),

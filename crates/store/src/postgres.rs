@@ -555,6 +555,15 @@ fn load_snapshot<C: GenericClient>(c: &mut C) -> Result<Snapshot, StoreError> {
     })?;
     each_row(
         c,
+        "SELECT psn_no, year, category FROM contribution_categories",
+        |r| {
+            snap.contribution_categories
+                .push((get(r, 0)?, get(r, 1)?, get(r, 2)?));
+            Ok(())
+        },
+    )?;
+    each_row(
+        c,
         "SELECT mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type, begntime,
                 status, diagnosis FROM visits WHERE status = 'open'",
         |r| {
@@ -941,6 +950,12 @@ const SQL_BULK_PREMIUMS: &str = "INSERT INTO premiums (relative_psn_no, year, en
     SELECT * FROM UNNEST($1::TEXT[], $2::INTEGER[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
         $6::BIGINT[], $7::TEXT[])";
 const SQL_PREMIUM_REFUND: &str = "DELETE FROM premiums WHERE relative_psn_no = $1 AND year = $2";
+const SQL_CONTRIBUTION_CATEGORY: &str = "INSERT INTO contribution_categories (psn_no, year,
+        category, source_dept, list_date, imported_at, imported_by)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (psn_no, year, category, source_dept) DO UPDATE SET
+        list_date = excluded.list_date, imported_at = excluded.imported_at,
+        imported_by = excluded.imported_by";
 const SQL_RECOVERY_CASE: &str = "INSERT INTO recovery_cases (case_id, binding_id, holder_psn_no,
         relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
         repaid_by, repaid_at, repaid_entry_id)
@@ -1641,6 +1656,22 @@ fn write_one<'a, C: GenericClient>(
             bulk.flush_premiums(c, stmts)?;
             let st = stmts.get(c, SQL_PREMIUM_REFUND)?;
             c.execute(&st, &[relative_psn_no, year]).map_err(pg)?;
+        }
+        Write::ContributionCategory(r) => {
+            let st = stmts.get(c, SQL_CONTRIBUTION_CATEGORY)?;
+            c.execute(
+                &st,
+                &[
+                    &r.psn_no,
+                    &r.year,
+                    &r.category,
+                    &r.source_dept,
+                    &r.list_date,
+                    &r.imported_at,
+                    &r.imported_by,
+                ],
+            )
+            .map_err(pg)?;
         }
         Write::RecoveryCase(r) => {
             let st = stmts.get(c, SQL_RECOVERY_CASE)?;

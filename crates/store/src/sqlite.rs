@@ -944,6 +944,28 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
                 .and_then(|mut s| s.execute(params![relative_psn_no, year]))
                 .map_err(io)?;
         }
+        Write::ContributionCategory(c) => {
+            tx.prepare_cached(
+                "INSERT INTO contribution_categories (psn_no, year, category, source_dept, list_date,
+                     imported_at, imported_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (psn_no, year, category, source_dept) DO UPDATE SET
+                     list_date = excluded.list_date, imported_at = excluded.imported_at,
+                     imported_by = excluded.imported_by",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    c.psn_no,
+                    c.year,
+                    c.category,
+                    c.source_dept,
+                    c.list_date,
+                    c.imported_at,
+                    c.imported_by,
+                ])
+            })
+            .map_err(io)?;
+        }
         Write::RecoveryCase(c) => {
             tx.prepare_cached(
                 "INSERT INTO recovery_cases (case_id, binding_id, holder_psn_no, relative_psn_no, setl_id,
@@ -1146,6 +1168,16 @@ impl Store for SqliteStore {
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(io)?;
             snap.premiums_paid = rows.collect::<Result<_, _>>().map_err(io)?;
+        }
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT psn_no, year, category FROM contribution_categories")
+                .map_err(io)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(io)?;
+            snap.contribution_categories = rows.collect::<Result<_, _>>().map_err(io)?;
         }
         {
             let mut stmt = self

@@ -406,7 +406,6 @@ impl Workload {
                     relative: relative.clone(),
                     kind: PremiumKind::Resident,
                     year: PREMIUM_YEAR,
-                    category: PREMIUM_CATEGORY.into(),
                     channel: Channel::WeChat,
                     at,
                 })

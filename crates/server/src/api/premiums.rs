@@ -6,12 +6,14 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::PersonAuth;
+use super::auth::{PersonAuth, StaffAuth};
 use super::errors::{ApiError, ApiJson, ApiQuery, ApiResult, ErrorBody};
 use super::wire::{yuan, PersonRefOut};
 use crate::app::App;
 use crate::service::premiums::{self, PremiumOrder};
+use axum::body::Bytes;
 use gongji_core::premium::PremiumKind;
+use gongji_engine::category_list::RowOutcome;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -22,12 +24,9 @@ pub struct PremiumIn {
     /// relative where the policy allows (R-S6), `large_expense_premium` or `ltc_premium`.
     #[serde(default)]
     pub kind: Option<String>,
-    /// The year insured (2026 = covered in 2026).
+    /// The year insured (2026 = covered in 2026). The category and amount are the
+    /// registry's (R-R5): a payer cannot choose them.
     pub year: i32,
-    /// The contribution category code of the relative's region, e.g. `general`; not used for
-    /// employee premiums.
-    #[serde(default)]
-    pub category: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,7 +88,6 @@ pub async fn pay(
             relative_psn_no: body.relative_psn_no,
             kind,
             year: body.year,
-            category: body.category,
             idempotency_key: key,
         },
         who.channel,
@@ -164,6 +162,95 @@ pub async fn options(
                 category_name: o.category_name,
                 amount: yuan(o.amount),
                 already_paid: o.already_paid,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// The benefit year the list marks (2024 = the 2024 collection).
+    pub year: i32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListRowOut {
+    /// The line an editor shows (the header is line 1).
+    pub line: u64,
+    /// The row's ID number, masked.
+    pub certno: String,
+    /// `marked` or `refused`.
+    pub status: String,
+    pub psn_no: Option<String>,
+    /// The category the row names.
+    pub category: Option<String>,
+    /// What the person now pays for the year: the cheapest category of all lists.
+    pub due_category: Option<String>,
+    pub due_amount: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListReportOut {
+    pub marked: usize,
+    pub refused: usize,
+    pub rows: Vec<ListRowOut>,
+}
+
+/// Imports a department's list of subsidised residents for a benefit year (R-R5). The body is
+/// the CSV itself (UTF-8, or GB18030 as Excel writes it), with the header
+/// `certno,category,source_dept,list_date` or `身份证号码,人群类别,来源部门,名单日期`; the
+/// category is a code or Chinese name of the person's region. Every row is matched by ID number
+/// and answered with its line; when lists disagree the person pays in the cheapest category.
+#[utoipa::path(post, path = "/api/v1/staff/contribution-lists", tag = "premiums",
+    params(ListParams),
+    request_body(content = String, content_type = "text/csv", description = "the list"),
+    responses((status = 200, body = ListReportOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn import_list(
+    State(app): State<App>,
+    StaffAuth(who): StaffAuth,
+    ApiQuery(q): ApiQuery<ListParams>,
+    body: Bytes,
+) -> ApiResult<Json<ListReportOut>> {
+    let report = premiums::import_category_list(&app, &who, q.year, body.to_vec()).await?;
+    Ok(Json(ListReportOut {
+        marked: report.marked(),
+        refused: report.refused(),
+        rows: report
+            .rows
+            .into_iter()
+            .map(|r| match r.outcome {
+                RowOutcome::Marked {
+                    psn_no,
+                    category,
+                    due_category,
+                    due_amount,
+                } => ListRowOut {
+                    line: r.line,
+                    certno: r.certno,
+                    status: "marked".into(),
+                    psn_no: Some(psn_no),
+                    category: Some(category),
+                    due_category: Some(due_category),
+                    due_amount: Some(yuan(due_amount)),
+                    code: None,
+                    message: None,
+                },
+                RowOutcome::Refused { code, message } => ListRowOut {
+                    line: r.line,
+                    certno: r.certno,
+                    status: "refused".into(),
+                    psn_no: None,
+                    category: None,
+                    due_category: None,
+                    due_amount: None,
+                    code: Some(code.into()),
+                    message: Some(message),
+                },
             })
             .collect(),
     }))

@@ -6,10 +6,13 @@ use chrono::NaiveDateTime;
 use gongji_core::codes::{Channel, Insutype};
 use gongji_core::premium::{in_window, PremiumKind};
 use gongji_core::Fen;
+use gongji_engine::category_list::{self, ListReport, RowResult};
 use gongji_engine::{Command, EngineError, Outcome, PremiumCommand, PremiumPaid, Request};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::auth::Permission;
+use super::staff::Staff;
 use super::{auth, PersonRef, ServiceError, ServiceResult};
 use crate::app::App;
 
@@ -20,9 +23,8 @@ pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
 pub struct PremiumOrder {
     pub relative_psn_no: String,
     pub kind: PremiumKind,
-    /// The benefit year paid for.
+    /// The benefit year paid for. The category is the registry's, never the payer's (R-R5).
     pub year: i32,
-    pub category: String,
     /// The app's `Idempotency-Key`: the same key and order give the same receipt.
     pub idempotency_key: Option<String>,
 }
@@ -89,18 +91,12 @@ pub async fn pay_premium(
     order: PremiumOrder,
     channel: Channel,
 ) -> ServiceResult<Receipt> {
-    if order.kind == PremiumKind::Resident
-        && (order.category.trim().is_empty() || order.category.len() > 64)
-    {
-        return Err(ServiceError::BadRequest("category 无效".into()));
-    }
     let now = app.clock.now();
     let cmd = Command::Premium(PremiumCommand {
         holder: holder.to_string(),
         relative: order.relative_psn_no.clone(),
         kind: order.kind,
         year: order.year,
-        category: order.category.clone(),
         channel,
         at: now,
     });
@@ -113,11 +109,10 @@ pub async fn pay_premium(
         }
         let hash = hex::encode(Sha256::digest(
             format!(
-                "premium\0{holder}\0{}\0{}\0{}\0{}",
+                "premium\0{holder}\0{}\0{}\0{}",
                 order.relative_psn_no,
                 order.kind.code(),
-                order.year,
-                order.category
+                order.year
             )
             .as_bytes(),
         ));
@@ -189,8 +184,9 @@ pub struct PremiumOption {
     pub already_paid: bool,
 }
 
-/// What a holder may pay for a relative today: for a resident relative, the contribution
-/// categories of his region whose collection window is open (R-R1, R-R2); for an employee
+/// What a holder may pay for a relative today: for a resident relative, each benefit year
+/// whose collection window is open, in the category the registry gives him and at its amount
+/// (R-R1, R-R2, R-R5); for an employee
 /// relative, the large-expense supplement and long-term-care premiums being collected (R-S6).
 /// Only what the holder's region lets mutual aid pay. Only for a holder of the relative.
 pub async fn premium_options(
@@ -236,7 +232,15 @@ pub async fn premium_options(
             Insutype::Resident if allowed(PremiumKind::Resident) => {
                 let years = policy.contribution.iter().flat_map(|c| &c.years);
                 for y in years.filter(|y| in_window(y, today)) {
-                    for c in &y.categories {
+                    // The registry's category for the year, never one the payer picks (R-R5).
+                    let listed: Vec<&str> = state
+                        .contribution_categories
+                        .get(&(relative.clone(), y.year))
+                        .into_iter()
+                        .flatten()
+                        .map(String::as_str)
+                        .collect();
+                    if let Some(c) = y.category_due(&listed) {
                         out.push(PremiumOption {
                             kind: PremiumKind::Resident,
                             year: y.year,
@@ -274,4 +278,66 @@ pub async fn premium_options(
         Ok(out)
     })
     .await?
+}
+
+/// Imports a department's contribution-category list for a benefit year (R-R5): each row
+/// matched to a person by ID number and recorded through the writer, with its result. Staff
+/// only; audited once per list.
+pub async fn import_category_list(
+    app: &App,
+    who: &Staff,
+    year: i32,
+    bytes: Vec<u8>,
+) -> ServiceResult<ListReport> {
+    who.require(Permission::MarkContributionCategories)?;
+    let staff = who.actor();
+    let staff = staff.as_str();
+    let (rows, bad) = category_list::parse_list(&bytes).map_err(ServiceError::BadRequest)?;
+    let certnos: Vec<String> = rows.iter().map(|r| r.certno.clone()).collect();
+    let psn_nos: Vec<Option<String>> = app
+        .read(move |engine| {
+            let persons = &engine.state().persons;
+            certnos
+                .iter()
+                .map(|c| persons.by_certno(c).map(|p| p.psn_no.clone()))
+                .collect()
+        })
+        .await?;
+    let now = app.clock.now();
+    let mut results: Vec<RowResult> = bad.into_iter().map(category_list::bad_row).collect();
+    // Submitted together, so the writer commits them in a few batches rather than one by one;
+    // which list is recorded first does not matter, the cheapest category wins either way.
+    let mut pending = tokio::task::JoinSet::new();
+    for (row, psn_no) in rows.into_iter().zip(psn_nos) {
+        let Some(psn_no) = psn_no else {
+            results.push(category_list::unknown_person(&row));
+            continue;
+        };
+        let app = app.clone();
+        let command = category_list::mark_command(&psn_no, &row, year, staff, now);
+        pending.spawn(async move {
+            category_list::row_result(&row, app.submit(Request::new(command)).await)
+        });
+    }
+    while let Some(done) = pending.join_next().await {
+        results.push(done.map_err(|e| {
+            ServiceError::BadRequest(format!("导入中断 / import interrupted: {e}"))
+        })?);
+    }
+    results.sort_by_key(|r| r.line);
+    let report = ListReport { rows: results };
+    auth::audit(
+        app,
+        &who.actor(),
+        Channel::StaffConsole,
+        "contribution_list_imported",
+        &format!("year:{year}"),
+        Some(format!(
+            "{year}年度缴费人群名单：{}行标识，{}行未通过",
+            report.marked(),
+            report.refused()
+        )),
+    )
+    .await?;
+    Ok(report)
 }

@@ -1751,7 +1751,7 @@ async fn premium_page(
                     .iter()
                     .enumerate()
                     .map(|(i, o)| PremiumRow {
-                        value: format!("{}:{}:{}", o.year, o.kind.code(), o.category),
+                        value: format!("{}:{}", o.year, o.kind.code()),
                         id: format!("opt-{i}"),
                         year_label: fill(t.premium_year_n, &[&o.year]),
                         category: premium_label(lang, o.kind, &o.category, &o.category_name),
@@ -1791,12 +1791,11 @@ fn premium_label(lang: Lang, kind: PremiumKind, code: &str, name_zh: &str) -> St
     }
 }
 
-/// A premium choice as the form sends it: `year:kind:category`.
-fn parse_choice(choice: &str) -> Option<(i32, PremiumKind, String)> {
-    let mut parts = choice.splitn(3, ':');
-    let year = parts.next()?.parse::<i32>().ok()?;
-    let kind = PremiumKind::parse(parts.next()?)?;
-    Some((year, kind, parts.next()?.to_string()))
+/// A premium choice as the form sends it: `year:kind`. The category is never the payer's: the
+/// service takes the registry's (R-R5).
+fn parse_choice(choice: &str) -> Option<(i32, PremiumKind)> {
+    let (year, kind) = choice.split_once(':')?;
+    Some((year.parse::<i32>().ok()?, PremiumKind::parse(kind)?))
 }
 
 async fn premium_show(
@@ -1845,11 +1844,10 @@ async fn premium_act(
     let relative = field(&form.relative);
     let choice = field(&form.choice);
     let key = field(&form.key);
-    let order = parse_choice(&choice).map(|(year, kind, category)| PremiumOrder {
+    let order = parse_choice(&choice).map(|(year, kind)| PremiumOrder {
         relative_psn_no: relative.clone(),
         kind,
         year,
-        category,
         idempotency_key: (!key.is_empty()).then(|| key.clone()),
     });
     let result = match order {

@@ -22,3 +22,17 @@ FROM premiums;
 DROP TABLE premiums;
 ALTER TABLE premiums_by_kind RENAME TO premiums;
 CREATE INDEX premiums_entry ON premiums(entry_id);
+
+-- R-R5: a person's contribution category for a benefit year, as the agency set it from another
+-- department's list (民政 特困/低保, 乡村振兴 监测对象, 残联...). One row per list that names
+-- the person; the category paid is the cheapest of them (see ContributionYear::category_due).
+CREATE TABLE contribution_categories (
+    psn_no       TEXT NOT NULL,
+    year         INTEGER NOT NULL,
+    category     TEXT NOT NULL,
+    source_dept  TEXT NOT NULL,
+    list_date    TEXT NOT NULL,
+    imported_at  TEXT NOT NULL,
+    imported_by  TEXT NOT NULL,
+    PRIMARY KEY (psn_no, year, category, source_dept)
+);
