@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::allocation::shareable;
 use crate::binding_rules::binding_usable_on;
-use crate::codes::{InsuStatus, Insutype, MutualAidUse};
+use crate::codes::{Admdvs, InsuStatus, Insutype, MutualAidUse};
 use crate::domain::{Binding, Person};
 use crate::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
 use crate::money::Fen;
@@ -86,7 +86,11 @@ pub struct PremiumFacts<'a> {
     /// the payer never chooses one. Unused for employee premiums.
     pub listed_categories: &'a [&'a str],
     pub date: NaiveDate,
-    /// A premium of this kind for this relative and year is already recorded (R-R4).
+    /// The insured place (参保缴费地) the payer chose, when the channel asks for one; it must be
+    /// the relative's (R-R4).
+    pub place: Option<Admdvs>,
+    /// A premium of this kind for this relative and year is already recorded, by any payer
+    /// through any channel (R-R4).
     pub already_paid: bool,
 }
 
@@ -133,6 +137,12 @@ pub fn decide_premium(
     }
     if facts.holder.insu_status != InsuStatus::Normal {
         return Err(Refusal::HolderInsuranceInterrupted);
+    }
+    if facts
+        .place
+        .is_some_and(|p| p.city_admdvs() != facts.relative.admdvs.city_admdvs())
+    {
+        return Err(Refusal::PremiumWrongPlace);
     }
     let due = match facts.kind {
         PremiumKind::Resident => resident_due(facts, relative_policy)?,

@@ -4,7 +4,7 @@
 mod fixtures;
 
 use fixtures::*;
-use gongji_core::codes::Insutype;
+use gongji_core::codes::{Admdvs, Insutype};
 use gongji_core::premium::{decide_premium, PremiumDecision, PremiumFacts, PremiumKind};
 use gongji_core::Refusal;
 
@@ -21,6 +21,8 @@ struct Scenario<'a> {
     /// The categories the agency's lists give the relative for the year (R-R5).
     listed: &'a [&'a str],
     on: &'a str,
+    /// The insured place the payer chose, if the channel asks.
+    place: Option<&'a str>,
     already_paid: bool,
 }
 
@@ -33,6 +35,7 @@ const RESIDENT_2024: Scenario<'static> = Scenario {
     year: 2024,
     listed: &[],
     on: "2023-10-10",
+    place: None,
     already_paid: false,
 };
 
@@ -59,6 +62,7 @@ fn decide(s: Scenario<'_>) -> Result<PremiumDecision, Refusal> {
             year: s.year,
             listed_categories: s.listed,
             date: day(s.on),
+            place: s.place.map(|p| Admdvs::parse(p).expect("admdvs")),
             already_paid: s.already_paid,
         },
         &policy,
@@ -290,4 +294,25 @@ fn an_extension_counts_only_from_the_day_it_takes_effect() {
     assert!(in_window(&year, day("2024-02-25")));
     year.extensions.clear();
     assert!(!in_window(&year, day("2024-01-10")));
+}
+
+/// R-R4: a premium is paid only at the relative's insured place; the city is the place (a
+/// county of it will do).
+#[test]
+fn only_at_the_insured_place() {
+    let at = |place: &'static str| Scenario {
+        place: Some(place),
+        ..RESIDENT_2024
+    };
+    check(at("140800"), Ok(38_000));
+    check(at("140802"), Ok(38_000));
+    check(at("140100"), Err("GJ-PREMIUM-WRONG-PLACE"));
+    check(at("370100"), Err("GJ-PREMIUM-WRONG-PLACE"));
+    check(
+        Scenario {
+            place: Some("140100"),
+            ..LARGE_EXPENSE_2024
+        },
+        Err("GJ-PREMIUM-WRONG-PLACE"),
+    );
 }

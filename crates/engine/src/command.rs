@@ -3,7 +3,7 @@
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use gongji_core::codes::{AccountUse, CertType, Channel, Insutype, MedType, Relationship};
+use gongji_core::codes::{AccountUse, Admdvs, CertType, Channel, Insutype, MedType, Relationship};
 use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Person};
 use gongji_core::pooling::{FeeLine, PricedLine};
 use gongji_core::premium::PremiumKind;
@@ -51,6 +51,8 @@ pub struct PremiumCommand {
     pub relative: String,
     pub kind: PremiumKind,
     pub year: i32,
+    /// The insured place the payer chose (参保缴费地), when the channel asks for one (R-R4).
+    pub place: Option<Admdvs>,
     pub channel: Channel,
     pub at: NaiveDateTime,
 }

@@ -1389,6 +1389,7 @@ impl<S: Store> Engine<S> {
                 year: cmd.year,
                 listed_categories: &listed,
                 date,
+                place: cmd.place,
                 already_paid: state.premiums_paid.contains(&(
                     relative.psn_no.clone(),
                     cmd.year,

@@ -1333,6 +1333,54 @@ async fn the_registry_not_the_payer_decides_the_category() {
     s.verify_clean().await;
 }
 
+/// Issue 13, item 4 (R-R4): a premium is paid only at the relative's insured place, and a
+/// second payment for the same person and year is refused before money moves, whichever
+/// channel and key it comes with, even when the requests race.
+#[tokio::test(flavor = "multi_thread")]
+async fn right_place_and_no_duplicate_even_when_payments_race() {
+    let w = world().await;
+    let s = &w.s;
+    let hy = s.sign_in(&w.hy).await;
+    let order = |place: &str| json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "insured_place": place });
+    // Taiyuan is not where the relative is insured.
+    s.post("/api/v1/me/premiums", Some(&hy), order("140100"))
+        .await
+        .refused(422, "GJ-PREMIUM-WRONG-PLACE");
+    assert_eq!(s.balance(&w.hy).await.fen(), 200_000);
+
+    let pay = |key: &'static str, channel: &'static str| {
+        s.send(
+            s.req(reqwest::Method::POST, "/api/v1/me/premiums", Some(&hy))
+                .header("idempotency-key", key)
+                .header("x-gongji-channel", channel)
+                .json(&order("140800")),
+        )
+    };
+    let answers = tokio::join!(
+        pay("k1", "wechat"),
+        pay("k2", "alipay"),
+        pay("k3", "wechat"),
+        pay("k4", "alipay"),
+        pay("k5", "wechat"),
+        pay("k6", "alipay"),
+    );
+    let answers = [
+        answers.0, answers.1, answers.2, answers.3, answers.4, answers.5,
+    ];
+    let paid = answers.iter().filter(|r| r.status == 201).count();
+    assert_eq!(
+        paid,
+        1,
+        "{:?}",
+        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 201) {
+        r.refused(422, "GJ-PREMIUM-ALREADY-PAID");
+    }
+    assert_eq!(s.balance(&w.hy).await.fen(), 162_000);
+    s.verify_clean().await;
+}
+
 /// R-S6: a holder pays a bound employee relative's large-expense supplement and long-term-care
 /// premiums from his account where his region allows it; elsewhere he is told why not.
 #[tokio::test(flavor = "multi_thread")]

@@ -406,6 +406,7 @@ impl Workload {
                     relative: relative.clone(),
                     kind: PremiumKind::Resident,
                     year: PREMIUM_YEAR,
+                    place: None,
                     channel: Channel::WeChat,
                     at,
                 })

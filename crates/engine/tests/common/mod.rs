@@ -455,6 +455,7 @@ impl World {
             relative: relative.to_string(),
             kind: PremiumKind::Resident,
             year,
+            place: None,
             channel: Channel::WeChat,
             at: at(on),
         }

@@ -12,6 +12,7 @@ use super::wire::{yuan, PersonRefOut};
 use crate::app::App;
 use crate::service::premiums::{self, PremiumOrder};
 use axum::body::Bytes;
+use gongji_core::codes::Admdvs;
 use gongji_core::premium::PremiumKind;
 use gongji_engine::category_list::RowOutcome;
 
@@ -27,6 +28,11 @@ pub struct PremiumIn {
     /// The year insured (2026 = covered in 2026). The category and amount are the
     /// registry's (R-R5): a payer cannot choose them.
     pub year: i32,
+    /// The insured place (参保缴费地) the payer chose, 6 digits (e.g. `140800`); when given it
+    /// must be the relative's insured city, or the payment is refused before money moves
+    /// (R-R4).
+    #[serde(default)]
+    pub insured_place: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,6 +87,12 @@ pub async fn pay(
             )
         })?,
     };
+    let place = match body.insured_place.as_deref() {
+        None => None,
+        Some(p) => Some(Admdvs::parse(p).ok_or_else(|| {
+            ApiError::bad_request("insured_place 应为6位行政区划代码，如 140800".into())
+        })?),
+    };
     let r = premiums::pay_premium(
         &app,
         &who.psn_no,
@@ -88,6 +100,7 @@ pub async fn pay(
             relative_psn_no: body.relative_psn_no,
             kind,
             year: body.year,
+            place,
             idempotency_key: key,
         },
         who.channel,

@@ -3,7 +3,7 @@
 //! same idempotency key gets the first receipt and moves no money again.
 
 use chrono::NaiveDateTime;
-use gongji_core::codes::{Channel, Insutype};
+use gongji_core::codes::{Admdvs, Channel, Insutype};
 use gongji_core::premium::{in_window, PremiumKind};
 use gongji_core::Fen;
 use gongji_engine::category_list::{self, ListReport, RowResult};
@@ -25,6 +25,8 @@ pub struct PremiumOrder {
     pub kind: PremiumKind,
     /// The benefit year paid for. The category is the registry's, never the payer's (R-R5).
     pub year: i32,
+    /// The insured place (参保缴费地) the payer chose, when the channel asks (R-R4).
+    pub place: Option<Admdvs>,
     /// The app's `Idempotency-Key`: the same key and order give the same receipt.
     pub idempotency_key: Option<String>,
 }
@@ -97,6 +99,7 @@ pub async fn pay_premium(
         relative: order.relative_psn_no.clone(),
         kind: order.kind,
         year: order.year,
+        place: order.place,
         channel,
         at: now,
     });
@@ -109,10 +112,11 @@ pub async fn pay_premium(
         }
         let hash = hex::encode(Sha256::digest(
             format!(
-                "premium\0{holder}\0{}\0{}\0{}",
+                "premium\0{holder}\0{}\0{}\0{}\0{}",
                 order.relative_psn_no,
                 order.kind.code(),
-                order.year
+                order.year,
+                order.place.map(|p| p.to_string()).unwrap_or_default()
             )
             .as_bytes(),
         ));

@@ -1848,6 +1848,7 @@ async fn premium_act(
         relative_psn_no: relative.clone(),
         kind,
         year,
+        place: None,
         idempotency_key: (!key.is_empty()).then(|| key.clone()),
     });
     let result = match order {
