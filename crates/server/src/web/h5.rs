@@ -1640,6 +1640,8 @@ async fn records_show(
 struct PremiumQuery {
     lang: Option<String>,
     relative: Option<String>,
+    /// An option to confirm before paying: `year:kind`.
+    choice: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1659,6 +1661,18 @@ pub struct PremiumRow {
     pub category: String,
     pub amount: String,
     pub paid: bool,
+}
+
+/// What is about to be paid, shown before money leaves the account (issue 13 item 7).
+#[derive(Clone)]
+pub struct ConfirmView {
+    pub payer: PersonView,
+    pub payee: PersonView,
+    pub value: String,
+    pub year: i32,
+    pub category: String,
+    pub amount: String,
+    pub back_href: String,
 }
 
 #[derive(Clone)]
@@ -1685,6 +1699,7 @@ struct PremiumTemplate {
     options: Vec<PremiumRow>,
     all_paid: bool,
     key: String,
+    confirm: Option<ConfirmView>,
     receipt: Option<ReceiptView>,
     error: Option<ErrorView>,
     guide_href: String,
@@ -1702,6 +1717,7 @@ async fn premium_page(
     remember: bool,
     psn_no: &str,
     relative: &str,
+    choice: &str,
 ) -> Result<PremiumTemplate, Response> {
     let t = lang.t();
     let query = [("relative", relative.to_string())];
@@ -1737,11 +1753,8 @@ async fn premium_page(
             selected: v.binding.relative == relative,
         })
         .collect();
-    let chosen = f
-        .as_holder
-        .iter()
-        .find(|v| v.binding.relative == relative)
-        .map(|v| v.relative.clone());
+    let chosen_binding = f.as_holder.iter().find(|v| v.binding.relative == relative);
+    let chosen = chosen_binding.map(|v| v.relative.clone());
     let mut options = Vec::new();
     let mut error = None;
     if chosen.is_some() {
@@ -1763,6 +1776,19 @@ async fn premium_page(
             Err(e) => error = Some(ErrorView::of(lang, &e)),
         }
     }
+    // The option asked for, if it can still be paid: shown in full before paying.
+    let confirm = chosen_binding.and_then(|b| {
+        let o = options.iter().find(|o| o.value == choice && !o.paid)?;
+        Some(ConfirmView {
+            payer: PersonView::of(&b.holder),
+            payee: PersonView::of(&b.relative),
+            value: o.value.clone(),
+            year: choice.split_once(':')?.0.parse().ok()?,
+            category: o.category.clone(),
+            amount: o.amount.clone(),
+            back_href: format!("/h5/premium?relative={relative}"),
+        })
+    });
     let guide = match &chosen {
         Some(r) => guide_href(app, &r.admdvs).await,
         None => "/guide".to_string(),
@@ -1775,6 +1801,7 @@ async fn premium_page(
         all_paid: !options.is_empty() && options.iter().all(|o| o.paid),
         options,
         key: new_key(),
+        confirm,
         receipt: None,
         error,
         guide_href: guide,
@@ -1814,7 +1841,8 @@ async fn premium_show(
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
-    match premium_page(&app, lang, remember, &psn_no, &relative).await {
+    let choice = field(&q.choice);
+    match premium_page(&app, lang, remember, &psn_no, &relative, &choice).await {
         Ok(v) => {
             let page = v.p.clone();
             render_page(&page, StatusCode::OK, &v)
@@ -1857,7 +1885,7 @@ async fn premium_act(
             .map_err(|e| ErrorView::of(lang, &e)),
         None => Err(ErrorView::input(t.premium_choose_missing)),
     };
-    let mut v = match premium_page(&app, lang, remember, &psn_no, &relative).await {
+    let mut v = match premium_page(&app, lang, remember, &psn_no, &relative, "").await {
         Ok(v) => v,
         Err(r) => return r,
     };
