@@ -313,15 +313,24 @@ export async function premiumTests(h, page, who) {
     await checkPage(page, "h5-premium-start");
     await page.selectOption("#f-relative", ycRelative.psn_no);
     await page.getByRole("button", { name: "查看可缴档次" }).click();
-    const general = page.locator("input[name=choice][value$=':general']").first();
-    const value = await general.getAttribute("value");
+    // The category and amount are the registry's: shown, not chosen (no radio to pick).
+    eq(await page.locator("input[type=radio]").count(), 0, "no category to choose");
+    const go = page.locator("[data-testid=premium-go][data-choice$=':resident_premium']").first();
+    const value = await go.getAttribute("data-choice");
     const year = Number(value.split(":")[0]);
     eq(year, 2027, "the benefit year the window is for");
-    const label = await page.locator(`label[for="${await general.getAttribute("id")}"]`).innerText();
-    assert(label.includes("380.00") && label.includes("普通人群"), `category and amount from the policy: ${label}`);
+    const label = await page.locator("[data-testid=premium-options] li").first().innerText();
+    assert(label.includes("380.00") && label.includes("普通人群"), `category and amount from the registry and policy: ${label}`);
     await checkPage(page, "h5-premium-options");
-    await general.check();
-    const form = await page.evaluate(() => Object.fromEntries(new FormData(document.querySelector("input[name=choice]").form).entries()));
+    // A confirmation step: payee, year, category and amount before money leaves.
+    await go.click();
+    const confirm = page.locator("[data-testid=premium-confirm]");
+    assert(await confirm.isVisible(), "confirmation shown");
+    eq(await text(page, "[data-testid=confirm-year]"), "2027", "year confirmed");
+    eq(fen(await text(page, "[data-testid=confirm-amount]")), 38000, "amount confirmed");
+    assert((await text(page, "[data-testid=confirm-payee]")).includes(maskName(ycRelative.psn_name)), "payee confirmed");
+    await checkPage(page, "h5-premium-confirm");
+    const form = await page.evaluate(() => Object.fromEntries(new FormData(document.querySelector("[data-testid=premium-confirm] form")).entries()));
     await page.getByRole("button", { name: "确认缴费" }).click();
     const rc = page.locator("[data-testid=premium-receipt]");
     assert(await rc.isVisible(), "receipt");
@@ -335,9 +344,9 @@ export async function premiumTests(h, page, who) {
     assert(again.includes("这笔缴费此前已经完成"), "replayed, not charged again");
     const me = JSON.parse(await (await page.request.get(`${BASE2}/api/v1/me`)).text());
     eq(fen(me.balance), before - 38000, "charged once");
-    // That year is paid now: the option is disabled; the records show the payment.
+    // That year is paid now: nothing to pay for it; the records show the payment.
     await page.goto(`${BASE2}/h5/premium?relative=${ycRelative.psn_no}`);
-    assert(await page.locator("input[name=choice][value$=':general']").isDisabled(), "already paid");
+    eq(await page.locator("[data-testid=premium-go]").count(), 0, "already paid");
     await page.goto(`${BASE2}/h5/records`);
     const row = page.locator("[data-testid=records] tr[data-role=premium_for_relative]").first();
     eq(fen(await row.locator("[data-testid=amount]").innerText()), -38000, "premium in the records");

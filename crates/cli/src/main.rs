@@ -3,6 +3,7 @@
 mod anchor;
 mod backup;
 mod bench;
+mod contribution;
 mod demo;
 mod operator;
 mod partner;
@@ -83,6 +84,19 @@ enum Cmd {
         #[command(flatten)]
         target: registry::Target,
         dir: PathBuf,
+    },
+    /// Mark residents' contribution categories for a benefit year from a department's list
+    /// (CSV: certno,category,source_dept,list_date; UTF-8 or GB18030) (R-R5).
+    ContributionList {
+        #[command(flatten)]
+        target: registry::Target,
+        /// The benefit year the list marks.
+        #[arg(long)]
+        year: i32,
+        /// Who imports it, for the record.
+        #[arg(long, default_value = "operator")]
+        staff: String,
+        file: PathBuf,
     },
     /// Export the registry to DIR in the import format.
     Export {
@@ -241,6 +255,12 @@ fn main() -> ExitCode {
         }),
         Cmd::Import { target, dir } => registry::import(&target, &dir),
         Cmd::Export { target, dir } => registry::export(&target, &dir),
+        Cmd::ContributionList {
+            target,
+            year,
+            staff,
+            file,
+        } => contribution::import(&target, year, &file, &staff),
         Cmd::Policy {
             command: PolicyCmd::Check { files },
         } => registry::policy_check(&files),

@@ -23,6 +23,9 @@ pub struct Policy {
     pub pooling: Vec<PoolingRule>,
     pub second_reimbursement: Option<SecondReimbursement>,
     pub contribution: Option<ContributionPolicy>,
+    /// Employee premiums (large-expense supplement, long-term care) and their yearly amounts,
+    /// which a holder may pay for a relative where `payment.mutual_aid_uses` allows (R-S6).
+    pub employee_premiums: Vec<EmployeePremium>,
 }
 
 /// The relationship scope from a date on (R-Y1).
@@ -181,8 +184,8 @@ pub struct ContributionYear {
     pub year: i32,
     pub window_start: NaiveDate,
     pub window_end: NaiveDate,
-    /// An extension of the window (2024: to 2024-02-25).
-    pub extended_to: Option<NaiveDate>,
+    /// Extensions of the window, each a dated amendment (2024: to 2024-02-25).
+    pub extensions: Vec<WindowExtension>,
     /// Payments are accepted on these days of each month (1st-25th), inclusive.
     pub accept_days: (u32, u32),
     pub categories: Vec<ContributionCategory>,
@@ -191,6 +194,56 @@ pub struct ContributionYear {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContributionPolicy {
     pub years: Vec<ContributionYear>,
+}
+
+impl ContributionYear {
+    /// The last day payments are accepted under every amendment known.
+    pub fn extended_to(&self) -> Option<NaiveDate> {
+        self.extensions.iter().map(|e| e.to).max()
+    }
+
+    /// The category a person pays in: of the categories the agency's lists give him (`codes`)
+    /// and the general one everybody qualifies for, the one this year charges least for
+    /// (R-R5). Codes this year does not know are ignored; on a tie the listed one wins.
+    pub fn category_due<'a>(&'a self, codes: &[&str]) -> Option<&'a ContributionCategory> {
+        self.categories
+            .iter()
+            .filter(|c| codes.contains(&c.code.as_str()))
+            .chain(self.category(GENERAL_CATEGORY))
+            .min_by_key(|c| c.amount)
+    }
+
+    pub fn category(&self, code: &str) -> Option<&ContributionCategory> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+}
+
+/// The category of everyone no department's list names (普通人群).
+pub const GENERAL_CATEGORY: &str = "general";
+
+/// An amendment that extends a year's collection window: from the day it takes effect,
+/// payments are accepted up to `to` (R-R2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowExtension {
+    /// The day the amendment takes effect.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// An employee premium a holder may pay from his account for a bound employee relative, with
+/// the days it is collected and its amount for one year (R-S6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmployeePremium {
+    /// `large_expense_premium` or `ltc_premium`.
+    pub kind: MutualAidUse,
+    pub name_zh: String,
+    /// The year it insures.
+    pub year: i32,
+    pub collect_from: NaiveDate,
+    pub collect_to: NaiveDate,
+    pub amount: Fen,
+    /// The amount is a placeholder until the bureau publishes it.
+    pub placeholder: bool,
 }
 
 impl ContributionPolicy {

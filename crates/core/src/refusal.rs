@@ -85,7 +85,10 @@ pub enum Refusal {
     /// A hospital transaction (2201–2208) from an institution that is not a hospital.
     NotAHospital,
     // --- premium (缴费) ---
-    PremiumUseNotAllowed,
+    /// The holder's region does not let mutual aid pay this premium (R-S6); `what` names it.
+    PremiumUseNotAllowed {
+        what: &'static str,
+    },
     PremiumNotBound,
     PremiumYearUnknown {
         year: i32,
@@ -94,12 +97,26 @@ pub enum Refusal {
     PremiumOutsideWindow,
     PremiumAlreadyPaid {
         year: i32,
+        what: &'static str,
     },
     PremiumInsufficientBalance {
         available: Fen,
         needed: Fen,
     },
     PremiumRelativeNotResident,
+    /// The large-expense supplement and long-term-care premiums are employees' (R-S6).
+    PremiumRelativeNotEmployee,
+    /// Outside the days an employee premium is collected.
+    PremiumOutsideCollection {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    /// A premium must be paid where the person is insured (R-R4).
+    PremiumWrongPlace,
+    /// A row of a department's category list could not be read (R-R5); says why.
+    CategoryListRowInvalid {
+        detail: String,
+    },
     // --- recovery (追回, R-S7) ---
     /// A recovery amount must be positive and within range.
     RecoveryInvalidAmount,
@@ -178,7 +195,7 @@ impl Refusal {
             FeeLineAmountMismatch { .. } => "GJ-SETL-LINE-AMOUNT-MISMATCH",
             NotAPharmacy => "GJ-INST-NOT-PHARMACY",
             NotAHospital => "GJ-INST-NOT-HOSPITAL",
-            PremiumUseNotAllowed => "GJ-PREMIUM-USE-NOT-ALLOWED",
+            PremiumUseNotAllowed { .. } => "GJ-PREMIUM-USE-NOT-ALLOWED",
             PremiumNotBound => "GJ-PREMIUM-NOT-BOUND",
             PremiumYearUnknown { .. } => "GJ-PREMIUM-YEAR-UNKNOWN",
             PremiumCategoryUnknown => "GJ-PREMIUM-CATEGORY-UNKNOWN",
@@ -186,6 +203,10 @@ impl Refusal {
             PremiumAlreadyPaid { .. } => "GJ-PREMIUM-ALREADY-PAID",
             PremiumInsufficientBalance { .. } => "GJ-PREMIUM-INSUFFICIENT-BALANCE",
             PremiumRelativeNotResident => "GJ-PREMIUM-RELATIVE-NOT-RESIDENT",
+            PremiumRelativeNotEmployee => "GJ-PREMIUM-RELATIVE-NOT-EMPLOYEE",
+            PremiumOutsideCollection { .. } => "GJ-PREMIUM-OUTSIDE-COLLECTION",
+            PremiumWrongPlace => "GJ-PREMIUM-WRONG-PLACE",
+            CategoryListRowInvalid { .. } => "GJ-CATEGORY-LIST-ROW-INVALID",
             RecoveryInvalidAmount => "GJ-RECOVERY-INVALID-AMOUNT",
             RecoveryNotMutualAid => "GJ-RECOVERY-NOT-MUTUAL-AID",
             RecoverySettlementCancelled => "GJ-RECOVERY-SETTLEMENT-CANCELLED",
@@ -251,14 +272,18 @@ impl Refusal {
             FeeLineAmountMismatch { feedetl_sn, price_times_count, amount } => format!("费用明细{feedetl_sn}：单价×数量为{price_times_count}元，与明细金额{amount}元相差1分或以上，请核对单价、数量和金额后重新上传。"),
             NotAPharmacy => "本机构不是定点零售药店，不能办理药店购药交易（2101–2103）；定点医疗机构请按门诊流程办理（2201–2208）。".into(),
             NotAHospital => "本机构不是定点医疗机构，不能办理就诊交易（2201–2208）；定点零售药店请使用购药交易（2101–2103）。".into(),
-            PremiumUseNotAllowed => "本地政策不允许用共济资金缴纳该项保费。".into(),
+            PremiumUseNotAllowed { what } => format!("本地医保政策不允许用个人账户共济资金为亲属缴纳{what}，请通过其他渠道缴费。"),
             PremiumNotBound => "您与这位亲属之间没有有效的共济绑定，请先绑定后再代缴保费。".into(),
             PremiumYearUnknown { year } => format!("{year}年度的缴费标准尚未公布，请稍后再试。"),
             PremiumCategoryUnknown => "缴费档次不存在，请重新选择缴费人群类别。".into(),
             PremiumOutsideWindow => "当前不在集中缴费期内（每年9月1日至12月25日，每月1日至25日可缴），请在缴费期内办理。".into(),
-            PremiumAlreadyPaid { year } => format!("这位亲属{year}年度的居民医保已经缴费，无需重复缴纳。"),
+            PremiumAlreadyPaid { year, what } => format!("这位亲属{year}年度的{what}已经缴费，无需重复缴纳。"),
             PremiumInsufficientBalance { available, needed } => format!("个人账户可共济余额{available}元，不足以缴纳{needed}元。可以改用微信、支付宝等方式缴费。"),
             PremiumRelativeNotResident => "只有参加城乡居民医保的亲属才需要缴纳居民医保保费。".into(),
+            PremiumRelativeNotEmployee => "职工大额医疗费用补助和长期护理保险只能为参加职工医保的亲属缴纳。".into(),
+            PremiumOutsideCollection { from, to } => format!("该项保费的缴费期为{from}至{to}，当前不在缴费期内。"),
+            PremiumWrongPlace => "只能在参保人的参保地缴费，请选择正确的参保缴费地。".into(),
+            CategoryListRowInvalid { detail } => format!("名单行无法读取：{detail}"),
             RecoveryInvalidAmount => "追回金额须大于0且不超过系统上限，请核对金额。".into(),
             RecoveryNotMutualAid => "该笔结算没有从这一共济绑定的户主账户支付，不能按家庭共济追回，请核对结算号和绑定。".into(),
             RecoverySettlementCancelled => "该笔结算已经撤销，资金已原路退回，无需追回。".into(),
@@ -315,14 +340,18 @@ impl Refusal {
             FeeLineAmountMismatch { feedetl_sn, price_times_count, amount } => format!("Fee line {feedetl_sn}: price × count is {price_times_count}, a fen or more away from its amount {amount}."),
             NotAPharmacy => "This institution is not a pharmacy: it may not call the pharmacy transactions 2101–2103.".into(),
             NotAHospital => "This institution is not a hospital: it may not call the visit transactions 2201–2208.".into(),
-            PremiumUseNotAllowed => "The policy does not allow paying this premium from mutual aid.".into(),
+            PremiumUseNotAllowed { .. } => "The holder's region does not allow paying this premium from mutual aid.".into(),
             PremiumNotBound => "No valid binding between holder and relative.".into(),
             PremiumYearUnknown { year } => format!("No contribution standard for {year}."),
             PremiumCategoryUnknown => "Unknown contribution category.".into(),
             PremiumOutsideWindow => "Outside the collection window.".into(),
-            PremiumAlreadyPaid { year } => format!("The premium for {year} is already paid."),
+            PremiumAlreadyPaid { year, .. } => format!("The premium for {year} is already paid."),
             PremiumInsufficientBalance { available, needed } => format!("Shareable balance {available} is less than {needed}."),
             PremiumRelativeNotResident => "Only resident-insured relatives pay the resident premium.".into(),
+            PremiumRelativeNotEmployee => "Only employee-insured relatives pay the large-expense and long-term-care premiums.".into(),
+            PremiumOutsideCollection { from, to } => format!("This premium is collected from {from} to {to}."),
+            PremiumWrongPlace => "A premium is paid only at the person's insured location.".into(),
+            CategoryListRowInvalid { detail } => format!("The list row cannot be read: {detail}"),
             RecoveryInvalidAmount => "A recovery amount must be positive and within range.".into(),
             RecoveryNotMutualAid => "The settlement is not a mutual-aid payment from this binding's holder.".into(),
             RecoverySettlementCancelled => "The settlement was cancelled; its money was returned already.".into(),

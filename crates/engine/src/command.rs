@@ -3,9 +3,10 @@
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use gongji_core::codes::{AccountUse, CertType, Channel, Insutype, MedType, Relationship};
+use gongji_core::codes::{AccountUse, Admdvs, CertType, Channel, Insutype, MedType, Relationship};
 use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Person};
 use gongji_core::pooling::{FeeLine, PricedLine};
+use gongji_core::premium::PremiumKind;
 use gongji_core::settlement::SettlementDecision;
 use gongji_core::{Fen, Refusal};
 use gongji_store::{AuditRow, RecoveryCaseRow, StoreError, VisitRow};
@@ -48,10 +49,39 @@ pub struct CancelCommand {
 pub struct PremiumCommand {
     pub holder: String,
     pub relative: String,
+    pub kind: PremiumKind,
     pub year: i32,
-    pub category: String,
+    /// The insured place the payer chose (参保缴费地), when the channel asks for one (R-R4).
+    pub place: Option<Admdvs>,
     pub channel: Channel,
     pub at: NaiveDateTime,
+}
+
+/// The agency marks a person's contribution category for a benefit year from another
+/// department's list (R-R5).
+#[derive(Clone, Debug)]
+pub struct MarkCategoryCommand {
+    pub psn_no: String,
+    pub year: i32,
+    /// A category of the person's region for that year: its code or its Chinese name.
+    pub category: String,
+    pub source_dept: String,
+    pub list_date: NaiveDate,
+    pub staff: String,
+    pub at: NaiveDateTime,
+}
+
+/// A list's category recorded, and what the person now pays for the year.
+#[derive(Clone, Debug)]
+pub struct CategoryMarked {
+    pub psn_no: String,
+    pub year: i32,
+    pub category: String,
+    pub category_name: String,
+    /// The category paid in after this list: the cheapest of all lists and `general`.
+    pub due_category: String,
+    pub due_name: String,
+    pub due_amount: Fen,
 }
 
 #[derive(Clone, Debug)]
@@ -167,6 +197,7 @@ pub enum Command {
     Settle(SettleCommand),
     Cancel(CancelCommand),
     Premium(PremiumCommand),
+    MarkCategory(MarkCategoryCommand),
     Bind(BindCommand),
     ChangeBinding(ChangeBindingCommand),
     OpenVisit(OpenVisitCommand),
@@ -233,6 +264,7 @@ pub struct PremiumPaid {
     pub entry_id: i64,
     pub holder: String,
     pub relative: String,
+    pub kind: PremiumKind,
     pub year: i32,
     pub category: String,
     pub category_name: String,
@@ -247,6 +279,7 @@ pub enum Outcome {
     Settled(Box<Settled>),
     Cancelled(Box<Cancelled>),
     PremiumPaid(Box<PremiumPaid>),
+    CategoryMarked(Box<CategoryMarked>),
     Binding(Box<Binding>),
     Recovery(Box<RecoveryCaseRow>),
     Audited,

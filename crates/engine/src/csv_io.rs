@@ -291,25 +291,49 @@ const SAVE_AS_UTF8: &str =
 fn open_text(path: &Path) -> Result<TextReader, String> {
     let cannot_read = |e: std::io::Error| format!("无法读取 / cannot read: {e}");
     let mut file = BufReader::new(File::open(path).map_err(cannot_read)?);
-    let head = file.fill_buf().map_err(cannot_read)?;
-    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-        return Err(format!(
-            "文件是 UTF-16 编码（Excel 的“Unicode 文本”），无法导入 / the file is UTF-16. {SAVE_AS_UTF8}"
-        ));
-    }
+    refuse_utf16(file.fill_buf().map_err(cannot_read)?)?;
     if is_utf8(File::open(path).map_err(cannot_read)?).map_err(cannot_read)? {
         return Ok(Box::new(CrlfToLf::new(file)));
     }
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(cannot_read)?;
-    match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(&bytes) {
-        Some(text) => Ok(Box::new(CrlfToLf::new(std::io::Cursor::new(
-            text.into_owned().into_bytes(),
-        )))),
-        None => Err(format!(
-            "无法识别文件编码（既不是 UTF-8 也不是 GB18030）/ the encoding is neither UTF-8 nor GB18030. {SAVE_AS_UTF8}"
-        )),
+    let text = gb18030(&bytes)?;
+    Ok(Box::new(CrlfToLf::new(std::io::Cursor::new(
+        text.into_bytes(),
+    ))))
+}
+
+/// Decodes a CSV held in memory (an upload) the way `open_text` reads a file: UTF-8 with or
+/// without a BOM, else GB18030; CRLF made LF, so a record's line is the line an editor shows.
+pub fn decode_text(bytes: &[u8]) -> Result<String, String> {
+    refuse_utf16(bytes)?;
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(_) => gb18030(bytes)?,
+    };
+    let mut out = String::with_capacity(text.len());
+    CrlfToLf::new(text.as_bytes())
+        .read_to_string(&mut out)
+        .map_err(|e| format!("无法读取 / cannot read: {e}"))?;
+    Ok(out)
+}
+
+fn refuse_utf16(head: &[u8]) -> Result<(), String> {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Err(format!(
+            "文件是 UTF-16 编码（Excel 的“Unicode 文本”），无法导入 / the file is UTF-16. {SAVE_AS_UTF8}"
+        ));
     }
+    Ok(())
+}
+
+fn gb18030(bytes: &[u8]) -> Result<String, String> {
+    encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .map(|t| t.into_owned())
+        .ok_or_else(|| format!(
+            "无法识别文件编码（既不是 UTF-8 也不是 GB18030）/ the encoding is neither UTF-8 nor GB18030. {SAVE_AS_UTF8}"
+        ))
 }
 
 /// Whether a whole file is valid UTF-8, read in chunks so a large file is not held in memory.

@@ -22,7 +22,7 @@ use gongji_core::ledger::{
 use gongji_core::policy::{Policy, PolicySet};
 use gongji_core::pooling::FeeLine;
 use gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP;
-use gongji_core::premium::{decide_premium, PremiumFacts};
+use gongji_core::premium::{decide_premium, judge_category_mark, CategoryMark, PremiumFacts};
 use gongji_core::recovery::{judge_recovery, repayment_postings, RecoveryFacts};
 use gongji_core::second_reimbursement::RefundYear;
 use gongji_core::settlement::{
@@ -30,9 +30,9 @@ use gongji_core::settlement::{
 };
 use gongji_core::{Fen, Refusal};
 use gongji_store::{
-    AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
-    PremiumRow, RecoveryCaseRow, SettlementRow, Store, StoredSettlement, VisitRow, Write,
-    WriteBatch,
+    AuditRow, BindingUsageDelta, CommitmentRow, ContributionCategoryRow, FeeRow, JournalEntry,
+    PoolUsageDelta, PostingRow, PremiumRow, RecoveryCaseRow, SettlementRow, Store,
+    StoredSettlement, VisitRow, Write, WriteBatch,
 };
 
 use crate::command::*;
@@ -507,7 +507,7 @@ impl<S: Store> Engine<S> {
                 self.apply_entry(&entry);
                 self.state
                     .premiums_paid
-                    .insert((row.relative_psn_no.clone(), row.year));
+                    .insert((row.relative_psn_no.clone(), row.year, cmd.kind));
                 pending.writes.push(Write::Entry(entry));
                 pending.writes.push(Write::Premium(row));
                 if let Some(m) = msgid {
@@ -552,7 +552,8 @@ impl<S: Store> Engine<S> {
             | Command::Visit(_)
             | Command::RegisterPerson(_)
             | Command::RegisterInstitution(_)
-            | Command::RegisterCatalogItem(_) => {
+            | Command::RegisterCatalogItem(_)
+            | Command::MarkCategory(_) => {
                 let outcome = self.decide_plain(command, pending)?;
                 if let Some(m) = msgid {
                     let response = entry_response(&outcome);
@@ -720,6 +721,7 @@ impl<S: Store> Engine<S> {
                 pending.writes.push(Write::Audit(row));
                 Ok(Outcome::Audited)
             }
+            Command::MarkCategory(cmd) => self.mark_category(cmd, pending),
             Command::ChangeBinding(cmd) => self.change_binding(cmd, pending),
             Command::OpenVisit(cmd) => self.open_visit(cmd, pending),
             Command::Visit(cmd) => self.change_visit(cmd, pending),
@@ -1369,6 +1371,13 @@ impl<S: Store> Engine<S> {
             .flatten()
             .filter_map(|id| state.bindings.get(id))
             .find(|b| b.relative == relative.psn_no && b.is_valid_on(date));
+        let listed: Vec<&str> = state
+            .contribution_categories
+            .get(&(relative.psn_no.clone(), cmd.year))
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
         let decision = decide_premium(
             &PremiumFacts {
                 holder,
@@ -1376,12 +1385,16 @@ impl<S: Store> Engine<S> {
                     .balance(&LedgerAccount::Personal(holder.psn_no.clone()).key()),
                 relative,
                 binding,
+                kind: cmd.kind,
                 year: cmd.year,
-                category_code: &cmd.category,
+                listed_categories: &listed,
                 date,
-                already_paid: state
-                    .premiums_paid
-                    .contains(&(relative.psn_no.clone(), cmd.year)),
+                place: cmd.place,
+                already_paid: state.premiums_paid.contains(&(
+                    relative.psn_no.clone(),
+                    cmd.year,
+                    cmd.kind,
+                )),
             },
             holder_policy,
             relative_policy,
@@ -1401,9 +1414,10 @@ impl<S: Store> Engine<S> {
         let row = PremiumRow {
             relative_psn_no: relative_no.clone(),
             year: cmd.year,
+            kind: cmd.kind.code().to_string(),
             entry_id: entry.entry_id,
             holder_psn_no: holder_no.clone(),
-            category: cmd.category.clone(),
+            category: decision.category.clone(),
             amount: decision.amount,
         };
         Ok((
@@ -1411,8 +1425,9 @@ impl<S: Store> Engine<S> {
                 entry_id: entry.entry_id,
                 holder: holder_no,
                 relative: relative_no,
+                kind: cmd.kind,
                 year: cmd.year,
-                category: cmd.category.clone(),
+                category: decision.category,
                 category_name: decision.category_name,
                 amount: decision.amount,
                 holder_balance_after: decision.holder_balance_after,
@@ -1422,6 +1437,58 @@ impl<S: Store> Engine<S> {
             entry,
             row,
         ))
+    }
+
+    /// Records the category a department's list gives a resident for a benefit year (R-R5):
+    /// the category must be one of his region's for that year (by code or Chinese name).
+    fn mark_category(
+        &mut self,
+        cmd: MarkCategoryCommand,
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
+        let person = self
+            .state
+            .persons
+            .get(&cmd.psn_no)
+            .ok_or_else(|| EngineError::UnknownPerson(cmd.psn_no.clone()))?;
+        let key = (cmd.psn_no.clone(), cmd.year);
+        let mut listed = self
+            .state
+            .contribution_categories
+            .get(&key)
+            .cloned()
+            .unwrap_or_default();
+        let codes: Vec<&str> = listed.iter().map(String::as_str).collect();
+        let policy = self.policy_for(person)?;
+        let CategoryMark {
+            listed: category,
+            due,
+        } = judge_category_mark(person, policy, cmd.year, &cmd.category, &codes)?;
+        let marked = CategoryMarked {
+            psn_no: cmd.psn_no.clone(),
+            year: cmd.year,
+            category: category.code.clone(),
+            category_name: category.name_zh.clone(),
+            due_category: due.code.clone(),
+            due_name: due.name_zh.clone(),
+            due_amount: due.amount,
+        };
+        pending
+            .writes
+            .push(Write::ContributionCategory(ContributionCategoryRow {
+                psn_no: cmd.psn_no,
+                year: cmd.year,
+                category: category.code.clone(),
+                source_dept: cmd.source_dept,
+                list_date: cmd.list_date.format("%Y-%m-%d").to_string(),
+                imported_at: cmd.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                imported_by: cmd.staff,
+            }));
+        if !listed.contains(&marked.category) {
+            listed.push(marked.category.clone());
+        }
+        self.state.contribution_categories.insert(key, listed);
+        Ok(Outcome::CategoryMarked(Box::new(marked)))
     }
 
     /// Judges a bind request against the current state without changing anything: the

@@ -13,6 +13,7 @@ use std::hash::BuildHasher;
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
 use gongji_core::money::Overflow;
 use gongji_core::pooling::PoolUsage;
+use gongji_core::premium::PremiumKind;
 use gongji_core::{Fen, SmallStr};
 use gongji_store::{FeeRow, PoolUsageDelta, RecoveryCaseRow, Snapshot, VisitRow};
 use hashbrown::HashTable;
@@ -34,7 +35,10 @@ pub struct State {
     pub catalog: HashMap<String, CatalogItem>,
     pub pool_usage: HashMap<(String, String), HashMap<String, PoolUsage>>,
     pub binding_usage: HashMap<(i64, String), Fen>,
-    pub premiums_paid: HashSet<(String, i32)>,
+    /// (relative psn_no, year, kind) of every premium paid (R-R4, R-S6).
+    pub premiums_paid: HashSet<(String, i32, PremiumKind)>,
+    /// (psn_no, benefit year) → the contribution categories the agency's lists give (R-R5).
+    pub contribution_categories: HashMap<(String, i32), Vec<String>>,
     pub binding_changes: HashMap<(String, String), u32>,
     /// Open visits by mdtrt_id, with their fee lines.
     pub visits: HashMap<String, (VisitRow, Vec<FeeRow>)>,
@@ -269,6 +273,7 @@ impl State {
             pool_usage,
             binding_usage,
             premiums_paid,
+            contribution_categories,
             binding_changes,
             visits,
             fees,
@@ -282,7 +287,20 @@ impl State {
             persons: Persons::from_vec(persons),
             pool_usage,
             binding_usage,
-            premiums_paid: premiums_paid.into_iter().collect(),
+            premiums_paid: premiums_paid
+                .into_iter()
+                .filter_map(|(psn_no, year, kind)| Some((psn_no, year, PremiumKind::parse(&kind)?)))
+                .collect(),
+            contribution_categories: contribution_categories.into_iter().fold(
+                HashMap::new(),
+                |mut by_person: HashMap<(String, i32), Vec<String>>, (psn_no, year, category)| {
+                    let listed = by_person.entry((psn_no, year)).or_default();
+                    if !listed.contains(&category) {
+                        listed.push(category);
+                    }
+                    by_person
+                },
+            ),
             binding_changes,
             next_entry_id: max_entry_id + 1,
             next_binding_id: max_binding_id + 1,

@@ -1281,6 +1281,64 @@ fn r_r1_contribution_amounts_by_category() {
     w.verify();
 }
 
+/// R-R5: a department's list, as Excel on a Chinese Windows saves it (GB18030, CRLF), marks
+/// residents for a year; every row answered at the line an editor shows; the holder then pays
+/// the cheapest category the lists give, never one he picks.
+#[test]
+fn r_r5_category_list_from_excel_marks_residents_and_sets_the_amount() {
+    use gongji_engine::category_list::{import_list, RowOutcome};
+    let mut w = World::new();
+    let (holder, kids) = yuncheng_family(&mut w, yuan(2000), 2);
+    let certno =
+        |w: &World, psn_no: &str| w.engine.state().persons[psn_no].certno.reveal().to_string();
+    let (a, b) = (certno(&w, &kids[0]), certno(&w, &kids[1]));
+    let text = format!(
+        "身份证号码,人群类别,来源部门,名单日期\r\n\
+         {a},特困人员（孤儿、事实无人抚养儿童）,民政局,2023-09-15\r\n\
+         {b},丧失劳动能力的残疾人、低收入家庭60周岁以上老人和未成年人,残联,2023-09-15\r\n\
+         {b},返贫致贫人口,乡村振兴局,2023-09-18\r\n\
+         {b},低保对象,民政局,\r\n"
+    );
+    let (gb, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable);
+    let report =
+        import_list(&mut w.engine, &gb, 2024, "staff1", at("2023-09-20")).expect("a readable list");
+    let got: Vec<(u64, String)> = report
+        .rows
+        .iter()
+        .map(|r| {
+            let what = match &r.outcome {
+                RowOutcome::Marked { due_category, .. } => due_category.clone(),
+                RowOutcome::Refused { code, .. } => code.to_string(),
+            };
+            (r.line, what)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (2, "special_hardship".to_string()),
+            (3, "disabled_elderly_minor".to_string()),
+            (4, "returned_to_poverty".to_string()),
+            (5, "GJ-CATEGORY-LIST-ROW-INVALID".to_string()),
+        ]
+    );
+    assert_eq!(
+        w.premium(&holder, &kids[0], 2024, "general", "2023-10-10")
+            .unwrap()
+            .amount,
+        Fen::ZERO
+    );
+    let p = w
+        .premium(&holder, &kids[1], 2024, "general", "2023-10-10")
+        .unwrap();
+    assert_eq!(
+        (p.category.as_str(), p.amount),
+        ("returned_to_poverty", Fen::from_yuan(38))
+    );
+    w.verify();
+}
+
 #[test]
 fn r_r2_collection_window_and_accepted_days() {
     let mut w = World::new();
@@ -1329,7 +1387,7 @@ fn r_r4_right_place_and_duplicate_payment_refused() {
     w.premium(&h1, kid, 2025, "general", "2024-10-10").unwrap();
 
     // A retried request (same msgid, same request) is answered again, never paid twice.
-    let cmd = w.premium_cmd(&h2, kid, 2026, "general", "2025-10-10");
+    let cmd = w.premium_cmd(&h2, kid, 2026, "2025-10-10");
     let first = w
         .execute(Request::new(Command::Premium(cmd.clone())).with_msgid("pay-2026", "h-2026"))
         .unwrap();

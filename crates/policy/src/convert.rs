@@ -9,8 +9,9 @@ use chrono::NaiveDate;
 use gongji_core::codes::{Admdvs, HospitalLevel, Insutype, MedType, MutualAidUse, RelationClass};
 use gongji_core::money::MoneyParseError;
 use gongji_core::policy::{
-    BindingPolicy, ContributionCategory, ContributionPolicy, ContributionYear, HolderOrder,
-    PaymentPolicy, Policy, PoolingRule, ReimbursementTier, ScopePeriod, SecondReimbursement,
+    BindingPolicy, ContributionCategory, ContributionPolicy, ContributionYear, EmployeePremium,
+    HolderOrder, PaymentPolicy, Policy, PoolingRule, ReimbursementTier, ScopePeriod,
+    SecondReimbursement, WindowExtension,
 };
 use gongji_core::{BasisPoints, Fen};
 use toml::Spanned;
@@ -332,6 +333,7 @@ pub(crate) fn parse(file: &str, text: &str) -> R<Parsed> {
         .as_ref()
         .map(|c| contribution(&cx, c))
         .transpose()?;
+    let employee_premiums = employee_premiums(&cx, &raw.employee_premiums)?;
 
     Ok(Parsed {
         id_line: cx.line(raw.id.span()),
@@ -347,6 +349,7 @@ pub(crate) fn parse(file: &str, text: &str) -> R<Parsed> {
             pooling,
             second_reimbursement,
             contribution,
+            employee_premiums,
         },
     })
 }
@@ -669,20 +672,27 @@ fn contribution(cx: &Ctx<'_>, c: &wire::Contribution) -> R<ContributionPolicy> {
                 format!("征收期须在待遇年度 {year} 结束前开始 / the window must open before benefit year {year} ends"),
             ));
         }
-        let extended_to = match &y.extended_to {
-            None => None,
-            Some(e) => {
-                let d = cx.date(e, &f("extended_to"))?;
-                if d < window_end {
-                    return Err(cx.err(
-                        e.span(),
-                        &f("extended_to"),
-                        "延长截止日不能早于 window_end / extended_to cannot be before window_end",
-                    ));
-                }
-                Some(d)
+        let mut extensions: Vec<WindowExtension> = Vec::with_capacity(y.extensions.len());
+        for (k, e) in y.extensions.iter().enumerate() {
+            let epath = format!("{path}.extensions[{k}]");
+            let from = cx.date(&e.from, &format!("{epath}.from"))?;
+            let to = cx.date(&e.to, &format!("{epath}.to"))?;
+            if to < window_end {
+                return Err(cx.err(
+                    e.to.span(),
+                    &format!("{epath}.to"),
+                    "延长截止日不能早于 window_end / an extension cannot end before window_end",
+                ));
             }
-        };
+            if from > to {
+                return Err(cx.err(
+                    e.from.span(),
+                    &format!("{epath}.from"),
+                    "延长的生效日不能晚于其截止日 / an extension cannot take effect after it ends",
+                ));
+            }
+            extensions.push(WindowExtension { from, to });
+        }
         let day = |d: &Spanned<i64>, first: i64, message: &str| -> R<u32> {
             let n = *d.get_ref();
             u32::try_from(n)
@@ -742,10 +752,68 @@ fn contribution(cx: &Ctx<'_>, c: &wire::Contribution) -> R<ContributionPolicy> {
             year,
             window_start,
             window_end,
-            extended_to,
+            extensions,
             accept_days,
             categories,
         });
     }
     Ok(ContributionPolicy { years })
+}
+
+/// The employee premiums mutual aid may pay (R-S6): one amount per kind and year, each with
+/// the days it is collected.
+fn employee_premiums(cx: &Ctx<'_>, list: &[wire::EmployeePremium]) -> R<Vec<EmployeePremium>> {
+    let mut out: Vec<EmployeePremium> = Vec::with_capacity(list.len());
+    for (i, p) in list.iter().enumerate() {
+        let path = format!("employee_premiums[{i}]");
+        let f = |name: &str| format!("{path}.{name}");
+        let code = p.kind.get_ref().0.as_str();
+        let kind = mutual_aid_use(code)
+            .filter(|u| {
+                matches!(
+                    u,
+                    MutualAidUse::LargeExpensePremium | MutualAidUse::LongTermCarePremium
+                )
+            })
+            .ok_or_else(|| {
+                cx.err(
+                    p.kind.span(),
+                    &f("use"),
+                    format!("未知的职工保费 \"{code}\"，可选 large_expense_premium 或 ltc_premium / unknown employee premium \"{code}\"; use large_expense_premium or ltc_premium"),
+                )
+            })?;
+        let year_raw = *p.year.get_ref();
+        let year = i32::try_from(year_raw)
+            .ok()
+            .filter(|_| (YEAR_MIN..=YEAR_MAX).contains(&year_raw))
+            .ok_or_else(|| {
+                cx.err(p.year.span(), &f("year"), format!("年度须在 {YEAR_MIN} 到 {YEAR_MAX} 之间 / the year must be {YEAR_MIN} to {YEAR_MAX}"))
+            })?;
+        if out.iter().any(|o| o.kind == kind && o.year == year) {
+            return Err(cx.err(
+                p.year.span(),
+                &f("year"),
+                format!("{code} 的 {year} 年度重复 / {code} is given twice for {year}"),
+            ));
+        }
+        let collect_from = cx.date(&p.collect_from, &f("collect_from"))?;
+        let collect_to = cx.date(&p.collect_to, &f("collect_to"))?;
+        if collect_to < collect_from {
+            return Err(cx.err(
+                p.collect_to.span(),
+                &f("collect_to"),
+                "缴费期结束不能早于开始 / collect_to cannot be before collect_from",
+            ));
+        }
+        out.push(EmployeePremium {
+            kind,
+            name_zh: cx.text(&p.name_zh, &f("name_zh"))?,
+            year,
+            collect_from,
+            collect_to,
+            amount: cx.money(&p.amount, &f("amount"))?,
+            placeholder: p.placeholder,
+        });
+    }
+    Ok(out)
 }

@@ -176,8 +176,8 @@ pub fn render_summary(policy: &Policy) -> String {
                 "  {} 年度：征收期 {} 至 {}",
                 y.year, y.window_start, y.window_end
             );
-            if let Some(e) = y.extended_to {
-                let _ = write!(line, "，延至 {e}");
+            for e in &y.extensions {
+                let _ = write!(line, "，自 {} 起延至 {}", e.from, e.to);
             }
             let _ = write!(
                 line,
@@ -187,6 +187,21 @@ pub fn render_summary(policy: &Policy) -> String {
                 joined(&y.categories, |c| format!("{} {} 元", c.name_zh, c.amount)),
             );
             let _ = writeln!(out, "{line}");
+        }
+    }
+    if !policy.employee_premiums.is_empty() {
+        out.push_str("可由共济缴纳的职工保费：\n");
+        for p in &policy.employee_premiums {
+            let _ = writeln!(
+                out,
+                "  {} 年度 {}：{} 至 {} 缴费，{} 元{}",
+                p.year,
+                p.name_zh,
+                p.collect_from,
+                p.collect_to,
+                p.amount,
+                if p.placeholder { "（占位值）" } else { "" }
+            );
         }
     }
     out

@@ -214,7 +214,7 @@ fn yuncheng_contributions_and_resident_pooling() {
     );
     let y = c.year(2024).unwrap();
     assert_eq!(
-        (y.window_start, y.window_end, y.extended_to, y.accept_days),
+        (y.window_start, y.window_end, y.extended_to(), y.accept_days),
         (
             date("2023-09-01"),
             date("2023-12-25"),
@@ -240,7 +240,7 @@ fn yuncheng_contributions_and_resident_pooling() {
     );
     let y26 = c.year(2026).unwrap();
     assert_eq!(
-        (y26.window_start, y26.window_end, y26.extended_to),
+        (y26.window_start, y26.window_end, y26.extended_to()),
         (date("2025-09-01"), date("2025-12-25"), None)
     );
 
@@ -315,7 +315,8 @@ fn summary_reads_in_chinese() {
         "甲类 60%、乙类 50%",
         "每日限额 50.00 元",
         "年度限额 300.00 元",
-        "2024 年度：征收期 2023-09-01 至 2023-12-25，延至 2024-02-25",
+        "2024 年度：征收期 2023-09-01 至 2023-12-25，自 2023-12-26 起延至 2024-02-25",
+        "2024 年度 职工大额医疗费用补助：2024-01-01 至 2024-12-25 缴费，120.00 元（占位值）",
         "普通人群 380.00 元",
         "[占位值",
     ] {
@@ -393,13 +394,24 @@ ratio = "0.70"
 year = 2024
 window_start = "2023-09-01"
 window_end = 2023-12-25
-extended_to = 2024-02-25
 accept_days = [1, 25]
 
 [[contribution.years.categories]]
 code = "general"
 name_zh = "普通人群"
 amount = "380.00"
+
+[[contribution.years.extensions]]
+from = 2023-12-26
+to = 2024-02-25
+
+[[employee_premiums]]
+use = "large_expense_premium"
+name_zh = "职工大额医疗费用补助"
+year = 2024
+collect_from = 2024-01-01
+collect_to = 2024-12-25
+amount = "120.00"
 "#;
 
 /// 1-based line of the first line containing `needle`.
@@ -634,11 +646,29 @@ fn wrong_codes_and_values_are_refused() {
 
 #[test]
 fn contribution_windows_and_categories_are_checked() {
-    let text = replaced("extended_to = 2024-02-25", "extended_to = 2023-12-01");
+    let text = replaced("to = 2024-02-25", "to = 2023-12-01");
     refused(
         &text,
-        line_with(&text, "extended_to"),
-        "contribution.years[0].extended_to",
+        line_with(&text, "to = 2023-12-01"),
+        "contribution.years[0].extensions[0].to",
+    );
+    let text = replaced("from = 2023-12-26", "from = 2024-03-01");
+    refused(
+        &text,
+        line_with(&text, "from = 2024-03-01"),
+        "contribution.years[0].extensions[0].from",
+    );
+    let text = replaced("use = \"large_expense_premium\"", "use = \"medical\"");
+    refused(
+        &text,
+        line_with(&text, "use = "),
+        "employee_premiums[0].use",
+    );
+    let text = replaced("collect_to = 2024-12-25", "collect_to = 2023-12-25");
+    refused(
+        &text,
+        line_with(&text, "collect_to"),
+        "employee_premiums[0].collect_to",
     );
     let text = replaced("window_end = 2023-12-25", "window_end = 2023-08-01");
     refused(

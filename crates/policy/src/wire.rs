@@ -119,6 +119,8 @@ pub(crate) struct File {
     pub pooling: Vec<Pooling>,
     pub second_reimbursement: Option<SecondReimbursement>,
     pub contribution: Option<Contribution>,
+    #[serde(default)]
+    pub employee_premiums: Vec<EmployeePremium>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,9 +207,32 @@ pub(crate) struct Year {
     pub year: S<i64>,
     pub window_start: S<RawDate>,
     pub window_end: S<RawDate>,
-    pub extended_to: Option<S<RawDate>>,
     pub accept_days: S<Vec<S<i64>>>,
     pub categories: S<Vec<Category>>,
+    #[serde(default)]
+    pub extensions: Vec<Extension>,
+}
+
+/// A dated amendment extending a year's collection window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Extension {
+    pub from: S<RawDate>,
+    pub to: S<RawDate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmployeePremium {
+    #[serde(rename = "use")]
+    pub kind: S<Quoted>,
+    pub name_zh: S<String>,
+    pub year: S<i64>,
+    pub collect_from: S<RawDate>,
+    pub collect_to: S<RawDate>,
+    pub amount: S<Quoted>,
+    #[serde(default)]
+    pub placeholder: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -948,7 +948,7 @@ async fn limits_are_refused_where_the_policy_does_not_offer_them() {
     s.post(
         "/api/v1/me/premiums",
         Some(&hy),
-        json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "category": "general" }),
+        json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 }),
     )
     .await
     .refused(422, "GJ-PREMIUM-USE-NOT-ALLOWED");
@@ -1053,7 +1053,7 @@ async fn premiums_for_a_relative_with_every_refusal() {
     let w = world().await;
     let s = &w.s;
     let hy = s.sign_in(&w.hy).await;
-    let pay = |rel: &P, year: i32, cat: &str| json!({ "relative_psn_no": rel.psn_no, "year": year, "category": cat });
+    let pay = |rel: &P, year: i32, _registry_category: &str| json!({ "relative_psn_no": rel.psn_no, "year": year });
 
     let opts = s
         .get(
@@ -1094,13 +1094,18 @@ async fn premiums_for_a_relative_with_every_refusal() {
     )
     .await
     .refused(422, "GJ-PREMIUM-YEAR-UNKNOWN");
-    s.post("/api/v1/me/premiums", Some(&hy), pay(&w.ry, 2026, "vip"))
-        .await
-        .refused(422, "GJ-PREMIUM-CATEGORY-UNKNOWN");
+    // A payer cannot name a category (R-R5).
     s.post(
         "/api/v1/me/premiums",
         Some(&hy),
-        json!({ "relative_psn_no": "nobody", "year": 2026, "category": "general" }),
+        json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "category": "vip" }),
+    )
+    .await
+    .refused(400, "GJ-API-BAD-REQUEST");
+    s.post(
+        "/api/v1/me/premiums",
+        Some(&hy),
+        json!({ "relative_psn_no": "nobody", "year": 2026 }),
     )
     .await
     .refused(404, "GJ-UNKNOWN-PERSON");
@@ -1153,7 +1158,7 @@ async fn premiums_for_a_relative_with_every_refusal() {
     assert_eq!(again.body["replayed"], true);
     assert_eq!(s.balance(&w.hy).await.fen(), 162_000);
     // The same key for another order is refused; paying the year again is refused (R-R4).
-    s.send(req().json(&pay(&w.ry, 2026, "minimum_subsistence")))
+    s.send(req().json(&pay(&w.uy, 2026, "general")))
         .await
         .refused(409, "GJ-IDEMPOTENCY-MSGID-REUSED");
     s.post(
@@ -1188,6 +1193,277 @@ async fn premiums_for_a_relative_with_every_refusal() {
         (rec["role"].clone(), rec["counterpart"]["psn_no"].clone()),
         (json!("premium_for_me"), json!(w.hy.psn_no))
     );
+    s.verify_clean().await;
+}
+
+/// Issue 13, item 1: the category and amount come from the registry, never from the payer. A
+/// payer who declares the child 特困 (0.00) is refused and nothing moves; the real 380-yuan
+/// payment goes through. Staff mark subsidised residents from departments' lists, each row
+/// answered with its line; between lists the cheapest category wins.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registry_not_the_payer_decides_the_category() {
+    let w = world().await;
+    let s = &w.s;
+    let hy = s.sign_in(&w.hy).await;
+    for declared in ["special_hardship", "特困人员"] {
+        s.post(
+            "/api/v1/me/premiums",
+            Some(&hy),
+            json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "category": declared }),
+        )
+        .await
+        .refused(400, "GJ-API-BAD-REQUEST");
+    }
+    assert_eq!(s.balance(&w.hy).await.fen(), 200_000);
+    let opts = s
+        .get(
+            &format!("/api/v1/me/premium-options?relative_psn_no={}", w.ry.psn_no),
+            Some(&hy),
+        )
+        .await;
+    let opts = opts.ok()["options"].as_array().unwrap().clone();
+    assert_eq!(opts.len(), 1, "{opts:?}");
+    assert_eq!(
+        (opts[0]["category"].clone(), opts[0]["amount"].clone()),
+        (json!("general"), json!("380.00"))
+    );
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&hy),
+            json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        (r.body["category"].clone(), r.body["amount"].clone()),
+        (json!("general"), json!("380.00"))
+    );
+
+    // Two departments' lists name the poor holder's relative; one row per outcome.
+    let list = format!(
+        "身份证号码,人群类别,来源部门,名单日期\n\
+         {ry2},低保对象,民政局,2025-09-20\n\
+         {ry2},monitored,乡村振兴局,2025-09-22\n\
+         110101199001011234,minimum_subsistence,民政局,2025-09-20\n\
+         {ry2},minimum_subsistence,民政局,2025/09/20\n\
+         {ry2},vip,民政局,2025-09-20\n\
+         {ey},minimum_subsistence,民政局,2025-09-20\n",
+        ry2 = w.ry2.certno,
+        ey = w.ey.certno
+    );
+    let clerk = s.staff("clerk1").await;
+    let import = |body: String| {
+        s.req(
+            reqwest::Method::POST,
+            "/api/v1/staff/contribution-lists?year=2026",
+            Some(&clerk),
+        )
+        .header("content-type", "text/csv")
+        .body(body)
+    };
+    let r = s.send(import(list)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rows: Vec<(u64, String, String)> = r.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["line"].as_u64().unwrap(),
+                row["status"].as_str().unwrap().to_string(),
+                row["code"]
+                    .as_str()
+                    .or(row["due_amount"].as_str())
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let row = |line: u64, status: &str, what: &str| (line, status.to_string(), what.to_string());
+    assert_eq!(
+        rows,
+        vec![
+            row(2, "marked", "76.00"),
+            // The 100-yuan list does not raise the 76 the person already qualifies for.
+            row(3, "marked", "76.00"),
+            row(4, "refused", "GJ-UNKNOWN-PERSON"),
+            row(5, "refused", "GJ-CATEGORY-LIST-ROW-INVALID"),
+            row(6, "refused", "GJ-PREMIUM-CATEGORY-UNKNOWN"),
+            row(7, "refused", "GJ-PREMIUM-RELATIVE-NOT-RESIDENT"),
+        ]
+    );
+    assert_eq!(
+        (r.body["marked"].clone(), r.body["refused"].clone()),
+        (json!(2), json!(4))
+    );
+    assert!(
+        !r.body.to_string().contains(w.ry2.certno.as_str()),
+        "masked"
+    );
+    // A list in the wrong shape is refused whole; persons cannot import lists.
+    s.send(import("psn_no,category\n".into()))
+        .await
+        .refused(400, "GJ-API-BAD-REQUEST");
+    s.send(
+        s.req(
+            reqwest::Method::POST,
+            "/api/v1/staff/contribution-lists?year=2026",
+            Some(&hy),
+        )
+        .body("x"),
+    )
+    .await
+    .refused(403, "GJ-API-FORBIDDEN");
+
+    // The holder pays what the registry says: 76.00, in 低保对象.
+    let hy2 = s.sign_in(&w.hy2).await;
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&hy2),
+            json!({ "relative_psn_no": w.ry2.psn_no, "year": 2026 }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        (r.body["category"].clone(), r.body["amount"].clone()),
+        (json!("minimum_subsistence"), json!("76.00"))
+    );
+    s.verify_clean().await;
+}
+
+/// Issue 13, item 4 (R-R4): a premium is paid only at the relative's insured place, and a
+/// second payment for the same person and year is refused before money moves, whichever
+/// channel and key it comes with, even when the requests race.
+#[tokio::test(flavor = "multi_thread")]
+async fn right_place_and_no_duplicate_even_when_payments_race() {
+    let w = world().await;
+    let s = &w.s;
+    let hy = s.sign_in(&w.hy).await;
+    let order = |place: &str| json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "insured_place": place });
+    // Taiyuan is not where the relative is insured.
+    s.post("/api/v1/me/premiums", Some(&hy), order("140100"))
+        .await
+        .refused(422, "GJ-PREMIUM-WRONG-PLACE");
+    assert_eq!(s.balance(&w.hy).await.fen(), 200_000);
+
+    let pay = |key: &'static str, channel: &'static str| {
+        s.send(
+            s.req(reqwest::Method::POST, "/api/v1/me/premiums", Some(&hy))
+                .header("idempotency-key", key)
+                .header("x-gongji-channel", channel)
+                .json(&order("140800")),
+        )
+    };
+    let answers = tokio::join!(
+        pay("k1", "wechat"),
+        pay("k2", "alipay"),
+        pay("k3", "wechat"),
+        pay("k4", "alipay"),
+        pay("k5", "wechat"),
+        pay("k6", "alipay"),
+    );
+    let answers = [
+        answers.0, answers.1, answers.2, answers.3, answers.4, answers.5,
+    ];
+    let paid = answers.iter().filter(|r| r.status == 201).count();
+    assert_eq!(
+        paid,
+        1,
+        "{:?}",
+        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 201) {
+        r.refused(422, "GJ-PREMIUM-ALREADY-PAID");
+    }
+    assert_eq!(s.balance(&w.hy).await.fen(), 162_000);
+    s.verify_clean().await;
+}
+
+/// R-S6: a holder pays a bound employee relative's large-expense supplement and long-term-care
+/// premiums from his account where his region allows it; elsewhere he is told why not.
+#[tokio::test(flavor = "multi_thread")]
+async fn employee_premiums_for_a_relative_where_the_region_allows() {
+    let w = world().await;
+    let s = &w.s;
+    let hy = s.sign_in(&w.hy).await;
+    let opts = s
+        .get(
+            &format!("/api/v1/me/premium-options?relative_psn_no={}", w.ey.psn_no),
+            Some(&hy),
+        )
+        .await;
+    let kinds: Vec<(String, String)> = opts.ok()["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap().into(),
+                o["amount"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("large_expense_premium".to_string(), "120.00".to_string()),
+            ("ltc_premium".to_string(), "90.00".to_string())
+        ]
+    );
+    let pay = |kind: &str| json!({ "relative_psn_no": w.ey.psn_no, "year": 2025, "kind": kind });
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&hy),
+            pay("large_expense_premium"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["kind"], "large_expense_premium");
+    assert_eq!(r.body["holder_balance_after"], "1880.00");
+    assert!(r.body["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("2025年度职工大额医疗费用补助120.00元"));
+    let r = s
+        .post("/api/v1/me/premiums", Some(&hy), pay("ltc_premium"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    s.post("/api/v1/me/premiums", Some(&hy), pay("ltc_premium"))
+        .await
+        .refused(422, "GJ-PREMIUM-ALREADY-PAID");
+    s.post(
+        "/api/v1/me/premiums",
+        Some(&hy),
+        json!({ "relative_psn_no": w.ry.psn_no, "year": 2025, "kind": "ltc_premium" }),
+    )
+    .await
+    .refused(422, "GJ-PREMIUM-RELATIVE-NOT-EMPLOYEE");
+    assert_eq!(s.balance(&w.hy).await.fen(), 179_000);
+
+    // Zibo lets mutual aid pay the resident premium only: no option, and a clear no.
+    let hz = s.sign_in(&w.hz).await;
+    let opts = s
+        .get(
+            &format!("/api/v1/me/premium-options?relative_psn_no={}", w.ez.psn_no),
+            Some(&hz),
+        )
+        .await;
+    assert!(opts.ok()["options"].as_array().unwrap().is_empty());
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&hz),
+            json!({ "relative_psn_no": w.ez.psn_no, "year": 2025, "kind": "large_expense_premium" }),
+        )
+        .await;
+    r.refused(422, "GJ-PREMIUM-USE-NOT-ALLOWED");
+    assert!(r.body["message_zh"]
+        .as_str()
+        .unwrap()
+        .contains("不允许用个人账户共济资金为亲属缴纳职工大额医疗费用补助"));
     s.verify_clean().await;
 }
 
@@ -1286,7 +1562,7 @@ async fn bad_input_gets_a_json_error_and_changes_nothing() {
     s.post(
         "/api/v1/me/premiums",
         Some(&hj),
-        json!({ "relative_psn_no": w.rj.psn_no, "year": "2026", "category": "general" }),
+        json!({ "relative_psn_no": w.rj.psn_no, "year": "2026" }),
     )
     .await
     .refused(400, "GJ-API-BAD-REQUEST");

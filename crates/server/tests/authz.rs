@@ -351,6 +351,13 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             w("U F F F F F P P P"),
         ),
         api(
+            Method::POST,
+            "/api/v1/staff/contribution-lists",
+            v1("/staff/contribution-lists?year=2024"),
+            none,
+            w("U F F F F F P P P"),
+        ),
+        api(
             Method::GET,
             "/api/v1/staff/recovery-cases",
             v1("/staff/recovery-cases"),

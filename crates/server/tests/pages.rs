@@ -7,6 +7,7 @@
 mod common;
 
 use common::{world, P};
+use gongji_core::pii::mask_name;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::redirect::Policy;
 
@@ -413,8 +414,31 @@ async fn a_premium_paid_by_form_once_even_when_sent_twice() {
         .get(&format!("/h5/premium?relative={}", w.ry.psn_no))
         .await;
     assert!(page.body.contains("380.00"), "{}", page.body);
+    // No category to pick: the page shows the registry's and its amount (R-R5).
+    assert!(!page.body.contains("type=\"radio\""), "{}", page.body);
+    let choice = "2026:resident_premium";
+    assert!(!page.body.contains("data-testid=\"premium-confirm\""));
+    // Before money leaves: payee, year, category and amount (issue 13 item 7).
+    let page = b
+        .get(&format!(
+            "/h5/premium?relative={}&choice={choice}",
+            w.ry.psn_no
+        ))
+        .await;
+    let confirm = page
+        .body
+        .split("data-testid=\"premium-confirm\"")
+        .nth(1)
+        .expect("a confirmation step");
+    for shown in [
+        "data-testid=\"confirm-year\">2026<",
+        "普通人群",
+        "data-testid=\"confirm-amount\">380.00<",
+        mask_name(&w.ry.name).as_str(),
+    ] {
+        assert!(confirm.contains(shown), "{shown} in {confirm}");
+    }
     let key = hidden(&page.body, "key");
-    let choice = "2026:general";
     let form = [
         ("relative", w.ry.psn_no.as_str()),
         ("choice", choice),
@@ -432,6 +456,37 @@ async fn a_premium_paid_by_form_once_even_when_sent_twice() {
             .checked_sub(gongji_core::Fen::from_yuan(380))
             .expect("fen")
     );
+    w.s.verify_clean().await;
+}
+
+/// R-S6: beside the resident premium, the page offers an employee relative's large-expense
+/// supplement and long-term-care premiums where the holder's region allows them.
+#[tokio::test]
+async fn the_premium_page_offers_an_employee_relatives_premiums() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    b.sign_in(&w.s.app, &w.hy).await;
+    let page = b
+        .get(&format!("/h5/premium?relative={}", w.ey.psn_no))
+        .await;
+    assert!(page.body.contains("职工大额医疗费用补助"), "{}", page.body);
+    assert!(page.body.contains("长期护理保险") && page.body.contains("120.00"));
+    let choice = "2025:large_expense_premium";
+    let page = b
+        .get(&format!(
+            "/h5/premium?relative={}&choice={choice}",
+            w.ey.psn_no
+        ))
+        .await;
+    let key = hidden(&page.body, "key");
+    let form = [
+        ("relative", w.ey.psn_no.as_str()),
+        ("choice", choice),
+        ("key", key.as_str()),
+    ];
+    let page = b.post("/h5/premium", &form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("2025年度职工大额医疗费用补助120.00元"));
     w.s.verify_clean().await;
 }
 

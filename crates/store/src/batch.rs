@@ -89,10 +89,27 @@ pub struct BindingUsageDelta {
 pub struct PremiumRow {
     pub relative_psn_no: String,
     pub year: i32,
+    /// `resident_premium`, `large_expense_premium` or `ltc_premium` (R-S6).
+    pub kind: String,
     pub entry_id: i64,
     pub holder_psn_no: String,
     pub category: String,
     pub amount: Fen,
+}
+
+/// A contribution category a department's list gives a person for a benefit year (R-R5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContributionCategoryRow {
+    pub psn_no: String,
+    pub year: i32,
+    pub category: String,
+    /// The department whose list it is (民政局, 乡村振兴局...).
+    pub source_dept: String,
+    /// `YYYY-MM-DD`, the list's date.
+    pub list_date: String,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    pub imported_at: String,
+    pub imported_by: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,6 +220,8 @@ pub enum Write {
     PoolUsage(PoolUsageDelta),
     BindingUsage(BindingUsageDelta),
     Premium(PremiumRow),
+    /// Insert, or take the newer list date of the same department's list.
+    ContributionCategory(ContributionCategoryRow),
     PremiumRefund {
         relative_psn_no: String,
         year: i32,

@@ -213,6 +213,7 @@ pub fn journal_canonical(e: &JournalEntry, records: &EntryRecords<'_>) -> Vec<u8
             c.text(&p.holder_psn_no);
             c.text(&p.category);
             c.fen(p.amount);
+            c.text(&p.kind);
         }
         None => c.absent(),
     }

@@ -22,8 +22,9 @@ use gongji_core::Fen;
 
 pub use self::postgres::PgStore;
 pub use batch::{
-    AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
-    PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, CommitmentRow, ContributionCategoryRow, FeeRow, JournalEntry,
+    PoolUsageDelta, PostingRow, PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, Write,
+    WriteBatch,
 };
 pub use chain::{ChainAlg, ChainSummary, Checkpoint};
 pub use read::{FullStore, ReadStore, ReaderSource};
@@ -75,8 +76,10 @@ pub struct Snapshot {
     pub pool_usage: HashMap<(String, String), HashMap<String, PoolUsage>>,
     /// (binding_id, `YYYY-MM`) → amount drawn.
     pub binding_usage: HashMap<(i64, String), Fen>,
-    /// (relative psn_no, year) of premiums paid.
-    pub premiums_paid: Vec<(String, i32)>,
+    /// (relative psn_no, year, kind) of premiums paid; kind as `PremiumKind::code`.
+    pub premiums_paid: Vec<(String, i32, String)>,
+    /// (psn_no, year, category) the agency's lists give (R-R5).
+    pub contribution_categories: Vec<(String, i32, String)>,
     /// (holder psn_no, `YYYY-MM`) → bind/unbind operations.
     pub binding_changes: HashMap<(String, String), u32>,
     /// Open visits and their fee lines.

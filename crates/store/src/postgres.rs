@@ -554,10 +554,20 @@ fn load_snapshot<C: GenericClient>(c: &mut C) -> Result<Snapshot, StoreError> {
             Ok(())
         },
     )?;
-    each_row(c, "SELECT relative_psn_no, year FROM premiums", |r| {
-        snap.premiums_paid.push((get(r, 0)?, get(r, 1)?));
+    each_row(c, "SELECT relative_psn_no, year, kind FROM premiums", |r| {
+        snap.premiums_paid
+            .push((get(r, 0)?, get(r, 1)?, get(r, 2)?));
         Ok(())
     })?;
+    each_row(
+        c,
+        "SELECT psn_no, year, category FROM contribution_categories",
+        |r| {
+            snap.contribution_categories
+                .push((get(r, 0)?, get(r, 1)?, get(r, 2)?));
+            Ok(())
+        },
+    )?;
     each_row(
         c,
         "SELECT mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type, begntime,
@@ -942,10 +952,16 @@ const SQL_BULK_MARKS_AND_CANCELS: &str = "WITH c AS (
     WHERE j.entry_id = v.e AND j.reversed_by IS NULL
     RETURNING j.entry_id";
 const SQL_BULK_PREMIUMS: &str = "INSERT INTO premiums (relative_psn_no, year, entry_id,
-        holder_psn_no, category, amount_fen)
+        holder_psn_no, category, amount_fen, kind)
     SELECT * FROM UNNEST($1::TEXT[], $2::INTEGER[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
-        $6::BIGINT[])";
+        $6::BIGINT[], $7::TEXT[])";
 const SQL_PREMIUM_REFUND: &str = "DELETE FROM premiums WHERE relative_psn_no = $1 AND year = $2";
+const SQL_CONTRIBUTION_CATEGORY: &str = "INSERT INTO contribution_categories (psn_no, year,
+        category, source_dept, list_date, imported_at, imported_by)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (psn_no, year, category, source_dept) DO UPDATE SET
+        list_date = excluded.list_date, imported_at = excluded.imported_at,
+        imported_by = excluded.imported_by";
 const SQL_RECOVERY_CASE: &str = "INSERT INTO recovery_cases (case_id, binding_id, holder_psn_no,
         relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
         repaid_by, repaid_at, repaid_entry_id)
@@ -1340,12 +1356,14 @@ impl<'a> Bulk<'a> {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
-        let (mut holder, mut category, mut amount) = (
+        let (mut holder, mut category, mut amount, mut kind) = (
+            Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
         for p in rows {
+            kind.push(p.kind.as_str());
             relative.push(p.relative_psn_no.as_str());
             year.push(p.year);
             entry.push(p.entry_id);
@@ -1356,7 +1374,7 @@ impl<'a> Bulk<'a> {
         let st = stmts.get(c, SQL_BULK_PREMIUMS)?;
         c.execute(
             &st,
-            &[&relative, &year, &entry, &holder, &category, &amount],
+            &[&relative, &year, &entry, &holder, &category, &amount, &kind],
         )
         .map_err(pg)?;
         Ok(())
@@ -1708,6 +1726,22 @@ fn write_one<'a, C: GenericClient>(
             bulk.flush_premiums(c, stmts)?;
             let st = stmts.get(c, SQL_PREMIUM_REFUND)?;
             c.execute(&st, &[relative_psn_no, year]).map_err(pg)?;
+        }
+        Write::ContributionCategory(r) => {
+            let st = stmts.get(c, SQL_CONTRIBUTION_CATEGORY)?;
+            c.execute(
+                &st,
+                &[
+                    &r.psn_no,
+                    &r.year,
+                    &r.category,
+                    &r.source_dept,
+                    &r.list_date,
+                    &r.imported_at,
+                    &r.imported_by,
+                ],
+            )
+            .map_err(pg)?;
         }
         Write::RecoveryCase(r) => {
             let st = stmts.get(c, SQL_RECOVERY_CASE)?;
@@ -2791,7 +2825,7 @@ const SQL_CHAIN_SETTLEMENTS: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no,
         acct_pay, acct_mulaid_pay, psn_cash_pay, cancelled, detail
     FROM settlements WHERE entry_id >= $1 AND entry_id <= $2";
 const SQL_CHAIN_PREMIUMS: &str = "SELECT relative_psn_no, year, entry_id, holder_psn_no,
-        category, amount_fen
+        category, amount_fen, kind
     FROM premiums WHERE entry_id >= $1 AND entry_id <= $2";
 const SQL_CHAIN_RECOVERIES: &str = "SELECT case_id, binding_id, holder_psn_no,
         relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
@@ -2893,6 +2927,7 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                     holder_psn_no: get(r, 3)?,
                     category: get(r, 4)?,
                     amount: fen(r, 5)?,
+                    kind: get(r, 6)?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

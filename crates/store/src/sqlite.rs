@@ -35,6 +35,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_operators",
         include_str!("migrations/0013_operators.sql"),
     ),
+    // Numbered before the chains (0016) so that old rows are chained with their kind.
+    ("0014_premiums", include_str!("migrations/0014_premiums.sql")),
     (
         "0015_limits_and_floors",
         include_str!("migrations/0015_limits_and_floors.sql"),
@@ -941,13 +943,15 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
         }
         Write::Premium(p) => {
             tx.prepare_cached(
-                "INSERT INTO premiums (relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO premiums (relative_psn_no, year, kind, entry_id, holder_psn_no, category,
+                     amount_fen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     p.relative_psn_no,
                     p.year,
+                    p.kind,
                     p.entry_id,
                     p.holder_psn_no,
                     p.category,
@@ -963,6 +967,28 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
             tx.prepare_cached("DELETE FROM premiums WHERE relative_psn_no = ?1 AND year = ?2")
                 .and_then(|mut s| s.execute(params![relative_psn_no, year]))
                 .map_err(io)?;
+        }
+        Write::ContributionCategory(c) => {
+            tx.prepare_cached(
+                "INSERT INTO contribution_categories (psn_no, year, category, source_dept, list_date,
+                     imported_at, imported_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (psn_no, year, category, source_dept) DO UPDATE SET
+                     list_date = excluded.list_date, imported_at = excluded.imported_at,
+                     imported_by = excluded.imported_by",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    c.psn_no,
+                    c.year,
+                    c.category,
+                    c.source_dept,
+                    c.list_date,
+                    c.imported_at,
+                    c.imported_by,
+                ])
+            })
+            .map_err(io)?;
         }
         Write::RecoveryCase(c) => {
             tx.prepare_cached(
@@ -1178,12 +1204,22 @@ impl Store for SqliteStore {
         {
             let mut stmt = self
                 .conn
-                .prepare("SELECT relative_psn_no, year FROM premiums")
+                .prepare("SELECT relative_psn_no, year, kind FROM premiums")
                 .map_err(io)?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(io)?;
             snap.premiums_paid = rows.collect::<Result<_, _>>().map_err(io)?;
+        }
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT psn_no, year, category FROM contribution_categories")
+                .map_err(io)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(io)?;
+            snap.contribution_categories = rows.collect::<Result<_, _>>().map_err(io)?;
         }
         {
             let mut stmt = self
@@ -1880,7 +1916,7 @@ impl ChainSource for SqliteChain<'_> {
             .map_err(io)?;
         let premiums = conn
             .prepare_cached(
-                "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen
+                "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind
                  FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2",
             )
             .and_then(|mut s| {
@@ -1892,6 +1928,7 @@ impl ChainSource for SqliteChain<'_> {
                         holder_psn_no: r.get(3)?,
                         category: r.get(4)?,
                         amount: Fen::from_fen(r.get(5)?),
+                        kind: r.get(6)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()

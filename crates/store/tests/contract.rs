@@ -504,6 +504,7 @@ fn registry_round_trips_through_the_snapshot<B: Backend>(b: &B) {
         Write::Premium(PremiumRow {
             relative_psn_no: "P0002".into(),
             year: 2025,
+            kind: "resident_premium".into(),
             entry_id: 0,
             holder_psn_no: "P0001".into(),
             category: "resident".into(),
@@ -574,7 +575,10 @@ fn registry_round_trips_through_the_snapshot<B: Backend>(b: &B) {
     assert_eq!(snap.visits[0].diagnosis, "J06.9");
     assert_eq!(snap.fees.len(), 1, "the deleted fee line is gone");
     assert_eq!(snap.fees[0].amount, Fen::from_fen(2468));
-    assert_eq!(snap.premiums_paid, vec![("P0002".to_string(), 2025)]);
+    assert_eq!(
+        snap.premiums_paid,
+        vec![("P0002".to_string(), 2025, "resident_premium".to_string())]
+    );
 }
 
 fn recovery_case(status: &str) -> RecoveryCaseRow {
@@ -1414,6 +1418,7 @@ fn read_ledger<S: Store>(s: &mut S) {
         Write::Premium(PremiumRow {
             relative_psn_no: "P0002".into(),
             year: 2025,
+            kind: "resident_premium".into(),
             entry_id: 6,
             holder_psn_no: "P0001".into(),
             category: "general".into(),
@@ -2114,6 +2119,7 @@ fn chained_ledger<S: Store>(s: &mut S) {
             holder_psn_no: "P0001".into(),
             category: "resident".into(),
             amount: Fen::from_fen(2_000),
+            kind: "resident_premium".into(),
         }),
     ]))
     .expect("settle and pay a premium");

@@ -10,6 +10,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use gongji_core::codes::{AccountUse, CertType, Channel, InstitutionKind, InsuStatus, MedType};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::FeeLine;
+use gongji_core::premium::PremiumKind;
 use gongji_core::Fen;
 use gongji_engine::{
     CancelCommand, Command, Credential, Engine, Outcome, PremiumCommand, Render, Request,
@@ -152,9 +153,11 @@ impl Workload {
                     .is_some_and(|twice| available >= twice);
                 if affordable
                     && !r.is_employee()
-                    && !state
-                        .premiums_paid
-                        .contains(&(r.psn_no.clone(), PREMIUM_YEAR))
+                    && !state.premiums_paid.contains(&(
+                        r.psn_no.clone(),
+                        PREMIUM_YEAR,
+                        PremiumKind::Resident,
+                    ))
                     && premium_relatives.insert(r.psn_no.clone())
                 {
                     premium_pairs.push((h.psn_no.clone(), r.psn_no.clone()));
@@ -401,8 +404,9 @@ impl Workload {
                 Command::Premium(PremiumCommand {
                     holder: holder.clone(),
                     relative: relative.clone(),
+                    kind: PremiumKind::Resident,
                     year: PREMIUM_YEAR,
-                    category: PREMIUM_CATEGORY.into(),
+                    place: None,
                     channel: Channel::WeChat,
                     at,
                 })

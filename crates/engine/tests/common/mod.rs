@@ -17,11 +17,12 @@ use gongji_core::ledger::LedgerAccount;
 use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::policy::{Policy, PolicySet};
 use gongji_core::pooling::FeeLine;
+use gongji_core::premium::PremiumKind;
 use gongji_core::{BasisPoints, Fen};
 use gongji_engine::{
     BindCommand, BindingChange, CancelCommand, Cancelled, ChangeBindingCommand, Command,
-    Credential, Engine, EngineError, Outcome, PremiumCommand, PremiumPaid, Request, SettleCommand,
-    Settled,
+    Credential, Engine, EngineError, MarkCategoryCommand, Outcome, PremiumCommand, PremiumPaid,
+    Request, SettleCommand, Settled,
 };
 use gongji_store::{SqliteStore, Store};
 
@@ -445,24 +446,39 @@ impl World {
         }
     }
 
-    pub fn premium_cmd(
-        &self,
-        holder: &str,
-        relative: &str,
-        year: i32,
-        category: &str,
-        on: &str,
-    ) -> PremiumCommand {
+    pub fn premium_cmd(&self, holder: &str, relative: &str, year: i32, on: &str) -> PremiumCommand {
         PremiumCommand {
             holder: holder.to_string(),
             relative: relative.to_string(),
+            kind: PremiumKind::Resident,
             year,
-            category: category.to_string(),
+            place: None,
             channel: Channel::WeChat,
             at: at(on),
         }
     }
 
+    /// The agency marks the relative's category for the year from a department's list.
+    pub fn mark_category(
+        &mut self,
+        psn_no: &str,
+        year: i32,
+        category: &str,
+        on: &str,
+    ) -> Result<Outcome, EngineError> {
+        self.execute(Request::new(Command::MarkCategory(MarkCategoryCommand {
+            psn_no: psn_no.to_string(),
+            year,
+            category: category.to_string(),
+            source_dept: "民政局".into(),
+            list_date: at(on).date(),
+            staff: "staff1".into(),
+            at: at(on),
+        })))
+    }
+
+    /// Pays a resident relative's premium; a category other than `general` is first marked
+    /// in the registry, as the agency would from a department's list (R-R5).
     pub fn premium(
         &mut self,
         holder: &str,
@@ -471,7 +487,10 @@ impl World {
         category: &str,
         on: &str,
     ) -> Result<PremiumPaid, EngineError> {
-        let cmd = self.premium_cmd(holder, relative, year, category, on);
+        if category != "general" {
+            self.mark_category(relative, year, category, on)?;
+        }
+        let cmd = self.premium_cmd(holder, relative, year, on);
         match self.execute(Request::new(Command::Premium(cmd)))? {
             Outcome::PremiumPaid(p) => Ok(*p),
             other => panic!("unexpected {other:?}"),

@@ -71,6 +71,11 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
         (Method::GET, "/me/premium-options", get(premiums::options)),
         (Method::POST, "/me/premiums", post(premiums::pay)),
         (
+            Method::POST,
+            "/staff/contribution-lists",
+            post(premiums::import_list),
+        ),
+        (
             Method::GET,
             "/institutions/near",
             get(institutions_near::near),

@@ -1,4 +1,4 @@
-//! Paying a relative's resident premium from my account, with a receipt.
+//! Paying a relative's premium from my account, with a receipt.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -6,21 +6,33 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::PersonAuth;
+use super::auth::{PersonAuth, StaffAuth};
 use super::errors::{ApiError, ApiJson, ApiQuery, ApiResult, ErrorBody};
 use super::wire::{yuan, PersonRefOut};
 use crate::app::App;
 use crate::service::premiums::{self, PremiumOrder};
+use axum::body::Bytes;
+use gongji_core::codes::Admdvs;
+use gongji_core::premium::PremiumKind;
+use gongji_engine::category_list::RowOutcome;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PremiumIn {
     /// A relative I hold a binding for.
     pub relative_psn_no: String,
-    /// The benefit year paid for (2026 = covered in 2026).
+    /// What the premium insures: `resident_premium` (the default), or, for an employee
+    /// relative where the policy allows (R-S6), `large_expense_premium` or `ltc_premium`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The year insured (2026 = covered in 2026). The category and amount are the
+    /// registry's (R-R5): a payer cannot choose them.
     pub year: i32,
-    /// The contribution category code of the relative's region, e.g. `general`.
-    pub category: String,
+    /// The insured place (参保缴费地) the payer chose, 6 digits (e.g. `140800`); when given it
+    /// must be the relative's insured city, or the payment is refused before money moves
+    /// (R-R4).
+    #[serde(default)]
+    pub insured_place: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -28,6 +40,8 @@ pub struct ReceiptOut {
     pub receipt_no: i64,
     pub holder: PersonRefOut,
     pub relative: PersonRefOut,
+    /// `resident_premium`, `large_expense_premium` or `ltc_premium`.
+    pub kind: String,
     pub year: i32,
     pub category: String,
     pub category_name: String,
@@ -40,8 +54,9 @@ pub struct ReceiptOut {
     pub replayed: bool,
 }
 
-/// Pays a relative's resident premium from my account (R-Y2, R-S6, R-R1, R-R2, R-R4). Send an
-/// `Idempotency-Key` header to make retries safe.
+/// Pays a relative's premium from my account: the resident premium (R-Y2, R-R1, R-R2, R-R4),
+/// or an employee relative's large-expense supplement or long-term-care premium where the
+/// holder's region allows it (R-S6). Send an `Idempotency-Key` header to make retries safe.
 #[utoipa::path(post, path = "/api/v1/me/premiums", tag = "premiums",
     request_body = PremiumIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the first receipt")),
@@ -64,13 +79,28 @@ pub async fn pay(
         Some(Ok(k)) => Some(k.trim().to_string()),
         Some(Err(_)) => return Err(ApiError::bad_request("Idempotency-Key 无效".into())),
     };
+    let kind = match body.kind.as_deref() {
+        None => PremiumKind::Resident,
+        Some(k) => PremiumKind::parse(k).ok_or_else(|| {
+            ApiError::bad_request(
+                "kind 应为 resident_premium、large_expense_premium 或 ltc_premium".into(),
+            )
+        })?,
+    };
+    let place = match body.insured_place.as_deref() {
+        None => None,
+        Some(p) => Some(Admdvs::parse(p).ok_or_else(|| {
+            ApiError::bad_request("insured_place 应为6位行政区划代码，如 140800".into())
+        })?),
+    };
     let r = premiums::pay_premium(
         &app,
         &who.psn_no,
         PremiumOrder {
             relative_psn_no: body.relative_psn_no,
+            kind,
             year: body.year,
-            category: body.category,
+            place,
             idempotency_key: key,
         },
         who.channel,
@@ -86,6 +116,7 @@ pub async fn pay(
             receipt_no: r.receipt_no,
             holder: (&r.holder).into(),
             relative: (&r.relative).into(),
+            kind: r.kind.code().to_string(),
             year: r.year,
             category: r.category,
             category_name: r.category_name,
@@ -107,6 +138,8 @@ pub struct OptionsParams {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PremiumOptionOut {
+    /// `resident_premium`, `large_expense_premium` or `ltc_premium`.
+    pub kind: String,
     pub year: i32,
     pub category: String,
     pub category_name: String,
@@ -119,8 +152,9 @@ pub struct PremiumOptionsOut {
     pub options: Vec<PremiumOptionOut>,
 }
 
-/// What I could pay for a bound relative today: the categories of the relative's region
-/// whose collection window is open (R-R1, R-R2).
+/// What I could pay for a bound relative today: the resident categories of the relative's
+/// region whose collection window is open (R-R1, R-R2), or an employee relative's
+/// large-expense supplement and long-term-care premiums where my region allows (R-S6).
 #[utoipa::path(get, path = "/api/v1/me/premium-options", tag = "premiums",
     params(OptionsParams),
     responses((status = 200, body = PremiumOptionsOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -135,11 +169,101 @@ pub async fn options(
         options: opts
             .into_iter()
             .map(|o| PremiumOptionOut {
+                kind: o.kind.code().to_string(),
                 year: o.year,
                 category: o.category,
                 category_name: o.category_name,
                 amount: yuan(o.amount),
                 already_paid: o.already_paid,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// The benefit year the list marks (2024 = the 2024 collection).
+    pub year: i32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListRowOut {
+    /// The line an editor shows (the header is line 1).
+    pub line: u64,
+    /// The row's ID number, masked.
+    pub certno: String,
+    /// `marked` or `refused`.
+    pub status: String,
+    pub psn_no: Option<String>,
+    /// The category the row names.
+    pub category: Option<String>,
+    /// What the person now pays for the year: the cheapest category of all lists.
+    pub due_category: Option<String>,
+    pub due_amount: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListReportOut {
+    pub marked: usize,
+    pub refused: usize,
+    pub rows: Vec<ListRowOut>,
+}
+
+/// Imports a department's list of subsidised residents for a benefit year (R-R5). The body is
+/// the CSV itself (UTF-8, or GB18030 as Excel writes it), with the header
+/// `certno,category,source_dept,list_date` or `身份证号码,人群类别,来源部门,名单日期`; the
+/// category is a code or Chinese name of the person's region. Every row is matched by ID number
+/// and answered with its line; when lists disagree the person pays in the cheapest category.
+#[utoipa::path(post, path = "/api/v1/staff/contribution-lists", tag = "premiums",
+    params(ListParams),
+    request_body(content = String, content_type = "text/csv", description = "the list"),
+    responses((status = 200, body = ListReportOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn import_list(
+    State(app): State<App>,
+    StaffAuth(who): StaffAuth,
+    ApiQuery(q): ApiQuery<ListParams>,
+    body: Bytes,
+) -> ApiResult<Json<ListReportOut>> {
+    let report = premiums::import_category_list(&app, &who, q.year, body.to_vec()).await?;
+    Ok(Json(ListReportOut {
+        marked: report.marked(),
+        refused: report.refused(),
+        rows: report
+            .rows
+            .into_iter()
+            .map(|r| match r.outcome {
+                RowOutcome::Marked {
+                    psn_no,
+                    category,
+                    due_category,
+                    due_amount,
+                } => ListRowOut {
+                    line: r.line,
+                    certno: r.certno,
+                    status: "marked".into(),
+                    psn_no: Some(psn_no),
+                    category: Some(category),
+                    due_category: Some(due_category),
+                    due_amount: Some(yuan(due_amount)),
+                    code: None,
+                    message: None,
+                },
+                RowOutcome::Refused { code, message } => ListRowOut {
+                    line: r.line,
+                    certno: r.certno,
+                    status: "refused".into(),
+                    psn_no: None,
+                    category: None,
+                    due_category: None,
+                    due_amount: None,
+                    code: Some(code.into()),
+                    message: Some(message),
+                },
             })
             .collect(),
     }))

@@ -86,6 +86,8 @@ pub enum Permission {
     RecordRepayment,
     Reports,
     ReadAuditLog,
+    /// Mark residents' contribution categories from departments' lists (R-R5).
+    MarkContributionCategories,
 }
 
 impl Role {
@@ -116,7 +118,12 @@ impl Role {
             Role::Auditor => true,
             Role::Clerk => matches!(
                 p,
-                ReadPersons | SuspendBindings | ReadRecoveryCases | RecordRepayment | Reports
+                ReadPersons
+                    | SuspendBindings
+                    | ReadRecoveryCases
+                    | RecordRepayment
+                    | Reports
+                    | MarkContributionCategories
             ),
         }
     }

@@ -3,12 +3,16 @@
 //! same idempotency key gets the first receipt and moves no money again.
 
 use chrono::NaiveDateTime;
-use gongji_core::codes::{Channel, Insutype};
-use gongji_core::premium::in_window;
+use gongji_core::codes::{Admdvs, Channel, Insutype};
+use gongji_core::premium::{in_window, PremiumKind};
 use gongji_core::Fen;
+use gongji_engine::category_list::{self, ListReport, RowResult};
 use gongji_engine::{Command, EngineError, Outcome, PremiumCommand, PremiumPaid, Request};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::auth::Permission;
+use super::staff::Staff;
 use super::{auth, PersonRef, ServiceError, ServiceResult};
 use crate::app::App;
 
@@ -18,9 +22,11 @@ pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
 #[derive(Clone, Debug)]
 pub struct PremiumOrder {
     pub relative_psn_no: String,
-    /// The benefit year paid for.
+    pub kind: PremiumKind,
+    /// The benefit year paid for. The category is the registry's, never the payer's (R-R5).
     pub year: i32,
-    pub category: String,
+    /// The insured place (参保缴费地) the payer chose, when the channel asks (R-R4).
+    pub place: Option<Admdvs>,
     /// The app's `Idempotency-Key`: the same key and order give the same receipt.
     pub idempotency_key: Option<String>,
 }
@@ -31,6 +37,7 @@ pub struct Receipt {
     pub receipt_no: i64,
     pub holder: PersonRef,
     pub relative: PersonRef,
+    pub kind: PremiumKind,
     pub year: i32,
     pub category: String,
     pub category_name: String,
@@ -42,14 +49,16 @@ pub struct Receipt {
     pub replayed: bool,
 }
 
-/// What a keyed payment's stored answer holds, to answer a retry.
+/// What a keyed payment's stored answer holds, to answer a retry (stored as JSON).
+#[derive(Serialize, Deserialize)]
 struct Paid {
     entry_id: i64,
+    kind: String,
     year: i32,
     category: String,
     category_name: String,
-    amount: Fen,
-    balance_after: Fen,
+    amount_fen: i64,
+    balance_after_fen: i64,
     paid_at: String,
     explanation: String,
 }
@@ -58,46 +67,23 @@ impl Paid {
     fn of(p: &PremiumPaid) -> Paid {
         Paid {
             entry_id: p.entry_id,
+            kind: p.kind.code().to_string(),
             year: p.year,
             category: p.category.clone(),
             category_name: p.category_name.clone(),
-            amount: p.amount,
-            balance_after: p.holder_balance_after,
+            amount_fen: p.amount.fen(),
+            balance_after_fen: p.holder_balance_after.fen(),
             paid_at: p.at.format("%Y-%m-%d %H:%M:%S").to_string(),
             explanation: p.explanation.clone(),
         }
     }
 
-    /// `entry|year|category|name|amount|balance|at|text`.
     fn encode(&self) -> String {
-        format!(
-            "{}|{}|{}|{}|{}|{}|{}|{}",
-            self.entry_id,
-            self.year,
-            self.category,
-            self.category_name.replace('|', "/"),
-            self.amount.fen(),
-            self.balance_after.fen(),
-            self.paid_at,
-            self.explanation.replace('|', "/")
-        )
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     fn decode(text: &str) -> Option<Paid> {
-        let f: Vec<&str> = text.splitn(8, '|').collect();
-        if f.len() != 8 {
-            return None;
-        }
-        Some(Paid {
-            entry_id: f[0].parse().ok()?,
-            year: f[1].parse().ok()?,
-            category: f[2].to_string(),
-            category_name: f[3].to_string(),
-            amount: Fen::from_fen(f[4].parse().ok()?),
-            balance_after: Fen::from_fen(f[5].parse().ok()?),
-            paid_at: f[6].to_string(),
-            explanation: f[7].to_string(),
-        })
+        serde_json::from_str(text).ok()
     }
 }
 
@@ -107,15 +93,13 @@ pub async fn pay_premium(
     order: PremiumOrder,
     channel: Channel,
 ) -> ServiceResult<Receipt> {
-    if order.category.trim().is_empty() || order.category.len() > 64 {
-        return Err(ServiceError::BadRequest("category 无效".into()));
-    }
     let now = app.clock.now();
     let cmd = Command::Premium(PremiumCommand {
         holder: holder.to_string(),
         relative: order.relative_psn_no.clone(),
+        kind: order.kind,
         year: order.year,
-        category: order.category.clone(),
+        place: order.place,
         channel,
         at: now,
     });
@@ -128,8 +112,11 @@ pub async fn pay_premium(
         }
         let hash = hex::encode(Sha256::digest(
             format!(
-                "premium\0{holder}\0{}\0{}\0{}",
-                order.relative_psn_no, order.year, order.category
+                "premium\0{holder}\0{}\0{}\0{}\0{}",
+                order.relative_psn_no,
+                order.kind.code(),
+                order.year,
+                order.place.map(|p| p.to_string()).unwrap_or_default()
             )
             .as_bytes(),
         ));
@@ -178,11 +165,12 @@ pub async fn pay_premium(
         receipt_no: paid.entry_id,
         holder: holder_ref,
         relative: relative_ref,
+        kind: PremiumKind::parse(&paid.kind).unwrap_or(order.kind),
         year: paid.year,
         category: paid.category,
         category_name: paid.category_name,
-        amount: paid.amount,
-        holder_balance_after: paid.balance_after,
+        amount: Fen::from_fen(paid.amount_fen),
+        holder_balance_after: Fen::from_fen(paid.balance_after_fen),
         paid_at: paid.paid_at,
         explanation: paid.explanation,
         replayed,
@@ -192,6 +180,7 @@ pub async fn pay_premium(
 /// A premium a holder could pay for a relative today.
 #[derive(Clone, Debug)]
 pub struct PremiumOption {
+    pub kind: PremiumKind,
     pub year: i32,
     pub category: String,
     pub category_name: String,
@@ -199,15 +188,18 @@ pub struct PremiumOption {
     pub already_paid: bool,
 }
 
-/// The contribution categories of the relative's region whose collection window is open now
-/// (R-R1, R-R2); empty for relatives who are not resident-insured. Only for a holder of the
-/// relative.
+/// What a holder may pay for a relative today: for a resident relative, each benefit year
+/// whose collection window is open, in the category the registry gives him and at its amount
+/// (R-R1, R-R2, R-R5); for an employee
+/// relative, the large-expense supplement and long-term-care premiums being collected (R-S6).
+/// Only what the holder's region lets mutual aid pay. Only for a holder of the relative.
 pub async fn premium_options(
     app: &App,
     holder: &str,
     relative: &str,
 ) -> ServiceResult<Vec<PremiumOption>> {
     let now: NaiveDateTime = app.clock.now();
+    let today = now.date();
     let (holder, relative) = (holder.to_string(), relative.to_string());
     app.read(move |engine| -> ServiceResult<Vec<PremiumOption>> {
         let state = engine.state();
@@ -223,33 +215,133 @@ pub async fn premium_options(
             .get(&relative)
             .filter(|_| bound)
             .ok_or(ServiceError::NotFound("关系人"))?;
-        if person.insutype != Insutype::Resident {
-            return Ok(Vec::new());
-        }
-        let Some(contribution) = engine
-            .policies()
-            .for_admdvs(person.admdvs)
-            .and_then(|p| p.contribution.as_ref())
-        else {
+        let policies = engine.policies();
+        let allowed = |kind: PremiumKind| {
+            state
+                .persons
+                .get(&holder)
+                .and_then(|h| policies.for_admdvs(h.admdvs))
+                .is_some_and(|p| p.payment.mutual_aid_uses.contains(&kind.mutual_aid_use()))
+        };
+        let Some(policy) = policies.for_admdvs(person.admdvs) else {
             return Ok(Vec::new());
         };
+        let paid = |kind: PremiumKind, year: i32| {
+            state
+                .premiums_paid
+                .contains(&(relative.clone(), year, kind))
+        };
         let mut out = Vec::new();
-        for y in contribution
-            .years
-            .iter()
-            .filter(|y| in_window(y, now.date()))
-        {
-            for c in &y.categories {
-                out.push(PremiumOption {
-                    year: y.year,
-                    category: c.code.clone(),
-                    category_name: c.name_zh.clone(),
-                    amount: c.amount,
-                    already_paid: state.premiums_paid.contains(&(relative.clone(), y.year)),
-                });
+        match person.insutype {
+            Insutype::Resident if allowed(PremiumKind::Resident) => {
+                let years = policy.contribution.iter().flat_map(|c| &c.years);
+                for y in years.filter(|y| in_window(y, today)) {
+                    // The registry's category for the year, never one the payer picks (R-R5).
+                    let listed: Vec<&str> = state
+                        .contribution_categories
+                        .get(&(relative.clone(), y.year))
+                        .into_iter()
+                        .flatten()
+                        .map(String::as_str)
+                        .collect();
+                    if let Some(c) = y.category_due(&listed) {
+                        out.push(PremiumOption {
+                            kind: PremiumKind::Resident,
+                            year: y.year,
+                            category: c.code.clone(),
+                            category_name: c.name_zh.clone(),
+                            amount: c.amount,
+                            already_paid: paid(PremiumKind::Resident, y.year),
+                        });
+                    }
+                }
             }
+            Insutype::Employee => {
+                for kind in [PremiumKind::LargeExpense, PremiumKind::LongTermCare] {
+                    if !allowed(kind) {
+                        continue;
+                    }
+                    let open = policy.employee_premiums.iter().filter(|p| {
+                        p.kind == kind.mutual_aid_use()
+                            && (p.collect_from..=p.collect_to).contains(&today)
+                    });
+                    for p in open {
+                        out.push(PremiumOption {
+                            kind,
+                            year: p.year,
+                            category: kind.code().to_string(),
+                            category_name: p.name_zh.clone(),
+                            amount: p.amount,
+                            already_paid: paid(kind, p.year),
+                        });
+                    }
+                }
+            }
+            _ => {}
         }
         Ok(out)
     })
     .await?
+}
+
+/// Imports a department's contribution-category list for a benefit year (R-R5): each row
+/// matched to a person by ID number and recorded through the writer, with its result. Staff
+/// only; audited once per list.
+pub async fn import_category_list(
+    app: &App,
+    who: &Staff,
+    year: i32,
+    bytes: Vec<u8>,
+) -> ServiceResult<ListReport> {
+    who.require(Permission::MarkContributionCategories)?;
+    let staff = who.actor();
+    let staff = staff.as_str();
+    let (rows, bad) = category_list::parse_list(&bytes).map_err(ServiceError::BadRequest)?;
+    let certnos: Vec<String> = rows.iter().map(|r| r.certno.clone()).collect();
+    let psn_nos: Vec<Option<String>> = app
+        .read(move |engine| {
+            let persons = &engine.state().persons;
+            certnos
+                .iter()
+                .map(|c| persons.by_certno(c).map(|p| p.psn_no.clone()))
+                .collect()
+        })
+        .await?;
+    let now = app.clock.now();
+    let mut results: Vec<RowResult> = bad.into_iter().map(category_list::bad_row).collect();
+    // Submitted together, so the writer commits them in a few batches rather than one by one;
+    // which list is recorded first does not matter, the cheapest category wins either way.
+    let mut pending = tokio::task::JoinSet::new();
+    for (row, psn_no) in rows.into_iter().zip(psn_nos) {
+        let Some(psn_no) = psn_no else {
+            results.push(category_list::unknown_person(&row));
+            continue;
+        };
+        let app = app.clone();
+        let command = category_list::mark_command(&psn_no, &row, year, staff, now);
+        pending.spawn(async move {
+            category_list::row_result(&row, app.submit(Request::new(command)).await)
+        });
+    }
+    while let Some(done) = pending.join_next().await {
+        results.push(done.map_err(|e| {
+            ServiceError::BadRequest(format!("导入中断 / import interrupted: {e}"))
+        })?);
+    }
+    results.sort_by_key(|r| r.line);
+    let report = ListReport { rows: results };
+    auth::audit(
+        app,
+        &who.actor(),
+        Channel::StaffConsole,
+        "contribution_list_imported",
+        &format!("year:{year}"),
+        Some(format!(
+            "{year}年度缴费人群名单：{}行标识，{}行未通过",
+            report.marked(),
+            report.refused()
+        )),
+    )
+    .await?;
+    Ok(report)
 }

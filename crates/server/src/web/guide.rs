@@ -429,7 +429,7 @@ fn describe(lang: Lang, policy: &Policy, today: NaiveDate) -> DetailTemplate {
         .flat_map(|c| c.years.iter())
         .map(|y| {
             let mut window = fill(t.g_contrib_window, &[&y.window_start, &y.window_end]);
-            if let Some(e) = y.extended_to {
+            if let Some(e) = y.extended_to() {
                 window.push_str(t.list_sep);
                 window.push_str(&fill(t.g_contrib_extended, &[&e]));
             }
@@ -438,7 +438,7 @@ fn describe(lang: Lang, policy: &Policy, today: NaiveDate) -> DetailTemplate {
                 t.g_contrib_days,
                 &[&y.accept_days.0, &y.accept_days.1],
             ));
-            let last = y.extended_to.unwrap_or(y.window_end);
+            let last = y.extended_to().unwrap_or(y.window_end);
             ContribYear {
                 title: fill(t.g_contrib_year, &[&y.year]),
                 window,

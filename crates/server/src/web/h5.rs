@@ -36,6 +36,7 @@ use crate::service::family::{self, BindRequest, BindingView, SignedBind, Validit
 use crate::service::premiums::{self, PremiumOrder};
 use crate::service::records::{self, RecordFilter, RecordRole, RECORD_KINDS};
 use crate::service::{auth, people, providers, PersonRef, ServiceError};
+use gongji_core::premium::PremiumKind;
 
 /// The pages record their requests as the web channel (R-Y5).
 const CHANNEL: Channel = Channel::Web;
@@ -1639,6 +1640,8 @@ async fn records_show(
 struct PremiumQuery {
     lang: Option<String>,
     relative: Option<String>,
+    /// An option to confirm before paying: `year:kind`.
+    choice: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1658,6 +1661,18 @@ pub struct PremiumRow {
     pub category: String,
     pub amount: String,
     pub paid: bool,
+}
+
+/// What is about to be paid, shown before money leaves the account (issue 13 item 7).
+#[derive(Clone)]
+pub struct ConfirmView {
+    pub payer: PersonView,
+    pub payee: PersonView,
+    pub value: String,
+    pub year: i32,
+    pub category: String,
+    pub amount: String,
+    pub back_href: String,
 }
 
 #[derive(Clone)]
@@ -1684,6 +1699,7 @@ struct PremiumTemplate {
     options: Vec<PremiumRow>,
     all_paid: bool,
     key: String,
+    confirm: Option<ConfirmView>,
     receipt: Option<ReceiptView>,
     error: Option<ErrorView>,
     guide_href: String,
@@ -1701,6 +1717,7 @@ async fn premium_page(
     remember: bool,
     psn_no: &str,
     relative: &str,
+    choice: &str,
 ) -> Result<PremiumTemplate, Response> {
     let t = lang.t();
     let query = [("relative", relative.to_string())];
@@ -1736,11 +1753,8 @@ async fn premium_page(
             selected: v.binding.relative == relative,
         })
         .collect();
-    let chosen = f
-        .as_holder
-        .iter()
-        .find(|v| v.binding.relative == relative)
-        .map(|v| v.relative.clone());
+    let chosen_binding = f.as_holder.iter().find(|v| v.binding.relative == relative);
+    let chosen = chosen_binding.map(|v| v.relative.clone());
     let mut options = Vec::new();
     let mut error = None;
     if chosen.is_some() {
@@ -1750,10 +1764,10 @@ async fn premium_page(
                     .iter()
                     .enumerate()
                     .map(|(i, o)| PremiumRow {
-                        value: format!("{}:{}", o.year, o.category),
+                        value: format!("{}:{}", o.year, o.kind.code()),
                         id: format!("opt-{i}"),
                         year_label: fill(t.premium_year_n, &[&o.year]),
-                        category: i18n::contribution_category(lang, &o.category, &o.category_name),
+                        category: premium_label(lang, o.kind, &o.category, &o.category_name),
                         amount: o.amount.to_string(),
                         paid: o.already_paid,
                     })
@@ -1762,6 +1776,19 @@ async fn premium_page(
             Err(e) => error = Some(ErrorView::of(lang, &e)),
         }
     }
+    // The option asked for, if it can still be paid: shown in full before paying.
+    let confirm = chosen_binding.and_then(|b| {
+        let o = options.iter().find(|o| o.value == choice && !o.paid)?;
+        Some(ConfirmView {
+            payer: PersonView::of(&b.holder),
+            payee: PersonView::of(&b.relative),
+            value: o.value.clone(),
+            year: choice.split_once(':')?.0.parse().ok()?,
+            category: o.category.clone(),
+            amount: o.amount.clone(),
+            back_href: format!("/h5/premium?relative={relative}"),
+        })
+    });
     let guide = match &chosen {
         Some(r) => guide_href(app, &r.admdvs).await,
         None => "/guide".to_string(),
@@ -1774,10 +1801,28 @@ async fn premium_page(
         all_paid: !options.is_empty() && options.iter().all(|o| o.paid),
         options,
         key: new_key(),
+        confirm,
         receipt: None,
         error,
         guide_href: guide,
     })
+}
+
+/// What an option pays for, as a person reads it: the resident category, or the employee
+/// premium's name (R-S6).
+fn premium_label(lang: Lang, kind: PremiumKind, code: &str, name_zh: &str) -> String {
+    match kind {
+        PremiumKind::Resident => i18n::contribution_category(lang, code, name_zh),
+        _ if lang.is_en() => i18n::mutual_aid_use(lang, kind.mutual_aid_use()).to_string(),
+        _ => name_zh.to_string(),
+    }
+}
+
+/// A premium choice as the form sends it: `year:kind`. The category is never the payer's: the
+/// service takes the registry's (R-R5).
+fn parse_choice(choice: &str) -> Option<(i32, PremiumKind)> {
+    let (year, kind) = choice.split_once(':')?;
+    Some((year.parse::<i32>().ok()?, PremiumKind::parse(kind)?))
 }
 
 async fn premium_show(
@@ -1796,7 +1841,8 @@ async fn premium_show(
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
-    match premium_page(&app, lang, remember, &psn_no, &relative).await {
+    let choice = field(&q.choice);
+    match premium_page(&app, lang, remember, &psn_no, &relative, &choice).await {
         Ok(v) => {
             let page = v.p.clone();
             render_page(&page, StatusCode::OK, &v)
@@ -1826,22 +1872,20 @@ async fn premium_act(
     let relative = field(&form.relative);
     let choice = field(&form.choice);
     let key = field(&form.key);
-    let order = choice
-        .split_once(':')
-        .and_then(|(y, c)| Some((y.parse::<i32>().ok()?, c.to_string())))
-        .map(|(year, category)| PremiumOrder {
-            relative_psn_no: relative.clone(),
-            year,
-            category,
-            idempotency_key: (!key.is_empty()).then(|| key.clone()),
-        });
+    let order = parse_choice(&choice).map(|(year, kind)| PremiumOrder {
+        relative_psn_no: relative.clone(),
+        kind,
+        year,
+        place: None,
+        idempotency_key: (!key.is_empty()).then(|| key.clone()),
+    });
     let result = match order {
         Some(o) => premiums::pay_premium(&app, &psn_no, o, CHANNEL)
             .await
             .map_err(|e| ErrorView::of(lang, &e)),
         None => Err(ErrorView::input(t.premium_choose_missing)),
     };
-    let mut v = match premium_page(&app, lang, remember, &psn_no, &relative).await {
+    let mut v = match premium_page(&app, lang, remember, &psn_no, &relative, "").await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -1852,7 +1896,7 @@ async fn premium_act(
                 holder: PersonView::of(&r.holder),
                 relative: PersonView::of(&r.relative),
                 year: r.year,
-                category: i18n::contribution_category(lang, &r.category, &r.category_name),
+                category: premium_label(lang, r.kind, &r.category, &r.category_name),
                 amount: r.amount.to_string(),
                 balance_after: r.holder_balance_after.to_string(),
                 at: r.paid_at,
