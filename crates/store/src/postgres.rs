@@ -2116,6 +2116,15 @@ const SQL_ADD_OPERATOR: &str = "INSERT INTO operators
         (fixmedins_code, username, password_hash, created_at)
     VALUES ($1, $2, $3, $4)
     ON CONFLICT (fixmedins_code, username) DO UPDATE SET password_hash = excluded.password_hash";
+const SQL_PUT_PROXY_CONSENT: &str = "INSERT INTO proxy_consents
+        (token, parent_psn_no, child_psn_no, given_at, revoked_at)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (token) DO UPDATE SET revoked_at = excluded.revoked_at";
+const SQL_PROXY_CONSENTS: &str = "SELECT token, parent_psn_no, child_psn_no, given_at, revoked_at
+    FROM proxy_consents WHERE parent_psn_no = $1 OR child_psn_no = $1
+    ORDER BY given_at COLLATE \"C\" DESC, token COLLATE \"C\" LIMIT $2";
+const SQL_PROXY_CONSENT: &str = "SELECT token, parent_psn_no, child_psn_no, given_at, revoked_at
+    FROM proxy_consents WHERE token = $1";
 const SQL_INSERT_SESSION: &str = "INSERT INTO sessions (token_sha256, kind, psn_no, username,
         role, fixmedins_code, created_at, last_seen_at, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -2159,6 +2168,16 @@ fn recovery_case_of(r: &Row) -> Result<RecoveryCaseRow, StoreError> {
         repaid_by: get(r, 11)?,
         repaid_at: get(r, 12)?,
         repaid_entry_id: get(r, 13)?,
+    })
+}
+
+fn proxy_consent_row(r: &Row) -> Result<read::ProxyConsentRow, StoreError> {
+    Ok(read::ProxyConsentRow {
+        token: get(r, 0)?,
+        parent_psn_no: get(r, 1)?,
+        child_psn_no: get(r, 2)?,
+        given_at: get(r, 3)?,
+        revoked_at: get(r, 4)?,
     })
 }
 
@@ -2451,6 +2470,31 @@ impl read::ReadStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn put_proxy_consent(&mut self, row: &read::ProxyConsentRow) -> Result<(), StoreError> {
+        self.write_row(
+            SQL_PUT_PROXY_CONSENT,
+            &[
+                &row.token,
+                &row.parent_psn_no,
+                &row.child_psn_no,
+                &row.given_at,
+                &row.revoked_at,
+            ],
+        )
+        .map(|_| ())
+    }
+
+    fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<read::ProxyConsentRow>, StoreError> {
+        let limit = read::page_size(read::PAGE_SIZE_MAX);
+        let rows = self.read_rows(SQL_PROXY_CONSENTS, &[&psn_no, &limit])?;
+        rows.iter().map(proxy_consent_row).collect()
+    }
+
+    fn proxy_consent(&mut self, token: &str) -> Result<Option<read::ProxyConsentRow>, StoreError> {
+        let rows = self.read_rows(SQL_PROXY_CONSENT, &[&token])?;
+        rows.first().map(proxy_consent_row).transpose()
     }
 
     fn insert_session(&mut self, row: &read::SessionRow) -> Result<(), StoreError> {

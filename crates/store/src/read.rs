@@ -148,6 +148,17 @@ pub struct SessionRow {
     pub expires_at: String,
 }
 
+/// 亲情账户 (E6): a parent's consent that one child may show his e-voucher (`token`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProxyConsentRow {
+    pub token: String,
+    pub parent_psn_no: String,
+    pub child_psn_no: String,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub given_at: String,
+    pub revoked_at: Option<String>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryQuery {
     /// `open` or `repaid`; `None` = both.
@@ -207,6 +218,19 @@ pub trait ReadStore {
     fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError>;
     /// Deletes the sessions expired at `now`; returns how many.
     fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError>;
+    /// Stores a proxy consent, or its revocation (the row of the same token).
+    fn put_proxy_consent(&mut self, _row: &ProxyConsentRow) -> Result<(), StoreError> {
+        Err(StoreError::Io(
+            "proxy consents are not kept by this store".into(),
+        ))
+    }
+    /// The consents where `psn_no` is the parent or the child, newest first.
+    fn proxy_consents(&mut self, _psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn proxy_consent(&mut self, _token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
+        Ok(None)
+    }
     /// Where to open more read-only connections on this same database, so that reads run
     /// beside the writer instead of on its thread. `None` when there is no second way in
     /// (an in-memory database).
@@ -284,6 +308,15 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError> {
         (**self).delete_expired_sessions(now)
     }
+    fn put_proxy_consent(&mut self, row: &ProxyConsentRow) -> Result<(), StoreError> {
+        (**self).put_proxy_consent(row)
+    }
+    fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
+        (**self).proxy_consents(psn_no)
+    }
+    fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
+        (**self).proxy_consent(token)
+    }
 }
 
 /// A list's `LIMIT`: at least 1, at most [`PAGE_SIZE_MAX`].
@@ -295,6 +328,16 @@ const RECORD_COLUMNS: &str =
     "p.entry_id, p.seq, p.account_key, p.amount_fen, p.rule, p.balance_after_fen,
     p.explanation, j.kind, j.occurred_at, j.psn_no, j.fixmedins_code, j.channel, j.summary,
     j.reverses_entry, j.reversed_by";
+
+fn proxy_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProxyConsentRow> {
+    Ok(ProxyConsentRow {
+        token: r.get(0)?,
+        parent_psn_no: r.get(1)?,
+        child_psn_no: r.get(2)?,
+        given_at: r.get(3)?,
+        revoked_at: r.get(4)?,
+    })
+}
 
 impl SqliteStore {
     /// Creates or replaces a staff account (`gongji staff add`).
@@ -672,6 +715,51 @@ impl ReadStore for SqliteStore {
             )
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn put_proxy_consent(&mut self, row: &ProxyConsentRow) -> Result<(), StoreError> {
+        self.connection()
+            .prepare_cached(
+                "INSERT INTO proxy_consents (token, parent_psn_no, child_psn_no, given_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (token) DO UPDATE SET revoked_at = excluded.revoked_at",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    row.token,
+                    row.parent_psn_no,
+                    row.child_psn_no,
+                    row.given_at,
+                    row.revoked_at
+                ])
+            })
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(
+                "SELECT token, parent_psn_no, child_psn_no, given_at, revoked_at FROM proxy_consents
+                 WHERE parent_psn_no = ?1 OR child_psn_no = ?1
+                 ORDER BY given_at DESC, token LIMIT ?2",
+            )
+            .map_err(io)?;
+        let rows = st
+            .query_map(params![psn_no, page_size(PAGE_SIZE_MAX)], proxy_row)
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
+        self.connection()
+            .prepare_cached(
+                "SELECT token, parent_psn_no, child_psn_no, given_at, revoked_at FROM proxy_consents
+                 WHERE token = ?1",
+            )
+            .and_then(|mut st| st.query_row([token], proxy_row).optional())
+            .map_err(io)
     }
 
     fn insert_session(&mut self, row: &SessionRow) -> Result<(), StoreError> {

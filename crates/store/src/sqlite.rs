@@ -36,6 +36,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0015_limits_and_floors",
         include_str!("migrations/0015_limits_and_floors.sql"),
     ),
+    (
+        "0022_proxy_consents",
+        include_str!("migrations/0022_proxy_consents.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
