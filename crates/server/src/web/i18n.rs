@@ -369,6 +369,14 @@ pub struct Dict {
     pub term_signed_in_as: &'static str,
     pub term_err_other_inst: &'static str,
     pub term_err_signin_first: &'static str,
+    // ---- h15-console: till, console and 亲情账户 ----
+    pub term_err_proxy: &'static str,
+    /// {0}: who shows it; {1}: whose e-voucher (both masked).
+    pub term_proxy_note: &'static str,
+    pub term_proxy_note_short: &'static str,
+    pub term_proxy_pays: &'static str,
+    pub term_stop: &'static str,
+    pub term_consult: &'static str,
     // ---- H5, nearby, console (phase 2) ----
     pub nav_mine: &'static str,
     pub nav_nearby: &'static str,
@@ -1001,6 +1009,13 @@ pub static ZH: Dict = Dict {
     term_signed_in_as: "操作员 {0} · {1}（{2}）",
     term_err_other_inst: "收费终端只能以登录操作员所属机构的身份操作，不能代其他机构结算或撤销。",
     term_err_signin_first: "请先以本机构操作员身份登录收费终端（/terminal/signin）。",
+    // ---- h15-console: till, console and 亲情账户 ----
+    term_err_proxy: "这个亲情账户代码无效，或老人已取消授权。请出示老人本人的医保电子凭证或社保卡。",
+    term_proxy_note: "亲情账户：{0} 代 {1} 出示医保电子凭证。费用从 {1} 本人的个人账户支付，不是家庭共济。",
+    term_proxy_note_short: "亲情账户：代家人出示的医保电子凭证，费用从家人本人的个人账户支付，不是家庭共济。",
+    term_proxy_pays: "亲情账户付款只用老人本人的个人账户，不足部分付现金，不使用家庭共济。",
+    term_stop: "未用共济的原因",
+    term_consult: "咨询时请提供",
     nav_mine: "我的共济",
     nav_nearby: "附近机构",
     nav_console: "经办后台",
@@ -1615,6 +1630,13 @@ pub static EN: Dict = Dict {
     term_signed_in_as: "Operator {0} · {1} ({2})",
     term_err_other_inst: "The till acts only as the signed-in operator's institution; it cannot settle or cancel for another.",
     term_err_signin_first: "Sign in to the till as an operator of the institution first (/terminal/signin).",
+    // ---- h15-console: till, console and 亲情账户 ----
+    term_err_proxy: "This family-account code is not valid or was withdrawn by the parent. Ask for the parent's own e-voucher or card.",
+    term_proxy_note: "Family account: {0} shows the e-voucher of {1}. {1}'s own account pays; this is not family mutual aid.",
+    term_proxy_note_short: "Family account: a relative's e-voucher shown for them; their own account pays, not mutual aid.",
+    term_proxy_pays: "A family-account payment uses only the parent's own account, the rest in cash, never mutual aid.",
+    term_stop: "Why mutual aid did not pay",
+    term_consult: "Quote when asking",
     nav_mine: "My family aid",
     nav_nearby: "Nearby",
     nav_console: "Staff console",

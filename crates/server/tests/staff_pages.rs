@@ -1,0 +1,188 @@
+//! The pages of the people at the window (issue 15): the till a cashier uses, the console a
+//! bureau clerk uses, and 亲情账户 (E6), over HTTP as a browser without JavaScript sends them.
+
+mod common;
+
+use common::{form_of, testid, world, Browser, PageResp, World, P};
+use gongji_core::codes::ChargeLevel;
+use gongji_core::domain::CatalogItem;
+use gongji_core::{BasisPoints, Fen};
+use gongji_engine::{Command, Request};
+use gongji_server::service::auth::Role;
+use gongji_server::service::staff::{self, Staff};
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn register_item(w: &World, code: &str, name: &str, cap: Option<i64>) {
+    w.s.app
+        .submit(Request::new(Command::RegisterCatalogItem(CatalogItem {
+            code: code.into(),
+            name: name.into(),
+            level: ChargeLevel::ClassA,
+            price_cap: cap.map(Fen::from_fen),
+            selfpay_prop: BasisPoints::ZERO,
+        })))
+        .await
+        .expect("item");
+}
+
+async fn first_item(w: &World) -> String {
+    w.s.app
+        .read(|e| {
+            e.state()
+                .catalog
+                .keys()
+                .find(|c| c.starts_with("ITEM"))
+                .cloned()
+        })
+        .await
+        .expect("read")
+        .expect("an item")
+}
+
+/// The demo's open till at `inst`, with `who` read by ID number.
+async fn till_with(w: &World, inst: &str, who: &P) -> (Browser, PageResp) {
+    let mut b = Browser::new(&w.s.base);
+    let page = b.get(&format!("/terminal?inst={inst}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mut form = form_of(&page.body, "read");
+    form.extend(owned(&[("cert_type", "02"), ("cert_no", &who.certno)]));
+    let page = b.post("/terminal", &form).await;
+    assert!(
+        page.body.contains("data-testid=\"person\""),
+        "{}",
+        page.body
+    );
+    (b, page)
+}
+
+async fn add(b: &mut Browser, page: &PageResp, item: &str, count: &str, price: &str) -> PageResp {
+    let mut form = form_of(&page.body, "add");
+    form.extend(owned(&[("item", item), ("count", count), ("price", price)]));
+    b.post("/terminal", &form).await
+}
+
+async fn settle(b: &mut Browser, page: &PageResp, holder_cert: &str) -> PageResp {
+    let mut form = form_of(&page.body, "settle");
+    form.extend(owned(&[("acct", "2"), ("holder_cert", holder_cert)]));
+    b.post("/terminal", &form).await
+}
+
+fn clerk() -> Staff {
+    Staff {
+        username: "clerk1".into(),
+        role: Role::Clerk,
+    }
+}
+
+#[tokio::test]
+async fn a_pharmacy_till_offers_no_ct_or_stent_and_a_hospital_till_does() {
+    let w = world().await;
+    register_item(&w, "002103000010000", "X线计算机体层(CT)平扫", Some(15_000)).await;
+    register_item(
+        &w,
+        "C0108020020100201032",
+        "冠状动脉药物洗脱支架",
+        Some(70_000),
+    )
+    .await;
+    register_item(&w, "XJ01CAA040E001010104327", "阿莫西林胶囊", None).await;
+    let (mut b, page) = till_with(&w, &w.pharmacy, &w.rj).await;
+    assert!(page.body.contains("阿莫西林胶囊"));
+    assert!(!page.body.contains("(CT)平扫"), "no CT at a pharmacy");
+    assert!(
+        !page.body.contains("药物洗脱支架"),
+        "no stent at a pharmacy"
+    );
+    // A form naming the CT anyway is refused and nothing is added.
+    let page = add(&mut b, &page, "002103000010000", "1", "150").await;
+    assert!(testid(&page.body, "error").is_some(), "{}", page.body);
+    assert!(!page.body.contains("data-testid=\"cart\""));
+    let (_, page) = till_with(&w, &w.hospital, &w.rj).await;
+    assert!(page.body.contains("(CT)平扫") && page.body.contains("药物洗脱支架"));
+}
+
+#[tokio::test]
+async fn the_till_keeps_the_cashiers_choice_after_an_error_and_empties_the_cart_after_a_cancel() {
+    let w = world().await;
+    let item = first_item(&w).await;
+    let (mut b, page) = till_with(&w, &w.pharmacy, &w.hj).await;
+    // A count of 0 is refused; the item, the count and the price typed stay in the form.
+    let page = add(&mut b, &page, &item, "0", "12.50").await;
+    assert!(testid(&page.body, "error").is_some(), "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("<option value=\"{item}\" selected>")),
+        "the item stays chosen"
+    );
+    assert!(
+        page.body.contains("value=\"0\" required"),
+        "the count stays"
+    );
+    assert!(page.body.contains("value=\"12.50\""), "the price stays");
+    // Settled and cancelled: the next bill starts empty.
+    let page = add(&mut b, &page, &item, "1", "12.50").await;
+    let page = settle(&mut b, &page, "").await;
+    assert!(
+        page.body.contains("data-testid=\"receipt\""),
+        "{}",
+        page.body
+    );
+    let page = b.post("/terminal", &form_of(&page.body, "cancel")).await;
+    assert!(
+        page.body.contains("data-testid=\"cancelled\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("data-testid=\"cart\""),
+        "the cancelled bill's lines are gone"
+    );
+    assert_eq!(testid(&page.body, "cart-total"), None);
+}
+
+#[tokio::test]
+async fn a_suspended_holders_card_is_refused_in_plain_chinese() {
+    let w = world().await;
+    let item = first_item(&w).await;
+    staff::suspend(&w.s.app, &clerk(), w.b_hj_rj, "核查中：疑似冒用")
+        .await
+        .expect("suspend");
+    let (mut b, page) = till_with(&w, &w.pharmacy, &w.rj).await;
+    let page = add(&mut b, &page, &item, "1", "20").await;
+    let page = settle(&mut b, &page, &w.hj.certno).await;
+    let error = testid(&page.body, "error").expect("an error");
+    assert!(error.contains("共济已被医保经办机构暂停"), "{error}");
+    assert!(
+        !error.contains("GJ-"),
+        "the code is in its own small line: {error}"
+    );
+    assert!(!page.body.to_lowercase().contains("credential mismatch"));
+    assert!(page.body.contains("咨询时请提供"));
+    // The cart is still there to settle another way.
+    assert!(page.body.contains("data-testid=\"cart\""));
+}
+
+#[tokio::test]
+async fn the_receipt_says_why_mutual_aid_did_not_pay() {
+    let w = world().await;
+    let item = first_item(&w).await;
+    // The Zibo pharmacy has not opened mutual aid; rj has no money of his own.
+    let (mut b, page) = till_with(&w, &w.zibo_pharmacy, &w.rj).await;
+    let page = add(&mut b, &page, &item, "1", "20").await;
+    let page = settle(&mut b, &page, "").await;
+    assert!(
+        page.body.contains("data-testid=\"receipt\""),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        testid(&page.body, "r-stop").as_deref(),
+        Some("未用共济的原因：本机构未开通共济")
+    );
+}
