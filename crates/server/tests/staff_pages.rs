@@ -73,6 +73,21 @@ async fn settle(b: &mut Browser, page: &PageResp, holder_cert: &str) -> PageResp
     b.post("/terminal", &form).await
 }
 
+/// The text a person reads: the page without its tags (links keep their addresses apart).
+fn visible(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 fn clerk() -> Staff {
     Staff {
         username: "clerk1".into(),
@@ -185,4 +200,170 @@ async fn the_receipt_says_why_mutual_aid_did_not_pay() {
         testid(&page.body, "r-stop").as_deref(),
         Some("未用共济的原因：本机构未开通共济")
     );
+}
+
+/// A staff member signed in to the console's pages.
+async fn console(w: &World, username: &str) -> Browser {
+    let mut b = Browser::new(&w.s.base);
+    let page = b
+        .submit(
+            "/console/signin",
+            &owned(&[
+                ("username", username),
+                ("password", common::STAFF_PASSWORD),
+                ("next", "/console"),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(b.cookie("gongji_session").is_some());
+    b
+}
+
+#[tokio::test]
+async fn the_console_starts_with_the_work_waiting_and_names_people() {
+    let w = world().await;
+    staff::suspend(&w.s.app, &clerk(), w.b_hj_rj, "核查中：疑似冒用")
+        .await
+        .expect("suspend");
+    let mut b = console(&w, "auditor1").await;
+    let page = b.get("/console").await;
+    assert_eq!(page.status, 200);
+    let pending = &page.body[page.body.find("data-testid=\"pending\"").expect("pending")..];
+    assert!(pending.contains("核查中：疑似冒用"), "why");
+    assert!(pending.contains("2025-10-10 10:00:00"), "when");
+    assert!(pending.contains("经办人员 clerk1"), "by whom");
+    assert!(!page.body.contains("staff:clerk1"));
+    assert!(
+        !visible(pending).contains(&w.hj.psn_no),
+        "a name, not a person number"
+    );
+
+    // The person's page: the suspension said, its forms folded until used.
+    let page = b.get(&format!("/console/persons/{}", w.hj.psn_no)).await;
+    let said = testid(&page.body, "suspension").expect("the suspension is shown");
+    assert!(said.contains("核查中：疑似冒用"), "{said}");
+    assert!(page.body.contains("<details class=\"fold\">"));
+    assert!(!page.body.contains("staff:clerk1"));
+}
+
+#[tokio::test]
+async fn a_recovery_is_opened_by_picking_one_of_the_holders_payments() {
+    let w = world().await;
+    let mut b = console(&w, "auditor1").await;
+    // Without a binding chosen there is nothing to type a settlement number into.
+    let page = b.get("/console/recovery").await;
+    assert!(!page.body.contains("name=\"setl_id\" type=\"text\""));
+    assert!(page.body.contains("data-testid=\"pick-first\""));
+    let page = b
+        .get(&format!("/console/recovery?binding={}", w.b_hj_rj))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let payments = &page.body[page.body.find("data-testid=\"payments\"").expect("a list")..];
+    assert!(payments.contains(&format!(
+        "type=\"radio\" name=\"setl_id\" value=\"{}\"",
+        w.setl
+    )));
+    assert!(
+        !payments.contains(&w.setl_cancelled),
+        "a cancelled payment is not offered"
+    );
+    let page = b
+        .submit(
+            "/console/recovery",
+            &owned(&[
+                ("op", "open"),
+                ("binding_id", &w.b_hj_rj.to_string()),
+                ("setl_id", &w.setl),
+                ("amount", "40"),
+                ("reason", "冒用"),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = b.get("/console/recovery").await;
+    let cases = &page.body[page.body.find("data-testid=\"cases\"").expect("cases")..];
+    let cases = visible(cases);
+    assert!(!cases.contains(&w.hj.psn_no) && !cases.contains(&w.rj.psn_no));
+    assert!(cases.contains("经办人员 auditor1"));
+}
+
+#[tokio::test]
+async fn report_dates_in_the_wrong_order_are_refused_and_regions_are_picked() {
+    let w = world().await;
+    let mut b = console(&w, "admin1").await;
+    let page = b
+        .get("/console/reports?from=2025-10-09&to=2025-10-01")
+        .await;
+    assert!(
+        page.body.contains("开始日期不能晚于结束日期"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("from 不能晚于 to"));
+    let page = b
+        .get("/console/reports?from=2025-10-01&to=2025-10-09")
+        .await;
+    assert!(page.body.contains("max=\"2025-10-09\""), "from ≤ to");
+    assert!(page.body.contains("min=\"2025-10-01\""), "to ≥ from");
+    assert!(page
+        .body
+        .contains("<select id=\"f-admdvs\" name=\"admdvs\">"));
+    assert!(
+        page.body.contains("<option value=\"3701\">"),
+        "济南市 by name"
+    );
+    assert!(page.body.contains("济南市"));
+}
+
+#[tokio::test]
+async fn the_report_is_net_of_cancellations_and_recoveries() {
+    let w = world().await;
+    let mut b = console(&w, "admin1").await;
+    let url = "/console/reports?from=2025-10-01&to=2025-10-09&admdvs=3701";
+    let before = testid(&b.get(url).await.body, "total-amount").expect("total");
+    // The cancelled purchase of 2025-10-02 is not counted; the 100.00 of 2025-10-01 is.
+    assert_eq!(before, "100.00");
+    let auditor = Staff {
+        username: "admin1".into(),
+        role: Role::Admin,
+    };
+    let case = staff::open_recovery(
+        &w.s.app,
+        &auditor,
+        staff::RecoveryOpening {
+            binding_id: w.b_hj_rj,
+            setl_id: w.setl.clone(),
+            amount: Fen::from_yuan(40),
+            reason: "冒用".into(),
+        },
+    )
+    .await
+    .expect("open");
+    staff::record_repayment(&w.s.app, &auditor, case.case_id)
+        .await
+        .expect("repaid");
+    let after = testid(&b.get(url).await.body, "total-amount").expect("total");
+    assert_eq!(after, "60.00", "100.00 paid, 40.00 recovered");
+}
+
+#[tokio::test]
+async fn the_audit_log_reads_in_chinese_with_a_chinese_filter() {
+    let w = world().await;
+    staff::suspend(&w.s.app, &clerk(), w.b_hj_rj, "核查")
+        .await
+        .expect("suspend");
+    let mut b = console(&w, "admin1").await;
+    let page = b.get("/console/audit?action=suspend").await;
+    assert_eq!(page.status, 200);
+    assert!(page
+        .body
+        .contains("<option value=\"suspend\" selected>暂停共济</option>"));
+    assert_eq!(
+        testid(&page.body, "audit-action").as_deref(),
+        Some("暂停共济")
+    );
+    assert!(page.body.contains("经办人员 clerk1"));
+    assert!(page.body.contains(&format!("共济绑定 #{}", w.b_hj_rj)));
+    assert!(!page.body.contains("<code>suspend</code>"));
 }

@@ -2089,7 +2089,10 @@ const SQL_SEARCH_PERSONS: &str = "SELECT psn_no FROM persons
 const SQL_MUTUAL_AID_REPORT: &str = "SELECT admdvs, day, kind, uses, persons, amount FROM (
         SELECT s.admdvs AS admdvs, s.setl_date AS day,
                COALESCE(i.fixmedins_type, '?') AS kind, COUNT(*) AS uses,
-               COUNT(DISTINCT s.psn_no) AS persons, SUM(s.acct_mulaid_pay)::BIGINT AS amount
+               COUNT(DISTINCT s.psn_no) AS persons,
+               SUM(s.acct_mulaid_pay - COALESCE((SELECT SUM(rc.amount_fen)
+                   FROM recovery_cases rc
+                   WHERE rc.setl_id = s.setl_id AND rc.status = 'repaid'), 0))::BIGINT AS amount
         FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code
         WHERE s.cancelled = 0 AND s.acct_mulaid_pay > 0
           AND s.setl_date >= $1 AND s.setl_date <= $2 AND s.admdvs LIKE $3
@@ -2116,6 +2119,14 @@ const SQL_ADD_OPERATOR: &str = "INSERT INTO operators
         (fixmedins_code, username, password_hash, created_at)
     VALUES ($1, $2, $3, $4)
     ON CONFLICT (fixmedins_code, username) DO UPDATE SET password_hash = excluded.password_hash";
+const SQL_MUTUAL_AID_PAYMENTS: &str =
+    "SELECT s.setl_id, j.occurred_at, s.fixmedins_code, (-SUM(p.amount_fen))::BIGINT
+    FROM postings p JOIN journal j ON j.entry_id = p.entry_id
+         JOIN settlements s ON s.entry_id = p.entry_id
+    WHERE p.account_key = $1 AND s.psn_no = $2 AND s.cancelled = 0
+    GROUP BY s.setl_id, j.occurred_at, s.fixmedins_code
+    HAVING SUM(p.amount_fen) < 0
+    ORDER BY j.occurred_at COLLATE \"C\" DESC, s.setl_id COLLATE \"C\" LIMIT $3";
 const SQL_PUT_PROXY_CONSENT: &str = "INSERT INTO proxy_consents
         (token, parent_psn_no, child_psn_no, given_at, revoked_at)
     VALUES ($1, $2, $3, $4, $5)
@@ -2467,6 +2478,29 @@ impl read::ReadStore for PgStore {
                         before_state: get(r, 6)?,
                         after_state: get(r, 7)?,
                     },
+                })
+            })
+            .collect()
+    }
+
+    fn mutual_aid_payments(
+        &mut self,
+        holder_psn_no: &str,
+        relative_psn_no: &str,
+    ) -> Result<Vec<read::MutualAidPaymentRow>, StoreError> {
+        let account = gongji_core::ledger::LedgerAccount::Personal(holder_psn_no.to_string()).key();
+        let limit = read::page_size(read::PAGE_SIZE_MAX);
+        let rows = self.read_rows(
+            SQL_MUTUAL_AID_PAYMENTS,
+            &[&account, &relative_psn_no, &limit],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(read::MutualAidPaymentRow {
+                    setl_id: get(r, 0)?,
+                    occurred_at: get(r, 1)?,
+                    fixmedins_code: get(r, 2)?,
+                    amount: Fen::from_fen(get(r, 3)?),
                 })
             })
             .collect()

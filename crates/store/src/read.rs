@@ -85,7 +85,8 @@ pub struct YearTotals {
     pub premiums_paid: Fen,
 }
 
-/// The mutual-aid report: uses by division, day and institution kind.
+/// The mutual-aid report: uses by division, day and institution kind, net of cancelled
+/// settlements (left out) and of repaid recoveries (subtracted from their settlement's row).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportQuery {
     /// `yyyy-MM-dd`, inclusive.
@@ -159,6 +160,18 @@ pub struct ProxyConsentRow {
     pub revoked_at: Option<String>,
 }
 
+/// One payment a holder's account made for a relative by mutual aid (not cancelled): what
+/// a recovery case (追回) is opened against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MutualAidPaymentRow {
+    pub setl_id: String,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub occurred_at: String,
+    pub fixmedins_code: String,
+    /// What the holder's account paid (positive).
+    pub amount: Fen,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryQuery {
     /// `open` or `repaid`; `None` = both.
@@ -230,6 +243,14 @@ pub trait ReadStore {
     }
     fn proxy_consent(&mut self, _token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
         Ok(None)
+    }
+    /// The holder's mutual-aid payments for the relative, newest first, at most a page.
+    fn mutual_aid_payments(
+        &mut self,
+        _holder_psn_no: &str,
+        _relative_psn_no: &str,
+    ) -> Result<Vec<MutualAidPaymentRow>, StoreError> {
+        Ok(Vec::new())
     }
     /// Where to open more read-only connections on this same database, so that reads run
     /// beside the writer instead of on its thread. `None` when there is no second way in
@@ -316,6 +337,13 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     }
     fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
         (**self).proxy_consent(token)
+    }
+    fn mutual_aid_payments(
+        &mut self,
+        holder_psn_no: &str,
+        relative_psn_no: &str,
+    ) -> Result<Vec<MutualAidPaymentRow>, StoreError> {
+        (**self).mutual_aid_payments(holder_psn_no, relative_psn_no)
     }
 }
 
@@ -563,7 +591,10 @@ impl ReadStore for SqliteStore {
                 "SELECT admdvs, day, kind, uses, persons, amount FROM (
                     SELECT s.admdvs AS admdvs, s.setl_date AS day,
                            COALESCE(i.fixmedins_type, '?') AS kind, COUNT(*) AS uses,
-                           COUNT(DISTINCT s.psn_no) AS persons, SUM(s.acct_mulaid_pay) AS amount
+                           COUNT(DISTINCT s.psn_no) AS persons,
+                           SUM(s.acct_mulaid_pay - COALESCE((SELECT SUM(rc.amount_fen)
+                               FROM recovery_cases rc
+                               WHERE rc.setl_id = s.setl_id AND rc.status = 'repaid'), 0)) AS amount
                     FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code
                     WHERE s.cancelled = 0 AND s.acct_mulaid_pay > 0
                       AND s.setl_date >= ?1 AND s.setl_date <= ?2 AND s.admdvs LIKE ?3
@@ -760,6 +791,40 @@ impl ReadStore for SqliteStore {
             )
             .and_then(|mut st| st.query_row([token], proxy_row).optional())
             .map_err(io)
+    }
+
+    fn mutual_aid_payments(
+        &mut self,
+        holder_psn_no: &str,
+        relative_psn_no: &str,
+    ) -> Result<Vec<MutualAidPaymentRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(
+                "SELECT s.setl_id, j.occurred_at, s.fixmedins_code, -SUM(p.amount_fen)
+                 FROM postings p JOIN journal j ON j.entry_id = p.entry_id
+                      JOIN settlements s ON s.entry_id = p.entry_id
+                 WHERE p.account_key = ?1 AND s.psn_no = ?2 AND s.cancelled = 0
+                 GROUP BY s.setl_id, j.occurred_at, s.fixmedins_code
+                 HAVING SUM(p.amount_fen) < 0
+                 ORDER BY j.occurred_at DESC, s.setl_id LIMIT ?3",
+            )
+            .map_err(io)?;
+        let account = gongji_core::ledger::LedgerAccount::Personal(holder_psn_no.to_string()).key();
+        let rows = st
+            .query_map(
+                params![account, relative_psn_no, page_size(PAGE_SIZE_MAX)],
+                |r| {
+                    Ok(MutualAidPaymentRow {
+                        setl_id: r.get(0)?,
+                        occurred_at: r.get(1)?,
+                        fixmedins_code: r.get(2)?,
+                        amount: Fen::from_fen(r.get(3)?),
+                    })
+                },
+            )
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
 
     fn insert_session(&mut self, row: &SessionRow) -> Result<(), StoreError> {
