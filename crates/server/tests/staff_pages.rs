@@ -367,3 +367,158 @@ async fn the_audit_log_reads_in_chinese_with_a_chinese_filter() {
     assert!(page.body.contains(&format!("共济绑定 #{}", w.b_hj_rj)));
     assert!(!page.body.contains("<code>suspend</code>"));
 }
+
+/// A person signed in to the H5 pages (the session made through the API's SMS sign-in).
+async fn h5(w: &World, who: &P) -> Browser {
+    let token = w.s.sign_in(who).await;
+    let mut b = Browser::new(&w.s.base);
+    b.cookies.push(("gongji_session".into(), token));
+    b
+}
+
+async fn audit_actions(w: &World, action: &str) -> usize {
+    let action = action.to_string();
+    w.s.app
+        .read(move |e| {
+            e.store_mut()
+                .audit_log(&gongji_store::read::AuditQuery {
+                    action: Some(action),
+                    limit: 50,
+                    ..Default::default()
+                })
+                .map(|v| v.len())
+        })
+        .await
+        .expect("read")
+        .expect("audit")
+}
+
+/// The till, with a person read by e-voucher code.
+async fn till_by_voucher(w: &World, inst: &str, code: &str) -> (Browser, PageResp) {
+    let mut b = Browser::new(&w.s.base);
+    let page = b.get(&format!("/terminal?inst={inst}")).await;
+    let mut form = form_of(&page.body, "read");
+    form.extend(owned(&[("cert_type", "01"), ("cert_no", code)]));
+    let page = b.post("/terminal", &form).await;
+    (b, page)
+}
+
+#[tokio::test]
+async fn a_child_shows_a_parents_e_voucher_with_consent_and_the_parent_pays() {
+    let w = world().await;
+    let item = first_item(&w).await;
+    let (parent, child) = (&w.hz, &w.cj);
+    // The parent, signed in, consents; the page says how this differs from mutual aid.
+    let mut pb = h5(&w, parent).await;
+    let page = pb.get("/h5/proxy").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let difference = testid(&page.body, "proxy-difference").expect("one sentence");
+    assert!(difference.contains("家庭共济") && difference.contains("本人账户"));
+    let page = pb
+        .submit(
+            "/h5/proxy",
+            &owned(&[
+                ("op", "give"),
+                ("name", &child.name),
+                ("certno", &child.certno),
+                ("consent", "yes"),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(audit_actions(&w, "proxy_consent_given").await, 1);
+
+    // The child sees the code to show; someone the parent did not name sees none.
+    let mut cb = h5(&w, child).await;
+    let code = testid(&cb.get("/h5/proxy").await.body, "proxy-code").expect("a code");
+    let mut other = h5(&w, &w.rj).await;
+    assert_eq!(
+        testid(&other.get("/h5/proxy").await.body, "proxy-code"),
+        None
+    );
+
+    // At the till the code reads the parent, and the parent's own account pays.
+    let (parent_before, child_before) = (w.s.balance(parent).await, w.s.balance(child).await);
+    let (mut b, page) = till_by_voucher(&w, &w.pharmacy, &code).await;
+    assert!(
+        page.body.contains("data-testid=\"person\""),
+        "{}",
+        page.body
+    );
+    assert!(testid(&page.body, "proxy-note").is_some());
+    let page = add(&mut b, &page, &item, "1", "20").await;
+    let mut form = form_of(&page.body, "settle");
+    form.extend(owned(&[("acct", "2")]));
+    let page = b.post("/terminal", &form).await;
+    assert!(
+        page.body.contains("data-testid=\"receipt\""),
+        "{}",
+        page.body
+    );
+    assert!(testid(&page.body, "receipt-proxy").is_some());
+    assert_eq!(
+        testid(&page.body, "r-mutual-total").as_deref(),
+        Some("0.00")
+    );
+    assert_eq!(
+        w.s.balance(parent).await,
+        parent_before.checked_sub(Fen::from_yuan(20)).expect("fen")
+    );
+    assert_eq!(w.s.balance(child).await, child_before);
+    assert_eq!(audit_actions(&w, "proxy_used").await, 1);
+
+    // Withdrawn: the same code reads nobody.
+    let page = pb.get("/h5/proxy").await;
+    let token = common::field_value(&page.body, "token");
+    let page = pb
+        .submit("/h5/proxy", &owned(&[("op", "revoke"), ("token", &token)]))
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(audit_actions(&w, "proxy_consent_revoked").await, 1);
+    let (_, page) = till_by_voucher(&w, &w.pharmacy, &code).await;
+    assert!(!page.body.contains("data-testid=\"person\""));
+    assert!(testid(&page.body, "error")
+        .expect("refused")
+        .contains("已取消授权"));
+    w.s.verify_clean().await;
+}
+
+#[tokio::test]
+async fn a_code_without_consent_reads_nobody_and_only_the_parent_revokes() {
+    let w = world().await;
+    let (_, page) = till_by_voucher(&w, &w.pharmacy, "QQ0123456789ABCDEF").await;
+    assert!(!page.body.contains("data-testid=\"person\""));
+    assert!(testid(&page.body, "error").is_some());
+    // The child cannot withdraw (nor see the token of) the parent's consent.
+    let mut pb = h5(&w, &w.hz).await;
+    pb.submit(
+        "/h5/proxy",
+        &owned(&[
+            ("op", "give"),
+            ("name", &w.cj.name),
+            ("certno", &w.cj.certno),
+            ("consent", "yes"),
+        ]),
+    )
+    .await;
+    let token = common::field_value(&pb.get("/h5/proxy").await.body, "token");
+    assert!(!token.is_empty());
+    let mut cb = h5(&w, &w.cj).await;
+    let page = cb
+        .submit("/h5/proxy", &owned(&[("op", "revoke"), ("token", &token)]))
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert_eq!(audit_actions(&w, "proxy_consent_revoked").await, 0);
+    // Without ticking the consent nothing is given.
+    let page = pb
+        .submit(
+            "/h5/proxy",
+            &owned(&[
+                ("op", "give"),
+                ("name", &w.cj.name),
+                ("certno", &w.cj.certno),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, 422);
+}
