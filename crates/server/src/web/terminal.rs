@@ -1785,7 +1785,7 @@ fn page(
     .map(|c| {
         choice(
             c.code(),
-            i18n::with_code(lang, i18n::cert_type(lang, *c), &c.code()),
+            i18n::cert_type(lang, *c).to_string(),
             &term.cert_type,
         )
     })
@@ -1799,10 +1799,10 @@ fn page(
             name: p.name.clone(),
             gender_age: format!("{gender} / {}", fill(t.term_age, &[&p.age])),
             insutype: Insutype::parse(&p.insutype)
-                .map(|x| i18n::with_code(lang, i18n::insutype(lang, x), &x.code()))
+                .map(|x| i18n::insutype(lang, x).to_string())
                 .unwrap_or_else(|| p.insutype.clone()),
             insu_place: Admdvs::parse(&p.insuplc)
-                .map(|a| i18n::with_code(lang, &i18n::region_name(lang, a.city_admdvs(), ""), &a))
+                .map(|a| i18n::region_name(lang, a.city_admdvs(), &a.to_string()))
                 .unwrap_or_else(|| p.insuplc.clone()),
             insu_status: status
                 .map(|s| i18n::insu_status(lang, s).to_string())
@@ -1862,7 +1862,7 @@ fn page(
     .map(|m| {
         choice(
             m.code(),
-            i18n::with_code(lang, i18n::med_type(lang, *m), &m.code()),
+            i18n::med_type(lang, *m).to_string(),
             &term.med_type,
         )
     })
