@@ -64,8 +64,23 @@ export async function staffTests(h, page, pharmacy) {
     await page.fill("#f-user", "admin");
     await page.fill("#f-pass", STAFF_PASSWORD);
     await page.getByRole("button", { name: "登录", exact: true }).click();
-    const pending = await text(page, "[data-testid=pending]");
-    assert(pending.includes("待办事项"), `pending work: ${pending.slice(0, 80)}`);
+    // A binding suspended with a reason shows on the start page: why, when and by whom.
+    const count = new Map();
+    for (const x of h.bindings) count.set(x.holder_psn_no, (count.get(x.holder_psn_no) ?? 0) + 1);
+    const b = h.bindings.find((x) =>
+      count.get(x.holder_psn_no) === 1 && (x.status ?? "active") === "active" &&
+      x.begin_date <= h.TODAY && (!x.end_date || x.end_date >= h.TODAY) &&
+      !h.used.has(x.holder_psn_no) && !h.used.has(x.relative_psn_no));
+    assert(b, "a binding to suspend");
+    h.used.add(b.holder_psn_no); h.used.add(b.relative_psn_no);
+    await page.goto(`${BASE}/console/persons/${b.holder_psn_no}?lang=zh`);
+    const li = page.locator("[data-testid=as-holder] li").first();
+    await li.locator("details.fold > summary").click();
+    await li.locator("input[name=reason]").fill("核查亲属关系材料");
+    await li.getByRole("button", { name: "暂停共济" }).click();
+    await page.goto(`${BASE}/console?lang=zh`);
+    const pending = await text(page, "[data-testid=pending-suspended]");
+    assert(pending.includes("核查亲属关系材料") && pending.includes("经办人员 admin"), `pending work: ${pending.slice(0, 200)}`);
     const body = await page.locator("main").innerText();
     assert(!/staff:|operator:/.test(body), "no actor codes on the start page");
     await checkPage(page, "console-home");
