@@ -366,6 +366,22 @@ async fn the_audit_log_reads_in_chinese_with_a_chinese_filter() {
     assert!(page.body.contains("经办人员 clerk1"));
     assert!(page.body.contains(&format!("共济绑定 #{}", w.b_hj_rj)));
     assert!(!page.body.contains("<code>suspend</code>"));
+    // The stored codes wait folded in each row's details; the rows read in words.
+    let page = b.get("/console/audit").await;
+    let mut table =
+        page.body[page.body.find("data-testid=\"audit\"").expect("audit")..].to_string();
+    while let (Some(a), Some(z)) = (table.find("<details>"), table.find("</details>")) {
+        table.replace_range(a..z + "</details>".len(), "");
+    }
+    let shown = visible(&table);
+    assert!(
+        shown.contains("查看参保人信息") || shown.contains("暂停共济"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("staff:") && !shown.contains("staff_"),
+        "{shown}"
+    );
 }
 
 /// A person signed in to the H5 pages (the session made through the API's SMS sign-in).

@@ -187,6 +187,9 @@ impl Names {
         if subject == "persons" {
             return t.con_subject_persons.to_string();
         }
+        if subject.starts_with("staff:") || subject.starts_with("operator:") {
+            return self.actor(t, subject);
+        }
         subject.to_string()
     }
 }

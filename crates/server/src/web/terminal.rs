@@ -497,7 +497,7 @@ impl Outcome {
                 } else {
                     // `CODE: 中文说明`: the words for the cashier, the code in a small line.
                     match ex.err_msg.split_once(": ") {
-                        Some((code, msg)) if code.starts_with("GJ-") => {
+                        Some((code, msg)) if is_error_code(code) => {
                             self.error = Some(msg.to_string());
                             self.error_code = Some(code.to_string());
                         }
@@ -512,6 +512,14 @@ impl Outcome {
             }
         }
     }
+}
+
+/// A stable error code (`XX-YYY-ZZZ`): capitals, digits and dashes.
+fn is_error_code(text: &str) -> bool {
+    text.contains('-')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// What the till sends as: the institution's code, name and division, never its gateway
