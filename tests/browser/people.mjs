@@ -387,11 +387,15 @@ export async function consoleTests(h, page, who, receipt) {
   await test("staff console: suspend and lift a binding with a reason (R-S7)", async () => {
     const li = page.locator(`[data-testid=as-holder] li`).filter({ hasText: maskName(relative.psn_name) });
     const id = await li.getAttribute("data-binding");
+    // The form is folded until used (issue 15).
+    await li.locator("details.fold > summary").click();
     await li.locator("input[name=reason]").fill("核查亲属关系");
     await li.getByRole("button", { name: "暂停共济" }).click();
     assert((await text(page, "[data-testid=notice]")).includes("已暂停"), "suspended");
     const li2 = page.locator(`[data-testid=as-holder] li[data-binding="${id}"]`);
     eq((await li2.locator("[data-testid=validity]").innerText()).trim(), "已暂停", "shown suspended");
+    assert((await li2.locator("[data-testid=suspension]").innerText()).includes("核查亲属关系"), "why it is suspended");
+    await li2.locator("details.fold > summary").click();
     await li2.locator("input[name=reason]").fill("核查无误");
     await li2.getByRole("button", { name: "恢复共济" }).click();
     assert((await text(page, "[data-testid=notice]")).includes("已恢复"), "lifted");
@@ -401,7 +405,8 @@ export async function consoleTests(h, page, who, receipt) {
   await test("staff console: recovery case opened by the auditor role, repayment recorded", async () => {
     const li = page.locator(`[data-testid=as-holder] li`).filter({ hasText: maskName(relative.psn_name) });
     await li.getByRole("link", { name: "为此绑定立案追回" }).click();
-    await page.fill("#f-setl", receipt.setlId);
+    // Picked from the holder's payments, not typed (issue 15).
+    await page.locator(`input[name=setl_id][value="${receipt.setlId}"]`).check();
     await page.fill("#f-amount", "10.00");
     await page.fill("#f-reason", "亲属关系存疑，部分追回");
     await page.getByRole("button", { name: "立案", exact: true }).click();
@@ -431,7 +436,7 @@ export async function consoleTests(h, page, who, receipt) {
     assert(/\n370300,[0-9-]+,2,定点零售药店,\d+,\d+,[\d.]+/.test(csvText), "a Zibo pharmacy row");
     await page.goto(`${BASE}/console/audit?subject=person:${holder.psn_no}`);
     const audit = await page.locator("[data-testid=audit]").innerText();
-    assert(audit.includes("staff_read_person") && audit.includes("staff:admin"), "the staff read is in the audit log");
+    assert(audit.includes("查看参保人信息") && audit.includes("经办人员 admin"), "the staff read is in the audit log, in Chinese");
     await checkPage(page, "console-audit");
     await page.goto(`${BASE}/console/reports?lang=en`);
     assert((await text(page, "h1")).includes("Mutual-aid report"), "English report");

@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { choosePersons, peopleTests, premiumTests, consoleTests, noJsTests } from "./people.mjs";
+import { staffTests } from "./staff2.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -503,8 +504,8 @@ try {
     await page.goto(`${BASE}/terminal?lang=en`);
     await page.fill("#f-cert-no", "370300000000000000");
     await page.getByRole("button", { name: "Read" }).click();
-    const err = await text(page, "[data-testid=error]");
-    assert(err.includes("GJ-") && err.startsWith("The institution interface refused"), `error: ${err}`);
+    const err = await text(page, ".alert-error");
+    assert(err.includes("GJ-"), `error with its code to quote: ${err}`);
     await checkPage(page, "terminal-error-en");
     await page.goto(`${BASE}/terminal?lang=zh`);
   });
@@ -526,6 +527,7 @@ try {
   sp.on("dialog", (d) => d.accept());
   try {
     await consoleTests(h, sp, who, peopleResult?.receipt ?? { setlId: "", mutual: 0 });
+    await staffTests(h, sp, pharmacy);
   } finally {
     await staffCtx.close();
     rmSync(staffDir, { recursive: true, force: true });

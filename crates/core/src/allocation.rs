@@ -70,6 +70,27 @@ pub fn limits_left(binding: &Binding, used: BindingUsage) -> (Option<Fen>, Vec<S
     (left, lines)
 }
 
+/// The limit that decides what a binding may still carry, as in [`limits_left`].
+fn deciding_limit(binding: &Binding, used: BindingUsage) -> Option<(LimitKind, Fen)> {
+    let (left, _) = limits_left(binding, used);
+    let left = left?;
+    [
+        (LimitKind::PerPayment, binding.limit_per_payment, Fen::ZERO),
+        (LimitKind::PerDay, binding.limit_per_day, used.today),
+        (
+            LimitKind::PerMonth,
+            binding.limit_per_month,
+            used.this_month,
+        ),
+        (LimitKind::PerYear, binding.limit_per_year, used.this_year),
+    ]
+    .into_iter()
+    .find_map(|(kind, limit, used)| {
+        let limit = limit?;
+        (limit.saturating_sub_floor0(used) == left).then_some((kind, limit))
+    })
+}
+
 #[derive(Clone, Debug)]
 pub struct AllocationFacts<'a> {
     pub patient: &'a Person,
@@ -99,6 +120,77 @@ pub struct HolderDraw {
     pub balance_after: Fen,
 }
 
+/// Which of a holder's limits (R-S3) stopped a draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitKind {
+    PerPayment,
+    PerDay,
+    PerMonth,
+    PerYear,
+}
+
+/// Why mutual aid paid nothing, or less than the rest of the bill: said on the receipt and
+/// in the records in plain Chinese (issue 15), so the cashier can tell the family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MutualAidStop {
+    /// Only the own account was asked for, and mutual aid does not follow it here.
+    NotRequested,
+    PurposeNotAllowed(MutualAidUse),
+    InstitutionNotOpen,
+    OtherProvince,
+    PooledFundPaid,
+    HolderCredentialRequired,
+    NoHolder,
+    /// A holder's limit was reached; the amount is the limit.
+    Limit(LimitKind, Fen),
+    /// No holder had anything above his reserve.
+    HolderBalanceShort,
+    /// Every holder was unusable today (binding not valid, insurance paused, other province).
+    HolderUnavailable,
+}
+
+/// The start of the note that says why mutual aid stopped, so a reader of
+/// `setl_proc_info` (the till's receipt) finds it among the other notes.
+pub const MUTUAL_AID_STOP_PREFIX: &str = "共济未支付原因：";
+
+impl MutualAidStop {
+    pub fn text_zh(&self) -> String {
+        match self {
+            MutualAidStop::NotRequested => "收费时只选了本人账户，未申请使用共济".into(),
+            MutualAidStop::PurposeNotAllowed(p) => {
+                format!("本地政策不允许共济资金用于{}", p.name_zh())
+            }
+            MutualAidStop::InstitutionNotOpen => "本机构未开通共济".into(),
+            MutualAidStop::OtherProvince => "共济仅限省内，本机构与参保地不在同一省份".into(),
+            MutualAidStop::PooledFundPaid => {
+                "本次有统筹基金支付，按本地政策不能同时使用共济".into()
+            }
+            MutualAidStop::HolderCredentialRequired => {
+                "本地须出示户主的社保卡或医保电子凭证才能使用共济".into()
+            }
+            MutualAidStop::NoHolder => "没有家人为本人开通共济".into(),
+            MutualAidStop::Limit(kind, limit) => {
+                let which = match kind {
+                    LimitKind::PerPayment => "单笔",
+                    LimitKind::PerDay => "每日",
+                    LimitKind::PerMonth => "每月",
+                    LimitKind::PerYear => "每年",
+                };
+                format!("超出户主设置的{which}限额{limit}元")
+            }
+            MutualAidStop::HolderBalanceShort => "户主账户可共济的余额不足".into(),
+            MutualAidStop::HolderUnavailable => {
+                "户主的共济今天不能使用（已暂停、未生效或参保暂停）".into()
+            }
+        }
+    }
+
+    /// The note as it is written among the settlement's notes.
+    pub fn note(&self) -> String {
+        format!("{MUTUAL_AID_STOP_PREFIX}{}", self.text_zh())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Allocation {
     pub own: Fen,
@@ -110,6 +202,8 @@ pub struct Allocation {
     pub notes: Vec<String>,
     /// The draws together (acct_mulaid_pay).
     pub mutual_aid: Fen,
+    /// Why mutual aid left part of the bill to cash, when it did.
+    pub stop: Option<MutualAidStop>,
 }
 
 impl Allocation {
@@ -152,9 +246,15 @@ pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Result<Allocati
     }
     if remaining.is_positive() {
         match mutual_aid_blocker(facts, policy) {
-            Some(reason) => out.notes.push(reason),
+            Some((reason, stop)) => {
+                out.notes.push(reason);
+                out.stop = Some(stop);
+            }
             None => draw_from_holders(facts, policy, &mut remaining, &mut out)?,
         }
+    }
+    if let Some(stop) = &out.stop {
+        out.notes.push(stop.note());
     }
     out.cash = remaining;
     if remaining.is_positive() {
@@ -164,7 +264,10 @@ pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Result<Allocati
 }
 
 /// Why mutual aid does not apply to this payment at all, if it does not.
-fn mutual_aid_blocker(facts: &AllocationFacts<'_>, policy: &Policy) -> Option<String> {
+fn mutual_aid_blocker(
+    facts: &AllocationFacts<'_>,
+    policy: &Policy,
+) -> Option<(String, MutualAidStop)> {
     let wants = match facts.account_use {
         AccountUse::CashOnly => false,
         AccountUse::OwnThenMutualAid => true,
@@ -173,32 +276,45 @@ fn mutual_aid_blocker(facts: &AllocationFacts<'_>, policy: &Policy) -> Option<St
         }
     };
     if !wants {
-        return Some("本地共济不自动跟随本人账户，未申请共济支付（acct_used_flag=1）".into());
+        return Some((
+            "本地共济不自动跟随本人账户，未申请共济支付（acct_used_flag=1）".into(),
+            MutualAidStop::NotRequested,
+        ));
     }
     if !policy.payment.mutual_aid_uses.contains(&facts.purpose) {
-        return Some(format!(
-            "本地政策不允许共济资金用于{}",
-            facts.purpose.name_zh()
+        return Some((
+            format!("本地政策不允许共济资金用于{}", facts.purpose.name_zh()),
+            MutualAidStop::PurposeNotAllowed(facts.purpose),
         ));
     }
     if let Some(inst) = facts.institution {
         if !inst.mutual_aid {
-            return Some("该定点机构未开通家庭共济支付".into());
+            return Some((
+                "该定点机构未开通家庭共济支付".into(),
+                MutualAidStop::InstitutionNotOpen,
+            ));
         }
         if !inst.admdvs.same_province(facts.patient.admdvs) {
-            return Some("共济仅限省内：就医机构与参保地不在同一省份（R-Y3/R-S5）".into());
+            return Some((
+                "共济仅限省内：就医机构与参保地不在同一省份（R-Y3/R-S5）".into(),
+                MutualAidStop::OtherProvince,
+            ));
         }
     }
     if policy.payment.mutual_aid_excludes_pooled_settlements && facts.pooled_fund_paid {
-        return Some(
+        return Some((
             "本次结算有统筹基金支付，暂不支持与医保统筹待遇相关联的消费使用共济（R-Z6）".into(),
-        );
+            MutualAidStop::PooledFundPaid,
+        ));
     }
     if policy.payment.holder_credential_authorises && facts.presented_holder.is_none() {
-        return Some("本地须出示户主的社保卡或医保电子凭证才能使用共济（R-S12）".into());
+        return Some((
+            "本地须出示户主的社保卡或医保电子凭证才能使用共济（R-S12）".into(),
+            MutualAidStop::HolderCredentialRequired,
+        ));
     }
     if facts.holders.is_empty() {
-        return Some("没有为本人绑定共济的户主".into());
+        return Some(("没有为本人绑定共济的户主".into(), MutualAidStop::NoHolder));
     }
     None
 }
@@ -210,6 +326,8 @@ fn draw_from_holders(
     out: &mut Allocation,
 ) -> Result<(), Refusal> {
     let mut candidates: Vec<(&HolderFacts<'_>, Fen)> = Vec::new();
+    // The last reason a holder could not carry the rest: said when cash pays some of it.
+    let mut stop = None;
     for h in &facts.holders {
         let name = mask_name(h.holder.name.reveal());
         if let Some(presented) = facts.presented_holder {
@@ -226,18 +344,21 @@ fn draw_from_holders(
         ) {
             out.notes
                 .push(format!("户主{name}的共济绑定在本日无效，未使用"));
+            stop = Some(MutualAidStop::HolderUnavailable);
             continue;
         }
         if h.holder.insu_status != InsuStatus::Normal {
             out.notes.push(format!(
                 "户主{name}参保暂停或终止（减员），其账户暂不能共济（R-Z4）"
             ));
+            stop = Some(MutualAidStop::HolderUnavailable);
             continue;
         }
         if !h.holder.admdvs.same_province(facts.patient.admdvs) {
             out.notes.push(format!(
                 "户主{name}与本人不在同一省份参保，不能共济（R-Y3）"
             ));
+            stop = Some(MutualAidStop::HolderUnavailable);
             continue;
         }
         let available = shareable(h.balance, h.reserve);
@@ -245,6 +366,7 @@ fn draw_from_holders(
             out.notes.push(format!(
                 "户主{name}账户余额未超过保留额，无可共济金额（R-S2）"
             ));
+            stop = Some(MutualAidStop::HolderBalanceShort);
             continue;
         }
         candidates.push((h, available));
@@ -264,10 +386,15 @@ fn draw_from_holders(
         let name = mask_name(h.holder.name.reveal());
         let mut draw = (*remaining).min(available);
         let mut limited = Vec::new();
+        if draw < *remaining {
+            stop = Some(MutualAidStop::HolderBalanceShort);
+        }
         if let (Some(left), why) = limits_left(h.binding, h.used) {
             if draw > left {
                 draw = left;
                 limited = why;
+                stop = deciding_limit(h.binding, h.used)
+                    .map(|(kind, limit)| MutualAidStop::Limit(kind, limit));
             }
         }
         if !draw.is_positive() {
@@ -294,6 +421,9 @@ fn draw_from_holders(
             reserve: h.reserve,
             balance_after,
         });
+    }
+    if remaining.is_positive() {
+        out.stop = stop;
     }
     Ok(())
 }

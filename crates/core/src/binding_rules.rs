@@ -448,6 +448,8 @@ pub enum CredentialUse<'a> {
     Own,
     /// A bound holder's credential: that holder may pay.
     Holder(&'a str),
+    /// A holder's whose mutual aid for the patient is suspended (R-S7): refused, saying so.
+    HolderSuspended,
     /// Neither the patient's nor a holder's the policy lets authorise: refused.
     Mismatch,
 }
@@ -474,6 +476,16 @@ pub fn credential_use<'a>(
                 }) =>
         {
             CredentialUse::Holder(o)
+        }
+        Some(o)
+            if holders_of_patient.iter().any(|b| {
+                b.holder == o
+                    && b.relative == patient.psn_no
+                    && b.status == crate::domain::BindingStatus::Suspended
+                    && b.covers(date)
+            }) =>
+        {
+            CredentialUse::HolderSuspended
         }
         _ => CredentialUse::Mismatch,
     }

@@ -79,6 +79,9 @@ pub enum Refusal {
         price_times_count: String,
         amount: Fen,
     },
+    /// The holder's credential was shown, but the bureau suspended his mutual aid for this
+    /// relative (R-S7): said in plain words instead of a credential mismatch.
+    HolderCredentialSuspended,
     // --- institution interface ---
     /// A pharmacy transaction (2101–2103) from an institution that is not a pharmacy.
     NotAPharmacy,
@@ -179,6 +182,7 @@ impl Refusal {
             TooManyChanges { .. } => "GJ-BIND-TOO-MANY-CHANGES",
             EndOnlyEarlier => "GJ-BIND-END-ONLY-EARLIER",
             BindingNotActive => "GJ-BIND-NOT-ACTIVE",
+            HolderCredentialSuspended => "GJ-SETL-BINDING-SUSPENDED",
             LimitsNotAllowed => "GJ-BIND-LIMITS-NOT-ALLOWED",
             NoPolicy => "GJ-POLICY-NOT-FOUND",
             NoticeNotAcknowledged => "GJ-BIND-NOTICE-NOT-ACKNOWLEDGED",
@@ -256,6 +260,7 @@ impl Refusal {
             TooManyChanges { max } => format!("本月绑定、解绑已达{max}次上限，请下月再办理。"),
             EndOnlyEarlier => "共济结束日期只能提前，不能延后。如需延长，请到期后重新绑定。".into(),
             BindingNotActive => "该共济绑定已失效或被暂停，无法办理此项业务。".into(),
+            HolderCredentialSuspended => "这位家人的共济已被医保经办机构暂停，不能用户主的凭证付款。请出示患者本人的社保卡或医保电子凭证结算，或请户主联系医保经办机构。".into(),
             LimitsNotAllowed => "本地政策不支持为亲属设置使用限额。".into(),
             NoPolicy => "您所在地区尚未配置家庭共济政策，请咨询当地医保经办机构。".into(),
             NoticeNotAcknowledged => "请先阅读《个人账户家庭共济告知书》并勾选“已阅读并知晓”，再提交绑定。".into(),
@@ -324,6 +329,7 @@ impl Refusal {
             TooManyChanges { max } => format!("At most {max} bind/unbind operations per month."),
             EndOnlyEarlier => "An end date may only be moved earlier.".into(),
             BindingNotActive => "The binding is not active.".into(),
+            HolderCredentialSuspended => "The bureau suspended this holder's mutual aid for the patient: pay with the patient's own credential, or the holder contacts the bureau.".into(),
             LimitsNotAllowed => "The regional policy does not allow per-relative limits.".into(),
             NoPolicy => "No mutual-aid policy is configured for this region.".into(),
             NoticeNotAcknowledged => "The holder must acknowledge the mutual-aid notice before binding.".into(),

@@ -3,7 +3,9 @@
 mod fixtures;
 
 use fixtures::*;
-use gongji_core::allocation::{allocate, AllocationFacts, BindingUsage, HolderFacts};
+use gongji_core::allocation::{
+    allocate, Allocation, AllocationFacts, BindingUsage, HolderFacts, LimitKind, MutualAidStop,
+};
 use gongji_core::binding_rules::Limits;
 use gongji_core::codes::{AccountUse, Insutype, MutualAidUse};
 use gongji_core::Fen;
@@ -21,6 +23,17 @@ struct Scenario {
 
 /// (own account, mutual aid, cash), in yuan.
 fn check(s: Scenario, expected: (i64, i64, i64)) {
+    let got = run(s);
+    let (own, aid, cash) = expected;
+    assert_eq!(
+        (got.own, got.mutual_aid_total(), got.cash),
+        (yuan(own), yuan(aid), yuan(cash)),
+        "{:?}",
+        got.notes
+    );
+}
+
+fn run(s: Scenario) -> Allocation {
     let policy = policy(TAIYUAN);
     let holder = person("H1", TAIYUAN, Insutype::Employee);
     let relative = person("R1", TAIYUAN, Insutype::Employee);
@@ -29,7 +42,7 @@ fn check(s: Scenario, expected: (i64, i64, i64)) {
     b.limit_per_day = s.limits.per_day;
     b.limit_per_month = s.limits.per_month;
     b.limit_per_year = s.limits.per_year;
-    let got = allocate(
+    allocate(
         &AllocationFacts {
             patient: &relative,
             own_balance: yuan(s.own_balance),
@@ -50,14 +63,38 @@ fn check(s: Scenario, expected: (i64, i64, i64)) {
         },
         &policy,
     )
-    .expect("an allocation");
-    let (own, aid, cash) = expected;
+    .expect("an allocation")
+}
+
+/// Why mutual aid left the rest to cash is said in words a cashier can repeat (issue 15).
+#[test]
+fn the_limit_that_stopped_mutual_aid_is_named() {
+    let got = run(Scenario {
+        own_balance: 0,
+        burden: 100,
+        holder_balance: 1_500,
+        limits: Limits {
+            per_payment: limit(30),
+            ..Limits::default()
+        },
+        ..Scenario::default()
+    });
     assert_eq!(
-        (got.own, got.mutual_aid_total(), got.cash),
-        (yuan(own), yuan(aid), yuan(cash)),
-        "{:?}",
-        got.notes
+        got.stop,
+        Some(MutualAidStop::Limit(LimitKind::PerPayment, yuan(30)))
     );
+    assert_eq!(
+        got.stop.map(|s| s.text_zh()).as_deref(),
+        Some("超出户主设置的单笔限额30.00元")
+    );
+    // Paid in full by the holder: nothing to explain.
+    let got = run(Scenario {
+        own_balance: 0,
+        burden: 20,
+        holder_balance: 1_500,
+        ..Scenario::default()
+    });
+    assert_eq!(got.stop, None);
 }
 
 fn limit(y: i64) -> Option<Fen> {

@@ -1014,6 +1014,7 @@ impl<S: Store> Engine<S> {
         ) {
             CredentialUse::Own => None,
             CredentialUse::Holder(o) => Some(o.to_string()),
+            CredentialUse::HolderSuspended => return Err(Refusal::HolderCredentialSuspended.into()),
             CredentialUse::Mismatch => return Err(EngineError::CredentialMismatch),
         };
         let month = format!("{:04}-{:02}", date.year(), date.month());

@@ -161,6 +161,13 @@ fn details(s: &Settled) -> Vec<SetlDetail> {
             setl_proc_info: notes.clone(),
         });
     }
+    // Why mutual aid left the rest to cash, on the receipt even without an own-account line.
+    let stop_note = alloc
+        .stop
+        .as_ref()
+        .filter(|_| !(alloc.own.is_positive() || alloc.draws.is_empty()))
+        .map(|s| format!("；{}", s.note()))
+        .unwrap_or_default();
     for d in &alloc.draws {
         out.push(SetlDetail {
             fund_pay_type: FUND_PERSONAL_ACCOUNT.into(),
@@ -171,7 +178,7 @@ fn details(s: &Settled) -> Vec<SetlDetail> {
             // Who paid and how much, never the holder's balance or reserve: the answer is
             // printed on the receipt the relative and the institution see.
             setl_proc_info: format!(
-                "家庭共济：户主{}账户支付{}元",
+                "家庭共济：户主{}账户支付{}元{stop_note}",
                 d.holder_name_masked, d.amount
             ),
         });

@@ -581,6 +581,21 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             none,
             w("P E E E P P P P P"),
         ),
+        // 亲情账户 (E6): a person's own consents; another's token is answered as none.
+        page(
+            Method::GET,
+            "/h5/proxy",
+            "/h5/proxy".into(),
+            none,
+            w("S P P P S S S S S"),
+        ),
+        page(
+            Method::POST,
+            "/h5/proxy",
+            "/h5/proxy".into(),
+            |_, _| form(&[("op", "revoke"), ("token", "QQ0000000000000000")]),
+            w("X P P P X X X X X"),
+        ),
         // ---- the console: staff only ----
         page(
             Method::GET,

@@ -2203,7 +2203,10 @@ const SQL_SEARCH_PERSONS: &str = "SELECT psn_no FROM persons
 const SQL_MUTUAL_AID_REPORT: &str = "SELECT admdvs, day, kind, uses, persons, amount FROM (
         SELECT s.admdvs AS admdvs, s.setl_date AS day,
                COALESCE(i.fixmedins_type, '?') AS kind, COUNT(*) AS uses,
-               COUNT(DISTINCT s.psn_no) AS persons, SUM(s.acct_mulaid_pay)::BIGINT AS amount
+               COUNT(DISTINCT s.psn_no) AS persons,
+               SUM(s.acct_mulaid_pay - COALESCE((SELECT SUM(rc.amount_fen)
+                   FROM recovery_cases rc
+                   WHERE rc.setl_id = s.setl_id AND rc.status = 'repaid'), 0))::BIGINT AS amount
         FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code
         WHERE s.cancelled = 0 AND s.acct_mulaid_pay > 0
           AND s.setl_date >= $1 AND s.setl_date <= $2 AND s.admdvs LIKE $3
@@ -2239,6 +2242,23 @@ const SQL_ADD_APP_PARTNER: &str = "INSERT INTO app_partners
     ON CONFLICT (app_code) DO UPDATE SET name = excluded.name, channel = excluded.channel,
         app_secret = excluded.app_secret, public_key = excluded.public_key,
         active = excluded.active";
+const SQL_MUTUAL_AID_PAYMENTS: &str =
+    "SELECT s.setl_id, j.occurred_at, s.fixmedins_code, (-SUM(p.amount_fen))::BIGINT
+    FROM postings p JOIN journal j ON j.entry_id = p.entry_id
+         JOIN settlements s ON s.entry_id = p.entry_id
+    WHERE p.account_key = $1 AND s.psn_no = $2 AND s.cancelled = 0
+    GROUP BY s.setl_id, j.occurred_at, s.fixmedins_code
+    HAVING SUM(p.amount_fen) < 0
+    ORDER BY j.occurred_at COLLATE \"C\" DESC, s.setl_id COLLATE \"C\" LIMIT $3";
+const SQL_PUT_PROXY_CONSENT: &str = "INSERT INTO proxy_consents
+        (token, parent_psn_no, child_psn_no, given_at, revoked_at)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (token) DO UPDATE SET revoked_at = excluded.revoked_at";
+const SQL_PROXY_CONSENTS: &str = "SELECT token, parent_psn_no, child_psn_no, given_at, revoked_at
+    FROM proxy_consents WHERE parent_psn_no = $1 OR child_psn_no = $1
+    ORDER BY given_at COLLATE \"C\" DESC, token COLLATE \"C\" LIMIT $2";
+const SQL_PROXY_CONSENT: &str = "SELECT token, parent_psn_no, child_psn_no, given_at, revoked_at
+    FROM proxy_consents WHERE token = $1";
 const SQL_INSERT_SESSION: &str = "INSERT INTO sessions (token_sha256, kind, psn_no, username,
         role, fixmedins_code, created_at, last_seen_at, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -2282,6 +2302,16 @@ fn recovery_case_of(r: &Row) -> Result<RecoveryCaseRow, StoreError> {
         repaid_by: get(r, 11)?,
         repaid_at: get(r, 12)?,
         repaid_entry_id: get(r, 13)?,
+    })
+}
+
+fn proxy_consent_row(r: &Row) -> Result<read::ProxyConsentRow, StoreError> {
+    Ok(read::ProxyConsentRow {
+        token: get(r, 0)?,
+        parent_psn_no: get(r, 1)?,
+        child_psn_no: get(r, 2)?,
+        given_at: get(r, 3)?,
+        revoked_at: get(r, 4)?,
     })
 }
 
@@ -2613,6 +2643,54 @@ impl read::ReadStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn mutual_aid_payments(
+        &mut self,
+        holder_psn_no: &str,
+        relative_psn_no: &str,
+    ) -> Result<Vec<read::MutualAidPaymentRow>, StoreError> {
+        let account = gongji_core::ledger::LedgerAccount::Personal(holder_psn_no.to_string()).key();
+        let limit = read::page_size(read::PAGE_SIZE_MAX);
+        let rows = self.read_rows(
+            SQL_MUTUAL_AID_PAYMENTS,
+            &[&account, &relative_psn_no, &limit],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(read::MutualAidPaymentRow {
+                    setl_id: get(r, 0)?,
+                    occurred_at: get(r, 1)?,
+                    fixmedins_code: get(r, 2)?,
+                    amount: Fen::from_fen(get(r, 3)?),
+                })
+            })
+            .collect()
+    }
+
+    fn put_proxy_consent(&mut self, row: &read::ProxyConsentRow) -> Result<(), StoreError> {
+        self.write_row(
+            SQL_PUT_PROXY_CONSENT,
+            &[
+                &row.token,
+                &row.parent_psn_no,
+                &row.child_psn_no,
+                &row.given_at,
+                &row.revoked_at,
+            ],
+        )
+        .map(|_| ())
+    }
+
+    fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<read::ProxyConsentRow>, StoreError> {
+        let limit = read::page_size(read::PAGE_SIZE_MAX);
+        let rows = self.read_rows(SQL_PROXY_CONSENTS, &[&psn_no, &limit])?;
+        rows.iter().map(proxy_consent_row).collect()
+    }
+
+    fn proxy_consent(&mut self, token: &str) -> Result<Option<read::ProxyConsentRow>, StoreError> {
+        let rows = self.read_rows(SQL_PROXY_CONSENT, &[&token])?;
+        rows.first().map(proxy_consent_row).transpose()
     }
 
     fn insert_session(&mut self, row: &read::SessionRow) -> Result<(), StoreError> {

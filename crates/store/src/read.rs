@@ -85,7 +85,8 @@ pub struct YearTotals {
     pub premiums_paid: Fen,
 }
 
-/// The mutual-aid report: uses by division, day and institution kind.
+/// The mutual-aid report: uses by division, day and institution kind, net of cancelled
+/// settlements (left out) and of repaid recoveries (subtracted from their settlement's row).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportQuery {
     /// `yyyy-MM-dd`, inclusive.
@@ -163,6 +164,29 @@ pub struct SessionRow {
     pub expires_at: String,
 }
 
+/// 亲情账户 (E6): a parent's consent that one child may show his e-voucher (`token`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProxyConsentRow {
+    pub token: String,
+    pub parent_psn_no: String,
+    pub child_psn_no: String,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub given_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// One payment a holder's account made for a relative by mutual aid (not cancelled): what
+/// a recovery case (追回) is opened against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MutualAidPaymentRow {
+    pub setl_id: String,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub occurred_at: String,
+    pub fixmedins_code: String,
+    /// What the holder's account paid (positive).
+    pub amount: Fen,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryQuery {
     /// `open` or `repaid`; `None` = both.
@@ -224,6 +248,27 @@ pub trait ReadStore {
     fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError>;
     /// Deletes the sessions expired at `now`; returns how many.
     fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError>;
+    /// Stores a proxy consent, or its revocation (the row of the same token).
+    fn put_proxy_consent(&mut self, _row: &ProxyConsentRow) -> Result<(), StoreError> {
+        Err(StoreError::Io(
+            "proxy consents are not kept by this store".into(),
+        ))
+    }
+    /// The consents where `psn_no` is the parent or the child, newest first.
+    fn proxy_consents(&mut self, _psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn proxy_consent(&mut self, _token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
+        Ok(None)
+    }
+    /// The holder's mutual-aid payments for the relative, newest first, at most a page.
+    fn mutual_aid_payments(
+        &mut self,
+        _holder_psn_no: &str,
+        _relative_psn_no: &str,
+    ) -> Result<Vec<MutualAidPaymentRow>, StoreError> {
+        Ok(Vec::new())
+    }
     /// Where to open more read-only connections on this same database, so that reads run
     /// beside the writer instead of on its thread. `None` when there is no second way in
     /// (an in-memory database).
@@ -304,6 +349,22 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError> {
         (**self).delete_expired_sessions(now)
     }
+    fn put_proxy_consent(&mut self, row: &ProxyConsentRow) -> Result<(), StoreError> {
+        (**self).put_proxy_consent(row)
+    }
+    fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
+        (**self).proxy_consents(psn_no)
+    }
+    fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
+        (**self).proxy_consent(token)
+    }
+    fn mutual_aid_payments(
+        &mut self,
+        holder_psn_no: &str,
+        relative_psn_no: &str,
+    ) -> Result<Vec<MutualAidPaymentRow>, StoreError> {
+        (**self).mutual_aid_payments(holder_psn_no, relative_psn_no)
+    }
 }
 
 /// A list's `LIMIT`: at least 1, at most [`PAGE_SIZE_MAX`].
@@ -315,6 +376,16 @@ const RECORD_COLUMNS: &str =
     "p.entry_id, p.seq, p.account_key, p.amount_fen, p.rule, p.balance_after_fen,
     p.explanation, j.kind, j.occurred_at, j.psn_no, j.fixmedins_code, j.channel, j.summary,
     j.reverses_entry, j.reversed_by";
+
+fn proxy_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProxyConsentRow> {
+    Ok(ProxyConsentRow {
+        token: r.get(0)?,
+        parent_psn_no: r.get(1)?,
+        child_psn_no: r.get(2)?,
+        given_at: r.get(3)?,
+        revoked_at: r.get(4)?,
+    })
+}
 
 impl SqliteStore {
     /// Creates or replaces a staff account (`gongji staff add`).
@@ -565,7 +636,10 @@ impl ReadStore for SqliteStore {
                 "SELECT admdvs, day, kind, uses, persons, amount FROM (
                     SELECT s.admdvs AS admdvs, s.setl_date AS day,
                            COALESCE(i.fixmedins_type, '?') AS kind, COUNT(*) AS uses,
-                           COUNT(DISTINCT s.psn_no) AS persons, SUM(s.acct_mulaid_pay) AS amount
+                           COUNT(DISTINCT s.psn_no) AS persons,
+                           SUM(s.acct_mulaid_pay - COALESCE((SELECT SUM(rc.amount_fen)
+                               FROM recovery_cases rc
+                               WHERE rc.setl_id = s.setl_id AND rc.status = 'repaid'), 0)) AS amount
                     FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code
                     WHERE s.cancelled = 0 AND s.acct_mulaid_pay > 0
                       AND s.setl_date >= ?1 AND s.setl_date <= ?2 AND s.admdvs LIKE ?3
@@ -734,6 +808,85 @@ impl ReadStore for SqliteStore {
                             before_state: r.get(6)?,
                             after_state: r.get(7)?,
                         },
+                    })
+                },
+            )
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn put_proxy_consent(&mut self, row: &ProxyConsentRow) -> Result<(), StoreError> {
+        self.connection()
+            .prepare_cached(
+                "INSERT INTO proxy_consents (token, parent_psn_no, child_psn_no, given_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (token) DO UPDATE SET revoked_at = excluded.revoked_at",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    row.token,
+                    row.parent_psn_no,
+                    row.child_psn_no,
+                    row.given_at,
+                    row.revoked_at
+                ])
+            })
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(
+                "SELECT token, parent_psn_no, child_psn_no, given_at, revoked_at FROM proxy_consents
+                 WHERE parent_psn_no = ?1 OR child_psn_no = ?1
+                 ORDER BY given_at DESC, token LIMIT ?2",
+            )
+            .map_err(io)?;
+        let rows = st
+            .query_map(params![psn_no, page_size(PAGE_SIZE_MAX)], proxy_row)
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
+        self.connection()
+            .prepare_cached(
+                "SELECT token, parent_psn_no, child_psn_no, given_at, revoked_at FROM proxy_consents
+                 WHERE token = ?1",
+            )
+            .and_then(|mut st| st.query_row([token], proxy_row).optional())
+            .map_err(io)
+    }
+
+    fn mutual_aid_payments(
+        &mut self,
+        holder_psn_no: &str,
+        relative_psn_no: &str,
+    ) -> Result<Vec<MutualAidPaymentRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(
+                "SELECT s.setl_id, j.occurred_at, s.fixmedins_code, -SUM(p.amount_fen)
+                 FROM postings p JOIN journal j ON j.entry_id = p.entry_id
+                      JOIN settlements s ON s.entry_id = p.entry_id
+                 WHERE p.account_key = ?1 AND s.psn_no = ?2 AND s.cancelled = 0
+                 GROUP BY s.setl_id, j.occurred_at, s.fixmedins_code
+                 HAVING SUM(p.amount_fen) < 0
+                 ORDER BY j.occurred_at DESC, s.setl_id LIMIT ?3",
+            )
+            .map_err(io)?;
+        let account = gongji_core::ledger::LedgerAccount::Personal(holder_psn_no.to_string()).key();
+        let rows = st
+            .query_map(
+                params![account, relative_psn_no, page_size(PAGE_SIZE_MAX)],
+                |r| {
+                    Ok(MutualAidPaymentRow {
+                        setl_id: r.get(0)?,
+                        occurred_at: r.get(1)?,
+                        fixmedins_code: r.get(2)?,
+                        amount: Fen::from_fen(r.get(3)?),
                     })
                 },
             )

@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0018_app_partners.sql"),
     ),
     ("0019_checks", include_str!("migrations/0019_checks.sql")),
+    (
+        "0022_proxy_consents",
+        include_str!("migrations/0022_proxy_consents.sql"),
+    ),
 ];
 
 /// The migration that adds the hash chains; the backends chain the rows already there in

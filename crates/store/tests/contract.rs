@@ -16,8 +16,8 @@ use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Pers
 use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::{BasisPoints, Fen};
 use gongji_store::read::{
-    AuditQuery, OperatorRow, ReadStore, RecordQuery, RecordRow, RecoveryQuery, ReportQuery,
-    ReportRow, SessionRow, StaffRow, YearTotals,
+    AuditQuery, OperatorRow, ProxyConsentRow, ReadStore, RecordQuery, RecordRow, RecoveryQuery,
+    ReportQuery, ReportRow, SessionRow, StaffRow, YearTotals,
 };
 use gongji_store::testing;
 use gongji_store::{
@@ -183,6 +183,7 @@ contract!(
     staff_recovery_cases_commitments_and_audit_are_read_back,
     operators_belong_to_one_institution,
     sessions_are_shared_by_every_connection_until_they_end,
+    proxy_consents_are_kept_and_revoked,
     conventional_transactions_lock_write_and_roll_back,
     a_reader_beside_the_writer_reads_what_was_committed,
     a_negative_limit_is_refused_by_the_schema,
@@ -1992,6 +1993,38 @@ fn postgres_reader_refuses_an_unmigrated_database() {
         Err(e) => panic!("expected Io, got {e}"),
         Ok(_) => panic!("expected an error for an unmigrated database"),
     }
+}
+
+/// 亲情账户 (E6): a consent is read back by token and by either person, and a revocation
+/// keeps the row with its time.
+fn proxy_consents_are_kept_and_revoked<B: Backend>(b: &B) {
+    let mut s = b.open();
+    let given = ProxyConsentRow {
+        token: "QQ0011223344556677".into(),
+        parent_psn_no: "37060200000001".into(),
+        child_psn_no: "37060200000002".into(),
+        given_at: "2025-10-10 10:00:00".into(),
+        revoked_at: None,
+    };
+    s.put_proxy_consent(&given).expect("give");
+    assert_eq!(
+        s.proxy_consent(&given.token).expect("read"),
+        Some(given.clone())
+    );
+    assert_eq!(
+        s.proxy_consents("37060200000002").expect("child"),
+        vec![given.clone()]
+    );
+    let revoked = ProxyConsentRow {
+        revoked_at: Some("2025-10-11 09:00:00".into()),
+        ..given.clone()
+    };
+    s.put_proxy_consent(&revoked).expect("revoke");
+    assert_eq!(
+        s.proxy_consents("37060200000001").expect("parent"),
+        vec![revoked]
+    );
+    assert_eq!(s.proxy_consent("QQ-NONE").expect("read"), None);
 }
 
 fn sessions_are_shared_by_every_connection_until_they_end<B: Backend>(b: &B) {

@@ -18,6 +18,7 @@ pub mod operators;
 pub mod people;
 pub mod premiums;
 pub mod providers;
+pub mod proxy;
 pub mod records;
 pub mod reports;
 pub mod staff;

@@ -23,13 +23,13 @@ pub async fn mutual_aid_report(
     staff.require(Permission::Reports)?;
     if to < from || (to - from).num_days() >= REPORT_DAYS_MAX {
         return Err(ServiceError::BadRequest(format!(
-            "from 不能晚于 to，且最多{REPORT_DAYS_MAX}天"
+            "开始日期不能晚于结束日期，一次最多查询{REPORT_DAYS_MAX}天。"
         )));
     }
     let prefix = admdvs_prefix.unwrap_or("").trim().to_string();
     if prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ServiceError::BadRequest(
-            "admdvs 应为最多6位数字（37 省、3703 市、370303 区县）".into(),
+            "地区应为最多6位的区划代码（37 省、3703 市、370303 区县），请从列表中选择。".into(),
         ));
     }
     let q = ReportQuery {

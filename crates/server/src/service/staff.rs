@@ -10,7 +10,9 @@ use gongji_core::Fen;
 use gongji_engine::{
     BindingChange, Command, EngineError, Outcome, RecoveryAction, RecoveryCommand, Request,
 };
-use gongji_store::read::{AuditEntry, AuditQuery, RecoveryQuery, YearTotals, PAGE_SIZE_MAX};
+use gongji_store::read::{
+    AuditEntry, AuditQuery, MutualAidPaymentRow, RecoveryQuery, YearTotals, PAGE_SIZE_MAX,
+};
 use gongji_store::RecoveryCaseRow;
 
 use super::auth::{audit, Permission, Role};
@@ -47,7 +49,7 @@ fn reason(text: &str) -> ServiceResult<String> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > REASON_CHARS_MAX {
         return Err(ServiceError::BadRequest(format!(
-            "reason 不能为空且最多{REASON_CHARS_MAX}字 / reason is required, at most {REASON_CHARS_MAX} characters"
+            "请填写原因，最多{REASON_CHARS_MAX}字。"
         )));
     }
     Ok(t.to_string())
@@ -358,4 +360,134 @@ pub async fn audit_log(app: &App, staff: &Staff, q: AuditQuery) -> ServiceResult
         )));
     }
     Ok(app.read_store(move |s| s.audit_log(&q)).await?)
+}
+
+/// Why, when and by whom a binding was suspended: the newest `suspend` audit row's reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Suspension {
+    pub reason: String,
+    pub at: String,
+    /// The audit row's actor (`staff:NAME`, a holder's psn_no, …).
+    pub by: String,
+}
+
+/// The suspension of each binding named, read from the audit log (the engine writes the
+/// reason there, after ` 原因：`).
+pub async fn suspensions(app: &App, binding_ids: &[i64]) -> ServiceResult<Vec<(i64, Suspension)>> {
+    let ids = binding_ids.to_vec();
+    Ok(app
+        .read_store(move |s| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let rows = s.audit_log(&AuditQuery {
+                    subject: Some(format!("binding:{id}")),
+                    action: Some("suspend".into()),
+                    limit: 1,
+                    ..AuditQuery::default()
+                })?;
+                if let Some(e) = rows.into_iter().next() {
+                    let after = e.row.after_state.unwrap_or_default();
+                    let reason = after
+                        .split_once(" 原因：")
+                        .map(|(_, r)| r.to_string())
+                        .unwrap_or_default();
+                    out.push((
+                        id,
+                        Suspension {
+                            reason,
+                            at: e.row.at,
+                            by: e.row.actor,
+                        },
+                    ));
+                }
+            }
+            Ok(out)
+        })
+        .await?)
+}
+
+/// Most suspended bindings the console's start page lists.
+pub const PENDING_ROWS: usize = 20;
+
+/// What waits for the bureau: open recovery cases and suspended bindings.
+#[derive(Clone, Debug, Default)]
+pub struct PendingWork {
+    pub open_cases: Vec<RecoveryCaseRow>,
+    pub suspended: Vec<(BindingView, Suspension)>,
+}
+
+pub async fn pending_work(app: &App, staff: &Staff) -> ServiceResult<PendingWork> {
+    staff.require(Permission::ReadPersons)?;
+    let open_cases = if staff.role.may(Permission::ReadRecoveryCases) {
+        let q = RecoveryQuery {
+            status: Some("open".into()),
+            psn_no: None,
+            limit: PENDING_ROWS as u32,
+            offset: 0,
+        };
+        app.read_store(move |s| s.recovery_cases(&q)).await?
+    } else {
+        Vec::new()
+    };
+    let now = app.clock.now();
+    let views: Vec<BindingView> = app
+        .read(move |engine| {
+            let mut ids: Vec<i64> = engine
+                .state()
+                .bindings
+                .values()
+                .filter(|b| b.status == BindingStatus::Suspended)
+                .map(|b| b.id)
+                .collect();
+            ids.sort_unstable();
+            ids.truncate(PENDING_ROWS);
+            ids.iter()
+                .filter_map(|id| engine.state().bindings.get(id))
+                .map(|b| family::view(engine, b, now))
+                .collect()
+        })
+        .await?;
+    let ids: Vec<i64> = views.iter().map(|v| v.binding.id).collect();
+    let found = suspensions(app, &ids).await?;
+    let suspended = views
+        .into_iter()
+        .map(|v| {
+            let s = found
+                .iter()
+                .find(|(id, _)| *id == v.binding.id)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default();
+            (v, s)
+        })
+        .collect();
+    Ok(PendingWork {
+        open_cases,
+        suspended,
+    })
+}
+
+/// The mutual-aid payments a binding's holder made for its relative: what a recovery case
+/// is opened against, picked from a list instead of typed.
+pub async fn binding_payments(
+    app: &App,
+    staff: &Staff,
+    binding_id: i64,
+) -> ServiceResult<(BindingView, Vec<MutualAidPaymentRow>)> {
+    staff.require(Permission::OpenRecoveryCase)?;
+    let now = app.clock.now();
+    let view = app
+        .read(move |engine| {
+            engine
+                .state()
+                .bindings
+                .get(&binding_id)
+                .map(|b| family::view(engine, b, now))
+        })
+        .await?
+        .ok_or(ServiceError::NotFound("共济绑定"))?;
+    let (holder, relative) = (view.binding.holder.clone(), view.binding.relative.clone());
+    let rows = app
+        .read_store(move |s| s.mutual_aid_payments(&holder, &relative))
+        .await?;
+    Ok((view, rows))
 }

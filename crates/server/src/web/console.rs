@@ -59,6 +59,151 @@ pub fn router() -> Router<App> {
         .route("/console/audit", get(audit_log))
 }
 
+/// Every audit action the console names, in one table: the code the log stores, and its
+/// label in Chinese and English. An action missing here is shown as its code.
+const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
+    ("bind", "绑定共济", "binding made"),
+    ("change_end", "修改共济终止日期", "end date changed"),
+    ("set_limits", "设置共济限额", "limits set"),
+    ("unbind", "解除共济绑定", "unbound"),
+    ("suspend", "暂停共济", "mutual aid suspended"),
+    ("lift", "恢复共济", "suspension lifted"),
+    (
+        "end_with_insurance",
+        "随参保终止结束共济",
+        "ended with the insurance",
+    ),
+    ("recovery_open", "发起追回", "recovery opened"),
+    ("recovery_repaid", "登记追回款已归还", "recovery repaid"),
+    ("premium_paid", "代缴居民医保保费", "premium paid"),
+    ("sign_in", "参保人登录", "person signed in"),
+    ("staff_sign_in", "经办人员登录", "staff signed in"),
+    ("operator_sign_in", "收费员登录", "till operator signed in"),
+    ("staff_search_persons", "查询参保人", "persons searched"),
+    ("staff_read_person", "查看参保人信息", "person read"),
+    ("staff_read_records", "查看参保人记录", "records read"),
+    (
+        "proxy_consent_given",
+        "授权亲情账户",
+        "family account consent given",
+    ),
+    (
+        "proxy_consent_revoked",
+        "取消亲情账户授权",
+        "family account consent revoked",
+    ),
+    (
+        "proxy_used",
+        "用亲情账户付款",
+        "paid with a family account code",
+    ),
+];
+
+fn action_label(lang: Lang, code: &str) -> String {
+    AUDIT_ACTIONS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, zh, en)| if lang.is_en() { *en } else { *zh })
+        .unwrap_or(code)
+        .to_string()
+}
+
+/// Names for the people and places the log and the lists refer to by number: persons
+/// (masked), institutions, staff and till operators.
+#[derive(Default)]
+struct Names {
+    persons: BTreeMap<String, String>,
+    institutions: BTreeMap<String, String>,
+}
+
+impl Names {
+    async fn load(app: &App, psn_nos: Vec<String>) -> Names {
+        app.read(move |e| {
+            let s = e.state();
+            Names {
+                persons: psn_nos
+                    .into_iter()
+                    .filter_map(|p| s.persons.get(&p).map(|x| (p, x.name.masked())))
+                    .collect(),
+                institutions: s
+                    .institutions
+                    .values()
+                    .map(|i| (i.code.clone(), i.name.clone()))
+                    .collect(),
+            }
+        })
+        .await
+        .unwrap_or_default()
+    }
+
+    fn person(&self, psn_no: &str) -> String {
+        self.persons
+            .get(psn_no)
+            .cloned()
+            .unwrap_or_else(|| psn_no.to_string())
+    }
+
+    fn institution(&self, code: &str) -> String {
+        self.institutions
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    /// Who did it: `staff:wang` is 经办人员 wang, a psn_no the person's masked name.
+    fn actor(&self, t: &Dict, actor: &str) -> String {
+        if let Some(u) = actor.strip_prefix("staff:") {
+            return fill(t.con_who_staff, &[&u]);
+        }
+        if let Some((u, code)) = actor
+            .strip_prefix("operator:")
+            .and_then(|r| r.split_once('@'))
+        {
+            return fill(t.con_who_operator, &[&u, &self.institution(code)]);
+        }
+        if let Some(code) = actor.strip_prefix("institution:") {
+            return self.institution(code);
+        }
+        if actor == "import" {
+            return t.con_who_import.to_string();
+        }
+        self.person(actor)
+    }
+
+    /// What it was about: `binding:12` is 共济绑定 #12, `person:…` the person's name.
+    fn subject(&self, t: &Dict, subject: &str) -> String {
+        if let Some(id) = subject.strip_prefix("binding:") {
+            return fill(t.con_subject_binding, &[&id]);
+        }
+        if let Some(p) = subject.strip_prefix("person:") {
+            return self.person(p);
+        }
+        if let Some(code) = subject.strip_prefix("institution:") {
+            return self.institution(code);
+        }
+        if let Some(id) = subject.strip_prefix("case:") {
+            return fill(t.con_subject_case, &[&id]);
+        }
+        if subject == "persons" {
+            return t.con_subject_persons.to_string();
+        }
+        if subject.starts_with("staff:") || subject.starts_with("operator:") {
+            return self.actor(t, subject);
+        }
+        subject.to_string()
+    }
+}
+
+/// The psn_nos an actor or subject names, to look their names up in one read.
+fn named_persons<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<String> {
+    texts
+        .filter_map(|x| {
+            let x = x.strip_prefix("person:").unwrap_or(x);
+            (!x.contains(':') && !x.is_empty() && x != "import").then(|| x.to_string())
+        })
+        .collect()
+}
+
 fn role_name(lang: Lang, r: Role) -> &'static str {
     let t = lang.t();
     match r {
@@ -168,6 +313,86 @@ struct HomeTemplate {
     may: Vec<String>,
     may_not: Vec<String>,
     q: String,
+    may_cases: bool,
+    cases: Vec<PendingCase>,
+    suspended: Vec<PendingSuspension>,
+}
+
+/// An open recovery case on the start page.
+pub struct PendingCase {
+    pub id: i64,
+    pub holder: String,
+    pub holder_href: String,
+    pub relative: String,
+    pub amount: String,
+    pub opened: String,
+}
+
+/// A suspended binding on the start page: who, why, when and by whom.
+pub struct PendingSuspension {
+    pub id: i64,
+    pub holder: String,
+    pub holder_href: String,
+    pub relative: String,
+    pub relative_href: String,
+    pub reason: String,
+    pub when_who: String,
+}
+
+fn person_href(psn_no: &str) -> String {
+    format!("/console/persons/{}", super::encode_query_value(psn_no))
+}
+
+async fn pending(app: &App, lang: Lang, s: &Staff) -> (Vec<PendingCase>, Vec<PendingSuspension>) {
+    let t = lang.t();
+    let work = match staff::pending_work(app, s).await {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "console: pending work not read");
+            return (Vec::new(), Vec::new());
+        }
+    };
+    let mut people: Vec<String> = Vec::new();
+    for c in &work.open_cases {
+        people.extend([c.holder_psn_no.clone(), c.relative_psn_no.clone()]);
+    }
+    for (_, sus) in &work.suspended {
+        people.push(sus.by.clone());
+    }
+    let names = Names::load(app, named_persons(people.iter().map(String::as_str))).await;
+    let cases = work
+        .open_cases
+        .iter()
+        .map(|c| PendingCase {
+            id: c.case_id,
+            holder: names.person(&c.holder_psn_no),
+            holder_href: person_href(&c.holder_psn_no),
+            relative: names.person(&c.relative_psn_no),
+            amount: c.amount.to_string(),
+            opened: fill(
+                t.con_when_who,
+                &[&c.opened_at, &names.actor(t, &c.opened_by)],
+            ),
+        })
+        .collect();
+    let suspended = work
+        .suspended
+        .iter()
+        .map(|(v, sus)| PendingSuspension {
+            id: v.binding.id,
+            holder: v.holder.name_masked.clone(),
+            holder_href: person_href(&v.holder.psn_no),
+            relative: v.relative.name_masked.clone(),
+            relative_href: person_href(&v.relative.psn_no),
+            reason: sus.reason.clone(),
+            when_who: if sus.at.is_empty() {
+                String::new()
+            } else {
+                fill(t.con_when_who, &[&sus.at, &names.actor(t, &sus.by)])
+            },
+        })
+        .collect();
+    (cases, suspended)
 }
 
 /// What a role may and may not do, in words.
@@ -209,12 +434,16 @@ async fn home(State(app): State<App>, Query(q): Query<HomeQuery>, headers: Heade
                 Some(&s),
             );
             let (may, may_not) = permissions(lang, s.role);
+            let (cases, suspended) = pending(&app, lang, &s).await;
             let template = HomeTemplate {
                 p: page.clone(),
                 role: role_name(lang, s.role).to_string(),
                 may,
                 may_not,
                 q: String::new(),
+                may_cases: s.role.may(Permission::ReadRecoveryCases),
+                cases,
+                suspended,
             };
             render_page(&page, StatusCode::OK, &template)
         }
@@ -403,6 +632,9 @@ pub struct StaffBinding {
     pub suspended: bool,
     pub active: bool,
     pub recovery_href: String,
+    /// A suspended binding's reason, and when and by whom it was suspended.
+    pub suspension_reason: String,
+    pub suspension_when_who: String,
 }
 
 #[derive(Clone)]
@@ -473,6 +705,8 @@ fn staff_binding(lang: Lang, v: &BindingView, holder_side: bool) -> StaffBinding
             &[("binding", v.binding.id.to_string())],
         ),
         row,
+        suspension_reason: String::new(),
+        suspension_when_who: String::new(),
     }
 }
 
@@ -523,6 +757,24 @@ async fn person_page(
     let records = staff::person_records(app, s, psn_no, &filter)
         .await
         .unwrap_or_default();
+    let suspended_ids: Vec<i64> = d
+        .as_holder
+        .iter()
+        .chain(&d.as_relative)
+        .filter(|v| v.binding.status == BindingStatus::Suspended)
+        .map(|v| v.binding.id)
+        .collect();
+    let found = staff::suspensions(app, &suspended_ids)
+        .await
+        .unwrap_or_default();
+    let names = Names::load(app, named_persons(found.iter().map(|(_, s)| s.by.as_str()))).await;
+    let with_suspension = |mut b: StaffBinding| {
+        if let Some((_, sus)) = found.iter().find(|(id, _)| *id == b.row.id) {
+            b.suspension_reason = sus.reason.clone();
+            b.suspension_when_who = fill(t.con_when_who, &[&sus.at, &names.actor(t, &sus.by)]);
+        }
+        b
+    };
     let p = &d.person;
     let admdvs = p.admdvs.to_string();
     Ok(PersonTemplate {
@@ -554,12 +806,12 @@ async fn person_page(
         as_holder: d
             .as_holder
             .iter()
-            .map(|v| staff_binding(lang, v, true))
+            .map(|v| with_suspension(staff_binding(lang, v, true)))
             .collect(),
         as_relative: d
             .as_relative
             .iter()
-            .map(|v| staff_binding(lang, v, false))
+            .map(|v| with_suspension(staff_binding(lang, v, false)))
             .collect(),
         records: records
             .iter()
@@ -761,12 +1013,30 @@ pub struct CaseView {
     pub repaid: String,
 }
 
+/// A binding whose holder's payments a recovery may be opened against.
+pub struct BindingPick {
+    pub id: i64,
+    pub holder: String,
+    pub relative: String,
+    pub person_href: String,
+    pub payments: Vec<PaymentPick>,
+}
+
+pub struct PaymentPick {
+    pub setl_id: String,
+    pub at: String,
+    pub place: String,
+    pub amount: String,
+    pub checked: bool,
+}
+
 #[derive(Template)]
 #[template(path = "console_cases.html")]
 struct CasesTemplate {
     p: Page,
     statuses: Vec<Opt>,
     cases: Vec<CaseView>,
+    pick: Option<BindingPick>,
     may_open: bool,
     may_repay: bool,
     f_binding: String,
@@ -804,15 +1074,24 @@ async fn cases_page(
         Ok(r) => r,
         Err(e) => return Err(problem(page, &e)),
     };
-    let person_href = |p: &str| format!("/console/persons/{}", super::encode_query_value(p));
+    let mut people: Vec<&str> = Vec::new();
+    for c in &rows {
+        people.extend([
+            c.holder_psn_no.as_str(),
+            c.relative_psn_no.as_str(),
+            c.opened_by.as_str(),
+        ]);
+        people.extend(c.repaid_by.as_deref());
+    }
+    let names = Names::load(app, named_persons(people.into_iter())).await;
     let cases = rows
         .iter()
         .map(|c| CaseView {
             id: c.case_id,
             binding_id: c.binding_id,
-            holder: c.holder_psn_no.clone(),
+            holder: names.person(&c.holder_psn_no),
             holder_href: person_href(&c.holder_psn_no),
-            relative: c.relative_psn_no.clone(),
+            relative: names.person(&c.relative_psn_no),
             relative_href: person_href(&c.relative_psn_no),
             setl_id: c.setl_id.clone(),
             amount: c.amount.to_string(),
@@ -823,9 +1102,12 @@ async fn cases_page(
             } else {
                 t.case_repaid.to_string()
             },
-            opened: format!("{} · {}", c.opened_at, c.opened_by),
+            opened: fill(
+                t.con_when_who,
+                &[&c.opened_at, &names.actor(t, &c.opened_by)],
+            ),
             repaid: match (&c.repaid_at, &c.repaid_by) {
-                (Some(at), Some(by)) => format!("{at} · {by}"),
+                (Some(at), Some(by)) => fill(t.con_when_who, &[at, &names.actor(t, by)]),
                 _ => String::new(),
             },
         })
@@ -846,6 +1128,7 @@ async fn cases_page(
         p: page,
         statuses,
         cases,
+        pick: None,
         may_open: s.role.may(Permission::OpenRecoveryCase),
         may_repay: s.role.may(Permission::RecordRepayment),
         f_binding: String::new(),
@@ -854,6 +1137,35 @@ async fn cases_page(
         f_reason: String::new(),
         notice: None,
         error: None,
+    })
+}
+
+/// The binding's payments to pick from, with `chosen` ticked.
+async fn binding_pick(app: &App, s: &Staff, binding: &str, chosen: &str) -> Option<BindingPick> {
+    let id = binding.trim().parse::<i64>().ok()?;
+    let (view, rows) = match staff::binding_payments(app, s, id).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(error = %e, "console: binding payments not shown");
+            return None;
+        }
+    };
+    let names = Names::load(app, Vec::new()).await;
+    Some(BindingPick {
+        id,
+        holder: view.holder.name_masked.clone(),
+        relative: view.relative.name_masked.clone(),
+        person_href: person_href(&view.holder.psn_no),
+        payments: rows
+            .iter()
+            .map(|r| PaymentPick {
+                setl_id: r.setl_id.clone(),
+                at: r.occurred_at.clone(),
+                place: names.institution(&r.fixmedins_code),
+                amount: r.amount.to_string(),
+                checked: r.setl_id == chosen,
+            })
+            .collect(),
     })
 }
 
@@ -883,6 +1195,9 @@ async fn cases(
                 .parse::<i64>()
                 .map(|b| b.to_string())
                 .unwrap_or_default();
+            if v.may_open {
+                v.pick = binding_pick(&app, &s, &v.f_binding, "").await;
+            }
             v.notice = done_notice(lang.t(), q.done.as_deref());
             let page = v.p.clone();
             render_page(&page, StatusCode::OK, &v)
@@ -921,6 +1236,9 @@ async fn cases_act(
             let binding = field(&form.binding_id).parse::<i64>();
             let amount = parse_yuan_field(t, form.amount.as_deref());
             match (binding, amount) {
+                (Ok(_), _) if field(&form.setl_id).is_empty() => {
+                    Err(ErrorView::input(t.con_pick_payment))
+                }
                 (Ok(binding_id), Ok(Some(amount))) => staff::open_recovery(
                     &app,
                     &s,
@@ -946,6 +1264,9 @@ async fn cases_act(
             Ok(mut v) => {
                 v.f_binding = field(&form.binding_id);
                 v.f_setl = field(&form.setl_id);
+                if v.may_open {
+                    v.pick = binding_pick(&app, &s, &v.f_binding, &v.f_setl).await;
+                }
                 v.f_amount = field(&form.amount);
                 v.f_reason = field(&form.reason);
                 v.error = Some(e);
@@ -990,7 +1311,6 @@ struct ReportTemplate {
     p: Page,
     from: String,
     to: String,
-    admdvs: String,
     csv_href: String,
     total_uses: i64,
     total_amount: String,
@@ -1003,6 +1323,43 @@ struct ReportTemplate {
     lines: Vec<ReportLine>,
     error: Option<ErrorView>,
     period: String,
+    /// The region picker: every province and city with a designated institution.
+    regions: Vec<Opt>,
+    /// The latest day a report may cover (today).
+    today: String,
+}
+
+/// The provinces and cities of the registry's institutions, as `(code prefix, name)`:
+/// `37` 山东省, `3701` 济南市.
+async fn region_options(app: &App, lang: Lang, chosen: &str) -> Vec<Opt> {
+    let codes: Vec<gongji_core::codes::Admdvs> = app
+        .read(|e| e.state().institutions.values().map(|i| i.admdvs).collect())
+        .await
+        .unwrap_or_default();
+    let mut regions: BTreeMap<String, String> = BTreeMap::new();
+    for a in codes {
+        let province = a.province_admdvs();
+        let city = a.city_admdvs();
+        let p = province.to_string();
+        let c = city.to_string();
+        regions
+            .entry(p.get(..2).unwrap_or(&p).to_string())
+            .or_insert_with(|| i18n::region_name(lang, province, &p));
+        regions
+            .entry(c.get(..4).unwrap_or(&c).to_string())
+            .or_insert_with(|| format!("　{}", i18n::region_name(lang, city, &c)));
+    }
+    let mut out = vec![Opt {
+        value: String::new(),
+        label: lang.t().con_region_all.to_string(),
+        selected: chosen.is_empty(),
+    }];
+    out.extend(regions.into_iter().map(|(value, label)| Opt {
+        selected: value == chosen,
+        value,
+        label,
+    }));
+    out
 }
 
 struct Period {
@@ -1016,6 +1373,13 @@ fn period(app: &App, t: &Dict, q: &ReportQuery) -> Result<Period, ErrorView> {
     let to = parse_date_field(t, q.to.as_deref())?.unwrap_or(today);
     let from = parse_date_field(t, q.from.as_deref())?
         .unwrap_or(to - Duration::days(REPORT_DEFAULT_DAYS - 1));
+    // Said here in the clerk's words; the service refuses the same as a request error.
+    if from > to {
+        return Err(ErrorView::input(t.con_err_dates_order));
+    }
+    if (to - from).num_days() >= reports::REPORT_DAYS_MAX {
+        return Err(ErrorView::input(t.con_err_dates_long));
+    }
     Ok(Period {
         from,
         to,
@@ -1090,6 +1454,7 @@ async fn report(
         &query,
         Some(&s),
     );
+    let region_opts = region_options(&app, lang, &field(&q.admdvs)).await;
     let (period, mut error) = match period(&app, t, &q) {
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(e)),
@@ -1201,7 +1566,6 @@ async fn report(
         period: fill(t.con_period, &[&from, &to]),
         from,
         to,
-        admdvs,
         total_uses: rows.iter().map(|r| r.uses).sum(),
         total_persons: rows.iter().map(|r| r.persons).sum(),
         total_amount: total_amount.to_string(),
@@ -1212,7 +1576,7 @@ async fn report(
         by_region: regions
             .iter()
             .map(|(a, (u, f))| RegionTotal {
-                region: i18n::with_code(lang, &region(lang, a), a),
+                region: region(lang, a),
                 uses: *u,
                 amount: f.to_string(),
             })
@@ -1228,6 +1592,8 @@ async fn report(
                 amount: r.amount.to_string(),
             })
             .collect(),
+        regions: region_opts,
+        today: app.clock.now().date().to_string(),
         error,
     };
     render_page(&page, StatusCode::OK, &template)
@@ -1307,6 +1673,8 @@ pub struct AuditLine {
     pub subject: String,
     pub before: String,
     pub after: String,
+    /// The stored codes, for a clerk who must quote them.
+    pub codes: String,
 }
 
 #[derive(Template)]
@@ -1315,7 +1683,7 @@ struct AuditTemplate {
     p: Page,
     subject: String,
     actor: String,
-    action: String,
+    actions: Vec<Opt>,
     lines: Vec<AuditLine>,
     error: Option<ErrorView>,
 }
@@ -1359,22 +1727,35 @@ async fn audit_log(
         offset: 0,
     };
     let (lines, error, status) = match staff::audit_log(&app, &s, aq).await {
-        Ok(list) => (
-            list.iter()
-                .map(|e| AuditLine {
-                    id: e.audit_id,
-                    at: e.row.at.clone(),
-                    actor: e.row.actor.clone(),
-                    channel: e.row.channel.clone(),
-                    action: e.row.action.clone(),
-                    subject: e.row.subject.clone(),
-                    before: e.row.before_state.clone().unwrap_or_default(),
-                    after: e.row.after_state.clone().unwrap_or_default(),
-                })
-                .collect(),
-            None,
-            StatusCode::OK,
-        ),
+        Ok(list) => {
+            let names = Names::load(
+                &app,
+                named_persons(
+                    list.iter()
+                        .flat_map(|e| [e.row.actor.as_str(), e.row.subject.as_str()]),
+                ),
+            )
+            .await;
+            (
+                list.iter()
+                    .map(|e| AuditLine {
+                        id: e.audit_id,
+                        at: e.row.at.clone(),
+                        actor: names.actor(t, &e.row.actor),
+                        channel: gongji_core::codes::Channel::parse(&e.row.channel)
+                            .map(|c| c.name_zh().to_string())
+                            .unwrap_or_else(|| e.row.channel.clone()),
+                        action: action_label(lang, &e.row.action),
+                        subject: names.subject(t, &e.row.subject),
+                        before: e.row.before_state.clone().unwrap_or_default(),
+                        after: e.row.after_state.clone().unwrap_or_default(),
+                        codes: format!("{} · {} · {}", e.row.action, e.row.actor, e.row.subject),
+                    })
+                    .collect(),
+                None,
+                StatusCode::OK,
+            )
+        }
         Err(e) => (
             Vec::new(),
             Some(ErrorView::of(lang, &e)),
@@ -1388,7 +1769,17 @@ async fn audit_log(
             p: page.clone(),
             subject,
             actor,
-            action,
+            actions: std::iter::once(Opt {
+                value: String::new(),
+                label: t.con_action_all.to_string(),
+                selected: action.is_empty(),
+            })
+            .chain(AUDIT_ACTIONS.iter().map(|(code, _, _)| Opt {
+                value: code.to_string(),
+                label: action_label(lang, code),
+                selected: *code == action,
+            }))
+            .collect(),
             lines,
             error,
         },

@@ -24,6 +24,7 @@ mod guide;
 mod h5;
 pub mod i18n;
 mod nearby;
+mod proxy;
 mod session;
 
 pub(crate) use session::{secure_cookies, session_cookie, too_many};
@@ -54,6 +55,7 @@ pub fn router() -> Router<App> {
         )
         .route("/terminal/signout", post(terminal::signout))
         .merge(h5::router())
+        .merge(proxy::router())
         .route("/nearby", get(nearby::show))
         .merge(console::router())
         .route("/static/app.css", get(css))

@@ -44,6 +44,7 @@ use super::terminal_wire::{
 use super::{lang_of, render_page, LangQuery, Page};
 use crate::app::App;
 use crate::service::operators::{self, Operator};
+use crate::service::proxy;
 
 /// At most this many lines in one bill.
 const CART_LINES_MAX: usize = 50;
@@ -85,6 +86,8 @@ pub struct TerminalForm {
     cancel_msgid: Option<String>,
     setl_id: Option<String>,
     setl_mdtrt_id: Option<String>,
+    /// A 亲情账户 code the person was read with (E6): the parent pays from his own account.
+    proxy: Option<String>,
     csrf: Option<String>,
 }
 
@@ -137,6 +140,34 @@ struct Term {
     uploaded: String,
     setl_id: String,
     setl_mdtrt_id: String,
+    proxy: String,
+}
+
+/// The credential sent on the wire: a 亲情账户 code stands for the parent's own e-voucher
+/// (whose token is the parent's person number), resolved when it was read.
+fn wire_credential(term: &Term) -> (String, String) {
+    match (&term.person, term.proxy.is_empty()) {
+        (Some(p), false) => (CertType::EVoucher.code().to_string(), p.psn_no.clone()),
+        _ => (term.cert_type.clone(), term.cert_no.clone()),
+    }
+}
+
+/// Whether a retail pharmacy sells this catalog item: drugs and home-use consumables, not
+/// medical services (examinations such as CT, consultations, procedures: numeric codes) nor
+/// interventional and implant consumables (the catalog's classes C01 and C10: stents,
+/// lenses). Other codes (an institution's own items) are kept.
+fn sold_at_pharmacy(code: &str) -> bool {
+    let medical_service = code.starts_with(|c: char| c.is_ascii_digit());
+    let implant = code.starts_with("C01") || code.starts_with("C10");
+    !(medical_service || implant)
+}
+
+/// The catalog items this institution may charge for.
+fn sold_here<'a>(term: &Term, catalog: &'a [CatalogItem]) -> impl Iterator<Item = &'a CatalogItem> {
+    let pharmacy = is_pharmacy(term);
+    catalog
+        .iter()
+        .filter(move |c| !pharmacy || sold_at_pharmacy(&c.code))
 }
 
 fn encode_cart(cart: &[CartLine]) -> String {
@@ -262,6 +293,7 @@ fn term_from(form: &TerminalForm, loaded: &Loaded) -> (Term, bool) {
         uploaded: text(&form.uploaded),
         setl_id: text(&form.setl_id),
         setl_mdtrt_id: text(&form.setl_mdtrt_id),
+        proxy: text(&form.proxy),
     };
     (term, broken)
 }
@@ -436,6 +468,12 @@ struct Outcome {
     receipt: Option<Settlement>,
     cancelled: Option<Settlement>,
     receipt_infno: String,
+    /// The stable code of a refusal, for the small 咨询时请提供 line.
+    error_code: Option<String>,
+    /// Who showed a 亲情账户 code for whom, when the person was read with one.
+    proxy: Option<proxy::ProxyUse>,
+    /// The add form's item, count and price, kept when adding them was refused.
+    kept: Option<(String, String, String)>,
 }
 
 impl Outcome {
@@ -457,7 +495,14 @@ impl Outcome {
                 if ex.ok {
                     Some(ex)
                 } else {
-                    self.error = Some(format!("{} {}", t.term_err_prefix, ex.err_msg));
+                    // `CODE: 中文说明`: the words for the cashier, the code in a small line.
+                    match ex.err_msg.split_once(": ") {
+                        Some((code, msg)) if is_error_code(code) => {
+                            self.error = Some(msg.to_string());
+                            self.error_code = Some(code.to_string());
+                        }
+                        _ => self.error = Some(format!("{} {}", t.term_err_prefix, ex.err_msg)),
+                    }
                     None
                 }
             }
@@ -467,6 +512,14 @@ impl Outcome {
             }
         }
     }
+}
+
+/// A stable error code (`XX-YYY-ZZZ`): capitals, digits and dashes.
+fn is_error_code(text: &str) -> bool {
+    text.contains('-')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// What the till sends as: the institution's code, name and division, never its gateway
@@ -481,19 +534,25 @@ fn sender_institution(i: &CoreInstitution) -> Institution {
 }
 
 /// 1101 with the credential typed in.
-async fn read_person(s: &Sender<'_>, term: &mut Term, out: &mut Outcome, t: &Dict) {
+async fn read_person(
+    s: &Sender<'_>,
+    term: &mut Term,
+    out: &mut Outcome,
+    t: &Dict,
+    proxy_parent: Option<&str>,
+) {
+    let (cert_type, cert_no) = match proxy_parent {
+        Some(parent) => (CertType::EVoucher.code().to_string(), parent.to_string()),
+        None => (term.cert_type.clone(), term.cert_no.clone()),
+    };
     let input = DataInput {
         data: PersonQueryData {
-            mdtrt_cert_type: &term.cert_type,
-            mdtrt_cert_no: &term.cert_no,
+            mdtrt_cert_type: &cert_type,
+            mdtrt_cert_no: &cert_no,
             card_sn: "",
             begntime: wire_time(s.now),
             psn_cert_type: "01",
-            certno: if term.cert_type == "02" {
-                &term.cert_no
-            } else {
-                ""
-            },
+            certno: if cert_type == "02" { &cert_no } else { "" },
             psn_name: "",
         },
     };
@@ -525,11 +584,11 @@ async fn read_person(s: &Sender<'_>, term: &mut Term, out: &mut Outcome, t: &Dic
 
 /// The credential sent with a settlement: the holder's where one was given (R-S12), else the
 /// patient's own.
-fn settle_credential(term: &Term) -> (&str, &str) {
+fn settle_credential(term: &Term) -> (String, String) {
     if term.holder_cert.is_empty() {
-        (&term.cert_type, &term.cert_no)
+        wire_credential(term)
     } else {
-        ("02", &term.holder_cert)
+        ("02".to_string(), term.holder_cert.clone())
     }
 }
 
@@ -543,13 +602,14 @@ async fn prepare_visit(
     t: &Dict,
 ) -> bool {
     if term.mdtrt_id.is_empty() {
+        let (cert_type, cert_no) = wire_credential(term);
         let reg = DataInput {
             data: RegistrationData {
                 psn_no: &p.psn_no,
                 insutype: &p.insutype,
                 begntime: wire_time(s.now),
-                mdtrt_cert_type: &term.cert_type,
-                mdtrt_cert_no: &term.cert_no,
+                mdtrt_cert_type: &cert_type,
+                mdtrt_cert_no: &cert_no,
                 ipt_otp_no: format!("MZ{}", s.now.format("%Y%m%d%H%M%S")),
                 atddr_no: "D001",
                 dr_name: "门诊医师",
@@ -653,7 +713,6 @@ async fn settle(
     let dry = settle_msgid.is_none();
     let total = cart_total(&term.cart);
     let (cert_type, cert_no) = settle_credential(term);
-    let (cert_type, cert_no) = (cert_type.to_string(), cert_no.to_string());
     let ex = if is_pharmacy(term) {
         // The times of a settlement come from its msgid, so that the same form sent twice
         // is the same request.
@@ -747,6 +806,8 @@ async fn cancel(s: &Sender<'_>, term: &mut Term, out: &mut Outcome, t: &Dict, ms
             term.visit_med.clear();
             term.uploaded.clear();
             term.chrg_bchno.clear();
+            // The bill was taken back: the next one starts empty, not with its lines.
+            term.cart.clear();
         }
         Err(e) => out.fail(t, e),
     }
@@ -755,7 +816,7 @@ async fn cancel(s: &Sender<'_>, term: &mut Term, out: &mut Outcome, t: &Dict, ms
 /// Adds the item the add form names, or says what is wrong with it.
 fn add_item(form: &TerminalForm, term: &mut Term, loaded: &Loaded, t: &Dict) -> Option<String> {
     let code = text(&form.item);
-    let Some(item) = loaded.catalog.iter().find(|c| c.code == code) else {
+    let Some(item) = sold_here(term, &loaded.catalog).find(|c| c.code == code) else {
         return Some(t.term_err_item.to_string());
     };
     let count = match text(&form.count).parse::<i64>() {
@@ -1041,13 +1102,35 @@ pub async fn act(
                     insuplc_admdvs: &insuplc,
                     now,
                 };
-                run_op(&op, &form, &sender, &mut term, &loaded, &mut out, t).await;
+                let actor = match till.operator() {
+                    Some(op) => format!("operator:{}@{}", op.username, op.fixmedins_code),
+                    None => format!("institution:{}", inst.code),
+                };
+                run_op(&op, &form, &sender, &mut term, &loaded, &mut out, t, &actor).await;
+                if op == "add" && out.error.is_some() {
+                    out.kept = Some((text(&form.item), text(&form.count), text(&form.price)));
+                }
             } else {
                 out.error = Some(t.term_err_no_inst.to_string());
             }
         }
     }
     page(lang, remember, &loaded, &term, out, now, &till)
+}
+
+/// The form's settlement msgid when it is one of this institution's, else a new one.
+fn settle_msgid(form: &TerminalForm, term: &Term, sender: &Sender<'_>) -> String {
+    let msgid = text(&form.settle_msgid);
+    let inst_code = term
+        .inst
+        .as_ref()
+        .map(|i| i.code.clone())
+        .unwrap_or_default();
+    if msgid.len() == 30 && msgid.starts_with(&inst_code) {
+        msgid
+    } else {
+        new_msgid(&inst_code, sender.now)
+    }
 }
 
 fn fresh_term() -> Term {
@@ -1060,6 +1143,40 @@ fn fresh_term() -> Term {
     }
 }
 
+/// The parent behind the term's 亲情账户 code, checked again before money moves: a consent
+/// revoked since the read stops the payment.
+async fn proxy_still_valid(
+    sender: &Sender<'_>,
+    term: &Term,
+    out: &mut Outcome,
+    t: &Dict,
+) -> Option<Option<proxy::ProxyUse>> {
+    if term.proxy.is_empty() {
+        return Some(None);
+    }
+    let resolved = proxy::resolve(sender.app, &term.proxy).await;
+    match resolved {
+        Ok(Some(u))
+            if term
+                .person
+                .as_ref()
+                .is_some_and(|p| p.psn_no == u.parent_psn_no) =>
+        {
+            Some(Some(u))
+        }
+        Ok(_) => {
+            out.error = Some(t.term_err_proxy.to_string());
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "terminal: proxy consent read failed");
+            out.error = Some(t.term_err_internal.to_string());
+            None
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_op(
     op: &str,
     form: &TerminalForm,
@@ -1068,6 +1185,7 @@ async fn run_op(
     loaded: &Loaded,
     out: &mut Outcome,
     t: &Dict,
+    actor: &str,
 ) {
     match op {
         "read" => {
@@ -1083,8 +1201,31 @@ async fn run_op(
                 ..fresh_term()
             };
             *term = keep;
+            let mut parent = None;
+            if term.cert_type == CertType::EVoucher.code() && proxy::is_proxy_code(&term.cert_no) {
+                match proxy::resolve(sender.app, &term.cert_no).await {
+                    Ok(Some(u)) => {
+                        term.proxy = u.token.clone();
+                        parent = Some(u.parent_psn_no.clone());
+                        out.proxy = Some(u);
+                    }
+                    Ok(None) => {
+                        out.error = Some(t.term_err_proxy.to_string());
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "terminal: proxy consent read failed");
+                        out.error = Some(t.term_err_internal.to_string());
+                        return;
+                    }
+                }
+            }
             // The person's division is known only after 1101 answers.
-            read_person(sender, term, out, t).await;
+            read_person(sender, term, out, t, parent.as_deref()).await;
+            if term.person.is_none() {
+                term.proxy.clear();
+                out.proxy = None;
+            }
         }
         "add" => {
             if term.person.is_none() {
@@ -1093,20 +1234,26 @@ async fn run_op(
                 out.error = Some(e);
             }
         }
+        "presettle" | "settle" if !term.proxy.is_empty() => {
+            let Some(used) = proxy_still_valid(sender, term, out, t).await else {
+                return;
+            };
+            // The parent's own account pays; the child's code draws on nobody else's.
+            term.acct = AccountUse::OwnAccount.code().to_string();
+            term.holder_cert.clear();
+            out.proxy = used.clone();
+            let msgid = (op == "settle").then(|| settle_msgid(form, term, sender));
+            settle(sender, term, out, t, msgid.as_deref()).await;
+            if let (Some(used), Some(receipt)) = (used, &out.receipt) {
+                let setl_id = receipt.setlinfo.setl_id.clone().unwrap_or_default();
+                if let Err(e) = proxy::record_use(sender.app, &used, actor, &setl_id).await {
+                    tracing::error!(error = %e, "terminal: proxy use not audited");
+                }
+            }
+        }
         "presettle" => settle(sender, term, out, t, None).await,
         "settle" => {
-            let msgid = text(&form.settle_msgid);
-            let inst_code = term
-                .inst
-                .as_ref()
-                .map(|i| i.code.clone())
-                .unwrap_or_default();
-            let valid = msgid.len() == 30 && msgid.starts_with(&inst_code);
-            let msgid = if valid {
-                msgid
-            } else {
-                new_msgid(&inst_code, sender.now)
-            };
+            let msgid = settle_msgid(form, term, sender);
             settle(sender, term, out, t, Some(&msgid)).await;
         }
         "cancel" => {
@@ -1362,6 +1509,18 @@ pub struct SplitView {
     pub preselfpay: String,
     pub inscp: String,
     pub details: Vec<DetailView>,
+    /// Why mutual aid left part of the bill to cash, in plain words; empty when it did not.
+    pub stop: String,
+}
+
+/// The reason the engine wrote among the notes (`共济未支付原因：…`), if any.
+fn stop_of(st: &Settlement) -> String {
+    st.setldetail
+        .iter()
+        .flat_map(|d| d.setl_proc_info.split('；'))
+        .find_map(|seg| seg.strip_prefix(gongji_core::allocation::MUTUAL_AID_STOP_PREFIX))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The holder's masked name inside `家庭共济：户主张*国账户支付…` (see `render.rs`).
@@ -1418,6 +1577,7 @@ fn split_view(lang: Lang, st: &Settlement, cancel: bool) -> SplitView {
         overlmt: s.overlmt_selfpay.0.to_string(),
         preselfpay: s.preselfpay_amt.0.to_string(),
         inscp: s.inscp_scp_amt.0.to_string(),
+        stop: if cancel { String::new() } else { stop_of(st) },
         details: st
             .setldetail
             .iter()
@@ -1476,6 +1636,11 @@ struct TerminalTemplate {
     holder_cert: String,
     person: Option<PersonView>,
     catalog: Vec<Choice>,
+    add_count: String,
+    add_price: String,
+    /// 亲情账户: who showed whose e-voucher, said once above the person.
+    proxy_note: Option<String>,
+    error_code: Option<String>,
     cart: Vec<CartView>,
     total: String,
     med_types: Vec<Choice>,
@@ -1527,6 +1692,7 @@ fn hidden(term: &Term, except: &[&str], extra: &[(&str, String)]) -> Vec<(String
         ("uploaded", term.uploaded.clone()),
         ("setl_id", term.setl_id.clone()),
         ("setl_mdtrt_id", term.setl_mdtrt_id.clone()),
+        ("proxy", term.proxy.clone()),
     ];
     if let Some(p) = &term.person {
         v.extend([
@@ -1623,7 +1789,7 @@ fn page(
     .map(|c| {
         choice(
             c.code(),
-            i18n::with_code(lang, i18n::cert_type(lang, *c), &c.code()),
+            i18n::cert_type(lang, *c).to_string(),
             &term.cert_type,
         )
     })
@@ -1637,10 +1803,10 @@ fn page(
             name: p.name.clone(),
             gender_age: format!("{gender} / {}", fill(t.term_age, &[&p.age])),
             insutype: Insutype::parse(&p.insutype)
-                .map(|x| i18n::with_code(lang, i18n::insutype(lang, x), &x.code()))
+                .map(|x| i18n::insutype(lang, x).to_string())
                 .unwrap_or_else(|| p.insutype.clone()),
             insu_place: Admdvs::parse(&p.insuplc)
-                .map(|a| i18n::with_code(lang, &i18n::region_name(lang, a.city_admdvs(), ""), &a))
+                .map(|a| i18n::region_name(lang, a.city_admdvs(), &a.to_string()))
                 .unwrap_or_else(|| p.insuplc.clone()),
             insu_status: status
                 .map(|s| i18n::insu_status(lang, s).to_string())
@@ -1650,18 +1816,27 @@ fn page(
             employer: p.emp.clone(),
         }
     });
-    let catalog = loaded
-        .catalog
-        .iter()
+    let (kept_item, add_count, add_price) = out
+        .kept
+        .clone()
+        .unwrap_or_else(|| (String::new(), "1".to_string(), String::new()));
+    let catalog = sold_here(term, &loaded.catalog)
         .map(|c| {
             let cap = c.price_cap.map(|p| format!(" · ≤{p}")).unwrap_or_default();
             Choice {
                 value: c.code.clone(),
                 label: format!("{} · {}{cap}", c.name, i18n::charge_level(lang, c.level)),
-                selected: false,
+                selected: c.code == kept_item,
             }
         })
         .collect();
+    let proxy_note = (!term.proxy.is_empty()).then(|| match &out.proxy {
+        Some(u) => fill(
+            t.term_proxy_note,
+            &[&u.child_name_masked, &u.parent_name_masked],
+        ),
+        None => t.term_proxy_note_short.to_string(),
+    });
     let cart = term
         .cart
         .iter()
@@ -1691,7 +1866,7 @@ fn page(
     .map(|m| {
         choice(
             m.code(),
-            i18n::with_code(lang, i18n::med_type(lang, *m), &m.code()),
+            i18n::med_type(lang, *m).to_string(),
             &term.med_type,
         )
     })
@@ -1752,6 +1927,10 @@ fn page(
         holder_cert: term.holder_cert.clone(),
         person,
         catalog,
+        add_count,
+        add_price,
+        proxy_note,
+        error_code: out.error_code,
         cart,
         total: cart_total(&term.cart).to_string(),
         med_types,
