@@ -23,6 +23,20 @@
       }, { timeout: 10000, maximumAge: 60000 });
     });
   }
+  // A sent code's time left, counted down (the page shows the time it is valid until).
+  document.querySelectorAll(".js-countdown").forEach(function (el) {
+    var left = parseInt(el.getAttribute("data-secs"), 10);
+    if (!(left > 0)) { return; }
+    var end = Date.now() + left * 1000;
+    el.hidden = false;
+    var tick = function () {
+      var s = Math.max(0, Math.round((end - Date.now()) / 1000));
+      var mmss = Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
+      el.textContent = s > 0 ? el.getAttribute("data-label").replace("{0}", mmss) : el.getAttribute("data-done");
+      if (s > 0) { setTimeout(tick, 1000); }
+    };
+    tick();
+  });
   document.addEventListener("submit", function (e) {
     var btn = e.submitter;
     if (!btn) { return; }
