@@ -171,6 +171,7 @@ pub struct Dict {
     pub suspended_todo: &'static str,
     pub suspended_todo_1: &'static str,
     pub suspended_todo_2: &'static str,
+    pub crumbs_label: &'static str,
     // ---- end citizen pages (issue 15) ----
 
     // ---- guide list ----
@@ -884,6 +885,7 @@ pub static ZH: Dict = Dict {
     suspended_todo: "您可以这样做",
     suspended_todo_1: "带上身份证，到当地医保经办机构说明情况；问题解决后，经办人员会恢复共济。",
     suspended_todo_2: "也可以拨打医保服务热线 12393 咨询。",
+    crumbs_label: "当前位置",
     // ---- end citizen pages (issue 15) ----
 
 
@@ -1552,6 +1554,7 @@ pub static EN: Dict = Dict {
     suspended_todo: "What you can do",
     suspended_todo_1: "Take your ID card to the local bureau and explain; once settled, the clerk lifts the suspension.",
     suspended_todo_2: "Or call the hotline 12393.",
+    crumbs_label: "You are here",
     // ---- end citizen pages (issue 15) ----
 
 
@@ -2393,7 +2396,20 @@ pub fn record_kind(lang: Lang, kind: &str) -> &'static str {
 
 /// A region's name. `fallback` (the policy's Chinese name) is used for regions we do not know.
 pub fn region_name(lang: Lang, admdvs: Admdvs, fallback: &str) -> String {
-    let known = match (lang, admdvs.code()) {
+    // A district we have no name for is shown by its city's name, then its province's:
+    // never as a bare code.
+    let known = known_region(lang, admdvs.code())
+        .or_else(|| known_region(lang, admdvs.city_admdvs().code()))
+        .or_else(|| known_region(lang, admdvs.province_admdvs().code()));
+    match known {
+        Some(n) => n.to_string(),
+        None if lang.is_en() => format!("Region {admdvs}"),
+        None => fallback.to_string(),
+    }
+}
+
+fn known_region(lang: Lang, code: u32) -> Option<&'static str> {
+    match (lang, code) {
         (Lang::Zh, 370000) => Some("山东省"),
         (Lang::Zh, 370100) => Some("济南市"),
         (Lang::Zh, 370300) => Some("淄博市"),
@@ -2409,11 +2425,6 @@ pub fn region_name(lang: Lang, admdvs: Admdvs, fallback: &str) -> String {
         (Lang::En, 140100) => Some("Taiyuan"),
         (Lang::En, 140800) => Some("Yuncheng"),
         _ => None,
-    };
-    match known {
-        Some(n) => n.to_string(),
-        None if lang.is_en() => format!("Region {admdvs}"),
-        None => fallback.to_string(),
     }
 }
 
