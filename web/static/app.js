@@ -14,8 +14,21 @@
     locate.addEventListener("click", function () {
       var form = locate.form;
       navigator.geolocation.getCurrentPosition(function (pos) {
-        form.querySelector("[name=lat]").value = pos.coords.latitude.toFixed(6);
-        form.querySelector("[name=lon]").value = pos.coords.longitude.toFixed(6);
+        var put = function (name, value) {
+          var input = form.querySelector("[name=" + name + "]");
+          if (!input) {
+            input = document.createElement("input");
+            input.type = "hidden";
+            input.name = name;
+            form.appendChild(input);
+          }
+          input.value = value;
+        };
+        put("lat", pos.coords.latitude.toFixed(6));
+        put("lon", pos.coords.longitude.toFixed(6));
+        // The server picks the city the position is in.
+        var city = form.querySelector("[name=city]");
+        if (city) { city.name = ""; }
         form.submit();
       }, function () {
         var status = document.querySelector("[data-testid=near-summary]");

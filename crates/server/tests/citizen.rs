@@ -554,3 +554,54 @@ async fn care_mode_is_kept_per_device_and_simplifies_the_home_page() {
     let away = b.get("/care?on=1&next=https%3A%2F%2Fevil.example").await;
     assert_eq!(away.location.as_deref(), Some("/"));
 }
+
+#[tokio::test]
+async fn nearby_follows_the_position_searches_by_name_and_opens_the_map_apps() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    // Located in Zibo, the city box says Zibo; no coordinate boxes are shown to people.
+    let page = b.get("/nearby?lat=36.8131&lon=118.0549").await;
+    assert!(
+        page.body.contains("<option value=\"370300\" selected>"),
+        "the city follows the position"
+    );
+    assert!(!page.body.contains("id=\"f-lat\"") && !page.body.contains("id=\"f-lon\""));
+    assert!(!page.body.contains("geo:"), "no geo: link");
+    // Navigation in the forms the map apps document.
+    let page = b
+        .get("/nearby?lat=36.6512&lon=117.1201&kind=pharmacy")
+        .await;
+    for prefix in [
+        "https://uri.amap.com/marker?position=117.120100,36.651200&#38;name=",
+        "https://api.map.baidu.com/marker?location=36.651200,117.120100&#38;title=",
+        "https://apis.map.qq.com/uri/v1/marker?marker=coord:36.651200,117.120100;title:",
+    ] {
+        let at = page.body.find("uri.amap").unwrap_or(0);
+        assert!(
+            page.body.contains(prefix),
+            "{prefix} in {}",
+            &page.body[at..(at + 300).min(page.body.len())]
+        );
+    }
+    // A name search lists only the institutions whose name has those characters.
+    let all = b.get("/nearby?city=370100&radius=100").await;
+    let names = |body: &str| -> Vec<String> {
+        body.split("class=\"inst-name\">")
+            .skip(1)
+            .map(|s| s[..s.find('<').unwrap_or(0)].to_string())
+            .collect()
+    };
+    let every = names(&all.body);
+    assert!(every.len() >= 2, "{every:?}");
+    let wanted = every[0].clone();
+    let found = b
+        .get(&format!(
+            "/nearby?city=370100&radius=100&q={}",
+            wanted
+                .bytes()
+                .map(|c| format!("%{c:02X}"))
+                .collect::<String>()
+        ))
+        .await;
+    assert_eq!(names(&found.body), vec![wanted]);
+}

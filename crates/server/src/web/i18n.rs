@@ -172,6 +172,12 @@ pub struct Dict {
     pub suspended_todo_1: &'static str,
     pub suspended_todo_2: &'static str,
     pub crumbs_label: &'static str,
+    pub near_place_here: &'static str,
+    pub near_name: &'static str,
+    pub near_name_hint: &'static str,
+    pub near_amap: &'static str,
+    pub near_baidu: &'static str,
+    pub near_tencent: &'static str,
     // ---- end citizen pages (issue 15) ----
 
     // ---- guide list ----
@@ -650,10 +656,6 @@ pub struct Dict {
     pub near_kind_pharmacy: &'static str,
     pub near_kind_medical: &'static str,
     pub near_aid_only: &'static str,
-    pub near_coords: &'static str,
-    pub near_lat: &'static str,
-    pub near_lon: &'static str,
-    pub near_coords_hint: &'static str,
     pub near_search: &'static str,
     pub near_locate: &'static str,
     pub near_locate_failed: &'static str,
@@ -661,7 +663,6 @@ pub struct Dict {
     /// {0}: city name.
     pub near_place_city: &'static str,
     /// {0}: latitude; {1}: longitude.
-    pub near_place_coords: &'static str,
     /// {0}: count; {1}: place.
     pub near_summary: &'static str,
     pub near_map_title: &'static str,
@@ -886,6 +887,12 @@ pub static ZH: Dict = Dict {
     suspended_todo_1: "带上身份证，到当地医保经办机构说明情况；问题解决后，经办人员会恢复共济。",
     suspended_todo_2: "也可以拨打医保服务热线 12393 咨询。",
     crumbs_label: "当前位置",
+    near_place_here: "您所在的位置（{0}）",
+    near_name: "机构名称（可不填）",
+    near_name_hint: "输入名称中的几个字，例如“大药房”。",
+    near_amap: "高德地图",
+    near_baidu: "百度地图",
+    near_tencent: "腾讯地图",
     // ---- end citizen pages (issue 15) ----
 
 
@@ -1328,16 +1335,11 @@ pub static ZH: Dict = Dict {
     near_kind_pharmacy: "药店",
     near_kind_medical: "医院",
     near_aid_only: "只看支持家庭共济的机构",
-    near_coords: "按坐标查找",
-    near_lat: "纬度",
-    near_lon: "经度",
-    near_coords_hint: "填写坐标后按坐标查找；不填按上面选择的城市中心查找。",
     near_search: "查找",
     near_locate: "用我的位置",
     near_locate_failed: "无法获取您的位置，请选择城市或填写坐标。",
     near_err_coords: "坐标应为数字，例如纬度 36.8131、经度 118.0549。",
     near_place_city: "{0}中心",
-    near_place_coords: "坐标 {0}, {1}",
     near_summary: "离{1}最近的 {0} 家机构，由近到远。",
     near_map_title: "附近机构示意图",
     near_map_desc: "中心的蓝点是查找位置，编号与下方列表一致，圆圈表示距离。",
@@ -1555,6 +1557,12 @@ pub static EN: Dict = Dict {
     suspended_todo_1: "Take your ID card to the local bureau and explain; once settled, the clerk lifts the suspension.",
     suspended_todo_2: "Or call the hotline 12393.",
     crumbs_label: "You are here",
+    near_place_here: "where you are ({0})",
+    near_name: "Name (optional)",
+    near_name_hint: "A few characters of the name, e.g. 大药房.",
+    near_amap: "Amap",
+    near_baidu: "Baidu Maps",
+    near_tencent: "Tencent Maps",
     // ---- end citizen pages (issue 15) ----
 
 
@@ -1997,16 +2005,11 @@ pub static EN: Dict = Dict {
     near_kind_pharmacy: "Pharmacies",
     near_kind_medical: "Hospitals",
     near_aid_only: "Only those that take mutual aid",
-    near_coords: "Search by coordinates",
-    near_lat: "Latitude",
-    near_lon: "Longitude",
-    near_coords_hint: "With coordinates the search starts there; without, at the city centre chosen above.",
     near_search: "Search",
     near_locate: "Use my location",
     near_locate_failed: "Your location is not available; choose a city or type coordinates.",
     near_err_coords: "Coordinates are numbers, e.g. latitude 36.8131, longitude 118.0549.",
     near_place_city: "central {0}",
-    near_place_coords: "{0}, {1}",
     near_summary: "The {0} institutions nearest to {1}, nearest first.",
     near_map_title: "Map of the institutions nearby",
     near_map_desc: "The blue dot in the centre is where the search starts; numbers match the list; rings show distance.",
