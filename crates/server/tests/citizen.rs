@@ -567,6 +567,11 @@ async fn nearby_follows_the_position_searches_by_name_and_opens_the_map_apps() {
     );
     assert!(!page.body.contains("id=\"f-lat\"") && !page.body.contains("id=\"f-lon\""));
     assert!(!page.body.contains("geo:"), "no geo: link");
+    // Address, telephone and opening hours from the registry.
+    let text = visible_text(&page.body);
+    assert!(text.contains("地址：历下区测试路"), "{text}");
+    assert!(text.contains("营业时间：每天 08:00–21:00"));
+    assert!(page.body.contains("href=\"tel:0531880"));
     // Navigation in the forms the map apps document.
     let page = b
         .get("/nearby?lat=36.6512&lon=117.1201&kind=pharmacy")

@@ -252,6 +252,7 @@ impl World {
             mutual_aid,
             paasid: format!("paas{n}"),
             token: format!("token{n}"),
+            contact: Default::default(),
         }));
         code
     }

@@ -178,6 +178,9 @@ pub struct Dict {
     pub near_amap: &'static str,
     pub near_baidu: &'static str,
     pub near_tencent: &'static str,
+    pub near_address: &'static str,
+    pub near_hours: &'static str,
+    pub near_phone: &'static str,
     // ---- end citizen pages (issue 15) ----
 
     // ---- guide list ----
@@ -893,6 +896,9 @@ pub static ZH: Dict = Dict {
     near_amap: "高德地图",
     near_baidu: "百度地图",
     near_tencent: "腾讯地图",
+    near_address: "地址：",
+    near_hours: "营业时间：",
+    near_phone: "电话：",
     // ---- end citizen pages (issue 15) ----
 
 
@@ -1563,6 +1569,9 @@ pub static EN: Dict = Dict {
     near_amap: "Amap",
     near_baidu: "Baidu Maps",
     near_tencent: "Tencent Maps",
+    near_address: "Address: ",
+    near_hours: "Open: ",
+    near_phone: "Phone: ",
     // ---- end citizen pages (issue 15) ----
 
 

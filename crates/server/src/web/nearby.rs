@@ -114,6 +114,11 @@ pub struct InstView {
     pub distance_m: u64,
     /// 高德, 百度 and 腾讯 maps.
     pub maps: Vec<MapLink>,
+    pub address: String,
+    pub phone: String,
+    /// The telephone as a `tel:` link (digits only).
+    pub phone_href: String,
+    pub hours: String,
 }
 
 #[derive(Template)]
@@ -271,6 +276,17 @@ pub async fn show(
             distance: distance_text(lang, f.distance_m as f64),
             distance_m: f.distance_m,
             maps: map_links(t, &f.name, f.lat, f.lon),
+            address: f.contact.address.clone(),
+            phone: f.contact.phone.clone(),
+            phone_href: format!(
+                "tel:{}",
+                f.contact
+                    .phone
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+            ),
+            hours: f.contact.opening_hours.clone(),
         })
         .collect();
     let map = (!found.is_empty()).then(|| {

@@ -237,6 +237,11 @@ impl Fixture {
             mutual_aid,
             paasid: format!("paas{n}"),
             token: format!("token{n}"),
+            contact: gongji_core::domain::InstitutionContact {
+                address: format!("历下区测试路{n}号"),
+                phone: format!("0531-880{n:05}"),
+                opening_hours: "每天 08:00–21:00".into(),
+            },
         }));
         code
     }
