@@ -610,3 +610,36 @@ async fn nearby_follows_the_position_searches_by_name_and_opens_the_map_apps() {
         .await;
     assert_eq!(names(&found.body), vec![wanted]);
 }
+
+#[tokio::test]
+async fn the_records_say_why_mutual_aid_paid_less() {
+    let mut f = common::Fixture::new();
+    let pharmacy = f.institution(
+        common::JINAN,
+        gongji_core::codes::InstitutionKind::Pharmacy,
+        36.65,
+        117.12,
+        true,
+    );
+    let item = f.item();
+    let holder = f.employee(common::JINAN, 500);
+    let relative = f.resident(common::JINAN);
+    f.bind_limited(&holder, &relative, 12, 30);
+    f.buy(&relative, &pharmacy, &item, 100, "2025-10-01 15:30:00");
+    let s = f.start().await;
+    let token = s.sign_in(&relative).await;
+    let mut b = Browser::new(&s.base);
+    b.cookies.push(("gongji_session".into(), token));
+    let page = b.get("/h5/records").await;
+    let text = visible_text(&page.body);
+    assert!(
+        text.contains("户主设置了单笔限额30.00元"),
+        "the limit is said: {} {:?} {}",
+        page.status,
+        page.location,
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    assert!(!text.contains("R-S3"), "no rule references");
+    let messages = visible_text(&b.get("/h5/messages").await.body);
+    assert!(messages.contains("户主设置了单笔限额30.00元"), "{messages}");
+}

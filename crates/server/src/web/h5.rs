@@ -1574,7 +1574,40 @@ pub struct RecordView {
     pub balance_after: String,
     /// What happened, in one plain sentence.
     pub story: String,
+    /// Why mutual aid paid less than was left to pay, in plain words (empty when it did not).
+    pub why: String,
     pub cancelled: bool,
+}
+
+/// The reasons a settlement's summary keeps for mutual aid paying less than was left
+/// ([`gongji_engine::SUMMARY_WHY`]), without the rule references in brackets that mean
+/// nothing to the person.
+fn mutual_aid_why(summary: &str) -> String {
+    let Some((_, why)) = summary.split_once(gongji_engine::SUMMARY_WHY) else {
+        return String::new();
+    };
+    let mut out = String::with_capacity(why.len());
+    let mut rest = why;
+    while let Some(open) = rest.find('（') {
+        let Some(close) = rest[open..].find('）').map(|c| open + c + '）'.len_utf8()) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let inside = &rest[open..close];
+        if !inside.chars().any(|c| c.is_ascii_alphanumeric()) {
+            out.push_str(inside);
+        }
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    // "家庭共济：户主…支付30.00元，受单笔限额30.00元限制" says, to the person: the holder set a limit.
+    out.split('；')
+        .map(|part| match part.split_once("，受") {
+            Some((_, limit)) => format!("户主设置了{}", limit.trim_end_matches("限制")),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("；")
 }
 
 /// One record in plain words: who, where, what, how much, from whose account.
@@ -1645,6 +1678,12 @@ fn record_view(lang: Lang, r: &records::Record) -> RecordView {
         },
         balance_after: r.balance_after.map(|b| b.to_string()).unwrap_or_default(),
         story,
+        why: match r.role {
+            RecordRole::OwnCare | RecordRole::PaidByHolder if r.kind == "settle" => {
+                mutual_aid_why(&r.summary)
+            }
+            _ => String::new(),
+        },
         cancelled: r.cancelled_by.is_some(),
     }
 }

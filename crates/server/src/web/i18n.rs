@@ -181,6 +181,7 @@ pub struct Dict {
     pub near_address: &'static str,
     pub near_hours: &'static str,
     pub near_phone: &'static str,
+    pub rec_why: &'static str,
     // ---- end citizen pages (issue 15) ----
 
     // ---- guide list ----
@@ -899,6 +900,7 @@ pub static ZH: Dict = Dict {
     near_address: "地址：",
     near_hours: "营业时间：",
     near_phone: "电话：",
+    rec_why: "为什么家人账户没有全部支付：",
     // ---- end citizen pages (issue 15) ----
 
 
@@ -1572,6 +1574,7 @@ pub static EN: Dict = Dict {
     near_address: "Address: ",
     near_hours: "Open: ",
     near_phone: "Phone: ",
+    rec_why: "Why family aid did not pay it all: ",
     // ---- end citizen pages (issue 15) ----
 
 

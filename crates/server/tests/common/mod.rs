@@ -288,6 +288,34 @@ impl Fixture {
         }
     }
 
+    /// A binding whose holder limits each payment to `limit_yuan`.
+    pub fn bind_limited(
+        &mut self,
+        holder: &P,
+        relative: &P,
+        relationship: u8,
+        limit_yuan: i64,
+    ) -> i64 {
+        let outcome = self.run(Command::Bind(BindCommand {
+            holder: holder.psn_no.clone(),
+            relative: relative.psn_no.clone(),
+            relationship: Relationship::from_code(relationship).expect("relationship"),
+            begin: day("2025-01-01"),
+            end: None,
+            limit_per_payment: Some(Fen::from_yuan(limit_yuan)),
+            limit_per_month: None,
+            face_verified: true,
+            channel: Channel::BatchImport,
+            actor: "import".into(),
+            at: time("2025-01-01 09:00:00"),
+            restored: None,
+        }));
+        match outcome {
+            Outcome::Binding(b) => b.id,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
     /// A pharmacy purchase (med_type 41, own account then mutual aid); returns setl_id.
     pub fn buy(&mut self, patient: &P, pharmacy: &str, item: &str, yuan: i64, at: &str) -> String {
         let amount = Fen::from_yuan(yuan);
