@@ -407,3 +407,23 @@ pub fn server_error(lang: Lang) -> Response {
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, t.e500_lead).into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_500_page_is_the_sites_own_in_plain_chinese() {
+        let resp = server_error(Lang::Zh);
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let html = String::from_utf8(body.to_vec()).expect("utf-8");
+        assert!(html.contains("<html lang=\"zh-CN\""));
+        assert!(html.contains("/static/app.css"), "in the site's style");
+        assert!(html.contains("系统暂时出了问题") && html.contains("12393"));
+        assert!(html.contains("href=\"/\""), "a way back home");
+        assert!(!html.contains("could not be rendered"), "no English");
+    }
+}
