@@ -82,14 +82,18 @@ echo "== gongji demo on 127.0.0.1:$PORT2 (--now \"$NOW2\", a copy of the databas
 SERVER2_PID=$!
 wait_up "$PORT2" "$SERVER2_PID" "$WORK/serve2.log"
 
-mkdir -p artifacts/screenshots
-echo "== browser tests"
+# scripts/screenshots.sh runs tests/browser/screenshots.mjs with this same setup, its pictures
+# going to docs/screenshots instead.
+SCRIPT=${BROWSER_SCRIPT:-tests/browser/run.mjs}
+SHOTS_OUT=${SHOTS_OUT:-artifacts/screenshots}
+mkdir -p "$SHOTS_OUT"
+echo "== browser tests ($SCRIPT)"
 status=0
 started=$(date +%s)
-BASE_URL="http://127.0.0.1:$PORT" DATA_DIR="$WORK/registry" SHOTS_DIR="$ROOT/artifacts/screenshots" \
+BASE_URL="http://127.0.0.1:$PORT" DATA_DIR="$WORK/registry" SHOTS_DIR="$ROOT/$SHOTS_OUT" \
   BASE_URL2="http://127.0.0.1:$PORT2" TODAY2="${NOW2%% *}" STAFF_PASSWORD="$STAFF_PASSWORD" \
   GONGJI_BIN="$BIN" DB_PATH="$WORK/demo.db" OPERATOR_PASSWORD="$OPERATOR_PASSWORD" \
-  CHROMIUM="$CHROMIUM" TODAY="${NOW%% *}" node tests/browser/run.mjs || status=$?
+  CHROMIUM="$CHROMIUM" TODAY="${NOW%% *}" node "$SCRIPT" || status=$?
 echo "== browser tests took $(( $(date +%s) - started )) s"
 
 if [ "$status" -ne 0 ]; then

@@ -26,6 +26,7 @@ import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { choosePersons, peopleTests, premiumTests, consoleTests, noJsTests } from "./people.mjs";
 import { staffTests } from "./staff2.mjs";
+import { chooseElder, careTests, careNoJsTests } from "./care.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -276,6 +277,7 @@ const h = {
   BASE, BASE2, TODAY, TODAY2, STAFF_PASSWORD,
 };
 const who = choosePersons(h);
+const elder = chooseElder(h);
 const { context, dir } = await launch();
 const consoleErrors = [];
 const page = context.pages()[0] ?? (await context.newPage());
@@ -292,8 +294,11 @@ try {
     eq(r.status(), 200, "status");
     eq(await page.getAttribute("html", "lang"), "zh-CN", "html lang");
     assert((await text(page, "h1")).includes("一人账户"), "Chinese title");
-    for (const s of ["我的共济", "政策指南", "附近机构", "机构收费终端", "经办人员"]) {
+    for (const s of ["我的共济", "政策指南", "附近机构"]) {
       assert(await page.getByRole("link", { name: new RegExp(s) }).first().isVisible(), `entry ${s}`);
+    }
+    for (const s of ["机构收费终端", "经办人员", "收费终端", "经办后台"]) {
+      eq(await page.getByRole("link", { name: s }).count(), 0, `no staff entry ${s} for citizens`);
     }
     await checkPage(page, "home-zh");
   });
@@ -534,6 +539,18 @@ try {
   }
 }
 
+// 关怀模式 in a context of its own (its own cookies).
+{
+  const { context: careCtx, dir: careDir } = await launch();
+  const cp = careCtx.pages()[0] ?? (await careCtx.newPage());
+  try {
+    await careTests(h, cp, elder);
+  } finally {
+    await careCtx.close();
+    rmSync(careDir, { recursive: true, force: true });
+  }
+}
+
 // Premiums on the second server, whose clock is inside Yuncheng's collection window.
 {
   const { context: ycCtx, dir: ycDir } = await launch();
@@ -580,6 +597,7 @@ try {
       await screenshots(till, "terminal-hospital-nojs");
     });
     await noJsTests(h, p2, who);
+    await careNoJsTests(h, p2);
   } finally {
     await nojs.close();
     rmSync(nojsDir, { recursive: true, force: true });

@@ -93,10 +93,10 @@ pub fn commitment_letter(f: &LetterFacts<'_>) -> String {
     format!(
         "家庭共济关系承诺书\n\
          本人{holder}（身份证号{hcert}），现申请将本人职工医保个人账户授权给{relative}（身份证号{rcert}）共济使用。\n\
-         {relative}是本人的{relation}（家庭关系代码{code}）。\n\
+         {relative}是本人的{relation}。\n\
          共济期间：自{begin}起至{end}。\n\
          适用政策：{policy}。\n\
-         本人已阅读并知晓《个人账户家庭共济告知书》（版本{notice}），承诺以上亲属关系真实。\
+         本人已阅读并知晓《个人账户家庭共济告知书》，承诺以上亲属关系真实。\
          如有虚假，愿承担暂停家庭共济、追回违规支付资金等责任。\n\
          承诺人：{holder}\n\
          日期：{date}",
@@ -105,11 +105,9 @@ pub fn commitment_letter(f: &LetterFacts<'_>) -> String {
         relative = mask_name(f.relative_name),
         rcert = mask_certno(f.relative_certno),
         relation = f.relationship.name_zh(),
-        code = f.relationship,
         begin = f.begin.format("%Y年%m月%d日"),
         end = end,
         policy = f.policy,
-        notice = NOTICE_VERSION,
         date = f.date.format("%Y年%m月%d日"),
     )
 }

@@ -129,6 +129,17 @@ pub struct Institution {
     pub mutual_aid: bool,
     pub paasid: String,
     pub token: String,
+    /// How people find and reach it (R-J6).
+    pub contact: InstitutionContact,
+}
+
+/// Where an institution is, its telephone and when it is open, as people are shown them;
+/// empty when the registry does not say.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstitutionContact {
+    pub address: String,
+    pub phone: String,
+    pub opening_hours: String,
 }
 
 /// A catalog entry (医保目录): class, price cap and class-B self-pay share.

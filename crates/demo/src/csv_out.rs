@@ -32,7 +32,7 @@ pub const PERSONS_HEADER: [&str; 13] = [
     "phone",
 ];
 pub const ACCOUNTS_HEADER: [&str; 2] = ["psn_no", "balance"];
-pub const INSTITUTIONS_HEADER: [&str; 10] = [
+pub const INSTITUTIONS_HEADER: [&str; 13] = [
     "fixmedins_code",
     "fixmedins_name",
     "fixmedins_type",
@@ -43,6 +43,9 @@ pub const INSTITUTIONS_HEADER: [&str; 10] = [
     "mutual_aid",
     "paasid",
     "token",
+    "address",
+    "phone",
+    "opening_hours",
 ];
 pub const BINDINGS_HEADER: [&str; 6] = [
     "holder_psn_no",
@@ -153,6 +156,9 @@ pub fn write_institutions<W: Write>(rows: &[InstitutionRow], w: W) -> io::Result
             flag(r.mutual_aid),
             &r.paasid,
             &r.token,
+            &r.address,
+            &r.phone,
+            &r.opening_hours,
         ])?;
     }
     out.flush()

@@ -119,6 +119,8 @@ fn region_institutions(
             let token = format!("{:032x}", rng.gen::<u128>());
             let lat = jitter(rng, region.centre_lat);
             let lon = jitter(rng, region.centre_lon);
+            let serial = out.len();
+            let (address, phone, opening_hours) = contact(region, kind, level, serial);
             out.push(InstitutionRow {
                 fixmedins_code: code,
                 fixmedins_name: name,
@@ -130,9 +132,44 @@ fn region_institutions(
                 mutual_aid: rng.gen_bool(0.85),
                 paasid,
                 token,
+                address,
+                phone,
+                opening_hours,
             });
         }
     }
+}
+
+/// A plausible address, telephone and opening hours, derived from the institution's place in
+/// the list (no random draw, so the rest of the population stays as it was).
+fn contact(
+    region: &RegionSpec,
+    kind: InstitutionKind,
+    level: HospitalLevel,
+    serial: usize,
+) -> (String, String, String) {
+    let district = region.districts[serial % region.districts.len()].name;
+    let street = STREETS[(serial * 7 + 3) % STREETS.len()];
+    let number = serial * 37 % 290 + 1;
+    let address = format!("{}{district}{street}路{number}号", region.name);
+    let area = match region.admdvs.code() / 100 {
+        3701 => "0531",
+        3703 => "0533",
+        3706 => "0535",
+        1401 => "0351",
+        1408 => "0359",
+        _ => "0530",
+    };
+    let phone = format!("{area}-{}", 8_100_000 + (serial * 7_919) % 900_000);
+    let hours = match (kind, level) {
+        (InstitutionKind::Pharmacy, _) if serial % 5 == 0 => "全天24小时营业",
+        (InstitutionKind::Pharmacy, _) => "每天 08:00–21:30",
+        (InstitutionKind::Medical, HospitalLevel::Level3 | HospitalLevel::Level2) => {
+            "门诊 周一至周日 08:00–17:30；急诊24小时"
+        }
+        (InstitutionKind::Medical, _) => "周一至周六 08:00–17:00",
+    };
+    (address, phone, hours.to_string())
 }
 
 /// The centre moved by up to 0.15 degrees, on whole micro-degrees so that six decimals

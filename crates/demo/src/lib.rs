@@ -158,6 +158,9 @@ pub struct InstitutionRow {
     pub mutual_aid: bool,
     pub paasid: String,
     pub token: String,
+    pub address: String,
+    pub phone: String,
+    pub opening_hours: String,
 }
 
 /// One line of bindings.csv; the relationship is what the relative is to the holder.

@@ -508,7 +508,7 @@ fn csv_round_trip() {
     let (header, rows) = read(&files[2]);
     assert_eq!(
         header.join(","),
-        "fixmedins_code,fixmedins_name,fixmedins_type,hosp_lv,admdvs,lat,lon,mutual_aid,paasid,token"
+        "fixmedins_code,fixmedins_name,fixmedins_type,hosp_lv,admdvs,lat,lon,mutual_aid,paasid,token,address,phone,opening_hours"
     );
     let institutions: Vec<InstitutionRow> = rows
         .iter()
@@ -525,6 +525,9 @@ fn csv_round_trip() {
                 mutual_aid: r[7] == "1",
                 paasid: r[8].clone(),
                 token: r[9].clone(),
+                address: r[10].clone(),
+                phone: r[11].clone(),
+                opening_hours: r[12].clone(),
             }
         })
         .collect();

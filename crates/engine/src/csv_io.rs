@@ -15,7 +15,7 @@ use gongji_core::codes::{
     Admdvs, Channel, ChargeLevel, Gender, HospitalLevel, InstitutionKind, InsuStatus, Insutype,
     Relationship,
 };
-use gongji_core::domain::{BindingStatus, CatalogItem, Institution, Person};
+use gongji_core::domain::{BindingStatus, CatalogItem, Institution, InstitutionContact, Person};
 use gongji_core::idcard;
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pii::{CertNo, PersonName, Phone};
@@ -57,8 +57,13 @@ pub const INSTITUTIONS: (&str, &[&str]) = (
         "mutual_aid",
         "paasid",
         "token",
+        "address",
+        "phone",
+        "opening_hours",
     ],
 );
+/// institutions.csv before its address, phone and opening-hours columns still imports.
+const INSTITUTIONS_COLUMNS_MIN: usize = 10;
 pub const BINDINGS: (&str, &[&str]) = (
     "bindings.csv",
     &[
@@ -256,6 +261,11 @@ fn parse_institution(r: &csv::StringRecord) -> Result<Institution, BadField> {
         mutual_aid: flag("mutual_aid", g(7))?,
         paasid: nonempty("paasid", g(8))?.to_string(),
         token: nonempty("token", g(9))?.to_string(),
+        contact: InstitutionContact {
+            address: g(10).trim().to_string(),
+            phone: g(11).trim().to_string(),
+            opening_hours: g(12).trim().to_string(),
+        },
     })
 }
 
@@ -423,11 +433,12 @@ impl<R: BufRead> Read for CrlfToLf<R> {
 /// Whether a file's header is the one its format expects. bindings.csv may omit the
 /// columns added after its first version.
 fn header_matches(spec: (&str, &[&str]), got: &[&str]) -> bool {
-    got == spec.1
-        || (spec.0 == BINDINGS.0
-            && got.len() >= BINDINGS_COLUMNS_MIN
-            && got.len() <= spec.1.len()
-            && got == &spec.1[..got.len()])
+    let min = match spec.0 {
+        name if name == BINDINGS.0 => BINDINGS_COLUMNS_MIN,
+        name if name == INSTITUTIONS.0 => INSTITUTIONS_COLUMNS_MIN,
+        _ => spec.1.len(),
+    };
+    got == spec.1 || (got.len() >= min && got.len() <= spec.1.len() && got == &spec.1[..got.len()])
 }
 
 fn open_csv(
@@ -728,6 +739,9 @@ pub fn export_dir<S: Store>(engine: &Engine<S>, dir: &Path) -> Result<(), FileEr
                     b01(i.mutual_aid),
                     i.paasid.clone(),
                     i.token.clone(),
+                    i.contact.address.clone(),
+                    i.contact.phone.clone(),
+                    i.contact.opening_hours.clone(),
                 ]
             })
             .collect(),

@@ -42,6 +42,9 @@ use crate::token_seal::{self, TokenKey, TokenKeyError};
 /// Most requests one storage transaction carries.
 pub const BATCH_SIZE_MAX: usize = 4096;
 
+/// Marks, in a settlement's journal summary, the reasons mutual aid paid less than was left.
+pub const SUMMARY_WHY: &str = "。共济说明：";
+
 pub struct Engine<S: Store> {
     store: S,
     policies: PolicySet,
@@ -1070,7 +1073,7 @@ impl<S: Store> Engine<S> {
             .clone()
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| format!("M{}{:012}", patient.admdvs, entry_id_preview));
-        let summary = format!(
+        let mut summary = format!(
             "{}结算 医疗费{}元：统筹{}元，本人账户{}元，家庭共济{}元，现金{}元",
             institution.name,
             decision.totals.medfee_sumamt,
@@ -1079,6 +1082,22 @@ impl<S: Store> Engine<S> {
             decision.totals.acct_mulaid_pay,
             decision.totals.psn_cash_pay
         );
+        // Why mutual aid paid less than was left to pay (a limit, an institution without
+        // mutual aid…), kept with the entry so the person's records can say it.
+        if decision.totals.psn_cash_pay.is_positive() {
+            let why: Vec<&str> = decision
+                .allocation
+                .notes
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !n.starts_with("本人个人账户") && !n.starts_with("其余"))
+                .filter(|n| !n.starts_with("家庭共济：") || n.contains("限制"))
+                .collect();
+            if !why.is_empty() {
+                summary.push_str(SUMMARY_WHY);
+                summary.push_str(&why.join("；"));
+            }
+        }
         let entry = if cmd.dry_run {
             JournalEntry {
                 entry_id: 0,

@@ -12,7 +12,7 @@ pub mod state;
 pub mod token_seal;
 
 pub use command::*;
-pub use engine::{Engine, BATCH_SIZE_MAX};
+pub use engine::{Engine, BATCH_SIZE_MAX, SUMMARY_WHY};
 pub mod writer;
 
 pub use writer::{EngineHandle, Writer};

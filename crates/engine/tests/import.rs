@@ -11,7 +11,9 @@ use gongji_core::codes::{ChargeLevel, Relationship};
 use gongji_core::domain::{Binding, BindingStatus};
 use gongji_core::idcard::check_char;
 use gongji_core::Fen;
-use gongji_engine::csv_io::{export_dir, import_dir, ImportReport, BINDINGS, PERSONS};
+use gongji_engine::csv_io::{
+    export_dir, import_dir, ImportReport, BINDINGS, INSTITUTIONS, PERSONS,
+};
 use gongji_engine::{BindingChange, Limits};
 
 const FILES: [&str; 5] = [
@@ -510,4 +512,40 @@ fn export_then_import_keeps_every_binding_state() {
     export_dir(&second.engine, out2.path()).unwrap();
     let read = |dir: &Path| std::fs::read_to_string(dir.join("bindings.csv")).unwrap();
     assert_eq!(read(out1.path()), read(out2.path()));
+}
+
+#[test]
+fn institutions_carry_address_phone_and_opening_hours_through_import_and_export() {
+    let src = tempfile::tempdir().unwrap();
+    write_registry(src.path());
+    std::fs::write(
+        src.path().join("institutions.csv"),
+        format!(
+            "{}\nP37060200001,烟台大药房,2,1,370602,37.460000,121.440000,1,paas-yt1,tok-yt1,芝罘区南大街8号,0535-6600123,每天 08:00–21:30\n",
+            INSTITUTIONS.1.join(",")
+        ),
+    )
+    .unwrap();
+    let mut w = World::new();
+    let report = import(&mut w, src.path());
+    assert!(
+        !refusals(&report)
+            .iter()
+            .any(|r| r.starts_with("institutions.csv")),
+        "{:?}",
+        refusals(&report)
+    );
+    let out = tempfile::tempdir().unwrap();
+    export_dir(&w.engine, out.path()).unwrap();
+    let csv = std::fs::read_to_string(out.path().join("institutions.csv")).unwrap();
+    assert!(
+        csv.starts_with(
+            "fixmedins_code,fixmedins_name,fixmedins_type,hosp_lv,admdvs,lat,lon,mutual_aid,paasid,token,address,phone,opening_hours\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(",paas-yt1,tok-yt1,芝罘区南大街8号,0535-6600123,每天 08:00–21:30\n"),
+        "{csv}"
+    );
 }

@@ -385,7 +385,7 @@ async fn binding_with_notice_commitment_and_face_verification() {
     let letter = preview.ok()["letter"].as_str().unwrap().to_string();
     assert!(
         letter.contains("承诺书")
-            && letter.contains("子（家庭关系代码20）")
+            && letter.contains("是本人的子。")
             && !letter.contains(&w.cj.certno),
         "{letter}"
     );

@@ -541,6 +541,20 @@ fn matrix(c: &Ctx) -> Vec<Row> {
         ),
         page(
             Method::GET,
+            "/h5/messages",
+            "/h5/messages".into(),
+            none,
+            w("S P P P S S S S S"),
+        ),
+        page(
+            Method::GET,
+            "/care",
+            "/care?on=1&next=%2Fnearby".into(),
+            none,
+            w("P P P P P P P P P"),
+        ),
+        page(
+            Method::GET,
             "/h5/premium",
             "/h5/premium".into(),
             none,

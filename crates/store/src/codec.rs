@@ -5,7 +5,9 @@ use gongji_core::codes::{
     Admdvs, Channel, ChargeLevel, Gender, HospitalLevel, InstitutionKind, InsuStatus, Insutype,
     Relationship,
 };
-use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Person};
+use gongji_core::domain::{
+    Binding, BindingStatus, CatalogItem, Institution, InstitutionContact, Person,
+};
 use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::{BasisPoints, Fen};
 
@@ -75,6 +77,9 @@ pub struct InstitutionCols<'a> {
     pub mutual_aid: bool,
     pub paasid: &'a str,
     pub token: &'a str,
+    pub address: &'a str,
+    pub phone: &'a str,
+    pub opening_hours: &'a str,
 }
 
 pub fn institution_from_cols(c: InstitutionCols<'_>) -> Result<Institution, StoreError> {
@@ -89,6 +94,11 @@ pub fn institution_from_cols(c: InstitutionCols<'_>) -> Result<Institution, Stor
         mutual_aid: c.mutual_aid,
         paasid: c.paasid.to_string(),
         token: c.token.to_string(),
+        contact: InstitutionContact {
+            address: c.address.to_string(),
+            phone: c.phone.to_string(),
+            opening_hours: c.opening_hours.to_string(),
+        },
     })
 }
 

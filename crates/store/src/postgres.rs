@@ -431,7 +431,8 @@ fn institutions<C: GenericClient>(c: &mut C) -> Result<Vec<Institution>, StoreEr
     each_row(
         c,
         "SELECT fixmedins_code, fixmedins_name, fixmedins_type, hosp_lv, admdvs, lat, lon,
-                mutual_aid, paasid, token FROM institutions ORDER BY fixmedins_code",
+                mutual_aid, paasid, token, address, phone, opening_hours
+         FROM institutions ORDER BY fixmedins_code",
         |r| {
             let s = |i: usize| get::<&str>(r, i);
             out.push(codec::institution_from_cols(InstitutionCols {
@@ -445,6 +446,9 @@ fn institutions<C: GenericClient>(c: &mut C) -> Result<Vec<Institution>, StoreEr
                 mutual_aid: flag(r, 7)?,
                 paasid: s(8)?,
                 token: s(9)?,
+                address: s(10)?,
+                phone: s(11)?,
+                opening_hours: s(12)?,
             })?);
             Ok(())
         },
@@ -912,12 +916,14 @@ const SQL_PERSON: &str = "INSERT INTO persons (psn_no, certno, psn_name, gend, b
         public_medical = excluded.public_medical, emp_name = excluded.emp_name,
         phone = excluded.phone";
 const SQL_INSTITUTION: &str = "INSERT INTO institutions (fixmedins_code, fixmedins_name,
-        fixmedins_type, hosp_lv, admdvs, lat, lon, mutual_aid, paasid, token)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        fixmedins_type, hosp_lv, admdvs, lat, lon, mutual_aid, paasid, token, address, phone,
+        opening_hours)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
     ON CONFLICT (fixmedins_code) DO UPDATE SET fixmedins_name = excluded.fixmedins_name,
         fixmedins_type = excluded.fixmedins_type, hosp_lv = excluded.hosp_lv,
         admdvs = excluded.admdvs, lat = excluded.lat, lon = excluded.lon,
-        mutual_aid = excluded.mutual_aid, paasid = excluded.paasid, token = excluded.token";
+        mutual_aid = excluded.mutual_aid, paasid = excluded.paasid, token = excluded.token,
+        address = excluded.address, phone = excluded.phone, opening_hours = excluded.opening_hours";
 const SQL_CATALOG: &str = "INSERT INTO catalog (med_list_codg, med_list_name, chrgitm_lv,
         pric_uplmt_fen, selfpay_prop_bp)
     VALUES ($1, $2, $3, $4, $5)
@@ -1613,6 +1619,9 @@ fn write_one<'a, C: GenericClient>(
                     &i32::from(i.mutual_aid),
                     &i.paasid,
                     &i.token,
+                    &i.contact.address,
+                    &i.contact.phone,
+                    &i.contact.opening_hours,
                 ],
             )
             .map_err(pg)?;

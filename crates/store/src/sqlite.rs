@@ -48,6 +48,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0019_checks", include_str!("migrations/0019_checks.sql")),
     (
+        "0021_institution_contact",
+        include_str!("migrations/0021_institution_contact.sql"),
+    ),
+    (
         "0022_proxy_consents",
         include_str!("migrations/0022_proxy_consents.sql"),
     ),
@@ -369,7 +373,8 @@ impl SqliteStore {
             .conn
             .prepare(
                 "SELECT fixmedins_code, fixmedins_name, fixmedins_type, hosp_lv, admdvs, lat, lon,
-                        mutual_aid, paasid, token FROM institutions ORDER BY fixmedins_code",
+                        mutual_aid, paasid, token, address, phone, opening_hours
+                 FROM institutions ORDER BY fixmedins_code",
             )
             .map_err(io)?;
         let mut rows = stmt.query([]).map_err(io)?;
@@ -387,6 +392,9 @@ impl SqliteStore {
                 mutual_aid: r.get::<_, i64>(7).map_err(io)? != 0,
                 paasid: &s(8)?,
                 token: &s(9)?,
+                address: &s(10)?,
+                phone: &s(11)?,
+                opening_hours: &s(12)?,
             })?);
         }
         Ok(out)
@@ -686,12 +694,14 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
         Write::Institution(i) => {
             tx.prepare_cached(
                 "INSERT INTO institutions (fixmedins_code, fixmedins_name, fixmedins_type, hosp_lv, admdvs,
-                     lat, lon, mutual_aid, paasid, token)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     lat, lon, mutual_aid, paasid, token, address, phone, opening_hours)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (fixmedins_code) DO UPDATE SET fixmedins_name = excluded.fixmedins_name,
                      fixmedins_type = excluded.fixmedins_type, hosp_lv = excluded.hosp_lv,
                      admdvs = excluded.admdvs, lat = excluded.lat, lon = excluded.lon,
-                     mutual_aid = excluded.mutual_aid, paasid = excluded.paasid, token = excluded.token",
+                     mutual_aid = excluded.mutual_aid, paasid = excluded.paasid, token = excluded.token,
+                     address = excluded.address, phone = excluded.phone,
+                     opening_hours = excluded.opening_hours",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -705,6 +715,9 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
                     i64::from(i.mutual_aid),
                     i.paasid,
                     i.token,
+                    i.contact.address,
+                    i.contact.phone,
+                    i.contact.opening_hours,
                 ])
             })
             .map_err(io)?;

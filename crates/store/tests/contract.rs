@@ -250,6 +250,11 @@ fn institution() -> Institution {
         mutual_aid: true,
         paasid: "paas-0001".to_string(),
         token: "secret-token".to_string(),
+        contact: gongji_core::domain::InstitutionContact {
+            address: "历下区泉城路1号".into(),
+            phone: "0531-88880000".into(),
+            opening_hours: "08:00-20:00".into(),
+        },
     }
 }
 

@@ -250,6 +250,7 @@ impl World {
             mutual_aid,
             paasid: format!("paas{n}"),
             token: format!("token{n}"),
+            contact: Default::default(),
         }));
         code
     }

@@ -214,6 +214,18 @@ struct PendingCode {
     code: String,
     expires_at: NaiveDateTime,
     attempts_left: u32,
+    /// False for a phone no one registered: nothing was sent and no code matches, but its
+    /// tries count down like a real code's, so the sign-in page's "tries left" and expiry
+    /// tell no one which phones are insured.
+    real: bool,
+}
+
+/// A sent code's standing, for the sign-in page: until when it is valid and how many wrong
+/// tries it has left.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeStatus {
+    pub expires_at: NaiveDateTime,
+    pub attempts_left: u32,
 }
 
 /// What a staff sign-in failure is counted against.
@@ -531,9 +543,7 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
         expires_in_secs: CODE_TTL_SECS,
         resend_after_secs: CODE_RESEND_SECS,
     };
-    if persons.is_empty() {
-        return Ok(sent);
-    }
+    let real = !persons.is_empty();
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
     {
         let mut codes = app.auth.codes.lock().map_err(|_| poisoned())?;
@@ -549,8 +559,12 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
                 code: code.clone(),
                 expires_at: now + TimeDelta::seconds(CODE_TTL_SECS),
                 attempts_left: CODE_ATTEMPTS_MAX,
+                real,
             },
         );
+    }
+    if !real {
+        return Ok(sent);
     }
     if app.deployment.is_demo() {
         // The demo page shows the code it just sent, so it waits for the sending.
@@ -568,6 +582,21 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
         });
     }
     Ok(sent)
+}
+
+/// The standing of the code last sent to `phone`: `None` when none is waiting (never sent,
+/// expired, used, or out of tries).
+pub fn code_status(app: &App, phone: &str) -> Option<CodeStatus> {
+    let phone = parse_phone(phone).ok()?;
+    let now = app.clock.now();
+    let codes = app.auth.codes.lock().ok()?;
+    codes
+        .get(phone.reveal())
+        .filter(|c| now < c.expires_at && c.attempts_left > 0)
+        .map(|c| CodeStatus {
+            expires_at: c.expires_at,
+            attempts_left: c.attempts_left,
+        })
 }
 
 /// Signs a person in with the code sent to their phone. `certno` picks the person when
@@ -593,7 +622,9 @@ pub async fn sign_in_with_code(
         }
         // Compared in constant time: the code is the secret of the sign-in.
         let offered = code.trim().as_bytes();
-        let matches = pending.code.len() == offered.len()
+        // An unregistered phone's entry (`real` false) counts tries like a real one but never matches.
+        let matches = pending.real
+            && pending.code.len() == offered.len()
             && bool::from(subtle::ConstantTimeEq::ct_eq(
                 pending.code.as_bytes(),
                 offered,

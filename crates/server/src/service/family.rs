@@ -444,6 +444,42 @@ pub async fn unbind(
     .await
 }
 
+/// Why and when staff suspended a binding, as its persons are told.
+#[derive(Clone, Debug)]
+pub struct Suspension {
+    pub at: String,
+    /// The reason the clerk wrote.
+    pub reason: String,
+}
+
+/// The latest suspension of a binding, for either of its persons: read from the audit log,
+/// where the engine records every suspension with its reason.
+pub async fn suspension_of(
+    app: &App,
+    psn_no: &str,
+    binding_id: i64,
+) -> ServiceResult<Option<Suspension>> {
+    binding_of(app, psn_no, binding_id, false).await?;
+    let q = gongji_store::read::AuditQuery {
+        subject: Some(format!("binding:{binding_id}")),
+        actor: None,
+        action: Some("suspend".into()),
+        limit: 1,
+        offset: 0,
+    };
+    let rows = app.read_store(move |s| s.audit_log(&q)).await?;
+    Ok(rows.into_iter().next().map(|e| Suspension {
+        at: e.row.at,
+        reason: e
+            .row
+            .after_state
+            .as_deref()
+            .and_then(|a| a.split_once(" 原因："))
+            .map(|(_, r)| r.trim().to_string())
+            .unwrap_or_default(),
+    }))
+}
+
 /// The signed commitment letter of a binding, for either of its persons.
 pub async fn commitment_of(
     app: &App,

@@ -37,6 +37,8 @@ pub struct NearInstitution {
     pub mutual_aid: bool,
     /// Great-circle distance, whole metres.
     pub distance_m: u64,
+    /// Address, telephone and opening hours, as the registry has them.
+    pub contact: gongji_core::domain::InstitutionContact,
 }
 
 /// Great-circle distance by the haversine formula, in metres.
@@ -87,6 +89,7 @@ pub async fn near(app: &App, q: NearQuery) -> ServiceResult<Vec<NearInstitution>
                         lon: i.lon,
                         mutual_aid: i.mutual_aid,
                         distance_m: d.round() as u64,
+                        contact: i.contact.clone(),
                     })
                 })
                 .collect();

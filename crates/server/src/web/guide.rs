@@ -75,7 +75,7 @@ pub struct RegionCard {
     pub name: String,
     pub title: String,
     pub level: &'static str,
-    pub admdvs: String,
+    /// When the rules took effect, in words.
     pub version: String,
     pub scope_now: String,
 }
@@ -104,7 +104,6 @@ pub async fn list(
             name: i18n::region_name(lang, p.admdvs, &p.name_zh),
             title: i18n::policy_title(lang, p.admdvs, &p.name_zh),
             level: level_name(lang, p.admdvs),
-            admdvs: p.admdvs.to_string(),
             version: fill(t.guide_version, &[&p.version, &p.effective_from]),
             scope_now: classes_text(lang, p.binding.scope_on(today)),
         })
@@ -162,9 +161,7 @@ pub struct Faq {
 #[template(path = "guide_detail.html")]
 struct DetailTemplate {
     p: Page,
-    policy_id: String,
     name: String,
-    admdvs: String,
     version: String,
     uses: Vec<&'static str>,
     scope_today_intro: String,
@@ -525,9 +522,7 @@ fn describe(lang: Lang, policy: &Policy, today: NaiveDate) -> DetailTemplate {
     let name = i18n::policy_title(lang, policy.admdvs, &policy.name_zh);
     DetailTemplate {
         p: Page::new(lang, false, &name, "guide", "/guide"),
-        policy_id: policy.id.clone(),
         name,
-        admdvs: policy.admdvs.to_string(),
         version: fill(t.guide_version, &[&policy.version, &policy.effective_from]),
         uses: pay
             .mutual_aid_uses

@@ -58,6 +58,7 @@ pub fn router() -> Router<App> {
         .route("/h5/family/:id", get(binding_show).post(binding_act))
         .route("/h5/face/return", get(face_return))
         .route("/h5/records", get(records_show))
+        .route("/h5/messages", get(messages_show))
         .route("/h5/premium", get(premium_show).post(premium_act))
 }
 
@@ -82,16 +83,37 @@ async fn frame(
         .await
         .map(|p| p.name_masked)
         .unwrap_or_default();
-    page.with_subnav(vec![
+    let mut tabs = vec![
         NavLink::new("/h5", t.h5_tab_account, tab == "account"),
         NavLink::new("/h5/family", t.h5_tab_family, tab == "family"),
         NavLink::new("/h5/records", t.h5_tab_records, tab == "records"),
-        NavLink::new("/h5/premium", t.h5_tab_premium, tab == "premium"),
-    ])
-    .with_user(Some(UserBar {
+    ];
+    // Only a holder pays a relative's premium: no tab that would only refuse a resident.
+    if can_hold(app, psn_no).await || tab == "premium" {
+        tabs.push(NavLink::new(
+            "/h5/premium",
+            t.h5_tab_premium,
+            tab == "premium",
+        ));
+    }
+    tabs.push(NavLink::new(
+        "/h5/messages",
+        t.h5_tab_messages,
+        tab == "messages",
+    ));
+    page.with_subnav(tabs).with_user(Some(UserBar {
         who: fill(t.h5_signed_in_as, &[&who]),
         signout_action: "/h5/signout",
     }))
+}
+
+/// Whether the person may bind relatives and pay for them: only the employee-insured hold a
+/// personal account to share. A resident is told so instead of being offered what would be
+/// refused.
+async fn can_hold(app: &App, psn_no: &str) -> bool {
+    people::my_insurance(app, psn_no)
+        .await
+        .is_ok_and(|m| m.person.is_employee())
 }
 
 /// The signed-in person, or the redirect to sign in and come back.
@@ -293,6 +315,10 @@ struct SigninTemplate {
     next: String,
     error: Option<ErrorView>,
     notice: Option<String>,
+    /// While a sent code is valid: until when (shown as a time, so it works without a
+    /// script) and the seconds left (the script counts them down).
+    valid_until: String,
+    secs_left: i64,
 }
 
 async fn signin_show(
@@ -329,8 +355,16 @@ async fn signin_show(
             next,
             error: None,
             notice: None,
+            valid_until: String::new(),
+            secs_left: 0,
         },
     )
+}
+
+/// A phone number as the sign-in form takes it, checked here so that the page answers in its
+/// own language only.
+fn phone_ok(phone: &str) -> bool {
+    phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit())
 }
 
 async fn signin_act(
@@ -370,8 +404,15 @@ async fn signin_act(
         next: next.clone(),
         error: None,
         notice: None,
+        valid_until: String::new(),
+        secs_left: 0,
     };
     let mut status = StatusCode::OK;
+    if !phone_ok(&phone) {
+        view.error = Some(ErrorView::input(t.err_phone));
+        let page = view.p.clone();
+        return render_page(&page, StatusCode::BAD_REQUEST, &view);
+    }
     match field(&form.op).as_str() {
         "signin" => {
             let code = field(&form.code);
@@ -384,7 +425,20 @@ async fn signin_act(
                     if matches!(e, ServiceError::PhoneShared) {
                         view.ask_certno = true;
                     }
-                    view.error = Some(ErrorView::of(lang, &e));
+                    let mut shown = ErrorView::of(lang, &e);
+                    if matches!(e, ServiceError::CodeInvalid) {
+                        // Say how many tries are left, or that a new code is needed.
+                        match auth::code_status(&app, &phone) {
+                            Some(c) => {
+                                shown.message = fill(t.h5_code_wrong_left, &[&c.attempts_left])
+                            }
+                            None => {
+                                shown.message = t.h5_code_spent.to_string();
+                                view.code_step = false;
+                            }
+                        }
+                    }
+                    view.error = Some(shown);
                 }
             }
         }
@@ -399,15 +453,22 @@ async fn signin_act(
             }
             Err(e) => {
                 status = session::status_of(&e);
-                // Asked again too soon: the code sent before is still good.
-                view.code_step =
-                    matches!(e, ServiceError::RateLimited { .. }) && field(&form.op) == "resend";
+                // Asked again too soon: the code sent before is still good, so its box stays.
+                view.code_step = matches!(e, ServiceError::RateLimited { .. })
+                    && auth::code_status(&app, &phone).is_some();
                 view.error = Some(ErrorView::of(lang, &e));
             }
         },
     }
     if view.code_step {
         view.demo_code = providers::demo_code(&app, &phone);
+        if let Some(c) = auth::code_status(&app, &phone) {
+            view.valid_until = fill(
+                t.h5_code_valid_until,
+                &[&c.expires_at.format("%H:%M").to_string()],
+            );
+            view.secs_left = (c.expires_at - app.clock.now()).num_seconds().max(0);
+        }
     }
     let page = view.p.clone();
     render_page(&page, status, &view)
@@ -549,6 +610,8 @@ struct FamilyTemplate {
     end_only_earlier: bool,
     guide_href: String,
     notice: Option<String>,
+    /// The person may bind relatives (employee-insured).
+    can_hold: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -621,6 +684,7 @@ async fn family_show(
         end_only_earlier: f.end_date_only_earlier,
         guide_href: guide_href(&app, &admdvs).await,
         notice: done_notice(t, q.done.as_deref()),
+        can_hold: can_hold(&app, &psn_no).await,
     };
     render_page(&page, StatusCode::OK, &template)
 }
@@ -726,6 +790,16 @@ impl BindForm {
         let name = field(&self.name);
         if certno.is_empty() || certno.len() > 32 {
             return Err(ErrorView::input(t.err_certno));
+        }
+        // A mistyped resident ID number is said to be one, before anyone is looked up.
+        if certno.len() == 18 && certno.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
+            match gongji_core::idcard::validate(&certno.to_ascii_uppercase()) {
+                Err(gongji_core::idcard::IdNumberError::CheckDigit) => {
+                    return Err(ErrorView::input(t.err_certno_check));
+                }
+                Err(_) => return Err(ErrorView::input(t.err_certno_shape)),
+                Ok(_) => {}
+            }
         }
         if name.is_empty() || name.chars().count() > 64 {
             return Err(ErrorView::input(t.err_name));
@@ -879,6 +953,10 @@ async fn bind_show(
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
+    if !can_hold(&app, &psn_no).await {
+        // The family page says who can bind her and what she can do.
+        return see_other("/h5/family");
+    }
     match bind_page(&app, lang, remember, &psn_no, &BindForm::default()).await {
         Ok(v) => {
             let page = v.p.clone();
@@ -1240,10 +1318,11 @@ struct BindingTemplate {
     f_limit_year: String,
     f_end: String,
     letter_lines: Vec<String>,
-    letter_sha: String,
     notice: Option<String>,
     error: Option<ErrorView>,
     today: String,
+    /// Staff suspended the binding: when, and the reason the clerk wrote.
+    suspension: Option<family::Suspension>,
 }
 
 async fn binding_page(
@@ -1284,6 +1363,11 @@ async fn binding_page(
         None => return Err(problem(page, &ServiceError::NotFound("共济绑定"))),
     };
     let letter = family::commitment_of(app, psn_no, id).await.ok();
+    let suspension = if view.validity == Validity::Suspended {
+        family::suspension_of(app, psn_no, id).await.ok().flatten()
+    } else {
+        None
+    };
     let b = &view.binding;
     Ok(BindingTemplate {
         p: page,
@@ -1306,10 +1390,10 @@ async fn binding_page(
             .as_ref()
             .map(|c| lines(&c.letter))
             .unwrap_or_default(),
-        letter_sha: letter.map(|c| c.sha256).unwrap_or_default(),
         notice: None,
         error: None,
         today: app.clock.now().date().to_string(),
+        suspension,
     })
 }
 
@@ -1479,15 +1563,130 @@ pub struct RecordView {
     pub entry_id: i64,
     pub at: String,
     pub what: String,
-    pub kind: String,
     pub role: &'static str,
     pub who: String,
     pub place: String,
+    /// The amount as the reader meets it: signed only when her own account paid or got money.
     pub amount: String,
-    pub outflow: bool,
+    /// "out", "in", or "other" (another person's account moved, not hers).
+    pub flow: &'static str,
+    /// Whose account the money came from or went to, in words.
+    pub account: String,
     pub balance_after: String,
-    pub summary: String,
+    /// What happened, in one plain sentence.
+    pub story: String,
+    /// Why mutual aid paid less than was left to pay, in plain words (empty when it did not).
+    pub why: String,
     pub cancelled: bool,
+}
+
+/// The reasons a settlement's summary keeps for mutual aid paying less than was left
+/// ([`gongji_engine::SUMMARY_WHY`]), without the rule references in brackets that mean
+/// nothing to the person.
+fn mutual_aid_why(summary: &str) -> String {
+    let Some((_, why)) = summary.split_once(gongji_engine::SUMMARY_WHY) else {
+        return String::new();
+    };
+    let mut out = String::with_capacity(why.len());
+    let mut rest = why;
+    while let Some(open) = rest.find('（') {
+        let Some(close) = rest[open..].find('）').map(|c| open + c + '）'.len_utf8()) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let inside = &rest[open..close];
+        if !inside.chars().any(|c| c.is_ascii_alphanumeric()) {
+            out.push_str(inside);
+        }
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    // "家庭共济：户主…支付30.00元，受单笔限额30.00元限制" says, to the person: the holder set a limit.
+    out.split('；')
+        .map(|part| match part.split_once("，受") {
+            Some((_, limit)) => format!("户主设置了{}", limit.trim_end_matches("限制")),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// One record in plain words: who, where, what, how much, from whose account.
+fn record_view(lang: Lang, r: &records::Record) -> RecordView {
+    let t = lang.t();
+    let who = r
+        .counterpart
+        .as_ref()
+        .map(|c| c.name_masked.clone())
+        .unwrap_or_default();
+    let place = r.fixmedins_name.clone().unwrap_or_default();
+    let abs = if r.amount < Fen::ZERO {
+        Fen::ZERO.checked_sub(r.amount).unwrap_or(r.amount)
+    } else {
+        r.amount
+    };
+    let refund = r.amount > Fen::ZERO;
+    let place_text = if place.is_empty() {
+        t.rec_somewhere.to_string()
+    } else {
+        place.clone()
+    };
+    let story = match (r.role, refund) {
+        (RecordRole::OwnCare, false) => fill(t.rec_own_care, &[&place_text, &abs]),
+        (RecordRole::OwnCare, true) => fill(t.rec_own_care_back, &[&place_text, &abs]),
+        (RecordRole::PaidForRelative, false) => {
+            fill(t.rec_for_relative, &[&who, &place_text, &abs])
+        }
+        (RecordRole::PaidForRelative, true) => {
+            fill(t.rec_for_relative_back, &[&who, &place_text, &abs])
+        }
+        (RecordRole::PaidByHolder, false) => fill(t.rec_by_holder, &[&place_text, &who, &abs]),
+        (RecordRole::PaidByHolder, true) => fill(t.rec_by_holder_back, &[&who, &abs]),
+        (RecordRole::PremiumForRelative, _) => fill(t.rec_premium_for, &[&who, &abs]),
+        (RecordRole::PremiumForMe, _) => fill(t.rec_premium_me, &[&who, &abs]),
+        (RecordRole::Recovery, _) => fill(t.rec_recovery, &[&abs]),
+        (RecordRole::Funding, _) => fill(t.rec_funding, &[&abs]),
+    };
+    let others = matches!(r.role, RecordRole::PaidByHolder | RecordRole::PremiumForMe);
+    RecordView {
+        entry_id: r.entry_id,
+        at: r.occurred_at.clone(),
+        what: i18n::record_role(lang, r.role).to_string(),
+        role: r.role.code(),
+        who,
+        place,
+        amount: if others {
+            abs.to_string()
+        } else {
+            r.amount.to_string()
+        },
+        flow: if others {
+            "other"
+        } else if r.amount < Fen::ZERO {
+            "out"
+        } else {
+            "in"
+        },
+        account: if others {
+            fill(
+                t.rec_account_of,
+                &[&r.counterpart
+                    .as_ref()
+                    .map_or(String::new(), |c| c.name_masked.clone())],
+            )
+        } else {
+            t.rec_account_mine.to_string()
+        },
+        balance_after: r.balance_after.map(|b| b.to_string()).unwrap_or_default(),
+        story,
+        why: match r.role {
+            RecordRole::OwnCare | RecordRole::PaidByHolder if r.kind == "settle" => {
+                mutual_aid_why(&r.summary)
+            }
+            _ => String::new(),
+        },
+        cancelled: r.cancelled_by.is_some(),
+    }
 }
 
 #[derive(Template)]
@@ -1502,6 +1701,8 @@ struct RecordsTemplate {
     prev_href: Option<String>,
     next_href: Option<String>,
     page_no: u32,
+    /// A filter is in use: its form is shown open.
+    filtered: bool,
 }
 
 async fn records_show(
@@ -1571,28 +1772,10 @@ async fn records_show(
                 rows = list
                     .iter()
                     .take(RECORDS_PER_PAGE as usize)
-                    .map(|r| RecordView {
-                        entry_id: r.entry_id,
-                        at: r.occurred_at.clone(),
-                        what: i18n::record_role(lang, r.role).to_string(),
-                        kind: i18n::record_kind(lang, &r.kind).to_string(),
-                        role: r.role.code(),
-                        who: r
-                            .counterpart
-                            .as_ref()
-                            .map(|c| c.name_masked.clone())
-                            .unwrap_or_default(),
-                        place: r.fixmedins_name.clone().unwrap_or_default(),
-                        amount: r.amount.to_string(),
-                        outflow: r.amount < Fen::ZERO,
-                        balance_after: r.balance_after.map(|b| b.to_string()).unwrap_or_default(),
-                        summary: if matches!(r.role, RecordRole::Funding) {
-                            r.explanation.clone()
-                        } else {
-                            r.summary.clone()
-                        },
-                        cancelled: r.cancelled_by.is_some(),
-                    })
+                    // The registry's opening balance is no event of the person's life (it
+                    // carries the import's date); the balance after each row says it all.
+                    .filter(|r| r.kind != "opening")
+                    .map(|r| record_view(lang, r))
                     .collect();
             }
             Err(e) => error = Some(ErrorView::of(lang, &e)),
@@ -1614,11 +1797,16 @@ async fn records_show(
         label: t.records_kind_all.to_string(),
         selected: kind.is_empty(),
     })
-    .chain(RECORD_KINDS.iter().map(|k| Opt {
-        value: k.to_string(),
-        label: i18n::record_kind(lang, k).to_string(),
-        selected: kind == *k,
-    }))
+    .chain(
+        RECORD_KINDS
+            .iter()
+            .filter(|k| **k != "opening")
+            .map(|k| Opt {
+                value: k.to_string(),
+                label: i18n::record_kind(lang, k).to_string(),
+                selected: kind == *k,
+            }),
+    )
     .collect();
     let template = RecordsTemplate {
         p: page.clone(),
@@ -1630,8 +1818,71 @@ async fn records_show(
         prev_href: (page_no > 1).then(|| with_page(page_no - 1)),
         next_href: more.then(|| with_page(page_no + 1)),
         page_no,
+        filtered: query.iter().any(|(_, v)| !v.is_empty()),
     };
     render_page(&page, StatusCode::OK, &template)
+}
+
+// ---- messages: every payment from my account, and for me ----
+
+/// Messages one page shows: the latest payments.
+const MESSAGES_MAX: u32 = 50;
+
+#[derive(Template)]
+#[template(path = "h5_messages.html")]
+struct MessagesTemplate {
+    p: Page,
+    messages: Vec<RecordView>,
+    error: Option<ErrorView>,
+}
+
+/// The message centre: the holder is told of every payment from his account (his own care,
+/// a relative's, a premium), and a relative of every payment made for her. Read from the
+/// ledger, so nothing is missed and nothing is kept twice.
+async fn messages_show(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let psn_no = match require(&app, &headers, "/h5/messages").await {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let page = frame(
+        &app,
+        (lang, remember),
+        t.messages_title,
+        "messages",
+        "/h5/messages",
+        &[],
+        Some(&psn_no),
+    )
+    .await;
+    let filter = RecordFilter {
+        limit: Some(MESSAGES_MAX),
+        ..RecordFilter::default()
+    };
+    let (messages, error) = match records::records(&app, &psn_no, &filter).await {
+        Ok(list) => (
+            list.iter()
+                .filter(|r| r.kind != "opening" && r.amount != Fen::ZERO)
+                .map(|r| record_view(lang, r))
+                .collect(),
+            None,
+        ),
+        Err(e) => (Vec::new(), Some(ErrorView::of(lang, &e))),
+    };
+    render_page(
+        &page,
+        StatusCode::OK,
+        &MessagesTemplate {
+            p: page.clone(),
+            messages,
+            error,
+        },
+    )
 }
 
 // ---- premiums (R-Y2, R-R1, R-R2, R-R4) ----

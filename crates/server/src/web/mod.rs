@@ -15,6 +15,7 @@
 //! The pages of people and staff are built only on [`crate::service`]: a handler reads the
 //! form, calls a service function and shows its answer or its refusal. They decide nothing.
 
+mod care;
 mod charts;
 mod console;
 // Used by the forms as they gain CSRF tokens (issue 10).
@@ -62,7 +63,10 @@ pub fn router() -> Router<App> {
         .route("/static/app.js", get(js))
         .route("/static/icon.svg", get(icon))
         .route("/favicon.ico", get(icon))
+        .route("/care", get(care::switch))
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(session::form_tokens_scope))
+        .layer(axum::middleware::from_fn(care::scope))
 }
 
 const CSS: &str = include_str!("../../../../web/static/app.css");
@@ -108,6 +112,10 @@ pub struct Page {
     pub csrf: String,
     /// The hidden `csrf` field of the sign-in forms (the `gongji_csrf` double-submit value).
     pub csrf_pre: String,
+    /// 关怀模式 on this device ([`care`]).
+    pub care: bool,
+    /// The link that turns 关怀模式 on or off and comes back here.
+    pub care_href: String,
     remember_lang: bool,
 }
 
@@ -155,8 +163,17 @@ impl Page {
             .filter(|(k, v)| *k != "lang" && !v.is_empty())
             .cloned()
             .collect();
+        let here = href(path, &q);
         q.push(("lang", lang.other().code().to_string()));
         let tokens = session::form_tokens();
+        let care = care::on();
+        let care_href = href(
+            "/care",
+            &[
+                ("on", if care { "0" } else { "1" }.to_string()),
+                ("next", here),
+            ],
+        );
         Page {
             t: lang.t(),
             lang,
@@ -168,6 +185,8 @@ impl Page {
             user: None,
             csrf: tokens.session,
             csrf_pre: tokens.pre_session,
+            care,
+            care_href,
             remember_lang: remember,
         }
     }
@@ -192,6 +211,12 @@ impl Page {
 
     pub fn is_nav(&self, key: &str) -> bool {
         self.nav == key
+    }
+
+    /// The staff's sites (the till, the console) are reached by their own addresses; their
+    /// pages show neither the citizens' menu nor theirs the staff's.
+    pub fn staff_site(&self) -> bool {
+        matches!(self.nav, "terminal" | "console")
     }
 }
 
@@ -226,11 +251,7 @@ pub fn render_page<T: Template>(page: &Page, status: StatusCode, template: &T) -
         Ok(h) => h,
         Err(e) => {
             tracing::error!(error = %e, "template failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "页面生成失败 / the page could not be rendered",
-            )
-                .into_response();
+            return server_error(page.lang);
         }
     };
     let mut resp = (status, html).into_response();
@@ -325,4 +346,81 @@ async fn home(State(app): State<App>, Query(q): Query<LangQuery>, headers: Heade
             regions,
         },
     )
+}
+
+// ---- pages that are not there, and the server's own failure ----
+
+/// The site's own page for an address that is not there, or for the server's failure: what
+/// happened in plain words and where to go on from here.
+#[derive(Template)]
+#[template(path = "error_page.html")]
+struct ErrorPageTemplate {
+    p: Page,
+    lead: &'static str,
+    /// The server failed: say that it is not the person's fault and to try again.
+    failed: bool,
+}
+
+async fn not_found(
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let t = lang.t();
+    let page = Page::new(lang, remember, t.e404_title, "", uri.path());
+    render_page(
+        &page,
+        StatusCode::NOT_FOUND,
+        &ErrorPageTemplate {
+            p: page.clone(),
+            lead: t.e404_lead,
+            failed: false,
+        },
+    )
+}
+
+/// The 500 page. Its template has no value that can fail to render; should it fail all the
+/// same, one plain sentence in the page's language is sent.
+pub fn server_error(lang: Lang) -> Response {
+    let t = lang.t();
+    let page = Page::new(lang, false, t.e500_title, "", "/");
+    let view = ErrorPageTemplate {
+        p: page.clone(),
+        lead: t.e500_lead,
+        failed: true,
+    };
+    match view.render() {
+        Ok(html) => {
+            let mut resp = (StatusCode::INTERNAL_SERVER_ERROR, html).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, t.e500_lead).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_500_page_is_the_sites_own_in_plain_chinese() {
+        let resp = server_error(Lang::Zh);
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let html = String::from_utf8(body.to_vec()).expect("utf-8");
+        assert!(html.contains("<html lang=\"zh-CN\""));
+        assert!(html.contains("/static/app.css"), "in the site's style");
+        assert!(html.contains("系统暂时出了问题") && html.contains("12393"));
+        assert!(html.contains("href=\"/\""), "a way back home");
+        assert!(!html.contains("could not be rendered"), "no English");
+    }
 }

@@ -42,6 +42,62 @@ pub struct NearbyQuery {
     kind: Option<String>,
     aid: Option<String>,
     radius: Option<String>,
+    /// Part of an institution's name.
+    q: Option<String>,
+}
+
+/// Most institutions a name search looks through (the nearest first).
+const SEARCH_POOL: usize = institutions::NEAR_LIMIT_MAX;
+
+/// The city whose centre is nearest to a position: the city box follows where the person is.
+fn nearest_city(lat: f64, lon: f64) -> u32 {
+    CITY_CENTRES
+        .iter()
+        .min_by(|a, b| {
+            institutions::haversine_m(lat, lon, a.1, a.2)
+                .total_cmp(&institutions::haversine_m(lat, lon, b.1, b.2))
+        })
+        .map_or(DEFAULT_CITY, |c| c.0)
+}
+
+/// Links that open the institution in the common map apps, in the forms their makers document
+/// for a marker: 高德 (uri.amap.com/marker), 百度 (api.map.baidu.com/marker) and 腾讯
+/// (apis.map.qq.com/uri/v1/marker). The registry's coordinates are GPS (WGS-84), said so in
+/// each link. They open in the app where it is installed and in the browser otherwise, on
+/// iOS and Android and inside WeChat, where a `geo:` link does nothing.
+fn map_links(t: &i18n::Dict, name: &str, lat: f64, lon: f64) -> Vec<MapLink> {
+    let n = super::encode_query_value(name);
+    let links = [
+        (
+            t.near_amap,
+            format!(
+                "https://uri.amap.com/marker?position={lon:.6},{lat:.6}&name={n}&coordinate=wgs84&callnative=1&src=gongji"
+            ),
+        ),
+        (
+            t.near_baidu,
+            format!(
+                "https://api.map.baidu.com/marker?location={lat:.6},{lon:.6}&title={n}&content={n}&output=html&coord_type=wgs84&src=webapp.gongji"
+            ),
+        ),
+        (
+            t.near_tencent,
+            format!(
+                "https://apis.map.qq.com/uri/v1/marker?marker=coord:{lat:.6},{lon:.6};title:{n}&coord_type=1&referer=gongji"
+            ),
+        ),
+    ];
+    links
+        .into_iter()
+        .map(|(label, href)| MapLink { label, href })
+        .collect()
+}
+
+/// A link that opens an institution in a map app.
+#[derive(Clone)]
+pub struct MapLink {
+    pub label: &'static str,
+    pub href: String,
 }
 
 #[derive(Clone)]
@@ -56,7 +112,13 @@ pub struct InstView {
     pub aid: bool,
     pub distance: String,
     pub distance_m: u64,
-    pub geo: String,
+    /// 高德, 百度 and 腾讯 maps.
+    pub maps: Vec<MapLink>,
+    pub address: String,
+    pub phone: String,
+    /// The telephone as a `tel:` link (digits only).
+    pub phone_href: String,
+    pub hours: String,
 }
 
 #[derive(Template)]
@@ -69,6 +131,7 @@ struct NearbyTemplate {
     kinds: Vec<Opt>,
     radii: Vec<Opt>,
     aid: bool,
+    name_q: String,
     list: Vec<InstView>,
     map: Option<MapView>,
     error: Option<ErrorView>,
@@ -109,7 +172,7 @@ pub async fn show(
         .map_or((36.651, 117.120), |(_, la, lo)| (*la, *lo));
     let (lat_s, lon_s) = (field(&q.lat), field(&q.lon));
     let mut error = None;
-    let typed = match (lat_s.parse::<f64>(), lon_s.parse::<f64>()) {
+    let mut typed = match (lat_s.parse::<f64>(), lon_s.parse::<f64>()) {
         (Ok(la), Ok(lo)) if !lat_s.is_empty() && !lon_s.is_empty() => Some((la, lo)),
         _ if lat_s.is_empty() && lon_s.is_empty() => None,
         _ => {
@@ -117,7 +180,26 @@ pub async fn show(
             None
         }
     };
+    let asked_city: Option<u32> = field(&q.city).parse().ok();
+    // A city chosen other than the one the position is in: the person wants that city.
+    if let (Some((la, lo)), Some(c)) = (typed, asked_city) {
+        if nearest_city(la, lo) != c {
+            typed = None;
+        }
+    }
+    let city_code = match typed {
+        Some((la, lo)) => nearest_city(la, lo),
+        None => city_code,
+    };
+    let centre = match typed {
+        Some(_) => centre,
+        None => CITY_CENTRES
+            .iter()
+            .find(|(a, _, _)| *a == city_code)
+            .map_or(centre, |(_, la, lo)| (*la, *lo)),
+    };
     let me = typed.unwrap_or(centre);
+    let name_q = field(&q.q);
     let kind_s = field(&q.kind);
     let kind = match kind_s.as_str() {
         "pharmacy" => Some(InstitutionKind::Pharmacy),
@@ -136,10 +218,7 @@ pub async fn show(
             .unwrap_or_default()
     };
     let place = match typed {
-        Some((la, lo)) => fill(
-            t.near_place_coords,
-            &[&format!("{la:.4}"), &format!("{lo:.4}")],
-        ),
+        Some(_) => fill(t.near_place_here, &[&city_name(city_code)]),
         None => fill(t.near_place_city, &[&city_name(city_code)]),
     };
     let found = if error.is_none() {
@@ -151,12 +230,20 @@ pub async fn show(
                 kind,
                 mutual_aid: aid.then_some(true),
                 radius_m: Some(f64::from(radius_km) * 1000.0),
-                limit: Some(LIST_MAX),
+                limit: Some(if name_q.is_empty() {
+                    LIST_MAX
+                } else {
+                    SEARCH_POOL
+                }),
             },
         )
         .await
         {
-            Ok(list) => list,
+            Ok(list) => list
+                .into_iter()
+                .filter(|i| name_q.is_empty() || i.name.contains(name_q.as_str()))
+                .take(LIST_MAX)
+                .collect(),
             Err(e) => {
                 error = Some(ErrorView::of(lang, &e));
                 Vec::new()
@@ -188,7 +275,18 @@ pub async fn show(
             aid: f.mutual_aid,
             distance: distance_text(lang, f.distance_m as f64),
             distance_m: f.distance_m,
-            geo: format!("geo:{:.6},{:.6}?q={:.6},{:.6}", f.lat, f.lon, f.lat, f.lon),
+            maps: map_links(t, &f.name, f.lat, f.lon),
+            address: f.contact.address.clone(),
+            phone: f.contact.phone.clone(),
+            phone_href: format!(
+                "tel:{}",
+                f.contact
+                    .phone
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+            ),
+            hours: f.contact.opening_hours.clone(),
         })
         .collect();
     let map = (!found.is_empty()).then(|| {
@@ -246,6 +344,7 @@ pub async fn show(
         ("kind", kind_s.clone()),
         ("aid", if aid { "1".into() } else { String::new() }),
         ("radius", radius_km.to_string()),
+        ("q", name_q.clone()),
     ];
     let page = Page::at(lang, remember, t.near_title, "nearby", "/nearby", &query);
     let template = NearbyTemplate {
@@ -256,6 +355,7 @@ pub async fn show(
         kinds,
         radii,
         aid,
+        name_q,
         summary: fill(t.near_summary, &[&list.len(), &place]),
         list,
         map,

@@ -239,6 +239,11 @@ impl Fixture {
             mutual_aid,
             paasid: format!("paas{n}"),
             token: format!("token{n}"),
+            contact: gongji_core::domain::InstitutionContact {
+                address: format!("历下区测试路{n}号"),
+                phone: format!("0531-880{n:05}"),
+                opening_hours: "每天 08:00–21:00".into(),
+            },
         }));
         code
     }
@@ -277,6 +282,34 @@ impl Fixture {
             channel: Channel::BatchImport,
             actor: "import".into(),
             at: time(&format!("{begin} 09:00:00")),
+            restored: None,
+        }));
+        match outcome {
+            Outcome::Binding(b) => b.id,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// A binding whose holder limits each payment to `limit_yuan`.
+    pub fn bind_limited(
+        &mut self,
+        holder: &P,
+        relative: &P,
+        relationship: u8,
+        limit_yuan: i64,
+    ) -> i64 {
+        let outcome = self.run(Command::Bind(BindCommand {
+            holder: holder.psn_no.clone(),
+            relative: relative.psn_no.clone(),
+            relationship: Relationship::from_code(relationship).expect("relationship"),
+            begin: day("2025-01-01"),
+            end: None,
+            limit_per_payment: Some(Fen::from_yuan(limit_yuan)),
+            limit_per_month: None,
+            face_verified: true,
+            channel: Channel::BatchImport,
+            actor: "import".into(),
+            at: time("2025-01-01 09:00:00"),
             restored: None,
         }));
         match outcome {
