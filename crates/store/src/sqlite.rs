@@ -36,7 +36,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0013_operators.sql"),
     ),
     // Numbered before the chains (0016) so that old rows are chained with their kind.
-    ("0014_premiums", include_str!("migrations/0014_premiums.sql")),
+    (
+        "0014_premiums",
+        include_str!("migrations/0014_premiums.sql"),
+    ),
     (
         "0015_limits_and_floors",
         include_str!("migrations/0015_limits_and_floors.sql"),
