@@ -6,8 +6,12 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use chrono::Datelike;
 use common::*;
 use gongji_core::codes::{AccountUse, ChargeLevel, HospitalLevel, MedType};
+use gongji_core::ledger::LedgerAccount;
+use gongji_core::policy::SecondReimbursement;
+use gongji_core::second_reimbursement::FUND_PAY_TYPE;
 use gongji_core::Fen;
 use gongji_engine::{CancelCommand, Command, EngineError, Outcome, Render, Request, SettleCommand};
 use gongji_store::SqliteStore;
@@ -135,6 +139,27 @@ fn render() -> Render {
     })
 }
 
+/// The auditor's own reading of R-J9 for one person's year: the compliant personal burden of
+/// the live settlements and the second reimbursement paid on it so far, net of clawbacks and
+/// top-ups.
+#[derive(Clone, Copy, Debug, Default)]
+struct RefundLedger {
+    burden: i64,
+    refunded: i64,
+}
+
+/// R-J9 as the policy states it: the part of the year's burden inside each tier, at the tier's
+/// ratio.
+fn owed(sr: &SecondReimbursement, burden: i64) -> i64 {
+    sr.tiers
+        .iter()
+        .map(|t| {
+            let in_tier = burden.min(t.up_to.fen()) - t.above.fen();
+            Fen::from_fen(in_tier.max(0)).share(t.ratio).fen()
+        })
+        .sum()
+}
+
 /// A request already answered: what to send again, and the answer given.
 struct Answered {
     msgid: String,
@@ -152,6 +177,8 @@ struct Run {
     /// The auditor's own balances, moved only by the postings the engine answered with.
     model: BTreeMap<String, i64>,
     settled: Vec<(gongji_engine::Settled, bool)>,
+    /// R-J9 by (person, year), over the live settlements.
+    refunds: BTreeMap<(String, i32), RefundLedger>,
     answered: Vec<Answered>,
     next_msgid: u64,
 }
@@ -215,6 +242,7 @@ impl Run {
             items,
             model,
             settled: Vec::new(),
+            refunds: BTreeMap::new(),
             answered: Vec::new(),
             next_msgid: 0,
         })
@@ -251,6 +279,23 @@ impl Run {
         };
         cmd.dry_run = dry_run;
         cmd
+    }
+
+    /// The second reimbursement rule a settlement falls under, if any, and its compliant
+    /// personal burden (what the patient bears within scope: `inscp_scp_amt - hifp_pay`).
+    fn refund_rule(&self, s: &gongji_engine::Settled) -> Option<(SecondReimbursement, i64)> {
+        let sr = self
+            .w
+            .engine
+            .policies()
+            .for_admdvs(s.patient.admdvs)?
+            .second_reimbursement
+            .clone()?;
+        if sr.insutype != s.patient.insutype || !sr.med_types.contains(&s.med_type) {
+            return None;
+        }
+        let t = &s.decision.totals;
+        Some((sr, t.inscp_scp_amt.fen() - t.hifp_pay.fen()))
     }
 
     fn msgid(&mut self) -> String {
@@ -319,6 +364,20 @@ impl Run {
                 for d in &s.decision.allocation.draws {
                     prop_assert_eq!(d.reserve, reserve_of(&d.holder));
                     prop_assert!(d.balance_after >= d.reserve);
+                }
+                // R-J9: the settlement refunds what the year's burden now deserves, less what
+                // the year was already refunded.
+                let oth_pay = s.decision.totals.oth_pay.fen();
+                match self.refund_rule(&s) {
+                    Some((sr, burden)) => {
+                        let year = (s.patient.psn_no.clone(), s.at.year());
+                        let y = self.refunds.entry(year).or_default();
+                        y.burden += burden;
+                        let due = (owed(&sr, y.burden) - y.refunded).max(0);
+                        prop_assert_eq!(oth_pay, due, "second reimbursement of {}", s.setl_id);
+                        y.refunded += oth_pay;
+                    }
+                    None => prop_assert_eq!(oth_pay, 0, "no second reimbursement here"),
                 }
                 let postings: Vec<(String, i64)> = s
                     .decision
@@ -390,7 +449,7 @@ impl Run {
     }
 
     fn cancel(&mut self, index: usize) -> Result<(), TestCaseError> {
-        let (s, cancelled) = &self.settled[index];
+        let (s, already) = self.settled[index].clone();
         let cmd = CancelCommand {
             institution: s.institution.code.clone(),
             setl_id: s.setl_id.clone(),
@@ -398,7 +457,6 @@ impl Run {
             channel: gongji_core::codes::Channel::Window,
             at: s.at,
         };
-        let already = *cancelled;
         let reversed: Vec<(String, i64)> = s
             .decision
             .postings
@@ -423,7 +481,40 @@ impl Run {
                 let mut expected = reversed.clone();
                 expected.sort();
                 prop_assert_eq!(returned, expected, "a cancel returns every posting exactly");
+                // R-J9 on the settlements that stay: what their burden deserves less what
+                // they were refunded is clawed back from (or topped up to) the patient, in
+                // cash, through the fund that paid the refunds.
+                let mut recomputed_expected: Vec<(String, i64)> = Vec::new();
+                if let Some((sr, burden)) = self.refund_rule(&s) {
+                    let year = (s.patient.psn_no.clone(), s.at.year());
+                    let y = self.refunds.entry(year).or_default();
+                    y.burden -= burden;
+                    y.refunded -= s.decision.totals.oth_pay.fen();
+                    let delta = owed(&sr, y.burden) - y.refunded;
+                    if delta != 0 {
+                        let fund = LedgerAccount::PoolFund {
+                            admdvs: s.patient.admdvs,
+                            fund_pay_type: FUND_PAY_TYPE.into(),
+                        };
+                        recomputed_expected = vec![(fund.key(), -delta), ("cash".into(), delta)];
+                    }
+                    y.refunded += delta;
+                }
+                let mut recomputed: Vec<(String, i64)> = c
+                    .refund_recomputed
+                    .iter()
+                    .map(|(k, f, _)| (k.clone(), f.fen()))
+                    .collect();
+                recomputed.sort();
+                recomputed_expected.sort();
+                prop_assert_eq!(
+                    &recomputed,
+                    &recomputed_expected,
+                    "the second reimbursement recomputed after cancelling {}",
+                    s.setl_id
+                );
                 self.apply(&reversed);
+                self.apply(&recomputed);
                 self.settled[index].1 = true;
                 self.answered.push(Answered {
                     msgid,
