@@ -2212,7 +2212,7 @@ fn chains_cover_every_row_and_hash_alike_on_both_backends<B: Backend>(b: &B) {
             (
                 "journal".to_string(),
                 4,
-                "8ee78a76472e7a22d50dd34d72076fd440190d18a089ebd6f62620c43b41ea1a".to_string()
+                "a32ddc3ffb6ec91607269718dcf1c7ad0e0fc88f142f2a8219a780e24277688e".to_string()
             ),
             (
                 "audit_log".to_string(),
