@@ -15,6 +15,7 @@ echo "== cargo test"
 bash scripts/ensure-postgres.sh
 cargo test --workspace --locked
 bash scripts/pg-pitr-test.sh
+bash scripts/failover-test.sh
 
 echo "== fuzz (short: every target 15 s; installs cargo-fuzz if missing)"
 bash scripts/fuzz.sh 15

@@ -56,6 +56,9 @@ pub struct Setup {
     pub token_key: Option<TokenKey>,
     /// The platform's SM2 key of the app partners' envelope; `None`: `/open/v1` refuses.
     pub open_api_key: Option<SigningKey>,
+    /// Ends the process once the writer stops (PostgreSQL: a lost connection is a lost
+    /// lease, and only a fresh process, started by the supervisor, can take it again).
+    pub exit_when_writer_stops: bool,
 }
 
 /// People's sign-in providers of a production server.
@@ -78,6 +81,7 @@ impl Setup {
             banner: Some(banner),
             token_key: None,
             open_api_key: None,
+            exit_when_writer_stops: false,
         }
     }
 }
@@ -115,7 +119,8 @@ fn run_production(args: &ServeArgs<'_>) -> Result<(), String> {
     };
     let clock = parse_clock(args.now)?;
     let target = target(args, &config)?;
-    let setup = production_setup(args, &config)?;
+    let mut setup = production_setup(args, &config)?;
+    setup.exit_when_writer_stops = target.database.is_some();
     let store = target.open()?;
     serve_store(store, clock, setup)
 }
@@ -205,6 +210,7 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
         banner: None,
         token_key,
         open_api_key,
+        exit_when_writer_stops: false,
     })
 }
 
@@ -289,6 +295,8 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
         );
     }
     let (handle, writer) = EngineHandle::spawn(engine);
+    let watched = setup.exit_when_writer_stops.then(|| handle.clone());
+    let watched_after = watched.clone();
     wait_for_the_next_second();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -306,6 +314,7 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
             banner,
             token_key,
             open_api_key,
+            exit_when_writer_stops: _,
         } = setup;
         let mut app = App::new(handle, clock)
             .map_err(|e| e.to_string())?
@@ -337,9 +346,14 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
         if let Some(b) = banner {
             println!("{b}");
         }
+        let writer_stopped = writer_stopped(watched);
         let shutdown = async {
-            interrupted.await;
-            println!("正在停止 / shutting down ...");
+            tokio::select! {
+                _ = interrupted => println!("正在停止 / shutting down ..."),
+                why = writer_stopped => eprintln!(
+                    "写入已停止，进程退出以便重新启动并重新取得写入租约 / the writer stopped ({why}); exiting so that a fresh process can take the writer lease again"
+                ),
+            }
         };
         let listeners = Listeners {
             public: listener,
@@ -351,6 +365,25 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
             .map_err(|e| e.to_string())
     });
     drop(runtime);
+    // Every handle must be gone before the writer thread can end.
+    let stopped = watched_after.and_then(|h| h.stopped().map(str::to_string));
     writer.join();
-    result
+    match stopped {
+        Some(why) => Err(format!("写入已停止 / the writer stopped: {why}")),
+        None => result,
+    }
+}
+
+/// Resolves once the writer has stopped (never, when not watched). Polled: a stop is rare
+/// and a fifth of a second is small beside the restart that follows.
+async fn writer_stopped(watched: Option<EngineHandle<DynStore>>) -> String {
+    let Some(handle) = watched else {
+        return std::future::pending().await;
+    };
+    loop {
+        if let Some(why) = handle.stopped() {
+            return why.to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -395,3 +395,43 @@ fn bench_nonces_refuses_no_honest_request_over_two_windows() {
         assert!(load["peak_entries"].as_u64().unwrap() < 200 * 650, "{load}");
     }
 }
+
+/// A short soak: a fixed rate for a few seconds; memory and p99 per interval land in
+/// soak.json and soak.svg beside --out, and the database verifies.
+#[test]
+fn bench_soak_charts_memory_and_p99_over_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db").to_string_lossy().into_owned();
+    let json = dir.path().join("bench.json");
+    let out = gongji(&[
+        "bench",
+        "--modes",
+        "soak",
+        "--rate",
+        "100",
+        "--duration",
+        "3",
+        "--persons",
+        "1500",
+        "--http-clients",
+        "8",
+        "--db",
+        &db,
+        "--verify",
+        "--out",
+        &json.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let figures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("soak.json")).unwrap()).unwrap();
+    let samples = figures["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3, "one sample a second: {figures}");
+    for s in samples {
+        assert!(s["rss_bytes"].as_u64().unwrap() > 1 << 20, "{s}");
+        assert!(s["p99_us"].as_u64().unwrap() > 0, "{s}");
+        assert_eq!(s["answered"].as_u64().unwrap(), 100, "{s}");
+    }
+    let chart = std::fs::read_to_string(dir.path().join("soak.svg")).unwrap();
+    assert_eq!(chart.matches("<polyline").count(), 2, "{chart}");
+    assert!(text(&out.stdout).contains("clean"), "{}", text(&out.stdout));
+}

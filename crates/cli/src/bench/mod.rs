@@ -30,6 +30,7 @@ mod engine_run;
 mod http;
 mod nonces;
 mod report_load;
+mod soak;
 mod stats;
 mod workload;
 
@@ -58,6 +59,9 @@ pub enum Mode {
     Baseline,
     /// The gateway check and its nonce store, in process with a simulated clock.
     Nonces,
+    /// Over HTTP at `--rate` for `--duration` seconds; memory and p99 per interval to
+    /// `soak.json` and `soak.svg` beside `--out` (or in the current folder).
+    Soak,
 }
 
 /// Which province the generated population lives in.
@@ -137,6 +141,9 @@ pub struct BenchArgs {
     /// without reports.
     #[arg(long)]
     pub report_beside: bool,
+    /// Seconds of the soak run.
+    #[arg(long, default_value_t = 3600)]
+    pub duration: u64,
     /// Requests of the open-loop run (default: as many as -n).
     #[arg(long)]
     pub open_ops: Option<usize>,
@@ -365,7 +372,7 @@ fn run_store(
 ) -> Result<(), String> {
     let wants = |m: Mode| modes.contains(&m);
     let mut runs: Vec<RunStats> = Vec::new();
-    if wants(Mode::Engine) || wants(Mode::Http) || wants(Mode::Open) {
+    if wants(Mode::Engine) || wants(Mode::Http) || wants(Mode::Open) || wants(Mode::Soak) {
         let engine = match engine {
             Some(e) => e,
             None => {
@@ -407,7 +414,7 @@ fn run_store(
             s.print(None);
             runs.push(s);
         }
-        if wants(Mode::Http) || wants(Mode::Open) {
+        if wants(Mode::Http) || wants(Mode::Open) || wants(Mode::Soak) {
             let server = http::Server::start(handle.clone(), 2)?;
             let run_id = format!("{}{}", store, chrono::Utc::now().timestamp_millis());
             if wants(Mode::Http) {
@@ -477,6 +484,38 @@ fn run_store(
                         runs.push(s);
                     }
                 }
+            }
+            if wants(Mode::Soak) {
+                let rate = args.rate.first().copied().unwrap_or(5000.0);
+                println!("{store}: soak, {rate:.0}/s for {} s ...", args.duration);
+                let mut make = |k: usize, ops: usize| http::HttpRun {
+                    server: &server,
+                    workload,
+                    msgids: clock.run(ops),
+                    ops,
+                    seed: args.seed.wrapping_add(100 + k as u64),
+                    store,
+                    client_threads: 2,
+                    connections: args.http_clients,
+                    run: format!("{run_id}s{k}"),
+                };
+                let samples = soak::run(&mut make, rate, args.duration)?;
+                let dir = args
+                    .out
+                    .as_deref()
+                    .and_then(Path::parent)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                soak::write(dir, &samples, rate)?;
+                for s in &samples {
+                    println!(
+                        "  {:>7.1} s  resident {}  p99 {:.1} ms",
+                        s.at_seconds,
+                        mib(s.rss_bytes),
+                        s.p99_us as f64 / 1000.0
+                    );
+                }
+                println!("soak.json, soak.svg -> {}", dir.display());
             }
             server.stop();
         }
