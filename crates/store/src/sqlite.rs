@@ -1311,7 +1311,14 @@ impl Store for SqliteStore {
 
     fn commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
         self.start_checkpointer();
-        let tx = self.conn.transaction().map_err(io)?;
+        // IMMEDIATE: the batch's first statement reads the chain heads. A deferred transaction
+        // would hold a read snapshot and then ask for the write lock, which SQLite refuses at
+        // once ("database is locked", no busy wait) when another connection wrote meanwhile,
+        // as the checkpointer's RESTART does; taking the write lock first waits like any writer.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(io)?;
         write_batch(&tx, &batch.writes)?;
         tx.commit().map_err(io)?;
         Ok(())
