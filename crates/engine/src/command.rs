@@ -9,6 +9,7 @@ use gongji_core::pooling::{FeeLine, PricedLine};
 use gongji_core::premium::PremiumKind;
 use gongji_core::settlement::SettlementDecision;
 use gongji_core::{Fen, Refusal};
+use gongji_store::read::SessionRow;
 use gongji_store::{AuditRow, RecoveryCaseRow, StoreError, VisitRow};
 
 /// A credential presented at an institution.
@@ -206,8 +207,11 @@ pub enum Command {
     BindWithCommitment(BindCommand, SignedCommitment),
     Recovery(RecoveryCommand),
     /// Records an audit row that goes with no other change (a staff read of a person's
-    /// record, a sign-in).
+    /// record, a staff search): committed before what was read is shown.
     Audit(AuditRow),
+    /// Stores a sign-in session (only its token's SHA-256). Sessions are not engine state;
+    /// they go through the batch so the sign-in's audit row commits with them.
+    OpenSession(SessionRow),
     RegisterPerson(Person),
     RegisterInstitution(Institution),
     RegisterCatalogItem(CatalogItem),
@@ -283,6 +287,7 @@ pub enum Outcome {
     Binding(Box<Binding>),
     Recovery(Box<RecoveryCaseRow>),
     Audited,
+    SessionOpened,
     Registered,
     Visit(Box<VisitRow>),
     /// 2204: each uploaded line as the catalog prices it.
@@ -303,6 +308,18 @@ pub enum Outcome {
 /// Renders the answer to store with a money-moving entry, so a replay returns it unchanged.
 pub type Render = Box<dyn FnOnce(&Outcome) -> String + Send>;
 
+/// Completes an audit row from what was decided (a premium's explanation).
+pub type AuditDetail = Box<dyn FnOnce(&Outcome) -> Option<String> + Send>;
+
+/// The audit row of a sensitive action, carried by its request so that it is written in the
+/// same batch as the change, and only when the change is made: a refusal, a replay of a
+/// stored answer and a dry run write none, and a failed commit loses both together.
+pub struct AuditNote {
+    pub row: AuditRow,
+    /// Sets the row's `after_state` from the outcome, when given.
+    pub detail: Option<AuditDetail>,
+}
+
 /// A command with its idempotency key.
 pub struct Request {
     pub msgid: Option<String>,
@@ -310,6 +327,8 @@ pub struct Request {
     pub request_hash: Option<String>,
     pub command: Command,
     pub render: Option<Render>,
+    /// The audit row that commits with the change, or not at all.
+    pub audit: Option<AuditNote>,
 }
 
 impl Request {
@@ -319,6 +338,7 @@ impl Request {
             request_hash: None,
             command,
             render: None,
+            audit: None,
         }
     }
 
@@ -334,6 +354,21 @@ impl Request {
 
     pub fn with_render(mut self, render: Render) -> Request {
         self.render = Some(render);
+        self
+    }
+
+    /// Writes `row` with the change, in the same batch, only when the change is made.
+    pub fn with_audit(mut self, row: AuditRow) -> Request {
+        self.audit = Some(AuditNote { row, detail: None });
+        self
+    }
+
+    /// As [`Request::with_audit`], the row's `after_state` taken from the outcome.
+    pub fn with_audit_detail(mut self, row: AuditRow, detail: AuditDetail) -> Request {
+        self.audit = Some(AuditNote {
+            row,
+            detail: Some(detail),
+        });
         self
     }
 }

@@ -339,7 +339,29 @@ impl<S: Store> Engine<S> {
             request_hash,
             command,
             render,
+            audit,
         } = request;
+        let decided = self.decide_command(msgid, request_hash, command, render, pending);
+        if let (Ok(outcome), Some(note)) = (&decided, audit) {
+            if made_a_change(outcome) {
+                let mut row = note.row;
+                if let Some(detail) = note.detail {
+                    row.after_state = detail(outcome).or(row.after_state);
+                }
+                pending.writes.push(Write::Audit(row));
+            }
+        }
+        decided
+    }
+
+    fn decide_command(
+        &mut self,
+        msgid: Option<String>,
+        request_hash: Option<String>,
+        command: Command,
+        render: Option<Render>,
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
         let entry_response = |outcome: &Outcome| render.map(|r| r(outcome));
         match command {
             Command::Settle(mut cmd) => {
@@ -550,6 +572,7 @@ impl<S: Store> Engine<S> {
             Command::Bind(_)
             | Command::BindWithCommitment(..)
             | Command::Audit(_)
+            | Command::OpenSession(_)
             | Command::ChangeBinding(_)
             | Command::OpenVisit(_)
             | Command::Visit(_)
@@ -725,6 +748,10 @@ impl<S: Store> Engine<S> {
                 Ok(Outcome::Audited)
             }
             Command::MarkCategory(cmd) => self.mark_category(cmd, pending),
+            Command::OpenSession(row) => {
+                pending.writes.push(Write::Session(row));
+                Ok(Outcome::SessionOpened)
+            }
             Command::ChangeBinding(cmd) => self.change_binding(cmd, pending),
             Command::OpenVisit(cmd) => self.open_visit(cmd, pending),
             Command::Visit(cmd) => self.change_visit(cmd, pending),
@@ -1876,6 +1903,16 @@ fn is_year(period: &str) -> bool {
 
 fn is_month(period: &str) -> bool {
     period.len() == 7
+}
+
+/// Whether an outcome changed anything: a replayed answer and a dry run did not, so they
+/// carry no audit row of their own.
+fn made_a_change(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Replayed { .. } => false,
+        Outcome::Settled(s) => !s.dry_run,
+        _ => true,
+    }
 }
 
 fn is_read_only(c: &Command) -> bool {

@@ -362,7 +362,7 @@ async fn call(
     let PersonData { psn_no } = data_of(data)?;
     // Unknown persons are refused before anything is written.
     people::who(app, &psn_no).await?;
-    auth::audit(
+    auth::audit_read(
         app,
         &format!("app:{}", partner.app_code),
         partner.channel,

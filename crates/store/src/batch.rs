@@ -238,6 +238,9 @@ pub enum Write {
     RecoveryCase(RecoveryCaseRow),
     /// A signed commitment letter (承诺书); insert only.
     Commitment(CommitmentRow),
+    /// A sign-in session (not engine state), written in the batch so the sign-in's audit
+    /// row commits with it; insert only.
+    Session(crate::read::SessionRow),
     /// The answer to a message that moved no money.
     Message {
         msgid: String,

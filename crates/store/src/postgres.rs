@@ -1793,6 +1793,24 @@ fn write_one<'a, C: GenericClient>(
             )
             .map_err(pg)?;
         }
+        Write::Session(row) => {
+            let st = stmts.get(c, SQL_INSERT_SESSION)?;
+            c.execute(
+                &st,
+                &[
+                    &row.token_sha256,
+                    &row.kind,
+                    &row.psn_no,
+                    &row.username,
+                    &row.role,
+                    &row.fixmedins_code,
+                    &row.created_at,
+                    &row.last_seen_at,
+                    &row.expires_at,
+                ],
+            )
+            .map_err(pg)?;
+        }
         Write::Audit(a) => {
             let (id, link) = bulk.next_audit()?;
             let st = stmts.get(c, SQL_AUDIT)?;

@@ -895,27 +895,7 @@ impl ReadStore for SqliteStore {
     }
 
     fn insert_session(&mut self, row: &SessionRow) -> Result<(), StoreError> {
-        self.connection()
-            .prepare_cached(
-                "INSERT INTO sessions (token_sha256, kind, psn_no, username, role, fixmedins_code,
-                     created_at, last_seen_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    row.token_sha256,
-                    row.kind,
-                    row.psn_no,
-                    row.username,
-                    row.role,
-                    row.fixmedins_code,
-                    row.created_at,
-                    row.last_seen_at,
-                    row.expires_at
-                ])
-            })
-            .map(|_| ())
-            .map_err(io)
+        crate::sqlite::insert_session(self.connection(), row)
     }
 
     fn session(&mut self, token_sha256: &str) -> Result<Option<SessionRow>, StoreError> {

@@ -661,6 +661,33 @@ fn write_batch(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Stores a sign-in session: in a batch (with its audit row) or on its own.
+pub(crate) fn insert_session(
+    conn: &Connection,
+    row: &crate::read::SessionRow,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO sessions (token_sha256, kind, psn_no, username, role, fixmedins_code,
+             created_at, last_seen_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            row.token_sha256,
+            row.kind,
+            row.psn_no,
+            row.username,
+            row.role,
+            row.fixmedins_code,
+            row.created_at,
+            row.last_seen_at,
+            row.expires_at
+        ])
+    })
+    .map(|_| ())
+    .map_err(io)
+}
+
 fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
     match w {
         Write::Person(p) => {
@@ -1061,6 +1088,7 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
             })
             .map_err(io)?;
         }
+        Write::Session(row) => insert_session(tx, row)?,
     }
     Ok(())
 }

@@ -379,10 +379,15 @@ fn parse_time(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()
 }
 
-/// Starts a session for `subject` (after it proved who it is) and stores it; the answer
-/// carries the token, which is never stored. Expired sessions are swept out on the way, at
-/// most every [`SESSION_SWEEP_EVERY`].
-pub(crate) async fn new_session(app: &App, subject: Subject) -> ServiceResult<Session> {
+/// Starts a session for `subject` (after it proved who it is) and stores it with the
+/// sign-in's audit row `signed_in`, in one engine batch: the session exists exactly when its
+/// audit row does. The answer carries the token, which is never stored. Expired sessions are
+/// swept out on the way, at most every [`SESSION_SWEEP_EVERY`].
+pub(crate) async fn new_session(
+    app: &App,
+    subject: Subject,
+    signed_in: AuditRow,
+) -> ServiceResult<Session> {
     let now = app.clock.now();
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -396,16 +401,13 @@ pub(crate) async fn new_session(app: &App, subject: Subject) -> ServiceResult<Se
         ..SessionRow::default()
     };
     subject.to_row(&mut row);
-    let sweep = app.auth.sweep_due();
-    app.read(move |engine| -> ServiceResult<()> {
-        let store = engine.store_mut();
-        if sweep {
-            store.delete_expired_sessions(&row.last_seen_at)?;
-        }
-        store.insert_session(&row)?;
-        Ok(())
-    })
-    .await??;
+    if app.auth.sweep_due() {
+        let before = row.last_seen_at.clone();
+        app.read(move |engine| engine.store_mut().delete_expired_sessions(&before))
+            .await??;
+    }
+    app.submit(Request::new(Command::OpenSession(row)).with_audit(signed_in))
+        .await?;
     Ok(Session {
         token,
         subject,
@@ -662,23 +664,22 @@ pub async fn sign_in_with_code(
             }
         })
         .await??;
-    let session = new_session(
-        app,
-        Subject::Person {
-            psn_no: chosen.clone(),
-        },
-    )
-    .await?;
-    audit(
+    let signed_in = audit_row(
         app,
         &chosen,
         channel,
         "sign_in",
         &format!("person:{chosen}"),
         None,
+    );
+    new_session(
+        app,
+        Subject::Person {
+            psn_no: chosen.clone(),
+        },
+        signed_in,
     )
-    .await?;
-    Ok(session)
+    .await
 }
 
 /// Signs a staff member in with username and password, from `source` (the client's IP).
@@ -733,21 +734,41 @@ pub async fn staff_sign_in(
         username: username.clone(),
         role,
     };
-    let session = new_session(app, subject.clone()).await?;
-    audit(
+    let signed_in = audit_row(
         app,
         &subject.actor(),
         Channel::StaffConsole,
         "staff_sign_in",
         &format!("staff:{username}"),
         None,
-    )
-    .await?;
-    Ok(session)
+    );
+    new_session(app, subject, signed_in).await
 }
 
-/// Writes one audit row through the engine (a sign-in, a staff read).
-pub async fn audit(
+/// An audit row of `action` now, to go with its change (`Request::with_audit`).
+pub fn audit_row(
+    app: &App,
+    actor: &str,
+    channel: Channel,
+    action: &str,
+    subject: &str,
+    detail: Option<String>,
+) -> AuditRow {
+    AuditRow {
+        at: time_text(app.clock.now()),
+        actor: actor.to_string(),
+        channel: channel.code().to_string(),
+        action: action.to_string(),
+        subject: subject.to_string(),
+        before_state: None,
+        after_state: detail,
+    }
+}
+
+/// Writes the audit row of a read that changes nothing (a staff read of a person, a staff
+/// search), durable before the caller shows what was read; if it cannot be written the
+/// caller returns the error instead of the data.
+pub async fn audit_read(
     app: &App,
     actor: &str,
     channel: Channel,
@@ -755,15 +776,7 @@ pub async fn audit(
     subject: &str,
     detail: Option<String>,
 ) -> ServiceResult<()> {
-    let row = AuditRow {
-        at: app.clock.now().format("%Y-%m-%d %H:%M:%S").to_string(),
-        actor: actor.to_string(),
-        channel: channel.code().to_string(),
-        action: action.to_string(),
-        subject: subject.to_string(),
-        before_state: None,
-        after_state: detail,
-    };
+    let row = audit_row(app, actor, channel, action, subject, detail);
     app.submit(Request::new(Command::Audit(row))).await?;
     Ok(())
 }

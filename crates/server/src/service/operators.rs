@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 use gongji_core::codes::Channel;
 use gongji_store::ReadStore;
 
-use super::auth::{audit, dummy_hash, verify_password, Session, Subject};
+use super::auth::{audit_row, dummy_hash, verify_password, Session, Subject};
 use super::{ServiceError, ServiceResult};
 use crate::app::App;
 
@@ -139,17 +139,15 @@ pub async fn sign_in(
         username,
         fixmedins_code: code.clone(),
     };
-    let session = super::auth::new_session(app, subject.clone()).await?;
-    audit(
+    let signed_in = audit_row(
         app,
         &subject.actor(),
         Channel::Window,
         "operator_sign_in",
         &format!("institution:{code}"),
         None,
-    )
-    .await?;
-    Ok(session)
+    );
+    super::auth::new_session(app, subject, signed_in).await
 }
 
 /// The operator of a session token, if it is an operator's live session.

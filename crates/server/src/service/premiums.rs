@@ -103,7 +103,23 @@ pub async fn pay_premium(
         channel,
         at: now,
     });
-    let mut request = Request::new(cmd);
+    // The payment's audit row commits with its entry (a replay of a stored answer writes
+    // neither again).
+    let paid_row = auth::audit_row(
+        app,
+        holder,
+        channel,
+        "premium_paid",
+        &format!("person:{}", order.relative_psn_no),
+        None,
+    );
+    let mut request = Request::new(cmd).with_audit_detail(
+        paid_row,
+        Box::new(|o: &Outcome| match o {
+            Outcome::PremiumPaid(p) => Some(p.explanation.clone()),
+            _ => None,
+        }),
+    );
     if let Some(key) = &order.idempotency_key {
         if key.is_empty() || key.len() > IDEMPOTENCY_KEY_BYTES_MAX {
             return Err(ServiceError::BadRequest(format!(
@@ -136,17 +152,6 @@ pub async fn pay_premium(
         ),
         _ => return Err(ServiceError::Engine(EngineError::MsgidReused)),
     };
-    if !replayed {
-        auth::audit(
-            app,
-            holder,
-            channel,
-            "premium_paid",
-            &format!("person:{}", order.relative_psn_no),
-            Some(paid.explanation.clone()),
-        )
-        .await?;
-    }
     let (h, r) = (holder.to_string(), order.relative_psn_no.clone());
     let (holder_ref, relative_ref) = app
         .read(move |engine| {
@@ -330,7 +335,7 @@ pub async fn import_category_list(
     }
     results.sort_by_key(|r| r.line);
     let report = ListReport { rows: results };
-    auth::audit(
+    auth::audit_read(
         app,
         &who.actor(),
         Channel::StaffConsole,

@@ -11,7 +11,7 @@ use gongji_core::pii::mask_name;
 use gongji_store::read::ProxyConsentRow;
 use rand::RngCore;
 
-use super::auth::audit;
+use super::auth::audit_read as audit;
 use super::{PersonRef, ServiceError, ServiceResult};
 use crate::app::App;
 

@@ -15,7 +15,7 @@ use gongji_store::read::{
 };
 use gongji_store::RecoveryCaseRow;
 
-use super::auth::{audit, Permission, Role};
+use super::auth::{audit_read, Permission, Role};
 use super::family::{self, BindingView};
 use super::records::{self, Record, RecordFilter};
 use super::{PersonRef, ServiceError, ServiceResult};
@@ -75,7 +75,7 @@ pub async fn search_persons(app: &App, staff: &Staff, text: &str) -> ServiceResu
                 .collect())
         })
         .await??;
-    audit(
+    audit_read(
         app,
         &staff.actor(),
         Channel::StaffConsole,
@@ -109,7 +109,7 @@ pub async fn person_detail(app: &App, staff: &Staff, psn_no: &str) -> ServiceRes
         return Err(ServiceError::NotFound("参保人"));
     }
     // The audit row is durable before the record is shown.
-    audit(
+    audit_read(
         app,
         &staff.actor(),
         Channel::StaffConsole,
@@ -171,7 +171,7 @@ pub async fn person_records(
     {
         return Err(ServiceError::NotFound("参保人"));
     }
-    audit(
+    audit_read(
         app,
         &staff.actor(),
         Channel::StaffConsole,

@@ -1,0 +1,478 @@
+//! Every sensitive action is audited atomically with its change (issue 12, item 3): the
+//! audit row exists exactly when the change does. A refused action writes neither; a commit
+//! that fails loses both; a staff read whose audit row cannot be written shows nothing.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use gongji_core::codes::InstitutionKind;
+use gongji_server::app::DynStore;
+use gongji_store::read::{
+    AuditEntry, AuditQuery, OperatorRow, RecordQuery, RecordRow, RecoveryQuery, ReportQuery,
+    ReportRow, SessionRow, StaffRow, YearTotals,
+};
+use gongji_store::{
+    CommitmentRow, ReadStore, ReaderSource, ReconcileQuery, ReconcileTotals, RecoveryCaseRow,
+    Snapshot, Store, StoreError, StoredAnswer, StoredSettlement, VerifyReport, WriteBatch,
+};
+use serde_json::json;
+
+/// Which commit fails: `Some(n)` lets `n` more commits through, then fails one (nothing of
+/// it written: the real transaction rolls back).
+#[derive(Clone, Default)]
+struct Faults(Arc<Mutex<Option<u32>>>);
+
+impl Faults {
+    fn fail_next_commit(&self) {
+        self.fail_commit_after(0);
+    }
+
+    fn fail_commit_after(&self, passing: u32) {
+        if let Ok(mut f) = self.0.lock() {
+            *f = Some(passing);
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut f) = self.0.lock() {
+            *f = None;
+        }
+    }
+
+    fn hit(&self) -> bool {
+        let Ok(mut f) = self.0.lock() else {
+            return false;
+        };
+        match *f {
+            Some(0) => {
+                *f = None;
+                true
+            }
+            Some(n) => {
+                *f = Some(n - 1);
+                false
+            }
+            None => false,
+        }
+    }
+}
+
+struct Faulty {
+    inner: DynStore,
+    faults: Faults,
+}
+
+impl Store for Faulty {
+    fn load_snapshot(&mut self) -> Result<Snapshot, StoreError> {
+        self.inner.load_snapshot()
+    }
+    fn commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
+        if self.faults.hit() {
+            return Err(StoreError::Io("injected fault: commit".into()));
+        }
+        self.inner.commit(batch)
+    }
+    fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError> {
+        self.inner.answer_for_msgid(msgid)
+    }
+    fn answers_for_msgids(
+        &mut self,
+        msgids: &[&str],
+    ) -> Result<HashMap<String, StoredAnswer>, StoreError> {
+        self.inner.answers_for_msgids(msgids)
+    }
+    fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
+        self.inner.settlement(setl_id)
+    }
+    fn verify(&mut self) -> Result<VerifyReport, StoreError> {
+        self.inner.verify()
+    }
+    fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
+        self.inner.reconcile(q)
+    }
+}
+
+impl ReadStore for Faulty {
+    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
+        self.inner.reader_source()
+    }
+    fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
+        self.inner.records(q)
+    }
+    fn year_totals(&mut self, psn_no: &str, year: i32) -> Result<YearTotals, StoreError> {
+        self.inner.year_totals(psn_no, year)
+    }
+    fn persons_by_phone(&mut self, phone: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.persons_by_phone(phone)
+    }
+    fn search_persons(&mut self, text: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        self.inner.search_persons(text, limit)
+    }
+    fn mutual_aid_report(&mut self, q: &ReportQuery) -> Result<Vec<ReportRow>, StoreError> {
+        self.inner.mutual_aid_report(q)
+    }
+    fn staff(&mut self, username: &str) -> Result<Option<StaffRow>, StoreError> {
+        self.inner.staff(username)
+    }
+    fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError> {
+        self.inner.recovery_cases(q)
+    }
+    fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError> {
+        self.inner.commitment(binding_id)
+    }
+    fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_log(q)
+    }
+    fn operator(&mut self, code: &str, username: &str) -> Result<Option<OperatorRow>, StoreError> {
+        self.inner.operator(code, username)
+    }
+    fn app_partner(
+        &mut self,
+        app_code: &str,
+    ) -> Result<Option<gongji_store::read::AppPartnerRow>, StoreError> {
+        self.inner.app_partner(app_code)
+    }
+    fn insert_session(&mut self, row: &SessionRow) -> Result<(), StoreError> {
+        self.inner.insert_session(row)
+    }
+    fn session(&mut self, token_sha256: &str) -> Result<Option<SessionRow>, StoreError> {
+        self.inner.session(token_sha256)
+    }
+    fn touch_session(
+        &mut self,
+        token_sha256: &str,
+        last_seen_at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .touch_session(token_sha256, last_seen_at, expires_at)
+    }
+    fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError> {
+        self.inner.delete_session(token_sha256)
+    }
+    fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError> {
+        self.inner.delete_expired_sessions(now)
+    }
+}
+
+/// A small registry behind a fault injector: a Jinan holder (5,000 yuan) with his bound
+/// wife, who bought for 100 yuan paid by mutual aid; a Yuncheng holder (2,000 yuan) with a
+/// bound resident child, whose premium he may pay today; a Jinan pharmacy.
+struct Scene {
+    s: Server,
+    faults: Faults,
+    hj: P,
+    hy: P,
+    ry: P,
+    pharmacy: String,
+    b_hj_rj: i64,
+    setl: String,
+}
+
+async fn scene() -> Scene {
+    let mut f = Fixture::new();
+    let pharmacy = f.institution(JINAN, InstitutionKind::Pharmacy, 36.6512, 117.1201, true);
+    let item = f.item();
+    let hj = f.employee(JINAN, 5000);
+    let rj = f.resident(JINAN);
+    let hy = f.employee(YUNCHENG, 2000);
+    let ry = f.resident(YUNCHENG);
+    let b_hj_rj = f.bind(&hj, &rj, 12, "2025-01-01", None);
+    f.bind(&hy, &ry, 20, "2025-01-01", None);
+    let setl = f.buy(&rj, &pharmacy, &item, 100, "2025-10-01 15:30:00");
+    let faults = Faults::default();
+    let injector = faults.clone();
+    let s = f
+        .wrap_store(move |inner| {
+            Box::new(Faulty {
+                inner,
+                faults: injector,
+            })
+        })
+        .start()
+        .await;
+    Scene {
+        s,
+        faults,
+        hj,
+        hy,
+        ry,
+        pharmacy,
+        b_hj_rj,
+        setl,
+    }
+}
+
+impl Scene {
+    fn audited(&self, action: &str) -> i64 {
+        self.s.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = '{action}'"
+        ))
+    }
+
+    fn sessions(&self, kind: &str) -> i64 {
+        self.s.count(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE kind = '{kind}'"
+        ))
+    }
+
+    /// Sends a sign-in code to `p`'s phone (a minute after the last one) and returns it.
+    async fn code_for(&self, p: &P, at: &str) -> String {
+        self.s.set_now(at);
+        self.s
+            .post("/api/v1/auth/sms-code", None, json!({ "phone": p.phone }))
+            .await
+            .ok();
+        self.s.app.auth.sms.last_code(&p.phone).expect("code sent")
+    }
+
+    async fn person_sign_in(&self, p: &P, code: &str) -> Resp {
+        self.s
+            .post(
+                "/api/v1/auth/session",
+                None,
+                json!({ "phone": p.phone, "code": code }),
+            )
+            .await
+    }
+}
+
+/// A person's sign-in: its session and its audit row are one commit. Fails on main, where
+/// the session was stored beside the ledger and the audit row committed after it: the failed
+/// commit left a live session that no audit row records.
+#[tokio::test]
+async fn a_person_sign_in_and_its_audit_row_commit_together() {
+    let sc = scene().await;
+
+    let code = sc.code_for(&sc.hj, NOW).await;
+    sc.faults.fail_next_commit();
+    sc.person_sign_in(&sc.hj, &code)
+        .await
+        .refused(503, "GJ-STORE-IO");
+    assert_eq!((sc.sessions("person"), sc.audited("sign_in")), (0, 0));
+
+    // A refused sign-in (wrong code) writes neither.
+    let code = sc.code_for(&sc.hj, "2025-10-10 10:01:01").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    sc.person_sign_in(&sc.hj, wrong)
+        .await
+        .refused(401, "GJ-AUTH-CODE-INVALID");
+    assert_eq!((sc.sessions("person"), sc.audited("sign_in")), (0, 0));
+
+    let token = sc.person_sign_in(&sc.hj, &code).await;
+    assert!(token.ok()["token"].is_string());
+    assert_eq!((sc.sessions("person"), sc.audited("sign_in")), (1, 1));
+}
+
+/// A staff sign-in likewise (fails on main: the session outlived its failed audit row).
+#[tokio::test]
+async fn a_staff_sign_in_and_its_audit_row_commit_together() {
+    let sc = scene().await;
+    let sign_in = |password: &str| {
+        sc.s.post(
+            "/api/v1/staff/session",
+            None,
+            json!({ "username": "clerk1", "password": password }),
+        )
+    };
+    sc.faults.fail_next_commit();
+    sign_in(STAFF_PASSWORD).await.refused(503, "GJ-STORE-IO");
+    assert_eq!((sc.sessions("staff"), sc.audited("staff_sign_in")), (0, 0));
+
+    sign_in("wrong horse")
+        .await
+        .refused(401, "GJ-AUTH-BAD-CREDENTIALS");
+    assert_eq!((sc.sessions("staff"), sc.audited("staff_sign_in")), (0, 0));
+
+    sign_in(STAFF_PASSWORD).await.ok();
+    assert_eq!((sc.sessions("staff"), sc.audited("staff_sign_in")), (1, 1));
+}
+
+/// A till operator's sign-in likewise (fails on main for the same reason).
+#[tokio::test]
+async fn an_operator_sign_in_and_its_audit_row_commit_together() {
+    let sc = scene().await;
+    sc.s.add_operator(&sc.pharmacy, "till1", "till password");
+    let sign_in = |password: &'static str| {
+        gongji_server::service::operators::sign_in(&sc.s.app, &sc.pharmacy, "till1", password)
+    };
+    sc.faults.fail_next_commit();
+    let failed = sign_in("till password").await;
+    assert!(failed.is_err(), "a sign-in whose commit failed is refused");
+    assert_eq!(
+        (sc.sessions("operator"), sc.audited("operator_sign_in")),
+        (0, 0)
+    );
+
+    assert!(sign_in("wrong password").await.is_err());
+    assert_eq!(
+        (sc.sessions("operator"), sc.audited("operator_sign_in")),
+        (0, 0)
+    );
+
+    assert!(sign_in("till password").await.is_ok());
+    assert_eq!(
+        (sc.sessions("operator"), sc.audited("operator_sign_in")),
+        (1, 1)
+    );
+}
+
+/// A premium payment and its audit row: whichever commit fails, there are as many audit
+/// rows as payments. Fails on main, where the payment committed and then its audit row's own
+/// commit failed (a payment no audit row records, answered 503 although the money moved).
+#[tokio::test]
+async fn a_premium_payment_and_its_audit_row_commit_together() {
+    let sc = scene().await;
+    let code = sc.code_for(&sc.hy, NOW).await;
+    let token = sc.person_sign_in(&sc.hy, &code).await.ok()["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let premiums = || sc.s.count("SELECT COUNT(*) FROM premiums");
+    let pay = |year: i32, key: &'static str| {
+        sc.s.send(
+            sc.s.req(reqwest::Method::POST, "/api/v1/me/premiums", Some(&token))
+                .header("idempotency-key", key)
+                .json(&json!({ "relative_psn_no": sc.ry.psn_no, "year": year, "category": "general" })),
+        )
+    };
+
+    // A refused payment writes no audit row.
+    pay(2030, "order-0")
+        .await
+        .refused(422, "GJ-PREMIUM-YEAR-UNKNOWN");
+    assert_eq!((premiums(), sc.audited("premium_paid")), (0, 0));
+
+    // The payment's own commit fails: neither.
+    sc.faults.fail_next_commit();
+    pay(2026, "order-1").await.refused(503, "GJ-STORE-IO");
+    assert_eq!((premiums(), sc.audited("premium_paid")), (0, 0));
+
+    // The commit after the payment's fails: the payment and its row are already one.
+    sc.faults.fail_commit_after(1);
+    let paid = pay(2026, "order-2").await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    assert_eq!((premiums(), sc.audited("premium_paid")), (1, 1));
+    sc.faults.clear();
+    let row = sc.s.count(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'premium_paid' AND after_state LIKE '%元%'",
+    );
+    assert_eq!(row, 1, "the row carries the payment's explanation");
+
+    // A replay of the stored answer moves nothing and writes no second row.
+    let again = pay(2026, "order-2").await;
+    assert_eq!(again.ok()["replayed"], true);
+    assert_eq!((premiums(), sc.audited("premium_paid")), (1, 1));
+    sc.s.verify_clean().await;
+}
+
+/// A staff read of a person shows nothing unless its audit row was written first. (This held
+/// on main as well; kept as the guard of the rule.)
+#[tokio::test]
+async fn a_staff_read_is_refused_when_its_audit_row_cannot_be_written() {
+    let sc = scene().await;
+    let clerk = sc.s.staff("clerk1").await;
+    let path = format!("/api/v1/staff/persons/{}", sc.hj.psn_no);
+
+    sc.faults.fail_next_commit();
+    let refused = sc.s.get(&path, Some(&clerk)).await;
+    refused.refused(503, "GJ-STORE-IO");
+    assert!(
+        !refused.body.to_string().contains(&sc.hj.psn_no),
+        "nothing of the person is shown: {}",
+        refused.body
+    );
+    assert_eq!(sc.audited("staff_read_person"), 0);
+
+    sc.faults.fail_next_commit();
+    sc.s.get(
+        &format!("/api/v1/staff/persons?q={}", sc.hj.psn_no),
+        Some(&clerk),
+    )
+    .await
+    .refused(503, "GJ-STORE-IO");
+    assert_eq!(sc.audited("staff_search_persons"), 0);
+
+    let shown = sc.s.get(&path, Some(&clerk)).await;
+    assert_eq!(shown.ok()["psn_no"], sc.hj.psn_no.as_str());
+    assert_eq!(sc.audited("staff_read_person"), 1);
+}
+
+/// Suspension, lift, and a recovery case opened and repaid: each change and its audit row
+/// are one commit, a refusal writes neither. (The engine wrote these rows in the change's
+/// batch on main already; this guards it through the staff API.)
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_changes_and_their_audit_rows_commit_together() {
+    let sc = scene().await;
+    let auditor = sc.s.staff("auditor1").await;
+    let status = || {
+        sc.s.count(&format!(
+            "SELECT CASE status WHEN 'active' THEN 0 ELSE 1 END FROM bindings WHERE binding_id = {}",
+            sc.b_hj_rj
+        ))
+    };
+    let suspend = format!("/api/v1/staff/bindings/{}/suspend", sc.b_hj_rj);
+    let lift = format!("/api/v1/staff/bindings/{}/lift", sc.b_hj_rj);
+    let why = json!({ "reason": "亲属关系存疑" });
+
+    sc.faults.fail_next_commit();
+    sc.s.post(&suspend, Some(&auditor), why.clone())
+        .await
+        .refused(503, "GJ-STORE-IO");
+    assert_eq!((status(), sc.audited("suspend")), (0, 0));
+    sc.s.post(&lift, Some(&auditor), why.clone())
+        .await
+        .refused(422, "GJ-BIND-NOT-ACTIVE");
+    assert_eq!(sc.audited("lift"), 0);
+    sc.s.post(&suspend, Some(&auditor), why.clone()).await.ok();
+    assert_eq!((status(), sc.audited("suspend")), (1, 1));
+
+    sc.faults.fail_next_commit();
+    sc.s.post(&lift, Some(&auditor), why.clone())
+        .await
+        .refused(503, "GJ-STORE-IO");
+    assert_eq!((status(), sc.audited("lift")), (1, 0));
+    sc.s.post(&lift, Some(&auditor), why).await.ok();
+    assert_eq!((status(), sc.audited("lift")), (0, 1));
+
+    let cases = || sc.s.count("SELECT COUNT(*) FROM recovery_cases");
+    let open = json!({ "binding_id": sc.b_hj_rj, "setl_id": sc.setl, "amount": "60", "reason": "虚假承诺" });
+    sc.faults.fail_next_commit();
+    sc.s.post("/api/v1/staff/recovery-cases", Some(&auditor), open.clone())
+        .await
+        .refused(503, "GJ-STORE-IO");
+    assert_eq!((cases(), sc.audited("recovery_open")), (0, 0));
+    sc.s.post(
+        "/api/v1/staff/recovery-cases",
+        Some(&auditor),
+        json!({ "binding_id": sc.b_hj_rj, "setl_id": sc.setl, "amount": "100.01", "reason": "虚假承诺" }),
+    )
+    .await
+    .refused(422, "GJ-RECOVERY-EXCEEDS-PAYMENT");
+    assert_eq!((cases(), sc.audited("recovery_open")), (0, 0));
+    let case =
+        sc.s.post("/api/v1/staff/recovery-cases", Some(&auditor), open)
+            .await;
+    let id = case.ok()["case_id"].as_i64().expect("case id");
+    assert_eq!((cases(), sc.audited("recovery_open")), (1, 1));
+
+    let repaid = || {
+        sc.s.count("SELECT COUNT(*) FROM recovery_cases WHERE status = 'repaid'")
+    };
+    let repay = format!("/api/v1/staff/recovery-cases/{id}/repaid");
+    sc.faults.fail_next_commit();
+    sc.s.post(&repay, Some(&auditor), json!({}))
+        .await
+        .refused(503, "GJ-STORE-IO");
+    assert_eq!((repaid(), sc.audited("recovery_repaid")), (0, 0));
+    sc.s.post(&repay, Some(&auditor), json!({})).await.ok();
+    assert_eq!((repaid(), sc.audited("recovery_repaid")), (1, 1));
+    sc.s.post(&repay, Some(&auditor), json!({}))
+        .await
+        .refused(422, "GJ-RECOVERY-NOT-OPEN");
+    assert_eq!((repaid(), sc.audited("recovery_repaid")), (1, 1));
+    sc.s.verify_clean().await;
+}
