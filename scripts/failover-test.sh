@@ -92,8 +92,8 @@ for _ in $(seq 1 300); do
 done
 # The defaults wait 20 s before calling a node unhealthy; a test of fail-over speed asks
 # for what a tuned production monitor would use.
-for setting in health_check_period=1000 health_check_timeout=1000 health_check_max_retries=1 \
-    health_check_retry_delay=500 node_considered_unhealthy_timeout=2000 \
+for setting in health_check_period=500 health_check_timeout=1000 health_check_max_retries=1 \
+    health_check_retry_delay=250 node_considered_unhealthy_timeout=1000 \
     primary_demote_timeout=2000; do
     psql_at "$pm" postgres "ALTER SYSTEM SET pgautofailover.${setting%%=*} = ${setting#*=}" >/dev/null
 done
