@@ -328,7 +328,25 @@ fn run_inner(args: &BenchArgs) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", out.display()))?;
         println!("figures written to {}", out.display());
     }
-    Ok(())
+    failures_make_figures_invalid(&report)
+}
+
+/// A run where operations failed (storage, transport or HTTP errors, not rule refusals)
+/// measured a broken system: its figures are printed for diagnosis, but the command fails
+/// so that a script or CI never files them as a result.
+fn failures_make_figures_invalid(report: &Report) -> Result<(), String> {
+    let failed: usize = report.runs.iter().map(|(s, _)| s.counts.failed).sum();
+    if failed == 0 {
+        return Ok(());
+    }
+    let first = report
+        .runs
+        .iter()
+        .find_map(|(s, _)| s.counts.first_failure.clone())
+        .unwrap_or_default();
+    Err(format!(
+        "{failed} operations failed (not refused by a rule); the figures above are not valid. First failure: {first}"
+    ))
 }
 
 fn run_nonces(args: &BenchArgs) -> Result<(), String> {
@@ -795,4 +813,33 @@ fn report_json(args: &BenchArgs, report: &Report) -> String {
         "runs": runs,
     });
     format!("{figures}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report_with_failures(failed: usize) -> Report {
+        let mut run = RunStats::new("engine", "sqlite", 1);
+        run.counts.own = 10;
+        for _ in 0..failed {
+            run.counts.fail(|| "database is locked".to_string());
+        }
+        Report {
+            runs: vec![(run, None)],
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn a_run_with_failed_operations_fails_the_command_and_says_why() {
+        let err = failures_make_figures_invalid(&report_with_failures(3)).unwrap_err();
+        assert!(err.starts_with("3 operations failed"), "{err}");
+        assert!(err.contains("database is locked"), "{err}");
+    }
+
+    #[test]
+    fn a_clean_run_passes() {
+        assert!(failures_make_figures_invalid(&report_with_failures(0)).is_ok());
+    }
 }
