@@ -20,19 +20,20 @@ pub(crate) fn generate(spec: &PopulationSpec) -> Vec<AgencyRow> {
             1408 => "0359",
             _ => "0530",
         };
+        let centre = region.districts.first().map_or("", |d| d.name);
         let offices = std::iter::once((
             region.admdvs.code(),
             format!("{}医疗保障服务中心", region.name),
+            centre,
         ))
-        .chain(
-            region
-                .districts
-                .iter()
-                .take(DISTRICT_OFFICES)
-                .map(|d| (d.code, format!("{}{}医疗保障服务大厅", region.name, d.name))),
-        );
-        for (k, (code, name)) in offices.enumerate() {
-            let district = region.districts[k % region.districts.len()].name;
+        .chain(region.districts.iter().take(DISTRICT_OFFICES).map(|d| {
+            (
+                d.code,
+                format!("{}{}医疗保障服务大厅", region.name, d.name),
+                d.name,
+            )
+        }));
+        for (k, (code, name, district)) in offices.enumerate() {
             let street = STREETS[(k * 11 + 5) % STREETS.len()];
             // A few kilometres apart, on whole micro-degrees so six decimals print them exactly.
             let step = k as i64 * 21_000;
