@@ -12,7 +12,8 @@ const FORBIDDEN = ["opter_type", "1101", "setl_id", "psn_no", "admdvs", "SHA-256
  * switch), the small 咨询时请提供 line and the demo's own code notice. */
 async function readable(page) {
   return page.evaluate(() => {
-    const skip = (e) => e.closest('[lang="en"], .consult, [data-testid="demo-code-box"], script, style');
+    // The 亲情账户 code is shown to be read out to the cashier, letters and all.
+    const skip = (e) => e.closest('[lang="en"], .consult, [data-testid="demo-code-box"], [data-testid="proxy-code"], script, style');
     const parts = [];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
