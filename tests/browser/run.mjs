@@ -27,6 +27,7 @@ import { chromium } from "playwright-core";
 import { choosePersons, peopleTests, premiumTests, consoleTests, noJsTests } from "./people.mjs";
 import { staffTests } from "./staff2.mjs";
 import { chooseElder, careTests, careNoJsTests } from "./care.mjs";
+import { wordsTests } from "./words.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -545,6 +546,7 @@ try {
   const cp = careCtx.pages()[0] ?? (await careCtx.newPage());
   try {
     await careTests(h, cp, elder);
+    await wordsTests(h, cp);
   } finally {
     await careCtx.close();
     rmSync(careDir, { recursive: true, force: true });

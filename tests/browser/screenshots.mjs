@@ -115,7 +115,7 @@ await session(async (page) => {
 await session(async (page) => {
   await shot(page, "01-home", "/?lang=zh");
   await shot(page, "02-guide", "/guide/shandong-zibo");
-  await shot(page, "03-nearby", "/nearby?city=370300&kind=pharmacy");
+  await shot(page, "03-nearby", "/nearby?city=370300");
   await shot(page, "04-not-found", "/no-such-page");
 });
 
@@ -134,6 +134,14 @@ await session(async (page) => {
   await shot(page, "09-bind-details", "/h5/family/bind");
   await shot(page, "10-records", "/h5/records");
   await shot(page, "11-messages", "/h5/messages");
+  // 亲情账户: the holder lets a family member show his e-voucher at the window.
+  await page.goto(`${BASE}/h5/proxy`);
+  await page.locator("details.fold > summary").click();
+  await page.fill("#f-name", relative.psn_name);
+  await page.fill("#f-certno", relative.certno);
+  await page.check("input[name=consent]");
+  await page.getByRole("button", { name: "确认授权", exact: true }).click();
+  await shot(page, "15-proxy");
 });
 
 // The relative, a resident: what she sees, in 关怀模式.
@@ -143,6 +151,7 @@ await session(async (page) => {
   await signIn(h, page, relative);
   await shot(page, "13-care-resident-account", "/h5");
   await shot(page, "14-care-resident-records", "/h5/records");
+  await shot(page, "16-care-proxy-code", "/h5/proxy");
 });
 
 console.log(`${passed} passed, ${failed} failed`);

@@ -133,6 +133,8 @@ pub enum LimitKind {
 /// in the records in plain Chinese (issue 15), so the cashier can tell the family.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MutualAidStop {
+    /// The window charged everything in cash (acct_used_flag 0): no account was asked.
+    CashChosen,
     /// Only the own account was asked for, and mutual aid does not follow it here.
     NotRequested,
     PurposeNotAllowed(MutualAidUse),
@@ -156,6 +158,7 @@ pub const MUTUAL_AID_STOP_PREFIX: &str = "共济未支付原因：";
 impl MutualAidStop {
     pub fn text_zh(&self) -> String {
         match self {
+            MutualAidStop::CashChosen => "收费时选择了全部现金支付，未使用个人账户".into(),
             MutualAidStop::NotRequested => "收费时只选了本人账户，未申请使用共济".into(),
             MutualAidStop::PurposeNotAllowed(p) => {
                 format!("本地政策不允许共济资金用于{}", p.name_zh())
@@ -231,6 +234,10 @@ pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Result<Allocati
     if facts.account_use == AccountUse::CashOnly {
         out.notes
             .push("未使用个人账户（acct_used_flag=0），个人负担全部现金支付".into());
+        if remaining.is_positive() {
+            out.stop = Some(MutualAidStop::CashChosen);
+            out.notes.push(MutualAidStop::CashChosen.note());
+        }
         out.cash = remaining;
         return Ok(out);
     }

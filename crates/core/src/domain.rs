@@ -142,6 +142,19 @@ pub struct InstitutionContact {
     pub opening_hours: String,
 }
 
+/// A medical-insurance agency (医保经办机构): the office where people register, bind and ask
+/// in person. Listed beside the institutions on the nearby page (R-J6); it takes no payments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agency {
+    pub code: String,
+    pub name: String,
+    pub admdvs: Admdvs,
+    /// Coordinates are not money; degrees as f64 are fine here.
+    pub lat: f64,
+    pub lon: f64,
+    pub contact: InstitutionContact,
+}
+
 /// A catalog entry (医保目录): class, price cap and class-B self-pay share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CatalogItem {

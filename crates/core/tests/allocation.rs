@@ -19,6 +19,8 @@ struct Scenario {
     holder_balance: i64,
     limits: Limits,
     used: BindingUsage,
+    /// The window charged everything in cash (acct_used_flag 0).
+    cash_only: bool,
 }
 
 /// (own account, mutual aid, cash), in yuan.
@@ -47,7 +49,11 @@ fn run(s: Scenario) -> Allocation {
             patient: &relative,
             own_balance: yuan(s.own_balance),
             amount: yuan(s.burden),
-            account_use: AccountUse::OwnThenMutualAid,
+            account_use: if s.cash_only {
+                AccountUse::CashOnly
+            } else {
+                AccountUse::OwnThenMutualAid
+            },
             holders: vec![HolderFacts {
                 holder: &holder,
                 balance: yuan(s.holder_balance),
@@ -95,6 +101,54 @@ fn the_limit_that_stopped_mutual_aid_is_named() {
         ..Scenario::default()
     });
     assert_eq!(got.stop, None);
+}
+
+/// Every way the holder's account can end up paying nothing while cash pays leaves a reason
+/// for the receipt and the records (issue 15): a holder at his reserve, a limit used up, and
+/// a window that charged everything in cash.
+#[test]
+fn mutual_aid_that_paid_nothing_always_says_why() {
+    let cases = [
+        (
+            Scenario {
+                burden: 50,
+                holder_balance: 900,
+                ..Scenario::default()
+            },
+            "户主账户可共济的余额不足",
+        ),
+        (
+            Scenario {
+                burden: 50,
+                holder_balance: 20_000,
+                limits: Limits {
+                    per_month: limit(100),
+                    ..Limits::default()
+                },
+                used: BindingUsage {
+                    this_month: yuan(100),
+                    ..BindingUsage::default()
+                },
+                ..Scenario::default()
+            },
+            "超出户主设置的每月限额100.00元",
+        ),
+        (
+            Scenario {
+                burden: 50,
+                holder_balance: 20_000,
+                cash_only: true,
+                ..Scenario::default()
+            },
+            "收费时选择了全部现金支付，未使用个人账户",
+        ),
+    ];
+    for (s, why) in cases {
+        let got = run(s);
+        assert_eq!(got.mutual_aid_total(), Fen::ZERO);
+        assert_eq!(got.cash, yuan(50));
+        assert_eq!(got.stop.map(|s| s.text_zh()).as_deref(), Some(why));
+    }
 }
 
 fn limit(y: i64) -> Option<Fen> {

@@ -8,13 +8,26 @@ use std::path::Path;
 
 use gongji_core::{BasisPoints, Fen};
 
-use crate::{push_date, AccountRow, BindingRow, CatalogRow, InstitutionRow, PersonRow, Population};
+use crate::{
+    push_date, AccountRow, AgencyRow, BindingRow, CatalogRow, InstitutionRow, PersonRow, Population,
+};
 
 pub const PERSONS_FILE: &str = "persons.csv";
 pub const ACCOUNTS_FILE: &str = "accounts.csv";
 pub const INSTITUTIONS_FILE: &str = "institutions.csv";
 pub const BINDINGS_FILE: &str = "bindings.csv";
 pub const CATALOG_FILE: &str = "catalog.csv";
+pub const AGENCIES_FILE: &str = "agencies.csv";
+pub const AGENCIES_HEADER: [&str; 8] = [
+    "agency_code",
+    "agency_name",
+    "admdvs",
+    "lat",
+    "lon",
+    "address",
+    "phone",
+    "opening_hours",
+];
 
 pub const PERSONS_HEADER: [&str; 13] = [
     "psn_no",
@@ -206,6 +219,24 @@ pub fn write_catalog<W: Write>(rows: &[CatalogRow], w: W) -> io::Result<()> {
     out.flush()
 }
 
+pub fn write_agencies<W: Write>(rows: &[AgencyRow], w: W) -> io::Result<()> {
+    let mut out = writer(w);
+    out.write_record(AGENCIES_HEADER)?;
+    for r in rows {
+        out.write_record([
+            r.agency_code.as_str(),
+            r.agency_name.as_str(),
+            &r.admdvs.to_string(),
+            &format!("{:.6}", r.lat),
+            &format!("{:.6}", r.lon),
+            r.address.as_str(),
+            r.phone.as_str(),
+            r.opening_hours.as_str(),
+        ])?;
+    }
+    out.flush()
+}
+
 fn create(dir: &Path, name: &str) -> io::Result<BufWriter<File>> {
     Ok(BufWriter::with_capacity(
         1 << 16,
@@ -221,6 +252,7 @@ pub fn write_csv_dir(pop: &Population, dir: &Path) -> io::Result<()> {
     write_institutions(&pop.institutions, create(dir, INSTITUTIONS_FILE)?)?;
     write_bindings(&pop.bindings, create(dir, BINDINGS_FILE)?)?;
     write_catalog(&pop.catalog, create(dir, CATALOG_FILE)?)?;
+    write_agencies(&pop.agencies, create(dir, AGENCIES_FILE)?)?;
     Ok(())
 }
 

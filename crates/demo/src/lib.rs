@@ -16,6 +16,7 @@
 //! `persons.csv`, `accounts.csv`, `institutions.csv`, `bindings.csv`, `catalog.csv`;
 //! the headers are [`PERSONS_HEADER`] and its siblings.
 
+mod agencies;
 mod catalog;
 mod csv_out;
 mod institutions;
@@ -34,9 +35,10 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 pub use csv_out::{
-    write_accounts, write_bindings, write_catalog, write_csv_dir, write_institutions,
-    write_persons, ACCOUNTS_FILE, ACCOUNTS_HEADER, BINDINGS_FILE, BINDINGS_HEADER, CATALOG_FILE,
-    CATALOG_HEADER, INSTITUTIONS_FILE, INSTITUTIONS_HEADER, PERSONS_FILE, PERSONS_HEADER,
+    write_accounts, write_agencies, write_bindings, write_catalog, write_csv_dir,
+    write_institutions, write_persons, ACCOUNTS_FILE, ACCOUNTS_HEADER, AGENCIES_FILE,
+    AGENCIES_HEADER, BINDINGS_FILE, BINDINGS_HEADER, CATALOG_FILE, CATALOG_HEADER,
+    INSTITUTIONS_FILE, INSTITUTIONS_HEADER, PERSONS_FILE, PERSONS_HEADER,
 };
 pub use regions::{BindingRules, District, RegionSpec};
 pub use summary::{DemoSummary, RegionSummary};
@@ -163,6 +165,19 @@ pub struct InstitutionRow {
     pub opening_hours: String,
 }
 
+/// One line of agencies.csv: a medical-insurance agency (经办机构).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgencyRow {
+    pub agency_code: String,
+    pub agency_name: String,
+    pub admdvs: Admdvs,
+    pub lat: f64,
+    pub lon: f64,
+    pub address: String,
+    pub phone: String,
+    pub opening_hours: String,
+}
+
 /// One line of bindings.csv; the relationship is what the relative is to the holder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BindingRow {
@@ -203,6 +218,7 @@ pub struct Population {
     pub persons: Vec<PersonRow>,
     pub accounts: Vec<AccountRow>,
     pub institutions: Vec<InstitutionRow>,
+    pub agencies: Vec<AgencyRow>,
     pub bindings: Vec<BindingRow>,
     pub catalog: Vec<CatalogRow>,
     pub invalid_rows: Vec<InvalidRow>,
@@ -249,6 +265,7 @@ pub fn generate(spec: &PopulationSpec, progress: &mut dyn FnMut(usize, usize)) -
         persons: people.persons,
         accounts: people.accounts,
         institutions,
+        agencies: agencies::generate(spec),
         bindings,
         catalog: catalog::rows(),
         invalid_rows: Vec::new(),

@@ -4,7 +4,7 @@ use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use gongji_core::codes::{AccountUse, Admdvs, CertType, Channel, Insutype, MedType, Relationship};
-use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Person};
+use gongji_core::domain::{Agency, Binding, BindingStatus, CatalogItem, Institution, Person};
 use gongji_core::pooling::{FeeLine, PricedLine};
 use gongji_core::premium::PremiumKind;
 use gongji_core::settlement::SettlementDecision;
@@ -215,6 +215,8 @@ pub enum Command {
     RegisterPerson(Person),
     RegisterInstitution(Institution),
     RegisterCatalogItem(CatalogItem),
+    /// A medical-insurance agency (经办机构) for the nearby page; moves no money.
+    RegisterAgency(Agency),
     /// Money entering a personal account from outside (import, employer transfer).
     Fund {
         psn_no: String,

@@ -15,7 +15,9 @@ use gongji_core::codes::{
     Admdvs, Channel, ChargeLevel, Gender, HospitalLevel, InstitutionKind, InsuStatus, Insutype,
     Relationship,
 };
-use gongji_core::domain::{BindingStatus, CatalogItem, Institution, InstitutionContact, Person};
+use gongji_core::domain::{
+    Agency, BindingStatus, CatalogItem, Institution, InstitutionContact, Person,
+};
 use gongji_core::idcard;
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pii::{CertNo, PersonName, Phone};
@@ -57,6 +59,20 @@ pub const INSTITUTIONS: (&str, &[&str]) = (
         "mutual_aid",
         "paasid",
         "token",
+        "address",
+        "phone",
+        "opening_hours",
+    ],
+);
+/// The medical-insurance agencies (经办机构) people visit in person (R-J6).
+pub const AGENCIES: (&str, &[&str]) = (
+    "agencies.csv",
+    &[
+        "agency_code",
+        "agency_name",
+        "admdvs",
+        "lat",
+        "lon",
         "address",
         "phone",
         "opening_hours",
@@ -265,6 +281,30 @@ fn parse_institution(r: &csv::StringRecord) -> Result<Institution, BadField> {
             address: g(10).trim().to_string(),
             phone: g(11).trim().to_string(),
             opening_hours: g(12).trim().to_string(),
+        },
+    })
+}
+
+fn coordinate(field: &str, v: &str, max: f64) -> Result<f64, BadField> {
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && x.abs() <= max)
+        .ok_or_else(|| bad(field, v, "坐标无效"))
+}
+
+fn parse_agency(r: &csv::StringRecord) -> Result<Agency, BadField> {
+    let g = |i: usize| r.get(i).unwrap_or("");
+    Ok(Agency {
+        code: nonempty("agency_code", g(0))?.to_string(),
+        name: nonempty("agency_name", g(1))?.to_string(),
+        admdvs: code("admdvs", g(2), Admdvs::parse)?,
+        lat: coordinate("lat", g(3), 90.0)?,
+        lon: coordinate("lon", g(4), 180.0)?,
+        contact: InstitutionContact {
+            address: g(5).trim().to_string(),
+            phone: g(6).trim().to_string(),
+            opening_hours: g(7).trim().to_string(),
         },
     })
 }
@@ -488,10 +528,13 @@ pub fn import_dir<S: Store>(
     progress: &mut dyn FnMut(&str, usize),
 ) -> Result<ImportReport, FileError> {
     let mut report = ImportReport::default();
-    let steps: [(FileSpec, RowParser<S>); 5] = [
+    let steps: [(FileSpec, RowParser<S>); 6] = [
         (PERSONS, |_, r| parse_person(r).map(Command::RegisterPerson)),
         (INSTITUTIONS, |_, r| {
             parse_institution(r).map(Command::RegisterInstitution)
+        }),
+        (AGENCIES, |_, r| {
+            parse_agency(r).map(Command::RegisterAgency)
         }),
         (CATALOG, |_, r| {
             parse_catalog(r).map(Command::RegisterCatalogItem)
@@ -742,6 +785,26 @@ pub fn export_dir<S: Store>(engine: &Engine<S>, dir: &Path) -> Result<(), FileEr
                     i.contact.address.clone(),
                     i.contact.phone.clone(),
                     i.contact.opening_hours.clone(),
+                ]
+            })
+            .collect(),
+    )?;
+    let mut agencies: Vec<&Agency> = state.agencies.values().collect();
+    agencies.sort_by(|a, b| a.code.cmp(&b.code));
+    write(
+        AGENCIES,
+        agencies
+            .iter()
+            .map(|a| {
+                vec![
+                    a.code.clone(),
+                    a.name.clone(),
+                    a.admdvs.to_string(),
+                    format!("{:.6}", a.lat),
+                    format!("{:.6}", a.lon),
+                    a.contact.address.clone(),
+                    a.contact.phone.clone(),
+                    a.contact.opening_hours.clone(),
                 ]
             })
             .collect(),

@@ -579,6 +579,7 @@ impl<S: Store> Engine<S> {
             | Command::RegisterPerson(_)
             | Command::RegisterInstitution(_)
             | Command::RegisterCatalogItem(_)
+            | Command::RegisterAgency(_)
             | Command::MarkCategory(_) => {
                 let outcome = self.decide_plain(command, pending)?;
                 if let Some(m) = msgid {
@@ -786,6 +787,11 @@ impl<S: Store> Engine<S> {
                 let (stored, held) = self.institution_at_rest(i);
                 pending.writes.push(Write::Institution(stored));
                 self.state.put_institution(held);
+                Ok(Outcome::Registered)
+            }
+            Command::RegisterAgency(a) => {
+                pending.writes.push(Write::Agency(a.clone()));
+                self.state.agencies.insert(a.code.clone(), a);
                 Ok(Outcome::Registered)
             }
             Command::RegisterCatalogItem(c) => {

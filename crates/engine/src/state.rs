@@ -10,7 +10,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
-use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
 use gongji_core::money::Overflow;
 use gongji_core::pooling::PoolUsage;
 use gongji_core::premium::PremiumKind;
@@ -33,6 +33,8 @@ pub struct State {
     /// paasid → institution code.
     pub by_paasid: HashMap<String, String>,
     pub catalog: HashMap<String, CatalogItem>,
+    /// Medical-insurance agencies (经办机构) by code, for the nearby page.
+    pub agencies: HashMap<String, Agency>,
     pub pool_usage: HashMap<(String, String), HashMap<String, PoolUsage>>,
     pub binding_usage: HashMap<(i64, String), Fen>,
     /// (relative psn_no, year, kind) of every premium paid (R-R4, R-S6).
@@ -269,6 +271,7 @@ impl State {
             balances,
             bindings,
             institutions,
+            agencies,
             catalog,
             pool_usage,
             binding_usage,
@@ -334,6 +337,9 @@ impl State {
         }
         for c in catalog {
             s.catalog.insert(c.code.clone(), c);
+        }
+        for a in agencies {
+            s.agencies.insert(a.code.clone(), a);
         }
         s
     }

@@ -12,9 +12,10 @@ use gongji_core::domain::{Binding, BindingStatus};
 use gongji_core::idcard::check_char;
 use gongji_core::Fen;
 use gongji_engine::csv_io::{
-    export_dir, import_dir, ImportReport, BINDINGS, INSTITUTIONS, PERSONS,
+    export_dir, import_dir, ImportReport, AGENCIES, BINDINGS, INSTITUTIONS, PERSONS,
 };
 use gongji_engine::{BindingChange, Limits};
+use gongji_store::Store;
 
 const FILES: [&str; 5] = [
     "persons.csv",
@@ -547,5 +548,41 @@ fn institutions_carry_address_phone_and_opening_hours_through_import_and_export(
     assert!(
         csv.contains(",paas-yt1,tok-yt1,芝罘区南大街8号,0535-6600123,每天 08:00–21:30\n"),
         "{csv}"
+    );
+}
+
+#[test]
+fn agencies_are_stored_with_their_contacts_and_come_back_out() {
+    let src = tempfile::tempdir().unwrap();
+    write_registry(src.path());
+    std::fs::write(
+        src.path().join("agencies.csv"),
+        format!(
+            "{}\nJB370600,烟台市医疗保障服务中心,370600,37.463000,121.447000,烟台市莱山区港城东大街1号,0535-6789012,周一至周五 09:00–17:00\n\
+             JB370601,,370600,37.4,121.4,,,\n",
+            AGENCIES.1.join(",")
+        ),
+    )
+    .unwrap();
+    let mut w = World::new();
+    let report = import(&mut w, src.path());
+    // The row without a name is refused, with its line.
+    let agency_refusals: Vec<String> = refusals(&report)
+        .into_iter()
+        .filter(|r| r.starts_with("agencies.csv"))
+        .collect();
+    assert_eq!(agency_refusals.len(), 1, "{agency_refusals:?}");
+    assert!(agency_refusals[0].starts_with("agencies.csv:3:"));
+    // Kept by the store, not only in memory.
+    let snap = w.engine.store_mut().load_snapshot().unwrap();
+    assert_eq!(snap.agencies.len(), 1);
+    assert_eq!(snap.agencies[0].contact.phone, "0535-6789012");
+    let out = tempfile::tempdir().unwrap();
+    export_dir(&w.engine, out.path()).unwrap();
+    let csv = std::fs::read_to_string(out.path().join("agencies.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "agency_code,agency_name,admdvs,lat,lon,address,phone,opening_hours\n\
+         JB370600,烟台市医疗保障服务中心,370600,37.463000,121.447000,烟台市莱山区港城东大街1号,0535-6789012,周一至周五 09:00–17:00\n"
     );
 }

@@ -370,10 +370,15 @@ async fn run(app: &App, env: &Envelope, command: Command, ctx: RenderCtx) -> (Ve
         .with_render(render);
     match app.submit(request).await {
         Ok(Outcome::Replayed { response }) => (response.into_bytes(), true),
-        Ok(outcome) => (
-            stored_answer(&outcome, &ctx, render_outcome).into_bytes(),
-            true,
-        ),
+        Ok(outcome) => {
+            if let Outcome::Settled(s) = &outcome {
+                crate::service::notify::settled(app, s);
+            }
+            (
+                stored_answer(&outcome, &ctx, render_outcome).into_bytes(),
+                true,
+            )
+        }
         Err(e) => err_bytes(&ctx.ids, &e),
     }
 }

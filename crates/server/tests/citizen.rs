@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{world, Browser, PageResp, World, P};
+use common::{testid, world, Browser, PageResp, World, P};
 use serde_json::json;
 
 /// Words that mean nothing to the person at the window: interface fields and numbers, file
@@ -184,6 +184,7 @@ async fn every_citizen_page_speaks_plain_chinese() {
         "/guide".into(),
         "/nearby".into(),
         "/nearby?city=370300&kind=pharmacy".into(),
+        "/nearby?city=370300&kind=agency".into(),
         "/nearby?lat=x&lon=1".into(),
         "/h5/signin".into(),
         "/no-such-page".into(),
@@ -238,6 +239,7 @@ async fn every_citizen_page_speaks_plain_chinese() {
             "/h5/family/bind",
             "/h5/records",
             "/h5/messages",
+            "/h5/proxy",
         ]
         .into_iter()
         .map(str::to_string)
@@ -611,6 +613,46 @@ async fn nearby_follows_the_position_searches_by_name_and_opens_the_map_apps() {
     assert_eq!(names(&found.body), vec![wanted]);
 }
 
+/// R-J6: the agencies (经办机构) are found beside the institutions, by name too, with their
+/// address, telephone, office hours and the map apps' links; they are not offered where only
+/// a kind of institution or mutual aid is asked for.
+#[tokio::test]
+async fn nearby_lists_the_agencies_with_their_contacts_and_map_links() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    let page = b.get("/nearby?city=370300").await;
+    let agency = testid(&page.body, "agency");
+    assert_eq!(agency.as_deref(), Some("办理参保、共济绑定，当面咨询"));
+    let text = visible_text(&page.body);
+    assert!(text.contains("淄博市医疗保障服务中心"), "{text}");
+    assert!(text.contains("地址：张店区人民西路1号"));
+    assert!(text.contains("办公时间：周一至周五 09:00–17:00"));
+    assert!(page.body.contains("href=\"tel:05333170000\""));
+    assert!(page
+        .body
+        .contains("https://uri.amap.com/marker?position=118.050000,36.820000&#38;name="));
+    // Searched by name.
+    let found = b
+        .get("/nearby?city=370300&q=%E5%8C%BB%E7%96%97%E4%BF%9D%E9%9A%9C")
+        .await;
+    let text = visible_text(&found.body);
+    assert!(text.contains("淄博市医疗保障服务中心"), "{text}");
+    assert!(!found.body.contains(&w.zibo_pharmacy));
+    // Only the agencies, or none where a kind of institution or mutual aid is asked.
+    let only = b.get("/nearby?city=370300&kind=agency").await;
+    assert!(only.body.contains("淄博市医疗保障服务中心"));
+    assert!(!only.body.contains(&w.zibo_pharmacy));
+    for path in [
+        "/nearby?city=370300&kind=pharmacy",
+        "/nearby?city=370300&aid=1",
+    ] {
+        assert!(
+            !b.get(path).await.body.contains("淄博市医疗保障服务中心"),
+            "{path}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_records_say_why_mutual_aid_paid_less() {
     let mut f = common::Fixture::new();
@@ -633,7 +675,7 @@ async fn the_records_say_why_mutual_aid_paid_less() {
     let page = b.get("/h5/records").await;
     let text = visible_text(&page.body);
     assert!(
-        text.contains("户主设置了单笔限额30.00元"),
+        text.contains("超出户主设置的单笔限额30.00元"),
         "the limit is said: {} {:?} {}",
         page.status,
         page.location,
@@ -641,5 +683,8 @@ async fn the_records_say_why_mutual_aid_paid_less() {
     );
     assert!(!text.contains("R-S3"), "no rule references");
     let messages = visible_text(&b.get("/h5/messages").await.body);
-    assert!(messages.contains("户主设置了单笔限额30.00元"), "{messages}");
+    assert!(
+        messages.contains("超出户主设置的单笔限额30.00元"),
+        "{messages}"
+    );
 }

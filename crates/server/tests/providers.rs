@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use common::{time, Fixture, Server, NOW, P, STAFF_PASSWORD, ZIBO};
 use gongji_core::codes::Insutype;
+use gongji_core::Fen;
 use gongji_server::deployment::Deployment;
 use gongji_server::service::providers::{
     self, FaceConfig, FaceH5Config, SmsConfig, TencentSmsConfig, WebhookSmsConfig,
@@ -32,6 +33,8 @@ use sha2::{Digest, Sha256};
 const SECRET_ID: &str = "AKIDgongjitest";
 const SECRET_KEY: &str = "tencent-secret-key-of-the-test";
 const SDK_APP_ID: &str = "1400000001";
+const SIGN_IN_TEMPLATE: &str = "2000001";
+const PAYMENT_TEMPLATE: &str = "2000002";
 const WEBHOOK_SECRET: &str = "webhook-secret-of-the-test";
 const FACE_SECRET: &str = "face-secret-of-the-test";
 const FACE_APP_ID: &str = "gongji-face-app";
@@ -87,6 +90,7 @@ fn logged(code: &str) -> bool {
 #[derive(Clone, Debug)]
 struct Sent {
     phone: String,
+    template: String,
     params: Vec<String>,
 }
 
@@ -139,7 +143,7 @@ impl FakeTencent {
             .expect("sent")
             .iter()
             .rev()
-            .find(|s| s.phone == want)
+            .find(|s| s.phone == want && s.template == SIGN_IN_TEMPLATE)
             .and_then(|s| s.params.first().cloned())
     }
 
@@ -152,8 +156,15 @@ impl FakeTencent {
             secret_key_env: None,
             sdk_app_id: SDK_APP_ID.into(),
             sign_name: "共济测试".into(),
-            template_id: "2000001".into(),
+            template_id: SIGN_IN_TEMPLATE.into(),
             template_params: vec!["{code}".into(), "{minutes}".into()],
+            payment_template_id: None,
+            payment_template_params: vec![
+                "{whom}".into(),
+                "{place}".into(),
+                "{amount}".into(),
+                "{balance}".into(),
+            ],
             endpoint: format!("{}/", self.base),
             region: "ap-guangzhou".into(),
             timeout_secs: 5,
@@ -283,8 +294,10 @@ async fn tencent_send_sms(
                 .as_str()
                 .expect("checked")
                 .to_string();
+            let template = json["TemplateId"].as_str().unwrap_or("").to_string();
             fake.sent.lock().expect("sent").push(Sent {
                 phone: phone.clone(),
+                template,
                 params,
             });
             Json(json!({ "Response": {
@@ -749,6 +762,157 @@ async fn tencent_sms_carries_the_code_the_person_signs_in_with() {
     s.verify_clean().await;
 }
 
+/// Issue 15: the holder is told by SMS of every payment from his account, his own care and a
+/// relative's, through the provider (Tencent's API, checked by the fake as Tencent checks it)
+/// after the settlement committed; a provider that refuses does not fail the settlement.
+#[tokio::test]
+async fn the_holder_is_told_by_sms_of_each_payment_from_his_account() {
+    log();
+    let tencent = FakeTencent::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = tencent.config(&dir, SECRET_KEY);
+    if let SmsConfig::Tencent(c) = &mut config {
+        c.payment_template_id = Some(PAYMENT_TEMPLATE.into());
+    }
+    let w = common::world_configured(gongji_policy::presets(), production(&config, None)).await;
+    let s = &w.s;
+    let item = s
+        .app
+        .read(|e| {
+            e.state()
+                .catalog
+                .keys()
+                .find(|c| c.starts_with("ITEM"))
+                .cloned()
+        })
+        .await
+        .expect("read")
+        .expect("an item");
+    let buy = |p: &P, invono: &str| {
+        format!(
+            r#"{{"druginfo":{{"psn_no":"{psn}","mdtrt_cert_type":"02","mdtrt_cert_no":"{cert}","begntime":"2025-10-10 10:00:00","medfee_sumamt":20.00,"insutype":"{insutype}","acct_used_flag":"2","med_type":"41","invono":"{invono}"}},"drugdetail":[{{"feedetl_sn":"1","rxno":"","rx_circ_flag":"0","fee_ocur_time":"2025-10-10 10:00:00","med_list_codg":"{item}","medins_list_codg":"{item}","det_item_fee_sumamt":20.00,"cnt":1,"pric":20.00}}]}}"#,
+            psn = p.psn_no,
+            cert = p.certno,
+            insutype = if p.psn_no == w.hj.psn_no {
+                "310"
+            } else {
+                "390"
+            },
+        )
+    };
+    let hj_phone = format!("+86{}", w.hj.phone);
+    let notices = || -> Vec<Vec<String>> {
+        tencent
+            .sent
+            .lock()
+            .expect("sent")
+            .iter()
+            .filter(|m| m.phone == hj_phone && m.template == PAYMENT_TEMPLATE)
+            .map(|m| m.params.clone())
+            .collect()
+    };
+    // The relative buys; the holder's account pays by mutual aid.
+    let balance_before = s.balance(&w.hj).await;
+    let answer: Value =
+        serde_json::from_str(&s.signed(&w.pharmacy, "2102", &buy(&w.rj, "INV-N-1")).await)
+            .expect("answer");
+    assert_eq!(answer["infcode"], 0, "{answer}");
+    let after = s.balance(&w.hj).await;
+    assert_eq!(balance_before.checked_sub(after), Some(Fen::from_fen(2000)));
+    let mut got = Vec::new();
+    for _ in 0..300 {
+        got = notices();
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let masked = gongji_core::pii::mask_name(&w.rj.name);
+    let place = s
+        .app
+        .read({
+            let code = w.pharmacy.clone();
+            move |e| e.state().institutions.get(&code).map(|i| i.name.clone())
+        })
+        .await
+        .expect("read")
+        .expect("pharmacy");
+    assert_eq!(
+        got,
+        vec![vec![
+            masked,
+            place.clone(),
+            "20.00".to_string(),
+            after.to_string()
+        ]]
+    );
+    // The holder's own care: told as 本人.
+    let answer: Value =
+        serde_json::from_str(&s.signed(&w.pharmacy, "2102", &buy(&w.hj, "INV-N-2")).await)
+            .expect("answer");
+    assert_eq!(answer["infcode"], 0, "{answer}");
+    for _ in 0..300 {
+        got = notices();
+        if got.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1][0], "本人");
+    assert!(tencent.refused.lock().expect("refused").is_empty());
+}
+
+/// A provider that refuses the notice (a wrong secret) leaves the settlement as it was.
+#[tokio::test]
+async fn a_refused_payment_notice_does_not_fail_the_settlement() {
+    log();
+    let tencent = FakeTencent::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = tencent.config(&dir, "not-the-secret-key");
+    if let SmsConfig::Tencent(c) = &mut config {
+        c.payment_template_id = Some(PAYMENT_TEMPLATE.into());
+    }
+    let w = common::world_configured(gongji_policy::presets(), production(&config, None)).await;
+    let s = &w.s;
+    let item = s
+        .app
+        .read(|e| {
+            e.state()
+                .catalog
+                .keys()
+                .find(|c| c.starts_with("ITEM"))
+                .cloned()
+        })
+        .await
+        .expect("read")
+        .expect("an item");
+    let drug = format!(
+        r#"{{"druginfo":{{"psn_no":"{psn}","mdtrt_cert_type":"02","mdtrt_cert_no":"{cert}","begntime":"2025-10-10 10:00:00","medfee_sumamt":20.00,"insutype":"390","acct_used_flag":"2","med_type":"41","invono":"INV-R-1"}},"drugdetail":[{{"feedetl_sn":"1","rxno":"","rx_circ_flag":"0","fee_ocur_time":"2025-10-10 10:00:00","med_list_codg":"{item}","medins_list_codg":"{item}","det_item_fee_sumamt":20.00,"cnt":1,"pric":20.00}}]}}"#,
+        psn = w.rj.psn_no,
+        cert = w.rj.certno,
+    );
+    let before = s.balance(&w.hj).await;
+    let answer: Value =
+        serde_json::from_str(&s.signed(&w.pharmacy, "2102", &drug).await).expect("answer");
+    assert_eq!(answer["infcode"], 0, "{answer}");
+    for _ in 0..300 {
+        if !tencent.refused.lock().expect("refused").is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        tencent.refused.lock().expect("refused")[0].0,
+        "AuthFailure.SignatureFailure"
+    );
+    assert_eq!(
+        before.checked_sub(s.balance(&w.hj).await),
+        Some(Fen::from_fen(2000))
+    );
+    s.verify_clean().await;
+}
+
 #[tokio::test]
 async fn production_never_shows_the_code_on_the_sign_in_page() {
     log();
@@ -844,6 +1008,7 @@ async fn the_webhook_gateway_gets_a_signed_code_and_a_wrong_secret_fails() {
             secret_file: Some(secret_file),
             secret_env: None,
             template: "sign_in".into(),
+            payment_template: None,
             timeout_secs: 5,
         })
     };

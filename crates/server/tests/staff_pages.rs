@@ -202,6 +202,32 @@ async fn the_receipt_says_why_mutual_aid_did_not_pay() {
     );
 }
 
+/// The relative whose holder's account paid nothing finds the payment in her records with the
+/// reason, although no account of anyone moved (all cash), and not among her messages, which
+/// tell of account payments.
+#[tokio::test]
+async fn a_payment_mutual_aid_did_not_join_is_in_the_relatives_records_with_why() {
+    let w = world().await;
+    let item = first_item(&w).await;
+    let (mut b, page) = till_with(&w, &w.zibo_pharmacy, &w.rj).await;
+    let page = add(&mut b, &page, &item, "1", "20").await;
+    let page = settle(&mut b, &page, "").await;
+    assert!(page.body.contains("data-testid=\"receipt\""));
+    let token = w.s.sign_in(&w.rj).await;
+    let mut r = Browser::new(&w.s.base);
+    r.cookies.push(("gongji_session".into(), token));
+    let records = r.get("/h5/records").await;
+    assert_eq!(records.status, 200);
+    let story = testid(&records.body, "story").expect("the payment is listed");
+    assert!(story.contains("20.00 元都是现金支付"), "{story}");
+    assert_eq!(
+        testid(&records.body, "why").as_deref(),
+        Some("家人账户没有全部支付的原因：本机构未开通共济")
+    );
+    let messages = r.get("/h5/messages").await;
+    assert!(!messages.body.contains("都是现金支付"));
+}
+
 /// A staff member signed in to the console's pages.
 async fn console(w: &World, username: &str) -> Browser {
     let mut b = Browser::new(&w.s.base);
@@ -230,6 +256,14 @@ async fn the_console_starts_with_the_work_waiting_and_names_people() {
     let page = b.get("/console").await;
     assert_eq!(page.status, 200);
     let pending = &page.body[page.body.find("data-testid=\"pending\"").expect("pending")..];
+    // How much waits, by kind, each a link to its list.
+    let at = page
+        .body
+        .find("data-testid=\"pending-counts\"")
+        .expect("the counts");
+    let counts = visible(&page.body[at..at + page.body[at..].find("</ul>").expect("end")]);
+    assert!(counts.contains("1 已暂停的共济"), "{counts}");
+    assert!(counts.contains("0 未结的追回案件"), "{counts}");
     assert!(pending.contains("核查中：疑似冒用"), "why");
     assert!(pending.contains("2025-10-10 10:00:00"), "when");
     assert!(pending.contains("经办人员 clerk1"), "by whom");

@@ -1,7 +1,7 @@
 //! What a batch writes. Built by the engine after it decided; written by a backend in one
 //! storage transaction (group commit), so many requests share one durable commit.
 
-use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
 use gongji_core::Fen;
 
 /// One line of a journal entry's postings, with the balance it leaves.
@@ -198,6 +198,8 @@ pub struct FeeRow {
 pub enum Write {
     Person(Person),
     Institution(Institution),
+    /// Insert or replace a medical-insurance agency (经办机构).
+    Agency(Agency),
     CatalogItem(CatalogItem),
     /// Insert or replace a binding (the id is the engine's).
     Binding {

@@ -6,7 +6,7 @@ use gongji_core::codes::{
     Relationship,
 };
 use gongji_core::domain::{
-    Binding, BindingStatus, CatalogItem, Institution, InstitutionContact, Person,
+    Agency, Binding, BindingStatus, CatalogItem, Institution, InstitutionContact, Person,
 };
 use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::{BasisPoints, Fen};
@@ -101,6 +101,27 @@ pub fn institution_from_cols(c: InstitutionCols<'_>) -> Result<Institution, Stor
         },
     })
 }
+
+/// An agency's columns as stored: code, name, admdvs, lat, lon, address, phone, hours.
+pub fn agency_from_cols(c: [&str; 8]) -> Result<Agency, StoreError> {
+    let [code_, name, admdvs, lat, lon, address, phone, hours] = c;
+    Ok(Agency {
+        code: code_.to_string(),
+        name: name.to_string(),
+        admdvs: code("admdvs", admdvs, Admdvs::parse)?,
+        lat: lat.parse().map_err(|_| corrupt("lat", lat))?,
+        lon: lon.parse().map_err(|_| corrupt("lon", lon))?,
+        contact: InstitutionContact {
+            address: address.to_string(),
+            phone: phone.to_string(),
+            opening_hours: hours.to_string(),
+        },
+    })
+}
+
+/// The columns SELECT lists for [`agency_from_cols`], in its order.
+pub const AGENCY_COLUMNS: &str =
+    "agency_code, agency_name, admdvs, lat, lon, address, phone, opening_hours";
 
 pub fn catalog_from_cols(
     code_: &str,

@@ -16,7 +16,7 @@ mod walbuf;
 use std::collections::HashMap;
 use std::fmt;
 
-use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
 use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
 
@@ -71,6 +71,8 @@ pub struct Snapshot {
     pub balances: HashMap<String, Fen>,
     pub bindings: Vec<Binding>,
     pub institutions: Vec<Institution>,
+    /// The medical-insurance agencies (经办机构), for the nearby page.
+    pub agencies: Vec<Agency>,
     pub catalog: Vec<CatalogItem>,
     /// (psn_no, period) → cap_group → usage; period is a year (`2025`) or a day (`2025-03-01`).
     pub pool_usage: HashMap<(String, String), HashMap<String, PoolUsage>>,

@@ -44,7 +44,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
@@ -456,6 +456,32 @@ fn institutions<C: GenericClient>(c: &mut C) -> Result<Vec<Institution>, StoreEr
     Ok(out)
 }
 
+fn agencies<C: GenericClient>(c: &mut C) -> Result<Vec<Agency>, StoreError> {
+    let mut out = Vec::new();
+    each_row(
+        c,
+        &format!(
+            "SELECT {} FROM agencies ORDER BY agency_code",
+            codec::AGENCY_COLUMNS
+        ),
+        |r| {
+            let s = |i: usize| get::<&str>(r, i);
+            out.push(codec::agency_from_cols([
+                s(0)?,
+                s(1)?,
+                s(2)?,
+                s(3)?,
+                s(4)?,
+                s(5)?,
+                s(6)?,
+                s(7)?,
+            ])?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
 fn catalog<C: GenericClient>(c: &mut C) -> Result<Vec<CatalogItem>, StoreError> {
     let mut out = Vec::new();
     each_row(
@@ -515,6 +541,7 @@ fn load_snapshot<C: GenericClient>(c: &mut C) -> Result<Snapshot, StoreError> {
         persons: persons(c)?,
         bindings: bindings(c)?,
         institutions: institutions(c)?,
+        agencies: agencies(c)?,
         catalog: catalog(c)?,
         max_entry_id: max_id(c, "SELECT MAX(entry_id) FROM journal")?,
         max_binding_id: max_id(c, "SELECT MAX(binding_id) FROM bindings")?,
@@ -1626,6 +1653,23 @@ fn write_one<'a, C: GenericClient>(
             )
             .map_err(pg)?;
         }
+        Write::Agency(a) => {
+            let st = stmts.get(c, crate::sqlite::SQL_AGENCY)?;
+            c.execute(
+                &st,
+                &[
+                    &a.code,
+                    &a.name,
+                    &a.admdvs.to_string(),
+                    &format!("{:.6}", a.lat),
+                    &format!("{:.6}", a.lon),
+                    &a.contact.address,
+                    &a.contact.phone,
+                    &a.contact.opening_hours,
+                ],
+            )
+            .map_err(pg)?;
+        }
         Write::CatalogItem(item) => {
             let st = stmts.get(c, SQL_CATALOG)?;
             c.execute(
@@ -2203,6 +2247,15 @@ const SQL_RECORDS: &str = "SELECT r.entry_id, r.seq, r.account_key, r.amount_fen
         FROM premiums pr JOIN journal j ON j.entry_id = pr.entry_id
              JOIN postings p ON p.entry_id = j.entry_id
         WHERE pr.relative_psn_no = $2 AND p.account_key LIKE 'psn:%' AND p.account_key <> $1
+        UNION ALL
+        SELECT p.entry_id, p.seq, p.account_key, p.amount_fen, p.rule, p.balance_after_fen,
+               p.explanation, j.kind, j.occurred_at, j.psn_no, j.fixmedins_code, j.channel,
+               j.summary, j.reverses_entry, j.reversed_by
+        FROM journal j JOIN postings p ON p.entry_id = j.entry_id
+        WHERE j.psn_no = $2 AND j.kind = 'settle' AND p.account_key = 'cash'
+          AND EXISTS (SELECT 1 FROM bindings b WHERE b.relative_psn_no = $2)
+          AND NOT EXISTS (SELECT 1 FROM postings q WHERE q.entry_id = j.entry_id
+                          AND q.account_key LIKE 'psn:%')
     ) AS r
     LEFT JOIN institutions i ON i.fixmedins_code = r.fixmedins_code
     WHERE ($3::TEXT IS NULL OR substr(r.occurred_at, 1, 10) >= $3::TEXT)

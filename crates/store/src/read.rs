@@ -486,8 +486,10 @@ impl ReadStore for SqliteStore {
     }
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
         let account = format!("psn:{}", q.psn_no);
-        // Three indexed branches: my account's postings; others' accounts paying for my
-        // settlements (mutual aid and its reversals); others' accounts paying my premiums.
+        // Four indexed branches: my account's postings; others' accounts paying for my
+        // settlements (mutual aid and its reversals); others' accounts paying my premiums;
+        // and, for a relative, the settlements no account paid (cash only), so her records
+        // can say why mutual aid paid nothing.
         let sql = format!(
             "SELECT r.*, i.fixmedins_name,
                     (SELECT pr.relative_psn_no FROM premiums pr WHERE pr.entry_id = r.entry_id)
@@ -502,6 +504,12 @@ impl ReadStore for SqliteStore {
                 SELECT {RECORD_COLUMNS} FROM premiums pr JOIN journal j ON j.entry_id = pr.entry_id
                      JOIN postings p ON p.entry_id = j.entry_id
                 WHERE pr.relative_psn_no = ?2 AND p.account_key LIKE 'psn:%' AND p.account_key <> ?1
+                UNION ALL
+                SELECT {RECORD_COLUMNS} FROM journal j JOIN postings p ON p.entry_id = j.entry_id
+                WHERE j.psn_no = ?2 AND j.kind = 'settle' AND p.account_key = 'cash'
+                  AND EXISTS (SELECT 1 FROM bindings b WHERE b.relative_psn_no = ?2)
+                  AND NOT EXISTS (SELECT 1 FROM postings q WHERE q.entry_id = j.entry_id
+                                  AND q.account_key LIKE 'psn:%')
              ) r
              LEFT JOIN institutions i ON i.fixmedins_code = r.fixmedins_code
              WHERE (?3 IS NULL OR substr(r.occurred_at, 1, 10) >= ?3)

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
@@ -58,7 +58,20 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0022_proxy_consents",
         include_str!("migrations/0022_proxy_consents.sql"),
     ),
+    (
+        "0029_agencies",
+        include_str!("migrations/0029_agencies.sql"),
+    ),
 ];
+
+/// Inserts or replaces an agency; the same text on both backends (`$n` is SQLite's too).
+pub(crate) const SQL_AGENCY: &str = "INSERT INTO agencies (agency_code, agency_name, admdvs,
+        lat, lon, address, phone, opening_hours)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (agency_code) DO UPDATE SET agency_name = excluded.agency_name,
+        admdvs = excluded.admdvs, lat = excluded.lat, lon = excluded.lon,
+        address = excluded.address, phone = excluded.phone,
+        opening_hours = excluded.opening_hours";
 
 /// The migration that adds the hash chains; the backends chain the rows already there in
 /// the transaction that applies it.
@@ -399,6 +412,32 @@ impl SqliteStore {
                 phone: &s(11)?,
                 opening_hours: &s(12)?,
             })?);
+        }
+        Ok(out)
+    }
+
+    pub fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM agencies ORDER BY agency_code",
+                codec::AGENCY_COLUMNS
+            ))
+            .map_err(io)?;
+        let mut rows = stmt.query([]).map_err(io)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(io)? {
+            let s = |i: usize| r.get::<_, String>(i).map_err(io);
+            out.push(codec::agency_from_cols([
+                &s(0)?,
+                &s(1)?,
+                &s(2)?,
+                &s(3)?,
+                &s(4)?,
+                &s(5)?,
+                &s(6)?,
+                &s(7)?,
+            ])?);
         }
         Ok(out)
     }
@@ -751,6 +790,22 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
                 ])
             })
             .map_err(io)?;
+        }
+        Write::Agency(a) => {
+            tx.prepare_cached(SQL_AGENCY)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        a.code,
+                        a.name,
+                        a.admdvs.to_string(),
+                        format!("{:.6}", a.lat),
+                        format!("{:.6}", a.lon),
+                        a.contact.address,
+                        a.contact.phone,
+                        a.contact.opening_hours,
+                    ])
+                })
+                .map_err(io)?;
         }
         Write::CatalogItem(c) => {
             tx.prepare_cached(
@@ -1206,6 +1261,7 @@ impl Store for SqliteStore {
             balances: self.balances()?,
             bindings: self.bindings()?,
             institutions: self.institutions()?,
+            agencies: self.agencies()?,
             catalog: self.catalog()?,
             max_entry_id: self.max_id("SELECT MAX(entry_id) FROM journal")?,
             max_binding_id: self.max_id("SELECT MAX(binding_id) FROM bindings")?,

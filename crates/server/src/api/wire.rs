@@ -114,7 +114,7 @@ pub struct RecordOut {
     /// Journal kind: `settle`, `cancel`, `premium`, `opening`, `recovery`.
     pub kind: String,
     /// `own_care`, `paid_for_relative`, `paid_by_holder`, `premium_for_relative`,
-    /// `premium_for_me`, `funding`, `recovery`.
+    /// `premium_for_me`, `funding`, `recovery`, `paid_in_cash` (a relative's care no account paid).
     pub role: String,
     /// Signed yuan: negative when the account paid.
     pub amount: String,

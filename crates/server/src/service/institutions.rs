@@ -41,6 +41,60 @@ pub struct NearInstitution {
     pub contact: gongji_core::domain::InstitutionContact,
 }
 
+/// A medical-insurance agency (经办机构) near the place asked about.
+#[derive(Clone, Debug)]
+pub struct NearAgency {
+    pub code: String,
+    pub name: String,
+    pub admdvs: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub distance_m: u64,
+    pub contact: gongji_core::domain::InstitutionContact,
+}
+
+/// The agencies within `radius_m` of a place, nearest first, at most `limit`, those whose
+/// name contains `name` when it is not empty.
+pub async fn near_agencies(
+    app: &App,
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+    limit: usize,
+    name: &str,
+) -> ServiceResult<Vec<NearAgency>> {
+    if !(lat.is_finite() && lon.is_finite() && radius_m.is_finite()) {
+        return Err(ServiceError::BadRequest("坐标无效".into()));
+    }
+    let name = name.to_string();
+    let found = app
+        .read(move |engine| {
+            let mut out: Vec<NearAgency> = engine
+                .state()
+                .agencies
+                .values()
+                .filter(|a| name.is_empty() || a.name.contains(name.as_str()))
+                .filter_map(|a| {
+                    let d = haversine_m(lat, lon, a.lat, a.lon);
+                    (d <= radius_m).then(|| NearAgency {
+                        code: a.code.clone(),
+                        name: a.name.clone(),
+                        admdvs: a.admdvs.to_string(),
+                        lat: a.lat,
+                        lon: a.lon,
+                        distance_m: d.round() as u64,
+                        contact: a.contact.clone(),
+                    })
+                })
+                .collect();
+            out.sort_by(|a, b| a.distance_m.cmp(&b.distance_m).then(a.code.cmp(&b.code)));
+            out.truncate(limit);
+            out
+        })
+        .await?;
+    Ok(found)
+}
+
 /// Great-circle distance by the haversine formula, in metres.
 pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());

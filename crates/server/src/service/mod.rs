@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod family;
 pub mod institutions;
+pub mod notify;
 pub mod operators;
 pub mod people;
 pub mod premiums;

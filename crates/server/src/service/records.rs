@@ -39,6 +39,8 @@ pub enum RecordRole {
     Funding,
     /// A recovered improper payment returned to my account.
     Recovery,
+    /// My care that no account paid: all in cash (shown to a relative, with the reason).
+    PaidInCash,
 }
 
 impl RecordRole {
@@ -51,6 +53,7 @@ impl RecordRole {
             RecordRole::PremiumForMe => "premium_for_me",
             RecordRole::Funding => "funding",
             RecordRole::Recovery => "recovery",
+            RecordRole::PaidInCash => "paid_in_cash",
         }
     }
 }
@@ -126,9 +129,13 @@ impl RecordFilter {
     }
 }
 
+/// The ledger's cash account, as a record row names it.
+const CASH_ACCOUNT: &str = "cash";
+
 fn role_of(me: &str, r: &RecordRow) -> RecordRole {
     let mine = r.account_psn_no == me;
     match (r.kind.as_str(), mine) {
+        ("settle", false) if r.account_psn_no == CASH_ACCOUNT => RecordRole::PaidInCash,
         ("settle" | "cancel", true) if r.entry_psn_no.as_deref() == Some(me) => RecordRole::OwnCare,
         ("settle" | "cancel", true) => RecordRole::PaidForRelative,
         ("settle" | "cancel", false) => RecordRole::PaidByHolder,

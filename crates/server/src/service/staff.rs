@@ -414,6 +414,10 @@ pub const PENDING_ROWS: usize = 20;
 pub struct PendingWork {
     pub open_cases: Vec<RecoveryCaseRow>,
     pub suspended: Vec<(BindingView, Suspension)>,
+    /// How many there are in all (the lists stop at [`PENDING_ROWS`]); the open cases are
+    /// counted only for a role that may read them.
+    pub open_cases_total: usize,
+    pub suspended_total: usize,
 }
 
 pub async fn pending_work(app: &App, staff: &Staff) -> ServiceResult<PendingWork> {
@@ -430,8 +434,15 @@ pub async fn pending_work(app: &App, staff: &Staff) -> ServiceResult<PendingWork
         Vec::new()
     };
     let now = app.clock.now();
-    let views: Vec<BindingView> = app
+    let may_cases = staff.role.may(Permission::ReadRecoveryCases);
+    let (open_cases_total, suspended_total, views): (usize, usize, Vec<BindingView>) = app
         .read(move |engine| {
+            let state = engine.state();
+            let open = state
+                .recovery_cases
+                .values()
+                .filter(|c| may_cases && c.status == "open")
+                .count();
             let mut ids: Vec<i64> = engine
                 .state()
                 .bindings
@@ -439,12 +450,15 @@ pub async fn pending_work(app: &App, staff: &Staff) -> ServiceResult<PendingWork
                 .filter(|b| b.status == BindingStatus::Suspended)
                 .map(|b| b.id)
                 .collect();
+            let suspended = ids.len();
             ids.sort_unstable();
             ids.truncate(PENDING_ROWS);
-            ids.iter()
+            let views = ids
+                .iter()
                 .filter_map(|id| engine.state().bindings.get(id))
                 .map(|b| family::view(engine, b, now))
-                .collect()
+                .collect();
+            (open, suspended, views)
         })
         .await?;
     let ids: Vec<i64> = views.iter().map(|v| v.binding.id).collect();
@@ -463,6 +477,8 @@ pub async fn pending_work(app: &App, staff: &Staff) -> ServiceResult<PendingWork
     Ok(PendingWork {
         open_cases,
         suspended,
+        open_cases_total,
+        suspended_total,
     })
 }
 

@@ -314,6 +314,7 @@ struct HomeTemplate {
     may_not: Vec<String>,
     q: String,
     may_cases: bool,
+    counts: Vec<PendingCount>,
     cases: Vec<PendingCase>,
     suspended: Vec<PendingSuspension>,
 }
@@ -343,15 +344,46 @@ fn person_href(psn_no: &str) -> String {
     format!("/console/persons/{}", super::encode_query_value(psn_no))
 }
 
-async fn pending(app: &App, lang: Lang, s: &Staff) -> (Vec<PendingCase>, Vec<PendingSuspension>) {
+/// One kind of waiting work with how many there are, at the top of the start page.
+pub struct PendingCount {
+    pub label: &'static str,
+    pub count: usize,
+    pub href: &'static str,
+}
+
+/// The start page's waiting work: the counts, then the first of each list.
+struct Pending {
+    counts: Vec<PendingCount>,
+    cases: Vec<PendingCase>,
+    suspended: Vec<PendingSuspension>,
+}
+
+async fn pending(app: &App, lang: Lang, s: &Staff) -> Pending {
     let t = lang.t();
     let work = match staff::pending_work(app, s).await {
         Ok(w) => w,
         Err(e) => {
             tracing::warn!(error = %e, "console: pending work not read");
-            return (Vec::new(), Vec::new());
+            return Pending {
+                counts: Vec::new(),
+                cases: Vec::new(),
+                suspended: Vec::new(),
+            };
         }
     };
+    let mut counts = Vec::new();
+    if s.role.may(Permission::ReadRecoveryCases) {
+        counts.push(PendingCount {
+            label: t.con_pending_cases,
+            count: work.open_cases_total,
+            href: "/console/recovery?status=open",
+        });
+    }
+    counts.push(PendingCount {
+        label: t.con_pending_suspended,
+        count: work.suspended_total,
+        href: "#pending-suspended-h",
+    });
     let mut people: Vec<String> = Vec::new();
     for c in &work.open_cases {
         people.extend([c.holder_psn_no.clone(), c.relative_psn_no.clone()]);
@@ -392,7 +424,11 @@ async fn pending(app: &App, lang: Lang, s: &Staff) -> (Vec<PendingCase>, Vec<Pen
             },
         })
         .collect();
-    (cases, suspended)
+    Pending {
+        counts,
+        cases,
+        suspended,
+    }
 }
 
 /// What a role may and may not do, in words.
@@ -434,7 +470,11 @@ async fn home(State(app): State<App>, Query(q): Query<HomeQuery>, headers: Heade
                 Some(&s),
             );
             let (may, may_not) = permissions(lang, s.role);
-            let (cases, suspended) = pending(&app, lang, &s).await;
+            let Pending {
+                counts,
+                cases,
+                suspended,
+            } = pending(&app, lang, &s).await;
             let template = HomeTemplate {
                 p: page.clone(),
                 role: role_name(lang, s.role).to_string(),
@@ -442,6 +482,7 @@ async fn home(State(app): State<App>, Query(q): Query<HomeQuery>, headers: Heade
                 may_not,
                 q: String::new(),
                 may_cases: s.role.may(Permission::ReadRecoveryCases),
+                counts,
                 cases,
                 suspended,
             };

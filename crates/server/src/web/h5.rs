@@ -1587,6 +1587,13 @@ fn mutual_aid_why(summary: &str) -> String {
     let Some((_, why)) = summary.split_once(gongji_engine::SUMMARY_WHY) else {
         return String::new();
     };
+    // The reason the allocation gave, when it gave one, says it all in plain words.
+    if let Some(stop) = why
+        .split('；')
+        .find_map(|part| part.strip_prefix(gongji_core::allocation::MUTUAL_AID_STOP_PREFIX))
+    {
+        return stop.to_string();
+    }
     let mut out = String::with_capacity(why.len());
     let mut rest = why;
     while let Some(open) = rest.find('（') {
@@ -1646,8 +1653,12 @@ fn record_view(lang: Lang, r: &records::Record) -> RecordView {
         (RecordRole::PremiumForMe, _) => fill(t.rec_premium_me, &[&who, &abs]),
         (RecordRole::Recovery, _) => fill(t.rec_recovery, &[&abs]),
         (RecordRole::Funding, _) => fill(t.rec_funding, &[&abs]),
+        (RecordRole::PaidInCash, _) => fill(t.rec_cash_only, &[&place_text, &abs]),
     };
-    let others = matches!(r.role, RecordRole::PaidByHolder | RecordRole::PremiumForMe);
+    let others = matches!(
+        r.role,
+        RecordRole::PaidByHolder | RecordRole::PremiumForMe | RecordRole::PaidInCash
+    );
     RecordView {
         entry_id: r.entry_id,
         at: r.occurred_at.clone(),
@@ -1667,7 +1678,9 @@ fn record_view(lang: Lang, r: &records::Record) -> RecordView {
         } else {
             "in"
         },
-        account: if others {
+        account: if r.role == RecordRole::PaidInCash {
+            t.rec_account_none.to_string()
+        } else if others {
             fill(
                 t.rec_account_of,
                 &[&r.counterpart
@@ -1680,7 +1693,9 @@ fn record_view(lang: Lang, r: &records::Record) -> RecordView {
         balance_after: r.balance_after.map(|b| b.to_string()).unwrap_or_default(),
         story,
         why: match r.role {
-            RecordRole::OwnCare | RecordRole::PaidByHolder if r.kind == "settle" => {
+            RecordRole::OwnCare | RecordRole::PaidByHolder | RecordRole::PaidInCash
+                if r.kind == "settle" =>
+            {
                 mutual_aid_why(&r.summary)
             }
             _ => String::new(),
@@ -1867,7 +1882,9 @@ async fn messages_show(
     let (messages, error) = match records::records(&app, &psn_no, &filter).await {
         Ok(list) => (
             list.iter()
-                .filter(|r| r.kind != "opening" && r.amount != Fen::ZERO)
+                .filter(|r| {
+                    r.kind != "opening" && r.amount != Fen::ZERO && r.role != RecordRole::PaidInCash
+                })
                 .map(|r| record_view(lang, r))
                 .collect(),
             None,

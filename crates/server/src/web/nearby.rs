@@ -119,6 +119,8 @@ pub struct InstView {
     /// The telephone as a `tel:` link (digits only).
     pub phone_href: String,
     pub hours: String,
+    /// A medical-insurance agency (经办机构), not a place that takes payments.
+    pub agency: bool,
 }
 
 #[derive(Template)]
@@ -206,7 +208,10 @@ pub async fn show(
         "medical" => Some(InstitutionKind::Medical),
         _ => None,
     };
+    let agencies_only = kind_s == "agency";
     let aid = field(&q.aid) == "1";
+    // Agencies take no payments: listed unless a kind of institution or mutual aid is asked.
+    let with_agencies = kind.is_none() && !aid;
     let radius_km: u32 = field(&q.radius)
         .parse()
         .ok()
@@ -221,7 +226,7 @@ pub async fn show(
         Some(_) => fill(t.near_place_here, &[&city_name(city_code)]),
         None => fill(t.near_place_city, &[&city_name(city_code)]),
     };
-    let found = if error.is_none() {
+    let found = if error.is_none() && !agencies_only {
         match institutions::near(
             &app,
             NearQuery {
@@ -252,56 +257,117 @@ pub async fn show(
     } else {
         Vec::new()
     };
-    let list: Vec<InstView> = found
+    let agencies = if error.is_none() && with_agencies {
+        match institutions::near_agencies(
+            &app,
+            me.0,
+            me.1,
+            f64::from(radius_km) * 1000.0,
+            LIST_MAX,
+            &name_q,
+        )
+        .await
+        {
+            Ok(list) => list,
+            Err(e) => {
+                error = Some(ErrorView::of(lang, &e));
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let phone_href = |phone: &str| {
+        format!(
+            "tel:{}",
+            phone
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        )
+    };
+    let agency_views = agencies.iter().map(|a| {
+        (
+            InstView {
+                n: 0,
+                code: a.code.clone(),
+                name: a.name.clone(),
+                kind: t.near_kind_agency.to_string(),
+                kind_class: "pin-agency",
+                level: String::new(),
+                region: Admdvs::parse(&a.admdvs)
+                    .map(|d| i18n::region_name(lang, d, &a.admdvs))
+                    .unwrap_or_default(),
+                aid: false,
+                distance: distance_text(lang, a.distance_m as f64),
+                distance_m: a.distance_m,
+                maps: map_links(t, &a.name, a.lat, a.lon),
+                address: a.contact.address.clone(),
+                phone: a.contact.phone.clone(),
+                phone_href: phone_href(&a.contact.phone),
+                hours: a.contact.opening_hours.clone(),
+                agency: true,
+            },
+            (a.lat, a.lon),
+        )
+    });
+    let mut places: Vec<(InstView, (f64, f64))> = found
         .iter()
-        .enumerate()
-        .map(|(i, f)| InstView {
-            n: i + 1,
-            code: f.code.clone(),
-            name: f.name.clone(),
-            kind: i18n::institution_kind(lang, f.kind).to_string(),
-            kind_class: match f.kind {
-                InstitutionKind::Pharmacy => "pin-pharmacy",
-                InstitutionKind::Medical => "pin-medical",
-            },
-            level: if f.kind == InstitutionKind::Medical {
-                i18n::hospital_level(lang, f.level).to_string()
-            } else {
-                String::new()
-            },
-            region: Admdvs::parse(&f.admdvs)
-                .map(|a| i18n::region_name(lang, a, &f.admdvs))
-                .unwrap_or_default(),
-            aid: f.mutual_aid,
-            distance: distance_text(lang, f.distance_m as f64),
-            distance_m: f.distance_m,
-            maps: map_links(t, &f.name, f.lat, f.lon),
-            address: f.contact.address.clone(),
-            phone: f.contact.phone.clone(),
-            phone_href: format!(
-                "tel:{}",
-                f.contact
-                    .phone
-                    .chars()
-                    .filter(char::is_ascii_digit)
-                    .collect::<String>()
-            ),
-            hours: f.contact.opening_hours.clone(),
+        .map(|f| {
+            (
+                InstView {
+                    n: 0,
+                    code: f.code.clone(),
+                    name: f.name.clone(),
+                    kind: i18n::institution_kind(lang, f.kind).to_string(),
+                    kind_class: match f.kind {
+                        InstitutionKind::Pharmacy => "pin-pharmacy",
+                        InstitutionKind::Medical => "pin-medical",
+                    },
+                    level: if f.kind == InstitutionKind::Medical {
+                        i18n::hospital_level(lang, f.level).to_string()
+                    } else {
+                        String::new()
+                    },
+                    region: Admdvs::parse(&f.admdvs)
+                        .map(|a| i18n::region_name(lang, a, &f.admdvs))
+                        .unwrap_or_default(),
+                    aid: f.mutual_aid,
+                    distance: distance_text(lang, f.distance_m as f64),
+                    distance_m: f.distance_m,
+                    maps: map_links(t, &f.name, f.lat, f.lon),
+                    address: f.contact.address.clone(),
+                    phone: f.contact.phone.clone(),
+                    phone_href: phone_href(&f.contact.phone),
+                    hours: f.contact.opening_hours.clone(),
+                    agency: false,
+                },
+                (f.lat, f.lon),
+            )
         })
+        .chain(agency_views)
         .collect();
-    let map = (!found.is_empty()).then(|| {
-        let pts: Vec<(f64, f64, String, String)> = found
+    places.sort_by(|a, b| {
+        a.0.distance_m
+            .cmp(&b.0.distance_m)
+            .then_with(|| a.0.code.cmp(&b.0.code))
+    });
+    places.truncate(LIST_MAX);
+    for (i, (v, _)) in places.iter_mut().enumerate() {
+        v.n = i + 1;
+    }
+    let map = (!places.is_empty()).then(|| {
+        let pts: Vec<(f64, f64, String, String)> = places
             .iter()
-            .zip(&list)
-            .map(|(f, v)| {
-                let class = if f.mutual_aid {
+            .map(|(v, (lat, lon))| {
+                let class = if v.aid || v.agency {
                     v.kind_class.to_string()
                 } else {
                     format!("{} pin-noaid", v.kind_class)
                 };
                 (
-                    f.lat,
-                    f.lon,
+                    *lat,
+                    *lon,
                     class,
                     format!("{}. {} · {}", v.n, v.name, v.distance),
                 )
@@ -321,12 +387,13 @@ pub async fn show(
         ("", t.near_kind_all),
         ("pharmacy", t.near_kind_pharmacy),
         ("medical", t.near_kind_medical),
+        ("agency", t.near_kind_agency),
     ]
     .iter()
     .map(|(v, l)| Opt {
         value: v.to_string(),
         label: l.to_string(),
-        selected: kind_s == *v || (v.is_empty() && kind.is_none()),
+        selected: kind_s == *v || (v.is_empty() && kind.is_none() && !agencies_only),
     })
     .collect();
     let radii = RADII_KM
@@ -356,8 +423,8 @@ pub async fn show(
         radii,
         aid,
         name_q,
-        summary: fill(t.near_summary, &[&list.len(), &place]),
-        list,
+        summary: fill(t.near_summary, &[&places.len(), &place]),
+        list: places.into_iter().map(|(v, _)| v).collect(),
         map,
         error,
     };

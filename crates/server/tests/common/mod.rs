@@ -248,6 +248,24 @@ impl Fixture {
         code
     }
 
+    /// A medical-insurance agency (经办机构) with its contacts, for the nearby page.
+    pub fn agency(&mut self, admdvs: &str, name: &str, lat: f64, lon: f64) -> String {
+        let code = format!("JB{admdvs}{:03}", self.next());
+        self.run(Command::RegisterAgency(gongji_core::domain::Agency {
+            code: code.clone(),
+            name: name.into(),
+            admdvs: Admdvs::parse(admdvs).expect("admdvs"),
+            lat,
+            lon,
+            contact: gongji_core::domain::InstitutionContact {
+                address: "张店区人民西路1号".into(),
+                phone: "0533-3170000".into(),
+                opening_hours: "周一至周五 09:00–17:00".into(),
+            },
+        }));
+        code
+    }
+
     pub fn item(&mut self) -> String {
         let n = self.next();
         let code = format!("ITEM{n:05}");
@@ -821,6 +839,7 @@ pub async fn world_configured(policies: PolicySet, configure: impl FnOnce(App) -
     let pharmacy = f.institution(JINAN, InstitutionKind::Pharmacy, 36.6512, 117.1201, true);
     let hospital = f.institution(JINAN, InstitutionKind::Medical, 36.6700, 117.0300, true);
     let zibo_pharmacy = f.institution(ZIBO, InstitutionKind::Pharmacy, 36.8131, 118.0549, false);
+    f.agency(ZIBO, "淄博市医疗保障服务中心", 36.8200, 118.0500);
     let item = f.item();
     let hj = f.employee(JINAN, 5000);
     let rj = f.resident(JINAN);

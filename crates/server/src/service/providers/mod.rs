@@ -27,6 +27,8 @@
 //! sign_name = "某市医保"
 //! template_id = "1234567"         # a template like "验证码{1}，{2}分钟内有效"
 //! # template_params = ["{code}", "{minutes}"]
+//! # payment_template_id = "1234568" # tells a holder of each payment from his account
+//! # payment_template_params = ["{whom}", "{place}", "{amount}", "{balance}"]
 //! # endpoint = "https://sms.tencentcloudapi.com"
 //! # region = "ap-guangzhou"
 //! # timeout_secs = 10
@@ -87,10 +89,49 @@ impl fmt::Display for SmsError {
     }
 }
 
-/// Sends sign-in codes.
+/// A payment from a person's account, told to the account's owner (issue 15: the holder is
+/// told of every payment from his account). Every field is already in the words the message
+/// shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentNotice {
+    /// Whose care it paid: 本人, or the relative's masked name.
+    pub whom: String,
+    /// The institution's name.
+    pub place: String,
+    /// Yuan with two decimals.
+    pub amount: String,
+    /// The account's balance after, yuan with two decimals.
+    pub balance: String,
+    /// `yyyy-MM-dd HH:mm`.
+    pub at: String,
+}
+
+impl PaymentNotice {
+    /// `{whom}`, `{place}`, `{amount}`, `{balance}` and `{at}` in a template parameter.
+    pub fn fill(&self, template: &str) -> String {
+        template
+            .replace("{whom}", &self.whom)
+            .replace("{place}", &self.place)
+            .replace("{amount}", &self.amount)
+            .replace("{balance}", &self.balance)
+            .replace("{at}", &self.at)
+    }
+}
+
+/// Sends sign-in codes, and payment notices where the deployment configured a template.
 #[async_trait::async_trait]
 pub trait SmsSender: Send + Sync {
     async fn send(&self, phone: &Phone, code: &str) -> Result<(), SmsError>;
+
+    /// Tells the owner of an account of a payment from it. `Ok(false)` when this sender has
+    /// no payment template (nothing is sent).
+    async fn notify_payment(
+        &self,
+        _phone: &Phone,
+        _notice: &PaymentNotice,
+    ) -> Result<bool, SmsError> {
+        Ok(false)
+    }
 
     /// The last code sent to `phone`, for demo pages and tests; `None` for real providers.
     fn last_code(&self, _phone: &str) -> Option<String> {

@@ -25,7 +25,9 @@ use hmac::Mac;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{default_timeout_secs, hmac_sha256, http_client, read_secret, SmsError, SmsSender};
+use super::{
+    default_timeout_secs, hmac_sha256, http_client, read_secret, PaymentNotice, SmsError, SmsSender,
+};
 use crate::service::auth::CODE_TTL_SECS;
 
 pub const DEFAULT_ENDPOINT: &str = "https://sms.tencentcloudapi.com";
@@ -53,6 +55,12 @@ pub struct TencentSmsConfig {
     pub template_id: String,
     #[serde(default = "default_params")]
     pub template_params: Vec<String>,
+    /// The template of payment notices (a holder told of a payment from his account); none
+    /// sends none. Its parameters take `{whom}`, `{place}`, `{amount}`, `{balance}`, `{at}`.
+    #[serde(default)]
+    pub payment_template_id: Option<String>,
+    #[serde(default = "default_payment_params")]
+    pub payment_template_params: Vec<String>,
     #[serde(default = "default_endpoint")]
     pub endpoint: String,
     #[serde(default = "default_region")]
@@ -63,6 +71,15 @@ pub struct TencentSmsConfig {
 
 fn default_params() -> Vec<String> {
     vec!["{code}".into(), "{minutes}".into()]
+}
+
+fn default_payment_params() -> Vec<String> {
+    vec![
+        "{whom}".into(),
+        "{place}".into(),
+        "{amount}".into(),
+        "{balance}".into(),
+    ]
 }
 
 fn default_endpoint() -> String {
@@ -212,11 +229,42 @@ impl SmsSender for TencentSms {
             .iter()
             .map(|p| p.replace("{code}", code).replace("{minutes}", &minutes))
             .collect();
+        self.send_template(phone, &self.config.template_id, params)
+            .await
+    }
+
+    async fn notify_payment(
+        &self,
+        phone: &Phone,
+        notice: &PaymentNotice,
+    ) -> Result<bool, SmsError> {
+        let Some(template) = &self.config.payment_template_id else {
+            return Ok(false);
+        };
+        let params = self
+            .config
+            .payment_template_params
+            .iter()
+            .map(|p| notice.fill(p))
+            .collect();
+        self.send_template(phone, template, params).await?;
+        Ok(true)
+    }
+}
+
+impl TencentSms {
+    /// One `SendSms` of a template with its parameters to one phone.
+    async fn send_template(
+        &self,
+        phone: &Phone,
+        template_id: &str,
+        params: Vec<String>,
+    ) -> Result<(), SmsError> {
         let body = serde_json::json!({
             "PhoneNumberSet": [format!("+86{}", phone.reveal())],
             "SmsSdkAppId": self.config.sdk_app_id,
             "SignName": self.config.sign_name,
-            "TemplateId": self.config.template_id,
+            "TemplateId": template_id,
             "TemplateParamSet": params,
         });
         let payload = serde_json::to_vec(&body).map_err(|e| SmsError::Failed(e.to_string()))?;

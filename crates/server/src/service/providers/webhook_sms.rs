@@ -20,8 +20,8 @@ use gongji_core::pii::Phone;
 use serde::Deserialize;
 
 use super::{
-    default_timeout_secs, gongji_signature, http_client, nonce, read_secret, SmsError, SmsSender,
-    SIGNATURE_HEADER,
+    default_timeout_secs, gongji_signature, http_client, nonce, read_secret, PaymentNotice,
+    SmsError, SmsSender, SIGNATURE_HEADER,
 };
 
 /// `[sms]` with `provider = "webhook"`. The shared secret is read from `secret_file` or
@@ -37,6 +37,11 @@ pub struct WebhookSmsConfig {
     /// The gateway's name for the sign-in message.
     #[serde(default = "default_template")]
     pub template: String,
+    /// The gateway's name for payment notices (a holder told of a payment from his account);
+    /// none sends none. The body then carries `template` and `payment` (whom, place,
+    /// amount, balance, at) instead of `code`.
+    #[serde(default)]
+    pub payment_template: Option<String>,
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
 }
@@ -70,16 +75,46 @@ impl WebhookSms {
 #[async_trait::async_trait]
 impl SmsSender for WebhookSms {
     async fn send(&self, phone: &Phone, code: &str) -> Result<(), SmsError> {
-        let timestamp = chrono::Utc::now().timestamp();
-        let nonce = nonce();
-        let body = serde_json::to_vec(&serde_json::json!({
+        self.post(serde_json::json!({
             "phone": phone.reveal(),
             "code": code,
             "template": self.config.template,
-            "timestamp": timestamp,
-            "nonce": nonce,
         }))
-        .map_err(|e| SmsError::Failed(e.to_string()))?;
+        .await
+    }
+
+    async fn notify_payment(
+        &self,
+        phone: &Phone,
+        notice: &PaymentNotice,
+    ) -> Result<bool, SmsError> {
+        let Some(template) = &self.config.payment_template else {
+            return Ok(false);
+        };
+        self.post(serde_json::json!({
+            "phone": phone.reveal(),
+            "template": template,
+            "payment": {
+                "whom": notice.whom,
+                "place": notice.place,
+                "amount": notice.amount,
+                "balance": notice.balance,
+                "at": notice.at,
+            },
+        }))
+        .await?;
+        Ok(true)
+    }
+}
+
+impl WebhookSms {
+    /// One signed POST of `message` with its timestamp and nonce added.
+    async fn post(&self, mut message: serde_json::Value) -> Result<(), SmsError> {
+        let timestamp = chrono::Utc::now().timestamp();
+        let nonce = nonce();
+        message["timestamp"] = timestamp.into();
+        message["nonce"] = nonce.clone().into();
+        let body = serde_json::to_vec(&message).map_err(|e| SmsError::Failed(e.to_string()))?;
         let signature = gongji_signature(self.secret.as_bytes(), timestamp, &nonce, &body);
         let resp = self
             .client
