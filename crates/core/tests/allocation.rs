@@ -55,6 +55,7 @@ fn run(s: Scenario) -> Allocation {
                 reserve: policy.payment.reserve,
                 used: s.used,
             }],
+            quotas: Vec::new(),
             date: day("2025-03-03"),
             pooled_fund_paid: false,
             institution: None,

@@ -55,9 +55,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
-use gongji_core::codes::{Channel, Relationship};
+use gongji_core::allocation::QuotaFacts;
+use gongji_core::codes::{Admdvs, Channel, Relationship};
 use gongji_core::domain::Person;
 use gongji_core::ledger::{LedgerAccount, PostingSet};
+use gongji_core::policy::Policy;
 use gongji_core::quota::{
     check_return_fits, check_transfer_id, decide_credit, decide_release, decide_reserve,
     decide_return, decide_return_credit, decide_return_release, judge_binding_in_force,
@@ -65,7 +67,7 @@ use gongji_core::quota::{
     QuotaBindFacts, ReserveFacts, ReturnFacts,
 };
 use gongji_core::{Fen, Refusal};
-use gongji_store::{AuditRow, Store, Write};
+use gongji_store::{AuditRow, JournalEntry, Store, StoredSettlement, Write};
 
 pub use gongji_core::quota::{
     check_conservation, AppliedTransfer, Direction, Discrepancy, HolderSide, QuotaBindingStatus,
@@ -73,7 +75,7 @@ pub use gongji_core::quota::{
 };
 pub use gongji_store::{QuotaAppliedRow, QuotaBindingRow, QuotaSentRow, QuotaSpendRow};
 
-use crate::command::EngineError;
+use crate::command::{EngineError, Settled};
 use crate::engine::{fmt_time, Engine, Pending};
 
 /// A cross-province binding to record on one side.
@@ -355,6 +357,10 @@ impl QuotaBook {
     }
 
     /// B: what settlements drew on one quota, net of cancels.
+    fn add_spend(&mut self, row: QuotaSpendRow) {
+        self.spends.entry(key(&row.parties)).or_default().push(row);
+    }
+
     pub fn spent(&self, parties: &QuotaParties) -> Option<Fen> {
         Fen::checked_sum(
             self.spends
@@ -1309,4 +1315,87 @@ fn describe_sent(r: &QuotaSentRow) -> String {
         r.amount,
         r.state.code()
     )
+}
+
+/// Spending in B: the quotas a settlement may draw on, and the spend log it leaves.
+impl<S: Store> Engine<S> {
+    /// The quotas kept here for `patient`, with what is left of each and whether it may
+    /// pay today.
+    pub(crate) fn quota_facts<'a>(
+        &'a self,
+        patient: &Person,
+        policy: &Policy,
+        on: NaiveDate,
+    ) -> Vec<QuotaFacts<'a>> {
+        self.state
+            .quota
+            .quotas_of(&patient.psn_no)
+            .map(|b| QuotaFacts {
+                parties: &b.parties,
+                remaining: self.state.balance(&b.parties.quota().key()),
+                since: b.begin,
+                in_force: judge_binding_in_force(Some(&in_force(b)), &policy.binding, on).is_ok(),
+            })
+            .collect()
+    }
+
+    /// Each quota a settlement drew on gets a line in the spend log: what B tells the
+    /// holder's province about where and when his quota was spent.
+    pub(crate) fn record_quota_spends(&mut self, settled: &Settled, pending: &mut Pending) {
+        for draw in &settled.decision.allocation.quota_draws {
+            let row = QuotaSpendRow {
+                entry_id: settled.entry_id,
+                setl_id: settled.setl_id.clone(),
+                parties: draw.parties.clone(),
+                fixmedins_code: settled.institution.code.clone(),
+                amount: draw.amount,
+                at: fmt_time(settled.at),
+            };
+            pending.writes.push(Write::QuotaSpend(row.clone()));
+            self.state.quota.add_spend(row);
+        }
+    }
+
+    /// A cancel gives each quota back what the settlement took from it (its reversal
+    /// posts it back); the spend log records the refund as a negative line.
+    pub(crate) fn record_quota_refunds(
+        &mut self,
+        stored: &StoredSettlement,
+        cancel: &JournalEntry,
+        at: NaiveDateTime,
+        pending: &mut Pending,
+    ) {
+        let Some(relative_province) = Admdvs::parse(&stored.row.admdvs).map(|a| a.province())
+        else {
+            return;
+        };
+        for p in &cancel.postings {
+            let Some(LedgerAccount::Quota {
+                province,
+                holder,
+                relative,
+            }) = LedgerAccount::parse_key(&p.account_key)
+            else {
+                continue;
+            };
+            let Some(amount) = p.amount.checked_neg() else {
+                continue;
+            };
+            let row = QuotaSpendRow {
+                entry_id: cancel.entry_id,
+                setl_id: stored.row.setl_id.clone(),
+                parties: QuotaParties {
+                    holder_province: province,
+                    holder_psn_no: holder,
+                    relative_province,
+                    relative_psn_no: relative,
+                },
+                fixmedins_code: stored.row.fixmedins_code.clone(),
+                amount,
+                at: fmt_time(at),
+            };
+            pending.writes.push(Write::QuotaSpend(row.clone()));
+            self.state.quota.add_spend(row);
+        }
+    }
 }
