@@ -274,14 +274,13 @@ pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Result<Allocati
         let blocker = mutual_aid_blocker(facts, policy);
         // Without a holder here, or without his credential, a quota from another province
         // still pays: its holder granted it for this relative, and cannot be at the counter.
-        let quotas_pay = facts.presented_holder.is_none()
-            && matches!(
-                &blocker,
-                None | Some((
-                    _,
-                    MutualAidStop::NoHolder | MutualAidStop::HolderCredentialRequired
-                ))
-            );
+        let quotas_pay = matches!(
+            &blocker,
+            None | Some((
+                _,
+                MutualAidStop::NoHolder | MutualAidStop::HolderCredentialRequired
+            ))
+        );
         if quotas_pay {
             draw_from_quotas(facts, &mut remaining, &mut out)?;
         }
