@@ -532,7 +532,11 @@ fn a_grant_keeps_the_holders_reserve_and_a_closed_province_refuses_to_bind() {
     ));
 
     // A province that has not joined refuses its end of the binding.
-    let closed = PolicySet::new(gongji_policy::presets().policies().to_vec());
+    let mut policies = gongji_policy::presets().policies().to_vec();
+    for p in &mut policies {
+        p.binding.cross_province_from = None;
+    }
+    let closed = PolicySet::new(policies);
     let mut shut = Province::new(&dir, "shandong-closed", closed);
     let relative = shut.w().employee(YANTAI, 0);
     let mut cmd = bind;
