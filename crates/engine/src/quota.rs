@@ -33,6 +33,13 @@
 //!   row per id (`quota_applied`, UNIQUE): a repeat with the same amount answers the first
 //!   result (`replayed: true`) and moves nothing; the same id with another amount is
 //!   `GJ-QUOTA-TRANSFER-MISMATCH`.
+//! - **Bind B first.** Send `BindIn` to B and have its `Binding` answer before the first
+//!   `Reserve`: a `Credit` for a binding B does not keep is refused for good
+//!   (`GJ-QUOTA-NOT-BOUND`) and the grant released.
+//! - **Requests a person makes once** (`Reserve` on A; `ReturnReserve` on B when the holder
+//!   lowers a quota from A) are not idempotent by themselves: send them with
+//!   `Request::with_msgid` (and `with_render` to get the first answer back on a repeat).
+//!   Every other step is idempotent on its own.
 //! - **A refusal by the peer is an answer, not an error.** `Credit`/`ReturnCredit` that
 //!   the rules refuse record the refusal under the transfer id and answer
 //!   [`QuotaAnswer::Refused`] (again on every repeat); the sender then runs `Release`.
@@ -229,10 +236,12 @@ pub struct PeerCheck {
 }
 
 /// Whether an error a peer answered to a transfer is a final "no" on which the sender may
-/// release: only a refusal by the rules is. Store failures, a stopped writer and the like
-/// are passing: the sender keeps the row Reserved and tries again.
+/// release: only a refusal by the rules is, and not `GJ-QUOTA-TRANSFER-MISMATCH` (the peer
+/// holds this id with another amount: releasing could create money; staff must look).
+/// Store failures, a stopped writer and the like are passing: the sender keeps the row
+/// Reserved and tries again.
 pub fn peer_error_is_final(e: &EngineError) -> bool {
-    matches!(e, EngineError::Refused(_))
+    matches!(e, EngineError::Refused(r) if *r != Refusal::QuotaTransferMismatch)
 }
 
 /// Checks every holder of A against B's records of his quotas: `holders` from A's

@@ -15,8 +15,8 @@ use gongji_core::codes::{AccountUse, Channel, ChargeLevel, Relationship};
 use gongji_core::policy::PolicySet;
 use gongji_core::Fen;
 use gongji_engine::quota::{
-    pair_figures, QuotaAnswer, QuotaBindCommand, QuotaBindingStatus, QuotaCommand, QuotaParties,
-    QuotaPosition, SentState,
+    pair_figures, peer_error_is_final, QuotaAnswer, QuotaBindCommand, QuotaBindingStatus,
+    QuotaCommand, QuotaParties, QuotaPosition, SentState,
 };
 use gongji_engine::{Command, EngineError, Outcome, Request, Settled};
 use gongji_store::SqliteStore;
@@ -487,7 +487,10 @@ fn the_same_transfer_id_with_another_amount_is_refused_and_moves_nothing() {
         amount: Fen::from_fen(GRANT + 1),
         at: t("2026-03-02"),
     });
-    common::refused(got, "GJ-QUOTA-TRANSFER-MISMATCH");
+    let err = got.expect_err("refused");
+    assert_eq!(err.code(), "GJ-QUOTA-TRANSFER-MISMATCH");
+    // Not a "no" A may release on: B holds this transfer already.
+    assert!(!peer_error_is_final(&err));
     assert_eq!(
         j.b.w().engine.quota_remaining(&j.parties),
         Fen::from_fen(GRANT)
