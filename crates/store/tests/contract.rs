@@ -210,6 +210,7 @@ contract!(
     rows_written_before_the_chains_are_chained_at_open,
     anchors_catch_a_rewritten_chain_and_allow_appends,
     quota_rows_round_trip_and_a_transfer_is_applied_once,
+    verify_names_a_quota_dedup_row_deleted_or_a_spend_changed,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -759,6 +760,65 @@ fn quota_rows_round_trip_and_a_transfer_is_applied_once<B: Backend>(b: &B) {
         "its entry went with it"
     );
     assert_eq!(B::scalar(&mut s, "SELECT COUNT(*) FROM quota_applied"), 2);
+}
+
+/// The quota rows an entry records are chained with it: deleting the dedup row that would
+/// stop a transfer being applied twice, or changing where a quota was spent, breaks the
+/// chain at that entry.
+fn verify_names_a_quota_dedup_row_deleted_or_a_spend_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    let back = QuotaAppliedRow {
+        entry_id: Some(2),
+        parties: QuotaParties {
+            holder_psn_no: "P0001".into(),
+            ..quota_parties()
+        },
+        ..quota_applied(Some(2))
+    };
+    let spend = QuotaSpendRow {
+        entry_id: 3,
+        setl_id: "S3".into(),
+        parties: quota_parties(),
+        fixmedins_code: INST.into(),
+        amount: Fen::from_fen(100),
+        at: "2026-03-05 10:00:00".into(),
+    };
+    s.commit(&batch(vec![
+        Write::Entry(entry(
+            2,
+            "quota_return_credit",
+            None,
+            vec![
+                posting("psn:P0001", 22_000, 72_000),
+                posting("quotaout:14:P0001", -22_000, -22_000),
+            ],
+        )),
+        Write::QuotaApplied(back),
+        Write::Entry(entry(
+            3,
+            "settle",
+            None,
+            vec![
+                posting("quota:37:H/R", 100, 100),
+                posting("peer:37", -100, -100),
+            ],
+        )),
+        Write::QuotaSpend(spend),
+    ]))
+    .expect("a return applied, a quota spent");
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    B::exec(&mut s, "UPDATE quota_spends SET fixmedins_code = 'P0000'");
+    assert_broken_at(&s.verify().expect("verify"), "journal", 3);
+    B::exec(
+        &mut s,
+        &format!("UPDATE quota_spends SET fixmedins_code = '{INST}'"),
+    );
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    B::exec(&mut s, "DELETE FROM quota_applied");
+    assert_broken_at(&s.verify().expect("verify"), "journal", 2);
 }
 
 fn postings_move_balances_and_verify_is_clean<B: Backend>(b: &B) {
