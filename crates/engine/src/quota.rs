@@ -53,8 +53,11 @@
 //!   directions, oldest first) and `Engine::quota_endings()` the bindings A ended that B
 //!   has not confirmed. `NoteAttempt` records a failed delivery (attempts, last error).
 //! - **Conservation** (`gongji verify --peer`): `Engine::quota_holder_figures()` on A and
-//!   `Engine::quota_relative_figures()` on B give what `check_conservation` needs; pair them
-//!   with [`pair_figures`], which merges a holder's relatives in one province first.
+//!   `Engine::quota_relative_figures()` on B give what `check_conservation` needs (or
+//!   [`figures_of_snapshot`] on a store's `load_snapshot()`, without an engine); pair them
+//!   with [`pair_figures`], which merges a holder's relatives in one province first. A's
+//!   `QuotaOut` keeps what was spent in B (B's `Peer(A)` owes it): conservation is
+//!   own + granting + remaining + spent + returning = what the holder had.
 //! - **Spending in B** needs nothing from the transport: a settlement for a relative with
 //!   quotas draws on them after his own account (see `gongji_core::allocation`), and the
 //!   spend log (`Engine::quota_spends`) is what B reports to A.
@@ -74,7 +77,7 @@ use gongji_core::quota::{
     QuotaBindFacts, ReserveFacts, ReturnFacts,
 };
 use gongji_core::{Fen, Refusal};
-use gongji_store::{AuditRow, JournalEntry, Store, StoredSettlement, Write};
+use gongji_store::{AuditRow, JournalEntry, Snapshot, Store, StoredSettlement, Write};
 
 pub use gongji_core::quota::{
     check_conservation, AppliedTransfer, Direction, Discrepancy, HolderSide, QuotaBindingStatus,
@@ -226,6 +229,21 @@ pub struct RelativeFigures {
     pub side: RelativeSide,
 }
 
+/// Both sides' figures from a database's snapshot, without starting an engine (for a
+/// command that reads a province's database directly): what A keeps of its holders'
+/// quotas, and what B keeps of its relatives'.
+pub fn figures_of_snapshot(snap: Snapshot) -> (Vec<HolderFigures>, Vec<RelativeFigures>) {
+    let balances = snap.balances;
+    let book = QuotaBook::from_rows(
+        snap.quota_bindings,
+        snap.quota_sent,
+        snap.quota_applied,
+        snap.quota_spends,
+    );
+    let balance = |key: &str| balances.get(key).copied().unwrap_or(Fen::ZERO);
+    (book.holder_figures(balance), book.relative_figures(balance))
+}
+
 /// One holder's conservation across two provinces, as [`pair_figures`] checks it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerCheck {
@@ -368,6 +386,121 @@ impl QuotaBook {
     /// B: what settlements drew on one quota, net of cancels.
     fn add_spend(&mut self, row: QuotaSpendRow) {
         self.spends.entry(key(&row.parties)).or_default().push(row);
+    }
+
+    /// A: for every holder and every province his quotas went to, what
+    /// `check_conservation` needs from A.
+    pub fn holder_figures(&self, balance: impl Fn(&str) -> Fen) -> Vec<HolderFigures> {
+        let book = self;
+        let mut out: BTreeMap<(u32, String, u32), HolderSide> = BTreeMap::new();
+        let group = |p: &QuotaParties| {
+            (
+                p.holder_province,
+                p.holder_psn_no.clone(),
+                p.relative_province,
+            )
+        };
+        for b in book
+            .bindings
+            .values()
+            .filter(|b| b.side == QuotaSide::Holder)
+        {
+            out.entry(group(&b.parties)).or_default();
+        }
+        for r in book
+            .sent
+            .values()
+            .filter(|r| r.direction == Direction::Grant)
+        {
+            out.entry(group(&r.parties))
+                .or_default()
+                .grants_sent
+                .push(sent_transfer(r));
+        }
+        for r in book
+            .applied
+            .values()
+            .filter(|r| r.direction == Direction::Return && r.refusal_code.is_none())
+        {
+            out.entry(group(&r.parties))
+                .or_default()
+                .returns_applied
+                .push(applied_transfer(r));
+        }
+        out.into_iter()
+            .map(|((hp, holder, rp), mut side)| {
+                side.quota_out = balance(
+                    &LedgerAccount::QuotaOut {
+                        province: rp,
+                        holder: holder.clone(),
+                    }
+                    .key(),
+                );
+                side.grants_sent.sort_by(|a, b| a.id.cmp(&b.id));
+                side.returns_applied.sort_by(|a, b| a.id.cmp(&b.id));
+                HolderFigures {
+                    holder_province: hp,
+                    holder_psn_no: holder,
+                    relative_province: rp,
+                    side,
+                }
+            })
+            .collect()
+    }
+
+    /// B: for every quota (holder, relative) kept here, what `check_conservation` needs
+    /// from B.
+    pub fn relative_figures(&self, balance: impl Fn(&str) -> Fen) -> Vec<RelativeFigures> {
+        let book = self;
+        let mut out: BTreeMap<Key, (QuotaParties, RelativeSide)> = BTreeMap::new();
+        fn slot<'a>(
+            out: &'a mut BTreeMap<Key, (QuotaParties, RelativeSide)>,
+            p: &QuotaParties,
+        ) -> &'a mut RelativeSide {
+            &mut out
+                .entry(key(p))
+                .or_insert_with(|| (p.clone(), RelativeSide::default()))
+                .1
+        }
+        for b in book
+            .bindings
+            .values()
+            .filter(|b| b.side == QuotaSide::Relative)
+        {
+            slot(&mut out, &b.parties);
+        }
+        for r in book
+            .applied
+            .values()
+            .filter(|r| r.direction == Direction::Grant && r.refusal_code.is_none())
+        {
+            slot(&mut out, &r.parties)
+                .grants_applied
+                .push(applied_transfer(r));
+        }
+        for r in book
+            .sent
+            .values()
+            .filter(|r| r.direction == Direction::Return)
+        {
+            slot(&mut out, &r.parties)
+                .returns_sent
+                .push(sent_transfer(r));
+        }
+        for spends in book.spends.values() {
+            if let Some(first) = spends.first() {
+                slot(&mut out, &first.parties);
+            }
+        }
+        out.into_values()
+            .map(|(parties, mut side)| {
+                side.quota = balance(&parties.quota().key());
+                side.spent = book.spent(&parties).unwrap_or(Fen::ZERO);
+                side.grants_applied.sort_by(|a, b| a.id.cmp(&b.id));
+                side.returns_sent.sort_by(|a, b| a.id.cmp(&b.id));
+                RelativeFigures { parties, side }
+            })
+            .collect()
     }
 
     pub fn spent(&self, parties: &QuotaParties) -> Option<Fen> {
@@ -523,116 +656,17 @@ impl<S: Store> Engine<S> {
     /// A: for every holder and every province his quotas went to, what
     /// `check_conservation` needs from A.
     pub fn quota_holder_figures(&self) -> Vec<HolderFigures> {
-        let book = &self.state.quota;
-        let mut out: BTreeMap<(u32, String, u32), HolderSide> = BTreeMap::new();
-        let group = |p: &QuotaParties| {
-            (
-                p.holder_province,
-                p.holder_psn_no.clone(),
-                p.relative_province,
-            )
-        };
-        for b in book
-            .bindings
-            .values()
-            .filter(|b| b.side == QuotaSide::Holder)
-        {
-            out.entry(group(&b.parties)).or_default();
-        }
-        for r in book
-            .sent
-            .values()
-            .filter(|r| r.direction == Direction::Grant)
-        {
-            out.entry(group(&r.parties))
-                .or_default()
-                .grants_sent
-                .push(sent_transfer(r));
-        }
-        for r in book
-            .applied
-            .values()
-            .filter(|r| r.direction == Direction::Return && r.refusal_code.is_none())
-        {
-            out.entry(group(&r.parties))
-                .or_default()
-                .returns_applied
-                .push(applied_transfer(r));
-        }
-        out.into_iter()
-            .map(|((hp, holder, rp), mut side)| {
-                side.quota_out = self.state.balance(
-                    &LedgerAccount::QuotaOut {
-                        province: rp,
-                        holder: holder.clone(),
-                    }
-                    .key(),
-                );
-                side.grants_sent.sort_by(|a, b| a.id.cmp(&b.id));
-                side.returns_applied.sort_by(|a, b| a.id.cmp(&b.id));
-                HolderFigures {
-                    holder_province: hp,
-                    holder_psn_no: holder,
-                    relative_province: rp,
-                    side,
-                }
-            })
-            .collect()
+        self.state
+            .quota
+            .holder_figures(|key| self.state.balance(key))
     }
 
     /// B: for every quota (holder, relative) kept here, what `check_conservation` needs
     /// from B.
     pub fn quota_relative_figures(&self) -> Vec<RelativeFigures> {
-        let book = &self.state.quota;
-        let mut out: BTreeMap<Key, (QuotaParties, RelativeSide)> = BTreeMap::new();
-        fn slot<'a>(
-            out: &'a mut BTreeMap<Key, (QuotaParties, RelativeSide)>,
-            p: &QuotaParties,
-        ) -> &'a mut RelativeSide {
-            &mut out
-                .entry(key(p))
-                .or_insert_with(|| (p.clone(), RelativeSide::default()))
-                .1
-        }
-        for b in book
-            .bindings
-            .values()
-            .filter(|b| b.side == QuotaSide::Relative)
-        {
-            slot(&mut out, &b.parties);
-        }
-        for r in book
-            .applied
-            .values()
-            .filter(|r| r.direction == Direction::Grant && r.refusal_code.is_none())
-        {
-            slot(&mut out, &r.parties)
-                .grants_applied
-                .push(applied_transfer(r));
-        }
-        for r in book
-            .sent
-            .values()
-            .filter(|r| r.direction == Direction::Return)
-        {
-            slot(&mut out, &r.parties)
-                .returns_sent
-                .push(sent_transfer(r));
-        }
-        for spends in book.spends.values() {
-            if let Some(first) = spends.first() {
-                slot(&mut out, &first.parties);
-            }
-        }
-        out.into_values()
-            .map(|(parties, mut side)| {
-                side.quota = self.state.balance(&parties.quota().key());
-                side.spent = book.spent(&parties).unwrap_or(Fen::ZERO);
-                side.grants_applied.sort_by(|a, b| a.id.cmp(&b.id));
-                side.returns_sent.sort_by(|a, b| a.id.cmp(&b.id));
-                RelativeFigures { parties, side }
-            })
-            .collect()
+        self.state
+            .quota
+            .relative_figures(|key| self.state.balance(key))
     }
 
     /// This side's person of a binding, judged for a cross-province binding from `begin`.

@@ -15,8 +15,8 @@ use gongji_core::codes::{AccountUse, Channel, ChargeLevel, Relationship};
 use gongji_core::policy::PolicySet;
 use gongji_core::Fen;
 use gongji_engine::quota::{
-    pair_figures, peer_error_is_final, QuotaAnswer, QuotaBindCommand, QuotaBindingStatus,
-    QuotaCommand, QuotaParties, QuotaPosition, SentState,
+    figures_of_snapshot, pair_figures, peer_error_is_final, QuotaAnswer, QuotaBindCommand,
+    QuotaBindingStatus, QuotaCommand, QuotaParties, QuotaPosition, SentState,
 };
 use gongji_engine::{Command, EngineError, Outcome, Request, Settled};
 use gongji_store::SqliteStore;
@@ -342,6 +342,18 @@ fn assert_journey_done(j: &mut Journey) {
             spent: Fen::from_fen(quota_spent),
             returning: Fen::ZERO,
         }
+    );
+    // `verify --peer` may read a database without an engine: the same figures.
+    use gongji_store::Store as _;
+    let snapshot = j.a.w().engine.store_mut().load_snapshot().expect("A");
+    assert_eq!(
+        figures_of_snapshot(snapshot).0,
+        j.a.w().engine.quota_holder_figures()
+    );
+    let snapshot = j.b.w().engine.store_mut().load_snapshot().expect("B");
+    assert_eq!(
+        figures_of_snapshot(snapshot).1,
+        j.b.w().engine.quota_relative_figures()
     );
     // Nothing was applied twice, nothing is left in flight.
     assert_eq!(
