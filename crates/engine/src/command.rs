@@ -217,6 +217,8 @@ pub enum Command {
     RegisterCatalogItem(CatalogItem),
     /// A medical-insurance agency (经办机构) for the nearby page; moves no money.
     RegisterAgency(Agency),
+    /// A step of the cross-province quota protocol (R-N3), see `quota.rs`.
+    Quota(crate::quota::QuotaCommand),
     /// Money entering a personal account from outside (import, employer transfer).
     Fund {
         psn_no: String,
@@ -301,6 +303,8 @@ pub enum Outcome {
         entry_id: i64,
         balance: Fen,
     },
+    /// A step of the cross-province quota protocol, see `quota.rs`.
+    Quota(Box<crate::quota::QuotaAnswer>),
     /// The same msgid and request as before: the first answer, as stored.
     Replayed {
         response: String,

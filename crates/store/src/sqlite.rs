@@ -6,17 +6,20 @@ use std::path::{Path, PathBuf};
 use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::PoolUsage;
+use gongji_core::quota::QuotaParties;
 use gongji_core::Fen;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::batch::{
     AuditRow, BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
-    RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
+    QuotaAppliedRow, QuotaSentRow, QuotaSpendRow, RecoveryCaseRow, SettlementRow, VisitRow, Write,
+    WriteBatch,
 };
 use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
+use crate::quota;
 use crate::verify::{VerifyReport, Violation};
 use crate::{
     ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
@@ -58,6 +61,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0022_proxy_consents",
         include_str!("migrations/0022_proxy_consents.sql"),
     ),
+    ("0027_quota", include_str!("migrations/0027_quota.sql")),
     (
         "0029_agencies",
         include_str!("migrations/0029_agencies.sql"),
@@ -1144,7 +1148,172 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
             .map_err(io)?;
         }
         Write::Session(row) => insert_session(tx, row)?,
+        Write::QuotaBinding(b) => {
+            let p = &b.parties;
+            tx.prepare_cached(quota::BINDING_SQLITE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        p.holder_province,
+                        p.holder_psn_no,
+                        p.relative_province,
+                        p.relative_psn_no,
+                        b.side.code(),
+                        b.relationship.to_string(),
+                        codec::fmt_date(b.begin),
+                        b.end.map(codec::fmt_date),
+                        b.status.code(),
+                        b.created_at,
+                        b.updated_at
+                    ])
+                })
+                .map_err(io)?;
+        }
+        Write::QuotaSent(r) => {
+            let p = &r.parties;
+            tx.prepare_cached(quota::SENT_SQLITE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        r.transfer_id,
+                        r.direction.code(),
+                        p.holder_province,
+                        p.holder_psn_no,
+                        p.relative_province,
+                        p.relative_psn_no,
+                        r.amount.fen(),
+                        r.state.code(),
+                        r.entry_id,
+                        r.release_entry_id,
+                        r.attempts,
+                        r.last_error,
+                        r.created_at,
+                        r.updated_at
+                    ])
+                })
+                .map_err(io)?;
+        }
+        Write::QuotaApplied(r) => {
+            let p = &r.parties;
+            tx.prepare_cached(quota::APPLIED_SQLITE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        r.transfer_id,
+                        r.direction.code(),
+                        p.holder_province,
+                        p.holder_psn_no,
+                        p.relative_province,
+                        p.relative_psn_no,
+                        r.amount.fen(),
+                        r.entry_id,
+                        r.refusal_code,
+                        r.refusal_zh,
+                        r.at
+                    ])
+                })
+                .map_err(io)?;
+        }
+        Write::QuotaSpend(r) => {
+            let p = &r.parties;
+            tx.prepare_cached(quota::SPEND_SQLITE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        r.entry_id,
+                        r.setl_id,
+                        p.holder_province,
+                        p.holder_psn_no,
+                        p.relative_province,
+                        p.relative_psn_no,
+                        r.fixmedins_code,
+                        r.amount.fen(),
+                        r.at
+                    ])
+                })
+                .map_err(io)?;
+        }
     }
+    Ok(())
+}
+
+fn quota_parties(r: &rusqlite::Row<'_>, i: usize) -> Result<QuotaParties, StoreError> {
+    quota::parties(
+        r.get(i).map_err(io)?,
+        r.get(i + 1).map_err(io)?,
+        r.get(i + 2).map_err(io)?,
+        r.get(i + 3).map_err(io)?,
+    )
+}
+
+fn quota_sent_of(r: &rusqlite::Row<'_>) -> Result<QuotaSentRow, StoreError> {
+    quota::sent(quota::SentCols {
+        transfer_id: r.get(0).map_err(io)?,
+        direction: r.get(1).map_err(io)?,
+        parties: quota_parties(r, 2)?,
+        amount: r.get(6).map_err(io)?,
+        state: r.get(7).map_err(io)?,
+        entry_id: r.get(8).map_err(io)?,
+        release_entry_id: r.get(9).map_err(io)?,
+        attempts: r.get(10).map_err(io)?,
+        last_error: r.get(11).map_err(io)?,
+        created_at: r.get(12).map_err(io)?,
+        updated_at: r.get(13).map_err(io)?,
+    })
+}
+
+fn quota_applied_of(r: &rusqlite::Row<'_>) -> Result<QuotaAppliedRow, StoreError> {
+    quota::applied(quota::AppliedCols {
+        transfer_id: r.get(0).map_err(io)?,
+        direction: r.get(1).map_err(io)?,
+        parties: quota_parties(r, 2)?,
+        amount: r.get(6).map_err(io)?,
+        entry_id: r.get(7).map_err(io)?,
+        refusal_code: r.get(8).map_err(io)?,
+        refusal_zh: r.get(9).map_err(io)?,
+        at: r.get(10).map_err(io)?,
+    })
+}
+
+fn quota_spend_of(r: &rusqlite::Row<'_>) -> Result<QuotaSpendRow, StoreError> {
+    Ok(quota::spend(quota::SpendCols {
+        entry_id: r.get(0).map_err(io)?,
+        setl_id: r.get(1).map_err(io)?,
+        parties: quota_parties(r, 2)?,
+        fixmedins_code: r.get(6).map_err(io)?,
+        amount: r.get(7).map_err(io)?,
+        at: r.get(8).map_err(io)?,
+    }))
+}
+
+/// Every row of a quota query, decoded.
+fn quota_query<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut st = conn.prepare_cached(sql).map_err(io)?;
+    let mut rows = st.query(params).map_err(io)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(io)? {
+        out.push(decode(r)?);
+    }
+    Ok(out)
+}
+
+fn quota_rows(conn: &Connection, snap: &mut Snapshot) -> Result<(), StoreError> {
+    snap.quota_bindings = quota_query(conn, quota::SELECT_BINDINGS, [], |r| {
+        quota::binding(quota::BindingCols {
+            parties: quota_parties(r, 0)?,
+            side: r.get(4).map_err(io)?,
+            relationship: r.get(5).map_err(io)?,
+            begin: r.get(6).map_err(io)?,
+            end: r.get(7).map_err(io)?,
+            status: r.get(8).map_err(io)?,
+            created_at: r.get(9).map_err(io)?,
+            updated_at: r.get(10).map_err(io)?,
+        })
+    })?;
+    snap.quota_sent = quota_query(conn, quota::SELECT_SENT, [], quota_sent_of)?;
+    snap.quota_applied = quota_query(conn, quota::SELECT_APPLIED, [], quota_applied_of)?;
+    snap.quota_spends = quota_query(conn, quota::SELECT_SPENDS, [], quota_spend_of)?;
     Ok(())
 }
 
@@ -1387,6 +1556,7 @@ impl Store for SqliteStore {
             snap.binding_changes = rows.collect::<Result<_, _>>().map_err(io)?;
         }
         snap.recovery_cases = self.recovery_case_rows("ORDER BY case_id", &[])?;
+        quota_rows(&self.conn, &mut snap)?;
         // The page cache now holds the last pages of a full scan, of no use to the writer:
         // hand it back (it refills with the pages batches touch).
         let _ = self.conn.execute_batch("PRAGMA shrink_memory;");
@@ -1954,6 +2124,7 @@ impl ChainSource for SqliteChain<'_> {
                         settlement: None,
                         premium: None,
                         recovery: None,
+                        quota: Default::default(),
                         alg: r.get(13)?,
                         hash: r.get(14)?,
                         chain_seq: r.get(15)?,
@@ -2074,13 +2245,32 @@ impl ChainSource for SqliteChain<'_> {
                 .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
-        Ok(chain::assemble(
-            entries,
-            postings,
-            settlements,
-            premiums,
-            recoveries,
-        ))
+        let mut entries = chain::assemble(entries, postings, settlements, premiums, recoveries);
+        // Rows chained before the quota tables existed (by_id, at migration 0016) record none.
+        if !by_id {
+            chain::attach_quota(
+                &mut entries,
+                quota_query(
+                    conn,
+                    quota::SENT_OF_ENTRIES_SQLITE,
+                    params![lo, hi],
+                    quota_sent_of,
+                )?,
+                quota_query(
+                    conn,
+                    quota::APPLIED_OF_ENTRIES_SQLITE,
+                    params![lo, hi],
+                    quota_applied_of,
+                )?,
+                quota_query(
+                    conn,
+                    quota::SPENDS_OF_ENTRIES_SQLITE,
+                    params![lo, hi],
+                    quota_spend_of,
+                )?,
+            );
+        }
+        Ok(entries)
     }
 
     fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedAudit>, StoreError> {
