@@ -76,6 +76,11 @@ const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
     ("recovery_open", "发起追回", "recovery opened"),
     ("recovery_repaid", "登记追回款已归还", "recovery repaid"),
     ("premium_paid", "代缴居民医保保费", "premium paid"),
+    (
+        "bubao",
+        "补报统筹基金（缴费前的结算）",
+        "fund share paid retroactively",
+    ),
     ("sign_in", "参保人登录", "person signed in"),
     ("staff_sign_in", "经办人员登录", "staff signed in"),
     ("operator_sign_in", "收费员登录", "till operator signed in"),
