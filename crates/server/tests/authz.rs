@@ -655,6 +655,20 @@ fn matrix(c: &Ctx) -> Vec<Row> {
         ),
         page(
             Method::GET,
+            "/console/bubao",
+            "/console/bubao".into(),
+            none,
+            w("S S S S S S P P P"),
+        ),
+        page(
+            Method::POST,
+            "/console/bubao",
+            "/console/bubao".into(),
+            |_, _| form(&[("op", "run")]),
+            w("X X X X X X P P P"),
+        ),
+        page(
+            Method::GET,
             "/console/reports",
             "/console/reports".into(),
             none,
