@@ -548,6 +548,13 @@ fn matrix(c: &Ctx) -> Vec<Row> {
         ),
         page(
             Method::GET,
+            "/h5/payments",
+            "/h5/payments".into(),
+            none,
+            w("S P P P S S S S S"),
+        ),
+        page(
+            Method::GET,
             "/care",
             "/care?on=1&next=%2Fnearby".into(),
             none,

@@ -1,6 +1,6 @@
 //! The console's 补报 page (R-R2): a settlement a Yuncheng resident made on 10 January before
 //! paying on 20 February (2025, with the window extended as 2024's was) waits there; running the job pays it once, line by line, and a
-//! second run pays nothing.
+//! second run pays nothing. The resident then sees the premium in her H5 (R-R7).
 
 mod common;
 
@@ -166,4 +166,25 @@ async fn the_console_pays_a_held_back_share_once_after_the_resident_paid() {
             .await
             .expect("read");
     assert_eq!(fund, Fen::from_yuan(-36));
+
+    // RY sees the premium in her H5: what, how much, which channel, when, who paid; and the
+    // honest note about channel payments not yet confirmed.
+    let token = w.s.sign_in(&w.ry).await;
+    let mut h5 = Browser::new(&w.s.base);
+    h5.cookies.push(("gongji_session".into(), token));
+    let page = h5.get("/h5/payments").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        testid(&page.body, "payment").as_deref(),
+        Some("2025年度城乡居民医保")
+    );
+    let list = page
+        .body
+        .split("data-testid=\"payments\"")
+        .nth(1)
+        .expect("payments");
+    for said in ["380.00", "家人个人账户（家庭共济）", "2025-02-20 10:00"] {
+        assert!(list.contains(said), "{said} in {list}");
+    }
+    assert!(testid(&page.body, "payments-note").is_some_and(|n| n.contains("不要重复缴费")));
 }
