@@ -143,6 +143,8 @@ pub enum Refusal {
     },
     BubaoSettlementCancelled,
     BubaoNothingWithheld,
+    /// A settlement whose held-back share 补报 paid is not cancelled at the counter.
+    BubaoPaidNoCancel,
     // --- cross-province quota (省际共济额度, R-N3) ---
     /// One of the two provinces has not opened cross-province mutual aid on this day.
     QuotaNotAllowed,
@@ -230,6 +232,7 @@ impl Refusal {
             BubaoNotPaid { .. } => "GJ-BUBAO-NOT-PAID",
             BubaoSettlementCancelled => "GJ-BUBAO-SETTLEMENT-CANCELLED",
             BubaoNothingWithheld => "GJ-BUBAO-NOTHING-WITHHELD",
+            BubaoPaidNoCancel => "GJ-BUBAO-PAID-NO-CANCEL",
             QuotaNotAllowed => "GJ-QUOTA-NOT-ALLOWED",
             QuotaInvalidAmount => "GJ-QUOTA-INVALID-AMOUNT",
             QuotaInsufficientBalance { .. } => "GJ-QUOTA-INSUFFICIENT-BALANCE",
@@ -312,6 +315,7 @@ impl Refusal {
             BubaoNotPaid { year } => format!("尚未缴纳{year}年度城乡居民医保，缴费后才能补报统筹基金应付的部分。"),
             BubaoSettlementCancelled => "这笔结算已经撤销，费用已原路退回，不再补报。".into(),
             BubaoNothingWithheld => "这笔结算没有暂未支付的统筹基金部分，无需补报。".into(),
+            BubaoPaidNoCancel => "这笔结算的统筹基金部分已经补报给本人，不能在收费窗口撤销；请联系医保经办机构处理。".into(),
             QuotaNotAllowed => "您或家人所在省份尚未开通跨省共济，暂时不能给外省的家人划拨额度。".into(),
             QuotaInvalidAmount => "额度须大于0元且不超过系统上限，请重新填写。".into(),
             QuotaInsufficientBalance { available } => format!("个人账户可共济余额{available}元，不够划拨这么多额度，请改小金额。"),
@@ -385,6 +389,7 @@ impl Refusal {
             BubaoNotPaid { year } => format!("The resident premium for {year} is not paid yet; the fund's share is settled once it is."),
             BubaoSettlementCancelled => "The settlement was cancelled; nothing is settled retroactively.".into(),
             BubaoNothingWithheld => "Nothing of this settlement was held back from the pooled fund.".into(),
+            BubaoPaidNoCancel => "The fund share of this settlement was paid retroactively; it cannot be cancelled at the counter.".into(),
             QuotaNotAllowed => "Cross-province mutual aid is not open in both provinces.".into(),
             QuotaInvalidAmount => "A quota amount must be positive and within range.".into(),
             QuotaInsufficientBalance { available } => format!("Only {available} can be granted above the reserve."),

@@ -447,6 +447,19 @@ impl<S: Store> Engine<S> {
                 if stored.row.fixmedins_code != cmd.institution || stored.row.psn_no != cmd.psn_no {
                     return Err(EngineError::SettlementOfOtherInstitution);
                 }
+                // Its held-back share paid by 补报 would stay paid if the settlement were
+                // reversed: only a settlement that held something back (a resident's, the
+                // fund paying nothing) can have one.
+                if stored.row.fund_pay_sumamt.is_zero()
+                    && stored.row.insutype == gongji_core::codes::Insutype::Resident.code()
+                {
+                    let key = bubao_msgid(&cmd.setl_id);
+                    if pending.msgids.contains_key(&key)
+                        || self.store.answer_for_msgid(&key)?.is_some()
+                    {
+                        return Err(Refusal::BubaoPaidNoCancel.into());
+                    }
+                }
                 let (outcome, mut entry, recomputation) = self.cancel(&cmd, &stored)?;
                 let outcome = Outcome::Cancelled(Box::new(outcome));
                 let response = entry_response(&outcome);
