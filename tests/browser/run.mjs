@@ -26,6 +26,7 @@ import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { choosePersons, peopleTests, premiumTests, consoleTests, noJsTests } from "./people.mjs";
 import { staffTests } from "./staff2.mjs";
+import { bubaoTests } from "./bubao.mjs";
 import { chooseElder, careTests, careNoJsTests } from "./care.mjs";
 import { wordsTests } from "./words.mjs";
 
@@ -534,6 +535,7 @@ try {
   try {
     await consoleTests(h, sp, who, peopleResult?.receipt ?? { setlId: "", mutual: 0 });
     await staffTests(h, sp, pharmacy);
+    await bubaoTests(h, sp);
   } finally {
     await staffCtx.close();
     rmSync(staffDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 mod anchor;
 mod backup;
 mod bench;
+mod bubao;
 mod contribution;
 mod demo;
 mod operator;
@@ -85,6 +86,12 @@ enum Cmd {
         target: registry::Target,
         dir: PathBuf,
     },
+    /// 补报 (R-R2): settle the pooled fund's share of settlements a resident made before he
+    /// paid for the year, once per settlement however often it runs.
+    Bubao {
+        #[command(subcommand)]
+        command: BubaoCmd,
+    },
     /// Mark residents' contribution categories for a benefit year from a department's list
     /// (CSV: certno,category,source_dept,list_date; UTF-8 or GB18030) (R-R5).
     ContributionList {
@@ -137,6 +144,18 @@ enum Cmd {
     Partner {
         #[command(subcommand)]
         command: PartnerCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum BubaoCmd {
+    /// Pay every held-back share whose resident has paid since; one line per settlement.
+    Run {
+        #[command(flatten)]
+        target: registry::Target,
+        /// The day the job runs as (YYYY-MM-DD), today when absent.
+        #[arg(long)]
+        date: Option<String>,
     },
 }
 
@@ -261,6 +280,9 @@ fn main() -> ExitCode {
             staff,
             file,
         } => contribution::import(&target, year, &file, &staff),
+        Cmd::Bubao {
+            command: BubaoCmd::Run { target, date },
+        } => bubao::run(&target, date.as_deref()),
         Cmd::Policy {
             command: PolicyCmd::Check { files },
         } => registry::policy_check(&files),

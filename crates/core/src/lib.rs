@@ -14,6 +14,7 @@ pub use money::{BasisPoints, Fen};
 pub mod allocation;
 pub mod binding_rules;
 pub mod commitment;
+pub mod coverage;
 pub mod interface_rules;
 pub mod kinship;
 pub mod ledger;

@@ -197,6 +197,10 @@ pub struct ContributionYear {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContributionPolicy {
     pub years: Vec<ContributionYear>,
+    /// The first benefit year whose coverage is derived from the premiums collected here
+    /// (R-R2). A region moves its collection onto Gongji from some year on; for the years
+    /// before, the registry it imported (参保状态) is what it knows of who paid.
+    pub coverage_from_payments: Option<i32>,
 }
 
 impl ContributionYear {

@@ -63,6 +63,10 @@ pub enum Refusal {
     SignatureNotHolder,
     // --- settlement and payment ---
     PersonNotInsured,
+    /// A resident who did not pay for the year while it was collected (R-R2).
+    ResidentNotCovered {
+        year: i32,
+    },
     InvalidAmount,
     FeeTotalMismatch {
         declared: Fen,
@@ -133,6 +137,14 @@ pub enum Refusal {
     },
     /// The case is not open (already repaid).
     RecoveryNotOpen,
+    // --- 补报 (R-R2) ---
+    BubaoNotPaid {
+        year: i32,
+    },
+    BubaoSettlementCancelled,
+    BubaoNothingWithheld,
+    /// A settlement whose held-back share 补报 paid is not cancelled at the counter.
+    BubaoPaidNoCancel,
     // --- cross-province quota (省际共济额度, R-N3) ---
     /// One of the two provinces has not opened cross-province mutual aid on this day.
     QuotaNotAllowed,
@@ -200,6 +212,7 @@ impl Refusal {
             RelationAgeImplausible { .. } => "GJ-BIND-RELATION-AGE",
             SignatureNotHolder => "GJ-BIND-SIGNATURE-NOT-HOLDER",
             PersonNotInsured => "GJ-SETL-PERSON-NOT-INSURED",
+            ResidentNotCovered { .. } => "GJ-SETL-RESIDENT-NOT-COVERED",
             InvalidAmount => "GJ-SETL-INVALID-AMOUNT",
             FeeTotalMismatch { .. } => "GJ-SETL-FEE-MISMATCH",
             UnknownCatalogItem { .. } => "GJ-SETL-UNKNOWN-ITEM",
@@ -224,6 +237,10 @@ impl Refusal {
             RecoverySettlementCancelled => "GJ-RECOVERY-SETTLEMENT-CANCELLED",
             RecoveryExceedsPayment { .. } => "GJ-RECOVERY-EXCEEDS-PAYMENT",
             RecoveryNotOpen => "GJ-RECOVERY-NOT-OPEN",
+            BubaoNotPaid { .. } => "GJ-BUBAO-NOT-PAID",
+            BubaoSettlementCancelled => "GJ-BUBAO-SETTLEMENT-CANCELLED",
+            BubaoNothingWithheld => "GJ-BUBAO-NOTHING-WITHHELD",
+            BubaoPaidNoCancel => "GJ-BUBAO-PAID-NO-CANCEL",
             QuotaNotAllowed => "GJ-QUOTA-NOT-ALLOWED",
             QuotaInvalidAmount => "GJ-QUOTA-INVALID-AMOUNT",
             QuotaInsufficientBalance { .. } => "GJ-QUOTA-INSUFFICIENT-BALANCE",
@@ -282,6 +299,7 @@ impl Refusal {
             RelationAgeImplausible { relationship } => format!("按身份证号中的出生日期，这位亲属不可能是您的“{}”（例如子女应比您年轻，父母、祖父母应比您年长），请重新选择亲属关系（关系指这位亲属是您的什么人）。", relationship.name_zh()),
             SignatureNotHolder => "承诺书须由户主本人签名：请输入您本人的姓名（与身份证上一致）。".into(),
             PersonNotInsured => "该人员当前不是正常参保状态，不能医保结算，请按自费处理或咨询医保经办机构。".into(),
+            ResidentNotCovered { year } => format!("该居民未缴纳{year}年度城乡居民医保，本年度缴费期已过，统筹基金不能支付；请按自费处理或咨询医保经办机构。"),
             InvalidAmount => "金额无效（不能为负数或超出范围）。".into(),
             FeeTotalMismatch { declared, computed } => format!("医疗费总额{declared}元与明细合计{computed}元不一致，请核对费用明细。"),
             UnknownCatalogItem { code } => format!("医保目录中没有编码为{code}的项目，请核对目录编码。"),
@@ -306,6 +324,10 @@ impl Refusal {
             RecoverySettlementCancelled => "该笔结算已经撤销，资金已原路退回，无需追回。".into(),
             RecoveryExceedsPayment { available } => format!("追回金额超过该笔共济支付尚可追回的{available}元，请核对金额。"),
             RecoveryNotOpen => "该追回案件不是待追回状态（可能已经追回到账），不能重复办理。".into(),
+            BubaoNotPaid { year } => format!("尚未缴纳{year}年度城乡居民医保，缴费后才能补报统筹基金应付的部分。"),
+            BubaoSettlementCancelled => "这笔结算已经撤销，费用已原路退回，不再补报。".into(),
+            BubaoNothingWithheld => "这笔结算没有暂未支付的统筹基金部分，无需补报。".into(),
+            BubaoPaidNoCancel => "这笔结算的统筹基金部分已经补报给本人，不能在收费窗口撤销；请联系医保经办机构处理。".into(),
             QuotaNotAllowed => "您或家人所在省份尚未开通跨省共济，暂时不能给外省的家人划拨额度。".into(),
             QuotaInvalidAmount => "额度须大于0元且不超过系统上限，请重新填写。".into(),
             QuotaInsufficientBalance { available } => format!("个人账户可共济余额{available}元，不够划拨这么多额度，请改小金额。"),
@@ -355,6 +377,7 @@ impl Refusal {
             RelationAgeImplausible { relationship } => format!("By the birth dates in the ID numbers, the relative cannot be in relationship {relationship} to the holder."),
             SignatureNotHolder => "The commitment letter must be signed with the holder's own name.".into(),
             PersonNotInsured => "The person is not currently insured.".into(),
+            ResidentNotCovered { year } => format!("The resident did not pay for {year} and its collection is over; the pooled fund cannot pay."),
             InvalidAmount => "Invalid amount.".into(),
             FeeTotalMismatch { declared, computed } => format!("medfee_sumamt {declared} differs from the sum of fee details {computed}."),
             UnknownCatalogItem { code } => format!("Unknown catalog item {code}."),
@@ -379,6 +402,10 @@ impl Refusal {
             RecoverySettlementCancelled => "The settlement was cancelled; its money was returned already.".into(),
             RecoveryExceedsPayment { available } => format!("At most {available} of this payment can still be recovered."),
             RecoveryNotOpen => "The recovery case is not open.".into(),
+            BubaoNotPaid { year } => format!("The resident premium for {year} is not paid yet; the fund's share is settled once it is."),
+            BubaoSettlementCancelled => "The settlement was cancelled; nothing is settled retroactively.".into(),
+            BubaoNothingWithheld => "Nothing of this settlement was held back from the pooled fund.".into(),
+            BubaoPaidNoCancel => "The fund share of this settlement was paid retroactively; it cannot be cancelled at the counter.".into(),
             QuotaNotAllowed => "Cross-province mutual aid is not open in both provinces.".into(),
             QuotaInvalidAmount => "A quota amount must be positive and within range.".into(),
             QuotaInsufficientBalance { available } => format!("Only {available} can be granted above the reserve."),

@@ -7,12 +7,15 @@ use chrono::NaiveDate;
 
 use crate::allocation::{allocate, Allocation, AllocationFacts, HolderFacts, QuotaFacts};
 use crate::codes::Admdvs;
-use crate::codes::{AccountUse, InsuStatus, MedType, MutualAidUse};
+use crate::codes::{AccountUse, MedType, MutualAidUse};
+use crate::coverage::{withhold_funds, Coverage};
 use crate::domain::{CatalogItem, Institution, Person};
 use crate::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
 use crate::money::Fen;
 use crate::policy::{Policy, SecondReimbursement};
-use crate::pooling::{split_bill, BillSplit, FeeLine, PoolUsage, PoolingFacts};
+use crate::pooling::{
+    split_bill, BillSplit, FeeLine, FundLine, PoolUsage, PoolingFacts, SECOND_REIMBURSEMENT_GROUP,
+};
 use crate::refusal::Refusal;
 use crate::second_reimbursement::{recompute_after_cancel, RefundYear};
 
@@ -33,6 +36,8 @@ pub struct SettlementFacts<'a> {
     /// Quotas from holders in other provinces (R-N3).
     pub quotas: Vec<QuotaFacts<'a>>,
     pub presented_holder: Option<&'a str>,
+    /// The patient's standing for the pooled fund on `date` (`coverage::coverage_on`).
+    pub coverage: Coverage,
 }
 
 /// The amounts of `setlinfo`, all in fen.
@@ -75,6 +80,9 @@ pub struct SettlementDecision {
     pub allocation: Allocation,
     pub totals: SettlementTotals,
     pub postings: PostingSet,
+    /// The funds' shares held back while a resident has not yet paid for the year (R-R2);
+    /// the 补报 job pays them once he has. Empty otherwise.
+    pub withheld: Vec<FundLine>,
 }
 
 /// Decides a settlement under the patient's region policy.
@@ -84,8 +92,12 @@ pub fn decide_settlement(
     policy: &Policy,
 ) -> Result<SettlementDecision, Refusal> {
     let patient = facts.patient;
-    if patient.insu_status != InsuStatus::Normal {
-        return Err(Refusal::PersonNotInsured);
+    match facts.coverage {
+        Coverage::NotCovered { year: None } => return Err(Refusal::PersonNotInsured),
+        Coverage::NotCovered { year: Some(year) } => {
+            return Err(Refusal::ResidentNotCovered { year })
+        }
+        Coverage::Covered | Coverage::AwaitingPayment { .. } => {}
     }
     let pooling = PoolingFacts {
         insutype: patient.insutype,
@@ -93,7 +105,15 @@ pub fn decide_settlement(
         level: facts.institution.level,
         usage: facts.usage,
     };
-    let split = split_bill(facts.lines, catalog, &pooling, policy)?;
+    let mut split = split_bill(facts.lines, catalog, &pooling, policy)?;
+    let withheld = match facts.coverage {
+        Coverage::AwaitingPayment { .. } => withhold_funds(&mut split)?,
+        _ => Vec::new(),
+    };
+    let pooled_settlement = split.pooled_fund.is_positive()
+        || withheld
+            .iter()
+            .any(|l| l.amount.is_positive() && l.cap_group != SECOND_REIMBURSEMENT_GROUP);
     if let Some(declared) = facts.declared_total {
         if declared != split.medfee_sumamt {
             return Err(Refusal::FeeTotalMismatch {
@@ -111,7 +131,7 @@ pub fn decide_settlement(
             holders: facts.holders.clone(),
             quotas: facts.quotas.clone(),
             date: facts.date,
-            pooled_fund_paid: split.pooled_fund.is_positive(),
+            pooled_fund_paid: pooled_settlement,
             institution: Some(facts.institution),
             presented_holder: facts.presented_holder,
             purpose: MutualAidUse::MedicalCost,
@@ -148,6 +168,7 @@ pub fn decide_settlement(
         allocation,
         totals,
         postings,
+        withheld,
     })
 }
 

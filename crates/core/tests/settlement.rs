@@ -9,6 +9,7 @@ use gongji_core::allocation::{BindingUsage, HolderFacts};
 use gongji_core::codes::{
     AccountUse, ChargeLevel, HospitalLevel, InstitutionKind, Insutype, MedType,
 };
+use gongji_core::coverage::Coverage;
 use gongji_core::domain::{CatalogItem, Institution};
 use gongji_core::money::BasisPoints;
 use gongji_core::pooling::FeeLine;
@@ -66,6 +67,7 @@ fn check(scenario: Scenario, expected: (i64, i64, i64, i64)) {
             }],
             quotas: Vec::new(),
             presented_holder: Some("H1"),
+            coverage: Coverage::Covered,
         },
         &catalog,
         &policy,

@@ -219,12 +219,42 @@ pub enum Command {
     RegisterAgency(Agency),
     /// A step of the cross-province quota protocol (R-N3), see `quota.rs`.
     Quota(crate::quota::QuotaCommand),
+    /// 补报 (R-R2): pays a settlement's held-back fund share once the resident has paid for
+    /// the year. Sent with msgid `bubao_msgid(setl_id)`, so it is paid once however often
+    /// the job runs.
+    Bubao(BubaoCommand),
     /// Money entering a personal account from outside (import, employer transfer).
     Fund {
         psn_no: String,
         amount: Fen,
         at: NaiveDateTime,
     },
+}
+
+#[derive(Clone, Debug)]
+pub struct BubaoCommand {
+    pub setl_id: String,
+    pub channel: Channel,
+    pub at: NaiveDateTime,
+}
+
+/// The msgid of a settlement's 补报: one per settlement.
+pub fn bubao_msgid(setl_id: &str) -> String {
+    format!("bubao:{setl_id}")
+}
+
+/// A held-back share paid (补报).
+#[derive(Clone, Debug)]
+pub struct BubaoPaid {
+    pub setl_id: String,
+    pub entry_id: i64,
+    pub psn_no: String,
+    pub setl_date: NaiveDate,
+    pub paid_on: NaiveDate,
+    pub amount: Fen,
+    /// One line per posting: the fund's share or the payment to the person, and why.
+    pub lines: Vec<(String, Fen, String)>,
+    pub explanation: String,
 }
 
 /// A settlement decided (and, unless a dry run, committed).
@@ -287,6 +317,7 @@ pub enum Outcome {
     Settled(Box<Settled>),
     Cancelled(Box<Cancelled>),
     PremiumPaid(Box<PremiumPaid>),
+    Bubao(Box<BubaoPaid>),
     CategoryMarked(Box<CategoryMarked>),
     Binding(Box<Binding>),
     Recovery(Box<RecoveryCaseRow>),

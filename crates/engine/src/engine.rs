@@ -8,13 +8,16 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use gongji_core::allocation::{BindingUsage, HolderFacts};
 use gongji_core::binding_rules::{
     credential_use, end_with_insurance, judge_binding, judge_binding_change, judge_limits,
     BindingContext, BindingRequest, CredentialUse, Limits,
 };
 use gongji_core::codes::Channel;
+use gongji_core::coverage::{
+    coverage_on, decide_bubao, BubaoFacts, Coverage, CoverageFacts, WithheldLine,
+};
 use gongji_core::domain::{Binding, BindingStatus, Person};
 use gongji_core::ledger::{
     floor_breached, opening_postings, LedgerAccount, Posting, PostingRule, PostingSet,
@@ -22,7 +25,9 @@ use gongji_core::ledger::{
 use gongji_core::policy::{Policy, PolicySet};
 use gongji_core::pooling::FeeLine;
 use gongji_core::pooling::SECOND_REIMBURSEMENT_GROUP;
-use gongji_core::premium::{decide_premium, judge_category_mark, CategoryMark, PremiumFacts};
+use gongji_core::premium::{
+    decide_premium, judge_category_mark, CategoryMark, PremiumFacts, PremiumKind,
+};
 use gongji_core::recovery::{judge_recovery, repayment_postings, RecoveryFacts};
 use gongji_core::second_reimbursement::RefundYear;
 use gongji_core::settlement::{
@@ -30,9 +35,9 @@ use gongji_core::settlement::{
 };
 use gongji_core::{Fen, Refusal};
 use gongji_store::{
-    AuditRow, BindingUsageDelta, CommitmentRow, ContributionCategoryRow, FeeRow, JournalEntry,
-    PoolUsageDelta, PostingRow, PremiumRow, RecoveryCaseRow, SettlementRow, Store,
-    StoredSettlement, VisitRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, BubaoRow, CommitmentRow, ContributionCategoryRow, FeeRow,
+    JournalEntry, PoolUsageDelta, PostingRow, PremiumRow, RecoveryCaseRow, SettlementRow, Store,
+    StoredSettlement, VisitRow, WithheldRow, Write, WriteBatch,
 };
 
 use crate::command::*;
@@ -369,6 +374,7 @@ impl<S: Store> Engine<S> {
                 let visit_fees = self.attach_visit_fees(&mut cmd)?;
                 let visit_id = cmd.mdtrt_id.clone();
                 let (outcome, entry, row, usage) = self.settle(cmd)?;
+                let withheld = withheld_rows(&row, &outcome.decision.withheld);
                 let outcome = Outcome::Settled(Box::new(outcome));
                 if dry_run {
                     // Nothing moves, nothing is stored; the answer is rendered by the caller.
@@ -412,6 +418,9 @@ impl<S: Store> Engine<S> {
                 }
                 pending.writes.push(Write::Entry(entry));
                 pending.writes.push(Write::Settlement(row));
+                for w in withheld {
+                    pending.writes.push(Write::Withheld(w));
+                }
                 for u in usage.0 {
                     pending.writes.push(Write::PoolUsage(u));
                 }
@@ -440,6 +449,19 @@ impl<S: Store> Engine<S> {
                 }
                 if stored.row.fixmedins_code != cmd.institution || stored.row.psn_no != cmd.psn_no {
                     return Err(EngineError::SettlementOfOtherInstitution);
+                }
+                // Its held-back share paid by 补报 would stay paid if the settlement were
+                // reversed: only a settlement that held something back (a resident's, the
+                // fund paying nothing) can have one.
+                if stored.row.fund_pay_sumamt.is_zero()
+                    && stored.row.insutype == gongji_core::codes::Insutype::Resident.code()
+                {
+                    let key = bubao_msgid(&cmd.setl_id);
+                    if pending.msgids.contains_key(&key)
+                        || self.store.answer_for_msgid(&key)?.is_some()
+                    {
+                        return Err(Refusal::BubaoPaidNoCancel.into());
+                    }
                 }
                 let (outcome, mut entry, recomputation) = self.cancel(&cmd, &stored)?;
                 let outcome = Outcome::Cancelled(Box::new(outcome));
@@ -539,6 +561,21 @@ impl<S: Store> Engine<S> {
                     .insert((row.relative_psn_no.clone(), row.year, cmd.kind));
                 pending.writes.push(Write::Entry(entry));
                 pending.writes.push(Write::Premium(row));
+                if let Some(m) = msgid {
+                    pending.msgids.insert(m, (request_hash, response));
+                }
+                Ok(outcome)
+            }
+            Command::Bubao(cmd) => {
+                let (paid, mut entry, row) = self.bubao(&cmd, pending)?;
+                let outcome = Outcome::Bubao(Box::new(paid));
+                let response = entry_response(&outcome);
+                entry.msgid = msgid.clone();
+                entry.request_hash = request_hash.clone();
+                entry.response = response.clone();
+                self.apply_entry(&entry);
+                pending.writes.push(Write::Entry(entry));
+                pending.writes.push(Write::Bubao(row));
                 if let Some(m) = msgid {
                     pending.msgids.insert(m, (request_hash, response));
                 }
@@ -819,6 +856,7 @@ impl<S: Store> Engine<S> {
             Command::Settle(_)
             | Command::Cancel(_)
             | Command::Premium(_)
+            | Command::Bubao(_)
             | Command::Recovery(_)
             | Command::Quota(_)
             | Command::Fund { .. } => Err(Refusal::InternalUnbalanced.into()),
@@ -1053,9 +1091,26 @@ impl<S: Store> Engine<S> {
             .for_admdvs(patient.admdvs)
             .ok_or(EngineError::Refused(Refusal::NoPolicy))?;
         let date = cmd.at.date();
-        // The patient's own standing comes first: it is the answer a clerk can act on.
-        if !patient.is_insured_normally() {
-            return Err(Refusal::PersonNotInsured.into());
+        // The patient's own standing comes first: it is the answer a clerk can act on. A
+        // resident's comes from his premiums for the year (R-R2), not a hand-set status.
+        let coverage = coverage_on(
+            &CoverageFacts {
+                person: patient,
+                date,
+                resident_premium_paid: state.premiums_paid.contains(&(
+                    patient.psn_no.clone(),
+                    date.year(),
+                    PremiumKind::Resident,
+                )),
+            },
+            policy,
+        );
+        match coverage {
+            Coverage::NotCovered { year: None } => return Err(Refusal::PersonNotInsured.into()),
+            Coverage::NotCovered { year: Some(year) } => {
+                return Err(Refusal::ResidentNotCovered { year }.into())
+            }
+            Coverage::Covered | Coverage::AwaitingPayment { .. } => {}
         }
         let bindings: Vec<&Binding> = state.holders_of(&patient.psn_no).collect();
         let owner = cmd.credential.as_ref().map(|c| self.credential_owner(c));
@@ -1113,6 +1168,7 @@ impl<S: Store> Engine<S> {
                 holders,
                 quotas,
                 presented_holder: presented_holder.as_deref(),
+                coverage,
             },
             &catalog,
             policy,
@@ -1135,6 +1191,15 @@ impl<S: Store> Engine<S> {
             decision.totals.acct_mulaid_pay,
             decision.totals.psn_cash_pay
         );
+        let withheld_total = Fen::checked_sum(decision.withheld.iter().map(|l| l.amount))
+            .ok_or(Refusal::AmountOverflow)?;
+        if let (Coverage::AwaitingPayment { year, pay_by }, true) =
+            (coverage, withheld_total.is_positive())
+        {
+            summary.push_str(&format!(
+                "。尚未缴纳{year}年度城乡居民医保，统筹基金应付的{withheld_total}元暂由本人支付，{pay_by}前缴费后补报"
+            ));
+        }
         // Why mutual aid paid less than was left to pay (a limit, an institution without
         // mutual aid…), kept with the entry so the person's records can say it.
         if decision.totals.psn_cash_pay.is_positive() {
@@ -1181,7 +1246,9 @@ impl<S: Store> Engine<S> {
         };
         let entry_id = entry.entry_id;
         let mut pool = Vec::new();
-        for line in &decision.split.fund_lines {
+        // A held-back share counts against the caps now: once paid by 补报 it is what the
+        // fund paid for this bill, and a later bill of the same year must see it.
+        for line in decision.split.fund_lines.iter().chain(&decision.withheld) {
             for period in [&year, &day] {
                 pool.push(PoolUsageDelta {
                     entry_id,
@@ -1418,6 +1485,104 @@ impl<S: Store> Engine<S> {
             },
             entry,
             recomputation,
+        ))
+    }
+
+    /// 补报 (R-R2): the settlement's held-back fund shares, paid once the resident has paid
+    /// for the settlement's year. Facts come from the store and the hot set, never from the
+    /// caller.
+    fn bubao(
+        &mut self,
+        cmd: &BubaoCommand,
+        pending: &Pending,
+    ) -> Result<(BubaoPaid, JournalEntry, BubaoRow), EngineError> {
+        let known = pending
+            .settlements
+            .get(&cmd.setl_id)
+            .or_else(|| pending.stored_settlements.get(&cmd.setl_id));
+        let stored = match known {
+            Some(s) => s.clone(),
+            None => self
+                .store
+                .settlement(&cmd.setl_id)?
+                .ok_or_else(|| EngineError::UnknownSettlement(cmd.setl_id.clone()))?,
+        };
+        let row = &stored.row;
+        let corrupt = |what: String| gongji_store::StoreError::Corrupt(what);
+        let setl_date = NaiveDate::parse_from_str(&row.setl_date, "%Y-%m-%d")
+            .map_err(|_| corrupt(format!("settlement date {}", row.setl_date)))?;
+        let admdvs = gongji_core::codes::Admdvs::parse(&row.admdvs)
+            .ok_or_else(|| corrupt(format!("admdvs {}", row.admdvs)))?;
+        let withheld: Vec<WithheldLine> = self
+            .store
+            .withheld(&cmd.setl_id)?
+            .into_iter()
+            .map(|w| WithheldLine {
+                fund_pay_type: w.fund_pay_type,
+                name_zh: w.name_zh,
+                amount: w.amount,
+                explanation: w.explanation,
+            })
+            .collect();
+        let year = setl_date.year();
+        let paid =
+            self.state
+                .premiums_paid
+                .contains(&(row.psn_no.clone(), year, PremiumKind::Resident));
+        let paid_on = if paid {
+            Store::premium_payments(&mut self.store, &row.psn_no)?
+                .into_iter()
+                .find(|p| p.year == year && p.kind == PremiumKind::Resident.code())
+                .and_then(|p| NaiveDate::parse_from_str(p.paid_on(), "%Y-%m-%d").ok())
+        } else {
+            None
+        };
+        let decision = decide_bubao(&BubaoFacts {
+            setl_id: &row.setl_id,
+            admdvs,
+            setl_date,
+            withheld: &withheld,
+            cancelled: row.cancelled || pending.cancelled.contains(&cmd.setl_id),
+            paid_on,
+        })?;
+        let paid_on = paid_on.ok_or(Refusal::BubaoNotPaid { year })?;
+        let entry = self.new_entry(
+            "bubao",
+            &row.admdvs,
+            Some(&row.psn_no),
+            Some(&row.fixmedins_code),
+            cmd.channel,
+            cmd.at,
+            &decision.postings,
+            decision.explanation.clone(),
+        )?;
+        let bubao = BubaoRow {
+            setl_id: row.setl_id.clone(),
+            entry_id: entry.entry_id,
+            psn_no: row.psn_no.clone(),
+            admdvs: row.admdvs.clone(),
+            year,
+            amount: decision.amount,
+            paid_on: paid_on.format("%Y-%m-%d").to_string(),
+        };
+        Ok((
+            BubaoPaid {
+                setl_id: row.setl_id.clone(),
+                entry_id: entry.entry_id,
+                psn_no: row.psn_no.clone(),
+                setl_date,
+                paid_on,
+                amount: decision.amount,
+                lines: decision
+                    .postings
+                    .postings()
+                    .iter()
+                    .map(|p| (p.account.key(), p.amount, p.explanation.clone()))
+                    .collect(),
+                explanation: decision.explanation,
+            },
+            entry,
+            bubao,
         ))
     }
 
@@ -1933,6 +2098,35 @@ fn is_month(period: &str) -> bool {
 
 /// Whether an outcome changed anything: a replayed answer and a dry run did not, so they
 /// carry no audit row of their own.
+/// A settlement's held-back fund shares as stored beside it.
+fn withheld_rows(
+    row: &SettlementRow,
+    lines: &[gongji_core::pooling::FundLine],
+) -> Vec<WithheldRow> {
+    let year = row
+        .setl_date
+        .get(..4)
+        .and_then(|y| y.parse().ok())
+        .unwrap_or(0);
+    lines
+        .iter()
+        .zip(0_i64..)
+        .map(|(l, seq)| WithheldRow {
+            setl_id: row.setl_id.clone(),
+            seq,
+            entry_id: row.entry_id,
+            psn_no: row.psn_no.clone(),
+            admdvs: row.admdvs.clone(),
+            year,
+            setl_date: row.setl_date.clone(),
+            fund_pay_type: l.fund_pay_type.clone(),
+            name_zh: l.name_zh.clone(),
+            amount: l.amount,
+            explanation: l.explanation.clone(),
+        })
+        .collect()
+}
+
 fn made_a_change(outcome: &Outcome) -> bool {
     match outcome {
         Outcome::Replayed { .. } => false,

@@ -4,6 +4,7 @@
 //! through the pure rules of `gongji-core`, and commits a batch of them in one storage
 //! transaction before the answers go out.
 
+pub mod bubao;
 pub mod category_list;
 pub mod command;
 pub mod csv_io;

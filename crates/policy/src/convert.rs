@@ -762,7 +762,28 @@ fn contribution(cx: &Ctx<'_>, c: &wire::Contribution) -> R<ContributionPolicy> {
             categories,
         });
     }
-    Ok(ContributionPolicy { years })
+    let coverage_from_payments = match &c.coverage_from_payments {
+        Some(y) => {
+            let raw = *y.get_ref();
+            Some(
+                i32::try_from(raw)
+                    .ok()
+                    .filter(|_| (YEAR_MIN..=YEAR_MAX).contains(&raw))
+                    .ok_or_else(|| {
+                        cx.err(
+                            y.span(),
+                            "contribution.coverage_from_payments",
+                            format!("年度须在 {YEAR_MIN} 到 {YEAR_MAX} 之间 / the year must be {YEAR_MIN} to {YEAR_MAX}"),
+                        )
+                    })?,
+            )
+        }
+        None => None,
+    };
+    Ok(ContributionPolicy {
+        years,
+        coverage_from_payments,
+    })
 }
 
 /// The employee premiums mutual aid may pay (R-S6): one amount per kind and year, each with

@@ -202,6 +202,8 @@ pub(crate) struct Tier {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Contribution {
     pub years: S<Vec<Year>>,
+    #[serde(default)]
+    pub coverage_from_payments: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

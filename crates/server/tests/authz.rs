@@ -548,6 +548,13 @@ fn matrix(c: &Ctx) -> Vec<Row> {
         ),
         page(
             Method::GET,
+            "/h5/payments",
+            "/h5/payments".into(),
+            none,
+            w("S P P P S S S S S"),
+        ),
+        page(
+            Method::GET,
             "/care",
             "/care?on=1&next=%2Fnearby".into(),
             none,
@@ -652,6 +659,20 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             "/console/recovery".into(),
             |_, _| form(&[("op", "open")]),
             w("X X X X X X R P P"),
+        ),
+        page(
+            Method::GET,
+            "/console/bubao",
+            "/console/bubao".into(),
+            none,
+            w("S S S S S S P P P"),
+        ),
+        page(
+            Method::POST,
+            "/console/bubao",
+            "/console/bubao".into(),
+            |_, _| form(&[("op", "run")]),
+            w("X X X X X X P P P"),
         ),
         page(
             Method::GET,

@@ -100,6 +100,41 @@ pub struct PremiumRow {
     pub amount: Fen,
 }
 
+/// One fund's share of a settlement held back while the resident had not yet paid for the
+/// year (R-R2), written with the settlement; the 补报 job pays it once he has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WithheldRow {
+    pub setl_id: String,
+    /// 0, 1, 2, ... within the settlement.
+    pub seq: i64,
+    /// The settlement's journal entry.
+    pub entry_id: i64,
+    pub psn_no: String,
+    pub admdvs: String,
+    /// The benefit year.
+    pub year: i32,
+    /// `yyyy-MM-dd`.
+    pub setl_date: String,
+    pub fund_pay_type: String,
+    pub name_zh: String,
+    pub amount: Fen,
+    pub explanation: String,
+}
+
+/// A settlement's held-back share paid retroactively (补报), at most once per settlement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BubaoRow {
+    pub setl_id: String,
+    /// The 补报's own journal entry.
+    pub entry_id: i64,
+    pub psn_no: String,
+    pub admdvs: String,
+    pub year: i32,
+    pub amount: Fen,
+    /// `yyyy-MM-dd`, when the premium that made him covered was paid.
+    pub paid_on: String,
+}
+
 /// A contribution category a department's list gives a person for a benefit year (R-R5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContributionCategoryRow {
@@ -292,6 +327,10 @@ pub enum Write {
     PoolUsage(PoolUsageDelta),
     BindingUsage(BindingUsageDelta),
     Premium(PremiumRow),
+    /// A settlement's held-back fund share (R-R2); insert only.
+    Withheld(WithheldRow),
+    /// A 补报; insert only, once per settlement.
+    Bubao(BubaoRow),
     /// Insert, or take the newer list date of the same department's list.
     ContributionCategory(ContributionCategoryRow),
     PremiumRefund {

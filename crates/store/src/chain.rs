@@ -22,8 +22,8 @@ use gongji_core::Fen;
 use sha2::Digest as _;
 
 use crate::batch::{
-    AuditRow, JournalEntry, PremiumRow, QuotaAppliedRow, QuotaSentRow, QuotaSpendRow,
-    RecoveryCaseRow, SettlementRow, Write,
+    AuditRow, BubaoRow, JournalEntry, PremiumRow, QuotaAppliedRow, QuotaSentRow, QuotaSpendRow,
+    RecoveryCaseRow, SettlementRow, WithheldRow, Write,
 };
 use crate::verify::Violation;
 use crate::StoreError;
@@ -156,6 +156,10 @@ pub struct EntryRecords<'a> {
     pub premium: Option<&'a PremiumRow>,
     /// The recovery case this entry repaid (`repaid_entry_id`).
     pub recovery: Option<&'a RecoveryCaseRow>,
+    /// A settlement's fund shares held back until the resident pays (R-R2), in seq order.
+    pub withheld: &'a [&'a WithheldRow],
+    /// The 补报 this entry pays.
+    pub bubao: Option<&'a BubaoRow>,
     /// The cross-province quota rows this entry records.
     pub quota: Option<&'a QuotaRecords>,
 }
@@ -320,6 +324,35 @@ pub fn journal_canonical(e: &JournalEntry, records: &EntryRecords<'_>) -> Vec<u8
             c.text(&r.at);
         }
     }
+    // Appended only when present, so every entry written before 补报 existed encodes (and
+    // verifies) exactly as it did.
+    if !records.withheld.is_empty() {
+        c.text("withheld");
+        c.int(records.withheld.len() as i64);
+        for w in records.withheld {
+            c.text(&w.setl_id);
+            c.int(w.seq);
+            c.int(w.entry_id);
+            c.text(&w.psn_no);
+            c.text(&w.admdvs);
+            c.int(i64::from(w.year));
+            c.text(&w.setl_date);
+            c.text(&w.fund_pay_type);
+            c.text(&w.name_zh);
+            c.fen(w.amount);
+            c.text(&w.explanation);
+        }
+    }
+    if let Some(b) = records.bubao {
+        c.text("bubao");
+        c.text(&b.setl_id);
+        c.int(b.entry_id);
+        c.text(&b.psn_no);
+        c.text(&b.admdvs);
+        c.int(i64::from(b.year));
+        c.fen(b.amount);
+        c.text(&b.paid_on);
+    }
     c.0
 }
 
@@ -401,6 +434,8 @@ pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, Store
     let mut premiums = HashMap::new();
     let mut recoveries = HashMap::new();
     let mut quota: HashMap<i64, QuotaRecords> = HashMap::new();
+    let mut withheld: HashMap<i64, Vec<&WithheldRow>> = HashMap::new();
+    let mut bubao = HashMap::new();
     for w in writes {
         match w {
             // A row written again later in the batch (a confirm) keeps its fixed columns.
@@ -416,6 +451,10 @@ pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, Store
                 }
             }
             Write::QuotaSpend(r) => quota.entry(r.entry_id).or_default().spends.push(r.clone()),
+            Write::Withheld(row) => withheld.entry(row.entry_id).or_default().push(row),
+            Write::Bubao(b) => {
+                bubao.insert(b.entry_id, b);
+            }
             Write::Settlement(s) => {
                 settlements.insert(s.entry_id, s);
             }
@@ -440,6 +479,8 @@ pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, Store
                     premium: premiums.get(&e.entry_id).copied(),
                     recovery: recoveries.get(&e.entry_id).copied(),
                     quota: quota.get(&e.entry_id),
+                    withheld: withheld.get(&e.entry_id).map_or(&[], Vec::as_slice),
+                    bubao: bubao.get(&e.entry_id).copied(),
                 };
                 let hash = alg.link(&heads.journal.hash, &journal_canonical(e, &records));
                 let rows = heads.journal.rows + 1;
@@ -477,6 +518,9 @@ pub struct ChainedEntry {
     pub premium: Option<PremiumRow>,
     pub recovery: Option<RecoveryCaseRow>,
     pub quota: QuotaRecords,
+    /// Held-back fund shares it records, in seq order.
+    pub withheld: Vec<WithheldRow>,
+    pub bubao: Option<BubaoRow>,
     /// The entry's place in the chain.
     pub chain_seq: Option<i64>,
     pub alg: Option<String>,
@@ -695,11 +739,14 @@ pub(crate) fn verify_chains(
                     marks.remove(&original);
                 }
             }
+            let withheld: Vec<&WithheldRow> = row.withheld.iter().collect();
             let records = EntryRecords {
                 settlement: row.settlement.as_ref(),
                 premium: row.premium.as_ref(),
                 recovery: row.recovery.as_ref(),
                 quota: Some(&row.quota),
+                withheld: &withheld,
+                bubao: row.bubao.as_ref(),
             };
             let numbered = row
                 .posting_seqs
@@ -787,11 +834,14 @@ pub(crate) fn chain_existing(
         let Some(last) = chunk.last() else { break };
         after = last.entry.entry_id;
         for row in &chunk {
+            let withheld: Vec<&WithheldRow> = row.withheld.iter().collect();
             let records = EntryRecords {
                 settlement: row.settlement.as_ref(),
                 premium: row.premium.as_ref(),
                 recovery: row.recovery.as_ref(),
                 quota: Some(&row.quota),
+                withheld: &withheld,
+                bubao: row.bubao.as_ref(),
             };
             let hash = alg.link(
                 &heads.journal.hash,
@@ -863,6 +913,8 @@ pub(crate) fn assemble(
     settlements: Vec<SettlementRow>,
     premiums: Vec<PremiumRow>,
     recoveries: Vec<RecoveryCaseRow>,
+    withheld: Vec<WithheldRow>,
+    bubao: Vec<BubaoRow>,
 ) -> Vec<ChainedEntry> {
     let index: HashMap<i64, usize> = entries
         .iter()
@@ -888,6 +940,16 @@ pub(crate) fn assemble(
     for r in recoveries {
         if let Some(&i) = r.repaid_entry_id.as_ref().and_then(|id| index.get(id)) {
             entries[i].recovery = Some(r);
+        }
+    }
+    for w in withheld {
+        if let Some(&i) = index.get(&w.entry_id) {
+            entries[i].withheld.push(w);
+        }
+    }
+    for b in bubao {
+        if let Some(&i) = index.get(&b.entry_id) {
+            entries[i].bubao = Some(b);
         }
     }
     entries

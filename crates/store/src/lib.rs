@@ -23,9 +23,10 @@ use gongji_core::Fen;
 
 pub use self::postgres::PgStore;
 pub use batch::{
-    AuditRow, BindingUsageDelta, CommitmentRow, ContributionCategoryRow, FeeRow, JournalEntry,
-    PoolUsageDelta, PostingRow, PremiumRow, QuotaAppliedRow, QuotaBindingRow, QuotaSentRow,
-    QuotaSpendRow, RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, BubaoRow, CommitmentRow, ContributionCategoryRow, FeeRow,
+    JournalEntry, PoolUsageDelta, PostingRow, PremiumRow, QuotaAppliedRow, QuotaBindingRow,
+    QuotaSentRow, QuotaSpendRow, RecoveryCaseRow, SettlementRow, VisitRow, WithheldRow, Write,
+    WriteBatch,
 };
 pub use chain::{ChainAlg, ChainSummary, Checkpoint};
 pub use read::{FullStore, ReadStore, ReaderSource};
@@ -207,6 +208,17 @@ pub trait Store: Send {
         Err(StoreError::Io("this store cannot check anchors".into()))
     }
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError>;
+    /// A settlement's fund shares held back until the resident paid (R-R2), in seq order;
+    /// empty when it held nothing back (or the store keeps none).
+    fn withheld(&mut self, setl_id: &str) -> Result<Vec<batch::WithheldRow>, StoreError> {
+        let _ = setl_id;
+        Ok(Vec::new())
+    }
+    /// Every premium paid for `psn_no`, newest first (R-R7).
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<read::PremiumPayment>, StoreError> {
+        let _ = psn_no;
+        Ok(Vec::new())
+    }
 }
 
 /// One request in its own transaction with row locks: the conventional way to write a
@@ -262,5 +274,11 @@ impl<T: Store + ?Sized> Store for Box<T> {
     }
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
         (**self).reconcile(q)
+    }
+    fn withheld(&mut self, setl_id: &str) -> Result<Vec<batch::WithheldRow>, StoreError> {
+        (**self).withheld(setl_id)
+    }
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<read::PremiumPayment>, StoreError> {
+        Store::premium_payments(&mut **self, psn_no)
     }
 }

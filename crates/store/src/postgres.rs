@@ -54,8 +54,9 @@ use postgres::types::{FromSql, ToSql};
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Statement};
 
 use crate::batch::{
-    AuditRow, BindingUsageDelta, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
-    PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, BubaoRow, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta,
+    PostingRow, PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, WithheldRow, Write,
+    WriteBatch,
 };
 use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Heads, Stamps,
@@ -1073,6 +1074,25 @@ const SQL_BULK_PREMIUMS: &str = "INSERT INTO premiums (relative_psn_no, year, en
     SELECT * FROM UNNEST($1::TEXT[], $2::INTEGER[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
         $6::BIGINT[], $7::TEXT[])";
 const SQL_PREMIUM_REFUND: &str = "DELETE FROM premiums WHERE relative_psn_no = $1 AND year = $2";
+const SQL_WITHHELD: &str = "INSERT INTO pool_withheld (setl_id, seq, entry_id, psn_no, admdvs,
+    year, setl_date, fund_pay_type, name_zh, amount_fen, explanation)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+const SQL_CHAIN_WITHHELD: &str = "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date,
+    fund_pay_type, name_zh, amount_fen, explanation
+    FROM pool_withheld WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq";
+const SQL_CHAIN_BUBAO: &str = "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
+    FROM bubao WHERE entry_id >= $1 AND entry_id <= $2";
+const SQL_WITHHELD_OF: &str = "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date,
+    fund_pay_type, name_zh, amount_fen, explanation FROM pool_withheld WHERE setl_id = $1
+    ORDER BY seq";
+const SQL_BUBAO_PAID: &str = "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
+    FROM bubao ORDER BY entry_id DESC LIMIT $1";
+const SQL_PREMIUM_PAYMENTS: &str = concat!(
+    crate::premium_payment_select!(),
+    " WHERE pr.relative_psn_no = $1 ORDER BY pr.entry_id DESC"
+);
+const SQL_BUBAO: &str = "INSERT INTO bubao (setl_id, entry_id, psn_no, admdvs, year, amount_fen,
+    paid_on) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const SQL_CONTRIBUTION_CATEGORY: &str = "INSERT INTO contribution_categories (psn_no, year,
         category, source_dept, list_date, imported_at, imported_by)
     VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -1855,6 +1875,42 @@ fn write_one<'a, C: GenericClient>(
         Write::PoolUsage(u) => bulk.pool_usage(u)?,
         Write::BindingUsage(u) => bulk.binding_usage(u)?,
         Write::Premium(p) => bulk.premiums.push(p),
+        Write::Withheld(w) => {
+            let st = stmts.get(c, SQL_WITHHELD)?;
+            c.execute(
+                &st,
+                &[
+                    &w.setl_id,
+                    &w.seq,
+                    &w.entry_id,
+                    &w.psn_no,
+                    &w.admdvs,
+                    &w.year,
+                    &w.setl_date,
+                    &w.fund_pay_type,
+                    &w.name_zh,
+                    &w.amount.fen(),
+                    &w.explanation,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::Bubao(b) => {
+            let st = stmts.get(c, SQL_BUBAO)?;
+            c.execute(
+                &st,
+                &[
+                    &b.setl_id,
+                    &b.entry_id,
+                    &b.psn_no,
+                    &b.admdvs,
+                    &b.year,
+                    &b.amount.fen(),
+                    &b.paid_on,
+                ],
+            )
+            .map_err(pg)?;
+        }
         Write::PremiumRefund {
             relative_psn_no,
             year,
@@ -2356,6 +2412,20 @@ impl Store for PgStore {
         Ok(report)
     }
 
+    fn withheld(&mut self, setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
+        self.read_rows(SQL_WITHHELD_OF, &[&setl_id])?
+            .iter()
+            .map(withheld_of)
+            .collect()
+    }
+
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<read::PremiumPayment>, StoreError> {
+        self.read_rows(SQL_PREMIUM_PAYMENTS, &[&psn_no])?
+            .iter()
+            .map(premium_payment_of)
+            .collect()
+    }
+
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
         let PgStore { client, stmts, .. } = self;
         let st = stmts.get(client, SQL_RECONCILE)?;
@@ -2536,6 +2606,49 @@ const SQL_AUDIT_LOG: &str = "SELECT audit_id, at, actor, channel, action, subjec
       AND ($3::TEXT IS NULL OR action = $3::TEXT)
     ORDER BY audit_id DESC LIMIT $4 OFFSET $5";
 
+fn withheld_of(r: &Row) -> Result<WithheldRow, StoreError> {
+    Ok(WithheldRow {
+        setl_id: get(r, 0)?,
+        seq: get(r, 1)?,
+        entry_id: get(r, 2)?,
+        psn_no: get(r, 3)?,
+        admdvs: get(r, 4)?,
+        year: get(r, 5)?,
+        setl_date: get(r, 6)?,
+        fund_pay_type: get(r, 7)?,
+        name_zh: get(r, 8)?,
+        amount: fen(r, 9)?,
+        explanation: get(r, 10)?,
+    })
+}
+
+fn premium_payment_of(r: &Row) -> Result<read::PremiumPayment, StoreError> {
+    Ok(read::PremiumPayment {
+        relative_psn_no: get(r, 0)?,
+        year: get(r, 1)?,
+        kind: get(r, 2)?,
+        entry_id: get(r, 3)?,
+        payer_psn_no: get(r, 4)?,
+        category: get(r, 5)?,
+        amount: fen(r, 6)?,
+        channel: get(r, 7)?,
+        agent_id: get(r, 8)?,
+        paid_at: get(r, 9)?,
+    })
+}
+
+fn bubao_of(r: &Row) -> Result<BubaoRow, StoreError> {
+    Ok(BubaoRow {
+        setl_id: get(r, 0)?,
+        entry_id: get(r, 1)?,
+        psn_no: get(r, 2)?,
+        admdvs: get(r, 3)?,
+        year: get(r, 4)?,
+        amount: fen(r, 5)?,
+        paid_on: get(r, 6)?,
+    })
+}
+
 fn recovery_case_of(r: &Row) -> Result<RecoveryCaseRow, StoreError> {
     Ok(RecoveryCaseRow {
         case_id: get(r, 0)?,
@@ -2662,6 +2775,27 @@ impl read::ReaderSource for PgReaders {
 }
 
 impl read::ReadStore for PgStore {
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<read::PremiumPayment>, StoreError> {
+        Store::premium_payments(self, psn_no)
+    }
+
+    fn bubao_candidates(&mut self) -> Result<Vec<read::WithheldSettlement>, StoreError> {
+        let rows = self
+            .read_rows(read::SQL_BUBAO_CANDIDATES, &[])?
+            .iter()
+            .map(|r| Ok((withheld_of(r)?, flag(r, 11)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(read::WithheldSettlement::group(rows))
+    }
+
+    fn bubao_paid(&mut self, limit: u32) -> Result<Vec<BubaoRow>, StoreError> {
+        let limit = i64::from(limit);
+        self.read_rows(SQL_BUBAO_PAID, &[&limit])?
+            .iter()
+            .map(bubao_of)
+            .collect()
+    }
+
     fn reader_source(&self) -> Option<std::sync::Arc<dyn read::ReaderSource>> {
         Some(std::sync::Arc::new(PgReaders {
             url: self.url.clone(),
@@ -3205,6 +3339,8 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                     premium: None,
                     recovery: None,
                     quota: Default::default(),
+                    withheld: Vec::new(),
+                    bubao: None,
                     alg: get(r, 13)?,
                     hash: get(r, 14)?,
                     chain_seq: get(r, 15)?,
@@ -3266,7 +3402,34 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             .iter()
             .map(recovery_case_of)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut entries = chain::assemble(entries, postings, settlements, premiums, recoveries);
+        // Chaining at migration 0016 (`by_id`) runs before these tables exist, and no row
+        // that old records one.
+        let (withheld, bubao) = if by_id {
+            (Vec::new(), Vec::new())
+        } else {
+            let withheld = c
+                .query(SQL_CHAIN_WITHHELD, &[&lo, &hi])
+                .map_err(pg)?
+                .iter()
+                .map(withheld_of)
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let bubao = c
+                .query(SQL_CHAIN_BUBAO, &[&lo, &hi])
+                .map_err(pg)?
+                .iter()
+                .map(bubao_of)
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            (withheld, bubao)
+        };
+        let mut entries = chain::assemble(
+            entries,
+            postings,
+            settlements,
+            premiums,
+            recoveries,
+            withheld,
+            bubao,
+        );
         // Rows chained before the quota tables existed (by_id, at migration 0016) record none.
         if !by_id {
             let rows = |c: &mut C, sql: &str| c.query(sql, &[&lo, &hi]).map_err(pg);

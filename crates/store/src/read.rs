@@ -213,6 +213,94 @@ pub struct AuditEntry {
 }
 
 /// Reads behind the REST API and the pages.
+/// One premium paid for a person (R-R7): what, how much, through which channel, when, by whom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PremiumPayment {
+    pub relative_psn_no: String,
+    pub year: i32,
+    /// `resident_premium`, `large_expense_premium`, `ltc_premium`.
+    pub kind: String,
+    pub entry_id: i64,
+    /// Who paid: the holder whose account paid, or the person himself.
+    pub payer_psn_no: String,
+    pub category: String,
+    pub amount: Fen,
+    /// `personal_account`, `wechat`, `alipay`, `unionpay`, `pos`, `bank_app`, `agent`, `dev`.
+    pub channel: String,
+    /// The collecting agent, for `agent` payments.
+    pub agent_id: Option<String>,
+    /// When it was paid: the provider's payment time (RFC 3339) or the journal entry's
+    /// (`yyyy-MM-dd HH:mm:ss`); both begin with the date.
+    pub paid_at: String,
+}
+
+impl PremiumPayment {
+    /// The day it was paid, `yyyy-MM-dd`.
+    pub fn paid_on(&self) -> &str {
+        self.paid_at.get(..10).unwrap_or(&self.paid_at)
+    }
+}
+
+/// A settlement whose fund shares were held back (R-R2) and not yet paid by 补报.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WithheldSettlement {
+    pub setl_id: String,
+    pub psn_no: String,
+    pub admdvs: String,
+    pub year: i32,
+    pub setl_date: String,
+    pub cancelled: bool,
+    /// In seq order.
+    pub lines: Vec<crate::batch::WithheldRow>,
+}
+
+impl WithheldSettlement {
+    /// Groups rows read in (setl_id, seq) order, each with its settlement's cancel flag.
+    pub(crate) fn group(rows: Vec<(crate::batch::WithheldRow, bool)>) -> Vec<WithheldSettlement> {
+        let mut out: Vec<WithheldSettlement> = Vec::new();
+        for (row, cancelled) in rows {
+            match out.last_mut() {
+                Some(last) if last.setl_id == row.setl_id => last.lines.push(row),
+                _ => out.push(WithheldSettlement {
+                    setl_id: row.setl_id.clone(),
+                    psn_no: row.psn_no.clone(),
+                    admdvs: row.admdvs.clone(),
+                    year: row.year,
+                    setl_date: row.setl_date.clone(),
+                    cancelled,
+                    lines: vec![row],
+                }),
+            }
+        }
+        out
+    }
+}
+
+/// The select of a premium payment (both backends, `premium_payments`).
+///
+/// INTEGRATION (h13-collect, migration 0025 gives `premiums` channel, agent_id, paid_at):
+/// the one line below marked CHANNEL becomes
+/// `pr.channel, pr.agent_id, COALESCE(pr.paid_at, j.occurred_at)`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! premium_payment_select {
+    () => {
+        "SELECT pr.relative_psn_no, pr.year, pr.kind, pr.entry_id, pr.holder_psn_no, pr.category,
+                pr.amount_fen,
+                'personal_account', CAST(NULL AS TEXT), j.occurred_at -- CHANNEL
+         FROM premiums pr JOIN journal j ON j.entry_id = pr.entry_id"
+    };
+}
+
+/// The held-back shares not yet paid by 补报, with their settlement's cancel flag, oldest
+/// first (both backends).
+pub(crate) const SQL_BUBAO_CANDIDATES: &str = "SELECT w.setl_id, w.seq, w.entry_id, w.psn_no,
+        w.admdvs, w.year, w.setl_date, w.fund_pay_type, w.name_zh, w.amount_fen, w.explanation,
+        s.cancelled
+    FROM pool_withheld w JOIN settlements s ON s.setl_id = w.setl_id
+    WHERE NOT EXISTS (SELECT 1 FROM bubao b WHERE b.setl_id = w.setl_id)
+    ORDER BY w.setl_date, w.setl_id, w.seq";
+
 pub trait ReadStore {
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError>;
     fn year_totals(&mut self, psn_no: &str, year: i32) -> Result<YearTotals, StoreError>;
@@ -269,6 +357,18 @@ pub trait ReadStore {
     ) -> Result<Vec<MutualAidPaymentRow>, StoreError> {
         Ok(Vec::new())
     }
+    /// Every premium paid for `psn_no`, newest first (R-R7).
+    fn premium_payments(&mut self, _psn_no: &str) -> Result<Vec<PremiumPayment>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Settlements whose held-back fund shares 补报 has not paid yet (R-R2).
+    fn bubao_candidates(&mut self) -> Result<Vec<WithheldSettlement>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// The latest 补报 paid, newest first.
+    fn bubao_paid(&mut self, _limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError> {
+        Ok(Vec::new())
+    }
     /// Where to open more read-only connections on this same database, so that reads run
     /// beside the writer instead of on its thread. `None` when there is no second way in
     /// (an in-memory database).
@@ -289,6 +389,15 @@ pub trait ReaderSource: Send + Sync {
 }
 
 impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<PremiumPayment>, StoreError> {
+        (**self).premium_payments(psn_no)
+    }
+    fn bubao_candidates(&mut self) -> Result<Vec<WithheldSettlement>, StoreError> {
+        (**self).bubao_candidates()
+    }
+    fn bubao_paid(&mut self, limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError> {
+        (**self).bubao_paid(limit)
+    }
     fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
         (**self).reader_source()
     }
@@ -481,6 +590,39 @@ impl SqliteStore {
 }
 
 impl ReadStore for SqliteStore {
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<PremiumPayment>, StoreError> {
+        crate::sqlite::premium_payments(self.connection(), psn_no)
+    }
+
+    fn bubao_candidates(&mut self) -> Result<Vec<WithheldSettlement>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(SQL_BUBAO_CANDIDATES)
+            .map_err(io)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((crate::sqlite::withheld_of(r)?, r.get::<_, i64>(11)? != 0))
+            })
+            .map_err(io)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io)?;
+        Ok(WithheldSettlement::group(rows))
+    }
+
+    fn bubao_paid(&mut self, limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(
+                "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
+                 FROM bubao ORDER BY entry_id DESC LIMIT ?1",
+            )
+            .map_err(io)?;
+        let rows = st
+            .query_map(params![limit], crate::sqlite::bubao_of)
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
     fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
         self.readers()
     }

@@ -11,9 +11,9 @@ use gongji_core::Fen;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::batch::{
-    AuditRow, BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
-    QuotaAppliedRow, QuotaSentRow, QuotaSpendRow, RecoveryCaseRow, SettlementRow, VisitRow, Write,
-    WriteBatch,
+    AuditRow, BindingUsageDelta, BubaoRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
+    PremiumRow, QuotaAppliedRow, QuotaSentRow, QuotaSpendRow, RecoveryCaseRow, SettlementRow,
+    VisitRow, WithheldRow, Write, WriteBatch,
 };
 use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads,
@@ -61,6 +61,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0022_proxy_consents",
         include_str!("migrations/0022_proxy_consents.sql"),
     ),
+    ("0026_bubao", include_str!("migrations/0026_bubao.sql")),
     ("0027_quota", include_str!("migrations/0027_quota.sql")),
     (
         "0029_agencies",
@@ -1066,6 +1067,47 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
             })
             .map_err(io)?;
         }
+        Write::Withheld(w) => {
+            tx.prepare_cached(
+                "INSERT INTO pool_withheld (setl_id, seq, entry_id, psn_no, admdvs, year, setl_date,
+                     fund_pay_type, name_zh, amount_fen, explanation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    w.setl_id,
+                    w.seq,
+                    w.entry_id,
+                    w.psn_no,
+                    w.admdvs,
+                    w.year,
+                    w.setl_date,
+                    w.fund_pay_type,
+                    w.name_zh,
+                    w.amount.fen(),
+                    w.explanation
+                ])
+            })
+            .map_err(io)?;
+        }
+        Write::Bubao(b) => {
+            tx.prepare_cached(
+                "INSERT INTO bubao (setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    b.setl_id,
+                    b.entry_id,
+                    b.psn_no,
+                    b.admdvs,
+                    b.year,
+                    b.amount.fen(),
+                    b.paid_on
+                ])
+            })
+            .map_err(io)?;
+        }
         Write::PremiumRefund {
             relative_psn_no,
             year,
@@ -1681,6 +1723,26 @@ impl Store for SqliteStore {
         verify_sqlite(&self.conn, &[])
     }
 
+    fn withheld(&mut self, setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date, fund_pay_type,
+                        name_zh, amount_fen, explanation
+                 FROM pool_withheld WHERE setl_id = ?1 ORDER BY seq",
+            )
+            .map_err(io)?;
+        let rows = st.query_map(params![setl_id], withheld_of).map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn premium_payments(
+        &mut self,
+        psn_no: &str,
+    ) -> Result<Vec<crate::read::PremiumPayment>, StoreError> {
+        premium_payments(&self.conn, psn_no)
+    }
+
     fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
         verify_sqlite(&self.conn, anchors)
     }
@@ -2125,6 +2187,8 @@ impl ChainSource for SqliteChain<'_> {
                         premium: None,
                         recovery: None,
                         quota: Default::default(),
+                        withheld: Vec::new(),
+                        bubao: None,
                         alg: r.get(13)?,
                         hash: r.get(14)?,
                         chain_seq: r.get(15)?,
@@ -2245,7 +2309,44 @@ impl ChainSource for SqliteChain<'_> {
                 .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
-        let mut entries = chain::assemble(entries, postings, settlements, premiums, recoveries);
+        // Chaining at migration 0016 (`by_id`) runs before these tables exist, and no row
+        // that old records one.
+        let (withheld, bubao) = if by_id {
+            (Vec::new(), Vec::new())
+        } else {
+            let withheld = conn
+                .prepare_cached(
+                    "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date, fund_pay_type,
+                            name_zh, amount_fen, explanation
+                     FROM pool_withheld WHERE entry_id >= ?1 AND entry_id <= ?2
+                     ORDER BY entry_id, seq",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![lo, hi], withheld_of)?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(io)?;
+            let bubao = conn
+                .prepare_cached(
+                    "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
+                     FROM bubao WHERE entry_id >= ?1 AND entry_id <= ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![lo, hi], bubao_of)?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(io)?;
+            (withheld, bubao)
+        };
+        let mut entries = chain::assemble(
+            entries,
+            postings,
+            settlements,
+            premiums,
+            recoveries,
+            withheld,
+            bubao,
+        );
         // Rows chained before the quota tables existed (by_id, at migration 0016) record none.
         if !by_id {
             chain::attach_quota(
@@ -2327,4 +2428,66 @@ impl SqliteStore {
         write_heads(&tx, &heads)?;
         tx.commit().map_err(io)
     }
+}
+
+/// A `pool_withheld` row, columns in table order.
+pub(crate) fn withheld_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<WithheldRow> {
+    Ok(WithheldRow {
+        setl_id: r.get(0)?,
+        seq: r.get(1)?,
+        entry_id: r.get(2)?,
+        psn_no: r.get(3)?,
+        admdvs: r.get(4)?,
+        year: r.get(5)?,
+        setl_date: r.get(6)?,
+        fund_pay_type: r.get(7)?,
+        name_zh: r.get(8)?,
+        amount: Fen::from_fen(r.get(9)?),
+        explanation: r.get(10)?,
+    })
+}
+
+/// A `bubao` row, columns in table order.
+pub(crate) fn bubao_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<BubaoRow> {
+    Ok(BubaoRow {
+        setl_id: r.get(0)?,
+        entry_id: r.get(1)?,
+        psn_no: r.get(2)?,
+        admdvs: r.get(3)?,
+        year: r.get(4)?,
+        amount: Fen::from_fen(r.get(5)?),
+        paid_on: r.get(6)?,
+    })
+}
+
+/// Every premium paid for `psn_no`, newest first (R-R7).
+pub(crate) fn premium_payments(
+    conn: &Connection,
+    psn_no: &str,
+) -> Result<Vec<crate::read::PremiumPayment>, StoreError> {
+    let mut st = conn
+        .prepare_cached(concat!(
+            crate::premium_payment_select!(),
+            " WHERE pr.relative_psn_no = ?1 ORDER BY pr.entry_id DESC"
+        ))
+        .map_err(io)?;
+    let rows = st
+        .query_map(params![psn_no], premium_payment_of)
+        .map_err(io)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(io)
+}
+
+fn premium_payment_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::read::PremiumPayment> {
+    Ok(crate::read::PremiumPayment {
+        relative_psn_no: r.get(0)?,
+        year: r.get(1)?,
+        kind: r.get(2)?,
+        entry_id: r.get(3)?,
+        payer_psn_no: r.get(4)?,
+        category: r.get(5)?,
+        amount: Fen::from_fen(r.get(6)?),
+        channel: r.get(7)?,
+        agent_id: r.get(8)?,
+        paid_at: r.get(9)?,
+    })
 }

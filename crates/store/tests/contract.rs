@@ -27,6 +27,7 @@ use gongji_store::{
     QuotaSpendRow, ReconcileQuery, RecoveryCaseRow, SettlementRow, SqliteStore, Store, StoreError,
     Violation, VisitRow, Write, WriteBatch,
 };
+use gongji_store::{BubaoRow, WithheldRow};
 
 // ---------------------------------------------------------------------------------------
 // Backends
@@ -211,6 +212,7 @@ contract!(
     anchors_catch_a_rewritten_chain_and_allow_appends,
     quota_rows_round_trip_and_a_transfer_is_applied_once,
     verify_names_a_quota_dedup_row_deleted_or_a_spend_changed,
+    bubao_is_kept_once_per_settlement_and_chained,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -2735,4 +2737,95 @@ fn anchors_catch_a_rewritten_chain_and_allow_appends<B: Backend>(b: &B) {
         )),
         "{report}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// 补报 (R-R2): a held-back share written with its settlement, paid once, both chained.
+
+fn withheld_row(setl_id: &str, entry_id: i64) -> WithheldRow {
+    WithheldRow {
+        setl_id: setl_id.to_string(),
+        seq: 0,
+        entry_id,
+        psn_no: "P0001".to_string(),
+        admdvs: ADMDVS.to_string(),
+        year: 2025,
+        setl_date: "2025-03-01".to_string(),
+        fund_pay_type: "390102".to_string(),
+        name_zh: "居民门诊统筹".to_string(),
+        amount: Fen::from_fen(3_600),
+        explanation: "甲类60元×60%".to_string(),
+    }
+}
+
+fn bubao_is_kept_once_per_settlement_and_chained<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    // Entry 2: the settlement, all from the personal account, 36.00 of the fund held back.
+    let settle = entry(
+        2,
+        "settle",
+        Some("m-s1"),
+        vec![
+            posting("psn:P0001", -6_000, 44_000),
+            posting(&format!("inst:{INST}"), 6_000, 6_000),
+        ],
+    );
+    s.commit(&batch(vec![
+        Write::Entry(settle),
+        Write::Settlement(settlement_row("S1", 2, "P0001", 6_000, 6_000)),
+        Write::Withheld(withheld_row("S1", 2)),
+    ]))
+    .expect("settle");
+    let open = s.bubao_candidates().expect("candidates");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].setl_id, "S1");
+    assert_eq!(open[0].lines, vec![withheld_row("S1", 2)]);
+    assert_eq!(
+        Store::withheld(&mut s, "S1").expect("withheld"),
+        vec![withheld_row("S1", 2)]
+    );
+    let bubao = |entry_id: i64| BubaoRow {
+        setl_id: "S1".to_string(),
+        entry_id,
+        psn_no: "P0001".to_string(),
+        admdvs: ADMDVS.to_string(),
+        year: 2025,
+        amount: Fen::from_fen(3_600),
+        paid_on: "2025-02-20".to_string(),
+    };
+    let pay = |entry_id: i64, fund_before: i64, cash_before: i64| {
+        let mut e = entry(
+            entry_id,
+            "bubao",
+            Some(&format!("bubao:S1:{entry_id}")),
+            vec![
+                posting("fund:370600:390102", -3_600, fund_before - 3_600),
+                posting("cash", 3_600, cash_before + 3_600),
+            ],
+        );
+        e.psn_no = Some("P0001".to_string());
+        e
+    };
+    s.commit(&batch(vec![
+        Write::Entry(pay(3, 0, 0)),
+        Write::Bubao(bubao(3)),
+    ]))
+    .expect("bubao");
+    assert!(s.bubao_candidates().expect("candidates").is_empty());
+    assert_eq!(s.bubao_paid(10).expect("paid"), vec![bubao(3)]);
+    // A second 补报 of the same settlement is refused by the store, and leaves no trace.
+    expect_conflict(
+        s.commit(&batch(vec![
+            Write::Entry(pay(4, -3_600, 3_600)),
+            Write::Bubao(bubao(4)),
+        ])),
+        "a second 补报",
+    );
+    assert_eq!(balance(&mut s, "cash"), Some(3_600));
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    // Both rows are in the journal chain: changing either breaks it where it is recorded.
+    B::exec(&mut s, "UPDATE pool_withheld SET amount_fen = 9900");
+    assert_broken_at(&s.verify().expect("verify"), "journal", 2);
 }

@@ -12,6 +12,7 @@
 //! [`App`]: crate::app::App
 
 pub mod auth;
+pub mod bubao;
 pub mod family;
 pub mod institutions;
 pub mod notify;

@@ -350,3 +350,64 @@ pub async fn import_category_list(
     .await?;
     Ok(report)
 }
+
+/// One premium paid for a person, as the person sees it (R-R7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentView {
+    pub year: i32,
+    pub what_zh: &'static str,
+    pub amount: gongji_core::Fen,
+    pub channel: String,
+    pub paid_at: String,
+    /// `None` when the person paid himself; else the payer's masked name.
+    pub payer_masked: Option<String>,
+}
+
+/// The Chinese name of a payment channel (the codes migration 0025 lists).
+pub fn channel_name_zh(code: &str) -> &'static str {
+    match code {
+        "personal_account" => "家人个人账户（家庭共济）",
+        "wechat" => "微信",
+        "alipay" => "支付宝",
+        "unionpay" => "云闪付（银联）",
+        "pos" => "POS机刷卡",
+        "bank_app" => "银行App",
+        "agent" => "代收网点",
+        "dev" => "演示渠道",
+        _ => "其他渠道",
+    }
+}
+
+/// Every premium paid for `psn_no`, newest first, who paid it and through which channel.
+pub async fn payments(app: &App, psn_no: &str) -> ServiceResult<Vec<PaymentView>> {
+    let me = psn_no.to_string();
+    let rows = app.read_store(move |s| s.premium_payments(&me)).await?;
+    let payers: Vec<String> = rows.iter().map(|r| r.payer_psn_no.clone()).collect();
+    let names: Vec<Option<String>> = app
+        .read(move |e| {
+            payers
+                .iter()
+                .map(|p| {
+                    e.state()
+                        .persons
+                        .get(p)
+                        .map(|p| gongji_core::pii::mask_name(p.name.reveal()))
+                })
+                .collect()
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .zip(names)
+        .map(|(r, name)| PaymentView {
+            year: r.year,
+            what_zh: gongji_core::premium::PremiumKind::parse(&r.kind)
+                .map_or("保费", |k| k.name_zh()),
+            amount: r.amount,
+            channel: channel_name_zh(&r.channel).to_string(),
+            paid_at: r.paid_at.get(..16).unwrap_or(&r.paid_at).replace('T', " "),
+            payer_masked: (r.payer_psn_no != psn_no)
+                .then(|| name.unwrap_or_else(|| "家人".to_string())),
+        })
+        .collect())
+}

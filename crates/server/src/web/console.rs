@@ -54,6 +54,7 @@ pub fn router() -> Router<App> {
         .route("/console/persons/:psn_no", get(person).post(person_act))
         .route("/console/bindings/:id", post(binding_act))
         .route("/console/recovery", get(cases).post(cases_act))
+        .route("/console/bubao", get(bubao_page).post(bubao_run))
         .route("/console/reports", get(report))
         .route("/console/reports.csv", get(report_csv))
         .route("/console/audit", get(audit_log))
@@ -76,6 +77,11 @@ const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
     ("recovery_open", "发起追回", "recovery opened"),
     ("recovery_repaid", "登记追回款已归还", "recovery repaid"),
     ("premium_paid", "代缴居民医保保费", "premium paid"),
+    (
+        "bubao",
+        "补报统筹基金（缴费前的结算）",
+        "fund share paid retroactively",
+    ),
     ("sign_in", "参保人登录", "person signed in"),
     ("staff_sign_in", "经办人员登录", "staff signed in"),
     ("operator_sign_in", "收费员登录", "till operator signed in"),
@@ -230,6 +236,7 @@ fn frame(
     let mut tabs = vec![
         NavLink::new("/console", t.con_tab_persons, tab == "persons"),
         NavLink::new("/console/recovery", t.con_tab_recovery, tab == "recovery"),
+        NavLink::new("/console/bubao", t.con_tab_bubao, tab == "bubao"),
         NavLink::new("/console/reports", t.con_tab_reports, tab == "reports"),
     ];
     if s.role.may(Permission::ReadAuditLog) {
@@ -1825,4 +1832,186 @@ async fn audit_log(
             error,
         },
     )
+}
+
+// ---------------------------------------------------------------------------------------
+// 补报 (R-R2): settlements whose fund share was held back before the resident paid.
+
+#[derive(Deserialize)]
+struct BubaoForm {
+    csrf: Option<String>,
+}
+
+struct BubaoWaiting {
+    setl_id: String,
+    setl_date: String,
+    psn_no: String,
+    amount: String,
+    state: &'static str,
+}
+
+struct BubaoDone {
+    setl_id: String,
+    psn_no: String,
+    paid_on: String,
+    amount: String,
+}
+
+struct BubaoRan {
+    setl_id: String,
+    setl_date: String,
+    outcome: String,
+    /// One line per posting: account, amount and why.
+    lines: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console_bubao.html")]
+struct BubaoTemplate {
+    p: Page,
+    waiting: Vec<BubaoWaiting>,
+    paid: Vec<BubaoDone>,
+    ran: bool,
+    results: Vec<BubaoRan>,
+    error: Option<ErrorView>,
+}
+
+async fn bubao_view(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    s: &Staff,
+    ran: Option<Vec<BubaoRan>>,
+) -> Response {
+    let t = lang.t();
+    let p = frame(
+        lang,
+        remember,
+        t.bubao_title,
+        "bubao",
+        "/console/bubao",
+        &[],
+        Some(s),
+    );
+    let (waiting, paid, error) = match crate::service::bubao::overview(app, s).await {
+        Ok((w, d)) => (w, d, None),
+        Err(e) => (Vec::new(), Vec::new(), Some(ErrorView::of(lang, &e))),
+    };
+    let waiting = waiting
+        .iter()
+        .map(|w| BubaoWaiting {
+            setl_id: w.setl_id.clone(),
+            setl_date: w.setl_date.clone(),
+            psn_no: w.psn_no.clone(),
+            amount: gongji_engine::bubao::held(w).to_string(),
+            state: if w.cancelled {
+                t.bubao_cancelled
+            } else {
+                t.bubao_waiting
+            },
+        })
+        .collect();
+    let paid = paid
+        .into_iter()
+        .map(|b| BubaoDone {
+            setl_id: b.setl_id,
+            psn_no: b.psn_no,
+            paid_on: b.paid_on,
+            amount: b.amount.to_string(),
+        })
+        .collect();
+    let v = BubaoTemplate {
+        p: p.clone(),
+        waiting,
+        paid,
+        ran: ran.is_some(),
+        results: ran.unwrap_or_default(),
+        error,
+    };
+    render_page(&p, StatusCode::OK, &v)
+}
+
+async fn bubao_page(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let s = match require(&app, &headers, "/console/bubao").await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    bubao_view(&app, lang, remember, &s, None).await
+}
+
+/// Runs the job and shows what became of each settlement on the same page: a run sent
+/// twice pays nothing twice (each settlement has its own msgid).
+async fn bubao_run(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<BubaoForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let s = match require(&app, &headers, "/console/bubao").await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let results = match crate::service::bubao::run(&app, &s).await {
+        Ok(r) => r,
+        Err(e) => {
+            let p = frame(
+                lang,
+                remember,
+                t.bubao_title,
+                "bubao",
+                "/console/bubao",
+                &[],
+                Some(&s),
+            );
+            let v = BubaoTemplate {
+                p: p.clone(),
+                waiting: Vec::new(),
+                paid: Vec::new(),
+                ran: false,
+                results: Vec::new(),
+                error: Some(ErrorView::of(lang, &e)),
+            };
+            return render_page(&p, StatusCode::FORBIDDEN, &v);
+        }
+    };
+    let ran = results
+        .into_iter()
+        .map(|(c, r)| {
+            let (outcome, lines) = match r {
+                gongji_engine::bubao::BubaoResult::Paid { amount, lines, .. } => (
+                    format!("{} {amount}{}", t.bubao_result_paid, t.yuan),
+                    lines
+                        .into_iter()
+                        .map(|(_, amount, why)| format!("{amount}{}：{why}", t.yuan))
+                        .collect(),
+                ),
+                gongji_engine::bubao::BubaoResult::AlreadyPaid => {
+                    (t.bubao_result_before.to_string(), Vec::new())
+                }
+                gongji_engine::bubao::BubaoResult::NotNow { code, message_zh } => {
+                    (format!("{message_zh}（{code}）"), Vec::new())
+                }
+            };
+            BubaoRan {
+                setl_id: c.setl_id,
+                setl_date: c.setl_date,
+                outcome,
+                lines,
+            }
+        })
+        .collect();
+    bubao_view(&app, lang, remember, &s, Some(ran)).await
 }

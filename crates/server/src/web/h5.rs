@@ -60,6 +60,7 @@ pub fn router() -> Router<App> {
         .route("/h5/records", get(records_show))
         .route("/h5/messages", get(messages_show))
         .route("/h5/premium", get(premium_show).post(premium_act))
+        .route("/h5/payments", get(payments_show))
 }
 
 // ---- shared ----
@@ -2181,4 +2182,74 @@ async fn premium_act(
             render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v)
         }
     }
+}
+
+// ---- premium payments (R-R7) ----
+
+struct PaymentLine {
+    year: i32,
+    what: String,
+    amount: String,
+    channel: String,
+    paid_at: String,
+    payer: String,
+}
+
+#[derive(Template)]
+#[template(path = "h5_payments.html")]
+struct PaymentsTemplate {
+    p: Page,
+    payments: Vec<PaymentLine>,
+    error: Option<ErrorView>,
+}
+
+/// Every premium paid for the signed-in person: amount, channel, time and who paid.
+async fn payments_show(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let psn_no = match require(&app, &headers, "/h5/payments").await {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let page = frame(
+        &app,
+        (lang, remember),
+        t.h5_payments_title,
+        "premium",
+        "/h5/payments",
+        &[],
+        Some(&psn_no),
+    )
+    .await;
+    let (payments, error) = match crate::service::premiums::payments(&app, &psn_no).await {
+        Ok(list) => (
+            list.into_iter()
+                .map(|r| PaymentLine {
+                    year: r.year,
+                    what: format!("{}年度{}", r.year, r.what_zh),
+                    amount: r.amount.to_string(),
+                    channel: r.channel,
+                    paid_at: r.paid_at,
+                    payer: r
+                        .payer_masked
+                        .unwrap_or_else(|| t.h5_payments_self.to_string()),
+                })
+                .collect(),
+            None,
+        ),
+        Err(e) => (Vec::new(), Some(ErrorView::of(lang, &e))),
+    };
+    render_page(
+        &page,
+        StatusCode::OK,
+        &PaymentsTemplate {
+            p: page.clone(),
+            payments,
+            error,
+        },
+    )
 }
