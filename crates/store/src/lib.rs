@@ -45,6 +45,13 @@ pub enum StoreError {
     Privacy(privacy::PrivacyError),
 }
 
+/// The codes of the personal-data key (`privacy::PrivacyError`): unreadable, not 64 hex
+/// digits, not the database's key, none given for encrypted data.
+pub const CODE_PRIVACY_KEY_MISSING: &str = "GJ-PRIVACY-KEY-MISSING";
+pub const CODE_PRIVACY_KEY_MALFORMED: &str = "GJ-PRIVACY-KEY-MALFORMED";
+pub const CODE_PRIVACY_KEY_WRONG: &str = "GJ-PRIVACY-KEY-WRONG";
+pub const CODE_PRIVACY_KEY_NEEDED: &str = "GJ-PRIVACY-KEY-NEEDED";
+
 impl From<privacy::PrivacyError> for StoreError {
     fn from(e: privacy::PrivacyError) -> StoreError {
         StoreError::Privacy(e)

@@ -59,10 +59,10 @@ pub enum PrivacyError {
 impl PrivacyError {
     pub fn code(&self) -> &'static str {
         match self {
-            PrivacyError::KeyMissing(_) => "GJ-PRIVACY-KEY-MISSING",
-            PrivacyError::KeyMalformed(_) => "GJ-PRIVACY-KEY-MALFORMED",
-            PrivacyError::KeyWrong => "GJ-PRIVACY-KEY-WRONG",
-            PrivacyError::KeyNeeded => "GJ-PRIVACY-KEY-NEEDED",
+            PrivacyError::KeyMissing(_) => crate::CODE_PRIVACY_KEY_MISSING,
+            PrivacyError::KeyMalformed(_) => crate::CODE_PRIVACY_KEY_MALFORMED,
+            PrivacyError::KeyWrong => crate::CODE_PRIVACY_KEY_WRONG,
+            PrivacyError::KeyNeeded => crate::CODE_PRIVACY_KEY_NEEDED,
         }
     }
 
