@@ -5,12 +5,13 @@ use std::path::Path;
 
 use gongji_engine::category_list::{import_list, RowOutcome};
 
+use crate::privacy::KeyArg;
 use crate::registry::{Target, EXIT_OK, EXIT_UNUSABLE};
 
 /// Exit code when some rows were refused (as `gongji import`).
 const EXIT_ROWS_REFUSED: u8 = 3;
 
-pub fn import(target: &Target, year: i32, file: &Path, staff: &str) -> u8 {
+pub fn import(target: &Target, key: &KeyArg, year: i32, file: &Path, staff: &str) -> u8 {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
@@ -18,7 +19,7 @@ pub fn import(target: &Target, year: i32, file: &Path, staff: &str) -> u8 {
             return EXIT_UNUSABLE;
         }
     };
-    let mut engine = match target.open_engine() {
+    let mut engine = match target.open_engine_with(key) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("{e}");

@@ -8,6 +8,7 @@ mod contribution;
 mod demo;
 mod operator;
 mod partner;
+mod privacy;
 mod registry;
 mod serve;
 mod staff;
@@ -79,11 +80,17 @@ enum Cmd {
         /// server opens the database with it.
         #[arg(long, value_name = "FILE")]
         token_key: Option<PathBuf>,
+        /// Overrides the config's [privacy]: persons' ID and phone numbers are encrypted at
+        /// rest with this key file (64 hex digits; `gongji privacy keygen`).
+        #[arg(long, value_name = "FILE")]
+        privacy_key: Option<PathBuf>,
     },
     /// Import registry CSV files (persons, accounts, institutions, catalog, bindings) from DIR.
     Import {
         #[command(flatten)]
         target: registry::Target,
+        #[command(flatten)]
+        key: privacy::KeyArg,
         dir: PathBuf,
     },
     /// 补报 (R-R2): settle the pooled fund's share of settlements a resident made before he
@@ -103,12 +110,17 @@ enum Cmd {
         /// Who imports it, for the record.
         #[arg(long, default_value = "operator")]
         staff: String,
+        #[command(flatten)]
+        key: privacy::KeyArg,
         file: PathBuf,
     },
-    /// Export the registry to DIR in the import format.
+    /// Export the registry to DIR in the import format. ID and phone numbers are written in
+    /// clear (the files are for the bureau's systems), encrypted at rest or not.
     Export {
         #[command(flatten)]
         target: registry::Target,
+        #[command(flatten)]
+        key: privacy::KeyArg,
         dir: PathBuf,
     },
     /// Policy files.
@@ -144,6 +156,11 @@ enum Cmd {
     Partner {
         #[command(subcommand)]
         command: PartnerCmd,
+    },
+    /// Persons' ID and phone numbers at rest: make a key, encrypt what is stored in clear.
+    Privacy {
+        #[command(subcommand)]
+        command: privacy::PrivacyCmd,
     },
 }
 
@@ -264,6 +281,7 @@ fn main() -> ExitCode {
             addr,
             now,
             token_key,
+            privacy_key,
         } => serve::run(&serve::ServeArgs {
             config: config.as_deref(),
             db: db.as_deref(),
@@ -271,21 +289,24 @@ fn main() -> ExitCode {
             addr: addr.as_deref(),
             now: now.as_deref(),
             token_key: token_key.as_deref(),
+            privacy_key: privacy_key.as_deref(),
         }),
-        Cmd::Import { target, dir } => registry::import(&target, &dir),
-        Cmd::Export { target, dir } => registry::export(&target, &dir),
+        Cmd::Import { target, key, dir } => registry::import(&target, &key, &dir),
+        Cmd::Export { target, key, dir } => registry::export(&target, &key, &dir),
         Cmd::ContributionList {
             target,
             year,
             staff,
+            key,
             file,
-        } => contribution::import(&target, year, &file, &staff),
+        } => contribution::import(&target, &key, year, &file, &staff),
         Cmd::Bubao {
             command: BubaoCmd::Run { target, date },
         } => bubao::run(&target, date.as_deref()),
         Cmd::Policy {
             command: PolicyCmd::Check { files },
         } => registry::policy_check(&files),
+        Cmd::Privacy { command } => privacy::run(&command),
         Cmd::Verify(args) => anchor::verify(&args),
         Cmd::Anchor(args) => anchor::run(&args),
         Cmd::Backup(args) => backup::backup(&args),

@@ -8,6 +8,8 @@ use gongji_engine::Engine;
 use gongji_server::app::DynStore;
 use gongji_store::{PgStore, SqliteStore, Store};
 
+use crate::privacy::KeyArg;
+
 /// Exit codes: 0 fine, 1 checks failed, 2 could not run, 3 some rows refused.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
@@ -70,7 +72,16 @@ impl Target {
 
     /// An engine over this database, with the shipped policies.
     pub fn open_engine(&self) -> Result<Engine<DynStore>, String> {
-        let store = self.open()?;
+        self.open_engine_with(&KeyArg::default())
+    }
+
+    /// An engine over this database, persons' ID and phone numbers read and written with
+    /// the personal-data key given (rows still in clear are sealed first).
+    pub fn open_engine_with(&self, key: &KeyArg) -> Result<Engine<DynStore>, String> {
+        let key = key.key()?;
+        let mut store = self.open()?;
+        crate::privacy::apply(&mut store, key, crate::privacy::Progress::Bar)
+            .map_err(|e| format!("{}: {e}", self.label()))?;
         Engine::open(store, presets()?).map_err(|e| format!("{}: {e}", self.label()))
     }
 }
@@ -92,8 +103,8 @@ pub fn open_engine(db: &Path) -> Result<Engine<SqliteStore>, String> {
     Engine::open(store, presets()?).map_err(|e| format!("{}: {e}", db.display()))
 }
 
-pub fn import(target: &Target, dir: &Path) -> u8 {
-    let mut engine = match target.open_engine() {
+pub fn import(target: &Target, key: &KeyArg, dir: &Path) -> u8 {
+    let mut engine = match target.open_engine_with(key) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("{e}");
@@ -134,8 +145,10 @@ pub fn import_into<S: Store>(engine: &mut Engine<S>, dir: &Path) -> Result<u8, S
     Ok(report.exit_code() as u8)
 }
 
-pub fn export(target: &Target, dir: &Path) -> u8 {
-    let engine = match target.open_engine() {
+/// Writes the registry in clear, encrypted at rest or not: the CSV files are for the
+/// bureau's own systems and hold every ID and phone number (keep them as such).
+pub fn export(target: &Target, key: &KeyArg, dir: &Path) -> u8 {
+    let engine = match target.open_engine_with(key) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("{e}");

@@ -23,6 +23,7 @@ use gongji_server::open_api::OpenApi;
 use gongji_server::service::auth::{FaceVerifier, SmsSender};
 use gongji_server::service::providers::{self, FaceConfig, SmsConfig};
 use gongji_server::{App, Clock, HttpLimits, Listeners};
+use gongji_store::privacy::PrivacyKey;
 
 /// `gongji serve`'s command line: the config file and the overrides tests and scripts use.
 pub struct ServeArgs<'a> {
@@ -37,6 +38,8 @@ pub struct ServeArgs<'a> {
     pub now: Option<&'a str>,
     /// Overrides `[institutions] token_key_file`.
     pub token_key: Option<&'a Path>,
+    /// Overrides `[privacy]`: encrypts persons' ID and phone numbers with this key file.
+    pub privacy_key: Option<&'a Path>,
 }
 
 /// How a server runs, besides its database and clock.
@@ -56,6 +59,8 @@ pub struct Setup {
     pub token_key: Option<TokenKey>,
     /// The platform's SM2 key of the app partners' envelope; `None`: `/open/v1` refuses.
     pub open_api_key: Option<SigningKey>,
+    /// The key of persons' ID and phone numbers at rest; `None`: stored in clear.
+    pub privacy_key: Option<PrivacyKey>,
     /// Ends the process once the writer stops (PostgreSQL: a lost connection is a lost
     /// lease, and only a fresh process, started by the supervisor, can take it again).
     pub exit_when_writer_stops: bool,
@@ -81,6 +86,7 @@ impl Setup {
             banner: Some(banner),
             token_key: None,
             open_api_key: None,
+            privacy_key: None,
             exit_when_writer_stops: false,
         }
     }
@@ -127,13 +133,22 @@ fn run_production(args: &ServeArgs<'_>) -> Result<(), String> {
 
 /// The command line's database first, then the config's, then `gongji.db`.
 fn target(args: &ServeArgs<'_>, config: &Config) -> Result<Target, String> {
-    if let Some(url) = args.database {
+    database_target(config, args.db, args.database)
+}
+
+/// The database of `--database URL` or `--db FILE`, else the config's, else `gongji.db`.
+pub(crate) fn database_target(
+    config: &Config,
+    db: Option<&Path>,
+    database: Option<&str>,
+) -> Result<Target, String> {
+    if let Some(url) = database {
         return Ok(Target {
             db: PathBuf::from("gongji.db"),
             database: Some(url.to_string()),
         });
     }
-    if let Some(db) = args.db {
+    if let Some(db) = db {
         return Ok(Target::sqlite(db));
     }
     Ok(match config.database().map_err(|e| e.to_string())? {
@@ -185,6 +200,12 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
         .map(|f| TokenKey::from_file(&f))
         .transpose()
         .map_err(|e| e.to_string())?;
+    let privacy_key = match args.privacy_key {
+        Some(file) => Some(PrivacyKey::from_file(file)),
+        None => config.privacy_key().transpose(),
+    }
+    .transpose()
+    .map_err(|e| e.to_string())?;
     let open_api_key = match &config.open_api.platform_key_file {
         Some(file) => {
             let key = crate::partner::read_platform_key(&config.path(file))?;
@@ -210,6 +231,7 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
         banner: None,
         token_key,
         open_api_key,
+        privacy_key,
         exit_when_writer_stops: false,
     })
 }
@@ -276,8 +298,25 @@ fn on_interrupt() -> Result<impl std::future::Future<Output = ()> + Send, String
 }
 
 /// Serves `store` as `setup` says until Ctrl-C.
-pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), String> {
+pub fn serve_store(mut store: DynStore, clock: Clock, setup: Setup) -> Result<(), String> {
     let policies = crate::registry::presets()?;
+    let privacy_on = setup.privacy_key.is_some();
+    let sealed = crate::privacy::apply(
+        &mut store,
+        setup.privacy_key.clone(),
+        crate::privacy::Progress::Log,
+    )?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "已加密存储参保人的身份证号和手机号 / sealed stored ID and phone numbers"
+        );
+    }
+    if !privacy_on && !setup.deployment.is_demo() {
+        tracing::warn!(
+            "未开启 [privacy]：身份证号和手机号以明文存储 / [privacy] is off: ID and phone numbers are stored in clear"
+        );
+    }
     let mut engine = Engine::open(store, policies).map_err(|e| e.to_string())?;
     let keyed = setup.token_key.is_some();
     let sealed = engine
@@ -314,6 +353,7 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
             banner,
             token_key,
             open_api_key,
+            privacy_key: _,
             exit_when_writer_stops: _,
         } = setup;
         let mut app = App::new(handle, clock)

@@ -86,6 +86,48 @@ pub fn mask_phone(v: &str) -> String {
     mask_middle(v, 3, 4)
 }
 
+/// The fields of a person that are encrypted at rest where the deployment enables it, and
+/// found again through a keyed hash of their normalised value (the store's `privacy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PiiField {
+    CertNo,
+    Phone,
+}
+
+impl PiiField {
+    /// Names the field in the keyed hash and the cipher's associated data, so the same
+    /// digits as a phone number and as an ID number never hash or open alike.
+    pub fn tag(self) -> &'static str {
+        match self {
+            PiiField::CertNo => "certno",
+            PiiField::Phone => "phone",
+        }
+    }
+
+    /// The form every look-up and every stored value is hashed in: what a clerk or a
+    /// person types and what the registry holds meet here.
+    pub fn normalise(self, value: &str) -> String {
+        match self {
+            PiiField::CertNo => normalise_certno(value),
+            PiiField::Phone => normalise_phone(value),
+        }
+    }
+}
+
+/// An ID number as stored: no surrounding space, the check character `X` in upper case
+/// (`37060220050612002x` → `37060220050612002X`).
+pub fn normalise_certno(v: &str) -> String {
+    v.trim().to_ascii_uppercase()
+}
+
+/// A phone number as stored: spaces and hyphens people type between groups of digits left
+/// out (`138 0000-5678` → `13800005678`).
+pub fn normalise_phone(v: &str) -> String {
+    v.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect()
+}
+
 fn mask_middle(v: &str, head: usize, tail: usize) -> String {
     let chars: Vec<char> = v.chars().collect();
     if chars.len() <= head + tail {
@@ -110,5 +152,16 @@ mod tests {
         let c = CertNo::new("370302199001010114");
         assert_eq!(format!("{c:?}"), "CertNo(3703**********0114)");
         assert!(!format!("{c}").contains("19900101"));
+    }
+
+    #[test]
+    fn look_ups_meet_the_stored_form() {
+        assert_eq!(
+            PiiField::CertNo.normalise(" 37060220050612002x "),
+            "37060220050612002X"
+        );
+        assert_eq!(PiiField::Phone.normalise("138 0000-5678"), "13800005678");
+        assert_eq!(PiiField::Phone.normalise("13800005678"), "13800005678");
+        assert_ne!(PiiField::CertNo.tag(), PiiField::Phone.tag());
     }
 }

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use crate::http::HttpLimits;
+use gongji_store::privacy::{PrivacyError, PrivacyKey};
 
 pub const CODE_INVALID: &str = "GJ-CONFIG-INVALID";
 pub const CODE_UNREADABLE: &str = "GJ-CONFIG-UNREADABLE";
@@ -50,6 +51,9 @@ pub struct Config {
     pub sms: Option<Section>,
     /// The face-verification provider (R-Z5).
     pub face: Option<Section>,
+    /// Persons' ID and phone numbers encrypted at rest.
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
     #[serde(skip)]
     file: PathBuf,
     #[serde(skip)]
@@ -164,6 +168,18 @@ pub struct OpenApiConfig {
     /// The platform's SM2 private key (64 hex digits), which signs the answers to app
     /// partners. Without it `/open/v1` refuses every request.
     pub platform_key_file: Option<PathBuf>,
+}
+
+/// Persons' ID and phone numbers at rest: with `encrypt_at_rest`, stored sealed (SM4-GCM) and
+/// found by a keyed hash (HMAC-SM3), under the 256-bit key (64 hex digits) that `key_file`
+/// or `key_env` holds (`gongji privacy keygen`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    #[serde(default)]
+    pub encrypt_at_rest: bool,
+    pub key_file: Option<PathBuf>,
+    pub key_env: Option<String>,
 }
 
 /// A socket address, refused at its line when it does not parse.
@@ -308,6 +324,20 @@ impl Config {
                 "token_file 与 token_env 只能选一个 / give only one of token_file, token_env",
             ));
         }
+        let p = &self.privacy;
+        let keys = usize::from(p.key_file.is_some()) + usize::from(p.key_env.is_some());
+        if p.encrypt_at_rest && keys != 1 {
+            return Err(self.error_at_table(
+                "privacy",
+                "encrypt_at_rest 需要 key_file 或 key_env 之一 / encrypt_at_rest needs one of key_file, key_env",
+            ));
+        }
+        if !p.encrypt_at_rest && keys > 0 {
+            return Err(self.error_at_table(
+                "privacy",
+                "给了密钥却未开启 encrypt_at_rest：请设为 true 或删去密钥 / a key is given but encrypt_at_rest is off: set it to true or remove the key",
+            ));
+        }
         Ok(())
     }
 
@@ -342,6 +372,22 @@ impl Config {
     pub fn metrics_token(&self) -> Result<Option<String>, ConfigError> {
         let m = &self.metrics;
         self.secret("metrics", m.token_file.as_deref(), m.token_env.as_deref())
+    }
+
+    /// The personal-data key when `[privacy] encrypt_at_rest` is on; `None` when off. A key
+    /// that cannot be read is `GJ-PRIVACY-KEY-MISSING` or `-MALFORMED`, never "off".
+    pub fn privacy_key(&self) -> Result<Option<PrivacyKey>, PrivacyError> {
+        let p = &self.privacy;
+        if !p.encrypt_at_rest {
+            return Ok(None);
+        }
+        match (&p.key_file, &p.key_env) {
+            (Some(file), _) => PrivacyKey::from_file(&self.path(file)).map(Some),
+            (None, Some(var)) => PrivacyKey::from_env(var).map(Some),
+            (None, None) => Err(PrivacyError::KeyMissing(
+                "[privacy] key_file / key_env".into(),
+            )),
+        }
     }
 
     /// The site is reached over HTTPS: served with TLS here, or the file says a proxy does.
@@ -447,6 +493,7 @@ mod tests {
         assert!(c.tls.is_some() && c.https());
         assert!(c.sms.is_some() && c.face.is_some() && c.limits.is_some());
         assert!(c.institutions.token_key_file.is_some());
+        assert!(c.privacy.encrypt_at_rest && c.privacy.key_file.is_some());
         assert_eq!(c.http.limits().max_connections, 10_000);
         let limits: crate::limits::LimitsConfig = c
             .limits
@@ -526,6 +573,28 @@ mod tests {
             e.message.contains("GONGJI_TEST_SURELY_UNSET_VARIABLE"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn privacy_is_off_by_default_and_on_only_with_one_readable_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("gongji.toml");
+        let c = Config::parse(&file, "").expect("config");
+        assert!(c.privacy_key().expect("off").is_none());
+        let e = Config::parse(&file, "[privacy]\nencrypt_at_rest = true\n").expect_err("no key");
+        assert_eq!(e.line, Some(1), "{e}");
+        let e = Config::parse(&file, "[privacy]\nkey_file = \"pii.key\"\n").expect_err("key, off");
+        assert_eq!(e.line, Some(1), "{e}");
+        let c = Config::parse(
+            &file,
+            "[privacy]\nencrypt_at_rest = true\nkey_file = \"pii.key\"\n",
+        )
+        .expect("config");
+        let missing = c.privacy_key().expect_err("no file yet");
+        assert_eq!(missing.code(), "GJ-PRIVACY-KEY-MISSING");
+        let key = PrivacyKey::generate_file(&dir.path().join("pii.key")).expect("keygen");
+        let read = c.privacy_key().expect("key").expect("on");
+        assert_eq!(read.check(), key.check(), "read relative to the config");
     }
 
     #[test]

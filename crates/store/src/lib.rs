@@ -6,6 +6,7 @@ pub mod batch;
 pub mod chain;
 mod codec;
 pub mod postgres;
+pub mod privacy;
 mod quota;
 pub mod read;
 pub mod sqlite;
@@ -42,6 +43,21 @@ pub enum StoreError {
     Corrupt(String),
     /// A uniqueness rule of the schema refused a write (e.g. a msgid seen before).
     Conflict(String),
+    /// Persons' ID and phone numbers cannot be read or written with the key given.
+    Privacy(privacy::PrivacyError),
+}
+
+/// The codes of the personal-data key (`privacy::PrivacyError`): unreadable, not 64 hex
+/// digits, not the database's key, none given for encrypted data.
+pub const CODE_PRIVACY_KEY_MISSING: &str = "GJ-PRIVACY-KEY-MISSING";
+pub const CODE_PRIVACY_KEY_MALFORMED: &str = "GJ-PRIVACY-KEY-MALFORMED";
+pub const CODE_PRIVACY_KEY_WRONG: &str = "GJ-PRIVACY-KEY-WRONG";
+pub const CODE_PRIVACY_KEY_NEEDED: &str = "GJ-PRIVACY-KEY-NEEDED";
+
+impl From<privacy::PrivacyError> for StoreError {
+    fn from(e: privacy::PrivacyError) -> StoreError {
+        StoreError::Privacy(e)
+    }
 }
 
 impl StoreError {
@@ -50,6 +66,7 @@ impl StoreError {
             StoreError::Io(_) => "GJ-STORE-IO",
             StoreError::Corrupt(_) => "GJ-STORE-CORRUPT",
             StoreError::Conflict(_) => "GJ-STORE-CONFLICT",
+            StoreError::Privacy(e) => e.code(),
         }
     }
 }
@@ -58,6 +75,7 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let detail = match self {
             StoreError::Io(m) | StoreError::Corrupt(m) | StoreError::Conflict(m) => m,
+            StoreError::Privacy(e) => return e.fmt(f),
         };
         write!(f, "{}: {detail}", self.code())
     }
@@ -219,6 +237,30 @@ pub trait Store: Send {
         let _ = psn_no;
         Ok(Vec::new())
     }
+    /// Applies the deployment's personal-data key (`None`: persons' ID and phone numbers
+    /// are stored in clear), checked against the database's before anything is read or
+    /// written (`privacy.rs`). A store that cannot encrypt refuses a key.
+    fn use_privacy(
+        &mut self,
+        key: Option<privacy::PrivacyKey>,
+    ) -> Result<privacy::PrivacyStatus, StoreError> {
+        match key {
+            None => Ok(privacy::PrivacyStatus::default()),
+            Some(_) => Err(StoreError::Io(
+                "this store cannot encrypt personal data".into(),
+            )),
+        }
+    }
+    /// Seals the persons still stored in clear, `batch` per transaction, calling
+    /// `progress(done, total)` after each batch; returns how many were sealed.
+    fn seal_plaintext_persons(
+        &mut self,
+        batch: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        let _ = (batch, progress);
+        Ok(0)
+    }
 }
 
 /// One request in its own transaction with row locks: the conventional way to write a
@@ -280,5 +322,18 @@ impl<T: Store + ?Sized> Store for Box<T> {
     }
     fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<read::PremiumPayment>, StoreError> {
         Store::premium_payments(&mut **self, psn_no)
+    }
+    fn use_privacy(
+        &mut self,
+        key: Option<privacy::PrivacyKey>,
+    ) -> Result<privacy::PrivacyStatus, StoreError> {
+        (**self).use_privacy(key)
+    }
+    fn seal_plaintext_persons(
+        &mut self,
+        batch: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        (**self).seal_plaintext_persons(batch, progress)
     }
 }

@@ -62,6 +62,7 @@ use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Heads, Stamps,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
+use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
 use crate::read;
 use crate::sqlite::{heads_from_rows, CHAINS_MIGRATION, MIGRATIONS};
@@ -69,6 +70,7 @@ use crate::verify::{VerifyReport, Violation};
 use crate::{
     ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
 };
+use gongji_core::pii::PiiField;
 
 /// The message of the `Conflict` a second writer gets.
 pub const LEASE_HELD: &str = "another writer holds this province's database";
@@ -88,6 +90,8 @@ pub struct PgStore {
     /// How this session connected, for the readers opened beside it (never shown: it may
     /// carry a password).
     url: String,
+    /// How persons' ID and phone numbers are stored (`use_privacy`).
+    privacy: Mode,
 }
 
 /// Maps a client error: unique violations are `Conflict`, everything else `Io`. Only the
@@ -245,6 +249,7 @@ impl PgStore {
             unleased_writer: false,
             in_conventional_tx: false,
             url: url.to_string(),
+            privacy: Mode::Unchecked,
         })
     }
 
@@ -373,6 +378,174 @@ impl PgStore {
             .start()
             .map_err(pg)
     }
+
+    /// How persons are stored, decided as "off" on first use when no key was given (a
+    /// database holding sealed data then refuses with `GJ-PRIVACY-KEY-NEEDED`).
+    fn privacy_mode(&mut self) -> Result<Mode, StoreError> {
+        if let Mode::Unchecked = self.privacy {
+            self.apply_privacy_key(None)?;
+        }
+        Ok(self.privacy.clone())
+    }
+
+    /// Applies the deployment's personal-data key (`None`: encryption off): as
+    /// `SqliteStore::use_privacy`. The first key given to a database is recorded, which
+    /// only a writer (or an admin session) can do.
+    fn apply_privacy_key(&mut self, key: Option<PrivacyKey>) -> Result<PrivacyStatus, StoreError> {
+        let check = self
+            .client
+            .query_opt("SELECT key_check FROM privacy_key LIMIT 1", &[])
+            .map_err(pg)?
+            .map(|r| get::<String>(&r, 0))
+            .transpose()?;
+        let sealed_sample = self
+            .client
+            .query_opt(
+                "SELECT psn_no, certno FROM persons WHERE certno_lookup IS NOT NULL LIMIT 1",
+                &[],
+            )
+            .map_err(pg)?
+            .map(|r| Ok::<_, StoreError>((get::<String>(&r, 0)?, get::<String>(&r, 1)?)))
+            .transpose()?;
+        let (mode, check) = privacy::decide(
+            key,
+            &KeyEvidence {
+                check,
+                sealed_sample,
+            },
+        )?;
+        if let Some(check) = check {
+            self.client
+                .execute(
+                    "INSERT INTO privacy_key (key_check, alg) VALUES ($1, $2)",
+                    &[&check, &privacy::ALG],
+                )
+                .map_err(pg)?;
+        }
+        let enabled = mode.key().is_some();
+        self.privacy = mode;
+        let plaintext_persons = if enabled {
+            let n: i64 = self
+                .client
+                .query_one(
+                    "SELECT COUNT(*) FROM persons WHERE certno_lookup IS NULL",
+                    &[],
+                )
+                .and_then(|r| r.try_get(0))
+                .map_err(pg)?;
+            u64::try_from(n).unwrap_or(0)
+        } else {
+            0
+        };
+        Ok(PrivacyStatus {
+            enabled,
+            plaintext_persons,
+        })
+    }
+
+    /// Seals the persons still stored in clear, `batch` rows per transaction, calling
+    /// `progress(done, total)` after each; returns how many were sealed. Needs the key and
+    /// the writer lease. The old row versions are then removed from the table's files
+    /// (`VACUUM FULL persons`); PostgreSQL's WAL and earlier backups still hold them.
+    fn seal_plaintext_rows(
+        &mut self,
+        batch: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        let mode = self.privacy.clone();
+        if mode.key().is_none() {
+            return Err(privacy::PrivacyError::KeyNeeded.into());
+        }
+        if self.lease.is_none() {
+            return Err(StoreError::Conflict(
+                "only the province's writer seals persons' data".into(),
+            ));
+        }
+        let total: i64 = self
+            .client
+            .query_one(
+                "SELECT COUNT(*) FROM persons WHERE certno_lookup IS NULL",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(pg)?;
+        let total = u64::try_from(total).unwrap_or(0);
+        if total == 0 {
+            return Ok(0);
+        }
+        let limit = i64::try_from(batch.max(1)).unwrap_or(i64::MAX);
+        let mut done = 0_u64;
+        loop {
+            let mut tx = self.client.transaction().map_err(pg)?;
+            let rows = tx
+                .query(
+                    "SELECT psn_no, certno, phone FROM persons WHERE certno_lookup IS NULL
+                     ORDER BY psn_no COLLATE \"C\" LIMIT $1",
+                    &[&limit],
+                )
+                .map_err(pg)?;
+            if rows.is_empty() {
+                tx.commit().map_err(pg)?;
+                break;
+            }
+            let update = tx
+                .prepare(
+                    "UPDATE persons SET certno = $2, phone = $3, certno_lookup = $4,
+                         phone_lookup = $5 WHERE psn_no = $1",
+                )
+                .map_err(pg)?;
+            for r in &rows {
+                let psn_no: &str = get(r, 0)?;
+                let c = mode.store(PiiField::CertNo, psn_no, get(r, 1)?)?;
+                let p = mode.store(PiiField::Phone, psn_no, get(r, 2)?)?;
+                tx.execute(
+                    &update,
+                    &[&psn_no, &c.value, &p.value, &c.lookup, &p.lookup],
+                )
+                .map_err(pg)?;
+            }
+            tx.commit().map_err(pg)?;
+            done += rows.len() as u64;
+            progress(done, total);
+        }
+        self.wait_for_older_snapshots(Duration::from_secs(60))?;
+        self.client
+            .batch_execute("VACUUM FULL persons")
+            .map_err(pg)?;
+        Ok(done)
+    }
+
+    /// Waits (at most `patience`) until no other session of the cluster holds a snapshot
+    /// taken before now: VACUUM FULL keeps every row version such a snapshot could still
+    /// read, the plaintext just replaced included. Sessions this role may not see are not
+    /// waited for; a snapshot still open after `patience` keeps its versions until a later
+    /// vacuum.
+    fn wait_for_older_snapshots(&mut self, patience: Duration) -> Result<(), StoreError> {
+        // An xid taken now: every row version the sealing replaced was deleted before it.
+        let now: String = self
+            .client
+            .query_one("SELECT (txid_current() % 4294967296)::text", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(pg)?;
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            let older: i64 = self
+                .client
+                .query_one(
+                    "SELECT COUNT(*) FROM pg_stat_activity
+                     WHERE pid <> pg_backend_pid()
+                       AND (age(backend_xmin) >= age($1::text::xid)
+                            OR age(backend_xid) >= age($1::text::xid))",
+                    &[&now],
+                )
+                .and_then(|r| r.try_get(0))
+                .map_err(pg)?;
+            if older == 0 || std::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for PgStore {
@@ -392,13 +565,15 @@ fn prefix(what: &str, e: StoreError) -> StoreError {
         StoreError::Io(m) => StoreError::Io(format!("{what}: {m}")),
         StoreError::Corrupt(m) => StoreError::Corrupt(format!("{what}: {m}")),
         StoreError::Conflict(m) => StoreError::Conflict(format!("{what}: {m}")),
+        // A stable code that start-up reports as it is.
+        StoreError::Privacy(e) => StoreError::Privacy(e),
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // Reads
 
-fn persons<C: GenericClient>(c: &mut C) -> Result<Vec<Person>, StoreError> {
+fn persons<C: GenericClient>(c: &mut C, privacy: &Mode) -> Result<Vec<Person>, StoreError> {
     let mut out = Vec::new();
     each_row(
         c,
@@ -407,9 +582,10 @@ fn persons<C: GenericClient>(c: &mut C) -> Result<Vec<Person>, StoreError> {
          FROM persons ORDER BY psn_no",
         |r| {
             let s = |i: usize| get::<&str>(r, i);
+            let psn_no = s(0)?;
             out.push(codec::person_from_cols(PersonCols {
-                psn_no: s(0)?,
-                certno: s(1)?,
+                psn_no,
+                certno: &privacy.reveal(PiiField::CertNo, psn_no, s(1)?)?,
                 name: s(2)?,
                 gend: s(3)?,
                 brdy: s(4)?,
@@ -420,7 +596,7 @@ fn persons<C: GenericClient>(c: &mut C) -> Result<Vec<Person>, StoreError> {
                 civil_servant: flag(r, 9)?,
                 public_medical: flag(r, 10)?,
                 emp_name: s(11)?,
-                phone: s(12)?,
+                phone: &privacy.reveal(PiiField::Phone, psn_no, s(12)?)?,
             })?);
             Ok(())
         },
@@ -538,9 +714,9 @@ fn max_id<C: GenericClient>(c: &mut C, sql: &str) -> Result<i64, StoreError> {
     Ok(get::<Option<i64>>(&row, 0)?.unwrap_or(0))
 }
 
-fn load_snapshot<C: GenericClient>(c: &mut C) -> Result<Snapshot, StoreError> {
+fn load_snapshot<C: GenericClient>(c: &mut C, privacy: &Mode) -> Result<Snapshot, StoreError> {
     let mut snap = Snapshot {
-        persons: persons(c)?,
+        persons: persons(c, privacy)?,
         bindings: bindings(c)?,
         institutions: institutions(c)?,
         agencies: agencies(c)?,
@@ -1019,14 +1195,16 @@ fn settlement_row<C: GenericClient>(
 // Writes
 
 const SQL_PERSON: &str = "INSERT INTO persons (psn_no, certno, psn_name, gend, brdy, insutype,
-        psn_type, admdvs, psn_insu_stas, cvlserv_flag, public_medical, emp_name, phone)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        psn_type, admdvs, psn_insu_stas, cvlserv_flag, public_medical, emp_name, phone,
+        certno_lookup, phone_lookup)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
     ON CONFLICT (psn_no) DO UPDATE SET certno = excluded.certno, psn_name = excluded.psn_name,
         gend = excluded.gend, brdy = excluded.brdy, insutype = excluded.insutype,
         psn_type = excluded.psn_type, admdvs = excluded.admdvs,
         psn_insu_stas = excluded.psn_insu_stas, cvlserv_flag = excluded.cvlserv_flag,
         public_medical = excluded.public_medical, emp_name = excluded.emp_name,
-        phone = excluded.phone";
+        phone = excluded.phone, certno_lookup = excluded.certno_lookup,
+        phone_lookup = excluded.phone_lookup";
 const SQL_INSTITUTION: &str = "INSERT INTO institutions (fixmedins_code, fixmedins_name,
         fixmedins_type, hosp_lv, admdvs, lat, lon, mutual_aid, paasid, token, address, phone,
         opening_hours)
@@ -1711,15 +1889,18 @@ fn write_one<'a, C: GenericClient>(
     stmts: &mut Stmts,
     bulk: &mut Bulk<'a>,
     w: &'a Write,
+    privacy: &Mode,
 ) -> Result<(), StoreError> {
     match w {
         Write::Person(p) => {
+            let certno = privacy.store(PiiField::CertNo, &p.psn_no, p.certno.reveal())?;
+            let phone = privacy.store(PiiField::Phone, &p.psn_no, p.phone.reveal())?;
             let st = stmts.get(c, SQL_PERSON)?;
             c.execute(
                 &st,
                 &[
                     &p.psn_no,
-                    &p.certno.reveal(),
+                    &certno.value,
                     &p.name.reveal(),
                     &p.gender.code(),
                     &codec::fmt_date(p.birth_date),
@@ -1730,7 +1911,9 @@ fn write_one<'a, C: GenericClient>(
                     &i32::from(p.civil_servant),
                     &i32::from(p.public_medical),
                     &p.employer_name,
-                    &p.phone.reveal(),
+                    &phone.value,
+                    &certno.lookup,
+                    &phone.lookup,
                 ],
             )
             .map_err(pg)?;
@@ -2283,8 +2466,9 @@ fn verify_pg<C: GenericClient>(c: &mut C) -> Result<VerifyReport, StoreError> {
 
 impl Store for PgStore {
     fn load_snapshot(&mut self) -> Result<Snapshot, StoreError> {
+        let privacy = self.privacy_mode()?;
         let mut tx = self.read_tx()?;
-        let snap = load_snapshot(&mut tx)?;
+        let snap = load_snapshot(&mut tx, &privacy)?;
         tx.commit().map_err(pg)?;
         Ok(snap)
     }
@@ -2296,11 +2480,12 @@ impl Store for PgStore {
                 self.database
             )));
         }
+        let privacy = self.privacy_mode()?;
         let PgStore { client, stmts, .. } = self;
         let mut tx = client.transaction().map_err(pg)?;
         let mut bulk = Bulk::chained(&mut tx, stmts, &batch.writes)?;
         for w in &batch.writes {
-            write_one(&mut tx, stmts, &mut bulk, w)?;
+            write_one(&mut tx, stmts, &mut bulk, w, &privacy)?;
         }
         bulk.flush(&mut tx, stmts)?;
         // Dropping `tx` on any error above rolls the whole batch back.
@@ -2426,6 +2611,18 @@ impl Store for PgStore {
             .collect()
     }
 
+    fn use_privacy(&mut self, key: Option<PrivacyKey>) -> Result<PrivacyStatus, StoreError> {
+        self.apply_privacy_key(key)
+    }
+
+    fn seal_plaintext_persons(
+        &mut self,
+        batch: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        self.seal_plaintext_rows(batch, progress)
+    }
+
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
         let PgStore { client, stmts, .. } = self;
         let st = stmts.get(client, SQL_RECONCILE)?;
@@ -2517,9 +2714,14 @@ const SQL_YEAR_POSTINGS: &str = "SELECT
     WHERE p.account_key = $1 AND j.occurred_at LIKE $3";
 const SQL_PERSONS_BY_PHONE: &str =
     "SELECT psn_no FROM persons WHERE phone = $1 ORDER BY psn_no COLLATE \"C\" LIMIT $2";
+const SQL_PERSONS_BY_PHONE_LOOKUP: &str =
+    "SELECT psn_no FROM persons WHERE phone_lookup = $1 ORDER BY psn_no COLLATE \"C\" LIMIT $2";
 const SQL_SEARCH_PERSONS: &str = "SELECT psn_no FROM persons
-    WHERE psn_no = $1 OR certno = $2 OR phone = $1 OR psn_name = $1
-    ORDER BY psn_no COLLATE \"C\" LIMIT $3";
+    WHERE psn_no = $1 OR certno = $2 OR phone = $3 OR psn_name = $1
+    ORDER BY psn_no COLLATE \"C\" LIMIT $4";
+const SQL_SEARCH_PERSONS_LOOKUP: &str = "SELECT psn_no FROM persons
+    WHERE psn_no = $1 OR certno_lookup = $2 OR phone_lookup = $3 OR psn_name = $1
+    ORDER BY psn_no COLLATE \"C\" LIMIT $4";
 const SQL_MUTUAL_AID_REPORT: &str = "SELECT admdvs, day, kind, uses, persons, amount FROM (
         SELECT s.admdvs AS admdvs, s.setl_date AS day,
                COALESCE(i.fixmedins_type, '?') AS kind, COUNT(*) AS uses,
@@ -2766,11 +2968,15 @@ impl PgStore {
 /// Opens [`PgStore::connect_reader`] sessions on the writer's database.
 struct PgReaders {
     url: String,
+    /// The writer's: readers match and show persons as it stores them.
+    privacy: Mode,
 }
 
 impl read::ReaderSource for PgReaders {
     fn open_reader(&self) -> Result<Box<dyn read::ReadStore + Send>, StoreError> {
-        Ok(Box::new(PgStore::connect_reader(&self.url)?))
+        let mut reader = PgStore::connect_reader(&self.url)?;
+        reader.privacy = self.privacy.clone();
+        Ok(Box::new(reader))
     }
 }
 
@@ -2799,6 +3005,7 @@ impl read::ReadStore for PgStore {
     fn reader_source(&self) -> Option<std::sync::Arc<dyn read::ReaderSource>> {
         Some(std::sync::Arc::new(PgReaders {
             url: self.url.clone(),
+            privacy: self.privacy.clone(),
         }))
     }
 
@@ -2876,20 +3083,34 @@ impl read::ReadStore for PgStore {
     }
 
     fn persons_by_phone(&mut self, phone: &str) -> Result<Vec<String>, StoreError> {
-        let rows = self.read_rows(
-            SQL_PERSONS_BY_PHONE,
-            &[&phone, &i64::from(read::PAGE_SIZE_MAX)],
-        )?;
+        // Encrypted at rest, a phone number is found by its keyed hash.
+        let (sql, phone) = match self.privacy_mode()?.key() {
+            Some(k) => (
+                SQL_PERSONS_BY_PHONE_LOOKUP,
+                k.lookup(PiiField::Phone, phone),
+            ),
+            None => (SQL_PERSONS_BY_PHONE, phone.to_string()),
+        };
+        let rows = self.read_rows(sql, &[&phone, &i64::from(read::PAGE_SIZE_MAX)])?;
         rows.iter().map(|r| get(r, 0)).collect()
     }
 
     fn search_persons(&mut self, text: &str, limit: u32) -> Result<Vec<String>, StoreError> {
         let text = text.trim();
-        let upper = text.to_ascii_uppercase();
-        let rows = self.read_rows(
-            SQL_SEARCH_PERSONS,
-            &[&text, &upper, &read::page_size(limit)],
-        )?;
+        // Encrypted at rest, ID and phone numbers are found by their keyed hashes.
+        let (sql, certno, phone) = match self.privacy_mode()?.key() {
+            Some(k) => (
+                SQL_SEARCH_PERSONS_LOOKUP,
+                k.lookup(PiiField::CertNo, text),
+                k.lookup(PiiField::Phone, text),
+            ),
+            None => (
+                SQL_SEARCH_PERSONS,
+                text.to_ascii_uppercase(),
+                text.to_string(),
+            ),
+        };
+        let rows = self.read_rows(sql, &[&text, &certno, &phone, &read::page_size(limit)])?;
         rows.iter().map(|r| get(r, 0)).collect()
     }
 
@@ -3166,19 +3387,19 @@ impl crate::ConventionalTx for PgStore {
                 "no conventional transaction is open".into(),
             ));
         }
-        let written = {
+        let written = self.privacy_mode().and_then(|privacy| {
             let PgStore { client, stmts, .. } = self;
             Bulk::chained(client, stmts, &batch.writes)
                 .and_then(|mut bulk| {
                     batch
                         .writes
                         .iter()
-                        .try_for_each(|w| write_one(client, stmts, &mut bulk, w))
+                        .try_for_each(|w| write_one(client, stmts, &mut bulk, w, &privacy))
                         .map(|()| bulk)
                 })
                 .and_then(|bulk| bulk.flush(client, stmts))
                 .and_then(|()| client.batch_execute("COMMIT").map_err(pg))
-        };
+        });
         if written.is_err() {
             crate::ConventionalTx::rollback(self);
         }

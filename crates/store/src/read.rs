@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use gongji_core::pii::PiiField;
 use gongji_core::Fen;
 use rusqlite::{params, OptionalExtension, ToSql};
 
@@ -749,10 +750,18 @@ impl ReadStore for SqliteStore {
     }
 
     fn persons_by_phone(&mut self, phone: &str) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .connection()
-            .prepare_cached("SELECT psn_no FROM persons WHERE phone = ?1 ORDER BY psn_no LIMIT ?2")
-            .map_err(io)?;
+        // Encrypted at rest, a phone number is found by its keyed hash.
+        let (sql, phone) = match self.privacy_mode()?.key() {
+            Some(k) => (
+                "SELECT psn_no FROM persons WHERE phone_lookup = ?1 ORDER BY psn_no LIMIT ?2",
+                k.lookup(PiiField::Phone, phone),
+            ),
+            None => (
+                "SELECT psn_no FROM persons WHERE phone = ?1 ORDER BY psn_no LIMIT ?2",
+                phone.to_string(),
+            ),
+        };
+        let mut stmt = self.connection().prepare_cached(sql).map_err(io)?;
         let rows = stmt
             .query_map(params![phone, i64::from(PAGE_SIZE_MAX)], |r| r.get(0))
             .map_err(io)?;
@@ -761,19 +770,26 @@ impl ReadStore for SqliteStore {
 
     fn search_persons(&mut self, text: &str, limit: u32) -> Result<Vec<String>, StoreError> {
         let text = text.trim();
-        let mut stmt = self
-            .connection()
-            .prepare_cached(
+        // Encrypted at rest, ID and phone numbers are found by their keyed hashes.
+        let (sql, certno, phone) = match self.privacy_mode()?.key() {
+            Some(k) => (
                 "SELECT psn_no FROM persons
-                 WHERE psn_no = ?1 OR certno = ?2 OR phone = ?1 OR psn_name = ?1
-                 ORDER BY psn_no LIMIT ?3",
-            )
-            .map_err(io)?;
+                 WHERE psn_no = ?1 OR certno_lookup = ?2 OR phone_lookup = ?3 OR psn_name = ?1
+                 ORDER BY psn_no LIMIT ?4",
+                k.lookup(PiiField::CertNo, text),
+                k.lookup(PiiField::Phone, text),
+            ),
+            None => (
+                "SELECT psn_no FROM persons
+                 WHERE psn_no = ?1 OR certno = ?2 OR phone = ?3 OR psn_name = ?1
+                 ORDER BY psn_no LIMIT ?4",
+                text.to_ascii_uppercase(),
+                text.to_string(),
+            ),
+        };
+        let mut stmt = self.connection().prepare_cached(sql).map_err(io)?;
         let rows = stmt
-            .query_map(
-                params![text, text.to_ascii_uppercase(), page_size(limit)],
-                |r| r.get(0),
-            )
+            .query_map(params![text, certno, phone, page_size(limit)], |r| r.get(0))
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }

@@ -19,11 +19,13 @@ use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
+use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
 use crate::verify::{VerifyReport, Violation};
 use crate::{
     ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
 };
+use gongji_core::pii::PiiField;
 
 /// Migrations, in order; the PostgreSQL backend runs the same files.
 pub const MIGRATIONS: &[(&str, &str)] = &[
@@ -61,6 +63,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0022_proxy_consents",
         include_str!("migrations/0022_proxy_consents.sql"),
     ),
+    ("0023_privacy", include_str!("migrations/0023_privacy.sql")),
     ("0026_bubao", include_str!("migrations/0026_bubao.sql")),
     ("0027_quota", include_str!("migrations/0027_quota.sql")),
     (
@@ -89,6 +92,8 @@ pub struct SqliteStore {
     /// Started by the first commit: moves WAL frames into the database file off the
     /// writer's thread.
     checkpointer: Option<Checkpointer>,
+    /// How persons' ID and phone numbers are stored (`use_privacy`).
+    pub(crate) privacy: Mode,
 }
 
 /// WAL checkpoints on a thread of their own, and only once the WAL has grown. SQLite's
@@ -220,11 +225,15 @@ impl Drop for SqliteStore {
 /// Opens [`SqliteStore::open_reader`] connections on one file.
 struct SqliteReaders {
     path: PathBuf,
+    /// The writer's: readers match and show persons as it stores them.
+    privacy: Mode,
 }
 
 impl crate::read::ReaderSource for SqliteReaders {
     fn open_reader(&self) -> Result<Box<dyn crate::read::ReadStore + Send>, StoreError> {
-        Ok(Box::new(SqliteStore::open_reader(&self.path)?))
+        let mut reader = SqliteStore::open_reader(&self.path)?;
+        reader.privacy = self.privacy.clone();
+        Ok(Box::new(reader))
     }
 }
 
@@ -266,13 +275,17 @@ impl SqliteStore {
             conn,
             path: None,
             checkpointer: None,
+            privacy: Mode::Unchecked,
         })
     }
 
     /// More read-only connections on this store's file (none for an in-memory database).
     pub(crate) fn readers(&self) -> Option<std::sync::Arc<dyn crate::read::ReaderSource>> {
         let path = self.path.clone()?;
-        Some(std::sync::Arc::new(SqliteReaders { path }))
+        Some(std::sync::Arc::new(SqliteReaders {
+            path,
+            privacy: self.privacy.clone(),
+        }))
     }
 
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
@@ -291,6 +304,7 @@ impl SqliteStore {
             conn,
             path,
             checkpointer: None,
+            privacy: Mode::Unchecked,
         };
         store.migrate()?;
         Ok(store)
@@ -357,7 +371,8 @@ impl SqliteStore {
         &self.conn
     }
 
-    pub fn persons(&self) -> Result<Vec<Person>, StoreError> {
+    pub fn persons(&mut self) -> Result<Vec<Person>, StoreError> {
+        let mode = self.privacy_mode()?;
         let mut stmt = self
             .conn
             .prepare(
@@ -370,9 +385,10 @@ impl SqliteStore {
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(io)? {
             let s = |i: usize| r.get::<_, String>(i).map_err(io);
+            let psn_no = s(0)?;
             out.push(codec::person_from_cols(PersonCols {
-                psn_no: &s(0)?,
-                certno: &s(1)?,
+                psn_no: &psn_no,
+                certno: &mode.reveal(PiiField::CertNo, &psn_no, &s(1)?)?,
                 name: &s(2)?,
                 gend: &s(3)?,
                 brdy: &s(4)?,
@@ -383,10 +399,156 @@ impl SqliteStore {
                 civil_servant: r.get::<_, i64>(9).map_err(io)? != 0,
                 public_medical: r.get::<_, i64>(10).map_err(io)? != 0,
                 emp_name: &s(11)?,
-                phone: &s(12)?,
+                phone: &mode.reveal(PiiField::Phone, &psn_no, &s(12)?)?,
             })?);
         }
         Ok(out)
+    }
+
+    /// How persons are stored, decided as "off" on first use when no key was given (a
+    /// database holding sealed data then refuses with `GJ-PRIVACY-KEY-NEEDED`).
+    pub(crate) fn privacy_mode(&mut self) -> Result<Mode, StoreError> {
+        if let Mode::Unchecked = self.privacy {
+            self.apply_privacy_key(None)?;
+        }
+        Ok(self.privacy.clone())
+    }
+
+    fn key_evidence(&self) -> Result<KeyEvidence, StoreError> {
+        let check = self
+            .conn
+            .query_row("SELECT key_check FROM privacy_key LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(io)?;
+        let sealed_sample = self
+            .conn
+            .query_row(
+                "SELECT psn_no, certno FROM persons WHERE certno_lookup IS NOT NULL LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(io)?;
+        Ok(KeyEvidence {
+            check,
+            sealed_sample,
+        })
+    }
+
+    /// Applies the deployment's personal-data key (`None`: encryption off). The key is
+    /// checked against the one the database's data was sealed with before anything is
+    /// read or written (`GJ-PRIVACY-KEY-WRONG`); without a key, a database holding sealed
+    /// data is refused (`GJ-PRIVACY-KEY-NEEDED`). The first key given to a database is
+    /// recorded. From here on, persons are written sealed, with their look-up hashes.
+    /// Rows stored in clear before stay so until `seal_plaintext_persons`.
+    fn apply_privacy_key(&mut self, key: Option<PrivacyKey>) -> Result<PrivacyStatus, StoreError> {
+        let (mode, check) = privacy::decide(key, &self.key_evidence()?)?;
+        if let Some(check) = check {
+            self.conn
+                .execute(
+                    "INSERT INTO privacy_key (key_check, alg) VALUES (?1, ?2)",
+                    params![check, privacy::ALG],
+                )
+                .map_err(io)?;
+        }
+        let enabled = mode.key().is_some();
+        self.privacy = mode;
+        let plaintext_persons = if enabled {
+            count(
+                &self.conn,
+                "SELECT COUNT(*) FROM persons WHERE certno_lookup IS NULL",
+            )?
+        } else {
+            0
+        };
+        Ok(PrivacyStatus {
+            enabled,
+            plaintext_persons,
+        })
+    }
+
+    /// Seals the persons still stored in clear, `batch` rows per transaction, calling
+    /// `progress(done, total)` after each; returns how many were sealed. Needs the key
+    /// (`use_privacy`). The plaintext is then gone from the file, not only replaced: an
+    /// UPDATE leaves old bytes in the unused space of b-tree pages (even with
+    /// `secure_delete`, which a 10,000-person test showed), so the file is rebuilt with
+    /// VACUUM (a one-time rewrite of the whole database) and the WAL emptied.
+    fn seal_plaintext_rows(
+        &mut self,
+        batch: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        let mode = self.privacy.clone();
+        if mode.key().is_none() {
+            return Err(privacy::PrivacyError::KeyNeeded.into());
+        }
+        let total = count(
+            &self.conn,
+            "SELECT COUNT(*) FROM persons WHERE certno_lookup IS NULL",
+        )?;
+        if total == 0 {
+            return Ok(0);
+        }
+        let sealed = self.seal_in_batches(&mode, batch.max(1), total, progress)?;
+        self.conn.execute_batch("VACUUM;").map_err(io)?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(io)?;
+        Ok(sealed)
+    }
+
+    fn seal_in_batches(
+        &mut self,
+        mode: &Mode,
+        batch: usize,
+        total: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        let mut done = 0_u64;
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(io)?;
+            let rows: Vec<(String, String, String)> = {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT psn_no, certno, phone FROM persons WHERE certno_lookup IS NULL
+                         ORDER BY psn_no LIMIT ?1",
+                    )
+                    .map_err(io)?;
+                let rows = stmt
+                    .query_map([i64::try_from(batch).unwrap_or(i64::MAX)], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .map_err(io)?;
+                rows.collect::<Result<_, _>>().map_err(io)?
+            };
+            if rows.is_empty() {
+                tx.commit().map_err(io)?;
+                return Ok(done);
+            }
+            {
+                let mut update = tx
+                    .prepare(
+                        "UPDATE persons SET certno = ?2, phone = ?3, certno_lookup = ?4,
+                             phone_lookup = ?5 WHERE psn_no = ?1",
+                    )
+                    .map_err(io)?;
+                for (psn_no, certno, phone) in &rows {
+                    let c = mode.store(PiiField::CertNo, psn_no, certno)?;
+                    let p = mode.store(PiiField::Phone, psn_no, phone)?;
+                    update
+                        .execute(params![psn_no, c.value, p.value, c.lookup, p.lookup])
+                        .map_err(io)?;
+                }
+            }
+            tx.commit().map_err(io)?;
+            done += rows.len() as u64;
+            progress(done, total);
+        }
     }
 
     pub fn institutions(&self) -> Result<Vec<Institution>, StoreError> {
@@ -671,7 +833,7 @@ impl SqliteStore {
 ///
 /// Journal entries and audit rows are chained onto the heads in `chain_heads`, read in
 /// this transaction, and the heads advanced with them (see `chain.rs`).
-fn write_batch(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
+fn write_batch(conn: &Connection, writes: &[Write], privacy: &Mode) -> Result<(), StoreError> {
     let mut heads = read_heads(conn)?.unwrap_or_default();
     let before = heads;
     let stamps = chain::stamp(writes, &mut heads)?;
@@ -687,7 +849,7 @@ fn write_batch(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
                     .ok_or_else(|| StoreError::Io("audit row was not chained".into()))?;
                 write_audit(conn, *id, a, alg, hash)?
             }
-            other => write_one(conn, other)?,
+            other => write_one(conn, other, privacy)?,
         }
     }
     if heads != before {
@@ -732,24 +894,28 @@ pub(crate) fn insert_session(
     .map_err(io)
 }
 
-fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
+fn write_one(tx: &Connection, w: &Write, privacy: &Mode) -> Result<(), StoreError> {
     match w {
         Write::Person(p) => {
+            let certno = privacy.store(PiiField::CertNo, &p.psn_no, p.certno.reveal())?;
+            let phone = privacy.store(PiiField::Phone, &p.psn_no, p.phone.reveal())?;
             tx.prepare_cached(
                 "INSERT INTO persons (psn_no, certno, psn_name, gend, brdy, insutype, psn_type, admdvs,
-                     psn_insu_stas, cvlserv_flag, public_medical, emp_name, phone)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     psn_insu_stas, cvlserv_flag, public_medical, emp_name, phone, certno_lookup,
+                     phone_lookup)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT (psn_no) DO UPDATE SET certno = excluded.certno, psn_name = excluded.psn_name,
                      gend = excluded.gend, brdy = excluded.brdy, insutype = excluded.insutype,
                      psn_type = excluded.psn_type, admdvs = excluded.admdvs,
                      psn_insu_stas = excluded.psn_insu_stas, cvlserv_flag = excluded.cvlserv_flag,
                      public_medical = excluded.public_medical, emp_name = excluded.emp_name,
-                     phone = excluded.phone",
+                     phone = excluded.phone, certno_lookup = excluded.certno_lookup,
+                     phone_lookup = excluded.phone_lookup",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     p.psn_no,
-                    p.certno.reveal(),
+                    certno.value,
                     p.name.reveal(),
                     p.gender.code(),
                     codec::fmt_date(p.birth_date),
@@ -760,7 +926,9 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
                     i64::from(p.civil_servant),
                     i64::from(p.public_medical),
                     p.employer_name,
-                    p.phone.reveal(),
+                    phone.value,
+                    certno.lookup,
+                    phone.lookup,
                 ])
             })
             .map_err(io)?;
@@ -1611,11 +1779,12 @@ impl Store for SqliteStore {
         // would hold a read snapshot and then ask for the write lock, which SQLite refuses at
         // once ("database is locked", no busy wait) when another connection wrote meanwhile,
         // as the checkpointer's RESTART does; taking the write lock first waits like any writer.
+        let privacy = self.privacy_mode()?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(io)?;
-        write_batch(&tx, &batch.writes)?;
+        write_batch(&tx, &batch.writes, &privacy)?;
         tx.commit().map_err(io)?;
         Ok(())
     }
@@ -1747,6 +1916,18 @@ impl Store for SqliteStore {
         verify_sqlite(&self.conn, anchors)
     }
 
+    fn use_privacy(&mut self, key: Option<PrivacyKey>) -> Result<PrivacyStatus, StoreError> {
+        self.apply_privacy_key(key)
+    }
+
+    fn seal_plaintext_persons(
+        &mut self,
+        batch: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        self.seal_plaintext_rows(batch, progress)
+    }
+
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
         self.reconcile_totals(q)
     }
@@ -1839,7 +2020,9 @@ impl crate::ConventionalTx for SqliteStore {
     }
 
     fn write_and_commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
-        let written = write_batch(&self.conn, &batch.writes)
+        let written = self
+            .privacy_mode()
+            .and_then(|privacy| write_batch(&self.conn, &batch.writes, &privacy))
             .and_then(|()| self.conn.execute_batch("COMMIT").map_err(io));
         if written.is_err() {
             crate::ConventionalTx::rollback(self);
