@@ -66,6 +66,9 @@ pub struct BindingPolicy {
     pub end_date_only_earlier: bool,
     /// A binding ends by itself when either side's insurance ends (R-S10).
     pub auto_end_with_insurance: bool,
+    /// The day this region joined cross-province mutual aid by quota (R-N3); `None`: it has
+    /// not, and R-Y3/R-S5 stay the rule.
+    pub cross_province_from: Option<NaiveDate>,
 }
 
 impl BindingPolicy {

@@ -18,8 +18,11 @@
 //! records, that nothing was lost or created on the way (`check_conservation`). The
 //! engines store the postings and keep the outboxes; the rules are here.
 
+use chrono::NaiveDate;
+
 use crate::ledger::{LedgerAccount, Posting, PostingRule, PostingSet};
 use crate::money::Fen;
+use crate::policy::BindingPolicy;
 use crate::refusal::Refusal;
 
 /// Which way a transfer moves money.
@@ -31,6 +34,21 @@ pub enum Direction {
     Return,
 }
 
+impl Direction {
+    pub fn code(self) -> &'static str {
+        match self {
+            Direction::Grant => "grant",
+            Direction::Return => "return",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Direction> {
+        [Direction::Grant, Direction::Return]
+            .into_iter()
+            .find(|d| d.code() == code)
+    }
+}
+
 /// Where a transfer stands on the side that sent it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SentState {
@@ -40,6 +58,80 @@ pub enum SentState {
     Confirmed,
     /// The peer refused it; the reservation went back.
     Released,
+}
+
+impl SentState {
+    pub fn code(self) -> &'static str {
+        match self {
+            SentState::Reserved => "reserved",
+            SentState::Confirmed => "confirmed",
+            SentState::Released => "released",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<SentState> {
+        [
+            SentState::Reserved,
+            SentState::Confirmed,
+            SentState::Released,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+/// Which end of a cross-province binding a province keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QuotaSide {
+    /// Province A: the holder is insured here.
+    Holder,
+    /// Province B: the relative is insured here.
+    Relative,
+}
+
+impl QuotaSide {
+    pub fn code(self) -> &'static str {
+        match self {
+            QuotaSide::Holder => "holder",
+            QuotaSide::Relative => "relative",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<QuotaSide> {
+        [QuotaSide::Holder, QuotaSide::Relative]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+/// Where a cross-province binding stands on one side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QuotaBindingStatus {
+    Active,
+    /// On A: the holder ended it; B has not yet said that it ended its side (and sent back
+    /// what was left).
+    Ending,
+    Ended,
+}
+
+impl QuotaBindingStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            QuotaBindingStatus::Active => "active",
+            QuotaBindingStatus::Ending => "ending",
+            QuotaBindingStatus::Ended => "ended",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<QuotaBindingStatus> {
+        [
+            QuotaBindingStatus::Active,
+            QuotaBindingStatus::Ending,
+            QuotaBindingStatus::Ended,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
 }
 
 /// One transfer as the side that sent it records it (its outbox row).
@@ -94,6 +186,161 @@ impl QuotaParties {
     fn holder_account(&self) -> LedgerAccount {
         LedgerAccount::Personal(self.holder_psn_no.clone())
     }
+}
+
+/// Whether a region takes part in cross-province mutual aid on `on` (a dated switch in its
+/// policy; without it R-Y3/R-S5 stay the rule).
+pub fn cross_province_open(policy: &BindingPolicy, on: NaiveDate) -> bool {
+    policy.cross_province_from.is_some_and(|from| from <= on)
+}
+
+/// What one side knows when a cross-province binding is recorded (or checked) there.
+#[derive(Clone, Debug)]
+pub struct QuotaBindFacts<'a> {
+    pub parties: &'a QuotaParties,
+    /// The end this province keeps: the holder's (A) or the relative's (B).
+    pub side: QuotaSide,
+    /// This side's person (the holder on A, the relative on B), as registered here.
+    pub person_province: u32,
+    pub person_insured: bool,
+    /// The person's insurance type is one this side's policy lets hold (A) or receive (B).
+    pub insutype_allowed: bool,
+    /// This side's policy (for the person's region).
+    pub policy: &'a BindingPolicy,
+    pub begin: NaiveDate,
+    pub end: Option<NaiveDate>,
+    /// The day it is asked.
+    pub on: NaiveDate,
+}
+
+/// A cross-province binding may be recorded on this side: the two are in different
+/// provinces, this side's person is insured here normally with an insurance type the policy
+/// lets take part, and this side's policy has joined by the binding's start (or today, if
+/// later). Each side checks its own end; neither can see the other's registry.
+pub fn judge_quota_bind(f: &QuotaBindFacts<'_>) -> Result<(), Refusal> {
+    let p = f.parties;
+    let own_province = match f.side {
+        QuotaSide::Holder => p.holder_province,
+        QuotaSide::Relative => p.relative_province,
+    };
+    if f.person_province != own_province {
+        return Err(Refusal::QuotaWrongProvince);
+    }
+    if p.holder_province == p.relative_province {
+        // Inside one province a binding is the ordinary one (R-Y3), not a quota.
+        return Err(Refusal::QuotaNotAllowed);
+    }
+    if f.end.is_some_and(|end| end < f.begin) {
+        return Err(Refusal::EndBeforeBegin);
+    }
+    if !cross_province_open(f.policy, f.begin.max(f.on)) {
+        return Err(Refusal::QuotaNotAllowed);
+    }
+    if !f.person_insured {
+        return Err(match f.side {
+            QuotaSide::Holder => Refusal::HolderInsuranceInterrupted,
+            QuotaSide::Relative => Refusal::RelativeNotInsured,
+        });
+    }
+    if !f.insutype_allowed {
+        return Err(match f.side {
+            QuotaSide::Holder => Refusal::HolderNotEmployee,
+            QuotaSide::Relative => Refusal::RelativeInsutypeNotAllowed,
+        });
+    }
+    Ok(())
+}
+
+/// What a side keeps of a binding, for the steps that need it in force.
+#[derive(Clone, Copy, Debug)]
+pub struct BindingInForce {
+    pub status: QuotaBindingStatus,
+    pub begin: NaiveDate,
+    pub end: Option<NaiveDate>,
+}
+
+/// A grant may be reserved (A) or credited (B) only under a binding in force on `on`, in a
+/// region whose policy is open to cross-province aid that day.
+pub fn judge_binding_in_force(
+    binding: Option<&BindingInForce>,
+    policy: &BindingPolicy,
+    on: NaiveDate,
+) -> Result<(), Refusal> {
+    let in_force = binding.is_some_and(|b| {
+        b.status == QuotaBindingStatus::Active && b.begin <= on && b.end.is_none_or(|e| on <= e)
+    });
+    if !in_force {
+        return Err(Refusal::QuotaNotBound);
+    }
+    if !cross_province_open(policy, on) {
+        return Err(Refusal::QuotaNotAllowed);
+    }
+    Ok(())
+}
+
+/// The id of a transfer: the sending province, `G` (grant) or `R` (return), and the
+/// sender's journal entry that took the amount out, so ids never collide across provinces.
+pub fn transfer_id(sender_province: u32, direction: Direction, entry_id: i64) -> String {
+    let letter = match direction {
+        Direction::Grant => 'G',
+        Direction::Return => 'R',
+    };
+    format!("{sender_province:02}{letter}{entry_id:012}")
+}
+
+/// A received transfer id names the province that must have sent it and its direction.
+pub fn check_transfer_id(
+    id: &str,
+    parties: &QuotaParties,
+    direction: Direction,
+) -> Result<(), Refusal> {
+    let sender = match direction {
+        Direction::Grant => parties.holder_province,
+        Direction::Return => parties.relative_province,
+    };
+    let prefix = transfer_id(sender, direction, 0);
+    let head = prefix.get(..3).unwrap_or_default();
+    let tail = id.get(3..).unwrap_or_default();
+    if id.len() > 64
+        || !id.starts_with(head)
+        || tail.is_empty()
+        || !tail.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(Refusal::QuotaBadTransferId);
+    }
+    Ok(())
+}
+
+/// A return A receives can never be more than A holds out for the holder: more would
+/// create money on the way back.
+pub fn check_return_fits(quota_out: Fen, amount: Fen) -> Result<(), Refusal> {
+    if amount > quota_out {
+        return Err(Refusal::QuotaExceedsRemaining {
+            remaining: quota_out.max(Fen::ZERO),
+        });
+    }
+    Ok(())
+}
+
+/// What a holder's quotas for several relatives in one province add up to: A keeps one
+/// `QuotaOut` per holder and province, so B's sides are merged before they are checked.
+pub fn merge_relative_sides<'a>(
+    sides: impl IntoIterator<Item = &'a RelativeSide>,
+) -> Result<RelativeSide, Discrepancy> {
+    let mut out = RelativeSide::default();
+    for s in sides {
+        out.quota = out
+            .quota
+            .checked_add(s.quota)
+            .ok_or(Discrepancy::Overflow)?;
+        out.spent = out
+            .spent
+            .checked_add(s.spent)
+            .ok_or(Discrepancy::Overflow)?;
+        out.grants_applied.extend(s.grants_applied.iter().cloned());
+        out.returns_sent.extend(s.returns_sent.iter().cloned());
+    }
+    Ok(out)
 }
 
 /// What A knows when the holder grants or raises a quota.
@@ -252,8 +499,28 @@ pub fn decide_return_credit(
     .map(Credit::Apply)
 }
 
+/// Step 4 on B when A refused a return: the amount goes back into the quota it came from.
+pub fn decide_return_release(
+    parties: &QuotaParties,
+    sent: &SentTransfer,
+) -> Result<PostingSet, Refusal> {
+    if sent.state != SentState::Reserved {
+        return Err(Refusal::QuotaTransferNotPending);
+    }
+    let why = format!(
+        "{}省未接收退回的额度{}元，额度恢复",
+        parties.holder_province, sent.amount
+    );
+    two_postings(
+        (parties.peer(), None),
+        (parties.quota(), None),
+        sent.amount,
+        &why,
+    )
+}
+
 /// Everything A holds about one holder's quota in one province B.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HolderSide {
     /// The balance of `QuotaOut` for this holder and B.
     pub quota_out: Fen,
@@ -264,7 +531,7 @@ pub struct HolderSide {
 }
 
 /// Everything B holds about one holder's quota for one relative.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RelativeSide {
     /// The balance of `Quota` for this holder and relative.
     pub quota: Fen,

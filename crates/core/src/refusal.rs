@@ -150,6 +150,14 @@ pub enum Refusal {
     QuotaTransferMismatch,
     /// Only a reservation still waiting for the other province's answer can be released.
     QuotaTransferNotPending,
+    /// There is no cross-province binding between these two that is in force on this day.
+    QuotaNotBound,
+    /// No transfer with this id was sent from this province.
+    QuotaUnknownTransfer,
+    /// A transfer id must start with its sender's province and say its direction.
+    QuotaBadTransferId,
+    /// The person is not insured in the province the request names.
+    QuotaWrongProvince,
     // --- invariants ---
     /// Postings that do not sum to zero: a bug; nothing is written.
     InternalUnbalanced,
@@ -222,6 +230,10 @@ impl Refusal {
             QuotaExceedsRemaining { .. } => "GJ-QUOTA-EXCEEDS-REMAINING",
             QuotaTransferMismatch => "GJ-QUOTA-TRANSFER-MISMATCH",
             QuotaTransferNotPending => "GJ-QUOTA-TRANSFER-NOT-PENDING",
+            QuotaNotBound => "GJ-QUOTA-NOT-BOUND",
+            QuotaUnknownTransfer => "GJ-QUOTA-UNKNOWN-TRANSFER",
+            QuotaBadTransferId => "GJ-QUOTA-BAD-TRANSFER-ID",
+            QuotaWrongProvince => "GJ-QUOTA-WRONG-PROVINCE",
             InternalUnbalanced => "GJ-INTERNAL-UNBALANCED",
         }
     }
@@ -300,6 +312,10 @@ impl Refusal {
             QuotaExceedsRemaining { remaining } => format!("家人那边的额度只剩{remaining}元，退回金额不能超过它。"),
             QuotaTransferMismatch => "这笔额度划拨与之前收到的同号划拨金额不一致，未执行，请联系医保经办机构核对。".into(),
             QuotaTransferNotPending => "这笔额度划拨已经有了结果，不能再退回。".into(),
+            QuotaNotBound => "您与这位外省家人之间没有当天有效的跨省共济绑定，请先办理绑定。".into(),
+            QuotaUnknownTransfer => "查无此笔额度划拨，请核对划拨编号。".into(),
+            QuotaBadTransferId => "额度划拨编号格式不对，未执行，请联系医保经办机构核对。".into(),
+            QuotaWrongProvince => "此人不在所填省份参保，请核对参保省份。".into(),
             InternalUnbalanced => "系统内部校验未通过，本笔业务未执行，请稍后重试或联系医保经办机构。".into(),
         }
     }
@@ -369,6 +385,10 @@ impl Refusal {
             QuotaExceedsRemaining { remaining } => format!("Only {remaining} of the quota is left to return."),
             QuotaTransferMismatch => "A transfer id seen before arrived with another amount; not applied.".into(),
             QuotaTransferNotPending => "The transfer is no longer waiting for an answer.".into(),
+            QuotaNotBound => "There is no cross-province binding between these two in force on this day.".into(),
+            QuotaUnknownTransfer => "No transfer with this id was sent from this province.".into(),
+            QuotaBadTransferId => "The transfer id does not name its sending province and direction.".into(),
+            QuotaWrongProvince => "The person is not insured in the province named.".into(),
             InternalUnbalanced => "Internal check failed: postings do not balance; nothing was done.".into(),
         }
     }

@@ -215,6 +215,8 @@ pub enum Command {
     RegisterPerson(Person),
     RegisterInstitution(Institution),
     RegisterCatalogItem(CatalogItem),
+    /// A step of the cross-province quota protocol (R-N3), see `quota.rs`.
+    Quota(crate::quota::QuotaCommand),
     /// Money entering a personal account from outside (import, employer transfer).
     Fund {
         psn_no: String,
@@ -299,6 +301,8 @@ pub enum Outcome {
         entry_id: i64,
         balance: Fen,
     },
+    /// A step of the cross-province quota protocol, see `quota.rs`.
+    Quota(Box<crate::quota::QuotaAnswer>),
     /// The same msgid and request as before: the first answer, as stored.
     Replayed {
         response: String,

@@ -46,9 +46,9 @@ pub const BATCH_SIZE_MAX: usize = 4096;
 pub const SUMMARY_WHY: &str = "。共济说明：";
 
 pub struct Engine<S: Store> {
-    store: S,
-    policies: PolicySet,
-    state: State,
+    pub(crate) store: S,
+    pub(crate) policies: PolicySet,
+    pub(crate) state: State,
     /// Why the engine stopped deciding, once a failed commit could not be followed by a
     /// reload.
     stopped: Option<String>,
@@ -58,8 +58,8 @@ pub struct Engine<S: Store> {
 
 /// Writes and bookkeeping of the batch being built.
 #[derive(Default)]
-struct Pending {
-    writes: WriteBatch,
+pub(crate) struct Pending {
+    pub(crate) writes: WriteBatch,
     /// msgid → (request hash, stored response) of entries in this batch.
     msgids: HashMap<String, (Option<String>, Option<String>)>,
     /// Settlements made in this batch, for a cancel in the same batch.
@@ -74,7 +74,7 @@ struct Pending {
     stored_settlements: HashMap<String, StoredSettlement>,
 }
 
-fn fmt_time(at: NaiveDateTime) -> String {
+pub(crate) fn fmt_time(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
@@ -592,6 +592,19 @@ impl<S: Store> Engine<S> {
                 }
                 Ok(outcome)
             }
+            Command::Quota(cmd) => {
+                let outcome = Outcome::Quota(Box::new(self.quota(cmd, pending)?));
+                if let Some(m) = msgid {
+                    let response = entry_response(&outcome);
+                    pending.writes.push(Write::Message {
+                        msgid: m.clone(),
+                        request_hash: request_hash.clone(),
+                        response: response.clone(),
+                    });
+                    pending.msgids.insert(m, (request_hash, response));
+                }
+                Ok(outcome)
+            }
             Command::Fund { psn_no, amount, at } => {
                 let person = self
                     .state
@@ -797,6 +810,7 @@ impl<S: Store> Engine<S> {
             | Command::Cancel(_)
             | Command::Premium(_)
             | Command::Recovery(_)
+            | Command::Quota(_)
             | Command::Fund { .. } => Err(Refusal::InternalUnbalanced.into()),
         }
     }
@@ -942,7 +956,7 @@ impl<S: Store> Engine<S> {
 
     /// Builds a journal entry for a posting set, computing each balance after.
     #[allow(clippy::too_many_arguments)]
-    fn new_entry(
+    pub(crate) fn new_entry(
         &mut self,
         kind: &str,
         admdvs: &str,
@@ -996,7 +1010,7 @@ impl<S: Store> Engine<S> {
 
     /// Takes an entry's balances into the hot set. `new_entry` computed each balance after
     /// with checked arithmetic; the last posting on an account holds its balance now.
-    fn apply_entry(&mut self, entry: &JournalEntry) {
+    pub(crate) fn apply_entry(&mut self, entry: &JournalEntry) {
         for p in &entry.postings {
             self.state.set_balance(&p.account_key, p.balance_after);
         }

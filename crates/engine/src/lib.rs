@@ -8,6 +8,7 @@ pub mod category_list;
 pub mod command;
 pub mod csv_io;
 mod engine;
+pub mod quota;
 pub mod state;
 pub mod token_seal;
 

@@ -18,6 +18,8 @@ use gongji_core::{Fen, SmallStr};
 use gongji_store::{FeeRow, PoolUsageDelta, RecoveryCaseRow, Snapshot, VisitRow};
 use hashbrown::HashTable;
 
+use crate::quota::QuotaBook;
+
 #[derive(Debug, Default, Clone)]
 pub struct State {
     /// The registry, by psn_no and by ID number.
@@ -44,6 +46,8 @@ pub struct State {
     pub visits: HashMap<String, (VisitRow, Vec<FeeRow>)>,
     /// Recovery cases (追回) by case id, open and repaid.
     pub recovery_cases: HashMap<i64, RecoveryCaseRow>,
+    /// Cross-province quotas (R-N3): bindings, outbox, dedup rows and spend log.
+    pub quota: QuotaBook,
     pub next_entry_id: i64,
     pub next_binding_id: i64,
     pub next_recovery_id: i64,
@@ -281,6 +285,10 @@ impl State {
             max_binding_id,
             max_audit_id: _,
             recovery_cases,
+            quota_bindings,
+            quota_sent,
+            quota_applied,
+            quota_spends,
         } = snap;
         let mut s = State {
             // The snapshot's vector becomes the registry itself, indexed in place.
@@ -305,6 +313,7 @@ impl State {
             next_entry_id: max_entry_id + 1,
             next_binding_id: max_binding_id + 1,
             next_recovery_id: recovery_cases.iter().map(|c| c.case_id).max().unwrap_or(0) + 1,
+            quota: QuotaBook::from_rows(quota_bindings, quota_sent, quota_applied, quota_spends),
             ..State::default()
         };
         // Each map is sized once: growing a large map rehashes it into a table twice the

@@ -433,6 +433,11 @@ fn binding(cx: &Ctx<'_>, b: &wire::Binding, effective_from: NaiveDate) -> R<Bind
         face_verification: b.face_verification,
         end_date_only_earlier: b.end_date_only_earlier,
         auto_end_with_insurance: b.auto_end_with_insurance,
+        cross_province_from: b
+            .cross_province_from
+            .as_ref()
+            .map(|d| cx.date(d, "binding.cross_province_from"))
+            .transpose()?,
     })
 }
 

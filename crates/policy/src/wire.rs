@@ -140,6 +140,9 @@ pub(crate) struct Binding {
     pub face_verification: bool,
     pub end_date_only_earlier: bool,
     pub auto_end_with_insurance: bool,
+    /// The day the region joined cross-province mutual aid by quota (R-N3).
+    #[serde(default)]
+    pub cross_province_from: Option<S<RawDate>>,
 }
 
 #[derive(Debug, Deserialize)]

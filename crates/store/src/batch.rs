@@ -1,7 +1,10 @@
 //! What a batch writes. Built by the engine after it decided; written by a backend in one
 //! storage transaction (group commit), so many requests share one durable commit.
 
+use chrono::NaiveDate;
+use gongji_core::codes::Relationship;
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
+use gongji_core::quota::{Direction, QuotaBindingStatus, QuotaParties, QuotaSide, SentState};
 use gongji_core::Fen;
 
 /// One line of a journal entry's postings, with the balance it leaves.
@@ -194,6 +197,73 @@ pub struct FeeRow {
     pub setl_id: Option<String>,
 }
 
+/// A cross-province binding (R-N3) as one side keeps it: A (the holder's province) and B
+/// (the relative's) each hold a copy, keyed by the four parties.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaBindingRow {
+    pub parties: QuotaParties,
+    /// Which end this province keeps.
+    pub side: QuotaSide,
+    pub relationship: Relationship,
+    pub begin: NaiveDate,
+    pub end: Option<NaiveDate>,
+    pub status: QuotaBindingStatus,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A transfer this province sent (its outbox row): a grant on A, a return on B.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaSentRow {
+    /// Given by the sender, unique across provinces (it starts with the sender's province).
+    pub transfer_id: String,
+    pub direction: Direction,
+    pub parties: QuotaParties,
+    pub amount: Fen,
+    pub state: SentState,
+    /// The entry that took the amount out on this side.
+    pub entry_id: i64,
+    /// The entry that put it back when the peer refused.
+    pub release_entry_id: Option<i64>,
+    /// Deliveries tried so far, and why the last one failed.
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A transfer this province received (its dedup row): a grant on B, a return on A. One
+/// row per transfer id, whether it was applied or refused for good.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaAppliedRow {
+    pub transfer_id: String,
+    pub direction: Direction,
+    pub parties: QuotaParties,
+    pub amount: Fen,
+    /// The entry that applied it; `None` when refused.
+    pub entry_id: Option<i64>,
+    /// The refusal's code and Chinese message, when refused.
+    pub refusal_code: Option<String>,
+    pub refusal_zh: Option<String>,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub at: String,
+}
+
+/// A settlement in B that drew on a quota (positive), or its cancel (negative): what B
+/// reports to the holder's province.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaSpendRow {
+    pub entry_id: i64,
+    pub setl_id: String,
+    pub parties: QuotaParties,
+    pub fixmedins_code: String,
+    pub amount: Fen,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub at: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Write {
     Person(Person),
@@ -241,6 +311,14 @@ pub enum Write {
     /// A sign-in session (not engine state), written in the batch so the sign-in's audit
     /// row commits with it; insert only.
     Session(crate::read::SessionRow),
+    /// Insert or replace one side's copy of a cross-province binding.
+    QuotaBinding(QuotaBindingRow),
+    /// Insert or replace an outbox row (its state, attempts and last error change).
+    QuotaSent(QuotaSentRow),
+    /// Insert only: a second row for one transfer id is a conflict, and the batch fails.
+    QuotaApplied(QuotaAppliedRow),
+    /// Insert only.
+    QuotaSpend(QuotaSpendRow),
     /// The answer to a message that moved no money.
     Message {
         msgid: String,

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod chain;
 mod codec;
 pub mod postgres;
+mod quota;
 pub mod read;
 pub mod sqlite;
 #[cfg(feature = "testing")]
@@ -23,8 +24,8 @@ use gongji_core::Fen;
 pub use self::postgres::PgStore;
 pub use batch::{
     AuditRow, BindingUsageDelta, CommitmentRow, ContributionCategoryRow, FeeRow, JournalEntry,
-    PoolUsageDelta, PostingRow, PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, Write,
-    WriteBatch,
+    PoolUsageDelta, PostingRow, PremiumRow, QuotaAppliedRow, QuotaBindingRow, QuotaSentRow,
+    QuotaSpendRow, RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
 };
 pub use chain::{ChainAlg, ChainSummary, Checkpoint};
 pub use read::{FullStore, ReadStore, ReaderSource};
@@ -90,6 +91,12 @@ pub struct Snapshot {
     pub max_audit_id: i64,
     /// Every recovery case (追回), open and repaid.
     pub recovery_cases: Vec<RecoveryCaseRow>,
+    /// Cross-province quotas (R-N3): both sides' bindings, outbox and dedup rows, and the
+    /// spend log.
+    pub quota_bindings: Vec<QuotaBindingRow>,
+    pub quota_sent: Vec<QuotaSentRow>,
+    pub quota_applied: Vec<QuotaAppliedRow>,
+    pub quota_spends: Vec<QuotaSpendRow>,
 }
 
 /// A stored answer to a msgid.

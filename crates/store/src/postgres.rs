@@ -61,6 +61,7 @@ use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Heads, Stamps,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
+use crate::quota;
 use crate::read;
 use crate::sqlite::{heads_from_rows, CHAINS_MIGRATION, MIGRATIONS};
 use crate::verify::{VerifyReport, Violation};
@@ -632,7 +633,78 @@ fn load_snapshot<C: GenericClient>(c: &mut C) -> Result<Snapshot, StoreError> {
             Ok(())
         },
     )?;
+    quota_rows(c, &mut snap)?;
     Ok(snap)
+}
+
+fn quota_parties(r: &Row, i: usize) -> Result<gongji_core::quota::QuotaParties, StoreError> {
+    quota::parties(
+        i64::from(get::<i32>(r, i)?),
+        get(r, i + 1)?,
+        i64::from(get::<i32>(r, i + 2)?),
+        get(r, i + 3)?,
+    )
+}
+
+fn quota_rows<C: GenericClient>(c: &mut C, snap: &mut Snapshot) -> Result<(), StoreError> {
+    each_row(c, quota::SELECT_BINDINGS, |r| {
+        snap.quota_bindings.push(quota::binding(quota::BindingCols {
+            parties: quota_parties(r, 0)?,
+            side: get(r, 4)?,
+            relationship: get(r, 5)?,
+            begin: get(r, 6)?,
+            end: get(r, 7)?,
+            status: get(r, 8)?,
+            created_at: get(r, 9)?,
+            updated_at: get(r, 10)?,
+        })?);
+        Ok(())
+    })?;
+    each_row(c, quota::SELECT_SENT, |r| {
+        snap.quota_sent.push(quota::sent(quota::SentCols {
+            transfer_id: get(r, 0)?,
+            direction: get(r, 1)?,
+            parties: quota_parties(r, 2)?,
+            amount: get(r, 6)?,
+            state: get(r, 7)?,
+            entry_id: get(r, 8)?,
+            release_entry_id: get(r, 9)?,
+            attempts: i64::from(get::<i32>(r, 10)?),
+            last_error: get(r, 11)?,
+            created_at: get(r, 12)?,
+            updated_at: get(r, 13)?,
+        })?);
+        Ok(())
+    })?;
+    each_row(c, quota::SELECT_APPLIED, |r| {
+        snap.quota_applied.push(quota::applied(quota::AppliedCols {
+            transfer_id: get(r, 0)?,
+            direction: get(r, 1)?,
+            parties: quota_parties(r, 2)?,
+            amount: get(r, 6)?,
+            entry_id: get(r, 7)?,
+            refusal_code: get(r, 8)?,
+            refusal_zh: get(r, 9)?,
+            at: get(r, 10)?,
+        })?);
+        Ok(())
+    })?;
+    each_row(c, quota::SELECT_SPENDS, |r| {
+        snap.quota_spends.push(quota::spend(quota::SpendCols {
+            entry_id: get(r, 0)?,
+            setl_id: get(r, 1)?,
+            parties: quota_parties(r, 2)?,
+            fixmedins_code: get(r, 6)?,
+            amount: get(r, 7)?,
+            at: get(r, 8)?,
+        }));
+        Ok(())
+    })
+}
+
+/// A province code as an INTEGER column takes it.
+fn province_col(p: u32) -> Result<i32, StoreError> {
+    i32::try_from(p).map_err(|_| StoreError::Corrupt(format!("province {p}")))
 }
 
 const SQL_ENTRY: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel,
@@ -1807,6 +1879,92 @@ fn write_one<'a, C: GenericClient>(
                     &row.created_at,
                     &row.last_seen_at,
                     &row.expires_at,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::QuotaBinding(b) => {
+            let p = &b.parties;
+            let st = stmts.get(c, quota::BINDING_PG)?;
+            c.execute(
+                &st,
+                &[
+                    &province_col(p.holder_province)?,
+                    &p.holder_psn_no,
+                    &province_col(p.relative_province)?,
+                    &p.relative_psn_no,
+                    &b.side.code(),
+                    &b.relationship.to_string(),
+                    &codec::fmt_date(b.begin),
+                    &b.end.map(codec::fmt_date),
+                    &b.status.code(),
+                    &b.created_at,
+                    &b.updated_at,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::QuotaSent(r) => {
+            let p = &r.parties;
+            let attempts = i32::try_from(r.attempts).unwrap_or(i32::MAX);
+            let st = stmts.get(c, quota::SENT_PG)?;
+            c.execute(
+                &st,
+                &[
+                    &r.transfer_id,
+                    &r.direction.code(),
+                    &province_col(p.holder_province)?,
+                    &p.holder_psn_no,
+                    &province_col(p.relative_province)?,
+                    &p.relative_psn_no,
+                    &r.amount.fen(),
+                    &r.state.code(),
+                    &r.entry_id,
+                    &r.release_entry_id,
+                    &attempts,
+                    &r.last_error,
+                    &r.created_at,
+                    &r.updated_at,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::QuotaApplied(r) => {
+            let p = &r.parties;
+            let st = stmts.get(c, quota::APPLIED_PG)?;
+            c.execute(
+                &st,
+                &[
+                    &r.transfer_id,
+                    &r.direction.code(),
+                    &province_col(p.holder_province)?,
+                    &p.holder_psn_no,
+                    &province_col(p.relative_province)?,
+                    &p.relative_psn_no,
+                    &r.amount.fen(),
+                    &r.entry_id,
+                    &r.refusal_code,
+                    &r.refusal_zh,
+                    &r.at,
+                ],
+            )
+            .map_err(pg)?;
+        }
+        Write::QuotaSpend(r) => {
+            let p = &r.parties;
+            let st = stmts.get(c, quota::SPEND_PG)?;
+            c.execute(
+                &st,
+                &[
+                    &r.entry_id,
+                    &r.setl_id,
+                    &province_col(p.holder_province)?,
+                    &p.holder_psn_no,
+                    &province_col(p.relative_province)?,
+                    &p.relative_psn_no,
+                    &r.fixmedins_code,
+                    &r.amount.fen(),
+                    &r.at,
                 ],
             )
             .map_err(pg)?;

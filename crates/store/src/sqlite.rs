@@ -17,6 +17,7 @@ use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
+use crate::quota;
 use crate::verify::{VerifyReport, Violation};
 use crate::{
     ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
@@ -58,6 +59,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0022_proxy_consents",
         include_str!("migrations/0022_proxy_consents.sql"),
     ),
+    ("0027_quota", include_str!("migrations/0027_quota.sql")),
 ];
 
 /// The migration that adds the hash chains; the backends chain the rows already there in
@@ -1089,6 +1091,154 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
             .map_err(io)?;
         }
         Write::Session(row) => insert_session(tx, row)?,
+        Write::QuotaBinding(b) => {
+            let p = &b.parties;
+            tx.prepare_cached(quota::BINDING_SQLITE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        p.holder_province,
+                        p.holder_psn_no,
+                        p.relative_province,
+                        p.relative_psn_no,
+                        b.side.code(),
+                        b.relationship.to_string(),
+                        codec::fmt_date(b.begin),
+                        b.end.map(codec::fmt_date),
+                        b.status.code(),
+                        b.created_at,
+                        b.updated_at
+                    ])
+                })
+                .map_err(io)?;
+        }
+        Write::QuotaSent(r) => {
+            let p = &r.parties;
+            tx.prepare_cached(quota::SENT_SQLITE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        r.transfer_id,
+                        r.direction.code(),
+                        p.holder_province,
+                        p.holder_psn_no,
+                        p.relative_province,
+                        p.relative_psn_no,
+                        r.amount.fen(),
+                        r.state.code(),
+                        r.entry_id,
+                        r.release_entry_id,
+                        r.attempts,
+                        r.last_error,
+                        r.created_at,
+                        r.updated_at
+                    ])
+                })
+                .map_err(io)?;
+        }
+        Write::QuotaApplied(r) => {
+            let p = &r.parties;
+            tx.prepare_cached(quota::APPLIED_SQLITE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        r.transfer_id,
+                        r.direction.code(),
+                        p.holder_province,
+                        p.holder_psn_no,
+                        p.relative_province,
+                        p.relative_psn_no,
+                        r.amount.fen(),
+                        r.entry_id,
+                        r.refusal_code,
+                        r.refusal_zh,
+                        r.at
+                    ])
+                })
+                .map_err(io)?;
+        }
+        Write::QuotaSpend(r) => {
+            let p = &r.parties;
+            tx.prepare_cached(quota::SPEND_SQLITE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        r.entry_id,
+                        r.setl_id,
+                        p.holder_province,
+                        p.holder_psn_no,
+                        p.relative_province,
+                        p.relative_psn_no,
+                        r.fixmedins_code,
+                        r.amount.fen(),
+                        r.at
+                    ])
+                })
+                .map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+fn quota_rows(conn: &Connection, snap: &mut Snapshot) -> Result<(), StoreError> {
+    let text = |r: &rusqlite::Row<'_>, i: usize| r.get::<_, String>(i);
+    let parties =
+        |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<(i64, String, i64, String)> {
+            Ok((r.get(i)?, r.get(i + 1)?, r.get(i + 2)?, r.get(i + 3)?))
+        };
+    let decode = |(hp, h, rp, r): (i64, String, i64, String)| quota::parties(hp, h, rp, r);
+    let mut st = conn.prepare(quota::SELECT_BINDINGS).map_err(io)?;
+    let mut rows = st.query([]).map_err(io)?;
+    while let Some(r) = rows.next().map_err(io)? {
+        snap.quota_bindings.push(quota::binding(quota::BindingCols {
+            parties: decode(parties(r, 0).map_err(io)?)?,
+            side: text(r, 4).map_err(io)?,
+            relationship: text(r, 5).map_err(io)?,
+            begin: text(r, 6).map_err(io)?,
+            end: r.get(7).map_err(io)?,
+            status: text(r, 8).map_err(io)?,
+            created_at: text(r, 9).map_err(io)?,
+            updated_at: text(r, 10).map_err(io)?,
+        })?);
+    }
+    let mut st = conn.prepare(quota::SELECT_SENT).map_err(io)?;
+    let mut rows = st.query([]).map_err(io)?;
+    while let Some(r) = rows.next().map_err(io)? {
+        snap.quota_sent.push(quota::sent(quota::SentCols {
+            transfer_id: text(r, 0).map_err(io)?,
+            direction: text(r, 1).map_err(io)?,
+            parties: decode(parties(r, 2).map_err(io)?)?,
+            amount: r.get(6).map_err(io)?,
+            state: text(r, 7).map_err(io)?,
+            entry_id: r.get(8).map_err(io)?,
+            release_entry_id: r.get(9).map_err(io)?,
+            attempts: r.get(10).map_err(io)?,
+            last_error: r.get(11).map_err(io)?,
+            created_at: text(r, 12).map_err(io)?,
+            updated_at: text(r, 13).map_err(io)?,
+        })?);
+    }
+    let mut st = conn.prepare(quota::SELECT_APPLIED).map_err(io)?;
+    let mut rows = st.query([]).map_err(io)?;
+    while let Some(r) = rows.next().map_err(io)? {
+        snap.quota_applied.push(quota::applied(quota::AppliedCols {
+            transfer_id: text(r, 0).map_err(io)?,
+            direction: text(r, 1).map_err(io)?,
+            parties: decode(parties(r, 2).map_err(io)?)?,
+            amount: r.get(6).map_err(io)?,
+            entry_id: r.get(7).map_err(io)?,
+            refusal_code: r.get(8).map_err(io)?,
+            refusal_zh: r.get(9).map_err(io)?,
+            at: text(r, 10).map_err(io)?,
+        })?);
+    }
+    let mut st = conn.prepare(quota::SELECT_SPENDS).map_err(io)?;
+    let mut rows = st.query([]).map_err(io)?;
+    while let Some(r) = rows.next().map_err(io)? {
+        snap.quota_spends.push(quota::spend(quota::SpendCols {
+            entry_id: r.get(0).map_err(io)?,
+            setl_id: text(r, 1).map_err(io)?,
+            parties: decode(parties(r, 2).map_err(io)?)?,
+            fixmedins_code: text(r, 6).map_err(io)?,
+            amount: r.get(7).map_err(io)?,
+            at: text(r, 8).map_err(io)?,
+        }));
     }
     Ok(())
 }
@@ -1331,6 +1481,7 @@ impl Store for SqliteStore {
             snap.binding_changes = rows.collect::<Result<_, _>>().map_err(io)?;
         }
         snap.recovery_cases = self.recovery_case_rows("ORDER BY case_id", &[])?;
+        quota_rows(&self.conn, &mut snap)?;
         // The page cache now holds the last pages of a full scan, of no use to the writer:
         // hand it back (it refills with the pages batches touch).
         let _ = self.conn.execute_batch("PRAGMA shrink_memory;");
