@@ -76,7 +76,11 @@ pub fn check(config_file: &Path, own_url: Option<&str>, only: Option<&str>) -> u
     }
 }
 
-fn check_inner(config_file: &Path, own_url: Option<&str>, only: Option<&str>) -> Result<bool, String> {
+fn check_inner(
+    config_file: &Path,
+    own_url: Option<&str>,
+    only: Option<&str>,
+) -> Result<bool, String> {
     let config = Config::load(config_file).map_err(|e| e.to_string())?;
     let peers = peers_of(&config)?.ok_or_else(|| {
         format!(

@@ -329,7 +329,11 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
             app = app.with_providers(p.sms, p.face);
         }
         if let Some(peers) = peers {
-            let ledger = gongji_server::peer::engine_ledger::EngineLedger::new(app.clone());
+            let ledger = gongji_server::peer::engine_ledger::EngineLedger::new(
+                app.engine.clone(),
+                app.clock.clone(),
+                peers.province,
+            );
             println!(
                 "跨省共济：本省 {:02}，对方省份 {} 个 / cross-province quotas: province {:02}, {} peers",
                 peers.province,

@@ -13,6 +13,7 @@
 
 pub mod client;
 pub mod conservation;
+pub mod engine_ledger;
 pub mod fault;
 pub mod ledger;
 pub mod memory;
