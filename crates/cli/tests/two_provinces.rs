@@ -7,14 +7,29 @@
 
 mod support;
 
+use gongji_store::testing;
 use serde_json::json;
 use support::provinces::{self, bind_body, settled, Province, Window, HOLDER, RELATIVE};
 use support::{one, person, ITEM_A, YC_PHARM};
 
 #[test]
 fn a_quota_crosses_to_shanxi_is_spent_at_a_pharmacy_there_and_the_rest_comes_home() {
+    journey(Province::new("14"));
+}
+
+/// The same with Shanxi's books on PostgreSQL (skipped without PostgreSQL unless CI=true).
+#[test]
+fn the_same_journey_with_one_province_on_postgres() {
+    let Some(cluster) = testing::shared_or_skip("the_same_journey_with_one_province_on_postgres")
+    else {
+        return;
+    };
+    let url = cluster.create_db("two_provinces_b");
+    journey(Province::on_postgres("14", &url));
+}
+
+fn journey(b: Province) {
     let a = Province::new("37");
-    let b = Province::new("14");
     a.knows(&b);
     b.knows(&a);
     let server_a = a.serve(None);
@@ -81,6 +96,6 @@ fn a_quota_crosses_to_shanxi_is_spent_at_a_pharmacy_there_and_the_rest_comes_hom
         before - spent,
         "the holder has everything back but what was spent in Shanxi"
     );
-    a.env.verify();
-    b.env.verify();
+    a.verify();
+    b.verify();
 }

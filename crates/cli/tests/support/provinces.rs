@@ -83,6 +83,45 @@ impl Province {
         }
     }
 
+    /// As [`Province::new`], its books on PostgreSQL at `url` (the same registry, exported
+    /// from the SQLite file and imported there).
+    pub fn on_postgres(code: &'static str, url: &str) -> Province {
+        let mut p = Province::new(code);
+        let registry = p.env.dir.path().join("registry-export");
+        let dir = registry.to_str().expect("utf-8");
+        run(&["export", "--db", p.env.db.to_str().expect("utf-8"), dir]);
+        // One binding row is refused, as in the SQLite file (the paused holder ZB-H2 cannot
+        // bind again: see postgres_serve.rs); everything else loads.
+        let imported = std::process::Command::new(GONGJI)
+            .args(["import", "--database", url, dir])
+            .output()
+            .expect("import");
+        let said = String::from_utf8_lossy(&imported.stdout);
+        assert!(said.contains("persons.csv: 导入"), "{said}");
+        run(&[
+            "staff",
+            "add",
+            "--database",
+            url,
+            "--username",
+            STAFF,
+            "--role",
+            "clerk",
+            "--password",
+            STAFF_PASSWORD,
+        ]);
+        p.database_url = Some(url.to_string());
+        p
+    }
+
+    /// `gongji verify` on this province's database must pass.
+    pub fn verify(&self) {
+        match &self.database_url {
+            Some(url) => run(&["verify", "--database", url]),
+            None => run(&["verify", "--db", self.env.db.to_str().expect("utf-8")]),
+        };
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -168,19 +207,26 @@ impl Window {
     }
 
     pub fn get(&self, path: &str) -> Value {
+        self.try_get(path)
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// A GET that may find the server down (a crash test).
+    pub fn try_get(&self, path: &str) -> Result<Value, String> {
         self.http
             .get(format!("{}/api/v1{path}", self.base))
             .bearer_auth(&self.token)
             .send()
             .and_then(|r| r.json())
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .map_err(|e| e.to_string())
     }
 
-    /// The steps still waiting for the other province.
+    /// The steps still waiting for the other province (`usize::MAX` while it is down).
     pub fn in_flight(&self) -> usize {
-        self.get("/staff/quota-transfers")["transfers"]
-            .as_array()
-            .map_or(usize::MAX, Vec::len)
+        self.try_get("/staff/quota-transfers")
+            .ok()
+            .and_then(|v| v["transfers"].as_array().map(Vec::len))
+            .unwrap_or(usize::MAX)
     }
 
     /// The quotas of a person on this side: (status, amount in fen).
