@@ -1,6 +1,6 @@
-//! Who pays the personal burden: the patient's own account first (R-S4, R-Z6), then bound
-//! holders in policy order (R-N2) within each holder's reserve (R-S2) and limits (R-S3),
-//! then cash.
+//! Who pays the personal burden: the patient's own account first (R-S4, R-Z6), then the
+//! quotas holders in other provinces granted him (R-N3, oldest first), then bound holders in
+//! policy order (R-N2) within each holder's reserve (R-S2) and limits (R-S3), then cash.
 
 use chrono::NaiveDate;
 
@@ -10,6 +10,7 @@ use crate::domain::{Binding, Institution, Person};
 use crate::money::Fen;
 use crate::pii::mask_name;
 use crate::policy::{HolderOrder, Policy};
+use crate::quota::QuotaParties;
 use crate::refusal::Refusal;
 
 /// A holder who could pay for this patient, with what the store knows about him.
@@ -91,6 +92,27 @@ fn deciding_limit(binding: &Binding, used: BindingUsage) -> Option<(LimitKind, F
     })
 }
 
+/// A quota a holder in another province granted the patient (R-N3), as his province keeps it.
+#[derive(Clone, Debug)]
+pub struct QuotaFacts<'a> {
+    pub parties: &'a QuotaParties,
+    /// What is left of it.
+    pub remaining: Fen,
+    /// The day its binding began: older quotas pay first.
+    pub since: NaiveDate,
+    /// Its binding is in force today and the patient's region takes part (see
+    /// `quota::judge_binding_in_force`).
+    pub in_force: bool,
+}
+
+/// What one quota paid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaDraw {
+    pub parties: QuotaParties,
+    pub amount: Fen,
+    pub remaining_after: Fen,
+}
+
 #[derive(Clone, Debug)]
 pub struct AllocationFacts<'a> {
     pub patient: &'a Person,
@@ -99,6 +121,8 @@ pub struct AllocationFacts<'a> {
     pub amount: Fen,
     pub account_use: AccountUse,
     pub holders: Vec<HolderFacts<'a>>,
+    /// Quotas from holders in other provinces (R-N3); they pay before the holders here.
+    pub quotas: Vec<QuotaFacts<'a>>,
     pub date: NaiveDate,
     /// The pooled fund pays something in this settlement (R-Z6).
     pub pooled_fund_paid: bool,
@@ -195,12 +219,14 @@ impl MutualAidStop {
 pub struct Allocation {
     pub own: Fen,
     pub own_balance_after: Fen,
+    /// What quotas from other provinces paid (R-N3), before the holders here.
+    pub quota_draws: Vec<QuotaDraw>,
     pub draws: Vec<HolderDraw>,
     pub cash: Fen,
     /// Lines saying which rule decided what, in Chinese. They reach the institution and its
     /// receipt (`setl_proc_info`), so they never state a holder's balance or reserve.
     pub notes: Vec<String>,
-    /// The draws together (acct_mulaid_pay).
+    /// The draws together, quotas included (acct_mulaid_pay).
     pub mutual_aid: Fen,
     /// Why mutual aid left part of the bill to cash, when it did.
     pub stop: Option<MutualAidStop>,
@@ -245,12 +271,27 @@ pub fn allocate(facts: &AllocationFacts<'_>, policy: &Policy) -> Result<Allocati
         ));
     }
     if remaining.is_positive() {
-        match mutual_aid_blocker(facts, policy) {
-            Some((reason, stop)) => {
-                out.notes.push(reason);
-                out.stop = Some(stop);
+        let blocker = mutual_aid_blocker(facts, policy);
+        // Without a holder here, or without his credential, a quota from another province
+        // still pays: its holder granted it for this relative, and cannot be at the counter.
+        let quotas_pay = matches!(
+            &blocker,
+            None | Some((
+                _,
+                MutualAidStop::NoHolder | MutualAidStop::HolderCredentialRequired
+            ))
+        );
+        if quotas_pay {
+            draw_from_quotas(facts, &mut remaining, &mut out)?;
+        }
+        if remaining.is_positive() {
+            match blocker {
+                Some((reason, stop)) => {
+                    out.notes.push(reason);
+                    out.stop = Some(stop);
+                }
+                None => draw_from_holders(facts, policy, &mut remaining, &mut out)?,
             }
-            None => draw_from_holders(facts, policy, &mut remaining, &mut out)?,
         }
     }
     if let Some(stop) = &out.stop {
@@ -317,6 +358,54 @@ fn mutual_aid_blocker(
         return Some(("没有为本人绑定共济的户主".into(), MutualAidStop::NoHolder));
     }
     None
+}
+
+/// Quotas from other provinces pay in the order they were granted (oldest binding first),
+/// each down to zero.
+fn draw_from_quotas(
+    facts: &AllocationFacts<'_>,
+    remaining: &mut Fen,
+    out: &mut Allocation,
+) -> Result<(), Refusal> {
+    let mut quotas: Vec<&QuotaFacts<'_>> = facts
+        .quotas
+        .iter()
+        .filter(|q| q.in_force && q.remaining.is_positive())
+        .collect();
+    quotas.sort_by(|a, b| {
+        (
+            a.since,
+            &a.parties.holder_province,
+            &a.parties.holder_psn_no,
+        )
+            .cmp(&(
+                b.since,
+                &b.parties.holder_province,
+                &b.parties.holder_psn_no,
+            ))
+    });
+    for q in quotas {
+        if !remaining.is_positive() {
+            break;
+        }
+        let draw = (*remaining).min(q.remaining);
+        *remaining = sub(*remaining, draw)?;
+        out.mutual_aid = out
+            .mutual_aid
+            .checked_add(draw)
+            .ok_or(Refusal::AmountOverflow)?;
+        let remaining_after = sub(q.remaining, draw)?;
+        out.notes.push(format!(
+            "省际共济：{}省家人划入的额度支付{draw}元（R-N3）",
+            q.parties.holder_province
+        ));
+        out.quota_draws.push(QuotaDraw {
+            parties: q.parties.clone(),
+            amount: draw,
+            remaining_after,
+        });
+    }
+    Ok(())
 }
 
 fn draw_from_holders(

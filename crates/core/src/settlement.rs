@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use crate::allocation::{allocate, Allocation, AllocationFacts, HolderFacts};
+use crate::allocation::{allocate, Allocation, AllocationFacts, HolderFacts, QuotaFacts};
 use crate::codes::Admdvs;
 use crate::codes::{AccountUse, InsuStatus, MedType, MutualAidUse};
 use crate::domain::{CatalogItem, Institution, Person};
@@ -30,6 +30,8 @@ pub struct SettlementFacts<'a> {
     pub date: NaiveDate,
     pub usage: &'a HashMap<String, PoolUsage>,
     pub holders: Vec<HolderFacts<'a>>,
+    /// Quotas from holders in other provinces (R-N3).
+    pub quotas: Vec<QuotaFacts<'a>>,
     pub presented_holder: Option<&'a str>,
 }
 
@@ -107,6 +109,7 @@ pub fn decide_settlement(
             amount: split.personal_burden(),
             account_use: facts.account_use,
             holders: facts.holders.clone(),
+            quotas: facts.quotas.clone(),
             date: facts.date,
             pooled_fund_paid: split.pooled_fund.is_positive(),
             institution: Some(facts.institution),
@@ -182,6 +185,18 @@ fn settlement_postings(
         floor: Some(Fen::ZERO),
         explanation: format!("本人个人账户支付{}元", allocation.own),
     });
+    for draw in &allocation.quota_draws {
+        postings.push(Posting {
+            account: draw.parties.quota(),
+            amount: neg(draw.amount)?,
+            rule: PostingRule::Quota,
+            floor: Some(Fen::ZERO),
+            explanation: format!(
+                "省际共济：{}省家人划入的额度支付{}元",
+                draw.parties.holder_province, draw.amount
+            ),
+        });
+    }
     for draw in &allocation.draws {
         postings.push(Posting {
             account: LedgerAccount::Personal(draw.holder.clone()),

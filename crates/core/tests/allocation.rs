@@ -5,9 +5,11 @@ mod fixtures;
 use fixtures::*;
 use gongji_core::allocation::{
     allocate, Allocation, AllocationFacts, BindingUsage, HolderFacts, LimitKind, MutualAidStop,
+    QuotaFacts,
 };
 use gongji_core::binding_rules::Limits;
 use gongji_core::codes::{AccountUse, Insutype, MutualAidUse};
+use gongji_core::quota::QuotaParties;
 use gongji_core::Fen;
 
 /// A Taiyuan relative with an own balance, paying with the holder's card (R-S12), and the
@@ -55,6 +57,7 @@ fn run(s: Scenario) -> Allocation {
                 reserve: policy.payment.reserve,
                 used: s.used,
             }],
+            quotas: Vec::new(),
             date: day("2025-03-03"),
             pooled_fund_paid: false,
             institution: None,
@@ -191,4 +194,183 @@ fn every_limit_the_holder_set_holds() {
         },
         (0, 0, 1_000),
     );
+}
+
+/// A Jinan relative's purchase at a Jinan pharmacy with quotas from holders in Shanxi (14)
+/// and a holder in Jinan; amounts in yuan.
+struct QuotaScenario {
+    own_balance: i64,
+    burden: i64,
+    /// (holder, remaining, binding began, in force).
+    quotas: Vec<(&'static str, i64, &'static str, bool)>,
+    local_holder_balance: i64,
+    account_use: AccountUse,
+    pooled_fund_paid: bool,
+    /// The region keeps mutual aid out of settlements the pooled fund pays in (R-Z6).
+    excludes_pooled: bool,
+}
+
+impl Default for QuotaScenario {
+    fn default() -> Self {
+        QuotaScenario {
+            own_balance: 0,
+            burden: 0,
+            quotas: Vec::new(),
+            local_holder_balance: 0,
+            account_use: AccountUse::OwnThenMutualAid,
+            pooled_fund_paid: false,
+            excludes_pooled: false,
+        }
+    }
+}
+
+/// (own account, [(quota's holder, paid)], holder in Jinan, cash), in yuan.
+#[track_caller]
+fn check_quota(s: QuotaScenario, expected: (i64, Vec<(&str, i64)>, i64, i64)) {
+    let mut policy = policy(JINAN);
+    policy.binding.cross_province_from = Some(day("2026-01-01"));
+    policy.payment.mutual_aid_excludes_pooled_settlements = s.excludes_pooled;
+    let patient = person("R1", JINAN, Insutype::Employee);
+    let holder = person("H1", JINAN, Insutype::Employee);
+    let b = binding(1, &holder, &patient, "2025-01-01");
+    let parties: Vec<QuotaParties> = s
+        .quotas
+        .iter()
+        .map(|(h, ..)| QuotaParties {
+            holder_province: 14,
+            holder_psn_no: (*h).to_string(),
+            relative_province: 37,
+            relative_psn_no: "R1".into(),
+        })
+        .collect();
+    let pharmacy = hospital(JINAN, gongji_core::codes::HospitalLevel::Primary);
+    let got = allocate(
+        &AllocationFacts {
+            patient: &patient,
+            own_balance: yuan(s.own_balance),
+            amount: yuan(s.burden),
+            account_use: s.account_use,
+            holders: vec![HolderFacts {
+                holder: &holder,
+                balance: yuan(s.local_holder_balance),
+                binding: &b,
+                reserve: policy.payment.reserve,
+                used: BindingUsage::default(),
+            }],
+            quotas: s
+                .quotas
+                .iter()
+                .zip(&parties)
+                .map(|((_, remaining, since, in_force), parties)| QuotaFacts {
+                    parties,
+                    remaining: yuan(*remaining),
+                    since: day(since),
+                    in_force: *in_force,
+                })
+                .collect(),
+            date: day("2026-03-05"),
+            pooled_fund_paid: s.pooled_fund_paid,
+            institution: Some(&pharmacy),
+            presented_holder: None,
+            purpose: MutualAidUse::MedicalCost,
+        },
+        &policy,
+    )
+    .expect("an allocation");
+    let quota_paid: Vec<(&str, i64)> = got
+        .quota_draws
+        .iter()
+        .map(|d| {
+            let h = s
+                .quotas
+                .iter()
+                .find(|q| q.0 == d.parties.holder_psn_no)
+                .map_or("?", |q| q.0);
+            (h, d.amount.fen() / 100)
+        })
+        .collect();
+    let local: i64 = got.draws.iter().map(|d| d.amount.fen()).sum::<i64>() / 100;
+    let (own, quotas, holder, cash) = expected;
+    assert_eq!(
+        (got.own, quota_paid, local, got.cash),
+        (yuan(own), quotas, holder, yuan(cash)),
+        "{:?}",
+        got.notes
+    );
+    let quota_sum: i64 = got.quota_draws.iter().map(|d| d.amount.fen()).sum();
+    assert_eq!(
+        got.mutual_aid_total().fen(),
+        quota_sum + local * 100,
+        "acct_mulaid_pay counts what quotas paid"
+    );
+}
+
+/// R-N3 in B: the relative's own account first, then his quotas oldest first (each down to
+/// zero), then holders insured here, then cash.
+#[test]
+fn own_account_then_quotas_oldest_first_then_holders_here_then_cash() {
+    let q = |quotas, own, burden, local| QuotaScenario {
+        own_balance: own,
+        burden,
+        quotas,
+        local_holder_balance: local,
+        ..QuotaScenario::default()
+    };
+    check_quota(
+        q(vec![("Q1", 300, "2026-02-01", true)], 20, 100, 0),
+        (20, vec![("Q1", 80)], 0, 0),
+    );
+    check_quota(
+        q(
+            vec![
+                ("NEW", 50, "2026-02-01", true),
+                ("OLD", 30, "2026-01-15", true),
+            ],
+            0,
+            100,
+            0,
+        ),
+        (0, vec![("OLD", 30), ("NEW", 50)], 0, 20),
+    );
+    check_quota(
+        q(vec![("Q1", 30, "2026-02-01", true)], 10, 100, 500),
+        (10, vec![("Q1", 30)], 60, 0),
+    );
+    check_quota(
+        q(vec![("Q1", 300, "2026-02-01", true)], 200, 100, 500),
+        (100, vec![], 0, 0),
+    );
+    check_quota(
+        q(vec![("Q1", 0, "2026-02-01", true)], 0, 100, 0),
+        (0, vec![], 0, 100),
+    );
+    // A quota whose binding is not in force today pays nothing.
+    check_quota(
+        q(vec![("Q1", 300, "2026-02-01", false)], 0, 100, 0),
+        (0, vec![], 0, 100),
+    );
+}
+
+/// What keeps mutual aid from paying keeps a quota from paying too.
+#[test]
+fn a_quota_pays_only_where_mutual_aid_may() {
+    let quota = vec![("Q1", 300, "2026-02-01", true)];
+    check_quota(
+        QuotaScenario {
+            burden: 100,
+            quotas: quota.clone(),
+            account_use: AccountUse::CashOnly,
+            ..QuotaScenario::default()
+        },
+        (0, vec![], 0, 100),
+    );
+    let pooled = |excludes_pooled| QuotaScenario {
+        burden: 100,
+        quotas: quota.clone(),
+        pooled_fund_paid: true,
+        excludes_pooled,
+        ..QuotaScenario::default()
+    };
+    check_quota(pooled(false), (0, vec![("Q1", 100)], 0, 0));
+    check_quota(pooled(true), (0, vec![], 0, 100));
 }

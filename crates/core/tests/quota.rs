@@ -544,3 +544,295 @@ mod any_order {
         }
     }
 }
+
+/// Spending in B goes through the allocation rule itself (own account first, then the
+/// quota), cancels reverse the settlement's postings, the receiver keeps a refusal for
+/// good, and any delivery may arrive again after a crash: conservation holds throughout.
+mod spent_through_settlements {
+    use super::*;
+    use gongji_core::allocation::{allocate, AllocationFacts, QuotaFacts};
+    use gongji_core::codes::{AccountUse, HospitalLevel, Insutype, MutualAidUse};
+    use gongji_core::ledger::{Posting, PostingRule};
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Draw {
+        Grant(i64),
+        /// A's request to credit grant i reaches B (again, when it did before).
+        Deliver(usize),
+        /// B's answer to grant i reaches A: confirm, or release if B refused it.
+        Answer(usize),
+        /// B stops taking new grants (its copy of the binding is missing, say), or takes
+        /// them again (it arrived).
+        CloseB,
+        OpenB,
+        /// The relative pays a bill of this many yuan at a pharmacy in B.
+        Settle(i64),
+        /// Settlement i is cancelled (2208).
+        Cancel(usize),
+        Return(Option<i64>),
+        DeliverReturn(usize),
+        ConfirmReturn(usize),
+        /// A process restarts and the transport sends again the last message it sent, even
+        /// if its answer has since been acted on (a message delayed in the network).
+        Replay,
+    }
+
+    fn draw() -> impl Strategy<Value = Draw> {
+        prop_oneof![
+            (1i64..400).prop_map(Draw::Grant),
+            any::<usize>().prop_map(Draw::Deliver),
+            any::<usize>().prop_map(Draw::Answer),
+            Just(Draw::CloseB),
+            Just(Draw::OpenB),
+            (1i64..150).prop_map(Draw::Settle),
+            any::<usize>().prop_map(Draw::Cancel),
+            proptest::option::of(1i64..200).prop_map(Draw::Return),
+            any::<usize>().prop_map(Draw::DeliverReturn),
+            any::<usize>().prop_map(Draw::ConfirmReturn),
+            Just(Draw::Replay),
+        ]
+    }
+
+    struct World {
+        books: Provinces,
+        /// Grant ids B refused, for good (its dedup row says so).
+        refused: Vec<String>,
+        open: bool,
+        relative_own: Fen,
+        /// Each settlement's postings, and whether it was cancelled.
+        settlements: Vec<(PostingSet, bool)>,
+        /// The last transfer the transport sent (a grant, or a return) and its id, sent
+        /// again on `Replay`.
+        last: Option<(Direction, String)>,
+    }
+
+    impl World {
+        fn deliver(&mut self, id: &str) {
+            let p = self.books.parties.clone();
+            let amount = self.books.sent_grant(id).amount;
+            let before = self
+                .books
+                .b
+                .grants_applied
+                .iter()
+                .find(|g| g.id == id)
+                .cloned();
+            if self.refused.iter().any(|r| r == id) {
+                return;
+            }
+            match decide_credit(&CreditFacts {
+                parties: &p,
+                allowed: self.open,
+                transfer_id: id,
+                amount,
+                applied_before: before.as_ref(),
+            }) {
+                Ok(Credit::Apply(set)) => {
+                    Provinces::post(&mut self.books.b_balances, &set);
+                    self.books.b.grants_applied.push(AppliedTransfer {
+                        id: id.into(),
+                        amount,
+                    });
+                }
+                Ok(Credit::AlreadyApplied) => {}
+                Err(_) => self.refused.push(id.to_string()),
+            }
+        }
+
+        fn settle(&mut self, bill: i64) {
+            let p = self.books.parties.clone();
+            let relative = fixtures::person("R1", fixtures::TAIYUAN, Insutype::Employee);
+            let mut policy = fixtures::policy(fixtures::TAIYUAN);
+            policy.payment.mutual_aid_follows_own_account = true;
+            let pharmacy = fixtures::hospital(fixtures::TAIYUAN, HospitalLevel::Primary);
+            let remaining = Provinces::balance(&self.books.b_balances, &p.quota());
+            let allocation = allocate(
+                &AllocationFacts {
+                    patient: &relative,
+                    own_balance: self.relative_own,
+                    amount: yuan(bill),
+                    account_use: AccountUse::OwnThenMutualAid,
+                    holders: Vec::new(),
+                    quotas: vec![QuotaFacts {
+                        parties: &p,
+                        remaining,
+                        since: fixtures::day("2026-01-01"),
+                        in_force: true,
+                    }],
+                    date: fixtures::day("2026-03-05"),
+                    pooled_fund_paid: false,
+                    institution: Some(&pharmacy),
+                    presented_holder: None,
+                    purpose: MutualAidUse::MedicalCost,
+                },
+                &policy,
+            )
+            .expect("allocated");
+            let line = |account, amount: Fen, rule| Posting {
+                account,
+                amount,
+                rule,
+                floor: None,
+                explanation: String::new(),
+            };
+            let mut postings = vec![
+                line(
+                    LedgerAccount::Personal("R1".into()),
+                    allocation.own.checked_neg().unwrap(),
+                    PostingRule::OwnAccount,
+                ),
+                line(
+                    LedgerAccount::Cash,
+                    allocation.cash.checked_neg().unwrap(),
+                    PostingRule::Cash,
+                ),
+                line(
+                    LedgerAccount::Institution("P1".into()),
+                    yuan(bill),
+                    PostingRule::InstitutionReceivable,
+                ),
+            ];
+            for d in &allocation.quota_draws {
+                postings.push(line(
+                    d.parties.quota(),
+                    d.amount.checked_neg().unwrap(),
+                    PostingRule::Quota,
+                ));
+            }
+            let set = PostingSet::new(postings).expect("balanced");
+            self.apply_settlement(&set);
+            self.relative_own = self.relative_own.checked_sub(allocation.own).unwrap();
+            self.settlements.push((set, false));
+        }
+
+        /// A settlement's (or its reversal's) quota postings count as spent in B.
+        fn apply_settlement(&mut self, set: &PostingSet) {
+            let quota = self.books.parties.quota();
+            Provinces::post(&mut self.books.b_balances, set);
+            let drawn = set.net_for(&quota).unwrap().checked_neg().unwrap();
+            self.books.b.spent = self.books.b.spent.checked_add(drawn).unwrap();
+        }
+
+        fn run(&mut self, d: Draw) {
+            let grant = |books: &Provinces, i: usize| {
+                let n = books.a.grants_sent.len();
+                (n > 0).then(|| books.a.grants_sent[i % n].id.clone())
+            };
+            let ret = |books: &Provinces, i: usize| {
+                let n = books.b.returns_sent.len();
+                (n > 0).then(|| books.b.returns_sent[i % n].id.clone())
+            };
+            match d {
+                Draw::Grant(y) => {
+                    let id = format!("37G{:012}", self.books.a.grants_sent.len());
+                    let _ = self.books.run(Step::Grant(leak(id), y));
+                }
+                Draw::Deliver(i) => {
+                    if let Some(id) = grant(&self.books, i) {
+                        if self.books.sent_grant(&id).state != SentState::Released {
+                            self.deliver(&id);
+                            self.last = Some((Direction::Grant, id));
+                        }
+                    }
+                }
+                Draw::Answer(i) => {
+                    if let Some(id) = grant(&self.books, i) {
+                        let credited = self.books.b.grants_applied.iter().any(|g| g.id == id);
+                        if credited {
+                            let _ = self.books.run(Step::Confirm(leak(id)));
+                        } else if self.refused.contains(&id) {
+                            let _ = self.books.run(Step::Release(leak(id)));
+                        }
+                    }
+                }
+                Draw::CloseB => self.open = false,
+                Draw::OpenB => self.open = true,
+                Draw::Settle(y) => self.settle(y),
+                Draw::Cancel(i) => {
+                    let n = self.settlements.len();
+                    if n > 0 && !self.settlements[i % n].1 {
+                        let back = self.settlements[i % n].0.reversed("撤销").unwrap();
+                        self.apply_settlement(&back);
+                        self.relative_own = self
+                            .relative_own
+                            .checked_add(
+                                back.net_for(&LedgerAccount::Personal("R1".into())).unwrap(),
+                            )
+                            .unwrap();
+                        self.settlements[i % n].1 = true;
+                    }
+                }
+                Draw::Return(y) => {
+                    let id = format!("14R{:012}", self.books.b.returns_sent.len());
+                    let _ = self.books.run(Step::Return(leak(id), y));
+                }
+                Draw::DeliverReturn(i) => {
+                    if let Some(id) = ret(&self.books, i) {
+                        let _ = self.books.run(Step::DeliverReturn(leak(id.clone())));
+                        self.last = Some((Direction::Return, id));
+                    }
+                }
+                Draw::ConfirmReturn(i) => {
+                    if let Some(id) = ret(&self.books, i) {
+                        if self.books.a.returns_applied.iter().any(|r| r.id == id) {
+                            let _ = self.books.run(Step::ConfirmReturn(leak(id)));
+                        }
+                    }
+                }
+                Draw::Replay => match self.last.clone() {
+                    Some((Direction::Grant, id)) => self.deliver(&id),
+                    Some((Direction::Return, id)) => {
+                        let _ = self.books.run(Step::DeliverReturn(leak(id)));
+                    }
+                    None => {}
+                },
+            }
+            let p = self.books.parties.clone();
+            self.books.a.quota_out = Provinces::balance(&self.books.a_balances, &p.quota_out());
+            self.books.b.quota = Provinces::balance(&self.books.b_balances, &p.quota());
+        }
+    }
+
+    /// The steps' ids are `&'static str`; a test's handful of ids may live for the run.
+    fn leak(id: String) -> &'static str {
+        Box::leak(id.into_boxed_str())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn conservation_holds_with_settlements_cancels_refusals_and_replays(
+            draws in proptest::collection::vec(draw(), 1..60),
+            own in 0i64..100,
+        ) {
+            let mut w = World {
+                books: Provinces::new(1_000),
+                refused: Vec::new(),
+                open: true,
+                relative_own: yuan(own),
+                settlements: Vec::new(),
+                last: None,
+            };
+            w.books.b_balances.insert(LedgerAccount::Personal("R1".into()), yuan(own));
+            for d in draws {
+                w.run(d);
+                let position = check_conservation(&w.books.a, &w.books.b);
+                prop_assert!(position.is_ok(), "{position:?}");
+                let p = position.unwrap();
+                let holder = Provinces::balance(&w.books.a_balances, &LedgerAccount::Personal("H1".into()));
+                let total = Fen::checked_sum([holder, p.granting, p.remaining, p.spent, p.returning].into_iter());
+                prop_assert_eq!(total, Some(yuan(1_000)), "a fen was lost or created");
+                // Each grant credited at most once, whatever was sent again.
+                let mut ids: Vec<&str> = w.books.b.grants_applied.iter().map(|g| g.id.as_str()).collect();
+                ids.sort_unstable();
+                let n = ids.len();
+                ids.dedup();
+                prop_assert_eq!(ids.len(), n);
+                // B's books balance: what it owes A is what the quota holds and what was spent.
+                let b_sum = Fen::checked_sum(w.books.b_balances.values().copied());
+                prop_assert_eq!(b_sum, Some(yuan(own)));
+            }
+        }
+    }
+}

@@ -64,6 +64,7 @@ fn check(scenario: Scenario, expected: (i64, i64, i64, i64)) {
                 reserve: policy.payment.reserve,
                 used: BindingUsage::default(),
             }],
+            quotas: Vec::new(),
             presented_holder: Some("H1"),
         },
         &catalog,

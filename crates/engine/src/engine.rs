@@ -407,6 +407,9 @@ impl<S: Store> Engine<S> {
                         pending.writes.push(Write::Fee(f.clone()));
                     }
                 }
+                if let Outcome::Settled(settled) = &outcome {
+                    self.record_quota_spends(settled, pending);
+                }
                 pending.writes.push(Write::Entry(entry));
                 pending.writes.push(Write::Settlement(row));
                 for u in usage.0 {
@@ -494,6 +497,7 @@ impl<S: Store> Engine<S> {
                         ..u.clone()
                     }));
                 }
+                self.record_quota_refunds(&stored, &entry, cmd.at, pending);
                 pending.writes.push(Write::MarkReversed {
                     entry_id: stored.entry.entry_id,
                     reversed_by: entry.entry_id,
@@ -1085,6 +1089,7 @@ impl<S: Store> Engine<S> {
                 },
             });
         }
+        let quotas = self.quota_facts(patient, policy, date);
         let usage = state.usage_for(&patient.psn_no, &year, &day);
         let own_key = LedgerAccount::Personal(patient.psn_no.clone()).key();
         let catalog = |code: &str| state.catalog.get(code).cloned();
@@ -1100,6 +1105,7 @@ impl<S: Store> Engine<S> {
                 date,
                 usage: &usage,
                 holders,
+                quotas,
                 presented_holder: presented_holder.as_deref(),
             },
             &catalog,

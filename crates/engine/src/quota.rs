@@ -33,6 +33,13 @@
 //!   row per id (`quota_applied`, UNIQUE): a repeat with the same amount answers the first
 //!   result (`replayed: true`) and moves nothing; the same id with another amount is
 //!   `GJ-QUOTA-TRANSFER-MISMATCH`.
+//! - **Bind B first.** Send `BindIn` to B and have its `Binding` answer before the first
+//!   `Reserve`: a `Credit` for a binding B does not keep is refused for good
+//!   (`GJ-QUOTA-NOT-BOUND`) and the grant released.
+//! - **Requests a person makes once** (`Reserve` on A; `ReturnReserve` on B when the holder
+//!   lowers a quota from A) are not idempotent by themselves: send them with
+//!   `Request::with_msgid` (and `with_render` to get the first answer back on a repeat).
+//!   Every other step is idempotent on its own.
 //! - **A refusal by the peer is an answer, not an error.** `Credit`/`ReturnCredit` that
 //!   the rules refuse record the refusal under the transfer id and answer
 //!   [`QuotaAnswer::Refused`] (again on every repeat); the sender then runs `Release`.
@@ -46,8 +53,11 @@
 //!   directions, oldest first) and `Engine::quota_endings()` the bindings A ended that B
 //!   has not confirmed. `NoteAttempt` records a failed delivery (attempts, last error).
 //! - **Conservation** (`gongji verify --peer`): `Engine::quota_holder_figures()` on A and
-//!   `Engine::quota_relative_figures()` on B give what `check_conservation` needs; pair them
-//!   with [`pair_figures`], which merges a holder's relatives in one province first.
+//!   `Engine::quota_relative_figures()` on B give what `check_conservation` needs (or
+//!   [`figures_of_snapshot`] on a store's `load_snapshot()`, without an engine); pair them
+//!   with [`pair_figures`], which merges a holder's relatives in one province first. A's
+//!   `QuotaOut` keeps what was spent in B (B's `Peer(A)` owes it): conservation is
+//!   own + granting + remaining + spent + returning = what the holder had.
 //! - **Spending in B** needs nothing from the transport: a settlement for a relative with
 //!   quotas draws on them after his own account (see `gongji_core::allocation`), and the
 //!   spend log (`Engine::quota_spends`) is what B reports to A.
@@ -55,9 +65,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
-use gongji_core::codes::{Channel, Relationship};
+use gongji_core::allocation::QuotaFacts;
+use gongji_core::codes::{Admdvs, Channel, Relationship};
 use gongji_core::domain::Person;
 use gongji_core::ledger::{LedgerAccount, PostingSet};
+use gongji_core::policy::Policy;
 use gongji_core::quota::{
     check_return_fits, check_transfer_id, decide_credit, decide_release, decide_reserve,
     decide_return, decide_return_credit, decide_return_release, judge_binding_in_force,
@@ -65,7 +77,7 @@ use gongji_core::quota::{
     QuotaBindFacts, ReserveFacts, ReturnFacts,
 };
 use gongji_core::{Fen, Refusal};
-use gongji_store::{AuditRow, Store, Write};
+use gongji_store::{AuditRow, JournalEntry, Snapshot, Store, StoredSettlement, Write};
 
 pub use gongji_core::quota::{
     check_conservation, AppliedTransfer, Direction, Discrepancy, HolderSide, QuotaBindingStatus,
@@ -73,7 +85,7 @@ pub use gongji_core::quota::{
 };
 pub use gongji_store::{QuotaAppliedRow, QuotaBindingRow, QuotaSentRow, QuotaSpendRow};
 
-use crate::command::EngineError;
+use crate::command::{EngineError, Settled};
 use crate::engine::{fmt_time, Engine, Pending};
 
 /// A cross-province binding to record on one side.
@@ -217,6 +229,21 @@ pub struct RelativeFigures {
     pub side: RelativeSide,
 }
 
+/// Both sides' figures from a database's snapshot, without starting an engine (for a
+/// command that reads a province's database directly): what A keeps of its holders'
+/// quotas, and what B keeps of its relatives'.
+pub fn figures_of_snapshot(snap: Snapshot) -> (Vec<HolderFigures>, Vec<RelativeFigures>) {
+    let balances = snap.balances;
+    let book = QuotaBook::from_rows(
+        snap.quota_bindings,
+        snap.quota_sent,
+        snap.quota_applied,
+        snap.quota_spends,
+    );
+    let balance = |key: &str| balances.get(key).copied().unwrap_or(Fen::ZERO);
+    (book.holder_figures(balance), book.relative_figures(balance))
+}
+
 /// One holder's conservation across two provinces, as [`pair_figures`] checks it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerCheck {
@@ -227,10 +254,12 @@ pub struct PeerCheck {
 }
 
 /// Whether an error a peer answered to a transfer is a final "no" on which the sender may
-/// release: only a refusal by the rules is. Store failures, a stopped writer and the like
-/// are passing: the sender keeps the row Reserved and tries again.
+/// release: only a refusal by the rules is, and not `GJ-QUOTA-TRANSFER-MISMATCH` (the peer
+/// holds this id with another amount: releasing could create money; staff must look).
+/// Store failures, a stopped writer and the like are passing: the sender keeps the row
+/// Reserved and tries again.
 pub fn peer_error_is_final(e: &EngineError) -> bool {
-    matches!(e, EngineError::Refused(_))
+    matches!(e, EngineError::Refused(r) if *r != Refusal::QuotaTransferMismatch)
 }
 
 /// Checks every holder of A against B's records of his quotas: `holders` from A's
@@ -355,6 +384,125 @@ impl QuotaBook {
     }
 
     /// B: what settlements drew on one quota, net of cancels.
+    fn add_spend(&mut self, row: QuotaSpendRow) {
+        self.spends.entry(key(&row.parties)).or_default().push(row);
+    }
+
+    /// A: for every holder and every province his quotas went to, what
+    /// `check_conservation` needs from A.
+    pub fn holder_figures(&self, balance: impl Fn(&str) -> Fen) -> Vec<HolderFigures> {
+        let book = self;
+        let mut out: BTreeMap<(u32, String, u32), HolderSide> = BTreeMap::new();
+        let group = |p: &QuotaParties| {
+            (
+                p.holder_province,
+                p.holder_psn_no.clone(),
+                p.relative_province,
+            )
+        };
+        for b in book
+            .bindings
+            .values()
+            .filter(|b| b.side == QuotaSide::Holder)
+        {
+            out.entry(group(&b.parties)).or_default();
+        }
+        for r in book
+            .sent
+            .values()
+            .filter(|r| r.direction == Direction::Grant)
+        {
+            out.entry(group(&r.parties))
+                .or_default()
+                .grants_sent
+                .push(sent_transfer(r));
+        }
+        for r in book
+            .applied
+            .values()
+            .filter(|r| r.direction == Direction::Return && r.refusal_code.is_none())
+        {
+            out.entry(group(&r.parties))
+                .or_default()
+                .returns_applied
+                .push(applied_transfer(r));
+        }
+        out.into_iter()
+            .map(|((hp, holder, rp), mut side)| {
+                side.quota_out = balance(
+                    &LedgerAccount::QuotaOut {
+                        province: rp,
+                        holder: holder.clone(),
+                    }
+                    .key(),
+                );
+                side.grants_sent.sort_by(|a, b| a.id.cmp(&b.id));
+                side.returns_applied.sort_by(|a, b| a.id.cmp(&b.id));
+                HolderFigures {
+                    holder_province: hp,
+                    holder_psn_no: holder,
+                    relative_province: rp,
+                    side,
+                }
+            })
+            .collect()
+    }
+
+    /// B: for every quota (holder, relative) kept here, what `check_conservation` needs
+    /// from B.
+    pub fn relative_figures(&self, balance: impl Fn(&str) -> Fen) -> Vec<RelativeFigures> {
+        let book = self;
+        let mut out: BTreeMap<Key, (QuotaParties, RelativeSide)> = BTreeMap::new();
+        fn slot<'a>(
+            out: &'a mut BTreeMap<Key, (QuotaParties, RelativeSide)>,
+            p: &QuotaParties,
+        ) -> &'a mut RelativeSide {
+            &mut out
+                .entry(key(p))
+                .or_insert_with(|| (p.clone(), RelativeSide::default()))
+                .1
+        }
+        for b in book
+            .bindings
+            .values()
+            .filter(|b| b.side == QuotaSide::Relative)
+        {
+            slot(&mut out, &b.parties);
+        }
+        for r in book
+            .applied
+            .values()
+            .filter(|r| r.direction == Direction::Grant && r.refusal_code.is_none())
+        {
+            slot(&mut out, &r.parties)
+                .grants_applied
+                .push(applied_transfer(r));
+        }
+        for r in book
+            .sent
+            .values()
+            .filter(|r| r.direction == Direction::Return)
+        {
+            slot(&mut out, &r.parties)
+                .returns_sent
+                .push(sent_transfer(r));
+        }
+        for spends in book.spends.values() {
+            if let Some(first) = spends.first() {
+                slot(&mut out, &first.parties);
+            }
+        }
+        out.into_values()
+            .map(|(parties, mut side)| {
+                side.quota = balance(&parties.quota().key());
+                side.spent = book.spent(&parties).unwrap_or(Fen::ZERO);
+                side.grants_applied.sort_by(|a, b| a.id.cmp(&b.id));
+                side.returns_sent.sort_by(|a, b| a.id.cmp(&b.id));
+                RelativeFigures { parties, side }
+            })
+            .collect()
+    }
+
     pub fn spent(&self, parties: &QuotaParties) -> Option<Fen> {
         Fen::checked_sum(
             self.spends
@@ -508,116 +656,17 @@ impl<S: Store> Engine<S> {
     /// A: for every holder and every province his quotas went to, what
     /// `check_conservation` needs from A.
     pub fn quota_holder_figures(&self) -> Vec<HolderFigures> {
-        let book = &self.state.quota;
-        let mut out: BTreeMap<(u32, String, u32), HolderSide> = BTreeMap::new();
-        let group = |p: &QuotaParties| {
-            (
-                p.holder_province,
-                p.holder_psn_no.clone(),
-                p.relative_province,
-            )
-        };
-        for b in book
-            .bindings
-            .values()
-            .filter(|b| b.side == QuotaSide::Holder)
-        {
-            out.entry(group(&b.parties)).or_default();
-        }
-        for r in book
-            .sent
-            .values()
-            .filter(|r| r.direction == Direction::Grant)
-        {
-            out.entry(group(&r.parties))
-                .or_default()
-                .grants_sent
-                .push(sent_transfer(r));
-        }
-        for r in book
-            .applied
-            .values()
-            .filter(|r| r.direction == Direction::Return && r.refusal_code.is_none())
-        {
-            out.entry(group(&r.parties))
-                .or_default()
-                .returns_applied
-                .push(applied_transfer(r));
-        }
-        out.into_iter()
-            .map(|((hp, holder, rp), mut side)| {
-                side.quota_out = self.state.balance(
-                    &LedgerAccount::QuotaOut {
-                        province: rp,
-                        holder: holder.clone(),
-                    }
-                    .key(),
-                );
-                side.grants_sent.sort_by(|a, b| a.id.cmp(&b.id));
-                side.returns_applied.sort_by(|a, b| a.id.cmp(&b.id));
-                HolderFigures {
-                    holder_province: hp,
-                    holder_psn_no: holder,
-                    relative_province: rp,
-                    side,
-                }
-            })
-            .collect()
+        self.state
+            .quota
+            .holder_figures(|key| self.state.balance(key))
     }
 
     /// B: for every quota (holder, relative) kept here, what `check_conservation` needs
     /// from B.
     pub fn quota_relative_figures(&self) -> Vec<RelativeFigures> {
-        let book = &self.state.quota;
-        let mut out: BTreeMap<Key, (QuotaParties, RelativeSide)> = BTreeMap::new();
-        fn slot<'a>(
-            out: &'a mut BTreeMap<Key, (QuotaParties, RelativeSide)>,
-            p: &QuotaParties,
-        ) -> &'a mut RelativeSide {
-            &mut out
-                .entry(key(p))
-                .or_insert_with(|| (p.clone(), RelativeSide::default()))
-                .1
-        }
-        for b in book
-            .bindings
-            .values()
-            .filter(|b| b.side == QuotaSide::Relative)
-        {
-            slot(&mut out, &b.parties);
-        }
-        for r in book
-            .applied
-            .values()
-            .filter(|r| r.direction == Direction::Grant && r.refusal_code.is_none())
-        {
-            slot(&mut out, &r.parties)
-                .grants_applied
-                .push(applied_transfer(r));
-        }
-        for r in book
-            .sent
-            .values()
-            .filter(|r| r.direction == Direction::Return)
-        {
-            slot(&mut out, &r.parties)
-                .returns_sent
-                .push(sent_transfer(r));
-        }
-        for spends in book.spends.values() {
-            if let Some(first) = spends.first() {
-                slot(&mut out, &first.parties);
-            }
-        }
-        out.into_values()
-            .map(|(parties, mut side)| {
-                side.quota = self.state.balance(&parties.quota().key());
-                side.spent = book.spent(&parties).unwrap_or(Fen::ZERO);
-                side.grants_applied.sort_by(|a, b| a.id.cmp(&b.id));
-                side.returns_sent.sort_by(|a, b| a.id.cmp(&b.id));
-                RelativeFigures { parties, side }
-            })
-            .collect()
+        self.state
+            .quota
+            .relative_figures(|key| self.state.balance(key))
     }
 
     /// This side's person of a binding, judged for a cross-province binding from `begin`.
@@ -1309,4 +1358,87 @@ fn describe_sent(r: &QuotaSentRow) -> String {
         r.amount,
         r.state.code()
     )
+}
+
+/// Spending in B: the quotas a settlement may draw on, and the spend log it leaves.
+impl<S: Store> Engine<S> {
+    /// The quotas kept here for `patient`, with what is left of each and whether it may
+    /// pay today.
+    pub(crate) fn quota_facts<'a>(
+        &'a self,
+        patient: &Person,
+        policy: &Policy,
+        on: NaiveDate,
+    ) -> Vec<QuotaFacts<'a>> {
+        self.state
+            .quota
+            .quotas_of(&patient.psn_no)
+            .map(|b| QuotaFacts {
+                parties: &b.parties,
+                remaining: self.state.balance(&b.parties.quota().key()),
+                since: b.begin,
+                in_force: judge_binding_in_force(Some(&in_force(b)), &policy.binding, on).is_ok(),
+            })
+            .collect()
+    }
+
+    /// Each quota a settlement drew on gets a line in the spend log: what B tells the
+    /// holder's province about where and when his quota was spent.
+    pub(crate) fn record_quota_spends(&mut self, settled: &Settled, pending: &mut Pending) {
+        for draw in &settled.decision.allocation.quota_draws {
+            let row = QuotaSpendRow {
+                entry_id: settled.entry_id,
+                setl_id: settled.setl_id.clone(),
+                parties: draw.parties.clone(),
+                fixmedins_code: settled.institution.code.clone(),
+                amount: draw.amount,
+                at: fmt_time(settled.at),
+            };
+            pending.writes.push(Write::QuotaSpend(row.clone()));
+            self.state.quota.add_spend(row);
+        }
+    }
+
+    /// A cancel gives each quota back what the settlement took from it (its reversal
+    /// posts it back); the spend log records the refund as a negative line.
+    pub(crate) fn record_quota_refunds(
+        &mut self,
+        stored: &StoredSettlement,
+        cancel: &JournalEntry,
+        at: NaiveDateTime,
+        pending: &mut Pending,
+    ) {
+        let Some(relative_province) = Admdvs::parse(&stored.row.admdvs).map(|a| a.province())
+        else {
+            return;
+        };
+        for p in &cancel.postings {
+            let Some(LedgerAccount::Quota {
+                province,
+                holder,
+                relative,
+            }) = LedgerAccount::parse_key(&p.account_key)
+            else {
+                continue;
+            };
+            let Some(amount) = p.amount.checked_neg() else {
+                continue;
+            };
+            let row = QuotaSpendRow {
+                entry_id: cancel.entry_id,
+                setl_id: stored.row.setl_id.clone(),
+                parties: QuotaParties {
+                    holder_province: province,
+                    holder_psn_no: holder,
+                    relative_province,
+                    relative_psn_no: relative,
+                },
+                fixmedins_code: stored.row.fixmedins_code.clone(),
+                amount,
+                at: fmt_time(at),
+            };
+            pending.writes.push(Write::QuotaSpend(row.clone()));
+            self.state.quota.add_spend(row);
+        }
+    }
 }

@@ -850,3 +850,11 @@ fn every_preset_lets_employees_share_with_near_relatives_in_2025() {
         assert!(!before.contains(&RelationClass::Grandparent), "{id}");
     }
 }
+
+#[test]
+fn every_preset_joined_cross_province_aid_with_the_2026_notice() {
+    let joined = NaiveDate::from_ymd_opt(2026, 1, 1);
+    for p in crate::presets().policies() {
+        assert_eq!(p.binding.cross_province_from, joined, "{}", p.id);
+    }
+}

@@ -21,7 +21,10 @@ use std::fmt;
 use gongji_core::Fen;
 use sha2::Digest as _;
 
-use crate::batch::{AuditRow, JournalEntry, PremiumRow, RecoveryCaseRow, SettlementRow, Write};
+use crate::batch::{
+    AuditRow, JournalEntry, PremiumRow, QuotaAppliedRow, QuotaSentRow, QuotaSpendRow,
+    RecoveryCaseRow, SettlementRow, Write,
+};
 use crate::verify::Violation;
 use crate::StoreError;
 
@@ -153,6 +156,33 @@ pub struct EntryRecords<'a> {
     pub premium: Option<&'a PremiumRow>,
     /// The recovery case this entry repaid (`repaid_entry_id`).
     pub recovery: Option<&'a RecoveryCaseRow>,
+    /// The cross-province quota rows this entry records.
+    pub quota: Option<&'a QuotaRecords>,
+}
+
+/// The cross-province quota rows (R-N3) a journal entry records: the transfer it sent (the
+/// outbox row's columns that never change), the transfer it applied or refused (the
+/// receiver's dedup row, whole) and what a settlement drew on quotas, or its cancel gave
+/// back. Deleting a dedup row, to have a transfer applied twice, breaks the chain at the
+/// entry that applied it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuotaRecords {
+    pub sent: Option<QuotaSentRow>,
+    pub applied: Option<QuotaAppliedRow>,
+    pub spends: Vec<QuotaSpendRow>,
+}
+
+impl QuotaRecords {
+    fn is_empty(&self) -> bool {
+        self.sent.is_none() && self.applied.is_none() && self.spends.is_empty()
+    }
+}
+
+fn quota_parties(c: &mut Canon, p: &gongji_core::quota::QuotaParties) {
+    c.int(i64::from(p.holder_province));
+    c.text(&p.holder_psn_no);
+    c.int(i64::from(p.relative_province));
+    c.text(&p.relative_psn_no);
 }
 
 /// The canonical encoding of a journal entry: every stored column of `journal` but
@@ -237,6 +267,59 @@ pub fn journal_canonical(e: &JournalEntry, records: &EntryRecords<'_>) -> Vec<u8
         }
         None => c.absent(),
     }
+    // Entries without quota rows encode as they did before the quota existed, so chains
+    // written then still verify.
+    if let Some(q) = records.quota.filter(|q| !q.is_empty()) {
+        c.text("quota");
+        match &q.sent {
+            Some(r) => {
+                c.text(&r.transfer_id);
+                c.text(r.direction.code());
+                quota_parties(&mut c, &r.parties);
+                c.fen(r.amount);
+                c.int(r.entry_id);
+                c.text(&r.created_at);
+            }
+            None => c.absent(),
+        }
+        match &q.applied {
+            Some(r) => {
+                c.text(&r.transfer_id);
+                c.text(r.direction.code());
+                quota_parties(&mut c, &r.parties);
+                c.fen(r.amount);
+                c.opt_int(r.entry_id);
+                c.opt_text(r.refusal_code.as_deref());
+                c.opt_text(r.refusal_zh.as_deref());
+                c.text(&r.at);
+            }
+            None => c.absent(),
+        }
+        let mut spends: Vec<&QuotaSpendRow> = q.spends.iter().collect();
+        spends.sort_by(|a, b| {
+            (
+                a.parties.holder_province,
+                &a.parties.holder_psn_no,
+                a.parties.relative_province,
+                &a.parties.relative_psn_no,
+            )
+                .cmp(&(
+                    b.parties.holder_province,
+                    &b.parties.holder_psn_no,
+                    b.parties.relative_province,
+                    &b.parties.relative_psn_no,
+                ))
+        });
+        c.int(spends.len() as i64);
+        for r in spends {
+            c.int(r.entry_id);
+            c.text(&r.setl_id);
+            quota_parties(&mut c, &r.parties);
+            c.text(&r.fixmedins_code);
+            c.fen(r.amount);
+            c.text(&r.at);
+        }
+    }
     c.0
 }
 
@@ -317,8 +400,22 @@ pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, Store
     let mut settlements = HashMap::new();
     let mut premiums = HashMap::new();
     let mut recoveries = HashMap::new();
+    let mut quota: HashMap<i64, QuotaRecords> = HashMap::new();
     for w in writes {
         match w {
+            // A row written again later in the batch (a confirm) keeps its fixed columns.
+            Write::QuotaSent(r) => {
+                let slot = quota.entry(r.entry_id).or_default();
+                if slot.sent.is_none() {
+                    slot.sent = Some(r.clone());
+                }
+            }
+            Write::QuotaApplied(r) => {
+                if let Some(id) = r.entry_id {
+                    quota.entry(id).or_default().applied = Some(r.clone());
+                }
+            }
+            Write::QuotaSpend(r) => quota.entry(r.entry_id).or_default().spends.push(r.clone()),
             Write::Settlement(s) => {
                 settlements.insert(s.entry_id, s);
             }
@@ -342,6 +439,7 @@ pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, Store
                     settlement: settlements.get(&e.entry_id).copied(),
                     premium: premiums.get(&e.entry_id).copied(),
                     recovery: recoveries.get(&e.entry_id).copied(),
+                    quota: quota.get(&e.entry_id),
                 };
                 let hash = alg.link(&heads.journal.hash, &journal_canonical(e, &records));
                 let rows = heads.journal.rows + 1;
@@ -378,6 +476,7 @@ pub struct ChainedEntry {
     pub settlement: Option<SettlementRow>,
     pub premium: Option<PremiumRow>,
     pub recovery: Option<RecoveryCaseRow>,
+    pub quota: QuotaRecords,
     /// The entry's place in the chain.
     pub chain_seq: Option<i64>,
     pub alg: Option<String>,
@@ -600,6 +699,7 @@ pub(crate) fn verify_chains(
                 settlement: row.settlement.as_ref(),
                 premium: row.premium.as_ref(),
                 recovery: row.recovery.as_ref(),
+                quota: Some(&row.quota),
             };
             let numbered = row
                 .posting_seqs
@@ -691,6 +791,7 @@ pub(crate) fn chain_existing(
                 settlement: row.settlement.as_ref(),
                 premium: row.premium.as_ref(),
                 recovery: row.recovery.as_ref(),
+                quota: Some(&row.quota),
             };
             let hash = alg.link(
                 &heads.journal.hash,
@@ -723,6 +824,35 @@ pub(crate) fn chain_existing(
         }
     }
     Ok(heads)
+}
+
+/// Attaches the quota rows read for a chunk of entries to the entries that record them.
+pub(crate) fn attach_quota(
+    entries: &mut [ChainedEntry],
+    sent: Vec<QuotaSentRow>,
+    applied: Vec<QuotaAppliedRow>,
+    spends: Vec<QuotaSpendRow>,
+) {
+    let index: HashMap<i64, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.entry.entry_id, i))
+        .collect();
+    for r in sent {
+        if let Some(&i) = index.get(&r.entry_id) {
+            entries[i].quota.sent = Some(r);
+        }
+    }
+    for r in applied {
+        if let Some(&i) = r.entry_id.as_ref().and_then(|id| index.get(id)) {
+            entries[i].quota.applied = Some(r);
+        }
+    }
+    for r in spends {
+        if let Some(&i) = index.get(&r.entry_id) {
+            entries[i].quota.spends.push(r);
+        }
+    }
 }
 
 /// Groups postings read in (entry_id, seq) order under their entries (read in id order),

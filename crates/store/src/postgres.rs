@@ -646,6 +646,46 @@ fn quota_parties(r: &Row, i: usize) -> Result<gongji_core::quota::QuotaParties, 
     )
 }
 
+fn quota_sent_of(r: &Row) -> Result<crate::batch::QuotaSentRow, StoreError> {
+    quota::sent(quota::SentCols {
+        transfer_id: get(r, 0)?,
+        direction: get(r, 1)?,
+        parties: quota_parties(r, 2)?,
+        amount: get(r, 6)?,
+        state: get(r, 7)?,
+        entry_id: get(r, 8)?,
+        release_entry_id: get(r, 9)?,
+        attempts: i64::from(get::<i32>(r, 10)?),
+        last_error: get(r, 11)?,
+        created_at: get(r, 12)?,
+        updated_at: get(r, 13)?,
+    })
+}
+
+fn quota_applied_of(r: &Row) -> Result<crate::batch::QuotaAppliedRow, StoreError> {
+    quota::applied(quota::AppliedCols {
+        transfer_id: get(r, 0)?,
+        direction: get(r, 1)?,
+        parties: quota_parties(r, 2)?,
+        amount: get(r, 6)?,
+        entry_id: get(r, 7)?,
+        refusal_code: get(r, 8)?,
+        refusal_zh: get(r, 9)?,
+        at: get(r, 10)?,
+    })
+}
+
+fn quota_spend_of(r: &Row) -> Result<crate::batch::QuotaSpendRow, StoreError> {
+    Ok(quota::spend(quota::SpendCols {
+        entry_id: get(r, 0)?,
+        setl_id: get(r, 1)?,
+        parties: quota_parties(r, 2)?,
+        fixmedins_code: get(r, 6)?,
+        amount: get(r, 7)?,
+        at: get(r, 8)?,
+    }))
+}
+
 fn quota_rows<C: GenericClient>(c: &mut C, snap: &mut Snapshot) -> Result<(), StoreError> {
     each_row(c, quota::SELECT_BINDINGS, |r| {
         snap.quota_bindings.push(quota::binding(quota::BindingCols {
@@ -661,43 +701,15 @@ fn quota_rows<C: GenericClient>(c: &mut C, snap: &mut Snapshot) -> Result<(), St
         Ok(())
     })?;
     each_row(c, quota::SELECT_SENT, |r| {
-        snap.quota_sent.push(quota::sent(quota::SentCols {
-            transfer_id: get(r, 0)?,
-            direction: get(r, 1)?,
-            parties: quota_parties(r, 2)?,
-            amount: get(r, 6)?,
-            state: get(r, 7)?,
-            entry_id: get(r, 8)?,
-            release_entry_id: get(r, 9)?,
-            attempts: i64::from(get::<i32>(r, 10)?),
-            last_error: get(r, 11)?,
-            created_at: get(r, 12)?,
-            updated_at: get(r, 13)?,
-        })?);
+        snap.quota_sent.push(quota_sent_of(r)?);
         Ok(())
     })?;
     each_row(c, quota::SELECT_APPLIED, |r| {
-        snap.quota_applied.push(quota::applied(quota::AppliedCols {
-            transfer_id: get(r, 0)?,
-            direction: get(r, 1)?,
-            parties: quota_parties(r, 2)?,
-            amount: get(r, 6)?,
-            entry_id: get(r, 7)?,
-            refusal_code: get(r, 8)?,
-            refusal_zh: get(r, 9)?,
-            at: get(r, 10)?,
-        })?);
+        snap.quota_applied.push(quota_applied_of(r)?);
         Ok(())
     })?;
     each_row(c, quota::SELECT_SPENDS, |r| {
-        snap.quota_spends.push(quota::spend(quota::SpendCols {
-            entry_id: get(r, 0)?,
-            setl_id: get(r, 1)?,
-            parties: quota_parties(r, 2)?,
-            fixmedins_code: get(r, 6)?,
-            amount: get(r, 7)?,
-            at: get(r, 8)?,
-        }));
+        snap.quota_spends.push(quota_spend_of(r)?);
         Ok(())
     })
 }
@@ -3139,6 +3151,7 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                     settlement: None,
                     premium: None,
                     recovery: None,
+                    quota: Default::default(),
                     alg: get(r, 13)?,
                     hash: get(r, 14)?,
                     chain_seq: get(r, 15)?,
@@ -3200,13 +3213,25 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             .iter()
             .map(recovery_case_of)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(chain::assemble(
-            entries,
-            postings,
-            settlements,
-            premiums,
-            recoveries,
-        ))
+        let mut entries = chain::assemble(entries, postings, settlements, premiums, recoveries);
+        // Rows chained before the quota tables existed (by_id, at migration 0016) record none.
+        if !by_id {
+            let rows = |c: &mut C, sql: &str| c.query(sql, &[&lo, &hi]).map_err(pg);
+            let sent = rows(c, quota::SENT_OF_ENTRIES_PG)?
+                .iter()
+                .map(quota_sent_of)
+                .collect::<Result<Vec<_>, _>>()?;
+            let applied = rows(c, quota::APPLIED_OF_ENTRIES_PG)?
+                .iter()
+                .map(quota_applied_of)
+                .collect::<Result<Vec<_>, _>>()?;
+            let spends = rows(c, quota::SPENDS_OF_ENTRIES_PG)?
+                .iter()
+                .map(quota_spend_of)
+                .collect::<Result<Vec<_>, _>>()?;
+            chain::attach_quota(&mut entries, sent, applied, spends);
+        }
+        Ok(entries)
     }
 
     fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedAudit>, StoreError> {

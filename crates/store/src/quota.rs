@@ -79,23 +79,56 @@ both!(
     ""
 );
 
+macro_rules! sent_cols {
+    () => {
+        "SELECT transfer_id, direction, holder_province, holder_psn_no, relative_province,
+             relative_psn_no, amount_fen, state, entry_id, release_entry_id, attempts,
+             last_error, created_at, updated_at
+         FROM quota_sent"
+    };
+}
+macro_rules! applied_cols {
+    () => {
+        "SELECT transfer_id, direction, holder_province, holder_psn_no, relative_province,
+             relative_psn_no, amount_fen, entry_id, refusal_code, refusal_zh, applied_at
+         FROM quota_applied"
+    };
+}
+macro_rules! spend_cols {
+    () => {
+        "SELECT entry_id, setl_id, holder_province, holder_psn_no, relative_province,
+             relative_psn_no, fixmedins_code, amount_fen, spent_at
+         FROM quota_spends"
+    };
+}
+
 /// Read back in the column order of the inserts.
 pub(crate) const SELECT_BINDINGS: &str = "SELECT holder_province, holder_psn_no,
         relative_province, relative_psn_no, side, relationship, begin_date, end_date, status,
         created_at, updated_at
     FROM quota_bindings ORDER BY holder_province, holder_psn_no, relative_province,
         relative_psn_no";
-pub(crate) const SELECT_SENT: &str = "SELECT transfer_id, direction, holder_province,
-        holder_psn_no, relative_province, relative_psn_no, amount_fen, state, entry_id,
-        release_entry_id, attempts, last_error, created_at, updated_at
-    FROM quota_sent ORDER BY entry_id, transfer_id";
-pub(crate) const SELECT_APPLIED: &str = "SELECT transfer_id, direction, holder_province,
-        holder_psn_no, relative_province, relative_psn_no, amount_fen, entry_id,
-        refusal_code, refusal_zh, applied_at
-    FROM quota_applied ORDER BY applied_at, transfer_id";
-pub(crate) const SELECT_SPENDS: &str = "SELECT entry_id, setl_id, holder_province,
-        holder_psn_no, relative_province, relative_psn_no, fixmedins_code, amount_fen, spent_at
-    FROM quota_spends ORDER BY entry_id, holder_province, holder_psn_no, relative_psn_no";
+pub(crate) const SELECT_SENT: &str = concat!(sent_cols!(), " ORDER BY entry_id, transfer_id");
+pub(crate) const SELECT_APPLIED: &str =
+    concat!(applied_cols!(), " ORDER BY applied_at, transfer_id");
+pub(crate) const SELECT_SPENDS: &str = concat!(
+    spend_cols!(),
+    " ORDER BY entry_id, holder_province, holder_psn_no, relative_province, relative_psn_no"
+);
+
+/// The rows the journal entries `$1..=$2` record, for the chain (see `chain.rs`).
+pub(crate) const SENT_OF_ENTRIES_SQLITE: &str =
+    concat!(sent_cols!(), " WHERE entry_id >= ?1 AND entry_id <= ?2");
+pub(crate) const SENT_OF_ENTRIES_PG: &str =
+    concat!(sent_cols!(), " WHERE entry_id >= $1 AND entry_id <= $2");
+pub(crate) const APPLIED_OF_ENTRIES_SQLITE: &str =
+    concat!(applied_cols!(), " WHERE entry_id >= ?1 AND entry_id <= ?2");
+pub(crate) const APPLIED_OF_ENTRIES_PG: &str =
+    concat!(applied_cols!(), " WHERE entry_id >= $1 AND entry_id <= $2");
+pub(crate) const SPENDS_OF_ENTRIES_SQLITE: &str =
+    concat!(spend_cols!(), " WHERE entry_id >= ?1 AND entry_id <= ?2");
+pub(crate) const SPENDS_OF_ENTRIES_PG: &str =
+    concat!(spend_cols!(), " WHERE entry_id >= $1 AND entry_id <= $2");
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))

@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 use gongji_core::domain::{Binding, CatalogItem, Institution, Person};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::PoolUsage;
+use gongji_core::quota::QuotaParties;
 use gongji_core::Fen;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::batch::{
     AuditRow, BindingUsageDelta, FeeRow, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
-    RecoveryCaseRow, SettlementRow, VisitRow, Write, WriteBatch,
+    QuotaAppliedRow, QuotaSentRow, QuotaSpendRow, RecoveryCaseRow, SettlementRow, VisitRow, Write,
+    WriteBatch,
 };
 use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads,
@@ -1176,70 +1178,87 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn quota_parties(r: &rusqlite::Row<'_>, i: usize) -> Result<QuotaParties, StoreError> {
+    quota::parties(
+        r.get(i).map_err(io)?,
+        r.get(i + 1).map_err(io)?,
+        r.get(i + 2).map_err(io)?,
+        r.get(i + 3).map_err(io)?,
+    )
+}
+
+fn quota_sent_of(r: &rusqlite::Row<'_>) -> Result<QuotaSentRow, StoreError> {
+    quota::sent(quota::SentCols {
+        transfer_id: r.get(0).map_err(io)?,
+        direction: r.get(1).map_err(io)?,
+        parties: quota_parties(r, 2)?,
+        amount: r.get(6).map_err(io)?,
+        state: r.get(7).map_err(io)?,
+        entry_id: r.get(8).map_err(io)?,
+        release_entry_id: r.get(9).map_err(io)?,
+        attempts: r.get(10).map_err(io)?,
+        last_error: r.get(11).map_err(io)?,
+        created_at: r.get(12).map_err(io)?,
+        updated_at: r.get(13).map_err(io)?,
+    })
+}
+
+fn quota_applied_of(r: &rusqlite::Row<'_>) -> Result<QuotaAppliedRow, StoreError> {
+    quota::applied(quota::AppliedCols {
+        transfer_id: r.get(0).map_err(io)?,
+        direction: r.get(1).map_err(io)?,
+        parties: quota_parties(r, 2)?,
+        amount: r.get(6).map_err(io)?,
+        entry_id: r.get(7).map_err(io)?,
+        refusal_code: r.get(8).map_err(io)?,
+        refusal_zh: r.get(9).map_err(io)?,
+        at: r.get(10).map_err(io)?,
+    })
+}
+
+fn quota_spend_of(r: &rusqlite::Row<'_>) -> Result<QuotaSpendRow, StoreError> {
+    Ok(quota::spend(quota::SpendCols {
+        entry_id: r.get(0).map_err(io)?,
+        setl_id: r.get(1).map_err(io)?,
+        parties: quota_parties(r, 2)?,
+        fixmedins_code: r.get(6).map_err(io)?,
+        amount: r.get(7).map_err(io)?,
+        at: r.get(8).map_err(io)?,
+    }))
+}
+
+/// Every row of a quota query, decoded.
+fn quota_query<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut st = conn.prepare_cached(sql).map_err(io)?;
+    let mut rows = st.query(params).map_err(io)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(io)? {
+        out.push(decode(r)?);
+    }
+    Ok(out)
+}
+
 fn quota_rows(conn: &Connection, snap: &mut Snapshot) -> Result<(), StoreError> {
-    let text = |r: &rusqlite::Row<'_>, i: usize| r.get::<_, String>(i);
-    let parties =
-        |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<(i64, String, i64, String)> {
-            Ok((r.get(i)?, r.get(i + 1)?, r.get(i + 2)?, r.get(i + 3)?))
-        };
-    let decode = |(hp, h, rp, r): (i64, String, i64, String)| quota::parties(hp, h, rp, r);
-    let mut st = conn.prepare(quota::SELECT_BINDINGS).map_err(io)?;
-    let mut rows = st.query([]).map_err(io)?;
-    while let Some(r) = rows.next().map_err(io)? {
-        snap.quota_bindings.push(quota::binding(quota::BindingCols {
-            parties: decode(parties(r, 0).map_err(io)?)?,
-            side: text(r, 4).map_err(io)?,
-            relationship: text(r, 5).map_err(io)?,
-            begin: text(r, 6).map_err(io)?,
+    snap.quota_bindings = quota_query(conn, quota::SELECT_BINDINGS, [], |r| {
+        quota::binding(quota::BindingCols {
+            parties: quota_parties(r, 0)?,
+            side: r.get(4).map_err(io)?,
+            relationship: r.get(5).map_err(io)?,
+            begin: r.get(6).map_err(io)?,
             end: r.get(7).map_err(io)?,
-            status: text(r, 8).map_err(io)?,
-            created_at: text(r, 9).map_err(io)?,
-            updated_at: text(r, 10).map_err(io)?,
-        })?);
-    }
-    let mut st = conn.prepare(quota::SELECT_SENT).map_err(io)?;
-    let mut rows = st.query([]).map_err(io)?;
-    while let Some(r) = rows.next().map_err(io)? {
-        snap.quota_sent.push(quota::sent(quota::SentCols {
-            transfer_id: text(r, 0).map_err(io)?,
-            direction: text(r, 1).map_err(io)?,
-            parties: decode(parties(r, 2).map_err(io)?)?,
-            amount: r.get(6).map_err(io)?,
-            state: text(r, 7).map_err(io)?,
-            entry_id: r.get(8).map_err(io)?,
-            release_entry_id: r.get(9).map_err(io)?,
-            attempts: r.get(10).map_err(io)?,
-            last_error: r.get(11).map_err(io)?,
-            created_at: text(r, 12).map_err(io)?,
-            updated_at: text(r, 13).map_err(io)?,
-        })?);
-    }
-    let mut st = conn.prepare(quota::SELECT_APPLIED).map_err(io)?;
-    let mut rows = st.query([]).map_err(io)?;
-    while let Some(r) = rows.next().map_err(io)? {
-        snap.quota_applied.push(quota::applied(quota::AppliedCols {
-            transfer_id: text(r, 0).map_err(io)?,
-            direction: text(r, 1).map_err(io)?,
-            parties: decode(parties(r, 2).map_err(io)?)?,
-            amount: r.get(6).map_err(io)?,
-            entry_id: r.get(7).map_err(io)?,
-            refusal_code: r.get(8).map_err(io)?,
-            refusal_zh: r.get(9).map_err(io)?,
-            at: text(r, 10).map_err(io)?,
-        })?);
-    }
-    let mut st = conn.prepare(quota::SELECT_SPENDS).map_err(io)?;
-    let mut rows = st.query([]).map_err(io)?;
-    while let Some(r) = rows.next().map_err(io)? {
-        snap.quota_spends.push(quota::spend(quota::SpendCols {
-            entry_id: r.get(0).map_err(io)?,
-            setl_id: text(r, 1).map_err(io)?,
-            parties: decode(parties(r, 2).map_err(io)?)?,
-            fixmedins_code: text(r, 6).map_err(io)?,
-            amount: r.get(7).map_err(io)?,
-            at: text(r, 8).map_err(io)?,
-        }));
-    }
+            status: r.get(8).map_err(io)?,
+            created_at: r.get(9).map_err(io)?,
+            updated_at: r.get(10).map_err(io)?,
+        })
+    })?;
+    snap.quota_sent = quota_query(conn, quota::SELECT_SENT, [], quota_sent_of)?;
+    snap.quota_applied = quota_query(conn, quota::SELECT_APPLIED, [], quota_applied_of)?;
+    snap.quota_spends = quota_query(conn, quota::SELECT_SPENDS, [], quota_spend_of)?;
     Ok(())
 }
 
@@ -2049,6 +2068,7 @@ impl ChainSource for SqliteChain<'_> {
                         settlement: None,
                         premium: None,
                         recovery: None,
+                        quota: Default::default(),
                         alg: r.get(13)?,
                         hash: r.get(14)?,
                         chain_seq: r.get(15)?,
@@ -2169,13 +2189,32 @@ impl ChainSource for SqliteChain<'_> {
                 .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
-        Ok(chain::assemble(
-            entries,
-            postings,
-            settlements,
-            premiums,
-            recoveries,
-        ))
+        let mut entries = chain::assemble(entries, postings, settlements, premiums, recoveries);
+        // Rows chained before the quota tables existed (by_id, at migration 0016) record none.
+        if !by_id {
+            chain::attach_quota(
+                &mut entries,
+                quota_query(
+                    conn,
+                    quota::SENT_OF_ENTRIES_SQLITE,
+                    params![lo, hi],
+                    quota_sent_of,
+                )?,
+                quota_query(
+                    conn,
+                    quota::APPLIED_OF_ENTRIES_SQLITE,
+                    params![lo, hi],
+                    quota_applied_of,
+                )?,
+                quota_query(
+                    conn,
+                    quota::SPENDS_OF_ENTRIES_SQLITE,
+                    params![lo, hi],
+                    quota_spend_of,
+                )?,
+            );
+        }
+        Ok(entries)
     }
 
     fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedAudit>, StoreError> {

@@ -14,6 +14,7 @@ use gongji_core::codes::{
 };
 use gongji_core::domain::{Binding, BindingStatus, CatalogItem, Institution, Person};
 use gongji_core::pii::{CertNo, PersonName, Phone};
+use gongji_core::quota::{Direction, QuotaBindingStatus, QuotaParties, QuotaSide, SentState};
 use gongji_core::{BasisPoints, Fen};
 use gongji_store::read::{
     AuditQuery, OperatorRow, ProxyConsentRow, ReadStore, RecordQuery, RecordRow, RecoveryQuery,
@@ -22,8 +23,9 @@ use gongji_store::read::{
 use gongji_store::testing;
 use gongji_store::{
     AuditRow, BindingUsageDelta, CommitmentRow, ConventionalTx, FeeRow, JournalEntry, PgStore,
-    PoolUsageDelta, PostingRow, PremiumRow, ReconcileQuery, RecoveryCaseRow, SettlementRow,
-    SqliteStore, Store, StoreError, Violation, VisitRow, Write, WriteBatch,
+    PoolUsageDelta, PostingRow, PremiumRow, QuotaAppliedRow, QuotaBindingRow, QuotaSentRow,
+    QuotaSpendRow, ReconcileQuery, RecoveryCaseRow, SettlementRow, SqliteStore, Store, StoreError,
+    Violation, VisitRow, Write, WriteBatch,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -207,6 +209,8 @@ contract!(
     sha256_is_recorded_per_row_when_chosen,
     rows_written_before_the_chains_are_chained_at_open,
     anchors_catch_a_rewritten_chain_and_allow_appends,
+    quota_rows_round_trip_and_a_transfer_is_applied_once,
+    verify_names_a_quota_dedup_row_deleted_or_a_spend_changed,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -642,6 +646,179 @@ fn recovery_cases_and_commitments_are_kept<B: Backend>(b: &B) {
         "a second letter for the same binding",
     );
     assert_eq!(B::scalar(&mut s, "SELECT COUNT(*) FROM commitments"), 1);
+}
+
+fn quota_parties() -> QuotaParties {
+    QuotaParties {
+        holder_province: 37,
+        holder_psn_no: "37060200000001".into(),
+        relative_province: 14,
+        relative_psn_no: "14080200000002".into(),
+    }
+}
+
+fn quota_sent(state: SentState, attempts: u32) -> QuotaSentRow {
+    QuotaSentRow {
+        transfer_id: "37G000000000002".into(),
+        direction: Direction::Grant,
+        parties: quota_parties(),
+        amount: Fen::from_fen(30_000),
+        state,
+        entry_id: 2,
+        release_entry_id: None,
+        attempts,
+        last_error: (attempts > 0).then(|| "对方省份暂时无法连接".to_string()),
+        created_at: "2026-03-02 10:00:00".into(),
+        updated_at: format!("2026-03-02 10:0{attempts}:00"),
+    }
+}
+
+fn quota_applied(entry_id: Option<i64>) -> QuotaAppliedRow {
+    QuotaAppliedRow {
+        transfer_id: "14R000000000009".into(),
+        direction: Direction::Return,
+        parties: quota_parties(),
+        amount: Fen::from_fen(22_000),
+        entry_id,
+        refusal_code: entry_id.is_none().then(|| "GJ-QUOTA-NOT-BOUND".to_string()),
+        refusal_zh: entry_id.is_none().then(|| "没有绑定".to_string()),
+        at: "2026-03-10 10:00:00".into(),
+    }
+}
+
+/// The cross-province quota's rows (R-N3) come back from the snapshot as written, an
+/// outbox row changes in place, and a second row for one received transfer id is refused
+/// with everything else of its batch: the receiver's dedup holds in the schema.
+fn quota_rows_round_trip_and_a_transfer_is_applied_once<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    let mut binding = QuotaBindingRow {
+        parties: quota_parties(),
+        side: QuotaSide::Holder,
+        relationship: Relationship::from_code(10).expect("spouse"),
+        begin: day("2026-03-01"),
+        end: None,
+        status: QuotaBindingStatus::Active,
+        created_at: "2026-03-01 10:00:00".into(),
+        updated_at: "2026-03-01 10:00:00".into(),
+    };
+    let spend = QuotaSpendRow {
+        entry_id: 7,
+        setl_id: "140802000000000007".into(),
+        parties: quota_parties(),
+        fixmedins_code: "P14080200003".into(),
+        amount: Fen::from_fen(8_000),
+        at: "2026-03-05 10:00:00".into(),
+    };
+    s.commit(&batch(vec![
+        Write::QuotaBinding(binding.clone()),
+        Write::QuotaSent(quota_sent(SentState::Reserved, 0)),
+        Write::QuotaApplied(quota_applied(Some(3))),
+        Write::QuotaApplied(QuotaAppliedRow {
+            transfer_id: "14R000000000011".into(),
+            ..quota_applied(None)
+        }),
+        Write::QuotaSpend(spend.clone()),
+    ]))
+    .expect("quota rows");
+    binding.status = QuotaBindingStatus::Ended;
+    binding.end = Some(day("2026-03-10"));
+    binding.updated_at = "2026-03-10 10:00:00".into();
+    s.commit(&batch(vec![
+        Write::QuotaSent(quota_sent(SentState::Confirmed, 2)),
+        Write::QuotaBinding(binding.clone()),
+    ]))
+    .expect("the outbox row and the binding change");
+    drop(s);
+    let mut s = b.open();
+    let snap = s.load_snapshot().expect("snapshot");
+    assert_eq!(snap.quota_bindings, vec![binding]);
+    assert_eq!(snap.quota_sent, vec![quota_sent(SentState::Confirmed, 2)]);
+    assert_eq!(
+        snap.quota_applied,
+        vec![
+            quota_applied(Some(3)),
+            QuotaAppliedRow {
+                transfer_id: "14R000000000011".into(),
+                ..quota_applied(None)
+            }
+        ]
+    );
+    assert_eq!(snap.quota_spends, vec![spend]);
+
+    let before = balance(&mut s, "psn:P0001");
+    expect_conflict(
+        s.commit(&batch(vec![
+            Write::Entry(opening(2, "P0001", 50_000, 22_000)),
+            Write::QuotaApplied(quota_applied(Some(2))),
+        ])),
+        "the same return applied a second time",
+    );
+    assert_eq!(
+        balance(&mut s, "psn:P0001"),
+        before,
+        "its entry went with it"
+    );
+    assert_eq!(B::scalar(&mut s, "SELECT COUNT(*) FROM quota_applied"), 2);
+}
+
+/// The quota rows an entry records are chained with it: deleting the dedup row that would
+/// stop a transfer being applied twice, or changing where a quota was spent, breaks the
+/// chain at that entry.
+fn verify_names_a_quota_dedup_row_deleted_or_a_spend_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    let back = QuotaAppliedRow {
+        entry_id: Some(2),
+        parties: QuotaParties {
+            holder_psn_no: "P0001".into(),
+            ..quota_parties()
+        },
+        ..quota_applied(Some(2))
+    };
+    let spend = QuotaSpendRow {
+        entry_id: 3,
+        setl_id: "S3".into(),
+        parties: quota_parties(),
+        fixmedins_code: INST.into(),
+        amount: Fen::from_fen(100),
+        at: "2026-03-05 10:00:00".into(),
+    };
+    s.commit(&batch(vec![
+        Write::Entry(entry(
+            2,
+            "quota_return_credit",
+            None,
+            vec![
+                posting("psn:P0001", 22_000, 72_000),
+                posting("quotaout:14:P0001", -22_000, -22_000),
+            ],
+        )),
+        Write::QuotaApplied(back),
+        Write::Entry(entry(
+            3,
+            "settle",
+            None,
+            vec![
+                posting("quota:37:H/R", 100, 100),
+                posting("peer:37", -100, -100),
+            ],
+        )),
+        Write::QuotaSpend(spend),
+    ]))
+    .expect("a return applied, a quota spent");
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    B::exec(&mut s, "UPDATE quota_spends SET fixmedins_code = 'P0000'");
+    assert_broken_at(&s.verify().expect("verify"), "journal", 3);
+    B::exec(
+        &mut s,
+        &format!("UPDATE quota_spends SET fixmedins_code = '{INST}'"),
+    );
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
+    B::exec(&mut s, "DELETE FROM quota_applied");
+    assert_broken_at(&s.verify().expect("verify"), "journal", 2);
 }
 
 fn postings_move_balances_and_verify_is_clean<B: Backend>(b: &B) {
