@@ -253,13 +253,19 @@ pub struct PeerCheck {
     pub result: Result<QuotaPosition, Discrepancy>,
 }
 
-/// Whether an error a peer answered to a transfer is a final "no" on which the sender may
-/// release: only a refusal by the rules is, and not `GJ-QUOTA-TRANSFER-MISMATCH` (the peer
-/// holds this id with another amount: releasing could create money; staff must look).
-/// Store failures, a stopped writer and the like are passing: the sender keeps the row
-/// Reserved and tries again.
+/// Whether an error a peer answered is a final "no" (on a transfer: the sender may
+/// release; on a bind or a check: the holder is told no). Passing failures are not: a store
+/// that could not write, a stopped writer, a batch stopped by a floor check; the sender
+/// keeps its row and tries again. Nor is `GJ-QUOTA-TRANSFER-MISMATCH`: the peer holds this
+/// id with another amount, and releasing could create money; staff must look.
 pub fn peer_error_is_final(e: &EngineError) -> bool {
-    matches!(e, EngineError::Refused(r) if *r != Refusal::QuotaTransferMismatch)
+    !matches!(
+        e,
+        EngineError::Store(_)
+            | EngineError::WriterStopped
+            | EngineError::FloorBreached(_)
+            | EngineError::Refused(Refusal::QuotaTransferMismatch)
+    )
 }
 
 /// Checks every holder of A against B's records of his quotas: `holders` from A's
