@@ -137,10 +137,11 @@ fn journey(faulted: Side, point: &str) {
         &YC_PHARM,
         &relative,
         &relative.certno(),
-        "1",
+        "2",
         &one(ITEM_A, "80.00"),
     );
     let spent = 30_000 - p.wb.quota_of(RELATIVE).expect("quota").1;
+    assert!(spent > 0, "the relative paid from the quota");
     assert_eq!(spent, setl.acct);
 
     p.post(

@@ -66,10 +66,11 @@ fn journey(b: Province) {
         &YC_PHARM,
         &relative,
         &relative.certno(),
-        "1",
+        "2",
         &one(ITEM_A, "80.00"),
     );
     let spent = 30_000 - wb.quota_of(RELATIVE).expect("quota").1;
+    assert!(spent > 0, "the relative paid from the quota");
     assert_eq!(
         spent, setl.acct,
         "what the pharmacy's answer paid from accounts came out of the quota"

@@ -147,8 +147,11 @@ pub async fn call_at<T: Serialize, R: DeserializeOwned>(
         return serde_json::from_slice(&bytes).map_err(|_| unverified("body"));
     }
     let body: ErrorBody = serde_json::from_slice(&bytes).map_err(|_| unverified("error body"))?;
-    // 401 and 429 are about this call (a clock, a key, a nonce), not about the step.
-    if status == 401 || status == 429 {
+    // 401 and 429 are about this call (a clock, a key, a nonce), not about the step; a
+    // transfer id the peer holds with another amount is not a "no" to release on (that
+    // could create money): it stays in flight, shown to staff.
+    let mismatch = body.code == gongji_core::Refusal::QuotaTransferMismatch.code();
+    if status == 401 || status == 429 || mismatch {
         return Err(CallError::Failed(PeerRefusal::BadAnswer(body.code)));
     }
     Err(CallError::Refused { status, body })

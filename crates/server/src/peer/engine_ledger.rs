@@ -65,8 +65,8 @@ impl EngineLedger {
             .map_err(|_| ServiceError::from(EngineError::WriterStopped))
     }
 
-    /// A transfer a peer sent: applied or refused for good, both answers; a mismatch of
-    /// a known id is a final "no" too; anything else is this side's failure, to retry.
+    /// A transfer a peer sent: applied or refused for good, both answers; anything else
+    /// (a store failure, a mismatch of a known id) is an error the sender retries.
     async fn receive(&self, command: QuotaCommand) -> ServiceResult<Verdict> {
         match self.run(command).await {
             Ok(QuotaAnswer::Applied { .. }) => Ok(Verdict::Applied),
@@ -75,10 +75,17 @@ impl EngineLedger {
                 message_zh: row.refusal_zh.unwrap_or_default(),
             }),
             Ok(_) => Err(EngineError::WriterStopped.into()),
-            Err(EngineError::Refused(r)) => Ok(Verdict::Refused {
-                code: r.code().to_string(),
-                message_zh: r.message_zh(),
-            }),
+            Err(e) if gongji_engine::quota::peer_error_is_final(&e) => {
+                let EngineError::Refused(r) = e else {
+                    return Err(e.into());
+                };
+                Ok(Verdict::Refused {
+                    code: r.code().to_string(),
+                    message_zh: r.message_zh(),
+                })
+            }
+            // A mismatch of a known id is not final: the sender must not release on it
+            // (that could create money); it stays in flight for staff to look at.
             Err(e) => Err(e.into()),
         }
     }
