@@ -434,3 +434,52 @@ async fn calls_not_signed_by_a_peer_now_and_once_are_refused_with_stable_codes()
         "B signs its answers"
     );
 }
+
+#[tokio::test]
+async fn staff_see_a_grant_in_flight_on_the_console_and_in_the_api_until_it_lands() {
+    let p = provinces_driven(insured_in_b(), false).await;
+    let parties = service::bind(&p.a.app, &bind_ask()).await.expect("bind");
+    let t = p
+        .a_books
+        .reserve(&parties, yuan(300))
+        .await
+        .expect("reserve");
+    let token = p.a.staff("clerk1").await;
+    let page =
+        p.a.client
+            .get(format!("{}/console/transfers", p.a.base))
+            .header("cookie", format!("gongji_session={token}"))
+            .send()
+            .await
+            .expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("跨省划转"), "{html}");
+    assert!(html.contains(&t.id) && html.contains("300.00") && html.contains("划出额度"));
+    let api =
+        p.a.client
+            .get(format!("{}/api/v1/staff/quota-transfers", p.a.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("api");
+    let body: serde_json::Value = api.json().await.expect("json");
+    assert_eq!(body["transfers"][0]["transfer_id"], t.id.as_str());
+
+    let a_peers = p.a.app.peers.clone().expect("peers");
+    let step = p.a_books.outbox().await.expect("outbox").remove(0);
+    outbox::send(&reqwest::Client::new(), &a_peers, &step)
+        .await
+        .expect("delivered");
+    let html =
+        p.a.client
+            .get(format!("{}/console/transfers", p.a.base))
+            .header("cookie", format!("gongji_session={token}"))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+    assert!(html.contains("目前没有在途的跨省划转"), "{html}");
+}
