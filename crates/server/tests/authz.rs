@@ -497,6 +497,20 @@ fn matrix(c: &Ctx) -> Vec<Row> {
         ),
         page(
             Method::GET,
+            "/h5/quotas",
+            "/h5/quotas".into(),
+            none,
+            w("S E E E S S S S S"),
+        ),
+        page(
+            Method::POST,
+            "/h5/quotas",
+            "/h5/quotas".into(),
+            |_, _| form(&[("op", "end"), ("province", "14"), ("relative", "R1")]),
+            w("X R R R X X X X X"),
+        ),
+        page(
+            Method::GET,
             "/console/transfers",
             "/console/transfers".into(),
             none,

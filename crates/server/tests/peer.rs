@@ -483,3 +483,98 @@ async fn staff_see_a_grant_in_flight_on_the_console_and_in_the_api_until_it_land
             .expect("html");
     assert!(html.contains("目前没有在途的跨省划转"), "{html}");
 }
+
+/// The holder binds, grants and ends in the H5 of province A, each after a confirmation
+/// step; the relative sees the quota in the H5 of province B.
+#[tokio::test]
+async fn the_holder_grants_in_the_h5_after_confirming_and_the_relative_sees_it_at_home() {
+    let mut fa = Fixture::new();
+    let holder = fa.employee("370100", 1000);
+    let mut fb = Fixture::new();
+    let relative = fb.employee("140100", 0);
+    let la = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let lb = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url_a = format!("http://{}", la.local_addr().expect("addr"));
+    let url_b = format!("http://{}", lb.local_addr().expect("addr"));
+    let a_books =
+        Arc::new(MemoryLedger::new(A).with_person(&holder.certno, &holder.psn_no, yuan(1000)));
+    let b_books =
+        Arc::new(MemoryLedger::new(B).with_person(&relative.certno, &relative.psn_no, Fen::ZERO));
+    let peer = |code, url: String, seed| Peer {
+        code,
+        url,
+        key: key(seed).verifying_key().clone(),
+    };
+    let peers_a = Peers::new(A, key(1), vec![peer(B, url_b, 2)]).with_ledger(a_books.clone());
+    let peers_b = Peers::new(B, key(2), vec![peer(A, url_a, 1)]).with_ledger(b_books.clone());
+    let a = fa.start_on(la, |app| app.with_peers(peers_a)).await;
+    let b = fb.start_on(lb, |app| app.with_peers(peers_b)).await;
+    let token = a.sign_in(&holder).await;
+    let post = |fields: Vec<(&'static str, String)>| {
+        let mut form = fields;
+        form.push(("csrf", common::csrf_of(&token)));
+        a.client
+            .post(format!("{}/h5/quotas", a.base))
+            .header("cookie", format!("gongji_session={token}"))
+            .form(&form)
+    };
+    let text = |r: reqwest::Response| async move { r.text().await.expect("html") };
+
+    let bind = vec![
+        ("op", "bind".to_string()),
+        ("province", "44".to_string()),
+        ("certno", relative.certno.clone()),
+        ("name", relative.name.clone()),
+        ("relationship", "10".to_string()),
+    ];
+    let asked = text(post(bind.clone()).send().await.expect("bind")).await;
+    assert!(
+        asked.contains("请确认") && asked.contains("确认办理"),
+        "{asked}"
+    );
+    assert!(
+        a_books
+            .quotas_of(&holder.psn_no)
+            .await
+            .expect("views")
+            .is_empty(),
+        "nothing done before the confirmation"
+    );
+    let mut confirmed = bind;
+    confirmed.push(("confirmed", "1".to_string()));
+    let done = text(post(confirmed).send().await.expect("bind")).await;
+    assert!(done.contains("已绑定"), "{done}");
+
+    let grant = vec![
+        ("op", "grant".to_string()),
+        ("province", "44".to_string()),
+        ("relative", relative.psn_no.clone()),
+        ("amount", "300".to_string()),
+        ("confirmed", "1".to_string()),
+    ];
+    let done = text(post(grant).send().await.expect("grant")).await;
+    assert!(done.contains("已从您的个人账户划出300.00元"), "{done}");
+    let peers = a.app.peers.clone().expect("peers");
+    let step = a_books.outbox().await.expect("outbox").remove(0);
+    outbox::send(&reqwest::Client::new(), &peers, &step)
+        .await
+        .expect("delivered");
+
+    let rtoken = b.sign_in(&relative).await;
+    let home = b
+        .client
+        .get(format!("{}/h5/quotas", b.base))
+        .header("cookie", format!("gongji_session={rtoken}"))
+        .send()
+        .await
+        .expect("page");
+    let home = home.text().await.expect("html");
+    assert!(
+        home.contains("外省家人划给我的额度") && home.contains("300.00"),
+        "{home}"
+    );
+}
