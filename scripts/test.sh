@@ -16,6 +16,10 @@ bash scripts/ensure-postgres.sh
 cargo test --workspace --locked
 bash scripts/pg-pitr-test.sh
 bash scripts/failover-test.sh
+# Cross-province quotas: a province killed at each step boundary (a fault-test build), and
+# two provinces on loopback through HTTP (about 40 s together).
+cargo test -p gongji-cli --locked --features fault-test --test quota_crash
+bash scripts/two-provinces.sh
 
 echo "== fuzz (short: every target 15 s; installs cargo-fuzz if missing)"
 bash scripts/fuzz.sh 15

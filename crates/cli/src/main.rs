@@ -9,6 +9,7 @@ mod demo;
 mod operator;
 mod partner;
 mod privacy;
+mod province;
 mod registry;
 mod serve;
 mod staff;
@@ -162,6 +163,12 @@ enum Cmd {
         #[command(subcommand)]
         command: privacy::PrivacyCmd,
     },
+    /// This province among its peers (cross-province quotas): its SM2 key pair, and the
+    /// conservation check across two provinces.
+    Province {
+        #[command(subcommand)]
+        command: ProvinceCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -173,6 +180,30 @@ enum BubaoCmd {
         /// The day the job runs as (YYYY-MM-DD), today when absent.
         #[arg(long)]
         date: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProvinceCmd {
+    /// Generate this province's SM2 key pair: the private key into FILE ([province]
+    /// key_file; never overwritten), the public key printed for the peers' config.
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Check R-N3 across provinces: asks this province's server and each peer for their
+    /// quota books (signed with this province's key) and checks every holder to the fen.
+    /// Exit 0: conserved; 1: a discrepancy; 2: could not check.
+    Check {
+        /// This province's config (its [province] and [[peers]]).
+        #[arg(long)]
+        config: PathBuf,
+        /// This province's own server (default: http:// and the config's [http] listen).
+        #[arg(long)]
+        url: Option<String>,
+        /// Only this peer (its code or URL).
+        #[arg(long)]
+        peer: Option<String>,
     },
 }
 
@@ -354,6 +385,12 @@ fn main() -> ExitCode {
             platform_key: platform_key.as_deref(),
             inactive,
         }),
+        Cmd::Province {
+            command: ProvinceCmd::Keygen { key },
+        } => province::keygen(&key),
+        Cmd::Province {
+            command: ProvinceCmd::Check { config, url, peer },
+        } => province::check(&config, url.as_deref(), peer.as_deref()),
     };
     ExitCode::from(code)
 }

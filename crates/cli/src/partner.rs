@@ -194,7 +194,7 @@ pub fn read_platform_key(file: &Path) -> Result<SigningKey, String> {
     })
 }
 
-fn write_private(file: &Path, text: &str) -> Result<(), String> {
+pub(crate) fn write_private(file: &Path, text: &str) -> Result<(), String> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

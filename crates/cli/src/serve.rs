@@ -64,6 +64,8 @@ pub struct Setup {
     /// Ends the process once the writer stops (PostgreSQL: a lost connection is a lost
     /// lease, and only a fresh process, started by the supervisor, can take it again).
     pub exit_when_writer_stops: bool,
+    /// This province's peers (`[province]`, `[[peers]]`); `None`: `/peer/v1` refuses.
+    pub peers: Option<gongji_server::peer::Peers>,
 }
 
 /// People's sign-in providers of a production server.
@@ -88,6 +90,7 @@ impl Setup {
             open_api_key: None,
             privacy_key: None,
             exit_when_writer_stops: false,
+            peers: None,
         }
     }
 }
@@ -233,6 +236,7 @@ fn production_setup(args: &ServeArgs<'_>, config: &Config) -> Result<Setup, Stri
         open_api_key,
         privacy_key,
         exit_when_writer_stops: false,
+        peers: crate::province::peers_of(config)?,
     })
 }
 
@@ -355,6 +359,7 @@ pub fn serve_store(mut store: DynStore, clock: Clock, setup: Setup) -> Result<()
             open_api_key,
             privacy_key: _,
             exit_when_writer_stops: _,
+            peers,
         } = setup;
         let mut app = App::new(handle, clock)
             .map_err(|e| e.to_string())?
@@ -362,6 +367,27 @@ pub fn serve_store(mut store: DynStore, clock: Clock, setup: Setup) -> Result<()
             .with_open_api(OpenApi::new(open_api_key, token_key));
         if let Some(p) = providers {
             app = app.with_providers(p.sms, p.face);
+        }
+        if let Some(peers) = peers {
+            let ledger = gongji_server::peer::engine_ledger::EngineLedger::new(
+                app.engine.clone(),
+                app.clock.clone(),
+                peers.province,
+            );
+            println!(
+                "跨省共济：本省 {:02}，对方省份 {} 个 / cross-province quotas: province {:02}, {} peers",
+                peers.province,
+                peers.peers().count(),
+                peers.province,
+                peers.peers().count()
+            );
+            app = app.with_peers(peers.with_ledger(std::sync::Arc::new(ledger)));
+            if let Some(peers) = app.peers.clone() {
+                tokio::spawn(gongji_server::peer::outbox::drive(
+                    peers,
+                    app.peer_wake.clone(),
+                ));
+            }
         }
         let n = app.load_gateways().await.map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind(&addr)

@@ -26,6 +26,7 @@ pub mod input;
 pub mod number;
 pub mod open_envelope;
 pub mod output;
+pub mod peer_auth;
 mod reader;
 pub mod wire_codes;
 pub mod wire_time;

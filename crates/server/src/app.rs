@@ -101,6 +101,10 @@ pub struct App {
     pub deployment: Arc<Deployment>,
     /// The 国密 envelope of app partners: the platform's key and the replay store.
     pub open_api: Arc<crate::open_api::OpenApi>,
+    /// This province's peers and the quota's books (issue 14); `None`: `/peer/v1` refuses.
+    pub peers: Option<Arc<crate::peer::Peers>>,
+    /// Wakes the outbox driver when a step is written.
+    pub peer_wake: crate::peer::outbox::Wake,
     /// Till operators' sign-in attempts.
     pub operator_lockout: Arc<crate::service::operators::Lockout>,
     /// The per-source limit of sign-in requests, as the deployment sets it.
@@ -191,6 +195,8 @@ impl App {
             auth: Arc::new(AuthContext::development()),
             deployment: Arc::new(Deployment::demo()),
             open_api: Arc::default(),
+            peers: None,
+            peer_wake: crate::peer::outbox::Wake::default(),
             operator_lockout: Arc::default(),
             sign_in_limiter: Arc::new(SignInLimiter::new(Deployment::demo().sign_in_limit)),
             sequence: Arc::new(AtomicU64::new(first_sequence())),
@@ -215,6 +221,13 @@ impl App {
     /// partners' sealed secrets); call before serving.
     pub fn with_open_api(mut self, open_api: crate::open_api::OpenApi) -> App {
         self.open_api = Arc::new(open_api);
+        self
+    }
+
+    /// Sets this province's peers and the books the quota's steps act on; call before
+    /// serving (and start [`crate::peer::outbox::drive`] beside it).
+    pub fn with_peers(mut self, peers: crate::peer::Peers) -> App {
+        self.peers = Some(Arc::new(peers));
         self
     }
 

@@ -54,6 +54,11 @@ pub struct Config {
     /// Persons' ID and phone numbers encrypted at rest.
     #[serde(default)]
     pub privacy: PrivacyConfig,
+    /// This province as a peer of others (cross-province quotas, issue 14).
+    pub province: Option<ProvinceConfig>,
+    /// The other provinces this one moves quotas with.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
     #[serde(skip)]
     file: PathBuf,
     #[serde(skip)]
@@ -180,6 +185,50 @@ pub struct PrivacyConfig {
     pub encrypt_at_rest: bool,
     pub key_file: Option<PathBuf>,
     pub key_env: Option<String>,
+}
+
+/// This province's identity towards its peers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvinceConfig {
+    /// The province's 2-digit code (the first two digits of its divisions, e.g. `37`).
+    pub code: ProvinceCode,
+    /// Its SM2 private key (64 hex digits, from `gongji province keygen`), which signs every
+    /// call to a peer and every answer to one.
+    pub key_file: PathBuf,
+}
+
+/// A peer province: where it answers and the public key its calls and answers verify with.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    pub code: ProvinceCode,
+    /// Its base URL, e.g. `https://gongji.hi.example:8443`.
+    pub url: String,
+    /// Its SM2 public key, hex `04`‖x‖y, as its `gongji province keygen` printed it.
+    pub public_key: String,
+}
+
+/// A 2-digit province code, refused at its line otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProvinceCode(pub u32);
+
+impl fmt::Display for ProvinceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProvinceCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ProvinceCode, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.parse::<u32>() {
+            Ok(n) if text.len() == 2 && (11..=99).contains(&n) => Ok(ProvinceCode(n)),
+            _ => Err(serde::de::Error::custom(format!(
+                "省份代码 {text:?} 无效，应为两位数字，如 \"37\" / invalid province code {text:?}: expected 2 digits such as \"37\""
+            ))),
+        }
+    }
 }
 
 /// A socket address, refused at its line when it does not parse.
@@ -317,6 +366,7 @@ impl Config {
                 "sqlite、postgres_url_env、postgres_url_file 只能选一个 / give only one of sqlite, postgres_url_env, postgres_url_file",
             ));
         }
+        self.check_peers()?;
         let m = &self.metrics;
         if m.token_file.is_some() && m.token_env.is_some() {
             return Err(self.error_at_table(
@@ -337,6 +387,40 @@ impl Config {
                 "privacy",
                 "给了密钥却未开启 encrypt_at_rest：请设为 true 或删去密钥 / a key is given but encrypt_at_rest is off: set it to true or remove the key",
             ));
+        }
+        Ok(())
+    }
+
+    fn check_peers(&self) -> Result<(), ConfigError> {
+        if self.peers.is_empty() {
+            return Ok(());
+        }
+        let Some(own) = &self.province else {
+            return Err(self.error_at_table(
+                "[peers]",
+                "配置了 [[peers]] 就须配置 [province] code 与 key_file / [[peers]] needs [province] with code and key_file",
+            ));
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for peer in &self.peers {
+            if peer.code == own.code || !seen.insert(peer.code) {
+                return Err(self.error_at_table(
+                    "[peers]",
+                    &format!(
+                        "省份 {} 重复，或与本省相同 / province {} is listed twice, or is this province",
+                        peer.code, peer.code
+                    ),
+                ));
+            }
+            if !(peer.url.starts_with("http://") || peer.url.starts_with("https://")) {
+                return Err(self.error_at_table(
+                    "[peers]",
+                    &format!(
+                        "省份 {} 的 url 应以 http:// 或 https:// 开头 / the url of province {} must start with http:// or https://",
+                        peer.code, peer.code
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -595,6 +679,29 @@ mod tests {
         let key = PrivacyKey::generate_file(&dir.path().join("pii.key")).expect("keygen");
         let read = c.privacy_key().expect("key").expect("on");
         assert_eq!(read.check(), key.check(), "read relative to the config");
+    }
+
+    #[test]
+    fn peers_need_this_provinces_key_and_distinct_two_digit_codes() {
+        let c = parse(
+            "[province]\ncode = \"37\"\nkey_file = \"province.key\"\n\n[[peers]]\ncode = \"44\"\nurl = \"https://gd.example\"\npublic_key = \"04ab\"\n",
+        )
+        .expect("config");
+        assert_eq!(c.province.as_ref().map(|p| p.code), Some(ProvinceCode(37)));
+        assert_eq!(c.peers[0].code.to_string(), "44");
+
+        let e = parse(
+            "[[peers]]\ncode = \"44\"\nurl = \"https://gd.example\"\npublic_key = \"04ab\"\n",
+        )
+        .expect_err("no [province]");
+        assert_eq!(e.line, Some(1), "{e}");
+        assert!(e.message.contains("[province]"), "{e}");
+
+        let e = parse("[province]\ncode = \"370\"\nkey_file = \"k\"\n").expect_err("3 digits");
+        assert_eq!(e.line, Some(2), "{e}");
+
+        let twice = "[province]\ncode = \"37\"\nkey_file = \"k\"\n[[peers]]\ncode = \"37\"\nurl = \"http://x\"\npublic_key = \"04\"\n";
+        assert!(parse(twice).expect_err("itself").message.contains("37"));
     }
 
     #[test]

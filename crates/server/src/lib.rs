@@ -11,6 +11,7 @@ mod institution;
 pub mod limits;
 mod metrics;
 pub mod open_api;
+pub mod peer;
 mod render;
 pub mod service;
 mod web;
@@ -35,6 +36,7 @@ pub fn router(app: App) -> Router {
             post(institution::call_service_with_infno),
         )
         .route("/open/v1/:service", post(open_api::serve))
+        .route("/peer/v1/*step", post(peer::serve))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .nest(api::PREFIX, api::router())

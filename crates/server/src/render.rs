@@ -151,7 +151,8 @@ fn details(s: &Settled) -> Vec<SetlDetail> {
         })
         .collect();
     let notes = alloc.notes.join("；");
-    if alloc.own.is_positive() || alloc.draws.is_empty() {
+    let no_draws = alloc.draws.is_empty() && alloc.quota_draws.is_empty();
+    if alloc.own.is_positive() || no_draws {
         out.push(SetlDetail {
             fund_pay_type: FUND_PERSONAL_ACCOUNT.into(),
             inscp_scp_amt: split.inscp,
@@ -165,9 +166,23 @@ fn details(s: &Settled) -> Vec<SetlDetail> {
     let stop_note = alloc
         .stop
         .as_ref()
-        .filter(|_| !(alloc.own.is_positive() || alloc.draws.is_empty()))
+        .filter(|_| !(alloc.own.is_positive() || no_draws))
         .map(|s| format!("；{}", s.note()))
         .unwrap_or_default();
+    // Quotas from holders in other provinces pay before the holders here (R-N3).
+    for q in &alloc.quota_draws {
+        out.push(SetlDetail {
+            fund_pay_type: FUND_PERSONAL_ACCOUNT.into(),
+            inscp_scp_amt: split.inscp,
+            crt_payb_lmt_amt: split.personal_burden(),
+            fund_payamt: q.amount,
+            fund_pay_type_name: "个人账户跨省共济额度".into(),
+            setl_proc_info: format!(
+                "跨省共济：{:02}省户主划拨的额度支付{}元{stop_note}",
+                q.parties.holder_province, q.amount
+            ),
+        });
+    }
     for d in &alloc.draws {
         out.push(SetlDetail {
             fund_pay_type: FUND_PERSONAL_ACCOUNT.into(),

@@ -148,6 +148,18 @@ fn none(_: &Ctx, _: Role) -> Body {
 fn empty_json(_: &Ctx, _: Role) -> Body {
     Body::Json(serde_json::json!({}))
 }
+fn quota_bind_json(_: &Ctx, _: Role) -> Body {
+    Body::Json(serde_json::json!({
+        "province": "14",
+        "relative_certno": "140105199001011234",
+        "relative_name": "张三",
+        "relationship": "10",
+        "begin": "2026-03-10",
+    }))
+}
+fn quota_amount_json(_: &Ctx, _: Role) -> Body {
+    Body::Json(serde_json::json!({ "amount": "1.00" }))
+}
 fn form(pairs: &[(&str, &str)]) -> Body {
     Body::Form(
         pairs
@@ -403,6 +415,114 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             v1("/staff/audit-log"),
             none,
             w("U F F F F F F P P"),
+        ),
+        // ---- cross-province quotas (issue 14): this world has no peers, so whoever gets
+        // through the door is told 503 GJ-PEER-NOT-CONFIGURED ----
+        api(
+            Method::GET,
+            "/api/v1/me/quotas",
+            v1("/me/quotas"),
+            none,
+            w("U E E E F F F F F"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/me/quotas",
+            v1("/me/quotas"),
+            quota_bind_json,
+            w("U E E E F F F F F"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/me/quotas/:province/:relative/grant",
+            v1("/me/quotas/14/R1/grant"),
+            quota_amount_json,
+            w("U E E E F F F F F"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/me/quotas/:province/:relative/lower",
+            v1("/me/quotas/14/R1/lower"),
+            quota_amount_json,
+            w("U E E E F F F F F"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/me/quotas/:province/:relative/end",
+            v1("/me/quotas/14/R1/end"),
+            none,
+            w("U E E E F F F F F"),
+        ),
+        api(
+            Method::GET,
+            "/api/v1/staff/persons/:psn_no/quotas",
+            v1(&format!("/staff/persons/{h}/quotas")),
+            none,
+            w("U F F F F F E E E"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/staff/persons/:psn_no/quotas",
+            v1(&format!("/staff/persons/{h}/quotas")),
+            quota_bind_json,
+            w("U F F F F F E E E"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/staff/persons/:psn_no/quotas/:province/:relative/grant",
+            v1(&format!("/staff/persons/{h}/quotas/14/R1/grant")),
+            quota_amount_json,
+            w("U F F F F F E E E"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/staff/persons/:psn_no/quotas/:province/:relative/lower",
+            v1(&format!("/staff/persons/{h}/quotas/14/R1/lower")),
+            quota_amount_json,
+            w("U F F F F F E E E"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/staff/persons/:psn_no/quotas/:province/:relative/end",
+            v1(&format!("/staff/persons/{h}/quotas/14/R1/end")),
+            none,
+            w("U F F F F F E E E"),
+        ),
+        api(
+            Method::GET,
+            "/api/v1/staff/quota-transfers",
+            v1("/staff/quota-transfers"),
+            none,
+            w("U F F F F F E E E"),
+        ),
+        page(
+            Method::GET,
+            "/h5/quotas",
+            "/h5/quotas".into(),
+            none,
+            w("S E E E S S S S S"),
+        ),
+        page(
+            Method::POST,
+            "/h5/quotas",
+            "/h5/quotas".into(),
+            |_, _| form(&[("op", "end"), ("province", "14"), ("relative", "R1")]),
+            w("X R R R X X X X X"),
+        ),
+        page(
+            Method::GET,
+            "/console/transfers",
+            "/console/transfers".into(),
+            none,
+            w("S S S S S S E E E"),
+        ),
+        // Provinces: only a peer's SM2 signature opens it, whatever session a caller carries.
+        api(
+            Method::POST,
+            "/peer/v1/*step",
+            "/peer/v1/quota/credit".into(),
+            empty_json,
+            w("E E E E E E E E E"),
         ),
         // ---- pages anyone may see ----
         page(Method::GET, "/", "/".into(), none, w("P P P P P P P P P")),

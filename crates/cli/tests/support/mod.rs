@@ -98,6 +98,8 @@ mod institutions {
 }
 pub use institutions::*;
 
+pub mod provinces;
+
 pub const INSTITUTIONS: &[Inst] = &[
     ZB_HOSP1,
     ZB_HOSP2,
@@ -526,8 +528,14 @@ impl Server {
     /// `base` is `http://ADDR` or `https://ADDR` as it says. Everything it printed before and
     /// after is in [`Server::log`].
     pub fn launch(args: &[&str]) -> Server {
+        Server::launch_with(args, &[])
+    }
+
+    /// [`Server::launch`] with more environment variables (a crash test's fault point).
+    pub fn launch_with(args: &[&str], envs: &[(&str, &str)]) -> Server {
         let mut child = Command::new(GONGJI)
             .args(args)
+            .envs(envs.iter().copied())
             .env("RUST_LOG", "warn")
             .env_remove("GONGJI_DATABASE")
             .stdin(Stdio::null())
@@ -615,6 +623,25 @@ impl Server {
                     let _ = child.wait();
                     panic!("gongji serve did not stop on SIGINT within 10 s");
                 }
+            }
+        }
+    }
+
+    /// Waits up to `wait` for the process to end by itself (a crash test's abort); its exit
+    /// status, or `None` if it still runs.
+    pub fn ended(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let child = self.child.as_mut()?;
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    self.child = None;
+                    return Some(status);
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => return None,
             }
         }
     }

@@ -10,13 +10,14 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gongji_engine::EngineError;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::peer::PeerRefusal;
 use crate::service::{codes, ServiceError};
 
 /// The body of every error answer.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable code, e.g. `GJ-BIND-RELATIVE-ALREADY-BOUND`, `GJ-API-UNAUTHENTICATED`.
     pub code: String,
@@ -118,6 +119,18 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::Peer(refusal) => match refusal {
+            PeerRefusal::NotConfigured | PeerRefusal::Unreachable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            PeerRefusal::UnknownProvince
+            | PeerRefusal::BadSignature
+            | PeerRefusal::Stale
+            | PeerRefusal::Replayed => StatusCode::UNAUTHORIZED,
+            PeerRefusal::Malformed(_) => StatusCode::BAD_REQUEST,
+            PeerRefusal::BadAnswer(_) => StatusCode::BAD_GATEWAY,
+            PeerRefusal::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        },
         ServiceError::PhoneUnknown | ServiceError::FaceRejected => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::PhoneShared | ServiceError::CommitmentMismatch => StatusCode::CONFLICT,
         ServiceError::SmsUnavailable

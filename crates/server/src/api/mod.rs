@@ -12,6 +12,7 @@ pub mod institutions_near;
 pub mod openapi;
 pub mod people;
 pub mod premiums;
+pub mod quotas;
 pub mod records;
 pub mod reports;
 pub mod staff;
@@ -120,6 +121,53 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
             get(reports::mutual_aid_csv),
         ),
         (Method::GET, "/staff/audit-log", get(staff::audit_log)),
+        (Method::GET, "/me/quotas", get(quotas::my_quotas)),
+        (Method::POST, "/me/quotas", post(quotas::bind)),
+        (
+            Method::POST,
+            "/me/quotas/:province/:relative/grant",
+            post(quotas::grant),
+        ),
+        (
+            Method::POST,
+            "/me/quotas/:province/:relative/lower",
+            post(quotas::lower),
+        ),
+        (
+            Method::POST,
+            "/me/quotas/:province/:relative/end",
+            post(quotas::end),
+        ),
+        (
+            Method::GET,
+            "/staff/persons/:psn_no/quotas",
+            get(quotas::staff_quotas),
+        ),
+        (
+            Method::POST,
+            "/staff/persons/:psn_no/quotas",
+            post(quotas::staff_bind),
+        ),
+        (
+            Method::POST,
+            "/staff/persons/:psn_no/quotas/:province/:relative/grant",
+            post(quotas::staff_grant),
+        ),
+        (
+            Method::POST,
+            "/staff/persons/:psn_no/quotas/:province/:relative/lower",
+            post(quotas::staff_lower),
+        ),
+        (
+            Method::POST,
+            "/staff/persons/:psn_no/quotas/:province/:relative/end",
+            post(quotas::staff_end),
+        ),
+        (
+            Method::GET,
+            "/staff/quota-transfers",
+            get(quotas::transfers),
+        ),
     ]
 }
 

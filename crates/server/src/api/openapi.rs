@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, family, institutions_near, people, premiums, records, reports, staff};
+use super::{auth, family, institutions_near, people, premiums, quotas, records, reports, staff};
 
 struct Security;
 
@@ -66,6 +66,17 @@ impl Modify for Security {
         reports::mutual_aid,
         reports::mutual_aid_csv,
         staff::audit_log,
+        quotas::my_quotas,
+        quotas::bind,
+        quotas::grant,
+        quotas::lower,
+        quotas::end,
+        quotas::staff_quotas,
+        quotas::staff_bind,
+        quotas::staff_grant,
+        quotas::staff_lower,
+        quotas::staff_end,
+        quotas::transfers,
     ),
     modifiers(&Security),
     tags(
@@ -77,6 +88,7 @@ impl Modify for Security {
         (name = "institutions", description = "Institutions near me (R-J6)"),
         (name = "staff", description = "Bureau staff: persons, suspension, recovery, audit"),
         (name = "reports", description = "Mutual-aid reports"),
+        (name = "quotas", description = "Cross-province mutual aid by quota (R-N3)"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -88,6 +88,8 @@ pub enum Permission {
     ReadAuditLog,
     /// Mark residents' contribution categories from departments' lists (R-R5).
     MarkContributionCategories,
+    /// Bind, grant, lower and end a holder's cross-province quota at the window (R-N3).
+    CrossProvinceQuotas,
 }
 
 impl Role {
@@ -124,6 +126,7 @@ impl Role {
                     | RecordRepayment
                     | Reports
                     | MarkContributionCategories
+                    | CrossProvinceQuotas
             ),
         }
     }

@@ -33,6 +33,8 @@ use gongji_core::Refusal;
 use gongji_engine::EngineError;
 use gongji_store::StoreError;
 
+use crate::peer::PeerRefusal;
+
 pub use auth::{Role, Subject};
 
 /// The server's code table: the codes of answers no service error stands for (what the
@@ -68,6 +70,25 @@ pub mod codes {
     pub const OPEN_PARTNER_UNUSABLE: &str = "GJ-OPEN-PARTNER-UNUSABLE";
     /// The deployment has no platform SM2 key (`[open_api] platform_key_file`).
     pub const OPEN_NOT_CONFIGURED: &str = "GJ-OPEN-NOT-CONFIGURED";
+    // Calls between provinces (`peer/`).
+    /// No `[province]` and `[[peers]]` on this server.
+    pub const PEER_NOT_CONFIGURED: &str = "GJ-PEER-NOT-CONFIGURED";
+    /// The calling province is not a configured peer.
+    pub const PEER_UNKNOWN_PROVINCE: &str = "GJ-PEER-UNKNOWN-PROVINCE";
+    /// A signature header missing or malformed.
+    pub const PEER_MALFORMED: &str = "GJ-PEER-MALFORMED";
+    /// The signature does not verify with the province's key.
+    pub const PEER_BAD_SIGNATURE: &str = "GJ-PEER-BAD-SIGNATURE";
+    /// The timestamp is outside ±300 s, or from before this process started.
+    pub const PEER_STALE_TIMESTAMP: &str = "GJ-PEER-STALE-TIMESTAMP";
+    /// The nonce was used within the window.
+    pub const PEER_REPLAYED: &str = "GJ-PEER-REPLAYED";
+    /// The peer could not be reached or failed (the step is retried).
+    pub const PEER_UNREACHABLE: &str = "GJ-PEER-UNREACHABLE";
+    /// The peer's answer is unsigned, wrongly signed or malformed (the step is retried).
+    pub const PEER_BAD_ANSWER: &str = "GJ-PEER-BAD-ANSWER";
+    /// The peer province refused what was asked; its own code is in the message.
+    pub const PEER_REFUSED: &str = "GJ-PEER-REFUSED";
 }
 
 /// Why a service did not do what was asked. Nothing was changed.
@@ -104,6 +125,8 @@ pub enum ServiceError {
     SmsNotConfigured,
     /// The face provider is not configured or could not be reached.
     FaceUnavailable,
+    /// A call between provinces was refused or failed.
+    Peer(crate::peer::PeerRefusal),
 }
 
 impl ServiceError {
@@ -124,6 +147,17 @@ impl ServiceError {
             ServiceError::SmsUnavailable => "GJ-SMS-UNAVAILABLE",
             ServiceError::SmsNotConfigured => "GJ-SMS-NOT-CONFIGURED",
             ServiceError::FaceUnavailable => "GJ-FACE-UNAVAILABLE",
+            ServiceError::Peer(r) => match r {
+                PeerRefusal::NotConfigured => codes::PEER_NOT_CONFIGURED,
+                PeerRefusal::UnknownProvince => codes::PEER_UNKNOWN_PROVINCE,
+                PeerRefusal::Malformed(_) => codes::PEER_MALFORMED,
+                PeerRefusal::BadSignature => codes::PEER_BAD_SIGNATURE,
+                PeerRefusal::Stale => codes::PEER_STALE_TIMESTAMP,
+                PeerRefusal::Replayed => codes::PEER_REPLAYED,
+                PeerRefusal::Unreachable(_) => codes::PEER_UNREACHABLE,
+                PeerRefusal::BadAnswer(_) => codes::PEER_BAD_ANSWER,
+                PeerRefusal::Refused { .. } => codes::PEER_REFUSED,
+            },
         }
     }
 
@@ -146,6 +180,17 @@ impl ServiceError {
             ServiceError::SmsUnavailable => "短信发送失败，请稍后再试。".into(),
             ServiceError::SmsNotConfigured => "短信服务未配置，暂时无法用短信验证码登录。请到医保经办窗口或拨打热线办理。".into(),
             ServiceError::FaceUnavailable => "人脸核验服务暂不可用，请稍后再试，或到医保经办窗口办理。".into(),
+            ServiceError::Peer(r) => match r {
+                PeerRefusal::NotConfigured => "本省尚未与其他省份联通跨省共济。".into(),
+                PeerRefusal::UnknownProvince => "发起请求的省份不在本省的跨省共济名单中。".into(),
+                PeerRefusal::Malformed(e) => format!("跨省请求的签名信息不完整：{e}"),
+                PeerRefusal::BadSignature => "跨省请求的签名核验未通过。".into(),
+                PeerRefusal::Stale => "跨省请求的时间与本省时间相差过大，或是重启前的旧请求。".into(),
+                PeerRefusal::Replayed => "这条跨省请求已经收到过，不再重复处理。".into(),
+                PeerRefusal::Unreachable(_) => "暂时联系不上对方省份，系统会自动重试，请稍后查看。".into(),
+                PeerRefusal::BadAnswer(_) => "对方省份的应答未通过核验，系统会自动重试。".into(),
+                PeerRefusal::Refused { code, message_zh } => format!("对方省份未同意：{message_zh}（{code}）"),
+            },
         }
     }
 
@@ -176,6 +221,28 @@ impl ServiceError {
                 "No SMS service is configured; sign-in by SMS code is not available.".into()
             }
             ServiceError::FaceUnavailable => "The face verification service is unavailable.".into(),
+            ServiceError::Peer(r) => match r {
+                PeerRefusal::NotConfigured => {
+                    "This province has no peer provinces configured.".into()
+                }
+                PeerRefusal::UnknownProvince => {
+                    "The calling province is not a configured peer.".into()
+                }
+                PeerRefusal::Malformed(e) => format!("Malformed peer signature headers: {e}"),
+                PeerRefusal::BadSignature => "The peer signature does not verify.".into(),
+                PeerRefusal::Stale => {
+                    "The peer request's timestamp is stale or from before this process started."
+                        .into()
+                }
+                PeerRefusal::Replayed => "This peer request was already received.".into(),
+                PeerRefusal::Unreachable(why) => {
+                    format!("The peer province could not be reached ({why}); retrying.")
+                }
+                PeerRefusal::BadAnswer(why) => {
+                    format!("The peer province's answer did not verify ({why}); retrying.")
+                }
+                PeerRefusal::Refused { code, .. } => format!("The peer province refused ({code})."),
+            },
         }
     }
 }

@@ -58,6 +58,7 @@ pub fn router() -> Router<App> {
         .route("/console/reports", get(report))
         .route("/console/reports.csv", get(report_csv))
         .route("/console/audit", get(audit_log))
+        .route("/console/transfers", get(transfers))
 }
 
 /// Every audit action the console names, in one table: the code the log stores, and its
@@ -239,6 +240,13 @@ fn frame(
         NavLink::new("/console/bubao", t.con_tab_bubao, tab == "bubao"),
         NavLink::new("/console/reports", t.con_tab_reports, tab == "reports"),
     ];
+    if app_has_peers(staff) {
+        tabs.push(NavLink::new(
+            "/console/transfers",
+            t.con_tab_transfers,
+            tab == "transfers",
+        ));
+    }
     if s.role.may(Permission::ReadAuditLog) {
         tabs.push(NavLink::new(
             "/console/audit",
@@ -2014,4 +2022,107 @@ async fn bubao_run(
         })
         .collect();
     bubao_view(&app, lang, remember, &s, Some(ran)).await
+}
+
+/// Every staff member may see the transfers in flight (they name persons by number only).
+fn app_has_peers(staff: Option<&Staff>) -> bool {
+    staff.is_some_and(|s| s.role.may(Permission::ReadPersons))
+}
+
+/// One step waiting for another province, as the 跨省划转 page lists it.
+pub struct TransferLine {
+    pub kind: &'static str,
+    pub transfer_id: String,
+    pub holder: String,
+    pub relative: String,
+    pub amount: String,
+    pub attempts: u32,
+    pub last_error: String,
+    pub since: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_transfers.html")]
+struct TransfersTemplate {
+    p: Page,
+    lines: Vec<TransferLine>,
+    error: Option<ErrorView>,
+}
+
+/// 跨省划转: the quota steps this province sent and another has not yet answered, with
+/// their attempts and last error (the outbox driver keeps retrying them).
+async fn transfers(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let s = match require(&app, &headers, "/console/transfers").await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let t = lang.t();
+    let page = frame(
+        lang,
+        remember,
+        t.con_transfers_title,
+        "transfers",
+        "/console/transfers",
+        &[],
+        Some(&s),
+    );
+    let listed = match s.require(Permission::ReadPersons) {
+        Ok(()) => crate::api::quotas::in_flight(&app).await,
+        Err(e) => Err(e),
+    };
+    let (lines, error, status) = match listed {
+        Ok(steps) => (
+            steps
+                .iter()
+                .map(|step| TransferLine {
+                    kind: match lang {
+                        Lang::Zh => step.kind.name_zh(),
+                        Lang::En => step.kind.as_str(),
+                    },
+                    transfer_id: step
+                        .transfer
+                        .as_ref()
+                        .map(|x| x.id.clone())
+                        .unwrap_or_default(),
+                    holder: format!(
+                        "{:02} · {}",
+                        step.parties.holder_province, step.parties.holder_psn_no
+                    ),
+                    relative: format!(
+                        "{:02} · {}",
+                        step.parties.relative_province, step.parties.relative_psn_no
+                    ),
+                    amount: step
+                        .transfer
+                        .as_ref()
+                        .map(|x| x.amount.to_string())
+                        .unwrap_or_default(),
+                    attempts: step.attempts,
+                    last_error: step.last_error.clone().unwrap_or_default(),
+                    since: step.since.clone(),
+                })
+                .collect(),
+            None,
+            StatusCode::OK,
+        ),
+        Err(e) => (
+            Vec::new(),
+            Some(ErrorView::of(lang, &e)),
+            session::status_of(&e),
+        ),
+    };
+    render_page(
+        &page,
+        status,
+        &TransfersTemplate {
+            p: page.clone(),
+            lines,
+            error,
+        },
+    )
 }

@@ -97,6 +97,10 @@ async fn frame(
             tab == "premium",
         ));
     }
+    // Cross-province quotas (R-N3): only where this province has peers.
+    if app.peers.is_some() {
+        tabs.push(NavLink::new("/h5/quotas", t.h5_tab_quotas, tab == "quotas"));
+    }
     tabs.push(NavLink::new(
         "/h5/messages",
         t.h5_tab_messages,
@@ -106,6 +110,28 @@ async fn frame(
         who: fill(t.h5_signed_in_as, &[&who]),
         signout_action: "/h5/signout",
     }))
+}
+
+/// The H5 frame on the 跨省共济 tab (`quotas.rs`).
+pub(super) async fn frame_for(
+    app: &App,
+    lang_remember: (Lang, bool),
+    title: &str,
+    path: &str,
+    psn_no: &str,
+) -> Page {
+    frame(app, lang_remember, title, "quotas", path, &[], Some(psn_no)).await
+}
+
+/// The signed-in person, or the redirect to the sign-in page (`quotas.rs`).
+pub(super) async fn require_person(
+    app: &App,
+    headers: &HeaderMap,
+    here: &str,
+) -> Result<String, Response> {
+    require(app, headers, here)
+        .await
+        .map_err(IntoResponse::into_response)
 }
 
 /// Whether the person may bind relatives and pay for them: only the employee-insured hold a

@@ -26,6 +26,7 @@ mod h5;
 pub mod i18n;
 mod nearby;
 mod proxy;
+mod quotas;
 mod session;
 
 pub(crate) use session::{secure_cookies, session_cookie, too_many};
@@ -57,6 +58,7 @@ pub fn router() -> Router<App> {
         .route("/terminal/signout", post(terminal::signout))
         .merge(h5::router())
         .merge(proxy::router())
+        .merge(quotas::router())
         .route("/nearby", get(nearby::show))
         .merge(console::router())
         .route("/static/app.css", get(css))

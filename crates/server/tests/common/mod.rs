@@ -392,8 +392,21 @@ impl Fixture {
 
     /// As [`Fixture::start`], with the app changed before serving (deployment, providers).
     pub async fn start_with(self, configure: impl FnOnce(App) -> App) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        self.start_on(listener, configure).await
+    }
+
+    /// As [`Fixture::start_with`], on a listener bound before (two servers that must know
+    /// each other's address: provinces as peers).
+    pub async fn start_on(
+        self,
+        listener: tokio::net::TcpListener,
+        configure: impl FnOnce(App) -> App,
+    ) -> Server {
         let Fixture { engine, dir, .. } = self;
-        serve_engine(engine, Arc::new(dir), configure, time(NOW)).await
+        serve_engine(engine, Arc::new(dir), configure, time(NOW), listener).await
     }
 }
 
@@ -414,6 +427,7 @@ async fn serve_engine(
     dir: Arc<tempfile::TempDir>,
     configure: impl FnOnce(App) -> App,
     now: NaiveDateTime,
+    listener: tokio::net::TcpListener,
 ) -> Server {
     let (handle, _writer) = EngineHandle::spawn(engine);
     let clock = Clock::manual(now);
@@ -423,9 +437,6 @@ async fn serve_engine(
             .with_deployment(test_deployment()),
     );
     app.load_gateways().await.expect("gateways");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let serving = app.clone();
@@ -590,11 +601,15 @@ impl Server {
         let store: DynStore = Box::new(store);
         let engine = Engine::open(store, gongji_policy::presets()).expect("engine");
         let deployment = (*self.app.deployment).clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         serve_engine(
             engine,
             self._dir.clone(),
             move |app| app.with_deployment(deployment),
             self.app.clock.now(),
+            listener,
         )
         .await
     }

@@ -1,0 +1,264 @@
+//! 跨省共济 in the H5 (issue 14): the holder binds a relative insured in another province,
+//! grants, raises, lowers and ends a quota, each after a confirmation step that says in
+//! plain Chinese what will happen; the relative sees in his own province's H5 what is left.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use gongji_core::quota::QuotaParties;
+use gongji_core::Fen;
+use serde::Deserialize;
+
+use super::h5::{frame_for, require_person};
+use super::i18n::{fill, Lang};
+use super::session::{self, ErrorView};
+use super::{lang_of, render_page, LangQuery, Page};
+use crate::app::App;
+use crate::peer::service::{self, BindAsk};
+
+pub fn router() -> Router<App> {
+    Router::new().route("/h5/quotas", get(show).post(act))
+}
+
+pub struct QuotaLine {
+    pub holder_side: bool,
+    pub province: String,
+    pub other: String,
+    pub status: String,
+    pub active: bool,
+    pub amount: String,
+}
+
+pub struct Confirm {
+    pub op: String,
+    pub province: String,
+    pub relative: String,
+    pub amount: String,
+    pub certno: String,
+    pub name: String,
+    pub relationship: String,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "h5_quotas.html")]
+struct QuotasTemplate {
+    p: Page,
+    lines: Vec<QuotaLine>,
+    confirm: Option<Confirm>,
+    done: Option<String>,
+    error: Option<ErrorView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct QuotaForm {
+    csrf: Option<String>,
+    op: Option<String>,
+    province: Option<String>,
+    relative: Option<String>,
+    amount: Option<String>,
+    certno: Option<String>,
+    name: Option<String>,
+    relationship: Option<String>,
+    confirmed: Option<String>,
+}
+
+fn text(v: &Option<String>) -> String {
+    v.as_deref().unwrap_or("").trim().to_string()
+}
+
+async fn lines(app: &App, lang: Lang, psn_no: &str) -> (Vec<QuotaLine>, Option<ErrorView>) {
+    let t = lang.t();
+    match service::quotas_of(app, psn_no).await {
+        Ok(views) => (
+            views
+                .iter()
+                .map(|v| QuotaLine {
+                    holder_side: v.holder_side,
+                    province: format!(
+                        "{:02}",
+                        if v.holder_side {
+                            v.parties.relative_province
+                        } else {
+                            v.parties.holder_province
+                        }
+                    ),
+                    other: if v.holder_side {
+                        v.parties.relative_psn_no.clone()
+                    } else {
+                        v.parties.holder_psn_no.clone()
+                    },
+                    status: match v.status.as_str() {
+                        "active" => t.quota_status_active,
+                        "ending" => t.quota_status_ending,
+                        _ => t.quota_status_ended,
+                    }
+                    .to_string(),
+                    active: v.status == "active",
+                    amount: v.amount.to_string(),
+                })
+                .collect(),
+            None,
+        ),
+        Err(e) => (Vec::new(), Some(ErrorView::of(lang, &e))),
+    }
+}
+
+async fn page_for(app: &App, lang: Lang, remember: bool, psn_no: &str) -> Page {
+    frame_for(
+        app,
+        (lang, remember),
+        lang.t().quota_title,
+        "/h5/quotas",
+        psn_no,
+    )
+    .await
+}
+
+async fn show(State(app): State<App>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let psn_no = match require_person(&app, &headers, "/h5/quotas").await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let page = page_for(&app, lang, remember, &psn_no).await;
+    let (lines, error) = lines(&app, lang, &psn_no).await;
+    let status = if error.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    render_page(
+        &page,
+        status,
+        &QuotasTemplate {
+            p: page.clone(),
+            lines,
+            confirm: None,
+            done: None,
+            error,
+        },
+    )
+}
+
+async fn act(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<QuotaForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let psn_no = match require_person(&app, &headers, "/h5/quotas").await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let t = lang.t();
+    let page = page_for(&app, lang, remember, &psn_no).await;
+    let op = text(&form.op);
+    let province = text(&form.province);
+    let relative = text(&form.relative);
+    let amount_text = text(&form.amount);
+    let amount = Fen::parse_yuan(&amount_text).ok();
+    let province_code = province.parse::<u32>().ok().filter(|_| province.len() == 2);
+    let confirmed = text(&form.confirmed) == "1";
+    let mut outcome: Result<Option<String>, ErrorView> = Ok(None);
+    let mut confirm = None;
+    let parties = |own: u32, p: u32| QuotaParties {
+        holder_province: own,
+        holder_psn_no: psn_no.clone(),
+        relative_province: p,
+        relative_psn_no: relative.clone(),
+    };
+    let own = app.peers.as_ref().map(|p| p.province);
+    match (op.as_str(), province_code, own) {
+        (_, None, _) => outcome = Err(ErrorView::input(t.quota_province_missing)),
+        (_, _, None) => {
+            outcome = Err(ErrorView::of(
+                lang,
+                &crate::service::ServiceError::Peer(crate::peer::PeerRefusal::NotConfigured),
+            ))
+        }
+        ("grant" | "lower", Some(_), Some(_)) if amount.is_none_or(|a| !a.is_positive()) => {
+            outcome = Err(ErrorView::input(t.quota_amount_missing))
+        }
+        (op_name, Some(p), Some(own)) if !confirmed => {
+            let what = match op_name {
+                "bind" => fill(t.quota_confirm_bind, &[&province, &text(&form.name)]),
+                "grant" => fill(t.quota_confirm_grant, &[&amount_text, &province]),
+                "lower" => fill(t.quota_confirm_lower, &[&amount_text]),
+                _ => t.quota_confirm_end.to_string(),
+            };
+            let _ = (p, own);
+            confirm = Some(Confirm {
+                op: op_name.to_string(),
+                province: province.clone(),
+                relative: relative.clone(),
+                amount: amount_text.clone(),
+                certno: text(&form.certno),
+                name: text(&form.name),
+                relationship: text(&form.relationship),
+                text: what,
+            });
+        }
+        ("bind", Some(p), Some(_)) => {
+            let ask = BindAsk {
+                holder_psn_no: psn_no.clone(),
+                province: p,
+                relative_certno: text(&form.certno),
+                relative_name: text(&form.name),
+                relationship: text(&form.relationship),
+                begin: app.clock.now().date().format("%Y-%m-%d").to_string(),
+            };
+            outcome = service::bind(&app, &ask)
+                .await
+                .map(|_| Some(t.quota_done_bind.to_string()))
+                .map_err(|e| ErrorView::of(lang, &e));
+        }
+        ("grant", Some(p), Some(own)) => {
+            let a = amount.unwrap_or(Fen::ZERO);
+            outcome = service::grant(&app, &parties(own, p), a)
+                .await
+                .map(|_| Some(fill(t.quota_done_grant, &[&a.to_string()])))
+                .map_err(|e| ErrorView::of(lang, &e));
+        }
+        ("lower", Some(p), Some(own)) => {
+            let a = amount.unwrap_or(Fen::ZERO);
+            outcome = service::lower(&app, &parties(own, p), a)
+                .await
+                .map(|taken| Some(fill(t.quota_done_lower, &[&taken.to_string()])))
+                .map_err(|e| ErrorView::of(lang, &e));
+        }
+        (_, Some(p), Some(own)) => {
+            outcome = service::end(&app, &parties(own, p))
+                .await
+                .map(|_| Some(t.quota_done_end.to_string()))
+                .map_err(|e| ErrorView::of(lang, &e));
+        }
+    }
+    let (lines, list_error) = lines(&app, lang, &psn_no).await;
+    let (done, error, status) = match outcome {
+        Ok(done) => (done, list_error, StatusCode::OK),
+        Err(e) => (None, Some(e), StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    render_page(
+        &page,
+        status,
+        &QuotasTemplate {
+            p: page.clone(),
+            lines,
+            confirm,
+            done,
+            error,
+        },
+    )
+    .into_response()
+}
