@@ -241,6 +241,9 @@ pub enum Write {
     /// A sign-in session (not engine state), written in the batch so the sign-in's audit
     /// row commits with it; insert only.
     Session(crate::read::SessionRow),
+    /// A 亲情账户 consent, or its revocation (the row of the same token), written in the
+    /// batch so the parent's audit row commits with it.
+    ProxyConsent(crate::read::ProxyConsentRow),
     /// The answer to a message that moved no money.
     Message {
         msgid: String,

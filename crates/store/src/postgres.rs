@@ -1811,6 +1811,20 @@ fn write_one<'a, C: GenericClient>(
             )
             .map_err(pg)?;
         }
+        Write::ProxyConsent(row) => {
+            let st = stmts.get(c, SQL_PUT_PROXY_CONSENT)?;
+            c.execute(
+                &st,
+                &[
+                    &row.token,
+                    &row.parent_psn_no,
+                    &row.child_psn_no,
+                    &row.given_at,
+                    &row.revoked_at,
+                ],
+            )
+            .map_err(pg)?;
+        }
         Write::Audit(a) => {
             let (id, link) = bulk.next_audit()?;
             let st = stmts.get(c, SQL_AUDIT)?;
@@ -2693,20 +2707,6 @@ impl read::ReadStore for PgStore {
                 })
             })
             .collect()
-    }
-
-    fn put_proxy_consent(&mut self, row: &read::ProxyConsentRow) -> Result<(), StoreError> {
-        self.write_row(
-            SQL_PUT_PROXY_CONSENT,
-            &[
-                &row.token,
-                &row.parent_psn_no,
-                &row.child_psn_no,
-                &row.given_at,
-                &row.revoked_at,
-            ],
-        )
-        .map(|_| ())
     }
 
     fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<read::ProxyConsentRow>, StoreError> {

@@ -1089,6 +1089,23 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
             .map_err(io)?;
         }
         Write::Session(row) => insert_session(tx, row)?,
+        Write::ProxyConsent(row) => {
+            tx.prepare_cached(
+                "INSERT INTO proxy_consents (token, parent_psn_no, child_psn_no, given_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (token) DO UPDATE SET revoked_at = excluded.revoked_at",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    row.token,
+                    row.parent_psn_no,
+                    row.child_psn_no,
+                    row.given_at,
+                    row.revoked_at
+                ])
+            })
+            .map_err(io)?;
+        }
     }
     Ok(())
 }

@@ -2011,7 +2011,8 @@ fn proxy_consents_are_kept_and_revoked<B: Backend>(b: &B) {
         given_at: "2025-10-10 10:00:00".into(),
         revoked_at: None,
     };
-    s.put_proxy_consent(&given).expect("give");
+    s.commit(&batch(vec![Write::ProxyConsent(given.clone())]))
+        .expect("give");
     assert_eq!(
         s.proxy_consent(&given.token).expect("read"),
         Some(given.clone())
@@ -2024,7 +2025,8 @@ fn proxy_consents_are_kept_and_revoked<B: Backend>(b: &B) {
         revoked_at: Some("2025-10-11 09:00:00".into()),
         ..given.clone()
     };
-    s.put_proxy_consent(&revoked).expect("revoke");
+    s.commit(&batch(vec![Write::ProxyConsent(revoked.clone())]))
+        .expect("revoke");
     assert_eq!(
         s.proxy_consents("37060200000001").expect("parent"),
         vec![revoked]
