@@ -34,6 +34,7 @@ pub const NOTICE: &str = "== 演示模式 / DEMO MODE ==\n\
   - 开发用人脸核验（模拟刷脸）/ the development face check\n\
   - 无需操作员登录的收银台 /terminal / the till without operator sign-in\n\
   - 公开的 /metrics / open /metrics\n\
+  - 开放接口 /open/v1 的演示平台密钥与演示渠道应用（见下方演示指南）/ a demo platform key and a demo app partner for /open/v1 (see the guide below)\n\
   - 宽松的登录频率限制 / loose sign-in rate limits";
 
 /// Builds the demo database as `args.build` says, then serves it as the demo on `args.addr`
@@ -61,6 +62,10 @@ fn run_inner(args: &DemoArgs<'_>) -> Result<(), String> {
         Build::IfMissing => build(db, false)?,
         Build::Fresh => build(db, true)?,
     }
+    let (partner, said) = crate::demo_partner::ensure(db)?;
+    for line in said {
+        println!("{line}");
+    }
     let Some(addr) = args.addr else {
         return Ok(());
     };
@@ -68,11 +73,9 @@ fn run_inner(args: &DemoArgs<'_>) -> Result<(), String> {
     let clock = crate::serve::parse_clock(args.now)?;
     let banner = guide(db, addr)?;
     let store = crate::registry::Target::sqlite(db).open()?;
-    crate::serve::serve_store(
-        store,
-        clock,
-        crate::serve::Setup::demo(addr, NOTICE.to_string(), banner),
-    )
+    let mut setup = crate::serve::Setup::demo(addr, NOTICE.to_string(), banner);
+    setup.open_api_key = Some(partner.platform_key);
+    crate::serve::serve_store(store, clock, setup)
 }
 
 /// What a newcomer needs to settle a bill within a minute.
@@ -106,6 +109,7 @@ fn guide(db: &Path, addr: &str) -> Result<String, String> {
     bindings.sort_by_key(|b| b.id);
     out.push_str("演示人员（身份证号可用于 1101/2207 的 mdtrt_cert_no） / demo persons:\n");
     let mut shown = 0;
+    let mut first_holder = None;
     for b in bindings {
         let (Some(h), Some(r)) = (state.persons.get(&b.holder), state.persons.get(&b.relative))
         else {
@@ -129,11 +133,17 @@ fn guide(db: &Path, addr: &str) -> Result<String, String> {
             r.certno.reveal(),
             bal(&r.psn_no)
         ));
+        first_holder.get_or_insert_with(|| h.psn_no.clone());
         shown += 1;
         if shown == 3 {
             break;
         }
     }
+    out.push_str(&crate::demo_partner::guide(
+        db,
+        addr,
+        first_holder.as_deref(),
+    ));
     out.push_str("按 Ctrl-C 停止 / Ctrl-C to stop");
     Ok(out)
 }

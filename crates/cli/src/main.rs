@@ -6,6 +6,7 @@ mod bench;
 mod bubao;
 mod contribution;
 mod demo;
+mod demo_partner;
 mod operator;
 mod partner;
 mod privacy;
@@ -238,6 +239,22 @@ enum PartnerCmd {
         #[arg(long)]
         inactive: bool,
     },
+    /// Sends one signed, encrypted request to a running `gongji demo` as the demo's app
+    /// partner (made by `gongji demo` beside its database) and prints the answer decrypted.
+    DemoRequest {
+        /// The demo's database (its partner's files are beside it).
+        #[arg(long, default_value = "gongji-demo.db")]
+        db: PathBuf,
+        /// Where the demo serves.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// me, family or records.
+        #[arg(long, default_value = "me")]
+        service: String,
+        /// The person the request is about (the demo guide lists some).
+        #[arg(long)]
+        psn_no: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -391,6 +408,20 @@ fn main() -> ExitCode {
         Cmd::Province {
             command: ProvinceCmd::Check { config, url, peer },
         } => province::check(&config, url.as_deref(), peer.as_deref()),
+        Cmd::Partner {
+            command:
+                PartnerCmd::DemoRequest {
+                    db,
+                    url,
+                    service,
+                    psn_no,
+                },
+        } => demo_partner::request(&demo_partner::RequestArgs {
+            db: &db,
+            url: &url,
+            service: &service,
+            psn_no: &psn_no,
+        }),
     };
     ExitCode::from(code)
 }

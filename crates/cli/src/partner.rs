@@ -158,17 +158,11 @@ fn add_inner(args: &AddArgs<'_>) -> Result<Vec<String>, String> {
 }
 
 /// The platform's signing key: read from `file`, or generated into it (mode 600).
-fn platform_key(file: &Path, out: &mut Vec<String>) -> Result<SigningKey, String> {
+pub(crate) fn platform_key(file: &Path, out: &mut Vec<String>) -> Result<SigningKey, String> {
     if file.exists() {
         return read_platform_key(file);
     }
-    let key = loop {
-        let bytes: [u8; 32] = rand::rngs::OsRng.gen();
-        // Out of the scalar range with probability about 2⁻³²: draw again.
-        if let Ok(k) = open_envelope::signing_key_from_bytes(&bytes) {
-            break k;
-        }
-    };
+    let key = new_signing_key();
     let hex_text: String = key.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
     write_private(file, &hex_text)?;
     out.push(format!(
@@ -176,6 +170,17 @@ fn platform_key(file: &Path, out: &mut Vec<String>) -> Result<SigningKey, String
         file.display()
     ));
     Ok(key)
+}
+
+/// A fresh SM2 private key.
+pub(crate) fn new_signing_key() -> SigningKey {
+    loop {
+        let bytes: [u8; 32] = rand::rngs::OsRng.gen();
+        // Out of the scalar range with probability about 2⁻³²: draw again.
+        if let Ok(k) = open_envelope::signing_key_from_bytes(&bytes) {
+            return k;
+        }
+    }
 }
 
 /// Reads the platform's SM2 private key (64 hex digits).
@@ -224,7 +229,7 @@ fn read_secret() -> Result<String, String> {
     Ok(secret)
 }
 
-fn generate_secret() -> String {
+pub(crate) fn generate_secret() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = rand::rngs::OsRng;
     (0..SECRET_CHARS)

@@ -9,7 +9,7 @@ use gongji_core::pooling::{FeeLine, PricedLine};
 use gongji_core::premium::PremiumKind;
 use gongji_core::settlement::SettlementDecision;
 use gongji_core::{Fen, Refusal};
-use gongji_store::read::SessionRow;
+use gongji_store::read::{ProxyConsentRow, SessionRow};
 use gongji_store::{AuditRow, RecoveryCaseRow, StoreError, VisitRow};
 
 /// A credential presented at an institution.
@@ -212,6 +212,9 @@ pub enum Command {
     /// Stores a sign-in session (only its token's SHA-256). Sessions are not engine state;
     /// they go through the batch so the sign-in's audit row commits with them.
     OpenSession(SessionRow),
+    /// Stores a 亲情账户 consent or its revocation (not engine state); through the batch so
+    /// the parent's audit row commits with it.
+    PutProxyConsent(ProxyConsentRow),
     RegisterPerson(Person),
     RegisterInstitution(Institution),
     RegisterCatalogItem(CatalogItem),
@@ -323,6 +326,7 @@ pub enum Outcome {
     Recovery(Box<RecoveryCaseRow>),
     Audited,
     SessionOpened,
+    ProxyConsentStored,
     Registered,
     Visit(Box<VisitRow>),
     /// 2204: each uploaded line as the catalog prices it.

@@ -614,6 +614,7 @@ impl<S: Store> Engine<S> {
             | Command::BindWithCommitment(..)
             | Command::Audit(_)
             | Command::OpenSession(_)
+            | Command::PutProxyConsent(_)
             | Command::ChangeBinding(_)
             | Command::OpenVisit(_)
             | Command::Visit(_)
@@ -806,6 +807,10 @@ impl<S: Store> Engine<S> {
             Command::OpenSession(row) => {
                 pending.writes.push(Write::Session(row));
                 Ok(Outcome::SessionOpened)
+            }
+            Command::PutProxyConsent(row) => {
+                pending.writes.push(Write::ProxyConsent(row));
+                Ok(Outcome::ProxyConsentStored)
             }
             Command::ChangeBinding(cmd) => self.change_binding(cmd, pending),
             Command::OpenVisit(cmd) => self.open_visit(cmd, pending),

@@ -574,8 +574,10 @@ async fn the_openapi_document_lists_exactly_the_routes() {
             }
         }
     }
+    let open_routes = gongji_server::api::open_envelope_doc::routes();
     let routed: BTreeSet<String> = gongji_server::api::routes()
         .into_iter()
+        .chain(open_routes.iter().cloned())
         .map(|(m, p)| format!("{m} {p}"))
         .collect();
     let missing: Vec<_> = routed.difference(&documented).collect();
@@ -587,7 +589,7 @@ async fn the_openapi_document_lists_exactly_the_routes() {
     assert!(extra.is_empty(), "documented but not routed: {extra:?}");
     assert_eq!(
         routed.len(),
-        gongji_server::api::table().len(),
+        gongji_server::api::table().len() + open_routes.len(),
         "no route twice"
     );
 
@@ -603,6 +605,48 @@ async fn the_openapi_document_lists_exactly_the_routes() {
             "{method} {concrete} is not routed: {} {}",
             r.status,
             r.body
+        );
+    }
+    // The envelope routes are served (a bodyless request is refused by the envelope's own
+    // check), and described with their envelopes, their data and every refusal code.
+    for (method, path) in &open_routes {
+        let r = w.s.send(w.s.req(method.clone(), path, None)).await;
+        assert_eq!((r.status, r.code()), (400, "GJ-OPEN-MALFORMED"), "{path}");
+        let op = &doc["paths"][path.as_str()]["post"];
+        assert_eq!(
+            op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/OpenRequestEnvelope",
+            "{path}"
+        );
+        let described = op["responses"].to_string();
+        for code in [
+            "GJ-OPEN-MALFORMED",
+            "GJ-OPEN-UNSUPPORTED",
+            "GJ-OPEN-UNDECRYPTABLE",
+            "GJ-OPEN-BAD-SIGNATURE",
+            "GJ-OPEN-PARTNER-UNKNOWN",
+            "GJ-OPEN-PARTNER-INACTIVE",
+            "GJ-OPEN-PARTNER-UNUSABLE",
+            "GJ-OPEN-STALE-TIMESTAMP",
+            "GJ-OPEN-REPLAYED",
+            "GJ-OPEN-NOT-CONFIGURED",
+        ] {
+            assert!(described.contains(code), "{path} does not describe {code}");
+        }
+        assert!(described.contains("OpenAnswerEnvelope"), "{path}");
+    }
+    for schema in [
+        "OpenRequestEnvelope",
+        "OpenAnswerEnvelope",
+        "OpenPersonData",
+        "OpenRecordsData",
+        "MeOut",
+        "FamilyOut",
+        "RecordsOut",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is not described"
         );
     }
     // Error answers and security schemes are described.

@@ -11,8 +11,8 @@ use common::*;
 use gongji_core::codes::InstitutionKind;
 use gongji_server::app::DynStore;
 use gongji_store::read::{
-    AuditEntry, AuditQuery, OperatorRow, RecordQuery, RecordRow, RecoveryQuery, ReportQuery,
-    ReportRow, SessionRow, StaffRow, YearTotals,
+    AuditEntry, AuditQuery, OperatorRow, ProxyConsentRow, RecordQuery, RecordRow, RecoveryQuery,
+    ReportQuery, ReportRow, SessionRow, StaffRow, YearTotals,
 };
 use gongji_store::{
     CommitmentRow, ReadStore, ReaderSource, ReconcileQuery, ReconcileTotals, RecoveryCaseRow,
@@ -155,6 +155,12 @@ impl ReadStore for Faulty {
     }
     fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError> {
         self.inner.delete_expired_sessions(now)
+    }
+    fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
+        self.inner.proxy_consents(psn_no)
+    }
+    fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
+        self.inner.proxy_consent(token)
     }
 }
 
@@ -369,6 +375,81 @@ async fn a_premium_payment_and_its_audit_row_commit_together() {
     sc.s.verify_clean().await;
 }
 
+/// A 亲情账户 consent given, and its revocation, each commit with the parent's audit row.
+/// Fails on main, where the consent was stored beside the ledger and its audit row committed
+/// after it: the failed commit left a consent (a code that pays from the parent's account)
+/// that no audit row records, and a revocation nobody can trace.
+#[tokio::test]
+async fn a_proxy_consent_and_its_audit_row_commit_together() {
+    use gongji_core::codes::Channel;
+    use gongji_server::service::proxy;
+    let sc = scene().await;
+    let consents = |revoked: bool| {
+        sc.s.count(&format!(
+            "SELECT COUNT(*) FROM proxy_consents WHERE revoked_at IS {}NULL",
+            if revoked { "NOT " } else { "" }
+        ))
+    };
+    let give = || {
+        proxy::give(
+            &sc.s.app,
+            &sc.hj.psn_no,
+            &sc.hy.certno,
+            &sc.hy.name,
+            Channel::Web,
+        )
+    };
+
+    sc.faults.fail_next_commit();
+    assert!(
+        give().await.is_err(),
+        "a consent whose commit failed is refused"
+    );
+    assert_eq!((consents(false), sc.audited("proxy_consent_given")), (0, 0));
+
+    // A refused consent (the name does not match the ID number) writes neither.
+    let wrong = proxy::give(
+        &sc.s.app,
+        &sc.hj.psn_no,
+        &sc.hy.certno,
+        "王某某",
+        Channel::Web,
+    )
+    .await;
+    assert!(wrong.is_err());
+    assert_eq!((consents(false), sc.audited("proxy_consent_given")), (0, 0));
+
+    let consent = give().await.expect("consent");
+    assert_eq!((consents(false), sc.audited("proxy_consent_given")), (1, 1));
+
+    sc.faults.fail_next_commit();
+    let failed = proxy::revoke(&sc.s.app, &sc.hj.psn_no, &consent.token, Channel::Web).await;
+    assert!(
+        failed.is_err(),
+        "a revocation whose commit failed is refused"
+    );
+    assert_eq!(
+        (consents(true), sc.audited("proxy_consent_revoked")),
+        (0, 0)
+    );
+    assert!(
+        proxy::resolve(&sc.s.app, &consent.token)
+            .await
+            .expect("resolve")
+            .is_some(),
+        "the code still stands for the parent"
+    );
+
+    proxy::revoke(&sc.s.app, &sc.hj.psn_no, &consent.token, Channel::Web)
+        .await
+        .expect("revoke");
+    assert_eq!(
+        (consents(true), sc.audited("proxy_consent_revoked")),
+        (1, 1)
+    );
+    sc.s.verify_clean().await;
+}
+
 /// A staff read of a person shows nothing unless its audit row was written first. (This held
 /// on main as well; kept as the guard of the rule.)
 #[tokio::test]
@@ -399,6 +480,40 @@ async fn a_staff_read_is_refused_when_its_audit_row_cannot_be_written() {
     let shown = sc.s.get(&path, Some(&clerk)).await;
     assert_eq!(shown.ok()["psn_no"], sc.hj.psn_no.as_str());
     assert_eq!(sc.audited("staff_read_person"), 1);
+}
+
+/// The mutual-aid payments of a binding, which an auditor picks a recovery from, are two
+/// persons' records: shown only after their audit row is written. Fails on main, where
+/// they were shown with no audit row at all.
+#[tokio::test]
+async fn a_staff_read_of_a_bindings_payments_is_audited_first() {
+    use gongji_server::service::auth::Role;
+    use gongji_server::service::staff::{binding_payments, Staff};
+    let sc = scene().await;
+    let auditor = Staff {
+        username: "auditor1".into(),
+        role: Role::Auditor,
+    };
+    sc.faults.fail_next_commit();
+    assert!(
+        binding_payments(&sc.s.app, &auditor, sc.b_hj_rj)
+            .await
+            .is_err(),
+        "nothing is shown when the audit row cannot be written"
+    );
+    assert_eq!(sc.audited("staff_read_payments"), 0);
+
+    let (_, payments) = binding_payments(&sc.s.app, &auditor, sc.b_hj_rj)
+        .await
+        .expect("payments");
+    assert_eq!(payments.len(), 1, "the wife's purchase paid by mutual aid");
+    assert_eq!(sc.audited("staff_read_payments"), 1);
+    let subject = sc.s.count(&format!(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'staff_read_payments'
+         AND actor = 'staff:auditor1' AND subject = 'binding:{}'",
+        sc.b_hj_rj
+    ));
+    assert_eq!(subject, 1);
 }
 
 /// Suspension, lift, and a recovery case opened and repaid: each change and its audit row

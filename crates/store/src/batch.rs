@@ -360,6 +360,9 @@ pub enum Write {
     QuotaApplied(QuotaAppliedRow),
     /// Insert only.
     QuotaSpend(QuotaSpendRow),
+    /// A 亲情账户 consent, or its revocation (the row of the same token), written in the
+    /// batch so the parent's audit row commits with it.
+    ProxyConsent(crate::read::ProxyConsentRow),
     /// The answer to a message that moved no money.
     Message {
         msgid: String,

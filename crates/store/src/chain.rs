@@ -1,7 +1,8 @@
 //! The hash chains that make an edit behind the ledger's back show (issue 12).
 //!
 //! Two chains per province database: the **journal chain** (each journal entry with its
-//! postings and the settlement, premium or repaid recovery case it records, in commit
+//! postings, the settlement, premium or repaid recovery case it records and the usage-counter
+//! deltas it made (`usage_log`), in commit
 //! order, which `journal.chain_seq` records: 1, 2, 3, ...) and the **audit chain** (each
 //! audit_log row, in audit_id order, which the commit assigns). Each row stores
 //! `hash_n = H(hash_{n-1} || canonical(row_n))`, genesis 32 zero bytes, with `H` recorded
@@ -13,7 +14,8 @@
 //!
 //! Mutable columns are left out of the encoding, and checked by `verify` against the rows
 //! that are chained instead: `journal.reversed_by` and `settlements.cancelled` must agree
-//! with the cancel entry that reverses them.
+//! with the cancel entry that reverses them. The usage counters (`pool_usage`,
+//! `binding_usage`) are running sums of the chained `usage_log` rows, which `verify` checks.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -22,8 +24,9 @@ use gongji_core::Fen;
 use sha2::Digest as _;
 
 use crate::batch::{
-    AuditRow, BubaoRow, JournalEntry, PremiumRow, QuotaAppliedRow, QuotaSentRow, QuotaSpendRow,
-    RecoveryCaseRow, SettlementRow, WithheldRow, Write,
+    AuditRow, BindingUsageDelta, BubaoRow, FeeRow, JournalEntry, PoolUsageDelta, PremiumRow,
+    QuotaAppliedRow, QuotaSentRow, QuotaSpendRow, RecoveryCaseRow, SettlementRow, WithheldRow,
+    Write,
 };
 use crate::verify::Violation;
 use crate::StoreError;
@@ -149,13 +152,69 @@ impl Canon {
     }
 }
 
-/// The rows a journal entry records beside its postings (at most one of each).
+/// One `usage_log` row as stored: what an entry added to a usage counter (a cap's
+/// deductible, fund and burden for `pool`, a binding's month for `binding`), which a cancel
+/// takes back and the caps of later settlements are decided on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UsageRow {
+    /// `pool` or `binding`.
+    pub kind: String,
+    pub psn_no: Option<String>,
+    pub period: String,
+    pub cap_group: Option<String>,
+    pub binding_id: Option<i64>,
+    pub deductible: Fen,
+    pub fund: Fen,
+    pub burden: Fen,
+    pub amount: Fen,
+}
+
+impl UsageRow {
+    /// The row a pool-usage delta is stored as.
+    pub fn of_pool(u: &PoolUsageDelta) -> UsageRow {
+        UsageRow {
+            kind: "pool".into(),
+            psn_no: Some(u.psn_no.clone()),
+            period: u.period.clone(),
+            cap_group: Some(u.cap_group.clone()),
+            binding_id: None,
+            deductible: u.deductible,
+            fund: u.fund,
+            burden: u.burden,
+            amount: Fen::ZERO,
+        }
+    }
+
+    /// The row a binding-usage delta is stored as.
+    pub fn of_binding(u: &BindingUsageDelta) -> UsageRow {
+        UsageRow {
+            kind: "binding".into(),
+            psn_no: None,
+            period: u.month.clone(),
+            cap_group: None,
+            binding_id: Some(u.binding_id),
+            deductible: Fen::ZERO,
+            fund: Fen::ZERO,
+            burden: Fen::ZERO,
+            amount: u.amount,
+        }
+    }
+}
+
+/// The rows a journal entry records beside its postings (at most one of each, and its
+/// usage rows).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EntryRecords<'a> {
     pub settlement: Option<&'a SettlementRow>,
     pub premium: Option<&'a PremiumRow>,
     /// The recovery case this entry repaid (`repaid_entry_id`).
     pub recovery: Option<&'a RecoveryCaseRow>,
+    /// Its `usage_log` rows, in any order (they are encoded sorted: the table keeps no
+    /// order of its own).
+    pub usage: &'a [UsageRow],
+    /// The fee lines its settlement paid (`settled_fees`), in any order (encoded by
+    /// `feedetl_sn`).
+    pub fees: &'a [FeeRow],
     /// A settlement's fund shares held back until the resident pays (R-R2), in seq order.
     pub withheld: &'a [&'a WithheldRow],
     /// The 补报 this entry pays.
@@ -190,11 +249,12 @@ fn quota_parties(c: &mut Canon, p: &gongji_core::quota::QuotaParties) {
 }
 
 /// The canonical encoding of a journal entry: every stored column of `journal` but
-/// `reversed_by`, its postings in `seq` order (every column), and the settlement (every
-/// column but `cancelled`), premium and repaid recovery case rows it records. A posting's
-/// `psn_no` is not a column of `postings` and is not encoded.
+/// `reversed_by`, its postings in `seq` order (every column), the settlement (every
+/// column but `cancelled`, and the fee lines it paid), premium and repaid recovery case rows it records, and its
+/// `usage_log` rows (every column, sorted). A posting's `psn_no` is not a column of
+/// `postings` and is not encoded.
 pub fn journal_canonical(e: &JournalEntry, records: &EntryRecords<'_>) -> Vec<u8> {
-    let mut c = Canon::new("gongji.journal.v1");
+    let mut c = Canon::new("gongji.journal.v2");
     c.int(e.entry_id);
     c.opt_text(e.msgid.as_deref());
     c.text(&e.kind);
@@ -235,6 +295,18 @@ pub fn journal_canonical(e: &JournalEntry, records: &EntryRecords<'_>) -> Vec<u8
             c.fen(s.acct_mulaid_pay);
             c.fen(s.psn_cash_pay);
             c.text(&s.detail);
+            let mut fees: Vec<&FeeRow> = records.fees.iter().collect();
+            fees.sort_unstable_by(|a, b| a.feedetl_sn.cmp(&b.feedetl_sn));
+            c.int(fees.len() as i64);
+            for f in fees {
+                c.text(&f.feedetl_sn);
+                c.text(&f.mdtrt_id);
+                c.text(&f.chrg_bchno);
+                c.text(&f.med_list_codg);
+                c.fen(f.amount);
+                c.int(f.count_e4);
+                c.fen(f.price);
+            }
         }
         None => c.absent(),
     }
@@ -353,6 +425,21 @@ pub fn journal_canonical(e: &JournalEntry, records: &EntryRecords<'_>) -> Vec<u8
         c.fen(b.amount);
         c.text(&b.paid_on);
     }
+    let mut usage: Vec<&UsageRow> = records.usage.iter().collect();
+    usage.sort_unstable();
+    c.text("usage");
+    c.int(usage.len() as i64);
+    for u in usage {
+        c.text(&u.kind);
+        c.opt_text(u.psn_no.as_deref());
+        c.text(&u.period);
+        c.opt_text(u.cap_group.as_deref());
+        c.opt_int(u.binding_id);
+        c.fen(u.deductible);
+        c.fen(u.fund);
+        c.fen(u.burden);
+        c.fen(u.amount);
+    }
     c.0
 }
 
@@ -436,6 +523,9 @@ pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, Store
     let mut quota: HashMap<i64, QuotaRecords> = HashMap::new();
     let mut withheld: HashMap<i64, Vec<&WithheldRow>> = HashMap::new();
     let mut bubao = HashMap::new();
+    let mut usage: HashMap<i64, Vec<UsageRow>> = HashMap::new();
+    // setl_id → its lines, the first write of each (as `settled_fees` keeps it).
+    let mut fees: HashMap<&str, Vec<FeeRow>> = HashMap::new();
     for w in writes {
         match w {
             // A row written again later in the batch (a confirm) keeps its fixed columns.
@@ -455,6 +545,22 @@ pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, Store
             Write::Bubao(b) => {
                 bubao.insert(b.entry_id, b);
             }
+            Write::Fee(f) => {
+                if let Some(setl_id) = f.setl_id.as_deref() {
+                    let lines = fees.entry(setl_id).or_default();
+                    if !lines.iter().any(|l| l.feedetl_sn == f.feedetl_sn) {
+                        lines.push(f.clone());
+                    }
+                }
+            }
+            Write::PoolUsage(u) => usage
+                .entry(u.entry_id)
+                .or_default()
+                .push(UsageRow::of_pool(u)),
+            Write::BindingUsage(u) => usage
+                .entry(u.entry_id)
+                .or_default()
+                .push(UsageRow::of_binding(u)),
             Write::Settlement(s) => {
                 settlements.insert(s.entry_id, s);
             }
@@ -481,6 +587,12 @@ pub(crate) fn stamp(writes: &[Write], heads: &mut Heads) -> Result<Stamps, Store
                     quota: quota.get(&e.entry_id),
                     withheld: withheld.get(&e.entry_id).map_or(&[], Vec::as_slice),
                     bubao: bubao.get(&e.entry_id).copied(),
+                    usage: usage.get(&e.entry_id).map(Vec::as_slice).unwrap_or(&[]),
+                    fees: settlements
+                        .get(&e.entry_id)
+                        .and_then(|s| fees.get(s.setl_id.as_str()))
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]),
                 };
                 let hash = alg.link(&heads.journal.hash, &journal_canonical(e, &records));
                 let rows = heads.journal.rows + 1;
@@ -521,6 +633,8 @@ pub struct ChainedEntry {
     /// Held-back fund shares it records, in seq order.
     pub withheld: Vec<WithheldRow>,
     pub bubao: Option<BubaoRow>,
+    pub usage: Vec<UsageRow>,
+    pub fees: Vec<FeeRow>,
     /// The entry's place in the chain.
     pub chain_seq: Option<i64>,
     pub alg: Option<String>,
@@ -747,6 +861,8 @@ pub(crate) fn verify_chains(
                 quota: Some(&row.quota),
                 withheld: &withheld,
                 bubao: row.bubao.as_ref(),
+                usage: &row.usage,
+                fees: &row.fees,
             };
             let numbered = row
                 .posting_seqs
@@ -842,6 +958,8 @@ pub(crate) fn chain_existing(
                 quota: Some(&row.quota),
                 withheld: &withheld,
                 bubao: row.bubao.as_ref(),
+                usage: &row.usage,
+                fees: &row.fees,
             };
             let hash = alg.link(
                 &heads.journal.hash,
@@ -915,6 +1033,8 @@ pub(crate) fn assemble(
     recoveries: Vec<RecoveryCaseRow>,
     withheld: Vec<WithheldRow>,
     bubao: Vec<BubaoRow>,
+    usage: Vec<(i64, UsageRow)>,
+    fees: Vec<FeeRow>,
 ) -> Vec<ChainedEntry> {
     let index: HashMap<i64, usize> = entries
         .iter()
@@ -950,6 +1070,21 @@ pub(crate) fn assemble(
     for b in bubao {
         if let Some(&i) = index.get(&b.entry_id) {
             entries[i].bubao = Some(b);
+        }
+    }
+    for (entry_id, u) in usage {
+        if let Some(&i) = index.get(&entry_id) {
+            entries[i].usage.push(u);
+        }
+    }
+    let by_setl: HashMap<String, usize> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.settlement.as_ref().map(|s| (s.setl_id.clone(), i)))
+        .collect();
+    for f in fees {
+        if let Some(&i) = f.setl_id.as_ref().and_then(|s| by_setl.get(s)) {
+            entries[i].fees.push(f);
         }
     }
     entries

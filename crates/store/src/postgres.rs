@@ -41,7 +41,7 @@
 //! batch come in bulk too: the stored answers of all its msgids (one query over both
 //! tables) and the settlements its cancels name (four queries in one snapshot).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
@@ -59,7 +59,7 @@ use crate::batch::{
     WriteBatch,
 };
 use crate::chain::{
-    self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Heads, Stamps,
+    self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Heads, Stamps, UsageRow,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
 use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
@@ -1359,6 +1359,12 @@ const SQL_BULK_FEES: &str = "INSERT INTO fee_details (mdtrt_id, feedetl_sn, chrg
         count_e4 = excluded.count_e4, price_fen = excluded.price_fen,
         setl_id = excluded.setl_id";
 
+const SQL_BULK_SETTLED_FEES: &str = "INSERT INTO settled_fees (setl_id, feedetl_sn, mdtrt_id,
+        chrg_bchno, med_list_codg, amount_fen, count_e4, price_fen)
+    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+        $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])
+    ON CONFLICT (setl_id, feedetl_sn) DO NOTHING";
+
 /// The part of a batch that is insert-only or additive and read by no other write of the
 /// batch, gathered while the batch is walked and written once at its end. Additive upserts
 /// are summed per key first (one statement may not update a row twice).
@@ -1377,6 +1383,10 @@ struct Bulk<'a> {
     fees: Vec<Option<&'a FeeRow>>,
     /// (mdtrt_id, feedetl_sn) → index in `fees` of its latest write.
     fee_slots: HashMap<(&'a str, &'a str), usize>,
+    /// Lines as the settlement that paid them saw them: the first write of each
+    /// (setl_id, feedetl_sn), insert-only (`settled_fees`).
+    settled_fees: Vec<&'a FeeRow>,
+    settled_keys: HashSet<(&'a str, &'a str)>,
     postings: Vec<(i64, i32, &'a PostingRow)>,
     /// account_key → (psn_no of its first posting, sum).
     accounts: BTreeMap<&'a str, (Option<&'a str>, i64)>,
@@ -1568,6 +1578,53 @@ impl<'a> Bulk<'a> {
         Ok(())
     }
 
+    fn settled_fee(&mut self, f: &'a FeeRow) {
+        if let Some(setl_id) = f.setl_id.as_deref() {
+            if self.settled_keys.insert((setl_id, f.feedetl_sn.as_str())) {
+                self.settled_fees.push(f);
+            }
+        }
+    }
+
+    fn flush_settled_fees<C: GenericClient>(
+        &mut self,
+        c: &mut C,
+        stmts: &mut Stmts,
+    ) -> Result<(), StoreError> {
+        let rows = std::mem::take(&mut self.settled_fees);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let n = rows.len();
+        let mut setl_id = Vec::with_capacity(n);
+        let mut sn = Vec::with_capacity(n);
+        let mut mdtrt_id = Vec::with_capacity(n);
+        let mut bchno = Vec::with_capacity(n);
+        let mut code = Vec::with_capacity(n);
+        let mut amount = Vec::with_capacity(n);
+        let mut count = Vec::with_capacity(n);
+        let mut price = Vec::with_capacity(n);
+        for f in rows {
+            setl_id.push(f.setl_id.as_deref().unwrap_or_default());
+            sn.push(f.feedetl_sn.as_str());
+            mdtrt_id.push(f.mdtrt_id.as_str());
+            bchno.push(f.chrg_bchno.as_str());
+            code.push(f.med_list_codg.as_str());
+            amount.push(f.amount.fen());
+            count.push(f.count_e4);
+            price.push(f.price.fen());
+        }
+        let st = stmts.get(c, SQL_BULK_SETTLED_FEES)?;
+        c.execute(
+            &st,
+            &[
+                &setl_id, &sn, &mdtrt_id, &bchno, &code, &amount, &count, &price,
+            ],
+        )
+        .map_err(pg)?;
+        Ok(())
+    }
+
     fn flush_fees<C: GenericClient>(
         &mut self,
         c: &mut C,
@@ -1697,6 +1754,7 @@ impl<'a> Bulk<'a> {
 
     fn flush<C: GenericClient>(mut self, c: &mut C, stmts: &mut Stmts) -> Result<(), StoreError> {
         self.flush_fees(c, stmts)?;
+        self.flush_settled_fees(c, stmts)?;
         self.flush_premiums(c, stmts)?;
         // Every insert-only and additive row of the batch in one statement (one round
         // trip): its data-modifying CTEs touch different tables, and no row of one is read
@@ -2031,7 +2089,10 @@ fn write_one<'a, C: GenericClient>(
             )
             .map_err(pg)?;
         }
-        Write::Fee(f) => bulk.fee(f),
+        Write::Fee(f) => {
+            bulk.fee(f);
+            bulk.settled_fee(f);
+        }
         Write::FeeDelete {
             mdtrt_id,
             feedetl_sn,
@@ -2264,6 +2325,20 @@ fn write_one<'a, C: GenericClient>(
             )
             .map_err(pg)?;
         }
+        Write::ProxyConsent(row) => {
+            let st = stmts.get(c, SQL_PUT_PROXY_CONSENT)?;
+            c.execute(
+                &st,
+                &[
+                    &row.token,
+                    &row.parent_psn_no,
+                    &row.child_psn_no,
+                    &row.given_at,
+                    &row.revoked_at,
+                ],
+            )
+            .map_err(pg)?;
+        }
         Write::Audit(a) => {
             let (id, link) = bulk.next_audit()?;
             let st = stmts.get(c, SQL_AUDIT)?;
@@ -2388,6 +2463,23 @@ fn verify_pg<C: GenericClient>(c: &mut C) -> Result<VerifyReport, StoreError> {
             Ok(())
         },
     )?;
+    each_row(c, crate::verify::SQL_POOL_USAGE_MISMATCH, |r| {
+        v.push(crate::verify::pool_usage_mismatch(
+            [get(r, 0)?, get(r, 1)?, get(r, 2)?],
+            [get(r, 3)?, get(r, 4)?, get(r, 5)?],
+            [get(r, 6)?, get(r, 7)?, get(r, 8)?],
+        ));
+        Ok(())
+    })?;
+    each_row(c, crate::verify::SQL_BINDING_USAGE_MISMATCH, |r| {
+        v.push(crate::verify::binding_usage_mismatch(
+            get(r, 0)?,
+            get(r, 1)?,
+            get(r, 2)?,
+            get(r, 3)?,
+        ));
+        Ok(())
+    })?;
     // Every cancel is the exact negation of its original, and the flags agree.
     each_row(
         c,
@@ -3273,20 +3365,6 @@ impl read::ReadStore for PgStore {
             .collect()
     }
 
-    fn put_proxy_consent(&mut self, row: &read::ProxyConsentRow) -> Result<(), StoreError> {
-        self.write_row(
-            SQL_PUT_PROXY_CONSENT,
-            &[
-                &row.token,
-                &row.parent_psn_no,
-                &row.child_psn_no,
-                &row.given_at,
-                &row.revoked_at,
-            ],
-        )
-        .map(|_| ())
-    }
-
     fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<read::ProxyConsentRow>, StoreError> {
         let limit = read::page_size(read::PAGE_SIZE_MAX);
         let rows = self.read_rows(SQL_PROXY_CONSENTS, &[&psn_no, &limit])?;
@@ -3518,6 +3596,14 @@ const SQL_CHAIN_AUDIT: &str = "SELECT audit_id, at, actor, channel, action, subj
         before_state, after_state, chain_alg, chain_hash
     FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT $2";
 
+const SQL_CHAIN_FEES: &str = "SELECT f.setl_id, f.feedetl_sn, f.mdtrt_id, f.chrg_bchno,
+        f.med_list_codg, f.amount_fen, f.count_e4, f.price_fen
+    FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
+    WHERE s.entry_id >= $1 AND s.entry_id <= $2";
+const SQL_CHAIN_USAGE: &str = "SELECT entry_id, kind, psn_no, period, cap_group, binding_id,
+        deductible_fen, fund_fen, burden_fen, amount_fen
+    FROM usage_log WHERE entry_id >= $1 AND entry_id <= $2";
+
 /// The rows of the chains on a PostgreSQL session (inside the caller's transaction).
 struct PgChain<'c, C: GenericClient>(&'c mut C);
 
@@ -3562,6 +3648,8 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                     quota: Default::default(),
                     withheld: Vec::new(),
                     bubao: None,
+                    usage: Vec::new(),
+                    fees: Vec::new(),
                     alg: get(r, 13)?,
                     hash: get(r, 14)?,
                     chain_seq: get(r, 15)?,
@@ -3642,6 +3730,44 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                 .collect::<Result<Vec<_>, StoreError>>()?;
             (withheld, bubao)
         };
+        let fees = c
+            .query(SQL_CHAIN_FEES, &[&lo, &hi])
+            .map_err(pg)?
+            .iter()
+            .map(|r| {
+                Ok(FeeRow {
+                    setl_id: get(r, 0)?,
+                    feedetl_sn: get(r, 1)?,
+                    mdtrt_id: get(r, 2)?,
+                    chrg_bchno: get(r, 3)?,
+                    med_list_codg: get(r, 4)?,
+                    amount: fen(r, 5)?,
+                    count_e4: get(r, 6)?,
+                    price: fen(r, 7)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let usage = c
+            .query(SQL_CHAIN_USAGE, &[&lo, &hi])
+            .map_err(pg)?
+            .iter()
+            .map(|r| {
+                Ok((
+                    get::<i64>(r, 0)?,
+                    UsageRow {
+                        kind: get(r, 1)?,
+                        psn_no: get(r, 2)?,
+                        period: get(r, 3)?,
+                        cap_group: get(r, 4)?,
+                        binding_id: get(r, 5)?,
+                        deductible: fen(r, 6)?,
+                        fund: fen(r, 7)?,
+                        burden: fen(r, 8)?,
+                        amount: fen(r, 9)?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let mut entries = chain::assemble(
             entries,
             postings,
@@ -3650,6 +3776,8 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             recoveries,
             withheld,
             bubao,
+            usage,
+            fees,
         );
         // Rows chained before the quota tables existed (by_id, at migration 0016) record none.
         if !by_id {

@@ -337,12 +337,6 @@ pub trait ReadStore {
     fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError>;
     /// Deletes the sessions expired at `now`; returns how many.
     fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError>;
-    /// Stores a proxy consent, or its revocation (the row of the same token).
-    fn put_proxy_consent(&mut self, _row: &ProxyConsentRow) -> Result<(), StoreError> {
-        Err(StoreError::Io(
-            "proxy consents are not kept by this store".into(),
-        ))
-    }
     /// The consents where `psn_no` is the parent or the child, newest first.
     fn proxy_consents(&mut self, _psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
         Ok(Vec::new())
@@ -458,9 +452,6 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     }
     fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError> {
         (**self).delete_expired_sessions(now)
-    }
-    fn put_proxy_consent(&mut self, row: &ProxyConsentRow) -> Result<(), StoreError> {
-        (**self).put_proxy_consent(row)
     }
     fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
         (**self).proxy_consents(psn_no)
@@ -979,26 +970,6 @@ impl ReadStore for SqliteStore {
             )
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
-    }
-
-    fn put_proxy_consent(&mut self, row: &ProxyConsentRow) -> Result<(), StoreError> {
-        self.connection()
-            .prepare_cached(
-                "INSERT INTO proxy_consents (token, parent_psn_no, child_psn_no, given_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (token) DO UPDATE SET revoked_at = excluded.revoked_at",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    row.token,
-                    row.parent_psn_no,
-                    row.child_psn_no,
-                    row.given_at,
-                    row.revoked_at
-                ])
-            })
-            .map(|_| ())
-            .map_err(io)
     }
 
     fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {

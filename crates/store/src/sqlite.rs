@@ -16,7 +16,7 @@ use crate::batch::{
     VisitRow, WithheldRow, Write, WriteBatch,
 };
 use crate::chain::{
-    self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads,
+    self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads, UsageRow,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
 use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
@@ -49,6 +49,13 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0015_limits_and_floors",
         include_str!("migrations/0015_limits_and_floors.sql"),
     ),
+    // Before the chains although numbered after: the chains encode a settlement with the
+    // fee lines it paid, so chaining the rows already there (0016) reads this table.
+    // Databases that have 0016 already apply it on their next open like any other.
+    (
+        "0024_settled_fees",
+        include_str!("migrations/0024_settled_fees.sql"),
+    ),
     (CHAINS_MIGRATION, include_str!("migrations/0016_chains.sql")),
     (
         "0018_app_partners",
@@ -80,6 +87,12 @@ pub(crate) const SQL_AGENCY: &str = "INSERT INTO agencies (agency_code, agency_n
         admdvs = excluded.admdvs, lat = excluded.lat, lon = excluded.lon,
         address = excluded.address, phone = excluded.phone,
         opening_hours = excluded.opening_hours";
+/// A fee line as the settlement that paid it saw it (the first write wins: the chain
+/// encoded that one).
+const SQL_SETTLED_FEE: &str = "INSERT INTO settled_fees (setl_id, feedetl_sn, mdtrt_id,
+        chrg_bchno, med_list_codg, amount_fen, count_e4, price_fen)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    ON CONFLICT (setl_id, feedetl_sn) DO NOTHING";
 
 /// The migration that adds the hash chains; the backends chain the rows already there in
 /// the transaction that applies it.
@@ -1092,6 +1105,22 @@ fn write_one(tx: &Connection, w: &Write, privacy: &Mode) -> Result<(), StoreErro
                 ])
             })
             .map_err(io)?;
+            if let Some(setl_id) = &f.setl_id {
+                tx.prepare_cached(SQL_SETTLED_FEE)
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            setl_id,
+                            f.feedetl_sn,
+                            f.mdtrt_id,
+                            f.chrg_bchno,
+                            f.med_list_codg,
+                            f.amount.fen(),
+                            f.count_e4,
+                            f.price.fen()
+                        ])
+                    })
+                    .map_err(io)?;
+            }
         }
         Write::FeeDelete {
             mdtrt_id,
@@ -1438,6 +1467,23 @@ fn write_one(tx: &Connection, w: &Write, privacy: &Mode) -> Result<(), StoreErro
                     ])
                 })
                 .map_err(io)?;
+        }
+        Write::ProxyConsent(row) => {
+            tx.prepare_cached(
+                "INSERT INTO proxy_consents (token, parent_psn_no, child_psn_no, given_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (token) DO UPDATE SET revoked_at = excluded.revoked_at",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    row.token,
+                    row.parent_psn_no,
+                    row.child_psn_no,
+                    row.given_at,
+                    row.revoked_at
+                ])
+            })
+            .map_err(io)?;
         }
     }
     Ok(())
@@ -2151,6 +2197,23 @@ fn verify_sqlite_checks(
             Ok(())
         },
     )?;
+    q(crate::verify::SQL_POOL_USAGE_MISMATCH, &mut |r| {
+        v.push(crate::verify::pool_usage_mismatch(
+            [r.get(0)?, r.get(1)?, r.get(2)?],
+            [r.get(3)?, r.get(4)?, r.get(5)?],
+            [r.get(6)?, r.get(7)?, r.get(8)?],
+        ));
+        Ok(())
+    })?;
+    q(crate::verify::SQL_BINDING_USAGE_MISMATCH, &mut |r| {
+        v.push(crate::verify::binding_usage_mismatch(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+        ));
+        Ok(())
+    })?;
     // Every cancel is the exact negation of its original, and the flags agree.
     q(
         "SELECT c.entry_id, c.reverses_entry, o.reversed_by FROM journal c
@@ -2372,6 +2435,8 @@ impl ChainSource for SqliteChain<'_> {
                         quota: Default::default(),
                         withheld: Vec::new(),
                         bubao: None,
+                        usage: Vec::new(),
+                        fees: Vec::new(),
                         alg: r.get(13)?,
                         hash: r.get(14)?,
                         chain_seq: r.get(15)?,
@@ -2521,6 +2586,55 @@ impl ChainSource for SqliteChain<'_> {
                 .map_err(io)?;
             (withheld, bubao)
         };
+        let fees = conn
+            .prepare_cached(
+                "SELECT f.setl_id, f.feedetl_sn, f.mdtrt_id, f.chrg_bchno, f.med_list_codg,
+                        f.amount_fen, f.count_e4, f.price_fen
+                 FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
+                 WHERE s.entry_id >= ?1 AND s.entry_id <= ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![lo, hi], |r| {
+                    Ok(FeeRow {
+                        setl_id: r.get(0)?,
+                        feedetl_sn: r.get(1)?,
+                        mdtrt_id: r.get(2)?,
+                        chrg_bchno: r.get(3)?,
+                        med_list_codg: r.get(4)?,
+                        amount: Fen::from_fen(r.get(5)?),
+                        count_e4: r.get(6)?,
+                        price: Fen::from_fen(r.get(7)?),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(io)?;
+        let usage = conn
+            .prepare_cached(
+                "SELECT entry_id, kind, psn_no, period, cap_group, binding_id, deductible_fen,
+                        fund_fen, burden_fen, amount_fen
+                 FROM usage_log WHERE entry_id >= ?1 AND entry_id <= ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![lo, hi], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        UsageRow {
+                            kind: r.get(1)?,
+                            psn_no: r.get(2)?,
+                            period: r.get(3)?,
+                            cap_group: r.get(4)?,
+                            binding_id: r.get(5)?,
+                            deductible: Fen::from_fen(r.get(6)?),
+                            fund: Fen::from_fen(r.get(7)?),
+                            burden: Fen::from_fen(r.get(8)?),
+                            amount: Fen::from_fen(r.get(9)?),
+                        },
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(io)?;
         let mut entries = chain::assemble(
             entries,
             postings,
@@ -2529,6 +2643,8 @@ impl ChainSource for SqliteChain<'_> {
             recoveries,
             withheld,
             bubao,
+            usage,
+            fees,
         );
         // Rows chained before the quota tables existed (by_id, at migration 0016) record none.
         if !by_id {

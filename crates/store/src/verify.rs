@@ -60,6 +60,14 @@ pub enum Violation {
         table: String,
         detail: String,
     },
+    /// A usage counter (`pool_usage`, `binding_usage`), which later settlements' caps are
+    /// decided on, disagrees with the chained `usage_log` rows it sums.
+    UsageMismatch {
+        table: String,
+        key: String,
+        stored: String,
+        logged: String,
+    },
 }
 
 impl fmt::Display for Violation {
@@ -99,7 +107,80 @@ impl fmt::Display for Violation {
             Violation::AnchorMismatch { table, detail } => {
                 write!(f, "{table}: anchor not matched (与锚点不符): {detail}")
             }
+            Violation::UsageMismatch { table, key, stored, logged } => write!(
+                f,
+                "{table} {key}: counter holds {stored} but its usage_log rows sum to {logged} (用量计数与明细不符)"
+            ),
         }
+    }
+}
+
+/// Pool-usage counters that disagree with the sum of their `usage_log` rows (of entries that
+/// exist): key, stored (deductible, fund, burden), logged. Portable SQL, no parameters.
+pub(crate) const SQL_POOL_USAGE_MISMATCH: &str = "SELECT k.psn_no, k.period, k.cap_group,
+        COALESCE(c.deductible_fen, 0), COALESCE(c.fund_fen, 0), COALESCE(c.burden_fen, 0),
+        COALESCE(l.d, 0), COALESCE(l.f, 0), COALESCE(l.b, 0)
+    FROM (SELECT psn_no, period, cap_group FROM pool_usage
+          UNION SELECT psn_no, period, cap_group FROM usage_log WHERE kind = 'pool') k
+    LEFT JOIN pool_usage c
+        ON c.psn_no = k.psn_no AND c.period = k.period AND c.cap_group = k.cap_group
+    LEFT JOIN (SELECT u.psn_no, u.period, u.cap_group, CAST(SUM(u.deductible_fen) AS BIGINT) AS d,
+                      CAST(SUM(u.fund_fen) AS BIGINT) AS f, CAST(SUM(u.burden_fen) AS BIGINT) AS b
+               FROM usage_log u JOIN journal j ON j.entry_id = u.entry_id
+               WHERE u.kind = 'pool' GROUP BY u.psn_no, u.period, u.cap_group) l
+        ON l.psn_no = k.psn_no AND l.period = k.period AND l.cap_group = k.cap_group
+    WHERE COALESCE(c.deductible_fen, 0) <> COALESCE(l.d, 0)
+       OR COALESCE(c.fund_fen, 0) <> COALESCE(l.f, 0)
+       OR COALESCE(c.burden_fen, 0) <> COALESCE(l.b, 0)
+    ORDER BY k.psn_no, k.period, k.cap_group";
+
+/// Binding-usage counters likewise: binding_id, month, stored, logged.
+pub(crate) const SQL_BINDING_USAGE_MISMATCH: &str = "SELECT k.binding_id, k.month,
+        COALESCE(c.amount_fen, 0), COALESCE(l.a, 0)
+    FROM (SELECT binding_id, month FROM binding_usage
+          UNION SELECT binding_id, period FROM usage_log WHERE kind = 'binding') k
+    LEFT JOIN binding_usage c ON c.binding_id = k.binding_id AND c.month = k.month
+    LEFT JOIN (SELECT u.binding_id, u.period, CAST(SUM(u.amount_fen) AS BIGINT) AS a
+               FROM usage_log u JOIN journal j ON j.entry_id = u.entry_id
+               WHERE u.kind = 'binding' GROUP BY u.binding_id, u.period) l
+        ON l.binding_id = k.binding_id AND l.period = k.month
+    WHERE COALESCE(c.amount_fen, 0) <> COALESCE(l.a, 0)
+    ORDER BY k.binding_id, k.month";
+
+/// A pool-usage row of [`SQL_POOL_USAGE_MISMATCH`] as a violation.
+pub(crate) fn pool_usage_mismatch(
+    key: [String; 3],
+    stored: [i64; 3],
+    logged: [i64; 3],
+) -> Violation {
+    let money = |v: [i64; 3]| {
+        format!(
+            "deductible {} fund {} burden {}",
+            Fen::from_fen(v[0]),
+            Fen::from_fen(v[1]),
+            Fen::from_fen(v[2])
+        )
+    };
+    Violation::UsageMismatch {
+        table: "pool_usage".into(),
+        key: key.join("/"),
+        stored: money(stored),
+        logged: money(logged),
+    }
+}
+
+/// A binding-usage row of [`SQL_BINDING_USAGE_MISMATCH`] as a violation.
+pub(crate) fn binding_usage_mismatch(
+    binding_id: i64,
+    month: String,
+    stored: i64,
+    logged: i64,
+) -> Violation {
+    Violation::UsageMismatch {
+        table: "binding_usage".into(),
+        key: format!("binding {binding_id} {month}"),
+        stored: Fen::from_fen(stored).to_string(),
+        logged: Fen::from_fen(logged).to_string(),
     }
 }
 

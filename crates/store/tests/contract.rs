@@ -203,6 +203,11 @@ contract!(
     verify_names_a_journal_row_slipped_in_outside_the_chain,
     verify_names_a_posting_text_changed,
     verify_names_a_premium_changed,
+    verify_names_a_usage_row_changed,
+    verify_names_a_settled_fee_line_changed_or_removed,
+    verify_names_a_usage_row_deleted,
+    verify_names_a_usage_counter_changed,
+    verify_names_a_usage_row_slipped_in,
     verify_names_an_audit_row_deleted,
     verify_names_the_last_audit_row_deleted,
     verify_names_an_audit_row_changed,
@@ -2190,7 +2195,8 @@ fn proxy_consents_are_kept_and_revoked<B: Backend>(b: &B) {
         given_at: "2025-10-10 10:00:00".into(),
         revoked_at: None,
     };
-    s.put_proxy_consent(&given).expect("give");
+    s.commit(&batch(vec![Write::ProxyConsent(given.clone())]))
+        .expect("give");
     assert_eq!(
         s.proxy_consent(&given.token).expect("read"),
         Some(given.clone())
@@ -2203,7 +2209,8 @@ fn proxy_consents_are_kept_and_revoked<B: Backend>(b: &B) {
         revoked_at: Some("2025-10-11 09:00:00".into()),
         ..given.clone()
     };
-    s.put_proxy_consent(&revoked).expect("revoke");
+    s.commit(&batch(vec![Write::ProxyConsent(revoked.clone())]))
+        .expect("revoke");
     assert_eq!(
         s.proxy_consents("37060200000001").expect("parent"),
         vec![revoked]
@@ -2300,8 +2307,23 @@ fn audit(n: i64) -> AuditRow {
     }
 }
 
-/// Entries 1 (opening), 2 (a settlement and its row), 3 (a premium and its row), 4 (a
-/// recovery repaid, with its case), and audit rows 1 to 3, over three batches.
+/// A fee line of visit MD2 paid by settlement S2.
+fn settled_line(sn: &str, amount: i64) -> FeeRow {
+    FeeRow {
+        mdtrt_id: "MD2".into(),
+        feedetl_sn: sn.into(),
+        chrg_bchno: "B1".into(),
+        med_list_codg: "XA01".into(),
+        amount: Fen::from_fen(amount),
+        count_e4: 10_000,
+        price: Fen::from_fen(amount),
+        setl_id: Some("S2".into()),
+    }
+}
+
+/// Entries 1 (opening), 2 (a settlement, its row, the two fee lines it paid and its usage
+/// deltas: a cap's and a binding's), 3 (a premium and its row), 4 (a recovery repaid, with its case), and audit
+/// rows 1 to 3, over three batches.
 fn chained_ledger<S: Store>(s: &mut S) {
     funded(s);
     let mut settled = settlement_row("S2", 2, "P0001", 3_000, 10_000);
@@ -2326,6 +2348,23 @@ fn chained_ledger<S: Store>(s: &mut S) {
             (50_000, 0, 0),
         )),
         Write::Settlement(settled),
+        Write::PoolUsage(PoolUsageDelta {
+            entry_id: 2,
+            psn_no: "P0001".into(),
+            period: "2025".into(),
+            cap_group: "outpatient".into(),
+            deductible: Fen::from_fen(500),
+            fund: Fen::from_fen(7_000),
+            burden: Fen::from_fen(300),
+        }),
+        Write::BindingUsage(BindingUsageDelta {
+            entry_id: 2,
+            binding_id: 1,
+            month: "2025-03".into(),
+            amount: Fen::from_fen(1_000),
+        }),
+        Write::Fee(settled_line("1", 6_000)),
+        Write::Fee(settled_line("2", 4_000)),
         Write::Audit(audit(1)),
         Write::Audit(audit(2)),
         Write::Entry(premium),
@@ -2391,7 +2430,7 @@ fn chains_cover_every_row_and_hash_alike_on_both_backends<B: Backend>(b: &B) {
             (
                 "journal".to_string(),
                 4,
-                "a32ddc3ffb6ec91607269718dcf1c7ad0e0fc88f142f2a8219a780e24277688e".to_string()
+                "6b621077bd8f999cce39e94e01a2f1c58526cc0051d0e3e7758ad389fa03ced5".to_string()
             ),
             (
                 "audit_log".to_string(),
@@ -2551,6 +2590,104 @@ fn verify_names_a_premium_changed<B: Backend>(b: &B) {
     chained_ledger(&mut s);
     B::exec(&mut s, "UPDATE premiums SET holder_psn_no = 'P0009'");
     assert_broken_at(&s.verify().expect("verify"), "journal", 3);
+}
+
+/// A settlement's usage deltas (what a cancel takes back, what later caps are decided on)
+/// are chained with its entry: one changed, with its counter moved to match, names the
+/// entry. Fails before usage_log was in the chain (verify said all clean).
+fn verify_names_a_usage_row_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "UPDATE usage_log SET fund_fen = fund_fen - 5000 WHERE entry_id = 2 AND kind = 'pool';
+         UPDATE pool_usage SET fund_fen = fund_fen - 5000;",
+    );
+    let report = s.verify().expect("verify");
+    assert_broken_at(&report, "journal", 2);
+    assert_eq!(report.violations.len(), 1, "{report}");
+}
+
+fn verify_names_a_usage_row_deleted<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "DELETE FROM usage_log WHERE entry_id = 2 AND kind = 'binding';
+         DELETE FROM binding_usage;",
+    );
+    let report = s.verify().expect("verify");
+    assert_broken_at(&report, "journal", 2);
+    assert_eq!(report.violations.len(), 1, "{report}");
+}
+
+/// The fee lines a settlement paid are chained with it, as it paid them: a line's amount
+/// changed, or a line removed, names the settlement's entry. A cancel releasing the visit's
+/// working lines (`fee_details`) changes nothing of that. Fails before the lines were kept
+/// and chained (there was nothing to change, and fee_details was not checked).
+fn verify_names_a_settled_fee_line_changed_or_removed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(&mut s, "UPDATE fee_details SET setl_id = NULL");
+    assert!(s.verify().expect("verify").is_clean());
+    B::exec(
+        &mut s,
+        "UPDATE settled_fees SET amount_fen = 600, price_fen = 600 WHERE feedetl_sn = '1'",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 2);
+    B::exec(
+        &mut s,
+        "UPDATE settled_fees SET amount_fen = 6000, price_fen = 6000 WHERE feedetl_sn = '1'",
+    );
+    assert!(s.verify().expect("verify").is_clean());
+    B::exec(&mut s, "DELETE FROM settled_fees WHERE feedetl_sn = '2'");
+    assert_broken_at(&s.verify().expect("verify"), "journal", 2);
+}
+
+/// A usage counter changed alone (a cap's fund paid lowered, so the pool pays again; a
+/// binding's month cleared, so its limit allows more): verify names the counter. Fails
+/// before the counters were checked.
+fn verify_names_a_usage_counter_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    assert!(s.verify().expect("verify").is_clean());
+    B::exec(
+        &mut s,
+        "UPDATE pool_usage SET fund_fen = 0;
+         UPDATE binding_usage SET amount_fen = 0;",
+    );
+    let report = s.verify().expect("verify");
+    let text = report.to_string();
+    assert!(
+        text.contains("pool_usage P0001/2025/outpatient: counter holds deductible 5.00 fund 0.00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("binding_usage binding 1 2025-03: counter holds 0.00 but its usage_log rows sum to 10.00"),
+        "{text}"
+    );
+    assert_eq!(report.violations.len(), 2, "{report}");
+}
+
+/// A usage row slipped in for no entry, its counter moved to match: the row belongs to no
+/// chained entry, so the counter disagrees with the rows that do.
+fn verify_names_a_usage_row_slipped_in<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    B::exec(
+        &mut s,
+        "INSERT INTO usage_log (entry_id, kind, psn_no, period, cap_group, binding_id,
+             deductible_fen, fund_fen, burden_fen, amount_fen)
+         VALUES (77, 'pool', 'P0001', '2025', 'outpatient', NULL, 0, -7000, 0, 0);
+         UPDATE pool_usage SET fund_fen = 0;",
+    );
+    let report = s.verify().expect("verify");
+    assert!(
+        report
+            .to_string()
+            .contains("pool_usage P0001/2025/outpatient: counter holds deductible 5.00 fund 0.00"),
+        "{report}"
+    );
 }
 
 fn verify_names_an_audit_row_deleted<B: Backend>(b: &B) {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod errors;
 pub mod family;
 pub mod institutions_near;
+pub mod open_envelope_doc;
 pub mod openapi;
 pub mod people;
 pub mod premiums;

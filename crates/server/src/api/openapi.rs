@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::open_envelope_doc::{self as open, OpenPersonData, OpenRecordsData};
 use super::{auth, family, institutions_near, people, premiums, quotas, records, reports, staff};
 
 struct Security;
@@ -77,7 +78,11 @@ impl Modify for Security {
         quotas::staff_lower,
         quotas::staff_end,
         quotas::transfers,
+        open::open_me,
+        open::open_family,
+        open::open_records,
     ),
+    components(schemas(OpenPersonData, OpenRecordsData, people::MeOut, family::FamilyOut, records::RecordsOut)),
     modifiers(&Security),
     tags(
         (name = "auth", description = "SMS sign-in (R-S11) and sessions"),
@@ -90,6 +95,7 @@ impl Modify for Security {
         (name = "reports", description = "Mutual-aid reports"),
         (name = "quotas", description = "Cross-province mutual aid by quota (R-N3)"),
         (name = "meta", description = "This document"),
+        (name = "open", description = "The people's API for registered app partners (WeChat and Alipay mini-programs, 爱山东) through the 国密 envelope of the national platform's open interfaces: POST /open/v1/{me,family,records} with an envelope signed with the partner's SM2 key and data encrypted with SM4; the answer is the same envelope signed with the platform's key. An unknown service answers 404. Every request is audited as app:<appCode> under the partner's channel."),
     )
 )]
 pub struct ApiDoc;

@@ -4,14 +4,16 @@
 //!
 //! This is not family mutual aid (共济): nobody's account pays for anybody else, no binding
 //! is made, and the consent is the parent's alone to give and revoke. Every consent given,
-//! revoked and used is an audit row.
+//! revoked and used is an audit row; a consent given or revoked commits with its row in one
+//! engine batch.
 
 use gongji_core::codes::Channel;
 use gongji_core::pii::mask_name;
+use gongji_engine::{Command, Request};
 use gongji_store::read::ProxyConsentRow;
 use rand::RngCore;
 
-use super::auth::audit_read as audit;
+use super::auth::{audit_read as audit, audit_row};
 use super::{PersonRef, ServiceError, ServiceResult};
 use crate::app::App;
 
@@ -129,20 +131,16 @@ pub async fn give(
         given_at: now_text(app),
         revoked_at: None,
     };
-    {
-        let row = row.clone();
-        app.read(move |e| e.store_mut().put_proxy_consent(&row))
-            .await??;
-    }
-    audit(
+    let given = audit_row(
         app,
         parent_psn_no,
         channel,
         "proxy_consent_given",
         &format!("person:{parent_psn_no}"),
         Some(format!("child={}", child.psn_no)),
-    )
-    .await?;
+    );
+    app.submit(Request::new(Command::PutProxyConsent(row.clone())).with_audit(given))
+        .await?;
     consent_of(app, row).await
 }
 
@@ -163,18 +161,17 @@ pub async fn revoke(
         return Ok(());
     }
     row.revoked_at = Some(now_text(app));
-    let child = row.child_psn_no.clone();
-    app.read(move |e| e.store_mut().put_proxy_consent(&row))
-        .await??;
-    audit(
+    let revoked = audit_row(
         app,
         parent_psn_no,
         channel,
         "proxy_consent_revoked",
         &format!("person:{parent_psn_no}"),
-        Some(format!("child={child}")),
-    )
-    .await
+        Some(format!("child={}", row.child_psn_no)),
+    );
+    app.submit(Request::new(Command::PutProxyConsent(row)).with_audit(revoked))
+        .await?;
+    Ok(())
 }
 
 /// Who a proxy code stands for at the till: the parent pays, the child shows it.

@@ -502,6 +502,16 @@ pub async fn binding_payments(
         .await?
         .ok_or(ServiceError::NotFound("共济绑定"))?;
     let (holder, relative) = (view.binding.holder.clone(), view.binding.relative.clone());
+    // Two persons' payments are shown: the audit row is durable first, as for a record.
+    audit_read(
+        app,
+        &staff.actor(),
+        Channel::StaffConsole,
+        "staff_read_payments",
+        &format!("binding:{binding_id}"),
+        None,
+    )
+    .await?;
     let rows = app
         .read_store(move |s| s.mutual_aid_payments(&holder, &relative))
         .await?;

@@ -90,6 +90,11 @@ const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
     ("staff_read_person", "查看参保人信息", "person read"),
     ("staff_read_records", "查看参保人记录", "records read"),
     (
+        "staff_read_payments",
+        "查看共济支付记录",
+        "mutual-aid payments read",
+    ),
+    (
         "proxy_consent_given",
         "授权亲情账户",
         "family account consent given",
