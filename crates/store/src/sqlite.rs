@@ -58,6 +58,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0022_proxy_consents",
         include_str!("migrations/0022_proxy_consents.sql"),
     ),
+    (
+        "0025_payment_channels",
+        include_str!("migrations/0025_payment_channels.sql"),
+    ),
 ];
 
 /// The migration that adds the hash chains; the backends chain the rows already there in
@@ -991,8 +995,8 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
         Write::Premium(p) => {
             tx.prepare_cached(
                 "INSERT INTO premiums (relative_psn_no, year, kind, entry_id, holder_psn_no, category,
-                     amount_fen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     amount_fen, channel, agent_id, paid_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -1002,7 +1006,10 @@ fn write_one(tx: &Connection, w: &Write) -> Result<(), StoreError> {
                     p.entry_id,
                     p.holder_psn_no,
                     p.category,
-                    p.amount.fen()
+                    p.amount.fen(),
+                    p.channel,
+                    p.agent_id,
+                    p.paid_at
                 ])
             })
             .map_err(io)?;
@@ -1971,7 +1978,8 @@ impl ChainSource for SqliteChain<'_> {
             .map_err(io)?;
         let premiums = conn
             .prepare_cached(
-                "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind
+                "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind,
+                        channel, agent_id, paid_at
                  FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2",
             )
             .and_then(|mut s| {
@@ -1984,6 +1992,9 @@ impl ChainSource for SqliteChain<'_> {
                         category: r.get(4)?,
                         amount: Fen::from_fen(r.get(5)?),
                         kind: r.get(6)?,
+                        channel: r.get(7)?,
+                        agent_id: r.get(8)?,
+                        paid_at: r.get(9)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()
