@@ -65,6 +65,7 @@ pub struct Setup {
 pub struct Providers {
     pub sms: Arc<dyn SmsSender>,
     pub face: Arc<dyn FaceVerifier>,
+    pub payment: Arc<dyn providers::PaymentProvider>,
 }
 
 impl Setup {
@@ -244,7 +245,22 @@ fn sign_in_providers(config: &Config) -> Result<Providers, String> {
             providers::face_not_configured()
         }
     };
-    Ok(Providers { sms, face })
+    let payment: Arc<dyn providers::PaymentProvider> = match &config.payment {
+        Some(section) => {
+            let mut c: providers::PaymentConfig = config
+                .section("payment", section)
+                .map_err(|e| e.to_string())?;
+            c.resolve_paths(|p| config.path(p));
+            providers::build_payment(&c)?
+        }
+        None => {
+            tracing::warn!(
+                "在线缴费服务未配置：无法在线缴纳保费 / no [payment] provider: premiums cannot be paid online"
+            );
+            Arc::new(providers::NotConfiguredPayment)
+        }
+    };
+    Ok(Providers { sms, face, payment })
 }
 
 /// Sleeps into the next whole second: the gateway refuses timestamps from before the
@@ -321,7 +337,7 @@ pub fn serve_store(store: DynStore, clock: Clock, setup: Setup) -> Result<(), St
             .with_deployment(deployment)
             .with_open_api(OpenApi::new(open_api_key, token_key));
         if let Some(p) = providers {
-            app = app.with_providers(p.sms, p.face);
+            app = app.with_providers(p.sms, p.face).with_payment(p.payment);
         }
         let n = app.load_gateways().await.map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind(&addr)

@@ -50,6 +50,9 @@ pub struct Config {
     pub sms: Option<Section>,
     /// The face-verification provider (R-Z5).
     pub face: Option<Section>,
+    /// The payment provider residents pay their premiums through (R-J5). Without it no
+    /// order is made (在线缴费服务未配置).
+    pub payment: Option<Section>,
     #[serde(skip)]
     file: PathBuf,
     #[serde(skip)]

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod family;
 pub mod institutions_near;
 pub mod openapi;
+pub mod payments;
 pub mod people;
 pub mod premiums;
 pub mod records;
@@ -70,6 +71,12 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
         (Method::GET, "/me/records", get(records::my_records)),
         (Method::GET, "/me/premium-options", get(premiums::options)),
         (Method::POST, "/me/premiums", post(premiums::pay)),
+        (
+            Method::POST,
+            "/me/premium-orders",
+            post(payments::create_order),
+        ),
+        (Method::POST, "/payments/notify", post(payments::notify)),
         (
             Method::POST,
             "/staff/contribution-lists",

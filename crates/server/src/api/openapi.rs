@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, family, institutions_near, people, premiums, records, reports, staff};
+use super::{auth, family, institutions_near, payments, people, premiums, records, reports, staff};
 
 struct Security;
 
@@ -53,6 +53,8 @@ impl Modify for Security {
         premiums::options,
         premiums::pay,
         premiums::import_list,
+        payments::create_order,
+        payments::notify,
         institutions_near::near,
         staff::search,
         staff::person,
@@ -74,6 +76,7 @@ impl Modify for Security {
         (name = "family", description = "Bindings, commitment, limits (R-S3, R-S7, R-S9, R-Z5)"),
         (name = "records", description = "Every movement of my money"),
         (name = "premiums", description = "Paying a relative's premium (R-Y2, R-R1, R-R2, R-R4, R-S6); category lists (R-R5)"),
+        (name = "payments", description = "Premiums paid with outside money through a payment provider (R-J5, R-R4): orders and the provider's signed notifications"),
         (name = "institutions", description = "Institutions near me (R-J6)"),
         (name = "staff", description = "Bureau staff: persons, suspension, recovery, audit"),
         (name = "reports", description = "Mutual-aid reports"),

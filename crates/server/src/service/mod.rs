@@ -11,7 +11,9 @@
 //!
 //! [`App`]: crate::app::App
 
+pub mod agents;
 pub mod auth;
+pub mod collection;
 pub mod family;
 pub mod institutions;
 pub mod operators;
@@ -102,6 +104,16 @@ pub enum ServiceError {
     SmsNotConfigured,
     /// The face provider is not configured or could not be reached.
     FaceUnavailable,
+    /// No payment provider is configured (production without `[payment]`).
+    PaymentNotConfigured,
+    /// A payment notification whose signature is not the provider's.
+    PaymentBadSignature,
+    /// A payment notification for an order Gongji never made.
+    PaymentUnknownOrder,
+    /// A payment notification for another amount than its order's.
+    PaymentAmountMismatch,
+    /// The payment provider failed (a refund not taken); the provider will notify again.
+    PaymentProviderFailed,
 }
 
 impl ServiceError {
@@ -122,6 +134,11 @@ impl ServiceError {
             ServiceError::SmsUnavailable => "GJ-SMS-UNAVAILABLE",
             ServiceError::SmsNotConfigured => "GJ-SMS-NOT-CONFIGURED",
             ServiceError::FaceUnavailable => "GJ-FACE-UNAVAILABLE",
+            ServiceError::PaymentNotConfigured => "GJ-PAY-NOT-CONFIGURED",
+            ServiceError::PaymentBadSignature => "GJ-PAY-BAD-SIGNATURE",
+            ServiceError::PaymentUnknownOrder => "GJ-PAY-UNKNOWN-ORDER",
+            ServiceError::PaymentAmountMismatch => "GJ-PAY-AMOUNT-MISMATCH",
+            ServiceError::PaymentProviderFailed => "GJ-PAY-PROVIDER-FAILED",
         }
     }
 
@@ -144,6 +161,11 @@ impl ServiceError {
             ServiceError::SmsUnavailable => "短信发送失败，请稍后再试。".into(),
             ServiceError::SmsNotConfigured => "短信服务未配置，暂时无法用短信验证码登录。请到医保经办窗口或拨打热线办理。".into(),
             ServiceError::FaceUnavailable => "人脸核验服务暂不可用，请稍后再试，或到医保经办窗口办理。".into(),
+            ServiceError::PaymentNotConfigured => "在线缴费服务未配置，暂时无法在线缴纳保费。请到医保经办窗口、代收点或银行网点缴费。".into(),
+            ServiceError::PaymentBadSignature => "支付通知签名无效，已拒绝并记录。".into(),
+            ServiceError::PaymentUnknownOrder => "支付通知对应的订单不存在，已拒绝并记录。".into(),
+            ServiceError::PaymentAmountMismatch => "支付通知的金额与订单金额不一致，已拒绝并记录。".into(),
+            ServiceError::PaymentProviderFailed => "支付机构暂时无法处理，请稍后再试。".into(),
         }
     }
 
@@ -174,6 +196,17 @@ impl ServiceError {
                 "No SMS service is configured; sign-in by SMS code is not available.".into()
             }
             ServiceError::FaceUnavailable => "The face verification service is unavailable.".into(),
+            ServiceError::PaymentNotConfigured => {
+                "No payment provider is configured; premiums cannot be paid online.".into()
+            }
+            ServiceError::PaymentBadSignature => {
+                "The notification's signature is not valid.".into()
+            }
+            ServiceError::PaymentUnknownOrder => "The notification names no known order.".into(),
+            ServiceError::PaymentAmountMismatch => {
+                "The notification's amount differs from its order's.".into()
+            }
+            ServiceError::PaymentProviderFailed => "The payment provider failed; try again.".into(),
         }
     }
 }

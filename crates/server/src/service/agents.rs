@@ -1,0 +1,1 @@
+//! Collecting agents (issue 13): see below.
