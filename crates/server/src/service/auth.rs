@@ -504,6 +504,15 @@ pub struct CodeSent {
 /// numbers are insured; outside the demo the code is delivered in the background, so the
 /// SMS provider's time does not tell either.
 pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
+    request_code_in(app, phone, SIGN_IN_SLOT).await
+}
+
+/// Where a code waits: the sign-in's and a payment's second factor are kept apart, so that
+/// one does not use up, or wait out the resend limit of, the other.
+const SIGN_IN_SLOT: &str = "";
+const PAYMENT_SLOT: &str = "pay:";
+
+async fn request_code_in(app: &App, phone: &str, slot: &str) -> ServiceResult<CodeSent> {
     let sms = super::providers::sms_for(app)?;
     let phone = parse_phone(phone)?;
     let now = app.clock.now();
@@ -516,7 +525,9 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
                 requests.clear();
             }
         }
-        let q = requests.entry(phone.reveal().to_string()).or_default();
+        let q = requests
+            .entry(format!("{slot}{}", phone.reveal()))
+            .or_default();
         while q.front().is_some_and(|t| now - *t >= TimeDelta::hours(1)) {
             q.pop_front();
         }
@@ -556,7 +567,7 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
             }
         }
         codes.insert(
-            phone.reveal().to_string(),
+            format!("{slot}{}", phone.reveal()),
             PendingCode {
                 code: code.clone(),
                 expires_at: now + TimeDelta::seconds(CODE_TTL_SECS),
@@ -603,10 +614,10 @@ pub fn code_status(app: &App, phone: &str) -> Option<CodeStatus> {
 
 /// Checks the code last sent to `phone` and uses it up; a wrong one costs a try. Compared in
 /// constant time: the code is the secret.
-fn consume_code(app: &App, phone: &Phone, code: &str) -> ServiceResult<()> {
+fn consume_code(app: &App, phone: &Phone, slot: &str, code: &str) -> ServiceResult<()> {
     let now = app.clock.now();
     let mut codes = app.auth.codes.lock().map_err(|_| poisoned())?;
-    let key = phone.reveal().to_string();
+    let key = format!("{slot}{}", phone.reveal());
     let Some(pending) = codes.get_mut(&key) else {
         return Err(ServiceError::CodeInvalid);
     };
@@ -652,13 +663,13 @@ async fn phone_of(app: &App, psn_no: &str) -> ServiceResult<String> {
 /// and expiry as the sign-in code.
 pub async fn send_second_factor(app: &App, psn_no: &str) -> ServiceResult<CodeSent> {
     let phone = phone_of(app, psn_no).await?;
-    request_code(app, &phone).await
+    request_code_in(app, &phone, PAYMENT_SLOT).await
 }
 
 /// Checks the second factor [`send_second_factor`] sent, and uses it up.
 pub async fn check_second_factor(app: &App, psn_no: &str, code: &str) -> ServiceResult<()> {
     let phone = parse_phone(&phone_of(app, psn_no).await?)?;
-    consume_code(app, &phone, code)
+    consume_code(app, &phone, PAYMENT_SLOT, code)
 }
 
 /// The phone a second factor goes to, for the demo page's 演示 code.
@@ -676,7 +687,7 @@ pub async fn sign_in_with_code(
     channel: Channel,
 ) -> ServiceResult<Session> {
     let phone = parse_phone(phone)?;
-    consume_code(app, &phone, code)?;
+    consume_code(app, &phone, SIGN_IN_SLOT, code)?;
     let number = phone.reveal().to_string();
     let certno = certno.map(|c| c.trim().to_ascii_uppercase());
     let chosen = app

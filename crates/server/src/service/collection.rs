@@ -401,3 +401,68 @@ pub async fn confirm(
     }
     Ok(confirmation)
 }
+
+/// A premium a resident could pay for himself today.
+#[derive(Clone, Debug)]
+pub struct OwnOption {
+    pub kind: PremiumKind,
+    pub year: i32,
+    pub category: String,
+    pub category_name: String,
+    pub amount: Fen,
+    pub already_paid: bool,
+}
+
+/// What `psn_no` may pay for himself today (R-J5): each benefit year of his region whose
+/// collection window is open, in the registry's category at its amount (R-R5); a year he owes
+/// nothing for (a subsidised category) is not offered.
+pub async fn own_options(app: &App, psn_no: &str) -> ServiceResult<Vec<OwnOption>> {
+    let now = app.clock.now();
+    let psn_no = psn_no.to_string();
+    let channel = app.payment.channel();
+    app.read(move |engine| -> ServiceResult<Vec<OwnOption>> {
+        let Some(person) = engine.state().persons.get(&psn_no) else {
+            return Err(ServiceError::NotFound("参保人"));
+        };
+        let Some(policy) = engine.policies().for_admdvs(person.admdvs) else {
+            return Ok(Vec::new());
+        };
+        let years: Vec<i32> = policy
+            .contribution
+            .iter()
+            .flat_map(|c| &c.years)
+            .filter(|y| gongji_core::premium::in_window(y, now.date()))
+            .map(|y| y.year)
+            .collect();
+        let kind = PremiumKind::Resident;
+        let mut out = Vec::new();
+        for year in years {
+            let paid = engine
+                .state()
+                .premiums_paid
+                .contains(&(psn_no.clone(), year, kind));
+            let quote = engine.quote_channel_premium(&psn_no, kind, year, None, channel, None, now);
+            match quote {
+                Ok(q) => out.push(OwnOption {
+                    kind,
+                    year,
+                    category: q.category,
+                    category_name: q.category_name,
+                    amount: q.amount,
+                    already_paid: false,
+                }),
+                Err(_) if paid => out.push(OwnOption {
+                    kind,
+                    year,
+                    category: String::new(),
+                    category_name: String::new(),
+                    amount: Fen::ZERO,
+                    already_paid: true,
+                }),
+                Err(_) => {}
+            }
+        }
+        Ok(out)
+    })
+    .await?
+}
