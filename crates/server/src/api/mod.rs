@@ -5,6 +5,7 @@
 //! and write the answer. They decide nothing. [`table`] is the one list of routes: the router
 //! is built from it, and a test compares it with the OpenAPI document.
 
+pub mod agents;
 pub mod auth;
 pub mod errors;
 pub mod family;
@@ -77,6 +78,14 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
             post(payments::create_order),
         ),
         (Method::POST, "/payments/notify", post(payments::notify)),
+        (Method::POST, "/staff/agents", post(agents::add)),
+        (
+            Method::POST,
+            "/agent/payments",
+            // A batch of thousands of rows is larger than other requests.
+            post(agents::batch).layer(DefaultBodyLimit::max(agents::BATCH_BYTES_MAX)),
+        ),
+        (Method::GET, "/agent/statement", get(agents::statement)),
         (
             Method::POST,
             "/staff/contribution-lists",

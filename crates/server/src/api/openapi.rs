@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, family, institutions_near, payments, people, premiums, records, reports, staff};
+use super::{
+    agents, auth, family, institutions_near, payments, people, premiums, records, reports, staff,
+};
 
 struct Security;
 
@@ -55,6 +57,9 @@ impl Modify for Security {
         premiums::import_list,
         payments::create_order,
         payments::notify,
+        agents::add,
+        agents::batch,
+        agents::statement,
         institutions_near::near,
         staff::search,
         staff::person,

@@ -88,6 +88,8 @@ pub enum Permission {
     ReadAuditLog,
     /// Mark residents' contribution categories from departments' lists (R-R5).
     MarkContributionCategories,
+    /// Register collecting agents (issue 13), which collect money: not a clerk's.
+    ManageAgents,
 }
 
 impl Role {

@@ -48,6 +48,7 @@ const RELATIONSHIP_CODES: &[u8] = &[
     12, 11, 20, 30, 51, 52, 41, 42, 43, 44, 61, 62, 63, 64, 71, 73, 75, 77,
 ];
 
+#[path = "h5_pay.rs"]
 mod pay;
 
 pub fn router() -> Router<App> {
@@ -62,7 +63,7 @@ pub fn router() -> Router<App> {
         .route("/h5/records", get(records_show))
         .route("/h5/messages", get(messages_show))
         .route("/h5/premium", get(premium_show).post(premium_act))
-        .route(pay::PATH, get(pay::show).post(pay::act))
+        .route("/h5/premium/self", get(pay::show).post(pay::act))
 }
 
 // ---- shared ----
