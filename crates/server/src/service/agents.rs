@@ -42,6 +42,33 @@ pub async fn add_agent(
     kind: &str,
 ) -> ServiceResult<(AgentRow, String)> {
     who.require(Permission::ManageAgents)?;
+    let (row, token) = new_agent(agent_id, name, admdvs, kind, &who.actor(), app.clock.now())?;
+    let stored = row.clone();
+    app.read(move |e| e.store_mut().put_agent(&stored))
+        .await?
+        .map_err(|_| ServiceError::BadRequest("代收点编号已被使用".into()))?;
+    let audit = auth::audit_row(
+        app,
+        &who.actor(),
+        Channel::StaffConsole,
+        "agent_added",
+        &format!("agent:{}", row.agent_id),
+        Some(format!("{}（{}，{}）", row.name, row.kind, row.admdvs)),
+    );
+    app.submit(Request::new(Command::Audit(audit))).await?;
+    Ok((row, token))
+}
+
+/// A checked agent row and its new API token (`agt_` + 48 hex digits), for the console's
+/// route and `gongji agent add` alike.
+pub fn new_agent(
+    agent_id: &str,
+    name: &str,
+    admdvs: &str,
+    kind: &str,
+    added_by: &str,
+    now: NaiveDateTime,
+) -> ServiceResult<(AgentRow, String)> {
     let agent_id = agent_id.trim();
     if agent_id.is_empty()
         || agent_id.len() > 32
@@ -74,22 +101,9 @@ pub async fn add_agent(
         admdvs: admdvs.to_string(),
         kind: kind.to_string(),
         token_sha256: token_hash(&token),
-        added_by: who.actor(),
-        added_at: auth::time_text(app.clock.now()),
+        added_by: added_by.to_string(),
+        added_at: auth::time_text(now),
     };
-    let stored = row.clone();
-    app.read(move |e| e.store_mut().put_agent(&stored))
-        .await?
-        .map_err(|_| ServiceError::BadRequest("代收点编号已被使用".into()))?;
-    let audit = auth::audit_row(
-        app,
-        &who.actor(),
-        Channel::StaffConsole,
-        "agent_added",
-        &format!("agent:{}", row.agent_id),
-        Some(format!("{}（{}，{}）", row.name, row.kind, row.admdvs)),
-    );
-    app.submit(Request::new(Command::Audit(audit))).await?;
     Ok((row, token))
 }
 
