@@ -330,7 +330,12 @@ export async function premiumTests(h, page, who) {
     eq(fen(await text(page, "[data-testid=confirm-amount]")), 38000, "amount confirmed");
     assert((await text(page, "[data-testid=confirm-payee]")).includes(maskName(ycRelative.psn_name)), "payee confirmed");
     await checkPage(page, "h5-premium-confirm");
-    const form = await page.evaluate(() => Object.fromEntries(new FormData(document.querySelector("[data-testid=premium-confirm] form")).entries()));
+    // The second factor before money leaves the account: the code sent to the holder's own
+    // phone (the demo shows it beside 演示).
+    await page.getByRole("button", { name: "获取验证码" }).click();
+    const code = await text(page, "[data-testid=demo-code]");
+    await page.fill("#f-sms-code", code);
+    const form = await page.evaluate(() => Object.fromEntries(new FormData(document.querySelector("[data-testid=premium-confirm] form:has(input[name=sms_code])")).entries()));
     await page.getByRole("button", { name: "确认缴费" }).click();
     const rc = page.locator("[data-testid=premium-receipt]");
     assert(await rc.isVisible(), "receipt");

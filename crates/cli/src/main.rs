@@ -1,5 +1,6 @@
 //! `gongji`: the command line. Glue only: every rule lives in the library crates.
 
+mod agent;
 mod anchor;
 mod backup;
 mod bench;
@@ -144,6 +145,11 @@ enum Cmd {
     Restore(backup::RestoreArgs),
     /// Run N settlements of a realistic mix through the engine and report speed.
     Bench(bench::BenchArgs),
+    /// Collecting agents (代收点) that pay residents' premiums in batches.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCmd,
+    },
     /// Bureau staff accounts for the console and the staff API.
     Staff {
         #[command(subcommand)]
@@ -275,6 +281,26 @@ enum OperatorCmd {
 }
 
 #[derive(Subcommand)]
+enum AgentCmd {
+    /// Register a collecting agent; prints its API token once.
+    Add {
+        #[command(flatten)]
+        target: registry::Target,
+        /// Letters, digits, - or _ (e.g. VC-001).
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// The region it collects in (6 digits).
+        #[arg(long)]
+        admdvs: String,
+        /// village_committee, bank_branch, school or other.
+        #[arg(long)]
+        kind: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum StaffCmd {
     /// Create a staff account, or replace its password and role. The password is read from
     /// standard input (one line) unless --password is given.
@@ -360,6 +386,16 @@ fn main() -> ExitCode {
         Cmd::Backup(args) => backup::backup(&args),
         Cmd::Restore(args) => backup::restore(&args),
         Cmd::Bench(args) => bench::run(&args),
+        Cmd::Agent {
+            command:
+                AgentCmd::Add {
+                    target,
+                    id,
+                    name,
+                    admdvs,
+                    kind,
+                },
+        } => agent::add(&target, &id, &name, &admdvs, &kind),
         Cmd::Staff {
             command:
                 StaffCmd::Add {

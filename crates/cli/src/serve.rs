@@ -72,6 +72,7 @@ pub struct Setup {
 pub struct Providers {
     pub sms: Arc<dyn SmsSender>,
     pub face: Arc<dyn FaceVerifier>,
+    pub payment: Arc<dyn providers::PaymentProvider>,
 }
 
 impl Setup {
@@ -270,7 +271,22 @@ fn sign_in_providers(config: &Config) -> Result<Providers, String> {
             providers::face_not_configured()
         }
     };
-    Ok(Providers { sms, face })
+    let payment: Arc<dyn providers::PaymentProvider> = match &config.payment {
+        Some(section) => {
+            let mut c: providers::PaymentConfig = config
+                .section("payment", section)
+                .map_err(|e| e.to_string())?;
+            c.resolve_paths(|p| config.path(p));
+            providers::build_payment(&c)?
+        }
+        None => {
+            tracing::warn!(
+                "在线缴费服务未配置：无法在线缴纳保费 / no [payment] provider: premiums cannot be paid online"
+            );
+            Arc::new(providers::NotConfiguredPayment)
+        }
+    };
+    Ok(Providers { sms, face, payment })
 }
 
 /// Sleeps into the next whole second: the gateway refuses timestamps from before the
@@ -366,7 +382,7 @@ pub fn serve_store(mut store: DynStore, clock: Clock, setup: Setup) -> Result<()
             .with_deployment(deployment)
             .with_open_api(OpenApi::new(open_api_key, token_key));
         if let Some(p) = providers {
-            app = app.with_providers(p.sms, p.face);
+            app = app.with_providers(p.sms, p.face).with_payment(p.payment);
         }
         if let Some(peers) = peers {
             let ledger = gongji_server::peer::engine_ledger::EngineLedger::new(

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::codes::Admdvs;
+use crate::collection::PaymentChannel;
 use crate::money::{Fen, Overflow};
 use crate::refusal::Refusal;
 
@@ -41,6 +42,20 @@ pub enum LedgerAccount {
     },
     /// On the relative's province: what it owes another province for quotas it holds.
     Peer(u32),
+    /// What a payment channel collected for the fund and has not yet settled to the fund's
+    /// bank account (its balance runs negative by that much). A premium paid with outside
+    /// money (R-J5, a collecting agent) comes from here; an agent's has its own, so its
+    /// daily statement balances against its postings.
+    ChannelClearing {
+        channel: PaymentChannel,
+        agent: Option<String>,
+    },
+    /// What a channel gave back to payers: premiums collected twice, or that could not be
+    /// kept, refunded (R-R4). A channel's clearing plus its refunds is what it owes the fund.
+    ChannelRefunds {
+        channel: PaymentChannel,
+        agent: Option<String>,
+    },
 }
 
 impl LedgerAccount {
@@ -67,6 +82,14 @@ impl LedgerAccount {
                 relative,
             } => format!("quota:{province:02}:{holder}/{relative}"),
             LedgerAccount::Peer(province) => format!("peer:{province:02}"),
+            LedgerAccount::ChannelClearing { channel, agent } => match agent {
+                Some(agent) => format!("clearing:{}:{agent}", channel.code()),
+                None => format!("clearing:{}", channel.code()),
+            },
+            LedgerAccount::ChannelRefunds { channel, agent } => match agent {
+                Some(agent) => format!("refunded:{}:{agent}", channel.code()),
+                None => format!("refunded:{}", channel.code()),
+            },
         }
     }
 
@@ -102,6 +125,14 @@ impl LedgerAccount {
                 })
             }
             ("peer", Some(pr), None) => Some(LedgerAccount::Peer(province_code(pr)?)),
+            ("clearing", Some(ch), agent) => Some(LedgerAccount::ChannelClearing {
+                channel: PaymentChannel::parse(ch)?,
+                agent: agent.map(str::to_string),
+            }),
+            ("refunded", Some(ch), agent) => Some(LedgerAccount::ChannelRefunds {
+                channel: PaymentChannel::parse(ch)?,
+                agent: agent.map(str::to_string),
+            }),
             _ => None,
         }
     }
@@ -151,6 +182,8 @@ pub enum PostingRule {
     Recovery,
     /// A cross-province quota granted, credited, released or returned (R-N3).
     Quota,
+    /// A premium paid twice, given back through the channel it came from (R-R4).
+    PremiumRefund,
 }
 
 impl PostingRule {
@@ -167,6 +200,7 @@ impl PostingRule {
             PostingRule::Reversal => "reversal",
             PostingRule::Recovery => "recovery",
             PostingRule::Quota => "quota",
+            PostingRule::PremiumRefund => "premium_refund",
         }
     }
 
@@ -183,6 +217,7 @@ impl PostingRule {
             PostingRule::Reversal,
             PostingRule::Recovery,
             PostingRule::Quota,
+            PostingRule::PremiumRefund,
         ]
         .into_iter()
         .find(|r| r.code() == s)

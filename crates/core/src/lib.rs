@@ -13,6 +13,7 @@ pub mod policy;
 pub use money::{BasisPoints, Fen};
 pub mod allocation;
 pub mod binding_rules;
+pub mod collection;
 pub mod commitment;
 pub mod coverage;
 pub mod interface_rules;

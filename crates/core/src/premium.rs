@@ -63,7 +63,7 @@ impl PremiumKind {
     }
 
     /// The insurance whose premium income receives it.
-    const fn insutype(self) -> Insutype {
+    pub(crate) const fn insutype(self) -> Insutype {
         match self {
             PremiumKind::Resident => Insutype::Resident,
             PremiumKind::LargeExpense => Insutype::LargeExpenseSupplement,
@@ -144,12 +144,14 @@ pub fn decide_premium(
     {
         return Err(Refusal::PremiumWrongPlace);
     }
-    let due = match facts.kind {
-        PremiumKind::Resident => resident_due(facts, relative_policy)?,
-        PremiumKind::LargeExpense | PremiumKind::LongTermCare => {
-            employee_due(facts, relative_policy)?
-        }
-    };
+    let due = premium_due(
+        facts.relative,
+        facts.kind,
+        facts.year,
+        facts.listed_categories,
+        facts.date,
+        relative_policy,
+    )?;
     if facts.already_paid {
         return Err(Refusal::PremiumAlreadyPaid {
             year: facts.year,
@@ -210,27 +212,51 @@ pub fn decide_premium(
 }
 
 /// What a premium costs and what it is called.
-struct Due {
-    code: String,
-    name_zh: String,
-    amount: Fen,
+pub(crate) struct Due {
+    pub(crate) code: String,
+    pub(crate) name_zh: String,
+    pub(crate) amount: Fen,
 }
 
-/// A resident premium: the amount of the category the registry gives the relative for the
+/// What `person` owes for a premium of `kind` and `year` paid on `date`, whoever pays: the
+/// registry's category for a resident premium (R-R5), the region's amount for an employee one.
+pub(crate) fn premium_due(
+    person: &Person,
+    kind: PremiumKind,
+    year: i32,
+    listed_categories: &[&str],
+    date: NaiveDate,
+    policy: &Policy,
+) -> Result<Due, Refusal> {
+    match kind {
+        PremiumKind::Resident => resident_due(person, year, listed_categories, date, policy),
+        PremiumKind::LargeExpense | PremiumKind::LongTermCare => {
+            employee_due(person, kind, year, date, policy)
+        }
+    }
+}
+
+/// A resident premium: the amount of the category the registry gives the person for the
 /// benefit year (R-R5), inside the collection window (R-R1, R-R2).
-fn resident_due(facts: &PremiumFacts<'_>, relative_policy: &Policy) -> Result<Due, Refusal> {
-    if facts.relative.insutype != Insutype::Resident {
+fn resident_due(
+    person: &Person,
+    year: i32,
+    listed_categories: &[&str],
+    date: NaiveDate,
+    policy: &Policy,
+) -> Result<Due, Refusal> {
+    if person.insutype != Insutype::Resident {
         return Err(Refusal::PremiumRelativeNotResident);
     }
-    let year = relative_policy
+    let contribution = policy
         .contribution
         .as_ref()
-        .and_then(|c| c.year(facts.year))
-        .ok_or(Refusal::PremiumYearUnknown { year: facts.year })?;
-    let category = year
-        .category_due(facts.listed_categories)
+        .and_then(|c| c.year(year))
+        .ok_or(Refusal::PremiumYearUnknown { year })?;
+    let category = contribution
+        .category_due(listed_categories)
         .ok_or(Refusal::PremiumCategoryUnknown)?;
-    if !in_window(year, facts.date) {
+    if !in_window(contribution, date) {
         return Err(Refusal::PremiumOutsideWindow);
     }
     Ok(Due {
@@ -240,25 +266,31 @@ fn resident_due(facts: &PremiumFacts<'_>, relative_policy: &Policy) -> Result<Du
     })
 }
 
-/// An employee premium (large-expense supplement, long-term care): the amount the relative's
+/// An employee premium (large-expense supplement, long-term care): the amount the person's
 /// region sets for the year, on the days it is collected (R-S6).
-fn employee_due(facts: &PremiumFacts<'_>, relative_policy: &Policy) -> Result<Due, Refusal> {
-    if facts.relative.insutype != Insutype::Employee {
+fn employee_due(
+    person: &Person,
+    kind: PremiumKind,
+    year: i32,
+    date: NaiveDate,
+    policy: &Policy,
+) -> Result<Due, Refusal> {
+    if person.insutype != Insutype::Employee {
         return Err(Refusal::PremiumRelativeNotEmployee);
     }
-    let premium = relative_policy
+    let premium = policy
         .employee_premiums
         .iter()
-        .find(|p| p.kind == facts.kind.mutual_aid_use() && p.year == facts.year)
-        .ok_or(Refusal::PremiumYearUnknown { year: facts.year })?;
-    if !(premium.collect_from..=premium.collect_to).contains(&facts.date) {
+        .find(|p| p.kind == kind.mutual_aid_use() && p.year == year)
+        .ok_or(Refusal::PremiumYearUnknown { year })?;
+    if !(premium.collect_from..=premium.collect_to).contains(&date) {
         return Err(Refusal::PremiumOutsideCollection {
             from: premium.collect_from,
             to: premium.collect_to,
         });
     }
     Ok(Due {
-        code: facts.kind.code().to_string(),
+        code: kind.code().to_string(),
         name_zh: premium.name_zh.clone(),
         amount: premium.amount,
     })

@@ -120,6 +120,13 @@ pub enum Refusal {
     },
     /// A premium must be paid where the person is insured (R-R4).
     PremiumWrongPlace,
+    /// The registry's category costs nothing (特困人员...): there is nothing to collect.
+    PremiumNothingDue,
+    /// A channel collected another amount than the registry's category costs.
+    PremiumAmountMismatch {
+        paid: Fen,
+        due: Fen,
+    },
     /// A row of a department's category list could not be read (R-R5); says why.
     CategoryListRowInvalid {
         detail: String,
@@ -231,6 +238,8 @@ impl Refusal {
             PremiumRelativeNotEmployee => "GJ-PREMIUM-RELATIVE-NOT-EMPLOYEE",
             PremiumOutsideCollection { .. } => "GJ-PREMIUM-OUTSIDE-COLLECTION",
             PremiumWrongPlace => "GJ-PREMIUM-WRONG-PLACE",
+            PremiumNothingDue => "GJ-PREMIUM-NOTHING-DUE",
+            PremiumAmountMismatch { .. } => "GJ-PREMIUM-AMOUNT-MISMATCH",
             CategoryListRowInvalid { .. } => "GJ-CATEGORY-LIST-ROW-INVALID",
             RecoveryInvalidAmount => "GJ-RECOVERY-INVALID-AMOUNT",
             RecoveryNotMutualAid => "GJ-RECOVERY-NOT-MUTUAL-AID",
@@ -318,6 +327,8 @@ impl Refusal {
             PremiumRelativeNotEmployee => "职工大额医疗费用补助和长期护理保险只能为参加职工医保的亲属缴纳。".into(),
             PremiumOutsideCollection { from, to } => format!("该项保费的缴费期为{from}至{to}，当前不在缴费期内。"),
             PremiumWrongPlace => "只能在参保人的参保地缴费，请选择正确的参保缴费地。".into(),
+            PremiumNothingDue => "按参保人的缴费人群类别，本年度个人无需缴费（由政府资助），不必下单。".into(),
+            PremiumAmountMismatch { paid, due } => format!("实收{paid}元与应缴{due}元不一致，不能按这笔金额入账。"),
             CategoryListRowInvalid { detail } => format!("名单行无法读取：{detail}"),
             RecoveryInvalidAmount => "追回金额须大于0且不超过系统上限，请核对金额。".into(),
             RecoveryNotMutualAid => "该笔结算没有从这一共济绑定的户主账户支付，不能按家庭共济追回，请核对结算号和绑定。".into(),
@@ -396,6 +407,8 @@ impl Refusal {
             PremiumRelativeNotEmployee => "Only employee-insured relatives pay the large-expense and long-term-care premiums.".into(),
             PremiumOutsideCollection { from, to } => format!("This premium is collected from {from} to {to}."),
             PremiumWrongPlace => "A premium is paid only at the person's insured location.".into(),
+            PremiumNothingDue => "The person's category owes nothing this year.".into(),
+            PremiumAmountMismatch { paid, due } => format!("Collected {paid} but {due} is due."),
             CategoryListRowInvalid { detail } => format!("The list row cannot be read: {detail}"),
             RecoveryInvalidAmount => "A recovery amount must be positive and within range.".into(),
             RecoveryNotMutualAid => "The settlement is not a mutual-aid payment from this binding's holder.".into(),

@@ -4,6 +4,7 @@ use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use gongji_core::codes::{AccountUse, Admdvs, CertType, Channel, Insutype, MedType, Relationship};
+use gongji_core::collection::PaymentChannel;
 use gongji_core::domain::{Agency, Binding, BindingStatus, CatalogItem, Institution, Person};
 use gongji_core::pooling::{FeeLine, PricedLine};
 use gongji_core::premium::PremiumKind;
@@ -56,6 +57,63 @@ pub struct PremiumCommand {
     pub place: Option<Admdvs>,
     pub channel: Channel,
     pub at: NaiveDateTime,
+}
+
+/// A premium paid with outside money, as the channel's signed notification confirms it
+/// (R-J5, a collecting agent): kept as the person's premium, or, when it cannot be kept (a
+/// second payment, another amount than due), recorded and refunded.
+#[derive(Clone, Debug)]
+pub struct ChannelPremiumCommand {
+    pub psn_no: String,
+    pub kind: PremiumKind,
+    pub year: i32,
+    /// What the channel collected.
+    pub amount: Fen,
+    pub channel: PaymentChannel,
+    /// The collecting agent, for [`PaymentChannel::Agent`].
+    pub agent_id: Option<String>,
+    /// The place the payment was made at (the order's, the agent's region) (R-R4).
+    pub place: Option<Admdvs>,
+    /// The tax collection time the notification carries; the window is judged on it.
+    pub paid_at: NaiveDateTime,
+    /// `paid_at` as the notification wrote it (RFC 3339), stored with the premium.
+    pub paid_at_text: String,
+    pub order_id: String,
+    /// The provider's transaction id (idempotency is the request's msgid).
+    pub transaction_id: String,
+    /// Where the confirmation came in (the journal entry's channel).
+    pub via: Channel,
+    pub at: NaiveDateTime,
+    /// Whether the money has moved already (a provider's notification): then a payment the
+    /// rules refuse is recorded and refunded. An agent's batch row has not (the agent still
+    /// holds the cash): it is refused and nothing is written.
+    pub money_moved: bool,
+}
+
+/// A channel's payment recorded.
+#[derive(Clone, Debug)]
+pub struct ChannelPaid {
+    pub entry_id: i64,
+    pub psn_no: String,
+    pub kind: PremiumKind,
+    pub year: i32,
+    pub amount: Fen,
+    pub channel: PaymentChannel,
+    pub agent_id: Option<String>,
+    pub order_id: String,
+    pub transaction_id: String,
+    /// The category paid in, when kept.
+    pub category: Option<(String, String)>,
+    /// Why it was not kept, when refunded: the refusal's code and Chinese message.
+    pub refund_reason: Option<(String, String)>,
+    pub explanation: String,
+    pub paid_at: NaiveDateTime,
+}
+
+impl ChannelPaid {
+    pub fn kept(&self) -> bool {
+        self.refund_reason.is_none()
+    }
 }
 
 /// The agency marks a person's contribution category for a benefit year from another
@@ -198,6 +256,7 @@ pub enum Command {
     Settle(SettleCommand),
     Cancel(CancelCommand),
     Premium(PremiumCommand),
+    ChannelPremium(ChannelPremiumCommand),
     MarkCategory(MarkCategoryCommand),
     Bind(BindCommand),
     ChangeBinding(ChangeBindingCommand),
@@ -321,6 +380,7 @@ pub enum Outcome {
     Cancelled(Box<Cancelled>),
     PremiumPaid(Box<PremiumPaid>),
     Bubao(Box<BubaoPaid>),
+    ChannelPaid(Box<ChannelPaid>),
     CategoryMarked(Box<CategoryMarked>),
     Binding(Box<Binding>),
     Recovery(Box<RecoveryCaseRow>),

@@ -14,7 +14,11 @@ use gongji_core::binding_rules::{
     credential_use, end_with_insurance, judge_binding, judge_binding_change, judge_limits,
     BindingContext, BindingRequest, CredentialUse, Limits,
 };
-use gongji_core::codes::Channel;
+use gongji_core::codes::{Admdvs, Channel};
+use gongji_core::collection::{
+    decide_channel_premium, quote_channel_premium, ChannelDecision, ChannelFacts, PaymentChannel,
+    Quote,
+};
 use gongji_core::coverage::{
     coverage_on, decide_bubao, BubaoFacts, Coverage, CoverageFacts, WithheldLine,
 };
@@ -581,6 +585,28 @@ impl<S: Store> Engine<S> {
                 }
                 Ok(outcome)
             }
+            Command::ChannelPremium(cmd) => {
+                let (paid, mut entry, row) = self.channel_premium(&cmd)?;
+                let outcome = Outcome::ChannelPaid(Box::new(paid));
+                let response = entry_response(&outcome);
+                entry.msgid = msgid.clone();
+                entry.request_hash = request_hash.clone();
+                entry.response = response.clone();
+                self.apply_entry(&entry);
+                pending.writes.push(Write::Entry(entry));
+                if let Some(row) = row {
+                    self.state.premiums_paid.insert((
+                        row.relative_psn_no.clone(),
+                        row.year,
+                        cmd.kind,
+                    ));
+                    pending.writes.push(Write::Premium(row));
+                }
+                if let Some(m) = msgid {
+                    pending.msgids.insert(m, (request_hash, response));
+                }
+                Ok(outcome)
+            }
             Command::Recovery(cmd) => {
                 let (outcome, entry, writes) = self.recovery(cmd, pending)?;
                 let response = entry_response(&outcome);
@@ -862,6 +888,7 @@ impl<S: Store> Engine<S> {
             | Command::Cancel(_)
             | Command::Premium(_)
             | Command::Bubao(_)
+            | Command::ChannelPremium(_)
             | Command::Recovery(_)
             | Command::Quota(_)
             | Command::Fund { .. } => Err(Refusal::InternalUnbalanced.into()),
@@ -1662,6 +1689,9 @@ impl<S: Store> Engine<S> {
             holder_psn_no: holder_no.clone(),
             category: decision.category.clone(),
             amount: decision.amount,
+            channel: PaymentChannel::PersonalAccount.code().to_string(),
+            agent_id: None,
+            paid_at: None,
         };
         Ok((
             PremiumPaid {
@@ -1680,6 +1710,147 @@ impl<S: Store> Engine<S> {
             entry,
             row,
         ))
+    }
+
+    /// What `psn_no` would pay today through `channel` for `kind` and `year`, or why he may
+    /// not be charged: asked before an order is made, so a refusal moves no money (R-R4).
+    #[allow(clippy::too_many_arguments)]
+    pub fn quote_channel_premium(
+        &self,
+        psn_no: &str,
+        kind: PremiumKind,
+        year: i32,
+        place: Option<Admdvs>,
+        channel: PaymentChannel,
+        agent: Option<&str>,
+        at: NaiveDateTime,
+    ) -> Result<Quote, EngineError> {
+        let person = self
+            .state
+            .persons
+            .get(psn_no)
+            .ok_or_else(|| EngineError::UnknownPerson(psn_no.to_string()))?;
+        let listed = self.listed_categories(psn_no, year);
+        let facts = ChannelFacts {
+            person,
+            kind,
+            year,
+            listed_categories: &listed,
+            paid_on: at.date(),
+            place,
+            already_paid: self
+                .state
+                .premiums_paid
+                .contains(&(psn_no.to_string(), year, kind)),
+            channel,
+            agent,
+        };
+        Ok(quote_channel_premium(&facts, self.policy_for(person)?)?)
+    }
+
+    fn listed_categories(&self, psn_no: &str, year: i32) -> Vec<&str> {
+        self.state
+            .contribution_categories
+            .get(&(psn_no.to_string(), year))
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect()
+    }
+
+    fn channel_premium(
+        &mut self,
+        cmd: &ChannelPremiumCommand,
+    ) -> Result<(ChannelPaid, JournalEntry, Option<PremiumRow>), EngineError> {
+        let person = self
+            .state
+            .persons
+            .get(&cmd.psn_no)
+            .ok_or_else(|| EngineError::UnknownPerson(cmd.psn_no.clone()))?;
+        let listed = self.listed_categories(&cmd.psn_no, cmd.year);
+        let facts = ChannelFacts {
+            person,
+            kind: cmd.kind,
+            year: cmd.year,
+            listed_categories: &listed,
+            paid_on: cmd.paid_at.date(),
+            place: cmd.place,
+            already_paid: self.state.premiums_paid.contains(&(
+                cmd.psn_no.clone(),
+                cmd.year,
+                cmd.kind,
+            )),
+            channel: cmd.channel,
+            agent: cmd.agent_id.as_deref(),
+        };
+        let policy = self.policy_for(person)?;
+        if !cmd.money_moved {
+            let quote = quote_channel_premium(&facts, policy)?;
+            if quote.amount != cmd.amount {
+                return Err(Refusal::PremiumAmountMismatch {
+                    paid: cmd.amount,
+                    due: quote.amount,
+                }
+                .into());
+            }
+        }
+        let decision = decide_channel_premium(&facts, cmd.amount, policy)?;
+        let admdvs = person.admdvs.to_string();
+        let (kind, postings, explanation) = match &decision {
+            ChannelDecision::Kept(k) => ("premium", &k.postings, &k.explanation),
+            ChannelDecision::Refunded(r) => ("premium_refund", &r.postings, &r.explanation),
+        };
+        let summary = format!(
+            "{explanation}（订单{}，交易{}）",
+            cmd.order_id, cmd.transaction_id
+        );
+        let entry = self.new_entry(
+            kind,
+            &admdvs,
+            Some(&cmd.psn_no),
+            None,
+            cmd.via,
+            cmd.at,
+            postings,
+            summary,
+        )?;
+        let mut paid = ChannelPaid {
+            entry_id: entry.entry_id,
+            psn_no: cmd.psn_no.clone(),
+            kind: cmd.kind,
+            year: cmd.year,
+            amount: cmd.amount,
+            channel: cmd.channel,
+            agent_id: cmd.agent_id.clone(),
+            order_id: cmd.order_id.clone(),
+            transaction_id: cmd.transaction_id.clone(),
+            category: None,
+            refund_reason: None,
+            explanation: explanation.clone(),
+            paid_at: cmd.paid_at,
+        };
+        let row = match decision {
+            ChannelDecision::Kept(k) => {
+                paid.category = Some((k.quote.category.clone(), k.quote.category_name));
+                Some(PremiumRow {
+                    relative_psn_no: cmd.psn_no.clone(),
+                    year: cmd.year,
+                    kind: cmd.kind.code().to_string(),
+                    entry_id: entry.entry_id,
+                    holder_psn_no: cmd.psn_no.clone(),
+                    category: k.quote.category,
+                    amount: k.quote.amount,
+                    channel: cmd.channel.code().to_string(),
+                    agent_id: cmd.agent_id.clone(),
+                    paid_at: Some(cmd.paid_at_text.clone()),
+                })
+            }
+            ChannelDecision::Refunded(r) => {
+                paid.refund_reason = Some((r.reason.code().to_string(), r.reason.message_zh()));
+                None
+            }
+        };
+        Ok((paid, entry, row))
     }
 
     /// Records the category a department's list gives a resident for a benefit year (R-R5):

@@ -105,6 +105,8 @@ pub struct App {
     pub peers: Option<Arc<crate::peer::Peers>>,
     /// Wakes the outbox driver when a step is written.
     pub peer_wake: crate::peer::outbox::Wake,
+    /// Where residents' and agents' premiums are paid with outside money (issue 13).
+    pub payment: Arc<dyn crate::service::providers::PaymentProvider>,
     /// Till operators' sign-in attempts.
     pub operator_lockout: Arc<crate::service::operators::Lockout>,
     /// The per-source limit of sign-in requests, as the deployment sets it.
@@ -197,6 +199,7 @@ impl App {
             open_api: Arc::default(),
             peers: None,
             peer_wake: crate::peer::outbox::Wake::default(),
+            payment: Arc::new(crate::service::providers::DevPayment::default()),
             operator_lockout: Arc::default(),
             sign_in_limiter: Arc::new(SignInLimiter::new(Deployment::demo().sign_in_limit)),
             sequence: Arc::new(AtomicU64::new(first_sequence())),
@@ -207,6 +210,15 @@ impl App {
     /// serving, as it starts a fresh set of sessions.
     pub fn with_providers(mut self, sms: Arc<dyn SmsSender>, face: Arc<dyn FaceVerifier>) -> App {
         self.auth = Arc::new(AuthContext::new(sms, face));
+        self
+    }
+
+    /// Replaces the payment provider (production's, or a test's); call before serving.
+    pub fn with_payment(
+        mut self,
+        payment: Arc<dyn crate::service::providers::PaymentProvider>,
+    ) -> App {
+        self.payment = payment;
         self
     }
 

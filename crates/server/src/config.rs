@@ -59,6 +59,9 @@ pub struct Config {
     /// The other provinces this one moves quotas with.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+    /// The payment provider residents pay their premiums through (R-J5). Without it no
+    /// order is made (在线缴费服务未配置).
+    pub payment: Option<Section>,
     #[serde(skip)]
     file: PathBuf,
     #[serde(skip)]

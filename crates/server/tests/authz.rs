@@ -297,6 +297,48 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             empty_json,
             w("U P P P F F F F F"),
         ),
+        // ---- REST: premiums paid with outside money (issue 13) ----
+        api(
+            Method::POST,
+            "/api/v1/me/premium-orders",
+            v1("/me/premium-orders"),
+            empty_json,
+            w("U P P P F F F F F"),
+        ),
+        // Only the provider's signature opens it; no session does.
+        api(
+            Method::POST,
+            "/api/v1/payments/notify",
+            v1("/payments/notify"),
+            empty_json,
+            w("U U U U U U U U U"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/staff/agents",
+            v1("/staff/agents"),
+            |_, _| {
+                Body::Json(serde_json::json!({
+                    "agent_id": "VC-9", "name": "某村委会", "admdvs": "140802", "kind": "school"
+                }))
+            },
+            w("U F F F F F F P P"),
+        ),
+        // Only an agent's own token opens them.
+        api(
+            Method::POST,
+            "/api/v1/agent/payments",
+            v1("/agent/payments?batch=B1&year=2026"),
+            none,
+            w("U U U U U U U U U"),
+        ),
+        api(
+            Method::GET,
+            "/api/v1/agent/statement",
+            v1("/agent/statement?date=2025-10-10"),
+            none,
+            w("U U U U U U U U U"),
+        ),
         // ---- REST: one binding: its holder changes it, its relative reads it ----
         api(
             Method::GET,
@@ -692,6 +734,20 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             "/h5/premium",
             "/h5/premium".into(),
             |_, _| form(&[("op", "pay")]),
+            w("X P P P X X X X X"),
+        ),
+        page(
+            Method::GET,
+            "/h5/premium/self",
+            "/h5/premium/self".into(),
+            none,
+            w("S P P P S S S S S"),
+        ),
+        page(
+            Method::POST,
+            "/h5/premium/self",
+            "/h5/premium/self".into(),
+            |_, _| form(&[("year", "2026")]),
             w("X P P P X X X X X"),
         ),
         page(

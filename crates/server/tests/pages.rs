@@ -405,6 +405,86 @@ async fn an_end_date_moves_only_earlier_in_shanxi() {
     w.s.verify_clean().await;
 }
 
+/// Asks for the second factor on the confirmation step, as the holder's tap on 获取验证码
+/// does; the code the development sender kept (the page shows it beside 演示).
+async fn second_factor(
+    b: &mut Browser,
+    w: &common::World,
+    relative: &str,
+    choice: &str,
+    key: &str,
+) -> String {
+    let page = b
+        .post(
+            "/h5/premium",
+            &[
+                ("relative", relative),
+                ("choice", choice),
+                ("key", key),
+                ("op", "code"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("data-testid=\"code-sent\""),
+        "{}",
+        page.body
+    );
+    let code =
+        w.s.app
+            .auth
+            .sms
+            .last_code(&w.hy.phone)
+            .expect("a code was sent");
+    assert!(page.body.contains(&code), "the demo shows the code");
+    code
+}
+
+/// Paying my own resident premium (R-J5): a confirmation step with payee, year, category and
+/// amount; the demo's provider (演示) pays at once and the answer says what was paid for which
+/// year; that year is not offered again.
+#[tokio::test]
+async fn a_resident_pays_his_own_premium_with_the_demo_provider() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    b.sign_in(&w.s.app, &w.uy).await;
+    let page = b.get("/h5/premium/self").await;
+    assert!(
+        page.body.contains("/h5/premium/self?year=2026"),
+        "{}",
+        page.body
+    );
+    let page = b.get("/h5/premium/self?year=2026").await;
+    let confirm = page
+        .body
+        .split("data-testid=\"self-confirm\"")
+        .nth(1)
+        .expect("a confirmation step");
+    for shown in [
+        "data-testid=\"confirm-year\">2026<",
+        "普通人群",
+        mask_name(&w.uy.name).as_str(),
+    ] {
+        assert!(confirm.contains(shown), "{shown} in {confirm}");
+    }
+    let page = b.post("/h5/premium/self", &[("year", "2026")]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let paid = page
+        .body
+        .split("data-testid=\"self-paid\"")
+        .nth(1)
+        .expect("paid");
+    assert!(paid.contains("2026年度城乡居民医保"), "{paid}");
+    assert!(
+        !page.body.contains("/h5/premium/self?year=2026"),
+        "paid, not offered again"
+    );
+    let again = b.post("/h5/premium/self", &[("year", "2026")]).await;
+    assert_eq!(again.status, 422, "{}", again.body);
+    w.s.verify_clean().await;
+}
+
 #[tokio::test]
 async fn a_premium_paid_by_form_once_even_when_sent_twice() {
     let w = world().await;
@@ -439,12 +519,29 @@ async fn a_premium_paid_by_form_once_even_when_sent_twice() {
         assert!(confirm.contains(shown), "{shown} in {confirm}");
     }
     let key = hidden(&page.body, "key");
+    let before = w.s.balance(&w.hy).await;
+    // Without the second factor no money leaves the account (issue 13 item 7).
+    let page = b
+        .post(
+            "/h5/premium",
+            &[
+                ("relative", w.ry.psn_no.as_str()),
+                ("choice", choice),
+                ("key", key.as_str()),
+                ("sms_code", "000000"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("data-testid=\"premium-confirm\""));
+    assert_eq!(w.s.balance(&w.hy).await, before, "nothing moved");
+    let code = second_factor(&mut b, &w, &w.ry.psn_no, choice, &key).await;
     let form = [
         ("relative", w.ry.psn_no.as_str()),
         ("choice", choice),
         ("key", key.as_str()),
+        ("sms_code", code.as_str()),
     ];
-    let before = w.s.balance(&w.hy).await;
     let page = b.post("/h5/premium", &form).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("data-testid=\"premium-receipt\""));
@@ -479,10 +576,12 @@ async fn the_premium_page_offers_an_employee_relatives_premiums() {
         ))
         .await;
     let key = hidden(&page.body, "key");
+    let code = second_factor(&mut b, &w, &w.ey.psn_no, choice, &key).await;
     let form = [
         ("relative", w.ey.psn_no.as_str()),
         ("choice", choice),
         ("key", key.as_str()),
+        ("sms_code", code.as_str()),
     ];
     let page = b.post("/h5/premium", &form).await;
     assert_eq!(page.status, 200, "{}", page.body);

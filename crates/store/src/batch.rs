@@ -95,9 +95,19 @@ pub struct PremiumRow {
     /// `resident_premium`, `large_expense_premium` or `ltc_premium` (R-S6).
     pub kind: String,
     pub entry_id: i64,
+    /// The person whose money paid: the holder for a personal account (R-Y2), the person
+    /// himself for outside money he paid (R-J5) or an agent paid for him.
     pub holder_psn_no: String,
     pub category: String,
     pub amount: Fen,
+    /// Where the money came from: `personal_account`, `wechat`, `alipay`, `unionpay`, `pos`,
+    /// `bank_app`, `agent`, `dev` (`gongji_core::collection::PaymentChannel::code`).
+    pub channel: String,
+    /// The collecting agent; `None` unless `channel` is `agent`.
+    pub agent_id: Option<String>,
+    /// The tax collection time the channel's notification carries (RFC 3339); `None`: the
+    /// journal entry's time.
+    pub paid_at: Option<String>,
 }
 
 /// One fund's share of a settlement held back while the resident had not yet paid for the

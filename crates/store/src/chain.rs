@@ -33,6 +33,9 @@ use crate::StoreError;
 
 pub type Digest = [u8; 32];
 
+/// `premiums.channel`'s default (migration 0025): every premium written before it.
+const PERSONAL_ACCOUNT_CHANNEL: &str = "personal_account";
+
 /// The hash before the first row of a chain.
 pub const GENESIS: Digest = [0; 32];
 
@@ -320,6 +323,18 @@ pub fn journal_canonical(e: &JournalEntry, records: &EntryRecords<'_>) -> Vec<u8
             c.text(&p.category);
             c.fen(p.amount);
             c.text(&p.kind);
+            // Migration 0025's columns, encoded only when they say something other than
+            // their defaults, so a row written before still hashes to what it stores, and a
+            // channel changed afterwards (to or from a personal account) shows.
+            let default_channel = p.channel == PERSONAL_ACCOUNT_CHANNEL
+                && p.agent_id.is_none()
+                && p.paid_at.is_none();
+            if !default_channel {
+                c.text("channel");
+                c.text(&p.channel);
+                c.opt_text(p.agent_id.as_deref());
+                c.opt_text(p.paid_at.as_deref());
+            }
         }
         None => c.absent(),
     }

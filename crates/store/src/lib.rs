@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod chain;
 mod codec;
+pub mod payments;
 pub mod postgres;
 pub mod privacy;
 mod quota;

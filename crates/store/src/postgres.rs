@@ -64,6 +64,7 @@ use crate::chain::{
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
 use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
+use crate::payments::{self, AgentPostingRow, AgentRow, PaymentOrderRow};
 use crate::read;
 use crate::sqlite::{heads_from_rows, CHAINS_MIGRATION, MIGRATIONS};
 use crate::verify::{VerifyReport, Violation};
@@ -1248,9 +1249,9 @@ const SQL_BULK_MARKS_AND_CANCELS: &str = "WITH c AS (
     WHERE j.entry_id = v.e AND j.reversed_by IS NULL
     RETURNING j.entry_id";
 const SQL_BULK_PREMIUMS: &str = "INSERT INTO premiums (relative_psn_no, year, entry_id,
-        holder_psn_no, category, amount_fen, kind)
+        holder_psn_no, category, amount_fen, kind, channel, agent_id, paid_at)
     SELECT * FROM UNNEST($1::TEXT[], $2::INTEGER[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
-        $6::BIGINT[], $7::TEXT[])";
+        $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[])";
 const SQL_PREMIUM_REFUND: &str = "DELETE FROM premiums WHERE relative_psn_no = $1 AND year = $2";
 const SQL_WITHHELD: &str = "INSERT INTO pool_withheld (setl_id, seq, entry_id, psn_no, admdvs,
     year, setl_date, fund_pay_type, name_zh, amount_fen, explanation)
@@ -1734,7 +1735,15 @@ impl<'a> Bulk<'a> {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
+        let (mut channel, mut agent, mut paid_at) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for p in rows {
+            channel.push(p.channel.as_str());
+            agent.push(p.agent_id.as_deref());
+            paid_at.push(p.paid_at.as_deref());
             kind.push(p.kind.as_str());
             relative.push(p.relative_psn_no.as_str());
             year.push(p.year);
@@ -1746,7 +1755,10 @@ impl<'a> Bulk<'a> {
         let st = stmts.get(c, SQL_BULK_PREMIUMS)?;
         c.execute(
             &st,
-            &[&relative, &year, &entry, &holder, &category, &amount, &kind],
+            &[
+                &relative, &year, &entry, &holder, &category, &amount, &kind, &channel, &agent,
+                &paid_at,
+            ],
         )
         .map_err(pg)?;
         Ok(())
@@ -2962,6 +2974,18 @@ fn recovery_case_of(r: &Row) -> Result<RecoveryCaseRow, StoreError> {
     })
 }
 
+fn pg_agent_row(r: &Row) -> Result<AgentRow, StoreError> {
+    Ok(AgentRow {
+        agent_id: get(r, 0)?,
+        name: get(r, 1)?,
+        admdvs: get(r, 2)?,
+        kind: get(r, 3)?,
+        token_sha256: get(r, 4)?,
+        added_by: get(r, 5)?,
+        added_at: get(r, 6)?,
+    })
+}
+
 fn proxy_consent_row(r: &Row) -> Result<read::ProxyConsentRow, StoreError> {
     Ok(read::ProxyConsentRow {
         token: get(r, 0)?,
@@ -3365,6 +3389,96 @@ impl read::ReadStore for PgStore {
             .collect()
     }
 
+    fn put_payment_order(&mut self, row: &PaymentOrderRow) -> Result<(), StoreError> {
+        self.write_row(
+            payments::PG_PUT_ORDER,
+            &[
+                &row.order_id,
+                &row.provider,
+                &row.channel,
+                &row.psn_no,
+                &row.payer_psn_no,
+                &row.agent_id,
+                &row.year,
+                &row.kind,
+                &row.category,
+                &row.amount.fen(),
+                &row.created_at,
+            ],
+        )
+        .map(|_| ())
+    }
+
+    fn payment_order(&mut self, order_id: &str) -> Result<Option<PaymentOrderRow>, StoreError> {
+        let rows = self.read_rows(payments::PG_ORDER, &[&order_id])?;
+        rows.first()
+            .map(|r| {
+                Ok(PaymentOrderRow {
+                    order_id: get(r, 0)?,
+                    provider: get(r, 1)?,
+                    channel: get(r, 2)?,
+                    psn_no: get(r, 3)?,
+                    payer_psn_no: get(r, 4)?,
+                    agent_id: get(r, 5)?,
+                    year: get(r, 6)?,
+                    kind: get(r, 7)?,
+                    category: get(r, 8)?,
+                    amount: fen(r, 9)?,
+                    created_at: get(r, 10)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn put_agent(&mut self, row: &AgentRow) -> Result<(), StoreError> {
+        self.write_row(
+            payments::PG_PUT_AGENT,
+            &[
+                &row.agent_id,
+                &row.name,
+                &row.admdvs,
+                &row.kind,
+                &row.token_sha256,
+                &row.added_by,
+                &row.added_at,
+            ],
+        )
+        .map(|_| ())
+    }
+
+    fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError> {
+        let rows = self.read_rows(payments::PG_AGENTS, &[])?;
+        rows.iter().map(pg_agent_row).collect()
+    }
+
+    fn agent_by_token(&mut self, token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
+        let rows = self.read_rows(payments::PG_AGENT_BY_TOKEN, &[&token_sha256])?;
+        rows.first().map(pg_agent_row).transpose()
+    }
+
+    fn agent_postings(
+        &mut self,
+        account_key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<AgentPostingRow>, StoreError> {
+        let rows = self.read_rows(payments::PG_AGENT_POSTINGS, &[&account_key, &from, &to])?;
+        rows.iter()
+            .map(|r| {
+                Ok(AgentPostingRow {
+                    entry_id: get(r, 0)?,
+                    entry_kind: get(r, 1)?,
+                    occurred_at: get(r, 2)?,
+                    posting: fen(r, 3)?,
+                    psn_no: get(r, 4)?,
+                    category: get(r, 5)?,
+                    premium_amount: get::<Option<i64>>(r, 6)?.map(Fen::from_fen),
+                    paid_at: get(r, 7)?,
+                })
+            })
+            .collect()
+    }
+
     fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<read::ProxyConsentRow>, StoreError> {
         let limit = read::page_size(read::PAGE_SIZE_MAX);
         let rows = self.read_rows(SQL_PROXY_CONSENTS, &[&psn_no, &limit])?;
@@ -3586,7 +3700,7 @@ const SQL_CHAIN_SETTLEMENTS: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no,
         acct_pay, acct_mulaid_pay, psn_cash_pay, cancelled, detail
     FROM settlements WHERE entry_id >= $1 AND entry_id <= $2";
 const SQL_CHAIN_PREMIUMS: &str = "SELECT relative_psn_no, year, entry_id, holder_psn_no,
-        category, amount_fen, kind
+        category, amount_fen, kind, channel, agent_id, paid_at
     FROM premiums WHERE entry_id >= $1 AND entry_id <= $2";
 const SQL_CHAIN_RECOVERIES: &str = "SELECT case_id, binding_id, holder_psn_no,
         relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
@@ -3702,6 +3816,9 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                     category: get(r, 4)?,
                     amount: fen(r, 5)?,
                     kind: get(r, 6)?,
+                    channel: get(r, 7)?,
+                    agent_id: get(r, 8)?,
+                    paid_at: get(r, 9)?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -17,6 +17,7 @@ use gongji_core::Fen;
 use rusqlite::{params, OptionalExtension, ToSql};
 
 use crate::batch::{AuditRow, CommitmentRow, RecoveryCaseRow};
+use crate::payments::{self, AgentPostingRow, AgentRow, PaymentOrderRow};
 use crate::sqlite::{io, SqliteStore};
 use crate::{Store, StoreError};
 
@@ -277,18 +278,16 @@ impl WithheldSettlement {
     }
 }
 
-/// The select of a premium payment (both backends, `premium_payments`).
-///
-/// INTEGRATION (h13-collect, migration 0025 gives `premiums` channel, agent_id, paid_at):
-/// the one line below marked CHANNEL becomes
-/// `pr.channel, pr.agent_id, COALESCE(pr.paid_at, j.occurred_at)`.
+/// The select of a premium payment (both backends, `premium_payments`): the channel, the
+/// agent and the collection time the channel's notification carried (migration 0025), or
+/// the journal's time for a payment from a personal account.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! premium_payment_select {
     () => {
         "SELECT pr.relative_psn_no, pr.year, pr.kind, pr.entry_id, pr.holder_psn_no, pr.category,
                 pr.amount_fen,
-                'personal_account', CAST(NULL AS TEXT), j.occurred_at -- CHANNEL
+                pr.channel, pr.agent_id, COALESCE(pr.paid_at, j.occurred_at)
          FROM premiums pr JOIN journal j ON j.entry_id = pr.entry_id"
     };
 }
@@ -362,6 +361,37 @@ pub trait ReadStore {
     }
     /// The latest 补报 paid, newest first.
     fn bubao_paid(&mut self, _limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Stores a new payment order; an order id used before is an error.
+    fn put_payment_order(&mut self, _row: &PaymentOrderRow) -> Result<(), StoreError> {
+        Err(StoreError::Io(
+            "payment orders are not kept by this store".into(),
+        ))
+    }
+    fn payment_order(&mut self, _order_id: &str) -> Result<Option<PaymentOrderRow>, StoreError> {
+        Ok(None)
+    }
+    /// Registers a collecting agent; an id or token used before is an error.
+    fn put_agent(&mut self, _row: &AgentRow) -> Result<(), StoreError> {
+        Err(StoreError::Io(
+            "collecting agents are not kept by this store".into(),
+        ))
+    }
+    fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn agent_by_token(&mut self, _token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
+        Ok(None)
+    }
+    /// The postings on `account_key` (an agent's clearing account) of entries made in
+    /// `[from, to)` (`yyyy-MM-dd HH:mm:ss` texts), with the premiums they paid.
+    fn agent_postings(
+        &mut self,
+        _account_key: &str,
+        _from: &str,
+        _to: &str,
+    ) -> Result<Vec<AgentPostingRow>, StoreError> {
         Ok(Vec::new())
     }
     /// Where to open more read-only connections on this same database, so that reads run
@@ -466,6 +496,29 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     ) -> Result<Vec<MutualAidPaymentRow>, StoreError> {
         (**self).mutual_aid_payments(holder_psn_no, relative_psn_no)
     }
+    fn put_payment_order(&mut self, row: &PaymentOrderRow) -> Result<(), StoreError> {
+        (**self).put_payment_order(row)
+    }
+    fn payment_order(&mut self, order_id: &str) -> Result<Option<PaymentOrderRow>, StoreError> {
+        (**self).payment_order(order_id)
+    }
+    fn put_agent(&mut self, row: &AgentRow) -> Result<(), StoreError> {
+        (**self).put_agent(row)
+    }
+    fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError> {
+        (**self).agents()
+    }
+    fn agent_by_token(&mut self, token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
+        (**self).agent_by_token(token_sha256)
+    }
+    fn agent_postings(
+        &mut self,
+        account_key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<AgentPostingRow>, StoreError> {
+        (**self).agent_postings(account_key, from, to)
+    }
 }
 
 /// A list's `LIMIT`: at least 1, at most [`PAGE_SIZE_MAX`].
@@ -477,6 +530,18 @@ const RECORD_COLUMNS: &str =
     "p.entry_id, p.seq, p.account_key, p.amount_fen, p.rule, p.balance_after_fen,
     p.explanation, j.kind, j.occurred_at, j.psn_no, j.fixmedins_code, j.channel, j.summary,
     j.reverses_entry, j.reversed_by";
+
+fn agent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRow> {
+    Ok(AgentRow {
+        agent_id: r.get(0)?,
+        name: r.get(1)?,
+        admdvs: r.get(2)?,
+        kind: r.get(3)?,
+        token_sha256: r.get(4)?,
+        added_by: r.get(5)?,
+        added_at: r.get(6)?,
+    })
+}
 
 fn proxy_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProxyConsentRow> {
     Ok(ProxyConsentRow {
@@ -983,6 +1048,113 @@ impl ReadStore for SqliteStore {
             .map_err(io)?;
         let rows = st
             .query_map(params![psn_no, page_size(PAGE_SIZE_MAX)], proxy_row)
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn put_payment_order(&mut self, row: &PaymentOrderRow) -> Result<(), StoreError> {
+        self.connection()
+            .prepare_cached(payments::SQL_PUT_ORDER)
+            .and_then(|mut st| {
+                st.execute(params![
+                    row.order_id,
+                    row.provider,
+                    row.channel,
+                    row.psn_no,
+                    row.payer_psn_no,
+                    row.agent_id,
+                    row.year,
+                    row.kind,
+                    row.category,
+                    row.amount.fen(),
+                    row.created_at
+                ])
+            })
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    fn payment_order(&mut self, order_id: &str) -> Result<Option<PaymentOrderRow>, StoreError> {
+        self.connection()
+            .prepare_cached(payments::SQL_ORDER)
+            .and_then(|mut st| {
+                st.query_row([order_id], |r| {
+                    Ok(PaymentOrderRow {
+                        order_id: r.get(0)?,
+                        provider: r.get(1)?,
+                        channel: r.get(2)?,
+                        psn_no: r.get(3)?,
+                        payer_psn_no: r.get(4)?,
+                        agent_id: r.get(5)?,
+                        year: r.get(6)?,
+                        kind: r.get(7)?,
+                        category: r.get(8)?,
+                        amount: Fen::from_fen(r.get(9)?),
+                        created_at: r.get(10)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(io)
+    }
+
+    fn put_agent(&mut self, row: &AgentRow) -> Result<(), StoreError> {
+        self.connection()
+            .prepare_cached(payments::SQL_PUT_AGENT)
+            .and_then(|mut st| {
+                st.execute(params![
+                    row.agent_id,
+                    row.name,
+                    row.admdvs,
+                    row.kind,
+                    row.token_sha256,
+                    row.added_by,
+                    row.added_at
+                ])
+            })
+            .map(|_| ())
+            .map_err(io)
+    }
+
+    fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(payments::SQL_AGENTS)
+            .map_err(io)?;
+        let rows = st.query_map([], agent_row).map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn agent_by_token(&mut self, token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
+        self.connection()
+            .prepare_cached(payments::SQL_AGENT_BY_TOKEN)
+            .and_then(|mut st| st.query_row([token_sha256], agent_row).optional())
+            .map_err(io)
+    }
+
+    fn agent_postings(
+        &mut self,
+        account_key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<AgentPostingRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(payments::SQL_AGENT_POSTINGS)
+            .map_err(io)?;
+        let rows = st
+            .query_map(params![account_key, from, to], |r| {
+                Ok(AgentPostingRow {
+                    entry_id: r.get(0)?,
+                    entry_kind: r.get(1)?,
+                    occurred_at: r.get(2)?,
+                    posting: Fen::from_fen(r.get(3)?),
+                    psn_no: r.get(4)?,
+                    category: r.get(5)?,
+                    premium_amount: r.get::<_, Option<i64>>(6)?.map(Fen::from_fen),
+                    paid_at: r.get(7)?,
+                })
+            })
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }

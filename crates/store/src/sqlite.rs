@@ -71,6 +71,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0022_proxy_consents.sql"),
     ),
     ("0023_privacy", include_str!("migrations/0023_privacy.sql")),
+    (
+        "0025_payment_channels",
+        include_str!("migrations/0025_payment_channels.sql"),
+    ),
     ("0026_bubao", include_str!("migrations/0026_bubao.sql")),
     ("0027_quota", include_str!("migrations/0027_quota.sql")),
     (
@@ -1248,8 +1252,8 @@ fn write_one(tx: &Connection, w: &Write, privacy: &Mode) -> Result<(), StoreErro
         Write::Premium(p) => {
             tx.prepare_cached(
                 "INSERT INTO premiums (relative_psn_no, year, kind, entry_id, holder_psn_no, category,
-                     amount_fen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     amount_fen, channel, agent_id, paid_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -1259,7 +1263,10 @@ fn write_one(tx: &Connection, w: &Write, privacy: &Mode) -> Result<(), StoreErro
                     p.entry_id,
                     p.holder_psn_no,
                     p.category,
-                    p.amount.fen()
+                    p.amount.fen(),
+                    p.channel,
+                    p.agent_id,
+                    p.paid_at
                 ])
             })
             .map_err(io)?;
@@ -2510,7 +2517,8 @@ impl ChainSource for SqliteChain<'_> {
             .map_err(io)?;
         let premiums = conn
             .prepare_cached(
-                "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind
+                "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind,
+                        channel, agent_id, paid_at
                  FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2",
             )
             .and_then(|mut s| {
@@ -2523,6 +2531,9 @@ impl ChainSource for SqliteChain<'_> {
                         category: r.get(4)?,
                         amount: Fen::from_fen(r.get(5)?),
                         kind: r.get(6)?,
+                        channel: r.get(7)?,
+                        agent_id: r.get(8)?,
+                        paid_at: r.get(9)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()

@@ -208,6 +208,8 @@ contract!(
     verify_names_a_usage_row_deleted,
     verify_names_a_usage_counter_changed,
     verify_names_a_usage_row_slipped_in,
+    verify_names_a_premium_channel_changed,
+    payment_orders_and_agents_are_kept,
     verify_names_an_audit_row_deleted,
     verify_names_the_last_audit_row_deleted,
     verify_names_an_audit_row_changed,
@@ -526,6 +528,9 @@ fn registry_round_trips_through_the_snapshot<B: Backend>(b: &B) {
             holder_psn_no: "P0001".into(),
             category: "resident".into(),
             amount: Fen::from_fen(40_000),
+            channel: "personal_account".into(),
+            agent_id: None,
+            paid_at: None,
         }),
         Write::Audit(AuditRow {
             at: "2025-03-01 10:00:00".into(),
@@ -1613,6 +1618,9 @@ fn read_ledger<S: Store>(s: &mut S) {
             holder_psn_no: "P0001".into(),
             category: "general".into(),
             amount: Fen::from_fen(40_000),
+            channel: "personal_account".into(),
+            agent_id: None,
+            paid_at: None,
         }),
     ]))
     .expect("cancel and premium");
@@ -2375,6 +2383,9 @@ fn chained_ledger<S: Store>(s: &mut S) {
             holder_psn_no: "P0001".into(),
             category: "resident".into(),
             amount: Fen::from_fen(2_000),
+            channel: "personal_account".into(),
+            agent_id: None,
+            paid_at: None,
             kind: "resident_premium".into(),
         }),
     ]))
@@ -2688,6 +2699,64 @@ fn verify_names_a_usage_row_slipped_in<B: Backend>(b: &B) {
             .contains("pool_usage P0001/2025/outpatient: counter holds deductible 5.00 fund 0.00"),
         "{report}"
     );
+}
+
+/// Issue 13: the payment channel is part of the chained row (migration 0025), while rows
+/// written with the default channel hash as they did before it.
+fn verify_names_a_premium_channel_changed<B: Backend>(b: &B) {
+    let mut s = b.open();
+    chained_ledger(&mut s);
+    assert!(s.verify().expect("verify").violations.is_empty());
+    B::exec(&mut s, "UPDATE premiums SET channel = 'wechat'");
+    assert_broken_at(&s.verify().expect("verify"), "journal", 3);
+    B::exec(
+        &mut s,
+        "UPDATE premiums SET channel = 'personal_account', paid_at = '2025-10-10T09:00:00+08:00'",
+    );
+    assert_broken_at(&s.verify().expect("verify"), "journal", 3);
+    B::exec(&mut s, "UPDATE premiums SET paid_at = NULL");
+    assert!(s.verify().expect("verify").violations.is_empty());
+}
+
+fn payment_orders_and_agents_are_kept<B: Backend>(b: &B) {
+    use gongji_store::payments::{AgentRow, PaymentOrderRow};
+    let mut s = b.open();
+    let order = PaymentOrderRow {
+        order_id: "GJP2025101009000001".into(),
+        provider: "hmac".into(),
+        channel: "wechat".into(),
+        psn_no: "P0002".into(),
+        payer_psn_no: Some("P0002".into()),
+        agent_id: None,
+        year: 2026,
+        kind: "resident_premium".into(),
+        category: "general".into(),
+        amount: Fen::from_fen(40_000),
+        created_at: "2025-10-10 09:00:00".into(),
+    };
+    s.put_payment_order(&order).expect("order");
+    assert!(
+        s.put_payment_order(&order).is_err(),
+        "an order id is used once"
+    );
+    assert_eq!(s.payment_order(&order.order_id).expect("read"), Some(order));
+    assert_eq!(s.payment_order("GJP-NONE").expect("read"), None);
+    let agent = AgentRow {
+        agent_id: "VC-001".into(),
+        name: "张店村委会".into(),
+        admdvs: "370303".into(),
+        kind: "village_committee".into(),
+        token_sha256: "ab".repeat(32),
+        added_by: "admin".into(),
+        added_at: "2025-10-10 09:00:00".into(),
+    };
+    s.put_agent(&agent).expect("agent");
+    assert_eq!(s.agents().expect("agents"), vec![agent.clone()]);
+    assert_eq!(
+        s.agent_by_token(&"ab".repeat(32)).expect("read"),
+        Some(agent)
+    );
+    assert_eq!(s.agent_by_token("cd").expect("read"), None);
 }
 
 fn verify_names_an_audit_row_deleted<B: Backend>(b: &B) {

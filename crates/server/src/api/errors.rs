@@ -135,7 +135,12 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::PhoneShared | ServiceError::CommitmentMismatch => StatusCode::CONFLICT,
         ServiceError::SmsUnavailable
         | ServiceError::SmsNotConfigured
-        | ServiceError::FaceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        | ServiceError::FaceUnavailable
+        | ServiceError::PaymentNotConfigured
+        | ServiceError::PaymentProviderFailed => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::PaymentBadSignature => StatusCode::UNAUTHORIZED,
+        ServiceError::PaymentUnknownOrder => StatusCode::NOT_FOUND,
+        ServiceError::PaymentAmountMismatch => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

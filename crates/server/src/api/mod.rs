@@ -5,12 +5,14 @@
 //! and write the answer. They decide nothing. [`table`] is the one list of routes: the router
 //! is built from it, and a test compares it with the OpenAPI document.
 
+pub mod agents;
 pub mod auth;
 pub mod errors;
 pub mod family;
 pub mod institutions_near;
 pub mod open_envelope_doc;
 pub mod openapi;
+pub mod payments;
 pub mod people;
 pub mod premiums;
 pub mod quotas;
@@ -72,6 +74,20 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
         (Method::GET, "/me/records", get(records::my_records)),
         (Method::GET, "/me/premium-options", get(premiums::options)),
         (Method::POST, "/me/premiums", post(premiums::pay)),
+        (
+            Method::POST,
+            "/me/premium-orders",
+            post(payments::create_order),
+        ),
+        (Method::POST, "/payments/notify", post(payments::notify)),
+        (Method::POST, "/staff/agents", post(agents::add)),
+        (
+            Method::POST,
+            "/agent/payments",
+            // A batch of thousands of rows is larger than other requests.
+            post(agents::batch).layer(DefaultBodyLimit::max(agents::BATCH_BYTES_MAX)),
+        ),
+        (Method::GET, "/agent/statement", get(agents::statement)),
         (
             Method::POST,
             "/staff/contribution-lists",

@@ -8,7 +8,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::open_envelope_doc::{self as open, OpenPersonData, OpenRecordsData};
-use super::{auth, family, institutions_near, people, premiums, quotas, records, reports, staff};
+use super::{
+    agents, auth, family, institutions_near, payments, people, premiums, quotas, records, reports,
+    staff,
+};
 
 struct Security;
 
@@ -54,6 +57,11 @@ impl Modify for Security {
         premiums::options,
         premiums::pay,
         premiums::import_list,
+        payments::create_order,
+        payments::notify,
+        agents::add,
+        agents::batch,
+        agents::statement,
         institutions_near::near,
         staff::search,
         staff::person,
@@ -90,6 +98,7 @@ impl Modify for Security {
         (name = "family", description = "Bindings, commitment, limits (R-S3, R-S7, R-S9, R-Z5)"),
         (name = "records", description = "Every movement of my money"),
         (name = "premiums", description = "Paying a relative's premium (R-Y2, R-R1, R-R2, R-R4, R-S6); category lists (R-R5)"),
+        (name = "payments", description = "Premiums paid with outside money through a payment provider (R-J5, R-R4): orders and the provider's signed notifications"),
         (name = "institutions", description = "Institutions near me (R-J6)"),
         (name = "staff", description = "Bureau staff: persons, suspension, recovery, audit"),
         (name = "reports", description = "Mutual-aid reports"),

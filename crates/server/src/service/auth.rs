@@ -90,6 +90,8 @@ pub enum Permission {
     MarkContributionCategories,
     /// Bind, grant, lower and end a holder's cross-province quota at the window (R-N3).
     CrossProvinceQuotas,
+    /// Register collecting agents (issue 13), which collect money: not a clerk's.
+    ManageAgents,
 }
 
 impl Role {
@@ -374,7 +376,7 @@ fn token_hash(token: &str) -> String {
 
 const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
-fn time_text(t: NaiveDateTime) -> String {
+pub(crate) fn time_text(t: NaiveDateTime) -> String {
     t.format(TIME_FORMAT).to_string()
 }
 
@@ -507,6 +509,15 @@ pub struct CodeSent {
 /// numbers are insured; outside the demo the code is delivered in the background, so the
 /// SMS provider's time does not tell either.
 pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
+    request_code_in(app, phone, SIGN_IN_SLOT).await
+}
+
+/// Where a code waits: the sign-in's and a payment's second factor are kept apart, so that
+/// one does not use up, or wait out the resend limit of, the other.
+const SIGN_IN_SLOT: &str = "";
+const PAYMENT_SLOT: &str = "pay:";
+
+async fn request_code_in(app: &App, phone: &str, slot: &str) -> ServiceResult<CodeSent> {
     let sms = super::providers::sms_for(app)?;
     let phone = parse_phone(phone)?;
     let now = app.clock.now();
@@ -519,7 +530,9 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
                 requests.clear();
             }
         }
-        let q = requests.entry(phone.reveal().to_string()).or_default();
+        let q = requests
+            .entry(format!("{slot}{}", phone.reveal()))
+            .or_default();
         while q.front().is_some_and(|t| now - *t >= TimeDelta::hours(1)) {
             q.pop_front();
         }
@@ -559,7 +572,7 @@ pub async fn request_code(app: &App, phone: &str) -> ServiceResult<CodeSent> {
             }
         }
         codes.insert(
-            phone.reveal().to_string(),
+            format!("{slot}{}", phone.reveal()),
             PendingCode {
                 code: code.clone(),
                 expires_at: now + TimeDelta::seconds(CODE_TTL_SECS),
@@ -604,6 +617,71 @@ pub fn code_status(app: &App, phone: &str) -> Option<CodeStatus> {
         })
 }
 
+/// Checks the code last sent to `phone` and uses it up; a wrong one costs a try. Compared in
+/// constant time: the code is the secret.
+fn consume_code(app: &App, phone: &Phone, slot: &str, code: &str) -> ServiceResult<()> {
+    let now = app.clock.now();
+    let mut codes = app.auth.codes.lock().map_err(|_| poisoned())?;
+    let key = format!("{slot}{}", phone.reveal());
+    let Some(pending) = codes.get_mut(&key) else {
+        return Err(ServiceError::CodeInvalid);
+    };
+    if now >= pending.expires_at || pending.attempts_left == 0 {
+        codes.remove(&key);
+        return Err(ServiceError::CodeInvalid);
+    }
+    let offered = code.trim().as_bytes();
+    // An unregistered phone's entry (`real` false) counts tries like a real one but never matches.
+    let matches = pending.real
+        && pending.code.len() == offered.len()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            pending.code.as_bytes(),
+            offered,
+        ));
+    if !matches {
+        pending.attempts_left -= 1;
+        if pending.attempts_left == 0 {
+            codes.remove(&key);
+        }
+        return Err(ServiceError::CodeInvalid);
+    }
+    codes.remove(&key);
+    Ok(())
+}
+
+/// The phone registered to `psn_no`, where a second factor is sent.
+async fn phone_of(app: &App, psn_no: &str) -> ServiceResult<String> {
+    let psn_no = psn_no.to_string();
+    app.read(move |engine| {
+        engine
+            .state()
+            .persons
+            .get(&psn_no)
+            .map(|p| p.phone.reveal().to_string())
+    })
+    .await?
+    .ok_or(ServiceError::NotFound("参保人"))
+}
+
+/// The second factor before money leaves a personal account for someone else (issue 13):
+/// a code sent to the signed-in person's own registered phone, by the same sender, limits
+/// and expiry as the sign-in code.
+pub async fn send_second_factor(app: &App, psn_no: &str) -> ServiceResult<CodeSent> {
+    let phone = phone_of(app, psn_no).await?;
+    request_code_in(app, &phone, PAYMENT_SLOT).await
+}
+
+/// Checks the second factor [`send_second_factor`] sent, and uses it up.
+pub async fn check_second_factor(app: &App, psn_no: &str, code: &str) -> ServiceResult<()> {
+    let phone = parse_phone(&phone_of(app, psn_no).await?)?;
+    consume_code(app, &phone, PAYMENT_SLOT, code)
+}
+
+/// The phone a second factor goes to, for the demo page's 演示 code.
+pub async fn second_factor_phone(app: &App, psn_no: &str) -> ServiceResult<String> {
+    phone_of(app, psn_no).await
+}
+
 /// Signs a person in with the code sent to their phone. `certno` picks the person when
 /// several share the phone.
 pub async fn sign_in_with_code(
@@ -614,35 +692,7 @@ pub async fn sign_in_with_code(
     channel: Channel,
 ) -> ServiceResult<Session> {
     let phone = parse_phone(phone)?;
-    let now = app.clock.now();
-    {
-        let mut codes = app.auth.codes.lock().map_err(|_| poisoned())?;
-        let key = phone.reveal().to_string();
-        let Some(pending) = codes.get_mut(&key) else {
-            return Err(ServiceError::CodeInvalid);
-        };
-        if now >= pending.expires_at || pending.attempts_left == 0 {
-            codes.remove(&key);
-            return Err(ServiceError::CodeInvalid);
-        }
-        // Compared in constant time: the code is the secret of the sign-in.
-        let offered = code.trim().as_bytes();
-        // An unregistered phone's entry (`real` false) counts tries like a real one but never matches.
-        let matches = pending.real
-            && pending.code.len() == offered.len()
-            && bool::from(subtle::ConstantTimeEq::ct_eq(
-                pending.code.as_bytes(),
-                offered,
-            ));
-        if !matches {
-            pending.attempts_left -= 1;
-            if pending.attempts_left == 0 {
-                codes.remove(&key);
-            }
-            return Err(ServiceError::CodeInvalid);
-        }
-        codes.remove(&key);
-    }
+    consume_code(app, &phone, SIGN_IN_SLOT, code)?;
     let number = phone.reveal().to_string();
     let certno = certno.map(|c| c.trim().to_ascii_uppercase());
     let chosen = app

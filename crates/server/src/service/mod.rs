@@ -11,8 +11,10 @@
 //!
 //! [`App`]: crate::app::App
 
+pub mod agents;
 pub mod auth;
 pub mod bubao;
+pub mod collection;
 pub mod family;
 pub mod institutions;
 pub mod notify;
@@ -127,6 +129,16 @@ pub enum ServiceError {
     FaceUnavailable,
     /// A call between provinces was refused or failed.
     Peer(crate::peer::PeerRefusal),
+    /// No payment provider is configured (production without `[payment]`).
+    PaymentNotConfigured,
+    /// A payment notification whose signature is not the provider's.
+    PaymentBadSignature,
+    /// A payment notification for an order Gongji never made.
+    PaymentUnknownOrder,
+    /// A payment notification for another amount than its order's.
+    PaymentAmountMismatch,
+    /// The payment provider failed (a refund not taken); the provider will notify again.
+    PaymentProviderFailed,
 }
 
 impl ServiceError {
@@ -158,6 +170,11 @@ impl ServiceError {
                 PeerRefusal::BadAnswer(_) => codes::PEER_BAD_ANSWER,
                 PeerRefusal::Refused { .. } => codes::PEER_REFUSED,
             },
+            ServiceError::PaymentNotConfigured => "GJ-PAY-NOT-CONFIGURED",
+            ServiceError::PaymentBadSignature => "GJ-PAY-BAD-SIGNATURE",
+            ServiceError::PaymentUnknownOrder => "GJ-PAY-UNKNOWN-ORDER",
+            ServiceError::PaymentAmountMismatch => "GJ-PAY-AMOUNT-MISMATCH",
+            ServiceError::PaymentProviderFailed => "GJ-PAY-PROVIDER-FAILED",
         }
     }
 
@@ -191,6 +208,11 @@ impl ServiceError {
                 PeerRefusal::BadAnswer(_) => "对方省份的应答未通过核验，系统会自动重试。".into(),
                 PeerRefusal::Refused { code, message_zh } => format!("对方省份未同意：{message_zh}（{code}）"),
             },
+            ServiceError::PaymentNotConfigured => "在线缴费服务未配置，暂时无法在线缴纳保费。请到医保经办窗口、代收点或银行网点缴费。".into(),
+            ServiceError::PaymentBadSignature => "支付通知签名无效，已拒绝并记录。".into(),
+            ServiceError::PaymentUnknownOrder => "支付通知对应的订单不存在，已拒绝并记录。".into(),
+            ServiceError::PaymentAmountMismatch => "支付通知的金额与订单金额不一致，已拒绝并记录。".into(),
+            ServiceError::PaymentProviderFailed => "支付机构暂时无法处理，请稍后再试。".into(),
         }
     }
 
@@ -243,6 +265,17 @@ impl ServiceError {
                 }
                 PeerRefusal::Refused { code, .. } => format!("The peer province refused ({code})."),
             },
+            ServiceError::PaymentNotConfigured => {
+                "No payment provider is configured; premiums cannot be paid online.".into()
+            }
+            ServiceError::PaymentBadSignature => {
+                "The notification's signature is not valid.".into()
+            }
+            ServiceError::PaymentUnknownOrder => "The notification names no known order.".into(),
+            ServiceError::PaymentAmountMismatch => {
+                "The notification's amount differs from its order's.".into()
+            }
+            ServiceError::PaymentProviderFailed => "The payment provider failed; try again.".into(),
         }
     }
 }

@@ -87,6 +87,16 @@ impl Paid {
     }
 }
 
+/// Whether a payment under this idempotency key was made already: a form sent again answers
+/// its receipt without a second factor, since no money moves.
+pub async fn paid_with_key(app: &App, holder: &str, key: &str) -> ServiceResult<bool> {
+    let msgid = format!("api:premium:{holder}:{key}");
+    Ok(app
+        .read(move |e| e.store_mut().answer_for_msgid(&msgid))
+        .await??
+        .is_some())
+}
+
 pub async fn pay_premium(
     app: &App,
     holder: &str,

@@ -48,6 +48,9 @@ const RELATIONSHIP_CODES: &[u8] = &[
     12, 11, 20, 30, 51, 52, 41, 42, 43, 44, 61, 62, 63, 64, 71, 73, 75, 77,
 ];
 
+#[path = "h5_pay.rs"]
+mod pay;
+
 pub fn router() -> Router<App> {
     Router::new()
         .route("/h5", get(account))
@@ -61,6 +64,7 @@ pub fn router() -> Router<App> {
         .route("/h5/messages", get(messages_show))
         .route("/h5/premium", get(premium_show).post(premium_act))
         .route("/h5/payments", get(payments_show))
+        .route("/h5/premium/self", get(pay::show).post(pay::act))
 }
 
 // ---- shared ----
@@ -89,13 +93,16 @@ async fn frame(
         NavLink::new("/h5/family", t.h5_tab_family, tab == "family"),
         NavLink::new("/h5/records", t.h5_tab_records, tab == "records"),
     ];
-    // Only a holder pays a relative's premium: no tab that would only refuse a resident.
-    if can_hold(app, psn_no).await || tab == "premium" {
+    // Only a holder pays a relative's premium: no tab that would only refuse a resident,
+    // who is offered to pay his own instead (R-J5).
+    if can_hold(app, psn_no).await {
         tabs.push(NavLink::new(
             "/h5/premium",
             t.h5_tab_premium,
             tab == "premium",
         ));
+    } else {
+        tabs.push(NavLink::new(pay::PATH, t.self_link, tab == "premium"));
     }
     // Cross-province quotas (R-N3): only where this province has peers.
     if app.peers.is_some() {
@@ -1931,6 +1938,43 @@ async fn messages_show(
 
 // ---- premiums (R-Y2, R-R1, R-R2, R-R4) ----
 
+/// Sends the second factor to the holder's own phone and shows the confirmation again, with
+/// the same idempotency key, ready for the code.
+async fn premium_second_factor(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    psn_no: &str,
+    relative: &str,
+    choice: &str,
+    key: &str,
+) -> Response {
+    let sent = auth::send_second_factor(app, psn_no).await;
+    let mut v = match premium_page(app, lang, remember, psn_no, relative, choice).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !key.is_empty() {
+        v.key = key.to_string();
+    }
+    let status = match sent {
+        Ok(s) => {
+            let phone = auth::second_factor_phone(app, psn_no).await.ok();
+            if let Some(c) = v.confirm.as_mut() {
+                c.code_sent_to = Some(s.phone_masked);
+                c.demo_code = phone.and_then(|p| providers::demo_code(app, &p));
+            }
+            StatusCode::OK
+        }
+        Err(e) => {
+            v.error = Some(ErrorView::of(lang, &e));
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
+    let page = v.p.clone();
+    render_page(&page, status, &v)
+}
+
 #[derive(Deserialize, Default)]
 struct PremiumQuery {
     lang: Option<String>,
@@ -1946,6 +1990,10 @@ struct PremiumForm {
     relative: Option<String>,
     choice: Option<String>,
     key: Option<String>,
+    /// `code`: send the second factor; otherwise pay.
+    op: Option<String>,
+    /// The second factor: the SMS code sent to the holder's own phone (issue 13 item 7).
+    sms_code: Option<String>,
 }
 
 #[derive(Clone)]
@@ -1968,6 +2016,10 @@ pub struct ConfirmView {
     pub category: String,
     pub amount: String,
     pub back_href: String,
+    /// The second factor was sent to this (masked) phone.
+    pub code_sent_to: Option<String>,
+    /// The code the development sender kept, shown beside 演示; never in production.
+    pub demo_code: Option<String>,
 }
 
 #[derive(Clone)]
@@ -2082,6 +2134,8 @@ async fn premium_page(
             category: o.category.clone(),
             amount: o.amount.clone(),
             back_href: format!("/h5/premium?relative={relative}"),
+            code_sent_to: None,
+            demo_code: None,
         })
     });
     let guide = match &chosen {
@@ -2167,6 +2221,29 @@ async fn premium_act(
     let relative = field(&form.relative);
     let choice = field(&form.choice);
     let key = field(&form.key);
+    if field(&form.op) == "code" {
+        return premium_second_factor(&app, lang, remember, &psn_no, &relative, &choice, &key)
+            .await;
+    }
+    // Money leaves the holder's account only with the code sent to his own phone; a form
+    // sent again under a key already paid answers its receipt, moving nothing.
+    let replay = !key.is_empty()
+        && premiums::paid_with_key(&app, &psn_no, &key)
+            .await
+            .unwrap_or(false);
+    if !replay {
+        if let Err(e) = auth::check_second_factor(&app, &psn_no, &field(&form.sms_code)).await {
+            let mut v = match premium_page(&app, lang, remember, &psn_no, &relative, &choice).await
+            {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            v.key = key;
+            v.error = Some(ErrorView::of(lang, &e));
+            let page = v.p.clone();
+            return render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v);
+        }
+    }
     let order = parse_choice(&choice).map(|(year, kind)| PremiumOrder {
         relative_psn_no: relative.clone(),
         kind,

@@ -44,6 +44,7 @@
 
 pub mod face_h5;
 pub mod gate;
+pub mod payment;
 pub mod tencent_sms;
 pub mod webhook_sms;
 
@@ -62,6 +63,10 @@ use sha2::Sha256;
 pub use face_h5::{FaceH5, FaceH5Config};
 pub use gate::{
     demo_code, demo_face_token, face_accepts, face_begin, face_finish, face_flow_offered, sms_for,
+};
+pub use payment::{
+    build_payment, DevPayment, HmacPayment, HmacPaymentConfig, NotConfiguredPayment, PaymentConfig,
+    PaymentProvider,
 };
 pub use tencent_sms::{TencentSms, TencentSmsConfig};
 pub use webhook_sms::{WebhookSms, WebhookSmsConfig};

@@ -1,0 +1,356 @@
+//! Premiums paid with outside money through a payment provider (issue 13, items 2 and 4):
+//! a fake provider on 127.0.0.1 that signs its notifications and checks Gongji's refund calls
+//! the way a real one does (WeChat Pay v3's shape, HMAC-SHA256 under a shared secret), and
+//! delivers notifications late, twice and out of order. Two orders for the same premium both
+//! paid at the provider: one is kept, the other recorded and refunded, in either order.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use common::{world, world_configured, Server, World, P};
+use gongji_core::premium::PremiumKind;
+use gongji_server::deployment::Deployment;
+use gongji_server::service::collection::{self, NewOrder};
+use gongji_server::service::providers::{HmacPayment, HmacPaymentConfig, NotConfiguredPayment};
+use gongji_server::service::ServiceError;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+const SECRET: &str = "payment-secret-of-the-test";
+const SERIAL: &str = "TESTSERIAL01";
+
+/// The provider's side: what it signs, and the refunds it took.
+#[derive(Clone)]
+struct FakeProvider {
+    base: String,
+    refunds: Arc<Mutex<Vec<Value>>>,
+}
+
+fn signature(timestamp: &str, nonce: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+    mac.update(format!("{timestamp}\n{nonce}\n").as_bytes());
+    mac.update(body);
+    mac.update(b"\n");
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The refund endpoint refuses a call whose signature is not Gongji's shared-secret one.
+async fn refund(State(fake): State<FakeProvider>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    if h("x-pay-signature") != signature(&h("x-pay-timestamp"), &h("x-pay-nonce"), &body) {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    fake.refunds.lock().expect("refunds").push(v);
+    StatusCode::OK
+}
+
+impl FakeProvider {
+    async fn start() -> FakeProvider {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let fake = FakeProvider {
+            base: format!("http://{}", listener.local_addr().expect("addr")),
+            refunds: Arc::default(),
+        };
+        let router = Router::new()
+            .route("/refund", post(refund))
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        fake
+    }
+
+    fn config(&self) -> HmacPaymentConfig {
+        HmacPaymentConfig {
+            channel: "wechat".into(),
+            pay_url: format!("{}/pay", self.base),
+            refund_url: format!("{}/refund", self.base),
+            serial: Some(SERIAL.into()),
+            secret_file: None,
+            secret_env: None,
+            timeout_secs: 5,
+        }
+    }
+
+    /// The notification the provider sends when `order_id` was paid: signed anew for every
+    /// delivery, as providers do.
+    fn notification(
+        order_id: &str,
+        txn: &str,
+        fen: i64,
+        success_time: &str,
+    ) -> (Vec<(String, String)>, Vec<u8>) {
+        let body = serde_json::to_vec(&json!({
+            "id": format!("EV-{txn}"),
+            "create_time": success_time,
+            "event_type": "TRANSACTION.SUCCESS",
+            "resource": {
+                "out_trade_no": order_id,
+                "transaction_id": txn,
+                "trade_state": "SUCCESS",
+                "success_time": success_time,
+                "amount": {"total": fen, "currency": "CNY"},
+            }
+        }))
+        .expect("json");
+        let timestamp = chrono::Utc::now().timestamp().to_string();
+        let nonce = format!("n{}", rand::random::<u64>());
+        let sig = signature(&timestamp, &nonce, &body);
+        (
+            vec![
+                ("x-pay-timestamp".into(), timestamp),
+                ("x-pay-nonce".into(), nonce),
+                ("x-pay-signature".into(), sig),
+                ("x-pay-serial".into(), SERIAL.into()),
+            ],
+            body,
+        )
+    }
+
+    fn refund_numbers(&self) -> Vec<String> {
+        let mut n: Vec<String> = self
+            .refunds
+            .lock()
+            .expect("refunds")
+            .iter()
+            .map(|r| r["out_refund_no"].as_str().unwrap_or("").to_string())
+            .collect();
+        n.sort();
+        n.dedup();
+        n
+    }
+}
+
+async fn deliver(s: &Server, (headers, body): (Vec<(String, String)>, Vec<u8>)) -> common::Resp {
+    let mut req = s
+        .req(reqwest::Method::POST, "/api/v1/payments/notify", None)
+        .header("content-type", "application/json");
+    for (n, v) in headers {
+        req = req.header(n, v);
+    }
+    s.send(req.body(body)).await
+}
+
+async fn with_provider(fake: &FakeProvider) -> World {
+    let provider = HmacPayment::with_secret(&fake.config(), SECRET.into()).expect("provider");
+    world_configured(gongji_policy::presets(), move |app| {
+        app.with_payment(Arc::new(provider))
+    })
+    .await
+}
+
+async fn order(s: &Server, token: &str, p: &P) -> Value {
+    let r = s
+        .post(
+            "/api/v1/me/premium-orders",
+            Some(token),
+            json!({ "psn_no": p.psn_no, "year": 2026 }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body
+}
+
+async fn premium_income(s: &Server) -> i64 {
+    s.app
+        .read(|e| e.state().balance("premium:140802:390").fen())
+        .await
+        .expect("read")
+}
+
+/// Acceptance (issue 13, R-R4): two orders for the same person and year, both paid at the
+/// provider, every notification delivered twice, in both orders: one payment is kept, the
+/// other is recorded and refunded once, never both kept; a third order is refused before
+/// money moves.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_orders_paid_twice_keep_one_and_refund_one_in_either_order() {
+    for b_first in [false, true] {
+        let fake = FakeProvider::start().await;
+        let w = with_provider(&fake).await;
+        let s = &w.s;
+        let uy = s.sign_in(&w.uy).await;
+        let a = order(s, &uy, &w.uy).await;
+        let b = order(s, &uy, &w.uy).await;
+        assert!(a["pay_url"].as_str().unwrap().starts_with(&fake.base));
+        assert!(a["confirmed"].is_null(), "a real provider confirms later");
+        let fen = gongji_core::Fen::parse_yuan(a["amount"].as_str().unwrap())
+            .unwrap()
+            .fen();
+        let income_before = premium_income(s).await;
+        let paid_a = || {
+            FakeProvider::notification(
+                a["order_id"].as_str().unwrap(),
+                "4200A",
+                fen,
+                "2025-10-10T10:01:00+08:00",
+            )
+        };
+        let paid_b = || {
+            FakeProvider::notification(
+                b["order_id"].as_str().unwrap(),
+                "4200B",
+                fen,
+                "2025-10-10T10:02:00+08:00",
+            )
+        };
+        let (first, second) = if b_first {
+            (paid_b(), paid_a())
+        } else {
+            (paid_a(), paid_b())
+        };
+        let kept = deliver(s, first.clone()).await;
+        assert_eq!(kept.ok()["status"], "kept", "{}", kept.body);
+        assert_eq!(kept.body["year"], 2026);
+        let refunded = deliver(s, second.clone()).await;
+        assert_eq!(refunded.ok()["status"], "refunded", "{}", refunded.body);
+        assert_eq!(refunded.body["refund_code"], "GJ-PREMIUM-ALREADY-PAID");
+        // Duplicated and late deliveries of both: the first answers, nothing moves again.
+        s.set_now("2026-01-05 08:00:00");
+        for n in [second, first] {
+            let again = deliver(s, n).await;
+            assert_eq!(again.ok()["replayed"], true, "{}", again.body);
+        }
+        assert_eq!(premium_income(s).await - income_before, fen, "kept once");
+        assert_eq!(
+            fake.refund_numbers().len(),
+            1,
+            "one refund, asked with one number"
+        );
+        let r = fake.refunds.lock().unwrap()[0].clone();
+        assert_eq!(r["amount"]["refund"], fen);
+        let refunded_txn = if b_first { "4200A" } else { "4200B" };
+        assert_eq!(r["transaction_id"], refunded_txn);
+        // A third order is refused before money moves.
+        s.set_now("2025-10-11 09:00:00");
+        let uy = s.sign_in(&w.uy).await;
+        s.post(
+            "/api/v1/me/premium-orders",
+            Some(&uy),
+            json!({ "year": 2026 }),
+        )
+        .await
+        .refused(422, "GJ-PREMIUM-ALREADY-PAID");
+        s.verify_clean().await;
+    }
+}
+
+/// A notification with a bad signature, for an unknown order or for another amount than
+/// its order's is refused with its code, changes nothing, and is audited.
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_unknown_and_wrong_amount_notifications_are_refused_and_audited() {
+    let fake = FakeProvider::start().await;
+    let w = with_provider(&fake).await;
+    let s = &w.s;
+    let uy = s.sign_in(&w.uy).await;
+    let a = order(s, &uy, &w.uy).await;
+    let id = a["order_id"].as_str().unwrap().to_string();
+    let income = premium_income(s).await;
+    let audited = s.audit_rows().await;
+
+    let (headers, mut body) = FakeProvider::notification(&id, "T1", 1, "2025-10-10T10:01:00+08:00");
+    body.push(b' ');
+    deliver(s, (headers, body))
+        .await
+        .refused(401, "GJ-PAY-BAD-SIGNATURE");
+    deliver(
+        s,
+        FakeProvider::notification(
+            "GJP-NO-SUCH-ORDER",
+            "T2",
+            38_000,
+            "2025-10-10T10:01:00+08:00",
+        ),
+    )
+    .await
+    .refused(404, "GJ-PAY-UNKNOWN-ORDER");
+    deliver(
+        s,
+        FakeProvider::notification(&id, "T3", 1, "2025-10-10T10:01:00+08:00"),
+    )
+    .await
+    .refused(422, "GJ-PAY-AMOUNT-MISMATCH");
+    assert_eq!(premium_income(s).await, income, "nothing moved");
+    assert_eq!(s.audit_rows().await, audited + 3, "each refusal audited");
+    assert!(fake.refunds.lock().unwrap().is_empty());
+}
+
+/// The demo's provider (演示) pays at once: the order answers with the payment kept, for
+/// which year and category, and the person's premium is recorded with its channel.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_provider_pays_at_once() {
+    let w = world().await;
+    let s = &w.s;
+    let uy = s.sign_in(&w.uy).await;
+    let a = order(s, &uy, &w.uy).await;
+    let c = &a["confirmed"];
+    assert_eq!(c["status"], "kept", "{a}");
+    assert_eq!(
+        (c["channel"].clone(), c["year"].clone()),
+        (json!("dev"), json!(2026))
+    );
+    assert!(
+        c["explanation"].as_str().unwrap().contains("2026年度"),
+        "{c}"
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM premiums WHERE channel = 'dev' AND paid_at IS NOT NULL"),
+        1
+    );
+    s.verify_clean().await;
+}
+
+/// Production without a payment provider makes no order, and says so in Chinese; the
+/// development provider is refused there too.
+#[tokio::test(flavor = "multi_thread")]
+async fn production_without_a_provider_refuses_orders() {
+    for configured in [false, true] {
+        let w = world_configured(gongji_policy::presets(), move |app| {
+            let app = app.with_deployment(Deployment::production());
+            if configured {
+                app
+            } else {
+                app.with_payment(Arc::new(NotConfiguredPayment))
+            }
+        })
+        .await;
+        let e = collection::create_order(
+            &w.s.app,
+            &w.uy.psn_no,
+            NewOrder {
+                psn_no: w.uy.psn_no.clone(),
+                kind: PremiumKind::Resident,
+                year: 2026,
+            },
+            gongji_core::codes::Channel::Web,
+        )
+        .await
+        .expect_err("no order");
+        assert!(matches!(e, ServiceError::PaymentNotConfigured), "{e}");
+        assert!(
+            e.message_zh().contains("在线缴费服务未配置"),
+            "{}",
+            e.message_zh()
+        );
+        assert_eq!(
+            w.s.count("SELECT COUNT(*) FROM payment_orders"),
+            0,
+            "nothing written"
+        );
+    }
+}
