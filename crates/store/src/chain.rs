@@ -1038,19 +1038,32 @@ pub(crate) fn attach_quota(
     }
 }
 
+/// The rows a range of chained entries record, read by a backend for `assemble`.
+pub(crate) struct RecordedRows {
+    /// (entry_id, seq, posting), in (entry_id, seq) order.
+    pub postings: Vec<(i64, i64, crate::batch::PostingRow)>,
+    pub settlements: Vec<SettlementRow>,
+    pub premiums: Vec<PremiumRow>,
+    pub recoveries: Vec<RecoveryCaseRow>,
+    pub withheld: Vec<WithheldRow>,
+    pub bubao: Vec<BubaoRow>,
+    pub usage: Vec<(i64, UsageRow)>,
+    pub fees: Vec<FeeRow>,
+}
+
 /// Groups postings read in (entry_id, seq) order under their entries (read in id order),
 /// and attaches the rows they record.
-pub(crate) fn assemble(
-    mut entries: Vec<ChainedEntry>,
-    postings: Vec<(i64, i64, crate::batch::PostingRow)>,
-    settlements: Vec<SettlementRow>,
-    premiums: Vec<PremiumRow>,
-    recoveries: Vec<RecoveryCaseRow>,
-    withheld: Vec<WithheldRow>,
-    bubao: Vec<BubaoRow>,
-    usage: Vec<(i64, UsageRow)>,
-    fees: Vec<FeeRow>,
-) -> Vec<ChainedEntry> {
+pub(crate) fn assemble(mut entries: Vec<ChainedEntry>, rows: RecordedRows) -> Vec<ChainedEntry> {
+    let RecordedRows {
+        postings,
+        settlements,
+        premiums,
+        recoveries,
+        withheld,
+        bubao,
+        usage,
+        fees,
+    } = rows;
     let index: HashMap<i64, usize> = entries
         .iter()
         .enumerate()

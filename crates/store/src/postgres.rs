@@ -62,9 +62,9 @@ use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Heads, Stamps, UsageRow,
 };
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
+use crate::payments::{self, AgentPostingRow, AgentRow, PaymentOrderRow};
 use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
-use crate::payments::{self, AgentPostingRow, AgentRow, PaymentOrderRow};
 use crate::read;
 use crate::sqlite::{heads_from_rows, CHAINS_MIGRATION, MIGRATIONS};
 use crate::verify::{VerifyReport, Violation};
@@ -3887,14 +3887,16 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut entries = chain::assemble(
             entries,
-            postings,
-            settlements,
-            premiums,
-            recoveries,
-            withheld,
-            bubao,
-            usage,
-            fees,
+            chain::RecordedRows {
+                postings,
+                settlements,
+                premiums,
+                recoveries,
+                withheld,
+                bubao,
+                usage,
+                fees,
+            },
         );
         // Rows chained before the quota tables existed (by_id, at migration 0016) record none.
         if !by_id {

@@ -2648,14 +2648,16 @@ impl ChainSource for SqliteChain<'_> {
             .map_err(io)?;
         let mut entries = chain::assemble(
             entries,
-            postings,
-            settlements,
-            premiums,
-            recoveries,
-            withheld,
-            bubao,
-            usage,
-            fees,
+            chain::RecordedRows {
+                postings,
+                settlements,
+                premiums,
+                recoveries,
+                withheld,
+                bubao,
+                usage,
+                fees,
+            },
         );
         // Rows chained before the quota tables existed (by_id, at migration 0016) record none.
         if !by_id {
