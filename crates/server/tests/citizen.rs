@@ -240,6 +240,9 @@ async fn every_citizen_page_speaks_plain_chinese() {
             "/h5/records",
             "/h5/messages",
             "/h5/proxy",
+            "/h5/payments",
+            "/h5/premium/self",
+            "/h5/quotas",
         ]
         .into_iter()
         .map(str::to_string)
@@ -251,6 +254,12 @@ async fn every_citizen_page_speaks_plain_chinese() {
             }
             pages.push((format!("{who} {path}"), page));
         }
+    }
+    for added in ["/h5/payments", "/h5/premium/self"] {
+        assert!(
+            pages.iter().any(|(k, _)| k.ends_with(added)),
+            "{added} was scanned"
+        );
     }
     let mut b = signed_in(&w, &w.hz2).await;
     let page = b
