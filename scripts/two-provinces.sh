@@ -3,9 +3,12 @@
 # with its own demo database (`gongji demo --no-serve`), its own SM2 key pair
 # (`gongji province keygen`) and a config naming the other as its peer. A clerk at
 # Shandong's window, through the REST API, binds a Shandong holder to a relative insured in
-# Shanxi, grants a quota of 300 yuan, lowers it by 50, and ends the binding; the script
-# prints the balances on both sides after each step and exits 0 only if
-# `gongji province check` finds every fen (R-N3).
+# Shanxi and grants a quota of 300 yuan; the relative buys medicine for 80 yuan at a Shanxi
+# pharmacy with mutual aid through the national institution interface (2102, signed x-tif-*
+# headers, scripts/lib/his_call.py) and the quota pays; the clerk lowers the quota by 50 and
+# ends the binding. The script prints the balances on both sides after each step and exits 0
+# only if the purchase was settled with the quota paying and `gongji province check` finds
+# every fen (R-N3).
 #
 #   scripts/two-provinces.sh            # builds the debug binary if needed
 #   GONGJI=target/release/gongji scripts/two-provinces.sh
@@ -66,9 +69,16 @@ HOLDER=$(sqlite3 "$WORK/37/gongji.db" "SELECT p.psn_no FROM persons p JOIN accou
     WHERE p.admdvs LIKE '37%' AND p.insutype = '310' AND p.psn_insu_stas = '1' AND a.balance_fen >= 100000
     AND p.psn_no NOT IN (SELECT holder_psn_no FROM bindings) AND p.psn_no NOT IN (SELECT relative_psn_no FROM bindings)
     ORDER BY p.psn_no LIMIT 1")
-IFS='|' read -r RELATIVE RELATIVE_CERTNO RELATIVE_NAME < <(sqlite3 "$WORK/14/gongji.db" "SELECT psn_no, certno, psn_name FROM persons
+IFS='|' read -r RELATIVE RELATIVE_CERTNO RELATIVE_NAME RELATIVE_INSUTYPE RELATIVE_ADMDVS < <(sqlite3 "$WORK/14/gongji.db" "SELECT psn_no, certno, psn_name, insutype, admdvs FROM persons
     WHERE admdvs LIKE '14%' AND insutype = '390' AND psn_insu_stas = '1'
     AND psn_no NOT IN (SELECT relative_psn_no FROM bindings) ORDER BY psn_no LIMIT 1")
+# A Shanxi pharmacy with mutual aid (in the relative's city if there is one), its gateway
+# credentials, and a class A medicine with no price cap or self-pay share.
+PHARMACY=$(sqlite3 "$WORK/14/gongji.db" "SELECT fixmedins_code || '|' || fixmedins_name || '|' || admdvs || '|' || paasid || '|' || token
+    FROM institutions WHERE admdvs LIKE '14%' AND fixmedins_type = '2' AND mutual_aid = 1
+    ORDER BY admdvs = '$RELATIVE_ADMDVS' DESC, fixmedins_code LIMIT 1")
+MEDICINE=$(sqlite3 "$WORK/14/gongji.db" "SELECT med_list_codg || '|' || med_list_name FROM catalog
+    WHERE chrgitm_lv = '01' AND pric_uplmt_fen IS NULL AND selfpay_prop_bp = 0 ORDER BY med_list_codg LIMIT 1")
 echo "户主 / holder (37): $HOLDER   家人 / relative (14): $RELATIVE"
 
 say "启动两个省份 / starting both provinces"
@@ -127,6 +137,18 @@ balances
 say "划拨额度300元 / granting 300.00"
 post "$A" "$TA" "/staff/persons/$HOLDER/quotas/14/$RELATIVE/grant" '{"amount":"300.00"}' | jq -r '.message_zh // .'
 settle
+balances
+
+say "家人在山西药店购药80元，额度支付 / the relative buys medicine for 80.00 in Shanxi"
+QUOTA_BEFORE=$(get "$B" "$TB" "/staff/persons/$RELATIVE/quotas" | jq -r '.quotas[0].amount')
+python3 scripts/lib/his_call.py "http://127.0.0.1:$PORT_14" "$PHARMACY" \
+    "$RELATIVE|$RELATIVE_CERTNO|$RELATIVE_INSUTYPE|$RELATIVE_ADMDVS" "$MEDICINE" 80.00 "$NOW" "$WORK/paid"
+QUOTA_AFTER=$(get "$B" "$TB" "/staff/persons/$RELATIVE/quotas" | jq -r '.quotas[0].amount')
+fen() { local y=${1/./}; echo $((10#$y)); }
+if [ $(($(fen "$QUOTA_BEFORE") - $(fen "$QUOTA_AFTER"))) -ne "$(fen "$(cat "$WORK/paid")")" ]; then
+    echo "额度减少 $QUOTA_BEFORE → $QUOTA_AFTER，与应答的亲情额度支付 $(cat "$WORK/paid") 不符 / the quota did not fall by what the answer says it paid" >&2
+    exit 1
+fi
 balances
 
 say "减少额度50元 / lowering by 50.00"
