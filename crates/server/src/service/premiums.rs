@@ -324,22 +324,42 @@ pub async fn import_category_list(
         .await?;
     let now = app.clock.now();
     let mut results: Vec<RowResult> = bad.into_iter().map(category_list::bad_row).collect();
-    // Submitted together, so the writer commits them in a few batches rather than one by one;
-    // which list is recorded first does not matter, the cheapest category wins either way.
-    let mut pending = tokio::task::JoinSet::new();
+    // Different persons are submitted together, so the writer commits them in a few batches
+    // rather than one by one; one person's rows go in the file's order, so the amount each
+    // row reports is the same on every run (the cheapest category the rows so far give).
+    let mut by_person: Vec<(String, Vec<category_list::ListRow>)> = Vec::new();
+    let mut place: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (row, psn_no) in rows.into_iter().zip(psn_nos) {
         let Some(psn_no) = psn_no else {
             results.push(category_list::unknown_person(&row));
             continue;
         };
+        match place.get(&psn_no) {
+            Some(&i) => by_person[i].1.push(row),
+            None => {
+                place.insert(psn_no.clone(), by_person.len());
+                by_person.push((psn_no, vec![row]));
+            }
+        }
+    }
+    let mut pending = tokio::task::JoinSet::new();
+    for (psn_no, rows) in by_person {
         let app = app.clone();
-        let command = category_list::mark_command(&psn_no, &row, year, staff, now);
+        let staff = staff.to_string();
         pending.spawn(async move {
-            category_list::row_result(&row, app.submit(Request::new(command)).await)
+            let mut done = Vec::with_capacity(rows.len());
+            for row in rows {
+                let command = category_list::mark_command(&psn_no, &row, year, &staff, now);
+                done.push(category_list::row_result(
+                    &row,
+                    app.submit(Request::new(command)).await,
+                ));
+            }
+            done
         });
     }
     while let Some(done) = pending.join_next().await {
-        results.push(done.map_err(|e| {
+        results.extend(done.map_err(|e| {
             ServiceError::BadRequest(format!("导入中断 / import interrupted: {e}"))
         })?);
     }
