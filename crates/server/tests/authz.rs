@@ -453,6 +453,20 @@ fn matrix(c: &Ctx) -> Vec<Row> {
         ),
         api(
             Method::GET,
+            "/api/v1/staff/reports/collection",
+            v1("/staff/reports/collection?year=2026&by=channel"),
+            none,
+            w("U F F F F F P P P"),
+        ),
+        api(
+            Method::GET,
+            "/api/v1/staff/reports/collection.csv",
+            v1("/staff/reports/collection.csv?year=2026&by=agent"),
+            none,
+            w("U F F F F F P P P"),
+        ),
+        api(
+            Method::GET,
             "/api/v1/staff/audit-log",
             v1("/staff/audit-log"),
             none,
@@ -863,6 +877,45 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             "/console/reports.csv".into(),
             none,
             w("X X X X X X P P P"),
+        ),
+        page(
+            Method::GET,
+            "/console/collection",
+            "/console/collection?year=2026&by=region".into(),
+            none,
+            w("S S S S S S P P P"),
+        ),
+        page(
+            Method::GET,
+            "/console/collection.csv",
+            "/console/collection.csv?year=2026&by=category".into(),
+            none,
+            w("X X X X X X P P P"),
+        ),
+        // Agents collect money: their list and registering one are an admin's or auditor's
+        // (Permission::ManageAgents), not a clerk's.
+        page(
+            Method::GET,
+            "/console/agents",
+            "/console/agents".into(),
+            none,
+            w("S S S S S S F P P"),
+        ),
+        page(
+            Method::POST,
+            "/console/agents",
+            "/console/agents".into(),
+            |_, r| {
+                let id = format!("AZ-{}", role_key(r));
+                form(&[
+                    ("op", "add"),
+                    ("agent_id", &id),
+                    ("name", "某学校"),
+                    ("admdvs", "140802"),
+                    ("kind", "school"),
+                ])
+            },
+            w("X X X X X X F P P"),
         ),
         page(
             Method::GET,

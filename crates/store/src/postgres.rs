@@ -3451,6 +3451,24 @@ impl read::ReadStore for PgStore {
         rows.iter().map(pg_agent_row).collect()
     }
 
+    fn collection_report(
+        &mut self,
+        year: i32,
+        by: read::CollectionGroup,
+    ) -> Result<Vec<read::CollectionRow>, StoreError> {
+        let rows = self.read_rows(read::PG_COLLECTION_REPORT, &[&year, &by.code()])?;
+        rows.iter()
+            .map(|r| {
+                Ok(read::CollectionRow {
+                    year: i32::try_from(get::<i64>(r, 0)?).unwrap_or(year),
+                    group: get(r, 1)?,
+                    persons: get(r, 2)?,
+                    amount: fen(r, 3)?,
+                })
+            })
+            .collect()
+    }
+
     fn agent_by_token(&mut self, token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
         let rows = self.read_rows(payments::PG_AGENT_BY_TOKEN, &[&token_sha256])?;
         rows.first().map(pg_agent_row).transpose()

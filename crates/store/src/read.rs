@@ -111,6 +111,80 @@ pub struct ReportRow {
     pub amount: Fen,
 }
 
+/// How the collection report (issue 13) groups the residents' premiums of a year.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollectionGroup {
+    /// The insured person's division (`persons.admdvs`).
+    Region,
+    /// The contribution category the premium was paid in.
+    Category,
+    /// The payment channel (`premiums.channel`).
+    Channel,
+    /// The collecting agent; empty for payments no agent made.
+    Agent,
+}
+
+impl CollectionGroup {
+    pub const ALL: &'static [CollectionGroup] = &[
+        CollectionGroup::Region,
+        CollectionGroup::Category,
+        CollectionGroup::Channel,
+        CollectionGroup::Agent,
+    ];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            CollectionGroup::Region => "region",
+            CollectionGroup::Category => "category",
+            CollectionGroup::Channel => "channel",
+            CollectionGroup::Agent => "agent",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<CollectionGroup> {
+        Self::ALL.iter().copied().find(|g| g.code() == code.trim())
+    }
+}
+
+/// One group's residents' premiums of one benefit year.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectionRow {
+    pub year: i32,
+    /// The division, category, channel or agent code; empty when the premium has none.
+    pub group: String,
+    /// Distinct persons paid for.
+    pub persons: i64,
+    pub amount: Fen,
+}
+
+/// The collection report of a benefit year and the year before, per group (both backends:
+/// the placeholders are the year and the grouping's code). Only kept premiums have rows; a
+/// refunded duplicate has none.
+macro_rules! collection_report_sql {
+    ($year:literal, $by:literal) => {
+        concat!(
+            "SELECT CAST(pr.year AS BIGINT) AS yr,
+                    CASE ",
+            $by,
+            " WHEN 'region' THEN COALESCE(p.admdvs, '')
+                        WHEN 'category' THEN pr.category
+                        WHEN 'channel' THEN pr.channel
+                        ELSE COALESCE(pr.agent_id, '') END AS grp,
+                    COUNT(DISTINCT pr.relative_psn_no) AS persons,
+                    CAST(SUM(pr.amount_fen) AS BIGINT) AS amount
+             FROM premiums pr LEFT JOIN persons p ON p.psn_no = pr.relative_psn_no
+             WHERE pr.kind = 'resident_premium' AND (pr.year = ",
+            $year,
+            " OR pr.year = ",
+            $year,
+            " - 1)
+             GROUP BY yr, grp"
+        )
+    };
+}
+pub(crate) const SQL_COLLECTION_REPORT: &str = collection_report_sql!("?1", "?2");
+pub(crate) const PG_COLLECTION_REPORT: &str = collection_report_sql!("$1", "$2");
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaffRow {
     pub username: String,
@@ -378,6 +452,14 @@ pub trait ReadStore {
             "collecting agents are not kept by this store".into(),
         ))
     }
+    /// Residents' premiums of benefit year `year` and of the year before, per group.
+    fn collection_report(
+        &mut self,
+        _year: i32,
+        _by: CollectionGroup,
+    ) -> Result<Vec<CollectionRow>, StoreError> {
+        Ok(Vec::new())
+    }
     fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError> {
         Ok(Vec::new())
     }
@@ -507,6 +589,13 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     }
     fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError> {
         (**self).agents()
+    }
+    fn collection_report(
+        &mut self,
+        year: i32,
+        by: CollectionGroup,
+    ) -> Result<Vec<CollectionRow>, StoreError> {
+        (**self).collection_report(year, by)
     }
     fn agent_by_token(&mut self, token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
         (**self).agent_by_token(token_sha256)
@@ -1122,6 +1211,28 @@ impl ReadStore for SqliteStore {
             .prepare_cached(payments::SQL_AGENTS)
             .map_err(io)?;
         let rows = st.query_map([], agent_row).map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn collection_report(
+        &mut self,
+        year: i32,
+        by: CollectionGroup,
+    ) -> Result<Vec<CollectionRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(SQL_COLLECTION_REPORT)
+            .map_err(io)?;
+        let rows = st
+            .query_map(params![year, by.code()], |r| {
+                Ok(CollectionRow {
+                    year: i32::try_from(r.get::<_, i64>(0)?).unwrap_or(year),
+                    group: r.get(1)?,
+                    persons: r.get(2)?,
+                    amount: Fen::from_fen(r.get(3)?),
+                })
+            })
+            .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
 

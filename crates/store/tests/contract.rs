@@ -183,6 +183,7 @@ contract!(
     year_totals_split_own_spending_mutual_aid_and_premiums,
     persons_are_found_by_phone_number_name_and_id,
     mutual_aid_report_counts_uses_by_day_and_kind,
+    collection_report_groups_two_benefit_years,
     staff_recovery_cases_commitments_and_audit_are_read_back,
     operators_belong_to_one_institution,
     sessions_are_shared_by_every_connection_until_they_end,
@@ -1826,6 +1827,30 @@ fn persons_are_found_by_phone_number_name_and_id<B: Backend>(b: &B) {
         vec!["P0001".to_string()]
     );
     assert!(find(&mut s, "张").is_empty(), "names match exactly");
+}
+
+/// Issue 13: residents' premiums of a benefit year and the year before, per group; a year
+/// with nothing paid and the years around it have no rows.
+fn collection_report_groups_two_benefit_years<B: Backend>(b: &B) {
+    let mut s = b.open();
+    read_ledger(&mut s);
+    let row = |year: i32, group: &str| gongji_store::read::CollectionRow {
+        year,
+        group: group.into(),
+        persons: 1,
+        amount: Fen::from_fen(40_000),
+    };
+    use gongji_store::read::CollectionGroup as G;
+    let mut report = |year: i32, by: G| s.collection_report(year, by).expect("report");
+    assert_eq!(
+        report(2026, G::Channel),
+        vec![row(2025, "personal_account")]
+    );
+    assert_eq!(report(2025, G::Region), vec![row(2025, ADMDVS)]);
+    assert_eq!(report(2025, G::Category), vec![row(2025, "general")]);
+    assert_eq!(report(2025, G::Agent), vec![row(2025, "")]);
+    assert!(report(2027, G::Channel).is_empty());
+    assert!(report(2024, G::Channel).is_empty());
 }
 
 fn mutual_aid_report_counts_uses_by_day_and_kind<B: Backend>(b: &B) {

@@ -137,6 +137,16 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
             "/staff/reports/mutual-aid.csv",
             get(reports::mutual_aid_csv),
         ),
+        (
+            Method::GET,
+            "/staff/reports/collection",
+            get(reports::collection),
+        ),
+        (
+            Method::GET,
+            "/staff/reports/collection.csv",
+            get(reports::collection_csv),
+        ),
         (Method::GET, "/staff/audit-log", get(staff::audit_log)),
         (Method::GET, "/me/quotas", get(quotas::my_quotas)),
         (Method::POST, "/me/quotas", post(quotas::bind)),

@@ -74,6 +74,8 @@ impl Modify for Security {
         staff::repaid,
         reports::mutual_aid,
         reports::mutual_aid_csv,
+        reports::collection,
+        reports::collection_csv,
         staff::audit_log,
         quotas::my_quotas,
         quotas::bind,

@@ -1,4 +1,4 @@
-//! Mutual-aid reports as JSON and as a CSV download.
+//! Mutual-aid and collection reports as JSON and as CSV downloads.
 
 use axum::extract::State;
 use axum::http::header;
@@ -13,7 +13,7 @@ use super::wire::{parse_date, yuan};
 use crate::app::App;
 use crate::service::reports;
 use crate::service::staff::Staff;
-use gongji_store::read::ReportRow;
+use gongji_store::read::{CollectionGroup, ReportRow};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -97,6 +97,114 @@ pub async fn mutual_aid_csv(
         "attachment; filename=\"mutual-aid-{}-{}.csv\"",
         p.from.replace('-', ""),
         p.to.replace('-', "")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionParams {
+    /// The benefit year (待遇年度), compared with the year before.
+    pub year: i32,
+    /// `region`, `category`, `channel` or `agent`.
+    pub by: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionLineOut {
+    /// The division, category, channel or agent code; empty for premiums without one.
+    pub group: String,
+    pub name: String,
+    /// Persons paid for in the chosen year.
+    pub persons: i64,
+    /// Yuan, exact to the fen.
+    pub amount: String,
+    pub prev_persons: i64,
+    pub prev_amount: String,
+    pub persons_change: i64,
+    pub amount_change: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionOut {
+    pub year: i32,
+    pub prev_year: i32,
+    pub by: String,
+    pub lines: Vec<CollectionLineOut>,
+    pub total: CollectionLineOut,
+}
+
+fn collection_line(l: &reports::CollectionLine) -> CollectionLineOut {
+    CollectionLineOut {
+        group: l.group.clone(),
+        name: l.name.clone(),
+        persons: l.persons,
+        amount: yuan(l.amount),
+        prev_persons: l.prev_persons,
+        prev_amount: yuan(l.prev_amount),
+        persons_change: l.persons_change,
+        amount_change: yuan(l.amount_change),
+    }
+}
+
+async fn collection_of(
+    app: &App,
+    who: &Staff,
+    p: &CollectionParams,
+) -> ApiResult<reports::CollectionReport> {
+    let by = CollectionGroup::parse(&p.by).ok_or_else(|| {
+        crate::service::ServiceError::BadRequest(
+            "分组应为 region、category、channel 或 agent。".into(),
+        )
+    })?;
+    Ok(reports::collection_report(app, who, p.year, by).await?)
+}
+
+/// Collection progress of residents' premiums for a benefit year against the year before:
+/// persons paid and amounts per region, category, channel or agent.
+#[utoipa::path(get, path = "/api/v1/staff/reports/collection", tag = "reports",
+    params(CollectionParams),
+    responses((status = 200, body = CollectionOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn collection(
+    State(app): State<App>,
+    StaffAuth(who): StaffAuth,
+    ApiQuery(p): ApiQuery<CollectionParams>,
+) -> ApiResult<Json<CollectionOut>> {
+    let report = collection_of(&app, &who, &p).await?;
+    Ok(Json(CollectionOut {
+        year: report.year,
+        prev_year: report.year - 1,
+        by: report.by.code().to_string(),
+        lines: report.lines.iter().map(collection_line).collect(),
+        total: collection_line(&report.total),
+    }))
+}
+
+/// The same report as a CSV download (UTF-8 with BOM, amounts in yuan as exact text).
+#[utoipa::path(get, path = "/api/v1/staff/reports/collection.csv", tag = "reports",
+    params(CollectionParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn collection_csv(
+    State(app): State<App>,
+    StaffAuth(who): StaffAuth,
+    ApiQuery(p): ApiQuery<CollectionParams>,
+) -> ApiResult<Response> {
+    let report = collection_of(&app, &who, &p).await?;
+    let bytes = reports::collection_csv(&report)?;
+    let name = format!(
+        "attachment; filename=\"collection-{}-{}.csv\"",
+        report.year,
+        report.by.code()
     );
     Ok((
         [

@@ -570,3 +570,17 @@ pub async fn statement(app: &App, agent: &AgentRow, day: NaiveDate) -> ServiceRe
         balanced: total == postings,
     })
 }
+
+/// Every registered agent with its statement of today, for the console's list. Reading
+/// what agents collected is an agent manager's, like registering them.
+pub async fn agents_today(app: &App, who: &Staff) -> ServiceResult<Vec<(AgentRow, Statement)>> {
+    who.require(Permission::ManageAgents)?;
+    let today = app.clock.now().date();
+    let agents = app.read_store(|s| s.agents()).await?;
+    let mut out = Vec::with_capacity(agents.len());
+    for agent in agents {
+        let st = statement(app, &agent, today).await?;
+        out.push((agent, st));
+    }
+    Ok(out)
+}

@@ -22,6 +22,7 @@ use gongji_store::read::{AuditQuery, RecoveryQuery, ReportRow};
 use serde::Deserialize;
 
 use super::charts::{self, BarChart, HBar};
+use super::console_collection;
 use super::csrf;
 use super::h5::{BindingRow, Opt, PersonView};
 use super::i18n::{self, fill, Dict, Lang};
@@ -57,6 +58,15 @@ pub fn router() -> Router<App> {
         .route("/console/bubao", get(bubao_page).post(bubao_run))
         .route("/console/reports", get(report))
         .route("/console/reports.csv", get(report_csv))
+        .route("/console/collection", get(console_collection::collection))
+        .route(
+            "/console/collection.csv",
+            get(console_collection::collection_csv),
+        )
+        .route(
+            "/console/agents",
+            get(console_collection::agents_page).post(console_collection::agents_add),
+        )
         .route("/console/audit", get(audit_log))
         .route("/console/transfers", get(transfers))
 }
@@ -225,7 +235,7 @@ fn role_name(lang: Lang, r: Role) -> &'static str {
     }
 }
 
-fn frame(
+pub(super) fn frame(
     lang: Lang,
     remember: bool,
     title: &str,
@@ -244,7 +254,19 @@ fn frame(
         NavLink::new("/console/recovery", t.con_tab_recovery, tab == "recovery"),
         NavLink::new("/console/bubao", t.con_tab_bubao, tab == "bubao"),
         NavLink::new("/console/reports", t.con_tab_reports, tab == "reports"),
+        NavLink::new(
+            "/console/collection",
+            t.con_tab_collection,
+            tab == "collection",
+        ),
     ];
+    if s.role.may(Permission::ManageAgents) {
+        tabs.push(NavLink::new(
+            "/console/agents",
+            t.con_tab_agents,
+            tab == "agents",
+        ));
+    }
     if app_has_peers(staff) {
         tabs.push(NavLink::new(
             "/console/transfers",
@@ -265,14 +287,18 @@ fn frame(
     }))
 }
 
-async fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<Staff, SignInFirst> {
+pub(super) async fn require(
+    app: &App,
+    headers: &HeaderMap,
+    here: &str,
+) -> Result<Staff, SignInFirst> {
     session::staff(app, headers)
         .await
         .ok_or_else(|| SignInFirst(here.to_string()))
 }
 
 /// The redirect to the staff sign-in, coming back to the page asked for.
-struct SignInFirst(String);
+pub(super) struct SignInFirst(String);
 
 impl IntoResponse for SignInFirst {
     fn into_response(self) -> Response {
@@ -287,7 +313,7 @@ struct ProblemTemplate {
     error: ErrorView,
 }
 
-fn problem(page: Page, e: &ServiceError) -> Response {
+pub(super) fn problem(page: Page, e: &ServiceError) -> Response {
     let error = ErrorView::of(page.lang, e);
     render_page(
         &page,
@@ -1461,7 +1487,7 @@ fn kind_label(lang: Lang, kind: &str) -> String {
 }
 
 /// An axis label in yuan: whole yuan when the tick is whole (`200`), else exact (`0.50`).
-fn axis_yuan(fen: i64) -> String {
+pub(super) fn axis_yuan(fen: i64) -> String {
     if fen % 100 == 0 {
         (fen / 100).to_string()
     } else {

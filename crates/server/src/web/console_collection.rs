@@ -1,0 +1,415 @@
+//! `/console/collection` and `/console/agents` (issue 13): collection progress of residents'
+//! premiums per region, category, channel or agent against the year before, with a bar chart
+//! and its CSV; the collecting agents with today's statements, and registering one.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use chrono::Datelike;
+use gongji_store::read::CollectionGroup;
+use serde::Deserialize;
+
+use super::charts::{self, BarChart};
+use super::console::{axis_yuan, frame, problem, require};
+use super::h5::Opt;
+use super::i18n::{fill, Dict, Lang};
+use super::session::{self, field, ErrorView};
+use super::{href, lang_of, render_page, LangQuery, Page};
+use crate::app::App;
+use crate::service::agents::{self, AGENT_KINDS};
+use crate::service::reports::{self, CollectionLine, CollectionReport};
+use crate::service::ServiceError;
+
+#[derive(Deserialize, Default)]
+pub(super) struct CollectionQuery {
+    lang: Option<String>,
+    year: Option<String>,
+    by: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console_collection.html")]
+struct CollectionTemplate {
+    p: Page,
+    years: Vec<Opt>,
+    groupings: Vec<Opt>,
+    csv_href: String,
+    group_title: String,
+    persons_h: String,
+    amount_h: String,
+    prev_persons_h: String,
+    prev_amount_h: String,
+    chart_title: String,
+    chart: Option<BarChart>,
+    lines: Vec<CollectionLine>,
+    total: Option<CollectionLine>,
+    error: Option<ErrorView>,
+}
+
+fn grouping_label(t: &Dict, by: CollectionGroup) -> &'static str {
+    match by {
+        CollectionGroup::Region => t.col_by_region,
+        CollectionGroup::Category => t.col_by_category,
+        CollectionGroup::Channel => t.col_by_channel,
+        CollectionGroup::Agent => t.col_by_agent,
+    }
+}
+
+/// The year and grouping asked for: this year and by region unless chosen.
+fn chosen(app: &App, q: &CollectionQuery) -> Result<(i32, CollectionGroup), ServiceError> {
+    let year = match q.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
+        None => app.clock.now().year(),
+        Some(y) => y
+            .parse()
+            .map_err(|_| ServiceError::BadRequest("待遇年度应为四位年份。".into()))?,
+    };
+    let by = match q.by.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        None => CollectionGroup::Region,
+        Some(b) => CollectionGroup::parse(b).ok_or_else(|| {
+            ServiceError::BadRequest("分组应为地区、参保类别、缴费渠道或代收点。".into())
+        })?,
+    };
+    Ok((year, by))
+}
+
+/// Two bars per group, this year's then the year before's; the template tells them apart
+/// by their position.
+fn chart(t: &Dict, report: &CollectionReport) -> Option<BarChart> {
+    if report.lines.is_empty() {
+        return None;
+    }
+    let (y, p) = (report.year, report.year - 1);
+    let mut values = Vec::with_capacity(report.lines.len() * 2);
+    for l in &report.lines {
+        values.push((
+            l.name.clone(),
+            l.amount.fen(),
+            fill(t.col_bar_title, &[&l.name, &y, &l.amount, &l.persons]),
+        ));
+        values.push((
+            String::new(),
+            l.prev_amount.fen(),
+            fill(
+                t.col_bar_title,
+                &[&l.name, &p, &l.prev_amount, &l.prev_persons],
+            ),
+        ));
+    }
+    Some(charts::bar_chart(&values, axis_yuan, 2))
+}
+
+pub(super) async fn collection(
+    State(app): State<App>,
+    Query(q): Query<CollectionQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let t = lang.t();
+    let query = [("year", field(&q.year)), ("by", field(&q.by))];
+    let here = href(
+        "/console/collection",
+        &query
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let s = match require(&app, &headers, &here).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let page = frame(
+        lang,
+        remember,
+        t.col_title,
+        "collection",
+        "/console/collection",
+        &query,
+        Some(&s),
+    );
+    let (year, by, report, error) = match chosen(&app, &q) {
+        Ok((year, by)) => match reports::collection_report(&app, &s, year, by).await {
+            Ok(r) => (year, by, Some(r), None),
+            Err(e @ (ServiceError::Forbidden | ServiceError::Unauthenticated)) => {
+                return problem(page, &e)
+            }
+            Err(e) => (year, by, None, Some(ErrorView::of(lang, &e))),
+        },
+        Err(e) => (
+            app.clock.now().year(),
+            CollectionGroup::Region,
+            None,
+            Some(ErrorView::of(lang, &e)),
+        ),
+    };
+    let this_year = app.clock.now().year();
+    let years = (this_year - 5..=this_year + 1)
+        .rev()
+        .map(|y| Opt {
+            value: y.to_string(),
+            label: y.to_string(),
+            selected: y == year,
+        })
+        .collect();
+    let groupings = CollectionGroup::ALL
+        .iter()
+        .map(|g| Opt {
+            value: g.code().to_string(),
+            label: grouping_label(t, *g).to_string(),
+            selected: *g == by,
+        })
+        .collect();
+    let prev = year - 1;
+    let template = CollectionTemplate {
+        p: page.clone(),
+        years,
+        groupings,
+        csv_href: href(
+            "/console/collection.csv",
+            &[("year", year.to_string()), ("by", by.code().to_string())],
+        ),
+        group_title: reports::group_title(by).to_string(),
+        persons_h: fill(t.col_persons_of, &[&year]),
+        amount_h: fill(t.col_amount_of, &[&year]),
+        prev_persons_h: fill(t.col_persons_of, &[&prev]),
+        prev_amount_h: fill(t.col_amount_of, &[&prev]),
+        chart_title: fill(t.col_chart, &[&year, &prev]),
+        chart: report.as_ref().and_then(|r| chart(t, r)),
+        lines: report.as_ref().map(|r| r.lines.clone()).unwrap_or_default(),
+        total: report.map(|r| r.total),
+        error,
+    };
+    render_page(&page, StatusCode::OK, &template)
+}
+
+pub(super) async fn collection_csv(
+    State(app): State<App>,
+    Query(q): Query<CollectionQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(
+        &LangQuery {
+            lang: q.lang.clone(),
+        },
+        &headers,
+    );
+    let s = match require(&app, &headers, "/console/collection").await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let page = frame(
+        lang,
+        remember,
+        lang.t().col_title,
+        "collection",
+        "/console/collection",
+        &[],
+        Some(&s),
+    );
+    let report = match chosen(&app, &q) {
+        Ok((year, by)) => reports::collection_report(&app, &s, year, by).await,
+        Err(e) => Err(e),
+    };
+    let body = match report.and_then(|r| Ok((reports::collection_csv(&r)?, r))) {
+        Ok(b) => b,
+        Err(e) => return problem(page, &e),
+    };
+    let name = format!("collection-{}-{}.csv", body.1.year, body.1.by.code());
+    let mut resp = (StatusCode::OK, body.0).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+// ---- agents ----
+
+pub(super) struct AgentLine {
+    agent_id: String,
+    name: String,
+    region: String,
+    kind: String,
+    rows: u64,
+    total: String,
+    balanced: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console_agents.html")]
+struct AgentsTemplate {
+    p: Page,
+    agents: Vec<AgentLine>,
+    kinds: Vec<Opt>,
+    /// The token of the agent just registered, shown this once.
+    new_token: Option<(String, String)>,
+    form: AgentForm,
+    error: Option<ErrorView>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub(super) struct AgentForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    agent_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    admdvs: String,
+    #[serde(default)]
+    kind: String,
+}
+
+fn kind_label(t: &Dict, kind: &str) -> &'static str {
+    match kind {
+        "village_committee" => t.ag_kind_village,
+        "bank_branch" => t.ag_kind_bank,
+        "school" => t.ag_kind_school,
+        _ => t.ag_kind_other,
+    }
+}
+
+async fn agents_view(
+    app: &App,
+    lang: Lang,
+    remember: bool,
+    s: &crate::service::staff::Staff,
+    form: AgentForm,
+    new_token: Option<(String, String)>,
+    error: Option<ErrorView>,
+) -> Response {
+    let t = lang.t();
+    let page = frame(
+        lang,
+        remember,
+        t.ag_title,
+        "agents",
+        "/console/agents",
+        &[],
+        Some(s),
+    );
+    let list = match agents::agents_today(app, s).await {
+        Ok(l) => l,
+        Err(e) => return problem(page, &e),
+    };
+    let agents = list
+        .into_iter()
+        .map(|(a, st)| AgentLine {
+            region: gongji_core::codes::Admdvs::parse(&a.admdvs)
+                .map(|c| super::i18n::region_name(lang, c, &a.admdvs))
+                .unwrap_or_else(|| a.admdvs.clone()),
+            kind: kind_label(t, &a.kind).to_string(),
+            agent_id: a.agent_id,
+            name: a.name,
+            rows: st.rows,
+            total: st.total.to_string(),
+            balanced: st.balanced,
+        })
+        .collect();
+    let kinds = AGENT_KINDS
+        .iter()
+        .map(|k| Opt {
+            value: (*k).to_string(),
+            label: kind_label(t, k).to_string(),
+            selected: *k == form.kind,
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let template = AgentsTemplate {
+        p: page.clone(),
+        agents,
+        kinds,
+        new_token,
+        form,
+        error,
+    };
+    render_page(&page, status, &template)
+}
+
+pub(super) async fn agents_page(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    let s = match require(&app, &headers, "/console/agents").await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    agents_view(&app, lang, remember, &s, AgentForm::default(), None, None).await
+}
+
+/// Registers an agent and shows its token on the answer page only: it is never stored.
+pub(super) async fn agents_add(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<AgentForm>,
+) -> Response {
+    let (lang, remember) = lang_of(&q, &headers);
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let s = match require(&app, &headers, "/console/agents").await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match agents::add_agent(
+        &app,
+        &s,
+        &form.agent_id,
+        &form.name,
+        &form.admdvs,
+        &form.kind,
+    )
+    .await
+    {
+        Ok((row, token)) => {
+            agents_view(
+                &app,
+                lang,
+                remember,
+                &s,
+                AgentForm::default(),
+                Some((row.name, token)),
+                None,
+            )
+            .await
+        }
+        Err(e @ (ServiceError::Forbidden | ServiceError::Unauthenticated)) => {
+            let page = frame(
+                lang,
+                remember,
+                lang.t().ag_title,
+                "agents",
+                "/console/agents",
+                &[],
+                Some(&s),
+            );
+            problem(page, &e)
+        }
+        Err(e) => {
+            let error = Some(ErrorView::of(lang, &e));
+            agents_view(&app, lang, remember, &s, form, None, error).await
+        }
+    }
+}
