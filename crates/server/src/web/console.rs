@@ -83,6 +83,26 @@ const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
         "补报统筹基金（缴费前的结算）",
         "fund share paid retroactively",
     ),
+    (
+        "review_submitted",
+        "提交登记或更正申请",
+        "request sent for review",
+    ),
+    (
+        "review_approved",
+        "审核通过登记或更正申请",
+        "request approved",
+    ),
+    (
+        "review_rejected",
+        "审核退回登记或更正申请",
+        "request rejected",
+    ),
+    (
+        "review_list_read",
+        "查看待审核申请",
+        "requests to review read",
+    ),
     ("sign_in", "参保人登录", "person signed in"),
     ("staff_sign_in", "经办人员登录", "staff signed in"),
     ("operator_sign_in", "收费员登录", "till operator signed in"),
@@ -225,7 +245,7 @@ fn role_name(lang: Lang, r: Role) -> &'static str {
     }
 }
 
-fn frame(
+pub(super) fn frame(
     lang: Lang,
     remember: bool,
     title: &str,
@@ -245,6 +265,13 @@ fn frame(
         NavLink::new("/console/bubao", t.con_tab_bubao, tab == "bubao"),
         NavLink::new("/console/reports", t.con_tab_reports, tab == "reports"),
     ];
+    if s.role.may(Permission::ReviewRequests) {
+        tabs.push(NavLink::new(
+            "/console/reviews",
+            t.rv_con_tab,
+            tab == "reviews",
+        ));
+    }
     if app_has_peers(staff) {
         tabs.push(NavLink::new(
             "/console/transfers",
@@ -398,6 +425,16 @@ async fn pending(app: &App, lang: Lang, s: &Staff) -> Pending {
             count: work.open_cases_total,
             href: "/console/recovery?status=open",
         });
+    }
+    if s.role.may(Permission::ReviewRequests) {
+        match crate::service::reviews::pending_count(app, s).await {
+            Ok(count) => counts.push(PendingCount {
+                label: t.rv_con_pending,
+                count,
+                href: "/console/reviews",
+            }),
+            Err(e) => tracing::warn!(error = %e, "console: pending reviews not read"),
+        }
     }
     counts.push(PendingCount {
         label: t.con_pending_suspended,

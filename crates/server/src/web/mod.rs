@@ -27,6 +27,7 @@ pub mod i18n;
 mod nearby;
 mod proxy;
 mod quotas;
+mod reviews;
 mod session;
 
 pub(crate) use session::{secure_cookies, session_cookie, too_many};
@@ -59,6 +60,7 @@ pub fn router() -> Router<App> {
         .merge(h5::router())
         .merge(proxy::router())
         .merge(quotas::router())
+        .merge(reviews::router())
         .route("/nearby", get(nearby::show))
         .merge(console::router())
         .route("/static/app.css", get(css))
