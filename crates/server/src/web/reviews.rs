@@ -24,8 +24,8 @@ const CONSOLE_PATH: &str = "/console/reviews";
 
 pub fn router() -> Router<App> {
     Router::new()
-        .route(PATH, get(show).post(act))
-        .route(CONSOLE_PATH, get(console_show).post(console_act))
+        .route("/h5/requests", get(show).post(act))
+        .route("/console/reviews", get(console_show).post(console_act))
 }
 
 /// A request as its sender sees it: what he asked, where it stands, and why not.
