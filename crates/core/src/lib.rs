@@ -24,6 +24,7 @@ pub mod premium;
 pub mod quota;
 pub mod recovery;
 pub mod refusal;
+pub mod review;
 pub mod second_reimbursement;
 pub mod settlement;
 pub mod small_str;

@@ -177,6 +177,21 @@ pub enum Refusal {
     QuotaBadTransferId,
     /// The person is not insured in the province the request names.
     QuotaWrongProvince,
+    // --- online requests staff review (登记与信息更正, R-R7) ---
+    /// A correction that changes nothing.
+    ReviewNothingChanged,
+    /// A name that is not 2 to 20 characters of a person's name.
+    ReviewNameInvalid,
+    /// A mobile number that is not 11 digits starting with 1.
+    ReviewPhoneInvalid,
+    /// An ID number whose shape, birth date or check digit is wrong.
+    ReviewIdNumberInvalid,
+    /// A region that is not a 6-digit division code.
+    ReviewRegionInvalid,
+    /// A rejection without a reason the person can read.
+    ReviewReasonMissing,
+    /// The request was approved or rejected already; it is decided once.
+    ReviewAlreadyDecided,
     // --- invariants ---
     /// Postings that do not sum to zero: a bug; nothing is written.
     InternalUnbalanced,
@@ -260,6 +275,13 @@ impl Refusal {
             QuotaUnknownTransfer => "GJ-QUOTA-UNKNOWN-TRANSFER",
             QuotaBadTransferId => "GJ-QUOTA-BAD-TRANSFER-ID",
             QuotaWrongProvince => "GJ-QUOTA-WRONG-PROVINCE",
+            ReviewNothingChanged => "GJ-REVIEW-NOTHING-CHANGED",
+            ReviewNameInvalid => "GJ-REVIEW-NAME-INVALID",
+            ReviewPhoneInvalid => "GJ-REVIEW-PHONE-INVALID",
+            ReviewIdNumberInvalid => "GJ-REVIEW-ID-NUMBER-INVALID",
+            ReviewRegionInvalid => "GJ-REVIEW-REGION-INVALID",
+            ReviewReasonMissing => "GJ-REVIEW-REASON-MISSING",
+            ReviewAlreadyDecided => "GJ-REVIEW-ALREADY-DECIDED",
             InternalUnbalanced => "GJ-INTERNAL-UNBALANCED",
         }
     }
@@ -349,6 +371,13 @@ impl Refusal {
             QuotaUnknownTransfer => "查无此笔额度划拨，请核对划拨编号。".into(),
             QuotaBadTransferId => "额度划拨编号格式不对，未执行，请联系医保经办机构核对。".into(),
             QuotaWrongProvince => "此人不在所填省份参保，请核对参保省份。".into(),
+            ReviewNothingChanged => "您填写的信息与现有登记相同，无需更正。".into(),
+            ReviewNameInvalid => "姓名应为2到20个字，请按身份证上的姓名填写。".into(),
+            ReviewPhoneInvalid => "手机号码应为以1开头的11位数字，请重新填写。".into(),
+            ReviewIdNumberInvalid => "身份证号码不正确（位数、出生日期或最后一位校验码不对），请对照身份证重新填写。".into(),
+            ReviewRegionInvalid => "请选择参保地区。".into(),
+            ReviewReasonMissing => "不通过时请写明原因，申请人会看到这段话。".into(),
+            ReviewAlreadyDecided => "这份申请已经审核过，不能再次审核。".into(),
             InternalUnbalanced => "系统内部校验未通过，本笔业务未执行，请稍后重试或联系医保经办机构。".into(),
         }
     }
@@ -429,6 +458,13 @@ impl Refusal {
             QuotaUnknownTransfer => "No transfer with this id was sent from this province.".into(),
             QuotaBadTransferId => "The transfer id does not name its sending province and direction.".into(),
             QuotaWrongProvince => "The person is not insured in the province named.".into(),
+            ReviewNothingChanged => "The correction changes nothing.".into(),
+            ReviewNameInvalid => "A name is 2 to 20 characters, as on the ID card.".into(),
+            ReviewPhoneInvalid => "A mobile number is 11 digits starting with 1.".into(),
+            ReviewIdNumberInvalid => "The ID number's length, birth date or check digit is wrong.".into(),
+            ReviewRegionInvalid => "Choose the region of insurance.".into(),
+            ReviewReasonMissing => "A rejection needs a reason the applicant can read.".into(),
+            ReviewAlreadyDecided => "This request has been decided already.".into(),
             InternalUnbalanced => "Internal check failed: postings do not balance; nothing was done.".into(),
         }
     }

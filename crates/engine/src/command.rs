@@ -274,6 +274,13 @@ pub enum Command {
     /// Stores a 亲情账户 consent or its revocation (not engine state); through the batch so
     /// the parent's audit row commits with it.
     PutProxyConsent(ProxyConsentRow),
+    /// A review request (R-R7) or its decision (not engine state), through the batch so its
+    /// audit row commits with it; an approval's registry change (`register`, a new resident
+    /// or the corrected person) commits with both or not at all.
+    PutReview {
+        row: gongji_store::reviews::ReviewRow,
+        register: Option<Person>,
+    },
     RegisterPerson(Person),
     RegisterInstitution(Institution),
     RegisterCatalogItem(CatalogItem),
@@ -387,6 +394,7 @@ pub enum Outcome {
     Audited,
     SessionOpened,
     ProxyConsentStored,
+    ReviewStored,
     Registered,
     Visit(Box<VisitRow>),
     /// 2204: each uploaded line as the catalog prices it.

@@ -641,6 +641,7 @@ impl<S: Store> Engine<S> {
             | Command::Audit(_)
             | Command::OpenSession(_)
             | Command::PutProxyConsent(_)
+            | Command::PutReview { .. }
             | Command::ChangeBinding(_)
             | Command::OpenVisit(_)
             | Command::Visit(_)
@@ -748,6 +749,27 @@ impl<S: Store> Engine<S> {
             .collect();
         Ok(open.iter().map(|f| f.feedetl_sn.clone()).collect())
     }
+    /// Registers a person or replaces his registration (the registry import, an approved
+    /// online request); an ID number that belongs to someone else is refused.
+    fn register_person(&mut self, p: Person, pending: &mut Pending) -> Result<(), EngineError> {
+        if let Some(other) = self.state.persons.by_certno(p.certno.reveal()) {
+            let other = &other.psn_no;
+            if other != &p.psn_no {
+                return Err(EngineError::DuplicateRegistration(format!(
+                    "证件号码 {} 已属于人员 {other}",
+                    p.certno
+                )));
+            }
+        }
+        let terminated = p.insu_status == gongji_core::codes::InsuStatus::Terminated;
+        let psn_no = p.psn_no.clone();
+        pending.writes.push(Write::Person(p.clone()));
+        self.state.put_person(p);
+        if terminated {
+            self.end_bindings_with_insurance(&psn_no, pending);
+        }
+        Ok(())
+    }
 
     /// R-S10: where the policy says so, a binding ends for good when either side's
     /// insurance ends; a later re-registration does not revive it.
@@ -841,23 +863,15 @@ impl<S: Store> Engine<S> {
             Command::ChangeBinding(cmd) => self.change_binding(cmd, pending),
             Command::OpenVisit(cmd) => self.open_visit(cmd, pending),
             Command::Visit(cmd) => self.change_visit(cmd, pending),
+            Command::PutReview { row, register } => {
+                if let Some(p) = register {
+                    self.register_person(p, pending)?;
+                }
+                pending.writes.push(Write::Review(row));
+                Ok(Outcome::ReviewStored)
+            }
             Command::RegisterPerson(p) => {
-                if let Some(other) = self.state.persons.by_certno(p.certno.reveal()) {
-                    let other = &other.psn_no;
-                    if other != &p.psn_no {
-                        return Err(EngineError::DuplicateRegistration(format!(
-                            "证件号码 {} 已属于人员 {other}",
-                            p.certno
-                        )));
-                    }
-                }
-                let terminated = p.insu_status == gongji_core::codes::InsuStatus::Terminated;
-                let psn_no = p.psn_no.clone();
-                pending.writes.push(Write::Person(p.clone()));
-                self.state.put_person(p);
-                if terminated {
-                    self.end_bindings_with_insurance(&psn_no, pending);
-                }
+                self.register_person(p, pending)?;
                 Ok(Outcome::Registered)
             }
             Command::RegisterInstitution(i) => {

@@ -807,6 +807,21 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             |_, _| form(&[("op", "revoke"), ("token", "QQ0000000000000000")]),
             w("X P P P X X X X X"),
         ),
+        // Registration and correction requests (R-R7): a person's own; nobody else's shown.
+        page(
+            Method::GET,
+            "/h5/requests",
+            "/h5/requests".into(),
+            none,
+            w("S P P P S S S S S"),
+        ),
+        page(
+            Method::POST,
+            "/h5/requests",
+            "/h5/requests".into(),
+            |_, _| form(&[("op", "correct"), ("phone", "13912345678")]),
+            w("X P P P X X X X X"),
+        ),
         // ---- the console: staff only ----
         page(
             Method::GET,
@@ -863,6 +878,20 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             "/console/bubao".into(),
             |_, _| form(&[("op", "run")]),
             w("X X X X X X P P P"),
+        ),
+        page(
+            Method::GET,
+            "/console/reviews",
+            "/console/reviews".into(),
+            none,
+            w("S S S S S S P P P"),
+        ),
+        page(
+            Method::POST,
+            "/console/reviews",
+            "/console/reviews".into(),
+            |_, _| form(&[("op", "reject"), ("review_id", "SQ0"), ("reason", "核对")]),
+            w("X X X X X X R R R"),
         ),
         page(
             Method::GET,

@@ -240,6 +240,7 @@ async fn every_citizen_page_speaks_plain_chinese() {
             "/h5/records",
             "/h5/messages",
             "/h5/proxy",
+            "/h5/requests",
             "/h5/payments",
             "/h5/premium/self",
             "/h5/quotas",
@@ -255,7 +256,7 @@ async fn every_citizen_page_speaks_plain_chinese() {
             pages.push((format!("{who} {path}"), page));
         }
     }
-    for added in ["/h5/payments", "/h5/premium/self"] {
+    for added in ["/h5/payments", "/h5/premium/self", "/h5/requests"] {
         assert!(
             pages.iter().any(|(k, _)| k.ends_with(added)),
             "{added} was scanned"

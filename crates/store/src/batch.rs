@@ -373,6 +373,9 @@ pub enum Write {
     /// A 亲情账户 consent, or its revocation (the row of the same token), written in the
     /// batch so the parent's audit row commits with it.
     ProxyConsent(crate::read::ProxyConsentRow),
+    /// A review request (R-R7), or its decision (the row of the same id), written in the
+    /// batch so its audit row, and an approval's registry change, commit with it.
+    Review(crate::reviews::ReviewRow),
     /// The answer to a message that moved no money.
     Message {
         msgid: String,

@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod privacy;
 mod quota;
 pub mod read;
+pub mod reviews;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -66,6 +66,7 @@ use crate::payments::{self, AgentPostingRow, AgentRow, PaymentOrderRow};
 use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
 use crate::read;
+use crate::reviews::ReviewRow;
 use crate::sqlite::{heads_from_rows, CHAINS_MIGRATION, MIGRATIONS};
 use crate::verify::{VerifyReport, Violation};
 use crate::{
@@ -2337,6 +2338,27 @@ fn write_one<'a, C: GenericClient>(
             )
             .map_err(pg)?;
         }
+        Write::Review(row) => {
+            let st = stmts.get(c, crate::reviews::SQL_PUT)?;
+            c.execute(
+                &st,
+                &[
+                    &row.review_id,
+                    &row.psn_no,
+                    &row.kind,
+                    &row.state,
+                    &row.name,
+                    &row.phone,
+                    &row.certno,
+                    &row.admdvs,
+                    &row.submitted_at,
+                    &row.decided_at,
+                    &row.decided_by,
+                    &row.reason,
+                ],
+            )
+            .map_err(pg)?;
+        }
         Write::ProxyConsent(row) => {
             let st = stmts.get(c, SQL_PUT_PROXY_CONSENT)?;
             c.execute(
@@ -2986,6 +3008,23 @@ fn pg_agent_row(r: &Row) -> Result<AgentRow, StoreError> {
     })
 }
 
+fn review_row(r: &Row) -> Result<ReviewRow, StoreError> {
+    Ok(ReviewRow {
+        review_id: get(r, 0)?,
+        psn_no: get(r, 1)?,
+        kind: get(r, 2)?,
+        state: get(r, 3)?,
+        name: get(r, 4)?,
+        phone: get(r, 5)?,
+        certno: get(r, 6)?,
+        admdvs: get(r, 7)?,
+        submitted_at: get(r, 8)?,
+        decided_at: get(r, 9)?,
+        decided_by: get(r, 10)?,
+        reason: get(r, 11)?,
+    })
+}
+
 fn proxy_consent_row(r: &Row) -> Result<read::ProxyConsentRow, StoreError> {
     Ok(read::ProxyConsentRow {
         token: get(r, 0)?,
@@ -3506,6 +3545,23 @@ impl read::ReadStore for PgStore {
     fn proxy_consent(&mut self, token: &str) -> Result<Option<read::ProxyConsentRow>, StoreError> {
         let rows = self.read_rows(SQL_PROXY_CONSENT, &[&token])?;
         rows.first().map(proxy_consent_row).transpose()
+    }
+
+    fn reviews_of(&mut self, psn_no: &str) -> Result<Vec<ReviewRow>, StoreError> {
+        let limit = crate::reviews::LIST_MAX;
+        let rows = self.read_rows(crate::reviews::SQL_OF_PERSON, &[&psn_no, &limit])?;
+        rows.iter().map(review_row).collect()
+    }
+
+    fn review(&mut self, review_id: &str) -> Result<Option<ReviewRow>, StoreError> {
+        let rows = self.read_rows(crate::reviews::SQL_ONE, &[&review_id])?;
+        rows.first().map(review_row).transpose()
+    }
+
+    fn pending_reviews(&mut self) -> Result<Vec<ReviewRow>, StoreError> {
+        let limit = crate::reviews::LIST_MAX;
+        let rows = self.read_rows(crate::reviews::SQL_PENDING, &[&limit])?;
+        rows.iter().map(review_row).collect()
     }
 
     fn insert_session(&mut self, row: &read::SessionRow) -> Result<(), StoreError> {

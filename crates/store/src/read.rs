@@ -18,6 +18,7 @@ use rusqlite::{params, OptionalExtension, ToSql};
 
 use crate::batch::{AuditRow, CommitmentRow, RecoveryCaseRow};
 use crate::payments::{self, AgentPostingRow, AgentRow, PaymentOrderRow};
+pub use crate::reviews::ReviewRow;
 use crate::sqlite::{io, SqliteStore};
 use crate::{Store, StoreError};
 
@@ -417,6 +418,17 @@ pub trait ReadStore {
     fn proxy_consent(&mut self, _token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
         Ok(None)
     }
+    /// The review requests `psn_no` made (R-R7), newest first.
+    fn reviews_of(&mut self, _psn_no: &str) -> Result<Vec<ReviewRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn review(&mut self, _review_id: &str) -> Result<Option<ReviewRow>, StoreError> {
+        Ok(None)
+    }
+    /// The requests waiting for staff, oldest first.
+    fn pending_reviews(&mut self) -> Result<Vec<ReviewRow>, StoreError> {
+        Ok(Vec::new())
+    }
     /// The holder's mutual-aid payments for the relative, newest first, at most a page.
     fn mutual_aid_payments(
         &mut self,
@@ -571,6 +583,15 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
         (**self).proxy_consent(token)
     }
+    fn reviews_of(&mut self, psn_no: &str) -> Result<Vec<ReviewRow>, StoreError> {
+        (**self).reviews_of(psn_no)
+    }
+    fn review(&mut self, review_id: &str) -> Result<Option<ReviewRow>, StoreError> {
+        (**self).review(review_id)
+    }
+    fn pending_reviews(&mut self) -> Result<Vec<ReviewRow>, StoreError> {
+        (**self).pending_reviews()
+    }
     fn mutual_aid_payments(
         &mut self,
         holder_psn_no: &str,
@@ -629,6 +650,23 @@ fn agent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRow> {
         token_sha256: r.get(4)?,
         added_by: r.get(5)?,
         added_at: r.get(6)?,
+    })
+}
+
+fn review_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewRow> {
+    Ok(ReviewRow {
+        review_id: r.get(0)?,
+        psn_no: r.get(1)?,
+        kind: r.get(2)?,
+        state: r.get(3)?,
+        name: r.get(4)?,
+        phone: r.get(5)?,
+        certno: r.get(6)?,
+        admdvs: r.get(7)?,
+        submitted_at: r.get(8)?,
+        decided_at: r.get(9)?,
+        decided_by: r.get(10)?,
+        reason: r.get(11)?,
     })
 }
 
@@ -1266,6 +1304,35 @@ impl ReadStore for SqliteStore {
                     paid_at: r.get(7)?,
                 })
             })
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn reviews_of(&mut self, psn_no: &str) -> Result<Vec<ReviewRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(crate::reviews::SQL_OF_PERSON)
+            .map_err(io)?;
+        let rows = st
+            .query_map(params![psn_no, crate::reviews::LIST_MAX], review_row)
+            .map_err(io)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn review(&mut self, review_id: &str) -> Result<Option<ReviewRow>, StoreError> {
+        self.connection()
+            .prepare_cached(crate::reviews::SQL_ONE)
+            .and_then(|mut st| st.query_row([review_id], review_row).optional())
+            .map_err(io)
+    }
+
+    fn pending_reviews(&mut self) -> Result<Vec<ReviewRow>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(crate::reviews::SQL_PENDING)
+            .map_err(io)?;
+        let rows = st
+            .query_map(params![crate::reviews::LIST_MAX], review_row)
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }

@@ -81,6 +81,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0029_agencies",
         include_str!("migrations/0029_agencies.sql"),
     ),
+    (
+        "0030_review_requests",
+        include_str!("migrations/0030_review_requests.sql"),
+    ),
 ];
 
 /// Inserts or replaces an agency; the same text on both backends (`$n` is SQLite's too).
@@ -1471,6 +1475,26 @@ fn write_one(tx: &Connection, w: &Write, privacy: &Mode) -> Result<(), StoreErro
                         r.fixmedins_code,
                         r.amount.fen(),
                         r.at
+                    ])
+                })
+                .map_err(io)?;
+        }
+        Write::Review(row) => {
+            tx.prepare_cached(crate::reviews::SQL_PUT)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        row.review_id,
+                        row.psn_no,
+                        row.kind,
+                        row.state,
+                        row.name,
+                        row.phone,
+                        row.certno,
+                        row.admdvs,
+                        row.submitted_at,
+                        row.decided_at,
+                        row.decided_by,
+                        row.reason
                     ])
                 })
                 .map_err(io)?;

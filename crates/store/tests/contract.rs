@@ -188,6 +188,7 @@ contract!(
     operators_belong_to_one_institution,
     sessions_are_shared_by_every_connection_until_they_end,
     proxy_consents_are_kept_and_revoked,
+    review_requests_are_listed_and_decided_once_stored,
     conventional_transactions_lock_write_and_roll_back,
     a_reader_beside_the_writer_reads_what_was_committed,
     a_negative_limit_is_refused_by_the_schema,
@@ -2249,6 +2250,40 @@ fn proxy_consents_are_kept_and_revoked<B: Backend>(b: &B) {
         vec![revoked]
     );
     assert_eq!(s.proxy_consent("QQ-NONE").expect("read"), None);
+}
+
+/// R-R7: a request is read back by id and by its sender, listed while it waits, and its
+/// decision replaces its state in place.
+fn review_requests_are_listed_and_decided_once_stored<B: Backend>(b: &B) {
+    let mut s = b.open();
+    let sent = gongji_store::reviews::ReviewRow {
+        review_id: "SQ00000000000001".into(),
+        psn_no: "37060200000001".into(),
+        kind: "correction".into(),
+        state: "pending".into(),
+        name: "李新华".into(),
+        submitted_at: "2025-10-10 10:00:00".into(),
+        ..Default::default()
+    };
+    s.commit(&batch(vec![Write::Review(sent.clone())]))
+        .expect("send");
+    assert_eq!(s.review(&sent.review_id).expect("read"), Some(sent.clone()));
+    assert_eq!(s.pending_reviews().expect("pending"), vec![sent.clone()]);
+    let rejected = gongji_store::reviews::ReviewRow {
+        state: "rejected".into(),
+        decided_at: Some("2025-10-11 09:00:00".into()),
+        decided_by: Some("staff:clerk1".into()),
+        reason: Some("请核对姓名".into()),
+        ..sent.clone()
+    };
+    s.commit(&batch(vec![Write::Review(rejected.clone())]))
+        .expect("reject");
+    assert_eq!(
+        s.reviews_of("37060200000001").expect("mine"),
+        vec![rejected]
+    );
+    assert!(s.pending_reviews().expect("pending").is_empty());
+    assert!(s.reviews_of("37060200000002").expect("other").is_empty());
 }
 
 fn sessions_are_shared_by_every_connection_until_they_end<B: Backend>(b: &B) {

@@ -92,6 +92,8 @@ pub enum Permission {
     CrossProvinceQuotas,
     /// Register collecting agents (issue 13), which collect money: not a clerk's.
     ManageAgents,
+    /// Approve or reject persons' online registration and correction requests (R-R7).
+    ReviewRequests,
 }
 
 impl Role {
@@ -129,6 +131,7 @@ impl Role {
                     | Reports
                     | MarkContributionCategories
                     | CrossProvinceQuotas
+                    | ReviewRequests
             ),
         }
     }

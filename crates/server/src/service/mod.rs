@@ -25,6 +25,7 @@ pub mod providers;
 pub mod proxy;
 pub mod records;
 pub mod reports;
+pub mod reviews;
 pub mod staff;
 
 use std::fmt;

@@ -93,6 +93,26 @@ const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
         "补报统筹基金（缴费前的结算）",
         "fund share paid retroactively",
     ),
+    (
+        "review_submitted",
+        "提交登记或更正申请",
+        "request sent for review",
+    ),
+    (
+        "review_approved",
+        "审核通过登记或更正申请",
+        "request approved",
+    ),
+    (
+        "review_rejected",
+        "审核退回登记或更正申请",
+        "request rejected",
+    ),
+    (
+        "review_list_read",
+        "查看待审核申请",
+        "requests to review read",
+    ),
     ("sign_in", "参保人登录", "person signed in"),
     ("staff_sign_in", "经办人员登录", "staff signed in"),
     ("operator_sign_in", "收费员登录", "till operator signed in"),
@@ -267,6 +287,13 @@ pub(super) fn frame(
             tab == "agents",
         ));
     }
+    if s.role.may(Permission::ReviewRequests) {
+        tabs.push(NavLink::new(
+            "/console/reviews",
+            t.rv_con_tab,
+            tab == "reviews",
+        ));
+    }
     if app_has_peers(staff) {
         tabs.push(NavLink::new(
             "/console/transfers",
@@ -424,6 +451,16 @@ async fn pending(app: &App, lang: Lang, s: &Staff) -> Pending {
             count: work.open_cases_total,
             href: "/console/recovery?status=open",
         });
+    }
+    if s.role.may(Permission::ReviewRequests) {
+        match crate::service::reviews::pending_count(app, s).await {
+            Ok(count) => counts.push(PendingCount {
+                label: t.rv_con_pending,
+                count,
+                href: "/console/reviews",
+            }),
+            Err(e) => tracing::warn!(error = %e, "console: pending reviews not read"),
+        }
     }
     counts.push(PendingCount {
         label: t.con_pending_suspended,

@@ -28,6 +28,7 @@ pub mod i18n;
 mod nearby;
 mod proxy;
 mod quotas;
+mod reviews;
 mod session;
 
 pub(crate) use session::{secure_cookies, session_cookie, too_many};
@@ -60,6 +61,7 @@ pub fn router() -> Router<App> {
         .merge(h5::router())
         .merge(proxy::router())
         .merge(quotas::router())
+        .merge(reviews::router())
         .route("/nearby", get(nearby::show))
         .merge(console::router())
         .route("/static/app.css", get(css))

@@ -1,0 +1,402 @@
+//! `/h5/requests` and `/console/reviews` (R-R7): a person sends a correction of his own
+//! name or mobile number, or a registration of a relative not yet insured; staff approve or
+//! reject with a reason the person reads on his page, and may send again.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use gongji_core::codes::{Admdvs, Channel};
+use gongji_core::review::{Decision, ReviewKind, ReviewState};
+use gongji_store::reviews::ReviewRow;
+use serde::Deserialize;
+
+use super::i18n::{fill, region_name, Dict, Lang};
+use super::session::{self, field, see_other, ErrorView};
+use super::{href, lang_of, render_page, LangQuery, Page, UserBar};
+use crate::app::App;
+use crate::service::{people, reviews};
+
+const PATH: &str = "/h5/requests";
+const CONSOLE_PATH: &str = "/console/reviews";
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/h5/requests", get(show).post(act))
+        .route("/console/reviews", get(console_show).post(console_act))
+}
+
+/// A request as its sender sees it: what he asked, where it stands, and why not.
+pub struct MineView {
+    pub kind: &'static str,
+    pub asked: String,
+    pub state: &'static str,
+    pub pending: bool,
+    pub rejected: bool,
+    pub submitted: String,
+    pub decided: String,
+    pub reason: String,
+}
+
+fn kind_label(t: &Dict, kind: &str) -> &'static str {
+    match ReviewKind::parse(kind) {
+        Some(ReviewKind::Registration) => t.rv_kind_registration,
+        _ => t.rv_kind_correction,
+    }
+}
+
+/// What was asked, in words: the new values, each beside its label. Staff judging the
+/// request see the ID number whole; the sender's own page shows it masked.
+fn asked_text(t: &Dict, lang: Lang, r: &ReviewRow, whole_certno: bool) -> String {
+    let mut parts = Vec::new();
+    match ReviewKind::parse(&r.kind) {
+        Some(ReviewKind::Registration) => {
+            parts.push(format!("{}{}{}", t.rv_name, t.colon, r.name));
+            parts.push(format!(
+                "{}{}{}",
+                t.rv_certno,
+                t.colon,
+                if whole_certno {
+                    r.certno.clone()
+                } else {
+                    gongji_core::pii::mask_certno(&r.certno)
+                }
+            ));
+            if let Some(a) = Admdvs::parse(&r.admdvs) {
+                parts.push(format!(
+                    "{}{}{}",
+                    t.rv_region,
+                    t.colon,
+                    region_name(lang, a, &r.admdvs)
+                ));
+            }
+        }
+        _ => {
+            if !r.name.is_empty() {
+                parts.push(format!("{}{}{}", t.rv_new_name, t.colon, r.name));
+            }
+            if !r.phone.is_empty() {
+                parts.push(format!("{}{}{}", t.rv_new_phone, t.colon, r.phone));
+            }
+        }
+    }
+    parts.join("；")
+}
+
+#[derive(Template)]
+#[template(path = "h5_reviews.html")]
+struct MineTemplate {
+    p: Page,
+    mine: Vec<MineView>,
+    region_code: String,
+    region_label: String,
+    f_name: String,
+    f_phone: String,
+    f_rname: String,
+    f_certno: String,
+    notice: Option<String>,
+    error: Option<ErrorView>,
+}
+
+#[derive(Deserialize, Default)]
+struct ShowQuery {
+    lang: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct MineForm {
+    csrf: Option<String>,
+    op: Option<String>,
+    name: Option<String>,
+    phone: Option<String>,
+    rname: Option<String>,
+    certno: Option<String>,
+    region: Option<String>,
+}
+
+async fn page_for(app: &App, lr: (Lang, bool), psn_no: &str) -> Result<MineTemplate, Response> {
+    let (lang, remember) = lr;
+    let t = lang.t();
+    let me = people::who(app, psn_no).await.ok();
+    let who = me
+        .as_ref()
+        .map(|p| p.name_masked.clone())
+        .unwrap_or_default();
+    let page = Page::at(lang, remember, t.rv_title, "h5", PATH, &[]).with_user(Some(UserBar {
+        who: fill(t.h5_signed_in_as, &[&who]),
+        signout_action: "/h5/signout",
+    }));
+    let rows = match reviews::mine(app, psn_no).await {
+        Ok(r) => r,
+        Err(e) => {
+            let err = ErrorView::of(lang, &e);
+            return Err((session::status_of(&e), err.message).into_response());
+        }
+    };
+    let region_code = me.as_ref().map(|p| p.admdvs.clone()).unwrap_or_default();
+    let region_label = Admdvs::parse(&region_code)
+        .map(|a| region_name(lang, a, &region_code))
+        .unwrap_or_default();
+    let mine = rows
+        .iter()
+        .map(|r| {
+            let state = ReviewState::parse(&r.state).unwrap_or(ReviewState::Pending);
+            MineView {
+                kind: kind_label(t, &r.kind),
+                asked: asked_text(t, lang, r, false),
+                state: match state {
+                    ReviewState::Pending => t.rv_state_pending,
+                    ReviewState::Approved => t.rv_state_approved,
+                    ReviewState::Rejected => t.rv_state_rejected,
+                },
+                pending: state == ReviewState::Pending,
+                rejected: state == ReviewState::Rejected,
+                submitted: r.submitted_at.clone(),
+                decided: r.decided_at.clone().unwrap_or_default(),
+                reason: r.reason.clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(MineTemplate {
+        p: page,
+        mine,
+        region_code,
+        region_label,
+        f_name: String::new(),
+        f_phone: String::new(),
+        f_rname: String::new(),
+        f_certno: String::new(),
+        notice: None,
+        error: None,
+    })
+}
+
+async fn show(State(app): State<App>, Query(q): Query<ShowQuery>, headers: HeaderMap) -> Response {
+    let lr = lang_of(&LangQuery { lang: q.lang }, &headers);
+    let Some(psn_no) = session::person(&app, &headers).await else {
+        return see_other(&href("/h5/signin", &[("next", PATH.to_string())]));
+    };
+    match page_for(&app, lr, &psn_no).await {
+        Ok(mut v) => {
+            if q.done.is_some() {
+                v.notice = Some(lr.0.t().rv_done.to_string());
+            }
+            let page = v.p.clone();
+            render_page(&page, StatusCode::OK, &v)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn act(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<MineForm>,
+) -> Response {
+    let lr = lang_of(&q, &headers);
+    let (lang, _) = lr;
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let Some(psn_no) = session::person(&app, &headers).await else {
+        return see_other(&href("/h5/signin", &[("next", PATH.to_string())]));
+    };
+    let result = match field(&form.op).as_str() {
+        "register" => {
+            reviews::submit_registration(
+                &app,
+                &psn_no,
+                &field(&form.rname),
+                &field(&form.certno),
+                &field(&form.region),
+                Channel::Web,
+            )
+            .await
+        }
+        _ => {
+            reviews::submit_correction(
+                &app,
+                &psn_no,
+                &field(&form.name),
+                &field(&form.phone),
+                Channel::Web,
+            )
+            .await
+        }
+    };
+    match result {
+        Ok(_) => see_other(&href(PATH, &[("done", "1".to_string())])),
+        Err(e) => match page_for(&app, lr, &psn_no).await {
+            Ok(mut v) => {
+                v.f_name = field(&form.name);
+                v.f_phone = field(&form.phone);
+                v.f_rname = field(&form.rname);
+                v.f_certno = field(&form.certno);
+                v.error = Some(ErrorView::of(lang, &e));
+                let page = v.p.clone();
+                render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v)
+            }
+            Err(r) => r,
+        },
+    }
+}
+
+// ---- the console ----
+
+/// A waiting request as staff judge it: the registered values beside the asked ones.
+pub struct WaitingView {
+    pub review_id: String,
+    pub kind: &'static str,
+    pub applicant: String,
+    pub now: String,
+    pub asked: String,
+    pub submitted: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_reviews.html")]
+struct ConsoleTemplate {
+    p: Page,
+    waiting: Vec<WaitingView>,
+    notice: Option<String>,
+    error: Option<ErrorView>,
+}
+
+#[derive(Deserialize, Default)]
+struct ConsoleQuery {
+    lang: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct DecideForm {
+    csrf: Option<String>,
+    op: Option<String>,
+    review_id: Option<String>,
+    reason: Option<String>,
+}
+
+async fn console_view(
+    app: &App,
+    lr: (Lang, bool),
+    s: &crate::service::staff::Staff,
+    notice: Option<String>,
+    error: Option<ErrorView>,
+    status: StatusCode,
+) -> Response {
+    let (lang, remember) = lr;
+    let t = lang.t();
+    let page = super::console::frame(
+        lang,
+        remember,
+        t.rv_con_title,
+        "reviews",
+        CONSOLE_PATH,
+        &[],
+        Some(s),
+    );
+    let (waiting, error, status) = match reviews::waiting(app, s).await {
+        Ok(list) => (
+            list.into_iter()
+                .map(|w| WaitingView {
+                    kind: kind_label(t, &w.row.kind),
+                    applicant: w.registered_name.clone(),
+                    now: format!(
+                        "{}{}{}；{}{}{}",
+                        t.rv_name,
+                        t.colon,
+                        w.registered_name,
+                        t.rv_phone,
+                        t.colon,
+                        w.registered_phone
+                    ),
+                    asked: asked_text(t, lang, &w.row, true),
+                    submitted: w.row.submitted_at.clone(),
+                    review_id: w.row.review_id,
+                })
+                .collect(),
+            error,
+            status,
+        ),
+        Err(e) => (
+            Vec::new(),
+            Some(ErrorView::of(lang, &e)),
+            session::status_of(&e),
+        ),
+    };
+    render_page(
+        &page,
+        status,
+        &ConsoleTemplate {
+            p: page.clone(),
+            waiting,
+            notice,
+            error,
+        },
+    )
+}
+
+async fn console_show(
+    State(app): State<App>,
+    Query(q): Query<ConsoleQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lr = lang_of(&LangQuery { lang: q.lang }, &headers);
+    let Some(s) = session::staff(&app, &headers).await else {
+        return see_other(&href("/console", &[("next", CONSOLE_PATH.to_string())]));
+    };
+    let t = lr.0.t();
+    let notice = match q.done.as_deref() {
+        Some("approved") => Some(t.rv_con_done_approved.to_string()),
+        Some("rejected") => Some(t.rv_con_done_rejected.to_string()),
+        _ => None,
+    };
+    console_view(&app, lr, &s, notice, None, StatusCode::OK).await
+}
+
+async fn console_act(
+    State(app): State<App>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<DecideForm>,
+) -> Response {
+    let lr = lang_of(&q, &headers);
+    let (lang, _) = lr;
+    if !session::same_origin(&headers) {
+        return session::cross_site(lang);
+    }
+    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
+        return session::stale_form(lang);
+    }
+    let Some(s) = session::staff(&app, &headers).await else {
+        return see_other(&href("/console", &[("next", CONSOLE_PATH.to_string())]));
+    };
+    let (decision, done) = match field(&form.op).as_str() {
+        "approve" => (Decision::Approve, "approved"),
+        _ => (
+            Decision::Reject {
+                reason: field(&form.reason),
+            },
+            "rejected",
+        ),
+    };
+    match reviews::decide(&app, &s, &field(&form.review_id), decision).await {
+        Ok(_) => see_other(&href(CONSOLE_PATH, &[("done", done.to_string())])),
+        Err(e) => {
+            let status = session::status_of(&e);
+            let status = if status == StatusCode::OK {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                status
+            };
+            console_view(&app, lr, &s, None, Some(ErrorView::of(lang, &e)), status).await
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Registration and correction requests staff review (R-R7, issue 13 item 5): a person
+//! sends a correction of his name, staff reject it with a reason he then reads, he sends it
+//! again, staff approve, and the registry holds the new name; a relative's registration is
+//! approved into the registry; every step has its audit row; another person neither sees
+//! nor decides the request.
+
+mod common;
+
+use common::{world, Browser, PageResp, World, P};
+
+fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn person(w: &World, p: &P) -> Browser {
+    let token = w.s.sign_in(p).await;
+    let mut b = Browser::new(&w.s.base);
+    b.cookies.push(("gongji_session".into(), token));
+    b
+}
+
+async fn clerk(w: &World) -> Browser {
+    let token = w.s.staff("clerk1").await;
+    let mut b = Browser::new(&w.s.base);
+    b.cookies.push(("gongji_session".into(), token));
+    b
+}
+
+/// The ids of the requests the console lists as waiting, in order.
+fn waiting_ids(page: &PageResp) -> Vec<String> {
+    page.body
+        .split("data-review=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').expect("end")].to_string())
+        .collect()
+}
+
+async fn registered_name(w: &World, psn_no: &str) -> String {
+    let p = psn_no.to_string();
+    w.s.app
+        .read(move |e| {
+            e.state()
+                .persons
+                .get(&p)
+                .map(|x| x.name.reveal().to_string())
+        })
+        .await
+        .expect("read")
+        .expect("registered")
+}
+
+fn audit(w: &World, action: &str) -> i64 {
+    w.s.count(&format!(
+        "SELECT COUNT(*) FROM audit_log WHERE action = '{action}'"
+    ))
+}
+
+fn valid_certno(first17: &str) -> String {
+    format!(
+        "{first17}{}",
+        gongji_core::idcard::check_char(first17).expect("check digit")
+    )
+}
+
+#[tokio::test]
+async fn a_correction_rejected_with_a_reason_then_sent_again_and_approved_changes_the_registry() {
+    let w = world().await;
+    let mut me = person(&w, &w.hj).await;
+    let mut staff = clerk(&w).await;
+    let new_name = "李新华";
+    assert_ne!(w.hj.name, new_name);
+
+    let sent = me
+        .submit(
+            "/h5/requests",
+            &form(&[("op", "correct"), ("name", new_name)]),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let mine = me.get("/h5/requests").await;
+    assert!(mine.body.contains("待审核"), "{}", mine.body);
+
+    // The console home counts it, and the review tab lists it by name.
+    let home = staff.get("/console").await;
+    assert!(
+        home.body
+            .contains("<span class=\"todo-count\">1</span> 待审核的登记与更正申请"),
+        "{}",
+        home.body
+    );
+    let list = staff.get("/console/reviews").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains(&w.hj.name) && list.body.contains(new_name));
+    let ids = waiting_ids(&list);
+    assert_eq!(ids.len(), 1);
+
+    let reason = "姓名与户口簿不一致，请核对后重新提交";
+    let rejected = staff
+        .submit(
+            "/console/reviews",
+            &form(&[("op", "reject"), ("review_id", &ids[0]), ("reason", reason)]),
+        )
+        .await;
+    assert_eq!(rejected.status, 303, "{}", rejected.body);
+    assert_eq!(registered_name(&w, &w.hj.psn_no).await, w.hj.name);
+
+    // He reads the reason in plain Chinese on his own page.
+    let mine = me.get("/h5/requests").await;
+    assert!(mine.body.contains("未通过"), "{}", mine.body);
+    assert!(mine.body.contains(reason), "{}", mine.body);
+
+    // Decided once: a second answer to the same request is refused and changes nothing.
+    let again = staff
+        .submit(
+            "/console/reviews",
+            &form(&[("op", "approve"), ("review_id", &ids[0])]),
+        )
+        .await;
+    assert_eq!(again.status, 422, "{}", again.body);
+    assert!(again.body.contains("已经审核过"), "{}", again.body);
+    assert_eq!(registered_name(&w, &w.hj.psn_no).await, w.hj.name);
+
+    let sent = me
+        .submit(
+            "/h5/requests",
+            &form(&[("op", "correct"), ("name", new_name)]),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let ids = waiting_ids(&staff.get("/console/reviews").await);
+    assert_eq!(ids.len(), 1);
+    let approved = staff
+        .submit(
+            "/console/reviews",
+            &form(&[("op", "approve"), ("review_id", &ids[0])]),
+        )
+        .await;
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    assert_eq!(registered_name(&w, &w.hj.psn_no).await, new_name);
+    let stored: String =
+        w.s.database()
+            .connection()
+            .query_row(
+                "SELECT psn_name FROM persons WHERE psn_no = ?1",
+                [&w.hj.psn_no],
+                |r| r.get(0),
+            )
+            .expect("stored");
+    assert_eq!(stored, new_name);
+    assert!(me.get("/h5/requests").await.body.contains("已通过"));
+    assert!(waiting_ids(&staff.get("/console/reviews").await).is_empty());
+
+    assert_eq!(audit(&w, "review_submitted"), 2);
+    assert_eq!(audit(&w, "review_rejected"), 1);
+    assert_eq!(audit(&w, "review_approved"), 1);
+}
+
+#[tokio::test]
+async fn an_approved_registration_registers_the_new_resident() {
+    let w = world().await;
+    let mut me = person(&w, &w.hj).await;
+    let mut staff = clerk(&w).await;
+
+    // A wrong check digit is refused before anything is stored, in plain Chinese.
+    let first17 = "37010220240301002";
+    let good = valid_certno(first17);
+    let bad = format!("{first17}{}", if good.ends_with('1') { '2' } else { '1' });
+    let refused = me
+        .submit(
+            "/h5/requests",
+            &form(&[
+                ("op", "register"),
+                ("rname", "王小宝"),
+                ("certno", &bad),
+                ("region", "370102"),
+            ]),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("校验码"), "{}", refused.body);
+    assert_eq!(w.s.count("SELECT COUNT(*) FROM review_requests"), 0);
+
+    let sent = me
+        .submit(
+            "/h5/requests",
+            &form(&[
+                ("op", "register"),
+                ("rname", "王小宝"),
+                ("certno", &good),
+                ("region", "370102"),
+            ]),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let list = staff.get("/console/reviews").await;
+    assert!(list.body.contains("王小宝") && list.body.contains(&good));
+    let ids = waiting_ids(&list);
+    let approved = staff
+        .submit(
+            "/console/reviews",
+            &form(&[("op", "approve"), ("review_id", &ids[0])]),
+        )
+        .await;
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let c = good.clone();
+    let registered =
+        w.s.app
+            .read(move |e| e.state().persons.by_certno(&c).cloned())
+            .await
+            .expect("read")
+            .expect("the new resident is registered");
+    assert_eq!(registered.name.reveal(), "王小宝");
+    assert_eq!(registered.insutype, gongji_core::codes::Insutype::Resident);
+    assert_eq!(
+        w.s.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'review_approved' AND after_state LIKE '%{}%'",
+            registered.psn_no
+        )),
+        1
+    );
+}
+
+#[tokio::test]
+async fn another_person_neither_sees_nor_decides_a_request() {
+    let w = world().await;
+    let mut me = person(&w, &w.hj).await;
+    let mut other = person(&w, &w.rj).await;
+    let sent = me
+        .submit(
+            "/h5/requests",
+            &form(&[("op", "correct"), ("phone", "13912345678")]),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let id: String =
+        w.s.database()
+            .connection()
+            .query_row("SELECT review_id FROM review_requests", [], |r| r.get(0))
+            .expect("stored");
+
+    let theirs = other.get("/h5/requests").await;
+    assert_eq!(theirs.status, 200);
+    assert!(!theirs.body.contains("13912345678"), "{}", theirs.body);
+
+    // A person is sent to the staff sign-in, and the request stays waiting.
+    let tried = other
+        .submit(
+            "/console/reviews",
+            &form(&[("op", "approve"), ("review_id", &id)]),
+        )
+        .await;
+    assert_eq!(tried.status, 303, "{}", tried.body);
+    assert!(tried
+        .location
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("/console"));
+    assert_eq!(
+        w.s.count("SELECT COUNT(*) FROM review_requests WHERE state = 'pending'"),
+        1
+    );
+    assert_eq!(audit(&w, "review_approved"), 0);
+    let p = w.hj.psn_no.clone();
+    let phone =
+        w.s.app
+            .read(move |e| {
+                e.state()
+                    .persons
+                    .get(&p)
+                    .map(|x| x.phone.reveal().to_string())
+            })
+            .await
+            .expect("read");
+    assert_eq!(phone.as_deref(), Some(w.hj.phone.as_str()));
+}
