@@ -121,10 +121,11 @@ async fn institution_name(app: &App, code: &str) -> Option<String> {
 async fn spend_lines(app: &App, t: &Dict, spends: &[Spending]) -> Vec<SpendLine> {
     let mut out = Vec::with_capacity(spends.len());
     for s in spends {
-        let place = match institution_name(app, &s.fixmedins_code).await {
-            Some(name) => name,
-            None => t.quota_spend_place_unknown.to_string(),
+        let known_here = match &s.fixmedins_name {
+            Some(name) => Some(name.clone()),
+            None => institution_name(app, &s.fixmedins_code).await,
         };
+        let place = known_here.unwrap_or_else(|| t.quota_spend_place_unknown.to_string());
         let what = if s.amount.is_negative() {
             let back = s.amount.saturating_neg();
             fill(t.quota_spend_returned, &[&back.to_string()])
