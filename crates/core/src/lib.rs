@@ -9,6 +9,7 @@ pub mod idcard;
 pub mod money;
 pub mod pii;
 pub mod policy;
+pub mod provinces;
 
 pub use money::{BasisPoints, Fen};
 pub mod allocation;

@@ -564,6 +564,66 @@ async fn the_holder_grants_in_the_h5_after_confirming_and_the_relative_sees_it_a
         .await
         .expect("delivered");
 
+    let holders_page = || async {
+        a.client
+            .get(format!("{}/h5/quotas", a.base))
+            .header("cookie", format!("gongji_session={token}"))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html")
+    };
+    let page = holders_page().await;
+    assert!(
+        page.contains("<option value=\"44\">广东省</option>"),
+        "the bind form offers the joined province by name: {page}"
+    );
+    assert!(
+        page.contains(r#"<select id="q-relationship" name="relationship""#)
+            && page.contains(r#"<option value="52">母亲</option>"#),
+        "the relationship is chosen by name: {page}"
+    );
+    let line = page
+        .split(r#"data-testid="quota""#)
+        .nth(1)
+        .expect("the quota line");
+    assert!(
+        line.contains("<dd>广东省</dd>") && line.contains("<dd>您的家人</dd>"),
+        "the quota line names the province and the relative, not codes: {line}"
+    );
+    assert!(line.contains("家人还没有用过这笔额度"), "{line}");
+
+    let parties = QuotaParties {
+        holder_province: A,
+        holder_psn_no: holder.psn_no.clone(),
+        relative_province: B,
+        relative_psn_no: relative.psn_no.clone(),
+    };
+    b_books
+        .spend(&parties, "S1", yuan(120))
+        .expect("spend in B");
+    let page = holders_page().await;
+    let spent: Vec<&str> = page
+        .split(r#"data-testid="quota-spend">"#)
+        .skip(1)
+        .collect();
+    assert_eq!(spent.len(), 1, "{page}");
+    assert!(
+        spent[0].starts_with("对方省份的定点机构 用了120.00元"),
+        "the holder sees where his quota was spent and how much: {}",
+        spent[0]
+    );
+    b_books
+        .spend(&parties, "S1", yuan(-120))
+        .expect("the purchase cancelled in B");
+    let page = holders_page().await;
+    assert!(
+        page.contains("对方省份的定点机构 退回120.00元（已取消购买）"),
+        "a cancelled purchase shows as returned: {page}"
+    );
+
     let rtoken = b.sign_in(&relative).await;
     let home = b
         .client
@@ -576,5 +636,59 @@ async fn the_holder_grants_in_the_h5_after_confirming_and_the_relative_sees_it_a
     assert!(
         home.contains("外省家人划给我的额度") && home.contains("300.00"),
         "{home}"
+    );
+}
+
+/// The other province does not answer: the holder's page still opens, with his quota, and
+/// says in plain Chinese that the spending cannot be seen now.
+#[tokio::test]
+async fn the_holders_page_opens_and_says_so_when_the_other_province_cannot_be_reached() {
+    let mut fa = Fixture::new();
+    let holder = fa.employee("370100", 1000);
+    let gone = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url_b = format!("http://{}", gone.local_addr().expect("addr"));
+    drop(gone);
+    let a_books =
+        Arc::new(MemoryLedger::new(A).with_person(&holder.certno, &holder.psn_no, yuan(1000)));
+    a_books
+        .bind_out(&gongji_server::peer::ledger::CrossBinding {
+            parties: QuotaParties {
+                holder_province: A,
+                holder_psn_no: holder.psn_no.clone(),
+                relative_province: B,
+                relative_psn_no: RELATIVE.to_string(),
+            },
+            relationship: "10".to_string(),
+            begin: "2026-01-01".to_string(),
+        })
+        .await
+        .expect("bound");
+    let peers_a = Peers::new(
+        A,
+        key(1),
+        vec![Peer {
+            code: B,
+            url: url_b,
+            key: key(2).verifying_key().clone(),
+        }],
+    )
+    .with_ledger(a_books.clone());
+    let a = fa.start_with(|app| app.with_peers(peers_a)).await;
+    let token = a.sign_in(&holder).await;
+    let page = a
+        .client
+        .get(format!("{}/h5/quotas", a.base))
+        .header("cookie", format!("gongji_session={token}"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("暂时查不到对方省份的使用记录，请稍后再看")
+            && html.contains("<dd>广东省</dd>"),
+        "{html}"
     );
 }

@@ -224,6 +224,11 @@ impl QuotaLedger for EngineLedger {
                 .into_iter()
                 .map(|s| Spending {
                     setl_id: s.setl_id,
+                    fixmedins_name: engine
+                        .state()
+                        .institutions
+                        .get(&s.fixmedins_code)
+                        .map(|i| i.name.clone()),
                     fixmedins_code: s.fixmedins_code,
                     amount: s.amount,
                     at: s.at,

@@ -61,6 +61,8 @@ pub struct QuotaView {
 pub struct Spending {
     pub setl_id: String,
     pub fixmedins_code: String,
+    /// The institution's name as B's registry has it, so A's holder is not shown a code.
+    pub fixmedins_name: Option<String>,
     pub amount: Fen,
     /// `yyyy-MM-dd HH:mm:ss`, B's local time.
     pub at: String,

@@ -122,6 +122,7 @@ impl MemoryLedger {
             Spending {
                 setl_id: setl_id.to_string(),
                 fixmedins_code: "P00000000001".to_string(),
+                fixmedins_name: None,
                 amount,
                 at: String::new(),
             },

@@ -210,6 +210,9 @@ pub struct IdIn {
 pub struct SpendingOut {
     pub setl_id: String,
     pub fixmedins_code: String,
+    /// Absent from a province that does not send it (older answers parse the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixmedins_name: Option<String>,
     /// Negative for a cancel.
     pub amount: String,
     pub at: String,
@@ -220,6 +223,7 @@ impl SpendingOut {
         SpendingOut {
             setl_id: s.setl_id.clone(),
             fixmedins_code: s.fixmedins_code.clone(),
+            fixmedins_name: s.fixmedins_name.clone(),
             amount: amount_text(s.amount),
             at: s.at.clone(),
         }
@@ -229,6 +233,7 @@ impl SpendingOut {
         Ok(Spending {
             setl_id: self.setl_id.clone(),
             fixmedins_code: self.fixmedins_code.clone(),
+            fixmedins_name: self.fixmedins_name.clone(),
             amount: parse_amount(&self.amount)?,
             at: self.at.clone(),
         })
@@ -403,5 +408,33 @@ impl FiguresOut {
             ));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spending_carries_the_institutions_name_and_an_answer_without_it_still_parses() {
+        let named = SpendingOut {
+            setl_id: "S1".into(),
+            fixmedins_code: "P44010300001".into(),
+            fixmedins_name: Some("越秀大药房".into()),
+            amount: "120.00".into(),
+            at: "2026-03-01 10:00:00".into(),
+        };
+        let text = serde_json::to_string(&named).expect("json");
+        let back: SpendingOut = serde_json::from_str(&text).expect("parse");
+        let spending = back.spending().expect("spending");
+        assert_eq!(spending.fixmedins_name.as_deref(), Some("越秀大药房"));
+
+        let older = r#"{"setl_id":"S1","fixmedins_code":"P1","amount":"-5.00","at":""}"#;
+        let spending = serde_json::from_str::<SpendingOut>(older)
+            .expect("parse")
+            .spending()
+            .expect("spending");
+        assert_eq!(spending.fixmedins_name, None);
+        assert_eq!(spending.amount, Fen::from_yuan(-5));
     }
 }

@@ -44,7 +44,7 @@ const CHANNEL: Channel = Channel::Web;
 const RECORDS_PER_PAGE: u32 = 30;
 /// The relationship codes the bind form offers, in this order; the form shows those whose
 /// class the region allows today.
-const RELATIONSHIP_CODES: &[u8] = &[
+pub(super) const RELATIONSHIP_CODES: &[u8] = &[
     12, 11, 20, 30, 51, 52, 41, 42, 43, 44, 61, 62, 63, 64, 71, 73, 75, 77,
 ];
 

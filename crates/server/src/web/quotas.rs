@@ -1,6 +1,8 @@
 //! 跨省共济 in the H5 (issue 14): the holder binds a relative insured in another province,
 //! grants, raises, lowers and ends a quota, each after a confirmation step that says in
 //! plain Chinese what will happen; the relative sees in his own province's H5 what is left.
+//! Provinces, relatives and relationships are shown and chosen by name, never by code, and
+//! the holder sees where and when his relative spent the quota, as that province reports it.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -8,16 +10,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use gongji_core::codes::Relationship;
+use gongji_core::provinces::province_name;
 use gongji_core::quota::QuotaParties;
 use gongji_core::Fen;
 use serde::Deserialize;
 
-use super::h5::{frame_for, require_person};
-use super::i18n::{fill, Lang};
+use super::h5::{frame_for, require_person, Opt, RELATIONSHIP_CODES};
+use super::i18n::{self, fill, Dict, Lang};
 use super::session::{self, ErrorView};
 use super::{lang_of, render_page, LangQuery, Page};
 use crate::app::App;
+use crate::peer::ledger::{QuotaView, Spending};
 use crate::peer::service::{self, BindAsk};
+use crate::service::people;
 
 pub fn router() -> Router<App> {
     Router::new().route("/h5/quotas", get(show).post(act))
@@ -25,11 +31,27 @@ pub fn router() -> Router<App> {
 
 pub struct QuotaLine {
     pub holder_side: bool,
+    /// The other province's name.
     pub province: String,
+    /// Its code, for the forms only.
+    pub province_code: String,
+    /// The other person's number, for the forms only.
+    pub other_psn_no: String,
+    /// The other person as the page names him.
     pub other: String,
     pub status: String,
     pub active: bool,
     pub amount: String,
+    /// On the holder's side, what the relative spent; `None` when the other province could
+    /// not be asked.
+    pub spends: Option<Vec<SpendLine>>,
+}
+
+/// One purchase (or its cancel) the relative paid from the quota.
+pub struct SpendLine {
+    pub date: String,
+    pub place: String,
+    pub what: String,
 }
 
 pub struct Confirm {
@@ -51,6 +73,8 @@ struct QuotasTemplate {
     confirm: Option<Confirm>,
     done: Option<String>,
     error: Option<ErrorView>,
+    provinces: Vec<Opt>,
+    relationships: Vec<Opt>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,41 +94,126 @@ fn text(v: &Option<String>) -> String {
     v.as_deref().unwrap_or("").trim().to_string()
 }
 
+/// A province as people know it; a code outside the national table stays a code rather
+/// than becoming a wrong name.
+fn province_label(code: u32) -> String {
+    province_name(code)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{code:02}"))
+}
+
+/// The person at the other end, by his masked name when this side knows him.
+async fn person_label(app: &App, t: &Dict, psn_no: &str) -> String {
+    match people::who(app, psn_no).await {
+        Ok(p) if !p.name_masked.is_empty() => p.name_masked,
+        _ => t.quota_family.to_string(),
+    }
+}
+
+async fn institution_name(app: &App, code: &str) -> Option<String> {
+    let code = code.to_string();
+    app.read(move |e| e.state().institutions.get(&code).map(|i| i.name.clone()))
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn spend_lines(app: &App, t: &Dict, spends: &[Spending]) -> Vec<SpendLine> {
+    let mut out = Vec::with_capacity(spends.len());
+    for s in spends {
+        let known_here = match &s.fixmedins_name {
+            Some(name) => Some(name.clone()),
+            None => institution_name(app, &s.fixmedins_code).await,
+        };
+        let place = known_here.unwrap_or_else(|| t.quota_spend_place_unknown.to_string());
+        let what = if s.amount.is_negative() {
+            let back = s.amount.saturating_neg();
+            fill(t.quota_spend_returned, &[&back.to_string()])
+        } else {
+            fill(t.quota_spend_paid, &[&s.amount.to_string()])
+        };
+        out.push(SpendLine {
+            date: s.at.get(..10).unwrap_or(&s.at).to_string(),
+            place,
+            what,
+        });
+    }
+    out
+}
+
+async fn line(app: &App, t: &Dict, v: &QuotaView) -> QuotaLine {
+    let (province, other_psn_no) = if v.holder_side {
+        (v.parties.relative_province, &v.parties.relative_psn_no)
+    } else {
+        (v.parties.holder_province, &v.parties.holder_psn_no)
+    };
+    // A failure to reach the other province costs the holder this list, never the page.
+    let spends = if v.holder_side {
+        match service::spends(app, &v.parties).await {
+            Ok(s) => Some(spend_lines(app, t, &s).await),
+            Err(_) => None,
+        }
+    } else {
+        Some(Vec::new())
+    };
+    QuotaLine {
+        holder_side: v.holder_side,
+        province: province_label(province),
+        province_code: format!("{province:02}"),
+        other_psn_no: other_psn_no.clone(),
+        other: person_label(app, t, other_psn_no).await,
+        status: match v.status.as_str() {
+            "active" => t.quota_status_active,
+            "ending" => t.quota_status_ending,
+            _ => t.quota_status_ended,
+        }
+        .to_string(),
+        active: v.status == "active",
+        amount: v.amount.to_string(),
+        spends,
+    }
+}
+
 async fn lines(app: &App, lang: Lang, psn_no: &str) -> (Vec<QuotaLine>, Option<ErrorView>) {
     let t = lang.t();
     match service::quotas_of(app, psn_no).await {
-        Ok(views) => (
-            views
-                .iter()
-                .map(|v| QuotaLine {
-                    holder_side: v.holder_side,
-                    province: format!(
-                        "{:02}",
-                        if v.holder_side {
-                            v.parties.relative_province
-                        } else {
-                            v.parties.holder_province
-                        }
-                    ),
-                    other: if v.holder_side {
-                        v.parties.relative_psn_no.clone()
-                    } else {
-                        v.parties.holder_psn_no.clone()
-                    },
-                    status: match v.status.as_str() {
-                        "active" => t.quota_status_active,
-                        "ending" => t.quota_status_ending,
-                        _ => t.quota_status_ended,
-                    }
-                    .to_string(),
-                    active: v.status == "active",
-                    amount: v.amount.to_string(),
-                })
-                .collect(),
-            None,
-        ),
+        Ok(views) => {
+            let mut out = Vec::with_capacity(views.len());
+            for v in &views {
+                out.push(line(app, t, v).await);
+            }
+            (out, None)
+        }
         Err(e) => (Vec::new(), Some(ErrorView::of(lang, &e))),
     }
+}
+
+/// The provinces this one has joined with, by name, for the bind form.
+fn province_options(app: &App, chosen: &str) -> Vec<Opt> {
+    app.peers
+        .iter()
+        .flat_map(|p| p.peers())
+        .map(|peer| {
+            let value = format!("{:02}", peer.code);
+            Opt {
+                label: province_label(peer.code),
+                selected: value == chosen,
+                value,
+            }
+        })
+        .collect()
+}
+
+fn relationship_options(lang: Lang, chosen: &str) -> Vec<Opt> {
+    RELATIONSHIP_CODES
+        .iter()
+        .filter_map(|c| Relationship::from_code(*c))
+        .map(|r| Opt {
+            value: r.to_string(),
+            label: i18n::relationship(lang, r),
+            selected: r.to_string() == chosen,
+        })
+        .collect()
 }
 
 async fn page_for(app: &App, lang: Lang, remember: bool, psn_no: &str) -> Page {
@@ -140,6 +249,8 @@ async fn show(State(app): State<App>, Query(q): Query<LangQuery>, headers: Heade
             confirm: None,
             done: None,
             error,
+            provinces: province_options(&app, ""),
+            relationships: relationship_options(lang, ""),
         },
     )
 }
@@ -191,13 +302,14 @@ async fn act(
             outcome = Err(ErrorView::input(t.quota_amount_missing))
         }
         (op_name, Some(p), Some(own)) if !confirmed => {
+            let place = province_label(p);
             let what = match op_name {
-                "bind" => fill(t.quota_confirm_bind, &[&province, &text(&form.name)]),
-                "grant" => fill(t.quota_confirm_grant, &[&amount_text, &province]),
+                "bind" => fill(t.quota_confirm_bind, &[&place, &text(&form.name)]),
+                "grant" => fill(t.quota_confirm_grant, &[&amount_text, &place]),
                 "lower" => fill(t.quota_confirm_lower, &[&amount_text]),
                 _ => t.quota_confirm_end.to_string(),
             };
-            let _ = (p, own);
+            let _ = own;
             confirm = Some(Confirm {
                 op: op_name.to_string(),
                 province: province.clone(),
@@ -258,6 +370,8 @@ async fn act(
             confirm,
             done,
             error,
+            provinces: province_options(&app, &province),
+            relationships: relationship_options(lang, &text(&form.relationship)),
         },
     )
     .into_response()
