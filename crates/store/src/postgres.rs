@@ -2339,6 +2339,7 @@ fn write_one<'a, C: GenericClient>(
             .map_err(pg)?;
         }
         Write::Review(row) => {
+            let (phone, certno) = crate::reviews::stored_pii(privacy, row)?;
             let st = stmts.get(c, crate::reviews::SQL_PUT)?;
             c.execute(
                 &st,
@@ -2348,8 +2349,8 @@ fn write_one<'a, C: GenericClient>(
                     &row.kind,
                     &row.state,
                     &row.name,
-                    &row.phone,
-                    &row.certno,
+                    &phone,
+                    &certno,
                     &row.admdvs,
                     &row.submitted_at,
                     &row.decided_at,
@@ -3550,18 +3551,27 @@ impl read::ReadStore for PgStore {
     fn reviews_of(&mut self, psn_no: &str) -> Result<Vec<ReviewRow>, StoreError> {
         let limit = crate::reviews::LIST_MAX;
         let rows = self.read_rows(crate::reviews::SQL_OF_PERSON, &[&psn_no, &limit])?;
-        rows.iter().map(review_row).collect()
+        let mode = self.privacy_mode()?;
+        rows.iter()
+            .map(|r| crate::reviews::opened(&mode, review_row(r)?))
+            .collect()
     }
 
     fn review(&mut self, review_id: &str) -> Result<Option<ReviewRow>, StoreError> {
         let rows = self.read_rows(crate::reviews::SQL_ONE, &[&review_id])?;
-        rows.first().map(review_row).transpose()
+        let mode = self.privacy_mode()?;
+        rows.first()
+            .map(|r| crate::reviews::opened(&mode, review_row(r)?))
+            .transpose()
     }
 
     fn pending_reviews(&mut self) -> Result<Vec<ReviewRow>, StoreError> {
         let limit = crate::reviews::LIST_MAX;
         let rows = self.read_rows(crate::reviews::SQL_PENDING, &[&limit])?;
-        rows.iter().map(review_row).collect()
+        let mode = self.privacy_mode()?;
+        rows.iter()
+            .map(|r| crate::reviews::opened(&mode, review_row(r)?))
+            .collect()
     }
 
     fn insert_session(&mut self, row: &read::SessionRow) -> Result<(), StoreError> {

@@ -1309,6 +1309,7 @@ impl ReadStore for SqliteStore {
     }
 
     fn reviews_of(&mut self, psn_no: &str) -> Result<Vec<ReviewRow>, StoreError> {
+        let mode = self.privacy_mode()?;
         let mut st = self
             .connection()
             .prepare_cached(crate::reviews::SQL_OF_PERSON)
@@ -1316,17 +1317,22 @@ impl ReadStore for SqliteStore {
         let rows = st
             .query_map(params![psn_no, crate::reviews::LIST_MAX], review_row)
             .map_err(io)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+        rows.map(|r| crate::reviews::opened(&mode, r.map_err(io)?))
+            .collect()
     }
 
     fn review(&mut self, review_id: &str) -> Result<Option<ReviewRow>, StoreError> {
+        let mode = self.privacy_mode()?;
         self.connection()
             .prepare_cached(crate::reviews::SQL_ONE)
             .and_then(|mut st| st.query_row([review_id], review_row).optional())
-            .map_err(io)
+            .map_err(io)?
+            .map(|r| crate::reviews::opened(&mode, r))
+            .transpose()
     }
 
     fn pending_reviews(&mut self) -> Result<Vec<ReviewRow>, StoreError> {
+        let mode = self.privacy_mode()?;
         let mut st = self
             .connection()
             .prepare_cached(crate::reviews::SQL_PENDING)
@@ -1334,7 +1340,8 @@ impl ReadStore for SqliteStore {
         let rows = st
             .query_map(params![crate::reviews::LIST_MAX], review_row)
             .map_err(io)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(io)
+        rows.map(|r| crate::reviews::opened(&mode, r.map_err(io)?))
+            .collect()
     }
 
     fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {

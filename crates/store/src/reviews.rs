@@ -1,6 +1,11 @@
 //! Online requests staff review (migration 0030, R-R7). The SQL is the same text on both
 //! backends (`$n` is SQLite's too).
 
+use gongji_core::pii::PiiField;
+
+use crate::privacy::Mode;
+use crate::StoreError;
+
 /// A correction or registration request as stored; `gongji_core::review` says what its
 /// fields may hold and how its state moves.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,3 +52,26 @@ pub(crate) const SQL_ONE: &str = "SELECT review_id, psn_no, kind, state, name, p
 pub(crate) const SQL_PENDING: &str = "SELECT review_id, psn_no, kind, state, name, phone,
         certno, admdvs, submitted_at, decided_at, decided_by, reason
     FROM review_requests WHERE state = 'pending' ORDER BY submitted_at, review_id LIMIT $1";
+
+/// The phone and ID number a request row stores: sealed under the deployment's key when
+/// personal data is encrypted at rest, like a person's (bound to the request's id, since a
+/// registration's person has no number yet); as given otherwise. Empty stays empty.
+pub(crate) fn stored_pii(mode: &Mode, row: &ReviewRow) -> Result<(String, String), StoreError> {
+    let seal = |field, value: &str| -> Result<String, StoreError> {
+        if value.is_empty() {
+            return Ok(String::new());
+        }
+        Ok(mode.store(field, &row.review_id, value)?.value)
+    };
+    Ok((
+        seal(PiiField::Phone, &row.phone)?,
+        seal(PiiField::CertNo, &row.certno)?,
+    ))
+}
+
+/// A request row as read back, its phone and ID number opened.
+pub(crate) fn opened(mode: &Mode, mut row: ReviewRow) -> Result<ReviewRow, StoreError> {
+    row.phone = mode.reveal(PiiField::Phone, &row.review_id, &row.phone)?;
+    row.certno = mode.reveal(PiiField::CertNo, &row.review_id, &row.certno)?;
+    Ok(row)
+}

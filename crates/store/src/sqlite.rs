@@ -1480,6 +1480,7 @@ fn write_one(tx: &Connection, w: &Write, privacy: &Mode) -> Result<(), StoreErro
                 .map_err(io)?;
         }
         Write::Review(row) => {
+            let (phone, certno) = crate::reviews::stored_pii(privacy, row)?;
             tx.prepare_cached(crate::reviews::SQL_PUT)
                 .and_then(|mut st| {
                     st.execute(params![
@@ -1488,8 +1489,8 @@ fn write_one(tx: &Connection, w: &Write, privacy: &Mode) -> Result<(), StoreErro
                         row.kind,
                         row.state,
                         row.name,
-                        row.phone,
-                        row.certno,
+                        phone,
+                        certno,
                         row.admdvs,
                         row.submitted_at,
                         row.decided_at,

@@ -142,6 +142,7 @@ both!(
     encrypted_data_without_a_key_is_refused_not_garbled,
     rows_stored_in_clear_are_sealed_in_batches_and_leave_no_trace,
     without_a_key_persons_are_stored_and_found_as_before,
+    review_requests_keep_their_numbers_sealed_too,
 );
 
 fn key(byte: u8) -> PrivacyKey {
@@ -439,4 +440,47 @@ fn without_a_key_persons_are_stored_and_found_as_before<B: Backend>(b: &B) {
     drop(s);
     let mut s = b.open();
     everything_is_found(&mut s);
+}
+
+/// A registration request carries a new resident's ID number and a correction a new phone
+/// number (R-R7): sealed as a person's are, read back in clear by the writer and by a reader.
+fn review_requests_keep_their_numbers_sealed_too<B: Backend>(b: &B) {
+    use gongji_store::reviews::ReviewRow;
+    let mut s = b.open();
+    s.use_privacy(Some(key(7))).expect("key");
+    register(&mut s);
+    let row = ReviewRow {
+        review_id: "R0001".into(),
+        psn_no: "P0001".into(),
+        kind: "registration".into(),
+        state: "pending".into(),
+        name: "张小明".into(),
+        phone: "13912345678".into(),
+        certno: "370602201503070013".into(),
+        admdvs: "370602".into(),
+        submitted_at: "2026-03-10 09:00:00".into(),
+        ..ReviewRow::default()
+    };
+    s.commit(&WriteBatch {
+        writes: vec![Write::Review(row.clone())],
+    })
+    .expect("request stored");
+    assert_eq!(
+        B::scalar(
+            &mut s,
+            "SELECT COUNT(*) FROM review_requests WHERE certno LIKE 'pii:%' AND phone LIKE 'pii:%'"
+        ),
+        1,
+        "sealed in the table"
+    );
+    let raw = b.raw(&mut s);
+    assert!(!contains(&raw, "370602201503070013") && !contains(&raw, "13912345678"));
+    assert_eq!(s.review("R0001").expect("read").as_ref(), Some(&row));
+    let source = s.reader_source().expect("readers");
+    let mut reader = source.open_reader().expect("reader");
+    assert_eq!(
+        reader.pending_reviews().expect("pending"),
+        vec![row.clone()]
+    );
+    assert_eq!(reader.reviews_of("P0001").expect("own"), vec![row]);
 }
