@@ -5,9 +5,10 @@ use gongji_core::codes::Channel;
 use gongji_engine::bubao::{bubao_request, held, BubaoResult};
 use gongji_store::ReadStore;
 
+use crate::privacy::KeyArg;
 use crate::registry::{Target, EXIT_OK, EXIT_UNUSABLE};
 
-pub fn run(target: &Target, date: Option<&str>) -> u8 {
+pub fn run(target: &Target, key: &KeyArg, date: Option<&str>) -> u8 {
     let at = match date {
         None => chrono::Local::now().naive_local(),
         Some(text) => match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
@@ -18,7 +19,7 @@ pub fn run(target: &Target, date: Option<&str>) -> u8 {
             }
         },
     };
-    let mut engine = match target.open_engine() {
+    let mut engine = match target.open_engine_with(key) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("{e}");

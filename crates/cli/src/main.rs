@@ -187,6 +187,8 @@ enum BubaoCmd {
         /// The day the job runs as (YYYY-MM-DD), today when absent.
         #[arg(long)]
         date: Option<String>,
+        #[command(flatten)]
+        key: privacy::KeyArg,
     },
 }
 
@@ -375,8 +377,8 @@ fn main() -> ExitCode {
             file,
         } => contribution::import(&target, &key, year, &file, &staff),
         Cmd::Bubao {
-            command: BubaoCmd::Run { target, date },
-        } => bubao::run(&target, date.as_deref()),
+            command: BubaoCmd::Run { target, date, key },
+        } => bubao::run(&target, &key, date.as_deref()),
         Cmd::Policy {
             command: PolicyCmd::Check { files },
         } => registry::policy_check(&files),
