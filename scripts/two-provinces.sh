@@ -15,6 +15,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The tools this script drives the journey with; a fresh machine may lack them.
+missing=()
+for tool in sqlite3 jq curl python3; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== installing ${missing[*]} (apt-get)"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 GONGJI="${GONGJI:-}"
 if [ -z "$GONGJI" ]; then
     cargo build -q -p gongji-cli
