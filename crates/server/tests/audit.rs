@@ -4,165 +4,10 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
+use common::faulty::{Call, Faults};
 use common::*;
 use gongji_core::codes::InstitutionKind;
-use gongji_server::app::DynStore;
-use gongji_store::read::{
-    AuditEntry, AuditQuery, OperatorRow, ProxyConsentRow, RecordQuery, RecordRow, RecoveryQuery,
-    ReportQuery, ReportRow, SessionRow, StaffRow, YearTotals,
-};
-use gongji_store::{
-    CommitmentRow, ReadStore, ReaderSource, ReconcileQuery, ReconcileTotals, RecoveryCaseRow,
-    Snapshot, Store, StoreError, StoredAnswer, StoredSettlement, VerifyReport, WriteBatch,
-};
 use serde_json::json;
-
-/// Which commit fails: `Some(n)` lets `n` more commits through, then fails one (nothing of
-/// it written: the real transaction rolls back).
-#[derive(Clone, Default)]
-struct Faults(Arc<Mutex<Option<u32>>>);
-
-impl Faults {
-    fn fail_next_commit(&self) {
-        self.fail_commit_after(0);
-    }
-
-    fn fail_commit_after(&self, passing: u32) {
-        if let Ok(mut f) = self.0.lock() {
-            *f = Some(passing);
-        }
-    }
-
-    fn clear(&self) {
-        if let Ok(mut f) = self.0.lock() {
-            *f = None;
-        }
-    }
-
-    fn hit(&self) -> bool {
-        let Ok(mut f) = self.0.lock() else {
-            return false;
-        };
-        match *f {
-            Some(0) => {
-                *f = None;
-                true
-            }
-            Some(n) => {
-                *f = Some(n - 1);
-                false
-            }
-            None => false,
-        }
-    }
-}
-
-struct Faulty {
-    inner: DynStore,
-    faults: Faults,
-}
-
-impl Store for Faulty {
-    fn load_snapshot(&mut self) -> Result<Snapshot, StoreError> {
-        self.inner.load_snapshot()
-    }
-    fn commit(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
-        if self.faults.hit() {
-            return Err(StoreError::Io("injected fault: commit".into()));
-        }
-        self.inner.commit(batch)
-    }
-    fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError> {
-        self.inner.answer_for_msgid(msgid)
-    }
-    fn answers_for_msgids(
-        &mut self,
-        msgids: &[&str],
-    ) -> Result<HashMap<String, StoredAnswer>, StoreError> {
-        self.inner.answers_for_msgids(msgids)
-    }
-    fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
-        self.inner.settlement(setl_id)
-    }
-    fn verify(&mut self) -> Result<VerifyReport, StoreError> {
-        self.inner.verify()
-    }
-    fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
-        self.inner.reconcile(q)
-    }
-}
-
-impl ReadStore for Faulty {
-    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
-        self.inner.reader_source()
-    }
-    fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
-        self.inner.records(q)
-    }
-    fn year_totals(&mut self, psn_no: &str, year: i32) -> Result<YearTotals, StoreError> {
-        self.inner.year_totals(psn_no, year)
-    }
-    fn persons_by_phone(&mut self, phone: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.persons_by_phone(phone)
-    }
-    fn search_persons(&mut self, text: &str, limit: u32) -> Result<Vec<String>, StoreError> {
-        self.inner.search_persons(text, limit)
-    }
-    fn mutual_aid_report(&mut self, q: &ReportQuery) -> Result<Vec<ReportRow>, StoreError> {
-        self.inner.mutual_aid_report(q)
-    }
-    fn staff(&mut self, username: &str) -> Result<Option<StaffRow>, StoreError> {
-        self.inner.staff(username)
-    }
-    fn recovery_cases(&mut self, q: &RecoveryQuery) -> Result<Vec<RecoveryCaseRow>, StoreError> {
-        self.inner.recovery_cases(q)
-    }
-    fn commitment(&mut self, binding_id: i64) -> Result<Option<CommitmentRow>, StoreError> {
-        self.inner.commitment(binding_id)
-    }
-    fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        self.inner.audit_log(q)
-    }
-    fn operator(&mut self, code: &str, username: &str) -> Result<Option<OperatorRow>, StoreError> {
-        self.inner.operator(code, username)
-    }
-    fn app_partner(
-        &mut self,
-        app_code: &str,
-    ) -> Result<Option<gongji_store::read::AppPartnerRow>, StoreError> {
-        self.inner.app_partner(app_code)
-    }
-    fn insert_session(&mut self, row: &SessionRow) -> Result<(), StoreError> {
-        self.inner.insert_session(row)
-    }
-    fn session(&mut self, token_sha256: &str) -> Result<Option<SessionRow>, StoreError> {
-        self.inner.session(token_sha256)
-    }
-    fn touch_session(
-        &mut self,
-        token_sha256: &str,
-        last_seen_at: &str,
-        expires_at: &str,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .touch_session(token_sha256, last_seen_at, expires_at)
-    }
-    fn delete_session(&mut self, token_sha256: &str) -> Result<(), StoreError> {
-        self.inner.delete_session(token_sha256)
-    }
-    fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError> {
-        self.inner.delete_expired_sessions(now)
-    }
-    fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
-        self.inner.proxy_consents(psn_no)
-    }
-    fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
-        self.inner.proxy_consent(token)
-    }
-}
 
 /// A small registry behind a fault injector: a Jinan holder (5,000 yuan) with his bound
 /// wife, who bought for 100 yuan paid by mutual aid; a Yuncheng holder (2,000 yuan) with a
@@ -190,16 +35,7 @@ async fn scene() -> Scene {
     f.bind(&hy, &ry, 20, "2025-01-01", None);
     let setl = f.buy(&rj, &pharmacy, &item, 100, "2025-10-01 15:30:00");
     let faults = Faults::default();
-    let injector = faults.clone();
-    let s = f
-        .wrap_store(move |inner| {
-            Box::new(Faulty {
-                inner,
-                faults: injector,
-            })
-        })
-        .start()
-        .await;
+    let s = f.wrap_store(faults.wrapper()).start().await;
     Scene {
         s,
         faults,
@@ -254,7 +90,7 @@ async fn a_person_sign_in_and_its_audit_row_commit_together() {
     let sc = scene().await;
 
     let code = sc.code_for(&sc.hj, NOW).await;
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     sc.person_sign_in(&sc.hj, &code)
         .await
         .refused(503, "GJ-STORE-IO");
@@ -284,7 +120,7 @@ async fn a_staff_sign_in_and_its_audit_row_commit_together() {
             json!({ "username": "clerk1", "password": password }),
         )
     };
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     sign_in(STAFF_PASSWORD).await.refused(503, "GJ-STORE-IO");
     assert_eq!((sc.sessions("staff"), sc.audited("staff_sign_in")), (0, 0));
 
@@ -305,7 +141,7 @@ async fn an_operator_sign_in_and_its_audit_row_commit_together() {
     let sign_in = |password: &'static str| {
         gongji_server::service::operators::sign_in(&sc.s.app, &sc.pharmacy, "till1", password)
     };
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     let failed = sign_in("till password").await;
     assert!(failed.is_err(), "a sign-in whose commit failed is refused");
     assert_eq!(
@@ -353,12 +189,12 @@ async fn a_premium_payment_and_its_audit_row_commit_together() {
     assert_eq!((premiums(), sc.audited("premium_paid")), (0, 0));
 
     // The payment's own commit fails: neither.
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     pay(2026, "order-1").await.refused(503, "GJ-STORE-IO");
     assert_eq!((premiums(), sc.audited("premium_paid")), (0, 0));
 
     // The commit after the payment's fails: the payment and its row are already one.
-    sc.faults.fail_commit_after(1);
+    sc.faults.fail_after(Call::Commit, 1);
     let paid = pay(2026, "order-2").await;
     assert_eq!(paid.status, 201, "{}", paid.body);
     assert_eq!((premiums(), sc.audited("premium_paid")), (1, 1));
@@ -373,6 +209,38 @@ async fn a_premium_payment_and_its_audit_row_commit_together() {
     assert_eq!(again.ok()["replayed"], true);
     assert_eq!((premiums(), sc.audited("premium_paid")), (1, 1));
     sc.s.verify_clean().await;
+}
+
+/// The fault injector hides nothing of its store: the writer's own store, read through it,
+/// lists the premium just paid, as the engine's `Store` and the API's `ReadStore` both ask.
+/// Fails on main, where this file's injector forwarded neither call and answered an empty list.
+#[tokio::test]
+async fn the_fault_injector_answers_what_its_store_holds() {
+    use gongji_store::{ReadStore, Store};
+    let sc = scene().await;
+    let token = sc.s.sign_in(&sc.hy).await;
+    let paid =
+        sc.s.send(
+            sc.s.req(reqwest::Method::POST, "/api/v1/me/premiums", Some(&token))
+                .header("idempotency-key", "order-1")
+                .json(&json!({ "relative_psn_no": sc.ry.psn_no, "year": 2026 })),
+        )
+        .await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+
+    let ry = sc.ry.psn_no.clone();
+    let (by_store, by_reads) =
+        sc.s.app
+            .read(move |e| {
+                let store = e.store_mut();
+                (
+                    Store::premium_payments(store, &ry).map(|r| r.len()),
+                    ReadStore::premium_payments(store, &ry).map(|r| r.len()),
+                )
+            })
+            .await
+            .expect("read");
+    assert_eq!((by_store.ok(), by_reads.ok()), (Some(1), Some(1)));
 }
 
 /// A 亲情账户 consent given, and its revocation, each commit with the parent's audit row.
@@ -400,7 +268,7 @@ async fn a_proxy_consent_and_its_audit_row_commit_together() {
         )
     };
 
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     assert!(
         give().await.is_err(),
         "a consent whose commit failed is refused"
@@ -422,7 +290,7 @@ async fn a_proxy_consent_and_its_audit_row_commit_together() {
     let consent = give().await.expect("consent");
     assert_eq!((consents(false), sc.audited("proxy_consent_given")), (1, 1));
 
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     let failed = proxy::revoke(&sc.s.app, &sc.hj.psn_no, &consent.token, Channel::Web).await;
     assert!(
         failed.is_err(),
@@ -458,7 +326,7 @@ async fn a_staff_read_is_refused_when_its_audit_row_cannot_be_written() {
     let clerk = sc.s.staff("clerk1").await;
     let path = format!("/api/v1/staff/persons/{}", sc.hj.psn_no);
 
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     let refused = sc.s.get(&path, Some(&clerk)).await;
     refused.refused(503, "GJ-STORE-IO");
     assert!(
@@ -468,7 +336,7 @@ async fn a_staff_read_is_refused_when_its_audit_row_cannot_be_written() {
     );
     assert_eq!(sc.audited("staff_read_person"), 0);
 
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     sc.s.get(
         &format!("/api/v1/staff/persons?q={}", sc.hj.psn_no),
         Some(&clerk),
@@ -494,7 +362,7 @@ async fn a_staff_read_of_a_bindings_payments_is_audited_first() {
         username: "auditor1".into(),
         role: Role::Auditor,
     };
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     assert!(
         binding_payments(&sc.s.app, &auditor, sc.b_hj_rj)
             .await
@@ -533,7 +401,7 @@ async fn staff_changes_and_their_audit_rows_commit_together() {
     let lift = format!("/api/v1/staff/bindings/{}/lift", sc.b_hj_rj);
     let why = json!({ "reason": "亲属关系存疑" });
 
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     sc.s.post(&suspend, Some(&auditor), why.clone())
         .await
         .refused(503, "GJ-STORE-IO");
@@ -545,7 +413,7 @@ async fn staff_changes_and_their_audit_rows_commit_together() {
     sc.s.post(&suspend, Some(&auditor), why.clone()).await.ok();
     assert_eq!((status(), sc.audited("suspend")), (1, 1));
 
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     sc.s.post(&lift, Some(&auditor), why.clone())
         .await
         .refused(503, "GJ-STORE-IO");
@@ -555,7 +423,7 @@ async fn staff_changes_and_their_audit_rows_commit_together() {
 
     let cases = || sc.s.count("SELECT COUNT(*) FROM recovery_cases");
     let open = json!({ "binding_id": sc.b_hj_rj, "setl_id": sc.setl, "amount": "60", "reason": "虚假承诺" });
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     sc.s.post("/api/v1/staff/recovery-cases", Some(&auditor), open.clone())
         .await
         .refused(503, "GJ-STORE-IO");
@@ -578,7 +446,7 @@ async fn staff_changes_and_their_audit_rows_commit_together() {
         sc.s.count("SELECT COUNT(*) FROM recovery_cases WHERE status = 'repaid'")
     };
     let repay = format!("/api/v1/staff/recovery-cases/{id}/repaid");
-    sc.faults.fail_next_commit();
+    sc.faults.fail_next(Call::Commit);
     sc.s.post(&repay, Some(&auditor), json!({}))
         .await
         .refused(503, "GJ-STORE-IO");

@@ -376,6 +376,8 @@ pub(crate) const SQL_BUBAO_CANDIDATES: &str = "SELECT w.setl_id, w.seq, w.entry_
     WHERE NOT EXISTS (SELECT 1 FROM bubao b WHERE b.setl_id = w.setl_id)
     ORDER BY w.setl_date, w.setl_id, w.seq";
 
+/// No method has a default: a store that wraps another (the tests' fault injector) must
+/// forward each one, or it would answer empty where the real store has rows.
 pub trait ReadStore {
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError>;
     fn year_totals(&mut self, psn_no: &str, year: i32) -> Result<YearTotals, StoreError>;
@@ -412,88 +414,50 @@ pub trait ReadStore {
     /// Deletes the sessions expired at `now`; returns how many.
     fn delete_expired_sessions(&mut self, now: &str) -> Result<u64, StoreError>;
     /// The consents where `psn_no` is the parent or the child, newest first.
-    fn proxy_consents(&mut self, _psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError> {
-        Ok(Vec::new())
-    }
-    fn proxy_consent(&mut self, _token: &str) -> Result<Option<ProxyConsentRow>, StoreError> {
-        Ok(None)
-    }
+    fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<ProxyConsentRow>, StoreError>;
+    fn proxy_consent(&mut self, token: &str) -> Result<Option<ProxyConsentRow>, StoreError>;
     /// The review requests `psn_no` made (R-R7), newest first.
-    fn reviews_of(&mut self, _psn_no: &str) -> Result<Vec<ReviewRow>, StoreError> {
-        Ok(Vec::new())
-    }
-    fn review(&mut self, _review_id: &str) -> Result<Option<ReviewRow>, StoreError> {
-        Ok(None)
-    }
+    fn reviews_of(&mut self, psn_no: &str) -> Result<Vec<ReviewRow>, StoreError>;
+    fn review(&mut self, review_id: &str) -> Result<Option<ReviewRow>, StoreError>;
     /// The requests waiting for staff, oldest first.
-    fn pending_reviews(&mut self) -> Result<Vec<ReviewRow>, StoreError> {
-        Ok(Vec::new())
-    }
+    fn pending_reviews(&mut self) -> Result<Vec<ReviewRow>, StoreError>;
     /// The holder's mutual-aid payments for the relative, newest first, at most a page.
     fn mutual_aid_payments(
         &mut self,
-        _holder_psn_no: &str,
-        _relative_psn_no: &str,
-    ) -> Result<Vec<MutualAidPaymentRow>, StoreError> {
-        Ok(Vec::new())
-    }
+        holder_psn_no: &str,
+        relative_psn_no: &str,
+    ) -> Result<Vec<MutualAidPaymentRow>, StoreError>;
     /// Every premium paid for `psn_no`, newest first (R-R7).
-    fn premium_payments(&mut self, _psn_no: &str) -> Result<Vec<PremiumPayment>, StoreError> {
-        Ok(Vec::new())
-    }
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<PremiumPayment>, StoreError>;
     /// Settlements whose held-back fund shares 补报 has not paid yet (R-R2).
-    fn bubao_candidates(&mut self) -> Result<Vec<WithheldSettlement>, StoreError> {
-        Ok(Vec::new())
-    }
+    fn bubao_candidates(&mut self) -> Result<Vec<WithheldSettlement>, StoreError>;
     /// The latest 补报 paid, newest first.
-    fn bubao_paid(&mut self, _limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError> {
-        Ok(Vec::new())
-    }
+    fn bubao_paid(&mut self, limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError>;
     /// Stores a new payment order; an order id used before is an error.
-    fn put_payment_order(&mut self, _row: &PaymentOrderRow) -> Result<(), StoreError> {
-        Err(StoreError::Io(
-            "payment orders are not kept by this store".into(),
-        ))
-    }
-    fn payment_order(&mut self, _order_id: &str) -> Result<Option<PaymentOrderRow>, StoreError> {
-        Ok(None)
-    }
+    fn put_payment_order(&mut self, row: &PaymentOrderRow) -> Result<(), StoreError>;
+    fn payment_order(&mut self, order_id: &str) -> Result<Option<PaymentOrderRow>, StoreError>;
     /// Registers a collecting agent; an id or token used before is an error.
-    fn put_agent(&mut self, _row: &AgentRow) -> Result<(), StoreError> {
-        Err(StoreError::Io(
-            "collecting agents are not kept by this store".into(),
-        ))
-    }
+    fn put_agent(&mut self, row: &AgentRow) -> Result<(), StoreError>;
     /// Residents' premiums of benefit year `year` and of the year before, per group.
     fn collection_report(
         &mut self,
-        _year: i32,
-        _by: CollectionGroup,
-    ) -> Result<Vec<CollectionRow>, StoreError> {
-        Ok(Vec::new())
-    }
-    fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError> {
-        Ok(Vec::new())
-    }
-    fn agent_by_token(&mut self, _token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
-        Ok(None)
-    }
+        year: i32,
+        by: CollectionGroup,
+    ) -> Result<Vec<CollectionRow>, StoreError>;
+    fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError>;
+    fn agent_by_token(&mut self, token_sha256: &str) -> Result<Option<AgentRow>, StoreError>;
     /// The postings on `account_key` (an agent's clearing account) of entries made in
     /// `[from, to)` (`yyyy-MM-dd HH:mm:ss` texts), with the premiums they paid.
     fn agent_postings(
         &mut self,
-        _account_key: &str,
-        _from: &str,
-        _to: &str,
-    ) -> Result<Vec<AgentPostingRow>, StoreError> {
-        Ok(Vec::new())
-    }
+        account_key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<AgentPostingRow>, StoreError>;
     /// Where to open more read-only connections on this same database, so that reads run
     /// beside the writer instead of on its thread. `None` when there is no second way in
     /// (an in-memory database).
-    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
-        None
-    }
+    fn reader_source(&self) -> Option<Arc<dyn ReaderSource>>;
 }
 
 /// A backend the server can run on: the engine's store and the API's reads.

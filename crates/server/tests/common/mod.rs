@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod faulty;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use gongji_core::codes::{
     AccountUse, Admdvs, Channel, ChargeLevel, Gender, HospitalLevel, InstitutionKind, InsuStatus,
