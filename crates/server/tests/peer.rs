@@ -42,8 +42,23 @@ struct Provinces {
     b_books: Arc<MemoryLedger>,
 }
 
-/// Two provinces that know each other; each runs its outbox driver when `drive`.
-async fn provinces_driven(b_books: MemoryLedger, drive: bool) -> Provinces {
+/// Province `code`'s neighbour at `url`, whose answers `seed`'s key signs.
+fn peer(code: u32, url: String, seed: u8) -> Peer {
+    Peer {
+        code,
+        url,
+        key: key(seed).verifying_key().clone(),
+    }
+}
+
+/// Province A (key 1) serving registry `fa` with books `a_books`, and province B (key 2)
+/// serving `fb` with `b_books`, each knowing the other; each runs its outbox driver when
+/// `drive`.
+async fn two_provinces(
+    (fa, a_books): (Fixture, MemoryLedger),
+    (fb, b_books): (Fixture, MemoryLedger),
+    drive: bool,
+) -> Provinces {
     let la = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -52,35 +67,12 @@ async fn provinces_driven(b_books: MemoryLedger, drive: bool) -> Provinces {
         .expect("bind");
     let url_a = format!("http://{}", la.local_addr().expect("addr"));
     let url_b = format!("http://{}", lb.local_addr().expect("addr"));
-    let a_books =
-        Arc::new(MemoryLedger::new(A).with_person("370102198001011234", HOLDER, yuan(1000)));
+    let a_books = Arc::new(a_books);
     let b_books = Arc::new(b_books);
-    let peers_a = Peers::new(
-        A,
-        key(1),
-        vec![Peer {
-            code: B,
-            url: url_b,
-            key: key(2).verifying_key().clone(),
-        }],
-    )
-    .with_ledger(a_books.clone());
-    let peers_b = Peers::new(
-        B,
-        key(2),
-        vec![Peer {
-            code: A,
-            url: url_a,
-            key: key(1).verifying_key().clone(),
-        }],
-    )
-    .with_ledger(b_books.clone());
-    let a = Fixture::new()
-        .start_on(la, |app| app.with_peers(peers_a))
-        .await;
-    let b = Fixture::new()
-        .start_on(lb, |app| app.with_peers(peers_b))
-        .await;
+    let peers_a = Peers::new(A, key(1), vec![peer(B, url_b, 2)]).with_ledger(a_books.clone());
+    let peers_b = Peers::new(B, key(2), vec![peer(A, url_a, 1)]).with_ledger(b_books.clone());
+    let a = fa.start_on(la, |app| app.with_peers(peers_a)).await;
+    let b = fb.start_on(lb, |app| app.with_peers(peers_b)).await;
     for s in [&a, &b].into_iter().filter(|_| drive) {
         let peers = s.app.peers.clone().expect("peers");
         tokio::spawn(outbox::drive(peers, s.app.peer_wake.clone()));
@@ -91,6 +83,12 @@ async fn provinces_driven(b_books: MemoryLedger, drive: bool) -> Provinces {
         a_books,
         b_books,
     }
+}
+
+/// Two provinces with the holder's 1,000 yuan in A's books and `b_books` in B.
+async fn provinces_driven(b_books: MemoryLedger, drive: bool) -> Provinces {
+    let a_books = MemoryLedger::new(A).with_person("370102198001011234", HOLDER, yuan(1000));
+    two_provinces((Fixture::new(), a_books), (Fixture::new(), b_books), drive).await
 }
 
 async fn provinces(b_books: MemoryLedger) -> Provinces {
@@ -251,11 +249,7 @@ async fn a_grant_waits_for_a_province_that_is_down_and_lands_once_when_it_is_bac
     let dead = Peers::new(
         A,
         key(1),
-        vec![Peer {
-            code: B,
-            url: "http://127.0.0.1:9".to_string(),
-            key: key(2).verifying_key().clone(),
-        }],
+        vec![peer(B, "http://127.0.0.1:9".to_string(), 2)],
     )
     .with_ledger(p.a_books.clone());
     let t = p
@@ -307,118 +301,59 @@ fn signed_headers(
         .body(signed.body.to_vec())
 }
 
+/// The credit the signing test sends: 100 yuan of A's holder for B's relative.
+const CREDIT_BODY: &[u8] = br#"{"transfer_id":"37G000000000001","holder_psn_no":"37000000000000000001","relative_psn_no":"44000000000000000009","amount":"100.00"}"#;
+
+/// That credit sent to `b` as province `from` to province `to`, signed with `seed`'s key at
+/// `timestamp` with `nonce`.
+async fn signed_credit(
+    b: &Server,
+    seed: u8,
+    (from, to): (&str, &str),
+    timestamp: i64,
+    nonce: &str,
+) -> common::Resp {
+    let path = wire::PATH_CREDIT;
+    let req = b.client.post(format!("{}{path}", b.base));
+    let signed = SignedRequest {
+        method: "POST",
+        path,
+        from,
+        to,
+        timestamp,
+        nonce,
+        body: CREDIT_BODY,
+    };
+    b.send(signed_headers(req, &key(seed), &signed)).await
+}
+
 #[tokio::test]
 async fn calls_not_signed_by_a_peer_now_and_once_are_refused_with_stable_codes() {
     let p = provinces(insured_in_b()).await;
-    let path = wire::PATH_CREDIT;
-    let body = br#"{"transfer_id":"37G000000000001","holder_psn_no":"37000000000000000001","relative_psn_no":"44000000000000000009","amount":"100.00"}"#;
-    let url = format!("{}{path}", p.b.base);
+    let url = format!("{}{}", p.b.base, wire::PATH_CREDIT);
     let now = chrono::Utc::now().timestamp() + 1;
-    let http = reqwest::Client::new();
 
-    let plain = p.b.send(http.post(&url).body(body.to_vec())).await;
+    let plain =
+        p.b.send(p.b.client.post(&url).body(CREDIT_BODY.to_vec()))
+            .await;
     plain.refused(400, "GJ-PEER-MALFORMED");
 
-    let forged =
-        p.b.send(signed_headers(
-            http.post(&url),
-            &key(9),
-            &SignedRequest {
-                method: "POST",
-                path,
-                from: "37",
-                to: "44",
-                timestamp: now,
-                nonce: "n1",
-                body,
-            },
-        ))
-        .await;
+    let forged = signed_credit(&p.b, 9, ("37", "44"), now, "n1").await;
     forged.refused(401, "GJ-PEER-BAD-SIGNATURE");
 
-    let stranger =
-        p.b.send(signed_headers(
-            http.post(&url),
-            &key(9),
-            &SignedRequest {
-                method: "POST",
-                path,
-                from: "45",
-                to: "44",
-                timestamp: now,
-                nonce: "n2",
-                body,
-            },
-        ))
-        .await;
+    let stranger = signed_credit(&p.b, 9, ("45", "44"), now, "n2").await;
     stranger.refused(401, "GJ-PEER-UNKNOWN-PROVINCE");
 
-    let stale =
-        p.b.send(signed_headers(
-            http.post(&url),
-            &key(1),
-            &SignedRequest {
-                method: "POST",
-                path,
-                from: "37",
-                to: "44",
-                timestamp: now - 600,
-                nonce: "n3",
-                body,
-            },
-        ))
-        .await;
+    let stale = signed_credit(&p.b, 1, ("37", "44"), now - 600, "n3").await;
     stale.refused(401, "GJ-PEER-STALE-TIMESTAMP");
 
-    let elsewhere =
-        p.b.send(signed_headers(
-            http.post(&url),
-            &key(1),
-            &SignedRequest {
-                method: "POST",
-                path,
-                from: "37",
-                to: "45",
-                timestamp: now,
-                nonce: "n4",
-                body,
-            },
-        ))
-        .await;
+    let elsewhere = signed_credit(&p.b, 1, ("37", "45"), now, "n4").await;
     elsewhere.refused(401, "GJ-PEER-BAD-SIGNATURE");
 
     // A signed credit for a binding B does not know: B's rules still decide on it.
-    let first =
-        p.b.send(signed_headers(
-            http.post(&url),
-            &key(1),
-            &SignedRequest {
-                method: "POST",
-                path,
-                from: "37",
-                to: "44",
-                timestamp: now,
-                nonce: "n5",
-                body,
-            },
-        ))
-        .await;
+    let first = signed_credit(&p.b, 1, ("37", "44"), now, "n5").await;
     assert_eq!(first.status, 200, "{:?}", first.body);
-    let replay =
-        p.b.send(signed_headers(
-            http.post(&url),
-            &key(1),
-            &SignedRequest {
-                method: "POST",
-                path,
-                from: "37",
-                to: "44",
-                timestamp: now,
-                nonce: "n5",
-                body,
-            },
-        ))
-        .await;
+    let replay = signed_credit(&p.b, 1, ("37", "44"), now, "n5").await;
     replay.refused(401, "GJ-PEER-REPLAYED");
     assert_eq!(
         p.b_books.balance(&LedgerAccount::Quota {
@@ -492,27 +427,14 @@ async fn the_holder_grants_in_the_h5_after_confirming_and_the_relative_sees_it_a
     let holder = fa.employee("370100", 1000);
     let mut fb = Fixture::new();
     let relative = fb.employee("140100", 0);
-    let la = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let lb = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url_a = format!("http://{}", la.local_addr().expect("addr"));
-    let url_b = format!("http://{}", lb.local_addr().expect("addr"));
-    let a_books =
-        Arc::new(MemoryLedger::new(A).with_person(&holder.certno, &holder.psn_no, yuan(1000)));
-    let b_books =
-        Arc::new(MemoryLedger::new(B).with_person(&relative.certno, &relative.psn_no, Fen::ZERO));
-    let peer = |code, url: String, seed| Peer {
-        code,
-        url,
-        key: key(seed).verifying_key().clone(),
-    };
-    let peers_a = Peers::new(A, key(1), vec![peer(B, url_b, 2)]).with_ledger(a_books.clone());
-    let peers_b = Peers::new(B, key(2), vec![peer(A, url_a, 1)]).with_ledger(b_books.clone());
-    let a = fa.start_on(la, |app| app.with_peers(peers_a)).await;
-    let b = fb.start_on(lb, |app| app.with_peers(peers_b)).await;
+    let a_books = MemoryLedger::new(A).with_person(&holder.certno, &holder.psn_no, yuan(1000));
+    let b_books = MemoryLedger::new(B).with_person(&relative.certno, &relative.psn_no, Fen::ZERO);
+    let Provinces {
+        a,
+        b,
+        a_books,
+        b_books,
+    } = two_provinces((fa, a_books), (fb, b_books), false).await;
     let token = a.sign_in(&holder).await;
     let post = |fields: Vec<(&'static str, String)>| {
         let mut form = fields;
@@ -665,16 +587,7 @@ async fn the_holders_page_opens_and_says_so_when_the_other_province_cannot_be_re
         })
         .await
         .expect("bound");
-    let peers_a = Peers::new(
-        A,
-        key(1),
-        vec![Peer {
-            code: B,
-            url: url_b,
-            key: key(2).verifying_key().clone(),
-        }],
-    )
-    .with_ledger(a_books.clone());
+    let peers_a = Peers::new(A, key(1), vec![peer(B, url_b, 2)]).with_ledger(a_books.clone());
     let a = fa.start_with(|app| app.with_peers(peers_a)).await;
     let token = a.sign_in(&holder).await;
     let page = a
