@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 use super::charts::{self, BarChart, HBar};
 use super::console_collection;
+use super::console_page::{here_with, ConsolePage};
 use super::csrf;
 use super::h5::{BindingRow, Opt, PersonView};
 use super::i18n::{self, fill, Dict, Lang};
@@ -312,25 +313,6 @@ pub(super) fn frame(
         who: fill(t.con_signed_in_as, &[&s.username, &role_name(lang, s.role)]),
         signout_action: "/console/signout",
     }))
-}
-
-pub(super) async fn require(
-    app: &App,
-    headers: &HeaderMap,
-    here: &str,
-) -> Result<Staff, SignInFirst> {
-    session::staff(app, headers)
-        .await
-        .ok_or_else(|| SignInFirst(here.to_string()))
-}
-
-/// The redirect to the staff sign-in, coming back to the page asked for.
-pub(super) struct SignInFirst(String);
-
-impl IntoResponse for SignInFirst {
-    fn into_response(self) -> Response {
-        see_other(&href("/console", &[("next", self.0)]))
-    }
 }
 
 #[derive(Template)]
@@ -694,29 +676,20 @@ async fn persons(
     Query(q): Query<SearchQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
     let text = field(&q.q);
     let here = href("/console/persons", &[("q", text.clone())]);
-    let s = match require(&app, &headers, &here).await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let cp = match ConsolePage::open(&app, &headers, q.lang, &here).await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let t = lang.t();
-    let page = frame(
-        lang,
-        remember,
+    let (lang, s, t) = (cp.lang, &cp.staff, cp.t());
+    let page = cp.frame(
         t.con_search_title,
         "persons",
         "/console/persons",
         &[("q", text.clone())],
-        Some(&s),
     );
-    let (found, error, status) = match staff::search_persons(&app, &s, &text).await {
+    let (found, error, status) = match staff::search_persons(&app, s, &text).await {
         Ok(list) => (
             list.iter()
                 .map(|p| PersonLine {
@@ -854,22 +827,12 @@ fn done_notice(t: &Dict, done: Option<&str>) -> Option<String> {
 
 async fn person_page(
     app: &App,
-    lang: Lang,
-    remember: bool,
-    s: &Staff,
+    cp: &ConsolePage,
     psn_no: &str,
 ) -> Result<PersonTemplate, Response> {
-    let t = lang.t();
+    let (lang, s, t) = (cp.lang, &cp.staff, cp.t());
     let path = format!("/console/persons/{}", super::encode_query_value(psn_no));
-    let page = frame(
-        lang,
-        remember,
-        t.con_person_title,
-        "persons",
-        &path,
-        &[],
-        Some(s),
-    );
+    let page = cp.frame(t.con_person_title, "persons", &path, &[]);
     let d = match staff::person_detail(app, s, psn_no).await {
         Ok(d) => d,
         Err(e) => return Err(problem(page, &e)),
@@ -969,20 +932,14 @@ async fn person(
     Query(q): Query<DoneQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
     let here = format!("/console/persons/{}", super::encode_query_value(&psn_no));
-    let s = match require(&app, &headers, &here).await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let cp = match ConsolePage::open(&app, &headers, q.lang, &here).await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    match person_page(&app, lang, remember, &s, &psn_no).await {
+    match person_page(&app, &cp, &psn_no).await {
         Ok(mut v) => {
-            v.notice = done_notice(lang.t(), q.done.as_deref());
+            v.notice = done_notice(cp.t(), q.done.as_deref());
             let page = v.p.clone();
             render_page(&page, StatusCode::OK, &v)
         }
@@ -1007,36 +964,23 @@ async fn person_act(
     headers: HeaderMap,
     Form(form): Form<ReasonForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
     let here = format!("/console/persons/{}", super::encode_query_value(&psn_no));
-    let s = match require(&app, &headers, &here).await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let csrf = form.csrf.as_deref();
+    let cp = match ConsolePage::open_form(&app, &headers, q.lang, csrf, &here).await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
     let reason = field(&form.reason);
-    match staff::suspend_holder(&app, &s, &psn_no, &reason).await {
+    match staff::suspend_holder(&app, &cp.staff, &psn_no, &reason).await {
         Ok(_) => see_other(&href(&here, &[("done", "suspended_all".into())])),
-        Err(e) => person_error(&app, lang, remember, &s, &psn_no, &e).await,
+        Err(e) => person_error(&app, &cp, &psn_no, &e).await,
     }
 }
 
-async fn person_error(
-    app: &App,
-    lang: Lang,
-    remember: bool,
-    s: &Staff,
-    psn_no: &str,
-    e: &ServiceError,
-) -> Response {
-    match person_page(app, lang, remember, s, psn_no).await {
+async fn person_error(app: &App, cp: &ConsolePage, psn_no: &str, e: &ServiceError) -> Response {
+    match person_page(app, cp, psn_no).await {
         Ok(mut v) => {
-            v.error = Some(ErrorView::of(lang, e));
+            v.error = Some(ErrorView::of(cp.lang, e));
             let page = v.p.clone();
             render_page(&page, session::status_of(e), &v)
         }
@@ -1052,49 +996,33 @@ async fn binding_act(
     headers: HeaderMap,
     Form(form): Form<ReasonForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
     let back = field(&form.back);
     let here = if back.is_empty() {
         "/console".to_string()
     } else {
         format!("/console/persons/{}", super::encode_query_value(&back))
     };
-    let s = match require(&app, &headers, &here).await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let csrf = form.csrf.as_deref();
+    let cp = match ConsolePage::open_form(&app, &headers, q.lang, csrf, &here).await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
+    let s = &cp.staff;
     let Ok(id) = id.parse::<i64>() else {
         return see_other(&here);
     };
     let reason = field(&form.reason);
     let op = field(&form.op);
     let result = match op.as_str() {
-        "lift" => staff::lift(&app, &s, id, &reason).await.map(|_| "lifted"),
-        _ => staff::suspend(&app, &s, id, &reason)
+        "lift" => staff::lift(&app, s, id, &reason).await.map(|_| "lifted"),
+        _ => staff::suspend(&app, s, id, &reason)
             .await
             .map(|_| "suspended"),
     };
     match result {
         Ok(done) => see_other(&href(&here, &[("done", done.into())])),
-        Err(e) if !back.is_empty() => person_error(&app, lang, remember, &s, &back, &e).await,
-        Err(e) => {
-            let page = frame(
-                lang,
-                remember,
-                lang.t().con_title,
-                "persons",
-                "/console",
-                &[],
-                Some(&s),
-            );
-            problem(page, &e)
-        }
+        Err(e) if !back.is_empty() => person_error(&app, &cp, &back, &e).await,
+        Err(e) => problem(cp.frame(cp.t().con_title, "persons", "/console", &[]), &e),
     }
 }
 
@@ -1171,22 +1099,13 @@ struct CasesTemplate {
     error: Option<ErrorView>,
 }
 
-async fn cases_page(
-    app: &App,
-    lang: Lang,
-    remember: bool,
-    s: &Staff,
-    status: &str,
-) -> Result<CasesTemplate, Response> {
-    let t = lang.t();
-    let page = frame(
-        lang,
-        remember,
+async fn cases_page(app: &App, cp: &ConsolePage, status: &str) -> Result<CasesTemplate, Response> {
+    let (s, t) = (&cp.staff, cp.t());
+    let page = cp.frame(
         t.con_cases_title,
         "recovery",
         "/console/recovery",
         &[("status", status.to_string())],
-        Some(s),
     );
     let q = RecoveryQuery {
         status: (!status.is_empty()).then(|| status.to_string()),
@@ -1298,31 +1217,25 @@ async fn cases(
     Query(q): Query<CasesQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
-    let s = match require(&app, &headers, "/console/recovery").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let cp = match ConsolePage::open(&app, &headers, q.lang, "/console/recovery").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
     let status = match field(&q.status).as_str() {
         "open" => "open",
         "repaid" => "repaid",
         _ => "",
     };
-    match cases_page(&app, lang, remember, &s, status).await {
+    match cases_page(&app, &cp, status).await {
         Ok(mut v) => {
             v.f_binding = field(&q.binding)
                 .parse::<i64>()
                 .map(|b| b.to_string())
                 .unwrap_or_default();
             if v.may_open {
-                v.pick = binding_pick(&app, &s, &v.f_binding, "").await;
+                v.pick = binding_pick(&app, &cp.staff, &v.f_binding, "").await;
             }
-            v.notice = done_notice(lang.t(), q.done.as_deref());
+            v.notice = done_notice(cp.t(), q.done.as_deref());
             let page = v.p.clone();
             render_page(&page, StatusCode::OK, &v)
         }
@@ -1336,21 +1249,15 @@ async fn cases_act(
     headers: HeaderMap,
     Form(form): Form<CasesForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let s = match require(&app, &headers, "/console/recovery").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let csrf = form.csrf.as_deref();
+    let cp = match ConsolePage::open_form(&app, &headers, q.lang, csrf, "/console/recovery").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let t = lang.t();
+    let (lang, s, t) = (cp.lang, &cp.staff, cp.t());
     let result: Result<&str, ErrorView> = match field(&form.op).as_str() {
         "repaid" => match field(&form.case_id).parse::<i64>() {
-            Ok(id) => staff::record_repayment(&app, &s, id)
+            Ok(id) => staff::record_repayment(&app, s, id)
                 .await
                 .map(|_| "repaid")
                 .map_err(|e| ErrorView::of(lang, &e)),
@@ -1365,7 +1272,7 @@ async fn cases_act(
                 }
                 (Ok(binding_id), Ok(Some(amount))) => staff::open_recovery(
                     &app,
-                    &s,
+                    s,
                     RecoveryOpening {
                         binding_id,
                         setl_id: field(&form.setl_id),
@@ -1384,12 +1291,12 @@ async fn cases_act(
     };
     match result {
         Ok(done) => see_other(&href("/console/recovery", &[("done", done.into())])),
-        Err(e) => match cases_page(&app, lang, remember, &s, "").await {
+        Err(e) => match cases_page(&app, &cp, "").await {
             Ok(mut v) => {
                 v.f_binding = field(&form.binding_id);
                 v.f_setl = field(&form.setl_id);
                 if v.may_open {
-                    v.pick = binding_pick(&app, &s, &v.f_binding, &v.f_setl).await;
+                    v.pick = binding_pick(&app, s, &v.f_binding, &v.f_setl).await;
                 }
                 v.f_amount = field(&form.amount);
                 v.f_reason = field(&form.reason);
@@ -1545,39 +1452,18 @@ async fn report(
     Query(q): Query<ReportQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
-    let t = lang.t();
     let query = [
         ("from", field(&q.from)),
         ("to", field(&q.to)),
         ("admdvs", field(&q.admdvs)),
     ];
-    let here = href(
-        "/console/reports",
-        &query
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .cloned()
-            .collect::<Vec<_>>(),
-    );
-    let s = match require(&app, &headers, &here).await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let here = here_with("/console/reports", &query);
+    let cp = match ConsolePage::open(&app, &headers, q.lang.clone(), &here).await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let page = frame(
-        lang,
-        remember,
-        t.con_report_title,
-        "reports",
-        "/console/reports",
-        &query,
-        Some(&s),
-    );
+    let (lang, s, t) = (cp.lang, &cp.staff, cp.t());
+    let page = cp.frame(t.con_report_title, "reports", "/console/reports", &query);
     let region_opts = region_options(&app, lang, &field(&q.admdvs)).await;
     let (period, mut error) = match period(&app, t, &q) {
         Ok(p) => (Some(p), None),
@@ -1586,7 +1472,7 @@ async fn report(
     let mut rows: Vec<ReportRow> = Vec::new();
     if let Some(p) = &period {
         let prefix = (!p.admdvs.is_empty()).then_some(p.admdvs.as_str());
-        match reports::mutual_aid_report(&app, &s, p.from, p.to, prefix).await {
+        match reports::mutual_aid_report(&app, s, p.from, p.to, prefix).await {
             Ok(r) => rows = r,
             Err(e) => error = Some(ErrorView::of(lang, &e)),
         }
@@ -1728,26 +1614,12 @@ async fn report_csv(
     Query(q): Query<ReportQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
-    let t = lang.t();
-    let s = match require(&app, &headers, "/console/reports").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let cp = match ConsolePage::open(&app, &headers, q.lang.clone(), "/console/reports").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let page = frame(
-        lang,
-        remember,
-        t.con_report_title,
-        "reports",
-        "/console/reports",
-        &[],
-        Some(&s),
-    );
+    let (s, t) = (&cp.staff, cp.t());
+    let page = cp.frame(t.con_report_title, "reports", "/console/reports", &[]);
     let p = match period(&app, t, &q) {
         Ok(p) => p,
         Err(e) => {
@@ -1755,7 +1627,7 @@ async fn report_csv(
         }
     };
     let prefix = (!p.admdvs.is_empty()).then_some(p.admdvs.as_str());
-    let rows = match reports::mutual_aid_report(&app, &s, p.from, p.to, prefix).await {
+    let rows = match reports::mutual_aid_report(&app, s, p.from, p.to, prefix).await {
         Ok(r) => r,
         Err(e) => return problem(page, &e),
     };
@@ -1817,32 +1689,18 @@ async fn audit_log(
     Query(q): Query<AuditQueryForm>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
-    let s = match require(&app, &headers, "/console/audit").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let cp = match ConsolePage::open(&app, &headers, q.lang.clone(), "/console/audit").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let t = lang.t();
+    let (lang, s, t) = (cp.lang, &cp.staff, cp.t());
     let (subject, actor, action) = (field(&q.subject), field(&q.actor), field(&q.action));
     let query = [
         ("subject", subject.clone()),
         ("actor", actor.clone()),
         ("action", action.clone()),
     ];
-    let page = frame(
-        lang,
-        remember,
-        t.con_audit_title,
-        "audit",
-        "/console/audit",
-        &query,
-        Some(&s),
-    );
+    let page = cp.frame(t.con_audit_title, "audit", "/console/audit", &query);
     let aq = AuditQuery {
         subject: (!subject.is_empty()).then(|| subject.clone()),
         actor: (!actor.is_empty()).then(|| actor.clone()),
@@ -1850,7 +1708,7 @@ async fn audit_log(
         limit: LIST_ROWS,
         offset: 0,
     };
-    let (lines, error, status) = match staff::audit_log(&app, &s, aq).await {
+    let (lines, error, status) = match staff::audit_log(&app, s, aq).await {
         Ok(list) => {
             let names = Names::load(
                 &app,
@@ -2012,12 +1870,11 @@ async fn bubao_page(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    let s = match require(&app, &headers, "/console/bubao").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let cp = match ConsolePage::open(&app, &headers, q.lang, "/console/bubao").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    bubao_view(&app, lang, remember, &s, None).await
+    bubao_view(&app, cp.lang, cp.remember, &cp.staff, None).await
 }
 
 /// Runs the job and shows what became of each settlement on the same page: a run sent
@@ -2028,30 +1885,16 @@ async fn bubao_run(
     headers: HeaderMap,
     Form(form): Form<BubaoForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let s = match require(&app, &headers, "/console/bubao").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let csrf = form.csrf.as_deref();
+    let cp = match ConsolePage::open_form(&app, &headers, q.lang, csrf, "/console/bubao").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let t = lang.t();
-    let results = match crate::service::bubao::run(&app, &s).await {
+    let (lang, s, t) = (cp.lang, &cp.staff, cp.t());
+    let results = match crate::service::bubao::run(&app, s).await {
         Ok(r) => r,
         Err(e) => {
-            let p = frame(
-                lang,
-                remember,
-                t.bubao_title,
-                "bubao",
-                "/console/bubao",
-                &[],
-                Some(&s),
-            );
+            let p = cp.frame(t.bubao_title, "bubao", "/console/bubao", &[]);
             let v = BubaoTemplate {
                 p: p.clone(),
                 waiting: Vec::new(),
@@ -2089,7 +1932,7 @@ async fn bubao_run(
             }
         })
         .collect();
-    bubao_view(&app, lang, remember, &s, Some(ran)).await
+    bubao_view(&app, lang, cp.remember, s, Some(ran)).await
 }
 
 /// Every staff member may see the transfers in flight (they name persons by number only).
@@ -2124,20 +1967,16 @@ async fn transfers(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    let s = match require(&app, &headers, "/console/transfers").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let cp = match ConsolePage::open(&app, &headers, q.lang, "/console/transfers").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let t = lang.t();
-    let page = frame(
-        lang,
-        remember,
+    let (lang, s, t) = (cp.lang, &cp.staff, cp.t());
+    let page = cp.frame(
         t.con_transfers_title,
         "transfers",
         "/console/transfers",
         &[],
-        Some(&s),
     );
     let listed = match s.require(Permission::ReadPersons) {
         Ok(()) => crate::api::quotas::in_flight(&app).await,

@@ -12,11 +12,12 @@ use gongji_store::read::CollectionGroup;
 use serde::Deserialize;
 
 use super::charts::{self, BarChart};
-use super::console::{axis_yuan, frame, problem, require};
+use super::console::{axis_yuan, problem};
+use super::console_page::{here_with, ConsolePage};
 use super::h5::Opt;
-use super::i18n::{fill, Dict, Lang};
-use super::session::{self, field, ErrorView};
-use super::{href, lang_of, render_page, LangQuery, Page};
+use super::i18n::{fill, Dict};
+use super::session::{field, ErrorView};
+use super::{href, render_page, LangQuery, Page};
 use crate::app::App;
 use crate::service::agents::{self, AGENT_KINDS};
 use crate::service::reports::{self, CollectionLine, CollectionReport};
@@ -105,37 +106,16 @@ pub(super) async fn collection(
     Query(q): Query<CollectionQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
-    let t = lang.t();
     let query = [("year", field(&q.year)), ("by", field(&q.by))];
-    let here = href(
-        "/console/collection",
-        &query
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .cloned()
-            .collect::<Vec<_>>(),
-    );
-    let s = match require(&app, &headers, &here).await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let here = here_with("/console/collection", &query);
+    let cp = match ConsolePage::open(&app, &headers, q.lang.clone(), &here).await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let page = frame(
-        lang,
-        remember,
-        t.col_title,
-        "collection",
-        "/console/collection",
-        &query,
-        Some(&s),
-    );
+    let (lang, t) = (cp.lang, cp.t());
+    let page = cp.frame(t.col_title, "collection", "/console/collection", &query);
     let (year, by, report, error) = match chosen(&app, &q) {
-        Ok((year, by)) => match reports::collection_report(&app, &s, year, by).await {
+        Ok((year, by)) => match reports::collection_report(&app, &cp.staff, year, by).await {
             Ok(r) => (year, by, Some(r), None),
             Err(e @ (ServiceError::Forbidden | ServiceError::Unauthenticated)) => {
                 return problem(page, &e)
@@ -194,27 +174,13 @@ pub(super) async fn collection_csv(
     Query(q): Query<CollectionQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
-    let s = match require(&app, &headers, "/console/collection").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let cp = match ConsolePage::open(&app, &headers, q.lang.clone(), "/console/collection").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let page = frame(
-        lang,
-        remember,
-        lang.t().col_title,
-        "collection",
-        "/console/collection",
-        &[],
-        Some(&s),
-    );
+    let page = cp.frame(cp.t().col_title, "collection", "/console/collection", &[]);
     let report = match chosen(&app, &q) {
-        Ok((year, by)) => reports::collection_report(&app, &s, year, by).await,
+        Ok((year, by)) => reports::collection_report(&app, &cp.staff, year, by).await,
         Err(e) => Err(e),
     };
     let body = match report.and_then(|r| Ok((reports::collection_csv(&r)?, r))) {
@@ -283,24 +249,14 @@ fn kind_label(t: &Dict, kind: &str) -> &'static str {
 
 async fn agents_view(
     app: &App,
-    lang: Lang,
-    remember: bool,
-    s: &crate::service::staff::Staff,
+    cp: &ConsolePage,
     form: AgentForm,
     new_token: Option<(String, String)>,
     error: Option<ErrorView>,
 ) -> Response {
-    let t = lang.t();
-    let page = frame(
-        lang,
-        remember,
-        t.ag_title,
-        "agents",
-        "/console/agents",
-        &[],
-        Some(s),
-    );
-    let list = match agents::agents_today(app, s).await {
+    let (lang, t) = (cp.lang, cp.t());
+    let page = cp.frame(t.ag_title, "agents", "/console/agents", &[]);
+    let list = match agents::agents_today(app, &cp.staff).await {
         Ok(l) => l,
         Err(e) => return problem(page, &e),
     };
@@ -347,12 +303,11 @@ pub(super) async fn agents_page(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    let s = match require(&app, &headers, "/console/agents").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let cp = match ConsolePage::open(&app, &headers, q.lang, "/console/agents").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    agents_view(&app, lang, remember, &s, AgentForm::default(), None, None).await
+    agents_view(&app, &cp, AgentForm::default(), None, None).await
 }
 
 /// Registers an agent and shows its token on the answer page only: it is never stored.
@@ -362,20 +317,14 @@ pub(super) async fn agents_add(
     headers: HeaderMap,
     Form(form): Form<AgentForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let s = match require(&app, &headers, "/console/agents").await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
+    let csrf = form.csrf.as_deref();
+    let cp = match ConsolePage::open_form(&app, &headers, q.lang, csrf, "/console/agents").await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
     match agents::add_agent(
         &app,
-        &s,
+        &cp.staff,
         &form.agent_id,
         &form.name,
         &form.admdvs,
@@ -384,32 +333,16 @@ pub(super) async fn agents_add(
     .await
     {
         Ok((row, token)) => {
-            agents_view(
-                &app,
-                lang,
-                remember,
-                &s,
-                AgentForm::default(),
-                Some((row.name, token)),
-                None,
-            )
-            .await
+            let shown = Some((row.name, token));
+            agents_view(&app, &cp, AgentForm::default(), shown, None).await
         }
-        Err(e @ (ServiceError::Forbidden | ServiceError::Unauthenticated)) => {
-            let page = frame(
-                lang,
-                remember,
-                lang.t().ag_title,
-                "agents",
-                "/console/agents",
-                &[],
-                Some(&s),
-            );
-            problem(page, &e)
-        }
+        Err(e @ (ServiceError::Forbidden | ServiceError::Unauthenticated)) => problem(
+            cp.frame(cp.t().ag_title, "agents", "/console/agents", &[]),
+            &e,
+        ),
         Err(e) => {
-            let error = Some(ErrorView::of(lang, &e));
-            agents_view(&app, lang, remember, &s, form, None, error).await
+            let error = Some(ErrorView::of(cp.lang, &e));
+            agents_view(&app, &cp, form, None, error).await
         }
     }
 }

@@ -13,6 +13,7 @@ use gongji_core::review::{Decision, ReviewKind, ReviewState};
 use gongji_store::reviews::ReviewRow;
 use serde::Deserialize;
 
+use super::console_page::ConsolePage;
 use super::i18n::{fill, region_name, Dict, Lang};
 use super::session::{self, field, see_other, ErrorView};
 use super::{href, lang_of, render_page, LangQuery, Page, UserBar};
@@ -285,24 +286,14 @@ struct DecideForm {
 
 async fn console_view(
     app: &App,
-    lr: (Lang, bool),
-    s: &crate::service::staff::Staff,
+    cp: &ConsolePage,
     notice: Option<String>,
     error: Option<ErrorView>,
     status: StatusCode,
 ) -> Response {
-    let (lang, remember) = lr;
-    let t = lang.t();
-    let page = super::console::frame(
-        lang,
-        remember,
-        t.rv_con_title,
-        "reviews",
-        CONSOLE_PATH,
-        &[],
-        Some(s),
-    );
-    let (waiting, error, status) = match reviews::waiting(app, s).await {
+    let (lang, t) = (cp.lang, cp.t());
+    let page = cp.frame(t.rv_con_title, "reviews", CONSOLE_PATH, &[]);
+    let (waiting, error, status) = match reviews::waiting(app, &cp.staff).await {
         Ok(list) => (
             list.into_iter()
                 .map(|w| WaitingView {
@@ -348,17 +339,17 @@ async fn console_show(
     Query(q): Query<ConsoleQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lr = lang_of(&LangQuery { lang: q.lang }, &headers);
-    let Some(s) = session::staff(&app, &headers).await else {
-        return see_other(&href("/console", &[("next", CONSOLE_PATH.to_string())]));
+    let cp = match ConsolePage::open(&app, &headers, q.lang, CONSOLE_PATH).await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
-    let t = lr.0.t();
+    let t = cp.t();
     let notice = match q.done.as_deref() {
         Some("approved") => Some(t.rv_con_done_approved.to_string()),
         Some("rejected") => Some(t.rv_con_done_rejected.to_string()),
         _ => None,
     };
-    console_view(&app, lr, &s, notice, None, StatusCode::OK).await
+    console_view(&app, &cp, notice, None, StatusCode::OK).await
 }
 
 async fn console_act(
@@ -367,16 +358,10 @@ async fn console_act(
     headers: HeaderMap,
     Form(form): Form<DecideForm>,
 ) -> Response {
-    let lr = lang_of(&q, &headers);
-    let (lang, _) = lr;
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let Some(s) = session::staff(&app, &headers).await else {
-        return see_other(&href("/console", &[("next", CONSOLE_PATH.to_string())]));
+    let csrf = form.csrf.as_deref();
+    let cp = match ConsolePage::open_form(&app, &headers, q.lang, csrf, CONSOLE_PATH).await {
+        Ok(cp) => cp,
+        Err(r) => return r,
     };
     let (decision, done) = match field(&form.op).as_str() {
         "approve" => (Decision::Approve, "approved"),
@@ -387,7 +372,7 @@ async fn console_act(
             "rejected",
         ),
     };
-    match reviews::decide(&app, &s, &field(&form.review_id), decision).await {
+    match reviews::decide(&app, &cp.staff, &field(&form.review_id), decision).await {
         Ok(_) => see_other(&href(CONSOLE_PATH, &[("done", done.to_string())])),
         Err(e) => {
             let status = session::status_of(&e);
@@ -396,7 +381,8 @@ async fn console_act(
             } else {
                 status
             };
-            console_view(&app, lr, &s, None, Some(ErrorView::of(lang, &e)), status).await
+            let error = Some(ErrorView::of(cp.lang, &e));
+            console_view(&app, &cp, None, error, status).await
         }
     }
 }
