@@ -7,6 +7,7 @@ mod common;
 use common::faulty::{Call, Faults};
 use common::*;
 use gongji_core::codes::InstitutionKind;
+use gongji_store::Write;
 use serde_json::json;
 
 /// A small registry behind a fault injector: a Jinan holder (5,000 yuan) with his bound
@@ -326,7 +327,8 @@ async fn a_staff_read_is_refused_when_its_audit_row_cannot_be_written() {
     let clerk = sc.s.staff("clerk1").await;
     let path = format!("/api/v1/staff/persons/{}", sc.hj.psn_no);
 
-    sc.faults.fail_next(Call::Commit);
+    sc.faults
+        .fail_commit_holding(|w| matches!(w, Write::Audit(_)));
     let refused = sc.s.get(&path, Some(&clerk)).await;
     refused.refused(503, "GJ-STORE-IO");
     assert!(
@@ -336,7 +338,8 @@ async fn a_staff_read_is_refused_when_its_audit_row_cannot_be_written() {
     );
     assert_eq!(sc.audited("staff_read_person"), 0);
 
-    sc.faults.fail_next(Call::Commit);
+    sc.faults
+        .fail_commit_holding(|w| matches!(w, Write::Audit(_)));
     sc.s.get(
         &format!("/api/v1/staff/persons?q={}", sc.hj.psn_no),
         Some(&clerk),

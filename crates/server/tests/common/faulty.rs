@@ -71,12 +71,11 @@ pub enum Call {
     AgentPostings,
 }
 
-/// Fails `times` calls of `call` after letting `passing` through; for commits, only those
-/// whose batch holds a write `holding` picks count.
+/// Fails one call of `call` after letting `passing` through; for commits, only those whose
+/// batch holds a write `holding` picks count.
 struct Failure {
     call: Call,
     passing: u32,
-    times: u32,
     holding: Option<fn(&Write) -> bool>,
 }
 
@@ -118,17 +117,6 @@ impl Faults {
         self.add(Failure {
             call,
             passing,
-            times: 1,
-            holding: None,
-        });
-    }
-
-    /// The next `times` calls of `call` fail.
-    pub fn fail_times(&self, call: Call, times: u32) {
-        self.add(Failure {
-            call,
-            passing: 0,
-            times,
             holding: None,
         });
     }
@@ -139,7 +127,6 @@ impl Faults {
         self.add(Failure {
             call: Call::Commit,
             passing: 0,
-            times: 1,
             holding: Some(kind),
         });
     }
@@ -187,10 +174,7 @@ impl Faults {
                     f.passing -= 1;
                 } else {
                     fails = true;
-                    f.times -= 1;
-                    if f.times == 0 {
-                        plan.failures.remove(i);
-                    }
+                    plan.failures.remove(i);
                 }
             }
             (gates, fails)
