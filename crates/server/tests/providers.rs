@@ -1320,6 +1320,78 @@ async fn the_face_redirect_flow_binds_once_the_provider_confirms() {
     s.verify_clean().await;
 }
 
+/// Issue 13 item 7: in production 用刷脸确认 sends the holder to the provider's page, the
+/// check started for this payment; back from it the premium is paid, once; a failed check pays
+/// nothing and shows the confirmation again.
+#[tokio::test]
+async fn the_face_redirect_flow_pays_a_relatives_premium_once() {
+    log();
+    let tencent = FakeTencent::start().await;
+    let face = FakeFace::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let w = common::world_configured(
+        gongji_policy::presets(),
+        production(&tencent.config(&dir, SECRET_KEY), Some(&face.config(&dir))),
+    )
+    .await;
+    let s = &w.s;
+    let mut b = sign_in(s, &tencent, &w.hy).await;
+    let choice = "2026:resident_premium";
+    let confirm = format!("/h5/premium?relative={}&choice={choice}", w.ry.psn_no);
+    let page = b.get(&confirm).await;
+    assert!(
+        page.body.contains("data-testid=\"face-redirect\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("FACE-OK"), "no development token");
+    let form = [
+        ("relative", w.ry.psn_no.clone()),
+        ("choice", choice.to_string()),
+        ("key", hidden(&page.body, "key")),
+        ("op", "face".to_string()),
+    ];
+    let before = s.balance(&w.hy).await;
+
+    // The provider says the face did not match: nothing paid, the confirmation again.
+    *face.pass.lock().expect("pass") = false;
+    let back = through_the_provider(&mut b, "/h5/premium", &form).await;
+    let page = b.get(&back).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("人脸核验未通过"), "{}", page.body);
+    assert_eq!(s.balance(&w.hy).await, before);
+    *face.pass.lock().expect("pass") = true;
+
+    let back = through_the_provider(&mut b, "/h5/premium", &form).await;
+    assert_eq!(
+        s.balance(&w.hy).await,
+        before,
+        "nothing before the provider says"
+    );
+    {
+        let tickets = face.tickets.lock().expect("tickets");
+        assert!(
+            tickets.values().all(|t| t.id_card == w.hy.certno),
+            "the payer's face"
+        );
+    }
+    let page = b.get(&back).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("data-testid=\"premium-receipt\""),
+        "{}",
+        page.body
+    );
+    let paid = before.checked_sub(Fen::from_yuan(380)).expect("fen");
+    assert_eq!(s.balance(&w.hy).await, paid);
+    // The same return address again pays nothing.
+    let page = b.get(&back).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("GJ-FACE-REJECTED"));
+    assert_eq!(s.balance(&w.hy).await, paid);
+    s.verify_clean().await;
+}
+
 #[tokio::test]
 async fn a_face_result_is_refused_for_another_person_when_failed_or_expired() {
     log();
