@@ -558,6 +558,8 @@ struct Browser {
     base: String,
     client: reqwest::Client,
     cookie: Option<String>,
+    /// The other cookies our pages set (`name=value`), sent back as a browser would.
+    others: Vec<String>,
 }
 
 struct Page {
@@ -575,12 +577,16 @@ impl Browser {
                 .build()
                 .expect("client"),
             cookie: None,
+            others: Vec::new(),
         }
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         // The pre-session CSRF cookie our pages set, fixed for these tests.
-        let pre = format!("gongji_csrf={PRE_SESSION_CSRF}");
+        let mut pre = format!("gongji_csrf={PRE_SESSION_CSRF}");
+        for other in &self.others {
+            pre = format!("{pre}; {other}");
+        }
         let req = match &self.cookie {
             Some(c) => req.header(COOKIE, format!("{c}; {pre}")),
             None => req.header(COOKIE, pre),
@@ -590,6 +596,13 @@ impl Browser {
             let pair = v.to_str().expect("cookie").split(';').next().unwrap_or("");
             if pair.starts_with("gongji_session=") {
                 self.cookie = (pair != "gongji_session=").then(|| pair.to_string());
+            } else if let Some((name, value)) =
+                pair.split_once('=').filter(|(n, _)| *n != "gongji_csrf")
+            {
+                self.others.retain(|o| !o.starts_with(&format!("{name}=")));
+                if !value.is_empty() {
+                    self.others.push(pair.to_string());
+                }
             }
         }
         Page {
@@ -1359,6 +1372,11 @@ async fn the_face_redirect_flow_pays_a_relatives_premium_once() {
     let page = b.get(&back).await;
     assert_eq!(page.status, 422, "{}", page.body);
     assert!(page.body.contains("人脸核验未通过"), "{}", page.body);
+    assert!(
+        page.body.contains("data-testid=\"premium-confirm\""),
+        "{}",
+        page.body
+    );
     assert_eq!(s.balance(&w.hy).await, before);
     *face.pass.lock().expect("pass") = true;
 

@@ -1168,9 +1168,46 @@ async fn face_redirect(
     psn_no: &str,
     action: &FaceAction,
 ) -> Result<Response, ServiceError> {
+    let premium = match action {
+        FaceAction::Premium(f) => Some((f.relative.clone(), format!("{}:{}", f.year, f.premium))),
+        _ => None,
+    };
     let action = serde_json::to_string(action).map_err(|_| ServiceError::FaceUnavailable)?;
     let url = providers::face_begin(app, psn_no, &action).await?;
-    Ok(see_other(&url))
+    let mut to_provider = see_other(&url);
+    if let Some(v) = face_premium_cookie(premium) {
+        to_provider
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(to_provider)
+}
+
+/// Which premium a face check was started for, kept in the browser: the provider's answer to
+/// a failed check names no action, and the holder should see that confirmation again.
+const FACE_PREMIUM_COOKIE: &str = "gongji_face_premium";
+
+/// Sets the cookie for a premium's check (relative, `year:kind`), or clears it for another.
+fn face_premium_cookie(premium: Option<(String, String)>) -> Option<axum::http::HeaderValue> {
+    let (value, max_age) = match premium {
+        Some((relative, choice)) => (hex::encode(format!("{relative}\n{choice}")), 600),
+        None => (String::new(), 0),
+    };
+    let cookie = axum_extra::extract::cookie::Cookie::build((FACE_PREMIUM_COOKIE, value))
+        .path("/h5/face/return")
+        .http_only(true)
+        .same_site(axum_extra::extract::cookie::SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    axum::http::HeaderValue::from_str(&cookie.to_string()).ok()
+}
+
+/// The premium (relative, `year:kind`) the last face check was started for, if it was one.
+fn face_premium_of(headers: &HeaderMap) -> Option<(String, String)> {
+    let raw = hex::decode(session::cookie(headers, FACE_PREMIUM_COOKIE)?).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (relative, choice) = text.split_once('\n')?;
+    Some((relative.to_string(), choice.to_string()))
 }
 
 /// The bind journey's face step in production: the letter must be signed first, then the
@@ -1283,6 +1320,11 @@ async fn face_return(
         });
     match passed {
         Err(e) => {
+            if let Some((relative, choice)) = face_premium_of(&headers) {
+                // The premium's confirmation again, with why nothing was paid.
+                let at = (relative.as_str(), choice.as_str(), "");
+                return premium_refused(&app, (lang, remember), &psn_no, at, &e).await;
+            }
             let page = frame(
                 &app,
                 (lang, remember),
