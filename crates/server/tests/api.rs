@@ -1053,6 +1053,7 @@ async fn premiums_for_a_relative_with_every_refusal() {
     let w = world().await;
     let s = &w.s;
     let hy = s.sign_in(&w.hy).await;
+    // The demo's development face check is the second factor (issue 13 item 7).
     let pay = |rel: &P, year: i32, _registry_category: &str| json!({ "face_token": "FACE-OK", "relative_psn_no": rel.psn_no, "year": year });
 
     let opts = s
@@ -1289,6 +1290,20 @@ async fn rest_pays_a_relatives_premium_only_with_the_second_factor() {
         .refused(401, "GJ-AUTH-CODE-INVALID");
     assert_eq!(s.balance(&w.hy).await.fen(), 162_000);
     assert_eq!(paid_for_ry().await, json!(true));
+
+    // An app's developer reads all of it in the OpenAPI document.
+    let doc = s.get("/api/v1/openapi.json", None).await;
+    let doc = doc.ok();
+    for field in ["sms_code", "face_token"] {
+        assert!(
+            doc["components"]["schemas"]["PremiumIn"]["properties"][field].is_object(),
+            "{field}"
+        );
+    }
+    assert!(doc["paths"]["/api/v1/me/premiums/second-factor"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/me/premiums"]["post"]
+        .to_string()
+        .contains("GJ-SECOND-FACTOR-REQUIRED"));
     s.verify_clean().await;
 }
 

@@ -1333,6 +1333,86 @@ async fn the_face_redirect_flow_binds_once_the_provider_confirms() {
     s.verify_clean().await;
 }
 
+/// Issue 13 item 7 through REST in production: the second factor goes through the SMS
+/// provider to the payer's own phone and is never in the answer; the development face token
+/// proves nothing; the code pays once.
+#[tokio::test]
+async fn production_rest_pays_a_premium_with_the_code_the_provider_sent() {
+    log();
+    let tencent = FakeTencent::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let w = common::world_configured(
+        gongji_policy::presets(),
+        production(&tencent.config(&dir, SECRET_KEY), None),
+    )
+    .await;
+    let s = &w.s;
+    s.post(
+        "/api/v1/auth/sms-code",
+        None,
+        json!({ "phone": w.hy.phone }),
+    )
+    .await
+    .ok();
+    let code = tencent.wait_code(&w.hy.phone).await.expect("sign-in code");
+    let signed_in = s
+        .post(
+            "/api/v1/auth/session",
+            None,
+            json!({ "phone": w.hy.phone, "code": code }),
+        )
+        .await;
+    let token = signed_in.ok()["token"].as_str().expect("token").to_string();
+    let order = |factor: &str, value: &str| {
+        let mut body = json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 });
+        body[factor] = json!(value);
+        body
+    };
+    let before = s.balance(&w.hy).await;
+    s.post(
+        "/api/v1/me/premiums",
+        Some(&token),
+        order("face_token", "FACE-OK"),
+    )
+    .await
+    .refused(422, "GJ-FACE-REJECTED");
+
+    let sent_before = tencent.sent.lock().expect("sent").len();
+    let sent = s
+        .post("/api/v1/me/premiums/second-factor", Some(&token), json!({}))
+        .await;
+    assert!(sent.ok().get("demo_code").is_none(), "{}", sent.body);
+    for _ in 0..300 {
+        if tencent.sent.lock().expect("sent").len() > sent_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let pay_code = tencent.code_for(&w.hy.phone).expect("the payment code");
+    assert!(!sent.body.to_string().contains(&pay_code));
+    assert!(!logged(&pay_code), "no code in the log");
+    assert_eq!(s.balance(&w.hy).await, before, "nothing moved");
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&token),
+            order("sms_code", &pay_code),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let paid = before.checked_sub(Fen::from_yuan(380)).expect("fen");
+    assert_eq!(s.balance(&w.hy).await, paid);
+    s.post(
+        "/api/v1/me/premiums",
+        Some(&token),
+        order("sms_code", &pay_code),
+    )
+    .await
+    .refused(401, "GJ-AUTH-CODE-INVALID");
+    assert_eq!(s.balance(&w.hy).await, paid);
+    s.verify_clean().await;
+}
+
 /// Issue 13 item 7: in production 用刷脸确认 sends the holder to the provider's page, the
 /// check started for this payment; back from it the premium is paid, once; a failed check pays
 /// nothing and shows the confirmation again.
