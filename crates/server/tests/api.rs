@@ -948,7 +948,7 @@ async fn limits_are_refused_where_the_policy_does_not_offer_them() {
     s.post(
         "/api/v1/me/premiums",
         Some(&hy),
-        json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 }),
+        json!({ "face_token": "FACE-OK", "relative_psn_no": w.ry.psn_no, "year": 2026 }),
     )
     .await
     .refused(422, "GJ-PREMIUM-USE-NOT-ALLOWED");
@@ -1053,7 +1053,8 @@ async fn premiums_for_a_relative_with_every_refusal() {
     let w = world().await;
     let s = &w.s;
     let hy = s.sign_in(&w.hy).await;
-    let pay = |rel: &P, year: i32, _registry_category: &str| json!({ "relative_psn_no": rel.psn_no, "year": year });
+    // The demo's development face check is the second factor (issue 13 item 7).
+    let pay = |rel: &P, year: i32, _registry_category: &str| json!({ "face_token": "FACE-OK", "relative_psn_no": rel.psn_no, "year": year });
 
     let opts = s
         .get(
@@ -1098,14 +1099,14 @@ async fn premiums_for_a_relative_with_every_refusal() {
     s.post(
         "/api/v1/me/premiums",
         Some(&hy),
-        json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "category": "vip" }),
+        json!({ "face_token": "FACE-OK", "relative_psn_no": w.ry.psn_no, "year": 2026, "category": "vip" }),
     )
     .await
     .refused(400, "GJ-API-BAD-REQUEST");
     s.post(
         "/api/v1/me/premiums",
         Some(&hy),
-        json!({ "relative_psn_no": "nobody", "year": 2026 }),
+        json!({ "face_token": "FACE-OK", "relative_psn_no": "nobody", "year": 2026 }),
     )
     .await
     .refused(404, "GJ-UNKNOWN-PERSON");
@@ -1196,6 +1197,116 @@ async fn premiums_for_a_relative_with_every_refusal() {
     s.verify_clean().await;
 }
 
+/// Issue 13, item 7: money leaves a holder's account for a relative through REST only with
+/// the second factor, as in the H5. A stolen bearer token alone pays nothing; the code is the
+/// holder's own, good once; a retry of a paid receipt needs no fresh code.
+#[tokio::test(flavor = "multi_thread")]
+async fn rest_pays_a_relatives_premium_only_with_the_second_factor() {
+    let w = world().await;
+    let s = &w.s;
+    let hy = s.sign_in(&w.hy).await;
+    let order = json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 });
+    let with = |field: &str, value: &str| {
+        let mut body = order.clone();
+        body[field] = json!(value);
+        body
+    };
+    let paid_for_ry = || async {
+        s.get(
+            &format!("/api/v1/me/premium-options?relative_psn_no={}", w.ry.psn_no),
+            Some(&hy),
+        )
+        .await
+        .ok()["options"][0]["already_paid"]
+            .clone()
+    };
+
+    let r = s
+        .post("/api/v1/me/premiums", Some(&hy), order.clone())
+        .await;
+    r.refused(422, "GJ-SECOND-FACTOR-REQUIRED");
+    assert!(r.body["message_zh"].as_str().unwrap().contains("验证码"));
+    s.post("/api/v1/me/premiums", Some(&hy), with("sms_code", " "))
+        .await
+        .refused(422, "GJ-SECOND-FACTOR-REQUIRED");
+    s.post("/api/v1/me/premiums", Some(&hy), with("sms_code", "000000"))
+        .await
+        .refused(401, "GJ-AUTH-CODE-INVALID");
+    s.post(
+        "/api/v1/me/premiums",
+        Some(&hy),
+        with("face_token", "not-a-check"),
+    )
+    .await
+    .refused(422, "GJ-FACE-REJECTED");
+    assert_eq!(s.balance(&w.hy).await.fen(), 200_000, "nothing moved");
+    assert_eq!(paid_for_ry().await, json!(false));
+
+    // The code goes to the holder's own phone; the demo answers it, labelled.
+    let sent = s
+        .post("/api/v1/me/premiums/second-factor", Some(&hy), json!({}))
+        .await;
+    let sent = sent.ok();
+    assert!(sent["expires_in_secs"].as_i64().unwrap() > 0, "{sent}");
+    let masked = sent["phone_masked"].as_str().unwrap();
+    assert!(
+        masked.ends_with(&w.hy.phone[7..]) && !masked.contains(&w.hy.phone[3..7]),
+        "{sent}"
+    );
+    let code = sent["demo_code"]
+        .as_str()
+        .expect("the demo's code")
+        .to_string();
+    assert_eq!(Some(code.clone()), s.app.auth.sms.last_code(&w.hy.phone));
+
+    // Another holder cannot pay with it: it is not his code.
+    let hy2 = s.sign_in(&w.hy2).await;
+    let mut other = json!({ "relative_psn_no": w.ry2.psn_no, "year": 2026 });
+    other["sms_code"] = json!(code);
+    let before = s.balance(&w.hy2).await;
+    s.post("/api/v1/me/premiums", Some(&hy2), other)
+        .await
+        .refused(401, "GJ-AUTH-CODE-INVALID");
+    assert_eq!(s.balance(&w.hy2).await, before);
+
+    let pay = |body: Value| {
+        s.send(
+            s.req(reqwest::Method::POST, "/api/v1/me/premiums", Some(&hy))
+                .header("idempotency-key", "sf-1")
+                .json(&body),
+        )
+    };
+    let first = pay(with("sms_code", &code)).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["holder_balance_after"], "1620.00");
+    // The retry of a paid receipt needs no fresh code and moves nothing.
+    let again = pay(order.clone()).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["replayed"], true);
+    assert_eq!(again.body["receipt_no"], first.body["receipt_no"]);
+    // The code was used up: it pays nothing more, under any key.
+    s.post("/api/v1/me/premiums", Some(&hy), with("sms_code", &code))
+        .await
+        .refused(401, "GJ-AUTH-CODE-INVALID");
+    assert_eq!(s.balance(&w.hy).await.fen(), 162_000);
+    assert_eq!(paid_for_ry().await, json!(true));
+
+    // An app's developer reads all of it in the OpenAPI document.
+    let doc = s.get("/api/v1/openapi.json", None).await;
+    let doc = doc.ok();
+    for field in ["sms_code", "face_token"] {
+        assert!(
+            doc["components"]["schemas"]["PremiumIn"]["properties"][field].is_object(),
+            "{field}"
+        );
+    }
+    assert!(doc["paths"]["/api/v1/me/premiums/second-factor"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/me/premiums"]["post"]
+        .to_string()
+        .contains("GJ-SECOND-FACTOR-REQUIRED"));
+    s.verify_clean().await;
+}
+
 /// Issue 13, item 1: the category and amount come from the registry, never from the payer. A
 /// payer who declares the child 特困 (0.00) is refused and nothing moves; the real 380-yuan
 /// payment goes through. Staff mark subsidised residents from departments' lists, each row
@@ -1209,7 +1320,7 @@ async fn the_registry_not_the_payer_decides_the_category() {
         s.post(
             "/api/v1/me/premiums",
             Some(&hy),
-            json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "category": declared }),
+            json!({ "face_token": "FACE-OK", "relative_psn_no": w.ry.psn_no, "year": 2026, "category": declared }),
         )
         .await
         .refused(400, "GJ-API-BAD-REQUEST");
@@ -1231,7 +1342,7 @@ async fn the_registry_not_the_payer_decides_the_category() {
         .post(
             "/api/v1/me/premiums",
             Some(&hy),
-            json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 }),
+            json!({ "face_token": "FACE-OK", "relative_psn_no": w.ry.psn_no, "year": 2026 }),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -1322,7 +1433,7 @@ async fn the_registry_not_the_payer_decides_the_category() {
         .post(
             "/api/v1/me/premiums",
             Some(&hy2),
-            json!({ "relative_psn_no": w.ry2.psn_no, "year": 2026 }),
+            json!({ "face_token": "FACE-OK", "relative_psn_no": w.ry2.psn_no, "year": 2026 }),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -1341,7 +1452,7 @@ async fn right_place_and_no_duplicate_even_when_payments_race() {
     let w = world().await;
     let s = &w.s;
     let hy = s.sign_in(&w.hy).await;
-    let order = |place: &str| json!({ "relative_psn_no": w.ry.psn_no, "year": 2026, "insured_place": place });
+    let order = |place: &str| json!({ "face_token": "FACE-OK", "relative_psn_no": w.ry.psn_no, "year": 2026, "insured_place": place });
     // Taiyuan is not where the relative is insured.
     s.post("/api/v1/me/premiums", Some(&hy), order("140100"))
         .await
@@ -1412,7 +1523,7 @@ async fn employee_premiums_for_a_relative_where_the_region_allows() {
             ("ltc_premium".to_string(), "90.00".to_string())
         ]
     );
-    let pay = |kind: &str| json!({ "relative_psn_no": w.ey.psn_no, "year": 2025, "kind": kind });
+    let pay = |kind: &str| json!({ "face_token": "FACE-OK", "relative_psn_no": w.ey.psn_no, "year": 2025, "kind": kind });
     let r = s
         .post(
             "/api/v1/me/premiums",
@@ -1437,7 +1548,7 @@ async fn employee_premiums_for_a_relative_where_the_region_allows() {
     s.post(
         "/api/v1/me/premiums",
         Some(&hy),
-        json!({ "relative_psn_no": w.ry.psn_no, "year": 2025, "kind": "ltc_premium" }),
+        json!({ "face_token": "FACE-OK", "relative_psn_no": w.ry.psn_no, "year": 2025, "kind": "ltc_premium" }),
     )
     .await
     .refused(422, "GJ-PREMIUM-RELATIVE-NOT-EMPLOYEE");
@@ -1456,7 +1567,7 @@ async fn employee_premiums_for_a_relative_where_the_region_allows() {
         .post(
             "/api/v1/me/premiums",
             Some(&hz),
-            json!({ "relative_psn_no": w.ez.psn_no, "year": 2025, "kind": "large_expense_premium" }),
+            json!({ "face_token": "FACE-OK", "relative_psn_no": w.ez.psn_no, "year": 2025, "kind": "large_expense_premium" }),
         )
         .await;
     r.refused(422, "GJ-PREMIUM-USE-NOT-ALLOWED");
@@ -1562,7 +1673,7 @@ async fn bad_input_gets_a_json_error_and_changes_nothing() {
     s.post(
         "/api/v1/me/premiums",
         Some(&hj),
-        json!({ "relative_psn_no": w.rj.psn_no, "year": "2026" }),
+        json!({ "face_token": "FACE-OK", "relative_psn_no": w.rj.psn_no, "year": "2026" }),
     )
     .await
     .refused(400, "GJ-API-BAD-REQUEST");

@@ -468,7 +468,7 @@ async fn mutual_aid_reports_as_json_and_csv() {
     s.post(
         "/api/v1/me/premiums",
         Some(&hy),
-        json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 }),
+        json!({ "face_token": "FACE-OK", "relative_psn_no": w.ry.psn_no, "year": 2026 }),
     )
     .await
     .ok();

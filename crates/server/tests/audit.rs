@@ -179,7 +179,7 @@ async fn a_premium_payment_and_its_audit_row_commit_together() {
         sc.s.send(
             sc.s.req(reqwest::Method::POST, "/api/v1/me/premiums", Some(&token))
                 .header("idempotency-key", key)
-                .json(&json!({ "relative_psn_no": sc.ry.psn_no, "year": year })),
+                .json(&json!({ "face_token": "FACE-OK", "relative_psn_no": sc.ry.psn_no, "year": year })),
         )
     };
 

@@ -297,6 +297,13 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             empty_json,
             w("U P P P F F F F F"),
         ),
+        api(
+            Method::POST,
+            "/api/v1/me/premiums/second-factor",
+            v1("/me/premiums/second-factor"),
+            none,
+            w("U P P P F F F F F"),
+        ),
         // ---- REST: premiums paid with outside money (issue 13) ----
         api(
             Method::POST,

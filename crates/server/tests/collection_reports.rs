@@ -53,7 +53,7 @@ async fn holder_pays(s: &Server, token: &str, relative: &P, year: i32) {
         .post(
             "/api/v1/me/premiums",
             Some(token),
-            json!({ "relative_psn_no": relative.psn_no, "year": year }),
+            json!({ "face_token": "FACE-OK", "relative_psn_no": relative.psn_no, "year": year }),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);

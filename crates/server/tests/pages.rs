@@ -556,6 +556,63 @@ async fn a_premium_paid_by_form_once_even_when_sent_twice() {
     w.s.verify_clean().await;
 }
 
+/// Issue 13 item 7: 用刷脸确认 beside the SMS code. The demo's development face check pays;
+/// a failed face check pays nothing and shows the confirmation again.
+#[tokio::test]
+async fn the_face_check_confirms_a_premium_in_the_demo() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s.base);
+    b.sign_in(&w.s.app, &w.hy).await;
+    let choice = "2026:resident_premium";
+    let page = b
+        .get(&format!(
+            "/h5/premium?relative={}&choice={choice}",
+            w.ry.psn_no
+        ))
+        .await;
+    let face = page
+        .body
+        .split("data-testid=\"premium-face\"")
+        .nth(1)
+        .expect("the face check beside the code");
+    assert!(face.contains("用刷脸确认"), "{face}");
+    assert!(
+        face.contains("value=\"FACE-OK\""),
+        "the development token: {face}"
+    );
+    let key = hidden(&page.body, "key");
+    let before = w.s.balance(&w.hy).await;
+    let form = |token: &'static str| {
+        [
+            ("relative", w.ry.psn_no.clone()),
+            ("choice", choice.to_string()),
+            ("key", key.clone()),
+            ("op", "face".to_string()),
+            ("face_token", token.to_string()),
+        ]
+    };
+    let failed = form("demo-failed-check");
+    let failed: Vec<(&str, &str)> = failed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = b.post("/h5/premium", &failed).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("人脸核验未通过"), "{}", page.body);
+    assert!(page.body.contains("data-testid=\"premium-confirm\""));
+    assert_eq!(w.s.balance(&w.hy).await, before, "nothing moved");
+    let passed = form("FACE-OK");
+    let passed: Vec<(&str, &str)> = passed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = b.post("/h5/premium", &passed).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("data-testid=\"premium-receipt\""));
+    assert!(page.body.contains("2026"), "{}", page.body);
+    assert_eq!(
+        w.s.balance(&w.hy).await,
+        before
+            .checked_sub(gongji_core::Fen::from_yuan(380))
+            .expect("fen")
+    );
+    w.s.verify_clean().await;
+}
+
 /// R-S6: beside the resident premium, the page offers an employee relative's large-expense
 /// supplement and long-term-care premiums where the holder's region allows them.
 #[tokio::test]

@@ -558,6 +558,8 @@ struct Browser {
     base: String,
     client: reqwest::Client,
     cookie: Option<String>,
+    /// The other cookies our pages set (`name=value`), sent back as a browser would.
+    others: Vec<String>,
 }
 
 struct Page {
@@ -575,12 +577,16 @@ impl Browser {
                 .build()
                 .expect("client"),
             cookie: None,
+            others: Vec::new(),
         }
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         // The pre-session CSRF cookie our pages set, fixed for these tests.
-        let pre = format!("gongji_csrf={PRE_SESSION_CSRF}");
+        let mut pre = format!("gongji_csrf={PRE_SESSION_CSRF}");
+        for other in &self.others {
+            pre = format!("{pre}; {other}");
+        }
         let req = match &self.cookie {
             Some(c) => req.header(COOKIE, format!("{c}; {pre}")),
             None => req.header(COOKIE, pre),
@@ -590,6 +596,13 @@ impl Browser {
             let pair = v.to_str().expect("cookie").split(';').next().unwrap_or("");
             if pair.starts_with("gongji_session=") {
                 self.cookie = (pair != "gongji_session=").then(|| pair.to_string());
+            } else if let Some((name, value)) =
+                pair.split_once('=').filter(|(n, _)| *n != "gongji_csrf")
+            {
+                self.others.retain(|o| !o.starts_with(&format!("{name}=")));
+                if !value.is_empty() {
+                    self.others.push(pair.to_string());
+                }
             }
         }
         Page {
@@ -1317,6 +1330,163 @@ async fn the_face_redirect_flow_binds_once_the_provider_confirms() {
     assert_eq!(page.location.as_deref(), Some("/h5/family?done=unbound"));
     let page = b.get(&path).await;
     assert!(!page.body.contains("id=\"unbind\""), "no longer active");
+    s.verify_clean().await;
+}
+
+/// Issue 13 item 7 through REST in production: the second factor goes through the SMS
+/// provider to the payer's own phone and is never in the answer; the development face token
+/// proves nothing; the code pays once.
+#[tokio::test]
+async fn production_rest_pays_a_premium_with_the_code_the_provider_sent() {
+    log();
+    let tencent = FakeTencent::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let w = common::world_configured(
+        gongji_policy::presets(),
+        production(&tencent.config(&dir, SECRET_KEY), None),
+    )
+    .await;
+    let s = &w.s;
+    s.post(
+        "/api/v1/auth/sms-code",
+        None,
+        json!({ "phone": w.hy.phone }),
+    )
+    .await
+    .ok();
+    let code = tencent.wait_code(&w.hy.phone).await.expect("sign-in code");
+    let signed_in = s
+        .post(
+            "/api/v1/auth/session",
+            None,
+            json!({ "phone": w.hy.phone, "code": code }),
+        )
+        .await;
+    let token = signed_in.ok()["token"].as_str().expect("token").to_string();
+    let order = |factor: &str, value: &str| {
+        let mut body = json!({ "relative_psn_no": w.ry.psn_no, "year": 2026 });
+        body[factor] = json!(value);
+        body
+    };
+    let before = s.balance(&w.hy).await;
+    s.post(
+        "/api/v1/me/premiums",
+        Some(&token),
+        order("face_token", "FACE-OK"),
+    )
+    .await
+    .refused(422, "GJ-FACE-REJECTED");
+
+    let sent_before = tencent.sent.lock().expect("sent").len();
+    let sent = s
+        .post("/api/v1/me/premiums/second-factor", Some(&token), json!({}))
+        .await;
+    assert!(sent.ok().get("demo_code").is_none(), "{}", sent.body);
+    for _ in 0..300 {
+        if tencent.sent.lock().expect("sent").len() > sent_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let pay_code = tencent.code_for(&w.hy.phone).expect("the payment code");
+    assert!(!sent.body.to_string().contains(&pay_code));
+    assert!(!logged(&pay_code), "no code in the log");
+    assert_eq!(s.balance(&w.hy).await, before, "nothing moved");
+    let r = s
+        .post(
+            "/api/v1/me/premiums",
+            Some(&token),
+            order("sms_code", &pay_code),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let paid = before.checked_sub(Fen::from_yuan(380)).expect("fen");
+    assert_eq!(s.balance(&w.hy).await, paid);
+    s.post(
+        "/api/v1/me/premiums",
+        Some(&token),
+        order("sms_code", &pay_code),
+    )
+    .await
+    .refused(401, "GJ-AUTH-CODE-INVALID");
+    assert_eq!(s.balance(&w.hy).await, paid);
+    s.verify_clean().await;
+}
+
+/// Issue 13 item 7: in production 用刷脸确认 sends the holder to the provider's page, the
+/// check started for this payment; back from it the premium is paid, once; a failed check pays
+/// nothing and shows the confirmation again.
+#[tokio::test]
+async fn the_face_redirect_flow_pays_a_relatives_premium_once() {
+    log();
+    let tencent = FakeTencent::start().await;
+    let face = FakeFace::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let w = common::world_configured(
+        gongji_policy::presets(),
+        production(&tencent.config(&dir, SECRET_KEY), Some(&face.config(&dir))),
+    )
+    .await;
+    let s = &w.s;
+    let mut b = sign_in(s, &tencent, &w.hy).await;
+    let choice = "2026:resident_premium";
+    let confirm = format!("/h5/premium?relative={}&choice={choice}", w.ry.psn_no);
+    let page = b.get(&confirm).await;
+    assert!(
+        page.body.contains("data-testid=\"face-redirect\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("FACE-OK"), "no development token");
+    let form = [
+        ("relative", w.ry.psn_no.clone()),
+        ("choice", choice.to_string()),
+        ("key", hidden(&page.body, "key")),
+        ("op", "face".to_string()),
+    ];
+    let before = s.balance(&w.hy).await;
+
+    // The provider says the face did not match: nothing paid, the confirmation again.
+    *face.pass.lock().expect("pass") = false;
+    let back = through_the_provider(&mut b, "/h5/premium", &form).await;
+    let page = b.get(&back).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("人脸核验未通过"), "{}", page.body);
+    assert!(
+        page.body.contains("data-testid=\"premium-confirm\""),
+        "{}",
+        page.body
+    );
+    assert_eq!(s.balance(&w.hy).await, before);
+    *face.pass.lock().expect("pass") = true;
+
+    let back = through_the_provider(&mut b, "/h5/premium", &form).await;
+    assert_eq!(
+        s.balance(&w.hy).await,
+        before,
+        "nothing before the provider says"
+    );
+    {
+        let tickets = face.tickets.lock().expect("tickets");
+        assert!(
+            tickets.values().all(|t| t.id_card == w.hy.certno),
+            "the payer's face"
+        );
+    }
+    let page = b.get(&back).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("data-testid=\"premium-receipt\""),
+        "{}",
+        page.body
+    );
+    let paid = before.checked_sub(Fen::from_yuan(380)).expect("fen");
+    assert_eq!(s.balance(&w.hy).await, paid);
+    // The same return address again pays nothing.
+    let page = b.get(&back).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("GJ-FACE-REJECTED"));
+    assert_eq!(s.balance(&w.hy).await, paid);
     s.verify_clean().await;
 }
 

@@ -131,7 +131,9 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
             PeerRefusal::BadAnswer(_) => StatusCode::BAD_GATEWAY,
             PeerRefusal::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         },
-        ServiceError::PhoneUnknown | ServiceError::FaceRejected => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::PhoneUnknown
+        | ServiceError::FaceRejected
+        | ServiceError::SecondFactorRequired => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::PhoneShared | ServiceError::CommitmentMismatch => StatusCode::CONFLICT,
         ServiceError::SmsUnavailable
         | ServiceError::SmsNotConfigured

@@ -76,6 +76,11 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
         (Method::POST, "/me/premiums", post(premiums::pay)),
         (
             Method::POST,
+            "/me/premiums/second-factor",
+            post(premiums::send_second_factor),
+        ),
+        (
+            Method::POST,
             "/me/premium-orders",
             post(payments::create_order),
         ),

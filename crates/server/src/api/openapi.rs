@@ -56,6 +56,7 @@ impl Modify for Security {
         records::my_records,
         premiums::options,
         premiums::pay,
+        premiums::send_second_factor,
         premiums::import_list,
         payments::create_order,
         payments::notify,

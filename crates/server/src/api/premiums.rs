@@ -10,7 +10,8 @@ use super::auth::{PersonAuth, StaffAuth};
 use super::errors::{ApiError, ApiJson, ApiQuery, ApiResult, ErrorBody};
 use super::wire::{yuan, PersonRefOut};
 use crate::app::App;
-use crate::service::premiums::{self, PremiumOrder};
+use crate::service::premiums::{self, PremiumOrder, SecondFactor};
+use crate::service::{auth, providers};
 use axum::body::Bytes;
 use gongji_core::codes::Admdvs;
 use gongji_core::premium::PremiumKind;
@@ -33,6 +34,54 @@ pub struct PremiumIn {
     /// (R-R4).
     #[serde(default)]
     pub insured_place: Option<String>,
+    /// The second factor (issue 13 item 7): the code `POST /api/v1/me/premiums/second-factor`
+    /// sent to my own registered phone. Money leaves my account for someone else only with
+    /// this or `face_token`; a retry under an `Idempotency-Key` already paid needs neither.
+    #[serde(default)]
+    pub sms_code: Option<String>,
+    /// The other second factor: the token of my passed face check started for this payment
+    /// (the same relative, year and kind); in the demo, the development face token.
+    #[serde(default)]
+    pub face_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecondFactorOut {
+    /// My registered phone, masked, where the code went.
+    pub phone_masked: String,
+    /// How long the code is good for.
+    pub expires_in_secs: i64,
+    pub resend_after_secs: i64,
+    /// Only in the demo (演示): the code the development sender kept. Never in production.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo_code: Option<String>,
+}
+
+/// Sends the second factor for paying someone else's premium from my account: a code to my
+/// own registered phone, with the sign-in code's limits and expiry (issue 13 item 7).
+#[utoipa::path(post, path = "/api/v1/me/premiums/second-factor", tag = "premiums",
+    responses(
+        (status = 200, body = SecondFactorOut),
+        (status = 401, body = ErrorBody),
+        (status = 429, description = "GJ-API-RATE-LIMITED", body = ErrorBody),
+        (status = 503, description = "GJ-SMS-NOT-CONFIGURED, GJ-SMS-UNAVAILABLE", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn send_second_factor(
+    State(app): State<App>,
+    who: PersonAuth,
+) -> ApiResult<Json<SecondFactorOut>> {
+    let sent = auth::send_second_factor(&app, &who.psn_no).await?;
+    let demo_code = match auth::second_factor_phone(&app, &who.psn_no).await {
+        Ok(phone) => providers::demo_code(&app, &phone),
+        Err(_) => None,
+    };
+    Ok(Json(SecondFactorOut {
+        phone_masked: sent.phone_masked,
+        expires_in_secs: sent.expires_in_secs,
+        resend_after_secs: sent.resend_after_secs,
+        demo_code,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,15 +106,19 @@ pub struct ReceiptOut {
 /// Pays a relative's premium from my account: the resident premium (R-Y2, R-R1, R-R2, R-R4),
 /// or an employee relative's large-expense supplement or long-term-care premium where the
 /// holder's region allows it (R-S6). Send an `Idempotency-Key` header to make retries safe.
+/// Needs the second factor, `sms_code` or `face_token`: without it `GJ-SECOND-FACTOR-REQUIRED`
+/// and nothing moves; a wrong or used code `GJ-AUTH-CODE-INVALID`, a face check of someone
+/// else or for another payment `GJ-FACE-REJECTED`.
 #[utoipa::path(post, path = "/api/v1/me/premiums", tag = "premiums",
     request_body = PremiumIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the first receipt")),
     responses(
         (status = 201, body = ReceiptOut),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "GJ-API-UNAUTHENTICATED, GJ-AUTH-CODE-INVALID", body = ErrorBody),
         (status = 404, description = "GJ-UNKNOWN-PERSON", body = ErrorBody),
         (status = 409, description = "GJ-IDEMPOTENCY-MSGID-REUSED", body = ErrorBody),
-        (status = 422, description = "GJ-PREMIUM-...", body = ErrorBody),
+        (status = 422, description = "GJ-SECOND-FACTOR-REQUIRED, GJ-FACE-REJECTED, GJ-PREMIUM-...", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn pay(
@@ -102,6 +155,11 @@ pub async fn pay(
             year: body.year,
             place,
             idempotency_key: key,
+            second_factor: match (body.sms_code, body.face_token) {
+                (Some(code), _) if !code.trim().is_empty() => Some(SecondFactor::SmsCode(code)),
+                (_, Some(token)) => Some(SecondFactor::FaceToken(token)),
+                (code, None) => code.map(SecondFactor::SmsCode),
+            },
         },
         who.channel,
     )

@@ -120,6 +120,9 @@ pub enum ServiceError {
     BadCredentials,
     /// The face verifier did not accept the holder.
     FaceRejected,
+    /// Money would leave a personal account for someone else without the second factor
+    /// (an SMS code or a passed face check; issue 13 item 7).
+    SecondFactorRequired,
     /// The commitment letter signed is not the one the facts give (facts or day changed).
     CommitmentMismatch,
     /// The SMS provider failed.
@@ -156,6 +159,7 @@ impl ServiceError {
             ServiceError::CodeInvalid => "GJ-AUTH-CODE-INVALID",
             ServiceError::BadCredentials => "GJ-AUTH-BAD-CREDENTIALS",
             ServiceError::FaceRejected => "GJ-FACE-REJECTED",
+            ServiceError::SecondFactorRequired => "GJ-SECOND-FACTOR-REQUIRED",
             ServiceError::CommitmentMismatch => "GJ-BIND-COMMITMENT-MISMATCH",
             ServiceError::SmsUnavailable => "GJ-SMS-UNAVAILABLE",
             ServiceError::SmsNotConfigured => "GJ-SMS-NOT-CONFIGURED",
@@ -194,6 +198,7 @@ impl ServiceError {
             ServiceError::CodeInvalid => "验证码错误或已过期，请重新获取验证码。".into(),
             ServiceError::BadCredentials => "用户名或密码错误。".into(),
             ServiceError::FaceRejected => "人脸核验未通过，请本人在光线充足处重新刷脸。".into(),
+            ServiceError::SecondFactorRequired => "为他人缴费将从您的个人账户扣款，请先输入发送到您手机的验证码，或刷脸确认。".into(),
             ServiceError::CommitmentMismatch => "承诺书内容已变化（绑定信息或日期不同），请重新生成承诺书并签名。".into(),
             ServiceError::SmsUnavailable => "短信发送失败，请稍后再试。".into(),
             ServiceError::SmsNotConfigured => "短信服务未配置，暂时无法用短信验证码登录。请到医保经办窗口或拨打热线办理。".into(),
@@ -236,6 +241,9 @@ impl ServiceError {
             ServiceError::CodeInvalid => "Wrong or expired code.".into(),
             ServiceError::BadCredentials => "Wrong username or password.".into(),
             ServiceError::FaceRejected => "Face verification failed.".into(),
+            ServiceError::SecondFactorRequired => {
+                "Paying for someone else from your account needs the SMS code sent to your phone, or a face check.".into()
+            }
             ServiceError::CommitmentMismatch => {
                 "The signed commitment letter is not the current one; generate it again.".into()
             }

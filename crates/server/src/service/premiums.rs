@@ -29,6 +29,80 @@ pub struct PremiumOrder {
     pub place: Option<Admdvs>,
     /// The app's `Idempotency-Key`: the same key and order give the same receipt.
     pub idempotency_key: Option<String>,
+    /// The payer's second factor; needed unless the key's payment was made already.
+    pub second_factor: Option<SecondFactor>,
+}
+
+/// What proves the payer is at his phone before money leaves his account for someone else
+/// (issue 13 item 7): a bearer token alone, or a session left open, pays nothing.
+#[derive(Clone, Debug)]
+pub enum SecondFactor {
+    /// The code [`auth::send_second_factor`] sent to the payer's own registered phone.
+    SmsCode(String),
+    /// The token of a passed face check of the payer, started for this payment.
+    FaceToken(String),
+}
+
+/// What a face check before a premium payment was started for. The H5 keeps it with the
+/// provider's check (as the `premium` kind of its face actions) and the check's token pays
+/// only the relative, year and premium named here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceForPremium {
+    pub relative: String,
+    pub year: i32,
+    /// The premium's code (`resident_premium`, ...).
+    pub premium: String,
+    /// The payment form's idempotency key, so the payment made on return is the form's.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+impl FaceForPremium {
+    pub fn of(order: &PremiumOrder) -> FaceForPremium {
+        FaceForPremium {
+            relative: order.relative_psn_no.clone(),
+            year: order.year,
+            premium: order.kind.code().to_string(),
+            key: order.idempotency_key.clone(),
+        }
+    }
+
+    /// Whether a face check's action, as the H5 stored it, was started for this order.
+    pub fn names(action: &str, order: &PremiumOrder) -> bool {
+        #[derive(Deserialize)]
+        struct Tagged {
+            kind: String,
+            #[serde(flatten)]
+            premium: FaceForPremium,
+        }
+        serde_json::from_str::<Tagged>(action).is_ok_and(|t| {
+            t.kind == "premium"
+                && t.premium.relative == order.relative_psn_no
+                && t.premium.year == order.year
+                && t.premium.premium == order.kind.code()
+        })
+    }
+}
+
+/// Checks the payer's second factor for `order` and uses it up.
+async fn check_second_factor(app: &App, holder: &str, order: &PremiumOrder) -> ServiceResult<()> {
+    match &order.second_factor {
+        None => Err(ServiceError::SecondFactorRequired),
+        Some(SecondFactor::SmsCode(code)) if code.trim().is_empty() => {
+            Err(ServiceError::SecondFactorRequired)
+        }
+        Some(SecondFactor::SmsCode(code)) => auth::check_second_factor(app, holder, code).await,
+        Some(SecondFactor::FaceToken(token)) => {
+            let for_this = |action: &str| FaceForPremium::names(action, order);
+            if token.trim().is_empty() {
+                Err(ServiceError::SecondFactorRequired)
+            } else if super::providers::face_accepts_for(app, holder, token.trim(), &for_this) {
+                Ok(())
+            } else {
+                Err(ServiceError::FaceRejected)
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -97,12 +171,29 @@ pub async fn paid_with_key(app: &App, holder: &str, key: &str) -> ServiceResult<
         .is_some())
 }
 
+/// Pays `order` from the holder's account. For someone else only with the holder's second
+/// factor, which a payment already made under the same idempotency key does not need again
+/// (its receipt is answered, nothing moves).
 pub async fn pay_premium(
     app: &App,
     holder: &str,
     order: PremiumOrder,
     channel: Channel,
 ) -> ServiceResult<Receipt> {
+    if let Some(key) = &order.idempotency_key {
+        if key.is_empty() || key.len() > IDEMPOTENCY_KEY_BYTES_MAX {
+            return Err(ServiceError::BadRequest(format!(
+                "Idempotency-Key 长度应为1到{IDEMPOTENCY_KEY_BYTES_MAX}字节"
+            )));
+        }
+    }
+    let replay = match &order.idempotency_key {
+        Some(key) => paid_with_key(app, holder, key).await?,
+        None => false,
+    };
+    if order.relative_psn_no != holder && !replay {
+        check_second_factor(app, holder, &order).await?;
+    }
     let now = app.clock.now();
     let cmd = Command::Premium(PremiumCommand {
         holder: holder.to_string(),
@@ -131,11 +222,6 @@ pub async fn pay_premium(
         }),
     );
     if let Some(key) = &order.idempotency_key {
-        if key.is_empty() || key.len() > IDEMPOTENCY_KEY_BYTES_MAX {
-            return Err(ServiceError::BadRequest(format!(
-                "Idempotency-Key 长度应为1到{IDEMPOTENCY_KEY_BYTES_MAX}字节"
-            )));
-        }
         let hash = hex::encode(Sha256::digest(
             format!(
                 "premium\0{holder}\0{}\0{}\0{}\0{}",
@@ -440,4 +526,50 @@ pub async fn payments(app: &App, psn_no: &str) -> ServiceResult<Vec<PaymentView>
                 .then(|| name.unwrap_or_else(|| "家人".to_string())),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(relative: &str, year: i32, kind: PremiumKind) -> PremiumOrder {
+        PremiumOrder {
+            relative_psn_no: relative.to_string(),
+            kind,
+            year,
+            place: None,
+            idempotency_key: Some("k".into()),
+            second_factor: None,
+        }
+    }
+
+    /// The H5 keeps a premium's face action as the `premium` kind of its actions.
+    fn stored(o: &PremiumOrder) -> String {
+        let mut v = serde_json::to_value(FaceForPremium::of(o)).expect("json");
+        v["kind"] = serde_json::json!("premium");
+        v.to_string()
+    }
+
+    #[test]
+    fn a_face_check_pays_only_the_payment_it_was_started_for() {
+        let paid = order("R1", 2026, PremiumKind::Resident);
+        assert!(FaceForPremium::names(&stored(&paid), &paid));
+        for other in [
+            order("R2", 2026, PremiumKind::Resident),
+            order("R1", 2027, PremiumKind::Resident),
+            order("R1", 2026, PremiumKind::LongTermCare),
+        ] {
+            assert!(!FaceForPremium::names(&stored(&paid), &other));
+            assert!(!FaceForPremium::names(&stored(&other), &paid));
+        }
+        // A check started to bind or unbind pays nothing.
+        for action in [
+            r#"{"kind":"unbind","binding_id":7}"#,
+            r#"{"kind":"bind","relative":"R1","year":2026,"premium":"resident_premium"}"#,
+            "",
+            "premium:R1:2026",
+        ] {
+            assert!(!FaceForPremium::names(action, &paid), "{action}");
+        }
+    }
 }

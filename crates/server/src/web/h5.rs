@@ -33,7 +33,7 @@ use super::session::{
 use super::{href, lang_of, render_page, LangQuery, NavLink, Page, UserBar};
 use crate::app::App;
 use crate::service::family::{self, BindRequest, BindingView, SignedBind, Validity};
-use crate::service::premiums::{self, PremiumOrder};
+use crate::service::premiums::{self, PremiumOrder, SecondFactor};
 use crate::service::records::{self, RecordFilter, RecordRole, RECORD_KINDS};
 use crate::service::{auth, people, providers, PersonRef, ServiceError};
 use gongji_core::premium::PremiumKind;
@@ -1152,8 +1152,14 @@ async fn bind_step(
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum FaceAction {
-    Bind { form: Box<BindForm> },
-    Unbind { binding_id: i64 },
+    Bind {
+        form: Box<BindForm>,
+    },
+    Unbind {
+        binding_id: i64,
+    },
+    /// A relative's premium from the holder's account: the check's token pays only this.
+    Premium(premiums::FaceForPremium),
 }
 
 /// Starts the provider's check for `action`: the redirect to the provider's page.
@@ -1162,9 +1168,46 @@ async fn face_redirect(
     psn_no: &str,
     action: &FaceAction,
 ) -> Result<Response, ServiceError> {
+    let premium = match action {
+        FaceAction::Premium(f) => Some((f.relative.clone(), format!("{}:{}", f.year, f.premium))),
+        _ => None,
+    };
     let action = serde_json::to_string(action).map_err(|_| ServiceError::FaceUnavailable)?;
     let url = providers::face_begin(app, psn_no, &action).await?;
-    Ok(see_other(&url))
+    let mut to_provider = see_other(&url);
+    if let Some(v) = face_premium_cookie(premium) {
+        to_provider
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(to_provider)
+}
+
+/// Which premium a face check was started for, kept in the browser: the provider's answer to
+/// a failed check names no action, and the holder should see that confirmation again.
+const FACE_PREMIUM_COOKIE: &str = "gongji_face_premium";
+
+/// Sets the cookie for a premium's check (relative, `year:kind`), or clears it for another.
+fn face_premium_cookie(premium: Option<(String, String)>) -> Option<axum::http::HeaderValue> {
+    let (value, max_age) = match premium {
+        Some((relative, choice)) => (hex::encode(format!("{relative}\n{choice}")), 600),
+        None => (String::new(), 0),
+    };
+    let cookie = axum_extra::extract::cookie::Cookie::build((FACE_PREMIUM_COOKIE, value))
+        .path("/h5/face/return")
+        .http_only(true)
+        .same_site(axum_extra::extract::cookie::SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    axum::http::HeaderValue::from_str(&cookie.to_string()).ok()
+}
+
+/// The premium (relative, `year:kind`) the last face check was started for, if it was one.
+fn face_premium_of(headers: &HeaderMap) -> Option<(String, String)> {
+    let raw = hex::decode(session::cookie(headers, FACE_PREMIUM_COOKIE)?).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (relative, choice) = text.split_once('\n')?;
+    Some((relative.to_string(), choice.to_string()))
 }
 
 /// The bind journey's face step in production: the letter must be signed first, then the
@@ -1277,6 +1320,11 @@ async fn face_return(
         });
     match passed {
         Err(e) => {
+            if let Some((relative, choice)) = face_premium_of(&headers) {
+                // The premium's confirmation again, with why nothing was paid.
+                let at = (relative.as_str(), choice.as_str(), "");
+                return premium_refused(&app, (lang, remember), &psn_no, at, &e).await;
+            }
             let page = frame(
                 &app,
                 (lang, remember),
@@ -1314,6 +1362,20 @@ async fn face_return(
                     Err(r) => r,
                 },
             }
+        }
+        Ok((token, FaceAction::Premium(f))) => {
+            let choice = format!("{}:{}", f.year, f.premium);
+            let order = parse_choice(&choice).map(|(year, kind)| PremiumOrder {
+                relative_psn_no: f.relative.clone(),
+                kind,
+                year,
+                place: None,
+                idempotency_key: f.key.clone(),
+                second_factor: Some(SecondFactor::FaceToken(token)),
+            });
+            let key = f.key.unwrap_or_default();
+            let to = (f.relative.as_str(), choice.as_str(), key.as_str());
+            premium_pay(&app, (lang, remember), &psn_no, to, order).await
         }
     }
 }
@@ -1994,6 +2056,8 @@ struct PremiumForm {
     op: Option<String>,
     /// The second factor: the SMS code sent to the holder's own phone (issue 13 item 7).
     sms_code: Option<String>,
+    /// The other second factor, with `op` = `face`: a passed face check's token.
+    face_token: Option<String>,
 }
 
 #[derive(Clone)]
@@ -2020,6 +2084,10 @@ pub struct ConfirmView {
     pub code_sent_to: Option<String>,
     /// The code the development sender kept, shown beside 演示; never in production.
     pub demo_code: Option<String>,
+    /// The face check instead of the code: the development token (demo only) ...
+    pub demo_face: Option<&'static str>,
+    /// ... or, in production, the provider's page.
+    pub face_redirect: bool,
 }
 
 #[derive(Clone)]
@@ -2136,6 +2204,8 @@ async fn premium_page(
             back_href: format!("/h5/premium?relative={relative}"),
             code_sent_to: None,
             demo_code: None,
+            demo_face: providers::demo_face_token(app),
+            face_redirect: providers::face_flow_offered(app),
         })
     });
     let guide = match &chosen {
@@ -2225,66 +2295,139 @@ async fn premium_act(
         return premium_second_factor(&app, lang, remember, &psn_no, &relative, &choice, &key)
             .await;
     }
-    // Money leaves the holder's account only with the code sent to his own phone; a form
-    // sent again under a key already paid answers its receipt, moving nothing.
-    let replay = !key.is_empty()
-        && premiums::paid_with_key(&app, &psn_no, &key)
-            .await
-            .unwrap_or(false);
-    if !replay {
-        if let Err(e) = auth::check_second_factor(&app, &psn_no, &field(&form.sms_code)).await {
-            let mut v = match premium_page(&app, lang, remember, &psn_no, &relative, &choice).await
-            {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            v.key = key;
-            v.error = Some(ErrorView::of(lang, &e));
-            let page = v.p.clone();
-            return render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v);
-        }
-    }
     let order = parse_choice(&choice).map(|(year, kind)| PremiumOrder {
         relative_psn_no: relative.clone(),
         kind,
         year,
         place: None,
         idempotency_key: (!key.is_empty()).then(|| key.clone()),
+        second_factor: Some(if field(&form.op) == "face" {
+            SecondFactor::FaceToken(field(&form.face_token))
+        } else {
+            SecondFactor::SmsCode(field(&form.sms_code))
+        }),
     });
-    let result = match order {
-        Some(o) => premiums::pay_premium(&app, &psn_no, o, CHANNEL)
-            .await
-            .map_err(|e| ErrorView::of(lang, &e)),
-        None => Err(ErrorView::input(t.premium_choose_missing)),
-    };
-    let mut v = match premium_page(&app, lang, remember, &psn_no, &relative, "").await {
+    if field(&form.op) == "face"
+        && field(&form.face_token).is_empty()
+        && providers::face_flow_offered(&app)
+    {
+        // Production: the face check on the provider's page, started for this payment only;
+        // the payment is made when the provider sends the holder back (`face_return`).
+        let started = match &order {
+            Some(o) => {
+                let action = FaceAction::Premium(premiums::FaceForPremium::of(o));
+                face_redirect(&app, &psn_no, &action).await
+            }
+            None => Err(ServiceError::BadRequest(
+                t.premium_choose_missing.to_string(),
+            )),
+        };
+        return match started {
+            Ok(to_provider) => to_provider,
+            Err(e) => {
+                premium_refused(
+                    &app,
+                    (lang, remember),
+                    &psn_no,
+                    (&relative, &choice, &key),
+                    &e,
+                )
+                .await
+            }
+        };
+    }
+    let to = (relative.as_str(), choice.as_str(), key.as_str());
+    premium_pay(&app, (lang, remember), &psn_no, to, order).await
+}
+
+/// The confirmation shown again after the second factor was refused (or the face check could
+/// not start): the same choice and key, nothing paid, the reason in plain words.
+async fn premium_refused(
+    app: &App,
+    (lang, remember): (Lang, bool),
+    psn_no: &str,
+    (relative, choice, key): (&str, &str, &str),
+    e: &ServiceError,
+) -> Response {
+    let mut v = match premium_page(app, lang, remember, psn_no, relative, choice).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    match result {
-        Ok(r) => {
-            v.receipt = Some(ReceiptView {
-                no: r.receipt_no,
-                holder: PersonView::of(&r.holder),
-                relative: PersonView::of(&r.relative),
-                year: r.year,
-                category: premium_label(lang, r.kind, &r.category, &r.category_name),
-                amount: r.amount.to_string(),
-                balance_after: r.holder_balance_after.to_string(),
-                at: r.paid_at,
-                explanation: r.explanation,
-                replayed: r.replayed,
-            });
+    if !key.is_empty() {
+        v.key = key.to_string();
+    }
+    v.error = Some(ErrorView::of(lang, e));
+    // A wrong code is the form's fault, not the session's: 422, as a form refusal is.
+    let status = match e {
+        ServiceError::CodeInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+        other => session::status_of(other),
+    };
+    let page = v.p.clone();
+    render_page(&page, status, &v)
+}
+
+/// Pays `order` through the service, which asks for the second factor, and shows the
+/// receipt; or the refusal, with the confirmation again when only the second factor failed.
+async fn premium_pay(
+    app: &App,
+    (lang, remember): (Lang, bool),
+    psn_no: &str,
+    (relative, choice, key): (&str, &str, &str),
+    order: Option<PremiumOrder>,
+) -> Response {
+    let t = lang.t();
+    let result = match order {
+        Some(o) => premiums::pay_premium(app, psn_no, o, CHANNEL).await,
+        None => {
+            let mut v = match premium_page(app, lang, remember, psn_no, relative, "").await {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            v.error = Some(ErrorView::input(t.premium_choose_missing));
             let page = v.p.clone();
-            render_page(&page, StatusCode::OK, &v)
+            return render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v);
+        }
+    };
+    let r = match result {
+        Ok(r) => r,
+        Err(
+            e @ (ServiceError::SecondFactorRequired
+            | ServiceError::CodeInvalid
+            | ServiceError::FaceRejected
+            | ServiceError::FaceUnavailable),
+        ) => {
+            return premium_refused(app, (lang, remember), psn_no, (relative, choice, key), &e)
+                .await
         }
         Err(e) => {
             // Nothing was paid: the form shown again carries a fresh key.
-            v.error = Some(e);
+            let mut v = match premium_page(app, lang, remember, psn_no, relative, "").await {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            v.error = Some(ErrorView::of(lang, &e));
             let page = v.p.clone();
-            render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v)
+            return render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v);
         }
-    }
+    };
+    let mut v = match premium_page(app, lang, remember, psn_no, relative, "").await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    v.receipt = Some(ReceiptView {
+        no: r.receipt_no,
+        holder: PersonView::of(&r.holder),
+        relative: PersonView::of(&r.relative),
+        year: r.year,
+        category: premium_label(lang, r.kind, &r.category, &r.category_name),
+        amount: r.amount.to_string(),
+        balance_after: r.holder_balance_after.to_string(),
+        at: r.paid_at,
+        explanation: r.explanation,
+        replayed: r.replayed,
+    });
+    let page = v.p.clone();
+    render_page(&page, StatusCode::OK, &v)
 }
 
 // ---- premium payments (R-R7) ----

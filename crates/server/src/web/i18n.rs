@@ -1034,6 +1034,9 @@ pub struct Dict {
     pub audit_action: &'static str,
     pub audit_channel: &'static str,
     pub audit_change: &'static str,
+    // ---- the face check as the premium's second factor (issue 13 item 7) ----
+    pub premium_face_pay: &'static str,
+    pub premium_face_hint: &'static str,
 }
 
 pub static ZH: Dict = Dict {
@@ -1941,6 +1944,9 @@ pub static ZH: Dict = Dict {
     audit_action: "操作",
     audit_channel: "渠道",
     audit_change: "变更",
+    // ---- the face check as the premium's second factor (issue 13 item 7) ----
+    premium_face_pay: "用刷脸确认",
+    premium_face_hint: "收不到短信时，也可以由您本人刷脸确认缴费。",
 };
 
 pub static EN: Dict = Dict {
@@ -2848,6 +2854,9 @@ pub static EN: Dict = Dict {
     audit_action: "Action",
     audit_channel: "Channel",
     audit_change: "Change",
+    // ---- the face check as the premium's second factor (issue 13 item 7) ----
+    premium_face_pay: "Confirm with a face check",
+    premium_face_hint: "No SMS? You can confirm the payment with your own face check instead.",
 };
 
 // ---- names of codes ----

@@ -70,8 +70,8 @@ pub struct FaceH5 {
     secret: String,
     client: reqwest::Client,
     started: Mutex<HashMap<String, Started>>,
-    /// Passed checks' one-use tokens and whose they are.
-    passed: Mutex<HashMap<String, String>>,
+    /// Passed checks' one-use tokens: whose they are and the action they were started for.
+    passed: Mutex<HashMap<String, (String, String)>>,
 }
 
 impl FaceH5 {
@@ -249,7 +249,7 @@ impl FaceRedirect for FaceH5 {
         if passed.len() >= FACE_CHECKS_MAX {
             passed.clear();
         }
-        passed.insert(token.clone(), started.psn_no);
+        passed.insert(token.clone(), (started.psn_no, started.action.clone()));
         Ok(FacePassed {
             token,
             action: started.action,
@@ -259,11 +259,15 @@ impl FaceRedirect for FaceH5 {
 
 impl FaceVerifier for FaceH5 {
     fn verify(&self, psn_no: &str, token: &str) -> bool {
+        self.verify_for(psn_no, token, &|_| true)
+    }
+
+    fn verify_for(&self, psn_no: &str, token: &str, action_ok: &dyn Fn(&str) -> bool) -> bool {
         self.passed
             .lock()
             .ok()
             .and_then(|mut p| p.remove(token))
-            .is_some_and(|whose| whose == psn_no)
+            .is_some_and(|(whose, action)| whose == psn_no && action_ok(&action))
     }
 
     fn redirect(&self) -> Option<&dyn FaceRedirect> {

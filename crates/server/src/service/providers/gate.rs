@@ -45,6 +45,22 @@ pub fn face_accepts(app: &App, psn_no: &str, token: &str) -> bool {
     face.verify(psn_no, token)
 }
 
+/// Whether `token` proves a passed face check of `psn_no` started for an action `action_ok`
+/// accepts (a check for one payment pays no other). The development verifier proves nothing
+/// in production.
+pub fn face_accepts_for(
+    app: &App,
+    psn_no: &str,
+    token: &str,
+    action_ok: &dyn Fn(&str) -> bool,
+) -> bool {
+    let face = &app.auth.face;
+    if face.demo_token().is_some() && !app.deployment.is_demo() {
+        return false;
+    }
+    face.verify_for(psn_no, token, action_ok)
+}
+
 /// Whether the face step sends the person to the provider's page (production with the H5
 /// flow, or production without a face provider, where the step explains that).
 pub fn face_flow_offered(app: &App) -> bool {

@@ -62,7 +62,8 @@ use sha2::Sha256;
 
 pub use face_h5::{FaceH5, FaceH5Config};
 pub use gate::{
-    demo_code, demo_face_token, face_accepts, face_begin, face_finish, face_flow_offered, sms_for,
+    demo_code, demo_face_token, face_accepts, face_accepts_for, face_begin, face_finish,
+    face_flow_offered, sms_for,
 };
 pub use payment::{
     build_payment, DevPayment, HmacPayment, HmacPaymentConfig, NotConfiguredPayment, PaymentConfig,
@@ -200,6 +201,14 @@ impl SmsSender for NotConfiguredSms {
 pub trait FaceVerifier: Send + Sync {
     /// Whether `token` proves a passed face check of `psn_no`. A token is good once.
     fn verify(&self, psn_no: &str, token: &str) -> bool;
+
+    /// Like [`verify`](FaceVerifier::verify), and the check was started for an action
+    /// `action_ok` accepts: a check passed for one payment pays no other. Verifiers that
+    /// keep no action with a check answer as `verify` does.
+    fn verify_for(&self, psn_no: &str, token: &str, action_ok: &dyn Fn(&str) -> bool) -> bool {
+        let _ = action_ok;
+        self.verify(psn_no, token)
+    }
 
     /// The token a demo page may offer in place of a camera; `None` for real providers.
     fn demo_token(&self) -> Option<&'static str> {
