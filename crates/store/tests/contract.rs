@@ -3045,6 +3045,22 @@ fn bubao_is_kept_once_per_settlement_and_chained<B: Backend>(b: &B) {
     .expect("settle");
     let open = s.bubao_candidates().expect("candidates");
     assert_eq!(open.len(), 1);
+    let of_person = |paid: Option<Fen>| {
+        vec![gongji_store::read::PersonBubao {
+            setl_id: "S1".to_string(),
+            setl_date: "2025-03-01".to_string(),
+            fixmedins_code: INST.to_string(),
+            year: 2025,
+            held: Fen::from_fen(3_600),
+            cancelled: false,
+            paid,
+        }]
+    };
+    assert_eq!(
+        s.bubao_of_person("P0001").expect("of person"),
+        of_person(None)
+    );
+    assert!(s.bubao_of_person("P0002").expect("of another").is_empty());
     assert_eq!(open[0].setl_id, "S1");
     assert_eq!(open[0].lines, vec![withheld_row("S1", 2)]);
     assert_eq!(
@@ -3080,6 +3096,10 @@ fn bubao_is_kept_once_per_settlement_and_chained<B: Backend>(b: &B) {
     .expect("bubao");
     assert!(s.bubao_candidates().expect("candidates").is_empty());
     assert_eq!(s.bubao_paid(10).expect("paid"), vec![bubao(3)]);
+    assert_eq!(
+        s.bubao_of_person("P0001").expect("of person"),
+        of_person(Some(Fen::from_fen(3_600)))
+    );
     // A second 补报 of the same settlement is refused by the store, and leaves no trace.
     expect_conflict(
         s.commit(&batch(vec![

@@ -24,6 +24,7 @@ mod console_collection;
 pub(crate) mod csrf;
 mod guide;
 mod h5;
+mod h5_bubao;
 pub mod i18n;
 mod nearby;
 mod proxy;
