@@ -438,9 +438,9 @@ async fn a_late_notification_dates_the_payment_by_the_time_it_carries() {
     journey(true).await;
 }
 
-/// A 补报 that cannot be made is explained to the resident: his bill was cancelled, or the
-/// collection closed without a payment (a notification carrying a time after the window is
-/// refunded, not kept), and a bill waiting for his payment says what to do.
+/// A bill waiting for the resident's payment says what to do and by when; once the
+/// collection closed without a payment kept (a notification carrying a time after the
+/// window is refunded, not kept), the 补报 is refused with the reason in plain words.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_resident_is_told_why_a_bubao_is_not_paid() {
     let fake = FakeProvider::start().await;
