@@ -62,13 +62,65 @@ pub fn coverage_on(facts: &CoverageFacts<'_>, policy: &Policy) -> Coverage {
     if !derived || facts.resident_premium_paid {
         return Coverage::Covered;
     }
-    let last_day = contribution.year(year).map(|y| {
-        y.extended_to()
-            .map_or(y.window_end, |e| e.max(y.window_end))
-    });
-    match last_day {
+    match last_day_to_pay(policy, year) {
         Some(pay_by) if facts.date <= pay_by => Coverage::AwaitingPayment { year, pay_by },
         _ => Coverage::NotCovered { year: Some(year) },
+    }
+}
+
+/// The last day a resident may pay for benefit year `year`: the window's end or its latest
+/// dated extension; `None` when the region does not collect that year here.
+pub fn last_day_to_pay(policy: &Policy, year: i32) -> Option<NaiveDate> {
+    let y = policy.contribution.as_ref()?.year(year)?;
+    Some(
+        y.extended_to()
+            .map_or(y.window_end, |e| e.max(y.window_end)),
+    )
+}
+
+/// What the person knows of a settlement whose pooled-fund share was held back.
+#[derive(Clone, Copy, Debug)]
+pub struct BubaoStandingFacts {
+    pub setl_date: NaiveDate,
+    pub cancelled: bool,
+    /// 补报 has paid it.
+    pub paid: bool,
+    /// A resident premium for the settlement's year is kept (refunded ones are not).
+    pub premium_paid: bool,
+    pub today: NaiveDate,
+}
+
+/// Where a held-back share stands for the person, as the 补报 job would judge it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BubaoStanding {
+    Paid,
+    /// He has paid for the year; the job's next run pays it.
+    Due,
+    /// Not paid for the year yet, and he still may until `pay_by`.
+    AwaitingPayment {
+        pay_by: NaiveDate,
+    },
+    /// Never: the settlement was cancelled, its money went back.
+    Cancelled,
+    /// Never: the year's collection closed on `pay_by` without a payment kept.
+    CollectionClosed {
+        pay_by: Option<NaiveDate>,
+    },
+}
+
+pub fn bubao_standing(facts: &BubaoStandingFacts, policy: &Policy) -> BubaoStanding {
+    if facts.paid {
+        return BubaoStanding::Paid;
+    }
+    if facts.cancelled {
+        return BubaoStanding::Cancelled;
+    }
+    if facts.premium_paid {
+        return BubaoStanding::Due;
+    }
+    match last_day_to_pay(policy, facts.setl_date.year()) {
+        Some(pay_by) if facts.today <= pay_by => BubaoStanding::AwaitingPayment { pay_by },
+        pay_by => BubaoStanding::CollectionClosed { pay_by },
     }
 }
 

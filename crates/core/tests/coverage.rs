@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use fixtures::*;
 use gongji_core::codes::{AccountUse, ChargeLevel, HospitalLevel, InsuStatus, Insutype, MedType};
 use gongji_core::coverage::{
-    coverage_on, decide_bubao, BubaoFacts, Coverage, CoverageFacts, WithheldLine,
+    bubao_standing, coverage_on, decide_bubao, BubaoFacts, BubaoStanding, BubaoStandingFacts,
+    Coverage, CoverageFacts, WithheldLine,
 };
 use gongji_core::domain::CatalogItem;
 use gongji_core::ledger::LedgerAccount;
@@ -264,5 +265,47 @@ fn bubao_pays_the_held_back_share_from_the_fund_to_the_person_explained() {
             ..facts
         }),
         Err("GJ-BUBAO-NOTHING-WITHHELD")
+    );
+}
+
+/// What the resident is told of a bill held back on 10 January 2024 (extended window: 25
+/// February): paid back, due at the next run, waiting for his payment, or never and why.
+#[test]
+fn a_held_back_bill_stands_paid_due_awaiting_or_refused_with_the_reason() {
+    let p = yuncheng_from_2024();
+    let standing = |cancelled, paid, premium_paid, today: &str| {
+        bubao_standing(
+            &BubaoStandingFacts {
+                setl_date: day("2024-01-10"),
+                cancelled,
+                paid,
+                premium_paid,
+                today: day(today),
+            },
+            &p,
+        )
+    };
+    let pay_by = day("2024-02-25");
+    assert_eq!(
+        standing(false, true, true, "2024-03-01"),
+        BubaoStanding::Paid
+    );
+    assert_eq!(
+        standing(false, false, true, "2024-02-21"),
+        BubaoStanding::Due
+    );
+    assert_eq!(
+        standing(false, false, false, "2024-02-25"),
+        BubaoStanding::AwaitingPayment { pay_by }
+    );
+    assert_eq!(
+        standing(false, false, false, "2024-02-26"),
+        BubaoStanding::CollectionClosed {
+            pay_by: Some(pay_by)
+        }
+    );
+    assert_eq!(
+        standing(true, false, true, "2024-02-21"),
+        BubaoStanding::Cancelled
     );
 }

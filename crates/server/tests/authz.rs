@@ -470,7 +470,8 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             "/api/v1/staff/reports/collection.csv",
             v1("/staff/reports/collection.csv?year=2026&by=agent"),
             none,
-            w("U F F F F F P P P"),
+            // Each agent's takings: an agent manager's, not a clerk's.
+            w("U F F F F F F P P"),
         ),
         api(
             Method::GET,

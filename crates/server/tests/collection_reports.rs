@@ -185,7 +185,21 @@ async fn collection_is_reported_per_group_against_the_year_before_to_the_fen() {
         "低保对象"
     );
 
-    let by_agent = report("agent").await;
+    // Each agent's takings are read by those who manage agents, not at the window.
+    s.get(
+        "/api/v1/staff/reports/collection?year=2026&by=agent",
+        Some(&clerk),
+    )
+    .await
+    .refused(403, "GJ-API-FORBIDDEN");
+    let by_agent = s
+        .get(
+            "/api/v1/staff/reports/collection?year=2026&by=agent",
+            Some(&admin),
+        )
+        .await
+        .ok()
+        .clone();
     assert_eq!(
         figures(line(&by_agent, "VC-001")),
         (3, "836.00", 2, "760.00", 1, "76.00")
@@ -279,6 +293,10 @@ async fn collection_is_reported_per_group_against_the_year_before_to_the_fen() {
         assert!(page.body.contains(text), "{text} missing");
     }
     assert!(page.body.contains("<svg"), "no chart");
+    assert!(
+        !page.body.contains("value=\"agent\""),
+        "a clerk is not offered the report by agent"
+    );
     let page = b.get("/console/collection?year=2026&by=category").await;
     assert!(page.body.contains("低保对象") && page.body.contains("普通人群"));
     let csv = b.get("/console/collection.csv?year=2026&by=category").await;

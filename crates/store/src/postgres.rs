@@ -3158,6 +3158,25 @@ impl read::ReadStore for PgStore {
             .collect()
     }
 
+    fn bubao_of_person(&mut self, psn_no: &str) -> Result<Vec<read::PersonBubao>, StoreError> {
+        let rows = self
+            .read_rows(read::SQL_BUBAO_OF_PERSON, &[&psn_no])?
+            .iter()
+            .map(|r| {
+                Ok((
+                    get(r, 0)?,
+                    get(r, 1)?,
+                    get(r, 2)?,
+                    get(r, 3)?,
+                    fen(r, 4)?,
+                    flag(r, 5)?,
+                    get::<Option<i64>>(r, 6)?.map(Fen::from_fen),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        read::PersonBubao::group(rows)
+    }
+
     fn reader_source(&self) -> Option<std::sync::Arc<dyn read::ReaderSource>> {
         Some(std::sync::Arc::new(PgReaders {
             url: self.url.clone(),

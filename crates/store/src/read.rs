@@ -353,6 +353,59 @@ impl WithheldSettlement {
     }
 }
 
+/// One settlement of a person whose pooled-fund share was held back (R-R2), and what 补报
+/// made of it: what he reads on /h5/payments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonBubao {
+    pub setl_id: String,
+    /// `yyyy-MM-dd`.
+    pub setl_date: String,
+    pub fixmedins_code: String,
+    pub year: i32,
+    pub held: Fen,
+    pub cancelled: bool,
+    /// What 补报 paid, once it has.
+    pub paid: Option<Fen>,
+}
+
+/// One held-back fund line as `SQL_BUBAO_OF_PERSON` reads it: setl_id, setl_date,
+/// fixmedins_code, year, the line's amount, cancelled, what 补报 paid.
+pub(crate) type PersonBubaoLine = (String, String, String, i32, Fen, bool, Option<Fen>);
+
+impl PersonBubao {
+    /// Groups rows read in (setl_id, seq) order.
+    pub(crate) fn group(rows: Vec<PersonBubaoLine>) -> Result<Vec<PersonBubao>, StoreError> {
+        let mut out: Vec<PersonBubao> = Vec::new();
+        for (setl_id, setl_date, fixmedins_code, year, amount, cancelled, paid) in rows {
+            match out.last_mut() {
+                Some(last) if last.setl_id == setl_id => {
+                    last.held = last.held.checked_add(amount).ok_or_else(|| {
+                        StoreError::Corrupt(format!("held-back share of {setl_id} overflows"))
+                    })?;
+                }
+                _ => out.push(PersonBubao {
+                    setl_id,
+                    setl_date,
+                    fixmedins_code,
+                    year,
+                    held: amount,
+                    cancelled,
+                    paid,
+                }),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A person's held-back settlements with what 补报 paid, newest first (both backends).
+pub(crate) const SQL_BUBAO_OF_PERSON: &str = "SELECT w.setl_id, w.setl_date, s.fixmedins_code,
+        w.year, w.amount_fen, s.cancelled, b.amount_fen
+    FROM pool_withheld w JOIN settlements s ON s.setl_id = w.setl_id
+        LEFT JOIN bubao b ON b.setl_id = w.setl_id
+    WHERE w.psn_no = $1
+    ORDER BY w.setl_date DESC, w.setl_id, w.seq";
+
 /// The select of a premium payment (both backends, `premium_payments`): the channel, the
 /// agent and the collection time the channel's notification carried (migration 0025), or
 /// the journal's time for a payment from a personal account.
@@ -433,6 +486,9 @@ pub trait ReadStore {
     fn bubao_candidates(&mut self) -> Result<Vec<WithheldSettlement>, StoreError>;
     /// The latest 补报 paid, newest first.
     fn bubao_paid(&mut self, limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError>;
+    /// `psn_no`'s settlements whose fund share was held back, paid by 补报 or not, newest
+    /// first (R-R2).
+    fn bubao_of_person(&mut self, psn_no: &str) -> Result<Vec<PersonBubao>, StoreError>;
     /// Stores a new payment order; an order id used before is an error.
     fn put_payment_order(&mut self, row: &PaymentOrderRow) -> Result<(), StoreError>;
     fn payment_order(&mut self, order_id: &str) -> Result<Option<PaymentOrderRow>, StoreError>;
@@ -480,6 +536,9 @@ impl<T: ReadStore + ?Sized> ReadStore for Box<T> {
     }
     fn bubao_paid(&mut self, limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError> {
         (**self).bubao_paid(limit)
+    }
+    fn bubao_of_person(&mut self, psn_no: &str) -> Result<Vec<PersonBubao>, StoreError> {
+        (**self).bubao_of_person(psn_no)
     }
     fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {
         (**self).reader_source()
@@ -769,6 +828,29 @@ impl ReadStore for SqliteStore {
             .query_map(params![limit], crate::sqlite::bubao_of)
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
+    }
+
+    fn bubao_of_person(&mut self, psn_no: &str) -> Result<Vec<PersonBubao>, StoreError> {
+        let mut st = self
+            .connection()
+            .prepare_cached(SQL_BUBAO_OF_PERSON)
+            .map_err(io)?;
+        let rows = st
+            .query_map(params![psn_no], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    Fen::from_fen(r.get(4)?),
+                    r.get::<_, i64>(5)? != 0,
+                    r.get::<_, Option<i64>>(6)?.map(Fen::from_fen),
+                ))
+            })
+            .map_err(io)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io)?;
+        PersonBubao::group(rows)
     }
 
     fn reader_source(&self) -> Option<Arc<dyn ReaderSource>> {

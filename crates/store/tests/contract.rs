@@ -222,6 +222,7 @@ contract!(
     quota_rows_round_trip_and_a_transfer_is_applied_once,
     verify_names_a_quota_dedup_row_deleted_or_a_spend_changed,
     bubao_is_kept_once_per_settlement_and_chained,
+    a_channel_premium_is_dated_by_the_time_its_notification_carried,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -3045,6 +3046,22 @@ fn bubao_is_kept_once_per_settlement_and_chained<B: Backend>(b: &B) {
     .expect("settle");
     let open = s.bubao_candidates().expect("candidates");
     assert_eq!(open.len(), 1);
+    let of_person = |paid: Option<Fen>| {
+        vec![gongji_store::read::PersonBubao {
+            setl_id: "S1".to_string(),
+            setl_date: "2025-03-01".to_string(),
+            fixmedins_code: INST.to_string(),
+            year: 2025,
+            held: Fen::from_fen(3_600),
+            cancelled: false,
+            paid,
+        }]
+    };
+    assert_eq!(
+        s.bubao_of_person("P0001").expect("of person"),
+        of_person(None)
+    );
+    assert!(s.bubao_of_person("P0002").expect("of another").is_empty());
     assert_eq!(open[0].setl_id, "S1");
     assert_eq!(open[0].lines, vec![withheld_row("S1", 2)]);
     assert_eq!(
@@ -3080,6 +3097,10 @@ fn bubao_is_kept_once_per_settlement_and_chained<B: Backend>(b: &B) {
     .expect("bubao");
     assert!(s.bubao_candidates().expect("candidates").is_empty());
     assert_eq!(s.bubao_paid(10).expect("paid"), vec![bubao(3)]);
+    assert_eq!(
+        s.bubao_of_person("P0001").expect("of person"),
+        of_person(Some(Fen::from_fen(3_600)))
+    );
     // A second 补报 of the same settlement is refused by the store, and leaves no trace.
     expect_conflict(
         s.commit(&batch(vec![
@@ -3094,4 +3115,73 @@ fn bubao_is_kept_once_per_settlement_and_chained<B: Backend>(b: &B) {
     // Both rows are in the journal chain: changing either breaks it where it is recorded.
     B::exec(&mut s, "UPDATE pool_withheld SET amount_fen = 9900");
     assert_broken_at(&s.verify().expect("verify"), "journal", 2);
+}
+
+/// 补报 dates a payment by the tax collection time the channel's notification carried, not
+/// by when it reached Gongji (R-R2): a notification of 20 February recorded on 23 February
+/// reads back as paid on 20 February; a payment from a personal account has no such time
+/// and reads as its journal entry's.
+fn a_channel_premium_is_dated_by_the_time_its_notification_carried<B: Backend>(b: &B) {
+    let mut s = b.open();
+    funded(&mut s);
+    let premium = |entry_id: i64, psn: &str, channel: &str, paid_at: Option<&str>| {
+        Write::Premium(PremiumRow {
+            relative_psn_no: psn.into(),
+            year: 2026,
+            entry_id,
+            holder_psn_no: psn.into(),
+            category: "general".into(),
+            amount: Fen::from_fen(38_000),
+            channel: channel.into(),
+            agent_id: None,
+            paid_at: paid_at.map(str::to_string),
+            kind: "resident_premium".into(),
+        })
+    };
+    let late = at(
+        entry(
+            2,
+            "premium",
+            Some("notify:4200A"),
+            vec![
+                posting("clearing:wechat", -38_000, -38_000),
+                posting("premium:370602:390", 38_000, 38_000),
+            ],
+        ),
+        "2026-02-23 08:00:00",
+    );
+    let own = at(
+        entry(
+            3,
+            "premium",
+            None,
+            vec![
+                posting("psn:P0001", -38_000, 12_000),
+                posting("premium:370602:390", 38_000, 76_000),
+            ],
+        ),
+        "2026-02-24 09:00:00",
+    );
+    s.commit(&batch(vec![
+        Write::Entry(late),
+        premium(2, "P0002", "wechat", Some("2026-02-20T10:00:00+08:00")),
+        Write::Entry(own),
+        premium(3, "P0003", "personal_account", None),
+    ]))
+    .expect("two premiums");
+    let paid = |s: &mut B::S, psn: &str| {
+        let rows = Store::premium_payments(s, psn).expect("payments");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        (rows[0].paid_on().to_string(), rows[0].channel.clone())
+    };
+    assert_eq!(
+        paid(&mut s, "P0002"),
+        ("2026-02-20".to_string(), "wechat".to_string())
+    );
+    assert_eq!(
+        paid(&mut s, "P0003"),
+        ("2026-02-24".to_string(), "personal_account".to_string())
+    );
+    let report = s.verify().expect("verify");
+    assert!(report.is_clean(), "{report}");
 }

@@ -121,6 +121,11 @@ pub async fn collection_report(
     by: CollectionGroup,
 ) -> ServiceResult<CollectionReport> {
     staff.require(Permission::Reports)?;
+    if by == CollectionGroup::Agent {
+        // What each agent took is read where agents are managed (agents.rs), not at the
+        // window: the per-agent lines are their takings for the year.
+        staff.require(Permission::ManageAgents)?;
+    }
     if !COLLECTION_YEARS.contains(&year) {
         return Err(ServiceError::BadRequest(
             "待遇年度应为2000到2100之间的年份。".into(),

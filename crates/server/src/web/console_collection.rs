@@ -138,8 +138,11 @@ pub(super) async fn collection(
             selected: y == year,
         })
         .collect();
+    // By agent only for those who manage agents (service/reports.rs).
+    let sees_agents = cp.staff.role.may(crate::service::auth::Permission::ManageAgents);
     let groupings = CollectionGroup::ALL
         .iter()
+        .filter(|g| sees_agents || **g != CollectionGroup::Agent)
         .map(|g| Opt {
             value: g.code().to_string(),
             label: grouping_label(t, *g).to_string(),

@@ -2446,6 +2446,7 @@ struct PaymentLine {
 struct PaymentsTemplate {
     p: Page,
     payments: Vec<PaymentLine>,
+    bubao: Vec<super::h5_bubao::BubaoLine>,
     error: Option<ErrorView>,
 }
 
@@ -2489,13 +2490,15 @@ async fn payments_show(
         ),
         Err(e) => (Vec::new(), Some(ErrorView::of(lang, &e))),
     };
+    let (bubao, bubao_error) = super::h5_bubao::lines(&app, lang, &psn_no).await;
     render_page(
         &page,
         StatusCode::OK,
         &PaymentsTemplate {
             p: page.clone(),
             payments,
-            error,
+            bubao,
+            error: error.or(bubao_error),
         },
     )
 }

@@ -1037,6 +1037,22 @@ pub struct Dict {
     // ---- the face check as the premium's second factor (issue 13 item 7) ----
     pub premium_face_pay: &'static str,
     pub premium_face_hint: &'static str,
+    // ---- 补报 on /h5/payments (issue 13, R-R2) ----
+    pub h5_bubao_title: &'static str,
+    /// {0} the settlement's day, {1} where, {2} what the fund paid.
+    pub h5_bubao_paid: &'static str,
+    /// {0} day, {1} where, {2} the fund's share.
+    pub h5_bubao_due: &'static str,
+    /// {0} day, {1} where, {2} the fund's share, {3} the benefit year, {4} the last day to pay.
+    pub h5_bubao_awaiting: &'static str,
+    /// {0} day, {1} where.
+    pub h5_bubao_cancelled: &'static str,
+    /// {0} day, {1} where, {2} the benefit year, {3} the last day to pay.
+    pub h5_bubao_closed: &'static str,
+    /// {0} day, {1} where, {2} the benefit year.
+    pub h5_bubao_not_here: &'static str,
+    /// A day: {0} year, {1} month, {2} day (unpadded), {3} the same as yyyy-MM-dd.
+    pub h5_bubao_day: &'static str,
 }
 
 pub static ZH: Dict = Dict {
@@ -1947,6 +1963,14 @@ pub static ZH: Dict = Dict {
     // ---- the face check as the premium's second factor (issue 13 item 7) ----
     premium_face_pay: "用刷脸确认",
     premium_face_hint: "收不到短信时，也可以由您本人刷脸确认缴费。",
+    h5_bubao_title: "补报（缴费前看病的统筹基金部分）",
+    h5_bubao_paid: "补报：{0} 在{1}的费用，基金补付 {2} 元",
+    h5_bubao_due: "补报：{0} 在{1}的费用，您已缴费，基金将补付 {2} 元，经办机构下次办理补报时到账。",
+    h5_bubao_awaiting: "{0} 在{1}的费用中，统筹基金应付的 {2} 元暂未支付：您还没有缴纳{3}年度城乡居民医保。在{4}前缴费，这笔钱会补给您。",
+    h5_bubao_cancelled: "{0} 在{1}的费用不能补报：这笔结算已经撤销，费用已原路退回。",
+    h5_bubao_closed: "{0} 在{1}的费用不能补报：{2}年度城乡居民医保没有在缴费期内（{3}前）缴费，这一年统筹基金不支付。",
+    h5_bubao_not_here: "{0} 在{1}的费用不能补报：您参保地{2}年度的缴费不在本系统办理，请咨询当地医保经办机构。",
+    h5_bubao_day: "{0}年{1}月{2}日",
 };
 
 pub static EN: Dict = Dict {
@@ -2857,6 +2881,14 @@ pub static EN: Dict = Dict {
     // ---- the face check as the premium's second factor (issue 13 item 7) ----
     premium_face_pay: "Confirm with a face check",
     premium_face_hint: "No SMS? You can confirm the payment with your own face check instead.",
+    h5_bubao_title: "Paid back after paying the premium (补报)",
+    h5_bubao_paid: "Paid back: the pooled fund paid {2} yuan of the bill at {1} on {0}.",
+    h5_bubao_due: "You have paid: the pooled fund will pay {2} yuan of the bill at {1} on {0} at the next 补报 run.",
+    h5_bubao_awaiting: "The pooled fund's {2} yuan of the bill at {1} on {0} waits for your {3} resident premium. Pay by {4} and it is paid to you.",
+    h5_bubao_cancelled: "The bill at {1} on {0} is not paid back: it was cancelled and refunded.",
+    h5_bubao_closed: "The bill at {1} on {0} is not paid back: the {2} resident premium was not paid by {3}, so the pooled fund pays nothing that year.",
+    h5_bubao_not_here: "The bill at {1} on {0} is not paid back here: the {2} premium is not collected by this system; ask your insurance agency.",
+    h5_bubao_day: "{3}",
 };
 
 // ---- names of codes ----

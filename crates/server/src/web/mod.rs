@@ -25,6 +25,7 @@ mod console_page;
 pub(crate) mod csrf;
 mod guide;
 mod h5;
+mod h5_bubao;
 pub mod i18n;
 mod nearby;
 mod proxy;

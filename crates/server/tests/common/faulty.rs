@@ -13,8 +13,9 @@ use gongji_store::payments::{AgentPostingRow, AgentRow, PaymentOrderRow};
 use gongji_store::privacy::{PrivacyKey, PrivacyStatus};
 use gongji_store::read::{
     AppPartnerRow, AuditEntry, AuditQuery, CollectionGroup, CollectionRow, MutualAidPaymentRow,
-    OperatorRow, PremiumPayment, ProxyConsentRow, RecordQuery, RecordRow, RecoveryQuery,
-    ReportQuery, ReportRow, ReviewRow, SessionRow, StaffRow, WithheldSettlement, YearTotals,
+    OperatorRow, PersonBubao, PremiumPayment, ProxyConsentRow, RecordQuery, RecordRow,
+    RecoveryQuery, ReportQuery, ReportRow, ReviewRow, SessionRow, StaffRow, WithheldSettlement,
+    YearTotals,
 };
 use gongji_store::{
     BubaoRow, Checkpoint, CommitmentRow, ReadStore, ReaderSource, ReconcileQuery, ReconcileTotals,
@@ -62,6 +63,7 @@ pub enum Call {
     MutualAidPayments,
     BubaoCandidates,
     BubaoPaid,
+    BubaoOfPerson,
     PutPaymentOrder,
     PaymentOrder,
     PutAgent,
@@ -437,6 +439,10 @@ impl<S: ReadStore> ReadStore for Faulty<S> {
     fn bubao_paid(&mut self, limit: u32) -> Result<Vec<BubaoRow>, StoreError> {
         self.faults.at(Call::BubaoPaid, None)?;
         self.inner.bubao_paid(limit)
+    }
+    fn bubao_of_person(&mut self, psn_no: &str) -> Result<Vec<PersonBubao>, StoreError> {
+        self.faults.at(Call::BubaoOfPerson, None)?;
+        self.inner.bubao_of_person(psn_no)
     }
     fn put_payment_order(&mut self, row: &PaymentOrderRow) -> Result<(), StoreError> {
         self.faults.at(Call::PutPaymentOrder, None)?;
