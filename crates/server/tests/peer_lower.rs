@@ -314,10 +314,11 @@ async fn when_the_other_province_never_answers_the_person_is_told_and_confirming
     conserved(&p).await;
 }
 
-/// The holder confirms a lowering in the H5 and the confirmation is submitted twice (a
-/// double tap, or the back button and again): the quota is lowered once.
+/// The holder confirms a lowering in the H5; the other province's answer is lost, and the
+/// page asks him to confirm the same lowering again; he does, twice (a double tap): the
+/// quota is lowered once.
 #[tokio::test]
-async fn a_lowering_confirmed_twice_in_the_h5_lowers_once() {
+async fn a_lowering_confirmed_again_and_twice_in_the_h5_lowers_once() {
     let p = granted_300().await;
     let token = p.a.sign_in(&p.holder).await;
     let post = |form: Vec<(String, String)>| {
@@ -355,6 +356,29 @@ async fn a_lowering_confirmed_twice_in_the_h5_lowers_once() {
             form.push((name.to_string(), value));
         }
     }
+    let lower_id = common::field_value(confirmation, "lower_id");
+    assert!(lower_id.starts_with("37L"), "{confirmation}");
+
+    // The other province's answers are lost: the person is told, and asked to confirm the
+    // same lowering again.
+    p.relay.lose.store(u32::MAX, Ordering::SeqCst);
+    let unanswered = post(form.clone())
+        .await
+        .expect("confirm")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        unanswered.contains("不能确定额度是否已减少"),
+        "{unanswered}"
+    );
+    let again = unanswered
+        .split(r#"data-testid="quota-confirm""#)
+        .nth(1)
+        .unwrap_or_else(|| panic!("the same confirmation again: {unanswered}"));
+    assert_eq!(common::field_value(again, "lower_id"), lower_id);
+    p.relay.lose.store(0, Ordering::SeqCst);
+
     for _ in 0..2 {
         let done = post(form.clone())
             .await

@@ -208,7 +208,7 @@ impl ServiceError {
                 PeerRefusal::Stale => "跨省请求的时间与本省时间相差过大，或是重启前的旧请求。".into(),
                 PeerRefusal::Replayed => "这条跨省请求已经收到过，不再重复处理。".into(),
                 PeerRefusal::Unreachable(_) => "暂时联系不上对方省份，系统会自动重试，请稍后查看。".into(),
-                PeerRefusal::LowerUnanswered { tries, .. } => format!("试了{tries}次仍联系不上家人所在的省份，不能确定额度是否已减少。请稍后再点一次“确认”：同一笔减少最多只减一次。"),
+                PeerRefusal::LowerUnanswered { tries, .. } => format!("试了{tries}次仍联系不上家人所在的省份，不能确定额度是否已减少。请稍后再确认办理一次：同一笔减少最多只减一次。"),
                 PeerRefusal::BadAnswer(_) => "对方省份的应答未通过核验，系统会自动重试。".into(),
                 PeerRefusal::Refused { code, message_zh } => format!("对方省份未同意：{message_zh}（{code}）"),
             },
