@@ -43,6 +43,24 @@ pub struct VerifyArgs {
     /// who signed it.
     #[arg(long, value_name = "FILE", requires = "anchor")]
     anchor_key: Option<PathBuf>,
+    /// Then check R-N3's conservation of cross-province quotas with this peer province (its
+    /// code or URL), as `gongji province check --peer` does: every holder to the fen.
+    #[arg(
+        long,
+        value_name = "PROVINCE",
+        requires = "config",
+        conflicts_with = "peers"
+    )]
+    peer: Option<String>,
+    /// The same with every peer in the config.
+    #[arg(long, requires = "config")]
+    peers: bool,
+    /// This province's config (its [province] key and [[peers]]), for --peer and --peers.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// This province's own server (default: http:// and the config's [http] listen).
+    #[arg(long, value_name = "URL", requires = "config")]
+    url: Option<String>,
 }
 
 #[derive(Args)]
@@ -94,10 +112,26 @@ fn report_failure(f: Failure) -> u8 {
     f.exit
 }
 
+/// The local check, then the check across provinces when asked: the first status that
+/// is not OK is the answer, and both checks run so that the operator reads both.
 pub fn verify(args: &VerifyArgs) -> u8 {
-    match run_verify(args) {
+    let local = match run_verify(args) {
         Ok(code) => code,
         Err(f) => report_failure(f),
+    };
+    let Some(config) = args
+        .config
+        .as_deref()
+        .filter(|_| args.peer.is_some() || args.peers)
+    else {
+        return local;
+    };
+    println!("跨省共济额度守恒 / cross-province quota conservation:");
+    let across = crate::province::check(config, args.url.as_deref(), args.peer.as_deref());
+    if local != EXIT_OK {
+        local
+    } else {
+        across
     }
 }
 

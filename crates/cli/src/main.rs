@@ -133,7 +133,8 @@ enum Cmd {
     },
     /// Check a whole database: balanced postings, balances, floors, cancels, and the hash
     /// chains of the journal and audit log; with --anchor, that nothing before a signed
-    /// anchor changed.
+    /// anchor changed; with --peer or --peers (and --config), then the conservation of
+    /// cross-province quotas with the peer provinces (`province check`).
     Verify(anchor::VerifyArgs),
     /// Write a signed checkpoint (SM2) of both hash chains' heads, to file elsewhere; or
     /// `anchor keygen` for a key pair.
@@ -202,7 +203,8 @@ enum ProvinceCmd {
     },
     /// Check R-N3 across provinces: asks this province's server and each peer for their
     /// quota books (signed with this province's key) and checks every holder to the fen.
-    /// Exit 0: conserved; 1: a discrepancy; 2: could not check.
+    /// Exit 0: conserved; 1: a discrepancy; 2: could not check. `gongji verify --peer`
+    /// runs the same after the local check.
     Check {
         /// This province's config (its [province] and [[peers]]).
         #[arg(long)]

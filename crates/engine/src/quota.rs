@@ -39,6 +39,9 @@
 //! - **Requests a person makes once** (`Reserve` on A; `ReturnReserve` on B when the holder
 //!   lowers a quota from A) are not idempotent by themselves: send them with
 //!   `Request::with_msgid` (and `with_render` to get the first answer back on a repeat).
+//!   The transport sends `ReturnReserve` under `quota-lower:{A}:{holder}:{lower_id}`, the
+//!   id A made when the person confirmed (`gongji_server::peer::engine_ledger`); a
+//!   lowering from a caller without an id runs bare, as before ids were sent.
 //!   Every other step is idempotent on its own.
 //! - **A refusal by the peer is an answer, not an error.** `Credit`/`ReturnCredit` that
 //!   the rules refuse record the refusal under the transfer id and answer
@@ -52,7 +55,7 @@
 //! - **Retry driver**: `Engine::quota_outbox()` lists the Reserved rows (both
 //!   directions, oldest first) and `Engine::quota_endings()` the bindings A ended that B
 //!   has not confirmed. `NoteAttempt` records a failed delivery (attempts, last error).
-//! - **Conservation** (`gongji verify --peer`): `Engine::quota_holder_figures()` on A and
+//! - **Conservation** (`gongji verify --peer`, `gongji province check`): `Engine::quota_holder_figures()` on A and
 //!   `Engine::quota_relative_figures()` on B give what `check_conservation` needs (or
 //!   [`figures_of_snapshot`] on a store's `load_snapshot()`, without an engine); pair them
 //!   with [`pair_figures`], which merges a holder's relatives in one province first. A's

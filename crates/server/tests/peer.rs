@@ -165,7 +165,7 @@ async fn a_quota_goes_to_the_relatives_province_is_spent_there_and_comes_back() 
     assert_eq!(spends.len(), 1, "the holder sees where his quota was spent");
     assert_eq!(spends[0].amount, yuan(120));
 
-    let taken = service::lower(&p.a.app, &parties, yuan(50))
+    let taken = service::lower(&p.a.app, &parties, yuan(50), &service::new_lower_id(A))
         .await
         .expect("lower");
     assert_eq!(taken, yuan(50));

@@ -120,9 +120,9 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Peer(refusal) => match refusal {
-            PeerRefusal::NotConfigured | PeerRefusal::Unreachable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            PeerRefusal::NotConfigured
+            | PeerRefusal::Unreachable(_)
+            | PeerRefusal::LowerUnanswered { .. } => StatusCode::SERVICE_UNAVAILABLE,
             PeerRefusal::UnknownProvince
             | PeerRefusal::BadSignature
             | PeerRefusal::Stale

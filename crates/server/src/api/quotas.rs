@@ -3,7 +3,7 @@
 //! left; staff do the same at the window for a holder and see the transfers in flight.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use gongji_core::quota::QuotaParties;
 use serde::{Deserialize, Serialize};
@@ -206,9 +206,33 @@ async fn grant_for(app: &App, p: QuotaParties, body: AmountIn) -> ApiResult<Json
     }))
 }
 
-async fn lower_for(app: &App, p: QuotaParties, body: AmountIn) -> ApiResult<Json<QuotaStepOut>> {
+/// The lowering's id: from the app's `Idempotency-Key` (a retry with the same key lowers
+/// once), else a new one for this request.
+fn lower_id(p: &QuotaParties, headers: &HeaderMap) -> Result<String, ServiceError> {
+    match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => Ok(service::new_lower_id(p.holder_province)),
+        Some(Ok(key))
+            if !key.trim().is_empty()
+                && key.len() <= crate::service::premiums::IDEMPOTENCY_KEY_BYTES_MAX =>
+        {
+            Ok(service::lower_id_of_key(p.holder_province, key.trim()))
+        }
+        Some(_) => Err(ServiceError::BadRequest(format!(
+            "Idempotency-Key 长度应为1到{}字节",
+            crate::service::premiums::IDEMPOTENCY_KEY_BYTES_MAX
+        ))),
+    }
+}
+
+async fn lower_for(
+    app: &App,
+    p: QuotaParties,
+    body: AmountIn,
+    headers: &HeaderMap,
+) -> ApiResult<Json<QuotaStepOut>> {
     let amount = parse_yuan("amount", &body.amount)?;
-    let taken = service::lower(app, &p, amount).await?;
+    let id = lower_id(&p, headers)?;
+    let taken = service::lower(app, &p, amount, &id).await?;
     Ok(Json(QuotaStepOut {
         relative_province: format!("{:02}", p.relative_province),
         relative_psn_no: p.relative_psn_no,
@@ -269,7 +293,8 @@ pub async fn grant(
 
 /// Lowers a quota: the other province takes the amount out and sends it back.
 #[utoipa::path(post, path = "/api/v1/me/quotas/{province}/{relative}/lower", tag = "quotas", request_body = AmountIn,
-    params(("province" = String, Path), ("relative" = String, Path)),
+    params(("province" = String, Path), ("relative" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key lower once")),
     responses((status = 200, body = QuotaStepOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 422, description = "GJ-PEER-REFUSED (GJ-QUOTA-EXCEEDS-REMAINING)", body = ErrorBody),
         (status = 503, description = "GJ-PEER-UNREACHABLE", body = ErrorBody)),
@@ -278,10 +303,11 @@ pub async fn lower(
     State(app): State<App>,
     who: PersonAuth,
     ApiPath((province, relative)): ApiPath<(String, String)>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<AmountIn>,
 ) -> ApiResult<Json<QuotaStepOut>> {
     let p = parties(&app, &who.psn_no, &province, &relative)?;
-    lower_for(&app, p, body).await
+    lower_for(&app, p, body, &headers).await
 }
 
 /// Ends the binding: what is left in the other province comes back.
@@ -346,18 +372,20 @@ pub async fn staff_grant(
 
 /// Lowers a holder's quota at the window (staff).
 #[utoipa::path(post, path = "/api/v1/staff/persons/{psn_no}/quotas/{province}/{relative}/lower", tag = "quotas", request_body = AmountIn,
-    params(("psn_no" = String, Path), ("province" = String, Path), ("relative" = String, Path)),
+    params(("psn_no" = String, Path), ("province" = String, Path), ("relative" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key lower once")),
     responses((status = 200, body = QuotaStepOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn staff_lower(
     State(app): State<App>,
     StaffAuth(who): StaffAuth,
     ApiPath((psn_no, province, relative)): ApiPath<(String, String, String)>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<AmountIn>,
 ) -> ApiResult<Json<QuotaStepOut>> {
     who.require(Permission::CrossProvinceQuotas)?;
     let p = parties(&app, &psn_no, &province, &relative)?;
-    lower_for(&app, p, body).await
+    lower_for(&app, p, body, &headers).await
 }
 
 /// Ends a holder's cross-province binding at the window (staff).

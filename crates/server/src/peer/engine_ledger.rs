@@ -37,17 +37,21 @@ impl EngineLedger {
     }
 
     async fn run(&self, command: QuotaCommand) -> Result<QuotaAnswer, EngineError> {
+        match self.submit(Request::new(Command::Quota(command))).await? {
+            Outcome::Quota(answer) => Ok(*answer),
+            _ => Err(EngineError::WriterStopped),
+        }
+    }
+
+    async fn submit(&self, request: Request) -> Result<Outcome, EngineError> {
         let (tx, rx) = oneshot::channel();
         self.engine.submit(
-            Request::new(Command::Quota(command)),
+            request,
             Box::new(move |r| {
                 let _ = tx.send(r);
             }),
         );
-        match rx.await.unwrap_or(Err(EngineError::WriterStopped))? {
-            Outcome::Quota(answer) => Ok(*answer),
-            _ => Err(EngineError::WriterStopped),
-        }
+        rx.await.unwrap_or(Err(EngineError::WriterStopped))
     }
 
     async fn read<T: Send + 'static>(
@@ -98,6 +102,55 @@ fn day(text: &str) -> ServiceResult<NaiveDate> {
 
 fn relationship(text: &str) -> ServiceResult<Relationship> {
     Relationship::parse(text).ok_or_else(|| ServiceError::BadRequest("relationship".to_string()))
+}
+
+/// The engine's idempotency key of a lowering: per holder, so that two holders' ids never
+/// meet, and apart from the institutions' msgids by its prefix.
+fn lower_msgid(parties: &QuotaParties, lower_id: &str) -> String {
+    format!(
+        "quota-lower:{:02}:{}:{lower_id}",
+        parties.holder_province, parties.holder_psn_no
+    )
+}
+
+/// What a lowering asked: the same id asking anything else is refused.
+fn lower_meaning(parties: &QuotaParties, amount: Option<Fen>) -> String {
+    let amount = amount.map_or_else(|| "all".to_string(), |a| a.fen().to_string());
+    format!(
+        "{:02}:{}:{amount}",
+        parties.relative_province, parties.relative_psn_no
+    )
+}
+
+/// The first answer to a lowering as stored with it: `{transfer_id} {fen}`, or empty when
+/// nothing was left to take.
+fn render_lowered(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Quota(answer) => match answer.as_ref() {
+            QuotaAnswer::Sent(row) => format!("{} {}", row.transfer_id, row.amount.fen()),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+fn replayed_lowering(parties: &QuotaParties, response: &str) -> ServiceResult<Option<Transfer>> {
+    if response.is_empty() {
+        return Ok(None);
+    }
+    let unreadable = || {
+        EngineError::Store(gongji_store::StoreError::Io(
+            "stored lowering answer".into(),
+        ))
+    };
+    let (id, fen) = response.split_once(' ').ok_or_else(unreadable)?;
+    let fen: i64 = fen.parse().map_err(|_| unreadable())?;
+    Ok(Some(Transfer {
+        id: id.to_string(),
+        direction: Direction::Return,
+        parties: parties.clone(),
+        amount: Fen::from_fen(fen),
+    }))
 }
 
 fn transfer_of(row: &QuotaSentRow) -> Transfer {
@@ -174,19 +227,30 @@ impl QuotaLedger for EngineLedger {
         &self,
         parties: &QuotaParties,
         amount: Option<Fen>,
+        lower_id: Option<&str>,
     ) -> ServiceResult<Option<Transfer>> {
-        match self
-            .run(QuotaCommand::ReturnReserve {
-                parties: parties.clone(),
-                amount,
-                channel: Channel::Web,
-                actor: format!("peer:{:02}", parties.holder_province),
-                at: self.clock.now(),
-            })
-            .await?
-        {
-            QuotaAnswer::Sent(row) => Ok(Some(transfer_of(&row))),
-            _ => Ok(None),
+        let command = Command::Quota(QuotaCommand::ReturnReserve {
+            parties: parties.clone(),
+            amount,
+            channel: Channel::Web,
+            actor: format!("peer:{:02}", parties.holder_province),
+            at: self.clock.now(),
+        });
+        // The msgid row commits with the take-out, so a repeat after a lost answer (or a
+        // crash after the commit) finds it and takes nothing more.
+        let request = match lower_id {
+            Some(id) => Request::new(command)
+                .with_msgid(lower_msgid(parties, id), lower_meaning(parties, amount))
+                .with_render(Box::new(render_lowered)),
+            None => Request::new(command),
+        };
+        match self.submit(request).await? {
+            Outcome::Quota(answer) => match *answer {
+                QuotaAnswer::Sent(row) => Ok(Some(transfer_of(&row))),
+                _ => Ok(None),
+            },
+            Outcome::Replayed { response } => replayed_lowering(parties, &response),
+            _ => Err(EngineError::WriterStopped.into()),
         }
     }
 

@@ -181,10 +181,14 @@ pub trait QuotaLedger: Send + Sync + 'static {
 
     /// B: the holder (through A) lowers the quota by `amount`, or to nothing (`None`):
     /// takes it out and writes the return's outbox row. `None` when nothing was left.
+    /// With a `lower_id`, once per id: a repeat answers the first answer and takes nothing
+    /// more; the same id with other parties or another amount is
+    /// `GJ-IDEMPOTENCY-MSGID-REUSED` and changes nothing.
     async fn lower(
         &self,
         parties: &QuotaParties,
         amount: Option<Fen>,
+        lower_id: Option<&str>,
     ) -> ServiceResult<Option<Transfer>>;
 
     /// B: ends its copy of the binding and takes what is left out for return; a repeat

@@ -41,6 +41,14 @@ struct Books {
     /// ID number → person number, of the persons insured here.
     insured: HashMap<String, String>,
     next_id: u64,
+    /// Lowerings applied, by holder and lowering id: what was asked and answered.
+    lowered: HashMap<String, LowerRow>,
+}
+
+struct LowerRow {
+    parties: QuotaParties,
+    amount: Option<Fen>,
+    answer: Option<Transfer>,
 }
 
 pub struct MemoryLedger {
@@ -266,9 +274,34 @@ impl QuotaLedger for MemoryLedger {
         &self,
         parties: &QuotaParties,
         amount: Option<Fen>,
+        lower_id: Option<&str>,
     ) -> ServiceResult<Option<Transfer>> {
         let mut b = self.books()?;
-        self.take_out(&mut b, parties, amount)
+        let Some(id) = lower_id else {
+            return self.take_out(&mut b, parties, amount);
+        };
+        let key = format!(
+            "{:02}:{}:{id}",
+            parties.holder_province, parties.holder_psn_no
+        );
+        if let Some(before) = b.lowered.get(&key) {
+            if before.parties != *parties || before.amount != amount {
+                return Err(ServiceError::Engine(
+                    gongji_engine::EngineError::MsgidReused,
+                ));
+            }
+            return Ok(before.answer.clone());
+        }
+        let answer = self.take_out(&mut b, parties, amount)?;
+        b.lowered.insert(
+            key,
+            LowerRow {
+                parties: parties.clone(),
+                amount,
+                answer: answer.clone(),
+            },
+        );
+        Ok(answer)
     }
 
     async fn end_in(&self, parties: &QuotaParties) -> ServiceResult<()> {

@@ -131,6 +131,9 @@ pub enum PeerRefusal {
     Replayed,
     /// The peer could not be reached, or answered with a server error.
     Unreachable(String),
+    /// A lowering went unanswered however often it was asked: it may or may not have been
+    /// made, and asking again with its id makes it at most once.
+    LowerUnanswered { tries: u32, why: String },
     /// The peer's answer is not signed by its key, or is not what the call expects.
     BadAnswer(String),
     /// The peer refused what was asked (its code and Chinese message).
@@ -466,12 +469,13 @@ async fn step(
         PATH_LOWER => {
             let ask: LowerIn = json_in(body)?;
             let p = PartiesIn {
-                holder_psn_no: ask.holder_psn_no,
-                relative_psn_no: ask.relative_psn_no,
+                holder_psn_no: ask.holder_psn_no.clone(),
+                relative_psn_no: ask.relative_psn_no.clone(),
             }
             .parties(caller, own)?;
             let amount = ask.amount.as_deref().map(parse_amount).transpose()?;
-            let taken = ledger.lower(&p, amount).await?;
+            let lower_id = ask.checked_lower_id()?;
+            let taken = ledger.lower(&p, amount, lower_id.as_deref()).await?;
             fault::point(fault::Point::AfterTakeReturn);
             json_out(&match taken {
                 Some(t) => StateOut {

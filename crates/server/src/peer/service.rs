@@ -4,8 +4,12 @@
 //! at once (eligibility, the binding, a lowering) or left in the outbox for the driver
 //! (a grant, an end), so a crash or a lost peer delays it and loses nothing.
 
+use std::time::Duration;
+
 use gongji_core::quota::QuotaParties;
 use gongji_core::Fen;
+use rand::Rng;
+use sha2::{Digest, Sha256};
 
 use super::client::{self, CallError};
 use super::ledger::{CrossBinding, QuotaView, Spending};
@@ -102,24 +106,77 @@ pub async fn grant(app: &App, parties: &QuotaParties, amount: Fen) -> ServiceRes
     Ok(t.id)
 }
 
+/// How many times A asks B for one lowering before telling the person B could not be
+/// reached: each repeat carries the same lowering id, so B takes the amount out once.
+pub const LOWER_TRIES: u32 = 3;
+
+/// The wait before the second try; each further try waits as long again more.
+const LOWER_RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// A new lowering id, `{province:02}L` and 32 hex digits: made once when the person confirms
+/// (the confirmation form carries it), so that every repeat of that confirmation is the
+/// same lowering.
+pub fn new_lower_id(province: u32) -> String {
+    let bytes: [u8; 16] = rand::rngs::OsRng.gen();
+    format!("{province:02}L{}", hex::encode(bytes))
+}
+
+/// The lowering id of an app's `Idempotency-Key`, per province: the key's hash, so any key
+/// up to its length limit makes an id of the wire's length.
+pub fn lower_id_of_key(province: u32, key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    format!("{province:02}L{}", hex::encode(&digest[..16]))
+}
+
 /// Lowers the quota by `amount`: B takes it out at once and its driver sends it back.
-/// Answers what B took out (zero when nothing was left).
-pub async fn lower(app: &App, parties: &QuotaParties, amount: Fen) -> ServiceResult<Fen> {
+/// Answers what B took out (zero when nothing was left). `lower_id` makes it once: a call
+/// that got no answer is asked again with it ([`LOWER_TRIES`] in all), and a person who
+/// submits the same confirmation twice lowers once.
+pub async fn lower(
+    app: &App,
+    parties: &QuotaParties,
+    amount: Fen,
+    lower_id: &str,
+) -> ServiceResult<Fen> {
     let (peers, _) = configured(app)?;
     let http = reqwest::Client::new();
-    let out: StateOut = client::call(
-        &http,
-        peers,
-        parties.relative_province,
-        wire::PATH_LOWER,
-        &LowerIn {
-            holder_psn_no: parties.holder_psn_no.clone(),
-            relative_psn_no: parties.relative_psn_no.clone(),
-            amount: Some(wire::amount_text(amount)),
-        },
-    )
-    .await
-    .map_err(from_call)?;
+    let ask = LowerIn {
+        holder_psn_no: parties.holder_psn_no.clone(),
+        relative_psn_no: parties.relative_psn_no.clone(),
+        amount: Some(wire::amount_text(amount)),
+        lower_id: Some(lower_id.to_string()),
+    };
+    let mut tries = 0;
+    let out: StateOut = loop {
+        tries += 1;
+        match client::call(
+            &http,
+            peers,
+            parties.relative_province,
+            wire::PATH_LOWER,
+            &ask,
+        )
+        .await
+        {
+            Ok(out) => break out,
+            Err(CallError::Failed(PeerRefusal::Unreachable(why))) => {
+                tracing::warn!(
+                    lower_id,
+                    tries,
+                    why,
+                    "减少额度未获应答 / lowering unanswered"
+                );
+                if tries >= LOWER_TRIES {
+                    return Err(ServiceError::Peer(PeerRefusal::LowerUnanswered {
+                        tries,
+                        why,
+                    }));
+                }
+                tokio::time::sleep(LOWER_RETRY_PAUSE * tries).await;
+            }
+            Err(e) => return Err(from_call(e)),
+        }
+    };
     match out.amount.as_deref() {
         Some(text) => wire::parse_amount(text),
         None => Ok(Fen::ZERO),

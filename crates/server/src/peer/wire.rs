@@ -188,6 +188,21 @@ pub struct LowerIn {
     /// Absent: everything left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
+    /// The lowering's id, made once by the holder's province when the person confirms
+    /// (`{province:02}L…`): B applies it once and answers a repeat with the first answer.
+    /// Absent from a caller older than the field, which B serves as before, unguarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_id: Option<String>,
+}
+
+impl LowerIn {
+    /// The lowering id, checked like a transfer id.
+    pub fn checked_lower_id(&self) -> ServiceResult<Option<String>> {
+        self.lower_id
+            .as_deref()
+            .map(|id| checked_id(id, "lower_id"))
+            .transpose()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

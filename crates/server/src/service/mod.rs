@@ -171,7 +171,9 @@ impl ServiceError {
                 PeerRefusal::BadSignature => codes::PEER_BAD_SIGNATURE,
                 PeerRefusal::Stale => codes::PEER_STALE_TIMESTAMP,
                 PeerRefusal::Replayed => codes::PEER_REPLAYED,
-                PeerRefusal::Unreachable(_) => codes::PEER_UNREACHABLE,
+                PeerRefusal::Unreachable(_) | PeerRefusal::LowerUnanswered { .. } => {
+                    codes::PEER_UNREACHABLE
+                }
                 PeerRefusal::BadAnswer(_) => codes::PEER_BAD_ANSWER,
                 PeerRefusal::Refused { .. } => codes::PEER_REFUSED,
             },
@@ -211,6 +213,7 @@ impl ServiceError {
                 PeerRefusal::Stale => "跨省请求的时间与本省时间相差过大，或是重启前的旧请求。".into(),
                 PeerRefusal::Replayed => "这条跨省请求已经收到过，不再重复处理。".into(),
                 PeerRefusal::Unreachable(_) => "暂时联系不上对方省份，系统会自动重试，请稍后查看。".into(),
+                PeerRefusal::LowerUnanswered { tries, .. } => format!("试了{tries}次仍联系不上家人所在的省份，不能确定额度是否已减少。请稍后再确认办理一次：同一笔减少最多只减一次。"),
                 PeerRefusal::BadAnswer(_) => "对方省份的应答未通过核验，系统会自动重试。".into(),
                 PeerRefusal::Refused { code, message_zh } => format!("对方省份未同意：{message_zh}（{code}）"),
             },
@@ -269,6 +272,9 @@ impl ServiceError {
                 PeerRefusal::Unreachable(why) => {
                     format!("The peer province could not be reached ({why}); retrying.")
                 }
+                PeerRefusal::LowerUnanswered { tries, why } => format!(
+                    "The relative's province did not answer after {tries} tries ({why}); the quota may not be lowered yet. Confirm again later: the same lowering is made at most once."
+                ),
                 PeerRefusal::BadAnswer(why) => {
                     format!("The peer province's answer did not verify ({why}); retrying.")
                 }

@@ -23,7 +23,8 @@ use super::{lang_of, render_page, LangQuery, Page};
 use crate::app::App;
 use crate::peer::ledger::{QuotaView, Spending};
 use crate::peer::service::{self, BindAsk};
-use crate::service::people;
+use crate::peer::PeerRefusal;
+use crate::service::{people, ServiceError};
 
 pub fn router() -> Router<App> {
     Router::new().route("/h5/quotas", get(show).post(act))
@@ -63,6 +64,9 @@ pub struct Confirm {
     pub name: String,
     pub relationship: String,
     pub text: String,
+    /// A lowering's id, made when this confirmation is shown: submitting it twice (or again
+    /// after the other province did not answer) lowers once.
+    pub lower_id: String,
 }
 
 #[derive(Template)]
@@ -88,6 +92,7 @@ pub struct QuotaForm {
     name: Option<String>,
     relationship: Option<String>,
     confirmed: Option<String>,
+    lower_id: Option<String>,
 }
 
 fn text(v: &Option<String>) -> String {
@@ -295,7 +300,7 @@ async fn act(
         (_, _, None) => {
             outcome = Err(ErrorView::of(
                 lang,
-                &crate::service::ServiceError::Peer(crate::peer::PeerRefusal::NotConfigured),
+                &ServiceError::Peer(PeerRefusal::NotConfigured),
             ))
         }
         ("grant" | "lower", Some(_), Some(_)) if amount.is_none_or(|a| !a.is_positive()) => {
@@ -309,8 +314,11 @@ async fn act(
                 "lower" => fill(t.quota_confirm_lower, &[&amount_text]),
                 _ => t.quota_confirm_end.to_string(),
             };
-            let _ = own;
             confirm = Some(Confirm {
+                lower_id: match op_name {
+                    "lower" => service::new_lower_id(own),
+                    _ => String::new(),
+                },
                 op: op_name.to_string(),
                 province: province.clone(),
                 relative: relative.clone(),
@@ -344,8 +352,28 @@ async fn act(
         }
         ("lower", Some(p), Some(own)) => {
             let a = amount.unwrap_or(Fen::ZERO);
-            outcome = service::lower(&app, &parties(own, p), a)
-                .await
+            // A form from before the id was carried gets one now: it still lowers, once
+            // per submission, as it did.
+            let lower_id = Some(text(&form.lower_id))
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| service::new_lower_id(own));
+            let lowered = service::lower(&app, &parties(own, p), a, &lower_id).await;
+            if let Err(ServiceError::Peer(PeerRefusal::LowerUnanswered { .. })) = &lowered {
+                // The same confirmation again, with its id: confirming later lowers at
+                // most once, whatever became of this try.
+                confirm = Some(Confirm {
+                    op: op.clone(),
+                    province: province.clone(),
+                    relative: relative.clone(),
+                    amount: amount_text.clone(),
+                    certno: String::new(),
+                    name: String::new(),
+                    relationship: String::new(),
+                    text: fill(t.quota_confirm_lower, &[&amount_text]),
+                    lower_id: lower_id.clone(),
+                });
+            }
+            outcome = lowered
                 .map(|taken| Some(fill(t.quota_done_lower, &[&taken.to_string()])))
                 .map_err(|e| ErrorView::of(lang, &e));
         }
