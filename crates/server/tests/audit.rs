@@ -224,7 +224,7 @@ async fn the_fault_injector_answers_what_its_store_holds() {
         sc.s.send(
             sc.s.req(reqwest::Method::POST, "/api/v1/me/premiums", Some(&token))
                 .header("idempotency-key", "order-1")
-                .json(&json!({ "relative_psn_no": sc.ry.psn_no, "year": 2026 })),
+                .json(&json!({ "face_token": "FACE-OK", "relative_psn_no": sc.ry.psn_no, "year": 2026 })),
         )
         .await;
     assert_eq!(paid.status, 201, "{}", paid.body);

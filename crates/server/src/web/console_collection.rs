@@ -139,7 +139,10 @@ pub(super) async fn collection(
         })
         .collect();
     // By agent only for those who manage agents (service/reports.rs).
-    let sees_agents = cp.staff.role.may(crate::service::auth::Permission::ManageAgents);
+    let sees_agents = cp
+        .staff
+        .role
+        .may(crate::service::auth::Permission::ManageAgents);
     let groupings = CollectionGroup::ALL
         .iter()
         .filter(|g| sees_agents || **g != CollectionGroup::Agent)
