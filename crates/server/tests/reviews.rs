@@ -276,3 +276,84 @@ async fn another_person_neither_sees_nor_decides_a_request() {
             .expect("read");
     assert_eq!(phone.as_deref(), Some(w.hj.phone.as_str()));
 }
+
+/// Two staff answer one request at the same instant, one approving and one rejecting: the
+/// writer lets exactly one of them through, the other is told the request was decided and
+/// changes nothing, and the registry agrees with the winner (never a resident registered
+/// while his request reads rejected). Raced over several requests, since on a fast machine
+/// any one race may happen to run in turn.
+#[tokio::test]
+async fn two_staff_deciding_one_request_at_once_one_wins_and_the_other_changes_nothing() {
+    let w = world().await;
+    let mut me = person(&w, &w.hj).await;
+    let mut approver = clerk(&w).await;
+    let mut rejecter = clerk(&w).await;
+    let rounds: i64 = 8;
+    for round in 0..rounds {
+        let certno = valid_certno(&format!("3701022024030100{round}"));
+        let sent = me
+            .submit(
+                "/h5/requests",
+                &form(&[
+                    ("op", "register"),
+                    ("rname", "王小宝"),
+                    ("certno", &certno),
+                    ("region", "370102"),
+                ]),
+            )
+            .await;
+        assert_eq!(sent.status, 303, "{}", sent.body);
+        let ids = waiting_ids(&approver.get("/console/reviews").await);
+        assert_eq!(ids.len(), 1);
+        let approve = form(&[("op", "approve"), ("review_id", &ids[0])]);
+        let reject = form(&[
+            ("op", "reject"),
+            ("review_id", &ids[0]),
+            ("reason", "户口簿信息不全"),
+        ]);
+        let (a, r) = tokio::join!(
+            approver.submit("/console/reviews", &approve),
+            rejecter.submit("/console/reviews", &reject),
+        );
+        let won = [a.status, r.status].iter().filter(|s| **s == 303).count();
+        assert_eq!(won, 1, "round {round}: {} / {}", a.status, r.status);
+        let lost = if a.status == 303 { &r } else { &a };
+        assert_eq!(lost.status, 422, "{}", lost.body);
+        assert!(lost.body.contains("已经审核过"), "{}", lost.body);
+
+        let c = certno.clone();
+        let registered =
+            w.s.app
+                .read(move |e| e.state().persons.by_certno(&c).is_some())
+                .await
+                .expect("read");
+        let state: String =
+            w.s.database()
+                .connection()
+                .query_row(
+                    "SELECT state FROM review_requests WHERE review_id = ?1",
+                    [&ids[0]],
+                    |row| row.get(0),
+                )
+                .expect("stored");
+        if a.status == 303 {
+            assert!(registered, "round {round}");
+            assert_eq!(state, "approved");
+        } else {
+            assert!(!registered, "round {round}: registered while rejected");
+            assert_eq!(state, "rejected");
+        }
+        assert_eq!(
+            w.s.count("SELECT COUNT(*) FROM persons WHERE psn_name = '王小宝'")
+                + w.s
+                    .count("SELECT COUNT(*) FROM review_requests WHERE state = 'rejected'"),
+            round + 1,
+            "round {round}"
+        );
+    }
+    // One audit row per decision taken, none for the loser.
+    assert_eq!(
+        audit(&w, "review_approved") + audit(&w, "review_rejected"),
+        rounds
+    );
+}

@@ -51,14 +51,8 @@ async fn submit(app: &App, row: ReviewRow, channel: Channel) -> ServiceResult<Re
         &format!("person:{}", row.psn_no),
         Some(format!("review_id={} kind={}", row.review_id, row.kind)),
     );
-    app.submit(
-        Request::new(Command::PutReview {
-            row: row.clone(),
-            register: None,
-        })
-        .with_audit(audit),
-    )
-    .await?;
+    app.submit(Request::new(Command::PutReview(row.clone())).with_audit(audit))
+        .await?;
     Ok(row)
 }
 
@@ -237,15 +231,10 @@ pub async fn decide(
     let current = ReviewState::parse(&row.state).ok_or(ServiceError::NotFound("申请"))?;
     let next = review::decide(current, &decision)?;
     let register = match (next, ReviewKind::parse(&row.kind)) {
+        // The writer applies a correction to the person as it holds him then.
         (ReviewState::Approved, Some(ReviewKind::Correction)) => {
-            let mut p = registered(app, &row.psn_no).await?;
-            if !row.name.is_empty() {
-                p.name = PersonName::new(row.name.as_str());
-            }
-            if !row.phone.is_empty() {
-                p.phone = Phone::new(row.phone.as_str());
-            }
-            Some(p)
+            registered(app, &row.psn_no).await?;
+            None
         }
         (ReviewState::Approved, Some(ReviewKind::Registration)) => {
             let psn_no = free_psn_no(app, &row.admdvs).await?;
@@ -278,7 +267,7 @@ pub async fn decide(
         Some(detail),
     );
     app.submit(
-        Request::new(Command::PutReview {
+        Request::new(Command::DecideReview {
             row: row.clone(),
             register,
         })
