@@ -85,13 +85,36 @@ fn asked_text(t: &Dict, lang: Lang, r: &ReviewRow, whole_certno: bool) -> String
     parts.join("；")
 }
 
+/// A region a registration may name, as the form offers it.
+pub struct RegionOption {
+    pub code: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The regions the deployment serves, the applicant's own first (and chosen): each by its
+/// name and code, since districts of one city share the city's name.
+fn region_options(lang: Lang, served: &[Admdvs]) -> Vec<RegionOption> {
+    served
+        .iter()
+        .enumerate()
+        .map(|(n, a)| {
+            let code = a.to_string();
+            RegionOption {
+                label: format!("{}（{code}）", region_name(lang, *a, &code)),
+                selected: n == 0,
+                code,
+            }
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "h5_reviews.html")]
 struct MineTemplate {
     p: Page,
     mine: Vec<MineView>,
-    region_code: String,
-    region_label: String,
+    regions: Vec<RegionOption>,
     f_name: String,
     f_phone: String,
     f_rname: String,
@@ -136,10 +159,13 @@ async fn page_for(app: &App, lr: (Lang, bool), psn_no: &str) -> Result<MineTempl
             return Err((session::status_of(&e), err.message).into_response());
         }
     };
-    let region_code = me.as_ref().map(|p| p.admdvs.clone()).unwrap_or_default();
-    let region_label = Admdvs::parse(&region_code)
-        .map(|a| region_name(lang, a, &region_code))
-        .unwrap_or_default();
+    let served = match reviews::regions(app, psn_no).await {
+        Ok(r) => r,
+        Err(e) => {
+            let err = ErrorView::of(lang, &e);
+            return Err((session::status_of(&e), err.message).into_response());
+        }
+    };
     let mine = rows
         .iter()
         .map(|r| {
@@ -163,8 +189,7 @@ async fn page_for(app: &App, lr: (Lang, bool), psn_no: &str) -> Result<MineTempl
     Ok(MineTemplate {
         p: page,
         mine,
-        region_code,
-        region_label,
+        regions: region_options(lang, &served),
         f_name: String::new(),
         f_phone: String::new(),
         f_rname: String::new(),
@@ -239,6 +264,9 @@ async fn act(
                 v.f_phone = field(&form.phone);
                 v.f_rname = field(&form.rname);
                 v.f_certno = field(&form.certno);
+                for r in &mut v.regions {
+                    r.selected = r.code == field(&form.region);
+                }
                 v.error = Some(ErrorView::of(lang, &e));
                 let page = v.p.clone();
                 render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v)
