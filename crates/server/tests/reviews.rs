@@ -402,9 +402,10 @@ async fn over_rest_a_registration_names_a_served_region_and_staff_decide_it_once
             .unwrap_or_else(|| panic!("{code} offered: {}", page.body))
     };
     assert!(at(TAIYUAN) < at(common::JINAN) && at(common::JINAN) < at(ZIBO));
-    assert!(page
-        .body
-        .contains(&format!("<option value=\"{TAIYUAN}\" selected>太原市")));
+    assert!(page.body.contains(&format!(
+        "<option value=\"{TAIYUAN}\" selected>太原市小店区"
+    )));
+    assert!(page.body.contains("济南市历下区") && page.body.contains("淄博市张店区"));
 
     let certno = valid_certno("37030320240301002");
     let outside =

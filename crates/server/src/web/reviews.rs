@@ -13,7 +13,7 @@ use gongji_core::review::{Decision, ReviewKind, ReviewState};
 use gongji_store::reviews::ReviewRow;
 use serde::Deserialize;
 
-use super::i18n::{fill, region_name, Dict, Lang};
+use super::i18n::{district_name, fill, region_name, Dict, Lang};
 use super::session::{self, field, see_other, ErrorView};
 use super::{href, lang_of, render_page, LangQuery, Page, UserBar};
 use crate::app::App;
@@ -92,21 +92,31 @@ pub struct RegionOption {
     pub selected: bool,
 }
 
-/// The regions the deployment serves, the applicant's own first (and chosen): each by its
-/// name and code, since districts of one city share the city's name.
+/// The regions the deployment serves, the applicant's own first (and chosen), each by its
+/// Chinese name and never by its code: a district we have a name for as itself, any other
+/// as its city (a registration may name a served district's city), once per name.
 fn region_options(lang: Lang, served: &[Admdvs]) -> Vec<RegionOption> {
-    served
-        .iter()
-        .enumerate()
-        .map(|(n, a)| {
-            let code = a.to_string();
-            RegionOption {
-                label: format!("{}（{code}）", region_name(lang, *a, &code)),
-                selected: n == 0,
-                code,
+    let mut out: Vec<RegionOption> = Vec::with_capacity(served.len());
+    for a in served {
+        let (code, label) = match district_name(lang, *a) {
+            Some(name) => (*a, name),
+            // The applicant's own district keeps its code under its city's name.
+            None if out.is_empty() => (*a, region_name(lang, *a, &a.to_string())),
+            None => {
+                let city = a.city_admdvs();
+                (city, region_name(lang, city, &city.to_string()))
             }
-        })
-        .collect()
+        };
+        if out.iter().any(|o| o.label == label) {
+            continue;
+        }
+        out.push(RegionOption {
+            code: code.to_string(),
+            label,
+            selected: out.is_empty(),
+        });
+    }
+    out
 }
 
 #[derive(Template)]
