@@ -188,6 +188,8 @@ pub enum Refusal {
     ReviewIdNumberInvalid,
     /// A region that is not a 6-digit division code.
     ReviewRegionInvalid,
+    /// A region this deployment does not serve: its agency registers the person.
+    ReviewRegionNotServed,
     /// A rejection without a reason the person can read.
     ReviewReasonMissing,
     /// The request was approved or rejected already; it is decided once.
@@ -280,6 +282,7 @@ impl Refusal {
             ReviewPhoneInvalid => "GJ-REVIEW-PHONE-INVALID",
             ReviewIdNumberInvalid => "GJ-REVIEW-ID-NUMBER-INVALID",
             ReviewRegionInvalid => "GJ-REVIEW-REGION-INVALID",
+            ReviewRegionNotServed => "GJ-REVIEW-REGION-NOT-SERVED",
             ReviewReasonMissing => "GJ-REVIEW-REASON-MISSING",
             ReviewAlreadyDecided => "GJ-REVIEW-ALREADY-DECIDED",
             InternalUnbalanced => "GJ-INTERNAL-UNBALANCED",
@@ -376,6 +379,7 @@ impl Refusal {
             ReviewPhoneInvalid => "手机号码应为以1开头的11位数字，请重新填写。".into(),
             ReviewIdNumberInvalid => "身份证号码不正确（位数、出生日期或最后一位校验码不对），请对照身份证重新填写。".into(),
             ReviewRegionInvalid => "请选择参保地区。".into(),
+            ReviewRegionNotServed => "所选地区不在本平台的服务范围内，请从列出的地区中选择，或到参保地医保经办机构办理登记。".into(),
             ReviewReasonMissing => "不通过时请写明原因，申请人会看到这段话。".into(),
             ReviewAlreadyDecided => "这份申请已经审核过，不能再次审核。".into(),
             InternalUnbalanced => "系统内部校验未通过，本笔业务未执行，请稍后重试或联系医保经办机构。".into(),
@@ -463,6 +467,7 @@ impl Refusal {
             ReviewPhoneInvalid => "A mobile number is 11 digits starting with 1.".into(),
             ReviewIdNumberInvalid => "The ID number's length, birth date or check digit is wrong.".into(),
             ReviewRegionInvalid => "Choose the region of insurance.".into(),
+            ReviewRegionNotServed => "This platform does not serve the region chosen: choose one of the regions listed, or register at that region's insurance agency.".into(),
             ReviewReasonMissing => "A rejection needs a reason the applicant can read.".into(),
             ReviewAlreadyDecided => "This request has been decided already.".into(),
             InternalUnbalanced => "Internal check failed: postings do not balance; nothing was done.".into(),

@@ -167,6 +167,16 @@ pub fn check_registration(name: &str, certno: &str, region: &str) -> Result<NewR
     })
 }
 
+/// A registration names one of the regions the deployment serves (R-R7): a region outside
+/// them has no policy and no agency here to register the person.
+pub fn check_region_served(region: Admdvs, served: &[Admdvs]) -> Result<(), Refusal> {
+    if served.contains(&region) {
+        Ok(())
+    } else {
+        Err(Refusal::ReviewRegionNotServed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +189,21 @@ mod tests {
         Decision::Reject {
             reason: reason.into(),
         }
+    }
+
+    #[test]
+    fn a_registration_names_a_region_the_deployment_serves() {
+        let jinan = Admdvs::parse("370102").expect("region");
+        let yuncheng = Admdvs::parse("140802").expect("region");
+        let beijing = Admdvs::parse("110101").expect("region");
+        assert_eq!(
+            check(check_region_served(jinan, &[jinan, yuncheng])),
+            Ok(())
+        );
+        assert_eq!(
+            check(check_region_served(beijing, &[jinan, yuncheng])),
+            Err("GJ-REVIEW-REGION-NOT-SERVED")
+        );
     }
 
     #[test]

@@ -274,10 +274,16 @@ pub enum Command {
     /// Stores a 亲情账户 consent or its revocation (not engine state); through the batch so
     /// the parent's audit row commits with it.
     PutProxyConsent(ProxyConsentRow),
-    /// A review request (R-R7) or its decision (not engine state), through the batch so its
-    /// audit row commits with it; an approval's registry change (`register`, a new resident
-    /// or the corrected person) commits with both or not at all.
-    PutReview {
+    /// A new review request (R-R7, not engine state), through the batch so its audit row
+    /// commits with it. Only a waiting request is put this way; a decision is `DecideReview`.
+    PutReview(gongji_store::reviews::ReviewRow),
+    /// Staff's decision on a review request: `row` as decided. The writer reads the request's
+    /// stored state in its own batch and refuses the decision unless it is still waiting
+    /// (`GJ-REVIEW-ALREADY-DECIDED`), so of two staff deciding at once one wins and the
+    /// other changes nothing. An approved correction is applied to the person as the writer
+    /// holds him; an approved registration registers `register`, the new resident. The
+    /// registry change commits with the row and its audit row or not at all.
+    DecideReview {
         row: gongji_store::reviews::ReviewRow,
         register: Option<Person>,
     },
@@ -491,6 +497,7 @@ pub enum EngineError {
     UnknownSettlement(String),
     UnknownBinding(i64),
     UnknownRecoveryCase(i64),
+    UnknownReview(String),
     CredentialMismatch,
     AlreadyCancelled(String),
     SettlementOfOtherInstitution,
@@ -517,6 +524,7 @@ impl EngineError {
             EngineError::UnknownSettlement(_) => "GJ-UNKNOWN-SETTLEMENT",
             EngineError::UnknownBinding(_) => "GJ-UNKNOWN-BINDING",
             EngineError::UnknownRecoveryCase(_) => "GJ-UNKNOWN-RECOVERY-CASE",
+            EngineError::UnknownReview(_) => "GJ-UNKNOWN-REVIEW",
             EngineError::CredentialMismatch => "GJ-SETL-CREDENTIAL-MISMATCH",
             EngineError::AlreadyCancelled(_) => "GJ-SETL-ALREADY-CANCELLED",
             EngineError::SettlementOfOtherInstitution => "GJ-SETL-OTHER-INSTITUTION",
@@ -539,6 +547,7 @@ impl EngineError {
             EngineError::UnknownSettlement(_) => "查无此结算记录，请核对结算ID。".into(),
             EngineError::UnknownBinding(_) => "查无此共济绑定。".into(),
             EngineError::UnknownRecoveryCase(_) => "查无此追回案件，请核对案件编号。".into(),
+            EngineError::UnknownReview(_) => "查无此申请，请核对申请编号。".into(),
             EngineError::CredentialMismatch => {
                 "出示的凭证既不是患者本人的，也不属于为其绑定共济的户主，请核对凭证。".into()
             }
@@ -569,6 +578,7 @@ impl EngineError {
             EngineError::UnknownSettlement(s) => format!("Unknown settlement {s}."),
             EngineError::UnknownBinding(b) => format!("Unknown binding {b}."),
             EngineError::UnknownRecoveryCase(c) => format!("Unknown recovery case {c}."),
+            EngineError::UnknownReview(r) => format!("Unknown review request {r}."),
             EngineError::CredentialMismatch => "The credential belongs neither to the patient nor to a holder bound to the patient.".into(),
             EngineError::AlreadyCancelled(s) => format!("Settlement {s} is already cancelled."),
             EngineError::SettlementOfOtherInstitution => "The settlement belongs to another institution or person.".into(),

@@ -81,6 +81,8 @@ pub(crate) struct Pending {
     stored: HashMap<String, gongji_store::StoredAnswer>,
     /// The stored settlements the batch's cancels name, looked up together before deciding.
     stored_settlements: HashMap<String, StoredSettlement>,
+    /// Review requests decided in this batch (the store still shows them waiting).
+    decided_reviews: std::collections::HashSet<String>,
 }
 
 pub(crate) fn fmt_time(at: NaiveDateTime) -> String {
@@ -641,7 +643,8 @@ impl<S: Store> Engine<S> {
             | Command::Audit(_)
             | Command::OpenSession(_)
             | Command::PutProxyConsent(_)
-            | Command::PutReview { .. }
+            | Command::PutReview(_)
+            | Command::DecideReview { .. }
             | Command::ChangeBinding(_)
             | Command::OpenVisit(_)
             | Command::Visit(_)
@@ -771,6 +774,54 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
+    /// A decision on a review request, taken only while the request is still waiting: the
+    /// state the store holds now (the writer is its only writer) or, for a request decided
+    /// earlier in this batch, that decision.
+    fn decide_review(
+        &mut self,
+        row: gongji_store::reviews::ReviewRow,
+        register: Option<Person>,
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
+        use gongji_core::review::{ReviewKind, ReviewState};
+        if pending.decided_reviews.contains(&row.review_id) {
+            return Err(Refusal::ReviewAlreadyDecided.into());
+        }
+        let stored = self
+            .store
+            .review_state(&row.review_id)?
+            .ok_or_else(|| EngineError::UnknownReview(row.review_id.clone()))?;
+        if ReviewState::parse(&stored) != Some(ReviewState::Pending)
+            || ReviewState::parse(&row.state) == Some(ReviewState::Pending)
+        {
+            return Err(Refusal::ReviewAlreadyDecided.into());
+        }
+        let approved = ReviewState::parse(&row.state) == Some(ReviewState::Approved);
+        let correction = ReviewKind::parse(&row.kind) == Some(ReviewKind::Correction);
+        if approved && correction {
+            // Applied to the person as the writer holds him now, so a change committed since
+            // the request was read is kept.
+            let mut p = self
+                .state
+                .persons
+                .get(&row.psn_no)
+                .cloned()
+                .ok_or_else(|| EngineError::UnknownPerson(row.psn_no.clone()))?;
+            if !row.name.is_empty() {
+                p.name = gongji_core::pii::PersonName::new(row.name.as_str());
+            }
+            if !row.phone.is_empty() {
+                p.phone = gongji_core::pii::Phone::new(row.phone.as_str());
+            }
+            self.register_person(p, pending)?;
+        } else if let (true, Some(p)) = (approved, register) {
+            self.register_person(p, pending)?;
+        }
+        pending.decided_reviews.insert(row.review_id.clone());
+        pending.writes.push(Write::Review(row));
+        Ok(Outcome::ReviewStored)
+    }
+
     /// R-S10: where the policy says so, a binding ends for good when either side's
     /// insurance ends; a later re-registration does not revive it.
     fn end_bindings_with_insurance(&mut self, psn_no: &str, pending: &mut Pending) {
@@ -863,13 +914,16 @@ impl<S: Store> Engine<S> {
             Command::ChangeBinding(cmd) => self.change_binding(cmd, pending),
             Command::OpenVisit(cmd) => self.open_visit(cmd, pending),
             Command::Visit(cmd) => self.change_visit(cmd, pending),
-            Command::PutReview { row, register } => {
-                if let Some(p) = register {
-                    self.register_person(p, pending)?;
+            Command::PutReview(row) => {
+                if gongji_core::review::ReviewState::parse(&row.state)
+                    != Some(gongji_core::review::ReviewState::Pending)
+                {
+                    return Err(Refusal::ReviewAlreadyDecided.into());
                 }
                 pending.writes.push(Write::Review(row));
                 Ok(Outcome::ReviewStored)
             }
+            Command::DecideReview { row, register } => self.decide_review(row, register, pending),
             Command::RegisterPerson(p) => {
                 self.register_person(p, pending)?;
                 Ok(Outcome::Registered)

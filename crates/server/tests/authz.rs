@@ -559,6 +559,37 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             none,
             w("U F F F F F E E E"),
         ),
+        // ---- REST: registration and correction requests (R-R7) ----
+        // A person's own: no path names another's, and the list is the caller's only.
+        api(
+            Method::POST,
+            "/api/v1/me/requests",
+            v1("/me/requests"),
+            |_, _| Body::Json(serde_json::json!({ "kind": "correction", "phone": "13912345678" })),
+            w("U P P P F F F F F"),
+        ),
+        api(
+            Method::GET,
+            "/api/v1/me/requests",
+            v1("/me/requests"),
+            none,
+            w("U P P P F F F F F"),
+        ),
+        // Staff with ReviewRequests (every staff role holds it); no person or operator.
+        api(
+            Method::GET,
+            "/api/v1/staff/reviews",
+            v1("/staff/reviews"),
+            none,
+            w("U F F F F F P P P"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/staff/reviews/:id/decision",
+            v1("/staff/reviews/SQ0/decision"),
+            |_, _| Body::Json(serde_json::json!({ "decision": "reject", "reason": "核对" })),
+            w("U F F F F F R R R"),
+        ),
         page(
             Method::GET,
             "/h5/quotas",

@@ -276,3 +276,283 @@ async fn another_person_neither_sees_nor_decides_a_request() {
             .expect("read");
     assert_eq!(phone.as_deref(), Some(w.hj.phone.as_str()));
 }
+
+/// Two staff answer one request at the same instant, one approving and one rejecting: the
+/// writer lets exactly one of them through, the other is told the request was decided and
+/// changes nothing, and the registry agrees with the winner (never a resident registered
+/// while his request reads rejected). Raced over several requests, since on a fast machine
+/// any one race may happen to run in turn.
+#[tokio::test]
+async fn two_staff_deciding_one_request_at_once_one_wins_and_the_other_changes_nothing() {
+    let w = world().await;
+    let mut me = person(&w, &w.hj).await;
+    let mut approver = clerk(&w).await;
+    let mut rejecter = clerk(&w).await;
+    let rounds: i64 = 8;
+    for round in 0..rounds {
+        let certno = valid_certno(&format!("3701022024030100{round}"));
+        let sent = me
+            .submit(
+                "/h5/requests",
+                &form(&[
+                    ("op", "register"),
+                    ("rname", "王小宝"),
+                    ("certno", &certno),
+                    ("region", "370102"),
+                ]),
+            )
+            .await;
+        assert_eq!(sent.status, 303, "{}", sent.body);
+        let ids = waiting_ids(&approver.get("/console/reviews").await);
+        assert_eq!(ids.len(), 1);
+        let approve = form(&[("op", "approve"), ("review_id", &ids[0])]);
+        let reject = form(&[
+            ("op", "reject"),
+            ("review_id", &ids[0]),
+            ("reason", "户口簿信息不全"),
+        ]);
+        let (a, r) = tokio::join!(
+            approver.submit("/console/reviews", &approve),
+            rejecter.submit("/console/reviews", &reject),
+        );
+        let won = [a.status, r.status].iter().filter(|s| **s == 303).count();
+        assert_eq!(won, 1, "round {round}: {} / {}", a.status, r.status);
+        let lost = if a.status == 303 { &r } else { &a };
+        assert_eq!(lost.status, 422, "{}", lost.body);
+        assert!(lost.body.contains("已经审核过"), "{}", lost.body);
+
+        let c = certno.clone();
+        let registered =
+            w.s.app
+                .read(move |e| e.state().persons.by_certno(&c).is_some())
+                .await
+                .expect("read");
+        let state: String =
+            w.s.database()
+                .connection()
+                .query_row(
+                    "SELECT state FROM review_requests WHERE review_id = ?1",
+                    [&ids[0]],
+                    |row| row.get(0),
+                )
+                .expect("stored");
+        if a.status == 303 {
+            assert!(registered, "round {round}");
+            assert_eq!(state, "approved");
+        } else {
+            assert!(!registered, "round {round}: registered while rejected");
+            assert_eq!(state, "rejected");
+        }
+        assert_eq!(
+            w.s.count("SELECT COUNT(*) FROM persons WHERE psn_name = '王小宝'")
+                + w.s
+                    .count("SELECT COUNT(*) FROM review_requests WHERE state = 'rejected'"),
+            round + 1,
+            "round {round}"
+        );
+    }
+    // One audit row per decision taken, none for the loser.
+    assert_eq!(
+        audit(&w, "review_approved") + audit(&w, "review_rejected"),
+        rounds
+    );
+}
+
+fn region_codes(body: &serde_json::Value) -> Vec<String> {
+    body["regions"]
+        .as_array()
+        .expect("regions")
+        .iter()
+        .map(|r| r["code"].as_str().expect("code").to_string())
+        .collect()
+}
+
+/// Over REST: a resident of Taiyuan is offered the regions this deployment serves, his own
+/// first, each named in Chinese; a region it does not serve is refused before anything is
+/// stored; his registration in Zibo is listed for staff, refused a rejection without a
+/// reason, approved into the registry, and decided once. Nobody else's list shows it.
+#[tokio::test]
+async fn over_rest_a_registration_names_a_served_region_and_staff_decide_it_once() {
+    use common::{TAIYUAN, ZIBO};
+    let w = world().await;
+    let me = w.s.sign_in(&w.hs).await;
+    let other = w.s.sign_in(&w.hj).await;
+    let staff = w.s.staff("clerk1").await;
+
+    let mine = w.s.get("/api/v1/me/requests", Some(&me)).await;
+    let body = mine.ok();
+    assert_eq!(
+        region_codes(body),
+        vec![
+            TAIYUAN.to_string(),
+            common::JINAN.to_string(),
+            ZIBO.to_string()
+        ]
+    );
+    assert_eq!(body["regions"][0]["name_zh"], "太原市");
+    assert_eq!(body["regions"][2]["name_zh"], "淄博市");
+    assert_eq!(body["requests"].as_array().map(Vec::len), Some(0));
+    // The H5 form offers the same regions, his own chosen.
+    let mut browser = Browser::new(&w.s.base);
+    browser.cookies.push(("gongji_session".into(), me.clone()));
+    let page = browser.get("/h5/requests").await;
+    let at = |code: &str| {
+        page.body
+            .find(&format!("<option value=\"{code}\""))
+            .unwrap_or_else(|| panic!("{code} offered: {}", page.body))
+    };
+    assert!(at(TAIYUAN) < at(common::JINAN) && at(common::JINAN) < at(ZIBO));
+    assert!(page.body.contains(&format!(
+        "<option value=\"{TAIYUAN}\" selected>太原市小店区"
+    )));
+    assert!(page.body.contains("济南市历下区") && page.body.contains("淄博市张店区"));
+
+    let certno = valid_certno("37030320240301002");
+    let outside =
+        w.s.post(
+            "/api/v1/me/requests",
+            Some(&me),
+            serde_json::json!({
+                "kind": "registration", "name": "王小宝", "certno": certno, "region": "110101"
+            }),
+        )
+        .await;
+    outside.refused(422, "GJ-REVIEW-REGION-NOT-SERVED");
+    assert!(
+        outside.body["message_zh"]
+            .as_str()
+            .unwrap_or("")
+            .contains("不在本平台的服务范围内"),
+        "{}",
+        outside.body
+    );
+    let on_page = browser
+        .submit(
+            "/h5/requests",
+            &form(&[
+                ("op", "register"),
+                ("rname", "王小宝"),
+                ("certno", &certno),
+                ("region", "110101"),
+            ]),
+        )
+        .await;
+    assert_eq!(on_page.status, 422, "{}", on_page.body);
+    assert!(on_page.body.contains("不在本平台的服务范围内"));
+    assert_eq!(w.s.count("SELECT COUNT(*) FROM review_requests"), 0);
+
+    let sent =
+        w.s.post(
+            "/api/v1/me/requests",
+            Some(&me),
+            serde_json::json!({
+                "kind": "registration", "name": "王小宝", "certno": certno, "region": ZIBO
+            }),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    assert_eq!(sent.body["state"], "pending");
+    assert_ne!(
+        sent.body["certno"],
+        certno.as_str(),
+        "masked for the applicant"
+    );
+    let id = sent.body["review_id"].as_str().expect("id").to_string();
+
+    let listed = w.s.get("/api/v1/me/requests", Some(&me)).await;
+    assert_eq!(listed.ok()["requests"][0]["review_id"], id.as_str());
+    assert_eq!(listed.ok()["requests"][0]["state"], "pending");
+    let theirs = w.s.get("/api/v1/me/requests", Some(&other)).await;
+    assert_eq!(theirs.ok()["requests"].as_array().map(Vec::len), Some(0));
+    // A person cannot read the staff list or decide.
+    w.s.get("/api/v1/staff/reviews", Some(&me))
+        .await
+        .refused(403, "GJ-API-FORBIDDEN");
+
+    let reads = audit(&w, "review_list_read");
+    let waiting = w.s.get("/api/v1/staff/reviews", Some(&staff)).await;
+    let item = &waiting.ok()["waiting"][0];
+    assert_eq!(item["request"]["review_id"], id.as_str());
+    assert_eq!(item["request"]["certno"], certno.as_str());
+    assert_eq!(item["registered_name"], w.hs.name.as_str());
+    assert_eq!(audit(&w, "review_list_read"), reads + 1);
+
+    let decide = |body: serde_json::Value| {
+        let id = id.clone();
+        let staff = staff.clone();
+        let s = &w.s;
+        async move {
+            s.post(
+                &format!("/api/v1/staff/reviews/{id}/decision"),
+                Some(&staff),
+                body,
+            )
+            .await
+        }
+    };
+    decide(serde_json::json!({ "decision": "reject", "reason": " " }))
+        .await
+        .refused(422, "GJ-REVIEW-REASON-MISSING");
+    let approved = decide(serde_json::json!({ "decision": "approve" })).await;
+    assert_eq!(approved.ok()["state"], "approved");
+    let c = certno.clone();
+    let registered =
+        w.s.app
+            .read(move |e| e.state().persons.by_certno(&c).cloned())
+            .await
+            .expect("read")
+            .expect("registered");
+    assert_eq!(registered.admdvs.to_string(), ZIBO);
+    decide(serde_json::json!({ "decision": "reject", "reason": "重复" }))
+        .await
+        .refused(422, "GJ-REVIEW-ALREADY-DECIDED");
+    assert_eq!(audit(&w, "review_approved"), 1);
+    assert_eq!(audit(&w, "review_rejected"), 0);
+}
+
+/// Two decisions posted to the REST route at once: one is taken, the other refused with
+/// `GJ-REVIEW-ALREADY-DECIDED`, and the person's name is the one the winner left.
+#[tokio::test]
+async fn over_rest_two_decisions_at_once_one_is_taken() {
+    let w = world().await;
+    let me = w.s.sign_in(&w.hj).await;
+    let clerk = w.s.staff("clerk1").await;
+    let admin = w.s.staff("admin1").await;
+    for round in 0..4 {
+        let new_name = ["李新华", "李新民", "李新国", "李新安"][round];
+        let sent =
+            w.s.post(
+                "/api/v1/me/requests",
+                Some(&me),
+                serde_json::json!({ "kind": "correction", "name": new_name }),
+            )
+            .await;
+        assert_eq!(sent.status, 201, "{}", sent.body);
+        let path = format!(
+            "/api/v1/staff/reviews/{}/decision",
+            sent.body["review_id"].as_str().expect("id")
+        );
+        let (a, r) = tokio::join!(
+            w.s.post(
+                &path,
+                Some(&clerk),
+                serde_json::json!({ "decision": "approve" })
+            ),
+            w.s.post(
+                &path,
+                Some(&admin),
+                serde_json::json!({ "decision": "reject", "reason": "请携带户口簿到窗口办理" })
+            ),
+        );
+        let taken = [a.status, r.status].iter().filter(|s| **s == 200).count();
+        assert_eq!(taken, 1, "round {round}: {} / {}", a.body, r.body);
+        let lost = if a.status == 200 { &r } else { &a };
+        lost.refused(422, "GJ-REVIEW-ALREADY-DECIDED");
+        let name = registered_name(&w, &w.hj.psn_no).await;
+        assert_eq!(name == new_name, a.status == 200, "round {round}");
+    }
+    assert_eq!(
+        audit(&w, "review_approved") + audit(&w, "review_rejected"),
+        4
+    );
+}

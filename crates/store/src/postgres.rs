@@ -2710,6 +2710,11 @@ impl Store for PgStore {
         Ok(found)
     }
 
+    fn review_state(&mut self, review_id: &str) -> Result<Option<String>, StoreError> {
+        let rows = self.read_rows(crate::reviews::SQL_STATE, &[&review_id])?;
+        rows.first().map(|r| get(r, 0)).transpose()
+    }
+
     fn verify(&mut self) -> Result<VerifyReport, StoreError> {
         self.verify_with(&[])
     }

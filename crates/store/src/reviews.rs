@@ -49,6 +49,7 @@ pub(crate) const SQL_OF_PERSON: &str = "SELECT review_id, psn_no, kind, state, n
 pub(crate) const SQL_ONE: &str = "SELECT review_id, psn_no, kind, state, name, phone,
         certno, admdvs, submitted_at, decided_at, decided_by, reason
     FROM review_requests WHERE review_id = $1";
+pub(crate) const SQL_STATE: &str = "SELECT state FROM review_requests WHERE review_id = $1";
 pub(crate) const SQL_PENDING: &str = "SELECT review_id, psn_no, kind, state, name, phone,
         certno, admdvs, submitted_at, decided_at, decided_by, reason
     FROM review_requests WHERE state = 'pending' ORDER BY submitted_at, review_id LIMIT $1";

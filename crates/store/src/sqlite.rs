@@ -1966,6 +1966,13 @@ impl Store for SqliteStore {
         self.settlement_parts(setl_id)
     }
 
+    fn review_state(&mut self, review_id: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached(crate::reviews::SQL_STATE)
+            .and_then(|mut st| st.query_row([review_id], |r| r.get(0)).optional())
+            .map_err(io)
+    }
+
     fn verify(&mut self) -> Result<VerifyReport, StoreError> {
         verify_sqlite(&self.conn, &[])
     }

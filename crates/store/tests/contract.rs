@@ -2270,6 +2270,12 @@ fn review_requests_are_listed_and_decided_once_stored<B: Backend>(b: &B) {
         .expect("send");
     assert_eq!(s.review(&sent.review_id).expect("read"), Some(sent.clone()));
     assert_eq!(s.pending_reviews().expect("pending"), vec![sent.clone()]);
+    // The state the writer reads before it takes a decision.
+    assert_eq!(
+        s.review_state(&sent.review_id).expect("state").as_deref(),
+        Some("pending")
+    );
+    assert_eq!(s.review_state("SQ99999999999999").expect("state"), None);
     let rejected = gongji_store::reviews::ReviewRow {
         state: "rejected".into(),
         decided_at: Some("2025-10-11 09:00:00".into()),
@@ -2284,6 +2290,10 @@ fn review_requests_are_listed_and_decided_once_stored<B: Backend>(b: &B) {
         vec![rejected]
     );
     assert!(s.pending_reviews().expect("pending").is_empty());
+    assert_eq!(
+        s.review_state(&sent.review_id).expect("state").as_deref(),
+        Some("rejected")
+    );
     assert!(s.reviews_of("37060200000002").expect("other").is_empty());
 }
 

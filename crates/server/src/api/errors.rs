@@ -105,6 +105,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
             | EngineError::UnknownSettlement(_)
             | EngineError::UnknownBinding(_)
             | EngineError::UnknownRecoveryCase(_)
+            | EngineError::UnknownReview(_)
             | EngineError::UnknownVisit(_) => StatusCode::NOT_FOUND,
             EngineError::MsgidReused
             | EngineError::AlreadyCancelled(_)

@@ -18,6 +18,7 @@ pub mod premiums;
 pub mod quotas;
 pub mod records;
 pub mod reports;
+pub mod reviews;
 pub mod staff;
 pub mod wire;
 
@@ -199,6 +200,14 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<App>)> {
             Method::GET,
             "/staff/quota-transfers",
             get(quotas::transfers),
+        ),
+        (Method::POST, "/me/requests", post(reviews::submit)),
+        (Method::GET, "/me/requests", get(reviews::mine)),
+        (Method::GET, "/staff/reviews", get(reviews::waiting)),
+        (
+            Method::POST,
+            "/staff/reviews/:id/decision",
+            post(reviews::decide),
         ),
     ]
 }

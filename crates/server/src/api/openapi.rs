@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use super::open_envelope_doc::{self as open, OpenPersonData, OpenRecordsData};
 use super::{
     agents, auth, family, institutions_near, payments, people, premiums, quotas, records, reports,
-    staff,
+    reviews, staff,
 };
 
 struct Security;
@@ -89,6 +89,10 @@ impl Modify for Security {
         quotas::staff_lower,
         quotas::staff_end,
         quotas::transfers,
+        reviews::submit,
+        reviews::mine,
+        reviews::waiting,
+        reviews::decide,
         open::open_me,
         open::open_family,
         open::open_records,
@@ -106,6 +110,7 @@ impl Modify for Security {
         (name = "staff", description = "Bureau staff: persons, suspension, recovery, audit"),
         (name = "reports", description = "Mutual-aid reports"),
         (name = "quotas", description = "Cross-province mutual aid by quota (R-N3)"),
+        (name = "reviews", description = "Registration and correction requests staff review (R-R7)"),
         (name = "meta", description = "This document"),
         (name = "open", description = "The people's API for registered app partners (WeChat and Alipay mini-programs, 爱山东) through the 国密 envelope of the national platform's open interfaces: POST /open/v1/{me,family,records} with an envelope signed with the partner's SM2 key and data encrypted with SM4; the answer is the same envelope signed with the platform's key. An unknown service answers 404. Every request is audited as app:<appCode> under the partner's channel."),
     )

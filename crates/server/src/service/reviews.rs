@@ -3,7 +3,9 @@
 //! reject with a reason the person reads. Each step commits with its audit row in one
 //! engine batch, and an approval's change to the registry commits with both.
 
-use gongji_core::codes::{Channel, Gender, InsuStatus, Insutype};
+use std::collections::BTreeSet;
+
+use gongji_core::codes::{Admdvs, Channel, Gender, InsuStatus, Insutype};
 use gongji_core::domain::Person;
 use gongji_core::pii::{CertNo, PersonName, Phone};
 use gongji_core::review::{self, Decision, ReviewKind, ReviewState};
@@ -51,14 +53,8 @@ async fn submit(app: &App, row: ReviewRow, channel: Channel) -> ServiceResult<Re
         &format!("person:{}", row.psn_no),
         Some(format!("review_id={} kind={}", row.review_id, row.kind)),
     );
-    app.submit(
-        Request::new(Command::PutReview {
-            row: row.clone(),
-            register: None,
-        })
-        .with_audit(audit),
-    )
-    .await?;
+    app.submit(Request::new(Command::PutReview(row.clone())).with_audit(audit))
+        .await?;
     Ok(row)
 }
 
@@ -85,7 +81,33 @@ pub async fn submit_correction(
     submit(app, row, channel).await
 }
 
-/// The person asks to register a family member not yet registered, as a resident.
+/// The regions a registration may name: the divisions of this deployment's registry
+/// (its institutions' and agencies', and the applicant's own) that a loaded policy covers,
+/// the applicant's own first, then by code.
+pub async fn regions(app: &App, psn_no: &str) -> ServiceResult<Vec<Admdvs>> {
+    let p = psn_no.to_string();
+    Ok(app
+        .read(move |e| {
+            let state = e.state();
+            let own = state.persons.get(&p).map(|me| me.admdvs);
+            let registry: BTreeSet<Admdvs> = state
+                .institutions
+                .values()
+                .map(|i| i.admdvs)
+                .chain(state.agencies.values().map(|a| a.admdvs))
+                .chain(own)
+                .filter(|a| e.policies().for_admdvs(*a).is_some())
+                .collect();
+            own.filter(|a| registry.contains(a))
+                .into_iter()
+                .chain(registry.iter().copied().filter(|a| Some(*a) != own))
+                .collect()
+        })
+        .await?)
+}
+
+/// The person asks to register a family member not yet registered, as a resident, in one of
+/// the regions this deployment serves.
 pub async fn submit_registration(
     app: &App,
     psn_no: &str,
@@ -96,6 +118,7 @@ pub async fn submit_registration(
 ) -> ServiceResult<ReviewRow> {
     registered(app, psn_no).await?;
     let r = review::check_registration(name, certno, region)?;
+    review::check_region_served(r.admdvs, &regions(app, psn_no).await?)?;
     let known = {
         let c = r.certno.clone();
         app.read(move |e| e.state().persons.by_certno(&c).is_some())
@@ -237,15 +260,10 @@ pub async fn decide(
     let current = ReviewState::parse(&row.state).ok_or(ServiceError::NotFound("申请"))?;
     let next = review::decide(current, &decision)?;
     let register = match (next, ReviewKind::parse(&row.kind)) {
+        // The writer applies a correction to the person as it holds him then.
         (ReviewState::Approved, Some(ReviewKind::Correction)) => {
-            let mut p = registered(app, &row.psn_no).await?;
-            if !row.name.is_empty() {
-                p.name = PersonName::new(row.name.as_str());
-            }
-            if !row.phone.is_empty() {
-                p.phone = Phone::new(row.phone.as_str());
-            }
-            Some(p)
+            registered(app, &row.psn_no).await?;
+            None
         }
         (ReviewState::Approved, Some(ReviewKind::Registration)) => {
             let psn_no = free_psn_no(app, &row.admdvs).await?;
@@ -278,7 +296,7 @@ pub async fn decide(
         Some(detail),
     );
     app.submit(
-        Request::new(Command::PutReview {
+        Request::new(Command::DecideReview {
             row: row.clone(),
             register,
         })

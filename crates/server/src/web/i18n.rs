@@ -3171,6 +3171,31 @@ pub fn region_name(lang: Lang, admdvs: Admdvs, fallback: &str) -> String {
     }
 }
 
+/// A district's own name after its city's (济南市历下区), for a choice between districts;
+/// `None` for a district we have no name for.
+pub fn district_name(lang: Lang, admdvs: Admdvs) -> Option<String> {
+    let district = match (lang, admdvs.code()) {
+        (Lang::Zh, 370102) => "历下区",
+        (Lang::Zh, 370103) => "市中区",
+        (Lang::Zh, 370303) => "张店区",
+        (Lang::Zh, 370602) => "芝罘区",
+        (Lang::Zh, 140105) => "小店区",
+        (Lang::Zh, 140802) => "盐湖区",
+        (Lang::En, 370102) => "Lixia",
+        (Lang::En, 370103) => "Shizhong",
+        (Lang::En, 370303) => "Zhangdian",
+        (Lang::En, 370602) => "Zhifu",
+        (Lang::En, 140105) => "Xiaodian",
+        (Lang::En, 140802) => "Yanhu",
+        _ => return None,
+    };
+    let city = known_region(lang, admdvs.city_admdvs().code())?;
+    Some(match lang {
+        Lang::Zh => format!("{city}{district}"),
+        Lang::En => format!("{district}, {city}"),
+    })
+}
+
 fn known_region(lang: Lang, code: u32) -> Option<&'static str> {
     match (lang, code) {
         (Lang::Zh, 370000) => Some("山东省"),

@@ -14,7 +14,7 @@ use gongji_store::reviews::ReviewRow;
 use serde::Deserialize;
 
 use super::console_page::ConsolePage;
-use super::i18n::{fill, region_name, Dict, Lang};
+use super::i18n::{district_name, fill, region_name, Dict, Lang};
 use super::session::{self, field, see_other, ErrorView};
 use super::{href, lang_of, render_page, LangQuery, Page, UserBar};
 use crate::app::App;
@@ -86,13 +86,46 @@ fn asked_text(t: &Dict, lang: Lang, r: &ReviewRow, whole_certno: bool) -> String
     parts.join("；")
 }
 
+/// A region a registration may name, as the form offers it.
+pub struct RegionOption {
+    pub code: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The regions the deployment serves, the applicant's own first (and chosen), each by its
+/// Chinese name and never by its code: a district we have a name for as itself, any other
+/// as its city (a registration may name a served district's city), once per name.
+fn region_options(lang: Lang, served: &[Admdvs]) -> Vec<RegionOption> {
+    let mut out: Vec<RegionOption> = Vec::with_capacity(served.len());
+    for a in served {
+        let (code, label) = match district_name(lang, *a) {
+            Some(name) => (*a, name),
+            // The applicant's own district keeps its code under its city's name.
+            None if out.is_empty() => (*a, region_name(lang, *a, &a.to_string())),
+            None => {
+                let city = a.city_admdvs();
+                (city, region_name(lang, city, &city.to_string()))
+            }
+        };
+        if out.iter().any(|o| o.label == label) {
+            continue;
+        }
+        out.push(RegionOption {
+            code: code.to_string(),
+            label,
+            selected: out.is_empty(),
+        });
+    }
+    out
+}
+
 #[derive(Template)]
 #[template(path = "h5_reviews.html")]
 struct MineTemplate {
     p: Page,
     mine: Vec<MineView>,
-    region_code: String,
-    region_label: String,
+    regions: Vec<RegionOption>,
     f_name: String,
     f_phone: String,
     f_rname: String,
@@ -137,10 +170,13 @@ async fn page_for(app: &App, lr: (Lang, bool), psn_no: &str) -> Result<MineTempl
             return Err((session::status_of(&e), err.message).into_response());
         }
     };
-    let region_code = me.as_ref().map(|p| p.admdvs.clone()).unwrap_or_default();
-    let region_label = Admdvs::parse(&region_code)
-        .map(|a| region_name(lang, a, &region_code))
-        .unwrap_or_default();
+    let served = match reviews::regions(app, psn_no).await {
+        Ok(r) => r,
+        Err(e) => {
+            let err = ErrorView::of(lang, &e);
+            return Err((session::status_of(&e), err.message).into_response());
+        }
+    };
     let mine = rows
         .iter()
         .map(|r| {
@@ -164,8 +200,7 @@ async fn page_for(app: &App, lr: (Lang, bool), psn_no: &str) -> Result<MineTempl
     Ok(MineTemplate {
         p: page,
         mine,
-        region_code,
-        region_label,
+        regions: region_options(lang, &served),
         f_name: String::new(),
         f_phone: String::new(),
         f_rname: String::new(),
@@ -240,6 +275,9 @@ async fn act(
                 v.f_phone = field(&form.phone);
                 v.f_rname = field(&form.rname);
                 v.f_certno = field(&form.certno);
+                for r in &mut v.regions {
+                    r.selected = r.code == field(&form.region);
+                }
                 v.error = Some(ErrorView::of(lang, &e));
                 let page = v.p.clone();
                 render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v)

@@ -32,6 +32,7 @@ pub enum Call {
     AnswersForMsgids,
     Settlement,
     Settlements,
+    ReviewState,
     Verify,
     VerifyWith,
     Reconcile,
@@ -286,6 +287,10 @@ impl<S: Store> Store for Faulty<S> {
     fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
         self.faults.at(Call::Settlement, None)?;
         self.inner.settlement(setl_id)
+    }
+    fn review_state(&mut self, review_id: &str) -> Result<Option<String>, StoreError> {
+        self.faults.at(Call::ReviewState, None)?;
+        self.inner.review_state(review_id)
     }
     fn settlements(
         &mut self,
