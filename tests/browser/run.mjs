@@ -29,6 +29,7 @@ import { staffTests } from "./staff2.mjs";
 import { bubaoTests } from "./bubao.mjs";
 import { chooseElder, careTests, careNoJsTests } from "./care.mjs";
 import { wordsTests } from "./words.mjs";
+import { contributionsTests } from "./contributions.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -565,6 +566,25 @@ try {
   } finally {
     await ycCtx.close();
     rmSync(ycDir, { recursive: true, force: true });
+  }
+}
+
+// Issue 13's journeys on the second server: a citizen and a staff member, each in a
+// browser context of its own.
+{
+  const { context: cCtx, dir: cDir } = await launch();
+  const { context: sCtx, dir: sDir } = await launch();
+  const cp = cCtx.pages()[0] ?? (await cCtx.newPage());
+  const sp = sCtx.pages()[0] ?? (await sCtx.newPage());
+  sp.on("dialog", (d) => d.accept());
+  try {
+    if (BASE2) await contributionsTests(h, cp, sp);
+    else await test("contribution journeys (need BASE_URL2)", async () => assert(false, "BASE_URL2 not set"));
+  } finally {
+    await cCtx.close();
+    await sCtx.close();
+    rmSync(cDir, { recursive: true, force: true });
+    rmSync(sDir, { recursive: true, force: true });
   }
 }
 

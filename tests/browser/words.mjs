@@ -10,10 +10,11 @@ const FORBIDDEN = ["opter_type", "1101", "setl_id", "psn_no", "admdvs", "SHA-256
 
 /** The visible text and spoken labels, without the parts English on purpose (the language
  * switch), the small 咨询时请提供 line and the demo's own code notice. */
-async function readable(page) {
-  return page.evaluate(() => {
+export async function readable(page, alsoSkip = "") {
+  return page.evaluate((alsoSkip) => {
     // The 亲情账户 code is shown to be read out to the cashier, letters and all.
-    const skip = (e) => e.closest('[lang="en"], .consult, [data-testid="demo-code-box"], [data-testid="proxy-code"], script, style');
+    const skipped = '[lang="en"], .consult, [data-testid="demo-code-box"], [data-testid="proxy-code"], script, style';
+    const skip = (e) => e.closest(alsoSkip ? `${skipped}, ${alsoSkip}` : skipped);
     const parts = [];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -30,10 +31,10 @@ async function readable(page) {
       for (const a of ["aria-label", "placeholder", "alt", "title"]) if (e.hasAttribute(a)) parts.push(e.getAttribute(a));
     }
     return parts.join(" ");
-  });
+  }, alsoSkip);
 }
 
-function problems(label, text) {
+export function problems(label, text) {
   const found = [];
   for (const w of FORBIDDEN) if (text.includes(w)) found.push(`${label}: "${w}" in “${text.slice(Math.max(0, text.indexOf(w) - 20), text.indexOf(w) + 30).trim()}”`);
   const english = text.match(/[A-Za-z]{2,}/g);
@@ -47,7 +48,8 @@ export async function wordsTests(h, page) {
   const { test, assert, checkPage, BASE } = h;
   await test("every citizen page at phone and desktop sizes: plain Chinese, no codes, axe clean", async () => {
     const pages = ["/", "/guide", "/guide/shandong-zibo", "/nearby?city=370300", "/nearby?city=370300&kind=agency",
-      "/h5/signin", "/no-such-page", "/h5", "/h5/family", "/h5/records", "/h5/messages", "/h5/proxy"];
+      "/h5/signin", "/no-such-page", "/h5", "/h5/family", "/h5/records", "/h5/messages", "/h5/proxy",
+      "/h5/premium", "/h5/premium/self", "/h5/payments", "/h5/requests", "/h5/quotas"];
     const found = [];
     for (const p of pages) {
       for (const [size, w, hgt] of [["phone", 360, 780], ["desktop", 1280, 900]]) {

@@ -516,6 +516,22 @@ async fn the_holder_grants_in_the_h5_after_confirming_and_the_relative_sees_it_a
         "the quota line names the province and the relative, not codes: {line}"
     );
     assert!(line.contains("家人还没有用过这笔额度"), "{line}");
+    let english = a
+        .client
+        .get(format!("{}/h5/quotas?lang=en", a.base))
+        .header("cookie", format!("gongji_session={token}"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        english.contains("<option value=\"44\">Guangdong</option>")
+            && english.contains("<dd>Guangdong</dd>")
+            && !english.contains("广东"),
+        "the English page names the province in English: {english}"
+    );
 
     let parties = QuotaParties {
         holder_province: A,

@@ -473,6 +473,7 @@ pub struct PaymentView {
     pub year: i32,
     pub what_zh: &'static str,
     pub amount: gongji_core::Fen,
+    /// The stored code (`premiums.channel`); pages name it in their language.
     pub channel: String,
     pub paid_at: String,
     /// `None` when the person paid himself; else the payer's masked name.
@@ -520,7 +521,7 @@ pub async fn payments(app: &App, psn_no: &str) -> ServiceResult<Vec<PaymentView>
             what_zh: gongji_core::premium::PremiumKind::parse(&r.kind)
                 .map_or("保费", |k| k.name_zh()),
             amount: r.amount,
-            channel: channel_name_zh(&r.channel).to_string(),
+            channel: r.channel,
             paid_at: r.paid_at.get(..16).unwrap_or(&r.paid_at).replace('T', " "),
             payer_masked: (r.payer_psn_no != psn_no)
                 .then(|| name.unwrap_or_else(|| "家人".to_string())),

@@ -15,7 +15,7 @@ use super::charts::{self, BarChart};
 use super::console::{axis_yuan, problem};
 use super::console_page::{here_with, ConsolePage};
 use super::h5::Opt;
-use super::i18n::{fill, Dict};
+use super::i18n::{self, fill, Dict};
 use super::session::{field, ErrorView};
 use super::{href, render_page, LangQuery, Page};
 use crate::app::App;
@@ -129,6 +129,12 @@ pub(super) async fn collection(
             Some(ErrorView::of(lang, &e)),
         ),
     };
+    let report = report.map(|mut r| {
+        for l in &mut r.lines {
+            l.name = i18n::collection_group_name(lang, by, &l.group, &l.name);
+        }
+        r
+    });
     let this_year = app.clock.now().year();
     let years = (this_year - 5..=this_year + 1)
         .rev()
@@ -161,7 +167,7 @@ pub(super) async fn collection(
             "/console/collection.csv",
             &[("year", year.to_string()), ("by", by.code().to_string())],
         ),
-        group_title: reports::group_title(by).to_string(),
+        group_title: i18n::collection_group_title(lang, by).to_string(),
         persons_h: fill(t.col_persons_of, &[&year]),
         amount_h: fill(t.col_amount_of, &[&year]),
         prev_persons_h: fill(t.col_persons_of, &[&prev]),

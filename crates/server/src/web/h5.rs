@@ -2479,7 +2479,7 @@ async fn payments_show(
                     year: r.year,
                     what: format!("{}年度{}", r.year, r.what_zh),
                     amount: r.amount.to_string(),
-                    channel: r.channel,
+                    channel: i18n::payment_channel(lang, &r.channel).to_string(),
                     paid_at: r.paid_at,
                     payer: r
                         .payer_masked

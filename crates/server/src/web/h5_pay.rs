@@ -208,7 +208,7 @@ pub async fn act(
         year: c.year,
         category: i18n::contribution_category(lang, &made.category, &made.category_name),
         amount: c.amount.to_string(),
-        channel: c.channel.name_zh().to_string(),
+        channel: i18n::payment_channel(lang, c.channel.code()).to_string(),
         at: c.paid_at,
         explanation: c.explanation,
         receipt_no: c.receipt_no,

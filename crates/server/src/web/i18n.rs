@@ -3254,6 +3254,109 @@ pub fn contribution_category(lang: Lang, code: &str, name_zh: &str) -> String {
     .to_string()
 }
 
+/// A province by its two-digit code (GB/T 2260) as people know it: 山西省, or Shanxi on an
+/// English page; a code that is no province stays a code rather than a wrong name.
+pub fn province(lang: Lang, code: u32) -> String {
+    let name = match lang {
+        Lang::Zh => gongji_core::provinces::province_name(code),
+        Lang::En => province_en(code),
+    };
+    name.map(str::to_string)
+        .unwrap_or_else(|| format!("{code:02}"))
+}
+
+fn province_en(code: u32) -> Option<&'static str> {
+    Some(match code {
+        11 => "Beijing",
+        12 => "Tianjin",
+        13 => "Hebei",
+        14 => "Shanxi",
+        15 => "Inner Mongolia",
+        21 => "Liaoning",
+        22 => "Jilin",
+        23 => "Heilongjiang",
+        31 => "Shanghai",
+        32 => "Jiangsu",
+        33 => "Zhejiang",
+        34 => "Anhui",
+        35 => "Fujian",
+        36 => "Jiangxi",
+        37 => "Shandong",
+        41 => "Henan",
+        42 => "Hubei",
+        43 => "Hunan",
+        44 => "Guangdong",
+        45 => "Guangxi",
+        46 => "Hainan",
+        50 => "Chongqing",
+        51 => "Sichuan",
+        52 => "Guizhou",
+        53 => "Yunnan",
+        54 => "Tibet",
+        61 => "Shaanxi",
+        62 => "Gansu",
+        63 => "Qinghai",
+        64 => "Ningxia",
+        65 => "Xinjiang",
+        _ => return None,
+    })
+}
+
+/// A premium payment channel by its stored code (`premiums.channel`), as the payer knows it.
+pub fn payment_channel(lang: Lang, code: &str) -> &'static str {
+    match lang {
+        Lang::Zh => crate::service::premiums::channel_name_zh(code),
+        Lang::En => match code {
+            "personal_account" => "a family member's personal account (mutual aid)",
+            "wechat" => "WeChat Pay",
+            "alipay" => "Alipay",
+            "unionpay" => "UnionPay (Yunshanfu)",
+            "pos" => "card at a POS terminal",
+            "bank_app" => "bank app",
+            "agent" => "collecting agent",
+            "dev" => "demo channel",
+            _ => "other channel",
+        },
+    }
+}
+
+/// The collection report's column of groups, in the page's language.
+pub fn collection_group_title(lang: Lang, by: gongji_store::read::CollectionGroup) -> &'static str {
+    use gongji_store::read::CollectionGroup::*;
+    match lang {
+        Lang::Zh => crate::service::reports::group_title(by),
+        Lang::En => match by {
+            Region => "Region",
+            Category => "Category",
+            Channel => "Channel",
+            Agent => "Collecting agent",
+        },
+    }
+}
+
+/// A group of the collection report by its code, in the page's language: the report names
+/// it in Chinese; an agent keeps the name it was registered with.
+pub fn collection_group_name(
+    lang: Lang,
+    by: gongji_store::read::CollectionGroup,
+    code: &str,
+    name_zh: &str,
+) -> String {
+    use gongji_store::read::CollectionGroup::*;
+    if !lang.is_en() {
+        return name_zh.to_string();
+    }
+    match by {
+        Region => Admdvs::parse(code)
+            .map(|a| region_name(lang, a, code))
+            .unwrap_or_else(|| "unknown region".to_string()),
+        Category => contribution_category(lang, code, name_zh),
+        Channel => payment_channel(lang, code).to_string(),
+        Agent if code.is_empty() => "not through an agent".to_string(),
+        Agent => name_zh.to_string(),
+    }
+}
+
 /// A name with its code: `职工基本医疗保险（310）`, `employee basic medical insurance (310)`.
 pub fn with_code(lang: Lang, name: &str, code: &dyn Display) -> String {
     match lang {
@@ -3287,6 +3390,27 @@ mod tests {
         assert_eq!(Lang::parse("EN"), Some(Lang::En));
         assert_eq!(Lang::parse("zh-CN"), Some(Lang::Zh));
         assert_eq!(Lang::parse("fr"), None);
+    }
+
+    #[test]
+    fn provinces_and_channels_have_english_names_on_english_pages() {
+        assert_eq!(province(Lang::Zh, 14), "山西省");
+        assert_eq!(province(Lang::En, 14), "Shanxi");
+        assert_eq!(province(Lang::En, 61), "Shaanxi");
+        assert_eq!(province(Lang::En, 99), "99");
+        for code in 10..=70 {
+            let zh = gongji_core::provinces::province_name(code);
+            assert_eq!(zh.is_some(), province_en(code).is_some(), "{code}");
+        }
+        assert_eq!(payment_channel(Lang::Zh, "wechat"), "微信");
+        assert_eq!(payment_channel(Lang::En, "wechat"), "WeChat Pay");
+        for c in gongji_core::collection::PaymentChannel::ALL {
+            assert!(
+                payment_channel(Lang::En, c.code()).is_ascii(),
+                "{}",
+                c.code()
+            );
+        }
     }
 
     #[test]

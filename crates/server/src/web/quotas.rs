@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use gongji_core::codes::Relationship;
-use gongji_core::provinces::province_name;
 use gongji_core::quota::QuotaParties;
 use gongji_core::Fen;
 use serde::Deserialize;
@@ -99,14 +98,6 @@ fn text(v: &Option<String>) -> String {
     v.as_deref().unwrap_or("").trim().to_string()
 }
 
-/// A province as people know it; a code outside the national table stays a code rather
-/// than becoming a wrong name.
-fn province_label(code: u32) -> String {
-    province_name(code)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{code:02}"))
-}
-
 /// The person at the other end, by his masked name when this side knows him.
 async fn person_label(app: &App, t: &Dict, psn_no: &str) -> String {
     match people::who(app, psn_no).await {
@@ -146,7 +137,8 @@ async fn spend_lines(app: &App, t: &Dict, spends: &[Spending]) -> Vec<SpendLine>
     out
 }
 
-async fn line(app: &App, t: &Dict, v: &QuotaView) -> QuotaLine {
+async fn line(app: &App, lang: Lang, v: &QuotaView) -> QuotaLine {
+    let t = lang.t();
     let (province, other_psn_no) = if v.holder_side {
         (v.parties.relative_province, &v.parties.relative_psn_no)
     } else {
@@ -163,7 +155,7 @@ async fn line(app: &App, t: &Dict, v: &QuotaView) -> QuotaLine {
     };
     QuotaLine {
         holder_side: v.holder_side,
-        province: province_label(province),
+        province: i18n::province(lang, province),
         province_code: format!("{province:02}"),
         other_psn_no: other_psn_no.clone(),
         other: person_label(app, t, other_psn_no).await,
@@ -180,12 +172,11 @@ async fn line(app: &App, t: &Dict, v: &QuotaView) -> QuotaLine {
 }
 
 async fn lines(app: &App, lang: Lang, psn_no: &str) -> (Vec<QuotaLine>, Option<ErrorView>) {
-    let t = lang.t();
     match service::quotas_of(app, psn_no).await {
         Ok(views) => {
             let mut out = Vec::with_capacity(views.len());
             for v in &views {
-                out.push(line(app, t, v).await);
+                out.push(line(app, lang, v).await);
             }
             (out, None)
         }
@@ -194,14 +185,14 @@ async fn lines(app: &App, lang: Lang, psn_no: &str) -> (Vec<QuotaLine>, Option<E
 }
 
 /// The provinces this one has joined with, by name, for the bind form.
-fn province_options(app: &App, chosen: &str) -> Vec<Opt> {
+fn province_options(app: &App, lang: Lang, chosen: &str) -> Vec<Opt> {
     app.peers
         .iter()
         .flat_map(|p| p.peers())
         .map(|peer| {
             let value = format!("{:02}", peer.code);
             Opt {
-                label: province_label(peer.code),
+                label: i18n::province(lang, peer.code),
                 selected: value == chosen,
                 value,
             }
@@ -254,7 +245,7 @@ async fn show(State(app): State<App>, Query(q): Query<LangQuery>, headers: Heade
             confirm: None,
             done: None,
             error,
-            provinces: province_options(&app, ""),
+            provinces: province_options(&app, lang, ""),
             relationships: relationship_options(lang, ""),
         },
     )
@@ -307,7 +298,7 @@ async fn act(
             outcome = Err(ErrorView::input(t.quota_amount_missing))
         }
         (op_name, Some(p), Some(own)) if !confirmed => {
-            let place = province_label(p);
+            let place = i18n::province(lang, p);
             let what = match op_name {
                 "bind" => fill(t.quota_confirm_bind, &[&place, &text(&form.name)]),
                 "grant" => fill(t.quota_confirm_grant, &[&amount_text, &place]),
@@ -398,7 +389,7 @@ async fn act(
             confirm,
             done,
             error,
-            provinces: province_options(&app, &province),
+            provinces: province_options(&app, lang, &province),
             relationships: relationship_options(lang, &text(&form.relationship)),
         },
     )
