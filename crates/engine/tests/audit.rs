@@ -16,9 +16,11 @@ use gongji_core::Fen;
 use gongji_engine::{
     BindingChange, ChangeBindingCommand, Command, Engine, EngineError, Outcome, Request,
 };
+use gongji_store::privacy::{PrivacyKey, PrivacyStatus};
+use gongji_store::read::PremiumPayment;
 use gongji_store::{
-    AuditRow, ReconcileQuery, ReconcileTotals, Snapshot, SqliteStore, Store, StoreError,
-    StoredAnswer, StoredSettlement, VerifyReport, WriteBatch,
+    AuditRow, Checkpoint, ReconcileQuery, ReconcileTotals, Snapshot, SqliteStore, Store,
+    StoreError, StoredAnswer, StoredSettlement, VerifyReport, WithheldRow, WriteBatch,
 };
 
 /// A real SQLite store whose next commits fail (nothing written, as a rolled-back
@@ -59,6 +61,25 @@ impl Store for FaultyStore {
     }
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
         self.inner.reconcile(q)
+    }
+    fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
+        self.inner.verify_with(anchors)
+    }
+    fn withheld(&mut self, setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
+        self.inner.withheld(setl_id)
+    }
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<PremiumPayment>, StoreError> {
+        Store::premium_payments(&mut self.inner, psn_no)
+    }
+    fn use_privacy(&mut self, key: Option<PrivacyKey>) -> Result<PrivacyStatus, StoreError> {
+        self.inner.use_privacy(key)
+    }
+    fn seal_plaintext_persons(
+        &mut self,
+        batch: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        self.inner.seal_plaintext_persons(batch, progress)
     }
 }
 

@@ -17,9 +17,11 @@ use gongji_core::Fen;
 use gongji_engine::{
     Command, Engine, EngineError, EngineHandle, Outcome, Request, SettleCommand, Settled,
 };
+use gongji_store::privacy::{PrivacyKey, PrivacyStatus};
+use gongji_store::read::PremiumPayment;
 use gongji_store::{
-    ReconcileQuery, ReconcileTotals, Snapshot, SqliteStore, Store, StoreError, StoredAnswer,
-    StoredSettlement, VerifyReport, WriteBatch,
+    Checkpoint, ReconcileQuery, ReconcileTotals, Snapshot, SqliteStore, Store, StoreError,
+    StoredAnswer, StoredSettlement, VerifyReport, WithheldRow, WriteBatch,
 };
 
 /// What the store does to the next calls.
@@ -152,6 +154,30 @@ impl Store for FaultyStore {
 
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
         self.inner.reconcile(q)
+    }
+
+    fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
+        self.inner.verify_with(anchors)
+    }
+
+    fn withheld(&mut self, setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
+        self.inner.withheld(setl_id)
+    }
+
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<PremiumPayment>, StoreError> {
+        Store::premium_payments(&mut self.inner, psn_no)
+    }
+
+    fn use_privacy(&mut self, key: Option<PrivacyKey>) -> Result<PrivacyStatus, StoreError> {
+        self.inner.use_privacy(key)
+    }
+
+    fn seal_plaintext_persons(
+        &mut self,
+        batch: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        self.inner.seal_plaintext_persons(batch, progress)
     }
 }
 

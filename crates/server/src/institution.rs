@@ -17,8 +17,8 @@ use gongji_core::interface_rules::{self, TransactionKind};
 use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::FeeLine;
 use gongji_engine::{
-    CancelCommand, Command, Credential, EngineError, OpenVisitCommand, Outcome, Render, Request,
-    SettleCommand, VisitChange, VisitCommand,
+    AuditNote, CancelCommand, Command, Credential, EngineError, OpenVisitCommand, Outcome, Render,
+    Request, SettleCommand, VisitChange, VisitCommand,
 };
 use gongji_nhsa::auth::GatewayHeaders;
 use gongji_nhsa::input::{self as wire, TxInput};
@@ -121,6 +121,7 @@ async fn handle(
         &body,
         started,
         received_at,
+        None,
     )
     .await
     {
@@ -158,7 +159,9 @@ pub struct NotThisInstitution {
 
 /// Everything after authentication: the envelope and the transaction's input (infcode -1
 /// with `CODE: 中文说明` on failure, nothing written), one engine command with its msgid
-/// (a replay gets the stored answer), and the answer's bytes.
+/// (a replay gets the stored answer), and the answer's bytes. `settlement_audit` is written
+/// in the same commit as the settlement a 2102 / 2207 makes, or not at all (the till's
+/// 亲情账户 use); other messages, dry runs and replays drop it.
 pub async fn answer_as(
     app: &App,
     institution: &Authenticated,
@@ -166,6 +169,7 @@ pub async fn answer_as(
     body: &[u8],
     started: Instant,
     received_at: NaiveDateTime,
+    settlement_audit: Option<AuditNote>,
 ) -> Result<Vec<u8>, NotThisInstitution> {
     let env = match Envelope::parse(body) {
         Ok(env) => env,
@@ -222,7 +226,7 @@ pub async fn answer_as(
             .inc();
         return Ok(err_bytes(&ids, &EngineError::Refused(refusal)).0);
     }
-    let bytes = dispatch(app, &env, input, ids, received_at).await;
+    let bytes = dispatch(app, &env, input, ids, received_at, settlement_audit).await;
     let outcome = if bytes.1 { "ok" } else { "refused" };
     app.metrics
         .requests
@@ -363,11 +367,23 @@ fn stored_answer(outcome: &Outcome, ctx: &RenderCtx, renderer: Renderer) -> Stri
 
 /// Submits a command with its msgid; answers from the store on a replay.
 async fn run(app: &App, env: &Envelope, command: Command, ctx: RenderCtx) -> (Vec<u8>, bool) {
+    run_audited(app, env, command, ctx, None).await
+}
+
+/// As [`run`], with `audit` committed with the change or not at all.
+async fn run_audited(
+    app: &App,
+    env: &Envelope,
+    command: Command,
+    ctx: RenderCtx,
+    audit: Option<AuditNote>,
+) -> (Vec<u8>, bool) {
     let render_ctx = ctx.clone();
     let render: Render = Box::new(move |o| stored_answer(o, &render_ctx, render_outcome));
-    let request = Request::new(command)
+    let mut request = Request::new(command)
         .with_msgid(env.msgid.as_str(), request_hash(env))
         .with_render(render);
+    request.audit = audit;
     match app.submit(request).await {
         Ok(Outcome::Replayed { response }) => (response.into_bytes(), true),
         Ok(outcome) => {
@@ -399,6 +415,7 @@ async fn dispatch(
     input: TxInput,
     ids: RefIds,
     now: NaiveDateTime,
+    settlement_audit: Option<AuditNote>,
 ) -> (Vec<u8>, bool) {
     let ctx = |cert_type: CertType, pharmacy: bool| RenderCtx {
         ids: ids.clone(),
@@ -541,7 +558,7 @@ async fn dispatch(
             if dry_run {
                 presettle(app, cmd, &c).await
             } else {
-                run(app, env, cmd, c).await
+                run_audited(app, env, cmd, c, settlement_audit).await
             }
         }
         TxInput::DrugPreSettle(d) | TxInput::DrugSettle(d) => {
@@ -567,7 +584,7 @@ async fn dispatch(
             if dry_run {
                 presettle(app, cmd, &c).await
             } else {
-                run(app, env, cmd, c).await
+                run_audited(app, env, cmd, c, settlement_audit).await
             }
         }
         TxInput::CancelSettle(c) | TxInput::DrugCancel(c) => {

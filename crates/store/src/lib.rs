@@ -185,6 +185,11 @@ pub struct StoredSettlement {
 }
 
 /// A backend. Only the engine's single writer calls `commit`; reads may come from anywhere.
+///
+/// Every method that answers data must be written by each implementation: a wrapper (a
+/// fault injector, the bench's baseline) that forgot one would otherwise answer empty
+/// behind its caller's back. The two many-at-once reads keep a default because it asks the
+/// implementation's own one-at-a-time method, so it answers the same, only slower.
 pub trait Store: Send {
     fn load_snapshot(&mut self) -> Result<Snapshot, StoreError>;
     /// Writes the batch in one transaction, durably, or nothing.
@@ -231,47 +236,28 @@ pub trait Store: Send {
     }
     fn verify(&mut self) -> Result<VerifyReport, StoreError>;
     /// `verify`, and each hash chain must pass through its checkpoints (a signed anchor's
-    /// heads, `gongji verify --anchor`). A store that cannot check them refuses.
-    fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
-        let _ = anchors;
-        Err(StoreError::Io("this store cannot check anchors".into()))
-    }
+    /// heads, `gongji verify --anchor`).
+    fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError>;
     fn reconcile(&mut self, q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError>;
     /// A settlement's fund shares held back until the resident paid (R-R2), in seq order;
-    /// empty when it held nothing back (or the store keeps none).
-    fn withheld(&mut self, setl_id: &str) -> Result<Vec<batch::WithheldRow>, StoreError> {
-        let _ = setl_id;
-        Ok(Vec::new())
-    }
+    /// empty when it held nothing back.
+    fn withheld(&mut self, setl_id: &str) -> Result<Vec<batch::WithheldRow>, StoreError>;
     /// Every premium paid for `psn_no`, newest first (R-R7).
-    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<read::PremiumPayment>, StoreError> {
-        let _ = psn_no;
-        Ok(Vec::new())
-    }
+    fn premium_payments(&mut self, psn_no: &str) -> Result<Vec<read::PremiumPayment>, StoreError>;
     /// Applies the deployment's personal-data key (`None`: persons' ID and phone numbers
     /// are stored in clear), checked against the database's before anything is read or
-    /// written (`privacy.rs`). A store that cannot encrypt refuses a key.
+    /// written (`privacy.rs`).
     fn use_privacy(
         &mut self,
         key: Option<privacy::PrivacyKey>,
-    ) -> Result<privacy::PrivacyStatus, StoreError> {
-        match key {
-            None => Ok(privacy::PrivacyStatus::default()),
-            Some(_) => Err(StoreError::Io(
-                "this store cannot encrypt personal data".into(),
-            )),
-        }
-    }
+    ) -> Result<privacy::PrivacyStatus, StoreError>;
     /// Seals the persons still stored in clear, `batch` per transaction, calling
     /// `progress(done, total)` after each batch; returns how many were sealed.
     fn seal_plaintext_persons(
         &mut self,
         batch: usize,
         progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<u64, StoreError> {
-        let _ = (batch, progress);
-        Ok(0)
-    }
+    ) -> Result<u64, StoreError>;
 }
 
 /// One request in its own transaction with row locks: the conventional way to write a

@@ -19,9 +19,11 @@ use std::time::Instant;
 
 use gongji_core::ledger::LedgerAccount;
 use gongji_engine::{Command, Engine, EngineError, Outcome};
+use gongji_store::privacy::{PrivacyKey, PrivacyStatus};
+use gongji_store::read::PremiumPayment;
 use gongji_store::{
-    ConventionalTx, ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer,
-    StoredSettlement, VerifyReport, WriteBatch,
+    Checkpoint, ConventionalTx, ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError,
+    StoredAnswer, StoredSettlement, VerifyReport, WithheldRow, WriteBatch,
 };
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -71,6 +73,27 @@ impl Store for Facts {
         Err(not_here())
     }
     fn reconcile(&mut self, _q: &ReconcileQuery) -> Result<ReconcileTotals, StoreError> {
+        Err(not_here())
+    }
+    fn verify_with(&mut self, _anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
+        Err(not_here())
+    }
+    // The mix has no 补报: a decision that needs what a settlement held back, or the
+    // premiums paid, must not be made on an empty answer.
+    fn withheld(&mut self, _setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
+        Err(not_here())
+    }
+    fn premium_payments(&mut self, _psn_no: &str) -> Result<Vec<PremiumPayment>, StoreError> {
+        Err(not_here())
+    }
+    fn use_privacy(&mut self, _key: Option<PrivacyKey>) -> Result<PrivacyStatus, StoreError> {
+        Err(not_here())
+    }
+    fn seal_plaintext_persons(
+        &mut self,
+        _batch: usize,
+        _progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
         Err(not_here())
     }
 }

@@ -4,16 +4,16 @@
 //!
 //! This is not family mutual aid (共济): nobody's account pays for anybody else, no binding
 //! is made, and the consent is the parent's alone to give and revoke. Every consent given,
-//! revoked and used is an audit row; a consent given or revoked commits with its row in one
-//! engine batch.
+//! revoked and used is an audit row that commits with its change in one engine batch: the
+//! consent, or the settlement paid with the code.
 
 use gongji_core::codes::Channel;
 use gongji_core::pii::mask_name;
-use gongji_engine::{Command, Request};
+use gongji_engine::{AuditDetail, AuditNote, Command, Outcome, Request};
 use gongji_store::read::ProxyConsentRow;
 use rand::RngCore;
 
-use super::auth::{audit_read as audit, audit_row};
+use super::auth::audit_row;
 use super::{PersonRef, ServiceError, ServiceResult};
 use crate::app::App;
 
@@ -215,24 +215,26 @@ pub async fn resolve(app: &App, code: &str) -> ServiceResult<Option<ProxyUse>> {
     }))
 }
 
-/// Records that a settlement was paid with a proxy code; `actor` is the till's operator (or
-/// the demo's open till, `institution:CODE`).
-pub async fn record_use(
-    app: &App,
-    used: &ProxyUse,
-    actor: &str,
-    setl_id: &str,
-) -> ServiceResult<()> {
-    audit(
+/// The record that a settlement was paid with a proxy code, to send with the settlement
+/// so that both commit or neither does (a payment from the parent's account always says
+/// who showed the code); `actor` is the till's operator (or the demo's open till,
+/// `institution:CODE`). The settlement's id is filled in from what was decided.
+pub fn use_audit(app: &App, used: &ProxyUse, actor: &str) -> AuditNote {
+    let row = audit_row(
         app,
         actor,
         Channel::Window,
         "proxy_used",
         &format!("person:{}", used.parent_psn_no),
-        Some(format!(
-            "setl_id={setl_id} shown_by={}",
-            used.child_name_masked
-        )),
-    )
-    .await
+        None,
+    );
+    let shown_by = used.child_name_masked.clone();
+    let detail: AuditDetail = Box::new(move |outcome| match outcome {
+        Outcome::Settled(s) => Some(format!("setl_id={} shown_by={shown_by}", s.setl_id)),
+        _ => None,
+    });
+    AuditNote {
+        row,
+        detail: Some(detail),
+    }
 }

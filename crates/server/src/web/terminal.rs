@@ -30,6 +30,7 @@ use gongji_core::codes::{
 use gongji_core::domain::{CatalogItem, Institution as CoreInstitution};
 use gongji_core::pii::mask_certno;
 use gongji_core::Fen;
+use gongji_engine::AuditNote;
 use gongji_nhsa::number::Count;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -694,13 +695,15 @@ async fn prepare_visit(
     true
 }
 
-/// 2101 / 2206 (dry run) or 2102 / 2207 (with the form's msgid).
+/// 2101 / 2206 (dry run) or 2102 / 2207 (with the form's msgid), the latter with `audit`
+/// committed together with the settlement.
 async fn settle(
     s: &Sender<'_>,
     term: &mut Term,
     out: &mut Outcome,
     t: &Dict,
     settle_msgid: Option<&str>,
+    audit: Option<AuditNote>,
 ) {
     let Some(p) = term.person.clone() else {
         out.error = Some(t.term_err_no_person.to_string());
@@ -733,7 +736,10 @@ async fn settle(
         };
         let infno = if dry { "2101" } else { "2102" };
         out.receipt_infno = "2103".into();
-        out.keep(t, s.call(infno, settle_msgid, &input).await)
+        out.keep(
+            t,
+            send_settlement(s, infno, settle_msgid, &input, audit).await,
+        )
     } else {
         if !prepare_visit(s, term, &p, out, t).await {
             return;
@@ -755,7 +761,10 @@ async fn settle(
         };
         let infno = if dry { "2206" } else { "2207" };
         out.receipt_infno = "2208".into();
-        out.keep(t, s.call(infno, settle_msgid, &input).await)
+        out.keep(
+            t,
+            send_settlement(s, infno, settle_msgid, &input, audit).await,
+        )
     };
     let Some(ex) = ex else {
         return;
@@ -772,6 +781,19 @@ async fn settle(
             }
         }
         Err(e) => out.fail(t, e),
+    }
+}
+
+async fn send_settlement<I: Serialize>(
+    s: &Sender<'_>,
+    infno: &str,
+    settle_msgid: Option<&str>,
+    input: &I,
+    audit: Option<AuditNote>,
+) -> Result<Exchange, CallError> {
+    match (settle_msgid, audit) {
+        (Some(msgid), Some(audit)) => s.settle_audited(infno, msgid, input, audit).await,
+        _ => s.call(infno, settle_msgid, input).await,
     }
 }
 
@@ -1243,18 +1265,13 @@ async fn run_op(
             term.holder_cert.clear();
             out.proxy = used.clone();
             let msgid = (op == "settle").then(|| settle_msgid(form, term, sender));
-            settle(sender, term, out, t, msgid.as_deref()).await;
-            if let (Some(used), Some(receipt)) = (used, &out.receipt) {
-                let setl_id = receipt.setlinfo.setl_id.clone().unwrap_or_default();
-                if let Err(e) = proxy::record_use(sender.app, &used, actor, &setl_id).await {
-                    tracing::error!(error = %e, "terminal: proxy use not audited");
-                }
-            }
+            let audit = used.map(|u| proxy::use_audit(sender.app, &u, actor));
+            settle(sender, term, out, t, msgid.as_deref(), audit).await;
         }
-        "presettle" => settle(sender, term, out, t, None).await,
+        "presettle" => settle(sender, term, out, t, None, None).await,
         "settle" => {
             let msgid = settle_msgid(form, term, sender);
-            settle(sender, term, out, t, Some(&msgid)).await;
+            settle(sender, term, out, t, Some(&msgid), None).await;
         }
         "cancel" => {
             let msgid = text(&form.cancel_msgid);

@@ -14,6 +14,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use chrono::NaiveDateTime;
 use gongji_core::codes::Admdvs;
 use gongji_core::Fen;
+use gongji_engine::AuditNote;
 use gongji_nhsa::client;
 use gongji_nhsa::number::parse_amount;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -123,7 +124,7 @@ impl Sender<'_> {
                 Some(m) => m.to_string(),
                 None => new_msgid(&self.inst.code, self.now),
             };
-            let ex = self.send(infno, &id, input).await?;
+            let ex = self.send(infno, &id, input, None).await?;
             let reused = !ex.ok && ex.err_msg.starts_with(MSGID_REUSED);
             if msgid.is_some() || !reused {
                 return Ok(ex);
@@ -133,11 +134,24 @@ impl Sender<'_> {
         last.ok_or_else(|| CallError::Internal("no answer".into()))
     }
 
+    /// Sends the settlement `input` (2102 / 2207) under `msgid` with `audit`, which commits
+    /// with the settlement or not at all; a replay of `msgid` writes no second row.
+    pub async fn settle_audited<I: Serialize>(
+        &self,
+        infno: &str,
+        msgid: &str,
+        input: &I,
+        audit: AuditNote,
+    ) -> Result<Exchange, CallError> {
+        self.send(infno, msgid, input, Some(audit)).await
+    }
+
     async fn send<I: Serialize>(
         &self,
         infno: &str,
         msgid: &str,
         input: &I,
+        settlement_audit: Option<AuditNote>,
     ) -> Result<Exchange, CallError> {
         let at = msgid_time(msgid).unwrap_or(self.now);
         let (opter, opter_name) = if self.opter_type == "2" {
@@ -167,6 +181,7 @@ impl Sender<'_> {
             body.as_bytes(),
             Instant::now(),
             self.app.clock.now(),
+            settlement_audit,
         )
         .await
         .map_err(|NotThisInstitution { .. }| {
