@@ -336,6 +336,23 @@ pub fn judge_category_mark<'p>(
     Ok(CategoryMark { listed, due })
 }
 
+/// The benefit year whose collection season spans `date` (its window or an extension, any
+/// day of the month), the latest when seasons overlap; `None` between seasons. Staff pages
+/// open on it: in the autumn the year being collected is next year, not this one.
+pub fn year_being_collected<'y>(
+    years: impl IntoIterator<Item = &'y ContributionYear>,
+    date: NaiveDate,
+) -> Option<i32> {
+    years
+        .into_iter()
+        .filter(|y| {
+            (y.window_start <= date && date <= y.window_end)
+                || y.extensions.iter().any(|e| e.from <= date && date <= e.to)
+        })
+        .map(|y| y.year)
+        .max()
+}
+
 /// Inside the collection window, or inside an extension on or after the day the amendment
 /// took effect, and on an accepted day of the month (R-R2).
 pub fn in_window(year: &ContributionYear, date: NaiveDate) -> bool {

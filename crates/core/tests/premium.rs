@@ -296,6 +296,22 @@ fn an_extension_counts_only_from_the_day_it_takes_effect() {
     assert!(!in_window(&year, day("2024-01-10")));
 }
 
+/// The year being collected: in the autumn window it is next year's, in an extension the
+/// year extended, between seasons none.
+#[test]
+fn the_year_being_collected_is_the_one_whose_season_spans_the_day() {
+    use gongji_core::premium::year_being_collected;
+    let policy = policy(YUNCHENG);
+    let years = &policy.contribution.as_ref().expect("contribution").years;
+    let check = |date: &str, expected: Option<i32>| {
+        assert_eq!(year_being_collected(years, day(date)), expected, "{date}");
+    };
+    check("2023-10-10", Some(2024));
+    check("2024-02-25", Some(2024));
+    check("2024-06-01", None);
+    check("2025-10-26", Some(2026));
+}
+
 /// R-R4: a premium is paid only at the relative's insured place; the city is the place (a
 /// county of it will do).
 #[test]

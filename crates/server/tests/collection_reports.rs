@@ -299,6 +299,14 @@ async fn collection_is_reported_per_group_against_the_year_before_to_the_fen() {
     );
     let page = b.get("/console/collection?year=2026&by=category").await;
     assert!(page.body.contains("低保对象") && page.body.contains("普通人群"));
+    // Without a year the page opens on the year being collected (the clock is in the
+    // 2026 window, in October 2025), not on the calendar year.
+    let page = b.get("/console/collection?by=channel").await;
+    assert!(
+        page.body.contains("2026年缴费人数") && page.body.contains("836.00"),
+        "{}",
+        page.body
+    );
     let csv = b.get("/console/collection.csv?year=2026&by=category").await;
     assert_eq!(csv.status, 200);
     assert!(csv

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use gongji_core::codes::{Admdvs, InstitutionKind};
 use gongji_core::collection::PaymentChannel;
 use gongji_core::Fen;
@@ -110,6 +110,24 @@ pub struct CollectionReport {
     /// The sums of the lines (a person is counted once per group, so the persons of the
     /// total are the sum of the groups').
     pub total: CollectionLine,
+}
+
+/// The benefit year whose collection season is open today in any region's policy (in the
+/// autumn, next year), else this calendar year: what the collection report opens on.
+pub async fn year_being_collected(app: &App) -> ServiceResult<i32> {
+    let today = app.clock.now().date();
+    let collected = app
+        .read(move |engine| {
+            let years = engine
+                .policies()
+                .policies()
+                .iter()
+                .filter_map(|p| p.contribution.as_ref())
+                .flat_map(|c| &c.years);
+            gongji_core::premium::year_being_collected(years, today)
+        })
+        .await?;
+    Ok(collected.unwrap_or(today.year()))
 }
 
 /// Persons paid and amounts of residents' premiums for benefit year `year` and the year

@@ -59,9 +59,10 @@ fn grouping_label(t: &Dict, by: CollectionGroup) -> &'static str {
 }
 
 /// The year and grouping asked for: this year and by region unless chosen.
-fn chosen(app: &App, q: &CollectionQuery) -> Result<(i32, CollectionGroup), ServiceError> {
+/// The year and grouping asked for; without a year, the one being collected today.
+async fn chosen(app: &App, q: &CollectionQuery) -> Result<(i32, CollectionGroup), ServiceError> {
     let year = match q.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
-        None => app.clock.now().year(),
+        None => reports::year_being_collected(app).await?,
         Some(y) => y
             .parse()
             .map_err(|_| ServiceError::BadRequest("待遇年度应为四位年份。".into()))?,
@@ -114,7 +115,7 @@ pub(super) async fn collection(
     };
     let (lang, t) = (cp.lang, cp.t());
     let page = cp.frame(t.col_title, "collection", "/console/collection", &query);
-    let (year, by, report, error) = match chosen(&app, &q) {
+    let (year, by, report, error) = match chosen(&app, &q).await {
         Ok((year, by)) => match reports::collection_report(&app, &cp.staff, year, by).await {
             Ok(r) => (year, by, Some(r), None),
             Err(e @ (ServiceError::Forbidden | ServiceError::Unauthenticated)) => {
@@ -191,7 +192,7 @@ pub(super) async fn collection_csv(
         Err(r) => return r,
     };
     let page = cp.frame(cp.t().col_title, "collection", "/console/collection", &[]);
-    let report = match chosen(&app, &q) {
+    let report = match chosen(&app, &q).await {
         Ok((year, by)) => reports::collection_report(&app, &cp.staff, year, by).await,
         Err(e) => Err(e),
     };
