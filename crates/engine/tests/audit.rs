@@ -65,6 +65,9 @@ impl Store for FaultyStore {
     fn verify_with(&mut self, anchors: &[Checkpoint]) -> Result<VerifyReport, StoreError> {
         self.inner.verify_with(anchors)
     }
+    fn review_state(&mut self, review_id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.review_state(review_id)
+    }
     fn withheld(&mut self, setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
         self.inner.withheld(setl_id)
     }

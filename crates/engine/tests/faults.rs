@@ -160,6 +160,10 @@ impl Store for FaultyStore {
         self.inner.verify_with(anchors)
     }
 
+    fn review_state(&mut self, review_id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.review_state(review_id)
+    }
+
     fn withheld(&mut self, setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
         self.inner.withheld(setl_id)
     }

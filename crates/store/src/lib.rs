@@ -213,13 +213,8 @@ pub trait Store: Send {
     fn settlement(&mut self, setl_id: &str) -> Result<Option<StoredSettlement>, StoreError>;
     /// The stored state of a review request (R-R7), `None` when there is none. The writer
     /// asks it inside its batch, so two staff deciding one request at once cannot both find
-    /// it waiting. A store that keeps no requests answers an error: a decision is then
-    /// refused rather than taken on a state nobody read.
-    fn review_state(&mut self, review_id: &str) -> Result<Option<String>, StoreError> {
-        Err(StoreError::Io(format!(
-            "this store keeps no review requests ({review_id})"
-        )))
-    }
+    /// it waiting.
+    fn review_state(&mut self, review_id: &str) -> Result<Option<String>, StoreError>;
     /// Many settlements at once (the cancels of a batch; on PostgreSQL four queries instead
     /// of four per cancel). Unknown ids are absent from the map.
     fn settlements(

@@ -80,6 +80,9 @@ impl Store for Facts {
     }
     // The mix has no 补报: a decision that needs what a settlement held back, or the
     // premiums paid, must not be made on an empty answer.
+    fn review_state(&mut self, _review_id: &str) -> Result<Option<String>, StoreError> {
+        Err(not_here())
+    }
     fn withheld(&mut self, _setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
         Err(not_here())
     }
