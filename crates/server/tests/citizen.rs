@@ -333,6 +333,24 @@ async fn the_citizens_menu_offers_only_citizens_things() {
     assert!(!main_nav(&console.body).contains("href=\"/h5\""));
 }
 
+/// Where this platform has joined no other province, the quota page says so and offers no
+/// form to fill in for nothing.
+#[tokio::test]
+async fn without_other_provinces_the_quota_page_offers_no_form() {
+    let w = world().await;
+    let mut b = signed_in(&w, &w.hy).await;
+    let page = b.get("/h5/quotas").await;
+    assert!(
+        page.body.contains("data-testid=\"error\""),
+        "the page says why: {}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("data-testid=\"quota-bind\""),
+        "no bind form when there is no province to choose"
+    );
+}
+
 #[tokio::test]
 async fn an_unknown_address_gets_the_sites_own_404_page() {
     let w = world().await;
