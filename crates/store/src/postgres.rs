@@ -45,7 +45,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
-use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
 use postgres::error::SqlState;
@@ -67,7 +66,7 @@ use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
 use crate::read;
 use crate::reviews::ReviewRow;
-use crate::sqlite::{heads_from_rows, CHAINS_MIGRATION, MIGRATIONS};
+use crate::sqlite::{heads_from_rows, with_owner, CHAINS_MIGRATION, MIGRATIONS};
 use crate::verify::{VerifyReport, Violation};
 use crate::{
     ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
@@ -805,16 +804,7 @@ fn load_snapshot<C: GenericClient>(c: &mut C, privacy: &Mode) -> Result<Snapshot
          FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
          WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn",
         |r| {
-            snap.fees.push(FeeRow {
-                mdtrt_id: get(r, 0)?,
-                feedetl_sn: get(r, 1)?,
-                chrg_bchno: get(r, 2)?,
-                med_list_codg: get(r, 3)?,
-                amount: fen(r, 4)?,
-                count_e4: get(r, 5)?,
-                price: fen(r, 6)?,
-                setl_id: get(r, 7)?,
-            });
+            snap.fees.push(fee_of(r)?);
             Ok(())
         },
     )?;
@@ -964,34 +954,10 @@ fn entry<C: GenericClient>(
     let Some(r) = c.query_opt(&st, &[&entry_id]).map_err(pg)? else {
         return Ok(None);
     };
-    let mut e = JournalEntry {
-        entry_id: get(&r, 0)?,
-        msgid: get(&r, 1)?,
-        kind: get(&r, 2)?,
-        admdvs: get(&r, 3)?,
-        psn_no: get(&r, 4)?,
-        fixmedins_code: get(&r, 5)?,
-        channel: get(&r, 6)?,
-        occurred_at: get(&r, 7)?,
-        reverses_entry: get(&r, 8)?,
-        request_hash: get(&r, 9)?,
-        response: get(&r, 10)?,
-        summary: get(&r, 11)?,
-        postings: Vec::new(),
-    };
+    let mut e = journal_entry_of(&r)?;
     let st = stmts.get(c, SQL_POSTINGS_OF)?;
     for r in c.query(&st, &[&entry_id]).map_err(pg)? {
-        let key: String = get(&r, 0)?;
-        e.postings.push(PostingRow {
-            psn_no: LedgerAccount::parse_key(&key)
-                .and_then(|a| a.personal_psn_no().map(str::to_string)),
-            account_key: key,
-            amount: fen(&r, 1)?,
-            rule: get(&r, 2)?,
-            floor: get::<Option<i64>>(&r, 3)?.map(Fen::from_fen),
-            balance_after: fen(&r, 4)?,
-            explanation: get(&r, 5)?,
-        });
+        e.postings.push(with_owner(posting_at(&r, 0)?));
     }
     Ok(Some(e))
 }
@@ -1052,37 +1018,13 @@ fn settlements_in<C: GenericClient>(
     let mut entries: HashMap<i64, JournalEntry> = HashMap::new();
     let st = stmts.get(c, SQL_ENTRIES_ANY)?;
     for r in c.query(&st, &[&ids]).map_err(pg)? {
-        let e = JournalEntry {
-            entry_id: get(&r, 0)?,
-            msgid: get(&r, 1)?,
-            kind: get(&r, 2)?,
-            admdvs: get(&r, 3)?,
-            psn_no: get(&r, 4)?,
-            fixmedins_code: get(&r, 5)?,
-            channel: get(&r, 6)?,
-            occurred_at: get(&r, 7)?,
-            reverses_entry: get(&r, 8)?,
-            request_hash: get(&r, 9)?,
-            response: get(&r, 10)?,
-            summary: get(&r, 11)?,
-            postings: Vec::new(),
-        };
+        let e = journal_entry_of(&r)?;
         entries.insert(e.entry_id, e);
     }
     let st = stmts.get(c, SQL_POSTINGS_ANY)?;
     for r in c.query(&st, &[&ids]).map_err(pg)? {
         let entry_id: i64 = get(&r, 0)?;
-        let key: String = get(&r, 1)?;
-        let posting = PostingRow {
-            psn_no: LedgerAccount::parse_key(&key)
-                .and_then(|a| a.personal_psn_no().map(str::to_string)),
-            account_key: key,
-            amount: fen(&r, 2)?,
-            rule: get(&r, 3)?,
-            floor: get::<Option<i64>>(&r, 4)?.map(Fen::from_fen),
-            balance_after: fen(&r, 5)?,
-            explanation: get(&r, 6)?,
-        };
+        let posting = with_owner(posting_at(&r, 1)?);
         if let Some(e) = entries.get_mut(&entry_id) {
             e.postings.push(posting);
         }
@@ -1091,25 +1033,8 @@ fn settlements_in<C: GenericClient>(
     let st = stmts.get(c, SQL_USAGE_ANY)?;
     for r in c.query(&st, &[&ids]).map_err(pg)? {
         let entry_id: i64 = get(&r, 0)?;
-        let slot = usage.entry(entry_id).or_default();
-        if get::<&str>(&r, 1)? == "pool" {
-            slot.0.push(PoolUsageDelta {
-                entry_id,
-                psn_no: get::<Option<String>>(&r, 2)?.unwrap_or_default(),
-                period: get(&r, 3)?,
-                cap_group: get::<Option<String>>(&r, 4)?.unwrap_or_default(),
-                deductible: fen(&r, 6)?,
-                fund: fen(&r, 7)?,
-                burden: fen(&r, 8)?,
-            });
-        } else {
-            slot.1.push(BindingUsageDelta {
-                entry_id,
-                binding_id: get::<Option<i64>>(&r, 5)?.unwrap_or_default(),
-                month: get(&r, 3)?,
-                amount: fen(&r, 9)?,
-            });
-        }
+        let (pool, binding) = usage.entry(entry_id).or_default();
+        push_usage_at(&r, 1, entry_id, pool, binding)?;
     }
     let mut out = HashMap::new();
     for row in rows {
@@ -1158,27 +1083,101 @@ fn usage_of<C: GenericClient>(
     let st = stmts.get(c, SQL_USAGE_OF)?;
     let (mut pool, mut binding) = (Vec::new(), Vec::new());
     for r in c.query(&st, &[&entry_id]).map_err(pg)? {
-        let kind: &str = get(&r, 0)?;
-        if kind == "pool" {
-            pool.push(PoolUsageDelta {
-                entry_id,
-                psn_no: get::<Option<String>>(&r, 1)?.unwrap_or_default(),
-                period: get(&r, 2)?,
-                cap_group: get::<Option<String>>(&r, 3)?.unwrap_or_default(),
-                deductible: fen(&r, 5)?,
-                fund: fen(&r, 6)?,
-                burden: fen(&r, 7)?,
-            });
-        } else {
-            binding.push(BindingUsageDelta {
-                entry_id,
-                binding_id: get::<Option<i64>>(&r, 4)?.unwrap_or_default(),
-                month: get(&r, 2)?,
-                amount: fen(&r, 8)?,
-            });
-        }
+        push_usage_at(&r, 0, entry_id, &mut pool, &mut binding)?;
     }
     Ok((pool, binding))
+}
+
+/// A `usage_log` row of `entry_id` from its `kind` column at `first` on, onto the pool or
+/// the binding deltas as its kind says.
+fn push_usage_at(
+    r: &Row,
+    first: usize,
+    entry_id: i64,
+    pool: &mut Vec<PoolUsageDelta>,
+    binding: &mut Vec<BindingUsageDelta>,
+) -> Result<(), StoreError> {
+    if get::<&str>(r, first)? == "pool" {
+        pool.push(PoolUsageDelta {
+            entry_id,
+            psn_no: get::<Option<String>>(r, first + 1)?.unwrap_or_default(),
+            period: get(r, first + 2)?,
+            cap_group: get::<Option<String>>(r, first + 3)?.unwrap_or_default(),
+            deductible: fen(r, first + 5)?,
+            fund: fen(r, first + 6)?,
+            burden: fen(r, first + 7)?,
+        });
+    } else {
+        binding.push(BindingUsageDelta {
+            entry_id,
+            binding_id: get::<Option<i64>>(r, first + 4)?.unwrap_or_default(),
+            month: get(r, first + 2)?,
+            amount: fen(r, first + 8)?,
+        });
+    }
+    Ok(())
+}
+
+/// A `journal` row's entry columns, first in every select that reads entries (`postings`
+/// are read apart).
+fn journal_entry_of(r: &Row) -> Result<JournalEntry, StoreError> {
+    Ok(JournalEntry {
+        entry_id: get(r, 0)?,
+        msgid: get(r, 1)?,
+        kind: get(r, 2)?,
+        admdvs: get(r, 3)?,
+        psn_no: get(r, 4)?,
+        fixmedins_code: get(r, 5)?,
+        channel: get(r, 6)?,
+        occurred_at: get(r, 7)?,
+        reverses_entry: get(r, 8)?,
+        request_hash: get(r, 9)?,
+        response: get(r, 10)?,
+        summary: get(r, 11)?,
+        postings: Vec::new(),
+    })
+}
+
+/// A `postings` row from its `account_key` column at `first` on, without its owner: the
+/// chains do not encode it, and the reads that show it add it with `with_owner`.
+fn posting_at(r: &Row, first: usize) -> Result<PostingRow, StoreError> {
+    Ok(PostingRow {
+        account_key: get(r, first)?,
+        psn_no: None,
+        amount: fen(r, first + 1)?,
+        rule: get(r, first + 2)?,
+        floor: get::<Option<i64>>(r, first + 3)?.map(Fen::from_fen),
+        balance_after: fen(r, first + 4)?,
+        explanation: get(r, first + 5)?,
+    })
+}
+
+/// A fee line of `fee_details` or `settled_fees`: `mdtrt_id, feedetl_sn, chrg_bchno,
+/// med_list_codg, amount_fen, count_e4, price_fen, setl_id`.
+fn fee_of(r: &Row) -> Result<FeeRow, StoreError> {
+    Ok(FeeRow {
+        mdtrt_id: get(r, 0)?,
+        feedetl_sn: get(r, 1)?,
+        chrg_bchno: get(r, 2)?,
+        med_list_codg: get(r, 3)?,
+        amount: fen(r, 4)?,
+        count_e4: get(r, 5)?,
+        price: fen(r, 6)?,
+        setl_id: get(r, 7)?,
+    })
+}
+
+/// An `audit_log` row's columns after its `audit_id` (column 0).
+fn audit_row_of(r: &Row) -> Result<AuditRow, StoreError> {
+    Ok(AuditRow {
+        at: get(r, 1)?,
+        actor: get(r, 2)?,
+        channel: get(r, 3)?,
+        action: get(r, 4)?,
+        subject: get(r, 5)?,
+        before_state: get(r, 6)?,
+        after_state: get(r, 7)?,
+    })
 }
 
 fn settlement_row<C: GenericClient>(
@@ -3416,15 +3415,7 @@ impl read::ReadStore for PgStore {
             .map(|r| {
                 Ok(read::AuditEntry {
                     audit_id: get(r, 0)?,
-                    row: AuditRow {
-                        at: get(r, 1)?,
-                        actor: get(r, 2)?,
-                        channel: get(r, 3)?,
-                        action: get(r, 4)?,
-                        subject: get(r, 5)?,
-                        before_state: get(r, 6)?,
-                        after_state: get(r, 7)?,
-                    },
+                    row: audit_row_of(r)?,
                 })
             })
             .collect()
@@ -3793,12 +3784,12 @@ fn chain_existing_rows(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreEr
 }
 
 const SQL_CHAIN_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code,
-        channel, occurred_at, reverses_entry, reversed_by, request_hash, response, summary,
+        channel, occurred_at, reverses_entry, request_hash, response, summary, reversed_by,
         chain_alg, chain_hash, chain_seq
     FROM journal WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2";
 const SQL_UNCHAINED_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no,
-        fixmedins_code, channel, occurred_at, reverses_entry, reversed_by, request_hash,
-        response, summary, chain_alg, chain_hash, chain_seq
+        fixmedins_code, channel, occurred_at, reverses_entry, request_hash, response, summary,
+        reversed_by, chain_alg, chain_hash, chain_seq
     FROM journal WHERE entry_id > $1 ORDER BY entry_id LIMIT $2";
 const SQL_CHAIN_POSTINGS: &str = "SELECT entry_id, seq, account_key, amount_fen, rule,
         floor_fen, balance_after_fen, explanation
@@ -3818,8 +3809,8 @@ const SQL_CHAIN_AUDIT: &str = "SELECT audit_id, at, actor, channel, action, subj
         before_state, after_state, chain_alg, chain_hash
     FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT $2";
 
-const SQL_CHAIN_FEES: &str = "SELECT f.setl_id, f.feedetl_sn, f.mdtrt_id, f.chrg_bchno,
-        f.med_list_codg, f.amount_fen, f.count_e4, f.price_fen
+const SQL_CHAIN_FEES: &str = "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg,
+        f.amount_fen, f.count_e4, f.price_fen, f.setl_id
     FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
     WHERE s.entry_id >= $1 AND s.entry_id <= $2";
 const SQL_CHAIN_USAGE: &str = "SELECT entry_id, kind, psn_no, period, cap_group, binding_id,
@@ -3848,22 +3839,8 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             .iter()
             .map(|r| {
                 Ok(ChainedEntry {
-                    entry: JournalEntry {
-                        entry_id: get(r, 0)?,
-                        msgid: get(r, 1)?,
-                        kind: get(r, 2)?,
-                        admdvs: get(r, 3)?,
-                        psn_no: get(r, 4)?,
-                        fixmedins_code: get(r, 5)?,
-                        channel: get(r, 6)?,
-                        occurred_at: get(r, 7)?,
-                        reverses_entry: get(r, 8)?,
-                        request_hash: get(r, 10)?,
-                        response: get(r, 11)?,
-                        summary: get(r, 12)?,
-                        postings: Vec::new(),
-                    },
-                    reversed_by: get(r, 9)?,
+                    entry: journal_entry_of(r)?,
+                    reversed_by: get(r, 12)?,
                     settlement: None,
                     premium: None,
                     recovery: None,
@@ -3893,15 +3870,7 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                 Ok((
                     get::<i64>(r, 0)?,
                     i64::from(get::<i32>(r, 1)?),
-                    PostingRow {
-                        account_key: get(r, 2)?,
-                        psn_no: None,
-                        amount: fen(r, 3)?,
-                        rule: get(r, 4)?,
-                        floor: get::<Option<i64>>(r, 5)?.map(Fen::from_fen),
-                        balance_after: fen(r, 6)?,
-                        explanation: get(r, 7)?,
-                    },
+                    posting_at(r, 2)?,
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -3959,18 +3928,7 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             .query(SQL_CHAIN_FEES, &[&lo, &hi])
             .map_err(pg)?
             .iter()
-            .map(|r| {
-                Ok(FeeRow {
-                    setl_id: get(r, 0)?,
-                    feedetl_sn: get(r, 1)?,
-                    mdtrt_id: get(r, 2)?,
-                    chrg_bchno: get(r, 3)?,
-                    med_list_codg: get(r, 4)?,
-                    amount: fen(r, 5)?,
-                    count_e4: get(r, 6)?,
-                    price: fen(r, 7)?,
-                })
-            })
+            .map(fee_of)
             .collect::<Result<Vec<_>, StoreError>>()?;
         let usage = c
             .query(SQL_CHAIN_USAGE, &[&lo, &hi])
@@ -4034,15 +3992,7 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             .map(|r| {
                 Ok(ChainedAudit {
                     audit_id: get(r, 0)?,
-                    row: AuditRow {
-                        at: get(r, 1)?,
-                        actor: get(r, 2)?,
-                        channel: get(r, 3)?,
-                        action: get(r, 4)?,
-                        subject: get(r, 5)?,
-                        before_state: get(r, 6)?,
-                        after_state: get(r, 7)?,
-                    },
+                    row: audit_row_of(r)?,
                     alg: get(r, 8)?,
                     hash: get(r, 9)?,
                 })

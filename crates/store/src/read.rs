@@ -19,7 +19,7 @@ use rusqlite::{params, OptionalExtension, ToSql};
 use crate::batch::{AuditRow, CommitmentRow, RecoveryCaseRow};
 use crate::payments::{self, AgentPostingRow, AgentRow, PaymentOrderRow};
 pub use crate::reviews::ReviewRow;
-use crate::sqlite::{io, SqliteStore};
+use crate::sqlite::{audit_row_of, io, recovery_case_of, SqliteStore};
 use crate::{Store, StoreError};
 
 /// Most rows any list read returns.
@@ -772,26 +772,7 @@ impl SqliteStore {
              FROM recovery_cases {tail}"
         );
         let mut stmt = self.connection().prepare(&sql).map_err(io)?;
-        let rows = stmt
-            .query_map(args, |r| {
-                Ok(RecoveryCaseRow {
-                    case_id: r.get(0)?,
-                    binding_id: r.get(1)?,
-                    holder_psn_no: r.get(2)?,
-                    relative_psn_no: r.get(3)?,
-                    setl_id: r.get(4)?,
-                    admdvs: r.get(5)?,
-                    amount: Fen::from_fen(r.get(6)?),
-                    reason: r.get(7)?,
-                    status: r.get(8)?,
-                    opened_by: r.get(9)?,
-                    opened_at: r.get(10)?,
-                    repaid_by: r.get(11)?,
-                    repaid_at: r.get(12)?,
-                    repaid_entry_id: r.get(13)?,
-                })
-            })
-            .map_err(io)?;
+        let rows = stmt.query_map(args, recovery_case_of).map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
 }
@@ -1194,15 +1175,7 @@ impl ReadStore for SqliteStore {
                 |r| {
                     Ok(AuditEntry {
                         audit_id: r.get(0)?,
-                        row: AuditRow {
-                            at: r.get(1)?,
-                            actor: r.get(2)?,
-                            channel: r.get(3)?,
-                            action: r.get(4)?,
-                            subject: r.get(5)?,
-                            before_state: r.get(6)?,
-                            after_state: r.get(7)?,
-                        },
+                        row: audit_row_of(r)?,
                     })
                 },
             )

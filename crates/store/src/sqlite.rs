@@ -714,23 +714,7 @@ impl SqliteStore {
                         reverses_entry, request_hash, response, summary
                  FROM journal WHERE entry_id = ?1",
                 [entry_id],
-                |r| {
-                    Ok(JournalEntry {
-                        entry_id: r.get(0)?,
-                        msgid: r.get(1)?,
-                        kind: r.get(2)?,
-                        admdvs: r.get(3)?,
-                        psn_no: r.get(4)?,
-                        fixmedins_code: r.get(5)?,
-                        channel: r.get(6)?,
-                        occurred_at: r.get(7)?,
-                        reverses_entry: r.get(8)?,
-                        request_hash: r.get(9)?,
-                        response: r.get(10)?,
-                        summary: r.get(11)?,
-                        postings: Vec::new(),
-                    })
-                },
+                journal_entry_of,
             )
             .optional()
             .map_err(io)?;
@@ -750,19 +734,7 @@ impl SqliteStore {
             )
             .map_err(io)?;
         let rows = stmt
-            .query_map([entry_id], |r| {
-                let key: String = r.get(0)?;
-                Ok(PostingRow {
-                    psn_no: LedgerAccount::parse_key(&key)
-                        .and_then(|a| a.personal_psn_no().map(str::to_string)),
-                    account_key: key,
-                    amount: Fen::from_fen(r.get(1)?),
-                    rule: r.get(2)?,
-                    floor: r.get::<_, Option<i64>>(3)?.map(Fen::from_fen),
-                    balance_after: Fen::from_fen(r.get(4)?),
-                    explanation: r.get(5)?,
-                })
-            })
+            .query_map([entry_id], |r| posting_at(r, 0).map(with_owner))
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
@@ -818,26 +790,7 @@ impl SqliteStore {
                         psn_cash_pay, cancelled, detail
                  FROM settlements WHERE setl_id = ?1",
                 [setl_id],
-                |r| {
-                    Ok(SettlementRow {
-                        setl_id: r.get(0)?,
-                        entry_id: r.get(1)?,
-                        mdtrt_id: r.get(2)?,
-                        psn_no: r.get(3)?,
-                        fixmedins_code: r.get(4)?,
-                        admdvs: r.get(5)?,
-                        insutype: r.get(6)?,
-                        med_type: r.get(7)?,
-                        setl_date: r.get(8)?,
-                        medfee_sumamt: Fen::from_fen(r.get(9)?),
-                        fund_pay_sumamt: Fen::from_fen(r.get(10)?),
-                        acct_pay: Fen::from_fen(r.get(11)?),
-                        acct_mulaid_pay: Fen::from_fen(r.get(12)?),
-                        psn_cash_pay: Fen::from_fen(r.get(13)?),
-                        cancelled: r.get::<_, i64>(14)? != 0,
-                        detail: r.get(15)?,
-                    })
-                },
+                settlement_of,
             )
             .optional()
             .map_err(io)
@@ -1817,20 +1770,7 @@ impl Store for SqliteStore {
                      WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn",
                 )
                 .map_err(io)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(FeeRow {
-                        mdtrt_id: r.get(0)?,
-                        feedetl_sn: r.get(1)?,
-                        chrg_bchno: r.get(2)?,
-                        med_list_codg: r.get(3)?,
-                        amount: Fen::from_fen(r.get(4)?),
-                        count_e4: r.get(5)?,
-                        price: Fen::from_fen(r.get(6)?),
-                        setl_id: r.get(7)?,
-                    })
-                })
-                .map_err(io)?;
+            let rows = stmt.query_map([], fee_of).map_err(io)?;
             snap.fees = rows.collect::<Result<_, _>>().map_err(io)?;
         }
         {
@@ -1878,36 +1818,18 @@ impl Store for SqliteStore {
         } else {
             None
         };
-        let mut journal = self
-            .conn
-            .prepare_cached("SELECT entry_id, request_hash, response FROM journal WHERE msgid = ?1")
-            .map_err(io)?;
-        let mut messages = self
-            .conn
-            .prepare_cached("SELECT request_hash, response FROM messages WHERE msgid = ?1")
-            .map_err(io)?;
+        let mut journal = self.conn.prepare_cached(SQL_ANSWER_JOURNAL).map_err(io)?;
+        let mut messages = self.conn.prepare_cached(SQL_ANSWER_MESSAGE).map_err(io)?;
         let mut out = HashMap::new();
         for m in msgids {
             let found = journal
-                .query_row([m], |r| {
-                    Ok(StoredAnswer {
-                        entry_id: Some(r.get(0)?),
-                        request_hash: r.get(1)?,
-                        response: r.get(2)?,
-                    })
-                })
+                .query_row([m], journal_answer_of)
                 .optional()
                 .map_err(io)?;
             let found = match found {
                 Some(a) => Some(a),
                 None => messages
-                    .query_row([m], |r| {
-                        Ok(StoredAnswer {
-                            entry_id: None,
-                            request_hash: r.get(0)?,
-                            response: r.get(1)?,
-                        })
-                    })
+                    .query_row([m], message_answer_of)
                     .optional()
                     .map_err(io)?,
             };
@@ -1925,33 +1847,15 @@ impl Store for SqliteStore {
     fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError> {
         let journal = self
             .conn
-            .prepare_cached("SELECT entry_id, request_hash, response FROM journal WHERE msgid = ?1")
-            .and_then(|mut s| {
-                s.query_row([msgid], |r| {
-                    Ok(StoredAnswer {
-                        entry_id: Some(r.get(0)?),
-                        request_hash: r.get(1)?,
-                        response: r.get(2)?,
-                    })
-                })
-                .optional()
-            })
+            .prepare_cached(SQL_ANSWER_JOURNAL)
+            .and_then(|mut s| s.query_row([msgid], journal_answer_of).optional())
             .map_err(io)?;
         if journal.is_some() {
             return Ok(journal);
         }
         self.conn
-            .prepare_cached("SELECT request_hash, response FROM messages WHERE msgid = ?1")
-            .and_then(|mut s| {
-                s.query_row([msgid], |r| {
-                    Ok(StoredAnswer {
-                        entry_id: None,
-                        request_hash: r.get(0)?,
-                        response: r.get(1)?,
-                    })
-                })
-                .optional()
-            })
+            .prepare_cached(SQL_ANSWER_MESSAGE)
+            .and_then(|mut s| s.query_row([msgid], message_answer_of).optional())
             .map_err(io)
     }
 
@@ -2440,34 +2344,20 @@ impl ChainSource for SqliteChain<'_> {
         let entries = conn
             .prepare_cached(if by_id {
                 "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-                        reverses_entry, reversed_by, request_hash, response, summary, chain_alg,
+                        reverses_entry, request_hash, response, summary, reversed_by, chain_alg,
                         chain_hash, chain_seq
                  FROM journal WHERE entry_id > ?1 ORDER BY entry_id LIMIT ?2"
             } else {
                 "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-                        reverses_entry, reversed_by, request_hash, response, summary, chain_alg,
+                        reverses_entry, request_hash, response, summary, reversed_by, chain_alg,
                         chain_hash, chain_seq
                  FROM journal WHERE chain_seq > ?1 ORDER BY chain_seq LIMIT ?2"
             })
             .and_then(|mut s| {
                 s.query_map(params![after, limit], |r| {
                     Ok(ChainedEntry {
-                        entry: JournalEntry {
-                            entry_id: r.get(0)?,
-                            msgid: r.get(1)?,
-                            kind: r.get(2)?,
-                            admdvs: r.get(3)?,
-                            psn_no: r.get(4)?,
-                            fixmedins_code: r.get(5)?,
-                            channel: r.get(6)?,
-                            occurred_at: r.get(7)?,
-                            reverses_entry: r.get(8)?,
-                            request_hash: r.get(10)?,
-                            response: r.get(11)?,
-                            summary: r.get(12)?,
-                            postings: Vec::new(),
-                        },
-                        reversed_by: r.get(9)?,
+                        entry: journal_entry_of(r)?,
+                        reversed_by: r.get(12)?,
                         settlement: None,
                         premium: None,
                         recovery: None,
@@ -2499,19 +2389,7 @@ impl ChainSource for SqliteChain<'_> {
             )
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        PostingRow {
-                            account_key: r.get(2)?,
-                            psn_no: None,
-                            amount: Fen::from_fen(r.get(3)?),
-                            rule: r.get(4)?,
-                            floor: r.get::<_, Option<i64>>(5)?.map(Fen::from_fen),
-                            balance_after: Fen::from_fen(r.get(6)?),
-                            explanation: r.get(7)?,
-                        },
-                    ))
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, posting_at(r, 2)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()
             })
@@ -2524,27 +2402,8 @@ impl ChainSource for SqliteChain<'_> {
                  FROM settlements WHERE entry_id >= ?1 AND entry_id <= ?2",
             )
             .and_then(|mut s| {
-                s.query_map(params![lo, hi], |r| {
-                    Ok(SettlementRow {
-                        setl_id: r.get(0)?,
-                        entry_id: r.get(1)?,
-                        mdtrt_id: r.get(2)?,
-                        psn_no: r.get(3)?,
-                        fixmedins_code: r.get(4)?,
-                        admdvs: r.get(5)?,
-                        insutype: r.get(6)?,
-                        med_type: r.get(7)?,
-                        setl_date: r.get(8)?,
-                        medfee_sumamt: Fen::from_fen(r.get(9)?),
-                        fund_pay_sumamt: Fen::from_fen(r.get(10)?),
-                        acct_pay: Fen::from_fen(r.get(11)?),
-                        acct_mulaid_pay: Fen::from_fen(r.get(12)?),
-                        psn_cash_pay: Fen::from_fen(r.get(13)?),
-                        cancelled: r.get::<_, i64>(14)? != 0,
-                        detail: r.get(15)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()
+                s.query_map(params![lo, hi], settlement_of)?
+                    .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
         let premiums = conn
@@ -2579,25 +2438,8 @@ impl ChainSource for SqliteChain<'_> {
                  FROM recovery_cases WHERE repaid_entry_id >= ?1 AND repaid_entry_id <= ?2",
             )
             .and_then(|mut s| {
-                s.query_map(params![lo, hi], |r| {
-                    Ok(RecoveryCaseRow {
-                        case_id: r.get(0)?,
-                        binding_id: r.get(1)?,
-                        holder_psn_no: r.get(2)?,
-                        relative_psn_no: r.get(3)?,
-                        setl_id: r.get(4)?,
-                        admdvs: r.get(5)?,
-                        amount: Fen::from_fen(r.get(6)?),
-                        reason: r.get(7)?,
-                        status: r.get(8)?,
-                        opened_by: r.get(9)?,
-                        opened_at: r.get(10)?,
-                        repaid_by: r.get(11)?,
-                        repaid_at: r.get(12)?,
-                        repaid_entry_id: r.get(13)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()
+                s.query_map(params![lo, hi], recovery_case_of)?
+                    .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
         // Chaining at migration 0016 (`by_id`) runs before these tables exist, and no row
@@ -2631,25 +2473,14 @@ impl ChainSource for SqliteChain<'_> {
         };
         let fees = conn
             .prepare_cached(
-                "SELECT f.setl_id, f.feedetl_sn, f.mdtrt_id, f.chrg_bchno, f.med_list_codg,
-                        f.amount_fen, f.count_e4, f.price_fen
+                "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen,
+                        f.count_e4, f.price_fen, f.setl_id
                  FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
                  WHERE s.entry_id >= ?1 AND s.entry_id <= ?2",
             )
             .and_then(|mut s| {
-                s.query_map(params![lo, hi], |r| {
-                    Ok(FeeRow {
-                        setl_id: r.get(0)?,
-                        feedetl_sn: r.get(1)?,
-                        mdtrt_id: r.get(2)?,
-                        chrg_bchno: r.get(3)?,
-                        med_list_codg: r.get(4)?,
-                        amount: Fen::from_fen(r.get(5)?),
-                        count_e4: r.get(6)?,
-                        price: Fen::from_fen(r.get(7)?),
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()
+                s.query_map(params![lo, hi], fee_of)?
+                    .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
         let usage = conn
@@ -2729,15 +2560,7 @@ impl ChainSource for SqliteChain<'_> {
                 s.query_map(params![after, limit], |r| {
                     Ok(ChainedAudit {
                         audit_id: r.get(0)?,
-                        row: AuditRow {
-                            at: r.get(1)?,
-                            actor: r.get(2)?,
-                            channel: r.get(3)?,
-                            action: r.get(4)?,
-                            subject: r.get(5)?,
-                            before_state: r.get(6)?,
-                            after_state: r.get(7)?,
-                        },
+                        row: audit_row_of(r)?,
                         alg: r.get(8)?,
                         hash: r.get(9)?,
                     })
@@ -2833,5 +2656,136 @@ fn premium_payment_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::read::Pr
         channel: r.get(7)?,
         agent_id: r.get(8)?,
         paid_at: r.get(9)?,
+    })
+}
+
+/// A `journal` row's entry columns, first in every select that reads entries (`postings`
+/// are read apart).
+fn journal_entry_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
+    Ok(JournalEntry {
+        entry_id: r.get(0)?,
+        msgid: r.get(1)?,
+        kind: r.get(2)?,
+        admdvs: r.get(3)?,
+        psn_no: r.get(4)?,
+        fixmedins_code: r.get(5)?,
+        channel: r.get(6)?,
+        occurred_at: r.get(7)?,
+        reverses_entry: r.get(8)?,
+        request_hash: r.get(9)?,
+        response: r.get(10)?,
+        summary: r.get(11)?,
+        postings: Vec::new(),
+    })
+}
+
+/// A `postings` row from its `account_key` column at `first` on, without its owner: the
+/// chains do not encode it, and the reads that show it add it with [`with_owner`].
+fn posting_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<PostingRow> {
+    Ok(PostingRow {
+        account_key: r.get(first)?,
+        psn_no: None,
+        amount: Fen::from_fen(r.get(first + 1)?),
+        rule: r.get(first + 2)?,
+        floor: r.get::<_, Option<i64>>(first + 3)?.map(Fen::from_fen),
+        balance_after: Fen::from_fen(r.get(first + 4)?),
+        explanation: r.get(first + 5)?,
+    })
+}
+
+/// The posting with the person owning its account, for personal accounts.
+pub(crate) fn with_owner(mut p: PostingRow) -> PostingRow {
+    p.psn_no = LedgerAccount::parse_key(&p.account_key)
+        .and_then(|a| a.personal_psn_no().map(str::to_string));
+    p
+}
+
+/// A `settlements` row, columns in table order.
+fn settlement_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<SettlementRow> {
+    Ok(SettlementRow {
+        setl_id: r.get(0)?,
+        entry_id: r.get(1)?,
+        mdtrt_id: r.get(2)?,
+        psn_no: r.get(3)?,
+        fixmedins_code: r.get(4)?,
+        admdvs: r.get(5)?,
+        insutype: r.get(6)?,
+        med_type: r.get(7)?,
+        setl_date: r.get(8)?,
+        medfee_sumamt: Fen::from_fen(r.get(9)?),
+        fund_pay_sumamt: Fen::from_fen(r.get(10)?),
+        acct_pay: Fen::from_fen(r.get(11)?),
+        acct_mulaid_pay: Fen::from_fen(r.get(12)?),
+        psn_cash_pay: Fen::from_fen(r.get(13)?),
+        cancelled: r.get::<_, i64>(14)? != 0,
+        detail: r.get(15)?,
+    })
+}
+
+/// A fee line of `fee_details` or `settled_fees`: `mdtrt_id, feedetl_sn, chrg_bchno,
+/// med_list_codg, amount_fen, count_e4, price_fen, setl_id`.
+fn fee_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeeRow> {
+    Ok(FeeRow {
+        mdtrt_id: r.get(0)?,
+        feedetl_sn: r.get(1)?,
+        chrg_bchno: r.get(2)?,
+        med_list_codg: r.get(3)?,
+        amount: Fen::from_fen(r.get(4)?),
+        count_e4: r.get(5)?,
+        price: Fen::from_fen(r.get(6)?),
+        setl_id: r.get(7)?,
+    })
+}
+
+/// A `recovery_cases` row, columns in table order.
+pub(crate) fn recovery_case_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryCaseRow> {
+    Ok(RecoveryCaseRow {
+        case_id: r.get(0)?,
+        binding_id: r.get(1)?,
+        holder_psn_no: r.get(2)?,
+        relative_psn_no: r.get(3)?,
+        setl_id: r.get(4)?,
+        admdvs: r.get(5)?,
+        amount: Fen::from_fen(r.get(6)?),
+        reason: r.get(7)?,
+        status: r.get(8)?,
+        opened_by: r.get(9)?,
+        opened_at: r.get(10)?,
+        repaid_by: r.get(11)?,
+        repaid_at: r.get(12)?,
+        repaid_entry_id: r.get(13)?,
+    })
+}
+
+/// An `audit_log` row's columns after its `audit_id` (column 0).
+pub(crate) fn audit_row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        channel: r.get(3)?,
+        action: r.get(4)?,
+        subject: r.get(5)?,
+        before_state: r.get(6)?,
+        after_state: r.get(7)?,
+    })
+}
+
+const SQL_ANSWER_JOURNAL: &str =
+    "SELECT entry_id, request_hash, response FROM journal WHERE msgid = ?1";
+const SQL_ANSWER_MESSAGE: &str = "SELECT request_hash, response FROM messages WHERE msgid = ?1";
+
+fn journal_answer_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAnswer> {
+    Ok(StoredAnswer {
+        entry_id: Some(r.get(0)?),
+        request_hash: r.get(1)?,
+        response: r.get(2)?,
+    })
+}
+
+fn message_answer_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAnswer> {
+    Ok(StoredAnswer {
+        entry_id: None,
+        request_hash: r.get(0)?,
+        response: r.get(1)?,
     })
 }
