@@ -799,10 +799,12 @@ fn load_snapshot<C: GenericClient>(c: &mut C, privacy: &Mode) -> Result<Snapshot
     )?;
     each_row(
         c,
-        "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen,
-                f.count_e4, f.price_fen, f.setl_id
-         FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
-         WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn",
+        concat!(
+            "SELECT ",
+            crate::fee_columns!(),
+            " FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
+         WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn"
+        ),
         |r| {
             snap.fees.push(fee_of(r)?);
             Ok(())
@@ -821,9 +823,11 @@ fn load_snapshot<C: GenericClient>(c: &mut C, privacy: &Mode) -> Result<Snapshot
     )?;
     each_row(
         c,
-        "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs, amount_fen,
-                reason, status, opened_by, opened_at, repaid_by, repaid_at, repaid_entry_id
-         FROM recovery_cases ORDER BY case_id",
+        concat!(
+            "SELECT ",
+            crate::recovery_case_columns!(),
+            " FROM recovery_cases ORDER BY case_id"
+        ),
         |r| {
             snap.recovery_cases.push(recovery_case_of(r)?);
             Ok(())
@@ -915,19 +919,26 @@ fn province_col(p: u32) -> Result<i32, StoreError> {
     i32::try_from(p).map_err(|_| StoreError::Corrupt(format!("province {p}")))
 }
 
-const SQL_ENTRY: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel,
-        occurred_at, reverses_entry, request_hash, response, summary
-    FROM journal WHERE entry_id = $1";
-const SQL_POSTINGS_OF: &str = "SELECT account_key, amount_fen, rule, floor_fen,
-        balance_after_fen, explanation
-    FROM postings WHERE entry_id = $1 ORDER BY seq";
-const SQL_USAGE_OF: &str = "SELECT kind, psn_no, period, cap_group, binding_id, deductible_fen,
-        fund_fen, burden_fen, amount_fen
-    FROM usage_log WHERE entry_id = $1";
-const SQL_SETTLEMENT: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code,
-        admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
-        acct_mulaid_pay, psn_cash_pay, cancelled, detail
-    FROM settlements WHERE setl_id = $1";
+const SQL_ENTRY: &str = concat!(
+    "SELECT ",
+    crate::journal_entry_columns!(),
+    " FROM journal WHERE entry_id = $1"
+);
+const SQL_POSTINGS_OF: &str = concat!(
+    "SELECT ",
+    crate::posting_columns!(),
+    " FROM postings WHERE entry_id = $1 ORDER BY seq"
+);
+const SQL_USAGE_OF: &str = concat!(
+    "SELECT ",
+    crate::usage_columns!(),
+    " FROM usage_log WHERE entry_id = $1"
+);
+const SQL_SETTLEMENT: &str = concat!(
+    "SELECT ",
+    crate::settlement_columns!(),
+    " FROM settlements WHERE setl_id = $1"
+);
 const SQL_ANSWER_JOURNAL: &str =
     "SELECT entry_id, request_hash, response FROM journal WHERE msgid = $1";
 const SQL_ANSWER_MESSAGE: &str = "SELECT request_hash, response FROM messages WHERE msgid = $1";
@@ -962,19 +973,26 @@ fn entry<C: GenericClient>(
     Ok(Some(e))
 }
 
-const SQL_SETTLEMENTS_ANY: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code,
-        admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
-        acct_mulaid_pay, psn_cash_pay, cancelled, detail
-    FROM settlements WHERE setl_id = ANY($1)";
-const SQL_ENTRIES_ANY: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code,
-        channel, occurred_at, reverses_entry, request_hash, response, summary
-    FROM journal WHERE entry_id = ANY($1)";
-const SQL_POSTINGS_ANY: &str = "SELECT entry_id, account_key, amount_fen, rule, floor_fen,
-        balance_after_fen, explanation
-    FROM postings WHERE entry_id = ANY($1) ORDER BY entry_id, seq";
-const SQL_USAGE_ANY: &str = "SELECT entry_id, kind, psn_no, period, cap_group, binding_id,
-        deductible_fen, fund_fen, burden_fen, amount_fen
-    FROM usage_log WHERE entry_id = ANY($1)";
+const SQL_SETTLEMENTS_ANY: &str = concat!(
+    "SELECT ",
+    crate::settlement_columns!(),
+    " FROM settlements WHERE setl_id = ANY($1)"
+);
+const SQL_ENTRIES_ANY: &str = concat!(
+    "SELECT ",
+    crate::journal_entry_columns!(),
+    " FROM journal WHERE entry_id = ANY($1)"
+);
+const SQL_POSTINGS_ANY: &str = concat!(
+    "SELECT entry_id, ",
+    crate::posting_columns!(),
+    " FROM postings WHERE entry_id = ANY($1) ORDER BY entry_id, seq"
+);
+const SQL_USAGE_ANY: &str = concat!(
+    "SELECT entry_id, ",
+    crate::usage_columns!(),
+    " FROM usage_log WHERE entry_id = ANY($1)"
+);
 
 fn settlement_of(r: &Row) -> Result<SettlementRow, StoreError> {
     Ok(SettlementRow {
@@ -1256,16 +1274,27 @@ const SQL_PREMIUM_REFUND: &str = "DELETE FROM premiums WHERE relative_psn_no = $
 const SQL_WITHHELD: &str = "INSERT INTO pool_withheld (setl_id, seq, entry_id, psn_no, admdvs,
     year, setl_date, fund_pay_type, name_zh, amount_fen, explanation)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-const SQL_CHAIN_WITHHELD: &str = "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date,
-    fund_pay_type, name_zh, amount_fen, explanation
-    FROM pool_withheld WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq";
-const SQL_CHAIN_BUBAO: &str = "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
-    FROM bubao WHERE entry_id >= $1 AND entry_id <= $2";
-const SQL_WITHHELD_OF: &str = "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date,
-    fund_pay_type, name_zh, amount_fen, explanation FROM pool_withheld WHERE setl_id = $1
-    ORDER BY seq";
-const SQL_BUBAO_PAID: &str = "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
-    FROM bubao ORDER BY entry_id DESC LIMIT $1";
+const SQL_CHAIN_WITHHELD: &str = concat!(
+    "SELECT ",
+    crate::withheld_columns!(),
+    " FROM pool_withheld WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq"
+);
+const SQL_CHAIN_BUBAO: &str = concat!(
+    "SELECT ",
+    crate::bubao_columns!(),
+    " FROM bubao WHERE entry_id >= $1 AND entry_id <= $2"
+);
+const SQL_WITHHELD_OF: &str = concat!(
+    "SELECT ",
+    crate::withheld_columns!(),
+    " FROM pool_withheld WHERE setl_id = $1
+    ORDER BY seq"
+);
+const SQL_BUBAO_PAID: &str = concat!(
+    "SELECT ",
+    crate::bubao_columns!(),
+    " FROM bubao ORDER BY entry_id DESC LIMIT $1"
+);
 const SQL_PREMIUM_PAYMENTS: &str = concat!(
     crate::premium_payment_select!(),
     " WHERE pr.relative_psn_no = $1 ORDER BY pr.entry_id DESC"
@@ -2922,22 +2951,25 @@ const SQL_TOUCH_SESSION: &str =
     "UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE token_sha256 = $1";
 const SQL_DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_sha256 = $1";
 const SQL_DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
-const SQL_RECOVERY_CASES: &str = "SELECT case_id, binding_id, holder_psn_no, relative_psn_no,
-        setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
-        repaid_entry_id
-    FROM recovery_cases
+const SQL_RECOVERY_CASES: &str = concat!(
+    "SELECT ",
+    crate::recovery_case_columns!(),
+    " FROM recovery_cases
     WHERE ($1::TEXT IS NULL OR status = $1::TEXT)
       AND ($2::TEXT IS NULL OR holder_psn_no = $2::TEXT OR relative_psn_no = $2::TEXT)
-    ORDER BY case_id DESC LIMIT $3 OFFSET $4";
+    ORDER BY case_id DESC LIMIT $3 OFFSET $4"
+);
 const SQL_COMMITMENT_OF: &str = "SELECT binding_id, holder_psn_no, admdvs, notice_version,
         letter, sha256, signature, signed_at, channel
     FROM commitments WHERE binding_id = $1";
-const SQL_AUDIT_LOG: &str = "SELECT audit_id, at, actor, channel, action, subject,
-        before_state, after_state
-    FROM audit_log
+const SQL_AUDIT_LOG: &str = concat!(
+    "SELECT ",
+    crate::audit_columns!(),
+    " FROM audit_log
     WHERE ($1::TEXT IS NULL OR subject = $1::TEXT) AND ($2::TEXT IS NULL OR actor = $2::TEXT)
       AND ($3::TEXT IS NULL OR action = $3::TEXT)
-    ORDER BY audit_id DESC LIMIT $4 OFFSET $5";
+    ORDER BY audit_id DESC LIMIT $4 OFFSET $5"
+);
 
 fn withheld_of(r: &Row) -> Result<WithheldRow, StoreError> {
     Ok(WithheldRow {
@@ -3783,39 +3815,55 @@ fn chain_existing_rows(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreEr
     write_heads(tx, &mut Stmts::default(), &heads)
 }
 
-const SQL_CHAIN_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code,
-        channel, occurred_at, reverses_entry, request_hash, response, summary, reversed_by,
-        chain_alg, chain_hash, chain_seq
-    FROM journal WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2";
-const SQL_UNCHAINED_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no,
-        fixmedins_code, channel, occurred_at, reverses_entry, request_hash, response, summary,
-        reversed_by, chain_alg, chain_hash, chain_seq
-    FROM journal WHERE entry_id > $1 ORDER BY entry_id LIMIT $2";
-const SQL_CHAIN_POSTINGS: &str = "SELECT entry_id, seq, account_key, amount_fen, rule,
-        floor_fen, balance_after_fen, explanation
-    FROM postings WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq";
-const SQL_CHAIN_SETTLEMENTS: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no,
-        fixmedins_code, admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt,
-        acct_pay, acct_mulaid_pay, psn_cash_pay, cancelled, detail
-    FROM settlements WHERE entry_id >= $1 AND entry_id <= $2";
-const SQL_CHAIN_PREMIUMS: &str = "SELECT relative_psn_no, year, entry_id, holder_psn_no,
-        category, amount_fen, kind, channel, agent_id, paid_at
-    FROM premiums WHERE entry_id >= $1 AND entry_id <= $2";
-const SQL_CHAIN_RECOVERIES: &str = "SELECT case_id, binding_id, holder_psn_no,
-        relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
-        repaid_by, repaid_at, repaid_entry_id
-    FROM recovery_cases WHERE repaid_entry_id >= $1 AND repaid_entry_id <= $2";
-const SQL_CHAIN_AUDIT: &str = "SELECT audit_id, at, actor, channel, action, subject,
-        before_state, after_state, chain_alg, chain_hash
-    FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT $2";
+const SQL_CHAIN_JOURNAL: &str = concat!(
+    "SELECT ",
+    crate::journal_entry_columns!(),
+    ", reversed_by, chain_alg, chain_hash, chain_seq \
+    FROM journal WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2"
+);
+const SQL_UNCHAINED_JOURNAL: &str = concat!(
+    "SELECT ",
+    crate::journal_entry_columns!(),
+    ", reversed_by, chain_alg, chain_hash, chain_seq \
+    FROM journal WHERE entry_id > $1 ORDER BY entry_id LIMIT $2"
+);
+const SQL_CHAIN_POSTINGS: &str = concat!(
+    "SELECT entry_id, seq, ",
+    crate::posting_columns!(),
+    " FROM postings WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq"
+);
+const SQL_CHAIN_SETTLEMENTS: &str = concat!(
+    "SELECT ",
+    crate::settlement_columns!(),
+    " FROM settlements WHERE entry_id >= $1 AND entry_id <= $2"
+);
+const SQL_CHAIN_PREMIUMS: &str = concat!(
+    "SELECT ",
+    crate::premium_columns!(),
+    " FROM premiums WHERE entry_id >= $1 AND entry_id <= $2"
+);
+const SQL_CHAIN_RECOVERIES: &str = concat!(
+    "SELECT ",
+    crate::recovery_case_columns!(),
+    " FROM recovery_cases WHERE repaid_entry_id >= $1 AND repaid_entry_id <= $2"
+);
+const SQL_CHAIN_AUDIT: &str = concat!(
+    "SELECT ",
+    crate::audit_columns!(),
+    ", chain_alg, chain_hash FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT $2"
+);
 
-const SQL_CHAIN_FEES: &str = "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg,
-        f.amount_fen, f.count_e4, f.price_fen, f.setl_id
-    FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
-    WHERE s.entry_id >= $1 AND s.entry_id <= $2";
-const SQL_CHAIN_USAGE: &str = "SELECT entry_id, kind, psn_no, period, cap_group, binding_id,
-        deductible_fen, fund_fen, burden_fen, amount_fen
-    FROM usage_log WHERE entry_id >= $1 AND entry_id <= $2";
+const SQL_CHAIN_FEES: &str = concat!(
+    "SELECT ",
+    crate::fee_columns!(),
+    " FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
+    WHERE s.entry_id >= $1 AND s.entry_id <= $2"
+);
+const SQL_CHAIN_USAGE: &str = concat!(
+    "SELECT entry_id, ",
+    crate::usage_columns!(),
+    " FROM usage_log WHERE entry_id >= $1 AND entry_id <= $2"
+);
 
 /// The rows of the chains on a PostgreSQL session (inside the caller's transaction).
 struct PgChain<'c, C: GenericClient>(&'c mut C);

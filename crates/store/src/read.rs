@@ -767,9 +767,12 @@ impl SqliteStore {
         args: &[&dyn ToSql],
     ) -> Result<Vec<RecoveryCaseRow>, StoreError> {
         let sql = format!(
-            "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs, amount_fen,
-                    reason, status, opened_by, opened_at, repaid_by, repaid_at, repaid_entry_id
-             FROM recovery_cases {tail}"
+            concat!(
+                "SELECT ",
+                crate::recovery_case_columns!(),
+                " FROM recovery_cases {}"
+            ),
+            tail
         );
         let mut stmt = self.connection().prepare(&sql).map_err(io)?;
         let rows = stmt.query_map(args, recovery_case_of).map_err(io)?;
@@ -800,10 +803,11 @@ impl ReadStore for SqliteStore {
     fn bubao_paid(&mut self, limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError> {
         let mut st = self
             .connection()
-            .prepare_cached(
-                "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
-                 FROM bubao ORDER BY entry_id DESC LIMIT ?1",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::bubao_columns!(),
+                " FROM bubao ORDER BY entry_id DESC LIMIT ?1"
+            ))
             .map_err(io)?;
         let rows = st
             .query_map(params![limit], crate::sqlite::bubao_of)
@@ -1155,13 +1159,14 @@ impl ReadStore for SqliteStore {
     fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         let mut stmt = self
             .connection()
-            .prepare_cached(
-                "SELECT audit_id, at, actor, channel, action, subject, before_state, after_state
-                 FROM audit_log
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::audit_columns!(),
+                " FROM audit_log
                  WHERE (?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR actor = ?2)
                    AND (?3 IS NULL OR action = ?3)
-                 ORDER BY audit_id DESC LIMIT ?4 OFFSET ?5",
-            )
+                 ORDER BY audit_id DESC LIMIT ?4 OFFSET ?5"
+            ))
             .map_err(io)?;
         let rows = stmt
             .query_map(

@@ -710,9 +710,11 @@ impl SqliteStore {
         let head = self
             .conn
             .query_row(
-                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-                        reverses_entry, request_hash, response, summary
-                 FROM journal WHERE entry_id = ?1",
+                concat!(
+                    "SELECT ",
+                    crate::journal_entry_columns!(),
+                    " FROM journal WHERE entry_id = ?1"
+                ),
                 [entry_id],
                 journal_entry_of,
             )
@@ -728,10 +730,11 @@ impl SqliteStore {
     fn postings_of(&self, entry_id: i64) -> Result<Vec<PostingRow>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT account_key, amount_fen, rule, floor_fen, balance_after_fen, explanation
-                 FROM postings WHERE entry_id = ?1 ORDER BY seq",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::posting_columns!(),
+                " FROM postings WHERE entry_id = ?1 ORDER BY seq"
+            ))
             .map_err(io)?;
         let rows = stmt
             .query_map([entry_id], |r| posting_at(r, 0).map(with_owner))
@@ -745,10 +748,11 @@ impl SqliteStore {
     ) -> Result<(Vec<PoolUsageDelta>, Vec<BindingUsageDelta>), StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT kind, psn_no, period, cap_group, binding_id, deductible_fen, fund_fen,
-                        burden_fen, amount_fen FROM usage_log WHERE entry_id = ?1",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::usage_columns!(),
+                " FROM usage_log WHERE entry_id = ?1"
+            ))
             .map_err(io)?;
         let mut rows = stmt.query([entry_id]).map_err(io)?;
         let (mut pool, mut binding) = (Vec::new(), Vec::new());
@@ -785,10 +789,11 @@ impl SqliteStore {
     fn settlement_row(&self, setl_id: &str) -> Result<Option<SettlementRow>, StoreError> {
         self.conn
             .query_row(
-                "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type,
-                        setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay,
-                        psn_cash_pay, cancelled, detail
-                 FROM settlements WHERE setl_id = ?1",
+                concat!(
+                    "SELECT ",
+                    crate::settlement_columns!(),
+                    " FROM settlements WHERE setl_id = ?1"
+                ),
                 [setl_id],
                 settlement_of,
             )
@@ -1763,12 +1768,12 @@ impl Store for SqliteStore {
         {
             let mut stmt = self
                 .conn
-                .prepare(
-                    "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen,
-                            f.count_e4, f.price_fen, f.setl_id
-                     FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
-                     WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn",
-                )
+                .prepare(concat!(
+                    "SELECT ",
+                    crate::fee_columns!(),
+                    " FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
+                     WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn"
+                ))
                 .map_err(io)?;
             let rows = stmt.query_map([], fee_of).map_err(io)?;
             snap.fees = rows.collect::<Result<_, _>>().map_err(io)?;
@@ -1884,11 +1889,11 @@ impl Store for SqliteStore {
     fn withheld(&mut self, setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached(
-                "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date, fund_pay_type,
-                        name_zh, amount_fen, explanation
-                 FROM pool_withheld WHERE setl_id = ?1 ORDER BY seq",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::withheld_columns!(),
+                " FROM pool_withheld WHERE setl_id = ?1 ORDER BY seq"
+            ))
             .map_err(io)?;
         let rows = st.query_map(params![setl_id], withheld_of).map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
@@ -2343,15 +2348,19 @@ impl ChainSource for SqliteChain<'_> {
         let conn = self.0;
         let entries = conn
             .prepare_cached(if by_id {
-                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-                        reverses_entry, request_hash, response, summary, reversed_by, chain_alg,
-                        chain_hash, chain_seq
-                 FROM journal WHERE entry_id > ?1 ORDER BY entry_id LIMIT ?2"
+                concat!(
+                    "SELECT ",
+                    crate::journal_entry_columns!(),
+                    ", reversed_by, chain_alg, chain_hash, chain_seq \
+                     FROM journal WHERE entry_id > ?1 ORDER BY entry_id LIMIT ?2"
+                )
             } else {
-                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-                        reverses_entry, request_hash, response, summary, reversed_by, chain_alg,
-                        chain_hash, chain_seq
-                 FROM journal WHERE chain_seq > ?1 ORDER BY chain_seq LIMIT ?2"
+                concat!(
+                    "SELECT ",
+                    crate::journal_entry_columns!(),
+                    ", reversed_by, chain_alg, chain_hash, chain_seq \
+                     FROM journal WHERE chain_seq > ?1 ORDER BY chain_seq LIMIT ?2"
+                )
             })
             .and_then(|mut s| {
                 s.query_map(params![after, limit], |r| {
@@ -2382,11 +2391,11 @@ impl ChainSource for SqliteChain<'_> {
             return Ok(entries);
         };
         let postings = conn
-            .prepare_cached(
-                "SELECT entry_id, seq, account_key, amount_fen, rule, floor_fen, balance_after_fen,
-                        explanation
-                 FROM postings WHERE entry_id >= ?1 AND entry_id <= ?2 ORDER BY entry_id, seq",
-            )
+            .prepare_cached(concat!(
+                "SELECT entry_id, seq, ",
+                crate::posting_columns!(),
+                " FROM postings WHERE entry_id >= ?1 AND entry_id <= ?2 ORDER BY entry_id, seq"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, posting_at(r, 2)?))
@@ -2395,23 +2404,22 @@ impl ChainSource for SqliteChain<'_> {
             })
             .map_err(io)?;
         let settlements = conn
-            .prepare_cached(
-                "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype,
-                        med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
-                        acct_mulaid_pay, psn_cash_pay, cancelled, detail
-                 FROM settlements WHERE entry_id >= ?1 AND entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::settlement_columns!(),
+                " FROM settlements WHERE entry_id >= ?1 AND entry_id <= ?2"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], settlement_of)?
                     .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
         let premiums = conn
-            .prepare_cached(
-                "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind,
-                        channel, agent_id, paid_at
-                 FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::premium_columns!(),
+                " FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], |r| {
                     Ok(PremiumRow {
@@ -2431,12 +2439,11 @@ impl ChainSource for SqliteChain<'_> {
             })
             .map_err(io)?;
         let recoveries = conn
-            .prepare_cached(
-                "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs,
-                        amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
-                        repaid_entry_id
-                 FROM recovery_cases WHERE repaid_entry_id >= ?1 AND repaid_entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::recovery_case_columns!(),
+                " FROM recovery_cases WHERE repaid_entry_id >= ?1 AND repaid_entry_id <= ?2"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], recovery_case_of)?
                     .collect::<Result<Vec<_>, _>>()
@@ -2448,22 +2455,23 @@ impl ChainSource for SqliteChain<'_> {
             (Vec::new(), Vec::new())
         } else {
             let withheld = conn
-                .prepare_cached(
-                    "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date, fund_pay_type,
-                            name_zh, amount_fen, explanation
-                     FROM pool_withheld WHERE entry_id >= ?1 AND entry_id <= ?2
-                     ORDER BY entry_id, seq",
-                )
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    crate::withheld_columns!(),
+                    " FROM pool_withheld WHERE entry_id >= ?1 AND entry_id <= ?2
+                     ORDER BY entry_id, seq"
+                ))
                 .and_then(|mut s| {
                     s.query_map(params![lo, hi], withheld_of)?
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .map_err(io)?;
             let bubao = conn
-                .prepare_cached(
-                    "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
-                     FROM bubao WHERE entry_id >= ?1 AND entry_id <= ?2",
-                )
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    crate::bubao_columns!(),
+                    " FROM bubao WHERE entry_id >= ?1 AND entry_id <= ?2"
+                ))
                 .and_then(|mut s| {
                     s.query_map(params![lo, hi], bubao_of)?
                         .collect::<Result<Vec<_>, _>>()
@@ -2472,23 +2480,23 @@ impl ChainSource for SqliteChain<'_> {
             (withheld, bubao)
         };
         let fees = conn
-            .prepare_cached(
-                "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen,
-                        f.count_e4, f.price_fen, f.setl_id
-                 FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
-                 WHERE s.entry_id >= ?1 AND s.entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::fee_columns!(),
+                " FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
+                 WHERE s.entry_id >= ?1 AND s.entry_id <= ?2"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], fee_of)?
                     .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
         let usage = conn
-            .prepare_cached(
-                "SELECT entry_id, kind, psn_no, period, cap_group, binding_id, deductible_fen,
-                        fund_fen, burden_fen, amount_fen
-                 FROM usage_log WHERE entry_id >= ?1 AND entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT entry_id, ",
+                crate::usage_columns!(),
+                " FROM usage_log WHERE entry_id >= ?1 AND entry_id <= ?2"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], |r| {
                     Ok((
@@ -2551,11 +2559,12 @@ impl ChainSource for SqliteChain<'_> {
 
     fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedAudit>, StoreError> {
         self.0
-            .prepare_cached(
-                "SELECT audit_id, at, actor, channel, action, subject, before_state, after_state,
-                        chain_alg, chain_hash
-                 FROM audit_log WHERE audit_id > ?1 ORDER BY audit_id LIMIT ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::audit_columns!(),
+                ", chain_alg, chain_hash \
+                 FROM audit_log WHERE audit_id > ?1 ORDER BY audit_id LIMIT ?2"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![after, limit], |r| {
                     Ok(ChainedAudit {
@@ -2596,6 +2605,111 @@ impl SqliteStore {
         tx.commit().map_err(io)
     }
 }
+
+// ---- column lists
+// The column lists the row mappers below read, by position, on both backends (PostgreSQL's
+// selects use them too): a list and its mapper change together.
+
+/// A `journal` row's entry columns, as `journal_entry_of` reads them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! journal_entry_columns {
+    () => {
+        "entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at, \
+         reverses_entry, request_hash, response, summary"
+    };
+}
+
+/// A `settlements` row's columns, as `settlement_of` reads them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! settlement_columns {
+    () => {
+        "setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type, \
+         setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, \
+         psn_cash_pay, cancelled, detail"
+    };
+}
+
+/// A `recovery_cases` row's columns, as `recovery_case_of` reads them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! recovery_case_columns {
+    () => {
+        "case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs, \
+         amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at, \
+         repaid_entry_id"
+    };
+}
+
+/// A `pool_withheld` row's columns, as `withheld_of` reads them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! withheld_columns {
+    () => {
+        "setl_id, seq, entry_id, psn_no, admdvs, year, setl_date, fund_pay_type, name_zh, \
+         amount_fen, explanation"
+    };
+}
+
+/// A `premiums` row's columns, as the chain walks read them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! premium_columns {
+    () => {
+        "relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind, \
+         channel, agent_id, paid_at"
+    };
+}
+
+/// A `usage_log` row's columns after its `entry_id`, as the usage reads take them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! usage_columns {
+    () => {
+        "kind, psn_no, period, cap_group, binding_id, deductible_fen, fund_fen, \
+         burden_fen, amount_fen"
+    };
+}
+
+/// A fee line's columns (`fee_details` or `settled_fees` as `f`), as `fee_of` reads them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! fee_columns {
+    () => {
+        "f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen, \
+         f.count_e4, f.price_fen, f.setl_id"
+    };
+}
+
+/// An `audit_log` row's columns, as `audit_row_of` reads them after the id.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! audit_columns {
+    () => {
+        "audit_id, at, actor, channel, action, subject, before_state, after_state"
+    };
+}
+
+/// A `bubao` row's columns, as `bubao_of` reads them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! bubao_columns {
+    () => {
+        "setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on"
+    };
+}
+
+/// A `postings` row's columns after its `entry_id` and `seq`, as `posting_at` reads them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! posting_columns {
+    () => {
+        "account_key, amount_fen, rule, floor_fen, balance_after_fen, explanation"
+    };
+}
+
+// ---- end of column lists
 
 /// A `pool_withheld` row, columns in table order.
 pub(crate) fn withheld_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<WithheldRow> {
