@@ -801,7 +801,7 @@ fn load_snapshot<C: GenericClient>(c: &mut C, privacy: &Mode) -> Result<Snapshot
         c,
         concat!(
             "SELECT ",
-            crate::fee_columns!(),
+            crate::row_columns!(fee),
             " FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
          WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn"
         ),
@@ -825,7 +825,7 @@ fn load_snapshot<C: GenericClient>(c: &mut C, privacy: &Mode) -> Result<Snapshot
         c,
         concat!(
             "SELECT ",
-            crate::recovery_case_columns!(),
+            crate::row_columns!(recovery_case),
             " FROM recovery_cases ORDER BY case_id"
         ),
         |r| {
@@ -921,22 +921,22 @@ fn province_col(p: u32) -> Result<i32, StoreError> {
 
 const SQL_ENTRY: &str = concat!(
     "SELECT ",
-    crate::journal_entry_columns!(),
+    crate::row_columns!(journal_entry),
     " FROM journal WHERE entry_id = $1"
 );
 const SQL_POSTINGS_OF: &str = concat!(
     "SELECT ",
-    crate::posting_columns!(),
+    crate::row_columns!(posting),
     " FROM postings WHERE entry_id = $1 ORDER BY seq"
 );
 const SQL_USAGE_OF: &str = concat!(
     "SELECT ",
-    crate::usage_columns!(),
+    crate::row_columns!(usage),
     " FROM usage_log WHERE entry_id = $1"
 );
 const SQL_SETTLEMENT: &str = concat!(
     "SELECT ",
-    crate::settlement_columns!(),
+    crate::row_columns!(settlement),
     " FROM settlements WHERE setl_id = $1"
 );
 const SQL_ANSWER_JOURNAL: &str =
@@ -975,22 +975,22 @@ fn entry<C: GenericClient>(
 
 const SQL_SETTLEMENTS_ANY: &str = concat!(
     "SELECT ",
-    crate::settlement_columns!(),
+    crate::row_columns!(settlement),
     " FROM settlements WHERE setl_id = ANY($1)"
 );
 const SQL_ENTRIES_ANY: &str = concat!(
     "SELECT ",
-    crate::journal_entry_columns!(),
+    crate::row_columns!(journal_entry),
     " FROM journal WHERE entry_id = ANY($1)"
 );
 const SQL_POSTINGS_ANY: &str = concat!(
     "SELECT entry_id, ",
-    crate::posting_columns!(),
+    crate::row_columns!(posting),
     " FROM postings WHERE entry_id = ANY($1) ORDER BY entry_id, seq"
 );
 const SQL_USAGE_ANY: &str = concat!(
     "SELECT entry_id, ",
-    crate::usage_columns!(),
+    crate::row_columns!(usage),
     " FROM usage_log WHERE entry_id = ANY($1)"
 );
 
@@ -1276,23 +1276,23 @@ const SQL_WITHHELD: &str = "INSERT INTO pool_withheld (setl_id, seq, entry_id, p
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 const SQL_CHAIN_WITHHELD: &str = concat!(
     "SELECT ",
-    crate::withheld_columns!(),
+    crate::row_columns!(withheld),
     " FROM pool_withheld WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq"
 );
 const SQL_CHAIN_BUBAO: &str = concat!(
     "SELECT ",
-    crate::bubao_columns!(),
+    crate::row_columns!(bubao),
     " FROM bubao WHERE entry_id >= $1 AND entry_id <= $2"
 );
 const SQL_WITHHELD_OF: &str = concat!(
     "SELECT ",
-    crate::withheld_columns!(),
+    crate::row_columns!(withheld),
     " FROM pool_withheld WHERE setl_id = $1
     ORDER BY seq"
 );
 const SQL_BUBAO_PAID: &str = concat!(
     "SELECT ",
-    crate::bubao_columns!(),
+    crate::row_columns!(bubao),
     " FROM bubao ORDER BY entry_id DESC LIMIT $1"
 );
 const SQL_PREMIUM_PAYMENTS: &str = concat!(
@@ -2953,7 +2953,7 @@ const SQL_DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_sha256 = $1";
 const SQL_DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 const SQL_RECOVERY_CASES: &str = concat!(
     "SELECT ",
-    crate::recovery_case_columns!(),
+    crate::row_columns!(recovery_case),
     " FROM recovery_cases
     WHERE ($1::TEXT IS NULL OR status = $1::TEXT)
       AND ($2::TEXT IS NULL OR holder_psn_no = $2::TEXT OR relative_psn_no = $2::TEXT)
@@ -2964,7 +2964,7 @@ const SQL_COMMITMENT_OF: &str = "SELECT binding_id, holder_psn_no, admdvs, notic
     FROM commitments WHERE binding_id = $1";
 const SQL_AUDIT_LOG: &str = concat!(
     "SELECT ",
-    crate::audit_columns!(),
+    crate::row_columns!(audit),
     " FROM audit_log
     WHERE ($1::TEXT IS NULL OR subject = $1::TEXT) AND ($2::TEXT IS NULL OR actor = $2::TEXT)
       AND ($3::TEXT IS NULL OR action = $3::TEXT)
@@ -3817,51 +3817,51 @@ fn chain_existing_rows(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreEr
 
 const SQL_CHAIN_JOURNAL: &str = concat!(
     "SELECT ",
-    crate::journal_entry_columns!(),
+    crate::row_columns!(journal_entry),
     ", reversed_by, chain_alg, chain_hash, chain_seq \
     FROM journal WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2"
 );
 const SQL_UNCHAINED_JOURNAL: &str = concat!(
     "SELECT ",
-    crate::journal_entry_columns!(),
+    crate::row_columns!(journal_entry),
     ", reversed_by, chain_alg, chain_hash, chain_seq \
     FROM journal WHERE entry_id > $1 ORDER BY entry_id LIMIT $2"
 );
 const SQL_CHAIN_POSTINGS: &str = concat!(
     "SELECT entry_id, seq, ",
-    crate::posting_columns!(),
+    crate::row_columns!(posting),
     " FROM postings WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq"
 );
 const SQL_CHAIN_SETTLEMENTS: &str = concat!(
     "SELECT ",
-    crate::settlement_columns!(),
+    crate::row_columns!(settlement),
     " FROM settlements WHERE entry_id >= $1 AND entry_id <= $2"
 );
 const SQL_CHAIN_PREMIUMS: &str = concat!(
     "SELECT ",
-    crate::premium_columns!(),
+    crate::row_columns!(premium),
     " FROM premiums WHERE entry_id >= $1 AND entry_id <= $2"
 );
 const SQL_CHAIN_RECOVERIES: &str = concat!(
     "SELECT ",
-    crate::recovery_case_columns!(),
+    crate::row_columns!(recovery_case),
     " FROM recovery_cases WHERE repaid_entry_id >= $1 AND repaid_entry_id <= $2"
 );
 const SQL_CHAIN_AUDIT: &str = concat!(
     "SELECT ",
-    crate::audit_columns!(),
+    crate::row_columns!(audit),
     ", chain_alg, chain_hash FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT $2"
 );
 
 const SQL_CHAIN_FEES: &str = concat!(
     "SELECT ",
-    crate::fee_columns!(),
+    crate::row_columns!(fee),
     " FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
     WHERE s.entry_id >= $1 AND s.entry_id <= $2"
 );
 const SQL_CHAIN_USAGE: &str = concat!(
     "SELECT entry_id, ",
-    crate::usage_columns!(),
+    crate::row_columns!(usage),
     " FROM usage_log WHERE entry_id >= $1 AND entry_id <= $2"
 );
 

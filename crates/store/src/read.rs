@@ -769,7 +769,7 @@ impl SqliteStore {
         let sql = format!(
             concat!(
                 "SELECT ",
-                crate::recovery_case_columns!(),
+                crate::row_columns!(recovery_case),
                 " FROM recovery_cases {}"
             ),
             tail
@@ -805,7 +805,7 @@ impl ReadStore for SqliteStore {
             .connection()
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::bubao_columns!(),
+                crate::row_columns!(bubao),
                 " FROM bubao ORDER BY entry_id DESC LIMIT ?1"
             ))
             .map_err(io)?;
@@ -1161,7 +1161,7 @@ impl ReadStore for SqliteStore {
             .connection()
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::audit_columns!(),
+                crate::row_columns!(audit),
                 " FROM audit_log
                  WHERE (?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR actor = ?2)
                    AND (?3 IS NULL OR action = ?3)

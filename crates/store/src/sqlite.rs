@@ -712,7 +712,7 @@ impl SqliteStore {
             .query_row(
                 concat!(
                     "SELECT ",
-                    crate::journal_entry_columns!(),
+                    crate::row_columns!(journal_entry),
                     " FROM journal WHERE entry_id = ?1"
                 ),
                 [entry_id],
@@ -732,7 +732,7 @@ impl SqliteStore {
             .conn
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::posting_columns!(),
+                crate::row_columns!(posting),
                 " FROM postings WHERE entry_id = ?1 ORDER BY seq"
             ))
             .map_err(io)?;
@@ -750,7 +750,7 @@ impl SqliteStore {
             .conn
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::usage_columns!(),
+                crate::row_columns!(usage),
                 " FROM usage_log WHERE entry_id = ?1"
             ))
             .map_err(io)?;
@@ -791,7 +791,7 @@ impl SqliteStore {
             .query_row(
                 concat!(
                     "SELECT ",
-                    crate::settlement_columns!(),
+                    crate::row_columns!(settlement),
                     " FROM settlements WHERE setl_id = ?1"
                 ),
                 [setl_id],
@@ -1770,7 +1770,7 @@ impl Store for SqliteStore {
                 .conn
                 .prepare(concat!(
                     "SELECT ",
-                    crate::fee_columns!(),
+                    crate::row_columns!(fee),
                     " FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
                      WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn"
                 ))
@@ -1891,7 +1891,7 @@ impl Store for SqliteStore {
             .conn
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::withheld_columns!(),
+                crate::row_columns!(withheld),
                 " FROM pool_withheld WHERE setl_id = ?1 ORDER BY seq"
             ))
             .map_err(io)?;
@@ -2350,14 +2350,14 @@ impl ChainSource for SqliteChain<'_> {
             .prepare_cached(if by_id {
                 concat!(
                     "SELECT ",
-                    crate::journal_entry_columns!(),
+                    crate::row_columns!(journal_entry),
                     ", reversed_by, chain_alg, chain_hash, chain_seq \
                      FROM journal WHERE entry_id > ?1 ORDER BY entry_id LIMIT ?2"
                 )
             } else {
                 concat!(
                     "SELECT ",
-                    crate::journal_entry_columns!(),
+                    crate::row_columns!(journal_entry),
                     ", reversed_by, chain_alg, chain_hash, chain_seq \
                      FROM journal WHERE chain_seq > ?1 ORDER BY chain_seq LIMIT ?2"
                 )
@@ -2393,7 +2393,7 @@ impl ChainSource for SqliteChain<'_> {
         let postings = conn
             .prepare_cached(concat!(
                 "SELECT entry_id, seq, ",
-                crate::posting_columns!(),
+                crate::row_columns!(posting),
                 " FROM postings WHERE entry_id >= ?1 AND entry_id <= ?2 ORDER BY entry_id, seq"
             ))
             .and_then(|mut s| {
@@ -2406,7 +2406,7 @@ impl ChainSource for SqliteChain<'_> {
         let settlements = conn
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::settlement_columns!(),
+                crate::row_columns!(settlement),
                 " FROM settlements WHERE entry_id >= ?1 AND entry_id <= ?2"
             ))
             .and_then(|mut s| {
@@ -2417,7 +2417,7 @@ impl ChainSource for SqliteChain<'_> {
         let premiums = conn
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::premium_columns!(),
+                crate::row_columns!(premium),
                 " FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2"
             ))
             .and_then(|mut s| {
@@ -2441,7 +2441,7 @@ impl ChainSource for SqliteChain<'_> {
         let recoveries = conn
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::recovery_case_columns!(),
+                crate::row_columns!(recovery_case),
                 " FROM recovery_cases WHERE repaid_entry_id >= ?1 AND repaid_entry_id <= ?2"
             ))
             .and_then(|mut s| {
@@ -2457,7 +2457,7 @@ impl ChainSource for SqliteChain<'_> {
             let withheld = conn
                 .prepare_cached(concat!(
                     "SELECT ",
-                    crate::withheld_columns!(),
+                    crate::row_columns!(withheld),
                     " FROM pool_withheld WHERE entry_id >= ?1 AND entry_id <= ?2
                      ORDER BY entry_id, seq"
                 ))
@@ -2469,7 +2469,7 @@ impl ChainSource for SqliteChain<'_> {
             let bubao = conn
                 .prepare_cached(concat!(
                     "SELECT ",
-                    crate::bubao_columns!(),
+                    crate::row_columns!(bubao),
                     " FROM bubao WHERE entry_id >= ?1 AND entry_id <= ?2"
                 ))
                 .and_then(|mut s| {
@@ -2482,7 +2482,7 @@ impl ChainSource for SqliteChain<'_> {
         let fees = conn
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::fee_columns!(),
+                crate::row_columns!(fee),
                 " FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
                  WHERE s.entry_id >= ?1 AND s.entry_id <= ?2"
             ))
@@ -2494,7 +2494,7 @@ impl ChainSource for SqliteChain<'_> {
         let usage = conn
             .prepare_cached(concat!(
                 "SELECT entry_id, ",
-                crate::usage_columns!(),
+                crate::row_columns!(usage),
                 " FROM usage_log WHERE entry_id >= ?1 AND entry_id <= ?2"
             ))
             .and_then(|mut s| {
@@ -2561,7 +2561,7 @@ impl ChainSource for SqliteChain<'_> {
         self.0
             .prepare_cached(concat!(
                 "SELECT ",
-                crate::audit_columns!(),
+                crate::row_columns!(audit),
                 ", chain_alg, chain_hash \
                  FROM audit_log WHERE audit_id > ?1 ORDER BY audit_id LIMIT ?2"
             ))
@@ -2606,110 +2606,62 @@ impl SqliteStore {
     }
 }
 
-// ---- column lists
-// The column lists the row mappers below read, by position, on both backends (PostgreSQL's
-// selects use them too): a list and its mapper change together.
-
-/// A `journal` row's entry columns, as `journal_entry_of` reads them.
+/// The column list of a row type, as its mapper below reads it by position: every select
+/// that feeds the mapper, on either backend, splices it in with `concat!`, so the list and
+/// the mapper change together.
 #[macro_export]
 #[doc(hidden)]
-macro_rules! journal_entry_columns {
-    () => {
+macro_rules! row_columns {
+    // A `journal` row's entry columns, as `journal_entry_of` reads them.
+    (journal_entry) => {
         "entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at, \
          reverses_entry, request_hash, response, summary"
     };
-}
-
-/// A `settlements` row's columns, as `settlement_of` reads them.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! settlement_columns {
-    () => {
+    // A `settlements` row's columns, as `settlement_of` reads them.
+    (settlement) => {
         "setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type, \
          setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, \
          psn_cash_pay, cancelled, detail"
     };
-}
-
-/// A `recovery_cases` row's columns, as `recovery_case_of` reads them.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! recovery_case_columns {
-    () => {
+    // A `recovery_cases` row's columns, as `recovery_case_of` reads them.
+    (recovery_case) => {
         "case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs, \
          amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at, \
          repaid_entry_id"
     };
-}
-
-/// A `pool_withheld` row's columns, as `withheld_of` reads them.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! withheld_columns {
-    () => {
+    // A `pool_withheld` row's columns, as `withheld_of` reads them.
+    (withheld) => {
         "setl_id, seq, entry_id, psn_no, admdvs, year, setl_date, fund_pay_type, name_zh, \
          amount_fen, explanation"
     };
-}
-
-/// A `premiums` row's columns, as the chain walks read them.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! premium_columns {
-    () => {
+    // A `premiums` row's columns, as the chain walks read them.
+    (premium) => {
         "relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind, \
          channel, agent_id, paid_at"
     };
-}
-
-/// A `usage_log` row's columns after its `entry_id`, as the usage reads take them.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! usage_columns {
-    () => {
+    // A `usage_log` row's columns after its `entry_id`, as the usage reads take them.
+    (usage) => {
         "kind, psn_no, period, cap_group, binding_id, deductible_fen, fund_fen, \
          burden_fen, amount_fen"
     };
-}
-
-/// A fee line's columns (`fee_details` or `settled_fees` as `f`), as `fee_of` reads them.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! fee_columns {
-    () => {
+    // A fee line's columns (`fee_details` or `settled_fees` as `f`), as `fee_of` reads them.
+    (fee) => {
         "f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen, \
          f.count_e4, f.price_fen, f.setl_id"
     };
-}
-
-/// An `audit_log` row's columns, as `audit_row_of` reads them after the id.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! audit_columns {
-    () => {
+    // An `audit_log` row's columns, as `audit_row_of` reads them after the id.
+    (audit) => {
         "audit_id, at, actor, channel, action, subject, before_state, after_state"
     };
-}
-
-/// A `bubao` row's columns, as `bubao_of` reads them.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! bubao_columns {
-    () => {
+    // A `bubao` row's columns, as `bubao_of` reads them.
+    (bubao) => {
         "setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on"
     };
-}
-
-/// A `postings` row's columns after its `entry_id` and `seq`, as `posting_at` reads them.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! posting_columns {
-    () => {
+    // A `postings` row's columns after its `entry_id` and `seq`, as `posting_at` reads them.
+    (posting) => {
         "account_key, amount_fen, rule, floor_fen, balance_after_fen, explanation"
     };
 }
-
-// ---- end of column lists
 
 /// A `pool_withheld` row, columns in table order.
 pub(crate) fn withheld_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<WithheldRow> {
