@@ -53,9 +53,8 @@ use postgres::types::{FromSql, ToSql};
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Statement};
 
 use crate::batch::{
-    AuditRow, BindingUsageDelta, BubaoRow, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta,
-    PostingRow, PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, WithheldRow, Write,
-    WriteBatch,
+    BindingUsageDelta, BubaoRow, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
+    PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, WithheldRow, Write, WriteBatch,
 };
 use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Heads, Stamps, UsageRow,
@@ -66,7 +65,11 @@ use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
 use crate::read;
 use crate::reviews::ReviewRow;
-use crate::sqlite::{heads_from_rows, with_owner, CHAINS_MIGRATION, MIGRATIONS};
+use crate::rows::{
+    agent_of, audit_row_of, bubao_of, fee_of, journal_entry_of, posting_at, premium_payment_of,
+    proxy_consent_of, recovery_case_of, review_of, settlement_of, with_owner, withheld_of, Cols,
+};
+use crate::sqlite::{heads_from_rows, CHAINS_MIGRATION, MIGRATIONS};
 use crate::verify::{VerifyReport, Violation};
 use crate::{
     ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
@@ -123,6 +126,18 @@ fn fen(r: &Row, i: usize) -> Result<Fen, StoreError> {
 
 fn flag(r: &Row, i: usize) -> Result<bool, StoreError> {
     get::<i32>(r, i).map(|v| v != 0)
+}
+
+impl Cols for Row {
+    type Error = StoreError;
+
+    fn col<T: crate::rows::Value>(&self, i: usize) -> Result<T, StoreError> {
+        get(self, i)
+    }
+
+    fn flag(&self, i: usize) -> Result<bool, StoreError> {
+        flag(self, i)
+    }
 }
 
 fn overflow(what: &str) -> StoreError {
@@ -994,27 +1009,6 @@ const SQL_USAGE_ANY: &str = concat!(
     " FROM usage_log WHERE entry_id = ANY($1)"
 );
 
-fn settlement_of(r: &Row) -> Result<SettlementRow, StoreError> {
-    Ok(SettlementRow {
-        setl_id: get(r, 0)?,
-        entry_id: get(r, 1)?,
-        mdtrt_id: get(r, 2)?,
-        psn_no: get(r, 3)?,
-        fixmedins_code: get(r, 4)?,
-        admdvs: get(r, 5)?,
-        insutype: get(r, 6)?,
-        med_type: get(r, 7)?,
-        setl_date: get(r, 8)?,
-        medfee_sumamt: fen(r, 9)?,
-        fund_pay_sumamt: fen(r, 10)?,
-        acct_pay: fen(r, 11)?,
-        acct_mulaid_pay: fen(r, 12)?,
-        psn_cash_pay: fen(r, 13)?,
-        cancelled: flag(r, 14)?,
-        detail: get(r, 15)?,
-    })
-}
-
 /// Many settlements with their entries and usage in four queries, read on `c` (inside the
 /// caller's transaction, so they agree).
 fn settlements_in<C: GenericClient>(
@@ -1134,68 +1128,6 @@ fn push_usage_at(
         });
     }
     Ok(())
-}
-
-/// A `journal` row's entry columns, first in every select that reads entries (`postings`
-/// are read apart).
-fn journal_entry_of(r: &Row) -> Result<JournalEntry, StoreError> {
-    Ok(JournalEntry {
-        entry_id: get(r, 0)?,
-        msgid: get(r, 1)?,
-        kind: get(r, 2)?,
-        admdvs: get(r, 3)?,
-        psn_no: get(r, 4)?,
-        fixmedins_code: get(r, 5)?,
-        channel: get(r, 6)?,
-        occurred_at: get(r, 7)?,
-        reverses_entry: get(r, 8)?,
-        request_hash: get(r, 9)?,
-        response: get(r, 10)?,
-        summary: get(r, 11)?,
-        postings: Vec::new(),
-    })
-}
-
-/// A `postings` row from its `account_key` column at `first` on, without its owner: the
-/// chains do not encode it, and the reads that show it add it with `with_owner`.
-fn posting_at(r: &Row, first: usize) -> Result<PostingRow, StoreError> {
-    Ok(PostingRow {
-        account_key: get(r, first)?,
-        psn_no: None,
-        amount: fen(r, first + 1)?,
-        rule: get(r, first + 2)?,
-        floor: get::<Option<i64>>(r, first + 3)?.map(Fen::from_fen),
-        balance_after: fen(r, first + 4)?,
-        explanation: get(r, first + 5)?,
-    })
-}
-
-/// A fee line of `fee_details` or `settled_fees`: `mdtrt_id, feedetl_sn, chrg_bchno,
-/// med_list_codg, amount_fen, count_e4, price_fen, setl_id`.
-fn fee_of(r: &Row) -> Result<FeeRow, StoreError> {
-    Ok(FeeRow {
-        mdtrt_id: get(r, 0)?,
-        feedetl_sn: get(r, 1)?,
-        chrg_bchno: get(r, 2)?,
-        med_list_codg: get(r, 3)?,
-        amount: fen(r, 4)?,
-        count_e4: get(r, 5)?,
-        price: fen(r, 6)?,
-        setl_id: get(r, 7)?,
-    })
-}
-
-/// An `audit_log` row's columns after its `audit_id` (column 0).
-fn audit_row_of(r: &Row) -> Result<AuditRow, StoreError> {
-    Ok(AuditRow {
-        at: get(r, 1)?,
-        actor: get(r, 2)?,
-        channel: get(r, 3)?,
-        action: get(r, 4)?,
-        subject: get(r, 5)?,
-        before_state: get(r, 6)?,
-        after_state: get(r, 7)?,
-    })
 }
 
 fn settlement_row<C: GenericClient>(
@@ -2971,107 +2903,6 @@ const SQL_AUDIT_LOG: &str = concat!(
     ORDER BY audit_id DESC LIMIT $4 OFFSET $5"
 );
 
-fn withheld_of(r: &Row) -> Result<WithheldRow, StoreError> {
-    Ok(WithheldRow {
-        setl_id: get(r, 0)?,
-        seq: get(r, 1)?,
-        entry_id: get(r, 2)?,
-        psn_no: get(r, 3)?,
-        admdvs: get(r, 4)?,
-        year: get(r, 5)?,
-        setl_date: get(r, 6)?,
-        fund_pay_type: get(r, 7)?,
-        name_zh: get(r, 8)?,
-        amount: fen(r, 9)?,
-        explanation: get(r, 10)?,
-    })
-}
-
-fn premium_payment_of(r: &Row) -> Result<read::PremiumPayment, StoreError> {
-    Ok(read::PremiumPayment {
-        relative_psn_no: get(r, 0)?,
-        year: get(r, 1)?,
-        kind: get(r, 2)?,
-        entry_id: get(r, 3)?,
-        payer_psn_no: get(r, 4)?,
-        category: get(r, 5)?,
-        amount: fen(r, 6)?,
-        channel: get(r, 7)?,
-        agent_id: get(r, 8)?,
-        paid_at: get(r, 9)?,
-    })
-}
-
-fn bubao_of(r: &Row) -> Result<BubaoRow, StoreError> {
-    Ok(BubaoRow {
-        setl_id: get(r, 0)?,
-        entry_id: get(r, 1)?,
-        psn_no: get(r, 2)?,
-        admdvs: get(r, 3)?,
-        year: get(r, 4)?,
-        amount: fen(r, 5)?,
-        paid_on: get(r, 6)?,
-    })
-}
-
-fn recovery_case_of(r: &Row) -> Result<RecoveryCaseRow, StoreError> {
-    Ok(RecoveryCaseRow {
-        case_id: get(r, 0)?,
-        binding_id: get(r, 1)?,
-        holder_psn_no: get(r, 2)?,
-        relative_psn_no: get(r, 3)?,
-        setl_id: get(r, 4)?,
-        admdvs: get(r, 5)?,
-        amount: fen(r, 6)?,
-        reason: get(r, 7)?,
-        status: get(r, 8)?,
-        opened_by: get(r, 9)?,
-        opened_at: get(r, 10)?,
-        repaid_by: get(r, 11)?,
-        repaid_at: get(r, 12)?,
-        repaid_entry_id: get(r, 13)?,
-    })
-}
-
-fn pg_agent_row(r: &Row) -> Result<AgentRow, StoreError> {
-    Ok(AgentRow {
-        agent_id: get(r, 0)?,
-        name: get(r, 1)?,
-        admdvs: get(r, 2)?,
-        kind: get(r, 3)?,
-        token_sha256: get(r, 4)?,
-        added_by: get(r, 5)?,
-        added_at: get(r, 6)?,
-    })
-}
-
-fn review_row(r: &Row) -> Result<ReviewRow, StoreError> {
-    Ok(ReviewRow {
-        review_id: get(r, 0)?,
-        psn_no: get(r, 1)?,
-        kind: get(r, 2)?,
-        state: get(r, 3)?,
-        name: get(r, 4)?,
-        phone: get(r, 5)?,
-        certno: get(r, 6)?,
-        admdvs: get(r, 7)?,
-        submitted_at: get(r, 8)?,
-        decided_at: get(r, 9)?,
-        decided_by: get(r, 10)?,
-        reason: get(r, 11)?,
-    })
-}
-
-fn proxy_consent_row(r: &Row) -> Result<read::ProxyConsentRow, StoreError> {
-    Ok(read::ProxyConsentRow {
-        token: get(r, 0)?,
-        parent_psn_no: get(r, 1)?,
-        child_psn_no: get(r, 2)?,
-        given_at: get(r, 3)?,
-        revoked_at: get(r, 4)?,
-    })
-}
-
 impl PgStore {
     /// Runs a prepared read and returns its rows.
     fn read_rows(
@@ -3535,7 +3366,7 @@ impl read::ReadStore for PgStore {
 
     fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError> {
         let rows = self.read_rows(payments::PG_AGENTS, &[])?;
-        rows.iter().map(pg_agent_row).collect()
+        rows.iter().map(agent_of).collect()
     }
 
     fn collection_report(
@@ -3558,7 +3389,7 @@ impl read::ReadStore for PgStore {
 
     fn agent_by_token(&mut self, token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
         let rows = self.read_rows(payments::PG_AGENT_BY_TOKEN, &[&token_sha256])?;
-        rows.first().map(pg_agent_row).transpose()
+        rows.first().map(agent_of).transpose()
     }
 
     fn agent_postings(
@@ -3587,12 +3418,12 @@ impl read::ReadStore for PgStore {
     fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<read::ProxyConsentRow>, StoreError> {
         let limit = read::page_size(read::PAGE_SIZE_MAX);
         let rows = self.read_rows(SQL_PROXY_CONSENTS, &[&psn_no, &limit])?;
-        rows.iter().map(proxy_consent_row).collect()
+        rows.iter().map(proxy_consent_of).collect()
     }
 
     fn proxy_consent(&mut self, token: &str) -> Result<Option<read::ProxyConsentRow>, StoreError> {
         let rows = self.read_rows(SQL_PROXY_CONSENT, &[&token])?;
-        rows.first().map(proxy_consent_row).transpose()
+        rows.first().map(proxy_consent_of).transpose()
     }
 
     fn reviews_of(&mut self, psn_no: &str) -> Result<Vec<ReviewRow>, StoreError> {
@@ -3600,7 +3431,7 @@ impl read::ReadStore for PgStore {
         let rows = self.read_rows(crate::reviews::SQL_OF_PERSON, &[&psn_no, &limit])?;
         let mode = self.privacy_mode()?;
         rows.iter()
-            .map(|r| crate::reviews::opened(&mode, review_row(r)?))
+            .map(|r| crate::reviews::opened(&mode, review_of(r)?))
             .collect()
     }
 
@@ -3608,7 +3439,7 @@ impl read::ReadStore for PgStore {
         let rows = self.read_rows(crate::reviews::SQL_ONE, &[&review_id])?;
         let mode = self.privacy_mode()?;
         rows.first()
-            .map(|r| crate::reviews::opened(&mode, review_row(r)?))
+            .map(|r| crate::reviews::opened(&mode, review_of(r)?))
             .transpose()
     }
 
@@ -3617,7 +3448,7 @@ impl read::ReadStore for PgStore {
         let rows = self.read_rows(crate::reviews::SQL_PENDING, &[&limit])?;
         let mode = self.privacy_mode()?;
         rows.iter()
-            .map(|r| crate::reviews::opened(&mode, review_row(r)?))
+            .map(|r| crate::reviews::opened(&mode, review_of(r)?))
             .collect()
     }
 

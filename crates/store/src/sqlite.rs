@@ -4,16 +4,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
-use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::PoolUsage;
 use gongji_core::quota::QuotaParties;
 use gongji_core::Fen;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::batch::{
-    AuditRow, BindingUsageDelta, BubaoRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
-    PremiumRow, QuotaAppliedRow, QuotaSentRow, QuotaSpendRow, RecoveryCaseRow, SettlementRow,
-    VisitRow, WithheldRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
+    QuotaAppliedRow, QuotaSentRow, QuotaSpendRow, SettlementRow, VisitRow, WithheldRow, Write,
+    WriteBatch,
 };
 use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads, UsageRow,
@@ -21,6 +20,10 @@ use crate::chain::{
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
 use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
+use crate::rows::{
+    audit_row_of, bubao_of, fee_of, journal_entry_of, posting_at, premium_payment_of,
+    recovery_case_of, settlement_of, with_owner, withheld_of,
+};
 use crate::verify::{VerifyReport, Violation};
 use crate::{
     ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
@@ -255,6 +258,18 @@ impl crate::read::ReaderSource for SqliteReaders {
         let mut reader = SqliteStore::open_reader(&self.path)?;
         reader.privacy = self.privacy.clone();
         Ok(Box::new(reader))
+    }
+}
+
+impl crate::rows::Cols for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+
+    fn col<T: crate::rows::Value>(&self, i: usize) -> rusqlite::Result<T> {
+        self.get(i)
+    }
+
+    fn flag(&self, i: usize) -> rusqlite::Result<bool> {
+        self.get::<_, i64>(i).map(|v| v != 0)
     }
 }
 
@@ -716,7 +731,7 @@ impl SqliteStore {
                     " FROM journal WHERE entry_id = ?1"
                 ),
                 [entry_id],
-                journal_entry_of,
+                |r| journal_entry_of(r),
             )
             .optional()
             .map_err(io)?;
@@ -795,7 +810,7 @@ impl SqliteStore {
                     " FROM settlements WHERE setl_id = ?1"
                 ),
                 [setl_id],
-                settlement_of,
+                |r| settlement_of(r),
             )
             .optional()
             .map_err(io)
@@ -1775,7 +1790,7 @@ impl Store for SqliteStore {
                      WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn"
                 ))
                 .map_err(io)?;
-            let rows = stmt.query_map([], fee_of).map_err(io)?;
+            let rows = stmt.query_map([], |r| fee_of(r)).map_err(io)?;
             snap.fees = rows.collect::<Result<_, _>>().map_err(io)?;
         }
         {
@@ -1895,7 +1910,9 @@ impl Store for SqliteStore {
                 " FROM pool_withheld WHERE setl_id = ?1 ORDER BY seq"
             ))
             .map_err(io)?;
-        let rows = st.query_map(params![setl_id], withheld_of).map_err(io)?;
+        let rows = st
+            .query_map(params![setl_id], |r| withheld_of(r))
+            .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
 
@@ -2410,7 +2427,7 @@ impl ChainSource for SqliteChain<'_> {
                 " FROM settlements WHERE entry_id >= ?1 AND entry_id <= ?2"
             ))
             .and_then(|mut s| {
-                s.query_map(params![lo, hi], settlement_of)?
+                s.query_map(params![lo, hi], |r| settlement_of(r))?
                     .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
@@ -2445,7 +2462,7 @@ impl ChainSource for SqliteChain<'_> {
                 " FROM recovery_cases WHERE repaid_entry_id >= ?1 AND repaid_entry_id <= ?2"
             ))
             .and_then(|mut s| {
-                s.query_map(params![lo, hi], recovery_case_of)?
+                s.query_map(params![lo, hi], |r| recovery_case_of(r))?
                     .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
@@ -2462,7 +2479,7 @@ impl ChainSource for SqliteChain<'_> {
                      ORDER BY entry_id, seq"
                 ))
                 .and_then(|mut s| {
-                    s.query_map(params![lo, hi], withheld_of)?
+                    s.query_map(params![lo, hi], |r| withheld_of(r))?
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .map_err(io)?;
@@ -2473,7 +2490,7 @@ impl ChainSource for SqliteChain<'_> {
                     " FROM bubao WHERE entry_id >= ?1 AND entry_id <= ?2"
                 ))
                 .and_then(|mut s| {
-                    s.query_map(params![lo, hi], bubao_of)?
+                    s.query_map(params![lo, hi], |r| bubao_of(r))?
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .map_err(io)?;
@@ -2487,7 +2504,7 @@ impl ChainSource for SqliteChain<'_> {
                  WHERE s.entry_id >= ?1 AND s.entry_id <= ?2"
             ))
             .and_then(|mut s| {
-                s.query_map(params![lo, hi], fee_of)?
+                s.query_map(params![lo, hi], |r| fee_of(r))?
                     .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
@@ -2606,93 +2623,6 @@ impl SqliteStore {
     }
 }
 
-/// The column list of a row type, as its mapper below reads it by position: every select
-/// that feeds the mapper, on either backend, splices it in with `concat!`, so the list and
-/// the mapper change together.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! row_columns {
-    // A `journal` row's entry columns, as `journal_entry_of` reads them.
-    (journal_entry) => {
-        "entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at, \
-         reverses_entry, request_hash, response, summary"
-    };
-    // A `settlements` row's columns, as `settlement_of` reads them.
-    (settlement) => {
-        "setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type, \
-         setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, \
-         psn_cash_pay, cancelled, detail"
-    };
-    // A `recovery_cases` row's columns, as `recovery_case_of` reads them.
-    (recovery_case) => {
-        "case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs, \
-         amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at, \
-         repaid_entry_id"
-    };
-    // A `pool_withheld` row's columns, as `withheld_of` reads them.
-    (withheld) => {
-        "setl_id, seq, entry_id, psn_no, admdvs, year, setl_date, fund_pay_type, name_zh, \
-         amount_fen, explanation"
-    };
-    // A `premiums` row's columns, as the chain walks read them.
-    (premium) => {
-        "relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind, \
-         channel, agent_id, paid_at"
-    };
-    // A `usage_log` row's columns after its `entry_id`, as the usage reads take them.
-    (usage) => {
-        "kind, psn_no, period, cap_group, binding_id, deductible_fen, fund_fen, \
-         burden_fen, amount_fen"
-    };
-    // A fee line's columns (`fee_details` or `settled_fees` as `f`), as `fee_of` reads them.
-    (fee) => {
-        "f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen, \
-         f.count_e4, f.price_fen, f.setl_id"
-    };
-    // An `audit_log` row's columns, as `audit_row_of` reads them after the id.
-    (audit) => {
-        "audit_id, at, actor, channel, action, subject, before_state, after_state"
-    };
-    // A `bubao` row's columns, as `bubao_of` reads them.
-    (bubao) => {
-        "setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on"
-    };
-    // A `postings` row's columns after its `entry_id` and `seq`, as `posting_at` reads them.
-    (posting) => {
-        "account_key, amount_fen, rule, floor_fen, balance_after_fen, explanation"
-    };
-}
-
-/// A `pool_withheld` row, columns in table order.
-pub(crate) fn withheld_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<WithheldRow> {
-    Ok(WithheldRow {
-        setl_id: r.get(0)?,
-        seq: r.get(1)?,
-        entry_id: r.get(2)?,
-        psn_no: r.get(3)?,
-        admdvs: r.get(4)?,
-        year: r.get(5)?,
-        setl_date: r.get(6)?,
-        fund_pay_type: r.get(7)?,
-        name_zh: r.get(8)?,
-        amount: Fen::from_fen(r.get(9)?),
-        explanation: r.get(10)?,
-    })
-}
-
-/// A `bubao` row, columns in table order.
-pub(crate) fn bubao_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<BubaoRow> {
-    Ok(BubaoRow {
-        setl_id: r.get(0)?,
-        entry_id: r.get(1)?,
-        psn_no: r.get(2)?,
-        admdvs: r.get(3)?,
-        year: r.get(4)?,
-        amount: Fen::from_fen(r.get(5)?),
-        paid_on: r.get(6)?,
-    })
-}
-
 /// Every premium paid for `psn_no`, newest first (R-R7).
 pub(crate) fn premium_payments(
     conn: &Connection,
@@ -2705,135 +2635,9 @@ pub(crate) fn premium_payments(
         ))
         .map_err(io)?;
     let rows = st
-        .query_map(params![psn_no], premium_payment_of)
+        .query_map(params![psn_no], |r| premium_payment_of(r))
         .map_err(io)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(io)
-}
-
-fn premium_payment_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::read::PremiumPayment> {
-    Ok(crate::read::PremiumPayment {
-        relative_psn_no: r.get(0)?,
-        year: r.get(1)?,
-        kind: r.get(2)?,
-        entry_id: r.get(3)?,
-        payer_psn_no: r.get(4)?,
-        category: r.get(5)?,
-        amount: Fen::from_fen(r.get(6)?),
-        channel: r.get(7)?,
-        agent_id: r.get(8)?,
-        paid_at: r.get(9)?,
-    })
-}
-
-/// A `journal` row's entry columns, first in every select that reads entries (`postings`
-/// are read apart).
-fn journal_entry_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
-    Ok(JournalEntry {
-        entry_id: r.get(0)?,
-        msgid: r.get(1)?,
-        kind: r.get(2)?,
-        admdvs: r.get(3)?,
-        psn_no: r.get(4)?,
-        fixmedins_code: r.get(5)?,
-        channel: r.get(6)?,
-        occurred_at: r.get(7)?,
-        reverses_entry: r.get(8)?,
-        request_hash: r.get(9)?,
-        response: r.get(10)?,
-        summary: r.get(11)?,
-        postings: Vec::new(),
-    })
-}
-
-/// A `postings` row from its `account_key` column at `first` on, without its owner: the
-/// chains do not encode it, and the reads that show it add it with [`with_owner`].
-fn posting_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<PostingRow> {
-    Ok(PostingRow {
-        account_key: r.get(first)?,
-        psn_no: None,
-        amount: Fen::from_fen(r.get(first + 1)?),
-        rule: r.get(first + 2)?,
-        floor: r.get::<_, Option<i64>>(first + 3)?.map(Fen::from_fen),
-        balance_after: Fen::from_fen(r.get(first + 4)?),
-        explanation: r.get(first + 5)?,
-    })
-}
-
-/// The posting with the person owning its account, for personal accounts.
-pub(crate) fn with_owner(mut p: PostingRow) -> PostingRow {
-    p.psn_no = LedgerAccount::parse_key(&p.account_key)
-        .and_then(|a| a.personal_psn_no().map(str::to_string));
-    p
-}
-
-/// A `settlements` row, columns in table order.
-fn settlement_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<SettlementRow> {
-    Ok(SettlementRow {
-        setl_id: r.get(0)?,
-        entry_id: r.get(1)?,
-        mdtrt_id: r.get(2)?,
-        psn_no: r.get(3)?,
-        fixmedins_code: r.get(4)?,
-        admdvs: r.get(5)?,
-        insutype: r.get(6)?,
-        med_type: r.get(7)?,
-        setl_date: r.get(8)?,
-        medfee_sumamt: Fen::from_fen(r.get(9)?),
-        fund_pay_sumamt: Fen::from_fen(r.get(10)?),
-        acct_pay: Fen::from_fen(r.get(11)?),
-        acct_mulaid_pay: Fen::from_fen(r.get(12)?),
-        psn_cash_pay: Fen::from_fen(r.get(13)?),
-        cancelled: r.get::<_, i64>(14)? != 0,
-        detail: r.get(15)?,
-    })
-}
-
-/// A fee line of `fee_details` or `settled_fees`: `mdtrt_id, feedetl_sn, chrg_bchno,
-/// med_list_codg, amount_fen, count_e4, price_fen, setl_id`.
-fn fee_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeeRow> {
-    Ok(FeeRow {
-        mdtrt_id: r.get(0)?,
-        feedetl_sn: r.get(1)?,
-        chrg_bchno: r.get(2)?,
-        med_list_codg: r.get(3)?,
-        amount: Fen::from_fen(r.get(4)?),
-        count_e4: r.get(5)?,
-        price: Fen::from_fen(r.get(6)?),
-        setl_id: r.get(7)?,
-    })
-}
-
-/// A `recovery_cases` row, columns in table order.
-pub(crate) fn recovery_case_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryCaseRow> {
-    Ok(RecoveryCaseRow {
-        case_id: r.get(0)?,
-        binding_id: r.get(1)?,
-        holder_psn_no: r.get(2)?,
-        relative_psn_no: r.get(3)?,
-        setl_id: r.get(4)?,
-        admdvs: r.get(5)?,
-        amount: Fen::from_fen(r.get(6)?),
-        reason: r.get(7)?,
-        status: r.get(8)?,
-        opened_by: r.get(9)?,
-        opened_at: r.get(10)?,
-        repaid_by: r.get(11)?,
-        repaid_at: r.get(12)?,
-        repaid_entry_id: r.get(13)?,
-    })
-}
-
-/// An `audit_log` row's columns after its `audit_id` (column 0).
-pub(crate) fn audit_row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
-    Ok(AuditRow {
-        at: r.get(1)?,
-        actor: r.get(2)?,
-        channel: r.get(3)?,
-        action: r.get(4)?,
-        subject: r.get(5)?,
-        before_state: r.get(6)?,
-        after_state: r.get(7)?,
-    })
 }
 
 const SQL_ANSWER_JOURNAL: &str =
