@@ -11,6 +11,7 @@ pub mod privacy;
 mod quota;
 pub mod read;
 pub mod reviews;
+mod rows;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

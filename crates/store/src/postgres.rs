@@ -45,7 +45,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
-use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::PoolUsage;
 use gongji_core::Fen;
 use postgres::error::SqlState;
@@ -54,9 +53,8 @@ use postgres::types::{FromSql, ToSql};
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Statement};
 
 use crate::batch::{
-    AuditRow, BindingUsageDelta, BubaoRow, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta,
-    PostingRow, PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, WithheldRow, Write,
-    WriteBatch,
+    BindingUsageDelta, BubaoRow, CommitmentRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
+    PremiumRow, RecoveryCaseRow, SettlementRow, VisitRow, WithheldRow, Write, WriteBatch,
 };
 use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Heads, Stamps, UsageRow,
@@ -67,6 +65,10 @@ use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
 use crate::read;
 use crate::reviews::ReviewRow;
+use crate::rows::{
+    agent_of, audit_row_of, bubao_of, fee_of, journal_entry_of, posting_at, premium_payment_of,
+    proxy_consent_of, recovery_case_of, review_of, settlement_of, with_owner, withheld_of, Cols,
+};
 use crate::sqlite::{heads_from_rows, CHAINS_MIGRATION, MIGRATIONS};
 use crate::verify::{VerifyReport, Violation};
 use crate::{
@@ -124,6 +126,18 @@ fn fen(r: &Row, i: usize) -> Result<Fen, StoreError> {
 
 fn flag(r: &Row, i: usize) -> Result<bool, StoreError> {
     get::<i32>(r, i).map(|v| v != 0)
+}
+
+impl Cols for Row {
+    type Error = StoreError;
+
+    fn col<T: crate::rows::Value>(&self, i: usize) -> Result<T, StoreError> {
+        get(self, i)
+    }
+
+    fn flag(&self, i: usize) -> Result<bool, StoreError> {
+        flag(self, i)
+    }
 }
 
 fn overflow(what: &str) -> StoreError {
@@ -800,21 +814,14 @@ fn load_snapshot<C: GenericClient>(c: &mut C, privacy: &Mode) -> Result<Snapshot
     )?;
     each_row(
         c,
-        "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen,
-                f.count_e4, f.price_fen, f.setl_id
-         FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
-         WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn",
+        concat!(
+            "SELECT ",
+            crate::row_columns!(fee),
+            " FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
+         WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn"
+        ),
         |r| {
-            snap.fees.push(FeeRow {
-                mdtrt_id: get(r, 0)?,
-                feedetl_sn: get(r, 1)?,
-                chrg_bchno: get(r, 2)?,
-                med_list_codg: get(r, 3)?,
-                amount: fen(r, 4)?,
-                count_e4: get(r, 5)?,
-                price: fen(r, 6)?,
-                setl_id: get(r, 7)?,
-            });
+            snap.fees.push(fee_of(r)?);
             Ok(())
         },
     )?;
@@ -831,9 +838,11 @@ fn load_snapshot<C: GenericClient>(c: &mut C, privacy: &Mode) -> Result<Snapshot
     )?;
     each_row(
         c,
-        "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs, amount_fen,
-                reason, status, opened_by, opened_at, repaid_by, repaid_at, repaid_entry_id
-         FROM recovery_cases ORDER BY case_id",
+        concat!(
+            "SELECT ",
+            crate::row_columns!(recovery_case),
+            " FROM recovery_cases ORDER BY case_id"
+        ),
         |r| {
             snap.recovery_cases.push(recovery_case_of(r)?);
             Ok(())
@@ -925,19 +934,26 @@ fn province_col(p: u32) -> Result<i32, StoreError> {
     i32::try_from(p).map_err(|_| StoreError::Corrupt(format!("province {p}")))
 }
 
-const SQL_ENTRY: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel,
-        occurred_at, reverses_entry, request_hash, response, summary
-    FROM journal WHERE entry_id = $1";
-const SQL_POSTINGS_OF: &str = "SELECT account_key, amount_fen, rule, floor_fen,
-        balance_after_fen, explanation
-    FROM postings WHERE entry_id = $1 ORDER BY seq";
-const SQL_USAGE_OF: &str = "SELECT kind, psn_no, period, cap_group, binding_id, deductible_fen,
-        fund_fen, burden_fen, amount_fen
-    FROM usage_log WHERE entry_id = $1";
-const SQL_SETTLEMENT: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code,
-        admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
-        acct_mulaid_pay, psn_cash_pay, cancelled, detail
-    FROM settlements WHERE setl_id = $1";
+const SQL_ENTRY: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(journal_entry),
+    " FROM journal WHERE entry_id = $1"
+);
+const SQL_POSTINGS_OF: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(posting),
+    " FROM postings WHERE entry_id = $1 ORDER BY seq"
+);
+const SQL_USAGE_OF: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(usage),
+    " FROM usage_log WHERE entry_id = $1"
+);
+const SQL_SETTLEMENT: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(settlement),
+    " FROM settlements WHERE setl_id = $1"
+);
 const SQL_ANSWER_JOURNAL: &str =
     "SELECT entry_id, request_hash, response FROM journal WHERE msgid = $1";
 const SQL_ANSWER_MESSAGE: &str = "SELECT request_hash, response FROM messages WHERE msgid = $1";
@@ -964,72 +980,34 @@ fn entry<C: GenericClient>(
     let Some(r) = c.query_opt(&st, &[&entry_id]).map_err(pg)? else {
         return Ok(None);
     };
-    let mut e = JournalEntry {
-        entry_id: get(&r, 0)?,
-        msgid: get(&r, 1)?,
-        kind: get(&r, 2)?,
-        admdvs: get(&r, 3)?,
-        psn_no: get(&r, 4)?,
-        fixmedins_code: get(&r, 5)?,
-        channel: get(&r, 6)?,
-        occurred_at: get(&r, 7)?,
-        reverses_entry: get(&r, 8)?,
-        request_hash: get(&r, 9)?,
-        response: get(&r, 10)?,
-        summary: get(&r, 11)?,
-        postings: Vec::new(),
-    };
+    let mut e = journal_entry_of(&r)?;
     let st = stmts.get(c, SQL_POSTINGS_OF)?;
     for r in c.query(&st, &[&entry_id]).map_err(pg)? {
-        let key: String = get(&r, 0)?;
-        e.postings.push(PostingRow {
-            psn_no: LedgerAccount::parse_key(&key)
-                .and_then(|a| a.personal_psn_no().map(str::to_string)),
-            account_key: key,
-            amount: fen(&r, 1)?,
-            rule: get(&r, 2)?,
-            floor: get::<Option<i64>>(&r, 3)?.map(Fen::from_fen),
-            balance_after: fen(&r, 4)?,
-            explanation: get(&r, 5)?,
-        });
+        e.postings.push(with_owner(posting_at(&r, 0)?));
     }
     Ok(Some(e))
 }
 
-const SQL_SETTLEMENTS_ANY: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code,
-        admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
-        acct_mulaid_pay, psn_cash_pay, cancelled, detail
-    FROM settlements WHERE setl_id = ANY($1)";
-const SQL_ENTRIES_ANY: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code,
-        channel, occurred_at, reverses_entry, request_hash, response, summary
-    FROM journal WHERE entry_id = ANY($1)";
-const SQL_POSTINGS_ANY: &str = "SELECT entry_id, account_key, amount_fen, rule, floor_fen,
-        balance_after_fen, explanation
-    FROM postings WHERE entry_id = ANY($1) ORDER BY entry_id, seq";
-const SQL_USAGE_ANY: &str = "SELECT entry_id, kind, psn_no, period, cap_group, binding_id,
-        deductible_fen, fund_fen, burden_fen, amount_fen
-    FROM usage_log WHERE entry_id = ANY($1)";
-
-fn settlement_of(r: &Row) -> Result<SettlementRow, StoreError> {
-    Ok(SettlementRow {
-        setl_id: get(r, 0)?,
-        entry_id: get(r, 1)?,
-        mdtrt_id: get(r, 2)?,
-        psn_no: get(r, 3)?,
-        fixmedins_code: get(r, 4)?,
-        admdvs: get(r, 5)?,
-        insutype: get(r, 6)?,
-        med_type: get(r, 7)?,
-        setl_date: get(r, 8)?,
-        medfee_sumamt: fen(r, 9)?,
-        fund_pay_sumamt: fen(r, 10)?,
-        acct_pay: fen(r, 11)?,
-        acct_mulaid_pay: fen(r, 12)?,
-        psn_cash_pay: fen(r, 13)?,
-        cancelled: flag(r, 14)?,
-        detail: get(r, 15)?,
-    })
-}
+const SQL_SETTLEMENTS_ANY: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(settlement),
+    " FROM settlements WHERE setl_id = ANY($1)"
+);
+const SQL_ENTRIES_ANY: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(journal_entry),
+    " FROM journal WHERE entry_id = ANY($1)"
+);
+const SQL_POSTINGS_ANY: &str = concat!(
+    "SELECT entry_id, ",
+    crate::row_columns!(posting),
+    " FROM postings WHERE entry_id = ANY($1) ORDER BY entry_id, seq"
+);
+const SQL_USAGE_ANY: &str = concat!(
+    "SELECT entry_id, ",
+    crate::row_columns!(usage),
+    " FROM usage_log WHERE entry_id = ANY($1)"
+);
 
 /// Many settlements with their entries and usage in four queries, read on `c` (inside the
 /// caller's transaction, so they agree).
@@ -1052,37 +1030,13 @@ fn settlements_in<C: GenericClient>(
     let mut entries: HashMap<i64, JournalEntry> = HashMap::new();
     let st = stmts.get(c, SQL_ENTRIES_ANY)?;
     for r in c.query(&st, &[&ids]).map_err(pg)? {
-        let e = JournalEntry {
-            entry_id: get(&r, 0)?,
-            msgid: get(&r, 1)?,
-            kind: get(&r, 2)?,
-            admdvs: get(&r, 3)?,
-            psn_no: get(&r, 4)?,
-            fixmedins_code: get(&r, 5)?,
-            channel: get(&r, 6)?,
-            occurred_at: get(&r, 7)?,
-            reverses_entry: get(&r, 8)?,
-            request_hash: get(&r, 9)?,
-            response: get(&r, 10)?,
-            summary: get(&r, 11)?,
-            postings: Vec::new(),
-        };
+        let e = journal_entry_of(&r)?;
         entries.insert(e.entry_id, e);
     }
     let st = stmts.get(c, SQL_POSTINGS_ANY)?;
     for r in c.query(&st, &[&ids]).map_err(pg)? {
         let entry_id: i64 = get(&r, 0)?;
-        let key: String = get(&r, 1)?;
-        let posting = PostingRow {
-            psn_no: LedgerAccount::parse_key(&key)
-                .and_then(|a| a.personal_psn_no().map(str::to_string)),
-            account_key: key,
-            amount: fen(&r, 2)?,
-            rule: get(&r, 3)?,
-            floor: get::<Option<i64>>(&r, 4)?.map(Fen::from_fen),
-            balance_after: fen(&r, 5)?,
-            explanation: get(&r, 6)?,
-        };
+        let posting = with_owner(posting_at(&r, 1)?);
         if let Some(e) = entries.get_mut(&entry_id) {
             e.postings.push(posting);
         }
@@ -1091,25 +1045,8 @@ fn settlements_in<C: GenericClient>(
     let st = stmts.get(c, SQL_USAGE_ANY)?;
     for r in c.query(&st, &[&ids]).map_err(pg)? {
         let entry_id: i64 = get(&r, 0)?;
-        let slot = usage.entry(entry_id).or_default();
-        if get::<&str>(&r, 1)? == "pool" {
-            slot.0.push(PoolUsageDelta {
-                entry_id,
-                psn_no: get::<Option<String>>(&r, 2)?.unwrap_or_default(),
-                period: get(&r, 3)?,
-                cap_group: get::<Option<String>>(&r, 4)?.unwrap_or_default(),
-                deductible: fen(&r, 6)?,
-                fund: fen(&r, 7)?,
-                burden: fen(&r, 8)?,
-            });
-        } else {
-            slot.1.push(BindingUsageDelta {
-                entry_id,
-                binding_id: get::<Option<i64>>(&r, 5)?.unwrap_or_default(),
-                month: get(&r, 3)?,
-                amount: fen(&r, 9)?,
-            });
-        }
+        let (pool, binding) = usage.entry(entry_id).or_default();
+        push_usage_at(&r, 1, entry_id, pool, binding)?;
     }
     let mut out = HashMap::new();
     for row in rows {
@@ -1158,27 +1095,39 @@ fn usage_of<C: GenericClient>(
     let st = stmts.get(c, SQL_USAGE_OF)?;
     let (mut pool, mut binding) = (Vec::new(), Vec::new());
     for r in c.query(&st, &[&entry_id]).map_err(pg)? {
-        let kind: &str = get(&r, 0)?;
-        if kind == "pool" {
-            pool.push(PoolUsageDelta {
-                entry_id,
-                psn_no: get::<Option<String>>(&r, 1)?.unwrap_or_default(),
-                period: get(&r, 2)?,
-                cap_group: get::<Option<String>>(&r, 3)?.unwrap_or_default(),
-                deductible: fen(&r, 5)?,
-                fund: fen(&r, 6)?,
-                burden: fen(&r, 7)?,
-            });
-        } else {
-            binding.push(BindingUsageDelta {
-                entry_id,
-                binding_id: get::<Option<i64>>(&r, 4)?.unwrap_or_default(),
-                month: get(&r, 2)?,
-                amount: fen(&r, 8)?,
-            });
-        }
+        push_usage_at(&r, 0, entry_id, &mut pool, &mut binding)?;
     }
     Ok((pool, binding))
+}
+
+/// A `usage_log` row of `entry_id` from its `kind` column at `first` on, onto the pool or
+/// the binding deltas as its kind says.
+fn push_usage_at(
+    r: &Row,
+    first: usize,
+    entry_id: i64,
+    pool: &mut Vec<PoolUsageDelta>,
+    binding: &mut Vec<BindingUsageDelta>,
+) -> Result<(), StoreError> {
+    if get::<&str>(r, first)? == "pool" {
+        pool.push(PoolUsageDelta {
+            entry_id,
+            psn_no: get::<Option<String>>(r, first + 1)?.unwrap_or_default(),
+            period: get(r, first + 2)?,
+            cap_group: get::<Option<String>>(r, first + 3)?.unwrap_or_default(),
+            deductible: fen(r, first + 5)?,
+            fund: fen(r, first + 6)?,
+            burden: fen(r, first + 7)?,
+        });
+    } else {
+        binding.push(BindingUsageDelta {
+            entry_id,
+            binding_id: get::<Option<i64>>(r, first + 4)?.unwrap_or_default(),
+            month: get(r, first + 2)?,
+            amount: fen(r, first + 8)?,
+        });
+    }
+    Ok(())
 }
 
 fn settlement_row<C: GenericClient>(
@@ -1257,16 +1206,27 @@ const SQL_PREMIUM_REFUND: &str = "DELETE FROM premiums WHERE relative_psn_no = $
 const SQL_WITHHELD: &str = "INSERT INTO pool_withheld (setl_id, seq, entry_id, psn_no, admdvs,
     year, setl_date, fund_pay_type, name_zh, amount_fen, explanation)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-const SQL_CHAIN_WITHHELD: &str = "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date,
-    fund_pay_type, name_zh, amount_fen, explanation
-    FROM pool_withheld WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq";
-const SQL_CHAIN_BUBAO: &str = "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
-    FROM bubao WHERE entry_id >= $1 AND entry_id <= $2";
-const SQL_WITHHELD_OF: &str = "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date,
-    fund_pay_type, name_zh, amount_fen, explanation FROM pool_withheld WHERE setl_id = $1
-    ORDER BY seq";
-const SQL_BUBAO_PAID: &str = "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
-    FROM bubao ORDER BY entry_id DESC LIMIT $1";
+const SQL_CHAIN_WITHHELD: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(withheld),
+    " FROM pool_withheld WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq"
+);
+const SQL_CHAIN_BUBAO: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(bubao),
+    " FROM bubao WHERE entry_id >= $1 AND entry_id <= $2"
+);
+const SQL_WITHHELD_OF: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(withheld),
+    " FROM pool_withheld WHERE setl_id = $1
+    ORDER BY seq"
+);
+const SQL_BUBAO_PAID: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(bubao),
+    " FROM bubao ORDER BY entry_id DESC LIMIT $1"
+);
 const SQL_PREMIUM_PAYMENTS: &str = concat!(
     crate::premium_payment_select!(),
     " WHERE pr.relative_psn_no = $1 ORDER BY pr.entry_id DESC"
@@ -2923,123 +2883,25 @@ const SQL_TOUCH_SESSION: &str =
     "UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE token_sha256 = $1";
 const SQL_DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_sha256 = $1";
 const SQL_DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
-const SQL_RECOVERY_CASES: &str = "SELECT case_id, binding_id, holder_psn_no, relative_psn_no,
-        setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
-        repaid_entry_id
-    FROM recovery_cases
+const SQL_RECOVERY_CASES: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(recovery_case),
+    " FROM recovery_cases
     WHERE ($1::TEXT IS NULL OR status = $1::TEXT)
       AND ($2::TEXT IS NULL OR holder_psn_no = $2::TEXT OR relative_psn_no = $2::TEXT)
-    ORDER BY case_id DESC LIMIT $3 OFFSET $4";
+    ORDER BY case_id DESC LIMIT $3 OFFSET $4"
+);
 const SQL_COMMITMENT_OF: &str = "SELECT binding_id, holder_psn_no, admdvs, notice_version,
         letter, sha256, signature, signed_at, channel
     FROM commitments WHERE binding_id = $1";
-const SQL_AUDIT_LOG: &str = "SELECT audit_id, at, actor, channel, action, subject,
-        before_state, after_state
-    FROM audit_log
+const SQL_AUDIT_LOG: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(audit),
+    " FROM audit_log
     WHERE ($1::TEXT IS NULL OR subject = $1::TEXT) AND ($2::TEXT IS NULL OR actor = $2::TEXT)
       AND ($3::TEXT IS NULL OR action = $3::TEXT)
-    ORDER BY audit_id DESC LIMIT $4 OFFSET $5";
-
-fn withheld_of(r: &Row) -> Result<WithheldRow, StoreError> {
-    Ok(WithheldRow {
-        setl_id: get(r, 0)?,
-        seq: get(r, 1)?,
-        entry_id: get(r, 2)?,
-        psn_no: get(r, 3)?,
-        admdvs: get(r, 4)?,
-        year: get(r, 5)?,
-        setl_date: get(r, 6)?,
-        fund_pay_type: get(r, 7)?,
-        name_zh: get(r, 8)?,
-        amount: fen(r, 9)?,
-        explanation: get(r, 10)?,
-    })
-}
-
-fn premium_payment_of(r: &Row) -> Result<read::PremiumPayment, StoreError> {
-    Ok(read::PremiumPayment {
-        relative_psn_no: get(r, 0)?,
-        year: get(r, 1)?,
-        kind: get(r, 2)?,
-        entry_id: get(r, 3)?,
-        payer_psn_no: get(r, 4)?,
-        category: get(r, 5)?,
-        amount: fen(r, 6)?,
-        channel: get(r, 7)?,
-        agent_id: get(r, 8)?,
-        paid_at: get(r, 9)?,
-    })
-}
-
-fn bubao_of(r: &Row) -> Result<BubaoRow, StoreError> {
-    Ok(BubaoRow {
-        setl_id: get(r, 0)?,
-        entry_id: get(r, 1)?,
-        psn_no: get(r, 2)?,
-        admdvs: get(r, 3)?,
-        year: get(r, 4)?,
-        amount: fen(r, 5)?,
-        paid_on: get(r, 6)?,
-    })
-}
-
-fn recovery_case_of(r: &Row) -> Result<RecoveryCaseRow, StoreError> {
-    Ok(RecoveryCaseRow {
-        case_id: get(r, 0)?,
-        binding_id: get(r, 1)?,
-        holder_psn_no: get(r, 2)?,
-        relative_psn_no: get(r, 3)?,
-        setl_id: get(r, 4)?,
-        admdvs: get(r, 5)?,
-        amount: fen(r, 6)?,
-        reason: get(r, 7)?,
-        status: get(r, 8)?,
-        opened_by: get(r, 9)?,
-        opened_at: get(r, 10)?,
-        repaid_by: get(r, 11)?,
-        repaid_at: get(r, 12)?,
-        repaid_entry_id: get(r, 13)?,
-    })
-}
-
-fn pg_agent_row(r: &Row) -> Result<AgentRow, StoreError> {
-    Ok(AgentRow {
-        agent_id: get(r, 0)?,
-        name: get(r, 1)?,
-        admdvs: get(r, 2)?,
-        kind: get(r, 3)?,
-        token_sha256: get(r, 4)?,
-        added_by: get(r, 5)?,
-        added_at: get(r, 6)?,
-    })
-}
-
-fn review_row(r: &Row) -> Result<ReviewRow, StoreError> {
-    Ok(ReviewRow {
-        review_id: get(r, 0)?,
-        psn_no: get(r, 1)?,
-        kind: get(r, 2)?,
-        state: get(r, 3)?,
-        name: get(r, 4)?,
-        phone: get(r, 5)?,
-        certno: get(r, 6)?,
-        admdvs: get(r, 7)?,
-        submitted_at: get(r, 8)?,
-        decided_at: get(r, 9)?,
-        decided_by: get(r, 10)?,
-        reason: get(r, 11)?,
-    })
-}
-
-fn proxy_consent_row(r: &Row) -> Result<read::ProxyConsentRow, StoreError> {
-    Ok(read::ProxyConsentRow {
-        token: get(r, 0)?,
-        parent_psn_no: get(r, 1)?,
-        child_psn_no: get(r, 2)?,
-        given_at: get(r, 3)?,
-        revoked_at: get(r, 4)?,
-    })
-}
+    ORDER BY audit_id DESC LIMIT $4 OFFSET $5"
+);
 
 impl PgStore {
     /// Runs a prepared read and returns its rows.
@@ -3416,15 +3278,7 @@ impl read::ReadStore for PgStore {
             .map(|r| {
                 Ok(read::AuditEntry {
                     audit_id: get(r, 0)?,
-                    row: AuditRow {
-                        at: get(r, 1)?,
-                        actor: get(r, 2)?,
-                        channel: get(r, 3)?,
-                        action: get(r, 4)?,
-                        subject: get(r, 5)?,
-                        before_state: get(r, 6)?,
-                        after_state: get(r, 7)?,
-                    },
+                    row: audit_row_of(r)?,
                 })
             })
             .collect()
@@ -3512,7 +3366,7 @@ impl read::ReadStore for PgStore {
 
     fn agents(&mut self) -> Result<Vec<AgentRow>, StoreError> {
         let rows = self.read_rows(payments::PG_AGENTS, &[])?;
-        rows.iter().map(pg_agent_row).collect()
+        rows.iter().map(agent_of).collect()
     }
 
     fn collection_report(
@@ -3535,7 +3389,7 @@ impl read::ReadStore for PgStore {
 
     fn agent_by_token(&mut self, token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
         let rows = self.read_rows(payments::PG_AGENT_BY_TOKEN, &[&token_sha256])?;
-        rows.first().map(pg_agent_row).transpose()
+        rows.first().map(agent_of).transpose()
     }
 
     fn agent_postings(
@@ -3564,12 +3418,12 @@ impl read::ReadStore for PgStore {
     fn proxy_consents(&mut self, psn_no: &str) -> Result<Vec<read::ProxyConsentRow>, StoreError> {
         let limit = read::page_size(read::PAGE_SIZE_MAX);
         let rows = self.read_rows(SQL_PROXY_CONSENTS, &[&psn_no, &limit])?;
-        rows.iter().map(proxy_consent_row).collect()
+        rows.iter().map(proxy_consent_of).collect()
     }
 
     fn proxy_consent(&mut self, token: &str) -> Result<Option<read::ProxyConsentRow>, StoreError> {
         let rows = self.read_rows(SQL_PROXY_CONSENT, &[&token])?;
-        rows.first().map(proxy_consent_row).transpose()
+        rows.first().map(proxy_consent_of).transpose()
     }
 
     fn reviews_of(&mut self, psn_no: &str) -> Result<Vec<ReviewRow>, StoreError> {
@@ -3577,7 +3431,7 @@ impl read::ReadStore for PgStore {
         let rows = self.read_rows(crate::reviews::SQL_OF_PERSON, &[&psn_no, &limit])?;
         let mode = self.privacy_mode()?;
         rows.iter()
-            .map(|r| crate::reviews::opened(&mode, review_row(r)?))
+            .map(|r| crate::reviews::opened(&mode, review_of(r)?))
             .collect()
     }
 
@@ -3585,7 +3439,7 @@ impl read::ReadStore for PgStore {
         let rows = self.read_rows(crate::reviews::SQL_ONE, &[&review_id])?;
         let mode = self.privacy_mode()?;
         rows.first()
-            .map(|r| crate::reviews::opened(&mode, review_row(r)?))
+            .map(|r| crate::reviews::opened(&mode, review_of(r)?))
             .transpose()
     }
 
@@ -3594,7 +3448,7 @@ impl read::ReadStore for PgStore {
         let rows = self.read_rows(crate::reviews::SQL_PENDING, &[&limit])?;
         let mode = self.privacy_mode()?;
         rows.iter()
-            .map(|r| crate::reviews::opened(&mode, review_row(r)?))
+            .map(|r| crate::reviews::opened(&mode, review_of(r)?))
             .collect()
     }
 
@@ -3792,39 +3646,55 @@ fn chain_existing_rows(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreEr
     write_heads(tx, &mut Stmts::default(), &heads)
 }
 
-const SQL_CHAIN_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code,
-        channel, occurred_at, reverses_entry, reversed_by, request_hash, response, summary,
-        chain_alg, chain_hash, chain_seq
-    FROM journal WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2";
-const SQL_UNCHAINED_JOURNAL: &str = "SELECT entry_id, msgid, kind, admdvs, psn_no,
-        fixmedins_code, channel, occurred_at, reverses_entry, reversed_by, request_hash,
-        response, summary, chain_alg, chain_hash, chain_seq
-    FROM journal WHERE entry_id > $1 ORDER BY entry_id LIMIT $2";
-const SQL_CHAIN_POSTINGS: &str = "SELECT entry_id, seq, account_key, amount_fen, rule,
-        floor_fen, balance_after_fen, explanation
-    FROM postings WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq";
-const SQL_CHAIN_SETTLEMENTS: &str = "SELECT setl_id, entry_id, mdtrt_id, psn_no,
-        fixmedins_code, admdvs, insutype, med_type, setl_date, medfee_sumamt, fund_pay_sumamt,
-        acct_pay, acct_mulaid_pay, psn_cash_pay, cancelled, detail
-    FROM settlements WHERE entry_id >= $1 AND entry_id <= $2";
-const SQL_CHAIN_PREMIUMS: &str = "SELECT relative_psn_no, year, entry_id, holder_psn_no,
-        category, amount_fen, kind, channel, agent_id, paid_at
-    FROM premiums WHERE entry_id >= $1 AND entry_id <= $2";
-const SQL_CHAIN_RECOVERIES: &str = "SELECT case_id, binding_id, holder_psn_no,
-        relative_psn_no, setl_id, admdvs, amount_fen, reason, status, opened_by, opened_at,
-        repaid_by, repaid_at, repaid_entry_id
-    FROM recovery_cases WHERE repaid_entry_id >= $1 AND repaid_entry_id <= $2";
-const SQL_CHAIN_AUDIT: &str = "SELECT audit_id, at, actor, channel, action, subject,
-        before_state, after_state, chain_alg, chain_hash
-    FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT $2";
+const SQL_CHAIN_JOURNAL: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(journal_entry),
+    ", reversed_by, chain_alg, chain_hash, chain_seq \
+    FROM journal WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2"
+);
+const SQL_UNCHAINED_JOURNAL: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(journal_entry),
+    ", reversed_by, chain_alg, chain_hash, chain_seq \
+    FROM journal WHERE entry_id > $1 ORDER BY entry_id LIMIT $2"
+);
+const SQL_CHAIN_POSTINGS: &str = concat!(
+    "SELECT entry_id, seq, ",
+    crate::row_columns!(posting),
+    " FROM postings WHERE entry_id >= $1 AND entry_id <= $2 ORDER BY entry_id, seq"
+);
+const SQL_CHAIN_SETTLEMENTS: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(settlement),
+    " FROM settlements WHERE entry_id >= $1 AND entry_id <= $2"
+);
+const SQL_CHAIN_PREMIUMS: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(premium),
+    " FROM premiums WHERE entry_id >= $1 AND entry_id <= $2"
+);
+const SQL_CHAIN_RECOVERIES: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(recovery_case),
+    " FROM recovery_cases WHERE repaid_entry_id >= $1 AND repaid_entry_id <= $2"
+);
+const SQL_CHAIN_AUDIT: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(audit),
+    ", chain_alg, chain_hash FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT $2"
+);
 
-const SQL_CHAIN_FEES: &str = "SELECT f.setl_id, f.feedetl_sn, f.mdtrt_id, f.chrg_bchno,
-        f.med_list_codg, f.amount_fen, f.count_e4, f.price_fen
-    FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
-    WHERE s.entry_id >= $1 AND s.entry_id <= $2";
-const SQL_CHAIN_USAGE: &str = "SELECT entry_id, kind, psn_no, period, cap_group, binding_id,
-        deductible_fen, fund_fen, burden_fen, amount_fen
-    FROM usage_log WHERE entry_id >= $1 AND entry_id <= $2";
+const SQL_CHAIN_FEES: &str = concat!(
+    "SELECT ",
+    crate::row_columns!(fee),
+    " FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
+    WHERE s.entry_id >= $1 AND s.entry_id <= $2"
+);
+const SQL_CHAIN_USAGE: &str = concat!(
+    "SELECT entry_id, ",
+    crate::row_columns!(usage),
+    " FROM usage_log WHERE entry_id >= $1 AND entry_id <= $2"
+);
 
 /// The rows of the chains on a PostgreSQL session (inside the caller's transaction).
 struct PgChain<'c, C: GenericClient>(&'c mut C);
@@ -3848,22 +3718,8 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             .iter()
             .map(|r| {
                 Ok(ChainedEntry {
-                    entry: JournalEntry {
-                        entry_id: get(r, 0)?,
-                        msgid: get(r, 1)?,
-                        kind: get(r, 2)?,
-                        admdvs: get(r, 3)?,
-                        psn_no: get(r, 4)?,
-                        fixmedins_code: get(r, 5)?,
-                        channel: get(r, 6)?,
-                        occurred_at: get(r, 7)?,
-                        reverses_entry: get(r, 8)?,
-                        request_hash: get(r, 10)?,
-                        response: get(r, 11)?,
-                        summary: get(r, 12)?,
-                        postings: Vec::new(),
-                    },
-                    reversed_by: get(r, 9)?,
+                    entry: journal_entry_of(r)?,
+                    reversed_by: get(r, 12)?,
                     settlement: None,
                     premium: None,
                     recovery: None,
@@ -3893,15 +3749,7 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
                 Ok((
                     get::<i64>(r, 0)?,
                     i64::from(get::<i32>(r, 1)?),
-                    PostingRow {
-                        account_key: get(r, 2)?,
-                        psn_no: None,
-                        amount: fen(r, 3)?,
-                        rule: get(r, 4)?,
-                        floor: get::<Option<i64>>(r, 5)?.map(Fen::from_fen),
-                        balance_after: fen(r, 6)?,
-                        explanation: get(r, 7)?,
-                    },
+                    posting_at(r, 2)?,
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -3959,18 +3807,7 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             .query(SQL_CHAIN_FEES, &[&lo, &hi])
             .map_err(pg)?
             .iter()
-            .map(|r| {
-                Ok(FeeRow {
-                    setl_id: get(r, 0)?,
-                    feedetl_sn: get(r, 1)?,
-                    mdtrt_id: get(r, 2)?,
-                    chrg_bchno: get(r, 3)?,
-                    med_list_codg: get(r, 4)?,
-                    amount: fen(r, 5)?,
-                    count_e4: get(r, 6)?,
-                    price: fen(r, 7)?,
-                })
-            })
+            .map(fee_of)
             .collect::<Result<Vec<_>, StoreError>>()?;
         let usage = c
             .query(SQL_CHAIN_USAGE, &[&lo, &hi])
@@ -4034,15 +3871,7 @@ impl<C: GenericClient> ChainSource for PgChain<'_, C> {
             .map(|r| {
                 Ok(ChainedAudit {
                     audit_id: get(r, 0)?,
-                    row: AuditRow {
-                        at: get(r, 1)?,
-                        actor: get(r, 2)?,
-                        channel: get(r, 3)?,
-                        action: get(r, 4)?,
-                        subject: get(r, 5)?,
-                        before_state: get(r, 6)?,
-                        after_state: get(r, 7)?,
-                    },
+                    row: audit_row_of(r)?,
                     alg: get(r, 8)?,
                     hash: get(r, 9)?,
                 })

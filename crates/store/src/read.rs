@@ -19,6 +19,10 @@ use rusqlite::{params, OptionalExtension, ToSql};
 use crate::batch::{AuditRow, CommitmentRow, RecoveryCaseRow};
 use crate::payments::{self, AgentPostingRow, AgentRow, PaymentOrderRow};
 pub use crate::reviews::ReviewRow;
+use crate::rows::{
+    agent_of, audit_row_of, bubao_of, proxy_consent_of, recovery_case_of, review_of, withheld_of,
+    Cols,
+};
 use crate::sqlite::{io, SqliteStore};
 use crate::{Store, StoreError};
 
@@ -664,45 +668,6 @@ const RECORD_COLUMNS: &str =
     p.explanation, j.kind, j.occurred_at, j.psn_no, j.fixmedins_code, j.channel, j.summary,
     j.reverses_entry, j.reversed_by";
 
-fn agent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRow> {
-    Ok(AgentRow {
-        agent_id: r.get(0)?,
-        name: r.get(1)?,
-        admdvs: r.get(2)?,
-        kind: r.get(3)?,
-        token_sha256: r.get(4)?,
-        added_by: r.get(5)?,
-        added_at: r.get(6)?,
-    })
-}
-
-fn review_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewRow> {
-    Ok(ReviewRow {
-        review_id: r.get(0)?,
-        psn_no: r.get(1)?,
-        kind: r.get(2)?,
-        state: r.get(3)?,
-        name: r.get(4)?,
-        phone: r.get(5)?,
-        certno: r.get(6)?,
-        admdvs: r.get(7)?,
-        submitted_at: r.get(8)?,
-        decided_at: r.get(9)?,
-        decided_by: r.get(10)?,
-        reason: r.get(11)?,
-    })
-}
-
-fn proxy_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProxyConsentRow> {
-    Ok(ProxyConsentRow {
-        token: r.get(0)?,
-        parent_psn_no: r.get(1)?,
-        child_psn_no: r.get(2)?,
-        given_at: r.get(3)?,
-        revoked_at: r.get(4)?,
-    })
-}
-
 impl SqliteStore {
     /// Creates or replaces a staff account (`gongji staff add`).
     pub fn add_staff(&mut self, row: &StaffRow) -> Result<(), StoreError> {
@@ -767,31 +732,15 @@ impl SqliteStore {
         args: &[&dyn ToSql],
     ) -> Result<Vec<RecoveryCaseRow>, StoreError> {
         let sql = format!(
-            "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs, amount_fen,
-                    reason, status, opened_by, opened_at, repaid_by, repaid_at, repaid_entry_id
-             FROM recovery_cases {tail}"
+            concat!(
+                "SELECT ",
+                crate::row_columns!(recovery_case),
+                " FROM recovery_cases {}"
+            ),
+            tail
         );
         let mut stmt = self.connection().prepare(&sql).map_err(io)?;
-        let rows = stmt
-            .query_map(args, |r| {
-                Ok(RecoveryCaseRow {
-                    case_id: r.get(0)?,
-                    binding_id: r.get(1)?,
-                    holder_psn_no: r.get(2)?,
-                    relative_psn_no: r.get(3)?,
-                    setl_id: r.get(4)?,
-                    admdvs: r.get(5)?,
-                    amount: Fen::from_fen(r.get(6)?),
-                    reason: r.get(7)?,
-                    status: r.get(8)?,
-                    opened_by: r.get(9)?,
-                    opened_at: r.get(10)?,
-                    repaid_by: r.get(11)?,
-                    repaid_at: r.get(12)?,
-                    repaid_entry_id: r.get(13)?,
-                })
-            })
-            .map_err(io)?;
+        let rows = stmt.query_map(args, |r| recovery_case_of(r)).map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
 }
@@ -807,9 +756,7 @@ impl ReadStore for SqliteStore {
             .prepare_cached(SQL_BUBAO_CANDIDATES)
             .map_err(io)?;
         let rows = st
-            .query_map([], |r| {
-                Ok((crate::sqlite::withheld_of(r)?, r.get::<_, i64>(11)? != 0))
-            })
+            .query_map([], |r| Ok((withheld_of(r)?, r.flag(11)?)))
             .map_err(io)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(io)?;
@@ -819,14 +766,13 @@ impl ReadStore for SqliteStore {
     fn bubao_paid(&mut self, limit: u32) -> Result<Vec<crate::batch::BubaoRow>, StoreError> {
         let mut st = self
             .connection()
-            .prepare_cached(
-                "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
-                 FROM bubao ORDER BY entry_id DESC LIMIT ?1",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(bubao),
+                " FROM bubao ORDER BY entry_id DESC LIMIT ?1"
+            ))
             .map_err(io)?;
-        let rows = st
-            .query_map(params![limit], crate::sqlite::bubao_of)
-            .map_err(io)?;
+        let rows = st.query_map(params![limit], |r| bubao_of(r)).map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
 
@@ -1174,13 +1120,14 @@ impl ReadStore for SqliteStore {
     fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         let mut stmt = self
             .connection()
-            .prepare_cached(
-                "SELECT audit_id, at, actor, channel, action, subject, before_state, after_state
-                 FROM audit_log
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(audit),
+                " FROM audit_log
                  WHERE (?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR actor = ?2)
                    AND (?3 IS NULL OR action = ?3)
-                 ORDER BY audit_id DESC LIMIT ?4 OFFSET ?5",
-            )
+                 ORDER BY audit_id DESC LIMIT ?4 OFFSET ?5"
+            ))
             .map_err(io)?;
         let rows = stmt
             .query_map(
@@ -1194,15 +1141,7 @@ impl ReadStore for SqliteStore {
                 |r| {
                     Ok(AuditEntry {
                         audit_id: r.get(0)?,
-                        row: AuditRow {
-                            at: r.get(1)?,
-                            actor: r.get(2)?,
-                            channel: r.get(3)?,
-                            action: r.get(4)?,
-                            subject: r.get(5)?,
-                            before_state: r.get(6)?,
-                            after_state: r.get(7)?,
-                        },
+                        row: audit_row_of(r)?,
                     })
                 },
             )
@@ -1220,7 +1159,9 @@ impl ReadStore for SqliteStore {
             )
             .map_err(io)?;
         let rows = st
-            .query_map(params![psn_no, page_size(PAGE_SIZE_MAX)], proxy_row)
+            .query_map(params![psn_no, page_size(PAGE_SIZE_MAX)], |r| {
+                proxy_consent_of(r)
+            })
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
@@ -1294,7 +1235,7 @@ impl ReadStore for SqliteStore {
             .connection()
             .prepare_cached(payments::SQL_AGENTS)
             .map_err(io)?;
-        let rows = st.query_map([], agent_row).map_err(io)?;
+        let rows = st.query_map([], |r| agent_of(r)).map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
 
@@ -1323,7 +1264,7 @@ impl ReadStore for SqliteStore {
     fn agent_by_token(&mut self, token_sha256: &str) -> Result<Option<AgentRow>, StoreError> {
         self.connection()
             .prepare_cached(payments::SQL_AGENT_BY_TOKEN)
-            .and_then(|mut st| st.query_row([token_sha256], agent_row).optional())
+            .and_then(|mut st| st.query_row([token_sha256], |r| agent_of(r)).optional())
             .map_err(io)
     }
 
@@ -1361,7 +1302,7 @@ impl ReadStore for SqliteStore {
             .prepare_cached(crate::reviews::SQL_OF_PERSON)
             .map_err(io)?;
         let rows = st
-            .query_map(params![psn_no, crate::reviews::LIST_MAX], review_row)
+            .query_map(params![psn_no, crate::reviews::LIST_MAX], |r| review_of(r))
             .map_err(io)?;
         rows.map(|r| crate::reviews::opened(&mode, r.map_err(io)?))
             .collect()
@@ -1371,7 +1312,7 @@ impl ReadStore for SqliteStore {
         let mode = self.privacy_mode()?;
         self.connection()
             .prepare_cached(crate::reviews::SQL_ONE)
-            .and_then(|mut st| st.query_row([review_id], review_row).optional())
+            .and_then(|mut st| st.query_row([review_id], |r| review_of(r)).optional())
             .map_err(io)?
             .map(|r| crate::reviews::opened(&mode, r))
             .transpose()
@@ -1384,7 +1325,7 @@ impl ReadStore for SqliteStore {
             .prepare_cached(crate::reviews::SQL_PENDING)
             .map_err(io)?;
         let rows = st
-            .query_map(params![crate::reviews::LIST_MAX], review_row)
+            .query_map(params![crate::reviews::LIST_MAX], |r| review_of(r))
             .map_err(io)?;
         rows.map(|r| crate::reviews::opened(&mode, r.map_err(io)?))
             .collect()
@@ -1396,7 +1337,7 @@ impl ReadStore for SqliteStore {
                 "SELECT token, parent_psn_no, child_psn_no, given_at, revoked_at FROM proxy_consents
                  WHERE token = ?1",
             )
-            .and_then(|mut st| st.query_row([token], proxy_row).optional())
+            .and_then(|mut st| st.query_row([token], |r| proxy_consent_of(r)).optional())
             .map_err(io)
     }
 

@@ -4,16 +4,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use gongji_core::domain::{Agency, Binding, CatalogItem, Institution, Person};
-use gongji_core::ledger::LedgerAccount;
 use gongji_core::pooling::PoolUsage;
 use gongji_core::quota::QuotaParties;
 use gongji_core::Fen;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::batch::{
-    AuditRow, BindingUsageDelta, BubaoRow, FeeRow, JournalEntry, PoolUsageDelta, PostingRow,
-    PremiumRow, QuotaAppliedRow, QuotaSentRow, QuotaSpendRow, RecoveryCaseRow, SettlementRow,
-    VisitRow, WithheldRow, Write, WriteBatch,
+    AuditRow, BindingUsageDelta, JournalEntry, PoolUsageDelta, PostingRow, PremiumRow,
+    QuotaAppliedRow, QuotaSentRow, QuotaSpendRow, SettlementRow, VisitRow, WithheldRow, Write,
+    WriteBatch,
 };
 use crate::chain::{
     self, ChainAlg, ChainSource, ChainedAudit, ChainedEntry, Checkpoint, Head, Heads, UsageRow,
@@ -21,6 +20,10 @@ use crate::chain::{
 use crate::codec::{self, BindingCols, InstitutionCols, PersonCols};
 use crate::privacy::{self, KeyEvidence, Mode, PrivacyKey, PrivacyStatus};
 use crate::quota;
+use crate::rows::{
+    audit_row_of, bubao_of, fee_of, journal_entry_of, posting_at, premium_payment_of,
+    recovery_case_of, settlement_of, with_owner, withheld_of,
+};
 use crate::verify::{VerifyReport, Violation};
 use crate::{
     ReconcileQuery, ReconcileTotals, Snapshot, Store, StoreError, StoredAnswer, StoredSettlement,
@@ -255,6 +258,18 @@ impl crate::read::ReaderSource for SqliteReaders {
         let mut reader = SqliteStore::open_reader(&self.path)?;
         reader.privacy = self.privacy.clone();
         Ok(Box::new(reader))
+    }
+}
+
+impl crate::rows::Cols for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+
+    fn col<T: crate::rows::Value>(&self, i: usize) -> rusqlite::Result<T> {
+        self.get(i)
+    }
+
+    fn flag(&self, i: usize) -> rusqlite::Result<bool> {
+        self.get::<_, i64>(i).map(|v| v != 0)
     }
 }
 
@@ -710,27 +725,13 @@ impl SqliteStore {
         let head = self
             .conn
             .query_row(
-                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-                        reverses_entry, request_hash, response, summary
-                 FROM journal WHERE entry_id = ?1",
+                concat!(
+                    "SELECT ",
+                    crate::row_columns!(journal_entry),
+                    " FROM journal WHERE entry_id = ?1"
+                ),
                 [entry_id],
-                |r| {
-                    Ok(JournalEntry {
-                        entry_id: r.get(0)?,
-                        msgid: r.get(1)?,
-                        kind: r.get(2)?,
-                        admdvs: r.get(3)?,
-                        psn_no: r.get(4)?,
-                        fixmedins_code: r.get(5)?,
-                        channel: r.get(6)?,
-                        occurred_at: r.get(7)?,
-                        reverses_entry: r.get(8)?,
-                        request_hash: r.get(9)?,
-                        response: r.get(10)?,
-                        summary: r.get(11)?,
-                        postings: Vec::new(),
-                    })
-                },
+                |r| journal_entry_of(r),
             )
             .optional()
             .map_err(io)?;
@@ -744,25 +745,14 @@ impl SqliteStore {
     fn postings_of(&self, entry_id: i64) -> Result<Vec<PostingRow>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT account_key, amount_fen, rule, floor_fen, balance_after_fen, explanation
-                 FROM postings WHERE entry_id = ?1 ORDER BY seq",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(posting),
+                " FROM postings WHERE entry_id = ?1 ORDER BY seq"
+            ))
             .map_err(io)?;
         let rows = stmt
-            .query_map([entry_id], |r| {
-                let key: String = r.get(0)?;
-                Ok(PostingRow {
-                    psn_no: LedgerAccount::parse_key(&key)
-                        .and_then(|a| a.personal_psn_no().map(str::to_string)),
-                    account_key: key,
-                    amount: Fen::from_fen(r.get(1)?),
-                    rule: r.get(2)?,
-                    floor: r.get::<_, Option<i64>>(3)?.map(Fen::from_fen),
-                    balance_after: Fen::from_fen(r.get(4)?),
-                    explanation: r.get(5)?,
-                })
-            })
+            .query_map([entry_id], |r| posting_at(r, 0).map(with_owner))
             .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
@@ -773,10 +763,11 @@ impl SqliteStore {
     ) -> Result<(Vec<PoolUsageDelta>, Vec<BindingUsageDelta>), StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT kind, psn_no, period, cap_group, binding_id, deductible_fen, fund_fen,
-                        burden_fen, amount_fen FROM usage_log WHERE entry_id = ?1",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(usage),
+                " FROM usage_log WHERE entry_id = ?1"
+            ))
             .map_err(io)?;
         let mut rows = stmt.query([entry_id]).map_err(io)?;
         let (mut pool, mut binding) = (Vec::new(), Vec::new());
@@ -813,31 +804,13 @@ impl SqliteStore {
     fn settlement_row(&self, setl_id: &str) -> Result<Option<SettlementRow>, StoreError> {
         self.conn
             .query_row(
-                "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype, med_type,
-                        setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay,
-                        psn_cash_pay, cancelled, detail
-                 FROM settlements WHERE setl_id = ?1",
+                concat!(
+                    "SELECT ",
+                    crate::row_columns!(settlement),
+                    " FROM settlements WHERE setl_id = ?1"
+                ),
                 [setl_id],
-                |r| {
-                    Ok(SettlementRow {
-                        setl_id: r.get(0)?,
-                        entry_id: r.get(1)?,
-                        mdtrt_id: r.get(2)?,
-                        psn_no: r.get(3)?,
-                        fixmedins_code: r.get(4)?,
-                        admdvs: r.get(5)?,
-                        insutype: r.get(6)?,
-                        med_type: r.get(7)?,
-                        setl_date: r.get(8)?,
-                        medfee_sumamt: Fen::from_fen(r.get(9)?),
-                        fund_pay_sumamt: Fen::from_fen(r.get(10)?),
-                        acct_pay: Fen::from_fen(r.get(11)?),
-                        acct_mulaid_pay: Fen::from_fen(r.get(12)?),
-                        psn_cash_pay: Fen::from_fen(r.get(13)?),
-                        cancelled: r.get::<_, i64>(14)? != 0,
-                        detail: r.get(15)?,
-                    })
-                },
+                |r| settlement_of(r),
             )
             .optional()
             .map_err(io)
@@ -1810,27 +1783,14 @@ impl Store for SqliteStore {
         {
             let mut stmt = self
                 .conn
-                .prepare(
-                    "SELECT f.mdtrt_id, f.feedetl_sn, f.chrg_bchno, f.med_list_codg, f.amount_fen,
-                            f.count_e4, f.price_fen, f.setl_id
-                     FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
-                     WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn",
-                )
+                .prepare(concat!(
+                    "SELECT ",
+                    crate::row_columns!(fee),
+                    " FROM fee_details f JOIN visits v ON v.mdtrt_id = f.mdtrt_id
+                     WHERE v.status = 'open' ORDER BY f.mdtrt_id, f.feedetl_sn"
+                ))
                 .map_err(io)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(FeeRow {
-                        mdtrt_id: r.get(0)?,
-                        feedetl_sn: r.get(1)?,
-                        chrg_bchno: r.get(2)?,
-                        med_list_codg: r.get(3)?,
-                        amount: Fen::from_fen(r.get(4)?),
-                        count_e4: r.get(5)?,
-                        price: Fen::from_fen(r.get(6)?),
-                        setl_id: r.get(7)?,
-                    })
-                })
-                .map_err(io)?;
+            let rows = stmt.query_map([], |r| fee_of(r)).map_err(io)?;
             snap.fees = rows.collect::<Result<_, _>>().map_err(io)?;
         }
         {
@@ -1878,36 +1838,18 @@ impl Store for SqliteStore {
         } else {
             None
         };
-        let mut journal = self
-            .conn
-            .prepare_cached("SELECT entry_id, request_hash, response FROM journal WHERE msgid = ?1")
-            .map_err(io)?;
-        let mut messages = self
-            .conn
-            .prepare_cached("SELECT request_hash, response FROM messages WHERE msgid = ?1")
-            .map_err(io)?;
+        let mut journal = self.conn.prepare_cached(SQL_ANSWER_JOURNAL).map_err(io)?;
+        let mut messages = self.conn.prepare_cached(SQL_ANSWER_MESSAGE).map_err(io)?;
         let mut out = HashMap::new();
         for m in msgids {
             let found = journal
-                .query_row([m], |r| {
-                    Ok(StoredAnswer {
-                        entry_id: Some(r.get(0)?),
-                        request_hash: r.get(1)?,
-                        response: r.get(2)?,
-                    })
-                })
+                .query_row([m], journal_answer_of)
                 .optional()
                 .map_err(io)?;
             let found = match found {
                 Some(a) => Some(a),
                 None => messages
-                    .query_row([m], |r| {
-                        Ok(StoredAnswer {
-                            entry_id: None,
-                            request_hash: r.get(0)?,
-                            response: r.get(1)?,
-                        })
-                    })
+                    .query_row([m], message_answer_of)
                     .optional()
                     .map_err(io)?,
             };
@@ -1925,33 +1867,15 @@ impl Store for SqliteStore {
     fn answer_for_msgid(&mut self, msgid: &str) -> Result<Option<StoredAnswer>, StoreError> {
         let journal = self
             .conn
-            .prepare_cached("SELECT entry_id, request_hash, response FROM journal WHERE msgid = ?1")
-            .and_then(|mut s| {
-                s.query_row([msgid], |r| {
-                    Ok(StoredAnswer {
-                        entry_id: Some(r.get(0)?),
-                        request_hash: r.get(1)?,
-                        response: r.get(2)?,
-                    })
-                })
-                .optional()
-            })
+            .prepare_cached(SQL_ANSWER_JOURNAL)
+            .and_then(|mut s| s.query_row([msgid], journal_answer_of).optional())
             .map_err(io)?;
         if journal.is_some() {
             return Ok(journal);
         }
         self.conn
-            .prepare_cached("SELECT request_hash, response FROM messages WHERE msgid = ?1")
-            .and_then(|mut s| {
-                s.query_row([msgid], |r| {
-                    Ok(StoredAnswer {
-                        entry_id: None,
-                        request_hash: r.get(0)?,
-                        response: r.get(1)?,
-                    })
-                })
-                .optional()
-            })
+            .prepare_cached(SQL_ANSWER_MESSAGE)
+            .and_then(|mut s| s.query_row([msgid], message_answer_of).optional())
             .map_err(io)
     }
 
@@ -1980,13 +1904,15 @@ impl Store for SqliteStore {
     fn withheld(&mut self, setl_id: &str) -> Result<Vec<WithheldRow>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached(
-                "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date, fund_pay_type,
-                        name_zh, amount_fen, explanation
-                 FROM pool_withheld WHERE setl_id = ?1 ORDER BY seq",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(withheld),
+                " FROM pool_withheld WHERE setl_id = ?1 ORDER BY seq"
+            ))
             .map_err(io)?;
-        let rows = st.query_map(params![setl_id], withheld_of).map_err(io)?;
+        let rows = st
+            .query_map(params![setl_id], |r| withheld_of(r))
+            .map_err(io)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(io)
     }
 
@@ -2439,35 +2365,25 @@ impl ChainSource for SqliteChain<'_> {
         let conn = self.0;
         let entries = conn
             .prepare_cached(if by_id {
-                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-                        reverses_entry, reversed_by, request_hash, response, summary, chain_alg,
-                        chain_hash, chain_seq
-                 FROM journal WHERE entry_id > ?1 ORDER BY entry_id LIMIT ?2"
+                concat!(
+                    "SELECT ",
+                    crate::row_columns!(journal_entry),
+                    ", reversed_by, chain_alg, chain_hash, chain_seq \
+                     FROM journal WHERE entry_id > ?1 ORDER BY entry_id LIMIT ?2"
+                )
             } else {
-                "SELECT entry_id, msgid, kind, admdvs, psn_no, fixmedins_code, channel, occurred_at,
-                        reverses_entry, reversed_by, request_hash, response, summary, chain_alg,
-                        chain_hash, chain_seq
-                 FROM journal WHERE chain_seq > ?1 ORDER BY chain_seq LIMIT ?2"
+                concat!(
+                    "SELECT ",
+                    crate::row_columns!(journal_entry),
+                    ", reversed_by, chain_alg, chain_hash, chain_seq \
+                     FROM journal WHERE chain_seq > ?1 ORDER BY chain_seq LIMIT ?2"
+                )
             })
             .and_then(|mut s| {
                 s.query_map(params![after, limit], |r| {
                     Ok(ChainedEntry {
-                        entry: JournalEntry {
-                            entry_id: r.get(0)?,
-                            msgid: r.get(1)?,
-                            kind: r.get(2)?,
-                            admdvs: r.get(3)?,
-                            psn_no: r.get(4)?,
-                            fixmedins_code: r.get(5)?,
-                            channel: r.get(6)?,
-                            occurred_at: r.get(7)?,
-                            reverses_entry: r.get(8)?,
-                            request_hash: r.get(10)?,
-                            response: r.get(11)?,
-                            summary: r.get(12)?,
-                            postings: Vec::new(),
-                        },
-                        reversed_by: r.get(9)?,
+                        entry: journal_entry_of(r)?,
+                        reversed_by: r.get(12)?,
                         settlement: None,
                         premium: None,
                         recovery: None,
@@ -2492,67 +2408,35 @@ impl ChainSource for SqliteChain<'_> {
             return Ok(entries);
         };
         let postings = conn
-            .prepare_cached(
-                "SELECT entry_id, seq, account_key, amount_fen, rule, floor_fen, balance_after_fen,
-                        explanation
-                 FROM postings WHERE entry_id >= ?1 AND entry_id <= ?2 ORDER BY entry_id, seq",
-            )
+            .prepare_cached(concat!(
+                "SELECT entry_id, seq, ",
+                crate::row_columns!(posting),
+                " FROM postings WHERE entry_id >= ?1 AND entry_id <= ?2 ORDER BY entry_id, seq"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        PostingRow {
-                            account_key: r.get(2)?,
-                            psn_no: None,
-                            amount: Fen::from_fen(r.get(3)?),
-                            rule: r.get(4)?,
-                            floor: r.get::<_, Option<i64>>(5)?.map(Fen::from_fen),
-                            balance_after: Fen::from_fen(r.get(6)?),
-                            explanation: r.get(7)?,
-                        },
-                    ))
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, posting_at(r, 2)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
         let settlements = conn
-            .prepare_cached(
-                "SELECT setl_id, entry_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insutype,
-                        med_type, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay,
-                        acct_mulaid_pay, psn_cash_pay, cancelled, detail
-                 FROM settlements WHERE entry_id >= ?1 AND entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(settlement),
+                " FROM settlements WHERE entry_id >= ?1 AND entry_id <= ?2"
+            ))
             .and_then(|mut s| {
-                s.query_map(params![lo, hi], |r| {
-                    Ok(SettlementRow {
-                        setl_id: r.get(0)?,
-                        entry_id: r.get(1)?,
-                        mdtrt_id: r.get(2)?,
-                        psn_no: r.get(3)?,
-                        fixmedins_code: r.get(4)?,
-                        admdvs: r.get(5)?,
-                        insutype: r.get(6)?,
-                        med_type: r.get(7)?,
-                        setl_date: r.get(8)?,
-                        medfee_sumamt: Fen::from_fen(r.get(9)?),
-                        fund_pay_sumamt: Fen::from_fen(r.get(10)?),
-                        acct_pay: Fen::from_fen(r.get(11)?),
-                        acct_mulaid_pay: Fen::from_fen(r.get(12)?),
-                        psn_cash_pay: Fen::from_fen(r.get(13)?),
-                        cancelled: r.get::<_, i64>(14)? != 0,
-                        detail: r.get(15)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()
+                s.query_map(params![lo, hi], |r| settlement_of(r))?
+                    .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
         let premiums = conn
-            .prepare_cached(
-                "SELECT relative_psn_no, year, entry_id, holder_psn_no, category, amount_fen, kind,
-                        channel, agent_id, paid_at
-                 FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(premium),
+                " FROM premiums WHERE entry_id >= ?1 AND entry_id <= ?2"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], |r| {
                     Ok(PremiumRow {
@@ -2572,32 +2456,14 @@ impl ChainSource for SqliteChain<'_> {
             })
             .map_err(io)?;
         let recoveries = conn
-            .prepare_cached(
-                "SELECT case_id, binding_id, holder_psn_no, relative_psn_no, setl_id, admdvs,
-                        amount_fen, reason, status, opened_by, opened_at, repaid_by, repaid_at,
-                        repaid_entry_id
-                 FROM recovery_cases WHERE repaid_entry_id >= ?1 AND repaid_entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(recovery_case),
+                " FROM recovery_cases WHERE repaid_entry_id >= ?1 AND repaid_entry_id <= ?2"
+            ))
             .and_then(|mut s| {
-                s.query_map(params![lo, hi], |r| {
-                    Ok(RecoveryCaseRow {
-                        case_id: r.get(0)?,
-                        binding_id: r.get(1)?,
-                        holder_psn_no: r.get(2)?,
-                        relative_psn_no: r.get(3)?,
-                        setl_id: r.get(4)?,
-                        admdvs: r.get(5)?,
-                        amount: Fen::from_fen(r.get(6)?),
-                        reason: r.get(7)?,
-                        status: r.get(8)?,
-                        opened_by: r.get(9)?,
-                        opened_at: r.get(10)?,
-                        repaid_by: r.get(11)?,
-                        repaid_at: r.get(12)?,
-                        repaid_entry_id: r.get(13)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()
+                s.query_map(params![lo, hi], |r| recovery_case_of(r))?
+                    .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
         // Chaining at migration 0016 (`by_id`) runs before these tables exist, and no row
@@ -2606,58 +2472,48 @@ impl ChainSource for SqliteChain<'_> {
             (Vec::new(), Vec::new())
         } else {
             let withheld = conn
-                .prepare_cached(
-                    "SELECT setl_id, seq, entry_id, psn_no, admdvs, year, setl_date, fund_pay_type,
-                            name_zh, amount_fen, explanation
-                     FROM pool_withheld WHERE entry_id >= ?1 AND entry_id <= ?2
-                     ORDER BY entry_id, seq",
-                )
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    crate::row_columns!(withheld),
+                    " FROM pool_withheld WHERE entry_id >= ?1 AND entry_id <= ?2
+                     ORDER BY entry_id, seq"
+                ))
                 .and_then(|mut s| {
-                    s.query_map(params![lo, hi], withheld_of)?
+                    s.query_map(params![lo, hi], |r| withheld_of(r))?
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .map_err(io)?;
             let bubao = conn
-                .prepare_cached(
-                    "SELECT setl_id, entry_id, psn_no, admdvs, year, amount_fen, paid_on
-                     FROM bubao WHERE entry_id >= ?1 AND entry_id <= ?2",
-                )
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    crate::row_columns!(bubao),
+                    " FROM bubao WHERE entry_id >= ?1 AND entry_id <= ?2"
+                ))
                 .and_then(|mut s| {
-                    s.query_map(params![lo, hi], bubao_of)?
+                    s.query_map(params![lo, hi], |r| bubao_of(r))?
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .map_err(io)?;
             (withheld, bubao)
         };
         let fees = conn
-            .prepare_cached(
-                "SELECT f.setl_id, f.feedetl_sn, f.mdtrt_id, f.chrg_bchno, f.med_list_codg,
-                        f.amount_fen, f.count_e4, f.price_fen
-                 FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
-                 WHERE s.entry_id >= ?1 AND s.entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(fee),
+                " FROM settled_fees f JOIN settlements s ON s.setl_id = f.setl_id
+                 WHERE s.entry_id >= ?1 AND s.entry_id <= ?2"
+            ))
             .and_then(|mut s| {
-                s.query_map(params![lo, hi], |r| {
-                    Ok(FeeRow {
-                        setl_id: r.get(0)?,
-                        feedetl_sn: r.get(1)?,
-                        mdtrt_id: r.get(2)?,
-                        chrg_bchno: r.get(3)?,
-                        med_list_codg: r.get(4)?,
-                        amount: Fen::from_fen(r.get(5)?),
-                        count_e4: r.get(6)?,
-                        price: Fen::from_fen(r.get(7)?),
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()
+                s.query_map(params![lo, hi], |r| fee_of(r))?
+                    .collect::<Result<Vec<_>, _>>()
             })
             .map_err(io)?;
         let usage = conn
-            .prepare_cached(
-                "SELECT entry_id, kind, psn_no, period, cap_group, binding_id, deductible_fen,
-                        fund_fen, burden_fen, amount_fen
-                 FROM usage_log WHERE entry_id >= ?1 AND entry_id <= ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT entry_id, ",
+                crate::row_columns!(usage),
+                " FROM usage_log WHERE entry_id >= ?1 AND entry_id <= ?2"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![lo, hi], |r| {
                     Ok((
@@ -2720,24 +2576,17 @@ impl ChainSource for SqliteChain<'_> {
 
     fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<ChainedAudit>, StoreError> {
         self.0
-            .prepare_cached(
-                "SELECT audit_id, at, actor, channel, action, subject, before_state, after_state,
-                        chain_alg, chain_hash
-                 FROM audit_log WHERE audit_id > ?1 ORDER BY audit_id LIMIT ?2",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                crate::row_columns!(audit),
+                ", chain_alg, chain_hash \
+                 FROM audit_log WHERE audit_id > ?1 ORDER BY audit_id LIMIT ?2"
+            ))
             .and_then(|mut s| {
                 s.query_map(params![after, limit], |r| {
                     Ok(ChainedAudit {
                         audit_id: r.get(0)?,
-                        row: AuditRow {
-                            at: r.get(1)?,
-                            actor: r.get(2)?,
-                            channel: r.get(3)?,
-                            action: r.get(4)?,
-                            subject: r.get(5)?,
-                            before_state: r.get(6)?,
-                            after_state: r.get(7)?,
-                        },
+                        row: audit_row_of(r)?,
                         alg: r.get(8)?,
                         hash: r.get(9)?,
                     })
@@ -2774,36 +2623,6 @@ impl SqliteStore {
     }
 }
 
-/// A `pool_withheld` row, columns in table order.
-pub(crate) fn withheld_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<WithheldRow> {
-    Ok(WithheldRow {
-        setl_id: r.get(0)?,
-        seq: r.get(1)?,
-        entry_id: r.get(2)?,
-        psn_no: r.get(3)?,
-        admdvs: r.get(4)?,
-        year: r.get(5)?,
-        setl_date: r.get(6)?,
-        fund_pay_type: r.get(7)?,
-        name_zh: r.get(8)?,
-        amount: Fen::from_fen(r.get(9)?),
-        explanation: r.get(10)?,
-    })
-}
-
-/// A `bubao` row, columns in table order.
-pub(crate) fn bubao_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<BubaoRow> {
-    Ok(BubaoRow {
-        setl_id: r.get(0)?,
-        entry_id: r.get(1)?,
-        psn_no: r.get(2)?,
-        admdvs: r.get(3)?,
-        year: r.get(4)?,
-        amount: Fen::from_fen(r.get(5)?),
-        paid_on: r.get(6)?,
-    })
-}
-
 /// Every premium paid for `psn_no`, newest first (R-R7).
 pub(crate) fn premium_payments(
     conn: &Connection,
@@ -2816,22 +2635,27 @@ pub(crate) fn premium_payments(
         ))
         .map_err(io)?;
     let rows = st
-        .query_map(params![psn_no], premium_payment_of)
+        .query_map(params![psn_no], |r| premium_payment_of(r))
         .map_err(io)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(io)
 }
 
-fn premium_payment_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::read::PremiumPayment> {
-    Ok(crate::read::PremiumPayment {
-        relative_psn_no: r.get(0)?,
-        year: r.get(1)?,
-        kind: r.get(2)?,
-        entry_id: r.get(3)?,
-        payer_psn_no: r.get(4)?,
-        category: r.get(5)?,
-        amount: Fen::from_fen(r.get(6)?),
-        channel: r.get(7)?,
-        agent_id: r.get(8)?,
-        paid_at: r.get(9)?,
+const SQL_ANSWER_JOURNAL: &str =
+    "SELECT entry_id, request_hash, response FROM journal WHERE msgid = ?1";
+const SQL_ANSWER_MESSAGE: &str = "SELECT request_hash, response FROM messages WHERE msgid = ?1";
+
+fn journal_answer_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAnswer> {
+    Ok(StoredAnswer {
+        entry_id: Some(r.get(0)?),
+        request_hash: r.get(1)?,
+        response: r.get(2)?,
+    })
+}
+
+fn message_answer_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAnswer> {
+    Ok(StoredAnswer {
+        entry_id: None,
+        request_hash: r.get(0)?,
+        response: r.get(1)?,
     })
 }
