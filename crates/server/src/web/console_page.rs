@@ -3,7 +3,7 @@
 //! same-origin and CSRF checks, and the console's frame with its tabs.
 
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::console::frame;
 use super::i18n::{Dict, Lang};
@@ -43,12 +43,7 @@ impl ConsolePage {
         here: &str,
     ) -> Result<ConsolePage, Response> {
         let (lang, remember) = lang_of(&LangQuery { lang }, headers);
-        if !session::same_origin(headers) {
-            return Err(session::cross_site(lang));
-        }
-        if !session::csrf_ok(headers, csrf) {
-            return Err(session::stale_form(lang));
-        }
+        session::check_form(headers, lang, csrf).map_err(IntoResponse::into_response)?;
         Self::signed_in(app, headers, lang, remember, here).await
     }
 

@@ -26,6 +26,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::csrf;
+use super::h5_page::H5Page;
 use super::i18n::{self, fill, Dict, Lang};
 use super::session::{
     self, field, parse_date_field, parse_yuan_field, see_other, see_other_with_session, ErrorView,
@@ -70,7 +71,7 @@ pub fn router() -> Router<App> {
 // ---- shared ----
 
 /// The H5 frame: main navigation on "我的共济", the tabs, and the signed-in person.
-async fn frame(
+pub(super) async fn frame(
     app: &App,
     (lang, remember): (Lang, bool),
     title: &str,
@@ -119,28 +120,6 @@ async fn frame(
     }))
 }
 
-/// The H5 frame on the 跨省共济 tab (`quotas.rs`).
-pub(super) async fn frame_for(
-    app: &App,
-    lang_remember: (Lang, bool),
-    title: &str,
-    path: &str,
-    psn_no: &str,
-) -> Page {
-    frame(app, lang_remember, title, "quotas", path, &[], Some(psn_no)).await
-}
-
-/// The signed-in person, or the redirect to the sign-in page (`quotas.rs`).
-pub(super) async fn require_person(
-    app: &App,
-    headers: &HeaderMap,
-    here: &str,
-) -> Result<String, Response> {
-    require(app, headers, here)
-        .await
-        .map_err(IntoResponse::into_response)
-}
-
 /// Whether the person may bind relatives and pay for them: only the employee-insured hold a
 /// personal account to share. A resident is told so instead of being offered what would be
 /// refused.
@@ -148,22 +127,6 @@ async fn can_hold(app: &App, psn_no: &str) -> bool {
     people::my_insurance(app, psn_no)
         .await
         .is_ok_and(|m| m.person.is_employee())
-}
-
-/// The signed-in person, or the redirect to sign in and come back.
-async fn require(app: &App, headers: &HeaderMap, here: &str) -> Result<String, SignInFirst> {
-    session::person(app, headers)
-        .await
-        .ok_or_else(|| SignInFirst(here.to_string()))
-}
-
-/// The redirect to the sign-in page, coming back to the page asked for.
-struct SignInFirst(String);
-
-impl IntoResponse for SignInFirst {
-    fn into_response(self) -> Response {
-        see_other(&href("/h5/signin", &[("next", self.0)]))
-    }
 }
 
 /// A person as others see them: masked name and ID number.
@@ -513,11 +476,8 @@ async fn signout(
     headers: HeaderMap,
     Form(form): Form<session::CsrfForm>,
 ) -> Response {
-    if !session::same_origin(&headers) {
-        return session::cross_site(Lang::Zh);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(Lang::Zh);
+    if let Err(refused) = session::check_form(&headers, Lang::Zh, form.csrf.as_deref()) {
+        return refused.into_response();
     }
     if let Some(t) = session::token(&headers) {
         if let Err(e) = auth::sign_out(&app, &t).await {
@@ -563,27 +523,20 @@ async fn account(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    let psn_no = match require(&app, &headers, "/h5").await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::open(&app, &headers, q.lang, "/h5").await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    let t = lang.t();
-    let page = frame(
-        &app,
-        (lang, remember),
-        t.h5_account_title,
-        "account",
-        "/h5",
-        &[],
-        Some(&psn_no),
-    )
-    .await;
-    let me = match people::my_insurance(&app, &psn_no).await {
+    let (lang, psn_no) = (h5.lang, &h5.psn_no);
+    let t = h5.t();
+    let page = h5
+        .frame(&app, t.h5_account_title, "account", "/h5", &[])
+        .await;
+    let me = match people::my_insurance(&app, psn_no).await {
         Ok(m) => m,
         Err(e) => return problem(page, &e),
     };
-    let fam = family::my_family(&app, &psn_no).await.ok();
+    let fam = family::my_family(&app, psn_no).await.ok();
     let p = &me.person;
     let admdvs = p.admdvs.to_string();
     let template = AccountTemplate {
@@ -670,32 +623,20 @@ async fn family_show(
     Query(q): Query<DoneQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
-    let psn_no = match require(&app, &headers, "/h5/family").await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::open(&app, &headers, q.lang, "/h5/family").await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    let t = lang.t();
-    let page = frame(
-        &app,
-        (lang, remember),
-        t.h5_family_title,
-        "family",
-        "/h5/family",
-        &[],
-        Some(&psn_no),
-    )
-    .await;
-    let f = match family::my_family(&app, &psn_no).await {
+    let (lang, psn_no) = (h5.lang, &h5.psn_no);
+    let t = h5.t();
+    let page = h5
+        .frame(&app, t.h5_family_title, "family", "/h5/family", &[])
+        .await;
+    let f = match family::my_family(&app, psn_no).await {
         Ok(f) => f,
         Err(e) => return problem(page, &e),
     };
-    let admdvs = people::who(&app, &psn_no)
+    let admdvs = people::who(&app, psn_no)
         .await
         .map(|p| p.admdvs)
         .unwrap_or_default();
@@ -718,7 +659,7 @@ async fn family_show(
         end_only_earlier: f.end_date_only_earlier,
         guide_href: guide_href(&app, &admdvs).await,
         notice: done_notice(t, q.done.as_deref()),
-        can_hold: can_hold(&app, &psn_no).await,
+        can_hold: can_hold(&app, psn_no).await,
     };
     render_page(&page, StatusCode::OK, &template)
 }
@@ -891,24 +832,12 @@ fn lines(text: &str) -> Vec<String> {
     text.lines().map(str::to_string).collect()
 }
 
-async fn bind_page(
-    app: &App,
-    lang: Lang,
-    remember: bool,
-    psn_no: &str,
-    form: &BindForm,
-) -> Result<BindTemplate, Response> {
-    let t = lang.t();
-    let page = frame(
-        app,
-        (lang, remember),
-        t.bind_title,
-        "family",
-        "/h5/family/bind",
-        &[],
-        Some(psn_no),
-    )
-    .await;
+async fn bind_page(app: &App, h5: &H5Page, form: &BindForm) -> Result<BindTemplate, Response> {
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
+    let page = h5
+        .frame(app, t.bind_title, "family", "/h5/family/bind", &[])
+        .await;
     let f = match family::my_family(app, psn_no).await {
         Ok(f) => f,
         Err(e) => return Err(problem(page, &e)),
@@ -982,16 +911,15 @@ async fn bind_show(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    let psn_no = match require(&app, &headers, "/h5/family/bind").await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::open(&app, &headers, q.lang, "/h5/family/bind").await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    if !can_hold(&app, &psn_no).await {
+    if !can_hold(&app, &h5.psn_no).await {
         // The family page says who can bind her and what she can do.
         return see_other("/h5/family");
     }
-    match bind_page(&app, lang, remember, &psn_no, &BindForm::default()).await {
+    match bind_page(&app, &h5, &BindForm::default()).await {
         Ok(v) => {
             let page = v.p.clone();
             render_page(&page, StatusCode::OK, &v)
@@ -1006,18 +934,13 @@ async fn bind_act(
     headers: HeaderMap,
     Form(form): Form<BindForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let psn_no = match require(&app, &headers, "/h5/family/bind").await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let csrf = form.csrf.as_deref();
+    let h5 = match H5Page::open_form(&app, &headers, q.lang, csrf, "/h5/family/bind").await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    let v = match bind_page(&app, lang, remember, &psn_no, &form).await {
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let v = match bind_page(&app, &h5, &form).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -1027,9 +950,9 @@ async fn bind_act(
         && field(&form.face_token).is_empty()
         && providers::face_flow_offered(&app)
     {
-        return bind_face_redirect(&app, lang, &psn_no, &form, v).await;
+        return bind_face_redirect(&app, lang, psn_no, &form, v).await;
     }
-    let (view, status) = bind_step(&app, lang, &psn_no, &form, &op, v).await;
+    let (view, status) = bind_step(&app, lang, psn_no, &form, &op, v).await;
     let page = view.p.clone();
     render_page(&page, status, &view)
 }
@@ -1307,11 +1230,12 @@ async fn face_return(
             },
         );
     }
-    let psn_no = match require(&app, &headers, &here).await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::signed_in(&app, &headers, (lang, remember), &here).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    let passed = providers::face_finish(&app, &psn_no, &biz_token, &result_token)
+    let psn_no = h5.psn_no.as_str();
+    let passed = providers::face_finish(&app, psn_no, &biz_token, &result_token)
         .await
         .and_then(|p| {
             serde_json::from_str::<FaceAction>(&p.action)
@@ -1323,27 +1247,20 @@ async fn face_return(
             if let Some((relative, choice)) = face_premium_of(&headers) {
                 // The premium's confirmation again, with why nothing was paid.
                 let at = (relative.as_str(), choice.as_str(), "");
-                return premium_refused(&app, (lang, remember), &psn_no, at, &e).await;
+                return premium_refused(&app, &h5, at, &e).await;
             }
-            let page = frame(
-                &app,
-                (lang, remember),
-                lang.t().bind_face_h,
-                "family",
-                "/h5/family",
-                &[],
-                Some(&psn_no),
-            )
-            .await;
+            let page = h5
+                .frame(&app, lang.t().bind_face_h, "family", "/h5/family", &[])
+                .await;
             problem(page, &e)
         }
         Ok((token, FaceAction::Bind { mut form })) => {
             form.face_token = Some(token);
-            let v = match bind_page(&app, lang, remember, &psn_no, &form).await {
+            let v = match bind_page(&app, &h5, &form).await {
                 Ok(v) => v,
                 Err(r) => return r,
             };
-            let (view, status) = bind_step(&app, lang, &psn_no, &form, "face", v).await;
+            let (view, status) = bind_step(&app, lang, psn_no, &form, "face", v).await;
             if view.step == 5 {
                 return see_other(&href("/h5/family", &[("done", "bound".into())]));
             }
@@ -1351,9 +1268,9 @@ async fn face_return(
             render_page(&page, status, &view)
         }
         Ok((token, FaceAction::Unbind { binding_id })) => {
-            match family::unbind(&app, &psn_no, binding_id, Some(&token), CHANNEL).await {
+            match family::unbind(&app, psn_no, binding_id, Some(&token), CHANNEL).await {
                 Ok(_) => see_other(&href("/h5/family", &[("done", "unbound".into())])),
-                Err(e) => match binding_page(&app, lang, remember, &psn_no, binding_id).await {
+                Err(e) => match binding_page(&app, &h5, binding_id).await {
                     Ok(mut v) => {
                         v.error = Some(ErrorView::of(lang, &e));
                         let page = v.p.clone();
@@ -1375,7 +1292,7 @@ async fn face_return(
             });
             let key = f.key.unwrap_or_default();
             let to = (f.relative.as_str(), choice.as_str(), key.as_str());
-            premium_pay(&app, (lang, remember), &psn_no, to, order).await
+            premium_pay(&app, &h5, to, order).await
         }
     }
 }
@@ -1421,25 +1338,11 @@ struct BindingTemplate {
     suspension: Option<family::Suspension>,
 }
 
-async fn binding_page(
-    app: &App,
-    lang: Lang,
-    remember: bool,
-    psn_no: &str,
-    id: i64,
-) -> Result<BindingTemplate, Response> {
-    let t = lang.t();
+async fn binding_page(app: &App, h5: &H5Page, id: i64) -> Result<BindingTemplate, Response> {
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
     let path = format!("/h5/family/{id}");
-    let page = frame(
-        app,
-        (lang, remember),
-        t.binding_title,
-        "family",
-        &path,
-        &[],
-        Some(psn_no),
-    )
-    .await;
+    let page = h5.frame(app, t.binding_title, "family", &path, &[]).await;
     let f = match family::my_family(app, psn_no).await {
         Ok(f) => f,
         Err(e) => return Err(problem(page, &e)),
@@ -1499,33 +1402,20 @@ async fn binding_show(
     Query(q): Query<DoneQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
     let here = format!("/h5/family/{}", super::encode_query_value(&id));
-    let psn_no = match require(&app, &headers, &here).await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::open(&app, &headers, q.lang, &here).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
     let Ok(id) = id.parse::<i64>() else {
-        let page = frame(
-            &app,
-            (lang, remember),
-            lang.t().binding_title,
-            "family",
-            "/h5/family",
-            &[],
-            Some(&psn_no),
-        )
-        .await;
+        let page = h5
+            .frame(&app, h5.t().binding_title, "family", "/h5/family", &[])
+            .await;
         return problem(page, &ServiceError::NotFound("共济绑定"));
     };
-    match binding_page(&app, lang, remember, &psn_no, id).await {
+    match binding_page(&app, &h5, id).await {
         Ok(mut v) => {
-            v.notice = done_notice(lang.t(), q.done.as_deref());
+            v.notice = done_notice(h5.t(), q.done.as_deref());
             let page = v.p.clone();
             render_page(&page, StatusCode::OK, &v)
         }
@@ -1540,36 +1430,35 @@ async fn binding_act(
     headers: HeaderMap,
     Form(form): Form<BindingForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let t = lang.t();
+    let lang_remember = match H5Page::form_checked(&headers, q.lang, form.csrf.as_deref()) {
+        Ok(lr) => lr,
+        Err(refused) => return refused.into_response(),
+    };
+    // A binding that cannot be named goes back to the list, signed in or not.
     let Ok(id) = id.parse::<i64>() else {
         return see_other("/h5/family");
     };
     let here = format!("/h5/family/{id}");
-    let psn_no = match require(&app, &headers, &here).await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::signed_in(&app, &headers, lang_remember, &here).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
     let op = field(&form.op);
     if op == "unbind"
         && field(&form.confirm) == "1"
         && field(&form.face_token).is_empty()
         && providers::face_flow_offered(&app)
-        && family::my_family(&app, &psn_no)
+        && family::my_family(&app, psn_no)
             .await
             .is_ok_and(|f| f.face_verification_required)
     {
         let action = FaceAction::Unbind { binding_id: id };
-        match face_redirect(&app, &psn_no, &action).await {
+        match face_redirect(&app, psn_no, &action).await {
             Ok(to_provider) => return to_provider,
             Err(e) => {
-                return match binding_page(&app, lang, remember, &psn_no, id).await {
+                return match binding_page(&app, &h5, id).await {
                     Ok(mut v) => {
                         v.error = Some(ErrorView::of(lang, &e));
                         let page = v.p.clone();
@@ -1591,7 +1480,7 @@ async fn binding_act(
                 })
             })();
             match limits {
-                Ok(limits) => family::set_limits(&app, &psn_no, id, limits, CHANNEL)
+                Ok(limits) => family::set_limits(&app, psn_no, id, limits, CHANNEL)
                     .await
                     .map(|_| "limits")
                     .map_err(|e| ErrorView::of(lang, &e)),
@@ -1599,7 +1488,7 @@ async fn binding_act(
             }
         }
         "end" => match parse_date_field(t, form.end.as_deref()) {
-            Ok(Some(end)) => family::change_end(&app, &psn_no, id, end, CHANNEL)
+            Ok(Some(end)) => family::change_end(&app, psn_no, id, end, CHANNEL)
                 .await
                 .map(|_| "end")
                 .map_err(|e| ErrorView::of(lang, &e)),
@@ -1612,7 +1501,7 @@ async fn binding_act(
             } else {
                 let token = field(&form.face_token);
                 let token = (!token.is_empty()).then_some(token.as_str());
-                family::unbind(&app, &psn_no, id, token, CHANNEL)
+                family::unbind(&app, psn_no, id, token, CHANNEL)
                     .await
                     .map(|_| "unbound")
                     .map_err(|e| ErrorView::of(lang, &e))
@@ -1623,7 +1512,7 @@ async fn binding_act(
     match result {
         Ok("unbound") => see_other(&href("/h5/family", &[("done", "unbound".into())])),
         Ok(done) => see_other(&href(&here, &[("done", done.to_string())])),
-        Err(e) => match binding_page(&app, lang, remember, &psn_no, id).await {
+        Err(e) => match binding_page(&app, &h5, id).await {
             Ok(mut v) => {
                 if op == "limits" {
                     v.f_limit_payment = field(&form.limit_payment);
@@ -1821,12 +1710,6 @@ async fn records_show(
     Query(q): Query<RecordsQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
     let query: Vec<(&str, String)> = vec![
         ("from", field(&q.from)),
         ("to", field(&q.to)),
@@ -1840,21 +1723,15 @@ async fn records_show(
             .cloned()
             .collect::<Vec<_>>(),
     );
-    let psn_no = match require(&app, &headers, &here).await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::open(&app, &headers, q.lang, &here).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    let t = lang.t();
-    let page = frame(
-        &app,
-        (lang, remember),
-        t.records_title,
-        "records",
-        "/h5/records",
-        &query,
-        Some(&psn_no),
-    )
-    .await;
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
+    let page = h5
+        .frame(&app, t.records_title, "records", "/h5/records", &query)
+        .await;
     let page_no: u32 = field(&q.page).parse().unwrap_or(1).clamp(1, 1000);
     let kind = field(&q.kind);
     let mut error = None;
@@ -1877,7 +1754,7 @@ async fn records_show(
     let mut rows = Vec::new();
     let mut more = false;
     if let Some(filter) = filter {
-        match records::records(&app, &psn_no, &filter).await {
+        match records::records(&app, psn_no, &filter).await {
             Ok(list) => {
                 more = list.len() > RECORDS_PER_PAGE as usize;
                 rows = list
@@ -1955,27 +1832,20 @@ async fn messages_show(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    let psn_no = match require(&app, &headers, "/h5/messages").await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::open(&app, &headers, q.lang, "/h5/messages").await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    let t = lang.t();
-    let page = frame(
-        &app,
-        (lang, remember),
-        t.messages_title,
-        "messages",
-        "/h5/messages",
-        &[],
-        Some(&psn_no),
-    )
-    .await;
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
+    let page = h5
+        .frame(&app, t.messages_title, "messages", "/h5/messages", &[])
+        .await;
     let filter = RecordFilter {
         limit: Some(MESSAGES_MAX),
         ..RecordFilter::default()
     };
-    let (messages, error) = match records::records(&app, &psn_no, &filter).await {
+    let (messages, error) = match records::records(&app, psn_no, &filter).await {
         Ok(list) => (
             list.iter()
                 .filter(|r| {
@@ -2004,15 +1874,14 @@ async fn messages_show(
 /// the same idempotency key, ready for the code.
 async fn premium_second_factor(
     app: &App,
-    lang: Lang,
-    remember: bool,
-    psn_no: &str,
+    h5: &H5Page,
     relative: &str,
     choice: &str,
     key: &str,
 ) -> Response {
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
     let sent = auth::send_second_factor(app, psn_no).await;
-    let mut v = match premium_page(app, lang, remember, psn_no, relative, choice).await {
+    let mut v = match premium_page(app, h5, relative, choice).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -2128,24 +1997,16 @@ fn new_key() -> String {
 
 async fn premium_page(
     app: &App,
-    lang: Lang,
-    remember: bool,
-    psn_no: &str,
+    h5: &H5Page,
     relative: &str,
     choice: &str,
 ) -> Result<PremiumTemplate, Response> {
-    let t = lang.t();
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
     let query = [("relative", relative.to_string())];
-    let page = frame(
-        app,
-        (lang, remember),
-        t.premium_title,
-        "premium",
-        "/h5/premium",
-        &query,
-        Some(psn_no),
-    )
-    .await;
+    let page = h5
+        .frame(app, t.premium_title, "premium", "/h5/premium", &query)
+        .await;
     let f = match family::my_family(app, psn_no).await {
         Ok(f) => f,
         Err(e) => return Err(problem(page, &e)),
@@ -2249,19 +2110,13 @@ async fn premium_show(
     Query(q): Query<PremiumQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
     let relative = field(&q.relative);
-    let psn_no = match require(&app, &headers, "/h5/premium").await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::open(&app, &headers, q.lang, "/h5/premium").await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
     let choice = field(&q.choice);
-    match premium_page(&app, lang, remember, &psn_no, &relative, &choice).await {
+    match premium_page(&app, &h5, &relative, &choice).await {
         Ok(v) => {
             let page = v.p.clone();
             render_page(&page, StatusCode::OK, &v)
@@ -2276,24 +2131,17 @@ async fn premium_act(
     headers: HeaderMap,
     Form(form): Form<PremiumForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let psn_no = match require(&app, &headers, "/h5/premium").await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let csrf = form.csrf.as_deref();
+    let h5 = match H5Page::open_form(&app, &headers, q.lang, csrf, "/h5/premium").await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    let t = lang.t();
+    let t = h5.t();
     let relative = field(&form.relative);
     let choice = field(&form.choice);
     let key = field(&form.key);
     if field(&form.op) == "code" {
-        return premium_second_factor(&app, lang, remember, &psn_no, &relative, &choice, &key)
-            .await;
+        return premium_second_factor(&app, &h5, &relative, &choice, &key).await;
     }
     let order = parse_choice(&choice).map(|(year, kind)| PremiumOrder {
         relative_psn_no: relative.clone(),
@@ -2316,7 +2164,7 @@ async fn premium_act(
         let started = match &order {
             Some(o) => {
                 let action = FaceAction::Premium(premiums::FaceForPremium::of(o));
-                face_redirect(&app, &psn_no, &action).await
+                face_redirect(&app, &h5.psn_no, &action).await
             }
             None => Err(ServiceError::BadRequest(
                 t.premium_choose_missing.to_string(),
@@ -2324,32 +2172,23 @@ async fn premium_act(
         };
         return match started {
             Ok(to_provider) => to_provider,
-            Err(e) => {
-                premium_refused(
-                    &app,
-                    (lang, remember),
-                    &psn_no,
-                    (&relative, &choice, &key),
-                    &e,
-                )
-                .await
-            }
+            Err(e) => premium_refused(&app, &h5, (&relative, &choice, &key), &e).await,
         };
     }
     let to = (relative.as_str(), choice.as_str(), key.as_str());
-    premium_pay(&app, (lang, remember), &psn_no, to, order).await
+    premium_pay(&app, &h5, to, order).await
 }
 
 /// The confirmation shown again after the second factor was refused (or the face check could
 /// not start): the same choice and key, nothing paid, the reason in plain words.
 async fn premium_refused(
     app: &App,
-    (lang, remember): (Lang, bool),
-    psn_no: &str,
+    h5: &H5Page,
     (relative, choice, key): (&str, &str, &str),
     e: &ServiceError,
 ) -> Response {
-    let mut v = match premium_page(app, lang, remember, psn_no, relative, choice).await {
+    let lang = h5.lang;
+    let mut v = match premium_page(app, h5, relative, choice).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -2370,16 +2209,15 @@ async fn premium_refused(
 /// receipt; or the refusal, with the confirmation again when only the second factor failed.
 async fn premium_pay(
     app: &App,
-    (lang, remember): (Lang, bool),
-    psn_no: &str,
+    h5: &H5Page,
     (relative, choice, key): (&str, &str, &str),
     order: Option<PremiumOrder>,
 ) -> Response {
-    let t = lang.t();
+    let (lang, t) = (h5.lang, h5.t());
     let result = match order {
-        Some(o) => premiums::pay_premium(app, psn_no, o, CHANNEL).await,
+        Some(o) => premiums::pay_premium(app, &h5.psn_no, o, CHANNEL).await,
         None => {
-            let mut v = match premium_page(app, lang, remember, psn_no, relative, "").await {
+            let mut v = match premium_page(app, h5, relative, "").await {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -2395,13 +2233,10 @@ async fn premium_pay(
             | ServiceError::CodeInvalid
             | ServiceError::FaceRejected
             | ServiceError::FaceUnavailable),
-        ) => {
-            return premium_refused(app, (lang, remember), psn_no, (relative, choice, key), &e)
-                .await
-        }
+        ) => return premium_refused(app, h5, (relative, choice, key), &e).await,
         Err(e) => {
             // Nothing was paid: the form shown again carries a fresh key.
-            let mut v = match premium_page(app, lang, remember, psn_no, relative, "").await {
+            let mut v = match premium_page(app, h5, relative, "").await {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -2410,7 +2245,7 @@ async fn premium_pay(
             return render_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &v);
         }
     };
-    let mut v = match premium_page(app, lang, remember, psn_no, relative, "").await {
+    let mut v = match premium_page(app, h5, relative, "").await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -2456,23 +2291,16 @@ async fn payments_show(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    let psn_no = match require(&app, &headers, "/h5/payments").await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::open(&app, &headers, q.lang, "/h5/payments").await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    let t = lang.t();
-    let page = frame(
-        &app,
-        (lang, remember),
-        t.h5_payments_title,
-        "premium",
-        "/h5/payments",
-        &[],
-        Some(&psn_no),
-    )
-    .await;
-    let (payments, error) = match crate::service::premiums::payments(&app, &psn_no).await {
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
+    let page = h5
+        .frame(&app, t.h5_payments_title, "premium", "/h5/payments", &[])
+        .await;
+    let (payments, error) = match crate::service::premiums::payments(&app, psn_no).await {
         Ok(list) => (
             list.into_iter()
                 .map(|r| PaymentLine {
@@ -2490,7 +2318,7 @@ async fn payments_show(
         ),
         Err(e) => (Vec::new(), Some(ErrorView::of(lang, &e))),
     };
-    let (bubao, bubao_error) = super::h5_bubao::lines(&app, lang, &psn_no).await;
+    let (bubao, bubao_error) = super::h5_bubao::lines(&app, lang, psn_no).await;
     render_page(
         &page,
         StatusCode::OK,

@@ -6,17 +6,18 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
 
-use super::{frame, require, PersonView, CHANNEL};
+use super::{PersonView, CHANNEL};
 use crate::app::App;
 use crate::service::collection::{self, NewOrder};
 use crate::service::people;
-use crate::web::i18n::{self, fill, Lang};
-use crate::web::session::{self, field, see_other, ErrorView};
-use crate::web::{lang_of, render_page, LangQuery, Page};
+use crate::web::h5_page::H5Page;
+use crate::web::i18n::{self, fill};
+use crate::web::session::{field, see_other, ErrorView};
+use crate::web::{render_page, LangQuery, Page};
 use gongji_core::premium::PremiumKind;
 
 pub const PATH: &str = "/h5/premium/self";
@@ -70,24 +71,10 @@ struct SelfTemplate {
     error: Option<ErrorView>,
 }
 
-async fn page(
-    app: &App,
-    lang: Lang,
-    remember: bool,
-    psn_no: &str,
-    year: &str,
-) -> Result<SelfTemplate, Response> {
-    let t = lang.t();
-    let p = frame(
-        app,
-        (lang, remember),
-        t.self_title,
-        "premium",
-        PATH,
-        &[],
-        Some(psn_no),
-    )
-    .await;
+async fn page(app: &App, h5: &H5Page, year: &str) -> Result<SelfTemplate, Response> {
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
+    let p = h5.frame(app, t.self_title, "premium", PATH, &[]).await;
     let me = match people::who(app, psn_no).await {
         Ok(me) => PersonView::of(&me),
         Err(e) => return Err(super::problem(p, &e)),
@@ -133,17 +120,11 @@ pub async fn show(
     Query(q): Query<SelfQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = lang_of(
-        &LangQuery {
-            lang: q.lang.clone(),
-        },
-        &headers,
-    );
-    let psn_no = match require(&app, &headers, PATH).await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let h5 = match H5Page::open(&app, &headers, q.lang, PATH).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    match page(&app, lang, remember, &psn_no, &field(&q.year)).await {
+    match page(&app, &h5, &field(&q.year)).await {
         Ok(v) => {
             let p = v.p.clone();
             render_page(&p, StatusCode::OK, &v)
@@ -158,22 +139,17 @@ pub async fn act(
     headers: HeaderMap,
     Form(form): Form<SelfForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let psn_no = match require(&app, &headers, PATH).await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let csrf = form.csrf.as_deref();
+    let h5 = match H5Page::open_form(&app, &headers, q.lang, csrf, PATH).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
+    let (lang, psn_no) = (h5.lang, &h5.psn_no);
     let year = field(&form.year);
     let made = match year.parse::<i32>() {
         Ok(y) => collection::create_order(
             &app,
-            &psn_no,
+            psn_no,
             NewOrder {
                 psn_no: psn_no.clone(),
                 kind: PremiumKind::Resident,
@@ -188,7 +164,7 @@ pub async fn act(
     let made = match made {
         Ok(m) => m,
         Err(e) => {
-            let mut v = match page(&app, lang, remember, &psn_no, &year).await {
+            let mut v = match page(&app, &h5, &year).await {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -200,7 +176,7 @@ pub async fn act(
     if let (None, Some(url)) = (&made.confirmed, &made.pay_url) {
         return see_other(url);
     }
-    let mut v = match page(&app, lang, remember, &psn_no, "").await {
+    let mut v = match page(&app, &h5, "").await {
         Ok(v) => v,
         Err(r) => return r,
     };

@@ -26,6 +26,7 @@ pub(crate) mod csrf;
 mod guide;
 mod h5;
 mod h5_bubao;
+mod h5_page;
 pub mod i18n;
 mod nearby;
 mod proxy;

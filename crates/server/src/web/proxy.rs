@@ -12,11 +12,11 @@ use axum::{Form, Router};
 use gongji_core::codes::Channel;
 use serde::Deserialize;
 
-use super::i18n::fill;
+use super::h5_page::H5Page;
 use super::session::{self, field, see_other, ErrorView};
-use super::{href, lang_of, render_page, LangQuery, Page, UserBar};
+use super::{href, render_page, LangQuery, Page};
 use crate::app::App;
-use crate::service::{people, proxy};
+use crate::service::proxy;
 
 const PATH: &str = "/h5/proxy";
 
@@ -68,21 +68,9 @@ struct ProxyForm {
     token: Option<String>,
 }
 
-async fn page_for(
-    app: &App,
-    lang_remember: (super::i18n::Lang, bool),
-    psn_no: &str,
-) -> Result<ProxyTemplate, Response> {
-    let (lang, remember) = lang_remember;
-    let t = lang.t();
-    let who = people::who(app, psn_no)
-        .await
-        .map(|p| p.name_masked)
-        .unwrap_or_default();
-    let page = Page::at(lang, remember, t.proxy_title, "h5", PATH, &[]).with_user(Some(UserBar {
-        who: fill(t.h5_signed_in_as, &[&who]),
-        signout_action: "/h5/signout",
-    }));
+async fn page_for(app: &App, h5: &H5Page) -> Result<ProxyTemplate, Response> {
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let page = h5.bar_only(app, h5.t().proxy_title, PATH).await;
     let (given, received) = match proxy::consents(app, psn_no).await {
         Ok(c) => c,
         Err(e) => {
@@ -119,13 +107,13 @@ async fn page_for(
 }
 
 async fn show(State(app): State<App>, Query(q): Query<ShowQuery>, headers: HeaderMap) -> Response {
-    let lr = lang_of(&LangQuery { lang: q.lang }, &headers);
-    let Some(psn_no) = session::person(&app, &headers).await else {
-        return see_other(&href("/h5/signin", &[("next", PATH.to_string())]));
+    let h5 = match H5Page::open(&app, &headers, q.lang, PATH).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    match page_for(&app, lr, &psn_no).await {
+    match page_for(&app, &h5).await {
         Ok(mut v) => {
-            let t = lr.0.t();
+            let t = h5.t();
             v.notice = match q.done.as_deref() {
                 Some("given") => Some(t.proxy_done_given.to_string()),
                 Some("revoked") => Some(t.proxy_done_revoked.to_string()),
@@ -144,27 +132,22 @@ async fn act(
     headers: HeaderMap,
     Form(form): Form<ProxyForm>,
 ) -> Response {
-    let lr = lang_of(&q, &headers);
-    let (lang, _) = lr;
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let Some(psn_no) = session::person(&app, &headers).await else {
-        return see_other(&href("/h5/signin", &[("next", PATH.to_string())]));
+    let csrf = form.csrf.as_deref();
+    let h5 = match H5Page::open_form(&app, &headers, q.lang, csrf, PATH).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    let t = lang.t();
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
     let result = match field(&form.op).as_str() {
-        "revoke" => proxy::revoke(&app, &psn_no, &field(&form.token), Channel::Web)
+        "revoke" => proxy::revoke(&app, psn_no, &field(&form.token), Channel::Web)
             .await
             .map(|_| "revoked")
             .map_err(|e| ErrorView::of(lang, &e)),
         _ if form.consent.as_deref() != Some("yes") => Err(ErrorView::input(t.proxy_err_consent)),
         _ => proxy::give(
             &app,
-            &psn_no,
+            psn_no,
             &field(&form.certno),
             &field(&form.name),
             Channel::Web,
@@ -175,7 +158,7 @@ async fn act(
     };
     match result {
         Ok(done) => see_other(&href(PATH, &[("done", done.to_string())])),
-        Err(e) => match page_for(&app, lr, &psn_no).await {
+        Err(e) => match page_for(&app, &h5).await {
             Ok(mut v) => {
                 v.f_name = field(&form.name);
                 v.f_certno = field(&form.certno);

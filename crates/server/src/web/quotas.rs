@@ -15,10 +15,11 @@ use gongji_core::quota::QuotaParties;
 use gongji_core::Fen;
 use serde::Deserialize;
 
-use super::h5::{frame_for, require_person, Opt, RELATIONSHIP_CODES};
+use super::h5::{Opt, RELATIONSHIP_CODES};
+use super::h5_page::H5Page;
 use super::i18n::{self, fill, Dict, Lang};
-use super::session::{self, ErrorView};
-use super::{lang_of, render_page, LangQuery, Page};
+use super::session::ErrorView;
+use super::{render_page, LangQuery, Page};
 use crate::app::App;
 use crate::peer::ledger::{QuotaView, Spending};
 use crate::peer::service::{self, BindAsk};
@@ -212,25 +213,19 @@ fn relationship_options(lang: Lang, chosen: &str) -> Vec<Opt> {
         .collect()
 }
 
-async fn page_for(app: &App, lang: Lang, remember: bool, psn_no: &str) -> Page {
-    frame_for(
-        app,
-        (lang, remember),
-        lang.t().quota_title,
-        "/h5/quotas",
-        psn_no,
-    )
-    .await
+async fn page_for(app: &App, h5: &H5Page) -> Page {
+    h5.frame(app, h5.t().quota_title, "quotas", "/h5/quotas", &[])
+        .await
 }
 
 async fn show(State(app): State<App>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    let psn_no = match require_person(&app, &headers, "/h5/quotas").await {
-        Ok(p) => p,
+    let h5 = match H5Page::open(&app, &headers, q.lang, "/h5/quotas").await {
+        Ok(h5) => h5,
         Err(r) => return r,
     };
-    let page = page_for(&app, lang, remember, &psn_no).await;
-    let (lines, error) = lines(&app, lang, &psn_no).await;
+    let lang = h5.lang;
+    let page = page_for(&app, &h5).await;
+    let (lines, error) = lines(&app, lang, &h5.psn_no).await;
     let status = if error.is_some() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -257,19 +252,14 @@ async fn act(
     headers: HeaderMap,
     Form(form): Form<QuotaForm>,
 ) -> Response {
-    let (lang, remember) = lang_of(&q, &headers);
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let psn_no = match require_person(&app, &headers, "/h5/quotas").await {
-        Ok(p) => p,
+    let csrf = form.csrf.as_deref();
+    let h5 = match H5Page::open_form(&app, &headers, q.lang, csrf, "/h5/quotas").await {
+        Ok(h5) => h5,
         Err(r) => return r,
     };
-    let t = lang.t();
-    let page = page_for(&app, lang, remember, &psn_no).await;
+    let (lang, psn_no) = (h5.lang, &h5.psn_no);
+    let t = h5.t();
+    let page = page_for(&app, &h5).await;
     let op = text(&form.op);
     let province = text(&form.province);
     let relative = text(&form.relative);
@@ -375,7 +365,7 @@ async fn act(
                 .map_err(|e| ErrorView::of(lang, &e));
         }
     }
-    let (lines, list_error) = lines(&app, lang, &psn_no).await;
+    let (lines, list_error) = lines(&app, lang, psn_no).await;
     let (done, error, status) = match outcome {
         Ok(done) => (done, list_error, StatusCode::OK),
         Err(e) => (None, Some(e), StatusCode::UNPROCESSABLE_ENTITY),

@@ -14,11 +14,12 @@ use gongji_store::reviews::ReviewRow;
 use serde::Deserialize;
 
 use super::console_page::ConsolePage;
-use super::i18n::{district_name, fill, region_name, Dict, Lang};
+use super::h5_page::H5Page;
+use super::i18n::{district_name, region_name, Dict, Lang};
 use super::session::{self, field, see_other, ErrorView};
-use super::{href, lang_of, render_page, LangQuery, Page, UserBar};
+use super::{href, render_page, LangQuery, Page};
 use crate::app::App;
-use crate::service::{people, reviews};
+use crate::service::reviews;
 
 const PATH: &str = "/h5/requests";
 const CONSOLE_PATH: &str = "/console/reviews";
@@ -151,18 +152,10 @@ struct MineForm {
     region: Option<String>,
 }
 
-async fn page_for(app: &App, lr: (Lang, bool), psn_no: &str) -> Result<MineTemplate, Response> {
-    let (lang, remember) = lr;
-    let t = lang.t();
-    let me = people::who(app, psn_no).await.ok();
-    let who = me
-        .as_ref()
-        .map(|p| p.name_masked.clone())
-        .unwrap_or_default();
-    let page = Page::at(lang, remember, t.rv_title, "h5", PATH, &[]).with_user(Some(UserBar {
-        who: fill(t.h5_signed_in_as, &[&who]),
-        signout_action: "/h5/signout",
-    }));
+async fn page_for(app: &App, h5: &H5Page) -> Result<MineTemplate, Response> {
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
+    let t = h5.t();
+    let page = h5.bar_only(app, t.rv_title, PATH).await;
     let rows = match reviews::mine(app, psn_no).await {
         Ok(r) => r,
         Err(e) => {
@@ -211,14 +204,14 @@ async fn page_for(app: &App, lr: (Lang, bool), psn_no: &str) -> Result<MineTempl
 }
 
 async fn show(State(app): State<App>, Query(q): Query<ShowQuery>, headers: HeaderMap) -> Response {
-    let lr = lang_of(&LangQuery { lang: q.lang }, &headers);
-    let Some(psn_no) = session::person(&app, &headers).await else {
-        return see_other(&href("/h5/signin", &[("next", PATH.to_string())]));
+    let h5 = match H5Page::open(&app, &headers, q.lang, PATH).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
-    match page_for(&app, lr, &psn_no).await {
+    match page_for(&app, &h5).await {
         Ok(mut v) => {
             if q.done.is_some() {
-                v.notice = Some(lr.0.t().rv_done.to_string());
+                v.notice = Some(h5.t().rv_done.to_string());
             }
             let page = v.p.clone();
             render_page(&page, StatusCode::OK, &v)
@@ -233,22 +226,17 @@ async fn act(
     headers: HeaderMap,
     Form(form): Form<MineForm>,
 ) -> Response {
-    let lr = lang_of(&q, &headers);
-    let (lang, _) = lr;
-    if !session::same_origin(&headers) {
-        return session::cross_site(lang);
-    }
-    if !session::csrf_ok(&headers, form.csrf.as_deref()) {
-        return session::stale_form(lang);
-    }
-    let Some(psn_no) = session::person(&app, &headers).await else {
-        return see_other(&href("/h5/signin", &[("next", PATH.to_string())]));
+    let csrf = form.csrf.as_deref();
+    let h5 = match H5Page::open_form(&app, &headers, q.lang, csrf, PATH).await {
+        Ok(h5) => h5,
+        Err(r) => return r,
     };
+    let (lang, psn_no) = (h5.lang, h5.psn_no.as_str());
     let result = match field(&form.op).as_str() {
         "register" => {
             reviews::submit_registration(
                 &app,
-                &psn_no,
+                psn_no,
                 &field(&form.rname),
                 &field(&form.certno),
                 &field(&form.region),
@@ -259,7 +247,7 @@ async fn act(
         _ => {
             reviews::submit_correction(
                 &app,
-                &psn_no,
+                psn_no,
                 &field(&form.name),
                 &field(&form.phone),
                 Channel::Web,
@@ -269,7 +257,7 @@ async fn act(
     };
     match result {
         Ok(_) => see_other(&href(PATH, &[("done", "1".to_string())])),
-        Err(e) => match page_for(&app, lr, &psn_no).await {
+        Err(e) => match page_for(&app, &h5).await {
             Ok(mut v) => {
                 v.f_name = field(&form.name);
                 v.f_phone = field(&form.phone);

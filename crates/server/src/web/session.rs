@@ -353,6 +353,35 @@ pub fn cross_site(lang: Lang) -> Response {
         .into_response()
 }
 
+/// A signed-in form checked before the sign-in is looked at: sent from our own pages, then
+/// with its session's CSRF token; otherwise why it is refused, in the page's language.
+pub fn check_form(headers: &HeaderMap, lang: Lang, csrf: Option<&str>) -> Result<(), FormRefused> {
+    if !same_origin(headers) {
+        return Err(FormRefused::CrossSite(lang));
+    }
+    if !csrf_ok(headers, csrf) {
+        return Err(FormRefused::Stale(lang));
+    }
+    Ok(())
+}
+
+/// Why [`check_form`] refused a form.
+pub enum FormRefused {
+    /// Posted from another site.
+    CrossSite(Lang),
+    /// Without this session's CSRF token.
+    Stale(Lang),
+}
+
+impl IntoResponse for FormRefused {
+    fn into_response(self) -> Response {
+        match self {
+            FormRefused::CrossSite(lang) => cross_site(lang),
+            FormRefused::Stale(lang) => stale_form(lang),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
