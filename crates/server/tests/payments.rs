@@ -250,6 +250,60 @@ async fn two_orders_paid_twice_keep_one_and_refund_one_in_either_order() {
     }
 }
 
+/// Acceptance (issue 13, R-R4) across two channels: a resident's own order at the payment
+/// provider and his holder's payment from a personal account, for the same year. Whichever
+/// lands first is kept; the account payment after a kept channel payment is refused before
+/// money moves, and a channel payment after the account paid is refunded. Never both kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_channel_payment_and_a_holders_account_payment_are_never_both_kept() {
+    for account_first in [true, false] {
+        let fake = FakeProvider::start().await;
+        let w = with_provider(&fake).await;
+        let s = &w.s;
+        let ry = s.sign_in(&w.ry).await;
+        let hy = s.sign_in(&w.hy).await;
+        let o = order(s, &ry, &w.ry).await;
+        let fen = gongji_core::Fen::parse_yuan(o["amount"].as_str().unwrap())
+            .unwrap()
+            .fen();
+        let income_before = premium_income(s).await;
+        let holder_before = s.balance(&w.hy).await.fen();
+        let notification = || {
+            FakeProvider::notification(
+                o["order_id"].as_str().unwrap(),
+                "4200R",
+                fen,
+                "2025-10-10T10:01:00+08:00",
+            )
+        };
+        let by_account = json!({
+            "face_token": "FACE-OK", "relative_psn_no": w.ry.psn_no, "year": 2026
+        });
+        if account_first {
+            let paid = s.post("/api/v1/me/premiums", Some(&hy), by_account).await;
+            assert_eq!(paid.status, 201, "{}", paid.body);
+            let late = deliver(s, notification()).await;
+            assert_eq!(late.ok()["status"], "refunded", "{}", late.body);
+            assert_eq!(
+                fake.refund_numbers().len(),
+                1,
+                "the channel's money goes back"
+            );
+            assert_eq!(s.balance(&w.hy).await.fen(), holder_before - fen);
+        } else {
+            let kept = deliver(s, notification()).await;
+            assert_eq!(kept.ok()["status"], "kept", "{}", kept.body);
+            s.post("/api/v1/me/premiums", Some(&hy), by_account)
+                .await
+                .refused(422, "GJ-PREMIUM-ALREADY-PAID");
+            assert_eq!(s.balance(&w.hy).await.fen(), holder_before, "nothing moved");
+            assert!(fake.refund_numbers().is_empty());
+        }
+        assert_eq!(premium_income(s).await - income_before, fen, "kept once");
+        s.verify_clean().await;
+    }
+}
+
 /// A notification with a bad signature, for an unknown order or for another amount than
 /// its order's is refused with its code, changes nothing, and is audited.
 #[tokio::test(flavor = "multi_thread")]
