@@ -186,7 +186,7 @@ async fn a_clerk_uploads_a_list_and_reads_every_row() {
     assert!(
         too_big
             .body
-            .contains("文件太大，没有导入。一次最多 1 MB，请把名单分成几个文件，分别导入。"),
+            .contains("文件太大，没有导入。一次最多 1 兆，请把名单分成几个文件，分别导入。"),
         "{}",
         too_big.body
     );
