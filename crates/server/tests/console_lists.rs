@@ -133,17 +133,17 @@ async fn a_clerk_uploads_a_list_and_reads_every_row() {
     let name = gongji_core::pii::mask_name(&w.ry2.name);
     assert_eq!(
         row_text(b, 2),
-        format!("2 {masked} {name} 低保对象 76.00 元 低保对象 已标识")
+        format!("第 2 行 {masked} {name} 低保对象 76.00 元 低保对象 已标识")
     );
     // The 100-yuan list does not raise the 76 the person already qualifies for.
     assert_eq!(
         row_text(b, 3),
-        format!("3 {masked} {name} 乡村振兴部门监测对象 76.00 元 低保对象 已标识")
+        format!("第 3 行 {masked} {name} 乡村振兴部门监测对象 76.00 元 低保对象 已标识")
     );
     let nobody = gongji_core::pii::mask_certno("110101199001011234");
     assert!(
         row_text(b, 4).starts_with(&format!(
-            "4 {nobody} minimum_subsistence 未通过 查无此参保人员"
+            "第 4 行 {nobody} minimum_subsistence 未通过 查无此参保人员"
         )),
         "{}",
         row_text(b, 4)
@@ -161,7 +161,7 @@ async fn a_clerk_uploads_a_list_and_reads_every_row() {
     assert!(bad.ends_with("GJ-CATEGORY-LIST-ROW-INVALID"), "{bad}");
     assert_eq!(
         row_text(b, 6),
-        format!("6 {masked} {name} 低保对象 76.00 元 低保对象 原已在名单中，未变")
+        format!("第 6 行 {masked} {name} 低保对象 76.00 元 低保对象 原已在名单中，未变")
     );
     assert!(
         !b.contains(ry2.as_str()),

@@ -36,6 +36,7 @@ struct Known {
 
 pub(super) struct ListLine {
     line: u64,
+    line_label: String,
     certno: String,
     name: String,
     category: String,
@@ -403,6 +404,7 @@ fn results(
         let admdvs = person.map(|k| k.admdvs);
         let mut line = ListLine {
             line: r.line,
+            line_label: fill(t.lists_line_n, &[&r.line]),
             certno: r.certno.clone(),
             name: person.map(|k| k.name_masked.clone()).unwrap_or_default(),
             category: row.map(|row| row.category.clone()).unwrap_or_default(),
@@ -435,7 +437,7 @@ fn results(
                 }
             }
             RowOutcome::Refused { code, message } => {
-                line.result = fill(t.lists_refused_because, &[message]);
+                line.result = fill(t.lists_refused_because, &[&in_words(lang, message)]);
                 line.code = (*code).to_string();
             }
         }
@@ -455,4 +457,13 @@ fn results(
             .collect(),
     };
     (summary, lines)
+}
+
+/// A refusal's message as a Chinese page shows it: the parser writes some details as
+/// "中文 / English"; the Chinese page keeps the Chinese half, the English page both.
+fn in_words(lang: Lang, message: &str) -> String {
+    match (lang, message.split_once(" / ")) {
+        (Lang::Zh, Some((zh, _))) => zh.to_string(),
+        _ => message.to_string(),
+    }
 }
