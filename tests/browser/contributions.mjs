@@ -280,7 +280,7 @@ export async function contributionsTests(h, page, staff) {
 
   await test("console pages of issue 13 in Chinese: no English words (staff terms allowed)", async () => {
     const found = [];
-    for (const p of ["/console/collection", `/console/collection?year=${YEAR}&by=agent`, "/console/agents", "/console/reviews", "/console/bubao", "/console/transfers"]) {
+    for (const p of ["/console/collection", `/console/collection?year=${YEAR}&by=agent`, "/console/agents", "/console/reviews", "/console/bubao", "/console/transfers", "/console/lists"]) {
       await staff.goto(`${BASE2}${p}${p.includes("?") ? "&" : "?"}lang=zh`);
       eq(await staff.getAttribute("html", "lang"), "zh-CN", `${p} in Chinese`);
       const english = (await readable(staff, "[data-testid=who], [data-testid=agent-token] code"))
@@ -289,5 +289,41 @@ export async function contributionsTests(h, page, staff) {
       await checkPage(staff, `contrib-console${p.replace(/[/?=&]+/g, "-")}`);
     }
     assert(found.length === 0, `${found.length} problems:\n${found.join("\n")}`);
+  });
+
+  await test("console 缴费人群名单 (clerk): a department's list uploaded as a file, every row's result to the fen", async () => {
+    const [a, b] = yunchengResidents(h, 2);
+    h.assert(table.has("低保对象"), "低保对象 in the 2027 table");
+    const cheapest = [...table.entries()].reduce((m, e) => (e[1] < m[1] ? e : m));
+    const nobody = newbornCertno(h);
+    const csv = "身份证号码,人群类别,来源部门,名单日期\n" +
+      `${a.certno},低保对象,运城市民政局,2026-09-15\n` +
+      `${b.certno},${cheapest[0]},运城市民政局,2026-09-15\n` +
+      `${nobody},低保对象,运城市民政局,2026-09-15\n` +
+      `${a.certno},低保对象,运城市民政局,2026年9月15日\n`;
+    await staff.goto(`${BASE2}/console/lists?lang=zh`);
+    if (!(await staff.locator("#l-file").count())) await signInStaff("clerk");
+    await staff.goto(`${BASE2}/console/lists?lang=zh`);
+    eq(await text(staff, "h1"), "导入缴费人群名单", "heading");
+    eq(await staff.locator("#l-year").inputValue(), String(YEAR), "the year being collected is chosen");
+    await checkPage(staff, "contrib-lists-form");
+    await staff.setInputFiles("#l-file", { name: "民政局低保名单.csv", mimeType: "text/csv", buffer: Buffer.from(csv, "utf8") });
+    await staff.getByRole("button", { name: "导入名单" }).click();
+    eq(await text(staff, "[data-testid=list-counts]"), `${YEAR}年度：共读到 4 行，新标识 2 行，原已在名单中 0 行，未通过 2 行。`, "the summary");
+    eq(await text(staff, "[data-testid=list-sources]"), "名单来源：运城市民政局（名单日期 2026-09-15）", "the source");
+    const rows = staff.locator("[data-testid=list-rows] tbody tr");
+    eq(JSON.stringify(await rows.evaluateAll((trs) => trs.map((t) => t.dataset.line))), JSON.stringify(["4", "5", "2", "3"]), "refused rows first");
+    const cells = async (line) => (await staff.locator(`[data-testid=list-rows] tr[data-line="${line}"] > *`).allInnerTexts()).map((s) => s.trim());
+    const ra = await cells(2);
+    eq(ra[2], maskName(a.psn_name), "the person's name, masked");
+    assert(!ra[1].includes(a.certno), "the ID number masked");
+    eq(fen(ra[4].split(/\s/)[0]), table.get("低保对象"), "低保对象's amount");
+    assert(ra[5].includes("已标识"), `marked: ${ra[5]}`);
+    const rb = await cells(3);
+    eq(fen(rb[4].split(/\s/)[0]), cheapest[1], `${cheapest[0]}'s amount`);
+    assert((await cells(4))[5].includes("查无此参保人员"), "the unknown ID number, in words");
+    assert((await cells(5))[5].includes("名单日期"), "the malformed date, in words");
+    // checkPage also shoots it at 360 px and fails if anything sticks out sideways.
+    await checkPage(staff, "contrib-lists-result");
   });
 }

@@ -93,6 +93,8 @@ enum Body {
     None,
     Json(serde_json::Value),
     Form(Vec<(String, String)>),
+    /// A form with a file (`multipart/form-data`): the fields, then the file as `file`.
+    Upload(Vec<(String, String)>, String),
 }
 
 struct Ctx {
@@ -985,6 +987,29 @@ fn matrix(c: &Ctx) -> Vec<Row> {
             },
             w("X X X X X X F P P"),
         ),
+        // Every role marks categories from lists (Permission::MarkContributionCategories).
+        page(
+            Method::GET,
+            "/console/lists",
+            "/console/lists".into(),
+            none,
+            w("S S S S S S P P P"),
+        ),
+        page(
+            Method::POST,
+            "/console/lists",
+            "/console/lists".into(),
+            |c, _| {
+                Body::Upload(
+                    vec![("year".into(), "2026".into())],
+                    format!(
+                        "certno,category,source_dept,list_date\n{},minimum_subsistence,民政局,2025-09-20\n",
+                        c.w.ry2.certno
+                    ),
+                )
+            },
+            w("X X X X X X P P P"),
+        ),
         page(
             Method::GET,
             "/console/audit",
@@ -1234,6 +1259,25 @@ async fn try_cell(
             };
             fields.push(("csrf".into(), csrf));
             req = req.form(&fields);
+        }
+        Body::Upload(mut fields, file) => {
+            fields.push(("csrf".into(), token.map(csrf_of).unwrap_or_default()));
+            let boundary = "----gongji-authz-boundary";
+            let mut body = String::new();
+            for (k, v) in &fields {
+                body.push_str(&format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                ));
+            }
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"list.csv\"\r\n\r\n{file}\r\n--{boundary}--\r\n"
+            ));
+            req = req
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(body);
         }
     }
     let resp = req.send().await.expect("http");

@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 use super::charts::{self, BarChart, HBar};
 use super::console_collection;
+use super::console_lists;
 use super::console_page::{here_with, ConsolePage};
 use super::csrf;
 use super::h5::{BindingRow, Opt, PersonView};
@@ -68,6 +69,10 @@ pub fn router() -> Router<App> {
             "/console/agents",
             get(console_collection::agents_page).post(console_collection::agents_add),
         )
+        .route(
+            "/console/lists",
+            get(console_lists::show).post(console_lists::upload),
+        )
         .route("/console/audit", get(audit_log))
         .route("/console/transfers", get(transfers))
 }
@@ -89,6 +94,11 @@ const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
     ("recovery_open", "发起追回", "recovery opened"),
     ("recovery_repaid", "登记追回款已归还", "recovery repaid"),
     ("premium_paid", "代缴居民医保保费", "premium paid"),
+    (
+        "contribution_list_imported",
+        "导入缴费人群名单",
+        "category list imported",
+    ),
     (
         "bubao",
         "补报统筹基金（缴费前的结算）",
@@ -281,6 +291,13 @@ pub(super) fn frame(
             tab == "collection",
         ),
     ];
+    if s.role.may(Permission::MarkContributionCategories) {
+        tabs.push(NavLink::new(
+            "/console/lists",
+            t.con_tab_lists,
+            tab == "lists",
+        ));
+    }
     if s.role.may(Permission::ManageAgents) {
         tabs.push(NavLink::new(
             "/console/agents",

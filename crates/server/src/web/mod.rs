@@ -19,6 +19,7 @@ mod care;
 mod charts;
 mod console;
 mod console_collection;
+mod console_lists;
 mod console_page;
 // Used by the forms as they gain CSRF tokens (issue 10).
 #[allow(dead_code)]
