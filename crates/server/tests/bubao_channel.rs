@@ -9,13 +9,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::Router;
+use common::fake_payment::{deliver, FakeProvider};
 use common::{
     day, form_of, presets_with, testid, time, world_configured, Browser, Server, World, P,
 };
@@ -26,120 +22,24 @@ use gongji_core::policy::WindowExtension;
 use gongji_core::pooling::FeeLine;
 use gongji_core::Fen;
 use gongji_engine::{Command, Outcome, Request, SettleCommand};
-use gongji_server::service::providers::{HmacPayment, HmacPaymentConfig};
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
-const SECRET: &str = "payment-secret-of-the-test";
-const SERIAL: &str = "TESTSERIAL01";
 const CLINIC: &str = "H14080200077";
 const CLINIC_NAME: &str = "运城市盐湖区测试卫生院";
 /// The Yuncheng resident outpatient fund, which pays 60% of a class-A bill at a clinic.
 const OUTPATIENT_FUND: &str = "fund:140802:390102";
-
-fn signature(timestamp: &str, nonce: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
-    mac.update(format!("{timestamp}\n{nonce}\n").as_bytes());
-    mac.update(body);
-    mac.update(b"\n");
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// The provider's refund endpoint: takes a refund only under Gongji's signature.
-#[derive(Clone)]
-struct FakeProvider {
-    base: String,
-    refunds: Arc<Mutex<Vec<Value>>>,
-}
-
-async fn refund(State(fake): State<FakeProvider>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let h = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    if h("x-pay-signature") != signature(&h("x-pay-timestamp"), &h("x-pay-nonce"), &body) {
-        return StatusCode::UNAUTHORIZED;
-    }
-    let v: Value = serde_json::from_slice(&body).expect("json");
-    fake.refunds.lock().expect("refunds").push(v);
-    StatusCode::OK
-}
-
-impl FakeProvider {
-    async fn start() -> FakeProvider {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let fake = FakeProvider {
-            base: format!("http://{}", listener.local_addr().expect("addr")),
-            refunds: Arc::default(),
-        };
-        let router = Router::new()
-            .route("/refund", post(refund))
-            .with_state(fake.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        fake
-    }
-
-    fn config(&self) -> HmacPaymentConfig {
-        HmacPaymentConfig {
-            channel: "wechat".into(),
-            pay_url: format!("{}/pay", self.base),
-            refund_url: format!("{}/refund", self.base),
-            serial: Some(SERIAL.into()),
-            secret_file: None,
-            secret_env: None,
-            timeout_secs: 5,
-        }
-    }
-}
 
 /// The provider's signed notification that `order` was paid at `success_time`.
 fn notification(order: &Value, txn: &str, success_time: &str) -> (Vec<(String, String)>, Vec<u8>) {
     let fen = Fen::parse_yuan(order["amount"].as_str().expect("amount"))
         .expect("yuan")
         .fen();
-    let body = serde_json::to_vec(&json!({
-        "id": format!("EV-{txn}"),
-        "create_time": success_time,
-        "event_type": "TRANSACTION.SUCCESS",
-        "resource": {
-            "out_trade_no": order["order_id"],
-            "transaction_id": txn,
-            "trade_state": "SUCCESS",
-            "success_time": success_time,
-            "amount": {"total": fen, "currency": "CNY"},
-        }
-    }))
-    .expect("json");
-    let timestamp = chrono::Utc::now().timestamp().to_string();
-    let nonce = format!("n{}", rand::random::<u64>());
-    let sig = signature(&timestamp, &nonce, &body);
-    (
-        vec![
-            ("x-pay-timestamp".into(), timestamp),
-            ("x-pay-nonce".into(), nonce),
-            ("x-pay-signature".into(), sig),
-            ("x-pay-serial".into(), SERIAL.into()),
-        ],
-        body,
+    FakeProvider::notification(
+        order["order_id"].as_str().expect("order id"),
+        txn,
+        fen,
+        success_time,
     )
-}
-
-async fn deliver(s: &Server, (headers, body): (Vec<(String, String)>, Vec<u8>)) -> common::Resp {
-    let mut req = s
-        .req(reqwest::Method::POST, "/api/v1/payments/notify", None)
-        .header("content-type", "application/json");
-    for (n, v) in headers {
-        req = req.header(n, v);
-    }
-    s.send(req.body(body)).await
 }
 
 /// Yuncheng's coverage comes from payments from 2026, and 2026's collection is extended to
@@ -159,7 +59,7 @@ fn policies() -> PolicySet {
 }
 
 async fn world(fake: &FakeProvider) -> World {
-    let provider = HmacPayment::with_secret(&fake.config(), SECRET.into()).expect("provider");
+    let provider = fake.payment();
     world_configured(policies(), move |app| app.with_payment(Arc::new(provider))).await
 }
 

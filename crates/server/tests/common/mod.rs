@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_payment;
 pub mod faulty;
 
 use chrono::{NaiveDate, NaiveDateTime};
